@@ -1,0 +1,1 @@
+"""Ways into civgrid: the FastAPI app, its routers and the ``civgrid`` CLI."""

@@ -1,0 +1,65 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds the app; its lifespan opens the database
+(:class:`civgrid.grids.store.Store`), runs migrations for the embedded SQLite
+file, builds the in-process snap index from the active boundary generation and
+keeps both on ``app.state`` — no module-level globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from civgrid.api import errors
+from civgrid.api.settings import Settings
+from civgrid.api.version import __version__
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the civgrid web application.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Configuration; read from ``CIVGRID_*`` environment variables when omitted.
+
+    Returns
+    -------
+    FastAPI
+        The app, with routers, error handlers and a lifespan that opens the store.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from civgrid.grids.db import make_engine
+        from civgrid.grids.store import Store
+
+        engine = make_engine(settings.database_url)
+        store = Store(engine)
+        if store.backend == "sqlite":
+            store.upgrade()  # the embedded file is ours to migrate; production runs `civgrid db upgrade`
+        if settings.build_index_on_startup:
+            store.rebuild_index()
+        app.state.store = store
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="civgrid 创文网格化管理",
+        version=__version__,
+        description="Geospatial grid management for civilized-city campaigns.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+
+    from civgrid.api.routers import health
+
+    app.include_router(health.router)
+    return app

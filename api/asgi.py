@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn: ``uvicorn civgrid.api.asgi:app``."""
+
+from civgrid.api.app import create_app
+
+app = create_app()

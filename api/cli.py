@@ -1,0 +1,43 @@
+"""The ``civgrid`` command line (typer). Every command has ``--help``."""
+
+from __future__ import annotations
+
+import typer
+
+from civgrid.api.version import __version__
+
+app = typer.Typer(
+    help="civgrid 创文网格化管理 — grid management for civilized-city campaigns.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the civgrid version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="TCP port."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serve the command center (FastAPI under uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("civgrid.api.asgi:app", host=host, port=port, reload=reload, factory=False)
+
+
+def _register_subcommands() -> None:
+    from civgrid.api import cli_grids
+
+    app.add_typer(cli_grids.db_app, name="db")
+    app.add_typer(cli_grids.import_app, name="import")
+    app.add_typer(cli_grids.export_app, name="export")
+    app.add_typer(cli_grids.demo_app, name="demo")
+
+
+_register_subcommands()

@@ -1,0 +1,63 @@
+"""Domain exceptions → HTTP status and RFC 9457 problem details.
+
+Domain code (geo, grids) raises its own exceptions and never imports FastAPI;
+this module is the one table that maps them to HTTP.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from civgrid.geo.errors import GeoError
+from civgrid.grids.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+# (exception class, HTTP status); the first matching entry (most specific first) wins.
+_STATUS_TABLE: list[tuple[type[BaseException], int]] = [
+    (NotFoundError, 404),
+    (PermissionDeniedError, 403),
+    (ConflictError, 409),
+    (InvalidInputError, 422),
+    (GeoError, 422),
+    (DomainError, 400),
+]
+
+
+def register(exc_type: type[BaseException], status: int) -> None:
+    """Map a domain exception class to an HTTP status (more specific first)."""
+    _STATUS_TABLE.insert(0, (exc_type, status))
+
+
+def _status_for(exc: BaseException) -> int | None:
+    for exc_type, status in _STATUS_TABLE:
+        if isinstance(exc, exc_type):
+            return status
+    return None
+
+
+def problem(status: int, detail: str, *, type_: str = "about:blank", **extra) -> JSONResponse:
+    """Build an ``application/problem+json`` response."""
+    body = {"type": type_, "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def install(app: FastAPI) -> None:
+    """Install one handler that turns every mapped domain exception into problem details."""
+
+    async def _handle(request: Request, exc: Exception) -> JSONResponse:
+        status = _status_for(exc) or 500
+        extra = exc.to_dict() if hasattr(exc, "to_dict") else {}
+        extra.pop("detail", None)
+        return problem(status, str(exc), type_=f"civgrid:{type(exc).__name__}", **extra)
+
+    for exc_type, _ in list(_STATUS_TABLE):
+        app.add_exception_handler(exc_type, _handle)

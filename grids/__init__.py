@@ -1,0 +1,1 @@
+"""The domain: models, store, routing, workflow, patrol and scoring."""

@@ -1,0 +1,1 @@
+"""Map pages (folium/Leaflet) and heatmaps; folium is imported only here."""
