@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench system-deps install serve clean help
+.PHONY: demo test lint format bench system-deps install assets serve clean help
 
 help:
 	@echo "make demo   — install, load the demo county, serve http://$(HOST):$(PORT)"
@@ -27,6 +27,20 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 install: $(STAMP)
 
+# Leaflet and its plugins, pinned in maps/package-lock.json, copied into
+# maps/static/vendor and served by the app itself (no CDN, works offline).
+VENDOR := maps/static/vendor
+$(VENDOR)/.built: maps/package.json maps/package-lock.json
+	cd maps && npm ci --no-audit --no-fund --silent
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp -r maps/node_modules/leaflet/dist $(VENDOR)/leaflet
+	cp -r maps/node_modules/leaflet.markercluster/dist $(VENDOR)/leaflet.markercluster
+	cp -r maps/node_modules/leaflet.heat/dist $(VENDOR)/leaflet.heat
+	cp -r maps/node_modules/leaflet-draw/dist $(VENDOR)/leaflet-draw
+	touch $@
+
+assets: $(VENDOR)/.built
+
 # System packages: PostGIS for the test cluster, Chromium and a CJK font for
 # browser tests. Installed only when missing; needs root (CI runs as root).
 SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium fonts-noto-cjk
@@ -42,12 +56,12 @@ system-deps:
 	fi
 
 # --- the two commands -------------------------------------------------------
-demo: $(STAMP)
+demo: $(STAMP) assets
 	$(VENV)/bin/civgrid db upgrade
 	$(VENV)/bin/civgrid demo load --commit
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) assets
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # --- development ------------------------------------------------------------
@@ -66,4 +80,4 @@ serve: $(STAMP)
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache maps/node_modules $(VENDOR)

@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         store = Store(engine)
         if store.backend == "sqlite":
-            store.upgrade()  # the embedded file is ours to migrate; production runs `civgrid db upgrade`
+            # the embedded file is ours to migrate; production runs `civgrid db upgrade`
+            store.upgrade()
         if settings.build_index_on_startup:
             store.rebuild_index()
         app.state.store = store

@@ -60,8 +60,9 @@ postgresql = factories.postgresql("postgresql_proc")
 @pytest.fixture(scope="session")
 def pg_url(pg_cluster) -> str:
     """SQLAlchemy URL of a session-wide PostGIS database ``civgrid_session``."""
-    with psycopg.connect(host="127.0.0.1", port=PG_PORT, user="postgres",
-                         dbname="postgres", autocommit=True) as c:
+    with psycopg.connect(
+        host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres", autocommit=True
+    ) as c:
         c.execute("DROP DATABASE IF EXISTS civgrid_session")
         c.execute("CREATE DATABASE civgrid_session")
     _load_postgis("127.0.0.1", PG_PORT, "postgres", "civgrid_session", None)

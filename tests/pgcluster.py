@@ -8,6 +8,7 @@ PostGIS is an error, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,22 +50,41 @@ class Cluster:
                 "(make test does: apt-get install -y postgresql-15-postgis-3)"
             )
         if not Path("/usr/share/postgresql/15/extension/postgis.control").exists():
-            raise RuntimeError("PostGIS is not installed: apt-get install -y postgresql-15-postgis-3")
+            raise RuntimeError(
+                "PostGIS is not installed: apt-get install -y postgresql-15-postgis-3"
+            )
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
-        self._run(str(initdb), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        self._run(
+            str(initdb),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         opts = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=50 -c shared_buffers=256MB"
         )
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts,
-                  "-l", str(self.log), "-w", "start")
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.log),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)

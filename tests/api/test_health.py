@@ -1,0 +1,45 @@
+"""GET /healthz on both backends: version, backend, PostGIS version, active generation."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from civgrid.api.app import create_app
+from civgrid.api.settings import Settings
+from civgrid.api.version import __version__
+
+
+def _client(url: str, tmp_path) -> TestClient:
+    settings = Settings(database_url=url, var_dir=tmp_path)
+    return TestClient(create_app(settings))
+
+
+def test_healthz_sqlite_empty_database(tmp_path):
+    with _client(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path) as client:
+        r = client.get("/healthz")
+    body = r.json()
+    assert r.status_code == 200
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["database_backend"] == "sqlite"
+    assert body["postgis_version"] is None
+    assert body["active_generation"] is None  # nothing imported yet
+
+
+@pytest.mark.postgis
+def test_healthz_postgis_reports_postgis_version(postgresql_url, tmp_path):
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.store import Store
+
+    Store(make_engine(postgresql_url)).upgrade()
+    with _client(postgresql_url, tmp_path) as client:
+        body = client.get("/healthz").json()
+    assert body["database_backend"] == "postgis"
+    assert body["postgis_version"].startswith("3.")
+
+
+def test_unknown_route_is_problem_json(tmp_path):
+    with _client(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path) as client:
+        r = client.get("/no/such/thing")
+    assert r.status_code == 404
