@@ -60,7 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
 
-    from civgrid.api.routers import health
+    from fastapi.staticfiles import StaticFiles
+
+    from civgrid.api.routers import health, pages
+    from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
