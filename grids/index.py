@@ -1,0 +1,278 @@
+"""The in-process snap index of one boundary generation (the adapter to ``civgrid.geo``).
+
+Every lookup of the *current* generation is answered here, on SQLite and on
+PostGIS alike: a PostGIS round trip alone costs more than a whole in-process
+snap. :class:`GenerationIndex` is immutable; the store swaps the whole object
+(one attribute assignment) when a generation is activated, so no request ever
+sees half an index.
+
+This module is the one place that talks to the geometry engine
+(:class:`civgrid.geo.snap.SnapIndex`), so changing it touches nothing else.
+
+Layers
+------
+tiling polygon layers (county, township, community, unit_grid)
+    The area that **covers** the point (boundary included, as PostGIS
+    ``ST_Covers``), tested in lon/lat; on a shared edge the smallest code wins.
+supervision_area
+    Every covering area (they may overlap).
+road_section
+    The nearest section within ``line_tolerance_m`` metres (default 30).
+key_site
+    Every site whose zone (``zone_radius_m`` around the site, default 400 m)
+    contains the point, nearest first (0 m inside the site).
+
+Distances are measured in the CGCS2000 Gauss-Krüger zone of the data
+(:mod:`civgrid.geo.metric`), never in degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from civgrid.geo.snap import (
+    AreaHit,
+    AreasHit,
+    LineLayer,
+    PolygonLayer,
+    RoadHit,
+    SnapIndex,
+    ZoneLayer,
+    ZonesHit,
+)
+
+__all__ = [
+    "DEFAULT_LINE_TOLERANCE_M",
+    "DEFAULT_ZONE_RADIUS_M",
+    "GenerationIndex",
+    "Hit",
+    "IndexLayer",
+    "ObjectInfo",
+]
+
+#: A road section "is at" a point when the point lies within this distance (metres).
+DEFAULT_LINE_TOLERANCE_M = 30.0
+#: Default key-site zone radius (周边400米范围), metres.
+DEFAULT_ZONE_RADIUS_M = 400.0
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the index knows about one indexed object (no geometry).
+
+    Attributes
+    ----------
+    id : int
+        Row id in the store (``areas.id``, ``road_sections.id`` or ``key_sites.id``).
+    layer : str
+        Layer name (``"community"``, ``"road_section"``…).
+    code : str
+        Stable code.
+    name : str
+    type : str
+        Area type (``"street"``, ``"village"``…), the key-site kind, or the layer.
+    extra : mapping
+        Layer-specific values (``parent_code``, ``extent``, ``zone_radius_m``).
+    """
+
+    id: int
+    layer: str
+    code: str
+    name: str
+    type: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One object found at a point.
+
+    Attributes
+    ----------
+    info : ObjectInfo
+    distance_m : float
+        Metres from the point to the object (0 when it covers the point).
+    """
+
+    info: ObjectInfo
+    distance_m: float
+
+    @property
+    def layer(self) -> str:
+        """Layer of the object."""
+        return self.info.layer
+
+    @property
+    def code(self) -> str:
+        """Code of the object."""
+        return self.info.code
+
+
+@dataclass(frozen=True)
+class IndexLayer:
+    """Input of :meth:`GenerationIndex.build`: one layer's objects.
+
+    Attributes
+    ----------
+    name : str
+        Layer name.
+    kind : str
+        ``"polygon"``, ``"line"`` or ``"zone"``.
+    infos : sequence of ObjectInfo
+    geoms : sequence of shapely geometries
+        WGS84 lon/lat, aligned with ``infos``.
+    tiling : bool
+        Polygon layers: at most one area per point (the smallest code on a shared
+        edge); False lists every covering area (supervision areas may overlap).
+    radius_m : sequence of float, optional
+        Zone radius per object (``"zone"`` layers), metres.
+    tolerance_m : float
+        Search distance of ``"line"`` layers, metres.
+    """
+
+    name: str
+    kind: str
+    infos: Sequence[ObjectInfo]
+    geoms: Sequence[Any]
+    tiling: bool = True
+    radius_m: Sequence[float] | None = None
+    tolerance_m: float = DEFAULT_LINE_TOLERANCE_M
+
+
+class GenerationIndex:
+    """An immutable snap index over one generation's layers.
+
+    Build it with :meth:`build` (or :meth:`empty`); query it with :meth:`snap`.
+    It wraps :class:`civgrid.geo.snap.SnapIndex` and maps its hits back to the
+    stored objects.
+
+    Attributes
+    ----------
+    generation_id : int or None
+        The generation it was built from (None for the empty index).
+    built_at : datetime
+        UTC time of the build.
+    metric_epsg : int or None
+        The metric CRS used for distances.
+    """
+
+    def __init__(
+        self,
+        generation_id: int | None,
+        snap_index: SnapIndex | None,
+        infos: Mapping[str, tuple[ObjectInfo, ...]],
+    ) -> None:
+        self.generation_id = generation_id
+        self.built_at = datetime.now(UTC)
+        self._snap = snap_index
+        self._infos = MappingProxyType(dict(infos))
+        self.metric_epsg = snap_index.epsg if snap_index is not None else None
+        self._by_code = MappingProxyType(
+            {(name, info.code): info for name, infos_ in infos.items() for info in infos_}
+        )
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def empty(cls) -> GenerationIndex:
+        """An index with no layers (before any generation exists)."""
+        return cls(None, None, {})
+
+    @classmethod
+    def build(cls, generation_id: int | None, layers: Sequence[IndexLayer]) -> GenerationIndex:
+        """Build the index of one generation.
+
+        Parameters
+        ----------
+        generation_id : int or None
+            The generation the layers come from.
+        layers : sequence of IndexLayer
+            Geometries in WGS84 lon/lat; empty layers are left out.
+
+        Returns
+        -------
+        GenerationIndex
+        """
+        specs: list[Any] = []
+        infos: dict[str, tuple[ObjectInfo, ...]] = {}
+        for lay in layers:
+            if not lay.infos:
+                continue
+            codes = [i.code for i in lay.infos]
+            geoms = list(lay.geoms)
+            if lay.kind == "polygon":
+                specs.append(PolygonLayer(lay.name, codes, geoms, tiling=lay.tiling))
+            elif lay.kind == "line":
+                specs.append(LineLayer(lay.name, codes, geoms, tolerance_m=lay.tolerance_m))
+            elif lay.kind == "zone":
+                radius = (
+                    list(lay.radius_m)
+                    if lay.radius_m is not None
+                    else [DEFAULT_ZONE_RADIUS_M] * len(codes)
+                )
+                specs.append(ZoneLayer(lay.name, codes, geoms, radius_m=radius))
+            else:
+                raise ValueError(f"unknown index layer kind {lay.kind!r}")
+            infos[lay.name] = tuple(lay.infos)
+        if not specs:
+            return cls(generation_id, None, {})
+        return cls(generation_id, SnapIndex.build(specs), infos)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Names of the indexed layers."""
+        return tuple(self._infos)
+
+    def counts(self) -> dict[str, int]:
+        """Number of objects per layer."""
+        return {name: len(infos) for name, infos in self._infos.items()}
+
+    def info(self, layer: str, code: str) -> ObjectInfo | None:
+        """The indexed object of ``layer`` with ``code``, if any."""
+        return self._by_code.get((layer, code))
+
+    def snap(
+        self, lon: float, lat: float, layers: Sequence[str] | None = None
+    ) -> dict[str, list[Hit]]:
+        """Objects at a point, per layer.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS84 degrees.
+        layers : sequence of str, optional
+            Only these layers (default: all).
+
+        Returns
+        -------
+        dict
+            Layer name → hits: the covering area of a tiling layer (smallest
+            code on a shared edge), every covering supervision area, the nearest
+            road section within tolerance, every key-site zone containing the
+            point (nearest first). Layers with no hit are absent.
+        """
+        if self._snap is None:
+            return {}
+        names = [n for n in self._infos if layers is None or n in layers]
+        result = self._snap.snap(lon, lat, layers=names)
+        out: dict[str, list[Hit]] = {}
+        for name in names:
+            h = result[name]
+            infos = self._infos[name]
+            if isinstance(h, AreaHit):
+                hits = [Hit(infos[h.id], 0.0)] if h.id >= 0 else []
+            elif isinstance(h, AreasHit):
+                hits = [Hit(infos[i], 0.0) for i in h.ids]
+            elif isinstance(h, RoadHit):
+                hits = [Hit(infos[h.id], float(h.distance_m))] if h.id >= 0 else []
+            elif isinstance(h, ZonesHit):
+                hits = [Hit(infos[i], float(d)) for i, (_c, d) in zip(h.ids, h.zones, strict=True)]
+            else:  # pragma: no cover - geo.snap returns only these
+                raise TypeError(f"unexpected hit {h!r}")
+            if hits:
+                out[name] = hits
+        return out
