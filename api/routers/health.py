@@ -50,5 +50,5 @@ def healthz(store: StoreDep) -> Health:
         database_backend=store.backend,
         postgis_version=postgis_version(store.engine) if store.backend == "postgis" else None,
         active_generation=gen_info,
-        index_layers=store.index_summary() if hasattr(store, "index_summary") else {},
+        index_layers=store.index_summary(),
     )
