@@ -43,3 +43,25 @@ def test_unknown_route_is_problem_json(tmp_path):
     with _client(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path) as client:
         r = client.get("/no/such/thing")
     assert r.status_code == 404
+
+
+def test_healthz_reports_demo_generation_and_index(tmp_path):
+    from conftest import DEMO_DATA
+
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.demo import load_demo
+    from civgrid.grids.store import Store
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    store = Store(make_engine(url))
+    store.upgrade()
+    load_demo(store, DEMO_DATA, commit=True)
+    store.engine.dispose()
+    with _client(url, tmp_path) as client:
+        body = client.get("/healthz").json()
+        home = client.get("/").text
+    assert body["active_generation"]["id"] >= 1
+    assert body["index_layers"]["township"] == 16
+    assert body["index_layers"]["community"] == 14
+    assert "社旗县创文网格化管理指挥中心" in home
+    assert "当前边界版本：第" in home
