@@ -594,15 +594,12 @@ class PolygonLayerIndex(_LayerIndex):
 
     kind = "polygon"
 
-    @property
-    def kind_id(self) -> int:
-        return kern.KIND_TILING if self.tiling else kern.KIND_MULTI
-
     def __init__(
         self, spec: PolygonLayer, codes: np.ndarray, geoms: np.ndarray, projector: Projector
     ) -> None:
         self.name = spec.name
         self.tiling = bool(spec.tiling)
+        self.kind_id = kern.KIND_TILING if self.tiling else kern.KIND_MULTI
         self.codes = _readonly(codes)
         self.geoms = _readonly(geoms)
         self._projector = projector
@@ -1090,6 +1087,9 @@ class ZoneLayerIndex(_LayerIndex):
 
 
 AnyLayerIndex = PolygonLayerIndex | LineLayerIndex | ZoneLayerIndex
+_TILING, _MULTI, _LINE = kern.KIND_TILING, kern.KIND_MULTI, kern.KIND_LINE
+_UNCERTAIN = kern.UNCERTAIN
+_NO_ZONES = ZonesHit((), ())
 
 
 # --------------------------------------------------------------------------- the index
@@ -1118,24 +1118,36 @@ class SnapIndex:
         self.names = tuple(self._layers)
         self.build_seconds = seconds
         # one float and one int array for all layers (the layers keep views into them),
-        # so a full single-point snap is one kernel call
-        directory = np.zeros((len(layers), 5), dtype=np.int64)
-        fpos = ipos = 0
+        # so a full single-point snap is one kernel call; the int array starts with a
+        # directory of the layers (see snap_kernels.snap_point_layers)
+        if len(layers) > 62:
+            raise GeoError("a snap index holds at most 62 layers")
+        head = 1 + 5 * len(layers)
+        directory = np.zeros(head, dtype=np.int64)
+        directory[0] = len(layers)
+        fpos, ipos = 0, head
         for k, lay in enumerate(layers):
-            directory[k] = (lay.kind_id, fpos, fpos + lay.fa.size, ipos, ipos + lay.ia.size)
+            directory[1 + 5 * k : 6 + 5 * k] = (
+                lay.kind_id,
+                fpos,
+                fpos + lay.fa.size,
+                ipos,
+                ipos + lay.ia.size,
+            )
             fpos += lay.fa.size
             ipos += lay.ia.size
-        all_fa = np.concatenate([lay.fa for lay in layers]) if layers else np.zeros(0)
-        all_ia = (
-            np.concatenate([lay.ia for lay in layers]) if layers else np.zeros(0, dtype=np.int32)
-        )
+        if ipos >= 2**31:
+            raise GeoError("snap index too large (more than 2^31 entries)")
+        all_fa = np.concatenate([np.zeros(0), *(lay.fa for lay in layers)])
+        all_ia = np.concatenate([directory.astype(np.int32), *(lay.ia for lay in layers)])
         self._fa = _readonly(all_fa)
         self._ia = _readonly(all_ia)
-        self._dir = _readonly(directory)
         for k, lay in enumerate(layers):
-            lay.fa = self._fa[directory[k, 1] : directory[k, 2]]
-            lay.ia = self._ia[directory[k, 3] : directory[k, 4]]
-        self._selections: dict[Any, tuple[list[AnyLayerIndex], np.ndarray]] = {}
+            d = directory[1 + 5 * k : 6 + 5 * k]
+            lay.fa = self._fa[d[1] : d[2]]
+            lay.ia = self._ia[d[3] : d[4]]
+        self._local = threading.local()
+        self._selections: dict[Any, tuple[list[AnyLayerIndex], int]] = {}
 
     @classmethod
     def build(cls, layers: Sequence[LayerSpec], *, epsg: int | None = None) -> SnapIndex:
@@ -1235,14 +1247,15 @@ class SnapIndex:
             layers = [layers]
         return [self.layer(n) for n in layers]
 
-    def _selection(self, layers: Sequence[str] | str | None) -> tuple[list, np.ndarray]:
+    def _selection(self, layers: Sequence[str] | str | None) -> tuple[list, int]:
+        """Layers in kernel order (the index's) and their bit mask; cached per argument."""
         key = layers if layers is None or isinstance(layers, str) else tuple(layers)
         got = self._selections.get(key)
         if got is None:
-            lays = self._select(layers)
-            pos = {n: k for k, n in enumerate(self.names)}
-            sel = _readonly(np.array([pos[lay.name] for lay in lays], dtype=np.int64))
-            got = (lays, sel)
+            wanted = {lay.name for lay in self._select(layers)}
+            lays = [lay for lay in self._layers.values() if lay.name in wanted]
+            mask = sum(1 << k for k, n in enumerate(self.names) if n in wanted)
+            got = (lays, mask)
             if len(self._selections) < 64:
                 self._selections[key] = got
         return got
@@ -1288,26 +1301,39 @@ class SnapIndex:
             ``lon`` or ``lat`` is NaN or infinite.
         """
         x, y = _check_point(lon, lat)
-        lays, sel = self._selection(layers)
-        vals = kern.snap_point_layers(self._fa, self._ia, self._dir, sel, x, y).tolist()
+        lays, mask = self._selection(layers)
+        buf = getattr(self._local, "buf", None)
+        if buf is None:
+            buf = self._local.buf = np.empty(256)
+        n = kern.snap_point_layers(self._fa, self._ia, mask, x, y, buf)
+        if n < 0:
+            buf = self._local.buf = np.empty(2 * -n)
+            n = kern.snap_point_layers(self._fa, self._ia, mask, x, y, buf)
+        vals = buf[:n].tolist()
         hits: dict[str, Hit] = {}
         i = 0
         for lay in lays:
             kind = lay.kind_id
-            if kind == kern.KIND_TILING or kind == kern.KIND_MULTI:
+            if kind == _TILING:
                 m = int(vals[i])
-                if m == kern.UNCERTAIN:
+                i += 1
+                if m >= 0:  # the common case: covered, no fallback, no option
+                    hits[lay.name] = AreaHit(lay.codes[m], m, 0.0, False)
+                    continue
+                ids = lay._geos_covering(x, y) if m == _UNCERTAIN else []
+                within = self._within(nearest_within_m, lay.name)
+                hits[lay.name] = lay._hit(ids, x, y, within)
+            elif kind == _MULTI:
+                m = int(vals[i])
+                if m == _UNCERTAIN:
                     ids = lay._geos_covering(x, y)
-                    i += 1
-                elif kind == kern.KIND_TILING:
-                    ids = [] if m < 0 else [m]
                     i += 1
                 else:
                     ids = [int(v) for v in vals[i + 1 : i + 1 + m]]
                     i += 1 + m
                 within = self._within(nearest_within_m, lay.name)
                 hits[lay.name] = lay._hit(ids, x, y, within)
-            elif kind == kern.KIND_LINE:
+            elif kind == _LINE:
                 r = int(vals[i])
                 hits[lay.name] = RoadHit(
                     lay.codes[r] if r >= 0 else None, r, vals[i + 1], vals[i + 2]
@@ -1315,6 +1341,10 @@ class SnapIndex:
                 i += 3
             else:
                 m = int(vals[i])
+                if m == 0:
+                    hits[lay.name] = _NO_ZONES
+                    i += 1
+                    continue
                 pairs = vals[i + 1 : i + 1 + 2 * m]
                 ids_z = [int(v) for v in pairs[0::2]]
                 codes = lay.codes

@@ -1037,62 +1037,68 @@ KIND_TILING, KIND_MULTI, KIND_LINE, KIND_ZONE = 0, 1, 2, 3
 
 @njit(cache=True, nogil=True)
 def snap_point_layers(
-    all_fa: np.ndarray,
-    all_ia: np.ndarray,
-    directory: np.ndarray,
-    sel: np.ndarray,
-    x: float,
-    y: float,
-) -> np.ndarray:
-    """Snap one point to the layers ``sel`` in a single call (one dispatch for the full snap).
+    all_fa: np.ndarray, all_ia: np.ndarray, mask: int, x: float, y: float, out: np.ndarray
+) -> int:
+    """Snap one point to the layers selected by ``mask`` in a single call.
 
-    ``directory[s]`` is ``(kind, fa_start, fa_stop, ia_start, ia_stop)`` of layer ``s``
-    inside the concatenated arrays. The result is a flat float64 record per layer:
-    tiling ``[id]`` (``UNCERTAIN`` when GEOS must decide); multi-valued ``[n, ids…]``
-    or ``[UNCERTAIN]``; line ``[id, distance, position]``; zone ``[n, (id, distance)…]``.
+    ``all_ia`` starts with a directory: ``[n_layers, (kind, fa_start, fa_stop,
+    ia_start, ia_stop) * n_layers]``; layer ``s`` is selected when bit ``s`` of
+    ``mask`` is set. Results go to ``out`` as one flat record per selected layer:
+    tiling ``[id]`` (``UNCERTAIN`` when GEOS must decide); multi-valued
+    ``[n, ids…]`` or ``[UNCERTAIN]``; line ``[id, distance, position]``; zone
+    ``[n, (id, distance)…]``. Returns the length written, or ``-needed`` when
+    ``out`` is too small (call again with a bigger one).
     """
-    out = np.empty(32, dtype=np.float64)
     n = 0
-    for j in range(sel.shape[0]):
-        s = sel[j]
-        kind = directory[s, 0]
-        fa = all_fa[directory[s, 1] : directory[s, 2]]
-        ia = all_ia[directory[s, 3] : directory[s, 4]]
+    cap = out.shape[0]
+    for s in range(all_ia[0]):
+        if not (mask >> s) & 1:
+            continue
+        d = 1 + 5 * s
+        kind = all_ia[d]
+        fa = all_fa[all_ia[d + 1] : all_ia[d + 2]]
+        ia = all_ia[all_ia[d + 3] : all_ia[d + 4]]
         if kind == KIND_TILING:
-            out = _grow_f64(out, n + 1)
-            out[n] = poly_tiling_one(fa, ia, x, y)
+            if n + 1 <= cap:
+                out[n] = poly_tiling_one(fa, ia, x, y)
             n += 1
         elif kind == KIND_MULTI:
             buf = np.empty(8, dtype=np.int32)
             m, unsure, buf = _poly_multi_one(fa, ia, x, y, buf, 0)
-            out = _grow_f64(out, n + 1 + m)
             if unsure:
-                out[n] = UNCERTAIN
+                if n + 1 <= cap:
+                    out[n] = UNCERTAIN
                 n += 1
             else:
-                out[n] = m
-                for q in range(m):
-                    out[n + 1 + q] = buf[q]
+                if n + 1 + m <= cap:
+                    out[n] = m
+                    for q in range(m):
+                        out[n + 1 + q] = buf[q]
                 n += 1 + m
         elif kind == KIND_LINE:
-            i, d, p = line_one(fa, ia, x, y)
-            out = _grow_f64(out, n + 3)
-            out[n] = i
-            out[n + 1] = d
-            out[n + 2] = p
+            i, dist, p = line_one(fa, ia, x, y)
+            if n + 3 <= cap:
+                out[n] = i
+                out[n + 1] = dist
+                out[n + 2] = p
             n += 3
         else:
+            a, b = _cell_range(fa, ia, x, y)
+            if a == b:
+                if n + 1 <= cap:
+                    out[n] = 0
+                n += 1
+                continue
             ids = np.empty(4, dtype=np.int32)
             ds = np.empty(4, dtype=np.float64)
-            a, b = _cell_range(fa, ia, x, y)
             m, ids, ds = _zone_eval(fa, ia, x, y, a, b, ids, ds, 0)
-            out = _grow_f64(out, n + 1 + 2 * m)
-            out[n] = m
-            for q in range(m):
-                out[n + 1 + 2 * q] = ids[q]
-                out[n + 2 + 2 * q] = ds[q]
+            if n + 1 + 2 * m <= cap:
+                out[n] = m
+                for q in range(m):
+                    out[n + 1 + 2 * q] = ids[q]
+                    out[n + 2 + 2 * q] = ds[q]
             n += 1 + 2 * m
-    return out[:n]
+    return n if n <= cap else -n
 
 
 @njit(cache=True, nogil=True)

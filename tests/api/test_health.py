@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from civgrid.api.app import create_app
 from civgrid.api.settings import Settings
 from civgrid.api.version import __version__
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 
 
 def _client(url: str, tmp_path) -> TestClient:
@@ -46,8 +50,6 @@ def test_unknown_route_is_problem_json(tmp_path):
 
 
 def test_healthz_reports_demo_generation_and_index(tmp_path):
-    from conftest import DEMO_DATA
-
     from civgrid.grids.db import make_engine
     from civgrid.grids.demo import load_demo
     from civgrid.grids.store import Store
