@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import civgrid.grids.issue_models  # noqa: F401  (registers the issue tables)
 from civgrid.grids.db import make_engine
 from civgrid.grids.migrate import include_object_for
 from civgrid.grids.models import Base

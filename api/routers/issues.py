@@ -1,0 +1,830 @@
+"""``/api/v1/issues``: intake, queries, the workflow, extensions, 督办 notices, the unit inbox.
+
+Intake and transitions accept JSON or ``multipart/form-data`` (the same fields
+plus ``photos`` files). ``Idempotency-Key`` makes a retried report return the
+first result (200 instead of 201). ``If-Match: "<version>"`` (or
+``expected_version`` in the body) guards concurrent updates (409 when stale).
+
+Until accounts exist, who acts comes from the optional headers ``X-Actor``,
+``X-Actor-Role`` and ``X-Actor-Unit`` (default: the system actor); the domain
+functions already take that actor, so authentication slots in here later.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from civgrid.api.deps import SessionDep, SettingsDep, StoreDep
+from civgrid.api.schemas import (
+    ERRORS_READ,
+    ERRORS_WRITE,
+    DeadlineReportOut,
+    DispatchIn,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    ExtensionOut,
+    FeatureCollection,
+    InboxOut,
+    IssueCreate,
+    IssueDetail,
+    IssueOut,
+    IssuePage,
+    Problem,
+    ReassignIn,
+    TransitionIn,
+)
+from civgrid.grids import issues as svc
+from civgrid.grids.errors import InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor, IssueConfig, IssueSettings
+from civgrid.grids.issue_models import Issue, Photo, SupervisionNotice
+from civgrid.grids.models import Unit
+from civgrid.grids.photos import PhotoInput
+
+router = APIRouter(prefix="/api/v1", tags=["issues"])
+
+
+# ----------------------------------------------------------------------------- dependencies
+
+
+def get_issue_config(request: Request) -> IssueConfig:
+    """The city's issue configuration (built once from ``CIVGRID_*``; tests may replace it)."""
+    cfg = getattr(request.app.state, "issue_config", None)
+    if cfg is None:
+        settings = request.app.state.settings
+        cfg = IssueConfig.from_settings(IssueSettings(), var_dir=settings.var_dir)
+        request.app.state.issue_config = cfg
+    return cfg
+
+
+def get_actor(
+    x_actor: Annotated[
+        str | None, Header(description="Who acts (until accounts exist); percent-encoded UTF-8.")
+    ] = None,
+    x_actor_role: Annotated[
+        str | None,
+        Header(description="Role: command_center, inspector, unit, grid_worker, citizen."),
+    ] = None,
+    x_actor_unit: Annotated[str | None, Header(description="Unit key of the actor.")] = None,
+) -> Actor:
+    """The actor of the request: from the X-Actor headers, else the system actor."""
+    if not (x_actor or x_actor_role or x_actor_unit):
+        return SYSTEM_ACTOR
+    who = unquote(x_actor) if x_actor else "anonymous"  # headers are ASCII: percent-encode names
+    return Actor(who, x_actor_role or "system", x_actor_unit)
+
+
+IssueConfigDep = Annotated[IssueConfig, Depends(get_issue_config)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+IssueId = Annotated[int, PathParam(ge=1, description="Issue id.")]
+
+
+def _version(if_match: str | None, body_version: int | None) -> int | None:
+    if body_version is not None:
+        return body_version
+    if not if_match:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f'If-Match must be a version like "3", got {if_match!r}', field="If-Match"
+        ) from exc
+
+
+def _out(issue: Issue, cfg: IssueConfig) -> IssueOut:
+    return IssueOut.model_validate(svc.describe(issue, cfg.workflow))
+
+
+def _detail(issue: Issue, cfg: IssueConfig) -> IssueDetail:
+    return IssueDetail.model_validate(svc.describe(issue, cfg.workflow, history=True))
+
+
+# ----------------------------------------------------------------------------- body parsing
+
+
+async def _parse_body(
+    request: Request, model: type[BaseModel], *, photos_allowed: bool = True
+) -> tuple[BaseModel, list[PhotoInput]]:
+    """JSON or multipart body → (validated model, photos); errors name the field (422)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    photos: list[PhotoInput] = []
+    if ctype == "multipart/form-data" and photos_allowed:
+        form = await request.form(max_files=50, max_fields=100)
+        data: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key == "photos":
+                if isinstance(value, str):
+                    raise RequestValidationError(
+                        [_err(("body", "photos"), "photos must be files", value)]
+                    )
+                photos.append(PhotoInput(await value.read(), value.filename, value.content_type))
+            elif key in ("co_units",):
+                data.setdefault(key, []).extend(v for v in str(value).split(",") if v)
+            elif key == "attributes":
+                data[key] = _json_field(str(value), key)
+            elif str(value) != "":
+                data[key] = value
+    elif ctype in ("application/json", "") or ctype.endswith("+json"):
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            pos = getattr(exc, "pos", 0)
+            raise RequestValidationError(
+                [
+                    _err(
+                        ("body", pos),
+                        f"malformed JSON: {getattr(exc, 'msg', exc)}",
+                        None,
+                        "json_invalid",
+                    )
+                ]
+            ) from exc
+        if not isinstance(data, dict):
+            raise RequestValidationError(
+                [_err(("body",), "the body must be a JSON object", data, "model_attributes_type")]
+            )
+    else:
+        raise RequestValidationError(
+            [
+                _err(
+                    ("header", "content-type"),
+                    f"unsupported content type {ctype!r}: send "
+                    "application/json or multipart/form-data",
+                    ctype,
+                )
+            ]
+        )
+    try:
+        return model.model_validate(data), photos
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+
+
+def _err(loc: tuple, msg: str, value: Any, type_: str = "value_error") -> dict[str, Any]:
+    return {"type": type_, "loc": loc, "msg": msg, "input": value}
+
+
+def _json_field(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError([_err(("body", name), f"{name} must be JSON", text)]) from exc
+
+
+def _body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if photos:
+        form = {
+            **schema,
+            "properties": {
+                **schema.get("properties", {}),
+                "photos": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "binary"},
+                    "description": "Photos (JPEG, PNG, WebP, GIF); size limited.",
+                },
+            },
+        }
+        content["multipart/form-data"] = {"schema": form}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+@router.post(
+    "/issues",
+    status_code=201,
+    response_model=IssueDetail,
+    summary="Report an issue (上报问题)",
+    responses={
+        **ERRORS_WRITE,
+        200: {"model": IssueDetail, "description": "Idempotent replay: the first result"},
+    },
+    openapi_extra=_body_schema(IssueCreate),
+)
+async def create_issue(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> IssueDetail:
+    """Report a problem at a place. It is snapped and routed at once: the response shows
+    township, community, unit grid, road section and road chief, key-site zones, the
+    owner unit (lead unit), co-responsible units, leaders, the deadline — and why
+    (``routing``, a structured reason per part). Outside the county, unroutable,
+    unmatched addresses and (by setting) anonymous citizen reports wait in triage.
+    """
+    body, photos = await _parse_body(request, IssueCreate)
+    assert isinstance(body, IssueCreate)
+    role = body.reporter_role or (actor.role.value if actor is not SYSTEM_ACTOR else "system")
+    who = (
+        (actor.who if actor is not SYSTEM_ACTOR else None)
+        or body.reporter_name
+        or ("anonymous" if role == "citizen" else "system")
+    )
+    reporter = Actor(who, role, actor.unit)
+    payload = svc.IssueReport(
+        category=body.category,
+        source=body.source,
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        address=body.address,
+        description=body.description,
+        priority=body.priority,
+        reported_at=body.reported_at,
+        reporter_name=body.reporter_name,
+        reporter_contact=body.reporter_contact,
+        photos=photos,
+        attributes=body.attributes,
+    )
+
+    def work() -> tuple[IssueDetail, bool]:
+        with store.session() as session:
+            result = svc.report_issue(
+                session, store, reporter, payload, idempotency_key, config=cfg
+            )
+            session.flush()
+            out = _detail(result.issue, cfg)
+        return out, result.created
+
+    out, created = await run_in_threadpool(work)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/issues/{out.id}"
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4:
+        raise InvalidInputError(
+            "bbox must be min_lon,min_lat,max_lon,max_lat (WGS84 degrees)", field="bbox"
+        )
+    return parts  # type: ignore[return-value]
+
+
+def issue_query(
+    state: Annotated[list[str] | None, Query(description="State(s): triage, assigned…")] = None,
+    kind: Annotated[
+        list[str] | None, Query(description="open, closed_fixed, closed_not_fixed")
+    ] = None,
+    category: Annotated[str | None, Query(description="Category code (with its subtree).")] = None,
+    source: Annotated[list[str] | None, Query()] = None,
+    area: Annotated[str | None, Query(description="Area code of any level.")] = None,
+    unit: Annotated[str | None, Query(description="Unit key (owner or co-responsible).")] = None,
+    leader: Annotated[str | None, Query(description="Leader key.")] = None,
+    road_section: Annotated[str | None, Query()] = None,
+    key_site: Annotated[str | None, Query()] = None,
+    reported_from: Annotated[datetime | None, Query()] = None,
+    reported_to: Annotated[datetime | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    escalated: Annotated[bool | None, Query()] = None,
+    recurrent: Annotated[bool | None, Query()] = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    order: Annotated[
+        str,
+        Query(description="-reported_at, reported_at, deadline, id, -id, updated_at, -updated_at"),
+    ] = "-reported_at",
+) -> svc.IssueQuery:
+    """Query parameters → :class:`civgrid.grids.issues.IssueQuery`."""
+    return svc.IssueQuery(
+        states=state,
+        kinds=kind,
+        category=category,
+        sources=source,
+        area=area,
+        unit=unit,
+        leader=leader,
+        road_section=road_section,
+        key_site=key_site,
+        reported_from=reported_from,
+        reported_to=reported_to,
+        overdue=overdue,
+        escalated=escalated,
+        recurrent=recurrent,
+        bbox=_bbox(bbox),
+        limit=limit,
+        offset=offset,
+        order=order,
+    )
+
+
+QueryDep = Annotated[svc.IssueQuery, Depends(issue_query)]
+
+
+@router.get(
+    "/issues",
+    response_model=IssuePage,
+    responses=ERRORS_READ,
+    summary="List issues (filters, bbox, pagination)",
+)
+def list_issues(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> IssuePage:
+    """Issues filtered by state, kind, category, source, area (any level), unit, leader,
+    road section, key site, date range, overdue, escalated, recurrent and bbox.
+    """
+    page = svc.list_issues(session, q)
+    nxt = page.offset + len(page.items)
+    return IssuePage(
+        items=[_out(i, cfg) for i in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=nxt if nxt < page.total else None,
+    )
+
+
+@router.get(
+    "/issues.geojson",
+    response_model=FeatureCollection,
+    responses=ERRORS_READ,
+    summary="Issues as GeoJSON (same filters)",
+)
+def issues_geojson(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> FeatureCollection:
+    """The same query as ``GET /issues``, as a FeatureCollection of points (WGS84)."""
+    from civgrid.grids.lists import issues_geojson as to_geojson
+
+    page = svc.list_issues(session, q)
+    fc = to_geojson(page.items, cfg.workflow)
+    fc["total"] = page.total
+    return FeatureCollection.model_validate(fc)
+
+
+@router.get(
+    "/issues/{issue_id}",
+    response_model=IssueDetail,
+    responses=ERRORS_READ,
+    summary="One issue with its history",
+)
+def get_issue(
+    issue_id: IssueId, session: SessionDep, cfg: IssueConfigDep, response: Response
+) -> IssueDetail:
+    """An issue with history (who, when, from → to, note, photos), notices and extensions."""
+    issue = svc.get_issue(session, issue_id)
+    response.headers["ETag"] = f'"{issue.version}"'
+    return _detail(issue, cfg)
+
+
+# ----------------------------------------------------------------------------- workflow
+
+
+def _commit_and_describe(
+    session: Session, issue: Issue, cfg: IssueConfig, response: Response
+) -> IssueDetail:
+    session.commit()
+    response.headers["ETag"] = f'"{issue.version}"'
+    return _detail(issue, cfg)
+
+
+@router.post(
+    "/issues/{issue_id}/transitions",
+    response_model=IssueDetail,
+    responses=ERRORS_WRITE,
+    summary="Run a workflow event (accept, submit, reinspect, reopen, reject, merge…)",
+    openapi_extra=_body_schema(TransitionIn),
+)
+async def transition(
+    issue_id: IssueId,
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> IssueDetail:
+    """One event of the state machine. ``submit`` needs photos (multipart);
+    ``reinspect`` needs ``passed``; reject/reassign/failed reinspection/reopen need a note.
+    An illegal transition or a stale version is 409; a forbidden role 403.
+    """
+    body, photos = await _parse_body(request, TransitionIn)
+    assert isinstance(body, TransitionIn)
+    version = _version(if_match, body.expected_version)
+
+    def work() -> IssueDetail:
+        with store.session() as session:
+            issue = svc.apply(
+                session,
+                actor,
+                issue_id,
+                body.action,
+                expected_version=version,
+                note=body.note,
+                photos=photos,
+                passed=body.passed,
+                measures=body.measures,
+                config=cfg,
+                store=store,
+                unit=body.unit,
+                co_units=body.co_units,
+                into=body.into,
+                lon=body.lon,
+                lat=body.lat,
+                crs=body.crs,
+            )
+            return _commit_and_describe(session, issue, cfg, response)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/issues/{issue_id}/dispatch",
+    response_model=IssueDetail,
+    responses=ERRORS_WRITE,
+    summary="Confirm or correct the assignment of a triaged issue (分拣交办)",
+)
+def dispatch(
+    issue_id: IssueId,
+    body: DispatchIn,
+    session: SessionDep,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> IssueDetail:
+    """Dispatch a triaged issue to the proposed owner unit, or to ``unit``/``co_units``, or
+    re-route it at a corrected ``lon``/``lat``; the clock starts now.
+    """
+    issue = svc.dispatch(
+        session,
+        actor,
+        issue_id,
+        expected_version=_version(if_match, body.expected_version),
+        note=body.note,
+        unit=body.unit,
+        co_units=body.co_units,
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        store=store,
+        config=cfg,
+    )
+    return _commit_and_describe(session, issue, cfg, response)
+
+
+@router.post(
+    "/issues/{issue_id}/reassign",
+    response_model=IssueDetail,
+    responses=ERRORS_WRITE,
+    summary="Reassign to another unit or place (改派)",
+)
+def reassign(
+    issue_id: IssueId,
+    body: ReassignIn,
+    session: SessionDep,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> IssueDetail:
+    """The command center gives the issue to another unit (or place); the history keeps
+    the old assignment and the clock restarts.
+    """
+    issue = svc.reassign(
+        session,
+        actor,
+        issue_id,
+        expected_version=_version(if_match, body.expected_version),
+        note=body.note,
+        unit=body.unit,
+        co_units=body.co_units,
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        store=store,
+        config=cfg,
+    )
+    return _commit_and_describe(session, issue, cfg, response)
+
+
+def _extension_out(req: Any) -> ExtensionOut:
+    return ExtensionOut(
+        id=req.id,
+        kind=req.kind,
+        status=req.status,
+        reason=req.reason,
+        requested_deadline=req.requested_deadline,
+        granted_deadline=req.granted_deadline,
+        requested_at=req.requested_at,
+        decided_at=req.decided_at,
+        decision_note=req.decision_note,
+    )
+
+
+@router.post(
+    "/issues/{issue_id}/extensions",
+    response_model=ExtensionOut,
+    status_code=201,
+    responses=ERRORS_WRITE,
+    summary="Request an extension or postponement (延期/缓办)",
+)
+def request_extension(
+    issue_id: IssueId, body: ExtensionIn, session: SessionDep, cfg: IssueConfigDep, actor: ActorDep
+) -> ExtensionOut:
+    """The owner unit asks for more time; the issue is flagged ``extension_pending``."""
+    req = svc.request_extension(
+        session,
+        actor,
+        issue_id,
+        reason=body.reason,
+        until=body.until,
+        working_days=body.working_days,
+        kind=body.kind,
+        expected_version=body.expected_version,
+        config=cfg,
+    )
+    session.commit()
+    return _extension_out(req)
+
+
+@router.post(
+    "/issues/{issue_id}/extensions/{request_id}/decision",
+    response_model=ExtensionOut,
+    responses=ERRORS_WRITE,
+    summary="Approve or refuse an extension request",
+)
+def decide_extension(
+    issue_id: IssueId,
+    request_id: Annotated[int, PathParam(ge=1)],
+    body: ExtensionDecisionIn,
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+) -> ExtensionOut:
+    """The command center decides; an approval moves the deadline and is counted."""
+    req = svc.decide_extension(
+        session,
+        actor,
+        issue_id,
+        request_id,
+        approve=body.approve,
+        note=body.note,
+        deadline=body.deadline,
+        config=cfg,
+    )
+    session.commit()
+    return _extension_out(req)
+
+
+@router.post(
+    "/deadlines/check",
+    response_model=DeadlineReportOut,
+    responses=ERRORS_WRITE,
+    summary="Flag overdue issues, issue 督办 notices, escalate",
+)
+def check_deadlines(session: SessionDep, cfg: IssueConfigDep, actor: ActorDep) -> DeadlineReportOut:
+    """Run the deadline check now (normally by a scheduler): overdue issues get a numbered
+    supervision notice; issues still open after the notice's deadline escalate.
+    """
+    rep = svc.check_deadlines(session, config=cfg, actor=actor)
+    session.commit()
+    return DeadlineReportOut(overdue=rep.overdue, notices=rep.notices, escalated=rep.escalated)
+
+
+# ----------------------------------------------------------------------------- the three lists
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ListName = Literal["issue_list", "responsibility_list", "rectification_list"]
+
+
+def _download(content: bytes | str, media_type: str, filename: str) -> Response:
+    from urllib.parse import quote
+
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/lists.xlsx",
+    response_class=Response,
+    responses={
+        200: {"content": {_XLSX: {}}, "description": "问题清单, 责任清单, 整改清单 as sheets"},
+        **ERRORS_READ,
+    },
+    summary="The three lists in one workbook",
+)
+def lists_workbook(
+    session: SessionDep, store: StoreDep, cfg: IssueConfigDep, settings: SettingsDep, q: QueryDep
+) -> Response:
+    """问题清单, 责任清单 and 整改清单 as three sheets (Chinese headers); issue filters apply."""
+    from civgrid.grids import lists
+
+    query = q if _filtered(q) else None
+    tables = [
+        lists.build_list(n, session, store, query=query, config=cfg) for n in lists.LIST_NAMES
+    ]
+    buf = io.BytesIO()
+    lists.write_lists_xlsx(buf, tables, county=settings.county_name)
+    day = cfg.calendar.local(cfg.now()).date().isoformat()
+    return _download(buf.getvalue(), _XLSX, f"{settings.county_name}三个清单-{day}.xlsx")
+
+
+@router.get(
+    "/lists/{name}.{fmt}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {_XLSX: {}, "text/csv": {}, "application/geo+json": {}},
+            "description": "One list as xlsx, csv or geojson",
+        },
+        **ERRORS_READ,
+    },
+    summary="One of the three lists (xlsx, csv, geojson)",
+)
+def one_list(
+    name: ListName,
+    fmt: Literal["xlsx", "csv", "geojson"],
+    session: SessionDep,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    settings: SettingsDep,
+    q: QueryDep,
+) -> Response:
+    """``issue_list`` (问题清单), ``responsibility_list`` (责任清单) or
+    ``rectification_list`` (整改清单); issue filters apply to the issue lists.
+    """
+    from civgrid.grids import lists
+
+    table = lists.build_list(name, session, store, query=q if _filtered(q) else None, config=cfg)
+    day = cfg.calendar.local(cfg.now()).date().isoformat()
+    filename = f"{settings.county_name}{table.title}-{day}.{fmt}"
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        lists.write_lists_xlsx(buf, [table], county=settings.county_name)
+        return _download(buf.getvalue(), _XLSX, filename)
+    if fmt == "csv":
+        return _download(lists.list_csv(table).encode("utf-8"), "text/csv; charset=utf-8", filename)
+    return _download(
+        json.dumps(lists.list_geojson(table), ensure_ascii=False).encode("utf-8"),
+        "application/geo+json",
+        filename,
+    )
+
+
+def _filtered(q: svc.IssueQuery) -> bool:
+    """Whether any issue filter was given (paging aside)."""
+    default = svc.IssueQuery(limit=q.limit, offset=q.offset, order=q.order)
+    return q != default
+
+
+# ----------------------------------------------------------------------------- inbox, notices
+
+
+@router.get(
+    "/units/{unit_key}/inbox",
+    response_model=InboxOut,
+    responses=ERRORS_READ,
+    summary="A unit's to-do list",
+)
+def unit_inbox(unit_key: str, session: SessionDep, cfg: IssueConfigDep) -> InboxOut:
+    """Assigned, returned, due soon, overdue (owner) and watching (co-responsible)."""
+    from sqlalchemy import select
+
+    unit = session.scalar(select(Unit).where(Unit.key == unit_key))
+    if unit is None:
+        raise NotFoundError(f"no unit {unit_key!r}", kind="unit", key=unit_key)
+    box = svc.unit_inbox(session, unit_key, config=cfg)
+    return InboxOut(
+        unit={"key": unit.key, "name": unit.name, "kind": str(unit.kind)},
+        **{k: [_out(i, cfg) for i in v] for k, v in box.items()},
+    )
+
+
+@router.get(
+    "/notices/{notice_id}",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "Printable 督办通知单 (A4)"},
+        **ERRORS_READ,
+    },
+    summary="Printable supervision notice (督办通知单)",
+)
+def notice_html(
+    notice_id: Annotated[int, PathParam(ge=1)],
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The 督办通知单 as an HTML page that prints cleanly on A4."""
+    notice = session.get(SupervisionNotice, notice_id)
+    if notice is None:
+        raise NotFoundError(f"no supervision notice {notice_id}", kind="notice", key=notice_id)
+    return HTMLResponse(render_notice(notice, cfg, settings.county_name))
+
+
+@router.get(
+    "/photos/{photo_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {}}, "description": "The photo"}, **ERRORS_READ},
+    summary="A photo of an issue",
+)
+def photo(
+    photo_id: Annotated[int, PathParam(ge=1)], session: SessionDep, cfg: IssueConfigDep
+) -> FileResponse:
+    """The stored image (by id)."""
+    row = session.get(Photo, photo_id)
+    path = Path(cfg.photo_dir or ".") / row.path if row is not None else None
+    if row is None or path is None or not path.is_file():
+        raise NotFoundError(f"no photo {photo_id}", kind="photo", key=photo_id)
+    return FileResponse(path, media_type=row.mime)
+
+
+def render_notice(notice: SupervisionNotice, cfg: IssueConfig, county: str) -> str:
+    """HTML of a 督办通知单 (A4, print-friendly, Chinese)."""
+    issue = notice.issue
+    d = svc.describe(issue, cfg.workflow)
+    local = cfg.calendar.local
+
+    def t(x: datetime | None) -> str:
+        return local(x).strftime("%Y年%m月%d日 %H:%M") if x else "—"
+
+    place = " / ".join(p["name"] for p in (d["township"], d["community"], d["unit_grid"]) if p)
+    road = d["road_section"]["name"] if d["road_section"] else "—"
+    leaders = (
+        "；".join(
+            f"{escape(x['title'])}（{x['key']}，{_ROLE_ZH.get(x['role'], x['role'])}）"
+            for x in d["leaders"]
+        )
+        or "—"
+    )
+    unit = escape(notice.unit.name) if notice.unit else "（待定）"
+    reason = {"overdue": "超期未整改", "repeated_return": "多次复查未通过"}.get(
+        notice.reason, notice.reason
+    )
+    rows = [
+        ("问题编号", str(issue.id)),
+        ("问题类别", escape(d["category"]["name"] or "")),
+        ("问题来源", escape(d["source_label"])),
+        ("发现时间", t(issue.reported_at)),
+        ("问题位置", escape(place or issue.address or "—")),
+        ("所在路段", escape(road)),
+        ("问题描述", escape(issue.description or "—")),
+        ("原整改时限", t(issue.deadline)),
+        ("当前状态", escape(d["state_label"])),
+        ("督办事由", reason),
+        ("责任领导", leaders),
+    ]
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>督办通知单 {escape(notice.number)}</title>
+<style>
+@page {{ size: A4; margin: 20mm 18mm; }}
+body {{ font-family: "Noto Serif CJK SC", "SimSun", serif; color: #000; max-width: 180mm;
+       margin: 0 auto; font-size: 12pt; line-height: 1.6; }}
+h1 {{ text-align: center; font-size: 20pt; color: #c00; letter-spacing: .2em; margin: 0 0 4mm; }}
+.no {{ text-align: center; margin-bottom: 6mm; }}
+table {{ width: 100%; border-collapse: collapse; page-break-inside: avoid; }}
+th, td {{ border: 1px solid #000; padding: 2mm 3mm; vertical-align: top; }}
+th {{ width: 28mm; text-align: center; font-weight: normal; background: #f2f2f2; }}
+.req {{ margin: 6mm 0; text-indent: 2em; }}
+.sign {{ text-align: right; margin-top: 12mm; }}
+@media print {{ th {{ background: none; }} }}
+</style></head><body>
+<h1>督办通知单</h1>
+<p class="no">{escape(notice.number)}</p>
+<p><strong>{unit}：</strong></p>
+<p class="req">经查，你单位负责的以下问题{reason}。
+请于<strong>{t(notice.deadline)}</strong>前整改到位，
+并将整改情况（附整改前后照片）报{escape(county)}创建文明城市工作指挥部办公室。
+逾期未完成的，将按有关规定提级督办、通报问责。</p>
+<table>{body}</table>
+<p class="sign">{escape(county)}创建文明城市工作指挥部办公室<br>{t(notice.issued_at)}</p>
+</body></html>"""
+
+
+_ROLE_ZH = {"contract": "分包", "contact": "联系", "road_chief": "路长"}
+
+
+__all__ = ["Problem", "get_actor", "get_issue_config", "render_notice", "router"]
