@@ -60,12 +60,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
 
+    from fastapi.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=2048)  # GeoJSON layers compress ~10×
+
     from fastapi.staticfiles import StaticFiles
 
-    from civgrid.api.routers import health, pages
+    from civgrid.api.routers import health, issues, maps, open311, pages
     from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(issues.router)
+    app.include_router(open311.router)
+    app.include_router(maps.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

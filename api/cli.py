@@ -32,11 +32,12 @@ def serve(
 
 
 def _register_subcommands() -> None:
-    from civgrid.api import cli_grids, cli_issues
+    from civgrid.api import cli_grids, cli_issues, cli_maps
 
     cli_grids.import_app.command("issues")(cli_issues.import_issues)
     app.command("simulate")(cli_issues.simulate_command)
     app.add_typer(cli_issues.issues_app, name="issues")
+    app.command("map")(cli_maps.map_command)
     app.add_typer(cli_grids.db_app, name="db")
     app.add_typer(cli_grids.import_app, name="import")
     app.add_typer(cli_grids.export_app, name="export")

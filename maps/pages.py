@@ -1,0 +1,390 @@
+"""Page builders: data (or URLs) in → a folium map / HTML out. Usable from a notebook.
+
+Three pages, all in Chinese, drawn by one script (``static/js/civgrid-map.js``):
+
+:func:`command_center_map`
+    指挥中心地图 — toggleable layers (townships/streets, community choropleth,
+    unit grids, road sections, key sites with 400 m zones, supervision areas),
+    clustered issue markers by state, filters, legend, and — when an API is
+    given — drawing a polygon to select issues and reassign them (改派).
+:func:`heat_map`
+    问题热力图 — H3 hexagons of recurring and open problems, a ranked hotspot
+    list beside the map, and a plain density heat layer.
+:func:`leader_map`
+    领导视图 — one leader's contracted communities, contact townships and
+    road sections with their issues, a table per community and the leader's
+    visits this month.
+
+Each layer is given either as a URL (``"/api/v1/layers/township.geojson"``;
+the page loads it live, per zoom) or as GeoJSON data embedded in the page
+(for a notebook or the offline file written by ``civgrid map --out``). Render
+with :func:`civgrid.maps.folium_offline.render_html`.
+
+Examples
+--------
+>>> from civgrid.maps.folium_offline import render_html
+>>> fc = {"type": "FeatureCollection", "features": []}
+>>> m = command_center_map(layers={"township": fc}, issues=fc, county_name="示例县")
+>>> "civgrid.initCommandMap" in render_html(m, mode="inline")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+import folium
+
+from civgrid.maps.basemaps import OFFLINE, Basemap
+from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
+from civgrid.maps.layers import LAYERS, OVERDUE_COLOR, STATE_COLORS
+
+__all__ = [
+    "DEFAULT_CENTER",
+    "STATE_LABELS",
+    "command_center_map",
+    "heat_map",
+    "leader_map",
+]
+
+#: Sheqi county town (lat, lon) — only used when no centre is given.
+DEFAULT_CENTER = (33.056, 112.947)
+
+#: Default Chinese labels of the workflow states (a city may relabel them).
+STATE_LABELS = {
+    "triage": "待分拣",
+    "assigned": "已交办",
+    "rectifying": "整改中",
+    "submitted": "待复查",
+    "returned": "已退回",
+    "closed": "已结案",
+    "rejected": "不予受理",
+    "merged": "已合并",
+}
+
+#: Layers shown when a page opens (the others are in the layer control, unticked).
+DEFAULT_VISIBLE = ("county", "township", "community", "road_section", "key_site")
+
+LayerSource = str | Mapping[str, Any]
+
+
+def _layer_entries(
+    layers: Mapping[str, LayerSource], visible: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    out = []
+    show = set(DEFAULT_VISIBLE if visible is None else visible)
+    for key, src in layers.items():
+        info = LAYERS.get(key)
+        entry: dict[str, Any] = {
+            "key": key,
+            "label": info.label if info else key,
+            "geometry": info.geometry if info else "polygon",
+            "visible": key in show,
+        }
+        if isinstance(src, str):
+            entry["url"] = src
+        else:
+            entry["data"] = src
+        out.append(entry)
+    return out
+
+
+def _source(src: LayerSource | None) -> dict[str, Any] | None:
+    if src is None:
+        return None
+    return {"url": src} if isinstance(src, str) else {"data": src}
+
+
+def _base(
+    *,
+    title: str,
+    basemap: Basemap | None,
+    center: tuple[float, float] | None,
+    zoom: int,
+    plugins: Sequence[str],
+) -> folium.Map:
+    return offline_map(
+        location=center or DEFAULT_CENTER,
+        zoom_start=zoom,
+        basemap=basemap or OFFLINE,
+        plugins=plugins,
+        title=title,
+        control_scale=True,
+    )
+
+
+def _header(title: str, subtitle: str, links: Sequence[tuple[str, str]] = ()) -> str:
+    nav = "".join(f'<a href="{escape(h)}">{escape(t)}</a>' for t, h in links)
+    return (
+        '<header class="cg-header"><div class="cg-title">'
+        f'<span class="cg-emblem">创</span><h1>{escape(title)}</h1>'
+        f'<span class="cg-sub">{escape(subtitle)}</span></div>'
+        f'<nav class="cg-nav">{nav}</nav></header>'
+    )
+
+
+def _common_config(
+    *, county_name: str, basemap: Basemap | None, api: str | None, state_labels: Mapping[str, str]
+) -> dict[str, Any]:
+    bm = basemap or OFFLINE
+    return {
+        "county": county_name,
+        "displayCrs": bm.display_crs,
+        "basemap": {
+            "key": bm.key,
+            "label": bm.label,
+            "offline": bm.offline,
+            "tiles": [{"url": t.url, "name": t.name} for t in bm.tiles],
+        },
+        "api": api,
+        "stateLabels": dict(state_labels),
+        "stateColors": STATE_COLORS,
+        "overdueColor": OVERDUE_COLOR,
+    }
+
+
+def command_center_map(
+    *,
+    layers: Mapping[str, LayerSource],
+    issues: LayerSource | None = None,
+    county_name: str = "",
+    basemap: Basemap | None = None,
+    center: tuple[float, float] | None = None,
+    zoom: int = 13,
+    visible: Sequence[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    units: Sequence[Mapping[str, str]] = (),
+    api: str | None = None,
+    actions: Mapping[str, str] | None = None,
+    state_labels: Mapping[str, str] | None = None,
+    links: Sequence[tuple[str, str]] = (),
+    subtitle: str = "指挥中心地图",
+) -> folium.Map:
+    """The command-center map (指挥中心地图).
+
+    Parameters
+    ----------
+    layers : mapping of layer key → URL or GeoJSON dict
+        Keys of :data:`civgrid.maps.layers.LAYERS`, in drawing order (bottom first).
+    issues : URL or GeoJSON dict, optional
+        The issue points (``civgrid.maps.layers.issues_geojson``). A URL is
+        re-queried with the filter values as parameters; embedded data is
+        filtered in the page.
+    county_name : str
+        Shown in the title.
+    basemap : Basemap, optional
+        Tiles; None = offline blank background. Data must already be in its
+        display CRS (``basemap.display_crs``).
+    center : (lat, lon), optional
+        Initial centre in display coordinates.
+    zoom : int
+        Initial zoom.
+    visible : sequence of str, optional
+        Layers ticked at start (default: county, townships, communities, roads, key sites).
+    filters : mapping, optional
+        Filter options: ``categories`` [{code, name, parent}], ``sources``
+        [{value, label}], ``areas`` [{code, name, type}], ``defaults`` {from, to, kind}.
+    units : sequence of {key, name}
+        Units offered for reassignment.
+    api : str, optional
+        API base (``"/api/v1"``); None disables reassignment and detail lookups.
+    actions : mapping, optional
+        URL templates with ``{id}``: ``reassign``, ``detail`` (defaults under ``api``).
+    state_labels : mapping, optional
+        Workflow state labels (default :data:`STATE_LABELS`).
+    links : sequence of (label, href)
+        Navigation links in the header.
+    subtitle : str
+
+    Returns
+    -------
+    folium.Map
+    """
+    title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
+    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
+              plugins=("markercluster", "draw"))  # fmt: skip
+    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
+                         state_labels=state_labels or STATE_LABELS)  # fmt: skip
+    acts = dict(actions or {})
+    if api:
+        acts.setdefault("reassign", f"{api}/issues/{{id}}/reassign")
+        acts.setdefault("dispatch", f"{api}/issues/{{id}}/dispatch")
+        acts.setdefault("detail", f"{api}/issues/{{id}}")
+    cfg.update(
+        {
+            "page": "command",
+            "layers": _layer_entries(layers, visible),
+            "issues": _source(issues),
+            "filters": dict(filters or {}),
+            "units": [dict(u) for u in units],
+            "actions": acts,
+            "draw": bool(api and acts.get("reassign")),
+        }
+    )
+    m.add_child(RawHtml(_header(title, subtitle, links)))
+    m.add_child(PageConfig("initCommandMap", cfg))
+    return m
+
+
+def heat_map(
+    *,
+    hexbins: LayerSource,
+    density: LayerSource | None = None,
+    context: Mapping[str, LayerSource] | None = None,
+    county_name: str = "",
+    basemap: Basemap | None = None,
+    center: tuple[float, float] | None = None,
+    zoom: int = 13,
+    filters: Mapping[str, Any] | None = None,
+    res: int | None = None,
+    api: str | None = None,
+    links: Sequence[tuple[str, str]] = (),
+) -> folium.Map:
+    """The heat map of recurring problems (问题热力图).
+
+    Parameters
+    ----------
+    hexbins : URL or GeoJSON dict
+        From :func:`civgrid.maps.heat.hexbin_geojson` (with ``hotspots``). A URL
+        is re-queried with ``res`` (chosen by zoom unless fixed), ``category``,
+        ``source``, ``days`` / ``from`` / ``to``.
+    density : URL or dict, optional
+        :func:`civgrid.maps.heat.density_points` output for the density layer.
+    context : mapping of layer key → URL or GeoJSON, optional
+        Outlines drawn under the hexagons (townships, communities).
+    res : int, optional
+        Fixed H3 resolution; None = by zoom.
+    (others as in :func:`command_center_map`)
+
+    Returns
+    -------
+    folium.Map
+    """
+    title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
+    subtitle = "反弹回潮问题热力图"
+    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
+              plugins=("heat",))  # fmt: skip
+    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
+                         state_labels=STATE_LABELS)  # fmt: skip
+    cfg.update(
+        {
+            "page": "heat",
+            "hexbins": _source(hexbins),
+            "density": _source(density),
+            "layers": _layer_entries(context or {}, list((context or {}).keys())),
+            "filters": dict(filters or {}),
+            "res": res,
+        }
+    )
+    m.add_child(RawHtml(_header(title, subtitle, links)))
+    m.add_child(PageConfig("initHeatMap", cfg))
+    return m
+
+
+def _community_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return '<p class="cg-muted">该领导暂无分包社区。</p>'
+    body = "".join(
+        "<tr>"
+        f"<td>{escape(str(r.get('name', '')))}</td>"
+        f"<td>{escape(str(r.get('role_label', '')))}</td>"
+        f"<td class='num'>{int(r.get('open', 0))}</td>"
+        f"<td class='num cg-overdue'>{int(r.get('overdue', 0))}</td>"
+        f"<td class='num'>{int(r.get('recurring', 0))}</td>"
+        f"<td class='num'>{int(r.get('total', 0))}</td>"
+        "</tr>"
+        for r in rows
+    )
+    return (
+        '<table class="cg-table" id="cg-leader-table"><thead><tr><th>片区</th><th>职责</th>'
+        "<th>未结</th><th>超期</th><th>反弹</th><th>累计</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _visits_html(visits: Sequence[Mapping[str, Any]] | None, month_label: str) -> str:
+    if not visits:
+        return (
+            f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
+            '<p class="cg-muted">暂无记录：现场办公（每月上旬）与实地督查（“看”）由巡查功能记录，'
+            "该功能上线后在此显示。</p></div>"
+        )
+    items = "".join(
+        f"<li>{escape(str(v.get('date', '')))} {escape(str(v.get('kind_label', '')))} "
+        f"{escape(str(v.get('place', '')))}</li>"
+        for v in visits
+    )
+    return (
+        f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def leader_map(
+    *,
+    leader: Mapping[str, Any],
+    layers: Mapping[str, LayerSource],
+    issues: LayerSource | None = None,
+    communities: Sequence[Mapping[str, Any]] = (),
+    visits: Sequence[Mapping[str, Any]] | None = None,
+    month_label: str = "",
+    county_name: str = "",
+    basemap: Basemap | None = None,
+    center: tuple[float, float] | None = None,
+    zoom: int = 13,
+    filters: Mapping[str, Any] | None = None,
+    api: str | None = None,
+    links: Sequence[tuple[str, str]] = (),
+) -> folium.Map:
+    """A leader's view (领导视图): only that leader's areas and their issues.
+
+    Parameters
+    ----------
+    leader : mapping
+        ``key`` and ``title`` (no personal name is needed or shown).
+    layers : mapping of layer key → URL or GeoJSON
+        The leader's townships, communities, road sections (already restricted).
+    issues : URL or GeoJSON, optional
+        The issues the leader answers for.
+    communities : sequence of mappings
+        One row per area: ``name``, ``role_label``, ``open``, ``overdue``,
+        ``recurring``, ``total``.
+    visits : sequence of mappings, optional
+        The leader's visits this month (``date``, ``kind_label``, ``place``);
+        None or empty → "none recorded".
+    month_label : str
+        e.g. "2025年3月".
+    (others as in :func:`command_center_map`)
+
+    Returns
+    -------
+    folium.Map
+    """
+    title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
+    who = str(leader.get("title") or leader.get("key"))
+    subtitle = f"领导视图 · {who}"
+    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
+              plugins=("markercluster",))  # fmt: skip
+    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
+                         state_labels=STATE_LABELS)  # fmt: skip
+    cfg.update(
+        {
+            "page": "leader",
+            "leader": {"key": leader.get("key"), "title": who},
+            "layers": _layer_entries(layers, list(layers.keys())),
+            "issues": _source(issues),
+            "filters": dict(filters or {}),
+            "actions": {"detail": f"{api}/issues/{{id}}"} if api else {},
+            "draw": False,
+        }
+    )
+    side = (
+        '<aside class="cg-side" id="cg-leader-side">'
+        f'<h2>{escape(who)}</h2><p class="cg-muted">联系乡镇、分包社区与路段的问题情况</p>'
+        f"{_community_table(communities)}{_visits_html(visits, month_label)}</aside>"
+    )
+    m.add_child(RawHtml(_header(title, subtitle, links) + side))
+    m.add_child(PageConfig("initLeaderMap", cfg))
+    return m

@@ -1,0 +1,295 @@
+"""The map pages in a real browser: Debian's headless Chromium driven by Playwright.
+
+The demo county is loaded and a season of issues simulated (``civgrid simulate``'s
+function), the app is served by uvicorn in a thread, and the pages are checked
+against the API they load from: layers present, as many markers/hexagons as the
+API returns, a category filter changes what is shown, a polygon drawn on the
+map reassigns the issues inside it through the API (the history shows it), and
+a leader sees only their own areas. Screenshots go to ``docs/img/``.
+
+Never skipped when ``/usr/bin/chromium`` exists (Playwright's own browser
+download is never used).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+IMG = ROOT / "docs" / "img"
+SIM_END = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
+sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sim_db(tmp_path_factory) -> str:
+    """The demo county with 40 simulated days of issues (SQLite file)."""
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.demo import load_demo
+    from civgrid.grids.issue_config import IssueConfig
+    from civgrid.grids.simulate import simulate
+    from civgrid.grids.store import Store
+
+    root = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{root / 'sim.sqlite'}"
+    store = Store(make_engine(url))
+    try:
+        store.upgrade()
+        assert load_demo(store).ok
+        store.rebuild_index()
+        simulate(store, days=40, end=SIM_END, config=IssueConfig(photo_dir=root / "photos"))
+    finally:
+        store.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(sim_db, tmp_path_factory):
+    """The app on a free port, served by uvicorn in a thread; yields its base URL."""
+    import uvicorn
+    from mapdata import make_app
+
+    app = make_app(sim_db, tmp_path_factory.mktemp("var"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - a setup error, not a skip
+        raise RuntimeError(
+            "pip install playwright (the Python package; no browser download)"
+        ) from exc
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
+                              timezone_id="Asia/Shanghai")  # fmt: skip
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    pg.errors = errors
+    yield pg
+    ctx.close()
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_timeout(300)  # let Leaflet finish drawing
+    assert page.errors == []
+    assert page.evaluate("civgrid.state.errors") == []
+
+
+def wait_loaded(page) -> None:
+    page.wait_for_function("() => civgrid.state.loading === 0", timeout=30_000)
+    page.wait_for_timeout(200)
+
+
+def api(server: str, path: str) -> dict:
+    r = httpx.get(server + path, timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    return r.json()
+
+
+def test_command_center_map(page, server):
+    open_page(page, server + "/map")
+    overlay = page.inner_text(".leaflet-control-layers-overlays")
+    for label in ("乡镇/街道", "社区/行政村网格", "单元网格", "路段（路长制）", "重点点位",
+                  "重点点位周边400米", "督导范围", "问题（按状态）"):  # fmt: skip
+        assert label in overlay, label
+    counts = page.evaluate("civgrid.state.layerCounts")
+    assert counts["township"] == 16 and counts["community"] == 14 and counts["key_site"] == 42
+    # as many issue markers as the API returns for the page's own query
+    url = page.evaluate("civgrid.state.lastIssueUrl")
+    fc = api(server, url)
+    assert fc["count"] > 100
+    assert page.evaluate("civgrid.state.issueCount") == fc["count"]
+    assert page.evaluate("civgrid.issues.group.getLayers().length") == fc["count"]
+    ids = set(page.evaluate("civgrid.state.issueMarkers.map(m => m.cgProps.id)"))
+    assert ids == {f["id"] for f in fc["features"]}
+    assert page.locator(".marker-cluster").count() + page.locator(".cg-issue").count() > 0
+    assert page.inner_text("#cg-issue-count") == str(fc["count"])
+    # Chinese legend and labels
+    legend = page.inner_text("#cg-legend")
+    assert "问题状态" in legend and "整改中" in legend and "超期" in legend
+    assert page.locator(".cg-label-community").count() == 14
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / "map-command-center.png"))
+
+    # the category filter changes what is shown
+    cats = {}
+    for f in fc["features"]:
+        cats[f["properties"]["category"]] = cats.get(f["properties"]["category"], 0) + 1
+    cat = max(cats, key=cats.get)
+    page.select_option("#cg-f-category", cat)
+    page.wait_for_function(f"() => civgrid.state.lastIssueUrl.includes('category={cat}')")
+    wait_loaded(page)
+    filtered = api(server, page.evaluate("civgrid.state.lastIssueUrl"))
+    shown = page.evaluate("civgrid.state.issueCount")
+    assert shown == filtered["count"] == cats[cat] < fc["count"]
+    assert set(page.evaluate("civgrid.state.issueMarkers.map(m => m.cgProps.category)")) == {cat}
+    # a popup shows the details fetched from the API
+    page.evaluate("""() => { const m = civgrid.state.issueMarkers[0];
+        civgrid.ctx.issues.group.zoomToShowLayer(m, () => m.openPopup()); }""")
+    page.wait_for_selector(".cg-issue-popup", timeout=20_000)
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "责任单位" in popup and "上报时间" in popup
+
+
+def _reassignable(page) -> dict:
+    return page.evaluate(
+        """() => civgrid.state.issueMarkers.map(m => m.cgProps)
+             .filter(p => ['assigned', 'rectifying', 'returned'].includes(p.state))[0]"""
+    )
+
+
+def test_draw_polygon_and_reassign(page, server):
+    open_page(page, server + "/map")
+    page.select_option("#cg-f-state", "kind:open")
+    wait_loaded(page)
+    target = _reassignable(page)
+    assert target, "the simulation left open issues"
+    before = api(server, f"/api/v1/issues/{target['id']}")
+    # zoom in on the issue, then draw a square around it with the polygon tool
+    page.evaluate(
+        """(id) => { const m = civgrid.state.issueMarkers.find(x => x.cgProps.id === id);
+             civgrid.ctx.issues.group._map.setView(m.getLatLng(), 17, {animate: false}); }""",
+        target["id"],
+    )
+    wait_loaded(page)
+    page.wait_for_timeout(500)
+    box = page.evaluate(
+        """(id) => { const m = civgrid.state.issueMarkers.find(x => x.cgProps.id === id);
+             const map = civgrid.ctx.issues.group._map;
+             const p = map.latLngToContainerPoint(m.getLatLng());
+             const r = map.getContainer().getBoundingClientRect();
+             return {x: p.x + r.left, y: p.y + r.top}; }""",
+        target["id"],
+    )
+    page.click(".leaflet-draw-draw-polygon")
+    d = 70
+    for dx, dy in ((-d, -d), (d, -d), (d, d), (-d, d)):
+        page.mouse.click(box["x"] + dx, box["y"] + dy)
+        page.wait_for_timeout(150)
+    page.click(".leaflet-draw-actions a[title='完成绘制']")
+    page.wait_for_selector("#cg-selected-count", timeout=10_000)
+    selection = page.evaluate("civgrid.state.selection")
+    assert target["id"] in selection
+    assert int(page.inner_text("#cg-selected-count")) == len(selection)
+    # another unit than the current owner
+    units = page.evaluate(
+        "Array.from(document.querySelectorAll('#cg-r-unit option')).map(o => o.value)"
+    )
+    new_unit = next(u for u in units if u and u != (before["owner_unit"] or {}).get("key"))
+    page.select_option("#cg-r-unit", new_unit)
+    page.fill("#cg-r-note", "浏览器测试：按位置改派")
+    page.screenshot(path=str(IMG / "map-reassign.png"))
+    page.click("#cg-r-submit")
+    page.wait_for_function("() => civgrid.state.lastReassign !== null", timeout=30_000)
+    wait_loaded(page)
+    result = page.evaluate("civgrid.state.lastReassign")
+    assert result["failed"] == [] and {r["id"] for r in result["ok"]} == set(selection)
+    for issue_id in selection:
+        after = api(server, f"/api/v1/issues/{issue_id}")
+        assert after["owner_unit"]["key"] == new_unit
+        last = after["history"][-1]
+        assert last["action"] == "reassign" and last["note"] == "浏览器测试：按位置改派"
+        assert last["actor"]["role"] == "command_center"
+    # the history in the page shows it too
+    page.click(f"[data-cg-detail='{target['id']}']")
+    page.wait_for_selector("#cg-history li.cg-event-reassign", timeout=20_000)
+    assert "改派" in page.inner_text("#cg-history")
+
+
+def test_heat_map(page, server):
+    open_page(page, server + "/map/heat")
+    fc = api(server, page.evaluate("civgrid.state.lastHexUrl"))
+    assert fc["features"] and fc["hotspots"]
+    assert page.evaluate("civgrid.state.hexCount") == len(fc["features"])
+    assert page.locator("path.cg-hex").count() == len(fc["features"])
+    assert page.locator("#cg-hotspots li[data-cell]").count() == len(fc["hotspots"])
+    first = page.inner_text("#cg-hotspots li[data-cell] >> nth=0")
+    assert (fc["hotspots"][0]["community_name"] or "（未入网格）") in first
+    assert "H3 六边形热点" in page.inner_text(".leaflet-control-layers-overlays")
+    assert "密度热力" in page.inner_text(".leaflet-control-layers-overlays")
+    page.screenshot(path=str(IMG / "map-heat.png"))
+    # a category narrows the hexagons
+    cat = fc["hotspots"][0]["top_category"]
+    page.select_option("#cg-h-category", cat)
+    page.wait_for_function(f"() => civgrid.state.lastHexUrl.includes('category={cat}')")
+    wait_loaded(page)
+    narrowed = api(server, page.evaluate("civgrid.state.lastHexUrl"))
+    assert page.evaluate("civgrid.state.hexCount") == len(narrowed["features"])
+    assert narrowed["issues"] < fc["issues"]
+    # the density layer
+    page.check("text=密度热力")
+    wait_loaded(page)
+    assert page.evaluate("civgrid.state.densityPoints") > 0
+    assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
+
+
+def test_leader_pages(page, server):
+    seen = {}
+    for key in ("L01", "L10"):
+        open_page(page, server + f"/leaders/{key}")
+        fc = api(server, page.evaluate("civgrid.state.lastIssueUrl"))
+        assert f"leader={key}" in page.evaluate("civgrid.state.lastIssueUrl")
+        assert page.evaluate("civgrid.state.issueCount") == fc["count"]
+        table = page.inner_text("#cg-leader-table")
+        assert "分包社区" in table
+        assert "暂无记录" in page.inner_text("#cg-visits")
+        codes = page.evaluate(
+            "Object.values(civgrid.ctx.boundaries).filter(b => b.entry.key !== 'county')"
+            ".flatMap(b => b.data.features.map(f => f.id))"
+        )
+        seen[key] = (set(codes), {f["id"] for f in fc["features"]})
+        if key == "L10":
+            page.screenshot(path=str(IMG / "map-leader.png"))
+    assert not (seen["L01"][0] & seen["L10"][0])
+    assert not (seen["L01"][1] & seen["L10"][1])
