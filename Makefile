@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# the simulated season of `make demo`: 120 days, about 700 reports
+DEMO_DAYS ?= 120
+DEMO_PER_DAY ?= 6
 
 .PHONY: demo test lint format bench system-deps install assets serve clean help
 
@@ -59,6 +62,7 @@ system-deps:
 demo: $(STAMP) assets
 	$(VENV)/bin/civgrid db upgrade
 	$(VENV)/bin/civgrid demo load --commit
+	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP) assets

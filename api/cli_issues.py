@@ -133,13 +133,26 @@ def simulate_command(
     days: int = typer.Option(120, min=1, max=730, help="Length of the season (days)."),
     seed: int = typer.Option(20220306, help="Random seed (same seed, same season)."),
     per_day: float = typer.Option(14.0, help="Mean reports per working day."),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when the database already holds issues (re-runs)."
+    ),
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Generate a realistic season of issues on the demo county through the domain code
     (weighted categories, recurring hotspots, some overdue, some returned).
     """
+    from sqlalchemy import func, select
+
+    from civgrid.grids.issue_models import Issue
     from civgrid.grids.simulate import simulate
 
+    with _open(database_url) as (store, settings):
+        if if_empty:
+            with store.session() as session:
+                n = session.scalar(select(func.count()).select_from(Issue))
+            if n:
+                typer.echo(f"{n} issues already stored: simulation skipped (--if-empty)")
+                return
     with (
         _open(database_url) as (store, settings),
         typer.progressbar(length=days, label="simulating", file=sys.stderr) as bar,
