@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from pgcluster import Cluster, free_port  # noqa: E402
 
-BENCHES = ["snap.py", "hexbins.py"]
+BENCHES = ["snap.py", "hexbins.py", "backfill.py"]
 
 
 def main() -> int:
