@@ -106,7 +106,7 @@ def tm_params(
     return np.array([lam0, a, x0, y0, qn, zb, *cbg, *gtu], dtype=np.float64)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def tm_forward_point(p: np.ndarray, lon: float, lat: float) -> tuple[float, float]:
     """Project one lon/lat (degrees) to easting/northing (metres); NaN in, NaN out."""
     phi = lat * _DEG_TO_RAD

@@ -112,8 +112,10 @@ CELLS_PER_EDGE = 4.0
 MAX_CELLS = 1 << 23
 #: Margin (metres) added to every road/zone buffer when listing grid candidates.
 GRID_MARGIN_M = 0.5
-#: Upper bound of ‖second derivative‖ of lon/lat → Gauss-Krüger metres, in m/deg²
-#: (≈ R·(π/180)² ≈ 1950 at the equator-to-pole worst case), times a safety factor.
+#: Bound, in m/deg², on how far the projected image of a lon/lat segment of length L
+#: degrees strays from the chord between its projected ends: L²/8·‖F''‖ with
+#: ‖F''‖ ≲ √2·R·(π/180)² ≈ 2,500 m/deg² for the Gauss-Krüger map F, i.e. ≈ 320·L²;
+#: 2,000·L² leaves a factor 6 of safety.
 CURVATURE_M_PER_DEG2 = 2000.0
 
 OnInvalid = Literal["raise", "skip"]
@@ -630,6 +632,10 @@ class PolygonLayerIndex(_LayerIndex):
         h = max(by1 - by0, 1e-9)
         if spec.cell_size_deg is not None:
             cs = float(spec.cell_size_deg)
+            if not (math.isfinite(cs) and cs > 0):
+                raise GeoError(
+                    f"layer {spec.name!r}: cell_size_deg must be > 0", field="cell_size_deg"
+                )
         else:
             target = min(max(CELLS_PER_EDGE * n_edges, 256.0), float(MAX_CELLS))
             cs = math.sqrt(w * h / target)
@@ -756,8 +762,14 @@ class PolygonLayerIndex(_LayerIndex):
         return ids.tolist()
 
     def snap_one(self, lon: float, lat: float, nearest_within_m: float | None = None) -> Hit:
-        """Snap one point (see :meth:`SnapIndex.snap`); coordinates must be checked."""
-        return self._hit(self._ids_one(lon, lat), lon, lat, nearest_within_m)
+        """Snap one point to this layer (see :meth:`SnapIndex.snap`).
+
+        Returns
+        -------
+        AreaHit or AreasHit
+        """
+        x, y = _check_point(lon, lat)
+        return self._hit(self._ids_one(x, y), x, y, nearest_within_m)
 
     def _hit(self, ids: list[int], lon: float, lat: float, nearest_within_m: float | None) -> Hit:
         dist = 0.0
@@ -960,6 +972,7 @@ class LineLayerIndex(_LayerIndex):
 
     def snap_one(self, lon: float, lat: float) -> RoadHit:
         """Nearest section within tolerance of one point (see :meth:`SnapIndex.snap`)."""
+        lon, lat = _check_point(lon, lat)
         i, d, p = kern.line_point(self.fa, self.ia, lon, lat)
         return RoadHit(self.codes[i] if i >= 0 else None, int(i), d, p)
 
@@ -1073,6 +1086,7 @@ class ZoneLayerIndex(_LayerIndex):
 
     def snap_one(self, lon: float, lat: float) -> ZonesHit:
         """Zones containing one point, nearest first (see :meth:`SnapIndex.snap`)."""
+        lon, lat = _check_point(lon, lat)
         ids, ds = kern.zone_point(self.fa, self.ia, lon, lat)
         il = ids.tolist()
         return ZonesHit(
@@ -1202,7 +1216,16 @@ class SnapIndex:
             tb = np.array([shapely.total_bounds(g) for _lay, g in buffered if len(g)])
             if not len(tb):
                 tb = np.array([[114.0, 34.0, 114.0, 34.0]])
-            pad = 0.2
+            reach = max(
+                [float(lay.tolerance_m) for lay, _g in buffered if isinstance(lay, LineLayer)]
+                + [
+                    float(np.max(lay.radius_m))
+                    for lay, g in buffered
+                    if isinstance(lay, ZoneLayer) and len(g)
+                ]
+                + [0.0]
+            )
+            pad = 0.2 + 2.0 * reach / 100_000.0  # degrees: the sampled box holds every buffer
             box = (
                 float(tb[:, 0].min()) - pad,
                 float(max(tb[:, 1].min() - pad, -85.0)),
@@ -1249,15 +1272,20 @@ class SnapIndex:
 
     def _selection(self, layers: Sequence[str] | str | None) -> tuple[list, int]:
         """Layers in kernel order (the index's) and their bit mask; cached per argument."""
-        key = layers if layers is None or isinstance(layers, str) else tuple(layers)
-        got = self._selections.get(key)
+        try:
+            got = self._selections.get(layers)  # type: ignore[arg-type]
+        except TypeError:  # a list: not hashable
+            got = None
         if got is None:
+            key = layers if layers is None or isinstance(layers, str) else tuple(layers)
             wanted = {lay.name for lay in self._select(layers)}
             lays = [lay for lay in self._layers.values() if lay.name in wanted]
             mask = sum(1 << k for k, n in enumerate(self.names) if n in wanted)
             got = (lays, mask)
             if len(self._selections) < 64:
                 self._selections[key] = got
+                if not isinstance(layers, list):
+                    self._selections[layers] = got  # type: ignore[index]
         return got
 
     @staticmethod
@@ -1293,15 +1321,26 @@ class SnapIndex:
         -------
         SnapResult
             Mapping layer name → :class:`AreaHit` / :class:`AreasHit` /
-            :class:`RoadHit` / :class:`ZonesHit`.
+            :class:`RoadHit` / :class:`ZonesHit`, in the index's layer order.
 
         Raises
         ------
         CoordinateError
             ``lon`` or ``lat`` is NaN or infinite.
         """
-        x, y = _check_point(lon, lat)
+        x = float(lon)
+        y = float(lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            _check_point(x, y)
         lays, mask = self._selection(layers)
+        if len(lays) == 1 and lays[0].kind_id == _TILING:  # one tiling layer: leaner call
+            lay = lays[0]
+            m = kern.poly_tiling_point(lay.fa, lay.ia, x, y)
+            if m >= 0:
+                return SnapResult(x, y, {lay.name: AreaHit(lay.codes[m], m, 0.0, False)})
+            ids = lay._geos_covering(x, y) if m == _UNCERTAIN else []
+            within = self._within(nearest_within_m, lay.name)
+            return SnapResult(x, y, {lay.name: lay._hit(ids, x, y, within)})
         buf = getattr(self._local, "buf", None)
         if buf is None:
             buf = self._local.buf = np.empty(256)

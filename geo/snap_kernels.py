@@ -32,6 +32,19 @@ the filter certifies a sign, GEOS's filter computes the identical expression,
 so both agree; exact zeros, vertex hits and points on horizontal edges are
 decided by exact comparisons. Hence results equal GEOS ``covers``.
 
+In a tiling layer, a cell inside the union of the layer (no *unshared* edge —
+one not repeated by a neighbour — touches it, and the parity of the unshared
+edges says inside) needs no test of its last candidate: a point none of the
+other candidates covers is covered by it. This relies on GEOS deciding the
+shared edge identically for both neighbours, which holds whenever coordinate
+differences are exact in floating point (lon/lat values within a factor 2 of
+each other — anywhere in China); beyond that it relies on GEOS's double-double
+orientation.
+
+Bulk kernels work in batches of :data:`BATCH` points: gather every point's cell
+first (independent loads the CPU overlaps), then touch the records those cells
+point to, then evaluate, which hides most of the memory latency.
+
 Line and zone layers (distances in the metric CRS, metres)
 ----------------------------------------------------------
 Their grids are in lon/lat too, so a point far from every road or key site is
@@ -157,7 +170,7 @@ def orientation_filter(ax: float, ay: float, bx: float, by: float, cx: float, cy
     return 2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def locate_in_band(px: float, py: float, ea: np.ndarray, lo: int, hi: int) -> int:
     """GEOS RayCrossingCounter over band edges ``lo:hi`` of ``ea`` (sorted by max-x desc).
 
@@ -198,7 +211,7 @@ def locate_in_band(px: float, py: float, ea: np.ndarray, lo: int, hi: int) -> in
     return crossings & 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def point_segment_distance(
     px: float, py: float, ax: float, ay: float, bx: float, by: float
 ) -> tuple[float, float]:
@@ -554,7 +567,7 @@ def _poly_cell(fa: np.ndarray, ia: np.ndarray, x: float, y: float) -> int:
 BATCH = 256
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _poly_resolve(fa: np.ndarray, ia: np.ndarray, x: float, y: float, v: int) -> int:
     if v >= -1:
         return v
@@ -573,7 +586,7 @@ def _poly_resolve(fa: np.ndarray, ia: np.ndarray, x: float, y: float, v: int) ->
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def poly_tiling_one(fa: np.ndarray, ia: np.ndarray, x: float, y: float) -> int:
     """Id of the smallest-code polygon covering (x, y), -1 for none, UNCERTAIN if unsure."""
     c = _poly_cell(fa, ia, x, y)
@@ -655,7 +668,7 @@ def poly_cell_entries(fa: np.ndarray, ia: np.ndarray, x: float, y: float) -> np.
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _poly_multi_one(fa, ia, x, y, buf, n):
     """Append every covering id of (x, y) to ``buf[n:]``; returns (new n, unsure, buf)."""
     c = _poly_cell(fa, ia, x, y)
@@ -833,7 +846,7 @@ def _cell_range(fa: np.ndarray, ia: np.ndarray, lon: float, lat: float) -> tuple
     return ia[cp + c], ia[cp + c + 1]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _line_eval(
     fa: np.ndarray, ia: np.ndarray, lon: float, lat: float, a: int, b: int
 ) -> tuple[int, float, float]:
@@ -874,7 +887,7 @@ def _line_eval(
     return best_sec, best_d, best_pos
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def line_one(fa: np.ndarray, ia: np.ndarray, lon: float, lat: float) -> tuple[int, float, float]:
     """Nearest section within tolerance: (id or -1, distance m, position along m)."""
     a, b = _cell_range(fa, ia, lon, lat)
@@ -932,7 +945,7 @@ SITE_STRIDE = 4
 _ZI_NX, _ZI_NY, _ZI_CELL, _ZI_ITEMS, _ZI_EDGELO, _ZI_EDGEHI, _ZI_RANK, _ZI_EDGEBASE = range(8)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _site_distance(fa: np.ndarray, ia: np.ndarray, s: int, x: float, y: float) -> float:
     o = _ZF_SITE + s * SITE_STRIDE
     if fa[o] == 0.0:
@@ -968,7 +981,7 @@ def _site_distance(fa: np.ndarray, ia: np.ndarray, s: int, x: float, y: float) -
     return best
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _zone_eval(fa, ia, lon, lat, a, b, ids, ds, n):
     """Append (site id, distance) of every zone containing the point; returns (n, ids, ds)."""
     if a == b:
@@ -1112,12 +1125,3 @@ def section_start_lengths(seglen: np.ndarray, sec: np.ndarray) -> np.ndarray:
         out[i] = acc
         acc += seglen[i]
     return out
-
-
-@njit(cache=True, nogil=True)
-def project_many(p: np.ndarray, lon: np.ndarray, lat: np.ndarray, x: np.ndarray, y: np.ndarray):
-    """Project lon/lat (degrees) to metric x/y (metres) in place; see :mod:`._tmerc`."""
-    for k in range(lon.shape[0]):
-        a, b = tm_forward_point(p, lon[k], lat[k])
-        x[k] = a
-        y[k] = b
