@@ -59,9 +59,13 @@ system-deps:
 	fi
 
 # --- the two commands -------------------------------------------------------
+# The snap kernels compile (numba, once, cached on disk) in the background while
+# the database is migrated and the demo county loaded.
 demo: $(STAMP) assets
-	$(VENV)/bin/civgrid db upgrade
-	$(VENV)/bin/civgrid demo load --commit
+	@$(VENV)/bin/civgrid warmup & warm=$$!; \
+	$(VENV)/bin/civgrid db upgrade && \
+	$(VENV)/bin/civgrid demo load --commit && \
+	wait $$warm && \
 	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 

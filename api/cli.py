@@ -31,6 +31,14 @@ def serve(
     uvicorn.run("civgrid.api.asgi:app", host=host, port=port, reload=reload, factory=False)
 
 
+@app.command()
+def warmup() -> None:
+    """Compile the snapping kernels into numba's on-disk cache (make demo runs it early)."""
+    from civgrid.geo.snap import warm_up
+
+    typer.echo(f"snap kernels ready in {warm_up():.1f} s")
+
+
 def _register_subcommands() -> None:
     from civgrid.api import cli_grids, cli_issues, cli_maps
 
