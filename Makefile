@@ -23,9 +23,14 @@ help:
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
+# uv (from PyPI) installs in seconds from its cache; plain pip is the fallback.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet uv || true
+	if [ -x $(VENV)/bin/uv ]; then \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'; \
+	else \
+	  $(PY) -m pip install --quiet -e '.[dev]'; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
