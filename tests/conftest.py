@@ -32,15 +32,51 @@ def _load_postgis(host: str, port: int, user: str, dbname: str, password: str | 
         c.commit()
 
 
+_POSTGIS_RUN = {"version": None, "passed": 0, "skipped": []}
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """Start the cluster as the postgres user; stop it at the end, even on failure."""
     cluster = Cluster(PG_PORT)
     cluster.start()
     try:
+        with psycopg.connect(
+            host="127.0.0.1", port=PG_PORT, user="postgres", dbname="postgres"
+        ) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            _POSTGIS_RUN["version"] = c.execute("SELECT PostGIS_Version()").fetchone()[0]
+            c.execute("DROP EXTENSION postgis")
+            c.commit()
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A PostGIS test that skips is a failure: PostGIS is part of the suite, not optional."""
+    outcome = yield
+    report = outcome.get_result()
+    if item.get_closest_marker("postgis") is None:
+        return
+    if report.skipped:
+        _POSTGIS_RUN["skipped"].append(item.nodeid)
+        report.outcome = "failed"
+        report.longrepr = f"PostGIS test skipped ({report.longrepr}); PostGIS tests must run"
+    elif report.when == "call" and report.passed:
+        _POSTGIS_RUN["passed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Show that SQL really ran on PostGIS in this session."""
+    if _POSTGIS_RUN["version"] is None:
+        return
+    terminalreporter.write_line(
+        f"PostGIS: SELECT PostGIS_Version() = {_POSTGIS_RUN['version']!r} on PostgreSQL 15 "
+        f"(127.0.0.1:{PG_PORT}); {_POSTGIS_RUN['passed']} PostGIS tests passed, "
+        f"{len(_POSTGIS_RUN['skipped'])} skipped"
+    )
 
 
 _postgresql_noproc = factories.postgresql_noproc(
