@@ -115,3 +115,19 @@ def pg_url_of(conn: psycopg.Connection) -> str:
 def postgresql_url(postgresql) -> str:
     """SQLAlchemy URL of the fresh per-test PostGIS database (see ``postgresql``)."""
     return pg_url_of(postgresql)
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite_template(tmp_path_factory):
+    """(path, snap index) of a SQLite file holding the demo county (session-wide)."""
+    from demo_stores import sqlite_template
+
+    return sqlite_template(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+
+
+@pytest.fixture(scope="session")
+def demo_postgis_template(pg_url):
+    """(database name, snap index) of a PostGIS template holding the demo county."""
+    from demo_stores import postgis_template
+
+    return postgis_template(pg_url)

@@ -17,32 +17,20 @@ PostGIS tests are marked ``postgis`` and never skip.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import shapely
+from demo_stores import BACKENDS, demo_store_copy
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from civgrid.geo.convert import feature
 from civgrid.grids.db import make_engine
-from civgrid.grids.demo import load_demo
 from civgrid.grids.store import Store
 
-BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
-
-
-def _admin(pg_url: str) -> psycopg.Connection:
-    u = make_url(pg_url)
-    return psycopg.connect(
-        host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True
-    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -68,69 +56,16 @@ def empty_store(db_url):
     st.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def _grids_sqlite_demo(tmp_path_factory):
-    path = tmp_path_factory.mktemp("grids-demo") / "demo.sqlite"
-    st = Store(make_engine(f"sqlite:///{path}"))
-    st.upgrade()
-    report = load_demo(st, DEMO_DIR)
-    assert report.status == "committed", report.to_text()
-    with st.engine.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    index = st.snap_index
-    st.engine.dispose()
-    return path, index
-
-
-@pytest.fixture(scope="session")
-def _grids_postgis_demo(pg_url):
-    name = "civgrid_grids_tpl"
-    with _admin(pg_url) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name}")
-        c.execute(f"CREATE DATABASE {name}")
-    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    st = Store(make_engine(url))
-    st.upgrade()
-    report = load_demo(st, DEMO_DIR)
-    assert report.status == "committed", report.to_text()
-    index = st.snap_index
-    st.engine.dispose()
-    return name, index
-
-
-def _demo_copy(backend: str, request: Any, tmp_path: Path):
-    if backend == "sqlite":
-        path, index = request.getfixturevalue("_grids_sqlite_demo")
-        target = tmp_path / "demo.sqlite"
-        shutil.copyfile(path, target)
-        st = Store(make_engine(f"sqlite:///{target}"))
-        st.snap_index = index
-        yield st
-        st.engine.dispose()
-        return
-    pg_url = request.getfixturevalue("pg_url")
-    template, index = request.getfixturevalue("_grids_postgis_demo")
-    name = f"civgrid_grids_{uuid.uuid4().hex[:10]}"
-    with _admin(pg_url) as c:
-        c.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    st = Store(make_engine(make_url(pg_url).set(database=name).render_as_string(False)))
-    st.snap_index = index
-    yield st
-    st.engine.dispose()
-    with _admin(pg_url) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture
 def demo_store(backend, request, tmp_path):
     """A store holding the demo county (a private copy per test), on each backend."""
-    yield from _demo_copy(backend, request, tmp_path)
+    yield from demo_store_copy(backend, request, tmp_path)
 
 
 @pytest.fixture
 def postgis_demo_store(request, tmp_path):
     """The demo county on PostGIS only (for tests that use PostGIS as the oracle)."""
-    yield from _demo_copy("postgis", request, tmp_path)
+    yield from demo_store_copy("postgis", request, tmp_path)
 
 
 @pytest.fixture

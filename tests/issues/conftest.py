@@ -7,87 +7,19 @@ The snap index is built once per backend and shared (it is immutable).
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
+from demo_stores import BACKENDS, demo_store_copy
 from issue_helpers import Clock
-from sqlalchemy.engine import make_url
 
-from civgrid.grids.db import make_engine
-from civgrid.grids.demo import load_demo
 from civgrid.grids.issue_config import IssueConfig
-from civgrid.grids.store import Store
-
-BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
-
-
-def _prepare(url: str) -> Store:
-    store = Store(make_engine(url))
-    store.upgrade()
-    report = load_demo(store)
-    assert report.status == "committed", report.to_text()
-    return store
-
-
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("issues-demo") / "demo.sqlite"
-    store = _prepare(f"sqlite:///{path}")
-    index = store.snap_index
-    with store.engine.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.engine.dispose()
-    return path, index
-
-
-def _admin(pg_url: str) -> psycopg.Connection:
-    u = make_url(pg_url)
-    return psycopg.connect(
-        host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True
-    )
-
-
-@pytest.fixture(scope="session")
-def _postgis_template(pg_url):
-    name = "civgrid_issues_tpl"
-    with _admin(pg_url) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name}")
-        c.execute(f"CREATE DATABASE {name}")
-    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    store = _prepare(url)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    index = store.snap_index
-    store.engine.dispose()
-    return name, index
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
     """A store with the demo county loaded, on SQLite or PostGIS (fresh copy per test)."""
-    if request.param == "sqlite":
-        path, index = request.getfixturevalue("_sqlite_template")
-        target = tmp_path / "civgrid.sqlite"
-        shutil.copyfile(path, target)
-        st = Store(make_engine(f"sqlite:///{target}"))
-        st.snap_index = index
-        yield st
-        st.engine.dispose()
-        return
-    pg_url = request.getfixturevalue("pg_url")
-    template, index = request.getfixturevalue("_postgis_template")
-    name = f"civgrid_issue_{uuid.uuid4().hex[:10]}"
-    with _admin(pg_url) as c:
-        c.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    st = Store(make_engine(make_url(pg_url).set(database=name).render_as_string(False)))
-    st.snap_index = index
-    yield st
-    st.engine.dispose()
-    with _admin(pg_url) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield from demo_store_copy(request.param, request, tmp_path)
 
 
 @pytest.fixture
