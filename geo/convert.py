@@ -59,7 +59,9 @@ def _err(message: str, feature: Feature, *, hint: str | None = None) -> Geometry
     return GeometryError(message, feature=feature, hint=hint)
 
 
-def from_wkb(data: bytes | bytearray | memoryview | str, *, feature: Feature = None) -> Any:
+def from_wkb(
+    data: bytes | bytearray | memoryview | str, *, feature: Feature = None, fix: bool = False
+) -> Any:
     """Parse WKB (or EWKB with an SRID, as PostGIS returns it) into a shapely geometry.
 
     Parameters
@@ -68,6 +70,8 @@ def from_wkb(data: bytes | bytearray | memoryview | str, *, feature: Feature = N
         Binary WKB/EWKB, or the same as a hex string (``"0101000020E6100000…"``).
     feature : int or str, optional
         Index or id of the feature, used in error messages.
+    fix : bool
+        Let GEOS repair what it can (e.g. close unclosed rings) instead of failing.
 
     Returns
     -------
@@ -86,7 +90,10 @@ def from_wkb(data: bytes | bytearray | memoryview | str, *, feature: Feature = N
     if isinstance(data, str) and not _HEX_RE.match(data.strip()):
         raise _err("not WKB: a hex string was expected", feature)
     try:
-        return shapely.from_wkb(data.strip() if isinstance(data, str) else data)
+        return shapely.from_wkb(
+            data.strip() if isinstance(data, str) else data,
+            on_invalid="fix" if fix else "raise",
+        )
     except (shapely.errors.GEOSException, TypeError, ValueError) as exc:
         raise _err(f"unreadable WKB ({exc})", feature) from exc
 

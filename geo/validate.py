@@ -307,7 +307,7 @@ def _parse(obj: Any, i: int) -> tuple[BaseGeometry | None, str | None]:
         if isinstance(obj, Mapping) and obj.get("type") in ("Polygon", "MultiPolygon"):
             return convert.to_shapely(_close_rings(obj), feature=i), "Unclosed ring"
         if isinstance(obj, bytes | bytearray | memoryview):
-            fixed = shapely.from_wkb(bytes(obj), on_invalid="fix")
+            fixed = convert.from_wkb(bytes(obj), feature=i, fix=True)
             if fixed is not None:
                 return fixed, "Unclosed ring"
         raise
