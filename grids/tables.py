@@ -451,18 +451,7 @@ def import_units(
                 area_code=r.get("area_code") or None,
                 attributes=attrs or None,
             )
-            unit = existing.get(key)
-            if unit is None:
-                unit = Unit(key=key, **values)
-                s.add(unit)
-                existing[key] = unit
-                report.new += 1
-            elif any(getattr(unit, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(unit, k, v)
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            unit = _upsert(s, Unit, existing, key, values, report)
             parents.append((i, unit, r.get("parent_key") or None))
         s.flush()
         for i, unit, pk in parents:
@@ -523,18 +512,7 @@ def import_leaders(
                 name=r.get("name") or None,
                 attributes=attrs or None,
             )
-            leader = existing.get(key)
-            if leader is None:
-                leader = Leader(key=key, **values)
-                s.add(leader)
-                existing[key] = leader
-                report.new += 1
-            elif any(getattr(leader, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(leader, k, v)
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            _upsert(s, Leader, existing, key, values, report)
     return report
 
 
@@ -885,3 +863,27 @@ def _parse_assignment_row(
         for sk, subj in subjects
         for lay, code in objects
     ]
+
+
+def _upsert(
+    session: Any,
+    model: type,
+    existing: dict[str, Any],
+    key: str,
+    values: dict[str, Any],
+    report: Any,
+) -> Any:
+    """Insert ``model(key=key, **values)`` or update the existing row; count it in ``report``."""
+    row = existing.get(key)
+    if row is None:
+        row = model(key=key, **values)
+        session.add(row)
+        existing[key] = row
+        report.new += 1
+    elif any(getattr(row, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(row, k, v)
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    return row
