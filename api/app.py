@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from fastapi.staticfiles import StaticFiles
 
-    from civgrid.api.routers import health, issues, maps, open311, pages
+    from civgrid.api.routers import auth, health, issues, maps, open311, pages, patrol, scoring
     from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
     app.include_router(health.router)
@@ -74,5 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issues.router)
     app.include_router(open311.router)
     app.include_router(maps.router)
+    app.include_router(patrol.router)
+    app.include_router(scoring.router)
+    app.include_router(auth.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -40,7 +40,7 @@ def warmup() -> None:
 
 
 def _register_subcommands() -> None:
-    from civgrid.api import cli_grids, cli_issues, cli_maps
+    from civgrid.api import cli_grids, cli_issues, cli_maps, cli_patrol, cli_scoring, cli_users
 
     cli_grids.import_app.command("issues")(cli_issues.import_issues)
     app.command("simulate")(cli_issues.simulate_command)
@@ -50,6 +50,10 @@ def _register_subcommands() -> None:
     app.add_typer(cli_grids.import_app, name="import")
     app.add_typer(cli_grids.export_app, name="export")
     app.add_typer(cli_grids.demo_app, name="demo")
+    app.add_typer(cli_patrol.patrol_app, name="patrol")
+    app.add_typer(cli_scoring.score_app, name="score")
+    app.add_typer(cli_scoring.report_app, name="report")
+    app.add_typer(cli_users.user_app, name="user")
 
 
 _register_subcommands()

@@ -18,7 +18,6 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as PathParam
@@ -28,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from civgrid.api.deps import SessionDep, SettingsDep, StoreDep
+from civgrid.api.deps import ActorDep, SessionDep, SettingsDep, StoreDep
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -70,25 +69,7 @@ def get_issue_config(request: Request) -> IssueConfig:
     return cfg
 
 
-def get_actor(
-    x_actor: Annotated[
-        str | None, Header(description="Who acts (until accounts exist); percent-encoded UTF-8.")
-    ] = None,
-    x_actor_role: Annotated[
-        str | None,
-        Header(description="Role: command_center, inspector, unit, grid_worker, citizen."),
-    ] = None,
-    x_actor_unit: Annotated[str | None, Header(description="Unit key of the actor.")] = None,
-) -> Actor:
-    """The actor of the request: from the X-Actor headers, else the system actor."""
-    if not (x_actor or x_actor_role or x_actor_unit):
-        return SYSTEM_ACTOR
-    who = unquote(x_actor) if x_actor else "anonymous"  # headers are ASCII: percent-encode names
-    return Actor(who, x_actor_role or "system", x_actor_unit)
-
-
 IssueConfigDep = Annotated[IssueConfig, Depends(get_issue_config)]
-ActorDep = Annotated[Actor, Depends(get_actor)]
 IssueId = Annotated[int, PathParam(ge=1, description="Issue id.")]
 
 
@@ -827,4 +808,4 @@ th {{ width: 28mm; text-align: center; font-weight: normal; background: #f2f2f2;
 _ROLE_ZH = {"contract": "分包", "contact": "联系", "road_chief": "路长"}
 
 
-__all__ = ["Problem", "get_actor", "get_issue_config", "render_notice", "router"]
+__all__ = ["Problem", "get_issue_config", "render_notice", "router"]

@@ -33,6 +33,8 @@ h1{{color:#b3261e}} li{{margin:.4rem 0}} .muted{{color:#666}}</style></head>
 <ul>
 <li><a href="/map">指挥中心地图</a></li>
 <li><a href="/map/heat">问题热力图</a></li>
+<li><a href="/patrol">巡查计划与覆盖</a></li>
+<li><a href="/scores">考核排名与通报</a></li>
 <li><a href="/docs">接口文档（API）</a></li>
 <li><a href="/healthz">运行状态</a></li>
 </ul></body></html>"""

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import civgrid.grids.issue_models  # noqa: F401  (registers the issue tables)
+import civgrid.grids.account_models
+import civgrid.grids.issue_models
+import civgrid.grids.patrol_models
+import civgrid.grids.scoring_models  # noqa: F401  (registers the scoring tables)
 from civgrid.grids.db import make_engine
 from civgrid.grids.migrate import include_object_for
 from civgrid.grids.models import Base
