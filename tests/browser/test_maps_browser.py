@@ -214,9 +214,14 @@ def test_draw_polygon_and_reassign(page, server):
     )
     page.click(".leaflet-draw-draw-polygon")
     d = 70
-    for dx, dy in ((-d, -d), (d, -d), (d, d), (-d, d)):
+    for n, (dx, dy) in enumerate(((-d, -d), (d, -d), (d, d), (-d, d)), start=1):
         page.mouse.click(box["x"] + dx, box["y"] + dy)
-        page.wait_for_timeout(150)
+        # each vertex must be registered before the next click (slow machines drop clicks)
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.leaflet-editing-icon').length >= {n}",
+            timeout=10_000,
+        )
+        page.wait_for_timeout(300)
     page.click(".leaflet-draw-actions a[title='完成绘制']")
     page.wait_for_selector("#cg-selected-count", timeout=10_000)
     selection = page.evaluate("civgrid.state.selection")
