@@ -1,7 +1,247 @@
-"""``civgrid user``: accounts (add, disable, reset-password, list) and the audit log."""
+"""``civgrid user``: accounts (add, disable, enable, reset-password, list), the demo
+accounts and the audit log (``audit``, ``audit-purge``).
+
+Passwords are never taken on the command line (they would land in the shell
+history): ``add`` generates a one-time password (printed once; the user must
+change it at first login) or reads one from standard input with
+``--password-stdin``.
+"""
 
 from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
 user_app = typer.Typer(help="Accounts (账号): users and roles.", no_args_is_help=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="CIVGRID_DATABASE_URL", help="Database URL.", show_envvar=True),
+]
+
+#: The demo accounts (besides the admin): username, role, unit, leader, title.
+DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
+    ("dispatcher", "dispatcher", None, None, "指挥中心调度员"),
+    ("inspector", "inspector", "ST01", None, "第一督查组督查员"),
+    ("unit_d04", "unit_handler", "D04", None, "县公安局经办人"),
+    ("gridworker", "grid_worker", None, None, "网格员"),
+    ("leader_l01", "leader", None, "L01", "县委副书记"),
+    ("viewer", "viewer", None, None, "只读查看"),
+)
+
+
+@contextmanager
+def _session(url: str | None) -> Iterator[Any]:
+    from civgrid.api.settings import Settings
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.migrate import head_revision
+    from civgrid.grids.store import Store
+
+    engine = make_engine(url or Settings().database_url)
+    try:
+        store = Store(engine)
+        if store.revision() != head_revision():
+            if store.backend != "sqlite":
+                typer.echo("database is not at the newest revision: run `civgrid db upgrade`",
+                           err=True)  # fmt: skip
+                raise typer.Exit(2)
+            store.upgrade()
+        with store.session() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _actor() -> Any:
+    from civgrid.grids.issue_config import Actor
+
+    try:
+        who = getpass.getuser()
+    except Exception:  # no login name in some containers
+        who = "unknown"
+    return Actor(f"cli:{who}")
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+def _policy() -> Any:
+    from civgrid.api.settings import Settings
+    from civgrid.grids.accounts import PasswordPolicy
+
+    s = Settings()
+    return PasswordPolicy(max_age_days=s.password_max_age_days,
+                          lockout_threshold=s.lockout_threshold,
+                          lockout_minutes=s.lockout_minutes)  # fmt: skip
+
+
+@user_app.command("add")
+def add(
+    username: str,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin, dispatcher, inspector, unit_handler, grid_worker, leader, viewer"
+        ),
+    ],
+    unit: Annotated[str | None, typer.Option(help="Unit key (unit handler, inspector).")] = None,
+    leader: Annotated[str | None, typer.Option(help="Leader key (leader accounts).")] = None,
+    title: Annotated[str | None, typer.Option(help="Title, e.g. 督查员 (no names).")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Add an account; prints a one-time password unless --password-stdin."""
+    from civgrid.grids import accounts
+    from civgrid.grids.errors import DomainError
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    shown = password or accounts.generate_password()
+    with _session(db) as session:
+        try:
+            accounts.create_user(session, _actor(), username, shown, role, unit_key=unit,
+                                 leader_key=leader, title=title,
+                                 must_change_password=password is None,
+                                 policy=_policy())  # fmt: skip
+        except DomainError as exc:
+            _fail(exc)
+    typer.echo(f"user {username} ({role}) added")
+    if password is None:
+        typer.echo(f"one-time password (shown once, change at first login): {shown}")
+
+
+@user_app.command("disable")
+def disable(username: str, db: DbOption = None) -> None:
+    """Disable an account: its tokens are refused at once."""
+    from civgrid.grids import accounts
+    from civgrid.grids.errors import DomainError
+
+    with _session(db) as session:
+        try:
+            accounts.set_disabled(session, _actor(), username, True)
+        except DomainError as exc:
+            _fail(exc)
+    typer.echo(f"user {username} disabled")
+
+
+@user_app.command("enable")
+def enable(username: str, db: DbOption = None) -> None:
+    """Enable a disabled account."""
+    from civgrid.grids import accounts
+    from civgrid.grids.errors import DomainError
+
+    with _session(db) as session:
+        try:
+            accounts.set_disabled(session, _actor(), username, False)
+        except DomainError as exc:
+            _fail(exc)
+    typer.echo(f"user {username} enabled")
+
+
+@user_app.command("reset-password")
+def reset_password(username: str, db: DbOption = None) -> None:
+    """A new one-time password (printed once); earlier tokens stop working."""
+    from civgrid.grids import accounts
+    from civgrid.grids.errors import DomainError
+
+    pw = accounts.generate_password()
+    with _session(db) as session:
+        try:
+            accounts.change_password(session, _actor(), username, pw, must_change=True,
+                                     policy=_policy())  # fmt: skip
+        except DomainError as exc:
+            _fail(exc)
+    typer.echo(f"one-time password for {username} (shown once, change at first login): {pw}")
+
+
+@user_app.command("list")
+def list_users(db: DbOption = None) -> None:
+    """Accounts with role, unit/leader and state (never passwords)."""
+    from sqlalchemy import select
+
+    from civgrid.grids.account_models import User
+
+    with _session(db) as session:
+        for u in session.scalars(select(User).order_by(User.username)):
+            link = u.unit_key or u.leader_key or "-"
+            state = "disabled" if u.disabled else "active"
+            typer.echo(f"{u.username}\t{u.role}\t{link}\t{state}")
+
+
+@user_app.command("bootstrap-demo")
+def bootstrap_demo(db: DbOption = None) -> None:
+    """The first admin and one demo account per role, each with a one-time password
+    printed once. Does nothing when an admin exists.
+    """
+    from sqlalchemy import select
+
+    from civgrid.grids import accounts
+    from civgrid.grids.account_models import User
+
+    with _session(db) as session:
+        if session.scalar(select(User.id).where(User.role == "admin")) is not None:
+            typer.echo("accounts exist already (civgrid user list); nothing to do")
+            return
+        rows = [("admin", "admin", None, None, "系统管理员"), *DEMO_USERS]
+        shown = []
+        for name, role, unit, leader, title in rows:
+            if session.scalar(select(User.id).where(User.username == name)) is not None:
+                continue
+            pw = accounts.generate_password()
+            accounts.create_user(session, _actor(), name, pw, role, unit_key=unit,
+                                 leader_key=leader, title=title, must_change_password=True,
+                                 check_links=leader is None or _has_leader(session, leader),
+                                 policy=_policy())  # fmt: skip
+            shown.append((name, role, pw))
+    typer.echo("demo accounts — one-time passwords, shown once; change at first login:")
+    for name, role, pw in shown:
+        typer.echo(f"  {name:<12} {role:<13} {pw}")
+
+
+def _has_leader(session: Any, key: str) -> bool:
+    from sqlalchemy import select
+
+    from civgrid.grids.models import Leader
+
+    return session.scalar(select(Leader.id).where(Leader.key == key)) is not None
+
+
+@user_app.command("audit")
+def audit_log(
+    who: Annotated[str | None, typer.Option()] = None,
+    action: Annotated[str | None, typer.Option(help="Prefix, e.g. user.")] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    db: DbOption = None,
+) -> None:
+    """The newest audit records (who, role, when, what, object)."""
+    from civgrid.grids import audit
+
+    with _session(db) as session:
+        rows, total = audit.query(session, audit.AuditQuery(who=who, action=action, limit=limit))
+        for r in rows:
+            typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}\t{r.actor_who}\t{r.actor_role}\t{r.action}\t"
+                       f"{r.object_kind}:{r.object_key or ''}")  # fmt: skip
+    typer.echo(f"({len(rows)} of {total})")
+
+
+@user_app.command("audit-purge")
+def audit_purge(
+    older_than_days: Annotated[int, typer.Option(help="Retention (≥ 180 days).")],
+    db: DbOption = None,
+) -> None:
+    """Delete audit records older than the retention; refuses less than 180 days."""
+    from civgrid.grids import audit
+    from civgrid.grids.errors import DomainError
+
+    with _session(db) as session:
+        try:
+            n = audit.purge(session, older_than_days)
+        except DomainError as exc:
+            _fail(exc)
+    typer.echo(f"{n} audit records older than {older_than_days} days deleted")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
-from urllib.parse import unquote
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civgrid.api.security import COOKIE_NAME, TokenError, decode_token, oauth2_scheme
 from civgrid.api.settings import Settings
-from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor
+from civgrid.grids.account_models import User
+from civgrid.grids.accounts import actor_of
+from civgrid.grids.errors import PermissionDeniedError
+from civgrid.grids.issue_config import Actor
+from civgrid.grids.permissions import Perm, Role, Scope
 from civgrid.grids.store import Store
+from civgrid.grids.workflow import ActorRole
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,24 +36,139 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
         yield session
 
 
-def get_actor(
-    x_actor: Annotated[
-        str | None, Header(description="Who acts (until accounts exist); percent-encoded UTF-8.")
-    ] = None,
-    x_actor_role: Annotated[
-        str | None,
-        Header(description="Role: command_center, inspector, unit, grid_worker, citizen."),
-    ] = None,
-    x_actor_unit: Annotated[str | None, Header(description="Unit key of the actor.")] = None,
-) -> Actor:
-    """The actor of the request: from the X-Actor headers, else the system actor."""
-    if not (x_actor or x_actor_role or x_actor_unit):
-        return SYSTEM_ACTOR
-    who = unquote(x_actor) if x_actor else "anonymous"  # headers are ASCII: percent-encode names
-    return Actor(who, x_actor_role or "system", x_actor_unit)
+class LoginRequiredError(Exception):
+    """No valid credentials: API answers 401, HTML pages redirect to ``/login``."""
+
+    def __init__(self, detail: str = "login required") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+#: The actor of a request without credentials (public intake, Open311).
+PUBLIC_ACTOR = Actor("anonymous", ActorRole.citizen, None, account_role="public")
+#: Paths a user whose password must change may still use.
+_PASSWORD_CHANGE_PATHS = ("/api/v1/auth/me", "/api/v1/auth/password", "/login", "/logout")
+
+
+def get_current_user(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2_scheme)] = None,
+) -> User | None:
+    """The logged-in user (Bearer token, else the session cookie), or None when anonymous.
+
+    Raises
+    ------
+    LoginRequiredError
+        A token that is invalid or expired, a disabled user, a token issued
+        before a password reset (``ver`` claim) — refused at once.
+    """
+    if hasattr(request.state, "current_user"):
+        return request.state.current_user
+    settings: Settings = request.app.state.settings
+    raw = token or request.cookies.get(COOKIE_NAME)
+    user = None
+    if raw:
+        try:
+            claims = decode_token(settings, raw, "access")
+        except TokenError as exc:
+            raise LoginRequiredError(str(exc)) from exc
+        store: Store = request.app.state.store
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.username == claims["sub"]))
+            if user is None or user.disabled or user.token_version != claims["ver"]:
+                raise LoginRequiredError("the account is disabled or the token was revoked")
+            session.expunge(user)
+        if user.must_change_password and not request.url.path.startswith(_PASSWORD_CHANGE_PATHS):
+            raise PermissionDeniedError(
+                "the password has expired or was reset: change it first "
+                "(POST /api/v1/auth/password)",
+                field="password",
+            )
+    request.state.current_user = user
+    return user
+
+
+def get_actor(user: Annotated[User | None, Depends(get_current_user)]) -> Actor:
+    """The actor of the request: the logged-in user, else the anonymous public."""
+    if user is None:
+        return PUBLIC_ACTOR
+    return actor_of(user)
+
+
+def get_scope(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Scope:
+    """What the actor may see and do (:class:`civgrid.grids.permissions.Scope`)."""
+    store: Store = request.app.state.store
+    with store.session() as session:
+        return Scope.for_actor(session, actor)
+
+
+def require(perm: Perm | str):
+    """A dependency: the request's :class:`Scope`, after checking ``perm``.
+
+    Anonymous callers lacking the permission get 401 (log in); others 403.
+    """
+
+    def dep(scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
+        if not scope.has(perm) and scope.role is Role.public:
+            raise LoginRequiredError()
+        scope.require(perm)
+        return scope
+
+    dep.__name__ = f"require_{str(perm).replace('.', '_')}"
+    return Depends(dep)
+
+
+def require_user(user: Annotated[User | None, Depends(get_current_user)]) -> User:
+    """The logged-in user; 401 when anonymous."""
+    if user is None:
+        raise LoginRequiredError()
+    return user
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def method_permission(area: str):
+    """A router-wide dependency: ``<area>.read`` for GET/HEAD, ``<area>.write`` otherwise."""
+
+    def dep(request: Request, scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
+        kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+        perm = Perm(f"{area}.{kind}")
+        if not scope.has(perm) and scope.role is Role.public:
+            raise LoginRequiredError()
+        scope.require(perm)
+        return scope
+
+    dep.__name__ = f"{area}_permission"
+    return Depends(dep)
+
+
+def wants_html(request: Request) -> bool:
+    """A browser page (not the API): redirect to the login page instead of a 401."""
+    path = request.url.path
+    if path.startswith(("/api/", "/open311/")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or request.method == "GET"
+
+
+def install_login_handler(app) -> None:
+    """401 problem details for the API (``WWW-Authenticate: Bearer``); pages go to /login."""
+    from fastapi.responses import JSONResponse, RedirectResponse
+
+    async def _handle(request: Request, exc: LoginRequiredError):
+        if wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        body = {"type": "civgrid:LoginRequired", "title": "Unauthorized", "status": 401,
+                "detail": exc.detail}  # fmt: skip
+        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                            media_type="application/problem+json")  # fmt: skip
+
+    app.add_exception_handler(LoginRequiredError, _handle)

@@ -39,3 +39,36 @@ class Settings(BaseSettings):
     build_index_on_startup: bool = Field(
         default=True, description="Build the snap index from the active generation at start-up."
     )
+
+    # ------------------------------------------------------------------ accounts
+    secret_key: str | None = Field(
+        default=None,
+        description="Token signing key (HS256). Unset: a random key is generated once into "
+        "<var_dir>/secret_key (dev); production sets CIVGRID_SECRET_KEY.",
+        repr=False,
+    )
+    access_token_minutes: int = Field(default=30, ge=1, description="Access token lifetime.")
+    refresh_token_hours: int = Field(default=12, ge=1, description="Refresh token lifetime.")
+    password_max_age_days: int = Field(default=90, description="Password expiry (0 = never).")
+    lockout_threshold: int = Field(default=5, ge=1, description="Failed logins before lockout.")
+    lockout_minutes: int = Field(default=15, ge=1, description="Lockout duration.")
+    login_rate: str = Field(
+        default="10/60", description="Login attempts per client IP: count/seconds."
+    )
+    intake_rate: str = Field(
+        default="20/60", description="Anonymous reports per client IP: count/seconds."
+    )
+    intake_max_bytes: int = Field(
+        default=12 * 1024 * 1024, description="Largest anonymous report body (bytes)."
+    )
+    open311_api_keys: str = Field(
+        default="",
+        description="Open311 client keys, comma separated; when set, POST requests needs one.",
+        repr=False,
+    )
+    audit_retention_days: int = Field(
+        default=365, ge=180, description="Audit records are kept this long (≥ 180 days)."
+    )
+    cookie_secure: bool = Field(
+        default=False, description="Mark the session cookie Secure (set behind HTTPS)."
+    )

@@ -1,9 +1,88 @@
-"""ORM models of accounts (账号): users, roles, tokens, login attempts, the audit log."""
+"""ORM models of accounts (账号): users with roles, and the append-only audit log.
+
+* :class:`User` — one login. ``role`` is an account role
+  (:class:`civgrid.grids.permissions.Role`); a unit handler or inspector names
+  a unit (``unit_key``), a leader names a :class:`~civgrid.grids.models.Leader`
+  (``leader_key``). The password is stored only as an argon2 hash.
+  ``token_version`` is raised on disable and password reset, which invalidates
+  every token issued before (tokens carry it).
+* :class:`AuditRecord` — who (user, role, unit), when, what (action, object
+  kind and key), before/after. Updates and deletes are refused, except the
+  retention purge (:func:`civgrid.grids.audit.purge`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civgrid.grids.errors import DomainError
+from civgrid.grids.issue_models import UTCDateTime
 from civgrid.grids.models import Base
 
-__all__: list[str] = []
+__all__ = ["AuditRecord", "User"]
 
-_ = Base
+
+class User(Base):
+    """An account (账号): username, role, unit or leader link, password hash, lockout state."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    title: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    unit_key: Mapped[str | None] = mapped_column(String(32))
+    leader_key: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    def __repr__(self) -> str:  # never the hash
+        return f"<User {self.username} {self.role} disabled={self.disabled}>"
+
+
+class AuditRecord(Base):
+    """One entry of the append-only audit log (操作日志)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_object", "object_kind", "object_key"),
+        Index("ix_audit_log_actor", "actor_who"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    actor_who: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor_unit_key: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_key: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<AuditRecord {self.id} {self.actor_who} {self.action} {self.object_kind}>"
+
+
+@event.listens_for(AuditRecord, "before_update")
+def _no_update(_mapper: Any, _conn: Any, target: AuditRecord) -> None:
+    raise DomainError("the audit log is append-only", kind="audit_record", key=target.id)
+
+
+@event.listens_for(AuditRecord, "before_delete")
+def _no_delete(_mapper: Any, _conn: Any, target: AuditRecord) -> None:
+    raise DomainError("the audit log is append-only", kind="audit_record", key=target.id)

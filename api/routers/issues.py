@@ -5,9 +5,10 @@ plus ``photos`` files). ``Idempotency-Key`` makes a retried report return the
 first result (200 instead of 201). ``If-Match: "<version>"`` (or
 ``expected_version`` in the body) guards concurrent updates (409 when stale).
 
-Until accounts exist, who acts comes from the optional headers ``X-Actor``,
-``X-Actor-Role`` and ``X-Actor-Unit`` (default: the system actor); the domain
-functions already take that actor, so authentication slots in here later.
+Who acts is the logged-in account (Bearer token or the login cookie); what they may
+see and do is :class:`civgrid.grids.permissions.Scope`: lists are filtered by it,
+an issue outside it answers 404, a forbidden action 403. Anonymous callers may
+only report (rate- and size-limited; the report waits in triage).
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from civgrid.api.deps import ActorDep, SessionDep, SettingsDep, StoreDep
+from civgrid.api.deps import (
+    ActorDep,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    require,
+    require_user,
+)
+from civgrid.api.errors import register as register_status
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -47,10 +57,11 @@ from civgrid.api.schemas import (
     TransitionIn,
 )
 from civgrid.grids import issues as svc
-from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor, IssueConfig, IssueSettings
+from civgrid.grids.errors import DomainError, InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import Actor, IssueConfig, IssueSettings
 from civgrid.grids.issue_models import Issue, Photo, SupervisionNotice
 from civgrid.grids.models import Unit
+from civgrid.grids.permissions import Perm, Role, Scope
 from civgrid.grids.photos import PhotoInput
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
@@ -70,6 +81,10 @@ def get_issue_config(request: Request) -> IssueConfig:
 
 
 IssueConfigDep = Annotated[IssueConfig, Depends(get_issue_config)]
+ReadScope = Annotated[Scope, require(Perm.issue_read)]
+#: Writes need an account (the public only reports); the domain checks the object.
+LOGIN = Depends(require_user)
+ExportScope = Annotated[Scope, require(Perm.lists_export)]
 IssueId = Annotated[int, PathParam(ge=1, description="Issue id.")]
 
 
@@ -93,6 +108,43 @@ def _out(issue: Issue, cfg: IssueConfig) -> IssueOut:
 
 def _detail(issue: Issue, cfg: IssueConfig) -> IssueDetail:
     return IssueDetail.model_validate(svc.describe(issue, cfg.workflow, history=True))
+
+
+def _public(issue: Issue, cfg: IssueConfig) -> IssueDetail:
+    """What an anonymous reporter gets back: no history, notes, notices or routing."""
+    d = svc.describe(issue, cfg.workflow, history=True)
+    d.update(history=[], notices=[], extensions=[], routing=None, leaders=[])
+    return IssueDetail.model_validate(d)
+
+
+class TooManyRequestsError(DomainError):
+    """Rate limit of anonymous intake exceeded (HTTP 429)."""
+
+
+class PayloadTooLargeError(DomainError):
+    """An anonymous report over the size limit (HTTP 413)."""
+
+
+register_status(TooManyRequestsError, 429)
+register_status(PayloadTooLargeError, 413)
+
+
+def check_public_intake(request: Request, settings: Any) -> None:
+    """Rate and size limits of anonymous intake (429 / 413).
+
+    The in-process token bucket is the second line; the reverse proxy's
+    ``limit_req`` is the production layer (docs/operations.md).
+    """
+    from civgrid.api.routers.auth import client_ip, limiter
+
+    size = int(request.headers.get("content-length") or 0)
+    if size > settings.intake_max_bytes:
+        raise PayloadTooLargeError(
+            f"the report is larger than {settings.intake_max_bytes} bytes", field="body"
+        )
+    ip = client_ip(request)
+    if not limiter(request, "intake", settings.intake_rate).allow(f"ip:{ip}"):
+        raise TooManyRequestsError("too many reports from this address; try again later")
 
 
 # ----------------------------------------------------------------------------- body parsing
@@ -208,6 +260,8 @@ async def create_issue(
     store: StoreDep,
     cfg: IssueConfigDep,
     actor: ActorDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> IssueDetail:
     """Report a problem at a place. It is snapped and routed at once: the response shows
@@ -216,15 +270,18 @@ async def create_issue(
     (``routing``, a structured reason per part). Outside the county, unroutable,
     unmatched addresses and (by setting) anonymous citizen reports wait in triage.
     """
+    scope.require(Perm.issue_report)
+    public = scope.role is Role.public
+    if public:
+        check_public_intake(request, settings)
     body, photos = await _parse_body(request, IssueCreate)
     assert isinstance(body, IssueCreate)
-    role = body.reporter_role or (actor.role.value if actor is not SYSTEM_ACTOR else "system")
-    who = (
-        (actor.who if actor is not SYSTEM_ACTOR else None)
-        or body.reporter_name
-        or ("anonymous" if role == "citizen" else "system")
-    )
-    reporter = Actor(who, role, actor.unit)
+    # only the command center records a report on someone else's behalf (a phone complaint)
+    role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
+    reporter = Actor(
+        actor.who, role, actor.unit,
+        account_role=actor.account_role, leader=actor.leader, team=actor.team,
+    )  # fmt: skip
     payload = svc.IssueReport(
         category=body.category,
         source=body.source,
@@ -247,7 +304,7 @@ async def create_issue(
                 session, store, reporter, payload, idempotency_key, config=cfg
             )
             session.flush()
-            out = _detail(result.issue, cfg)
+            out = _public(result.issue, cfg) if public else _detail(result.issue, cfg)
         return out, result.created
 
     out, created = await run_in_threadpool(work)
@@ -331,10 +388,14 @@ QueryDep = Annotated[svc.IssueQuery, Depends(issue_query)]
     responses=ERRORS_READ,
     summary="List issues (filters, bbox, pagination)",
 )
-def list_issues(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> IssuePage:
+def list_issues(
+    session: SessionDep, cfg: IssueConfigDep, q: QueryDep, scope: ReadScope
+) -> IssuePage:
     """Issues filtered by state, kind, category, source, area (any level), unit, leader,
-    road section, key site, date range, overdue, escalated, recurrent and bbox.
+    road section, key site, date range, overdue, escalated, recurrent and bbox —
+    only those in the caller's scope.
     """
+    q.scope = scope
     page = svc.list_issues(session, q)
     nxt = page.offset + len(page.items)
     return IssuePage(
@@ -352,10 +413,13 @@ def list_issues(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> IssueP
     responses=ERRORS_READ,
     summary="Issues as GeoJSON (same filters)",
 )
-def issues_geojson(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> FeatureCollection:
+def issues_geojson(
+    session: SessionDep, cfg: IssueConfigDep, q: QueryDep, scope: ReadScope
+) -> FeatureCollection:
     """The same query as ``GET /issues``, as a FeatureCollection of points (WGS84)."""
     from civgrid.grids.lists import issues_geojson as to_geojson
 
+    q.scope = scope
     page = svc.list_issues(session, q)
     fc = to_geojson(page.items, cfg.workflow)
     fc["total"] = page.total
@@ -369,10 +433,13 @@ def issues_geojson(session: SessionDep, cfg: IssueConfigDep, q: QueryDep) -> Fea
     summary="One issue with its history",
 )
 def get_issue(
-    issue_id: IssueId, session: SessionDep, cfg: IssueConfigDep, response: Response
-) -> IssueDetail:
-    """An issue with history (who, when, from → to, note, photos), notices and extensions."""
-    issue = svc.get_issue(session, issue_id)
+    issue_id: IssueId, session: SessionDep, cfg: IssueConfigDep, response: Response,
+    scope: ReadScope,
+) -> IssueDetail:  # fmt: skip
+    """An issue with history (who, when, from → to, note, photos), notices and extensions;
+    404 outside the caller's scope.
+    """
+    issue = scope.check_issue(session.get(Issue, issue_id))
     response.headers["ETag"] = f'"{issue.version}"'
     return _detail(issue, cfg)
 
@@ -392,6 +459,7 @@ def _commit_and_describe(
     "/issues/{issue_id}/transitions",
     response_model=IssueDetail,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Run a workflow event (accept, submit, reinspect, reopen, reject, merge…)",
     openapi_extra=_body_schema(TransitionIn),
 )
@@ -442,6 +510,7 @@ async def transition(
     "/issues/{issue_id}/dispatch",
     response_model=IssueDetail,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Confirm or correct the assignment of a triaged issue (分拣交办)",
 )
 def dispatch(
@@ -478,6 +547,7 @@ def dispatch(
     "/issues/{issue_id}/reassign",
     response_model=IssueDetail,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Reassign to another unit or place (改派)",
 )
 def reassign(
@@ -529,6 +599,7 @@ def _extension_out(req: Any) -> ExtensionOut:
     response_model=ExtensionOut,
     status_code=201,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Request an extension or postponement (延期/缓办)",
 )
 def request_extension(
@@ -554,6 +625,7 @@ def request_extension(
     "/issues/{issue_id}/extensions/{request_id}/decision",
     response_model=ExtensionOut,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Approve or refuse an extension request",
 )
 def decide_extension(
@@ -583,9 +655,15 @@ def decide_extension(
     "/deadlines/check",
     response_model=DeadlineReportOut,
     responses=ERRORS_WRITE,
+    dependencies=[LOGIN],
     summary="Flag overdue issues, issue 督办 notices, escalate",
 )
-def check_deadlines(session: SessionDep, cfg: IssueConfigDep, actor: ActorDep) -> DeadlineReportOut:
+def check_deadlines(
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    _: Annotated[Scope, require(Perm.deadlines_check)],
+) -> DeadlineReportOut:
     """Run the deadline check now (normally by a scheduler): overdue issues get a numbered
     supervision notice; issues still open after the notice's deadline escalate.
     """
@@ -617,11 +695,19 @@ def _download(content: bytes | str, media_type: str, filename: str) -> Response:
     summary="The three lists in one workbook",
 )
 def lists_workbook(
-    session: SessionDep, store: StoreDep, cfg: IssueConfigDep, settings: SettingsDep, q: QueryDep
+    session: SessionDep,
+    store: StoreDep,
+    cfg: IssueConfigDep,
+    settings: SettingsDep,
+    q: QueryDep,
+    scope: ExportScope,
 ) -> Response:
-    """问题清单, 责任清单 and 整改清单 as three sheets (Chinese headers); issue filters apply."""
+    """问题清单, 责任清单 and 整改清单 as three sheets (Chinese headers); issue filters and
+    the caller's scope apply.
+    """
     from civgrid.grids import lists
 
+    q.scope = scope if not scope.sees_all else None
     query = q if _filtered(q) else None
     tables = [
         lists.build_list(n, session, store, query=query, config=cfg) for n in lists.LIST_NAMES
@@ -652,12 +738,14 @@ def one_list(
     cfg: IssueConfigDep,
     settings: SettingsDep,
     q: QueryDep,
+    scope: ExportScope,
 ) -> Response:
     """``issue_list`` (问题清单), ``responsibility_list`` (责任清单) or
-    ``rectification_list`` (整改清单); issue filters apply to the issue lists.
+    ``rectification_list`` (整改清单); issue filters and the caller's scope apply.
     """
     from civgrid.grids import lists
 
+    q.scope = scope if not scope.sees_all else None
     table = lists.build_list(name, session, store, query=q if _filtered(q) else None, config=cfg)
     day = cfg.calendar.local(cfg.now()).date().isoformat()
     filename = f"{settings.county_name}{table.title}-{day}.{fmt}"
@@ -676,7 +764,7 @@ def one_list(
 
 def _filtered(q: svc.IssueQuery) -> bool:
     """Whether any issue filter was given (paging aside)."""
-    default = svc.IssueQuery(limit=q.limit, offset=q.offset, order=q.order)
+    default = svc.IssueQuery(limit=q.limit, offset=q.offset, order=q.order, scope=None)
     return q != default
 
 
@@ -689,10 +777,15 @@ def _filtered(q: svc.IssueQuery) -> bool:
     responses=ERRORS_READ,
     summary="A unit's to-do list",
 )
-def unit_inbox(unit_key: str, session: SessionDep, cfg: IssueConfigDep) -> InboxOut:
-    """Assigned, returned, due soon, overdue (owner) and watching (co-responsible)."""
+def unit_inbox(
+    unit_key: str, session: SessionDep, cfg: IssueConfigDep, scope: ReadScope
+) -> InboxOut:
+    """Assigned, returned, due soon, overdue (owner) and watching (co-responsible);
+    a unit handler reads only their own unit's inbox.
+    """
     from sqlalchemy import select
 
+    scope.check_unit(unit_key)
     unit = session.scalar(select(Unit).where(Unit.key == unit_key))
     if unit is None:
         raise NotFoundError(f"no unit {unit_key!r}", kind="unit", key=unit_key)
@@ -717,10 +810,11 @@ def notice_html(
     session: SessionDep,
     cfg: IssueConfigDep,
     settings: SettingsDep,
+    scope: ReadScope,
 ) -> HTMLResponse:
     """The 督办通知单 as an HTML page that prints cleanly on A4."""
     notice = session.get(SupervisionNotice, notice_id)
-    if notice is None:
+    if notice is None or not scope.can_see_issue(notice.issue):
         raise NotFoundError(f"no supervision notice {notice_id}", kind="notice", key=notice_id)
     return HTMLResponse(render_notice(notice, cfg, settings.county_name))
 
@@ -732,10 +826,15 @@ def notice_html(
     summary="A photo of an issue",
 )
 def photo(
-    photo_id: Annotated[int, PathParam(ge=1)], session: SessionDep, cfg: IssueConfigDep
+    photo_id: Annotated[int, PathParam(ge=1)],
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    scope: ReadScope,
 ) -> FileResponse:
-    """The stored image (by id)."""
+    """The stored image (by id); 404 outside the caller's scope."""
     row = session.get(Photo, photo_id)
+    if row is not None and not scope.can_see_issue(row.issue):
+        row = None
     path = Path(cfg.photo_dir or ".") / row.path if row is not None else None
     if row is None or path is None or not path.is_file():
         raise NotFoundError(f"no photo {photo_id}", kind="photo", key=photo_id)

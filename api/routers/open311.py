@@ -2,9 +2,12 @@
 and read: ``services``, ``requests`` (GET list/one, POST) and ``tokens``, with the common
 extensions (``page``/``page_size``, ``extensions=true`` → detailed status and ``notes``).
 
-POST ``requests`` is routed like any report (a citizen complaint). ``api_key`` is
-accepted and not yet checked (accounts come later). Errors use the GeoReport
-format: ``[{"code": 400, "description": "…"}]`` or ``<errors><error>…``.
+POST ``requests`` is routed like any report (a citizen complaint) and waits in
+triage; it is rate- and size-limited per client address, and needs one of the
+configured ``api_key`` values when ``CIVGRID_OPEN311_API_KEYS`` is set. Anonymous
+readers get the public projection (no internal notes); a logged-in caller sees
+the issues of their scope. Errors use the GeoReport format:
+``[{"code": 400, "description": "…"}]`` or ``<errors><error>…``.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from civgrid.api.deps import SessionDep, StoreDep
-from civgrid.api.routers.issues import IssueConfigDep
+from civgrid.api.deps import ScopeDep, SessionDep, SettingsDep, StoreDep
+from civgrid.api.routers.issues import IssueConfigDep, check_public_intake
 from civgrid.geo.errors import GeoError
 from civgrid.grids import issues as svc
 from civgrid.grids import open311 as o311
 from civgrid.grids.errors import DomainError, InvalidInputError
 from civgrid.grids.issue_config import Actor
 from civgrid.grids.issue_models import Issue
+from civgrid.grids.permissions import Role, Scope
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -134,6 +138,22 @@ def _error(fmt: str, status: int, description: str) -> Response:
     return _render(fmt, "errors", "error", [{"code": status, "description": description}], status)
 
 
+def _projection(issue: Issue, cfg: Any, scope: Scope, extensions: bool) -> dict[str, Any]:
+    """A GeoReport request; the public (no account) never sees internal notes."""
+    d = o311.service_request(issue, cfg, extensions=extensions)
+    if scope.role is Role.public:
+        parts = [p for p in (d["status_notes"] or "").split("；") if not p.startswith("复查未通过")]
+        d["status_notes"] = "；".join(parts) or None
+        for note in (d.get("extended_attributes") or {}).get("notes", []):
+            note["description"] = None
+    return d
+
+
+def _visible(scope: Scope) -> Scope | None:
+    """The scope filtering Open311 reads (the public projection covers every request)."""
+    return None if scope.role is Role.public or scope.sees_all else scope
+
+
 def _status_of(exc: Exception) -> int:
     from civgrid.api.errors import _status_for
 
@@ -161,6 +181,7 @@ def _issue_filter(
     status: str | None,
     page: int,
     page_size: int,
+    scope: Scope | None = None,
 ) -> list[Issue]:
     kinds = None
     if status:
@@ -189,6 +210,7 @@ def _issue_filter(
         limit=page_size,
         offset=(page - 1) * page_size,
         order="-reported_at",
+        scope=scope,
     )
     return svc.list_issues(session, q).items
 
@@ -203,6 +225,7 @@ def get_requests(
     fmt: Format,
     session: SessionDep,
     cfg: IssueConfigDep,
+    scope: ScopeDep,
     service_request_id: Annotated[str | None, Query()] = None,
     service_code: Annotated[str | None, Query()] = None,
     start_date: Annotated[datetime | None, Query()] = None,
@@ -224,6 +247,7 @@ def get_requests(
             status,
             page,
             page_size,
+            _visible(scope),
         )
     except (DomainError, GeoError) as exc:
         return _error(fmt, _status_of(exc), str(exc))
@@ -231,7 +255,7 @@ def get_requests(
         fmt,
         "service_requests",
         "request",
-        [o311.service_request(i, cfg, extensions=extensions) for i in items],
+        [_projection(i, cfg, scope, extensions) for i in items],
     )
 
 
@@ -246,17 +270,19 @@ def get_request(
     fmt: Format,
     session: SessionDep,
     cfg: IssueConfigDep,
+    scope: ScopeDep,
     extensions: Annotated[bool, Query()] = False,
 ) -> Any:
     """One issue as a GeoReport v2 request (a list of one, as the spec says)."""
     issue = session.get(Issue, request_id)
-    if issue is None:
+    limited = _visible(scope)
+    if issue is None or (limited is not None and not limited.can_see_issue(issue)):
         return _error(fmt, 404, f"no service request {request_id}")
     return _render(
         fmt,
         "service_requests",
         "request",
-        [o311.service_request(issue, cfg, extensions=extensions)],
+        [_projection(issue, cfg, scope, extensions)],
     )
 
 
@@ -304,19 +330,27 @@ async def post_request(
     request: Request,
     store: StoreDep,
     cfg: IssueConfigDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
     """Form fields of GeoReport v2; ``lat``/``long`` in WGS84. Returns the request id and a
     token (``tokens/{token}`` resolves it later).
     """
+    try:
+        check_public_intake(request, settings)
+    except DomainError as exc:
+        return _error(fmt, _status_of(exc), str(exc))
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    keys = {k.strip() for k in settings.open311_api_keys.split(",") if k.strip()}
+    if keys and fields.get("api_key", "") not in keys:
+        return _error(fmt, 403, "a valid api_key is required")
     try:
         payload, extra = o311.parse_request(fields)
     except (DomainError, GeoError) as exc:
         return _error(fmt, _status_of(exc), str(exc))
     token = (idempotency_key or "").strip() or uuid.uuid4().hex
-    actor = Actor(extra["reporter"] or "anonymous", "citizen")
+    actor = Actor(extra["reporter"] or "anonymous", "citizen", account_role="public")
 
     def work() -> dict[str, Any]:
         with store.session() as session:

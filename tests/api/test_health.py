@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from authclient import AuthClient
 
 from civgrid.api.app import create_app
 from civgrid.api.settings import Settings
@@ -14,9 +14,9 @@ from civgrid.api.version import __version__
 DEMO_DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 
 
-def _client(url: str, tmp_path) -> TestClient:
+def _client(url: str, tmp_path) -> AuthClient:
     settings = Settings(database_url=url, var_dir=tmp_path)
-    return TestClient(create_app(settings))
+    return AuthClient(create_app(settings))
 
 
 def test_healthz_sqlite_empty_database(tmp_path):

@@ -39,7 +39,7 @@ def client(store, clock, tmp_path):
     """A TestClient of the app on the same database as ``store`` (demo county loaded),
     with the issue routers, the controllable clock and a photo directory.
     """
-    from fastapi.testclient import TestClient
+    from authclient import AuthClient
 
     from civgrid.api.app import create_app
     from civgrid.api.routers import issues as issues_router
@@ -52,7 +52,7 @@ def client(store, clock, tmp_path):
         if not _registered(app, router):  # until the lead registers them in create_app
             app.include_router(router)
     app.state.issue_config = IssueConfig(clock=clock, photo_dir=tmp_path / "photos")
-    with TestClient(app) as c:
+    with AuthClient(app) as c:
         app.state.store.snap_index = store.snap_index
         yield c
 

@@ -194,9 +194,9 @@ def test_roles_notes_photos_and_versions(client, store):
     d = detail(post_issue(client, lon, lat))
     tr = f"/api/v1/issues/{d.id}/transitions"
     unit = {"X-Actor": "unit-staff", "X-Actor-Role": "unit", "X-Actor-Unit": d.owner_unit.key}
-    # another unit may not accept it
+    # another unit may not accept it: outside its scope the issue does not exist (404)
     r = client.post(tr, json={"action": "accept"}, headers={**unit, "X-Actor-Unit": "D99"})
-    assert r.status_code == 403
+    assert r.status_code == 404
     # stale version
     r = client.post(tr, json={"action": "accept"}, headers={**unit, "If-Match": '"99"'})
     assert r.status_code == 409 and "version" in r.json()["detail"]

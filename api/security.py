@@ -1,0 +1,155 @@
+"""Tokens and throttling: OAuth2 password flow, signed JWTs (access + refresh), rate limits.
+
+* Access tokens (``typ=access``, default 30 min) and refresh tokens
+  (``typ=refresh``, default 12 h) are HS256 JWTs signed with
+  ``settings.secret_key``; when unset, a random key is generated once into
+  ``<var_dir>/secret_key`` (mode 600) — never a hard-coded secret.
+* Every token carries the user's ``token_version`` (``ver``); disabling a user
+  or resetting the password raises it, so older tokens are refused at once.
+* :class:`RateLimiter` is an in-process token bucket keyed by client IP or
+  username (login throttling, anonymous intake). The production layer is the
+  reverse proxy (``limit_req`` in nginx, docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from fastapi.security import OAuth2PasswordBearer
+
+from civgrid.api.settings import Settings
+
+__all__ = [
+    "ALGORITHM",
+    "COOKIE_NAME",
+    "RateLimiter",
+    "TokenError",
+    "decode_token",
+    "issue_token",
+    "oauth2_scheme",
+    "signing_key",
+]
+
+ALGORITHM = "HS256"
+COOKIE_NAME = "civgrid_token"
+
+#: The OpenAPI security scheme (the token endpoint of the password flow).
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_key_lock = threading.Lock()
+
+
+class TokenError(Exception):
+    """A token that is malformed, badly signed, expired or of the wrong type."""
+
+
+def signing_key(settings: Settings) -> str:
+    """The HS256 key: ``settings.secret_key`` or a random key kept in ``var_dir``."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.var_dir) / "secret_key"
+    with _key_lock:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def issue_token(
+    settings: Settings,
+    username: str,
+    token_version: int,
+    kind: str = "access",
+    *,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """A signed token for ``username``; returns (token, lifetime in seconds)."""
+    now = now or datetime.now(UTC)
+    life = (
+        timedelta(minutes=settings.access_token_minutes)
+        if kind == "access"
+        else timedelta(hours=settings.refresh_token_hours)
+    )
+    claims = {
+        "sub": username,
+        "typ": kind,
+        "ver": token_version,
+        "iat": int(now.timestamp()),
+        "exp": int((now + life).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), int(life.total_seconds())
+
+
+def decode_token(settings: Settings, token: str, kind: str = "access") -> dict[str, Any]:
+    """The claims of a valid token of type ``kind``.
+
+    Raises
+    ------
+    TokenError
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(settings),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "typ", "ver"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenError("invalid token") from exc
+    if claims.get("typ") != kind:
+        raise TokenError(f"not an {kind} token")
+    return claims
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"10/60"`` → (10 requests, per 60 seconds)."""
+    count, _, seconds = text.partition("/")
+    return int(count), float(seconds or 60)
+
+
+class RateLimiter:
+    """A token bucket per key: ``capacity`` requests, refilled over ``period`` seconds.
+
+    Examples
+    --------
+    >>> rl = RateLimiter(2, 60.0, clock=lambda: 0.0)
+    >>> [rl.allow("1.2.3.4") for _ in range(3)]
+    [True, True, False]
+    """
+
+    def __init__(self, capacity: int, period: float, *, clock=time.monotonic) -> None:
+        self.capacity = max(1, capacity)
+        self.rate = self.capacity / max(period, 1e-6)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Take one token for ``key``; False when the bucket is empty."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.capacity), now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            if len(self._buckets) > 10_000:  # forget idle keys
+                self._buckets = {k: v for k, v in self._buckets.items() if v[1] > now - 3600}
+            return True
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` has a token again."""
+        tokens, _ = self._buckets.get(key, (1.0, 0.0))
+        return max(1, int((1 - tokens) / self.rate) + 1)

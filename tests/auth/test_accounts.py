@@ -1,0 +1,205 @@
+"""Logins, tokens, lockout, throttling, disabled users, password policy and secrecy."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from authclient import AuthClient
+from authworld import build_world
+
+from civgrid.api.security import RateLimiter, decode_token, issue_token
+from civgrid.grids import accounts
+from civgrid.grids.issue_config import Actor
+
+ADMIN = Actor("test-admin", "command_center", account_role="admin")
+PW = "Str0ng-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def w(demo_sqlite_template, tmp_path_factory):
+    """A world with a strict login throttle (3 per minute per address)."""
+    path, _ = demo_sqlite_template
+    world = build_world(path, tmp_path_factory.mktemp("acc"), lockout_threshold=3)
+    yield world
+    world.client.__exit__(None, None, None)
+
+
+def _add(w, name: str, role: str = "dispatcher", **kw) -> None:
+    with w.store.session() as s:
+        accounts.create_user(s, ADMIN, name, PW, role, **kw)
+
+
+def _login(w, name: str, pw: str = PW):
+    return w.client.post(
+        "/api/v1/auth/token", data={"username": name, "password": pw}, anonymous=True
+    )
+
+
+def _me(w, token: str):
+    return w.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_password_policy_and_hash():
+    policy = accounts.PasswordPolicy()
+    assert policy.problems("Abcdefghij1") == []
+    assert "at least 10 characters" in policy.problems("Ab1!", "x")
+    assert policy.problems("abcdefghijk") == [
+        "at least three of: lower case, upper case, digits, symbols"
+    ]
+    assert "must not contain the username" in policy.problems("Zhang-San-2025", "zhang-san")
+    h = accounts.hash_password(PW)
+    assert h.startswith("$argon2id$") and PW not in h
+    assert accounts.verify_password(PW, h) and not accounts.verify_password(PW + "x", h)
+    assert not accounts.verify_password(PW, "garbage")
+    assert policy.problems(accounts.generate_password()) == []
+
+
+def test_login_me_refresh_and_secrecy(w, caplog):
+    _add(w, "alice", "unit_handler", unit_key="D04", title="经办人")
+    with caplog.at_level(logging.DEBUG):
+        r = _login(w, "alice")
+    assert r.status_code == 200, r.text
+    tok = r.json()
+    assert tok["token_type"] == "bearer" and tok["expires_in"] == 30 * 60
+    claims = decode_token(w.app.state.settings, tok["access_token"])
+    assert claims["sub"] == "alice" and claims["exp"] - claims["iat"] == 1800
+    me = _me(w, tok["access_token"]).json()
+    assert me["role"] == "unit_handler" and me["unit_key"] == "D04"
+    assert "password_hash" not in me
+    assert PW not in caplog.text and PW not in r.text and PW not in str(me)
+    users = w.client.get("/api/v1/users").text
+    assert PW not in users and "argon2" not in users
+    # a refresh token is not an access token, and vice versa
+    r = w.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tok['refresh_token']}"})
+    assert r.status_code == 401
+    r = w.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tok["refresh_token"]}, anonymous=True
+    )
+    assert r.status_code == 200 and r.json()["access_token"] != tok["access_token"]
+    r = w.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tok["access_token"]}, anonymous=True
+    )
+    assert r.status_code == 401
+    # the audit log has the login
+    log = w.client.get("/api/v1/audit", params={"who": "alice", "action": "auth."}).json()
+    assert [i["action"] for i in log["items"]] == ["auth.login"]
+
+
+def test_tokens_expire(w):
+    _add(w, "bob")
+    settings = w.app.state.settings
+    old, _ = issue_token(settings, "bob", 1, now=datetime.now(UTC) - timedelta(minutes=31))
+    r = w.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"})
+    assert r.status_code == 401 and r.json()["detail"] == "token expired"
+    fresh, _ = issue_token(settings, "bob", 1, now=datetime.now(UTC) - timedelta(minutes=29))
+    assert _me(w, fresh).status_code == 200
+    forged = fresh[:-4] + ("AAAA" if not fresh.endswith("AAAA") else "BBBB")
+    assert _me(w, forged).status_code == 401
+
+
+def test_disabled_users_are_refused_at_once(w):
+    _add(w, "carol")
+    tok = _login(w, "carol").json()
+    h = {"Authorization": f"Bearer {tok['access_token']}"}
+    assert w.client.get("/api/v1/issues", headers=h).status_code == 200
+    assert w.client.post("/api/v1/users/carol/disable").status_code == 200
+    assert w.client.get("/api/v1/issues", headers=h).status_code == 401
+    r = w.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tok["refresh_token"]}, anonymous=True
+    )
+    assert r.status_code == 401
+    assert _login(w, "carol").status_code == 401
+    assert w.client.post("/api/v1/users/carol/enable").status_code == 200
+    # re-enabled: old tokens stay revoked (token version), a new login works
+    assert w.client.get("/api/v1/issues", headers=h).status_code == 401
+    assert _login(w, "carol").status_code == 200
+    log = w.client.get("/api/v1/audit", params={"object_key": "carol"}).json()["items"]
+    assert [i["action"] for i in log][:3] == ["auth.login", "user.enable", "user.disable"]
+    assert log[2]["before"] == {"disabled": False} and log[2]["after"] == {"disabled": True}
+
+
+def test_lockout_after_repeated_failures_and_reset(w):
+    _add(w, "dave")
+    for _ in range(3):  # the world's threshold
+        assert _login(w, "dave", "wrong-Passw0rd").status_code == 401
+    # locked: even the right password is refused, with the same message
+    r = _login(w, "dave")
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    r = w.client.post("/api/v1/users/dave/reset-password")
+    otp = r.json()["one_time_password"]
+    assert r.status_code == 200 and len(otp) >= 10
+    tok = _login(w, "dave", otp).json()
+    assert tok["must_change_password"] is True
+    h = {"Authorization": f"Bearer {tok['access_token']}"}
+    # until the password is changed only /auth/me and /auth/password work
+    assert w.client.get("/api/v1/issues", headers=h).status_code == 403
+    r = w.client.post(
+        "/api/v1/auth/password", headers=h, json={"old_password": otp, "new_password": "weak"}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "password"
+    r = w.client.post(
+        "/api/v1/auth/password",
+        headers=h,
+        json={"old_password": otp, "new_password": "N3w-Passw0rd!"},
+    )
+    assert r.status_code == 200
+    assert w.client.get("/api/v1/issues", headers=h).status_code == 401  # revoked by the change
+    assert _login(w, "dave", "N3w-Passw0rd!").json()["must_change_password"] is False
+
+
+def test_expired_passwords_must_be_changed(w):
+    _add(w, "erin")
+    with w.store.session() as s:
+        u = accounts.get_user(s, "erin")
+        u.password_changed_at = datetime.now(UTC) - timedelta(days=91)
+    assert _login(w, "erin").json()["must_change_password"] is True
+
+
+def test_login_is_throttled_per_address(demo_sqlite_template, tmp_path):
+    path, _ = demo_sqlite_template
+    world = build_world(path, tmp_path, login_rate="3/60")
+    try:
+        codes = [_login(world, "nobody", "x").status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        r = _login(world, "nobody", "x")
+        assert int(r.headers["retry-after"]) >= 1
+    finally:
+        world.client.__exit__(None, None, None)
+
+
+def test_token_bucket_refills():
+    t = [0.0]
+    rl = RateLimiter(2, 10.0, clock=lambda: t[0])
+    assert [rl.allow("a"), rl.allow("a"), rl.allow("a"), rl.allow("b")] == [True, True, False, True]
+    t[0] = 5.0  # half the period: one token back
+    assert [rl.allow("a"), rl.allow("a")] == [True, False]
+
+
+def test_login_page_sets_a_strict_cookie_and_pages_redirect(w):
+    c = AuthClient(w.app)
+    r = c.get("/map", anonymous=True, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/map"
+    _add(w, "frank", "viewer")
+    r = c.post(
+        "/login",
+        data={"username": "frank", "password": PW, "next": "//evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    r = c.post(
+        "/login",
+        data={"username": "frank", "password": "bad", "next": "/map"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401 and "账号或密码错误" in r.text
+
+
+def test_openapi_shows_the_security_scheme(w):
+    spec = w.client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert {"OAuth2PasswordBearer": []} in spec["paths"]["/api/v1/issues"]["get"]["security"]

@@ -1,0 +1,223 @@
+"""Object-level permissions through the API: leaders, unit handlers, the public.
+
+Expectations are computed by hand from the demo assignments (data/boundaries/demo/
+assignments.csv): L10 contracts community 411327001001 and contacts township
+411327001000; L13 contracts 411327002001 and contacts 411327002000.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from authclient import AuthClient
+
+
+def _ids(r) -> set[int]:
+    assert r.status_code == 200, r.text
+    return {i["id"] for i in r.json()["items"]}
+
+
+def test_leader_cannot_read_another_leaders_issues_by_guessing_ids(world):
+    c, X, Y = world.client, world.X, world.Y
+    l10 = {"headers": AuthClient.as_user("leader", "l10", leader="L10")}
+    l13 = {"headers": AuthClient.as_user("leader", "l13", leader="L13")}
+    assert c.get(f"/api/v1/issues/{X['id']}", **l10).status_code == 200
+    assert c.get(f"/api/v1/issues/{Y['id']}", **l13).status_code == 200
+    # B's issue and a nonexistent id answer the same: 404, no existence leak
+    other = c.get(f"/api/v1/issues/{Y['id']}", **l10)
+    missing = c.get("/api/v1/issues/999999", **l10)
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["detail"] == f"no issue {Y['id']}"
+    assert c.get(f"/api/v1/issues/{X['id']}", **l13).status_code == 404
+    # lists filter: every L10 issue lies in L10's township, none in L13's community
+    mine = c.get("/api/v1/issues", params={"limit": 1000}, **l10).json()["items"]
+    assert X["id"] in {i["id"] for i in mine} and Y["id"] not in {i["id"] for i in mine}
+    assert {i["township"]["code"] for i in mine} == {"411327001000"}
+    # the map layer and Open311 (logged in) follow the same scope
+    fc = c.get("/api/v1/layers/issues.geojson", params={"kind": "all"}, **l10).json()
+    assert Y["id"] not in {f["id"] for f in fc["features"]}
+    assert X["id"] in {f["id"] for f in fc["features"]}
+    r = c.get(f"/open311/v2/requests/{Y['id']}.json", **l10)
+    assert r.status_code == 404
+    # and the leader pages: only one's own
+    assert c.get("/leaders/L10", **l10).status_code == 200
+    assert c.get("/leaders/L13", **l10).status_code == 404
+    assert c.get("/api/v1/layers/community.geojson?leader=L13", **l10).status_code == 404
+    own = c.get("/api/v1/layers/community.geojson", **l10).json()
+    assert {f["id"] for f in own["features"]} == {"411327001001"}  # L10's contract only
+
+
+def test_leader_scope_follows_assignment_validity(world):
+    """An assignment that ended before the report does not open it; one valid then does."""
+    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.issue_models import Issue
+    from civgrid.grids.models import Assignment, Leader
+    from civgrid.grids.permissions import Scope
+
+    store, Y = world.store, world.Y
+    with store.session() as s:
+        l20 = s.query(Leader).filter_by(key="L20").one()
+        s.add(
+            Assignment(
+                role="contract",
+                subject_kind="leader",
+                leader_id=l20.id,
+                object_layer="community",
+                object_code=Y["community"]["code"],
+                valid_from=date(2020, 1, 1),
+                valid_to=date(2021, 1, 1),
+            )
+        )
+    actor = Actor("l20", "citizen", account_role="leader", leader="L20")
+    with store.session() as s:
+        issue = s.get(Issue, Y["id"])
+        assert not Scope.for_actor(s, actor).can_see_issue(issue)  # ended in 2021
+        s.query(Assignment).filter_by(leader_id=l20.id, object_code=Y["community"]["code"]).update(
+            {"valid_to": None}
+        )
+    with store.session() as s:
+        scope = Scope.for_actor(s, actor)
+        assert scope.can_see_issue(s.get(Issue, Y["id"]))
+        # the SQL condition agrees with the object check
+        from sqlalchemy import select
+
+        ids = set(s.scalars(select(Issue.id).where(*scope.issue_conditions())))
+        assert Y["id"] in ids and world.X["id"] not in ids
+        assert scope.area_codes("community") == {Y["community"]["code"]}
+    assert datetime.now(UTC) > datetime(2021, 1, 1, tzinfo=UTC)
+
+
+def test_unit_handler_cannot_act_on_another_units_issue(world):
+    c, X, Y = world.client, world.X, world.Y
+    own = {"headers": AuthClient.as_user("unit_handler", "uh-x", unit=X["owner_unit"]["key"])}
+    # another unit's issue: invisible (404) for reading and transitions
+    assert c.get(f"/api/v1/issues/{Y['id']}", **own).status_code == 404
+    r = c.post(f"/api/v1/issues/{Y['id']}/transitions", json={"action": "accept"}, **own)
+    assert r.status_code == 404
+    assert c.get(f"/api/v1/units/{Y['owner_unit']['key']}/inbox", **own).status_code == 404
+    # its list holds exactly the issues where the unit is a party
+    listed = _ids(c.get("/api/v1/issues", params={"limit": 1000}, **own))
+    everyone = c.get("/api/v1/issues", params={"limit": 1000}).json()["items"]
+    expected = {
+        i["id"]
+        for i in everyone
+        if X["owner_unit"]["key"]
+        in {(i["owner_unit"] or {}).get("key")} | {u["key"] for u in i["co_responsible_units"]}
+    }
+    assert listed == expected and X["id"] in listed
+    # a co-responsible (not owner) unit sees it but may not act on it: 403
+    fresh = world.report(world.px)
+    co = [u["key"] for u in fresh["co_responsible_units"]]
+    if co:
+        h = {"headers": AuthClient.as_user("unit_handler", f"uh-{co[0]}", unit=co[0])}
+        assert c.get(f"/api/v1/issues/{fresh['id']}", **h).status_code == 200
+        r = c.post(f"/api/v1/issues/{fresh['id']}/transitions", json={"action": "accept"}, **h)
+        assert r.status_code == 403, r.text
+    # the owner may
+    r = c.post(f"/api/v1/issues/{fresh['id']}/transitions", json={"action": "accept"}, **own)
+    assert r.status_code == 200 and r.json()["state"] == "rectifying"
+
+
+def test_anonymous_reporter_cannot_read_internal_notes(world):
+    c = world.client
+    lon, lat = world.px
+    body = {
+        "category": "dumping",
+        "source": "citizen_complaint",
+        "lon": lon,
+        "lat": lat,
+        "description": "路边有垃圾",
+    }
+    r = c.post("/api/v1/issues", json=body, anonymous=True)
+    assert r.status_code == 201
+    mine = r.json()
+    assert mine["state"] == "triage" and mine["triage_reason"] == "anonymous_citizen"
+    assert mine["history"] == [] and mine["routing"] is None and mine["leaders"] == []
+    # the dispatcher dispatches with an internal note; the unit fails re-inspection notes
+    admin = {"headers": AuthClient.as_user("dispatcher", "disp")}
+    r = c.post(f"/api/v1/issues/{mine['id']}/dispatch", json={"note": "内部：请城管优先"}, **admin)
+    assert r.status_code == 200
+    # no token: the issue API is closed
+    r = c.get(f"/api/v1/issues/{mine['id']}", anonymous=True)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert c.get("/api/v1/issues", anonymous=True).status_code == 401
+    # Open311's public projection keeps the status, drops the notes
+    pub = c.get(
+        f"/open311/v2/requests/{mine['id']}.json", params={"extensions": "true"}, anonymous=True
+    ).json()[0]
+    notes = pub["extended_attributes"]["notes"]
+    assert [n["type"] for n in notes] == ["report", "dispatch"]
+    assert all(n["description"] is None for n in notes)
+    assert "内部" not in r.text and "内部" not in str(pub)
+    staff = c.get(
+        f"/open311/v2/requests/{mine['id']}.json", params={"extensions": "true"}, **admin
+    ).json()[0]
+    assert staff["extended_attributes"]["notes"][1]["description"] == "内部：请城管优先"
+
+
+def test_public_cannot_claim_a_role(world):
+    """reporter_role in the body is honoured for the command center only."""
+    c = world.client
+    lon, lat = world.px
+    body = {
+        "category": "dumping",
+        "source": "grid_worker",
+        "lon": lon,
+        "lat": lat,
+        "reporter_role": "command_center",
+    }
+    r = c.post("/api/v1/issues", json=body, anonymous=True)
+    assert r.status_code == 201 and r.json()["reporter_role"] == "citizen"
+    assert r.json()["state"] == "triage"
+    gw = c.post("/api/v1/issues", json=body, **world.roles["grid_worker"])
+    assert gw.json()["reporter_role"] == "grid_worker"
+
+
+def test_inspector_reinspects_only_in_the_team_area(world):
+    """ST01's supervision area is SA01; an issue outside it is 403 for its inspector."""
+    c = world.client
+    admin = {"headers": AuthClient.as_user("admin", "admin")}
+    st01 = {"headers": AuthClient.as_user("inspector", "insp-st01", unit="ST01")}
+    free = {"headers": AuthClient.as_user("inspector", "insp-free")}
+    from mapdata import PNG
+
+    results = {}
+    for name, at in (("X", world.px), ("Y", world.py)):
+        d = world.report(at)
+        tr = f"/api/v1/issues/{d['id']}/transitions"
+        r = c.post(
+            tr, data={"action": "submit"}, files=[("photos", ("f.png", PNG, "image/png"))], **admin
+        )
+        assert r.status_code == 200, r.text
+        sa = {a["code"] for a in (r.json()["routing"] or {}).get("supervision_areas", [])}
+        r = c.post(tr, json={"action": "reinspect", "passed": True}, **st01)
+        results[name] = (r.status_code, sa)
+        if r.status_code == 403:  # an inspector without a team may re-inspect anywhere
+            ok = c.post(tr, json={"action": "reinspect", "passed": True}, **free)
+            assert ok.status_code == 200
+    in_sa01 = {k for k, (_, sa) in results.items() if "SA01" in sa}
+    for k, (status, _) in results.items():
+        assert status == (200 if k in in_sa01 else 403), (k, results)
+    assert any(s == 403 for s, _ in results.values())
+
+
+def test_area_checks_for_scores_and_lists(world):
+    """A leader's areas are their assignments valid today; a unit handler's, its unit."""
+    import pytest
+
+    from civgrid.grids.errors import NotFoundError
+    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.permissions import Scope
+
+    with world.store.session() as s:
+        leader = Scope.for_actor(s, Actor("l10", "citizen", account_role="leader", leader="L10"))
+        unit = Scope.for_actor(s, Actor("u", "unit", "D04", account_role="unit_handler"))
+        admin = Scope.for_actor(s, Actor("a", "command_center", account_role="admin"))
+    leader.check_area("community", "411327001001")
+    with pytest.raises(NotFoundError):
+        leader.check_area("community", "411327002001")
+    assert leader.filter_codes("township", ["411327001000", "411327002000"]) == ["411327001000"]
+    assert unit.filter_codes("unit", ["D04", "D05"]) == ["D04"]
+    with pytest.raises(NotFoundError):
+        unit.check_area("unit", "D05")
+    assert admin.filter_codes("community", ["a", "b"]) == ["a", "b"]
