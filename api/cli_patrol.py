@@ -1,9 +1,277 @@
-"""``civgrid patrol``: teams, monthly plans, daily routes, leader visits, GPS track coverage."""
+"""``civgrid patrol``: teams, monthly plans, daily routes, leader visits, GPS track coverage.
+
+    civgrid patrol teams import FILE [--commit]      # dry run by default
+    civgrid patrol teams list
+    civgrid patrol plan --month 2026-12 [--commit] [--replace]
+    civgrid patrol route --team ST01 --date 2026-12-02 [--gpx out.gpx] [--geojson out.geojson]
+    civgrid patrol coverage --track day.gpx --team ST01 [--crs gcj02] [--commit]
+    civgrid patrol coverage --month 2026-12 [--team ST01]
+    civgrid patrol visit leader L10 --kind site_inspection --date 2026-12-08 [--area CODE]
+    civgrid patrol visit outcome VISIT_ID --status done [--issue 12]
+
+Errors (bad file, unknown team, existing plan) print one line and exit 1.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from civgrid.api.cli_issues import DatabaseOption, _open
 
 patrol_app = typer.Typer(
     help="Patrol (巡查): teams, plans, routes, visits, coverage.", no_args_is_help=True
 )
+teams_app = typer.Typer(help="Supervision teams (督查组).", no_args_is_help=True)
+visit_app = typer.Typer(help="Visits: leaders' own visits, outcomes of planned visits.")
+patrol_app.add_typer(teams_app, name="teams")
+patrol_app.add_typer(visit_app, name="visit")
+
+
+def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain and geometry errors → one line on stderr, exit 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from civgrid.geo.errors import GeoError
+        from civgrid.grids.errors import DomainError
+
+        try:
+            return fn(*args, **kwargs)
+        except (DomainError, GeoError) as exc:
+            typer.echo(f"错误: {exc}", err=True)
+            raise typer.Exit(1) from exc
+
+    return wrapper
+
+
+def _actor() -> Any:
+    from civgrid.grids.issue_config import SYSTEM_ACTOR
+
+    return SYSTEM_ACTOR
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+
+
+@teams_app.command("import")
+@_errors
+def teams_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV like teams.csv"),
+    commit: bool = typer.Option(False, "--commit", help="Write (default: dry run)."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Import supervision teams (upsert by key); prints a report."""
+    from civgrid.grids.patrol_teams import import_teams
+
+    with _open(database_url) as (store, _), store.session() as s:
+        rep = import_teams(s, file, commit=commit)
+        typer.echo(rep.to_text())
+        if rep.added:
+            typer.echo("新增: " + ", ".join(rep.added))
+        if rep.updated:
+            typer.echo("更新: " + ", ".join(rep.updated))
+
+
+@teams_app.command("list")
+@_errors
+def teams_list(database_url: str | None = DatabaseOption) -> None:
+    """List the teams (key, name, leader, areas, capacity)."""
+    from civgrid.grids.patrol_teams import list_teams
+
+    with _open(database_url) as (store, _), store.session() as s:
+        for t in list_teams(s):
+            typer.echo(
+                f"{t.key}\t{t.name}\t{t.leader_key or '-'}\t{';'.join(t.area_codes)}\t"
+                f"{t.capacity_per_day}/天"
+            )
+
+
+@patrol_app.command("plan")
+@_errors
+def plan(
+    month: str = typer.Option(..., "--month", help="YYYY-MM"),
+    commit: bool = typer.Option(False, "--commit", help="Store the plan (default: dry run)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace an unstarted plan."),
+    capacity: int | None = typer.Option(None, "--capacity", help="Visits/day for every team."),
+    share: float | None = typer.Option(None, "--share", help="Community share per month."),
+    scores: Path | None = typer.Option(
+        None, "--scores", exists=True, help="JSON {code: last score} raising priority."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Plan the month's inspection visits (explains each; never exceeds capacity)."""
+    from civgrid.grids.patrol_plan import PatrolSettings, plan_month
+
+    overrides: dict[str, Any] = {}
+    if capacity is not None:
+        overrides["capacity_per_day"] = capacity
+    if share is not None:
+        overrides["sample_share"] = share
+    last = json.loads(scores.read_text(encoding="utf-8")) if scores else None
+    with _open(database_url) as (store, _), store.session() as s:
+        r = plan_month(
+            s,
+            store,
+            month,
+            PatrolSettings.from_dict(overrides),
+            last_scores=last,
+            commit=commit,
+            replace=replace,
+        )
+        if as_json:
+            typer.echo(_dump(r.to_dict()))
+            return
+        sm = r.summary
+        typer.echo(
+            f"{month} 巡查计划: {sm['visits']} 次走访，{sm['working_days']} 个工作日；"
+            f"抽查社区 {sm['communities_sampled']}/{sm['communities']}（{sm['sample_share']:.0%}）"
+        )
+        typer.echo("按类型: " + ", ".join(f"{k} {v}" for k, v in sm["by_kind"].items()))
+        typer.echo("按督查组: " + ", ".join(f"{k} {v}" for k, v in sm["by_team"].items()))
+        for v in r.visits[:10]:
+            typer.echo(
+                f"  {v['day']} {v['team_key']} #{v['seq']} {v['kind']} {v['target_code']} "
+                f"({v['priority']:g}): {'; '.join(v['reasons'])}"
+            )
+        if len(r.visits) > 10:
+            typer.echo(f"  … 另 {len(r.visits) - 10} 次（--json 查看全部）")
+        for u in r.unscheduled:
+            typer.echo(f"  未安排: {u['team_key']} {u['target_code']}: {u['reasons'][-1]}")
+        typer.echo("已保存。" if commit else "试运行（未保存，加 --commit 保存）。")
+
+
+@patrol_app.command("route")
+@_errors
+def route(
+    team: str = typer.Option(..., "--team"),
+    date: str = typer.Option(..., "--date", help="YYYY-MM-DD"),
+    gpx: Path | None = typer.Option(None, "--gpx", help="Write a GPX route for phones."),
+    geojson: Path | None = typer.Option(None, "--geojson", help="Write GeoJSON (WGS84)."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """A team's route for a day through its planned visits (metres)."""
+    from civgrid.grids.patrol_routes import team_route
+
+    with _open(database_url) as (store, _), store.session() as s:
+        r = team_route(s, store, team, date)
+    typer.echo(f"{team} {r['day']}: {len(r['stops'])} 站，共 {r['total_m'] / 1000:.2f} km")
+    for n, st in enumerate(r["stops"], 1):
+        typer.echo(f"  {n}. {st['target_code']} {st['kind']} (+{st['leg_m']:.0f} m)")
+    if gpx:
+        gpx.write_text(r["gpx"], encoding="utf-8")
+        typer.echo(f"GPX: {gpx}")
+    if geojson:
+        geojson.write_text(_dump(r["geojson"]), encoding="utf-8")
+        typer.echo(f"GeoJSON: {geojson}")
+
+
+@patrol_app.command("coverage")
+@_errors
+def coverage(
+    track: Path | None = typer.Option(None, "--track", exists=True, help="GPX or GeoJSON."),
+    team: str | None = typer.Option(None, "--team"),
+    crs: str = typer.Option("wgs84", "--crs", help="wgs84, cgcs2000, gcj02 or bd09"),
+    tolerance: float = typer.Option(30.0, "--tolerance", help="Road tolerance in metres."),
+    month: str | None = typer.Option(None, "--month", help="Report a month (without --track)."),
+    commit: bool = typer.Option(False, "--commit", help="Store the track."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Measure a track (with --track) or report a month's coverage and gaps (--month)."""
+    from civgrid.grids.errors import InvalidInputError
+    from civgrid.grids.patrol_coverage import ingest_track, team_coverage
+
+    with _open(database_url) as (store, _), store.session() as s:
+        if track is not None:
+            if not team:
+                raise InvalidInputError("--team is required with --track", field="team")
+            out = ingest_track(
+                s,
+                store,
+                _actor(),
+                team,
+                track.read_bytes(),
+                crs=crs,
+                filename=track.name,
+                tolerance_m=tolerance,
+                commit=commit,
+            )
+            c = out["cleaning"]
+            typer.echo(
+                f"轨迹 {track.name}: {c['n_raw']} 点，保留 {c['n_kept']}（零点 {c['zero_fixes']}，"
+                f"重复 {c['duplicates']}，跳点 {c['jumps']}，县外 {c.get('outside_county', 0)}），"
+                f"长 {out['length_m'] / 1000:.2f} km"
+            )
+            cov = out["coverage"]
+            typer.echo(
+                "路段覆盖: "
+                + ", ".join(f"{k} {v:.0%}" for k, v in sorted(cov["road_sections"].items()))
+            )
+            typer.echo(
+                f"进入单元网格 {len(cov['unit_grids'])} 个，社区 {len(cov['communities'])} 个，"
+                f"重点点位周边 {len(cov['key_site_zones'])} 个"
+            )
+            typer.echo("已保存。" if commit else "试运行（未保存，加 --commit 保存）。")
+            return
+        if not month:
+            raise InvalidInputError("give --track FILE or --month YYYY-MM", field="month")
+        rep = team_coverage(s, store, month, team_key=team)
+        for tk, c in rep["teams"].items():
+            rs, ug, pl = c["road_sections"], c["unit_grids"], c["plan"]
+            typer.echo(
+                f"{tk}: 轨迹 {c['tracks']}，路段 {len(rs['covered'])}/{rs['total']}，"
+                f"网格 {len(ug['entered'])}/{ug['total']}，"
+                f"计划走访 {pl['visited']}/{pl['visits']}，遗漏 {len(pl['gaps'])}"
+            )
+
+
+@visit_app.command("leader")
+@_errors
+def visit_leader(
+    leader: str = typer.Argument(..., help="Leader key, e.g. L10"),
+    kind: str = typer.Option("site_inspection", "--kind", help="office_hours | site_inspection"),
+    date: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (omit to list)"),
+    area: str | None = typer.Option(None, "--area", help="Area code visited"),
+    note: str | None = typer.Option(None, "--note"),
+    findings: str | None = typer.Option(None, "--findings"),
+    month: str | None = typer.Option(None, "--month", help="List/cadence of a month"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Record a leader's visit (with --date), else list the visits and the cadence."""
+    from civgrid.grids import leader_visits as lv
+
+    with _open(database_url) as (store, _), store.session() as s:
+        if date:
+            v = lv.record_leader_visit(
+                s, _actor(), leader, kind=kind, day=date, area_code=area, note=note,
+                findings=findings,
+            )  # fmt: skip
+            typer.echo(f"已记录: {leader} {v.day} {lv.LEADER_VISIT_KINDS[v.kind]}")
+            return
+        for v in lv.list_leader_visits(s, leader, month=month):
+            typer.echo(f"{v.day} {lv.LEADER_VISIT_KINDS[v.kind]} {v.area_code or ''}")
+        if month:
+            typer.echo(_dump(lv.leader_cadence(s, leader, month)))
+
+
+@visit_app.command("outcome")
+@_errors
+def visit_outcome(
+    visit_id: int = typer.Argument(...),
+    status: str = typer.Option(..., "--status", help="done | missed | planned"),
+    issue: list[int] = typer.Option([], "--issue", help="Issue reported during the visit"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Mark a planned visit done/missed and link issues reported during it."""
+    from civgrid.grids.patrol_routes import set_visit_outcome
+
+    with _open(database_url) as (store, _), store.session() as s:
+        v = set_visit_outcome(s, visit_id, status, issue_ids=issue)
+        typer.echo(f"走访 {v.id}: {v.status}")

@@ -1,7 +1,302 @@
-"""Patrol (巡查): teams, monthly plans, daily routes, leader visits, GPS tracks and coverage."""
+"""Patrol (巡查): teams, monthly plans, daily routes, leader visits, GPS tracks and coverage.
+
+API under ``/api/v1`` (``router``) and the page ``/patrol`` (``pages``). Domain
+errors map to problem details (``api/errors.py``): bad input 422, unknown 404,
+an existing plan 409.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/api/v1", tags=["patrol"])
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep
+from civgrid.api.schemas import ERRORS_WRITE
+from civgrid.grids import leader_visits as lv
+from civgrid.grids.errors import InvalidInputError
+from civgrid.grids.patrol_coverage import ingest_track, team_coverage, track_dict
+from civgrid.grids.patrol_models import PatrolTrack
+from civgrid.grids.patrol_plan import PatrolSettings, get_plan, plan_dict, plan_month
+from civgrid.grids.patrol_routes import set_visit_outcome, team_route
+from civgrid.grids.patrol_teams import import_teams, list_teams, team_dict
+
+router = APIRouter(prefix="/api/v1", tags=["patrol"], responses=ERRORS_WRITE)
+pages = APIRouter(include_in_schema=False)
+
+Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="Month, YYYY-MM.")]
+MAX_TRACK_BYTES = 20 * 1024 * 1024
+
+
+class PlanRequest(BaseModel):
+    """Optional body of a plan request: settings overrides and last scores."""
+
+    settings: dict[str, Any] = Field(default_factory=dict)
+    last_scores: dict[str, float] = Field(default_factory=dict)
+
+
+class VisitOutcome(BaseModel):
+    """Outcome of a planned visit."""
+
+    status: Literal["planned", "done", "missed"]
+    issue_ids: list[int] = Field(default_factory=list)
+
+
+class LeaderVisitIn(BaseModel):
+    """A leader's visit: 现场办公 (office_hours) or 看 (site_inspection)."""
+
+    kind: Literal["office_hours", "site_inspection"]
+    day: date
+    area_code: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=2000)
+    findings: str | None = Field(default=None, max_length=4000)
+
+
+# --------------------------------------------------------------------------- teams
+
+
+@router.get("/patrol/teams", summary="Supervision teams")
+def get_teams(session: SessionDep) -> list[dict[str, Any]]:
+    """Every supervision team (督查组) with leader, members by role, areas, units, base."""
+    return [team_dict(t) for t in list_teams(session)]
+
+
+@router.post("/patrol/teams", summary="Import supervision teams from a CSV table")
+def post_teams(
+    session: SessionDep,
+    actor: ActorDep,
+    file: Annotated[UploadFile, File(description="CSV, columns as teams.csv")],
+    commit: Annotated[bool, Query(description="Write (default: dry run)")] = False,
+) -> dict[str, Any]:
+    """Validate and (with ``commit``) upsert teams; errors name the row and field."""
+    del actor
+    return import_teams(session, file.file.read(), commit=commit).to_dict()
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@router.post("/patrol/plans", summary="Plan a month's inspection visits")
+def post_plan(
+    session: SessionDep,
+    store: StoreDep,
+    actor: ActorDep,
+    month: Month,
+    body: PlanRequest | None = None,
+    commit: Annotated[bool, Query(description="Store the plan")] = True,
+    replace: Annotated[bool, Query(description="Replace an unstarted plan")] = False,
+) -> dict[str, Any]:
+    """Compute (and store) the plan of ``month``: visits with team, day, priority, reasons."""
+    del actor
+    body = body or PlanRequest()
+    result = plan_month(
+        session,
+        store,
+        month,
+        PatrolSettings.from_dict(body.settings),
+        last_scores=body.last_scores,
+        commit=commit,
+        replace=replace,
+    )
+    out = result.to_dict()
+    out["stored"] = commit
+    return out
+
+
+@router.get("/patrol/plans/{month}", summary="A stored monthly plan")
+def get_month_plan(
+    session: SessionDep,
+    month: Annotated[str, Path(pattern=r"^\d{4}-\d{2}$")],
+    team: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """The stored plan of ``month`` (optionally one team's visits)."""
+    return plan_dict(get_plan(session, month), team=team)
+
+
+@router.post("/patrol/visits/{visit_id}/outcome", summary="Mark a visit done or missed")
+def post_visit_outcome(
+    session: SessionDep, actor: ActorDep, visit_id: int, body: VisitOutcome
+) -> dict[str, Any]:
+    """Set a planned visit's status and link the issues reported during it."""
+    del actor
+    from civgrid.grids.patrol_plan import visit_dict
+
+    return visit_dict(set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids))
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@router.get("/patrol/routes", summary="A team's route for a day", response_model=None)
+def get_route(
+    session: SessionDep,
+    store: StoreDep,
+    team: Annotated[str, Query(max_length=32)],
+    day: Annotated[date, Query(alias="date")],
+    format: Literal["json", "geojson", "gpx"] = "json",
+) -> Any:
+    """Open path from the team's base through the day's planned stops (metres).
+
+    ``json``: the ordered stops with legs; ``geojson``: a FeatureCollection (WGS84);
+    ``gpx``: a GPX 1.1 route for phones.
+    """
+    r = team_route(session, store, team, day)
+    if format == "gpx":
+        return Response(
+            r["gpx"],
+            media_type="application/gpx+xml",
+            headers={"Content-Disposition": f'attachment; filename="{team}-{day}.gpx"'},
+        )
+    if format == "geojson":
+        return JSONResponse(r["geojson"], media_type="application/geo+json")
+    return {k: v for k, v in r.items() if k not in ("gpx", "geojson")}
+
+
+# --------------------------------------------------------------------------- tracks
+
+
+@router.post("/patrol/tracks", summary="Upload a GPS track (GPX or GeoJSON)")
+def post_track(
+    session: SessionDep,
+    store: StoreDep,
+    actor: ActorDep,
+    file: Annotated[UploadFile, File(description="GPX or GeoJSON track")],
+    team: Annotated[str, Form(max_length=32)],
+    crs: Annotated[str, Form(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
+    tolerance_m: Annotated[float, Form(gt=0, le=500)] = 30.0,
+    commit: Annotated[bool, Form()] = True,
+) -> dict[str, Any]:
+    """Clean and measure a track; store it with its cleaning report and coverage.
+
+    A bad track (empty, malformed, out-of-range coordinates, unknown CRS, no fix in
+    the county) is refused with 422 and nothing is stored.
+    """
+    data = file.file.read(MAX_TRACK_BYTES + 1)
+    if len(data) > MAX_TRACK_BYTES:
+        raise InvalidInputError("track file larger than 20 MB", field="file")
+    return ingest_track(
+        session,
+        store,
+        actor,
+        team,
+        data,
+        crs=crs,
+        filename=file.filename,
+        tolerance_m=tolerance_m,
+        commit=commit,
+    )
+
+
+@router.get("/patrol/tracks", summary="Stored tracks")
+def get_tracks(
+    session: SessionDep,
+    team: Annotated[str | None, Query(max_length=32)] = None,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    geometry: bool = False,
+) -> list[dict[str, Any]]:
+    """Tracks with their cleaning report and coverage (coordinates with ``geometry``)."""
+    from sqlalchemy import select
+
+    q = select(PatrolTrack).order_by(PatrolTrack.id)
+    if team:
+        q = q.where(PatrolTrack.team_key == team)
+    if month:
+        q = q.where(PatrolTrack.month == month)
+    return [track_dict(t, geometry=geometry) for t in session.scalars(q)]
+
+
+@router.get("/patrol/coverage", summary="Coverage and gaps of a month")
+def get_coverage(
+    session: SessionDep,
+    store: StoreDep,
+    month: Month,
+    team: Annotated[str | None, Query(max_length=32)] = None,
+    covered_share: Annotated[float, Query(gt=0, le=1)] = 0.8,
+) -> dict[str, Any]:
+    """Per team: road sections covered/missed, unit grids entered/missed, plan gaps."""
+    return team_coverage(session, store, month, team_key=team, covered_share=covered_share)
+
+
+@router.get("/patrol/map", summary="Layers of the patrol page (GeoJSON)")
+def get_map_data(
+    session: SessionDep,
+    store: StoreDep,
+    month: Month,
+    team: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> dict[str, Any]:
+    """Planned visits, a day's route, tracks, covered vs missed road sections and unit grids."""
+    from civgrid.maps.patrol_data import patrol_map_data
+
+    return patrol_map_data(session, store, month, team=team, day=day)
+
+
+# --------------------------------------------------------------------------- leaders
+
+
+@router.post("/leaders/{key}/visits", summary="Record a leader's visit", status_code=201)
+def post_leader_visit(
+    session: SessionDep,
+    actor: ActorDep,
+    key: Annotated[str, Path(max_length=32)],
+    body: LeaderVisitIn,
+) -> dict[str, Any]:
+    """现场办公 or 看: date, area, note, findings."""
+    v = lv.record_leader_visit(session, actor, key, **body.model_dump())
+    return lv.leader_visit_dict(v)
+
+
+@router.get("/leaders/{key}/visits", summary="A leader's visits and cadence")
+def get_leader_visits(
+    session: SessionDep,
+    scope: ScopeDep,
+    key: Annotated[str, Path(max_length=32)],
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+) -> dict[str, Any]:
+    """The visits (newest first) and, for a month, whether the cadences were kept."""
+    scope.check_leader(key)  # a leader reads only their own record (others: 404)
+    visits = lv.list_leader_visits(session, key, month=month)
+    out: dict[str, Any] = {"leader": key, "visits": [lv.leader_visit_dict(v) for v in visits]}
+    if month:
+        out["cadence"] = lv.leader_cadence(session, key, month)
+    return out
+
+
+# --------------------------------------------------------------------------- page
+
+
+@pages.get("/patrol", response_class=HTMLResponse)
+def patrol_page(
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    team: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> HTMLResponse:
+    """巡查: the plan, a team's route, tracks and coverage on the map."""
+    from civgrid.maps.folium_offline import render_html
+    from civgrid.maps.patrol_page import patrol_map
+
+    month = month or datetime.now().strftime("%Y-%m")
+    m = patrol_map(
+        month=month,
+        team=team,
+        day=day.isoformat() if day else None,
+        teams=[team_dict(t) for t in list_teams(session)],
+        county_name=getattr(settings, "county_name", ""),
+        center=_center(store, session),
+        api="/api/v1",
+    )
+    return HTMLResponse(render_html(m, mode="served"))
+
+
+def _center(store: Any, session: Any) -> tuple[float, float] | None:
+    counties = store.areas(layer="county", session=session)
+    if not counties:
+        return None
+    c = counties[0].geom.centroid
+    return (float(c.y), float(c.x))

@@ -254,6 +254,11 @@ COMMAND_GROUPS = [
 PROPERTY_COMPANIES = ["甲物业服务公司", "乙物业服务公司", "丙物业服务公司", "丁物业服务公司"]
 
 SUPERVISION_TEAMS = ["第一督查组", "第二督查组", "第三督查组", "第四督查组"]
+#: Team leaders (synthetic: county leaders without a contracted community), members by
+#: role (counts, never names) and capacity in inspection visits per working day.
+TEAM_LEADERS = ["L20", "L22", "L25", "L15"]
+TEAM_MEMBERS = "组长:1;组员:3;联络员:1"
+TEAM_CAPACITY = 4
 
 # Street grid of the county town (synthetic). N-S roads west→east, E-W roads south→north.
 NS_ROADS = ["建设路", "红旗路", "人民路", "长春路", "新华路", "香山路", "工业路"]
@@ -1112,6 +1117,28 @@ def generate(out_dir: Path) -> dict[str, int]:
     for i, (props, _) in enumerate(sa_features, 1):
         assign("unit", f"ST{i:02d}", "supervision", "supervision_area", props["code"], "synthetic")
 
+    # ---- supervision teams (督查组): leader, members by role, area, units, base ----------
+    team_rows = []
+    for i, (props, g) in enumerate(sa_features, 1):
+        if i <= len(CENTRAL_TOWNSHIPS):
+            tname = CENTRAL_TOWNSHIPS[i - 1]
+            unit_keys = [so_key[tname]] + [cm_key[cn] for _, cn in COMMUNITIES[tname]]
+        else:  # the station zone: the units answering for the key sites in it
+            unit_keys = sorted(
+                {
+                    kp[role]
+                    for kp, kg in ks_features
+                    if kg.intersects(g)
+                    for role in ("lead_unit", "responsible_unit")
+                }
+            )
+        base = g.representative_point()
+        team_rows.append(
+            (f"ST{i:02d}", SUPERVISION_TEAMS[i - 1], TEAM_LEADERS[i - 1], TEAM_MEMBERS,
+             props["code"], ";".join(unit_keys), f"{base.x:.6f}", f"{base.y:.6f}",
+             TEAM_CAPACITY)
+        )  # fmt: skip
+
     # ---- areas -------------------------------------------------------------------
     county_features = [
         (
@@ -1190,6 +1217,13 @@ def generate(out_dir: Path) -> dict[str, int]:
         sorted(assignments),
     )  # fmt: skip
 
+    write_csv(
+        out_dir / "teams.csv",
+        ["key", "name", "leader_key", "members", "area_codes", "unit_keys", "base_lon",
+         "base_lat", "capacity_per_day"],
+        team_rows,
+    )  # fmt: skip
+
     counts = {
         "county.geojson": len(county_features),
         "townships.geojson": len(t_features),
@@ -1202,6 +1236,7 @@ def generate(out_dir: Path) -> dict[str, int]:
         "leaders.csv": len(LEADERS),
         "units.csv": len(units),
         "assignments.csv": len(assignments),
+        "teams.csv": len(team_rows),
     }
     write_manifest(out_dir / "MANIFEST.md", counts)
     return counts
@@ -1286,6 +1321,10 @@ features sorted by `code`, one feature per line, UTF-8 (not ASCII-escaped).
   city `CC01`. Unit keys: `D` department, `SO` street office / town government,
   `CM` community committee, `CU` civilized unit, `PC` property company, `ST`
   supervision team, `CG` command group.
+- `teams.csv` (synthetic): one supervision team per supervision area — team key
+  (`ST…`), leader key, members by role and count, area codes, supervised unit
+  keys (`;`-separated), base lon/lat (WGS84, a point inside the area) and the
+  capacity in inspection visits per working day.
 
 ## Regenerate
 

@@ -1,0 +1,354 @@
+"""Coverage from GPS tracks: upload (atomic), per-track coverage, per team/month gaps.
+
+A track is read and converted to WGS84 (:mod:`civgrid.geo.tracks`), cleaned
+(zero/non-finite fixes, repeats, speed jumps), restricted to the county, and
+compared with the current boundaries: road sections covered (share of length
+within ``tolerance_m`` metres, default 30 m), unit grids, communities and key-site
+zones (the site buffered by its ``zone_radius_m``, metres) entered, with dwell
+time in seconds. The track is stored with its cleaning report and coverage only
+when everything succeeded; a bad track raises and stores nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.geo.metric import Projector, metric_epsg_for
+from civgrid.geo.tracks import Track, clean_track, read_track, track_coverage
+from civgrid.grids.calendar import DEFAULT_TZ
+from civgrid.grids.errors import InvalidInputError
+from civgrid.grids.issue_config import Actor
+from civgrid.grids.patrol_models import PatrolPlan, PatrolTrack, PatrolVisit
+from civgrid.grids.patrol_plan import parse_month
+from civgrid.grids.patrol_teams import get_team, list_teams
+from civgrid.grids.store import Store
+
+__all__ = ["coverage_layers", "ingest_track", "team_coverage", "track_dict"]
+
+#: Local time zone of the county: a track counts for the visits of its local day.
+_TZ = ZoneInfo(DEFAULT_TZ)
+#: Coverage group that tells whether a planned visit's target was visited.
+_VISIT_GROUP = {
+    "community": "communities",
+    "key_site": "key_site_zones",
+    "unit_grid": "unit_grids",
+    "road_section": "road_sections",
+}
+
+
+def _fmt_of(filename: str | None) -> str | None:
+    name = (filename or "").lower()
+    if name.endswith(".gpx"):
+        return "gpx"
+    if name.endswith((".geojson", ".json")):
+        return "geojson"
+    return None
+
+
+def coverage_layers(store: Store, session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Lines and polygons to test a track against (WGS84 shapely geometries).
+
+    Returns
+    -------
+    lines : dict
+        ``road_section:CODE`` → LineString.
+    polygons : dict
+        ``unit_grid:CODE``, ``community:CODE``, ``key_site_zone:CODE`` → polygon
+        (zones: the key site buffered by ``zone_radius_m`` metres in the metric CRS).
+    """
+    import shapely
+
+    lines = {f"road_section:{r.code}": r.geom for r in store.road_sections(session=session)}
+    polys: dict[str, Any] = {}
+    for layer in ("community", "unit_grid"):
+        for a in store.areas(layer=layer, session=session):
+            polys[f"{layer}:{a.code}"] = a.geom
+    sites = store.key_sites(session=session)
+    if sites:
+        proj = Projector(metric_epsg_for(np.array([s.geom.centroid.x for s in sites])))
+
+        def fwd(c: np.ndarray) -> np.ndarray:
+            x, y = proj.forward(c[:, 0], c[:, 1])
+            return np.column_stack([np.ravel(x), np.ravel(y)])
+
+        def inv(c: np.ndarray) -> np.ndarray:
+            lon, lat = proj.inverse(c[:, 0], c[:, 1])
+            return np.column_stack([np.ravel(lon), np.ravel(lat)])
+
+        for s in sites:
+            zone = shapely.transform(s.geom, fwd).buffer(s.zone_radius_m, quad_segs=8)
+            polys[f"key_site_zone:{s.code}"] = shapely.transform(zone, inv)
+    return lines, polys
+
+
+def ingest_track(
+    session: Session,
+    store: Store,
+    actor: Actor,
+    team_key: str,
+    data: bytes | str,
+    *,
+    crs: str = "wgs84",
+    filename: str | None = None,
+    fmt: str | None = None,
+    tolerance_m: float = 30.0,
+    commit: bool = True,
+) -> dict[str, Any]:
+    """Read, clean and measure a GPS track of a team; store it with ``commit``.
+
+    Parameters
+    ----------
+    session : Session
+        The caller commits.
+    store : Store
+    actor : Actor
+        Who uploads.
+    team_key : str
+    data : bytes or str
+        GPX or GeoJSON (format from ``fmt``, the file name or the content).
+    crs : str
+        CRS of the file: ``wgs84`` (default), ``cgcs2000``, ``gcj02``, ``bd09``.
+    filename : str, optional
+    tolerance_m : float
+        Road-section tolerance in metres.
+    commit : bool
+        Store the track (False: report only).
+
+    Returns
+    -------
+    dict
+        ``cleaning`` (counts removed, fixes outside the county), ``coverage``
+        (road sections with their covered share, areas and zones entered with
+        dwell seconds), ``length_m``, ``started_at``/``ended_at``, ``id`` when stored.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown team.
+    FileFormatError, CoordinateError, UnknownCRSError
+        Unreadable file, out-of-range coordinates, unknown CRS (what and where).
+    InvalidInputError
+        No usable fixes, or no fixes inside the county.
+    """
+    import shapely
+
+    get_team(session, team_key)
+    if not 0 < tolerance_m <= 500:
+        raise InvalidInputError("tolerance_m must be in (0, 500] metres", field="tolerance_m")
+    raw = read_track(data, fmt=fmt or _fmt_of(filename), crs=crs)
+    clean, rep = clean_track(raw)
+    cleaning = rep.to_dict()
+    if len(clean) == 0:
+        raise InvalidInputError(
+            f"no usable fixes in the track ({rep.zero_fixes} zero, {rep.non_finite} "
+            f"non-finite of {rep.n_raw})",
+            field="file",
+        )
+    counties = store.areas(layer="county", session=session)
+    if counties:
+        inside = shapely.contains_xy(counties[0].geom, clean.lon, clean.lat)
+        cleaning["outside_county"] = int((~inside).sum())
+        if not inside.any():
+            raise InvalidInputError(
+                f"no fixes inside the county ({len(clean)} fixes, first at "
+                f"{clean.lon[0]:.5f}, {clean.lat[0]:.5f}) — wrong CRS or another place?",
+                field="file",
+            )
+        clean = Track(clean.lon[inside], clean.lat[inside], clean.t[inside])
+    cleaning["n_used"] = len(clean)
+    lines, polys = coverage_layers(store, session)
+    cov = track_coverage(clean, lines, polys, tolerance_m=tolerance_m)
+    coverage: dict[str, Any] = {
+        "tolerance_m": tolerance_m,
+        "road_sections": {},
+        "unit_grids": {},
+        "communities": {},
+        "key_site_zones": {},
+    }
+    for key, share in cov.lines.items():
+        if share > 0:
+            coverage["road_sections"][key.split(":", 1)[1]] = round(share, 4)
+    group = {
+        "unit_grid": "unit_grids",
+        "community": "communities",
+        "key_site_zone": "key_site_zones",
+    }
+    for key, v in cov.polygons.items():
+        if v["entered"]:
+            layer, code = key.split(":", 1)
+            coverage[group[layer]][code] = {"fixes": v["fixes"], "dwell_s": round(v["dwell_s"], 1)}
+    start, end = clean.start_end()
+    month = (start or datetime.now(UTC)).astimezone(_TZ).strftime("%Y-%m")  # local month
+    out = {
+        "team": team_key,
+        "input_crs": crs,
+        "filename": filename,
+        "started_at": start.isoformat() if start else None,
+        "ended_at": end.isoformat() if end else None,
+        "month": month,
+        "length_m": round(cov.length_m, 1),
+        "cleaning": cleaning,
+        "coverage": coverage,
+    }
+    if commit:
+        track = PatrolTrack(
+            team_key=team_key,
+            filename=filename,
+            input_crs=crs,
+            started_at=start,
+            ended_at=end,
+            month=month,
+            coordinates=clean.coordinates(),
+            cleaning=cleaning,
+            coverage={**coverage, "length_m": out["length_m"]},
+            uploaded_by=actor.who,
+        )
+        session.add(track)
+        session.flush()
+        out["id"] = track.id
+    return out
+
+
+def track_dict(t: PatrolTrack, *, geometry: bool = False) -> dict[str, Any]:
+    """JSON form of a stored track (optionally with its WGS84 coordinates)."""
+    out = {
+        "id": t.id,
+        "team": t.team_key,
+        "month": t.month,
+        "filename": t.filename,
+        "input_crs": t.input_crs,
+        "started_at": t.started_at.isoformat() if t.started_at else None,
+        "ended_at": t.ended_at.isoformat() if t.ended_at else None,
+        "cleaning": t.cleaning,
+        "coverage": t.coverage,
+    }
+    if geometry:
+        out["coordinates"] = t.coordinates
+    return out
+
+
+def team_coverage(
+    session: Session,
+    store: Store,
+    month: str,
+    *,
+    team_key: str | None = None,
+    covered_share: float = 0.8,
+) -> dict[str, Any]:
+    """Coverage of a month per team, and the gaps: what the plan required and nobody visited.
+
+    Parameters
+    ----------
+    session : Session
+    store : Store
+    month : str
+        ``YYYY-MM``.
+    team_key : str, optional
+        One team (default: every team).
+    covered_share : float
+        A road section counts as covered when a track covers at least this share
+        of its length (within the tolerance the track was measured with).
+
+    Returns
+    -------
+    dict
+        Per team: ``tracks``, ``road_sections`` (``covered``/``missed`` codes of
+        the sections in the team's area, with the best share), ``unit_grids``
+        (``entered``/``missed``), ``plan`` (visits planned, visited, ``gaps``). A
+        planned visit counts as visited when a track of its day (Beijing time; an
+        untimed track: any day) entered its target (community, key-site zone, unit
+        grid) or covered its road section.
+    """
+    from civgrid.grids.patrol_plan import _TeamFinder
+
+    parse_month(month)
+    teams = [get_team(session, team_key)] if team_key else list_teams(session)
+    if not teams:
+        return {"month": month, "teams": {}}
+    finder = _TeamFinder(store, session, list_teams(session))
+    roads_by_team: dict[str, list[str]] = defaultdict(list)
+    for r in store.road_sections(session=session):
+        mid = r.geom.interpolate(0.5, normalized=True)
+        roads_by_team[finder.team_of(mid.x, mid.y)[0]].append(r.code)
+    grids_by_team: dict[str, list[str]] = defaultdict(list)
+    for a in store.areas(layer="unit_grid", session=session):
+        p = a.geom.representative_point()
+        grids_by_team[finder.team_of(p.x, p.y)[0]].append(a.code)
+    plan = session.scalars(select(PatrolPlan).where(PatrolPlan.month == month)).first()
+    out: dict[str, Any] = {"month": month, "covered_share": covered_share, "teams": {}}
+    for team in teams:
+        tracks = list(
+            session.scalars(
+                select(PatrolTrack).where(
+                    PatrolTrack.team_key == team.key, PatrolTrack.month == month
+                )
+            )
+        )
+        best: dict[str, float] = defaultdict(float)
+        entered: dict[str, set[str]] = defaultdict(set)
+        # per local day of the track (Beijing time); an untimed track counts for every day
+        by_day: dict[Any, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for t in tracks:
+            day = t.started_at.astimezone(_TZ).date() if t.started_at else None
+            for code, share in t.coverage.get("road_sections", {}).items():
+                best[code] = max(best[code], share)
+                if share >= covered_share:
+                    by_day[day]["road_sections"].add(code)
+            for grp in ("unit_grids", "communities", "key_site_zones"):
+                entered[grp] |= set(t.coverage.get(grp, {}))
+                by_day[day][grp] |= set(t.coverage.get(grp, {}))
+        roads = sorted(roads_by_team.get(team.key, []))
+        covered = [c for c in roads if best.get(c, 0.0) >= covered_share]
+        grids = sorted(grids_by_team.get(team.key, []))
+        gaps, visited = [], 0
+        if plan is not None:
+            for v in session.scalars(
+                select(PatrolVisit)
+                .where(PatrolVisit.plan_id == plan.id, PatrolVisit.team_key == team.key)
+                .order_by(PatrolVisit.day, PatrolVisit.seq)
+            ):
+                grp = _VISIT_GROUP.get(v.target_layer)
+                seen = grp is not None and any(
+                    v.target_code in by_day[d][grp] for d in (v.day, None) if d in by_day
+                )
+                if seen:
+                    visited += 1
+                else:
+                    gaps.append(
+                        {
+                            "visit_id": v.id,
+                            "day": v.day.isoformat(),
+                            "target_layer": v.target_layer,
+                            "target_code": v.target_code,
+                            "kind": v.kind,
+                        }
+                    )
+        out["teams"][team.key] = {
+            "tracks": len(tracks),
+            "road_sections": {
+                "total": len(roads),
+                "covered": covered,
+                "missed": [c for c in roads if c not in set(covered)],
+                "share": {c: round(best.get(c, 0.0), 4) for c in roads},
+            },
+            "unit_grids": {
+                "total": len(grids),
+                "entered": [c for c in grids if c in entered["unit_grids"]],
+                "missed": [c for c in grids if c not in entered["unit_grids"]],
+            },
+            "key_site_zones_entered": sorted(entered["key_site_zones"]),
+            "plan": {
+                "exists": plan is not None,
+                "visits": visited + len(gaps),
+                "visited": visited,
+                "gaps": gaps,
+            },
+        }
+    return out

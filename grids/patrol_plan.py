@@ -1,0 +1,770 @@
+"""Monthly patrol plans (巡查计划): which team visits what, on which day, and why.
+
+The plan of a month (``YYYY-MM``) assigns inspection visits to supervision teams
+within their areas:
+
+* **community sampling** — about ``sample_share`` (default 1/3) of the communities
+  each month, so that with ``quarter_coverage`` every community is visited at
+  least once a quarter (the not-yet-visited communities of the quarter are due
+  first, spread over the months left);
+* **key sites** — each key site and its zone (400 m) ``key_site_visits_per_month``
+  times, one visit per equal part of the month;
+* **leaders** — each leader's contracted communities (分包) ``leader_visits_per_month``
+  times, one visit in each half of the month (看 at least twice a month);
+* **hotspots** — unit grids and road sections with recurrences or overdue issues,
+  early in the month.
+
+Priority rises with recurrences, open and overdue issues, a poor last score and the
+days since the last visit. A team never gets more than its capacity (visits per
+working day); what does not fit is reported as unscheduled, with the reason. Ties
+are broken by a seeded hash, so a plan is deterministic. Each visit carries its
+``reasons`` in plain words. Distances are metres in the county's metric CRS.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civgrid.geo.metric import Projector, metric_epsg_for
+from civgrid.geo.route import plan_route
+from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.issue_models import Issue, IssuePlace
+from civgrid.grids.models import Assignment, Leader, Role
+from civgrid.grids.patrol_models import PatrolPlan, PatrolTeam, PatrolVisit
+from civgrid.grids.store import Store
+from civgrid.grids.workflow import KIND, Kind, State
+
+__all__ = [
+    "PatrolSettings",
+    "PlanResult",
+    "compute_plan",
+    "get_plan",
+    "parse_month",
+    "plan_dict",
+    "plan_month",
+    "save_plan",
+]
+
+#: Visit kinds and their Chinese labels (UI).
+KIND_LABELS = {
+    "leader_inspection": "领导包联看",
+    "key_site": "重点点位",
+    "hotspot": "反弹热点",
+    "community_quarter": "季度全覆盖",
+    "community_sample": "月度抽查",
+}
+#: Scheduling order of the kinds (hard requirements first).
+KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
+
+
+@dataclass(frozen=True)
+class PatrolSettings:
+    """Cadences, capacity and priority weights of patrol planning (overridable).
+
+    Attributes
+    ----------
+    sample_share : float
+        Share of communities sampled per month (默认 1/3, the monthly bulletin).
+    quarter_coverage : bool
+        Every community at least once per calendar quarter.
+    key_site_visits_per_month : int
+        Visits of each key site (with its 400 m zone) per month.
+    leader_visits_per_month : int
+        Site inspections (看) of each leader's contracted community per month.
+    capacity_per_day : int or None
+        Visits per working day for every team; None uses each team's own capacity.
+    working_weekdays : tuple of int
+        Working days (Monday = 0).
+    holidays : tuple of str
+        ISO dates that are not working days.
+    hotspot_min_recurrences : int
+        Recurrences (sum of ``repeat_count``) making a unit grid or road section a hotspot.
+    max_hotspots : int
+        Most hotspot visits per month.
+    poor_score : float
+        A last score below this raises the priority.
+    seed : int
+        Tie-break seed.
+    """
+
+    sample_share: float = 1 / 3
+    quarter_coverage: bool = True
+    key_site_visits_per_month: int = 2
+    leader_visits_per_month: int = 2
+    capacity_per_day: int | None = None
+    working_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    holidays: tuple[str, ...] = ()
+    hotspot_min_recurrences: int = 2
+    max_hotspots: int = 12
+    poor_score: float = 80.0
+    w_recurrence: float = 2.0
+    w_open: float = 0.5
+    w_overdue: float = 1.5
+    w_score: float = 0.2
+    w_days: float = 1.0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        d = asdict(self)
+        d["working_weekdays"] = list(self.working_weekdays)
+        d["holidays"] = list(self.holidays)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PatrolSettings:
+        """Settings from a mapping (unknown keys are an error)."""
+        data = dict(data or {})
+        known = set(cls.__dataclass_fields__)
+        bad = sorted(set(data) - known)
+        if bad:
+            raise InvalidInputError(f"unknown patrol setting {bad[0]!r}", field=bad[0])
+        for k in ("working_weekdays", "holidays"):
+            if k in data:
+                data[k] = tuple(data[k])
+        try:
+            s = cls(**data)
+        except TypeError as exc:  # pragma: no cover - unknown keys are caught above
+            raise InvalidInputError(str(exc)) from None
+        checks = [
+            ("sample_share", isinstance(s.sample_share, int | float) and 0 < s.sample_share <= 1,
+             "a number in (0, 1]"),
+            ("capacity_per_day", s.capacity_per_day is None
+             or (isinstance(s.capacity_per_day, int) and s.capacity_per_day >= 1),
+             "a positive integer"),
+            ("key_site_visits_per_month", isinstance(s.key_site_visits_per_month, int)
+             and 0 <= s.key_site_visits_per_month <= 31, "an integer 0–31"),
+            ("leader_visits_per_month", isinstance(s.leader_visits_per_month, int)
+             and 0 <= s.leader_visits_per_month <= 31, "an integer 0–31"),
+            ("max_hotspots", isinstance(s.max_hotspots, int) and s.max_hotspots >= 0,
+             "a non-negative integer"),
+        ]  # fmt: skip
+        for name, ok, what in checks:
+            if not ok:
+                raise InvalidInputError(f"{name} must be {what}", field=name)
+        return s
+
+
+@dataclass
+class _Target:
+    layer: str
+    code: str
+    name: str
+    lon: float
+    lat: float
+    community_code: str | None
+    team: str
+    team_reason: str | None = None
+
+
+@dataclass
+class _Req:
+    target: _Target
+    kind: str
+    priority: float
+    reasons: list[str]
+    window: tuple[date, date]
+    leader_key: str | None = None
+    tiebreak: str = ""
+
+
+@dataclass
+class PlanResult:
+    """A computed plan (not yet stored)."""
+
+    month: str
+    settings: PatrolSettings
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    unscheduled: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "month": self.month,
+            "settings": self.settings.to_dict(),
+            "summary": self.summary,
+            "visits": [_jsonable_visit(v) for v in self.visits],
+            "unscheduled": self.unscheduled,
+        }
+
+
+def _jsonable_visit(v: dict[str, Any]) -> dict[str, Any]:
+    out = dict(v)
+    out["day"] = v["day"].isoformat()
+    return out
+
+
+def parse_month(month: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM``.
+
+    Raises
+    ------
+    InvalidInputError
+        Not a ``YYYY-MM`` month.
+    """
+    try:
+        y, m = (int(p) for p in str(month).split("-"))
+        first = date(y, m, 1)
+    except (ValueError, TypeError):
+        raise InvalidInputError(f"month {month!r} is not YYYY-MM", field="month") from None
+    return first, date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _working_days(first: date, last: date, s: PatrolSettings) -> list[date]:
+    hol = {date.fromisoformat(h) for h in s.holidays}
+    out = []
+    d = first
+    while d <= last:
+        if d.weekday() in s.working_weekdays and d not in hol:
+            out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def _tb(seed: int, *parts: str) -> str:
+    return hashlib.sha256("|".join([str(seed), *parts]).encode()).hexdigest()[:12]
+
+
+def _point(geom: Any) -> tuple[float, float]:
+    p = geom if geom.geom_type == "Point" else geom.representative_point()
+    return float(p.x), float(p.y)
+
+
+class _TeamFinder:
+    """Which team's area holds a point (else the nearest area, in metres)."""
+
+    def __init__(self, store: Store, session: Session, teams: list[PatrolTeam]) -> None:
+        import shapely
+
+        self.teams = teams
+        self.areas: list[tuple[str, Any]] = []
+        for t in teams:
+            for code in t.area_codes:
+                try:
+                    a = store.area(code, session=session)
+                except NotFoundError:
+                    continue
+                self.areas.append((t.key, a.geom))
+        if not self.areas:
+            raise InvalidInputError("no supervision team has an area in the current boundaries")
+        lons = [g.centroid.x for _, g in self.areas]
+        self.proj = Projector(metric_epsg_for(sum(lons) / len(lons)))
+        self._metric = [
+            (k, shapely.transform(g, lambda c: _fwd(self.proj, c))) for k, g in self.areas
+        ]
+
+    def team_of(self, lon: float, lat: float) -> tuple[str, str | None]:
+        import shapely
+
+        for key, g in self.areas:
+            if g.contains(shapely.Point(lon, lat)):
+                return key, None
+        x, y = self.proj.forward(lon, lat)
+        p = shapely.Point(float(x), float(y))
+        key, g = min(self._metric, key=lambda kg: (kg[1].distance(p), kg[0]))
+        return key, f"outside every supervision area: nearest team {key} ({g.distance(p):.0f} m)"
+
+
+def _fwd(proj: Projector, c: Any) -> Any:
+    import numpy as np
+
+    x, y = proj.forward(c[:, 0], c[:, 1])
+    return np.column_stack([np.asarray(x, float).ravel(), np.asarray(y, float).ravel()])
+
+
+def _issue_stats(session: Session, before: date) -> dict[tuple[str, str], dict[str, int]]:
+    """(layer, code) → recurrences, open and overdue issues reported before ``before``."""
+    from datetime import UTC, datetime
+
+    cutoff = datetime(before.year, before.month, before.day, tzinfo=UTC)
+    rows = session.execute(
+        select(IssuePlace.layer, IssuePlace.code, Issue.state, Issue.repeat_count, Issue.overdue)
+        .join(Issue, Issue.id == IssuePlace.issue_id)
+        .where(Issue.reported_at < cutoff)
+    )
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"recurrences": 0, "open": 0, "overdue": 0, "issues": 0}
+    )
+    for layer, code, state, repeat, overdue in rows:
+        st = out[(layer, code)]
+        st["issues"] += 1
+        st["recurrences"] += int(repeat or 0)
+        if KIND[State(state)] is Kind.open:
+            st["open"] += 1
+            st["overdue"] += int(bool(overdue))
+    return out
+
+
+def _last_visits(session: Session, before: date) -> dict[tuple[str, str], date]:
+    rows = session.execute(
+        select(PatrolVisit.target_layer, PatrolVisit.target_code, func.max(PatrolVisit.day))
+        .where(PatrolVisit.day < before, PatrolVisit.status != "missed")
+        .group_by(PatrolVisit.target_layer, PatrolVisit.target_code)
+    )
+    return {(lay, code): d for lay, code, d in rows}
+
+
+def _quarter_visited(session: Session, first: date) -> set[str]:
+    q_start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    rows = session.scalars(
+        select(PatrolVisit.target_code).where(
+            PatrolVisit.target_layer == "community",
+            PatrolVisit.kind.in_(["community_quarter", "community_sample"]),
+            PatrolVisit.day >= q_start,
+            PatrolVisit.day < first,
+            PatrolVisit.status != "missed",
+        )
+    )
+    return set(rows)
+
+
+def _priority(
+    layer: str,
+    code: str,
+    s: PatrolSettings,
+    stats: dict[tuple[str, str], dict[str, int]],
+    last: dict[tuple[str, str], date],
+    scores: dict[str, float],
+    first: date,
+) -> tuple[float, list[str]]:
+    st = stats.get((layer, code), {"recurrences": 0, "open": 0, "overdue": 0})
+    p = 1.0
+    why: list[str] = []
+    if st["recurrences"]:
+        p += s.w_recurrence * st["recurrences"]
+        why.append(f"hotspot: {st['recurrences']} recurrences")
+    if st["open"]:
+        p += s.w_open * st["open"] + s.w_overdue * st["overdue"]
+        why.append(f"{st['open']} open issues ({st['overdue']} overdue)")
+    if code in scores and scores[code] < s.poor_score:
+        p += s.w_score * (s.poor_score - scores[code])
+        why.append(f"poor last score {scores[code]:g}")
+    lv = last.get((layer, code))
+    if lv is None:
+        p += s.w_days * 3
+        why.append("never visited")
+    else:
+        days = (first - lv).days
+        p += s.w_days * min(days / 30.0, 3.0)
+        why.append(f"last visit {days} days ago")
+    return round(p, 3), why
+
+
+def compute_plan(
+    session: Session,
+    store: Store,
+    month: str,
+    settings: PatrolSettings | None = None,
+    *,
+    last_scores: dict[str, float] | None = None,
+) -> PlanResult:
+    """Compute the patrol plan of ``month`` (nothing is stored).
+
+    Parameters
+    ----------
+    session : Session
+    store : Store
+        For the current boundaries (areas, key sites, road sections).
+    month : str
+        ``YYYY-MM``.
+    settings : PatrolSettings, optional
+        Defaults as documented on :class:`PatrolSettings`.
+    last_scores : dict of str to float, optional
+        Last score per community or unit-grid code (0–100); below
+        ``settings.poor_score`` raises the priority.
+
+    Returns
+    -------
+    PlanResult
+        Visits (team, day, seq, target, kind, priority, reasons), unscheduled
+        requirements with the reason, and a summary.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad month or no teams.
+    """
+    s = settings or PatrolSettings()
+    scores = dict(last_scores or {})
+    first, last_day = parse_month(month)
+    days = _working_days(first, last_day, s)
+    if not days:
+        raise InvalidInputError(f"no working days in {month}", field="month")
+    teams = list(session.scalars(select(PatrolTeam).order_by(PatrolTeam.key)))
+    if not teams:
+        raise InvalidInputError("no supervision teams: import teams first", field="teams")
+    finder = _TeamFinder(store, session, teams)
+    stats = _issue_stats(session, first)
+    lastv = _last_visits(session, first)
+    quarter_done = _quarter_visited(session, first)
+
+    def target(layer: str, obj: Any, community: str | None) -> _Target:
+        lon, lat = _point(obj.geom)
+        team, why = finder.team_of(lon, lat)
+        return _Target(layer, obj.code, obj.name, lon, lat, community, team, why)
+
+    communities = {a.code: a for a in store.areas(layer="community", session=session)}
+    reqs: list[_Req] = []
+    half = first + timedelta(days=(last_day.day - 1) // 2)
+
+    # leaders' contracted communities: one visit per part of the month
+    contracts = session.execute(
+        select(Leader.key, Assignment.object_code)
+        .join(Leader, Leader.id == Assignment.leader_id)
+        .where(
+            Assignment.role == Role.contract,
+            Assignment.object_layer == "community",
+            Assignment.valid_from <= last_day,
+            (Assignment.valid_to.is_(None)) | (Assignment.valid_to >= first),
+        )
+        .order_by(Leader.key, Assignment.object_code)
+    ).all()
+    nl = s.leader_visits_per_month
+    for lkey, ccode in contracts if nl else []:
+        if ccode not in communities:
+            continue
+        t = target("community", communities[ccode], ccode)
+        p, why = _priority("community", ccode, s, stats, lastv, scores, first)
+        for i, win in enumerate(_windows(first, last_day, nl)):
+            ordinal = {0: "first", 1: "second"}.get(i, f"#{i + 1}")
+            reqs.append(
+                _Req(
+                    t,
+                    "leader_inspection",
+                    p + 10.0,
+                    [f"leader {lkey} {ordinal} visit of {nl} (contracted community)", *why],
+                    win,
+                    lkey,
+                    _tb(s.seed, month, lkey, ccode, str(i)),
+                )
+            )
+
+    # key sites and their zones
+    nk = max(0, s.key_site_visits_per_month)
+    for ks in store.key_sites(session=session):
+        t = target("key_site", ks, None)
+        p, why = _priority("key_site", ks.code, s, stats, lastv, scores, first)
+        for i, win in enumerate(_windows(first, last_day, nk) if nk else []):
+            reqs.append(
+                _Req(
+                    t,
+                    "key_site",
+                    p + 5.0,
+                    [
+                        f"key site cadence {i + 1}/{nk} per month "
+                        f"(with its {ks.zone_radius_m:.0f} m zone)",
+                        *why,
+                    ],
+                    win,
+                    tiebreak=_tb(s.seed, month, ks.code, str(i)),
+                )
+            )
+
+    # hotspots: unit grids and road sections with recurrences / overdue issues
+    hot: list[_Req] = []
+    grids = {a.code: a for a in store.areas(layer="unit_grid", session=session)}
+    roads = {r.code: r for r in store.road_sections(session=session)}
+    for (layer, code), st in stats.items():
+        pool = grids if layer == "unit_grid" else roads if layer == "road_section" else None
+        if pool is None or code not in pool:
+            continue
+        if st["recurrences"] < s.hotspot_min_recurrences and not st["overdue"]:
+            continue
+        obj = pool[code]
+        comm = obj.parent_code if layer == "unit_grid" else None
+        p, why = _priority(layer, code, s, stats, lastv, scores, first)
+        hot.append(
+            _Req(
+                target(layer, obj, comm),
+                "hotspot",
+                p + 5.0,
+                why,
+                (first, half),
+                tiebreak=_tb(s.seed, month, code),
+            )
+        )
+    hot.sort(key=lambda r: (-r.priority, r.tiebreak))
+    reqs += hot[: s.max_hotspots]
+
+    # communities: quarter coverage due first, then the highest priorities
+    n_comm = len(communities)
+    n_sample = math.ceil(s.sample_share * n_comm - 1e-9)
+    cand = []
+    for code, a in communities.items():
+        p, why = _priority("community", code, s, stats, lastv, scores, first)
+        cand.append((p, _tb(s.seed, month, code), code, a, why))
+    cand.sort(key=lambda c: (-c[0], c[1]))
+    chosen: list[tuple[str, list[str], float, str, Any]] = []
+    if s.quarter_coverage:
+        k = (first.month - 1) % 3
+        left = [c for c in cand if c[2] not in quarter_done]
+        must = math.ceil(len(left) / (3 - k)) if left else 0
+        for p, tb, _code, a, why in left[:must]:
+            chosen.append(
+                (
+                    "community_quarter",
+                    [f"quarter coverage due (month {k + 1} of 3, {len(left)} left)", *why],
+                    p,
+                    tb,
+                    a,
+                )
+            )
+    picked = {c[4].code for c in chosen}
+    for p, tb, code, a, why in cand:
+        if len(chosen) >= n_sample:
+            break
+        if code in picked:
+            continue
+        chosen.append(("community_sample", [f"monthly sample (priority {p:g})", *why], p, tb, a))
+    for kind, why, p, tb, a in chosen:
+        reqs.append(_Req(target("community", a, a.code), kind, p, why, (first, last_day), None, tb))
+
+    visits, unscheduled = _schedule(reqs, teams, days, s)
+    _order_days(visits, {t.key: t for t in teams})
+    visits.sort(key=lambda v: (v["day"], v["team_key"], v["seq"]))
+    by_kind: dict[str, int] = defaultdict(int)
+    for v in visits:
+        by_kind[v["kind"]] += 1
+    load: dict[str, int] = defaultdict(int)
+    for v in visits:
+        load[v["team_key"]] += 1
+    sampled = sorted(
+        {v["target_code"] for v in visits if v["kind"] in ("community_quarter", "community_sample")}
+    )
+    summary = {
+        "month": month,
+        "working_days": len(days),
+        "communities": n_comm,
+        "communities_sampled": len(sampled),
+        "sample_share": round(len(sampled) / n_comm, 3) if n_comm else 0.0,
+        "sampled_codes": sampled,
+        "visits": len(visits),
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_team": dict(sorted(load.items())),
+        "unscheduled": len(unscheduled),
+    }
+    return PlanResult(month, s, visits, unscheduled, summary)
+
+
+def _windows(first: date, last: date, n: int) -> list[tuple[date, date]]:
+    """``n`` consecutive windows splitting the month as evenly as possible."""
+    span = (last - first).days + 1
+    out = []
+    for i in range(n):
+        a = first + timedelta(days=span * i // n)
+        b = first + timedelta(days=span * (i + 1) // n - 1)
+        out.append((a, b))
+    return out
+
+
+def _schedule(
+    reqs: list[_Req], teams: list[PatrolTeam], days: list[date], s: PatrolSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    cap = {t.key: (s.capacity_per_day or t.capacity_per_day) for t in teams}
+    load: dict[tuple[str, date], int] = defaultdict(int)
+    visits: list[dict[str, Any]] = []
+    unscheduled: list[dict[str, Any]] = []
+    # hard windows first (narrow before wide), then kind order, then priority
+    reqs = sorted(
+        reqs,
+        key=lambda r: (
+            (r.window[1] - r.window[0]).days,
+            KIND_ORDER[r.kind],
+            -r.priority,
+            r.tiebreak,
+        ),
+    )
+    for r in reqs:
+        team = r.target.team
+        # no two visits of the same target by the same team on the same day
+        taken = {
+            v["day"] for v in visits if v["team_key"] == team and v["target_code"] == r.target.code
+        }
+        free = [
+            d
+            for d in days
+            if r.window[0] <= d <= r.window[1] and load[(team, d)] < cap[team] and d not in taken
+        ]
+        reasons = list(r.reasons)
+        if r.target.team_reason:
+            reasons.append(r.target.team_reason)
+        if not free:
+            unscheduled.append(
+                {
+                    "team_key": team,
+                    "target_layer": r.target.layer,
+                    "target_code": r.target.code,
+                    "kind": r.kind,
+                    "window": [r.window[0].isoformat(), r.window[1].isoformat()],
+                    "reasons": [
+                        *reasons,
+                        f"capacity: team {team} is full ({cap[team]} visits/day) in the window",
+                    ],
+                }
+            )
+            continue
+        # hotspots as early as possible; the rest on the least loaded day (then earliest)
+        day = free[0] if r.kind == "hotspot" else min(free, key=lambda d: (load[(team, d)], d))
+        load[(team, day)] += 1
+        visits.append(
+            {
+                "team_key": team,
+                "day": day,
+                "seq": 0,
+                "target_layer": r.target.layer,
+                "target_code": r.target.code,
+                "target_name": r.target.name,
+                "community_code": r.target.community_code,
+                "kind": r.kind,
+                "leader_key": r.leader_key,
+                "priority": r.priority,
+                "reasons": reasons,
+                "lon": r.target.lon,
+                "lat": r.target.lat,
+            }
+        )
+    visits.sort(key=lambda v: (v["day"], v["team_key"], -v["priority"], v["target_code"]))
+    return visits, unscheduled
+
+
+def _order_days(visits: list[dict[str, Any]], teams: dict[str, PatrolTeam]) -> None:
+    """Number each team-day's visits in route order from the team base (seq 1…)."""
+    groups: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    for v in visits:
+        groups[(v["team_key"], v["day"])].append(v)
+    for (tk, _), vs in groups.items():
+        t = teams[tk]
+        r = plan_route((t.base_lon, t.base_lat), [(v["lon"], v["lat"]) for v in vs])
+        for seq, i in enumerate(r.order, 1):
+            vs[i]["seq"] = seq
+
+
+def get_plan(session: Session, month: str) -> PatrolPlan:
+    """The stored plan of ``month``.
+
+    Raises
+    ------
+    NotFoundError
+        No plan for that month.
+    """
+    parse_month(month)
+    plan = session.scalars(select(PatrolPlan).where(PatrolPlan.month == month)).first()
+    if plan is None:
+        raise NotFoundError(f"no patrol plan for {month}", kind="plan", key=month)
+    return plan
+
+
+def save_plan(session: Session, result: PlanResult, *, replace: bool = False) -> PatrolPlan:
+    """Store a computed plan.
+
+    Parameters
+    ----------
+    session : Session
+        The caller commits.
+    result : PlanResult
+    replace : bool
+        Replace an existing plan of the month if none of its visits has started
+        (status other than ``planned``).
+
+    Raises
+    ------
+    ConflictError
+        A plan exists and ``replace`` is false, or it has started.
+    """
+    old = session.scalars(select(PatrolPlan).where(PatrolPlan.month == result.month)).first()
+    if old is not None:
+        if not replace:
+            raise ConflictError(
+                f"a patrol plan for {result.month} exists; replace it explicitly (replace=true)",
+                kind="plan",
+                key=result.month,
+            )
+        started = [v.id for v in old.visits if v.status != "planned"]
+        if started:
+            raise ConflictError(
+                f"the plan for {result.month} has started ({len(started)} visits done or "
+                "missed); it cannot be replaced",
+                kind="plan",
+                key=result.month,
+            )
+        session.delete(old)
+        session.flush()
+    plan = PatrolPlan(
+        month=result.month, settings=result.settings.to_dict(), summary=result.summary
+    )
+    for v in result.visits:
+        plan.visits.append(
+            PatrolVisit(
+                team_key=v["team_key"],
+                day=v["day"],
+                seq=v["seq"],
+                target_layer=v["target_layer"],
+                target_code=v["target_code"],
+                community_code=v["community_code"],
+                kind=v["kind"],
+                leader_key=v["leader_key"],
+                priority=v["priority"],
+                reasons=v["reasons"],
+                status="planned",
+            )
+        )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def plan_month(
+    session: Session,
+    store: Store,
+    month: str,
+    settings: PatrolSettings | None = None,
+    *,
+    last_scores: dict[str, float] | None = None,
+    commit: bool = False,
+    replace: bool = False,
+) -> PlanResult:
+    """Compute the plan of ``month`` and, with ``commit``, store it (see :func:`save_plan`)."""
+    result = compute_plan(session, store, month, settings, last_scores=last_scores)
+    if commit:
+        save_plan(session, result, replace=replace)
+    return result
+
+
+def plan_dict(plan: PatrolPlan, *, team: str | None = None) -> dict[str, Any]:
+    """JSON form of a stored plan (optionally one team's visits)."""
+    return {
+        "month": plan.month,
+        "created_at": plan.created_at.isoformat() if plan.created_at else None,
+        "settings": plan.settings,
+        "summary": plan.summary,
+        "visits": [visit_dict(v) for v in plan.visits if team is None or v.team_key == team],
+    }
+
+
+def visit_dict(v: PatrolVisit) -> dict[str, Any]:
+    """JSON form of a planned visit."""
+    return {
+        "id": v.id,
+        "team_key": v.team_key,
+        "day": v.day.isoformat(),
+        "seq": v.seq,
+        "target_layer": v.target_layer,
+        "target_code": v.target_code,
+        "community_code": v.community_code,
+        "kind": v.kind,
+        "kind_label": KIND_LABELS.get(v.kind, v.kind),
+        "leader_key": v.leader_key,
+        "priority": v.priority,
+        "reasons": v.reasons,
+        "status": v.status,
+    }

@@ -1,0 +1,157 @@
+"""A team's daily route through its planned visits, and visit outcomes (done/missed, issues).
+
+The route is an open path from the team's base through the day's stops (straight
+lines in the metric CRS, metres; the road network is not used), from
+:func:`civgrid.geo.route.plan_route`. Output: a list, GeoJSON (WGS84) and GPX.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civgrid.geo.route import plan_route, route_to_geojson, route_to_gpx
+from civgrid.grids.errors import InvalidInputError, NotFoundError
+from civgrid.grids.issue_models import Issue
+from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit, VisitIssue
+from civgrid.grids.patrol_teams import get_team
+from civgrid.grids.store import Store
+
+__all__ = ["set_visit_outcome", "target_point", "team_route"]
+
+
+def target_point(store: Store, session: Session, layer: str, code: str) -> tuple[float, float]:
+    """A WGS84 lon/lat point of a visit target (key-site point, else a point inside the area).
+
+    Raises
+    ------
+    NotFoundError
+        The target is not in the current boundaries.
+    """
+    geom = None
+    if layer == "key_site":
+        geom = next((k.geom for k in store.key_sites(session=session) if k.code == code), None)
+    elif layer == "road_section":
+        geom = next((r.geom for r in store.road_sections(session=session) if r.code == code), None)
+        if geom is not None:
+            geom = geom.interpolate(0.5, normalized=True)
+    else:
+        geom = store.area(code, session=session).geom
+    if geom is None:
+        raise NotFoundError(f"no {layer} {code}", kind=layer, key=code)
+    p = geom if geom.geom_type == "Point" else geom.representative_point()
+    return float(p.x), float(p.y)
+
+
+def team_route(session: Session, store: Store, team_key: str, day: date | str) -> dict[str, Any]:
+    """The route of ``team_key`` on ``day`` through the stored plan's visits.
+
+    Returns
+    -------
+    dict
+        ``team``, ``day``, ``base`` [lon, lat], ``stops`` in visiting order (visit
+        id, target, kind, lon/lat, leg in metres), ``total_m``, ``geojson``
+        (FeatureCollection: the path and the stops) and ``gpx`` (text).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown team, no plan for the month, or no visits that day.
+    """
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInputError(f"date {day!r} is not YYYY-MM-DD", field="date") from None
+    team = get_team(session, team_key)
+    visits = list(
+        session.scalars(
+            select(PatrolVisit)
+            .join(PatrolPlan, PatrolPlan.id == PatrolVisit.plan_id)
+            .where(
+                PatrolPlan.month == day.strftime("%Y-%m"),
+                PatrolVisit.team_key == team_key,
+                PatrolVisit.day == day,
+            )
+            .order_by(PatrolVisit.seq, PatrolVisit.id)
+        )
+    )
+    if not visits:
+        raise NotFoundError(
+            f"no planned visits for team {team_key} on {day.isoformat()}",
+            kind="route",
+            key=f"{team_key}/{day.isoformat()}",
+        )
+    base = (team.base_lon, team.base_lat)
+    pts = [target_point(store, session, v.target_layer, v.target_code) for v in visits]
+    r = plan_route(base, pts)
+    names = [f"{v.target_code} {v.kind}" for v in visits]
+    stops = []
+    for leg, i in zip(r.legs_m, r.order, strict=True):
+        v = visits[i]
+        stops.append(
+            {
+                "visit_id": v.id,
+                "target_layer": v.target_layer,
+                "target_code": v.target_code,
+                "kind": v.kind,
+                "lon": pts[i][0],
+                "lat": pts[i][1],
+                "leg_m": round(leg, 1),
+            }
+        )
+    path = route_to_geojson(base, pts, r)
+    path["properties"].update({"team": team_key, "day": day.isoformat(), "kind": "route"})
+    features = [path] + [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+            "properties": {"seq": n, **{k: s[k] for k in ("target_code", "kind", "visit_id")}},
+        }
+        for n, s in enumerate(stops, 1)
+    ]
+    return {
+        "team": team_key,
+        "day": day.isoformat(),
+        "base": list(base),
+        "stops": stops,
+        "total_m": round(r.total_m, 1),
+        "epsg": r.epsg,
+        "geojson": {"type": "FeatureCollection", "features": features},
+        "gpx": route_to_gpx(base, pts, r, names=names),
+    }
+
+
+def set_visit_outcome(
+    session: Session, visit_id: int, status: str, *, issue_ids: list[int] | None = None
+) -> PatrolVisit:
+    """Mark a planned visit ``done`` or ``missed`` and link issues reported during it.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown visit or issue.
+    InvalidInputError
+        Unknown status.
+    """
+    if status not in ("planned", "done", "missed"):
+        raise InvalidInputError(f"unknown visit status {status!r}", field="status")
+    visit = session.get(PatrolVisit, visit_id)
+    if visit is None:
+        raise NotFoundError(f"no patrol visit {visit_id}", kind="visit", key=visit_id)
+    visit.status = status
+    linked = {
+        vi.issue_id
+        for vi in session.scalars(select(VisitIssue).where(VisitIssue.visit_id == visit_id))
+    }
+    for iid in issue_ids or []:
+        if session.get(Issue, iid) is None:
+            raise NotFoundError(f"no issue {iid}", kind="issue", key=iid)
+        if iid not in linked:
+            session.add(VisitIssue(visit_id=visit_id, issue_id=iid))
+            linked.add(iid)
+    session.flush()
+    return visit

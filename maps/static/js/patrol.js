@@ -1,0 +1,177 @@
+/*
+ * civgrid patrol page (巡查): loads /api/v1/patrol/map and draws the plan's visits,
+ * a team's route of the day, GPS tracks, road sections covered (green) or missed (red)
+ * and unit grids entered or missed. WGS84 GeoJSON on the offline basemap.
+ *
+ * Test hooks: window.civgrid.patrol (ready, error, counts).
+ */
+(function () {
+  "use strict";
+
+  var cg = (window.civgrid = window.civgrid || {});
+  var st = (cg.patrol = { ready: false, error: null, counts: {} });
+
+  function esc(v) {
+    if (v === null || v === undefined) return "";
+    return String(v)
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;");
+  }
+
+  function fmtKm(m) {
+    return (m / 1000).toFixed(1) + " km";
+  }
+
+  cg.initPatrolMap = function (map, cfg) {
+    document.body.classList.add("cg-page", "cg-page-patrol");
+    map.invalidateSize();
+    var params = new URLSearchParams({ month: cfg.month });
+    if (cfg.team) params.set("team", cfg.team);
+    if (cfg.day) params.set("date", cfg.day);
+    var summary = document.getElementById("cg-patrol-summary");
+    fetch(cfg.api + "/patrol/map?" + params.toString(), { credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        draw(map, cfg, data, summary);
+      })
+      .catch(function (e) {
+        st.error = String(e);
+        if (summary) summary.textContent = "加载失败：" + st.error;
+        st.ready = true;
+      });
+  };
+
+  function draw(map, cfg, data, summary) {
+    var overlays = {};
+    var bounds = L.latLngBounds([]);
+
+    var grids = L.geoJSON(data.unit_grids, {
+      style: function (f) {
+        var ok = f.properties.entered;
+        return {
+          color: ok ? cfg.coveredColor : cfg.missedColor,
+          weight: 1,
+          fillOpacity: ok ? 0.25 : 0.08,
+        };
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(
+          esc(f.properties.name) + "（" + (f.properties.entered ? "已进入" : "未进入") + "）"
+        );
+      },
+    }).addTo(map);
+    overlays["单元网格（进入/未进入）"] = grids;
+
+    var roads = L.geoJSON(data.road_sections, {
+      style: function (f) {
+        return {
+          color: f.properties.covered ? cfg.coveredColor : cfg.missedColor,
+          weight: 5,
+          opacity: 0.85,
+        };
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(
+          esc(f.properties.name) +
+            "：覆盖 " +
+            Math.round((f.properties.share || 0) * 100) +
+            "%"
+        );
+      },
+    }).addTo(map);
+    overlays["路段覆盖"] = roads;
+
+    var tracks = L.geoJSON(data.tracks, {
+      style: { color: cfg.trackColor, weight: 3, dashArray: "6 4" },
+    }).addTo(map);
+    overlays["GPS 轨迹"] = tracks;
+
+    var visits = L.geoJSON(data.visits, {
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, {
+          radius: 6,
+          color: "#fff",
+          weight: 1,
+          fillColor: cfg.kindColors[f.properties.kind] || "#555",
+          fillOpacity: 0.9,
+        });
+      },
+      onEachFeature: function (f, layer) {
+        var p = f.properties;
+        layer.bindPopup(
+          "<b>" + esc(p.kind_label) + "</b> " + esc(p.target_code) + "<br>" +
+            esc(p.team) + " · " + esc(p.day) + " · 第" + esc(p.seq) + "站<br>" +
+            "<small>" + (p.reasons || []).map(esc).join("；") + "</small>"
+        );
+      },
+    }).addTo(map);
+    overlays["计划走访"] = visits;
+
+    var routeList = document.getElementById("cg-patrol-route");
+    if (data.route) {
+      var route = L.geoJSON(data.route, {
+        style: { color: cfg.routeColor, weight: 4 },
+        filter: function (f) {
+          return f.geometry.type === "LineString";
+        },
+      }).addTo(map);
+      overlays["当日路线"] = route;
+      var path = data.route.features[0];
+      bounds.extend(route.getBounds());
+      if (routeList) {
+        routeList.innerHTML = data.route.features
+          .slice(1)
+          .map(function (f) {
+            return "<li>" + esc(f.properties.target_code) + " " +
+              esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) + "</li>";
+          })
+          .join("");
+        routeList.insertAdjacentHTML(
+          "beforebegin",
+          '<p id="cg-route-total">当日路线 ' + fmtKm(path.properties.total_m) + "</p>"
+        );
+      }
+    }
+    L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+
+    [grids, roads, tracks, visits].forEach(function (l) {
+      if (l.getLayers().length) bounds.extend(l.getBounds());
+    });
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
+
+    var rows = Object.keys(data.summary || {})
+      .sort()
+      .map(function (k) {
+        var s = data.summary[k];
+        return "<tr><td>" + esc(k) + "</td><td>" + s.visited + "/" + s.visits + "</td><td>" +
+          s.roads_covered + "/" + s.roads_total + "</td><td>" + s.grids_entered + "/" +
+          s.grids_total + "</td><td>" + s.gaps + "</td></tr>";
+      })
+      .join("");
+    if (summary) {
+      summary.innerHTML =
+        (data.plan ? "" : "<p>本月尚无巡查计划。</p>") +
+        "<table><tr><th>督查组</th><th>已走访/计划</th><th>路段覆盖</th>" +
+        "<th>网格进入</th><th>遗漏</th></tr>" + rows + "</table>";
+    }
+    st.counts = {
+      visits: data.visits.features.length,
+      tracks: data.tracks.features.length,
+      roads: data.road_sections.features.length,
+      roadsCovered: data.road_sections.features.filter(function (f) {
+        return f.properties.covered;
+      }).length,
+      grids: data.unit_grids.features.length,
+      gridsEntered: data.unit_grids.features.filter(function (f) {
+        return f.properties.entered;
+      }).length,
+      routeStops: data.route ? data.route.features.length - 1 : 0,
+    };
+    st.ready = true;
+  }
+})();

@@ -1,0 +1,153 @@
+"""The patrol page (/patrol) in headless Chromium: plan visits, a day's route, a GPS
+track, covered vs missed road sections and unit grids; screenshot ``docs/img/patrol.png``.
+
+The demo county is loaded, December 2026 planned, and a track driven along 建设路
+(RS001, RS002) and into a compound by the third team is uploaded through the API;
+the page must show as many visits, tracks and covered road sections as the API returns.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+IMG = ROOT / "docs" / "img"
+sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo county with a December plan and one track; the app served by uvicorn."""
+    import uvicorn
+    from authclient import AuthClient
+    from patrol_helpers import densify, gpx
+
+    from civgrid.api.app import create_app
+    from civgrid.api.settings import Settings
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.demo import load_demo
+    from civgrid.grids.store import Store
+
+    root = tmp_path_factory.mktemp("patrol_browser")
+    url = f"sqlite:///{root / 'demo.sqlite'}"
+    store = Store(make_engine(url))
+    store.upgrade()
+    assert load_demo(store).ok
+    roads = {r.code: r.geom for r in store.road_sections()}
+    pts = np.vstack([densify(roads["RS001"]), densify(roads["RS002"])])
+    # then into a compound of 河南街村 (赵河街道, ST03's area)
+    import shapely
+
+    inside = store.area("411327002001002").geom.representative_point()
+    pts = np.vstack([pts, densify(shapely.LineString([pts[-1], (inside.x, inside.y)]))])
+    store.engine.dispose()
+
+    app = create_app(Settings(database_url=url, var_dir=root / "var"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    with AuthClient(app, base_url=base) as c:
+        assert c.post("/api/v1/patrol/plans", params={"month": "2026-12"}).status_code == 200
+        r = c.post(
+            "/api/v1/patrol/tracks",
+            files={"file": ("day.gpx", gpx(pts), "application/gpx+xml")},
+            data={"team": "ST03"},
+        )
+        assert r.status_code == 200, r.text
+        data = c.get(
+            "/api/v1/patrol/map",
+            params={"month": "2026-12", "team": "ST03", "date": "2026-12-03"},
+        ).json()
+    yield base, app, data
+    srv.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+def test_patrol_page(browser, server):
+    from authclient import browser_login
+
+    base, app, data = server
+    ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    browser_login(ctx, app, base)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    remote: list[str] = []
+    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(base) else None)
+    page.goto(base + "/patrol?month=2026-12&team=ST03&date=2026-12-03")
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_timeout(400)
+    assert errors == [] and page.evaluate("civgrid.patrol.error") is None
+    assert [u for u in remote if not u.startswith("data:")] == []
+
+    counts = page.evaluate("civgrid.patrol.counts")
+    feats = data["road_sections"]["features"]
+    assert counts["visits"] == len(data["visits"]["features"]) > 0
+    assert counts["tracks"] == 1
+    assert counts["roads"] == len(feats)
+    assert counts["roadsCovered"] == sum(f["properties"]["covered"] for f in feats) >= 2
+    assert counts["grids"] == len(data["unit_grids"]["features"])
+    assert counts["gridsEntered"] == data["summary"]["ST03"]["grids_entered"] > 0
+    assert counts["routeStops"] == len(data["route"]["features"]) - 1 > 0
+
+    overlay = page.inner_text(".leaflet-control-layers-overlays")
+    for label in ("单元网格（进入/未进入）", "路段覆盖", "GPS 轨迹", "计划走访", "当日路线"):
+        assert label in overlay
+    summary = page.inner_text("#cg-patrol-summary")
+    assert "ST03" in summary and "路段覆盖" in summary
+    assert page.locator("#cg-patrol-route li").count() == counts["routeStops"]
+    # covered sections are drawn green, missed ones red
+    strokes = page.evaluate(
+        "() => Array.from(document.querySelectorAll('path.leaflet-interactive'))"
+        ".map(p => p.getAttribute('stroke'))"
+    )
+    assert "#1e8449" in strokes and "#cb4335" in strokes
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / "patrol.png"))
+    ctx.close()

@@ -1,0 +1,237 @@
+"""Monthly patrol plans on the demo county: share, quarter coverage, capacity, hotspots,
+leaders' two visits, determinism and storage."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
+
+import pytest
+from patrol_helpers import seed_hotspot
+from sqlalchemy import func, select
+
+from civgrid.grids.errors import ConflictError, InvalidInputError
+from civgrid.grids.models import Assignment, Leader, Role
+from civgrid.grids.patrol_models import PatrolPlan, PatrolTeam, PatrolVisit
+from civgrid.grids.patrol_plan import PatrolSettings, compute_plan, get_plan, plan_month
+from civgrid.grids.patrol_routes import set_visit_outcome
+from civgrid.grids.patrol_teams import import_teams, list_teams
+
+N_COMMUNITIES = 14
+SAMPLED = {"community_quarter", "community_sample"}
+
+
+def _contracts(session):
+    return session.execute(
+        select(Leader.key, Assignment.object_code)
+        .join(Leader, Leader.id == Assignment.leader_id)
+        .where(Assignment.role == Role.contract, Assignment.object_layer == "community")
+    ).all()
+
+
+def test_demo_teams_are_loaded(store):
+    with store.session() as s:
+        teams = {t.key: t for t in list_teams(s)}
+        assert sorted(teams) == ["ST01", "ST02", "ST03", "ST04"]
+        assert teams["ST01"].area_codes == ["SA01"]
+        assert teams["ST01"].leader_key == "L20"
+        assert teams["ST02"].unit_keys == ["SO01", "CM09", "CM10", "CM11"]
+        assert teams["ST04"].capacity_per_day == 4
+        assert {"role": "组员", "count": 3} in teams["ST03"].members
+
+
+def test_team_import_dry_run_and_row_errors(sqlite_store):
+    header = "key,name,leader_key,members,area_codes,unit_keys,base_lon,base_lat,capacity_per_day\n"
+    good = "ST09,第九督查组,L01,组长:1;组员:2,SA02,SO01,112.95,33.05,3\n"
+    with sqlite_store.session() as s:
+        rep = import_teams(s, header + good)
+        assert rep.added == ["ST09"] and not rep.committed
+        assert s.scalar(select(func.count()).select_from(PatrolTeam)) == 4  # dry run
+        rep = import_teams(s, header + good, commit=True)
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(PatrolTeam)) == 5
+        assert import_teams(s, header + good).unchanged == ["ST09"]
+        bad = good + "ST10,第十督查组,L01,组长:1,SA99,SO01,112.95,33.05,3\n"
+        with pytest.raises(InvalidInputError, match="row 3: unknown area SA99") as exc:
+            import_teams(s, header + bad, commit=True)
+        assert exc.value.context == {"row": 3, "field": "area_codes"}
+        with pytest.raises(InvalidInputError, match="row 2: capacity_per_day"):
+            import_teams(s, header + good.replace(",3\n", ",0\n"))
+        with pytest.raises(InvalidInputError, match="lacks columns: capacity_per_day"):
+            import_teams(s, header.replace(",capacity_per_day", "") + good)
+
+
+def test_last_month_of_a_quarter_without_earlier_plans_covers_everything(sqlite_store):
+    with sqlite_store.session() as s:
+        r = compute_plan(s, sqlite_store, "2026-12")  # month 3 of 3, nothing visited yet
+        sampled = {v["target_code"] for v in r.visits if v["kind"] == "community_quarter"}
+        assert len(sampled) == N_COMMUNITIES
+
+
+def test_quarter_plans_sample_a_third_and_cover_every_community(store):
+    with store.session() as s:
+        seen: set[str] = set()
+        for month in ("2026-10", "2026-11", "2026-12"):
+            r = plan_month(s, store, month, commit=True)
+            sampled = {v["target_code"] for v in r.visits if v["kind"] in SAMPLED}
+            # ~1/3 each month: ceil(14/3) = 5 communities, never fewer
+            assert len(sampled) == math.ceil(N_COMMUNITIES / 3) == 5, month
+            assert r.summary["communities_sampled"] == 5
+            new = sampled - seen
+            seen |= sampled
+            if month == "2026-10":
+                assert new == sampled
+        assert len(seen) == N_COMMUNITIES  # every community within the quarter
+        # the new quarter starts afresh: five "quarter coverage due" again
+        jan = compute_plan(s, store, "2027-01")
+        assert Counter(v["kind"] for v in jan.visits)["community_quarter"] == 5
+
+
+def test_plan_respects_capacity_and_working_days(store):
+    with store.session() as s:
+        caps = {t.key: t.capacity_per_day for t in list_teams(s)}
+        r = compute_plan(s, store, "2026-12")
+        load = Counter((v["team_key"], v["day"]) for v in r.visits)
+        assert all(n <= caps[t] for (t, _), n in load.items())
+        assert all(d.weekday() < 5 for _, d in load)
+        assert r.unscheduled == []
+        # a tight capacity: one visit a day per team; never more, the rest reported
+        tight = compute_plan(s, store, "2026-12", PatrolSettings(capacity_per_day=1))
+        load = Counter((v["team_key"], v["day"]) for v in tight.visits)
+        assert max(load.values()) == 1
+        assert len(tight.visits) + len(tight.unscheduled) == len(r.visits)
+        assert tight.unscheduled
+        assert all("capacity: team" in u["reasons"][-1] for u in tight.unscheduled)
+        # sequence numbers are a route order 1..n per team-day
+        seqs = defaultdict(list)
+        for v in r.visits:
+            seqs[(v["team_key"], v["day"])].append(v["seq"])
+        assert all(sorted(x) == list(range(1, len(x) + 1)) for x in seqs.values())
+
+
+def test_every_leader_gets_two_visits_in_each_half(store):
+    with store.session() as s:
+        contracts = _contracts(s)
+        assert len(contracts) == 14
+        r = compute_plan(s, store, "2026-12")
+        lv = [v for v in r.visits if v["kind"] == "leader_inspection"]
+        per = defaultdict(list)
+        for v in lv:
+            per[(v["leader_key"], v["target_code"])].append(v["day"])
+        assert set(per) == set(contracts)
+        for (leader, _), days in per.items():
+            assert len(days) == 2, leader
+            first, second = sorted(days)
+            assert first <= date(2026, 12, 15) < second  # windows 1–15 and 16–31
+        v = next(v for v in lv if v["leader_key"] == "L10")
+        assert any(x.startswith("leader L10 ") for x in v["reasons"])
+
+
+def test_a_seeded_hotspot_is_prioritised(store):
+    community, grid = "411327001002", "411327001002003"  # 柳营村 (潘河街道 → ST02)
+    with store.session() as s:
+        base = compute_plan(s, store, "2026-10")
+        base_top = max(x["priority"] for x in base.visits if x["kind"] in SAMPLED)
+        seed_hotspot(s, community, grid, recurrences=5, when=datetime(2026, 9, 5, tzinfo=UTC))
+        r = compute_plan(s, store, "2026-10")
+        hot = [v for v in r.visits if v["kind"] == "hotspot"]
+        assert [v["target_code"] for v in hot] == [grid]
+        v = hot[0]
+        assert v["team_key"] == "ST02"
+        assert "hotspot: 5 recurrences" in v["reasons"]
+        assert "1 open issues (1 overdue)" in v["reasons"]
+        assert v["day"] == date(2026, 10, 1)  # the first working day
+        # the community is sampled, as the month's top community:
+        # 1 + 2×5 recurrences + 0.5×1 open + 1.5×1 overdue + 3 (never visited) = 16
+        comm = [x for x in r.visits if x["kind"] in SAMPLED]
+        top = max(comm, key=lambda x: x["priority"])
+        assert top["target_code"] == community
+        assert top["priority"] == pytest.approx(16.0)
+        assert top["priority"] > base_top
+        assert top["reasons"][0].startswith("quarter coverage due (month 1 of 3")
+        assert "hotspot: 5 recurrences" in top["reasons"]
+        # the first visit of the month for ST02 among communities is this one
+        st02 = [x for x in comm if x["team_key"] == "ST02"]
+        assert min(st02, key=lambda x: (x["day"], x["seq"]))["target_code"] == community
+
+
+def test_poor_last_score_raises_priority(sqlite_store):
+    with sqlite_store.session() as s:
+        base = compute_plan(s, sqlite_store, "2026-10")
+        out = {v["target_code"] for v in base.visits if v["kind"] in SAMPLED}
+        codes = {a.code for a in sqlite_store.areas(layer="community", session=s)}
+        target = sorted(codes - out)[0]  # not sampled on equal priorities
+        r = compute_plan(s, sqlite_store, "2026-10", last_scores={target: 55})
+        v = next(v for v in r.visits if v["target_code"] == target and v["kind"] in SAMPLED)
+        assert "poor last score 55" in v["reasons"]
+        # 1 + 3 (never visited) + 0.2 × (80 − 55) = 9
+        assert v["priority"] == pytest.approx(9.0)
+
+
+def test_plan_is_deterministic_and_stored_once(store):
+    with store.session() as s:
+        a = compute_plan(s, store, "2026-12")
+        b = compute_plan(s, store, "2026-12")
+        assert a.to_dict() == b.to_dict()
+        plan_month(s, store, "2026-12", commit=True)
+        s.commit()
+        n = s.scalar(select(func.count()).select_from(PatrolVisit))
+        assert n == len(a.visits)
+        with pytest.raises(ConflictError, match="exists"):
+            plan_month(s, store, "2026-12", commit=True)
+        plan_month(s, store, "2026-12", commit=True, replace=True)  # unstarted: replaced
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(PatrolVisit)) == n
+        assert s.scalar(select(func.count()).select_from(PatrolPlan)) == 1
+        visit = get_plan(s, "2026-12").visits[0]
+        set_visit_outcome(s, visit.id, "done")
+        s.commit()
+        with pytest.raises(ConflictError, match="has started"):
+            plan_month(s, store, "2026-12", commit=True, replace=True)
+
+
+def test_bad_month_and_settings(sqlite_store):
+    with sqlite_store.session() as s:
+        with pytest.raises(InvalidInputError, match="not YYYY-MM"):
+            compute_plan(s, sqlite_store, "2026-13")
+        with pytest.raises(InvalidInputError, match="unknown patrol setting"):
+            PatrolSettings.from_dict({"visits_per_day": 3})
+        with pytest.raises(InvalidInputError, match="sample_share"):
+            PatrolSettings.from_dict({"sample_share": 0})
+        with pytest.raises(InvalidInputError, match="capacity_per_day must be a positive"):
+            PatrolSettings.from_dict({"capacity_per_day": 0})
+        with pytest.raises(InvalidInputError, match="leader_visits_per_month"):
+            PatrolSettings.from_dict({"leader_visits_per_month": "two"})
+        s3 = PatrolSettings.from_dict({"leader_visits_per_month": 3, "holidays": ["2026-12-01"]})
+        r = compute_plan(s, sqlite_store, "2026-12", s3)
+        assert all(v["day"] != date(2026, 12, 1) for v in r.visits)
+        lv = Counter(v["leader_key"] for v in r.visits if v["kind"] == "leader_inspection")
+        assert set(lv.values()) == {3}
+
+
+def test_leader_site_inspection_completes_the_planned_visit(sqlite_store):
+    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.leader_visits import leader_cadence, record_leader_visit
+
+    actor = Actor("创文办", "command_center")
+    with sqlite_store.session() as s:
+        plan_month(s, sqlite_store, "2026-12", commit=True)
+
+        def mine():
+            return sorted(
+                (v.day, v.status)
+                for v in get_plan(s, "2026-12").visits
+                if v.leader_key == "L10" and v.kind == "leader_inspection"
+            )
+
+        (d1, st1), (d2, st2) = mine()
+        assert st1 == st2 == "planned"
+        record_leader_visit(
+            s, actor, "L10", kind="site_inspection", day=d2, area_code="411327001001"
+        )
+        record_leader_visit(s, actor, "L10", kind="office_hours", day="2026-12-11")
+        assert mine() == [(d1, "planned"), (d2, "done")]
+        cad = leader_cadence(s, "L10", "2026-12")
+        assert cad["site_inspections"] == 1 and not cad["site_inspections_ok"]
+        assert cad["office_hours"] == 1 and not cad["office_hours_first_ten_days"]
