@@ -72,6 +72,7 @@ demo: $(STAMP) assets
 	$(VENV)/bin/civgrid demo load --commit && \
 	wait $$warm && \
 	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
+	$(VENV)/bin/civgrid user bootstrap-demo
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP) assets

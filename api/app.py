@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from civgrid.api import errors
+from civgrid.api.deps import install_login_handler, method_permission
 from civgrid.api.settings import Settings
 from civgrid.api.version import __version__
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    install_login_handler(app)
 
     from fastapi.middleware.gzip import GZipMiddleware
 
@@ -74,8 +76,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issues.router)
     app.include_router(open311.router)
     app.include_router(maps.router)
-    app.include_router(patrol.router)
-    app.include_router(scoring.router)
+    # patrol and scoring: login and a read/write permission by HTTP method for every route;
+    # the object-level scope is applied inside their routes (grids.permissions.Scope)
+    app.include_router(patrol.router, dependencies=[method_permission("patrol")])
+    app.include_router(scoring.router, dependencies=[method_permission("score")])
+    app.include_router(scoring.pages, dependencies=[method_permission("score")])
+    for extra in ("pages",):
+        if hasattr(patrol, extra):
+            app.include_router(getattr(patrol, extra), dependencies=[method_permission("patrol")])
     app.include_router(auth.router)
+    app.include_router(auth.pages)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

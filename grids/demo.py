@@ -157,12 +157,14 @@ def load_demo(store: Store, data_dir: Path | None = None, *, commit: bool = True
             import_assignments(store, data_dir / "assignments.csv", session=session),
             import_assignments(store, DEMO_DUTIES_FILE, session=session),
         ]
+        teams = _load_demo_teams(session, data_dir)
         report = DemoReport("dry_run", plan, result, seed, tables)
         changed = (
             result.status == "committed"
             or seed.categories_added
             or seed.rules_added
             or any(t.has_changes for t in tables)
+            or teams
         )
         if not report.ok:
             report.status = "rejected"
@@ -185,3 +187,14 @@ def load_demo(store: Store, data_dir: Path | None = None, *, commit: bool = True
     if report.status == "committed":
         store.rebuild_index()
     return report
+
+
+def _load_demo_teams(session: Any, data_dir: Path) -> bool:
+    """Upsert the demo supervision teams (``teams.csv``) in ``session``; True if changed."""
+    from civgrid.grids.patrol_teams import import_teams
+
+    path = data_dir / "teams.csv"
+    if not path.is_file():
+        return False
+    rep = import_teams(session, path, commit=True)  # flush only; load_demo commits
+    return bool(rep.added or rep.updated)

@@ -76,13 +76,20 @@ class Actor:
     """Who does something: a person or system (``who``), their role, their unit key.
 
     Every domain call takes one, so that accounts and permissions can be added
-    later without changing signatures. Until then the API uses
-    :data:`SYSTEM_ACTOR`.
+    later without changing signatures. The API builds it from the logged-in
+    account (:mod:`civgrid.grids.permissions` decides what it may see and do);
+    CLI jobs use :data:`SYSTEM_ACTOR`.
     """
 
     who: str
     role: ActorRole = ActorRole.system
     unit: str | None = None
+    #: Account role (``civgrid.grids.permissions.Role``) when the actor logged in.
+    account_role: str | None = None
+    #: Leader key of a leader's account.
+    leader: str | None = None
+    #: Supervision team (unit key) of an inspector.
+    team: str | None = None
 
     def __post_init__(self) -> None:
         if not str(self.who or "").strip():
@@ -97,7 +104,10 @@ class Actor:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
-        return {"who": self.who, "role": self.role.value, "unit": self.unit}
+        out: dict[str, Any] = {"who": self.who, "role": self.role.value, "unit": self.unit}
+        if self.account_role:
+            out["account_role"] = self.account_role
+        return out
 
 
 #: The actor of every call until accounts exist: may do everything.

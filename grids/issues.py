@@ -97,6 +97,7 @@ __all__ = [
     "apply",
     "category_codes_under",
     "check_deadlines",
+    "check_scope",
     "decide_extension",
     "describe",
     "dispatch",
@@ -261,6 +262,18 @@ def _event(
         data=data or None,
     )
     session.add(ev)
+    from civgrid.grids import audit
+
+    audit.record(
+        session,
+        actor,
+        f"issue.{action}",
+        "issue",
+        issue.id,
+        before=None if from_state is None else {"state": str(from_state)},
+        after={"state": None if to_state is None else str(to_state), **(data or {})},
+        at=now,
+    )
     return ev
 
 
@@ -359,6 +372,26 @@ def category_codes_under(session: Session, code: str) -> list[str]:
         out.append(c.code)
         todo.extend(children.get(c.id, []))
     return out
+
+
+def check_scope(session: Session, actor: Actor, issue: Issue, action: str) -> None:
+    """Object-level permission of a logged-in actor (``account_role`` set) on ``issue``.
+
+    The rules live in :class:`civgrid.grids.permissions.Scope`; actors built without
+    an account (CLI jobs, the system) are checked by the workflow table only.
+
+    Raises
+    ------
+    NotFoundError
+        Outside the actor's scope (no existence leak).
+    PermissionDeniedError
+        Visible but not the actor's to act on.
+    """
+    if not actor.account_role:
+        return
+    from civgrid.grids.permissions import Scope
+
+    Scope.for_actor(session, actor).check_issue_action(session, issue, action)
 
 
 def get_issue(session: Session, issue_id: int, *, for_update: bool = False) -> Issue:
@@ -944,6 +977,7 @@ def apply(
     wf: Workflow = cfg.workflow
     now = cfg.now()
     issue = get_issue(session, issue_id)
+    check_scope(session, actor, issue, str(action))
     if expected_version is not None and expected_version != issue.version:
         raise ConflictError(
             f"issue {issue.id} is at version {issue.version}, not {expected_version}; "
@@ -1237,6 +1271,7 @@ def request_extension(
     cfg = config or IssueConfig()
     now = cfg.now()
     issue = get_issue(session, issue_id)
+    check_scope(session, actor, issue, "extension_request")
     if expected_version is not None and expected_version != issue.version:
         raise ConflictError(
             f"issue {issue.id} is at version {issue.version}, not {expected_version}",
@@ -1319,11 +1354,12 @@ def decide_extension(
     """The command center approves (optionally with another deadline) or refuses a request."""
     cfg = config or IssueConfig()
     now = cfg.now()
+    issue = get_issue(session, issue_id)
+    check_scope(session, actor, issue, "extension_decision")
     if actor.role not in (ActorRole.command_center, ActorRole.system):
         raise PermissionDeniedError(
             f"role {actor.role.value} may not decide extensions", role=actor.role.value
         )
-    issue = get_issue(session, issue_id)
     req = session.get(ExtensionRequest, request_id)
     if req is None or req.issue_id != issue.id:
         raise NotFoundError(
@@ -1559,6 +1595,8 @@ class IssueQuery:
     limit: int = 50
     offset: int = 0
     order: str = "-reported_at"
+    #: A :class:`civgrid.grids.permissions.Scope`: only issues the actor may see.
+    scope: Any = None
 
 
 @dataclass
@@ -1655,6 +1693,8 @@ def _conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy)))
     if q.ids is not None:
         conds.append(Issue.id.in_(list(q.ids)))
+    if q.scope is not None:
+        conds.extend(q.scope.issue_conditions())
     return conds
 
 

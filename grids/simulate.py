@@ -524,6 +524,10 @@ def simulate(
 
         for state, n in session.execute(select(Issue.state, func.count()).group_by(Issue.state)):
             report.states[str(state)] = n
+        from civgrid.grids.patrol_simulate import simulate_leader_visits  # 领导走访记录
+
+        simulate_leader_visits(session, start_local.date(), cfg.calendar.local(end).date())
+        session.commit()
     except BaseException:
         session.rollback()
         raise

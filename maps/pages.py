@@ -308,18 +308,27 @@ def _visits_html(visits: Sequence[Mapping[str, Any]] | None, month_label: str) -
     if not visits:
         return (
             f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
-            '<p class="cg-muted">暂无记录：现场办公（每月上旬）与实地督查（“看”）由巡查功能记录，'
-            "该功能上线后在此显示。</p></div>"
+            '<p class="cg-muted">暂无记录：现场办公（每月上旬）与实地察看（“看”，每月至少两次）'
+            "由领导走访记录录入（巡查页面或 /api/v1/leaders/{key}/visits）。</p></div>"
         )
-    items = "".join(
+    items = "".join(  # 领导走访记录 (patrol): date, kind, place, findings
         f"<li>{escape(str(v.get('date', '')))} {escape(str(v.get('kind_label', '')))} "
-        f"{escape(str(v.get('place', '')))}</li>"
+        f"{escape(str(v.get('place', '')))}"
+        + (f"：{escape(str(v['findings']))}" if v.get("findings") else "")
+        + "</li>"
         for v in visits
     )
     return (
         f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
         f"<ul>{items}</ul></div>"
     )
+
+
+def _scores_section(leader: Mapping[str, Any]) -> str:
+    """The leader's scores (考核得分), loaded from the scoring API (see maps/scoring_pages.py)."""
+    from civgrid.maps.scoring_pages import leader_dashboard_loader
+
+    return leader_dashboard_loader(str(leader.get("key") or ""))
 
 
 def leader_map(
@@ -383,7 +392,8 @@ def leader_map(
     side = (
         '<aside class="cg-side" id="cg-leader-side">'
         f'<h2>{escape(who)}</h2><p class="cg-muted">联系乡镇、分包社区与路段的问题情况</p>'
-        f"{_community_table(communities)}{_visits_html(visits, month_label)}</aside>"
+        f"{_community_table(communities)}{_visits_html(visits, month_label)}"
+        f"{_scores_section(leader)}</aside>"
     )
     m.add_child(RawHtml(_header(title, subtitle, links) + side))
     m.add_child(PageConfig("initLeaderMap", cfg))

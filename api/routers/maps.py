@@ -36,10 +36,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.api.deps import SessionDep, SettingsDep, StoreDep
+from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_READ
 from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.models import Area, Category, Leader
+from civgrid.grids.permissions import Perm, Role, Scope
 from civgrid.maps.context import (
     TZ,
     category_tree,
@@ -50,6 +51,9 @@ from civgrid.maps.context import (
 )
 
 router = APIRouter()
+
+#: Every map page and layer needs ``map.read``; issues are filtered by the caller's scope.
+MapScope = Annotated[Scope, require(Perm.map_read)]
 
 API = "/api/v1"
 _NAV = (("首页", "/"), ("指挥中心地图", "/map"), ("问题热力图", "/map/heat"))
@@ -161,7 +165,7 @@ def _leader(session: Session, key: str) -> Leader:
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def command_center_page(
-    store: StoreDep, session: SessionDep, settings: SettingsDep
+    store: StoreDep, session: SessionDep, settings: SettingsDep, scope: MapScope
 ) -> HTMLResponse:
     """指挥中心地图: all layers live from the API, issues with filters, draw-to-reassign."""
     from civgrid.maps.pages import command_center_map
@@ -188,6 +192,7 @@ def heat_page(
     store: StoreDep,
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
     res: Annotated[int | None, Query(ge=5, le=11)] = None,
 ) -> HTMLResponse:
     """问题热力图: H3 hexagons of recurring and open problems, hotspots, density."""
@@ -238,17 +243,28 @@ def _leader_rows(session: Session, objects: dict[str, set]) -> list[dict[str, An
     return rows
 
 
+def _patrol_leader_visits(session: Session, key: str, now: datetime) -> list[dict[str, Any]]:
+    """领导走访记录 of the month (patrol capability)."""
+    from civgrid.grids.leader_visits import leader_visit_rows
+
+    return leader_visit_rows(session, key, now.strftime("%Y-%m"))
+
+
 @router.get("/leaders/{key}", response_class=HTMLResponse, include_in_schema=False)
 def leader_page(
     key: Annotated[str, Path(max_length=32)],
     store: StoreDep,
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
 ) -> HTMLResponse:
-    """领导视图: one leader's townships, communities, road sections and their issues."""
+    """领导视图: one leader's townships, communities, road sections and their issues
+    (a leader sees only their own page).
+    """
     from civgrid.maps.layers import leader_objects
     from civgrid.maps.pages import leader_map
 
+    scope.check_leader(key)
     leader = _leader(session, key)
     objects = leader_objects(session, leader.key)
     basemap = _basemap(settings)
@@ -262,7 +278,7 @@ def leader_page(
         layers=layers,
         issues=f"{API}/layers/issues.geojson?leader={leader.key}",
         communities=_leader_rows(session, objects),
-        visits=None,  # recorded by the patrol capability (not yet built)
+        visits=_patrol_leader_visits(session, leader.key, now),
         month_label=f"{now.year}年{now.month}月",
         county_name=settings.county_name,
         basemap=basemap,
@@ -285,7 +301,7 @@ def leader_page(
     summary="Map layers and their Chinese labels",
     responses=ERRORS_READ,
 )
-def list_layers() -> list[dict[str, str]]:
+def list_layers(scope: MapScope) -> list[dict[str, str]]:
     """The boundary layers served as GeoJSON (plus ``issues``)."""
     from civgrid.maps.layers import LAYERS
 
@@ -304,6 +320,7 @@ def list_layers() -> list[dict[str, str]]:
 def issues_layer(
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
     category: Annotated[
         str | None, Query(description="Category code (with sub-categories).")
     ] = None,
@@ -352,7 +369,10 @@ def issues_layer(
         bbox=wgs84_bbox(box, crs) if box else None,
         limit=limit,
         order="-reported_at",
+        scope=scope,
     )
+    if leader:
+        scope.check_leader(leader)
     fc = issue_layer(
         session,
         _issue_conditions(session, q),
@@ -377,6 +397,7 @@ def boundary_layer(
     store: StoreDep,
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
     zoom: ZoomQuery = None,
     bbox: BBoxQuery = None,
     display_crs: DisplayCrsQuery = None,
@@ -396,7 +417,10 @@ def boundary_layer(
         )
     crs = _display_crs(display_crs, settings)
     codes = None
-    if leader:
+    if leader is None and scope.role is Role.leader and layer in _LEADER_LAYERS:
+        leader = scope.actor.leader or ""  # a leader's map shows their own objects only
+    if leader is not None:
+        scope.check_leader(leader)
         objects = leader_objects(session, _leader(session, leader).key)
         source_layer = "key_site" if layer == "key_site_zone" else layer
         codes = objects.get(source_layer, set())
@@ -423,6 +447,7 @@ def _heat_inputs(
     days: int,
     from_: date | None,
     to: date | None,
+    scope: Scope | None = None,
 ) -> tuple[Any, Any]:
     from civgrid.grids.issue_models import Issue
     from civgrid.grids.issues import IssueQuery
@@ -434,7 +459,7 @@ def _heat_inputs(
         start=_day_start(from_),
         end=_day_start(to + timedelta(days=1)) if to else None,
     )
-    q = IssueQuery(category=category or None, sources=_csv(source), area=area or None)
+    q = IssueQuery(category=category or None, sources=_csv(source), area=area or None, scope=scope)
     conds = _issue_conditions(session, q)
     conds += [Issue.reported_at >= window.start, Issue.reported_at < window.end]
     return window, issue_arrays(session, conds)
@@ -457,6 +482,7 @@ HeatTo = Annotated[date | None, Query(description="Window end, inclusive (local 
 def hexbins(
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
     res: Annotated[int | None, Query(ge=0, le=15, description="H3 resolution.")] = None,
     zoom: ZoomQuery = None,
     category: HeatCategory = None,
@@ -481,7 +507,7 @@ def hexbins(
     if res is None:
         res = resolution_for_zoom(zoom if zoom is not None else 14)
     window, data = _heat_inputs(session, category=category, source=source, area=area,
-                                days=days, from_=from_, to=to)  # fmt: skip
+                                days=days, from_=from_, to=to, scope=scope)  # fmt: skip
     cat_names = dict(session.execute(select(Category.code, Category.name)).all())
     comm_names = dict(session.execute(select(Area.code, Area.name)).all())
     fc = hexbin_geojson(data, res, display_crs=crs, w_open=w_open, w_recurrence=w_recurrence,
@@ -504,6 +530,7 @@ def hexbins(
 def heat_points(
     session: SessionDep,
     settings: SettingsDep,
+    scope: MapScope,
     res: Annotated[int | None, Query(ge=0, le=15, description="Binning resolution.")] = None,
     zoom: ZoomQuery = None,
     category: HeatCategory = None,
@@ -523,5 +550,5 @@ def heat_points(
     if res is None:
         res = min(resolution_for_zoom(zoom if zoom is not None else 14) + 2, 13)
     _window, data = _heat_inputs(session, category=category, source=source, area=area,
-                                 days=days, from_=from_, to=to)  # fmt: skip
+                                 days=days, from_=from_, to=to, scope=scope)  # fmt: skip
     return density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)

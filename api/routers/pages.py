@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from civgrid.api.deps import SettingsDep, StoreDep
+from civgrid.api.deps import SettingsDep, StoreDep, require
+from civgrid.grids.permissions import Perm, Scope
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(store: StoreDep, settings: SettingsDep) -> HTMLResponse:
-    """Landing page of the command center, in Chinese."""
+def home(
+    store: StoreDep, settings: SettingsDep, scope: Annotated[Scope, require(Perm.map_read)]
+) -> HTMLResponse:
+    """Landing page of the command center, in Chinese (behind login)."""
     with store.session() as session:
         gen = store.active_generation(session)
     gen_text = (
@@ -37,5 +41,8 @@ h1{{color:#b3261e}} li{{margin:.4rem 0}} .muted{{color:#666}}</style></head>
 <li><a href="/scores">考核排名与通报</a></li>
 <li><a href="/docs">接口文档（API）</a></li>
 <li><a href="/healthz">运行状态</a></li>
-</ul></body></html>"""
+</ul>
+<p class="muted">当前账号：{escape(scope.actor.who)}
+<form method="post" action="/logout" style="display:inline"><button>退出登录</button></form>
+</p></body></html>"""
     return HTMLResponse(html)

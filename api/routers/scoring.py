@@ -1,7 +1,489 @@
-"""Scoring (考核): scores, indicators, rankings, 通报 bulletins, negative lists, cases."""
+"""Scoring (考核): scores, indicators, rankings, 通报 bulletins, negative lists, cases.
+
+JSON under ``/api/v1`` (:data:`router`) and printable Chinese pages (:data:`pages`):
+``/scores`` (rankings overview), ``/scores/bulletin?period=`` (a draft bulletin),
+``/bulletins/{id}`` (a published one, as issued) and ``/leaders/{key}/scores``.
+The rule profiles live in a :class:`~civgrid.grids.scoring_rules.RuleRegistry`
+on ``app.state.score_registry`` (the shipped profiles unless replaced).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-router = APIRouter(prefix="/api/v1", tags=["scoring"])
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
+from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
+from civgrid.grids.calendar import DEFAULT_TZ
+from civgrid.grids.errors import PermissionDeniedError
+from civgrid.grids.issue_config import Actor
+from civgrid.grids.scoring import LEVELS, Period
+from civgrid.grids.scoring_rules import RuleRegistry
+
+router = APIRouter(prefix="/api/v1", tags=["scoring"], responses=ERRORS_WRITE)
+pages = APIRouter(include_in_schema=False)
+
+LevelQuery = Annotated[
+    Literal["unit_grid", "community", "township", "road_section", "department"],
+    Query(description="Level of the scored units."),
+]
+PeriodQuery = Annotated[
+    str | None,
+    Query(description="YYYY-MM, YYYYQn, YYYY or YYYY-Www (default: the current month)."),
+]
+ProfileQuery = Annotated[str | None, Query(description="Rule profile (default: sheqi).")]
+SampleQuery = Annotated[
+    Literal["all", "inspected"],
+    Query(description="Communities scored: all, or those an inspection visited (抽查)."),
+]
+
+
+def registry(request: Request) -> RuleRegistry:
+    """The app's rule registry (created with the shipped profiles on first use)."""
+    reg = getattr(request.app.state, "score_registry", None)
+    if reg is None:
+        settings = getattr(request.app.state, "settings", None)
+        local = FsPath(settings.var_dir) / "profiles" if settings is not None else None
+        reg = RuleRegistry.with_shipped(local)
+        request.app.state.score_registry = reg
+    return reg
+
+
+def _period(text: str | None) -> Period:
+    if text:
+        return Period.parse(text)
+    return Period.containing("month", datetime.now(ZoneInfo(DEFAULT_TZ)).date())
+
+
+def _ctx(
+    request: Request, store: Any, session: Any, profile: str | None, sampling: str = "all"
+) -> Any:
+    from civgrid.grids.score_service import ScoringContext
+
+    reg = registry(request)
+    reg.profile(profile)  # 404 for an unknown profile
+    return ScoringContext(store, session, reg, profile, sampling=sampling)
+
+
+def _command_center(actor: Actor) -> None:
+    if str(actor.role) not in ("command_center", "system"):
+        raise PermissionDeniedError("only the command center may do this", kind="scoring")
+
+
+# --------------------------------------------------------------------------- scores
+
+
+@router.get("/scores", summary="Scores of all units at a level", responses=ERRORS_READ)
+def list_scores(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    level: LevelQuery = "community",
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+    sample: SampleQuery = "all",
+) -> dict[str, Any]:
+    """Ranked scores (base − deductions + bonuses), with rank and tier 好/中/差."""
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile, sample)
+    rules = ctx.rules(p)
+    return {
+        "level": level, "period": p.key, "period_label": p.label,
+        "profile": ctx.registry.profile(profile).profile,
+        "rules_effective_from": rules.effective_from.isoformat(),
+        "scores": [s.to_dict(items=False) for s in ctx.scores(p, level)],
+    }  # fmt: skip
+
+
+@router.get("/scores/{level}/{code}", summary="One unit's score, explained", responses=ERRORS_READ)
+def one_score(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    level: Annotated[str, Path(description=f"One of {', '.join(LEVELS)}.")],
+    code: Annotated[str, Path(max_length=32)],
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
+    """The score with its line items (rule, issue, points, reason)."""
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile)
+    if level not in LEVELS:
+        from civgrid.grids.errors import InvalidInputError
+
+        raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
+    return ctx.score(p, level, code).to_dict()
+
+
+@router.get("/indicators", summary="GB/T 30428 indicators", responses=ERRORS_READ)
+def indicators(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    by: Annotated[
+        Literal["community", "township", "unit_grid", "road_section", "department", "post"],
+        Query(description="Group by region, department or post (reporting channel)."),
+    ] = "department",
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
+    """立案数, 结案率, 按期结案率, 返工率, 延期率, 平均处置时长, 综合指标值 — ranked."""
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile)
+    return {"by": by, "period": p.key, "min_sample": ctx.rules(p).ranking.min_sample,
+            "rows": ctx.indicators(p, by)}  # fmt: skip
+
+
+@router.get("/rankings", summary="Ranking table", responses=ERRORS_READ)
+def rankings(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    level: LevelQuery = "community",
+    period: PeriodQuery = None,
+    metric: Annotated[Literal["score", "composite"], Query()] = "score",
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
+    """By score, or by the composite indicator (only units with the minimum sample)."""
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile)
+    if metric == "composite":
+        rows = [
+            {"rank": r["rank"], "code": r["code"], "name": r["name"],
+             "value": r["composite_score"], "sample": r["due"]}
+            for r in ctx.indicators(p, level)
+        ]  # fmt: skip
+    else:
+        rows = [
+            {"rank": s.rank, "code": s.code, "name": s.name, "value": s.points,
+             "sample": s.issues, "tier": s.tier}
+            for s in ctx.scores(p, level)
+        ]  # fmt: skip
+    return {"level": level, "period": p.key, "metric": metric, "rows": rows}
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@router.get("/scoring/rules", summary="Active rule profiles", responses=ERRORS_READ)
+def rules_list(request: Request) -> list[dict[str, Any]]:
+    """Profiles, their versions (``effective_from``) and triggers."""
+    reg = registry(request)
+    out = []
+    for name in reg.names():
+        prof = reg.profile(name)
+        out.append({
+            "profile": prof.profile, "name": prof.name, "source": prof.source,
+            "origin": reg.origin(name),
+            "versions": [v.model_dump(mode="json") for v in prof.versions],
+        })  # fmt: skip
+    return out
+
+
+@router.post("/scoring/rules", summary="Load a rule profile (YAML)", responses=ERRORS_WRITE)
+def rules_load(
+    request: Request,
+    actor: ActorDep,
+    yaml_text: Annotated[str, Body(media_type="application/yaml")],
+    file: Annotated[str, Query(max_length=200)] = "<upload>",
+) -> dict[str, Any]:
+    """Validate, install (``<var_dir>/profiles``) and activate a profile; a malformed one
+    is refused (422, file and line) and the previous rules stay in force."""
+    _command_center(actor)
+    settings = request.app.state.settings
+    prof = registry(request).install_text(yaml_text, file, FsPath(settings.var_dir) / "profiles")
+    return {"profile": prof.profile, "versions": [v.effective_from.isoformat()
+                                                  for v in prof.versions]}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- bulletins
+
+
+class PublishIn(BaseModel):
+    """Publish the bulletin of a month (月通报) or a quarter (季度考评)."""
+
+    period: str = Field(description="YYYY-MM or YYYYQn", max_length=16)
+    profile: str | None = None
+
+
+@router.get("/bulletins", summary="Published bulletins", responses=ERRORS_READ)
+def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
+    """Published bulletins, newest first (without content)."""
+    from sqlalchemy import select
+
+    from civgrid.grids.scoring_models import Bulletin
+
+    rows = session.scalars(select(Bulletin).order_by(Bulletin.id.desc())).all()
+    return [{"id": b.id, "kind": b.kind, "period": b.period, "number": b.number,
+             "issued_at": b.issued_at.isoformat(), "sha256": b.sha256} for b in rows]  # fmt: skip
+
+
+@router.get("/bulletins/preview", summary="Draft bulletin (not stored)", responses=ERRORS_READ)
+def bulletin_preview(
+    request: Request, store: StoreDep, session: SessionDep, period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The content a bulletin of ``period`` would have now."""
+    from civgrid.grids.bulletins import build_bulletin
+
+    return build_bulletin(_ctx(request, store, session, profile), _period(period))
+
+
+@router.post("/bulletins", status_code=201, summary="Publish a bulletin", responses=ERRORS_WRITE)
+def bulletin_publish(
+    request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: PublishIn
+) -> dict[str, Any]:
+    """Build, number and freeze the bulletin; a period already published → 409."""
+    from civgrid.grids.bulletins import bulletin_dict, publish_bulletin
+
+    _command_center(actor)
+    b = publish_bulletin(_ctx(request, store, session, body.profile), Period.parse(body.period),
+                         actor)  # fmt: skip
+    return bulletin_dict(b)
+
+
+@router.get(
+    "/bulletins/{bulletin_id}.xlsx", summary="A published bulletin as xlsx", responses=ERRORS_READ
+)
+def bulletin_xlsx_get(session: SessionDep, bulletin_id: int) -> Response:
+    """The workbook stored at publication."""
+    from civgrid.grids.bulletins import get_bulletin
+
+    b = get_bulletin(session, bulletin_id)
+    return Response(
+        b.xlsx,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="bulletin-{b.period}.xlsx"',
+                 "X-Content-SHA256": b.sha256},
+    )  # fmt: skip
+
+
+@router.get("/bulletins/{bulletin_id}", summary="A published bulletin", responses=ERRORS_READ)
+def bulletin_get(session: SessionDep, bulletin_id: int) -> dict[str, Any]:
+    """As issued (never recomputed)."""
+    from civgrid.grids.bulletins import bulletin_dict, get_bulletin
+
+    return bulletin_dict(get_bulletin(session, bulletin_id))
+
+
+# --------------------------------------------------------------------------- units, cases
+
+
+@router.get("/units/{key}/negative-list", summary="A unit's negative list", responses=ERRORS_READ)
+def unit_negative_list(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    key: Annotated[str, Path(max_length=32)],
+    level: Annotated[
+        Literal["department", "community", "township", "unit_grid", "road_section"], Query()
+    ] = "department",
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
+    """负面清单: recurring problems, returned fixes, overdue issues, tripped triggers.
+
+    A unit handler reads only their own unit's list."""
+    from civgrid.grids.score_service import negative_list
+
+    if level == "department":
+        scope.check_unit(key)
+
+    return negative_list(_ctx(request, store, session, profile), level, key, _period(period))
+
+
+class EvaluateIn(BaseModel):
+    """Evaluate the triggers of a period and open cases for new hits."""
+
+    period: str = Field(max_length=16)
+    profile: str | None = None
+
+
+class ActionIn(BaseModel):
+    """An action on a case: interview (约谈), public_criticism (通报批评), referral (问责),
+    note, close (with a note)."""
+
+    action: Literal["interview", "public_criticism", "referral", "note", "close"]
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.get("/accountability/cases", summary="Accountability cases", responses=ERRORS_READ)
+def cases_list(
+    session: SessionDep,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    level: Annotated[str | None, Query(max_length=16)] = None,
+    unit: Annotated[str | None, Query(max_length=32)] = None,
+    leader: Annotated[str | None, Query(max_length=32)] = None,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+) -> list[dict[str, Any]]:
+    """Cases with their history, newest first."""
+    from civgrid.grids.score_service import case_dict, list_cases
+
+    return [
+        case_dict(c)
+        for c in list_cases(session, status=status, level=level, unit_code=unit,
+                            leader_key=leader, period=period)
+    ]  # fmt: skip
+
+
+@router.post(
+    "/accountability/cases", summary="Evaluate triggers, open cases", responses=ERRORS_WRITE
+)
+def cases_evaluate(
+    request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: EvaluateIn
+) -> dict[str, Any]:
+    """Idempotent: hits that already have a case open nothing new."""
+    from civgrid.grids.score_service import case_dict, open_cases
+
+    _command_center(actor)
+    opened, existing = open_cases(
+        _ctx(request, store, session, body.profile), Period.parse(body.period), actor
+    )
+    session.flush()
+    return {"opened": [case_dict(c) for c in opened],
+            "existing": [c.id for c in existing]}  # fmt: skip
+
+
+@router.get(
+    "/accountability/cases/{case_id}", summary="One case with history", responses=ERRORS_READ
+)
+def case_get(session: SessionDep, case_id: int) -> dict[str, Any]:
+    """The case and its history."""
+    from civgrid.grids.errors import NotFoundError
+    from civgrid.grids.score_service import case_dict
+    from civgrid.grids.scoring_models import AccountabilityCase
+
+    c = session.get(AccountabilityCase, case_id)
+    if c is None:
+        raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
+    return case_dict(c)
+
+
+@router.post(
+    "/accountability/cases/{case_id}/actions", summary="Act on a case", responses=ERRORS_WRITE
+)
+def case_act(session: SessionDep, actor: ActorDep, case_id: int, body: ActionIn) -> dict:
+    """约谈 / 通报批评 / 问责 / note, or close with a note (history kept)."""
+    from civgrid.grids.score_service import act_on_case, case_dict
+
+    _command_center(actor)
+    return case_dict(act_on_case(session, actor, case_id, body.action, body.note))
+
+
+@router.get(
+    "/leaders/{key}/dashboard", summary="A leader's scores dashboard", responses=ERRORS_READ
+)
+def leader_dashboard_api(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    key: Annotated[str, Path(max_length=32)],
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
+    """Only the leader's own communities and townships: score, rank, tier, trend, open cases.
+
+    A leader reads only their own dashboard (others: 404)."""
+    from civgrid.grids.score_service import leader_dashboard
+
+    scope.check_leader(key)
+
+    return leader_dashboard(_ctx(request, store, session, profile), key, _period(period))
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pages.get("/scores", response_class=HTMLResponse)
+def scores_page(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> HTMLResponse:
+    """考核排名: communities and townships ranked, tiers, links to the bulletin."""
+    from civgrid.maps.scoring_pages import scores_page_html
+
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile)
+    return HTMLResponse(
+        scores_page_html(
+            p, ctx.scores(p, "community"), ctx.scores(p, "township"),
+            ctx.indicators(p, "department"), ctx.rules(p),
+        )
+    )  # fmt: skip
+
+
+@pages.get("/scores/bulletin", response_class=HTMLResponse)
+def bulletin_draft_page(
+    request: Request, store: StoreDep, session: SessionDep, period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> HTMLResponse:  # fmt: skip
+    """The bulletin of a period as it would be issued now (printable)."""
+    from civgrid.grids.bulletins import build_bulletin
+    from civgrid.maps.scoring_pages import bulletin_html
+
+    content = build_bulletin(_ctx(request, store, session, profile), _period(period))
+    return HTMLResponse(bulletin_html(content, draft=True))
+
+
+@pages.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
+def bulletin_page(session: SessionDep, bulletin_id: int) -> HTMLResponse:
+    """A published bulletin, printable, as issued."""
+    from civgrid.grids.bulletins import get_bulletin
+    from civgrid.maps.scoring_pages import bulletin_html
+
+    b = get_bulletin(session, bulletin_id)
+    return HTMLResponse(bulletin_html(b.content, xlsx=f"/api/v1/bulletins/{b.id}.xlsx"))
+
+
+@pages.get("/leaders/{key}/scores", response_class=HTMLResponse)
+def leader_scores_page(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    key: Annotated[str, Path(max_length=32)],
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> HTMLResponse:
+    """领导考核看板: the leader's communities and townships, scores, ranks, open cases."""
+    from civgrid.grids.score_service import leader_dashboard
+
+    scope.check_leader(key)
+    from civgrid.maps.scoring_pages import dashboard_page_html
+
+    dash = leader_dashboard(_ctx(request, store, session, profile), key, _period(period))
+    return HTMLResponse(dashboard_page_html(dash))
+
+
+@pages.get("/scores/{level}/{code}", response_class=HTMLResponse)
+def unit_score_page(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    level: Annotated[str, Path(max_length=16)],
+    code: Annotated[str, Path(max_length=32)],
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> HTMLResponse:
+    """A unit's page: its score explained and its negative list (负面清单)."""
+    from civgrid.grids.errors import InvalidInputError
+    from civgrid.grids.score_service import negative_list
+    from civgrid.maps.scoring_pages import unit_page_html
+
+    if level not in LEVELS:
+        raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
+    p = _period(period)
+    ctx = _ctx(request, store, session, profile)
+    score = ctx.score(p, level, code).to_dict()
+    return HTMLResponse(unit_page_html(score, negative_list(ctx, level, code, p), p.label))

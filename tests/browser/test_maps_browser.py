@@ -66,6 +66,15 @@ def sim_db(tmp_path_factory) -> str:
     return url
 
 
+class Served(str):
+    """The base URL of the served app, with the app (to log in: tests/authclient.py)."""
+
+    def __new__(cls, url: str, app) -> Served:
+        obj = super().__new__(cls, url)
+        obj.app = app
+        return obj
+
+
 @pytest.fixture(scope="module")
 def server(sim_db, tmp_path_factory):
     """The app on a free port, served by uvicorn in a thread; yields its base URL."""
@@ -81,7 +90,7 @@ def server(sim_db, tmp_path_factory):
     while not srv.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield Served(f"http://127.0.0.1:{port}", app)
     srv.should_exit = True
     thread.join(timeout=30)
 
@@ -106,9 +115,13 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, server):
+    """A page logged in as the admin (the session cookie of the login page)."""
+    from authclient import browser_login
+
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
                               timezone_id="Asia/Shanghai")  # fmt: skip
+    browser_login(ctx, server.app, server)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -132,7 +145,10 @@ def wait_loaded(page) -> None:
 
 
 def api(server: str, path: str) -> dict:
-    r = httpx.get(server + path, timeout=60)
+    from authclient import token_for
+
+    auth = {"Authorization": f"Bearer {token_for(server.app, 'admin', 'admin')}"}
+    r = httpx.get(server + path, timeout=60, headers=auth)
     assert r.status_code == 200, r.text[:300]
     return r.json()
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from authclient import AuthClient
 from fastapi.testclient import TestClient
 from mapdata import build_demo_db, copy_db, make_app
 
@@ -39,7 +40,7 @@ def make_client(maps_db, tmp_path) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(**settings) -> TestClient:
-        client = TestClient(make_app(maps_db, tmp_path / "var", **settings))
+        client = AuthClient(make_app(maps_db, tmp_path / "var", **settings))
         client.__enter__()
         clients.append(client)
         return client

@@ -119,13 +119,8 @@ def copy_db(template: Path, target: Path) -> str:
 def make_app(db_url: str, var_dir: Path, **settings):
     """``create_app`` with the map (and issue) routers mounted once."""
     from civgrid.api.app import create_app
-    from civgrid.api.routers import issues, maps
     from civgrid.api.settings import Settings
 
+    # create_app registers the map and issue routers
     app = create_app(Settings(database_url=db_url, var_dir=var_dir, **settings))
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/map" not in paths:
-        app.include_router(maps.router)
-    if "/api/v1/issues/{issue_id}/reassign" not in paths:
-        app.include_router(issues.router)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
+from authclient import AuthClient
 from mapdata import DEMO_DATA, make_app, seed_issues
 
 pytestmark = pytest.mark.postgis
@@ -21,7 +21,7 @@ def pg_client(postgresql_url, tmp_path):
     store.rebuild_index()
     seed_issues(store, tmp_path / "photos", n=30)
     store.engine.dispose()
-    with TestClient(make_app(postgresql_url, tmp_path / "var", basemap_url="amap")) as client:
+    with AuthClient(make_app(postgresql_url, tmp_path / "var", basemap_url="amap")) as client:
         yield client
 
 

@@ -99,9 +99,8 @@
       headers: {
         "Content-Type": "application/json",
         Accept: "application/json",
-        "X-Actor": "map-dispatcher",
-        "X-Actor-Role": "command_center",
       },
+      credentials: "same-origin", // the login cookie: the server knows who acts
       body: JSON.stringify(body),
     })
       .then(function (r) {

@@ -1,0 +1,421 @@
+"""Scoring on the database: issue records, units, scores, indicators, cases, dashboards.
+
+A thin layer over the pure core (:mod:`civgrid.grids.scoring`,
+:mod:`civgrid.grids.indicators`, :mod:`civgrid.grids.score_triggers`): it reads
+issues as :class:`~civgrid.grids.scoring.IssueRecord`, the scored units from
+the current boundaries, and stores accountability cases with their history.
+
+The sampled points (patrol visits) are an optional input: ``sampled`` maps a
+period key to the sampled community codes; by default every unit is scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.indicators import compute_indicators, rank_indicators
+from civgrid.grids.issue_config import Actor
+from civgrid.grids.issue_models import Issue
+from civgrid.grids.models import Assignment, Leader, Role, Unit
+from civgrid.grids.score_triggers import TriggerHit, evaluate_triggers
+from civgrid.grids.scoring import (
+    LEVELS,
+    IssueRecord,
+    Period,
+    Score,
+    UnitRef,
+    compute_scores,
+    default_sample,
+    in_period,
+)
+from civgrid.grids.scoring_models import AccountabilityCase, CaseEvent
+from civgrid.grids.scoring_rules import ACTION_LABELS, RuleRegistry, RuleVersion
+
+__all__ = [
+    "CASE_ACTIONS",
+    "ScoringContext",
+    "act_on_case",
+    "case_dict",
+    "issue_records",
+    "leader_dashboard",
+    "list_cases",
+    "load_units",
+    "negative_list",
+    "open_cases",
+]
+
+#: What the command center can do with a case.
+CASE_ACTIONS = ("interview", "public_criticism", "referral", "note", "close")
+CASE_ACTION_LABELS = {**ACTION_LABELS, "opened": "立案", "note": "备注", "close": "办结"}
+
+
+def issue_records(session: Session, before: datetime | None = None) -> list[IssueRecord]:
+    """All issues (reported before ``before``, aware UTC) as scoring records."""
+    q = select(Issue, Unit.key).outerjoin(Unit, Issue.owner_unit_id == Unit.id)
+    if before is not None:
+        q = q.where(Issue.reported_at < before)
+    out = []
+    for i, unit_key in session.execute(q.order_by(Issue.id)).all():
+        attrs = i.attributes or {}
+        out.append(
+            IssueRecord(
+                id=i.id, category_code=i.category_code, source=i.source,
+                reported_at=i.reported_at, state=str(i.state.value if hasattr(i.state, "value")
+                                                     else i.state),
+                priority=i.priority, deadline=i.deadline, closed_at=i.closed_at,
+                return_count=i.return_count, extension_count=i.extension_count,
+                recurrence=i.recurrence_of_id is not None,
+                media_praise=bool(attrs.get("media_praise")),
+                township_code=i.township_code, community_code=i.community_code,
+                unit_grid_code=i.unit_grid_code, road_section_code=i.road_section_code,
+                owner_unit_key=unit_key,
+            )
+        )  # fmt: skip
+    return out
+
+
+def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
+    """The units scored at ``level`` on the current boundaries (codes, Chinese names)."""
+    if level in ("township", "community", "unit_grid"):
+        return [
+            UnitRef(a.code, a.name, a.parent_code)
+            for a in store.areas(layer=level, session=session)
+        ]
+    if level == "road_section":
+        return [UnitRef(r.code, r.name) for r in store.road_sections(session=session)]
+    if level == "department":
+        owners = set(session.scalars(select(Issue.owner_unit_id).distinct()))
+        units = session.scalars(select(Unit).order_by(Unit.key)).all()
+        return [
+            UnitRef(u.key, u.name) for u in units if u.id in owners or str(u.kind) == "department"
+        ]
+    raise InvalidInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}", field="level")
+
+
+@dataclass
+class ScoringContext:
+    """Scores of one database under one profile, with the records loaded once.
+
+    Parameters
+    ----------
+    store : Store
+    session : Session
+    registry : RuleRegistry
+    profile : str, optional
+        Profile name (default: the registry's default).
+    sampled : mapping, optional
+        Period key → sampled community codes (patrol visits).
+    sampling : str
+        For periods missing from ``sampled``: ``all`` (every community) or
+        ``inspected`` (communities where an inspection found something,
+        :func:`~civgrid.grids.scoring.default_sample`).
+    """
+
+    store: Any
+    session: Session
+    registry: RuleRegistry
+    profile: str | None = None
+    sampled: Mapping[str, Collection[str]] = field(default_factory=dict)
+    sampling: str = "all"
+    _records: list[IssueRecord] | None = None
+    _units: dict[str, list[UnitRef]] = field(default_factory=dict)
+    _scores: dict[tuple[str, str], list[Score]] = field(default_factory=dict)
+
+    @property
+    def records(self) -> list[IssueRecord]:
+        """All issue records (loaded on first use)."""
+        if self._records is None:
+            self._records = issue_records(self.session)
+        return self._records
+
+    def units(self, level: str) -> list[UnitRef]:
+        """The units of ``level`` (cached)."""
+        if level not in self._units:
+            self._units[level] = load_units(self.store, self.session, level)
+        return self._units[level]
+
+    def names(self, level: str) -> dict[str, str]:
+        """Code → Chinese name at ``level``."""
+        return {u.code: u.name for u in self.units(level)}
+
+    def rules(self, period: Period) -> RuleVersion:
+        """The rules in force on the period's first day."""
+        return self.registry.rules(self.profile, period.start)
+
+    def scores(self, period: Period, level: str) -> list[Score]:
+        """Ranked scores of every unit at ``level`` for ``period``."""
+        key = (period.key, level)
+        if key not in self._scores:
+            sampled = self.sampled.get(period.key)
+            if sampled is None and self.sampling == "inspected":
+                sampled = default_sample(self.records, period, "community")
+            self._scores[key] = compute_scores(
+                self.records, self.rules(period), period, level, self.units(level),
+                communities=self.units("community") if level == "township" else (),
+                sampled=sampled if level in ("community", "township") else None,
+            )  # fmt: skip
+        return self._scores[key]
+
+    def score(self, period: Period, level: str, code: str) -> Score:
+        """One unit's score (with its line items)."""
+        for s in self.scores(period, level):
+            if s.code == code:
+                return s
+        raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
+
+    def indicators(self, period: Period, by: str) -> list[dict[str, Any]]:
+        """Indicators per group, ranked by the composite with the minimum sample."""
+        rules = self.rules(period)
+        level = "department" if by == "post" else by
+        names = {} if by == "post" else self.names(level)
+        table = compute_indicators(self.records, period, by, rules.composite, names)
+        return [i.to_dict() for i in rank_indicators(table, rules.ranking.min_sample)]
+
+    def triggers(self, period: Period) -> list[TriggerHit]:
+        """Triggers tripped in ``period`` under the profile's rules."""
+        names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
+        return evaluate_triggers(
+            self.registry.profile(self.profile), self.records, period, self.scores, names
+        )
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _leader_of(session: Session, level: str, code: str, day: date) -> str | None:
+    role = {"community": Role.contract, "township": Role.contact}.get(level)
+    if role is None:
+        return None
+    q = (
+        select(Leader.key)
+        .join(Assignment, Assignment.leader_id == Leader.id)
+        .where(Assignment.role == role, Assignment.object_code == code)
+        .where(Assignment.valid_from <= day)
+        .order_by(Leader.key)
+    )
+    return session.scalars(q).first()
+
+
+def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
+    """JSON-ready dict of a case (labels in Chinese)."""
+    d = {
+        "id": case.id,
+        "profile": case.profile,
+        "rule_id": case.rule_id,
+        "rule_label": case.rule_label,
+        "action": case.action,
+        "action_label": ACTION_LABELS.get(case.action, case.action),
+        "level": case.level,
+        "unit_code": case.unit_code,
+        "unit_name": case.unit_name,
+        "leader_key": case.leader_key,
+        "period": case.period,
+        "facts": list(case.facts or []),
+        "issue_ids": list(case.issue_ids or []),
+        "status": case.status,
+        "opened_at": case.opened_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "close_note": case.close_note,
+    }
+    if history:
+        d["history"] = [
+            {"at": e.at.isoformat(), "action": e.action,
+             "action_label": CASE_ACTION_LABELS.get(e.action, e.action),
+             "actor_who": e.actor_who, "actor_role": e.actor_role, "note": e.note}
+            for e in case.events
+        ]  # fmt: skip
+    return d
+
+
+def open_cases(
+    ctx: ScoringContext,
+    period: Period,
+    actor: Actor,
+    now: datetime | None = None,
+) -> tuple[list[AccountabilityCase], list[AccountabilityCase]]:
+    """Evaluate the triggers of ``period`` and open a case for each new hit.
+
+    Idempotent: a hit that already has a case (same profile, rule, unit, period)
+    opens nothing.
+
+    Returns
+    -------
+    (opened, existing) : lists of AccountabilityCase
+    """
+    now = now or datetime.now(UTC)
+    profile = ctx.registry.profile(ctx.profile).profile
+    opened, existing = [], []
+    for hit in ctx.triggers(period):
+        q = select(AccountabilityCase).where(
+            AccountabilityCase.profile == profile,
+            AccountabilityCase.rule_id == hit.rule_id,
+            AccountabilityCase.level == hit.level,
+            AccountabilityCase.unit_code == hit.unit_code,
+            AccountabilityCase.period == hit.period,
+        )
+        found = ctx.session.scalars(q).first()
+        if found is not None:
+            existing.append(found)
+            continue
+        case = AccountabilityCase(
+            profile=profile, rule_id=hit.rule_id, rule_label=hit.label, action=hit.action,
+            level=hit.level, unit_code=hit.unit_code, unit_name=hit.unit_name,
+            leader_key=_leader_of(ctx.session, hit.level, hit.unit_code, period.start),
+            period=hit.period, facts=hit.facts, issue_ids=hit.issue_ids, status="open",
+            opened_at=now,
+        )  # fmt: skip
+        case.events.append(
+            CaseEvent(at=now, action="opened", actor_who=actor.who, actor_role=str(actor.role),
+                      note=f"{hit.label}（建议：{hit.action_label}）")
+        )  # fmt: skip
+        ctx.session.add(case)
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.flush()
+        except IntegrityError as exc:  # a concurrent evaluation opened it first
+            raise ConflictError(
+                "case already opened", kind="accountability_case", key=hit.rule_id
+            ) from exc
+        opened.append(case)
+    return opened, existing
+
+
+def list_cases(
+    session: Session,
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    unit_code: str | None = None,
+    leader_key: str | None = None,
+    period: str | None = None,
+) -> list[AccountabilityCase]:
+    """Cases, newest first, filtered."""
+    q = select(AccountabilityCase)
+    if status:
+        q = q.where(AccountabilityCase.status == status)
+    if level:
+        q = q.where(AccountabilityCase.level == level)
+    if unit_code:
+        q = q.where(AccountabilityCase.unit_code == unit_code)
+    if leader_key:
+        q = q.where(AccountabilityCase.leader_key == leader_key)
+    if period:
+        q = q.where(AccountabilityCase.period == period)
+    return list(session.scalars(q.order_by(AccountabilityCase.id.desc())))
+
+
+def act_on_case(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    action: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> AccountabilityCase:
+    """Record an action on a case (约谈, 通报批评, 问责, note) or close it with a note.
+
+    Raises
+    ------
+    NotFoundError, InvalidInputError, ConflictError
+        Unknown case; unknown action or closing without a note; case already closed.
+    """
+    if action not in CASE_ACTIONS:
+        raise InvalidInputError(f"action must be one of {', '.join(CASE_ACTIONS)}", field="action")
+    case = session.get(AccountabilityCase, case_id)
+    if case is None:
+        raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
+    if case.status == "closed":
+        raise ConflictError(f"case {case_id} is closed", kind="case", key=case_id)
+    if action == "close" and not (note or "").strip():
+        raise InvalidInputError("closing a case needs a note", field="note")
+    now = now or datetime.now(UTC)
+    case.events.append(
+        CaseEvent(at=now, action=action, actor_who=actor.who, actor_role=str(actor.role),
+                  note=note)
+    )  # fmt: skip
+    if action == "close":
+        case.status, case.closed_at, case.close_note = "closed", now, note
+    session.flush()
+    return case
+
+
+# --------------------------------------------------------------------------- views
+
+
+def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) -> dict[str, Any]:
+    """A unit's repeated failures (负面清单) in ``period``.
+
+    Entries: recurring problems, returned fixes, overdue issues, and the
+    accountability triggers tripped — each with its issue.
+    """
+    until = period.end_utc
+    entries = []
+    for r in ctx.records:
+        if r.code_at(level) != code or not in_period(r, period):
+            continue
+        if r.recurrence:
+            entries.append({"issue_id": r.id, "kind": "recurrence", "label": "反弹回潮",
+                            "category_code": r.category_code})  # fmt: skip
+        if r.return_count:
+            entries.append({"issue_id": r.id, "kind": "returned",
+                            "label": f"整改被退回{r.return_count}次",
+                            "category_code": r.category_code})  # fmt: skip
+        if (days := r.overdue_days(until)) > 0:
+            entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天",
+                            "category_code": r.category_code})  # fmt: skip
+    hits = [h.to_dict() for h in ctx.triggers(period) if h.level == level and h.unit_code == code]
+    name = ctx.names(level).get(code)
+    if name is None:
+        raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
+    return {"level": level, "code": code, "name": name, "period": period.key,
+            "entries": entries, "triggers": hits}  # fmt: skip
+
+
+def leader_dashboard(
+    ctx: ScoringContext, leader_key: str, period: Period, trend: int = 3
+) -> dict[str, Any]:
+    """A leader's communities and townships: score, rank, tier, trend, open cases.
+
+    Only the leader's own areas (contract → communities, contact → townships).
+    """
+    leader = ctx.session.scalars(select(Leader).where(Leader.key == leader_key)).first()
+    if leader is None:
+        raise NotFoundError(f"no leader {leader_key!r}", kind="leader", key=leader_key)
+    rows = ctx.session.execute(
+        select(Assignment.role, Assignment.object_layer, Assignment.object_code).where(
+            Assignment.leader_id == leader.id, Assignment.valid_from <= period.end
+        )
+    ).all()
+    mine: dict[str, list[str]] = {"community": [], "township": []}
+    for role, layer, code in rows:
+        lay = str(layer.value if hasattr(layer, "value") else layer)
+        ok = role in (Role.contract, Role.contact)
+        if ok and lay in mine and code not in mine[lay]:
+            mine[lay].append(code)
+    periods = [period.previous(n) for n in range(trend - 1, -1, -1)]
+    out: list[dict[str, Any]] = []
+    for level in ("community", "township"):
+        total = len([s for s in ctx.scores(period, level) if s.sampled])
+        for code in sorted(mine[level]):
+            s = ctx.score(period, level, code)
+            cases = list_cases(ctx.session, level=level, unit_code=code, status="open")
+            out.append({
+                "level": level, "code": code, "name": s.name, "points": s.points,
+                "rank": s.rank, "of": total, "tier": s.tier, "issues": s.issues,
+                "trend": [{"period": p.key, "points": ctx.score(p, level, code).points,
+                           "rank": ctx.score(p, level, code).rank} for p in periods],
+                "open_cases": [case_dict(c, history=False) for c in cases],
+            })  # fmt: skip
+    return {"leader": {"key": leader.key, "title": leader.title}, "period": period.key,
+            "period_label": period.label, "rows": out}  # fmt: skip
+
+
+ScoresFn = Callable[[Period, str], list[Score]]

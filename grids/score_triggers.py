@@ -1,0 +1,219 @@
+"""Accountability triggers (问责情形) evaluated on plain issue records.
+
+:func:`evaluate_triggers` applies the triggers of the rules in force for a
+period and returns one :class:`TriggerHit` per (trigger, unit): the facts that
+tripped it, in Chinese, and the issues behind them. Past periods are scored
+with the rules in force for each of them, so a later rule change does not
+change what a past period tripped.
+
+Ranking triggers (``named_worst``, ``poor_tier_consecutive``,
+``bottom_consecutive``) look at the period's own cadence: a monthly trigger is
+evaluated on a month, a quarterly one on a quarter. Of several triggers of the
+same kind, the one with the largest ``count`` reached fires (Sheqi: notified
+twice → interview, three times → written self-criticism — not both).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from civgrid.grids.scoring import (
+    TIER_LABELS,
+    IssueRecord,
+    Period,
+    Score,
+    bulletin_names,
+    in_period,
+    issue_units,
+    named_worst,
+)
+from civgrid.grids.scoring_rules import ACTION_LABELS, Profile, Trigger
+
+__all__ = ["ScoreFn", "TriggerHit", "evaluate_triggers"]
+
+#: ``scores(period, level)`` → the ranked scores of that period and level.
+ScoreFn = Callable[[Period, str], Sequence[Score]]
+
+
+@dataclass
+class TriggerHit:
+    """A tripped trigger for one unit: what happened and what it calls for."""
+
+    rule_id: str
+    label: str
+    action: str
+    level: str
+    unit_code: str
+    unit_name: str
+    period: str
+    facts: list[str] = field(default_factory=list)
+    issue_ids: list[int] = field(default_factory=list)
+    quarters: int = 0
+
+    @property
+    def action_label(self) -> str:
+        """Chinese label of the action."""
+        return ACTION_LABELS.get(self.action, self.action)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {**asdict(self), "action_label": self.action_label}
+
+
+def _pick(triggers: Sequence[Trigger], reached: int) -> Trigger | None:
+    """Of triggers of one kind, the one with the largest ``count <= reached``."""
+    ok = [t for t in triggers if t.count <= reached]
+    return max(ok, key=lambda t: t.count) if ok else None
+
+
+def _streak(flags: Sequence[bool]) -> int:
+    n = 0
+    for f in reversed(flags):
+        if not f:
+            break
+        n += 1
+    return n
+
+
+def _ranking_hits(
+    profile: Profile, triggers: Sequence[Trigger], period: Period, scores: ScoreFn
+) -> list[TriggerHit]:
+    hits: list[TriggerHit] = []
+    groups: dict[tuple[str, str, int, str], list[Trigger]] = defaultdict(list)
+    for t in triggers:
+        if t.kind in ("named_worst", "poor_tier_consecutive", "bottom_consecutive"):
+            default = "quarter" if t.kind == "poor_tier_consecutive" else "month"
+            cadence = "month" if t.kind == "named_worst" else (t.cadence or default)
+            groups[(t.kind, t.level, t.bottom, cadence)].append(t)
+    for (kind, level, bottom, cadence), ts in groups.items():
+        if period.kind != cadence:
+            continue
+        depth = max(t.window if kind == "named_worst" else t.count for t in ts)
+        periods = [period.previous(n) for n in range(depth - 1, -1, -1)]
+        per: list[dict[str, Score]] = []
+        flagged: list[set[str]] = []
+        for p in periods:
+            rules = profile.version_on(p.start)
+            ss = list(scores(p, level))
+            per.append({s.code: s for s in ss})
+            if kind == "poor_tier_consecutive":
+                flagged.append({s.code for s in ss if s.sampled and s.tier == "poor"})
+            elif kind == "named_worst":
+                _, bad = bulletin_names(ss, 0, rules.ranking.worst_named)
+                flagged.append({s.code for s in bad})
+            else:
+                flagged.append({s.code for s in named_worst(ss, bottom)})
+        for code in sorted(flagged[-1]):
+            marks = [code in f for f in flagged]
+            reached = sum(marks) if kind == "named_worst" else _streak(marks)
+            t = _pick(ts, reached)
+            if t is None:
+                continue
+            now = per[-1][code]
+            facts = []
+            for p, f, sc in zip(periods, flagged, per, strict=True):
+                if code in f and (s := sc.get(code)) is not None:
+                    what = {
+                        "named_worst": "月通报中被点名（排名靠后）",
+                        "poor_tier_consecutive": f"{'年度' if cadence == 'year' else '季度'}"
+                        f"考评为“{TIER_LABELS['poor']}”",
+                        "bottom_consecutive": f"排名末{bottom}位",
+                    }[kind]
+                    facts.append(f"{p.label}：得分{s.points:g}，第{s.rank}名，{what}")
+            hits.append(
+                TriggerHit(t.id, t.label, t.action, level, code, now.name, period.key,
+                           facts, [], t.quarters)
+            )  # fmt: skip
+    return hits
+
+
+def _issue_hits(
+    triggers: Sequence[Trigger],
+    records: Sequence[IssueRecord],
+    period: Period,
+    names: dict[str, dict[str, str]],
+) -> list[TriggerHit]:
+    hits: list[TriggerHit] = []
+    start, end = period.start_utc, period.end_utc
+    for t in triggers:
+        found: dict[str, list[tuple[IssueRecord, str]]] = defaultdict(list)
+        if t.kind == "overdue_days":
+            for r in records:
+                if r.deadline is None or r.state in ("rejected", "merged"):
+                    continue
+                crossed = r.deadline + timedelta(days=t.days)
+                late = r.closed_at is None or r.closed_at > crossed
+                if start <= crossed < end and late and crossed < (r.closed_at or end):
+                    found[r.code_at(t.level) or ""].append(
+                        (r, f"问题#{r.id}超期逾{t.days}天未整改")
+                    )
+        elif t.kind == "returned":
+            for r in records:
+                if in_period(r, period) and r.return_count >= t.count:
+                    found[r.code_at(t.level) or ""].append(
+                        (r, f"问题#{r.id}整改被退回{r.return_count}次")
+                    )
+        elif t.kind == "source":
+            for r in records:
+                if in_period(r, period) and r.source in t.sources:
+                    found[r.code_at(t.level) or ""].append((r, f"问题#{r.id}来源：{r.source}"))
+        elif t.kind == "recurrence":
+            mine = [r for r in records if in_period(r, period) and r.recurrence]
+            for code, rs in issue_units(mine, t.level).items():
+                by_place: dict[tuple, list[IssueRecord]] = defaultdict(list)
+                for r in rs:
+                    by_place[(r.unit_grid_code, r.category_code)].append(r)
+                for (grid, cat), group in by_place.items():
+                    if len(group) >= t.count:
+                        for r in group:
+                            found[code].append(
+                                (r, f"问题#{r.id}：{grid or ''}同一问题（{cat}）反复出现")
+                            )
+        else:
+            continue
+        for code, items in sorted(found.items()):
+            if not code:
+                continue
+            hits.append(
+                TriggerHit(t.id, t.label, t.action, t.level, code,
+                           names.get(t.level, {}).get(code, code), period.key,
+                           [f for _, f in items], sorted({r.id for r, _ in items}), t.quarters)
+            )  # fmt: skip
+    return hits
+
+
+def evaluate_triggers(
+    profile: Profile,
+    records: Iterable[IssueRecord],
+    period: Period,
+    scores: ScoreFn,
+    names: dict[str, dict[str, str]] | None = None,
+) -> list[TriggerHit]:
+    """All triggers tripped in ``period`` under the rules in force then.
+
+    Parameters
+    ----------
+    profile : Profile
+    records : iterable of IssueRecord
+    period : Period
+        A month or a quarter (ranking triggers of the other cadence are skipped).
+    scores : callable
+        ``scores(period, level)`` → ranked scores (e.g. a closure over
+        :func:`~civgrid.grids.scoring.compute_scores`).
+    names : dict, optional
+        level → code → Chinese name, for issue-based hits.
+
+    Returns
+    -------
+    list of TriggerHit
+        Ordered by rule id and unit.
+    """
+    recs = list(records)
+    rules = profile.version_on(period.start)
+    hits = _ranking_hits(profile, rules.triggers, period, scores)
+    hits += _issue_hits(rules.triggers, recs, period, names or {})
+    return sorted(hits, key=lambda h: (h.rule_id, h.level, h.unit_code))

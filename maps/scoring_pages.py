@@ -1,0 +1,291 @@
+"""Printable Chinese pages of scoring: the bulletin (通报), the rankings, the leader dashboard.
+
+Plain HTML strings (no map library): a bulletin must print on A4 and open on an
+intranet without any CDN. The heat map of the period's hotspots is linked
+(``/map/heat?from=&to=``), not embedded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+__all__ = [
+    "bulletin_html",
+    "dashboard_page_html",
+    "dashboard_section_html",
+    "leader_dashboard_loader",
+    "scores_page_html",
+    "unit_page_html",
+]
+
+_LEVELS = {"community": "社区", "township": "乡镇（街道）", "department": "责任单位",
+           "unit_grid": "单元网格", "road_section": "路段"}  # fmt: skip
+_TIERS = {"good": "好", "fair": "中", "poor": "差"}
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Noto Serif CJK SC","WenQuanYi Micro Hei",sans-serif;
+margin:24px auto;max-width:1000px;color:#222;font-size:14px;line-height:1.5}
+h1{text-align:center;color:#b00;font-size:24px;margin:8px 0}
+h2{font-size:17px;border-left:4px solid #b00;padding-left:8px;margin-top:22px}
+.no{text-align:center;color:#555}.muted{color:#777}.draft{color:#b00;text-align:center}
+table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{border:1px solid #999;padding:3px 6px;text-align:left}th{background:#f2dcdb}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.tier-good{color:#070}.tier-fair{color:#a60}.tier-poor{color:#b00;font-weight:bold}
+.named{background:#fff3f3}.nav a{margin-right:12px}
+@media print{.nav,.noprint{display:none}body{margin:0;max-width:none}
+h2{page-break-after:avoid}table{page-break-inside:auto}tr{page-break-inside:avoid}}
+"""
+
+
+def _e(v: Any) -> str:
+    return escape("" if v is None else str(v))
+
+
+def _num(v: Any, pct: bool = False) -> str:
+    if v is None:
+        return "—"
+    if pct:
+        return f"{100 * float(v):.1f}%"
+    return f"{round(float(v), 2):g}" if isinstance(v, int | float) else _e(v)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def _unit_link(r: Mapping[str, Any]) -> str:
+    href = f"/scores/{r.get('level')}/{r.get('code')}?period={r.get('period')}"
+    return f'<a href="{_e(href)}">{_e(r["name"])}</a>'
+
+
+def _score_table(rows: Sequence[Mapping[str, Any]], named: set[str], tid: str) -> str:
+    body = "".join(
+        f"<tr class='{'named' if r['code'] in named else ''}'>"
+        f"<td class='num'>{_e(r.get('rank') or '—')}</td><td>{_unit_link(r)}</td>"
+        f"<td class='num'>{_num(r['points'])}</td><td class='num'>{_num(r.get('deductions'))}</td>"
+        f"<td class='num'>{_num(r.get('bonuses'))}</td><td class='num'>{_e(r.get('issues'))}</td>"
+        f"<td class='tier-{_e(r.get('tier'))}'>{_e(_TIERS.get(r.get('tier') or '', '未抽查'))}</td>"
+        "</tr>"
+        for r in rows
+    )
+    return (
+        f'<table id="{tid}"><thead><tr><th>名次</th><th>单位</th><th>得分</th><th>扣分</th>'
+        f"<th>加分</th><th>问题数</th><th>档次</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _dept_table(rows: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
+    body = "".join(
+        f"<tr><td class='num'>{_e(r.get('rank') or '—')}</td><td>{_e(r['name'])}</td>"
+        f"<td class='num'>{r['filed']}</td><td class='num'>{r['due']}</td>"
+        f"<td class='num'>{_num(r['closure_rate'], True)}</td>"
+        f"<td class='num'>{_num(r['on_time_rate'], True)}</td>"
+        f"<td class='num'>{_num(r['rework_rate'], True)}</td>"
+        f"<td class='num'>{_num(r['extension_rate'], True)}</td>"
+        f"<td class='num'>{_num(r['avg_handling_hours'])}</td>"
+        f"<td class='num'>{_num(r['composite_score'])}</td></tr>"
+        for r in list(rows)[:limit]
+    )
+    return (
+        '<table id="cg-dept"><thead><tr><th>名次</th><th>责任单位</th><th>立案数</th>'
+        "<th>应结案数</th><th>结案率</th><th>按期结案率</th><th>返工率</th><th>延期率</th>"
+        f"<th>平均处置时长（小时）</th><th>综合指标值</th></tr></thead><tbody>{body}</tbody></table>"
+        '<p class="muted">名次仅排应结案数达到最低样本量的单位（“—”为样本不足）。</p>'
+    )
+
+
+def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str = "") -> str:
+    """The bulletin as a printable Chinese HTML page.
+
+    Parameters
+    ----------
+    content : mapping
+        From :func:`civgrid.grids.bulletins.build_bulletin` (or a stored bulletin).
+    draft : bool
+        Mark as a draft (not yet issued).
+    xlsx : str
+        Link to the stored workbook, if any.
+    """
+    c = content
+    worst = {w["code"] for w in c.get("worst", [])}
+    s = c.get("summary", {})
+    tiers = "，".join(f"{k}{v}个" for k, v in (s.get("tiers") or {}).items())
+    tiers = f"社区档次：{tiers}。" if tiers else ""
+
+    def named(lvl: str, key: str) -> str:
+        got = [x for x in c.get(key, []) if x["level"] == lvl]
+        return "、".join(f"{_e(x['name'])}（{_num(x['points'])}分）" for x in got) or "无"
+
+    cases = "".join(
+        f"<tr><td>{_e(h['unit_name'])}</td><td>{_e(_LEVELS.get(h['level'], h['level']))}</td>"
+        f"<td>{_e(h['label'])}</td><td>{_e(h.get('action_label'))}</td>"
+        f"<td>{'<br>'.join(_e(f) for f in h['facts'][:6])}</td></tr>"
+        for h in c.get("cases", [])
+    )
+    negs = "".join(
+        f"<h3>{_e(n['name'])}</h3><ul>"
+        + "".join(f"<li>问题#{e['issue_id']}（{_e(e['category_code'])}）：{_e(e['label'])}</li>"
+                  for e in n["entries"][:20])
+        + "</ul>"
+        for n in c.get("negative_lists", [])
+    ) or "<p>无。</p>"  # fmt: skip
+    hot = "".join(
+        f"<li>{_e(h['name'])}（{_e(h['code'])}）：{h['issues']}件</li>"
+        for h in c.get("hotspots", [])
+    )
+    heat = _e(c.get("heat_link"))
+    case_head = (
+        '<table id="cg-cases"><thead><tr><th>单位</th><th>层级</th><th>情形</th>'
+        "<th>处理建议</th><th>事实依据</th></tr></thead><tbody>"
+    )
+    parts = [
+        '<p class="nav noprint"><a href="/">首页</a><a href="/scores">考核排名</a>',
+        f'<a href="{heat}">问题热力图</a>',
+        f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
+        '<a href="javascript:window.print()">打印</a></p>',
+        '<p class="draft">（草稿，未正式印发）</p>' if draft else "",
+        f'<h1 id="cg-bulletin-title">{_e(c["title"])}</h1>',
+        f'<p class="no">{_e(c.get("number") or "")}　考核规则：{_e(c.get("profile_name"))}',
+        f"（{_e(c.get('rules_effective_from'))}起施行）</p>",
+        "<h2>一、总体情况</h2>",
+        f"<p>{_e(c['period_label'])}共发现问题{s.get('issues', 0)}件，",
+        f"已结案{s.get('closed', 0)}件，超期{s.get('overdue', 0)}件，",
+        f"反弹回潮{s.get('recurrences', 0)}件；触发问责情形{s.get('cases', 0)}起。{_e(tiers)}</p>",
+        f"<p><b>表扬：</b>社区 {named('community', 'best')}；",
+        f"乡镇（街道） {named('township', 'best')}。</p>",
+        f"<p><b>通报：</b>社区 {named('community', 'worst')}；",
+        f"乡镇（街道） {named('township', 'worst')}。</p>",
+        "<h2>二、社区（行政村）排名</h2>",
+        _score_table(c["communities"], worst, "cg-communities"),
+        "<h2>三、乡镇（街道）排名</h2>",
+        '<p class="muted">乡镇得分为所辖被抽查社区得分的加权平均；',
+        "无社区网格的乡镇按其自身点位问题计分。</p>",
+        _score_table(c["townships"], worst, "cg-townships"),
+        "<h2>四、责任单位处置指标</h2>",
+        _dept_table(c.get("departments", [])),
+        "<h2>五、问责情形</h2>",
+        f"{case_head}{cases}</tbody></table>" if cases else "<p>无。</p>",
+        "<h2>六、负面清单</h2>",
+        negs,
+        "<h2>七、问题热点</h2>",
+        f"<ul>{hot}</ul>" if hot else "<p>无。</p>",
+        f'<p>热力图：<a href="{heat}">{heat}</a></p>',
+        f'<p class="muted">生成时间：{_e(c.get("generated_at"))}</p>',
+    ]
+    body = "".join(parts)
+    return _page(c["title"], body)
+
+
+def scores_page_html(
+    period: Any,
+    communities: Sequence[Any],
+    townships: Sequence[Any],
+    departments: Sequence[Mapping[str, Any]],
+    rules: Any,
+) -> str:
+    """The rankings overview (考核排名) of a period."""
+    rows_c = [s.to_dict(items=False) for s in communities]
+    rows_t = [s.to_dict(items=False) for s in townships]
+    body = (
+        '<p class="nav noprint"><a href="/">首页</a>'
+        f'<a href="/scores/bulletin?period={_e(period.key)}">本期通报（草稿）</a>'
+        '<a href="/map/heat">问题热力图</a></p>'
+        f'<h1>{_e(period.label)}考核排名</h1>'
+        f'<p class="no">档次：≥{rules.tiers.good:g}分为“好”，'
+        f"≥{rules.tiers.fair:g}分为“中”，其余为“差”"
+        f"（规则{rules.effective_from.isoformat()}起施行）</p>"
+        "<h2>社区（行政村）</h2>" + _score_table(rows_c, set(), "cg-communities")
+        + "<h2>乡镇（街道）</h2>" + _score_table(rows_t, set(), "cg-townships")
+        + "<h2>责任单位</h2>" + _dept_table(departments)
+    )  # fmt: skip
+    return _page(f"{period.label}考核排名", body)
+
+
+def dashboard_section_html(dash: Mapping[str, Any]) -> str:
+    """The leader's scores table (score, rank, tier, trend, open cases) as an HTML fragment."""
+    rows = "".join(
+        f"<tr><td>{_e(r['name'])}</td><td>{_e(_LEVELS.get(r['level']))}</td>"
+        f"<td class='num'>{_num(r['points'])}</td>"
+        f"<td class='num'>{_e(r['rank'] or '—')}/{r['of']}</td>"
+        f"<td class='tier-{_e(r['tier'])}'>{_e(_TIERS.get(r['tier'] or '', '—'))}</td>"
+        f"<td>{' → '.join(_num(t['points']) for t in r['trend'])}</td>"
+        f"<td>{'；'.join(_e(c['rule_label']) for c in r['open_cases']) or '无'}</td></tr>"
+        for r in dash["rows"]
+    )
+    return (
+        '<div class="cg-scores" id="cg-leader-scores">'
+        f"<h3>考核得分（{_e(dash['period_label'])}）</h3>"
+        '<table class="cg-table"><thead><tr><th>片区</th><th>层级</th><th>得分</th><th>名次</th>'
+        f"<th>档次</th><th>趋势</th><th>未结问责</th></tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def dashboard_page_html(dash: Mapping[str, Any]) -> str:
+    """The leader's scores dashboard as a page."""
+    who = dash["leader"]["title"]
+    body = (
+        '<p class="nav noprint"><a href="/">首页</a>'
+        f'<a href="/leaders/{_e(dash["leader"]["key"])}">领导视图地图</a>'
+        f'<a href="/scores?period={_e(dash["period"])}">考核排名</a></p>'
+        f"<h1>{_e(who)} · 考核看板</h1>" + dashboard_section_html(dash)
+    )
+    return _page(f"{who} 考核看板", body)
+
+
+def leader_dashboard_loader(leader_key: str) -> str:
+    """A small fragment for the leader map page: loads the dashboard from the API."""
+    key = escape(leader_key)
+    return (
+        '<div class="cg-scores" id="cg-leader-scores"><h3>考核得分（本月）</h3>'
+        f'<p class="cg-muted"><a href="/leaders/{key}/scores">查看考核看板</a></p>'
+        '<table class="cg-table"><thead><tr><th>片区</th><th>得分</th><th>名次</th>'
+        '<th>档次</th></tr></thead><tbody id="cg-leader-scores-body"></tbody></table></div>'
+        "<script>(function(){var T={good:'好',fair:'中',poor:'差'};"
+        "fetch('/api/v1/leaders/" + key + "/dashboard').then(function(r){"
+        "return r.ok?r.json():null}).then(function(d){if(!d)return;var t=document.getElementById("
+        "'cg-leader-scores-body');d.rows.forEach(function(r){var tr=document.createElement('tr');"
+        "[r.name,r.points,(r.rank||'—')+'/'+r.of,T[r.tier]||'未抽查'].forEach(function(v){"
+        "var td=document.createElement('td');td.textContent=v;tr.appendChild(td)});"
+        "t.appendChild(tr)})})})();</script>"
+    )
+
+
+def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label: str) -> str:
+    """One unit's page: its score explained line by line, and its negative list (负面清单)."""
+    items = "".join(
+        f"<tr><td>{_e(i['reason'])}</td><td>{_e(i['rule'])}</td>"
+        f"<td>{'#' + str(i['issue_id']) if i.get('issue_id') else _e(i.get('ref'))}</td>"
+        f"<td class='num'>{_num(i['points'])}</td></tr>"
+        for i in score.get("items", [])
+    )
+    neg = "".join(
+        f"<li>问题#{e['issue_id']}（{_e(e['category_code'])}）：{_e(e['label'])}</li>"
+        for e in negative.get("entries", [])
+    )
+    trig = "".join(
+        f"<li>{_e(t['label'])}（{_e(t['action_label'])}）：{_e('；'.join(t['facts']))}</li>"
+        for t in negative.get("triggers", [])
+    )
+    tier = _TIERS.get(score.get("tier") or "", "未抽查")
+    body = (
+        '<p class="nav noprint"><a href="/">首页</a>'
+        f'<a href="/scores?period={_e(score["period"])}">考核排名</a></p>'
+        f'<h1 id="cg-unit-title">{_e(score["name"])} · {_e(label)}得分</h1>'
+        f'<p class="no">{_e(_LEVELS.get(score["level"], score["level"]))}　'
+        f"得分 <b>{_num(score['points'])}</b>　名次 {_e(score.get('rank') or '—')}　档次 {tier}</p>"
+        "<h2>得分明细</h2>"
+        f"<p>基础分{_num(score['base'])}，扣{_num(score['deductions'])}分，"
+        f"加{_num(score['bonuses'])}分。</p>"
+        '<table id="cg-items"><thead><tr><th>事由</th><th>规则</th><th>问题/组成</th>'
+        f"<th>分值</th></tr></thead><tbody>{items}</tbody></table>"
+        "<h2>负面清单</h2>" + (f'<ul id="cg-negative">{neg}</ul>' if neg else "<p>无。</p>")
+        + "<h2>问责情形</h2>" + (f"<ul>{trig}</ul>" if trig else "<p>无。</p>")
+    )  # fmt: skip
+    return _page(f"{score['name']} {label}得分", body)

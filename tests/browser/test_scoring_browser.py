@@ -1,0 +1,180 @@
+"""The scoring pages in headless Chromium: the December bulletin of the simulated season,
+the rankings overview and a leader's dashboard, checked against the API; screenshots
+go to ``docs/img/`` (bulletin-2026-12.png, scores-2026-12.png, scores-leader.png).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+IMG = ROOT / "docs" / "img"
+sys.path.insert(0, str(ROOT / "tests" / "scoring"))  # season: the simulated season
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PASSWORD = "Chuangwen-2026!"
+
+
+def _accounts(url: str) -> None:
+    """A command-center dispatcher and leader L04's account in the season database."""
+    from civgrid.grids.accounts import create_user
+    from civgrid.grids.db import make_engine
+    from civgrid.grids.issue_config import SYSTEM_ACTOR
+    from civgrid.grids.store import Store
+
+    store = Store(make_engine(url))
+    try:
+        with store.session() as s:
+            create_user(s, SYSTEM_ACTOR, "cc", PASSWORD, "dispatcher")
+            create_user(s, SYSTEM_ACTOR, "l04", PASSWORD, "leader", leader_key="L04")
+    finally:
+        store.engine.dispose()
+
+
+def _token(server: str, username: str) -> str:
+    r = httpx.post(f"{server}/api/v1/auth/token", timeout=60,
+                   data={"username": username, "password": PASSWORD})  # fmt: skip
+    assert r.status_code == 200, r.text[:300]
+    return r.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on the simulated season, served by uvicorn in a thread; its base URL."""
+    import uvicorn
+    from season import simulated_season
+
+    from civgrid.api.app import create_app
+    from civgrid.api.settings import Settings
+
+    root = tmp_path_factory.mktemp("scoring-browser")
+    url = simulated_season(root, days=75)
+    _accounts(url)
+    app = create_app(Settings(database_url=url, var_dir=root / "var"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    from civgrid.api.security import COOKIE_NAME
+
+    ctx = browser.new_context(viewport={"width": 1100, "height": 1400}, locale="zh-CN",
+                              timezone_id="Asia/Shanghai")  # fmt: skip
+    who = getattr(request, "param", "cc")
+    ctx.add_cookies([{"name": COOKIE_NAME, "value": _token(server, who), "url": server}])
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    pg.errors = errors
+    yield pg
+    ctx.close()
+
+
+def _api(server: str, path: str, **params) -> dict:
+    auth = {"Authorization": f"Bearer {_token(server, 'cc')}"}
+    r = httpx.get(server + path, params=params, timeout=120, headers=auth)
+    assert r.status_code == 200, r.text[:300]
+    return r.json()
+
+
+def test_bulletin_page(page, server):
+    post = httpx.post(server + "/api/v1/bulletins", json={"period": "2026-12"}, timeout=120,
+                      headers={"Authorization": f"Bearer {_token(server, 'cc')}"})  # fmt: skip
+    assert post.status_code == 201, post.text[:300]
+    b = post.json()
+    page.goto(f"{server}/bulletins/{b['id']}")
+    page.wait_for_selector("#cg-communities")
+    assert page.inner_text("#cg-bulletin-title") == "2026年12月创建文明城市工作月通报"
+    assert "社创通〔2026〕第1号" in page.inner_text("p.no")
+    rows = page.locator("#cg-communities tbody tr")
+    assert rows.count() == len(b["content"]["communities"]) == 14
+    first = rows.nth(0).locator("td")
+    api_first = b["content"]["communities"][0]
+    assert first.nth(1).inner_text() == api_first["name"]
+    assert float(first.nth(2).inner_text()) == pytest.approx(api_first["points"])
+    named = page.locator("#cg-communities tr.named").count()
+    assert named == len([w for w in b["content"]["worst"] if w["level"] == "community"])
+    assert page.locator("a[href^='/map/heat?from=2026-12-01']").count() >= 1
+    # CJK glyphs render with a real font (not tofu): the title is wider than its boxes
+    width = page.evaluate("document.getElementById('cg-bulletin-title').scrollWidth")
+    assert width > 300
+    assert page.errors == []
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / "bulletin-2026-12.png"), full_page=False)
+    page.emulate_media(media="print")
+    assert page.locator(".nav").is_hidden()
+
+
+def test_scores_page(page, server):
+    page.goto(f"{server}/scores?period=2026-12")
+    page.wait_for_selector("#cg-townships")
+    api = _api(server, "/api/v1/scores", level="township", period="2026-12")["scores"]
+    cells = page.locator("#cg-townships tbody tr td:nth-child(2)").all_inner_texts()
+    assert cells == [s["name"] for s in api]
+    page.screenshot(path=str(IMG / "scores-2026-12.png"), full_page=False)
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("page", ["l04"], indirect=True)
+def test_leader_dashboard_as_the_leader(page, server):
+    dash = _api(server, "/api/v1/leaders/L04/dashboard", period="2026-12")
+    page.goto(f"{server}/leaders/L04/scores?period=2026-12")
+    page.wait_for_selector("#cg-leader-scores")
+    rows = page.locator("#cg-leader-scores tbody tr")
+    assert rows.count() == len(dash["rows"]) == 2
+    texts = rows.nth(0).locator("td").all_inner_texts()
+    r0 = dash["rows"][0]
+    assert texts[0] == r0["name"] and float(texts[2]) == pytest.approx(r0["points"])
+    assert texts[3] == f"{r0['rank'] or '—'}/{r0['of']}"
+    assert page.errors == []
+    page.screenshot(path=str(IMG / "scores-leader.png"), full_page=False)
+    other = httpx.get(f"{server}/api/v1/leaders/L01/dashboard", timeout=60,
+                      headers={"Authorization": f"Bearer {_token(server, 'l04')}"})  # fmt: skip
+    assert other.status_code == 404

@@ -1,0 +1,185 @@
+"""Each shipped city profile reproduces its notice's own rules on crafted scenarios,
+and none trips on a clean season.
+
+* Sheqi: named in the monthly bulletin twice → 约谈 of the unit head; three times →
+  written self-criticism; quarterly 差 → one quarter's bonus stopped, two in a row →
+  two quarters, three in a row → a year (four quarters).
+* Quzhou: yellow flag (last in the township arena ranking) three months in a row;
+  overdue beyond 15 days; a fix returned twice; media exposure.
+* Shaoxing: bottom two in three consecutive quarterly assessments; the same problem
+  recurring three times; problems found by the assessors above (referral).
+"""
+
+from __future__ import annotations
+
+import pytest
+from scoring_helpers import bj, rec
+
+from civgrid.grids.score_triggers import evaluate_triggers
+from civgrid.grids.scoring import Period, UnitRef, compute_scores
+from civgrid.grids.scoring_rules import RuleRegistry
+
+REG = RuleRegistry.with_shipped()
+COMMS = [UnitRef(f"C{i}", f"社区{i}", "T0") for i in range(1, 6)]
+TOWNS = [UnitRef(f"T{i}", f"乡镇{i}") for i in range(1, 6)]
+NAMES = {"community": {u.code: u.name for u in COMMS}, "township": {u.code: u.name for u in TOWNS}}
+
+
+def _run(profile: str, records, period: str):
+    prof = REG.profile(profile)
+    units = {"community": COMMS, "township": TOWNS}
+
+    def scores(p, level):
+        return compute_scores(records, prof.version_on(p.start), p, level, units[level])
+
+    return evaluate_triggers(prof, records, Period.parse(period), scores, NAMES)
+
+
+def _issues(code: str, months, n: int = 1, level: str = "community", **kw):
+    out = []
+    for y, m in months:
+        for k in range(n):
+            place = {"community_code": code} if level == "community" else {"township_code": code}
+            out.append(rec(reported_at=bj(m, 2 + k % 25, year=y), state="closed",
+                           source="field_supervision", **place, **kw))  # fmt: skip
+    return out
+
+
+def _hits(hits):
+    return sorted((h.rule_id, h.unit_code, h.action) for h in hits)
+
+
+@pytest.mark.parametrize("profile", ["sheqi", "quzhou", "shaoxing"])
+@pytest.mark.parametrize(
+    "period", ["2026-09", "2026-10", "2026-11", "2026-12", "2026Q3", "2026Q4", "2027Q1", "2026"]
+)
+def test_clean_season_trips_nothing(profile, period):
+    assert _run(profile, [], period) == []
+
+
+@pytest.mark.parametrize("profile", ["sheqi", "quzhou", "shaoxing"])
+def test_orderly_season_trips_nothing(profile):
+    """Every unit has the same problem each month: nobody is singled out."""
+    records = []
+    for u in COMMS:
+        records += _issues(u.code, [(2026, m) for m in range(7, 13)])
+    for u in TOWNS:
+        records += _issues(u.code, [(2026, m) for m in range(7, 13)], level="township")
+    for period in ("2026-12", "2026Q4"):
+        assert _run(profile, records, period) == []
+
+
+# --------------------------------------------------------------------------- Sheqi
+
+
+def test_sheqi_notified_twice_then_three_times():
+    c2 = _issues("C2", [(2026, 9), (2026, 10), (2026, 11)], n=2)
+    assert _run("sheqi", c2, "2026-09") == []  # named once
+    hits = _run("sheqi", c2, "2026-10")
+    assert _hits(hits) == [("notified_twice", "C2", "interview")]
+    assert hits[0].action_label == "约谈"
+    assert hits[0].facts == [
+        "2026年9月：得分98，第5名，月通报中被点名（排名靠后）",
+        "2026年10月：得分98，第5名，月通报中被点名（排名靠后）",
+    ]
+    # the third time: written self-criticism, not a second interview
+    assert _hits(_run("sheqi", c2, "2026-11")) == [("notified_three_times", "C2", "self_criticism")]
+    # not named this month (clean December) → nothing new
+    assert _run("sheqi", c2, "2026-12") == []
+
+
+def test_sheqi_poor_quarters_stop_bonus():
+    # 15 illegal structures a month: −30 → 70 < 75 (差) in every month of Q3, Q4, 2027Q1
+    months = [(2026, m) for m in range(7, 13)] + [(2027, m) for m in (1, 2, 3)]
+    c1 = _issues("C1", months, n=15, category_code="illegal_structures")
+    q3 = [h for h in _run("sheqi", c1, "2026Q3") if h.rule_id.startswith("poor")]
+    assert [(h.rule_id, h.quarters) for h in q3] == [("poor_quarter", 1)]
+    q4 = [h for h in _run("sheqi", c1, "2026Q4") if h.rule_id.startswith("poor")]
+    assert [(h.rule_id, h.unit_code, h.quarters) for h in q4] == [("poor_two_quarters", "C1", 2)]
+    q1 = [h for h in _run("sheqi", c1, "2027Q1") if h.rule_id.startswith("poor")]
+    assert [(h.rule_id, h.quarters) for h in q1] == [("poor_three_quarters", 4)]
+    assert "季度考评为“差”" in q1[0].facts[0]
+    # a fair quarter in between breaks the run
+    gap = [r for r in c1 if not (r.reported_at.month in (10, 11, 12) and r.id % 3)]
+    q4 = [h for h in _run("sheqi", gap, "2026Q4") if h.rule_id.startswith("poor")]
+    assert [h.rule_id for h in q4] in ([], ["poor_quarter"])
+
+
+def test_sheqi_poor_year_admonishment():
+    c3 = _issues("C3", [(2026, m) for m in range(1, 13)], n=15, category_code="illegal_structures")
+    hits = [h for h in _run("sheqi", c3, "2026") if h.rule_id == "poor_year"]
+    assert [(h.unit_code, h.action, h.action_label) for h in hits] == [
+        ("C3", "admonishment", "诫勉")
+    ]
+    assert hits[0].facts == ["2026年度：得分70，第5名，年度考评为“差”"]
+
+
+# --------------------------------------------------------------------------- Quzhou
+
+
+def test_quzhou_yellow_flag_three_times_in_a_row():
+    t4 = _issues("T4", [(2026, 10), (2026, 11), (2026, 12)], level="township")
+    assert [h for h in _run("quzhou", t4, "2026-11") if h.rule_id == "yellow_flag_three"] == []
+    hits = [h for h in _run("quzhou", t4, "2026-12") if h.rule_id == "yellow_flag_three"]
+    assert [(h.unit_code, h.action, h.level) for h in hits] == [
+        ("T4", "public_criticism", "township")
+    ]
+    assert len(hits[0].facts) == 3
+    # October and December only: not in a row
+    gap = [r for r in t4 if r.reported_at.month != 11]
+    assert [h for h in _run("quzhou", gap, "2026-12") if h.rule_id == "yellow_flag_three"] == []
+
+
+def test_quzhou_issue_rules():
+    late = rec(id=501, community_code="C1", reported_at=bj(11, 20), deadline=bj(11, 30),
+               state="rectifying")  # crosses 15 days overdue on 12-15  # fmt: skip
+    returned = rec(id=502, community_code="C3", reported_at=bj(12, 3), return_count=2,
+                   state="submitted")  # fmt: skip
+    media = rec(id=503, community_code="C4", reported_at=bj(12, 5), source="media_exposure",
+                state="closed")  # fmt: skip
+    records = [late, returned, media]
+    hits = _run("quzhou", records, "2026-12")
+    assert _hits(hits) == [
+        ("ignored_dispatch", "C1", "referral"),
+        ("media_exposed", "C4", "public_criticism"),
+        ("returned_twice", "C3", "interview"),
+    ]
+    assert {h.rule_id: h.issue_ids for h in hits}["ignored_dispatch"] == [501]
+    # the overdue threshold was crossed in December only: January trips nothing for it
+    assert [h for h in _run("quzhou", records, "2027-01") if h.rule_id == "ignored_dispatch"] == []
+    # fixed before the threshold: nothing
+    fixed = rec(id=504, community_code="C1", reported_at=bj(11, 20), deadline=bj(11, 30),
+                closed_at=bj(12, 10), state="closed")  # fmt: skip
+    assert [h for h in _run("quzhou", [fixed], "2026-12") if h.rule_id == "ignored_dispatch"] == []
+
+
+# --------------------------------------------------------------------------- Shaoxing
+
+
+def test_shaoxing_bottom_two_three_quarters():
+    months = [(2026, m) for m in range(4, 13)]
+    records = (
+        _issues("C1", months, n=3)
+        + _issues("C2", months, n=2)
+        + _issues("C3", [(2026, 12)], n=1)  # only once, and above the bottom two
+    )
+    assert [
+        h for h in _run("shaoxing", records, "2026Q3") if h.rule_id == "bottom_two_three_quarters"
+    ] == []  # fmt: skip  (two quarters)
+    hits = [h for h in _run("shaoxing", records, "2026Q4")
+            if h.rule_id == "bottom_two_three_quarters"]  # fmt: skip
+    assert [(h.unit_code, h.action) for h in hits] == [("C1", "referral"), ("C2", "referral")]
+    assert hits[0].facts[0].startswith("2026年第二季度：")
+
+
+def test_shaoxing_recurrence_and_found_above():
+    again = [rec(community_code="C5", unit_grid_code="G9", category_code="dumping",
+                 reported_at=bj(12, d), recurrence=True) for d in (3, 10, 17)]  # fmt: skip
+    above = rec(id=601, community_code="C2", reported_at=bj(12, 8), source="referral")
+    hits = _run("shaoxing", [*again, above], "2026-12")
+    assert _hits(hits) == [
+        ("found_above", "C2", "interview"),
+        ("recurring_outcry", "C5", "public_criticism"),
+    ]
+    # twice is not yet three times
+    assert _hits(_run("shaoxing", again[:2], "2026-12")) == []

@@ -1,0 +1,247 @@
+"""Scoring on the database and through the API, on SQLite and PostGIS.
+
+December 2026 on the demo county under the Sheqi profile (per issue −1, street
+vending −1.5, media exposure −2 more, −0.2 per overdue day, +0.1 per on-time closure):
+
+* 411327100001 (L01's community): street vending closed 2 days late → −1.5 −0.4 = 98.1;
+* 411327100002 (L04's community): media exposure closed on time → −1 −2 +0.1 = 97.1,
+  and one issue in November (−1 → 99): named worst in November and December →
+  notified twice → a case (约谈) with leader L04;
+* every other community 100 → ranks 1 (×12), 13, 14;
+* 赊店镇 (8 communities) = (6 × 100 + 98.1 + 97.1) / 8 = 99.4, rank 3 behind the two
+  street offices (100); rural townships without inspections are not ranked.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from scoring_helpers import bj
+from sqlalchemy import select
+
+from civgrid.grids.issue_models import Issue
+from civgrid.grids.models import Unit
+from civgrid.grids.workflow import State
+
+CA, CB = "411327100001", "411327100002"
+SHEDIAN = "411327100000"
+
+
+def add_issue(session, *, community: str, township: str = SHEDIAN, owner: str = "D03", **kw):
+    """Insert an issue row directly (scoring reads rows; the workflow is tested elsewhere)."""
+    unit = session.scalars(select(Unit).where(Unit.key == owner)).one()
+    now = kw.get("reported_at", datetime.now(UTC))
+    issue = Issue(
+        state=kw.pop("state", State.closed),
+        category_code=kw.pop("category_code", "illegal_flyers"),
+        source=kw.pop("source", "grid_worker"), priority="normal", reporter_role="grid_worker",
+        created_at=now, updated_at=now, community_code=community, township_code=township,
+        owner_unit_id=unit.id, anonymous=False, **kw,
+    )  # fmt: skip
+    session.add(issue)
+    session.flush()
+    return issue
+
+
+@pytest.fixture(autouse=True)
+def as_dispatcher(client, login):
+    """Requests are made by a command-center dispatcher unless other headers are given."""
+    client.headers.update(login("cc", "dispatcher"))
+
+
+@pytest.fixture
+def scenario(store):
+    with store.session() as s:
+        a = add_issue(s, community=CA, category_code="street_vending", reported_at=bj(12, 1),
+                      deadline=bj(12, 2), closed_at=bj(12, 4))  # fmt: skip
+        b = add_issue(s, community=CB, source="media_exposure", reported_at=bj(12, 5),
+                      deadline=bj(12, 6), closed_at=bj(12, 6, 9), owner="D04")  # fmt: skip
+        add_issue(s, community=CB, reported_at=bj(11, 10), state=State.rectifying)
+        return {"a": a.id, "b": b.id}
+
+
+def _rows(client, level, period="2026-12"):
+    r = client.get("/api/v1/scores", params={"level": level, "period": period})
+    assert r.status_code == 200, r.text
+    return {x["code"]: x for x in r.json()["scores"]}
+
+
+def test_scores_by_hand(client, scenario):
+    comm = _rows(client, "community")
+    assert len(comm) == 14
+    assert comm[CA]["points"] == pytest.approx(98.1) and comm[CA]["rank"] == 13
+    assert comm[CB]["points"] == pytest.approx(97.1) and comm[CB]["rank"] == 14
+    assert sorted({x["rank"] for c, x in comm.items() if c not in (CA, CB)}) == [1]
+    assert comm[CA]["tier"] == "good" and comm[CA]["tier_label"] == "好"
+    town = _rows(client, "township")
+    assert town[SHEDIAN]["points"] == pytest.approx(99.4) and town[SHEDIAN]["rank"] == 3
+    ranked = [x for x in town.values() if x["rank"] is not None]
+    assert len(ranked) == 3 and {x["rank"] for x in ranked} == {1, 3}
+    # explained
+    one = client.get(f"/api/v1/scores/community/{CA}", params={"period": "2026-12"}).json()
+    assert [(i["rule"], i["points"], i["issue_id"]) for i in one["items"]] == [
+        ("issue", -1.5, scenario["a"]), ("overdue", -0.4, scenario["a"])
+    ]  # fmt: skip
+    assert one["items"][1]["reason"] == "超期2天"
+    # the composite ranking needs the minimum sample (5): nobody is ranked
+    ind = client.get("/api/v1/indicators", params={"by": "department", "period": "2026-12"})
+    rows = {r["code"]: r for r in ind.json()["rows"]}
+    assert rows["D04"]["on_time_rate"] == 1.0 and rows["D04"]["rank"] is None
+    assert rows["D03"]["closure_rate"] == 1.0 and rows["D03"]["on_time_rate"] == 0.0
+    rk = client.get("/api/v1/rankings", params={"level": "community", "period": "2026-12"})
+    assert rk.json()["rows"][-1]["code"] == CB
+    # only the inspected communities (sampled): none of the scenario's issues is an
+    # inspection but the media exposure — only CB is scored and ranked
+    r = client.get("/api/v1/scores", params={"period": "2026-12", "sample": "inspected"})
+    ranked = [(x["code"], x["rank"]) for x in r.json()["scores"] if x["rank"] is not None]
+    assert ranked == [(CB, 1)]
+    for level in ("road_section", "department", "unit_grid"):
+        rows = _rows(client, level)
+        assert rows and all(x["points"] <= 100 for x in rows.values())
+    assert _rows(client, "department")["D03"]["points"] == pytest.approx(98.1)
+
+
+def test_leader_dashboards_match_scores(client, scenario, login):
+    comm, town = _rows(client, "community"), _rows(client, "township")
+    d1 = client.get("/api/v1/leaders/L01/dashboard", params={"period": "2026-12"}).json()
+    d4 = client.get("/api/v1/leaders/L04/dashboard", params={"period": "2026-12"}).json()
+    assert {(r["level"], r["code"]) for r in d1["rows"]} == {
+        ("community", CA), ("township", "411327101000")
+    }  # fmt: skip
+    assert {(r["level"], r["code"]) for r in d4["rows"]} == {
+        ("community", CB), ("township", SHEDIAN)
+    }  # fmt: skip
+    for d in (d1, d4):
+        for r in d["rows"]:
+            api = (comm if r["level"] == "community" else town)[r["code"]]
+            assert (r["points"], r["rank"], r["tier"]) == (api["points"], api["rank"], api["tier"])
+    r = {x["code"]: x for x in d4["rows"]}
+    assert r[CB]["of"] == 14 and r[SHEDIAN]["of"] == 3
+    assert [t["period"] for t in r[CB]["trend"]] == ["2026-10", "2026-11", "2026-12"]
+    assert [t["points"] for t in r[CB]["trend"]] == [100.0, 99.0, pytest.approx(97.1)]
+    # the page
+    page = client.get("/leaders/L04/scores", params={"period": "2026-12"})
+    assert page.status_code == 200 and "考核看板" in page.text and "97.1" in page.text
+    assert client.get("/api/v1/leaders/L99/dashboard").status_code == 404
+    # a leader sees their own dashboard, and no other leader's
+    l01 = login("l01", "leader", leader_key="L01")
+    mine = client.get("/api/v1/leaders/L01/dashboard", params={"period": "2026-12"}, headers=l01)
+    assert mine.status_code == 200 and mine.json()["rows"] == d1["rows"]
+    assert client.get("/api/v1/leaders/L04/dashboard", headers=l01).status_code == 404
+    assert client.get("/leaders/L04/scores", headers=l01).status_code == 404
+    # the leader's map page carries the scores section, loaded from the same API
+    leader_map = client.get("/leaders/L04").text
+    assert 'id="cg-leader-scores"' in leader_map
+    assert "/api/v1/leaders/L04/dashboard" in leader_map
+
+
+def test_cases_idempotent_with_history(client, scenario, login):
+    body = {"period": "2026-12"}
+    assert client.post("/api/v1/accountability/cases", json=body).status_code == 200
+    r = client.get("/api/v1/accountability/cases").json()
+    assert [(c["unit_code"], c["rule_id"], c["action"], c["leader_key"]) for c in r] == [
+        (CB, "notified_twice", "interview", "L04")
+    ]
+    case = r[0]
+    assert len(case["facts"]) == 2 and case["facts"][0].startswith("2026年11月：得分99")
+    again = client.post("/api/v1/accountability/cases", json=body).json()
+    assert again["opened"] == [] and again["existing"] == [case["id"]]
+    # only the command center acts
+    unit = login("d04", "unit_handler", unit_key="D04")
+    url = f"/api/v1/accountability/cases/{case['id']}/actions"
+    assert client.post(url, json={"action": "interview"}, headers=unit).status_code == 403
+    ok = client.post(url, json={"action": "interview", "note": "已约谈社区主任"})
+    assert ok.status_code == 200
+    assert client.post(url, json={"action": "close"}).status_code == 422
+    closed = client.post(url, json={"action": "close", "note": "已整改"}).json()
+    assert closed["status"] == "closed" and closed["close_note"] == "已整改"
+    assert [h["action"] for h in closed["history"]] == ["opened", "interview", "close"]
+    one = client.get(f"/api/v1/accountability/cases/{case['id']}").json()
+    assert one["history"][1]["note"] == "已约谈社区主任" and one["history"][1]["actor_who"] == "cc"
+    assert client.get("/api/v1/accountability/cases/999999").status_code == 404
+    assert client.post(url, json={"action": "note", "note": "x"}).status_code == 409
+    # closed cases stay closed on re-evaluation
+    client.post("/api/v1/accountability/cases", json=body)
+    assert client.get("/api/v1/accountability/cases", params={"status": "open"}).json() == []
+
+
+def test_bulletin_published_frozen(client, store, scenario):
+    from openpyxl import load_workbook
+
+    r = client.post("/api/v1/bulletins", json={"period": "2026-12"})
+    assert r.status_code == 201, r.text
+    b = r.json()
+    assert b["number"] == "社创通〔2026〕第1号" and b["kind"] == "monthly"
+    content = b["content"]
+    assert [w["code"] for w in content["worst"] if w["level"] == "community"] == [CB, CA]
+    assert [c["rule_id"] for c in content["cases"]] == ["notified_twice"]
+    assert content["heat_link"] == "/map/heat?from=2026-12-01&to=2026-12-31"
+    again = client.post("/api/v1/bulletins", json={"period": "2026-12"})
+    assert again.status_code == 409
+    x = client.get(f"/api/v1/bulletins/{b['id']}.xlsx")
+    assert x.status_code == 200 and x.headers["x-content-sha256"] == b["sha256"]
+    wb = load_workbook(io.BytesIO(x.content))
+    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单"]
+    ws = wb["社区排名"]
+    assert ws["A1"].value == "2026年12月创建文明城市工作月通报 社创通〔2026〕第1号"
+    assert [c.value for c in ws[2]][:4] == ["名次", "单位", "代码", "得分"]
+    last = [c.value for c in ws[ws.max_row]]
+    assert (last[0], last[2], last[3]) == (14, CB, pytest.approx(97.1))
+    # a late report changes the live scores but never the published bulletin
+    with store.session() as s:
+        add_issue(s, community=CA, reported_at=bj(12, 20))
+    assert _rows(client, "community")[CA]["points"] == pytest.approx(97.1)
+    # … nor does a rule change (a new version of the profile)
+    newer = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
+    assert client.post("/api/v1/scoring/rules", content=newer,
+                       headers={"Content-Type": "application/yaml"}).status_code == 200  # fmt: skip
+    assert _rows(client, "community")[CA]["points"] == 48.0  # live: new rules, −1 per issue
+    frozen = client.get(f"/api/v1/bulletins/{b['id']}").json()["content"]
+    assert {r["code"]: r["points"] for r in frozen["communities"]}[CA] == pytest.approx(98.1)
+    assert frozen["rules_effective_from"] == "2022-03-06"
+    page = client.get(f"/bulletins/{b['id']}")
+    assert page.status_code == 200 and "社创通〔2026〕第1号" in page.text
+    assert "/map/heat?from=2026-12-01" in page.text
+    q = client.post("/api/v1/bulletins", json={"period": "2026Q4"}).json()
+    assert q["number"] == "社创考〔2026〕第2号" and q["kind"] == "quarterly"
+
+
+def test_negative_list(client, scenario, login):
+    r = client.get(f"/api/v1/units/{CA}/negative-list",
+                   params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    assert [(e["issue_id"], e["kind"]) for e in r["entries"]] == [(scenario["a"], "overdue")]
+    d = client.get("/api/v1/units/D04/negative-list", params={"period": "2026-12"}).json()
+    assert d["entries"] == [] and d["name"] == "县公安局"
+    d04 = login("d04", "unit_handler", unit_key="D04")
+    own = client.get("/api/v1/units/D04/negative-list", params={"period": "2026-12"}, headers=d04)
+    assert own.status_code == 200
+    assert client.get("/api/v1/units/D03/negative-list", headers=d04).status_code == 404
+    nb = client.get(f"/api/v1/units/{CB}/negative-list",
+                    params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    assert [t["rule_id"] for t in nb["triggers"]] == ["notified_twice"]
+    page = client.get(f"/scores/community/{CA}", params={"period": "2026-12"})
+    assert page.status_code == 200
+    assert "超期2天" in page.text and f"问题#{scenario['a']}" in page.text
+    assert "98.1" in page.text
+
+
+def test_rules_upload_refused_keeps_rules(client):
+    before = client.get("/api/v1/scoring/rules").json()
+    bad = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: -5\n"
+    r = client.post("/api/v1/scoring/rules", content=bad, params={"file": "sheqi.yaml"},
+                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 422
+    p = r.json()
+    assert (p["file"], p["line"]) == ("sheqi.yaml", 5) and "base" in p["detail"]
+    assert client.get("/api/v1/scoring/rules").json() == before
+    ok = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
+    r = client.post(
+        "/api/v1/scoring/rules", content=ok, headers={"Content-Type": "application/yaml"}
+    )
+    assert r.status_code == 200
+    assert (
+        client.get("/api/v1/scores", params={"period": "2026-12"}).json()["scores"][0]["points"]
+        == 50.0
+    )

@@ -1,0 +1,172 @@
+"""Scores, township weighting, tiers, ranks and indicators against numbers worked out by hand.
+
+The scenario (``scoring_helpers.scenario``) under the SMALL profile, December 2026:
+
+* C1: issue 1 street vending −3, closed 3 days late −0.5×3 = −1.5; issue 2 −2,
+  media exposure −1, returned once −0.5, closed on time +0.25 → 100 − 7.75 = 92.25.
+* C2: issue 3 −2, open 11 days past the deadline at the end, capped at 4 → −2,
+  recurrence −1 → 95.0 (issue 8 is rejected: not counted).
+* C3: issues 4, 5 −2 each, bonuses 2×0.25 = 0.5 capped at 0.4 → 96.4.
+* T1 = mean(92.25, 95.0) = 93.625; T2 = C3 = 96.4; T3 (no community grids) is
+  scored from its own issue 6: −2 +0.25 → 98.25.
+* Tiers (好 ≥ 95, 中 ≥ 90): C3 好, C2 好, C1 中; T3 好, T2 好, T1 中.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from scoring_helpers import (
+    C1,
+    C2,
+    C3,
+    COMMUNITIES,
+    T1,
+    T2,
+    T3,
+    TOWNSHIPS,
+    bj,
+    rec,
+    scenario,
+    small_profile,
+)
+
+from civgrid.grids.errors import InvalidInputError
+from civgrid.grids.indicators import compute_indicators, rank_indicators
+from civgrid.grids.scoring import (
+    Period,
+    Score,
+    compute_scores,
+    named_worst,
+    rank_scores,
+    score_issue,
+)
+
+DEC = Period.parse("2026-12")
+
+
+@pytest.fixture
+def rules():
+    return small_profile().version_on(DEC.start)
+
+
+def _by(scores):
+    return {s.code: s for s in scores}
+
+
+def test_periods():
+    assert (DEC.start, DEC.end) == (date(2026, 12, 1), date(2027, 1, 1))
+    q = Period.parse("2026q4")
+    assert q.key == "2026Q4" and q.label == "2026年第四季度"
+    assert [p.key for p in q.parts()] == ["2026-10", "2026-11", "2026-12"]
+    assert Period.parse("2027Q1").previous().key == "2026Q4"
+    assert Period.parse("2026").parts()[-1].key == "2026Q4"
+    assert Period.parse("2026-W50").start == date(2026, 12, 7)
+    # Beijing days: 2026-12-01 00:00 +08:00 is 2026-11-30 16:00 UTC
+    assert DEC.start_utc.isoformat() == "2026-11-30T16:00:00+00:00"
+    with pytest.raises(InvalidInputError):
+        Period.parse("2026-13")
+
+
+def test_issue_line_items(rules):
+    items = score_issue(scenario()[1], rules, DEC.end_utc)
+    assert [(i.rule, i.points) for i in items] == [
+        ("issue", -2.0), ("source", -1.0), ("return", -0.5), ("on_time_closure", 0.25)
+    ]  # fmt: skip
+    assert all(i.issue_id == 2 for i in items)
+
+
+def test_community_scores_by_hand(rules):
+    scores = compute_scores(scenario(), rules, DEC, "community", COMMUNITIES)
+    by = _by(scores)
+    assert by[C1].points == pytest.approx(92.25)
+    assert by[C2].points == pytest.approx(95.0)
+    assert by[C3].points == pytest.approx(96.4)
+    assert [s.code for s in scores] == [C3, C2, C1]
+    assert [(s.rank, s.tier) for s in scores] == [(1, "good"), (2, "good"), (3, "fair")]
+    # explained: deductions and bonuses, each with its issue
+    assert by[C1].deductions == pytest.approx(8.0) and by[C1].bonuses == pytest.approx(0.25)
+    assert {i.issue_id for i in by[C1].items} == {1, 2}
+    overdue = [i for i in by[C2].items if i.rule == "overdue"]
+    assert overdue[0].points == -2.0 and overdue[0].reason == "超期4天"
+    cap = [i for i in by[C3].items if i.rule == "bonus_cap"]
+    assert cap[0].points == pytest.approx(-0.1)
+    assert by[C1].issues == 2 and by[C2].issues == 1
+
+
+def test_township_mean_and_own_points(rules):
+    scores = compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
+                            communities=COMMUNITIES)  # fmt: skip
+    by = _by(scores)
+    assert by[T1].points == pytest.approx(93.625)
+    assert by[T2].points == pytest.approx(96.4)
+    assert by[T3].points == pytest.approx(98.25)
+    assert [(s.code, s.rank, s.tier) for s in scores] == [
+        (T3, 1, "good"), (T2, 2, "good"), (T1, 3, "fair")
+    ]  # fmt: skip
+    assert [i.ref for i in by[T1].items] == [C1, C2]
+    assert by[T1].aggregated and by[T1].deductions == pytest.approx(6.375)  # net
+    assert by[T3].deductions == 2.0 and by[T3].bonuses == 0.25
+
+
+def test_township_weighted_and_sampled():
+    text = small_profile().model_dump(mode="json")
+    text["versions"][0]["weights"] = {"township": "weighted", "community_weights": {C1: 3}}
+    from civgrid.grids.scoring_rules import Profile
+
+    rules = Profile.model_validate(text).version_on(DEC.start)
+    by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
+                            communities=COMMUNITIES))  # fmt: skip
+    assert by[T1].points == pytest.approx((3 * 92.25 + 95.0) / 4)  # 93.3125
+    # only C2 sampled in T1: T1 = C2; T2 has no sampled community → unscored
+    by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
+                            communities=COMMUNITIES, sampled={C2, T3}))  # fmt: skip
+    assert by[T1].points == pytest.approx(95.0)
+    assert by[T2].sampled is False and by[T2].rank is None
+    assert by[T3].rank == 1 and by[T1].rank == 2
+
+
+def test_quarter_is_mean_of_months(rules):
+    q4 = Period.parse("2026Q4")
+    by = _by(compute_scores(scenario(), rules, q4, "community", COMMUNITIES))
+    # C1: October 100, November 98 (issue 7), December 92.25
+    assert by[C1].points == pytest.approx((100 + 98 + 92.25) / 3)
+    assert [i.ref for i in by[C1].items] == ["2026-10", "2026-11", "2026-12"]
+    assert by[C1].tier == "good"  # 96.75 ≥ 95
+
+
+def test_ties_share_rank(rules):
+    scores = [Score("community", c, c, "x", 100, p) for c, p in
+              [("a", 90), ("b", 95), ("c", 95), ("d", 80)]]  # fmt: skip
+    ranked = rank_scores(scores, rules)
+    assert [(s.code, s.rank) for s in ranked] == [("b", 1), ("c", 1), ("a", 3), ("d", 4)]
+    assert [s.tier for s in ranked] == ["good", "good", "fair", "poor"]
+    assert [s.code for s in named_worst(ranked, 1)] == ["d"]
+    assert [s.code for s in named_worst(ranked, 2)] == ["d", "a"]
+
+
+def test_clean_season_names_nobody(rules):
+    scores = compute_scores([], rules, DEC, "community", COMMUNITIES)
+    assert {s.points for s in scores} == {100.0} and {s.rank for s in scores} == {1}
+    assert named_worst(scores, 3) == []
+
+
+def test_indicators_by_hand(rules):
+    table = compute_indicators(scenario(), DEC, "department", rules.composite)
+    d1, d2, d3 = table["D1"], table["D2"], table["D3"]
+    assert (d1.filed, d1.due, d1.closed, d1.closed_on_time) == (3, 3, 2, 1)
+    assert d1.closure_rate == pytest.approx(0.6667) and d1.on_time_rate == pytest.approx(0.3333)
+    assert d1.rework_rate == pytest.approx(0.3333) and d1.extension_rate == 0.0
+    assert d1.avg_handling_hours == pytest.approx(59.5)  # (96 h + 23 h) / 2
+    assert d1.composite_score == pytest.approx(46.67)
+    assert (d2.due, d2.composite_score, d2.avg_handling_hours) == (3, 100.0, 12.0)
+    assert d3.composite_score == 100.0  # one fast case…
+    ranked = rank_indicators(table, rules.ranking.min_sample)
+    assert [(i.code, i.rank) for i in ranked] == [("D2", 1), ("D1", 2), ("D3", None)]
+
+
+def test_unknown_level(rules):
+    with pytest.raises(InvalidInputError):
+        compute_scores([], rules, DEC, "planet", [])
+    assert rec(reported_at=bj(12, 1)).code_at("department") is None

@@ -1,0 +1,85 @@
+"""The bulletins of the simulated demo season, through the CLI: xlsx read back, HTML written,
+published once, cases opened once."""
+
+from __future__ import annotations
+
+import pytest
+from season import simulated_season
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def season_url(tmp_path_factory):
+    return simulated_season(tmp_path_factory.mktemp("season"))
+
+
+@pytest.fixture
+def run(season_url, tmp_path, monkeypatch):
+    from civgrid.api.cli import app
+
+    monkeypatch.setenv("CIVGRID_DATABASE_URL", season_url)
+    monkeypatch.setenv("CIVGRID_VAR_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+
+    def _run(*args: str, code: int = 0) -> str:
+        r = runner.invoke(app, list(args))
+        assert r.exit_code == code, r.output
+        return r.output
+
+    return _run
+
+
+def test_monthly_bulletin_of_the_season(run, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "out"
+    text = run("report", "monthly", "--month", "2026-12", "--out", str(out))
+    assert "2026年12月创建文明城市工作月通报 (草稿)" in text
+    wb = load_workbook(out / "monthly-2026-12.xlsx")
+    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单"]
+    ws = wb["社区排名"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert len(rows) == 14  # the 14 community grids of the central city
+    points = [r[3] for r in rows]
+    assert points == sorted(points, reverse=True) and rows[0][0] == 1
+    assert all(r[7] in ("好", "中", "差") for r in rows)
+    assert min(points) < 100  # a real season deducts
+    towns = [[c.value for c in r] for r in wb["乡镇排名"].iter_rows(min_row=3)]
+    assert len(towns) == 16
+    html = (out / "monthly-2026-12.html").read_text(encoding="utf-8")
+    assert '<h1 id="cg-bulletin-title">2026年12月创建文明城市工作月通报</h1>' in html
+    assert "/map/heat?from=2026-12-01&amp;to=2026-12-31" in html
+
+    # the same ranking as `score compute`
+    table = run("score", "compute", "--period", "2026-12", "--level", "community")
+    first = table.splitlines()[1].split()
+    assert float(first[1]) == pytest.approx(points[0])
+
+    # publish once; a second time is refused
+    pub = run("report", "monthly", "--month", "2026-12", "--out", str(out), "--publish")
+    assert "社创通〔2026〕第1号" in pub
+    again = run("report", "monthly", "--month", "2026-12", "--publish", code=1)
+    assert "already published" in again
+
+
+def test_quarterly_and_cases(run, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "q"
+    run("report", "quarterly", "--quarter", "2026Q4", "--out", str(out))
+    ws = load_workbook(out / "quarterly-2026Q4.xlsx")["社区排名"]
+    tiers = {r[7].value for r in ws.iter_rows(min_row=3)}
+    assert tiers <= {"好", "中", "差"} and tiers
+    first = run("score", "cases", "evaluate", "--period", "2026-12")
+    n = int(first.strip().splitlines()[-1].split()[0])
+    assert n >= 1
+    second = run("score", "cases", "evaluate", "--period", "2026-12")
+    assert second.strip().splitlines()[-1] == f"0 opened, {n} already open"
+    listed = run("score", "cases", "list", "--status", "open").strip().splitlines()
+    assert len(listed) == n
+    case_id = listed[0].split("\t")[0].lstrip("#")
+    run("score", "cases", "act", case_id, "close", code=1)  # a note is required
+    assert "closed: close" in run("score", "cases", "act", case_id, "close", "--note", "已整改")
+    assert len(run("score", "cases", "list", "--status", "open").strip().splitlines()) == n - 1
