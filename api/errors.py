@@ -6,9 +6,12 @@ this module is the one table that maps them to HTTP.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from civgrid.geo.errors import GeoError
@@ -50,6 +53,41 @@ def problem(status: int, detail: str, *, type_: str = "about:blank", **extra) ->
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|otp", re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Replace every value whose key names a secret (password, token, …) by ``***``.
+
+    Request bodies are echoed back in validation errors; a password must never be.
+    """
+    if _SECRET_KEY.search(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, key) for v in value]
+    return value
+
+
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    """422 naming each invalid field (FastAPI's ``detail`` list), with secrets redacted."""
+    errors = []
+    for err in exc.errors():
+        loc = [p for p in err.get("loc", ())]
+        item = {k: v for k, v in err.items() if k not in ("input", "ctx", "url")}
+        item["loc"] = loc
+        if "input" in err:
+            # a missing field's "input" is the enclosing object, not the field's value
+            key = str(loc[-1]) if loc and err.get("type") != "missing" else ""
+            item["input"] = redact(err["input"], key)
+        if "ctx" in err:
+            item["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
+        errors.append(item)
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     """Install one handler that turns every mapped domain exception into problem details."""
 
@@ -59,5 +97,10 @@ def install(app: FastAPI) -> None:
         extra.pop("detail", None)
         return problem(status, str(exc), type_=f"civgrid:{type(exc).__name__}", **extra)
 
+    async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return validation_problem(exc)
+
     for exc_type, _ in list(_STATUS_TABLE):
         app.add_exception_handler(exc_type, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid)

@@ -87,6 +87,31 @@ def test_login_me_refresh_and_secrecy(w, caplog):
     assert [i["action"] for i in log["items"]] == ["auth.login"]
 
 
+def test_invalid_requests_never_echo_a_password(w):
+    """FastAPI echoes the request body in a 422; the password in it is redacted."""
+    _add(w, "olga")
+    tok = _login(w, "olga").json()
+    h = {"Authorization": f"Bearer {tok['access_token']}"}
+    secret = "Echo-Me-N0t-2026"
+    # a misspelt field: the whole body (with the password) is the "input" of the error
+    r = w.client.post(
+        "/api/v1/auth/password",
+        headers=h,
+        json={"current_password": PW, "new_password": secret},
+    )
+    assert r.status_code == 422
+    err = r.json()["detail"][0]
+    assert err["loc"] == ["body", "old_password"] and err["type"] == "missing"
+    assert err["input"] == {"current_password": "***", "new_password": "***"}
+    assert PW not in r.text and secret not in r.text
+    # a too-long password names the field, without the value
+    r = w.client.post(
+        "/api/v1/auth/password", headers=h, json={"old_password": PW, "new_password": "x" * 300}
+    )
+    assert r.status_code == 422 and "x" * 300 not in r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "new_password"]
+
+
 def test_tokens_expire(w):
     _add(w, "bob")
     settings = w.app.state.settings
