@@ -44,10 +44,20 @@ class LoginRequiredError(Exception):
         self.detail = detail
 
 
+class PasswordChangeRequiredError(PermissionDeniedError):
+    """The password expired or was reset: API answers 403, HTML pages go to ``/password``."""
+
+
 #: The actor of a request without credentials (public intake, Open311).
 PUBLIC_ACTOR = Actor("anonymous", ActorRole.citizen, None, account_role="public")
 #: Paths a user whose password must change may still use.
-_PASSWORD_CHANGE_PATHS = ("/api/v1/auth/me", "/api/v1/auth/password", "/login", "/logout")
+_PASSWORD_CHANGE_PATHS = (
+    "/api/v1/auth/me",
+    "/api/v1/auth/password",
+    "/login",
+    "/logout",
+    "/password",
+)
 
 
 def get_current_user(
@@ -79,7 +89,7 @@ def get_current_user(
                 raise LoginRequiredError("the account is disabled or the token was revoked")
             session.expunge(user)
         if user.must_change_password and not request.url.path.startswith(_PASSWORD_CHANGE_PATHS):
-            raise PermissionDeniedError(
+            raise PasswordChangeRequiredError(
                 "the password has expired or was reset: change it first "
                 "(POST /api/v1/auth/password)",
                 field="password",
@@ -171,4 +181,15 @@ def install_login_handler(app) -> None:
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"},
                             media_type="application/problem+json")  # fmt: skip
 
+    async def _change_password(request: Request, exc: PasswordChangeRequiredError):
+        if wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/password?next={quote(target)}", status_code=303)
+        body = {"type": "civgrid:PermissionDeniedError", "title": "Forbidden", "status": 403,
+                "detail": str(exc), "field": "password"}  # fmt: skip
+        return JSONResponse(body, status_code=403, media_type="application/problem+json")
+
     app.add_exception_handler(LoginRequiredError, _handle)
+    app.add_exception_handler(PasswordChangeRequiredError, _change_password)

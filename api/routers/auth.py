@@ -15,6 +15,8 @@
 ``GET/POST /login``, ``POST /logout``
     The Chinese login page: stores the access token in an HttpOnly,
     SameSite=Strict cookie so the HTML map pages work behind login.
+``GET/POST /password``
+    修改密码: where a page visitor whose password expired or was reset is sent.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from civgrid.api.security import (
 from civgrid.api.settings import Settings
 from civgrid.grids import accounts, audit
 from civgrid.grids.account_models import User
-from civgrid.grids.errors import NotFoundError
+from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.permissions import ROLE_LABELS, Perm, Role, Scope
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -450,13 +452,102 @@ def login_form(
         return HTMLResponse(
             login_page_html(settings.county_name, target, msg), status_code=error.status_code
         )
+    if user.must_change_password:
+        target = f"/password?next={quote(target)}"
+    return _with_session_cookie(RedirectResponse(target, status_code=303), settings, user)
+
+
+def _with_session_cookie(resp: Any, settings: Settings, user: User) -> Any:
+    """Set the HttpOnly session cookie holding a fresh access token for ``user``."""
     token, life = issue_token(settings, user.username, user.token_version, "access")
-    resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(
         COOKIE_NAME, token, max_age=life, httponly=True, samesite="strict",
         secure=settings.cookie_secure, path="/",
     )  # fmt: skip
     return resp
+
+
+_ZH_PROBLEMS = (
+    ("characters", "长度不足"),
+    ("three of", "须含大写、小写、数字、符号中的至少三类"),
+    ("username", "不得包含账号名"),
+    ("differ from the old", "新密码不能与当前密码相同"),
+)
+
+
+def _zh_problem(message: str) -> str:
+    """The password policy's complaint in Chinese, for the page."""
+    found = [zh for key, zh in _ZH_PROBLEMS if key in message]
+    return "新密码不符合要求：" + "；".join(found) if found else message
+
+
+def password_page_html(
+    county: str, username: str, next_url: str, problems: list[str] | None = None
+) -> str:
+    """The change-password page (Chinese), with the password policy's complaints."""
+    err = "".join(f'<p class="err">{escape(p)}</p>' for p in problems or [])
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>修改密码 · {escape(county)}创文网格化管理</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f4f4f4}}
+form{{max-width:22rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:6px;
+box-shadow:0 1px 4px #0002}} h1{{color:#b3261e;font-size:1.3rem}} label{{display:block;
+margin:.8rem 0 .2rem}} input{{width:100%;padding:.5rem;box-sizing:border-box}}
+button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#b3261e;color:#fff;border:0}}
+.err{{color:#b3261e}} .muted{{color:#666;font-size:.85rem}}</style></head>
+<body><form method="post" action="/password">
+<h1>修改密码</h1>
+<p class="muted">账号 {escape(username)}：首次登录或密码过期，请先修改密码。</p>{err}
+<input type="hidden" name="next" value="{escape(next_url)}">
+<label for="old_password">当前密码</label><input id="old_password" name="old_password"
+ type="password" autocomplete="current-password" required maxlength="256">
+<label for="new_password">新密码</label><input id="new_password" name="new_password"
+ type="password" autocomplete="new-password" required maxlength="256">
+<label for="confirm">再次输入新密码</label><input id="confirm" name="confirm"
+ type="password" autocomplete="new-password" required maxlength="256">
+<button type="submit" id="change">确认修改</button>
+<p class="muted">至少10位，含大写、小写、数字、符号中的三类，且不含账号名。</p>
+</form></body></html>"""
+
+
+@pages.get("/password", response_class=HTMLResponse)
+def password_page(user: CurrentUser, settings: SettingsDep, next: str | None = None) -> Any:
+    """修改密码页."""
+    return HTMLResponse(password_page_html(settings.county_name, user.username, _safe_next(next)))
+
+
+@pages.post("/password", response_class=HTMLResponse)
+def password_form(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    old_password: Annotated[str, Form(max_length=256)],
+    new_password: Annotated[str, Form(max_length=256)],
+    confirm: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form()] = "/",
+) -> Any:
+    """Change the password, renew the session cookie (old tokens are revoked), go on."""
+    target = _safe_next(next)
+
+    def again(problems: list[str], status: int) -> HTMLResponse:
+        html = password_page_html(settings.county_name, user.username, target, problems)
+        return HTMLResponse(html, status_code=status)
+
+    if not accounts.verify_password(old_password, user.password_hash):
+        return again(["当前密码错误"], 401)
+    if new_password != confirm:
+        return again(["两次输入的新密码不一致"], 422)
+    try:
+        u = accounts.change_password(
+            session, accounts.actor_of(user), user.username, new_password,
+            policy=_policy(settings),
+        )  # fmt: skip
+    except InvalidInputError as exc:
+        return again([_zh_problem(str(exc))], 422)
+    session.commit()
+    return _with_session_cookie(RedirectResponse(target, status_code=303), settings, u)
 
 
 @pages.post("/logout")

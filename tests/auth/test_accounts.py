@@ -228,3 +228,39 @@ def test_openapi_shows_the_security_scheme(w):
     scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
     assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     assert {"OAuth2PasswordBearer": []} in spec["paths"]["/api/v1/issues"]["get"]["security"]
+
+
+def test_pages_send_a_must_change_user_to_the_password_page(w):
+    """First login with a one-time password: the browser lands on 修改密码, then goes on."""
+    with w.store.session() as s:
+        accounts.create_user(s, ADMIN, "gina", PW, "viewer", must_change_password=True)
+    c = AuthClient(w.app)
+    r = c.post(
+        "/login", data={"username": "gina", "password": PW, "next": "/map"},
+        follow_redirects=False, anonymous=True,
+    )  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/password?next=/map"
+    # any page goes there too (not a JSON 403); the API keeps its 403 problem
+    r = c.get("/map", follow_redirects=False, headers={"Authorization": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/password?next=/map"
+    r = c.get("/api/v1/issues", headers={"Authorization": ""})
+    assert r.status_code == 403 and r.json()["field"] == "password"
+    page = c.get("/password?next=/map", headers={"Authorization": ""})
+    assert page.status_code == 200 and "修改密码" in page.text and "gina" in page.text
+    form = {"old_password": PW, "new_password": "Fresh-Passw0rd!", "next": "/map"}
+    r = c.post("/password", data={**form, "confirm": "Other-Passw0rd!"},
+               headers={"Authorization": ""})  # fmt: skip
+    assert r.status_code == 422 and "两次输入的新密码不一致" in r.text
+    r = c.post("/password", data={**form, "new_password": "weakweak", "confirm": "weakweak"},
+               headers={"Authorization": ""})  # fmt: skip
+    assert r.status_code == 422 and "新密码不符合要求" in r.text and "长度不足" in r.text
+    r = c.post("/password", data={**form, "old_password": "nope", "confirm": "Fresh-Passw0rd!"},
+               headers={"Authorization": ""})  # fmt: skip
+    assert r.status_code == 401 and "当前密码错误" in r.text
+    r = c.post("/password", data={**form, "confirm": "Fresh-Passw0rd!"},
+               headers={"Authorization": ""}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/map"
+    # the renewed cookie opens the page; the old password no longer logs in
+    assert c.get("/map", headers={"Authorization": ""}).status_code == 200
+    assert _login(w, "gina").status_code == 401
+    assert _login(w, "gina", "Fresh-Passw0rd!").json()["must_change_password"] is False
