@@ -307,6 +307,7 @@ def issue_counts(
     *,
     codes: Iterable[str] | None = None,
     since: datetime | None = None,
+    conditions: Sequence[Any] = (),
 ) -> dict[str, dict[str, int]]:
     """Issue counts per object of ``layer``: code → {open, overdue, recurring, total}.
 
@@ -320,6 +321,9 @@ def issue_counts(
         Only these objects.
     since : datetime, optional
         Only issues reported at or after this time (``open`` counts every open one).
+    conditions : sequence of SQL expressions
+        Further restrictions on ``issues`` rows, e.g. the caller's scope
+        (:meth:`civgrid.grids.permissions.Scope.issue_conditions`).
 
     Returns
     -------
@@ -343,6 +347,8 @@ def issue_counts(
         q = q.where(IssuePlace.code.in_(list(codes)))
     if since is not None:
         q = q.where(or_(Issue.reported_at >= since, is_open))
+    if conditions:
+        q = q.where(*conditions)
     out: dict[str, dict[str, int]] = {}
     for code, total, n_open, n_overdue, n_rec in session.execute(q):
         out[code] = {
@@ -469,6 +475,7 @@ def layer_geojson(
     generation: int | None = None,
     cache: GeometryCache | None = None,
     day: date | None = None,
+    issue_conditions: Sequence[Any] = (),
 ) -> dict:
     """A map layer as a GeoJSON FeatureCollection in the display CRS.
 
@@ -491,6 +498,9 @@ def layer_geojson(
     cache : GeometryCache, optional
     day : date, optional
         Assignments valid on this day (default: today).
+    issue_conditions : sequence of SQL expressions
+        Restrict the issue counts (the caller's scope): a unit handler's map
+        counts only the issues they may read.
 
     Returns
     -------
@@ -520,7 +530,11 @@ def layer_geojson(
     source_layer = "key_site" if layer == "key_site_zone" else layer
     hold = holders(session, source_layer, day) if layer not in ("county",) else {}
     counts = (
-        issue_counts(session, source_layer, codes=[r.code for r in rows]) if info.counts else None
+        issue_counts(
+            session, source_layer, codes=[r.code for r in rows], conditions=issue_conditions
+        )
+        if info.counts
+        else None
     )
     decimals = _decimals_for(zoom)
     features = []

@@ -28,6 +28,7 @@ configured basemap's (GCJ-02 for Amap/Tencent tiles, WGS84 otherwise); a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -215,7 +216,9 @@ def heat_page(
     return _html(m)
 
 
-def _leader_rows(session: Session, objects: dict[str, set]) -> list[dict[str, Any]]:
+def _leader_rows(
+    session: Session, objects: dict[str, set], conditions: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
     from civgrid.maps.layers import issue_counts
 
     rows: list[dict[str, Any]] = []
@@ -223,7 +226,7 @@ def _leader_rows(session: Session, objects: dict[str, set]) -> list[dict[str, An
         codes = sorted(objects.get(layer, ()))
         if not codes:
             continue
-        counts = issue_counts(session, layer, codes=codes)
+        counts = issue_counts(session, layer, codes=codes, conditions=conditions)
         if layer == "road_section":
             from civgrid.grids.models import RoadSection
 
@@ -277,7 +280,7 @@ def leader_page(
         leader={"key": leader.key, "title": leader.title},
         layers=layers,
         issues=f"{API}/layers/issues.geojson?leader={leader.key}",
-        communities=_leader_rows(session, objects),
+        communities=_leader_rows(session, objects, scope.issue_conditions()),
         visits=_patrol_leader_visits(session, leader.key, now),
         month_label=f"{now.year}年{now.month}月",
         county_name=settings.county_name,
@@ -434,6 +437,7 @@ def boundary_layer(
         codes=codes,
         generation=generation,
         cache=_cache(request),
+        issue_conditions=scope.issue_conditions(),
     )
     return JSONResponse(fc, media_type="application/geo+json")
 

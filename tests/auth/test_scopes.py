@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime
 
 from authclient import AuthClient
 
+X_COMMUNITY = "411327001001"
+OTHER = "411327002001"
+
 
 def _ids(r) -> set[int]:
     assert r.status_code == 200, r.text
@@ -221,3 +224,29 @@ def test_area_checks_for_scores_and_lists(world):
     with pytest.raises(NotFoundError):
         unit.check_area("unit", "D05")
     assert admin.filter_codes("community", ["a", "b"]) == ["a", "b"]
+
+
+def test_boundary_layer_counts_follow_the_scope(world):
+    """The community layer's issue counts: all issues for the admin, only its own for a unit.
+
+    Y (another unit's issue in 411327002001) counts for the admin and not for X's owner unit.
+    """
+    c = world.client
+
+    def totals(**opts) -> dict[str, int]:
+        fc = c.get("/api/v1/layers/community.geojson", **opts).json()
+        return {f["id"]: f["properties"]["total"] for f in fc["features"]}
+
+    def n_issues(community: str, **opts) -> int:
+        r = c.get("/api/v1/issues", params={"area": community, "limit": 1000}, **opts)
+        assert r.status_code == 200, r.text
+        return r.json()["total"]
+
+    admin = totals(**world.roles["admin"])
+    unit = totals(**world.roles["unit_handler"])
+    assert admin[OTHER] >= 1 and unit.get(OTHER, 0) == 0
+    # each count equals what the same caller can list through the issue API
+    for community in (X_COMMUNITY, OTHER):
+        assert admin[community] == n_issues(community, **world.roles["admin"])
+        assert unit.get(community, 0) == n_issues(community, **world.roles["unit_handler"])
+    assert unit[X_COMMUNITY] >= 1
