@@ -129,22 +129,30 @@ register_status(TooManyRequestsError, 429)
 register_status(PayloadTooLargeError, 413)
 
 
-def check_public_intake(request: Request, settings: Any) -> None:
+async def check_public_intake(request: Request, settings: Any) -> None:
     """Rate and size limits of anonymous intake (429 / 413).
 
-    The in-process token bucket is the second line; the reverse proxy's
-    ``limit_req`` is the production layer (docs/operations.md).
+    The size is checked on the declared ``Content-Length`` and again on the
+    bytes actually received (a chunked body declares none); the body read here
+    is kept for the handler. The in-process token bucket is the second line;
+    the reverse proxy's ``limit_req`` is the production layer (docs/operations.md).
     """
     from civgrid.api.routers.auth import client_ip, limiter
 
-    size = int(request.headers.get("content-length") or 0)
-    if size > settings.intake_max_bytes:
-        raise PayloadTooLargeError(
-            f"the report is larger than {settings.intake_max_bytes} bytes", field="body"
-        )
+    limit = settings.intake_max_bytes
+    too_large = PayloadTooLargeError(f"the report is larger than {limit} bytes", field="body")
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise too_large
     ip = client_ip(request)
     if not limiter(request, "intake", settings.intake_rate).allow(f"ip:{ip}"):
         raise TooManyRequestsError("too many reports from this address; try again later")
+    received, chunks = 0, []
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise too_large
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's cache: .body()/.form() read it from here
 
 
 # ----------------------------------------------------------------------------- body parsing
@@ -273,7 +281,7 @@ async def create_issue(
     scope.require(Perm.issue_report)
     public = scope.role is Role.public
     if public:
-        check_public_intake(request, settings)
+        await check_public_intake(request, settings)
     body, photos = await _parse_body(request, IssueCreate)
     assert isinstance(body, IssueCreate)
     # only the command center records a report on someone else's behalf (a phone complaint)

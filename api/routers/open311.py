@@ -337,7 +337,7 @@ async def post_request(
     token (``tokens/{token}`` resolves it later).
     """
     try:
-        check_public_intake(request, settings)
+        await check_public_intake(request, settings)
     except DomainError as exc:
         return _error(fmt, _status_of(exc), str(exc))
     form = await request.form()

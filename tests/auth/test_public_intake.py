@@ -1,0 +1,88 @@
+"""Anonymous intake limits: body size (declared or not), rate per address, Open311 keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from authworld import build_world
+
+LIMIT = 2048
+
+
+@pytest.fixture(scope="module")
+def w(demo_sqlite_template, tmp_path_factory):
+    """A world with small public-intake limits: 2 KiB bodies, 20 reports a minute, one key."""
+    path, _ = demo_sqlite_template
+    world = build_world(
+        path, tmp_path_factory.mktemp("intake"),
+        intake_max_bytes=LIMIT, intake_rate="20/60", open311_api_keys="key-A, key-B",
+    )  # fmt: skip
+    yield world
+    world.client.__exit__(None, None, None)
+
+
+def _report(w, **extra) -> dict:
+    lon, lat = w.px
+    return {"category": "dumping", "source": "citizen_complaint", "lon": lon, "lat": lat, **extra}
+
+
+def _count(w) -> int:
+    return w.client.get("/api/v1/issues", params={"limit": 1}).json()["total"]
+
+
+def test_size_limit_holds_without_a_content_length(w):
+    before = _count(w)
+    big = json.dumps(_report(w, description="垃圾" * 2000)).encode()
+    assert len(big) > LIMIT
+    # declared: refused before reading
+    r = w.client.post("/api/v1/issues", content=big, anonymous=True,
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 413 and f"{LIMIT} bytes" in r.json()["detail"]
+
+    # chunked: no Content-Length, refused once the bytes received pass the limit
+    def chunks():
+        for i in range(0, len(big), 512):
+            yield big[i : i + 512]
+
+    r = w.client.post("/api/v1/issues", content=chunks(), anonymous=True,
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 413 and r.json()["field"] == "body"
+    assert _count(w) == before  # nothing stored
+    # a small chunked report is read whole and lands in triage
+    small = json.dumps(_report(w, description="路口垃圾")).encode()
+    r = w.client.post("/api/v1/issues", content=iter([small[:40], small[40:]]), anonymous=True,
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "triage" and _count(w) == before + 1
+
+
+def test_intake_is_rate_limited_per_address(demo_sqlite_template, tmp_path):
+    world = build_world(demo_sqlite_template[0], tmp_path, intake_rate="2/60")
+    try:
+        codes = [
+            world.client.post("/api/v1/issues", json=_report(world), anonymous=True).status_code
+            for _ in range(3)
+        ]
+        assert codes == [201, 201, 429]
+        # a logged-in inspector is not held by the public limit
+        r = world.client.post("/api/v1/issues", json=_report(world, source="field_supervision"),
+                              **world.roles["inspector"])  # fmt: skip
+        assert r.status_code == 201
+    finally:
+        world.client.__exit__(None, None, None)
+
+
+def test_open311_needs_a_configured_key(w):
+    lon, lat = w.px
+    form = {"service_code": "dumping", "lat": str(lat), "long": str(lon)}
+    r = w.client.post("/open311/v2/requests.json", data=form, anonymous=True)
+    assert r.status_code == 403 and "api_key" in r.json()[0]["description"]
+    r = w.client.post("/open311/v2/requests.json", data={**form, "api_key": "key-C"},
+                      anonymous=True)  # fmt: skip
+    assert r.status_code == 403
+    r = w.client.post("/open311/v2/requests.json", data={**form, "api_key": "key-B"},
+                      anonymous=True)  # fmt: skip
+    assert r.status_code in (200, 201), r.text
+    body = r.json()[0]
+    assert "service_request_id" in body or "token" in body
