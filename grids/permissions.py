@@ -36,7 +36,7 @@ Examples
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -56,7 +56,7 @@ __all__ = [
     "Role",
     "Scope",
     "account_role_of",
-    "set_team_area_resolver",
+    "team_area",
     "workflow_role",
 ]
 
@@ -173,32 +173,27 @@ def account_role_of(actor: Actor) -> Role | None:
 # ----------------------------------------------------------------------------- team areas
 
 
-def _team_area_from_assignments(session: Session, unit_key: str, on: date) -> set[str] | None:
-    """Supervision-area codes of team ``unit_key`` (``supervision`` assignments valid on ``on``).
+def team_area(session: Session, team_key: str, on: date) -> set[str] | None:
+    """Supervision-area codes of team ``team_key`` on day ``on``.
 
-    None when the team has none (then the team covers the whole county).
+    The patrol teams table (:class:`civgrid.grids.patrol_models.PatrolTeam`,
+    ``area_codes``) when the team is there, else the team unit's ``supervision``
+    assignments valid on ``on``; None when neither names an area (the team then
+    covers the whole county).
     """
     from civgrid.grids.models import Assignment, Unit
+    from civgrid.grids.patrol_models import PatrolTeam
 
+    team = session.scalar(select(PatrolTeam).where(PatrolTeam.key == team_key))
+    if team is not None and team.area_codes:
+        return set(team.area_codes)
     rows = session.scalars(
         select(Assignment)
         .join(Unit, Assignment.unit_id == Unit.id)
-        .where(Unit.key == unit_key, Assignment.role == "supervision")
+        .where(Unit.key == team_key, Assignment.role == "supervision")
     ).all()
     codes = {a.object_code for a in rows if a.valid_on(on)}
     return codes or None
-
-
-_team_area: Callable[[Session, str, date], set[str] | None] = _team_area_from_assignments
-
-
-def set_team_area_resolver(fn: Callable[[Session, str, date], set[str] | None]) -> None:
-    """Point the inspector's "team area" at another source (e.g. the patrol teams table).
-
-    ``fn(session, team_key, day)`` returns supervision-area codes, or None for anywhere.
-    """
-    global _team_area
-    _team_area = fn
 
 
 # ----------------------------------------------------------------------------- scope
@@ -387,7 +382,7 @@ class Scope:
                     unit=self.actor.unit,
                 )
         if self.role is Role.inspector and name == "reinspect" and self.actor.team:
-            area = _team_area(session, self.actor.team, datetime.now(UTC).date())
+            area = team_area(session, self.actor.team, datetime.now(UTC).date())
             places = {p.code for p in issue.places if p.layer == "supervision_area"}
             if area is not None and not (area & places):
                 raise PermissionDeniedError(

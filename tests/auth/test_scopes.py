@@ -250,3 +250,24 @@ def test_boundary_layer_counts_follow_the_scope(world):
         assert admin[community] == n_issues(community, **world.roles["admin"])
         assert unit.get(community, 0) == n_issues(community, **world.roles["unit_handler"])
     assert unit[X_COMMUNITY] >= 1
+
+
+def test_team_area_prefers_the_patrol_teams_table(world):
+    """ST01 patrols SA01 (teams.csv and its supervision assignment); moving the team moves it."""
+    from sqlalchemy import select
+
+    from civgrid.grids.patrol_models import PatrolTeam
+    from civgrid.grids.permissions import team_area
+
+    day = date(2026, 12, 1)
+    with world.store.session() as s:
+        assert team_area(s, "ST01", day) == {"SA01"}
+        team = s.scalar(select(PatrolTeam).where(PatrolTeam.key == "ST01"))
+        team.area_codes = ["SA02", "SA03"]
+        s.flush()
+        assert team_area(s, "ST01", day) == {"SA02", "SA03"}
+        s.delete(team)
+        s.flush()
+        assert team_area(s, "ST01", day) == {"SA01"}  # the supervision assignment
+        assert team_area(s, "NOPE", day) is None  # no area: the whole county
+        s.rollback()
