@@ -1,11 +1,16 @@
 """``civgrid score`` and ``civgrid report``: scores, rankings, bulletins, accountability.
 
 * ``civgrid score rules check FILE`` / ``rules load FILE`` / ``rules list`` — validate,
-  install (into ``<var_dir>/profiles``) and list rule profiles;
+  install (into ``<var_dir>/profiles``; past versions cannot be rewritten) and list
+  rule profiles (with the installed files that were skipped as malformed);
 * ``civgrid score compute --period 2026-12 --level community`` — the ranking table;
 * ``civgrid score cases evaluate|list|act`` — accountability cases;
 * ``civgrid report monthly --month 2026-12 [--out DIR] [--publish]`` and
   ``civgrid report quarterly --quarter 2026Q4`` — the bulletin as xlsx and HTML.
+
+``--as-of`` (a date or an ISO time) computes as of another moment than now: a
+period still running is scored up to it, and a bulletin can only be published once
+its period has ended.
 """
 
 from __future__ import annotations
@@ -32,6 +37,41 @@ DatabaseOption = typer.Option(
     help="SQLAlchemy URL (default: settings).",
 )
 ProfileOption = typer.Option(None, "--profile", help="Rule profile (default: sheqi).")
+AsOfOption = typer.Option(
+    None,
+    "--as-of",
+    help="Compute as of this moment: YYYY-MM-DD (the end of that day, Beijing) or an "
+    "ISO time (default: now).",
+)
+
+
+def parse_as_of(text: str | None) -> Any:
+    """``--as-of``: None → None; a date → the end of that day in Beijing; else ISO time.
+
+    Examples
+    --------
+    >>> parse_as_of("2027-01-05").isoformat()
+    '2027-01-05T16:00:00+00:00'
+    >>> parse_as_of("2026-12-06T10:00:00+08:00").isoformat()
+    '2026-12-06T02:00:00+00:00'
+    """
+    from datetime import UTC, date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from civgrid.grids.calendar import DEFAULT_TZ
+    from civgrid.grids.errors import InvalidInputError
+
+    if not text:
+        return None
+    tz = ZoneInfo(DEFAULT_TZ)
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip()) + timedelta(days=1)
+            return datetime.combine(day, time(), tz).astimezone(UTC)
+        at = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInputError(f"--as-of {text!r}: {exc}", field="as_of") from exc
+    return (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
 
 
 def _local_dir() -> Path:
@@ -47,7 +87,9 @@ def _registry() -> Any:
 
 
 @contextmanager
-def _ctx(url: str | None, profile: str | None, sampling: str = "all") -> Iterator[Any]:
+def _ctx(
+    url: str | None, profile: str | None, sampling: str | None = None, now: Any = None
+) -> Iterator[Any]:
     """A ScoringContext on the configured database, committed at the end."""
     from civgrid.api.settings import Settings
     from civgrid.grids.db import make_engine
@@ -62,7 +104,7 @@ def _ctx(url: str | None, profile: str | None, sampling: str = "all") -> Iterato
         with store.session() as session:
             reg = _registry()
             reg.profile(profile)
-            yield ScoringContext(store, session, reg, profile, sampling=sampling)
+            yield ScoringContext(store, session, reg, profile, sampling=sampling, now=now)
     finally:
         engine.dispose()
 
@@ -93,7 +135,9 @@ def rules_check(file: Path = typer.Argument(..., help="A profile YAML file.")) -
 def rules_load(file: Path = typer.Argument(..., help="A profile YAML file.")) -> None:
     """Validate and install a profile (replaces the active one of that name).
 
-    A malformed file is refused and the rules in force stay.
+    A malformed file is refused and the rules in force stay; so is a file that
+    changes or drops a version in force on or before today, or adds one dated
+    on or before today.
     """
     from civgrid.grids.scoring_rules import RulesError
 
@@ -109,12 +153,14 @@ def rules_load(file: Path = typer.Argument(..., help="A profile YAML file.")) ->
 
 @rules_app.command("list")
 def rules_list() -> None:
-    """The active profiles and their versions."""
+    """The active profiles and their versions; installed files skipped as malformed."""
     reg = _registry()
     for name in reg.names():
         p = reg.profile(name)
         vs = ", ".join(v.effective_from.isoformat() for v in p.versions)
         typer.echo(f"{name}\t{p.name}\t{vs}\t{reg.origin(name)}")
+    for exc in reg.problems:
+        typer.echo(f"skipped (malformed, not in force): {exc}")
 
 
 # --------------------------------------------------------------------------- scores
@@ -126,7 +172,10 @@ def compute(
     level: str = typer.Option("community", "--level", help="community, township, department…"),
     profile: str | None = ProfileOption,
     as_json: bool = typer.Option(False, "--json", help="JSON with line items."),
-    sample: str = typer.Option("all", "--sample", help="all, or inspected (抽查) communities."),
+    sample: str | None = typer.Option(
+        None, "--sample", help="all, patrol (visited) or issues (inspected); default: profile."
+    ),
+    as_of: str | None = AsOfOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Scores of all units at a level for a period, ranked."""
@@ -135,7 +184,7 @@ def compute(
 
     try:
         p = Period.parse(period)
-        with _ctx(database_url, profile, sample) as ctx:
+        with _ctx(database_url, profile, sample, parse_as_of(as_of)) as ctx:
             scores = ctx.scores(p, level)
             if as_json:
                 typer.echo(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=1))
@@ -156,18 +205,23 @@ def compute(
 def cases_evaluate(
     period: str = typer.Option(..., "--period"),
     profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Evaluate the triggers of a period and open cases (idempotent)."""
+    from civgrid.grids.errors import DomainError
     from civgrid.grids.issue_config import SYSTEM_ACTOR
     from civgrid.grids.score_service import open_cases
     from civgrid.grids.scoring import Period
 
-    with _ctx(database_url, profile) as ctx:
-        opened, existing = open_cases(ctx, Period.parse(period), SYSTEM_ACTOR)
-        for c in opened:
-            typer.echo(f"opened #{c.id} {c.unit_name} {c.rule_label}")
-        typer.echo(f"{len(opened)} opened, {len(existing)} already open")
+    try:
+        with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
+            opened, existing = open_cases(ctx, Period.parse(period), SYSTEM_ACTOR)
+            for c in opened:
+                typer.echo(f"opened #{c.id} {c.unit_name} {c.rule_label}")
+            typer.echo(f"{len(opened)} opened, {len(existing)} already open")
+    except DomainError as exc:
+        _fail(exc)
 
 
 @cases_app.command("list")
@@ -208,7 +262,7 @@ def cases_act(
 
 
 def _report(period: str, out: Path | None, publish: bool, profile: str | None,
-            database_url: str | None) -> None:  # fmt: skip
+            database_url: str | None, as_of: str | None = None) -> None:  # fmt: skip
     from civgrid.api.settings import Settings
     from civgrid.grids.bulletins import build_bulletin, bulletin_xlsx, publish_bulletin
     from civgrid.grids.errors import DomainError
@@ -219,7 +273,7 @@ def _report(period: str, out: Path | None, publish: bool, profile: str | None,
     out = out or Path(Settings().var_dir) / "bulletins"
     try:
         p = Period.parse(period)
-        with _ctx(database_url, profile) as ctx:
+        with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
             if publish:
                 b = publish_bulletin(ctx, p, SYSTEM_ACTOR)
                 content, data = b.content, b.xlsx
@@ -243,10 +297,11 @@ def report_monthly(
     out: Path | None = typer.Option(None, "--out", help="Output directory."),
     publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
     profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
-    """The monthly bulletin (月通报) as xlsx and printable HTML."""
-    _report(month, out, publish, profile, database_url)
+    """The monthly bulletin (月通报) as xlsx and printable HTML (published after the month)."""
+    _report(month, out, publish, profile, database_url, as_of)
 
 
 @report_app.command("quarterly")
@@ -255,7 +310,8 @@ def report_quarterly(
     out: Path | None = typer.Option(None, "--out", help="Output directory."),
     publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
     profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
-    """The quarterly assessment (季度考评) with tiers 好/中/差."""
-    _report(quarter, out, publish, profile, database_url)
+    """The quarterly assessment (季度考评) with tiers 好/中/差 (published after the quarter)."""
+    _report(quarter, out, publish, profile, database_url, as_of)

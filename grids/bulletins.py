@@ -5,7 +5,9 @@ townships, best and worst named, department indicators, accountability cases
 with their facts, negative lists of the worst units, hotspots and a link to the
 heat map) as a JSON-ready dict; :func:`bulletin_xlsx` writes it as a workbook;
 :func:`publish_bulletin` freezes both with a number (``社创通〔2026〕第3号``).
-A published bulletin is never recomputed; publishing a period twice is refused.
+A published bulletin is never recomputed; publishing a period twice is refused, and
+so is publishing a period that has not ended (its scores would still change).
+Drafts of a running period are computed as of the context's ``now``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,6 +30,7 @@ from civgrid.grids.scoring import (
     Period,
     bulletin_names,
     in_period,
+    until_for,
 )
 from civgrid.grids.scoring_models import Bulletin
 
@@ -38,6 +41,7 @@ __all__ = [
     "bulletin_xlsx",
     "get_bulletin",
     "publish_bulletin",
+    "published_through",
 ]
 
 KIND_OF_PERIOD = {"month": "monthly", "quarter": "quarterly"}
@@ -59,7 +63,8 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
     period : Period
         ``month`` → monthly bulletin (月通报); ``quarter`` → quarterly assessment with tiers.
     now : datetime, optional
-        Generation time (aware UTC).
+        Generation time (aware UTC; default: the context's ``now``, which the
+        scores and the summary are computed as of).
 
     Returns
     -------
@@ -69,7 +74,8 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
     kind = KIND_OF_PERIOD.get(period.kind)
     if kind is None:
         raise InvalidInputError("a bulletin covers a month or a quarter", field="period")
-    now = now or datetime.now(UTC)
+    now = now or ctx.as_of
+    until = until_for(period, ctx.as_of)
     rules = ctx.rules(period)
     profile = ctx.registry.profile(ctx.profile)
     communities = ctx.scores(period, "community")
@@ -96,10 +102,11 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
         "profile_name": profile.name,
         "rules_effective_from": rules.effective_from.isoformat(),
         "generated_at": now.isoformat(),
+        "as_of": until.isoformat(),
         "summary": {
             "issues": len(recs),
-            "closed": sum(1 for r in recs if r.closed_at and r.closed_at < period.end_utc),
-            "overdue": sum(1 for r in recs if r.overdue_days(period.end_utc) > 0),
+            "closed": sum(1 for r in recs if r.closed_at and r.closed_at < until),
+            "overdue": sum(1 for r in recs if r.overdue_days(until) > 0),
             "recurrences": sum(1 for r in recs if r.recurrence),
             "cases": len(hits),
             "tiers": {TIER_LABELS[k]: v for k, v in tiers.items()},
@@ -214,25 +221,53 @@ def find_bulletin(session: Session, kind: str, period: str) -> Bulletin | None:
     return session.scalars(q).first()
 
 
+def published_through(session: Session, profile: str | None = None) -> date | None:
+    """The last day of the latest period with a published bulletin (of ``profile``).
+
+    Rules in force up to that day are frozen: the bulletin was issued on them.
+    """
+    q = select(Bulletin.period)
+    if profile is not None:
+        q = q.where(Bulletin.profile == profile)
+    ends = [Period.parse(p).end for p in session.scalars(q)]
+    return max(ends) - timedelta(days=1) if ends else None
+
+
 def publish_bulletin(
     ctx: ScoringContext, period: Period, actor: Actor, now: datetime | None = None
 ) -> Bulletin:
     """Build, number and freeze the bulletin of ``period``.
 
+    Parameters
+    ----------
+    ctx : ScoringContext
+        Its ``now`` is the publication time unless ``now`` is given.
+    period : Period
+    actor : Actor
+    now : datetime, optional
+        Publication time (aware UTC).
+
     Raises
     ------
     ConflictError
-        The period is already published (the stored bulletin stays as issued).
+        The period is already published (the stored bulletin stays as issued), or
+        has not ended yet.
     """
     kind = KIND_OF_PERIOD.get(period.kind)
     if kind is None:
         raise InvalidInputError("a bulletin covers a month or a quarter", field="period")
+    now = now or ctx.as_of
+    if period.end_utc > min(now, ctx.as_of):
+        raise ConflictError(
+            f"{period.key} has not ended: its {kind} bulletin can be published from "
+            f"{period.end.isoformat()} 00:00 Beijing time (scores still change until then)",
+            kind="bulletin", key=period.key,
+        )  # fmt: skip
     if (old := find_bulletin(ctx.session, kind, period.key)) is not None:
         raise ConflictError(
             f"{period.key} {kind} bulletin already published as {old.number} (id {old.id})",
             kind="bulletin", key=old.id,
         )  # fmt: skip
-    now = now or datetime.now(UTC)
     content = build_bulletin(ctx, period, now)
     year = period.start.year
     seq = 1 + (

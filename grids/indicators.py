@@ -3,7 +3,8 @@
 Per group (a region, a responsible department, a post) and period:
 
 * 立案数 ``filed`` — issues reported in the period;
-* 应结案数 ``due`` — issues whose deadline fell in the period;
+* 应结案数 ``due`` — issues whose deadline fell in the period (up to now, ``as_of``,
+  while the period is running);
 * 结案率 ``closure_rate`` = closed (by the end of the period) / due;
 * 按期结案率 ``on_time_rate`` = closed by the deadline / due;
 * 返工率 ``rework_rate`` = filed issues with a returned fix / filed;
@@ -21,10 +22,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from civgrid.grids.errors import InvalidInputError
-from civgrid.grids.scoring import IssueRecord, Period
+from civgrid.grids.scoring import IssueRecord, Period, until_for
 
 __all__ = ["INDICATOR_LABELS", "Indicators", "compute_indicators", "rank_indicators"]
 
@@ -87,6 +89,8 @@ def compute_indicators(
     by: str,
     composite: Mapping[str, float],
     names: Mapping[str, str] | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> dict[str, Indicators]:
     """Indicators per group for ``period``.
 
@@ -102,6 +106,9 @@ def compute_indicators(
         ``extension_rate``).
     names : mapping, optional
         Code → Chinese name.
+    as_of : datetime, optional
+        Now (aware UTC): in a period still running, only deadlines already passed
+        are due (:func:`~civgrid.grids.scoring.until_for`).
 
     Returns
     -------
@@ -110,7 +117,7 @@ def compute_indicators(
     if by not in GROUPS:
         raise InvalidInputError(f"by must be one of {sorted(GROUPS)}", field="by")
     attr = GROUPS[by]
-    start, end = period.start_utc, period.end_utc
+    start, end = period.start_utc, until_for(period, as_of)
     out: dict[str, Indicators] = {}
     hours: dict[str, list[float]] = defaultdict(list)
     for r in records:

@@ -5,27 +5,34 @@ A thin layer over the pure core (:mod:`civgrid.grids.scoring`,
 issues as :class:`~civgrid.grids.scoring.IssueRecord`, the scored units from
 the current boundaries, and stores accountability cases with their history.
 
-The sampled points (patrol visits) are an optional input: ``sampled`` maps a
-period key to the sampled community codes; by default every unit is scored.
+Which units a month scores (sampling) is the service's option or, by default, the
+profile's (``sampling`` of the rule version): ``all`` (every unit), ``patrol``
+(communities and points visited by patrol visits marked done — :func:`patrol_sample`)
+or ``issues`` (where an inspection found something); ``sampled`` maps a period key
+to explicit codes. Everything is computed as of ``now`` (a clock): a period still
+running is scored as it stands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from civgrid.grids.calendar import DEFAULT_TZ
 from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.indicators import compute_indicators, rank_indicators
 from civgrid.grids.issue_config import Actor
 from civgrid.grids.issue_models import Issue
 from civgrid.grids.models import Assignment, Leader, Role, Unit
-from civgrid.grids.score_triggers import TriggerHit, evaluate_triggers
+from civgrid.grids.patrol_models import PatrolVisit
+from civgrid.grids.score_triggers import PublishedNames, TriggerHit, evaluate_triggers
 from civgrid.grids.scoring import (
     LEVELS,
     IssueRecord,
@@ -35,12 +42,14 @@ from civgrid.grids.scoring import (
     compute_scores,
     default_sample,
     in_period,
+    until_for,
 )
-from civgrid.grids.scoring_models import AccountabilityCase, CaseEvent
+from civgrid.grids.scoring_models import AccountabilityCase, Bulletin, CaseEvent
 from civgrid.grids.scoring_rules import ACTION_LABELS, RuleRegistry, RuleVersion
 
 __all__ = [
     "CASE_ACTIONS",
+    "SAMPLING",
     "ScoringContext",
     "act_on_case",
     "case_dict",
@@ -50,11 +59,15 @@ __all__ = [
     "load_units",
     "negative_list",
     "open_cases",
+    "patrol_sample",
+    "published_names",
 ]
 
 #: What the command center can do with a case.
 CASE_ACTIONS = ("interview", "public_criticism", "referral", "note", "close")
 CASE_ACTION_LABELS = {**ACTION_LABELS, "opened": "立案", "note": "备注", "close": "办结"}
+#: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
+SAMPLING = ("all", "patrol", "issues")
 
 
 def issue_records(session: Session, before: datetime | None = None) -> list[IssueRecord]:
@@ -100,6 +113,89 @@ def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
     raise InvalidInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}", field="level")
 
 
+def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime | None = None
+                  ) -> set[str]:  # fmt: skip
+    """Codes sampled by patrol visits marked done in ``period`` (up to ``as_of``).
+
+    A visit samples its community (the visit's ``community_code``, a community
+    target, or the community of a unit-grid target) and, for a township target or
+    a key site, the township holding it — so a township without community grids
+    is scored when its key sites or points were visited.
+
+    Parameters
+    ----------
+    store : Store
+    session : Session
+    period : Period
+    as_of : datetime, optional
+        Now (aware UTC): visits of later days do not count.
+
+    Returns
+    -------
+    set of str
+        Community and township codes.
+    """
+    last = period.end - timedelta(days=1)
+    if as_of is not None:
+        last = min(last, as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+    rows = session.execute(
+        select(PatrolVisit.target_layer, PatrolVisit.target_code, PatrolVisit.community_code)
+        .where(PatrolVisit.status == "done")
+        .where(PatrolVisit.day >= period.start, PatrolVisit.day <= last)
+    ).all()
+    if not rows:
+        return set()
+    out: set[str] = set()
+    grids: dict[str, str | None] | None = None
+    sites: dict[str, Any] | None = None
+    towns: list[Any] | None = None
+    for layer, code, community in rows:
+        if community:
+            out.add(community)
+        if layer in ("community", "township"):
+            out.add(code)
+        elif layer == "unit_grid":
+            if grids is None:
+                grids = {a.code: a.parent_code for a in store.areas(layer="unit_grid",
+                                                                    session=session)}  # fmt: skip
+            if parent := grids.get(code):
+                out.add(parent)
+        elif layer == "key_site":
+            if sites is None:
+                sites = {k.code: k.geom for k in store.key_sites(session=session)}
+                towns = list(store.areas(layer="township", session=session))
+            geom = sites.get(code)
+            if geom is not None:
+                out.update(t.code for t in towns or [] if t.geom.covers(geom))
+    return out
+
+
+def published_names(session: Session, period: Period, level: str) -> PublishedNames | None:
+    """Who the published monthly bulletin of ``period`` named worst at ``level``, as issued.
+
+    Returns
+    -------
+    PublishedNames or None
+        None when no monthly bulletin of that month was published.
+    """
+    if period.kind != "month":
+        return None
+    b = session.scalars(
+        select(Bulletin).where(Bulletin.kind == "monthly", Bulletin.period == period.key)
+    ).first()
+    if b is None:
+        return None
+    content = b.content or {}
+    rows = {r["code"]: r for r in content.get("communities" if level == "community"
+                                              else "townships", [])}  # fmt: skip
+    worst = {}
+    for w in content.get("worst", []):
+        if w.get("level") == level:
+            row = rows.get(w["code"], {})
+            worst[w["code"]] = (w.get("points", row.get("points")), row.get("rank"))
+    return PublishedNames(b.number, worst)
+
+
 @dataclass
 class ScoringContext:
     """Scores of one database under one profile, with the records loaded once.
@@ -112,11 +208,15 @@ class ScoringContext:
     profile : str, optional
         Profile name (default: the registry's default).
     sampled : mapping, optional
-        Period key → sampled community codes (patrol visits).
-    sampling : str
-        For periods missing from ``sampled``: ``all`` (every community) or
-        ``inspected`` (communities where an inspection found something,
-        :func:`~civgrid.grids.scoring.default_sample`).
+        Period key → sampled community (and township) codes.
+    sampling : str, optional
+        For months missing from ``sampled``: ``all`` (every unit), ``patrol``
+        (:func:`patrol_sample`) or ``issues`` (where an inspection found
+        something, :func:`~civgrid.grids.scoring.default_sample`; ``inspected`` is
+        the same). None → the profile's ``sampling`` (default ``all``).
+    now : datetime, optional
+        The time the scores are computed as of (aware UTC; default: the current
+        time, fixed when the context is made).
     """
 
     store: Any
@@ -124,16 +224,35 @@ class ScoringContext:
     registry: RuleRegistry
     profile: str | None = None
     sampled: Mapping[str, Collection[str]] = field(default_factory=dict)
-    sampling: str = "all"
+    sampling: str | None = None
+    now: datetime | None = None
     _records: list[IssueRecord] | None = None
     _units: dict[str, list[UnitRef]] = field(default_factory=dict)
     _scores: dict[tuple[str, str], list[Score]] = field(default_factory=dict)
+    _samples: dict[str, Collection[str] | None] = field(default_factory=dict)
+    _published: dict[tuple[str, str], PublishedNames | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.sampling == "inspected":
+            self.sampling = "issues"
+        if self.sampling is not None and self.sampling not in SAMPLING:
+            raise InvalidInputError(
+                f"sampling must be one of {', '.join(SAMPLING)}", field="sampling"
+            )
+        if self.now is None:
+            self.now = datetime.now(UTC)
+
+    @property
+    def as_of(self) -> datetime:
+        """The time the scores are computed as of (aware UTC)."""
+        assert self.now is not None
+        return self.now
 
     @property
     def records(self) -> list[IssueRecord]:
-        """All issue records (loaded on first use)."""
+        """The issue records reported before :attr:`now` (loaded on first use)."""
         if self._records is None:
-            self._records = issue_records(self.session)
+            self._records = issue_records(self.session, before=self.as_of)
         return self._records
 
     def units(self, level: str) -> list[UnitRef]:
@@ -150,19 +269,40 @@ class ScoringContext:
         """The rules in force on the period's first day."""
         return self.registry.rules(self.profile, period.start)
 
+    def sample(self, period: Period) -> Collection[str] | None:
+        """The codes sampled in a month (None: every unit), by the sampling mode."""
+        if period.key in self.sampled:
+            return self.sampled[period.key]
+        if period.key not in self._samples:
+            mode = self.sampling or self.rules(period).sampling
+            got: Collection[str] | None = None
+            if mode == "issues":
+                got = default_sample(self.records, period, "community") | default_sample(
+                    self.records, period, "township"
+                )
+            elif mode == "patrol":
+                got = patrol_sample(self.store, self.session, period, self.as_of)
+            self._samples[period.key] = got
+        return self._samples[period.key]
+
     def scores(self, period: Period, level: str) -> list[Score]:
-        """Ranked scores of every unit at ``level`` for ``period``."""
+        """Ranked scores of every unit at ``level`` for ``period`` (as of :attr:`now`)."""
         key = (period.key, level)
         if key not in self._scores:
-            sampled = self.sampled.get(period.key)
-            if sampled is None and self.sampling == "inspected":
-                sampled = default_sample(self.records, period, "community")
             self._scores[key] = compute_scores(
                 self.records, self.rules(period), period, level, self.units(level),
                 communities=self.units("community") if level == "township" else (),
-                sampled=sampled if level in ("community", "township") else None,
+                sampled=self.sample if level in ("community", "township") else None,
+                as_of=self.as_of,
             )  # fmt: skip
         return self._scores[key]
+
+    def published(self, period: Period, level: str) -> PublishedNames | None:
+        """Who the published monthly bulletin of ``period`` named worst (cached)."""
+        key = (period.key, level)
+        if key not in self._published:
+            self._published[key] = published_names(self.session, period, level)
+        return self._published[key]
 
     def score(self, period: Period, level: str, code: str) -> Score:
         """One unit's score (with its line items)."""
@@ -176,15 +316,18 @@ class ScoringContext:
         rules = self.rules(period)
         level = "department" if by == "post" else by
         names = {} if by == "post" else self.names(level)
-        table = compute_indicators(self.records, period, by, rules.composite, names)
+        table = compute_indicators(
+            self.records, period, by, rules.composite_for(by), names, as_of=self.as_of
+        )
         return [i.to_dict() for i in rank_indicators(table, rules.ranking.min_sample)]
 
     def triggers(self, period: Period) -> list[TriggerHit]:
         """Triggers tripped in ``period`` under the profile's rules."""
         names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
         return evaluate_triggers(
-            self.registry.profile(self.profile), self.records, period, self.scores, names
-        )
+            self.registry.profile(self.profile), self.records, period, self.scores, names,
+            as_of=self.as_of, published=self.published,
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- cases
@@ -250,7 +393,7 @@ def open_cases(
     -------
     (opened, existing) : lists of AccountabilityCase
     """
-    now = now or datetime.now(UTC)
+    now = now or ctx.as_of
     profile = ctx.registry.profile(ctx.profile).profile
     opened, existing = [], []
     for hit in ctx.triggers(period):
@@ -353,10 +496,11 @@ def act_on_case(
 def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) -> dict[str, Any]:
     """A unit's repeated failures (负面清单) in ``period``.
 
-    Entries: recurring problems, returned fixes, overdue issues, and the
+    Entries: recurring problems, returned fixes, overdue issues (days counted up to
+    the end of the period or the context's ``now``, whichever is first), and the
     accountability triggers tripped — each with its issue.
     """
-    until = period.end_utc
+    until = until_for(period, ctx.as_of)
     entries = []
     for r in ctx.records:
         if r.code_at(level) != code or not in_period(r, period):

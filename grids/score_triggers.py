@@ -11,6 +11,12 @@ Ranking triggers (``named_worst``, ``poor_tier_consecutive``,
 evaluated on a month, a quarterly one on a quarter. Of several triggers of the
 same kind, the one with the largest ``count`` reached fires (Sheqi: notified
 twice → interview, three times → written self-criticism — not both).
+
+``named_worst`` counts who the published monthly bulletins actually named
+(``published``); only a month without a published bulletin falls back to the
+computed ranking, and its fact says so. Issue triggers stop the clock at
+``as_of`` (now) in a period still running: an overdue threshold crossed in the
+future has not been crossed yet.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from civgrid.grids.scoring import (
@@ -30,13 +36,29 @@ from civgrid.grids.scoring import (
     in_period,
     issue_units,
     named_worst,
+    until_for,
 )
 from civgrid.grids.scoring_rules import ACTION_LABELS, Profile, Trigger
 
-__all__ = ["ScoreFn", "TriggerHit", "evaluate_triggers"]
+__all__ = ["PublishedFn", "PublishedNames", "ScoreFn", "TriggerHit", "evaluate_triggers"]
 
 #: ``scores(period, level)`` → the ranked scores of that period and level.
 ScoreFn = Callable[[Period, str], Sequence[Score]]
+
+
+@dataclass(frozen=True)
+class PublishedNames:
+    """Who a published monthly bulletin named worst at one level, as issued.
+
+    ``worst`` maps each named unit's code to its (points, rank) in the bulletin.
+    """
+
+    number: str
+    worst: dict[str, tuple[float, int | None]]
+
+
+#: ``published(month, level)`` → the names of that month's published bulletin, or None.
+PublishedFn = Callable[[Period, str], PublishedNames | None]
 
 
 @dataclass
@@ -80,7 +102,11 @@ def _streak(flags: Sequence[bool]) -> int:
 
 
 def _ranking_hits(
-    profile: Profile, triggers: Sequence[Trigger], period: Period, scores: ScoreFn
+    profile: Profile,
+    triggers: Sequence[Trigger],
+    period: Period,
+    scores: ScoreFn,
+    published: PublishedFn | None = None,
 ) -> list[TriggerHit]:
     hits: list[TriggerHit] = []
     groups: dict[tuple[str, str, int, str], list[Trigger]] = defaultdict(list)
@@ -96,12 +122,17 @@ def _ranking_hits(
         periods = [period.previous(n) for n in range(depth - 1, -1, -1)]
         per: list[dict[str, Score]] = []
         flagged: list[set[str]] = []
+        issued: list[PublishedNames | None] = []
         for p in periods:
             rules = profile.version_on(p.start)
             ss = list(scores(p, level))
             per.append({s.code: s for s in ss})
+            pub = published(p, level) if published and kind == "named_worst" else None
+            issued.append(pub)
             if kind == "poor_tier_consecutive":
                 flagged.append({s.code for s in ss if s.sampled and s.tier == "poor"})
+            elif pub is not None:  # what the bulletin actually named
+                flagged.append(set(pub.worst))
             elif kind == "named_worst":
                 _, bad = bulletin_names(ss, 0, rules.ranking.worst_named)
                 flagged.append({s.code for s in bad})
@@ -113,19 +144,28 @@ def _ranking_hits(
             t = _pick(ts, reached)
             if t is None:
                 continue
-            now = per[-1][code]
+            name = per[-1][code].name if code in per[-1] else code
             facts = []
-            for p, f, sc in zip(periods, flagged, per, strict=True):
-                if code in f and (s := sc.get(code)) is not None:
+            # facts: every naming in the window, or the current run of a streak
+            first = 0 if kind == "named_worst" else len(periods) - reached
+            for i, (p, f, sc, pub) in enumerate(zip(periods, flagged, per, issued, strict=True)):
+                if code not in f or i < first:
+                    continue
+                if pub is not None:
+                    points, rank = pub.worst[code]
+                    facts.append(
+                        f"{p.label}：得分{points:g}，第{rank}名，月通报（{pub.number}）中被点名"
+                    )
+                elif (s := sc.get(code)) is not None:
                     what = {
-                        "named_worst": "月通报中被点名（排名靠后）",
+                        "named_worst": "排名靠后，按计算排名应点名（该月未发布通报）",
                         "poor_tier_consecutive": f"{'年度' if cadence == 'year' else '季度'}"
                         f"考评为“{TIER_LABELS['poor']}”",
                         "bottom_consecutive": f"排名末{bottom}位",
                     }[kind]
                     facts.append(f"{p.label}：得分{s.points:g}，第{s.rank}名，{what}")
             hits.append(
-                TriggerHit(t.id, t.label, t.action, level, code, now.name, period.key,
+                TriggerHit(t.id, t.label, t.action, level, code, name, period.key,
                            facts, [], t.quarters)
             )  # fmt: skip
     return hits
@@ -136,9 +176,10 @@ def _issue_hits(
     records: Sequence[IssueRecord],
     period: Period,
     names: dict[str, dict[str, str]],
+    as_of: datetime | None = None,
 ) -> list[TriggerHit]:
     hits: list[TriggerHit] = []
-    start, end = period.start_utc, period.end_utc
+    start, end = period.start_utc, until_for(period, as_of)
     for t in triggers:
         found: dict[str, list[tuple[IssueRecord, str]]] = defaultdict(list)
         if t.kind == "overdue_days":
@@ -192,6 +233,9 @@ def evaluate_triggers(
     period: Period,
     scores: ScoreFn,
     names: dict[str, dict[str, str]] | None = None,
+    *,
+    as_of: datetime | None = None,
+    published: PublishedFn | None = None,
 ) -> list[TriggerHit]:
     """All triggers tripped in ``period`` under the rules in force then.
 
@@ -206,6 +250,13 @@ def evaluate_triggers(
         :func:`~civgrid.grids.scoring.compute_scores`).
     names : dict, optional
         level → code → Chinese name, for issue-based hits.
+    as_of : datetime, optional
+        Now (aware UTC): issue triggers of a period still running look up to it.
+    published : callable, optional
+        ``published(month, level)`` → :class:`PublishedNames` of that month's
+        published bulletin, or None. ``named_worst`` counts the units a published
+        bulletin named; months without one use the computed ranking (and the
+        fact says so).
 
     Returns
     -------
@@ -214,6 +265,6 @@ def evaluate_triggers(
     """
     recs = list(records)
     rules = profile.version_on(period.start)
-    hits = _ranking_hits(profile, rules.triggers, period, scores)
-    hits += _issue_hits(rules.triggers, recs, period, names or {})
+    hits = _ranking_hits(profile, rules.triggers, period, scores, published)
+    hits += _issue_hits(rules.triggers, recs, period, names or {}, as_of)
     return sorted(hits, key=lambda h: (h.rule_id, h.level, h.unit_code))

@@ -8,10 +8,13 @@ reads the records from the database.
 A score is ``base − deductions + bonuses`` (never below 0), with one line item
 per deduction or bonus (rule, issue, points, reason in Chinese). Issues count in
 the period they were reported in (Beijing time); overdue days are counted up to
-the closing time or the end of the period. A township is the mean (or weighted
-mean) of its sampled communities; a township without community grids is scored
-from its own issues when an inspection found something there. A quarter is the
-mean of its months, a year the mean of its quarters (Sheqi: "以四个季度平均成绩为基数").
+the closing time, the end of the period or ``as_of`` (now), whichever comes first —
+a period still running is scored as it stands, not as if its end had come. A
+township is the mean (or weighted mean) of its sampled communities; a township
+without community grids is scored from its own issues when it was sampled (a patrol
+visited its points, or an inspection found something there). A quarter is the
+mean of its months, a year the mean of its quarters (Sheqi: "以四个季度平均成绩为基数");
+months (quarters) that have not begun at ``as_of`` are left out.
 Ranks are competition ranks (ties share a rank: 1, 2, 2, 4).
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -47,6 +50,7 @@ __all__ = [
     "rank_scores",
     "score_issue",
     "tier_for",
+    "until_for",
 ]
 
 #: Levels a score can be computed for.
@@ -325,7 +329,24 @@ def in_period(rec: IssueRecord, period: Period) -> bool:
     )
 
 
-def score_issue(rec: IssueRecord, rules: RuleVersion, until: datetime) -> list[LineItem]:
+def until_for(period: Period, as_of: datetime | None = None) -> datetime:
+    """Where a period's clock stops: its end, or ``as_of`` (now) while it is running.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> p = Period.parse("2026-12")
+    >>> until_for(p, datetime(2026, 12, 6, tzinfo=UTC)).isoformat()
+    '2026-12-06T00:00:00+00:00'
+    >>> until_for(p, datetime(2027, 2, 1, tzinfo=UTC)) == p.end_utc
+    True
+    """
+    return period.end_utc if as_of is None else min(period.end_utc, as_of)
+
+
+def score_issue(
+    rec: IssueRecord, rules: RuleVersion, until: datetime, *, as_of: datetime | None = None
+) -> list[LineItem]:
     """The line items one issue brings to its unit's score.
 
     Parameters
@@ -334,12 +355,17 @@ def score_issue(rec: IssueRecord, rules: RuleVersion, until: datetime) -> list[L
     rules : RuleVersion
     until : datetime
         End of the period (aware UTC): overdue days are counted up to it.
+    as_of : datetime, optional
+        Now (aware UTC): when earlier than ``until``, overdue days and on-time
+        closures are counted up to it instead (a period still running).
 
     Returns
     -------
     list of LineItem
         Deductions (negative) then bonuses (positive), uncapped.
     """
+    if as_of is not None:
+        until = min(until, as_of)
     d, b = rules.deductions, rules.bonuses
     items = []
     base = d.by_category.get(rec.category_code, d.by_priority.get(rec.priority, d.per_issue))
@@ -392,6 +418,10 @@ def default_sample(records: Iterable[IssueRecord], period: Period, level: str) -
     }
 
 
+#: The sampled codes of a period, or a function giving them per (month) period.
+Sample = Collection[str] | Callable[[Period], Collection[str] | None] | None
+
+
 def compute_scores(
     records: Iterable[IssueRecord],
     rules: RuleVersion,
@@ -400,7 +430,8 @@ def compute_scores(
     units: Sequence[UnitRef],
     *,
     communities: Sequence[UnitRef] = (),
-    sampled: Collection[str] | None = None,
+    sampled: Sample = None,
+    as_of: datetime | None = None,
 ) -> list[Score]:
     """Scores of ``units`` at ``level`` for ``period``, ranked and tiered.
 
@@ -417,11 +448,18 @@ def compute_scores(
         The units to score (all of them appear in the result).
     communities : sequence of UnitRef
         For ``level="township"``: the communities with their township as ``parent``.
-    sampled : collection of str, optional
-        Codes of the sampled communities (township level) or units; None → all,
-        except townships without community grids, which are sampled when an
-        inspection found something there (:func:`default_sample`). Units not
-        sampled get no score (``sampled=False``, unranked).
+    sampled : collection of str or callable, optional
+        Codes of the sampled communities and townships without community grids
+        (township level) or units; None → all, except townships without community
+        grids, which are sampled when an inspection found something there
+        (:func:`default_sample`). A callable gives the codes per month (a quarter
+        averages months with their own samples). Units not sampled get no score
+        (``sampled=False``, unranked).
+    as_of : datetime, optional
+        Now (aware UTC). Issues reported later are not known yet; overdue days and
+        on-time closures of a period still running are counted up to it
+        (:func:`until_for`); months of a quarter that have not begun are left out.
+        None → the period is taken as ended.
 
     Returns
     -------
@@ -431,9 +469,11 @@ def compute_scores(
     if level not in LEVELS:
         raise InvalidInputError(f"unknown level {level!r}", field="level")
     if period.kind in ("quarter", "year"):
-        return _averaged(records, rules, period, level, units, communities, sampled)
-    recs = [r for r in records if in_period(r, period)]
-    until = period.end_utc
+        return _averaged(records, rules, period, level, units, communities, sampled, as_of)
+    if callable(sampled):
+        sampled = sampled(period)
+    recs = [r for r in records if in_period(r, period) and (as_of is None or r.reported_at < as_of)]
+    until = until_for(period, as_of)
     by_unit: dict[str, list[IssueRecord]] = defaultdict(list)
     for r in recs:
         if code := r.code_at(level):
@@ -494,18 +534,24 @@ def _averaged(
     level: str,
     units: Sequence[UnitRef],
     communities: Sequence[UnitRef],
-    sampled: Collection[str] | None,
+    sampled: Sample,
+    as_of: datetime | None,
 ) -> list[Score]:
-    """A quarter as the mean of its months, a year as the mean of its quarters."""
+    """A quarter as the mean of its months, a year as the mean of its quarters.
+
+    Parts that have not begun at ``as_of`` are left out.
+    """
     recs = list(records)
+    begun = [p for p in period.parts() if as_of is None or p.start_utc <= as_of]
     parts = [
         {s.code: s for s in compute_scores(recs, rules, p, level, units,
-                                          communities=communities, sampled=sampled)}
-        for p in period.parts()
+                                          communities=communities, sampled=sampled,
+                                          as_of=as_of)}
+        for p in begun
     ]  # fmt: skip
     out = []
     for u in units:
-        got = [(p, part[u.code]) for p, part in zip(period.parts(), parts, strict=True)]
+        got = [(p, part[u.code]) for p, part in zip(begun, parts, strict=True)]
         got = [(p, s) for p, s in got if s.sampled]
         if not got:
             out.append(Score(level, u.code, u.name, period.key, rules.base, rules.base,
@@ -572,12 +618,13 @@ def bulletin_names(scores: Sequence[Score], best: int, worst: int) -> tuple[list
     """Who a bulletin names: (best, worst), each at most a third of the ranked units.
 
     With few ranked units (three townships) the best and the worst would otherwise
-    be the same; a unit named worst is never also named best.
+    be the same; a unit named worst is never also named best, and a unit of tier
+    差 is never praised.
     """
     k = sum(1 for s in scores if s.sampled)
     cap = max(1, k // 3)
     bad = named_worst(scores, min(worst, cap))
-    good = [s for s in named_best(scores, min(best, cap)) if s not in bad]
+    good = [s for s in named_best(scores, min(best, cap)) if s not in bad and s.tier != "poor"]
     return good, bad
 
 

@@ -7,9 +7,14 @@ and the accountability triggers — as a list of **versions**, each with an
 period's first day, so a rule change never rewrites past scores.
 
 :func:`load_profile_file` parses and validates a file; a malformed file raises
-:class:`RulesError` naming the file, the line and the reason. :class:`RuleRegistry`
-holds the active profiles and replaces one atomically: when a new file is rejected,
-the previous rules stay in force.
+:class:`RulesError` naming the file, the line and the reason — also for rules that
+parse but cannot work (a ``source`` trigger without sources, a field that does
+nothing for its trigger kind, ``weighted`` townships without weights, an unknown
+category, source or priority code). :class:`RuleRegistry` holds the active profiles
+and replaces one atomically: when a new file is rejected, the previous rules stay in
+force. Past rules are never rewritten: a new file for a loaded profile must keep
+every version in force on or before today (or the last day of the last published
+bulletin) unchanged, and may only add versions dated after that day.
 
 Examples
 --------
@@ -23,28 +28,46 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from civgrid.grids.calendar import DEFAULT_TZ, Priority
 from civgrid.grids.errors import InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import Source
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ACTION_LABELS",
     "DEFAULT_PROFILE",
+    "TRIGGER_FIELDS",
     "Profile",
     "RuleRegistry",
     "RuleVersion",
     "RulesError",
     "Trigger",
+    "known_categories",
     "load_profile_file",
     "load_profile_text",
     "shipped_profile_paths",
@@ -63,6 +86,53 @@ ACTION_LABELS: dict[str, str] = {
     "admonishment": "诫勉",
     "yellow_flag": "黄旗警示",
 }
+
+
+#: Trigger fields that mean something for each kind (besides id, kind, label, action,
+#: level and quarters); setting any other field is refused.
+TRIGGER_FIELDS: dict[str, frozenset[str]] = {
+    "named_worst": frozenset({"count", "window"}),
+    "poor_tier_consecutive": frozenset({"count", "cadence"}),
+    "bottom_consecutive": frozenset({"count", "bottom", "cadence"}),
+    "recurrence": frozenset({"count"}),
+    "overdue_days": frozenset({"days"}),
+    "returned": frozenset({"count"}),
+    "source": frozenset({"sources"}),
+}
+_TRIGGER_COMMON = frozenset({"id", "kind", "label", "action", "level", "quarters"})
+_SOURCES = frozenset(s.value for s in Source)
+_PRIORITIES = frozenset(p.value for p in Priority)
+
+
+@functools.cache
+def known_categories() -> frozenset[str]:
+    """The category codes of the seeded category tree (``grids/seed/categories.yaml``).
+
+    Profiles are checked against these unless a caller passes the county's own list
+    (``categories=``), e.g. the categories table of the database.
+    """
+    from civgrid.grids.seed import load_category_tree
+
+    out: set[str] = set()
+    stack = list(load_category_tree())
+    while stack:
+        node = stack.pop()
+        out.add(str(node["code"]))
+        stack.extend(node.get("children") or [])
+    return frozenset(out)
+
+
+def _bad(field: str, message: str, **ctx: Any) -> PydanticCustomError:
+    """A validation error located at ``field`` below the current model (see ``_loc``)."""
+    return PydanticCustomError("rules", message, {"field": field, **ctx})
+
+
+def _check_codes(v: Mapping[str, Any] | Collection[str], known: Collection[str], what: str) -> None:
+    for code in v:
+        if code not in known:
+            raise _bad(
+                str(code), f"unknown {what} code {code!r}; known: {', '.join(sorted(known))}"
+            )
 
 
 class RulesError(InvalidInputError):
@@ -91,6 +161,25 @@ class Deductions(_Strict):
     per_return: float = Field(0.0, ge=0)
     per_extension: float = Field(0.0, ge=0)
 
+    @field_validator("by_category")
+    @classmethod
+    def _categories(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        known = (info.context or {}).get("categories") or known_categories()
+        _check_codes(v, known, "category")
+        return v
+
+    @field_validator("by_source")
+    @classmethod
+    def _sources(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_codes(v, _SOURCES, "source")
+        return v
+
+    @field_validator("by_priority")
+    @classmethod
+    def _priorities(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_codes(v, _PRIORITIES, "priority")
+        return v
+
 
 class Bonuses(_Strict):
     """Points added: per issue closed on time, per media praise; capped by ``max_total``."""
@@ -104,7 +193,18 @@ class Weights(_Strict):
     """Township score from its communities: ``mean`` or weights per community code."""
 
     township: Literal["mean", "weighted"] = "mean"
-    community_weights: dict[str, float] = Field(default_factory=dict)
+    community_weights: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _weights_used(self) -> Weights:
+        if self.township == "weighted" and not self.community_weights:
+            raise _bad("township", "weighted townships need community_weights (code: weight)")
+        if self.township == "mean" and self.community_weights:
+            raise _bad(
+                "community_weights",
+                "community_weights do nothing with township: mean (use township: weighted)",
+            )
+        return self
 
 
 class Tiers(_Strict):
@@ -181,9 +281,56 @@ class Trigger(_Strict):
     sources: list[str] = Field(default_factory=list)
     quarters: int = Field(0, ge=0)
 
+    @model_validator(mode="after")
+    def _works(self) -> Trigger:
+        allowed = _TRIGGER_COMMON | TRIGGER_FIELDS[self.kind]
+        for name in sorted(self.model_fields_set - allowed):
+            hint = (
+                "named_worst counts monthly bulletins"
+                if (self.kind, name) == ("named_worst", "cadence")
+                else f"it applies to {', '.join(k for k, f in TRIGGER_FIELDS.items() if name in f)}"
+            )
+            raise _bad(name, f"{name} does nothing for a {self.kind} trigger ({hint})")
+        if self.kind == "source":
+            if not self.sources:
+                raise _bad("sources", "a source trigger needs sources (e.g. [media_exposure])")
+            if unknown := [x for x in self.sources if x not in _SOURCES]:
+                raise _bad(
+                    "sources", f"unknown source code {unknown[0]!r}; known: "
+                    + ", ".join(sorted(_SOURCES)),
+                )  # fmt: skip
+        if self.kind == "named_worst":
+            if self.level not in ("community", "township"):
+                raise _bad("level", "bulletins name communities and townships only")
+            if self.window < self.count:
+                raise _bad(
+                    "window", f"window ({self.window}) shorter than count ({self.count}): "
+                    "the trigger could never fire",
+                )  # fmt: skip
+        if self.quarters and self.action != "bonus_stop":
+            raise _bad("quarters", "quarters (of bonus stopped) needs action: bonus_stop")
+        return self
+
+
+_Rate = Literal["closure_rate", "on_time_rate", "rework_rate", "extension_rate"]
+
 
 class RuleVersion(_Strict):
-    """One dated version of a profile's rules."""
+    """One dated version of a profile's rules.
+
+    ``sampling`` says which units a monthly score covers when the caller does not
+    choose: ``all`` (every unit, the default), ``patrol`` (communities and points
+    visited by patrols marked done in the month) or ``issues`` (where an inspection
+    found something).
+
+    ``composite`` weighs the rates of the composite indicator; ``composite_by`` may
+    give other weights per grouping (a region level, ``department`` or ``post``).
+    """
+
+    def composite_for(self, by: str) -> dict[str, float]:
+        """The composite weights of grouping ``by`` (its own, else ``composite``)."""
+        own = self.composite_by.get(by)
+        return dict(own if own is not None else self.composite)
 
     effective_from: date
     base: float = Field(100.0, gt=0)
@@ -192,10 +339,15 @@ class RuleVersion(_Strict):
     weights: Weights = Field(default_factory=Weights)
     tiers: Tiers = Field(default_factory=Tiers)
     ranking: Ranking = Field(default_factory=Ranking)
-    composite: dict[
-        Literal["closure_rate", "on_time_rate", "rework_rate", "extension_rate"], float
-    ] = Field(default_factory=lambda: {"closure_rate": 0.4, "on_time_rate": 0.6})
+    composite: dict[_Rate, float] = Field(
+        default_factory=lambda: {"closure_rate": 0.4, "on_time_rate": 0.6}
+    )
+    composite_by: dict[
+        Literal["community", "township", "unit_grid", "road_section", "department", "post"],
+        dict[_Rate, float],
+    ] = Field(default_factory=dict)
     triggers: list[Trigger] = Field(default_factory=list)
+    sampling: Literal["all", "patrol", "issues"] = "all"
 
     @field_validator("triggers")
     @classmethod
@@ -270,25 +422,17 @@ def _line_for(lines: Mapping[tuple, int], loc: Iterable[Any]) -> int | None:
     return None
 
 
-def load_profile_text(text: str, file: str = "<rules>") -> Profile:
-    """Parse and validate the YAML text of a profile.
+@dataclass(frozen=True)
+class _Parsed:
+    """A validated profile with the lines of its versions (for history checks)."""
 
-    Parameters
-    ----------
-    text : str
-        YAML.
-    file : str
-        Name shown in errors.
+    profile: Profile
+    file: str
+    version_lines: dict[date, int]
+    versions_line: int | None
 
-    Returns
-    -------
-    Profile
 
-    Raises
-    ------
-    RulesError
-        With the file, line and reason, for bad YAML or rules that fail validation.
-    """
+def _parse(text: str, file: str, categories: Collection[str] | None = None) -> _Parsed:
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -305,29 +449,127 @@ def load_profile_text(text: str, file: str = "<rules>") -> Profile:
     if not isinstance(data, dict):
         raise RulesError(file, node.start_mark.line + 1, "a profile must be a mapping")
     lines = _line_map(node)
+    context = {"categories": frozenset(categories)} if categories is not None else None
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data, context=context)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = err.get("loc", ())
+        loc = tuple(err.get("loc", ()))
+        if (extra := (err.get("ctx") or {}).get("field")) is not None:
+            loc = (*loc, extra)
         where = ".".join(str(x) for x in loc)
         raise RulesError(file, _line_for(lines, loc), f"{where}: {err.get('msg')}") from exc
+    version_lines: dict[date, int] = {}
+    for i, raw in enumerate(data.get("versions") or []):
+        eff = RuleVersion.model_validate(raw, context=context).effective_from
+        version_lines[eff] = _line_for(lines, ("versions", i, "effective_from")) or 0
+    return _Parsed(profile, file, version_lines, lines.get(("versions",)))
 
 
-def load_profile_file(path: str | Path) -> Profile:
-    """Read and validate a profile file (see :func:`load_profile_text`)."""
+def load_profile_text(
+    text: str, file: str = "<rules>", *, categories: Collection[str] | None = None
+) -> Profile:
+    """Parse and validate the YAML text of a profile.
+
+    Parameters
+    ----------
+    text : str
+        YAML.
+    file : str
+        Name shown in errors.
+    categories : collection of str, optional
+        The category codes in use (default: :func:`known_categories`); a
+        ``by_category`` key outside them is refused.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    RulesError
+        With the file, line and reason, for bad YAML, rules that fail validation
+        and rules that cannot work (unknown codes, a trigger field that does nothing).
+    """
+    return _parse(text, file, categories).profile
+
+
+def _read(path: str | Path) -> str:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(str(p), None, f"cannot read: {exc}") from exc
-    return load_profile_text(text, str(p))
+
+
+def load_profile_file(path: str | Path, *, categories: Collection[str] | None = None) -> Profile:
+    """Read and validate a profile file (see :func:`load_profile_text`)."""
+    return load_profile_text(_read(path), str(Path(path)), categories=categories)
 
 
 def shipped_profile_paths() -> list[Path]:
     """The profile files shipped in ``civgrid/grids/profiles/``."""
     root = resources.files("civgrid.grids") / "profiles"
     return sorted(Path(str(p)) for p in root.iterdir() if str(p).endswith(".yaml"))
+
+
+def _today() -> date:
+    """Today in Beijing."""
+    return datetime.now(UTC).astimezone(ZoneInfo(DEFAULT_TZ)).date()
+
+
+def _differs(old: RuleVersion, new: RuleVersion) -> list[str]:
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    return [k for k in a if a[k] != b.get(k)]
+
+
+def _check_history(old: Profile, new: _Parsed, frozen_through: date) -> None:
+    """Refuse ``new`` unless it keeps ``old``'s versions in force by ``frozen_through``.
+
+    Parameters
+    ----------
+    old : Profile
+        The profile in force.
+    new : _Parsed
+        The parsed replacement (with the lines of its versions).
+    frozen_through : date
+        The last day whose rules may not change (today, or the last day of the
+        last published bulletin's period if later).
+
+    Raises
+    ------
+    RulesError
+        A version in force on or before ``frozen_through`` is missing or changed,
+        or a new version takes effect on or before it.
+    """
+    by_date = {v.effective_from: v for v in new.profile.versions}
+    day = frozen_through.isoformat()
+    past = {v.effective_from for v in old.versions if v.effective_from <= frozen_through}
+    for ov in old.versions:
+        if ov.effective_from not in past:
+            continue
+        eff = ov.effective_from.isoformat()
+        nv = by_date.get(ov.effective_from)
+        if nv is None:
+            raise RulesError(
+                new.file, new.versions_line,
+                f"the version effective {eff} was in force on or before {day} and must be "
+                "kept unchanged (past scores and bulletins rest on it); add a new version "
+                f"dated after {day} instead",
+            )  # fmt: skip
+        if changed := _differs(ov, nv):
+            raise RulesError(
+                new.file, new.version_lines.get(ov.effective_from),
+                f"the version effective {eff} was in force on or before {day} and cannot be "
+                f"changed ({', '.join(changed)} differ); add a new version dated after {day}",
+            )  # fmt: skip
+    for nv in new.profile.versions:
+        if nv.effective_from <= frozen_through and nv.effective_from not in past:
+            raise RulesError(
+                new.file, new.version_lines.get(nv.effective_from),
+                f"a new version must take effect after {day} (today or the last published "
+                f"bulletin's period); effective_from {nv.effective_from.isoformat()} is not",
+            )  # fmt: skip
 
 
 @dataclass
@@ -337,85 +579,193 @@ class _Entry:
 
 
 class RuleRegistry:
-    """The active profiles, replaced atomically.
+    """The active profiles, replaced atomically; past versions never rewritten.
 
     A profile is loaded completely and validated before it replaces the active
-    one; a rejected file leaves the previous rules in force.
+    one; a rejected file leaves the previous rules in force. When the profile is
+    already loaded, the new file must keep every version in force on or before
+    today (``clock``, or the ``today`` argument) unchanged and date new versions
+    after it (see :func:`_check_history`).
+
+    Parameters
+    ----------
+    clock : callable, optional
+        Returns today's date (default: today in Beijing).
+    categories : collection of str, optional
+        Category codes profiles are checked against (default: the seeded tree).
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        clock: Callable[[], date] | None = None,
+        categories: Collection[str] | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
         self._profiles: dict[str, _Entry] = {}
+        self.clock = clock or _today
+        self.categories = frozenset(categories) if categories is not None else None
+        #: Files of the local profile directory that were skipped (malformed).
+        self.problems: list[RulesError] = []
 
     @classmethod
-    def with_shipped(cls, local_dir: str | Path | None = None) -> RuleRegistry:
+    def with_shipped(
+        cls,
+        local_dir: str | Path | None = None,
+        clock: Callable[[], date] | None = None,
+        categories: Collection[str] | None = None,
+    ) -> RuleRegistry:
         """A registry holding the shipped profiles, then the valid ones of ``local_dir``.
 
-        Files in ``local_dir`` (put there by :meth:`install`) replace the shipped
-        profile of the same name; an invalid one is skipped (the shipped rules stay).
+        Files in ``local_dir`` (put there by :meth:`install`, which checked their
+        history) replace the shipped profile of the same name. A malformed one is
+        skipped — the shipped rules stay — and reported: a warning is logged and
+        the error (file, line, reason) is kept in :attr:`problems`.
         """
-        reg = cls()
+        reg = cls(clock, categories)
         for p in shipped_profile_paths():
-            reg.load(p)
+            reg._activate(reg._parse_file(p))
         if local_dir is not None and Path(local_dir).is_dir():
             for p in sorted(Path(local_dir).glob("*.yaml")):
                 try:
-                    reg.load(p)
-                except RulesError:
-                    continue
+                    reg._activate(reg._parse_file(p))
+                except RulesError as exc:
+                    log.warning("rule profile skipped: %s", exc)
+                    reg.problems.append(exc)
         return reg
 
-    def install_text(self, text: str, file: str, local_dir: str | Path) -> Profile:
-        """Like :meth:`install` from YAML text (``file`` names it in errors)."""
-        profile = load_profile_text(text, file)
-        target_dir = Path(local_dir)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / f"{profile.profile}.yaml"
-        tmp = target.with_suffix(".yaml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-        return self.load(target)
+    def _parse_file(self, path: str | Path) -> _Parsed:
+        return _parse(_read(path), str(Path(path)), self.categories)
 
-    def install(self, path: str | Path, local_dir: str | Path) -> Profile:
+    def _cats(self, categories: Collection[str] | None) -> Collection[str] | None:
+        return categories if categories is not None else self.categories
+
+    def _activate(self, parsed: _Parsed, origin: str | None = None) -> Profile:
+        with self._lock:
+            entry = _Entry(parsed.profile, origin or parsed.file)
+            self._profiles = {**self._profiles, parsed.profile.profile: entry}
+        return parsed.profile
+
+    def _check(self, parsed: _Parsed, today: date | None, not_before: _NotBefore) -> None:
+        """History check of ``parsed`` against the loaded profile of that name."""
+        entry = self._profiles.get(parsed.profile.profile)
+        if entry is None:
+            return
+        frozen = today or self.clock()
+        extra = not_before(parsed.profile.profile) if callable(not_before) else not_before
+        if extra is not None and extra > frozen:
+            frozen = extra
+        _check_history(entry.profile, parsed, frozen)
+
+    def _install(
+        self, parsed: _Parsed, text: str, local_dir: str | Path, today: date | None,
+        not_before: _NotBefore,
+    ) -> Profile:  # fmt: skip
+        with self._lock:
+            self._check(parsed, today, not_before)
+            target_dir = Path(local_dir)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            target = target_dir / f"{parsed.profile.profile}.yaml"
+            tmp = target.with_suffix(".yaml.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+            return self._activate(parsed, str(target))
+
+    def install_text(
+        self,
+        text: str,
+        file: str,
+        local_dir: str | Path,
+        *,
+        today: date | None = None,
+        not_before: _NotBefore = None,
+        categories: Collection[str] | None = None,
+    ) -> Profile:
+        """Like :meth:`install` from YAML text (``file`` names it in errors)."""
+        parsed = _parse(text, file, self._cats(categories))
+        return self._install(parsed, text, local_dir, today, not_before)
+
+    def install(
+        self,
+        path: str | Path,
+        local_dir: str | Path,
+        *,
+        today: date | None = None,
+        not_before: _NotBefore = None,
+        categories: Collection[str] | None = None,
+    ) -> Profile:
         """Validate ``path``, copy it to ``local_dir/<profile>.yaml`` atomically, activate it.
+
+        Parameters
+        ----------
+        path : str or Path
+        local_dir : str or Path
+        today : date, optional
+            Default: the registry's clock.
+        not_before : date or callable, optional
+            A later day whose rules are frozen too (the last day of the last
+            published bulletin), or ``profile name → date or None``.
+        categories : collection of str, optional
+            Category codes in use (default: the registry's).
 
         Raises
         ------
         RulesError
-            The file is malformed; neither the directory nor the registry changes.
+            The file is malformed or rewrites past versions; neither the directory
+            nor the registry changes.
         """
-        profile = load_profile_file(path)
-        target_dir = Path(local_dir)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / f"{profile.profile}.yaml"
-        tmp = target.with_suffix(".yaml.tmp")
-        tmp.write_text(Path(path).read_text(encoding="utf-8"), encoding="utf-8")
-        os.replace(tmp, target)
-        return self.load(target)
+        text = _read(path)
+        parsed = _parse(text, str(Path(path)), self._cats(categories))
+        return self._install(parsed, text, local_dir, today, not_before)
 
     def names(self) -> list[str]:
         """Names of the loaded profiles."""
         return sorted(self._profiles)
 
-    def load(self, path: str | Path) -> Profile:
+    def load(
+        self,
+        path: str | Path,
+        *,
+        today: date | None = None,
+        not_before: _NotBefore = None,
+        categories: Collection[str] | None = None,
+    ) -> Profile:
         """Validate the file at ``path`` and make it the active version of its profile.
+
+        Parameters
+        ----------
+        path : str or Path
+        today : date, optional
+            Versions in force on or before this day must stay unchanged (default:
+            the registry's clock).
+        not_before : date or callable, optional
+            See :meth:`install`.
+        categories : collection of str, optional
+            See :meth:`install`.
 
         Raises
         ------
         RulesError
-            The file is malformed; nothing changes.
+            The file is malformed or rewrites past versions; nothing changes.
         """
-        profile = load_profile_file(path)
+        parsed = _parse(_read(path), str(Path(path)), self._cats(categories))
         with self._lock:
-            self._profiles = {**self._profiles, profile.profile: _Entry(profile, str(path))}
-        return profile
+            self._check(parsed, today, not_before)
+            return self._activate(parsed)
 
-    def load_text(self, text: str, file: str = "<upload>") -> Profile:
+    def load_text(
+        self,
+        text: str,
+        file: str = "<upload>",
+        *,
+        today: date | None = None,
+        not_before: _NotBefore = None,
+        categories: Collection[str] | None = None,
+    ) -> Profile:
         """Like :meth:`load` from YAML text."""
-        profile = load_profile_text(text, file)
+        parsed = _parse(text, file, self._cats(categories))
         with self._lock:
-            self._profiles = {**self._profiles, profile.profile: _Entry(profile, file)}
-        return profile
+            self._check(parsed, today, not_before)
+            return self._activate(parsed)
 
     def profile(self, name: str | None = None) -> Profile:
         """The active profile ``name`` (default :data:`DEFAULT_PROFILE`)."""
@@ -431,3 +781,6 @@ class RuleRegistry:
     def rules(self, name: str | None, day: date) -> RuleVersion:
         """The rules of profile ``name`` in force on ``day``."""
         return self.profile(name).version_on(day)
+
+
+_NotBefore = date | Callable[[str], date | None] | None

@@ -101,6 +101,18 @@ def _dept_table(rows: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
     )
 
 
+def _as_of(c: Mapping[str, Any]) -> str:
+    """``；统计截至2026-12-06 18:00`` (Beijing) from the content's ``as_of``, else empty."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        at = datetime.fromisoformat(str(c["as_of"])).astimezone(ZoneInfo("Asia/Shanghai"))
+    except (KeyError, ValueError, TypeError):
+        return ""
+    return f"；统计截至{at:%Y-%m-%d %H:%M}"
+
+
 def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str = "") -> str:
     """The bulletin as a printable Chinese HTML page.
 
@@ -150,7 +162,7 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         f'<a href="{heat}">问题热力图</a>',
         f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
         '<a href="javascript:window.print()">打印</a></p>',
-        '<p class="draft">（草稿，未正式印发）</p>' if draft else "",
+        f'<p class="draft">（草稿，未正式印发{_as_of(c)}）</p>' if draft else "",
         f'<h1 id="cg-bulletin-title">{_e(c["title"])}</h1>',
         f'<p class="no">{_e(c.get("number") or "")}　考核规则：{_e(c.get("profile_name"))}',
         f"（{_e(c.get('rules_effective_from'))}起施行）</p>",

@@ -4,12 +4,15 @@ JSON under ``/api/v1`` (:data:`router`) and printable Chinese pages (:data:`page
 ``/scores`` (rankings overview), ``/scores/bulletin?period=`` (a draft bulletin),
 ``/bulletins/{id}`` (a published one, as issued) and ``/leaders/{key}/scores``.
 The rule profiles live in a :class:`~civgrid.grids.scoring_rules.RuleRegistry`
-on ``app.state.score_registry`` (the shipped profiles unless replaced).
+on ``app.state.score_registry`` (the shipped profiles unless replaced). Scores,
+bulletins and rule uploads use the clock ``app.state.score_clock`` (a callable
+returning an aware datetime; default: the system clock), so that tests and
+demonstrations can fix "now".
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -39,8 +42,12 @@ PeriodQuery = Annotated[
 ]
 ProfileQuery = Annotated[str | None, Query(description="Rule profile (default: sheqi).")]
 SampleQuery = Annotated[
-    Literal["all", "inspected"],
-    Query(description="Communities scored: all, or those an inspection visited (抽查)."),
+    Literal["all", "patrol", "issues", "inspected"] | None,
+    Query(
+        description="Units scored: all; patrol (visited by patrols marked done); issues "
+        "(where an inspection found something; 'inspected' is the same). "
+        "Default: the profile's sampling."
+    ),
 ]
 
 
@@ -55,20 +62,27 @@ def registry(request: Request) -> RuleRegistry:
     return reg
 
 
-def _period(text: str | None) -> Period:
+def now(request: Request) -> datetime:
+    """The app's scoring clock (``app.state.score_clock``), else the system time (aware UTC)."""
+    clock = getattr(request.app.state, "score_clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def _period(text: str | None, request: Request | None = None) -> Period:
     if text:
         return Period.parse(text)
-    return Period.containing("month", datetime.now(ZoneInfo(DEFAULT_TZ)).date())
+    at = now(request) if request is not None else datetime.now(UTC)
+    return Period.containing("month", at.astimezone(ZoneInfo(DEFAULT_TZ)).date())
 
 
 def _ctx(
-    request: Request, store: Any, session: Any, profile: str | None, sampling: str = "all"
+    request: Request, store: Any, session: Any, profile: str | None, sampling: str | None = None
 ) -> Any:
     from civgrid.grids.score_service import ScoringContext
 
     reg = registry(request)
     reg.profile(profile)  # 404 for an unknown profile
-    return ScoringContext(store, session, reg, profile, sampling=sampling)
+    return ScoringContext(store, session, reg, profile, sampling=sampling, now=now(request))
 
 
 def _command_center(actor: Actor) -> None:
@@ -87,10 +101,10 @@ def list_scores(
     level: LevelQuery = "community",
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-    sample: SampleQuery = "all",
+    sample: SampleQuery = None,
 ) -> dict[str, Any]:
     """Ranked scores (base − deductions + bonuses), with rank and tier 好/中/差."""
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile, sample)
     rules = ctx.rules(p)
     return {
@@ -112,7 +126,7 @@ def one_score(
     profile: ProfileQuery = None,
 ) -> dict[str, Any]:
     """The score with its line items (rule, issue, points, reason)."""
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     if level not in LEVELS:
         from civgrid.grids.errors import InvalidInputError
@@ -134,7 +148,7 @@ def indicators(
     profile: ProfileQuery = None,
 ) -> dict[str, Any]:
     """立案数, 结案率, 按期结案率, 返工率, 延期率, 平均处置时长, 综合指标值 — ranked."""
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     return {"by": by, "period": p.key, "min_sample": ctx.rules(p).ranking.min_sample,
             "rows": ctx.indicators(p, by)}  # fmt: skip
@@ -151,7 +165,7 @@ def rankings(
     profile: ProfileQuery = None,
 ) -> dict[str, Any]:
     """By score, or by the composite indicator (only units with the minimum sample)."""
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     if metric == "composite":
         rows = [
@@ -189,15 +203,32 @@ def rules_list(request: Request) -> list[dict[str, Any]]:
 @router.post("/scoring/rules", summary="Load a rule profile (YAML)", responses=ERRORS_WRITE)
 def rules_load(
     request: Request,
+    session: SessionDep,
     actor: ActorDep,
     yaml_text: Annotated[str, Body(media_type="application/yaml")],
     file: Annotated[str, Query(max_length=200)] = "<upload>",
 ) -> dict[str, Any]:
     """Validate, install (``<var_dir>/profiles``) and activate a profile; a malformed one
-    is refused (422, file and line) and the previous rules stay in force."""
+    is refused (422, file and line) and the previous rules stay in force.
+
+    Past rules are never rewritten: a new file for a loaded profile must keep every
+    version in force on or before today (or the last day of the last published
+    bulletin) unchanged and date new versions after it (else 422, file and line).
+    Category codes are checked against the categories table and the seeded tree."""
+    from sqlalchemy import select
+
+    from civgrid.grids.bulletins import published_through
+    from civgrid.grids.models import Category
+    from civgrid.grids.scoring_rules import known_categories
+
     _command_center(actor)
     settings = request.app.state.settings
-    prof = registry(request).install_text(yaml_text, file, FsPath(settings.var_dir) / "profiles")
+    categories = known_categories() | set(session.scalars(select(Category.code)))
+    today = now(request).astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    prof = registry(request).install_text(
+        yaml_text, file, FsPath(settings.var_dir) / "profiles", today=today,
+        not_before=lambda name: published_through(session, name), categories=categories,
+    )  # fmt: skip
     return {"profile": prof.profile, "versions": [v.effective_from.isoformat()
                                                   for v in prof.versions]}  # fmt: skip
 
@@ -232,7 +263,7 @@ def bulletin_preview(
     """The content a bulletin of ``period`` would have now."""
     from civgrid.grids.bulletins import build_bulletin
 
-    return build_bulletin(_ctx(request, store, session, profile), _period(period))
+    return build_bulletin(_ctx(request, store, session, profile), _period(period, request))
 
 
 @router.post("/bulletins", status_code=201, summary="Publish a bulletin", responses=ERRORS_WRITE)
@@ -296,7 +327,8 @@ def unit_negative_list(
     if level == "department":
         scope.check_unit(key)
 
-    return negative_list(_ctx(request, store, session, profile), level, key, _period(period))
+    ctx = _ctx(request, store, session, profile)
+    return negative_list(ctx, level, key, _period(period, request))
 
 
 class EvaluateIn(BaseModel):
@@ -396,7 +428,7 @@ def leader_dashboard_api(
 
     scope.check_leader(key)
 
-    return leader_dashboard(_ctx(request, store, session, profile), key, _period(period))
+    return leader_dashboard(_ctx(request, store, session, profile), key, _period(period, request))
 
 
 # --------------------------------------------------------------------------- pages
@@ -413,7 +445,7 @@ def scores_page(
     """考核排名: communities and townships ranked, tiers, links to the bulletin."""
     from civgrid.maps.scoring_pages import scores_page_html
 
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     return HTMLResponse(
         scores_page_html(
@@ -432,7 +464,7 @@ def bulletin_draft_page(
     from civgrid.grids.bulletins import build_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
 
-    content = build_bulletin(_ctx(request, store, session, profile), _period(period))
+    content = build_bulletin(_ctx(request, store, session, profile), _period(period, request))
     return HTMLResponse(bulletin_html(content, draft=True))
 
 
@@ -462,7 +494,7 @@ def leader_scores_page(
     scope.check_leader(key)
     from civgrid.maps.scoring_pages import dashboard_page_html
 
-    dash = leader_dashboard(_ctx(request, store, session, profile), key, _period(period))
+    dash = leader_dashboard(_ctx(request, store, session, profile), key, _period(period, request))
     return HTMLResponse(dashboard_page_html(dash))
 
 
@@ -483,7 +515,7 @@ def unit_score_page(
 
     if level not in LEVELS:
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
-    p = _period(period)
+    p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     score = ctx.score(p, level, code).to_dict()
     return HTMLResponse(unit_page_html(score, negative_list(ctx, level, code, p), p.label))

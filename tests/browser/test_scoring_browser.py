@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -72,6 +73,8 @@ def server(tmp_path_factory):
     url = simulated_season(root, days=75)
     _accounts(url)
     app = create_app(Settings(database_url=url, var_dir=root / "var"))
+    # scoring as of 5 January 2027: December has ended and may be published
+    app.state.score_clock = lambda: datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from demo_stores import BACKENDS, demo_store_copy
 
@@ -22,8 +24,23 @@ def client(store, tmp_path):
 
     url = store.engine.url.render_as_string(hide_password=False)
     app = create_app(Settings(database_url=url, var_dir=tmp_path, build_index_on_startup=False))
+    app.state.score_clock = lambda: AFTER_DECEMBER  # tests move it with set_clock
     with TestClient(app) as c:
         yield c
+
+
+#: The scoring clock of the test app: 5 January 2027, 10:00 Beijing (December has ended).
+AFTER_DECEMBER = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def set_clock(client):
+    """``set_clock(aware datetime)``: what the app's scoring takes as now."""
+
+    def _set(at: datetime) -> None:
+        client.app.state.score_clock = lambda: at
+
+    return _set
 
 
 PASSWORD = "Chuangwen-2026!"

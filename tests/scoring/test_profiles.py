@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 from scoring_helpers import bj, rec
 
-from civgrid.grids.score_triggers import evaluate_triggers
+from civgrid.grids.score_triggers import PublishedNames, evaluate_triggers
 from civgrid.grids.scoring import Period, UnitRef, compute_scores
 from civgrid.grids.scoring_rules import RuleRegistry
 
@@ -25,14 +25,15 @@ TOWNS = [UnitRef(f"T{i}", f"乡镇{i}") for i in range(1, 6)]
 NAMES = {"community": {u.code: u.name for u in COMMS}, "township": {u.code: u.name for u in TOWNS}}
 
 
-def _run(profile: str, records, period: str):
+def _run(profile: str, records, period: str, published=None):
     prof = REG.profile(profile)
     units = {"community": COMMS, "township": TOWNS}
 
     def scores(p, level):
         return compute_scores(records, prof.version_on(p.start), p, level, units[level])
 
-    return evaluate_triggers(prof, records, Period.parse(period), scores, NAMES)
+    return evaluate_triggers(prof, records, Period.parse(period), scores, NAMES,
+                             published=published)  # fmt: skip
 
 
 def _issues(code: str, months, n: int = 1, level: str = "community", **kw):
@@ -78,14 +79,37 @@ def test_sheqi_notified_twice_then_three_times():
     hits = _run("sheqi", c2, "2026-10")
     assert _hits(hits) == [("notified_twice", "C2", "interview")]
     assert hits[0].action_label == "约谈"
-    assert hits[0].facts == [
-        "2026年9月：得分98，第5名，月通报中被点名（排名靠后）",
-        "2026年10月：得分98，第5名，月通报中被点名（排名靠后）",
+    assert hits[0].facts == [  # no bulletin published: computed, and the facts say so
+        "2026年9月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
+        "2026年10月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
     ]
     # the third time: written self-criticism, not a second interview
     assert _hits(_run("sheqi", c2, "2026-11")) == [("notified_three_times", "C2", "self_criticism")]
     # not named this month (clean December) → nothing new
     assert _run("sheqi", c2, "2026-12") == []
+
+
+def test_sheqi_named_worst_counts_published_bulletins():
+    """C2 is last in September and October by the numbers, but the September bulletin as
+    issued named C4 (e.g. published before C2's late reports): C2 has been named once."""
+    c2 = _issues("C2", [(2026, 9), (2026, 10)], n=2)
+    issued = {("2026-09", "community"): PublishedNames("社创通〔2026〕第9号", {"C4": (97.0, 5)})}
+
+    def published(p, level):
+        return issued.get((p.key, level))
+
+    assert _run("sheqi", c2, "2026-10", published) == []  # computed: twice; issued: once
+    # a bulletin that did name C2 in September counts, with the numbers as issued
+    issued[("2026-09", "community")] = PublishedNames("社创通〔2026〕第9号", {"C2": (98.0, 5)})
+    hits = _run("sheqi", c2, "2026-10", published)
+    assert _hits(hits) == [("notified_twice", "C2", "interview")]
+    assert hits[0].facts == [
+        "2026年9月：得分98，第5名，月通报（社创通〔2026〕第9号）中被点名",
+        "2026年10月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
+    ]
+    # published October names nobody: no new case in October, whatever the numbers say
+    issued[("2026-10", "community")] = PublishedNames("社创通〔2026〕第10号", {})
+    assert _run("sheqi", c2, "2026-10", published) == []
 
 
 def test_sheqi_poor_quarters_stop_bonus():
@@ -99,10 +123,18 @@ def test_sheqi_poor_quarters_stop_bonus():
     q1 = [h for h in _run("sheqi", c1, "2027Q1") if h.rule_id.startswith("poor")]
     assert [(h.rule_id, h.quarters) for h in q1] == [("poor_three_quarters", 4)]
     assert "季度考评为“差”" in q1[0].facts[0]
-    # a fair quarter in between breaks the run
-    gap = [r for r in c1 if not (r.reported_at.month in (10, 11, 12) and r.id % 3)]
-    q4 = [h for h in _run("sheqi", gap, "2026Q4") if h.rule_id.startswith("poor")]
-    assert [h.rule_id for h in q4] in ([], ["poor_quarter"])
+    # a fair quarter in between breaks the run: Q3 and 2027Q1 差 (70), Q4 中 (100 − 2×10
+    # = 80 each month, ≥ 75) → nothing in Q4, and in 2027Q1 a run of one: poor_quarter only
+    fair = [(2026, m) for m in (10, 11, 12)]
+    gap = (
+        _issues("C1", [(2026, m) for m in (7, 8, 9)], n=15, category_code="illegal_structures")
+        + _issues("C1", fair, n=10, category_code="illegal_structures")
+        + _issues("C1", [(2027, m) for m in (1, 2, 3)], n=15, category_code="illegal_structures")
+    )
+    assert [h for h in _run("sheqi", gap, "2026Q4") if h.rule_id.startswith("poor")] == []
+    q1 = [h for h in _run("sheqi", gap, "2027Q1") if h.rule_id.startswith("poor")]
+    assert [(h.rule_id, h.unit_code, h.quarters) for h in q1] == [("poor_quarter", "C1", 1)]
+    assert q1[0].facts == ["2027年第一季度：得分70，第5名，季度考评为“差”"]
 
 
 def test_sheqi_poor_year_admonishment():

@@ -1,10 +1,10 @@
-"""Rules as data: shipped profiles load; a malformed file is rejected with file, line and
-reason and the previous rules stay in force; versions apply by effective date."""
+"""Rules as data: shipped profiles load; a malformed file — or one that parses but cannot
+work — is rejected with file, line and reason and the previous rules stay in force;
+versions apply by effective date, and versions in force are never rewritten."""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from scoring_helpers import C1, COMMUNITIES, SMALL, bj, rec
@@ -38,10 +38,68 @@ BAD = [
     (SMALL.replace("{street_vending: 3}", "{street_vending: 3"), 9, "YAML"),
     ("- just\n- a list\n", 1, "mapping"),
     (
-        SMALL + "    triggers:\n      - {id: ok, kind: source, label: b, action: interview}\n"
-        "      - {id: x, kind: telepathy, label: a, action: interview}\n",
+        SMALL + "    triggers:\n      - {id: ok, kind: source, sources: [referral], label: b,"
+        " action: interview}\n      - {id: x, kind: telepathy, label: a, action: interview}\n",
         20,
         "kind",
+    ),
+]
+
+TRIG = SMALL + "    triggers:\n"  # the first trigger starts on line 19
+#: Rules that parse but cannot work: (text, line, words in the reason).
+UNWORKABLE = [
+    # unknown codes (categories of the seeded tree, the issue sources, priorities)
+    (SMALL.replace("{street_vending: 3}", "{street_vendor: 3}"), 8, "unknown category code"),
+    (SMALL.replace("{media_exposure: 1}", "{media: 1}"), 9, "unknown source code 'media'"),
+    (
+        SMALL.replace("      per_issue: 2\n", "      per_issue: 2\n      by_priority: {asap: 2}\n"),
+        8,
+        "unknown priority code 'asap'",
+    ),
+    # township weighting
+    (SMALL + "    weights: {township: weighted}\n", 18, "community_weights"),
+    (SMALL + "    weights:\n      community_weights: {C1: 2}\n", 19, "township: weighted"),
+    # triggers
+    (TRIG + "      - {id: m, kind: source, label: b, action: interview}\n", 19, "needs sources"),
+    (
+        TRIG + "      - {id: m, kind: source, sources: [], label: b, action: interview}\n",
+        19,
+        "needs sources",
+    ),
+    (
+        TRIG + "      - id: m\n        kind: source\n        label: b\n        action: interview\n"
+        "        sources: [tv]\n",
+        23,
+        "unknown source code 'tv'",
+    ),
+    (
+        TRIG
+        + "      - id: n\n        kind: named_worst\n        cadence: month\n        label: a\n"
+        "        action: interview\n",
+        21,
+        "cadence does nothing for a named_worst",
+    ),
+    (
+        TRIG + "      - {id: r, kind: returned, count: 2, days: 3, label: a, action: interview}\n",
+        19,
+        "days does nothing for a returned trigger",
+    ),
+    (
+        TRIG + "      - {id: n, kind: named_worst, count: 3, window: 2, label: a,"
+        " action: interview}\n",
+        19,
+        "could never fire",
+    ),
+    (
+        TRIG + "      - id: n\n        kind: named_worst\n        label: a\n"
+        "        action: interview\n        level: department\n",
+        23,
+        "communities and townships",
+    ),
+    (
+        TRIG + "      - {id: q, kind: returned, quarters: 2, label: a, action: interview}\n",
+        19,
+        "bonus_stop",
     ),
 ]
 
@@ -57,24 +115,136 @@ def test_malformed_is_rejected_with_file_line_reason(text, line, word):
     assert str(e).startswith(f"bad.yaml:{line}: ")
 
 
+@pytest.mark.parametrize(("text", "line", "words"), UNWORKABLE)
+def test_unworkable_rules_are_rejected_with_file_line_reason(text, line, words):
+    with pytest.raises(RulesError) as err:
+        load_profile_text(text, "bad.yaml")
+    e = err.value
+    assert (e.file, e.line) == ("bad.yaml", line), (e.line, e.reason)
+    assert words in e.reason
+
+
+def test_category_codes_of_the_county():
+    """A county's own category is accepted when its category list is given."""
+    text = SMALL.replace("{street_vending: 3}", "{kite_flying: 3}")
+    with pytest.raises(RulesError):
+        load_profile_text(text, "x.yaml")
+    prof = load_profile_text(text, "x.yaml", categories={"kite_flying", "street_vending"})
+    assert prof.versions[0].deductions.by_category == {"kite_flying": 3.0}
+
+
+SHEQI = shipped_profile_paths()[2]
+TODAY = date(2026, 12, 6)
+#: A version of the Sheqi rules taking effect in 2027 (tiers 88/70).
+NEXT_YEAR = "  - effective_from: 2027-01-01\n    tiers: {good: 88, fair: 70}\n"
+
+
+def _sheqi(extra: str = "", old: str = "", new: str = "") -> str:
+    text = SHEQI.read_text(encoding="utf-8")
+    return (text.replace(old, new) if old else text) + extra
+
+
 def test_registry_keeps_previous_rules_on_bad_file(tmp_path):
-    reg = RuleRegistry.with_shipped()
+    reg = RuleRegistry.with_shipped(clock=lambda: TODAY)
     good = tmp_path / "sheqi.yaml"
-    good.write_text(
-        Path(shipped_profile_paths()[2])
-        .read_text(encoding="utf-8")
-        .replace("tiers: {good: 90, fair: 75}", "tiers: {good: 88, fair: 70}"),
-        encoding="utf-8",
-    )
+    good.write_text(_sheqi(NEXT_YEAR), encoding="utf-8")
     assert reg.load(good).profile == "sheqi"
-    assert reg.rules("sheqi", date(2026, 12, 1)).tiers.good == 88
+    assert reg.rules("sheqi", date(2027, 1, 1)).tiers.good == 88
+    assert reg.rules("sheqi", date(2026, 12, 1)).tiers.good == 90
     bad = tmp_path / "sheqi-bad.yaml"
     bad.write_text(good.read_text(encoding="utf-8").replace("per_issue: 1.0", "per_issue: x"))
     with pytest.raises(RulesError) as err:
         reg.load(bad)
     assert err.value.file == str(bad) and err.value.line == 14
-    assert reg.rules("sheqi", date(2026, 12, 1)).tiers.good == 88  # still in force
+    assert reg.rules("sheqi", date(2027, 1, 1)).tiers.good == 88  # still in force
     assert reg.origin("sheqi") == str(good)
+
+
+def _november_tier(reg):
+    """C1's November 2026 score and tier under the registry's Sheqi rules: 12 issues of
+    illegal structures (−2 each) → 76, 中 with the shipped tiers (fair ≥ 75)."""
+    nov = Period.parse("2026-11")
+    records = [rec(community_code=C1, category_code="illegal_structures",
+                   reported_at=bj(11, d)) for d in range(1, 13)]  # fmt: skip
+    s = {x.code: x for x in compute_scores(records, reg.rules("sheqi", nov.start), nov,
+                                           "community", COMMUNITIES)}[C1]  # fmt: skip
+    return s.points, s.tier
+
+
+def test_past_versions_cannot_be_rewritten(tmp_path):
+    """The reviewer's case: an upload that changed the 2022 version changed November's tier."""
+    reg = RuleRegistry.with_shipped(clock=lambda: TODAY)
+    assert _november_tier(reg) == (76.0, "fair")
+    # the version in force since 2022 with other tiers (76 would become 差): refused,
+    # at the line of that version's effective_from (line 11 of the shipped file)
+    rewrite = _sheqi(old="tiers: {good: 90, fair: 75}", new="tiers: {good: 90, fair: 80}")
+    with pytest.raises(RulesError) as err:
+        reg.load_text(rewrite, "sheqi.yaml")
+    assert (err.value.file, err.value.line) == ("sheqi.yaml", 11)
+    assert "2022-03-06" in err.value.reason and "tiers differ" in err.value.reason
+    assert _november_tier(reg) == (76.0, "fair")
+    # dropping it: refused at the line of `versions:`
+    whole = _sheqi()
+    dropped = whole[: whole.index("versions:")] + "versions:\n" + NEXT_YEAR
+    with pytest.raises(RulesError) as err:
+        reg.load_text(dropped, "sheqi.yaml")
+    assert err.value.line == 10 and "must be kept unchanged" in err.value.reason
+    # a new version dated today or earlier (it would rescore December): refused at its line
+    n = whole.count("\n")
+    for day in ("2026-12-06", "2026-11-01"):
+        late = _sheqi(f"  - effective_from: {day}\n    tiers: {{good: 90, fair: 80}}\n")
+        with pytest.raises(RulesError) as err:
+            reg.load_text(late, "sheqi.yaml")
+        assert err.value.line == n + 1 and "must take effect after 2026-12-06" in err.value.reason
+    assert _november_tier(reg) == (76.0, "fair")
+    # a version dated after today is accepted; November keeps its tier
+    reg.load_text(_sheqi(NEXT_YEAR), "sheqi.yaml")
+    assert _november_tier(reg) == (76.0, "fair")
+    assert reg.rules("sheqi", date(2027, 1, 1)).tiers.good == 88
+    # … and may still be changed (or dropped) before it takes effect
+    reg.load_text(_sheqi(NEXT_YEAR.replace("good: 88", "good: 87")), "sheqi.yaml")
+    assert reg.rules("sheqi", date(2027, 1, 1)).tiers.good == 87
+    # once in force it is frozen like the others
+    later = RuleRegistry.with_shipped(clock=lambda: date(2027, 1, 2))
+    later.load_text(_sheqi(NEXT_YEAR), "sheqi.yaml", today=TODAY)  # loaded in December
+    with pytest.raises(RulesError):
+        later.load_text(_sheqi(NEXT_YEAR.replace("good: 88", "good: 87")), "sheqi.yaml")
+    # a new profile has no history to keep
+    assert reg.load_text(SMALL, "small.yaml").profile == "small"
+
+
+def test_published_bulletin_freezes_its_period(tmp_path):
+    """A version dated inside a period already published is refused even if after today."""
+    reg = RuleRegistry.with_shipped(clock=lambda: TODAY)
+    jan15 = "  - effective_from: 2027-01-15\n    tiers: {good: 88, fair: 70}\n"
+    with pytest.raises(RulesError) as err:
+        reg.load_text(_sheqi(jan15), "s.yaml", not_before=date(2027, 1, 31))
+    assert "after 2027-01-31" in err.value.reason
+    with pytest.raises(RulesError):  # as a callable profile → last published day
+        reg.load_text(_sheqi(jan15), "s.yaml", not_before={"sheqi": date(2027, 1, 31)}.get)
+    assert reg.load_text(_sheqi(jan15), "s.yaml", not_before=date(2026, 11, 30))
+    # install refuses before writing anything
+    local = tmp_path / "profiles"
+    with pytest.raises(RulesError):
+        reg.install_text(_sheqi(old="fair: 75", new="fair: 80"), "s.yaml", local)
+    assert not (local / "sheqi.yaml").exists()
+    reg.install_text(_sheqi(NEXT_YEAR), "s.yaml", local)
+    assert (local / "sheqi.yaml").read_text(encoding="utf-8") == _sheqi(NEXT_YEAR)
+
+
+def test_corrupt_local_file_is_reported(tmp_path, caplog):
+    local = tmp_path / "profiles"
+    local.mkdir()
+    (local / "sheqi.yaml").write_text(_sheqi(old="per_issue: 1.0", new="per_issue: -1"),
+                                      encoding="utf-8")  # fmt: skip
+    (local / "small.yaml").write_text(SMALL, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="civgrid.grids.scoring_rules"):
+        reg = RuleRegistry.with_shipped(local)
+    assert [(e.file, e.line) for e in reg.problems] == [(str(local / "sheqi.yaml"), 14)]
+    assert "per_issue" in reg.problems[0].reason
+    assert f"{local / 'sheqi.yaml'}:14" in caplog.text
+    assert reg.origin("sheqi") == str(SHEQI)  # the shipped rules stay
+    assert reg.origin("small") == str(local / "small.yaml")
 
 
 def test_versions_apply_by_effective_date():
@@ -121,3 +291,15 @@ def test_cli_rules_check_and_load(tmp_path, monkeypatch):
     assert installed.read_text(encoding="utf-8") == SMALL
     r = runner.invoke(app, ["score", "rules", "list"])
     assert "small\t测试\t2026-01-01" in r.output and "sheqi" in r.output
+    assert "skipped" not in r.output
+    # a corrupt installed file is listed as skipped, with file, line and reason
+    installed.write_text(SMALL.replace("fair: 90", "fair: 99"), encoding="utf-8")
+    r = runner.invoke(app, ["score", "rules", "list"])
+    assert r.exit_code == 0 and "small\t" not in r.output
+    assert f"skipped (malformed, not in force): {installed}:15: " in r.output
+    # loading over an installed profile may not rewrite its past versions
+    again = tmp_path / "small3.yaml"
+    again.write_text(SMALL.replace("per_issue: 2", "per_issue: 3"), encoding="utf-8")
+    installed.write_text(SMALL, encoding="utf-8")
+    r = runner.invoke(app, ["score", "rules", "load", str(again)])
+    assert r.exit_code == 1 and f"{again}:4: " in r.output and "deductions differ" in r.output

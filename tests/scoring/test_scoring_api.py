@@ -10,12 +10,14 @@ vending −1.5, media exposure −2 more, −0.2 per overdue day, +0.1 per on-ti
 * every other community 100 → ranks 1 (×12), 13, 14;
 * 赊店镇 (8 communities) = (6 × 100 + 98.1 + 97.1) / 8 = 99.4, rank 3 behind the two
   street offices (100); rural townships without inspections are not ranked.
+
+The app's scoring clock is 5 January 2027 (December has ended) unless a test moves it.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from scoring_helpers import bj
@@ -27,6 +29,16 @@ from civgrid.grids.workflow import State
 
 CA, CB = "411327100001", "411327100002"
 SHEDIAN = "411327100000"
+HAOZHAI = "411327101000"  # 郝寨镇: a rural township without community grids
+
+
+def _sheqi_yaml() -> str:
+    from civgrid.grids.scoring_rules import shipped_profile_paths
+
+    return next(p for p in shipped_profile_paths() if p.stem == "sheqi").read_text("utf-8")
+
+
+SHEQI_YAML = _sheqi_yaml()
 
 
 def add_issue(session, *, community: str, township: str = SHEDIAN, owner: str = "D03", **kw):
@@ -62,8 +74,8 @@ def scenario(store):
         return {"a": a.id, "b": b.id}
 
 
-def _rows(client, level, period="2026-12"):
-    r = client.get("/api/v1/scores", params={"level": level, "period": period})
+def _rows(client, level, period="2026-12", **params):
+    r = client.get("/api/v1/scores", params={"level": level, "period": period, **params})
     assert r.status_code == 200, r.text
     return {x["code"]: x for x in r.json()["scores"]}
 
@@ -193,11 +205,19 @@ def test_bulletin_published_frozen(client, store, scenario):
     with store.session() as s:
         add_issue(s, community=CA, reported_at=bj(12, 20))
     assert _rows(client, "community")[CA]["points"] == pytest.approx(97.1)
-    # … nor does a rule change (a new version of the profile)
-    newer = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
-    assert client.post("/api/v1/scoring/rules", content=newer,
-                       headers={"Content-Type": "application/yaml"}).status_code == 200  # fmt: skip
-    assert _rows(client, "community")[CA]["points"] == 48.0  # live: new rules, −1 per issue
+    # … nor does a rule change: rewriting the rules of December is refused (422), …
+    yaml_ct = {"Content-Type": "application/yaml"}
+    rewrite = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
+    r = client.post("/api/v1/scoring/rules", content=rewrite, headers=yaml_ct,
+                    params={"file": "sheqi.yaml"})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert (r.json()["file"], r.json()["line"]) == ("sheqi.yaml", 3)
+    assert "2022-03-06" in r.json()["detail"]
+    # … and a version dated after today applies from then on only
+    newer = SHEQI_YAML + "  - effective_from: 2027-02-01\n    base: 50\n"
+    assert client.post("/api/v1/scoring/rules", content=newer, headers=yaml_ct).status_code == 200
+    assert _rows(client, "community")[CA]["points"] == pytest.approx(97.1)  # December: as was
+    assert _rows(client, "community", "2027-02")[CA]["points"] == 50.0  # February: new rules
     frozen = client.get(f"/api/v1/bulletins/{b['id']}").json()["content"]
     assert {r["code"]: r["points"] for r in frozen["communities"]}[CA] == pytest.approx(98.1)
     assert frozen["rules_effective_from"] == "2022-03-06"
@@ -206,6 +226,11 @@ def test_bulletin_published_frozen(client, store, scenario):
     assert "/map/heat?from=2026-12-01" in page.text
     q = client.post("/api/v1/bulletins", json={"period": "2026Q4"}).json()
     assert q["number"] == "社创考〔2026〕第2号" and q["kind"] == "quarterly"
+    from civgrid.grids.bulletins import published_through
+
+    with store.session() as s:
+        assert published_through(s, "sheqi") == date(2026, 12, 31)
+        assert published_through(s, "quzhou") is None
 
 
 def test_negative_list(client, scenario, login):
@@ -227,7 +252,7 @@ def test_negative_list(client, scenario, login):
     assert "98.1" in page.text
 
 
-def test_rules_upload_refused_keeps_rules(client):
+def test_rules_upload_refused_keeps_rules(client, set_clock):
     before = client.get("/api/v1/scoring/rules").json()
     bad = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: -5\n"
     r = client.post("/api/v1/scoring/rules", content=bad, params={"file": "sheqi.yaml"},
@@ -236,12 +261,155 @@ def test_rules_upload_refused_keeps_rules(client):
     p = r.json()
     assert (p["file"], p["line"]) == ("sheqi.yaml", 5) and "base" in p["detail"]
     assert client.get("/api/v1/scoring/rules").json() == before
-    ok = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
+    # well-formed, but it replaces the rules in force since 2022: refused, rules kept
+    rewrite = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
+    r = client.post("/api/v1/scoring/rules", content=rewrite, params={"file": "sheqi.yaml"},
+                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 422 and "must be kept unchanged" in r.json()["detail"]
+    assert client.get("/api/v1/scoring/rules").json() == before
+    # a new version after today (5 January 2027): accepted; December keeps its base of 100
+    ok = SHEQI_YAML + "  - effective_from: 2027-01-06\n    base: 50\n"
     r = client.post(
         "/api/v1/scoring/rules", content=ok, headers={"Content-Type": "application/yaml"}
     )
-    assert r.status_code == 200
-    assert (
-        client.get("/api/v1/scores", params={"period": "2026-12"}).json()["scores"][0]["points"]
-        == 50.0
+    assert r.status_code == 200 and r.json()["versions"] == ["2022-03-06", "2027-01-06"]
+    top = client.get("/api/v1/scores", params={"period": "2026-12"}).json()["scores"][0]
+    assert top["points"] == 100.0
+    assert _rows(client, "community", "2027-01")[CA]["points"] == 100.0  # January: old rules
+    assert _rows(client, "community", "2027-02")[CA]["points"] == 50.0
+    # the next day the new version is in force and can no longer change
+    set_clock(datetime(2027, 1, 6, 4, 0, tzinfo=UTC))
+    r = client.post("/api/v1/scoring/rules", content=ok.replace("base: 50", "base: 60"),
+                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 422 and "2027-01-06" in r.json()["detail"]
+    # unknown codes are refused with the line (the category list is the county's)
+    odd = SHEQI_YAML.replace("street_vending: 1.5", "street_vendors: 1.5")
+    r = client.post("/api/v1/scoring/rules", content=odd, params={"file": "sheqi.yaml"},
+                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["line"] == 15
+    assert "unknown category code 'street_vendors'" in r.json()["detail"]
+
+
+def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
+    """9 December 10:00: an open issue of CA due 6 December 10:00 is 3 days overdue (−0.6),
+    not 10 (capped; 26 to the end of the month): CA = 100 − 1.5 − 0.4 − 1 − 0.6 = 96.5.
+    The December bulletin cannot be published yet; on 5 January it can, and the
+    overdue days run to the end of December: capped at 10 → CA = 95.1."""
+    with store.session() as s:
+        late = add_issue(s, community=CA, reported_at=bj(12, 5), deadline=bj(12, 6),
+                         state=State.rectifying).id  # fmt: skip
+    set_clock(bj(12, 9))
+    one = client.get(f"/api/v1/scores/community/{CA}", params={"period": "2026-12"}).json()
+    assert one["points"] == pytest.approx(96.5)
+    assert [(i["issue_id"], i["reason"]) for i in one["items"] if i["rule"] == "overdue"] == [
+        (scenario["a"], "超期2天"), (late, "超期3天")
+    ]  # fmt: skip
+    neg = client.get(f"/api/v1/units/{CA}/negative-list",
+                     params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    assert [(e["issue_id"], e["label"]) for e in neg["entries"]] == [
+        (scenario["a"], "超期2天"), (late, "超期3天")
+    ]  # fmt: skip
+    # the current month by default, as of the clock
+    assert client.get("/api/v1/scores").json()["period"] == "2026-12"
+    draft = client.get("/api/v1/bulletins/preview", params={"period": "2026-12"}).json()
+    assert draft["summary"]["overdue"] == 2 and draft["as_of"] == bj(12, 9).isoformat()
+    assert "统计截至2026-12-09 10:00" in client.get("/scores/bulletin?period=2026-12").text
+    r = client.post("/api/v1/bulletins", json={"period": "2026-12"})
+    assert r.status_code == 409 and "2026-12 has not ended" in r.json()["detail"]
+    assert client.post("/api/v1/bulletins", json={"period": "2026Q4"}).status_code == 409
+    assert client.get("/api/v1/bulletins").json() == []
+    # November has ended: it may be published
+    assert client.post("/api/v1/bulletins", json={"period": "2026-11"}).status_code == 201
+    set_clock(datetime(2027, 1, 5, 2, 0, tzinfo=UTC))
+    assert _rows(client, "community")[CA]["points"] == pytest.approx(95.1)
+    neg = client.get(f"/api/v1/units/{CA}/negative-list",
+                     params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    assert [e["label"] for e in neg["entries"]] == ["超期2天", "超期26天"]
+    b = client.post("/api/v1/bulletins", json={"period": "2026-12"})
+    assert b.status_code == 201 and b.json()["content"]["summary"]["overdue"] == 2
+
+
+def test_named_worst_counts_published_bulletins(client, store, scenario):
+    """The November bulletin named CB only. A late November report for CA (99, tied with
+    CB) would make the computed November ranking name CA too — and, with December, CA
+    would be 'notified twice'. Cases follow what was issued: only CB, with the number."""
+    nov = client.post("/api/v1/bulletins", json={"period": "2026-11"}).json()
+    named = [(w["code"], w["points"]) for w in nov["content"]["worst"] if w["level"] == "community"]
+    assert named == [(CB, 99.0)]
+    with store.session() as s:
+        add_issue(s, community=CA, reported_at=bj(11, 25))
+    live = _rows(client, "community", "2026-11")
+    assert (live[CA]["points"], live[CB]["points"]) == (99.0, 99.0)
+    r = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
+    assert [(c["unit_code"], c["rule_id"]) for c in r["opened"]] == [(CB, "notified_twice")]
+    assert r["opened"][0]["facts"] == [
+        f"2026年11月：得分99，第14名，月通报（{nov['number']}）中被点名",
+        "2026年12月：得分97.1，第14名，排名靠后，按计算排名应点名（该月未发布通报）",
+    ]
+
+
+def test_patrol_sampling(client, store, set_clock):
+    """Done patrol visits in December sample: CA (a community target), the community of a
+    visited unit grid, 郝寨镇 (a township target: no community grids) and the township
+    holding a visited key site; planned and missed visits, November visits and visits
+    after now do not. Scores with sample=patrol rank only those."""
+    from types import SimpleNamespace
+
+    from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit
+    from civgrid.grids.score_service import patrol_sample
+    from civgrid.grids.scoring import Period
+
+    with store.session() as s:
+        grid = next(a for a in store.areas(layer="unit_grid", session=s)
+                    if a.parent_code not in (CA, CB))  # fmt: skip
+        grid_town = next(a.parent_code for a in store.areas(layer="community", session=s)
+                         if a.code == grid.parent_code)  # fmt: skip
+        rao = "411327102000"  # 饶良镇: visited in November only
+        plan = PatrolPlan(month="2026-12", settings={}, summary={})
+        visits = [
+            ("community", CA, None, date(2026, 12, 3), "done"),
+            ("community", CB, CB, date(2026, 12, 4), "planned"),
+            ("community", "411327100003", None, date(2026, 12, 4), "missed"),
+            ("unit_grid", grid.code, None, date(2026, 12, 5), "done"),
+            ("township", HAOZHAI, None, date(2026, 12, 7), "done"),
+            ("key_site", "KSX", None, date(2026, 12, 8), "done"),
+            ("township", rao, None, date(2026, 11, 28), "done"),
+            ("community", "411327100004", None, date(2026, 12, 20), "done"),
+        ]
+        for i, (layer, code, comm, day, status) in enumerate(visits):
+            plan.visits.append(PatrolVisit(team_key="T1", day=day, seq=i, target_layer=layer,
+                                           target_code=code, community_code=comm,
+                                           kind="routine", reasons=[], status=status))  # fmt: skip
+        s.add(plan)
+        s.flush()
+        # a key site inside 饶良镇 (the demo's key sites all lie in the central townships)
+        town = next(a for a in store.areas(layer="township", session=s) if a.code == rao)
+        site = SimpleNamespace(code="KSX", geom=town.geom.representative_point())
+        fake = SimpleNamespace(
+            areas=store.areas, key_sites=lambda session=None: [*store.key_sites(session=s), site]
+        )
+        got = patrol_sample(fake, s, Period.parse("2026-12"), as_of=bj(12, 15))
+        assert got == {CA, grid.parent_code, HAOZHAI, rao}
+        assert patrol_sample(store, s, Period.parse("2026-12"), as_of=bj(12, 15)) == {
+            CA, grid.parent_code, HAOZHAI
+        }  # fmt: skip
+        assert CA in patrol_sample(store, s, Period.parse("2026-12"))  # no clock: whole month
+    set_clock(bj(12, 15))
+    ranked = {c for c, x in _rows(client, "community", sample="patrol").items() if x["rank"]}
+    assert ranked == {CA, grid.parent_code}
+    towns = {c: x for c, x in _rows(client, "township", sample="patrol").items() if x["rank"]}
+    assert set(towns) == {HAOZHAI, grid_town, SHEDIAN}
+    assert towns[HAOZHAI]["points"] == 100.0
+    # default (the Sheqi profile says all): every community
+    assert all(x["rank"] for x in _rows(client, "community").values())
+    # a profile whose rules say sampling: patrol samples by patrols by default
+    patrolled = SHEQI_YAML.replace("profile: sheqi", "profile: patrolled").replace(
+        "    base: 100\n", "    base: 100\n    sampling: patrol\n"
     )
+    r = client.post("/api/v1/scoring/rules", content=patrolled,
+                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    rows = _rows(client, "community", profile="patrolled")
+    assert {c for c, x in rows.items() if x["rank"]} == {CA, grid.parent_code}
+    rows = _rows(client, "community", profile="patrolled", sample="all")  # the caller decides
+    assert all(x["rank"] for x in rows.values())

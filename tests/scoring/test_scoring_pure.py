@@ -37,6 +37,7 @@ from civgrid.grids.indicators import compute_indicators, rank_indicators
 from civgrid.grids.scoring import (
     Period,
     Score,
+    bulletin_names,
     compute_scores,
     named_worst,
     rank_scores,
@@ -170,3 +171,97 @@ def test_unknown_level(rules):
     with pytest.raises(InvalidInputError):
         compute_scores([], rules, DEC, "planet", [])
     assert rec(reported_at=bj(12, 1)).code_at("department") is None
+
+
+# --------------------------------------------------------------------------- as of now
+
+
+def test_overdue_counted_to_now_not_to_the_end_of_a_running_month(rules):
+    """Reported 5 December, due 5 December 12:00, still open: on 6 December 10:00 it is
+    one day overdue (22 hours, rounded up), not the 27 days (capped at 4) to 1 January."""
+    late = rec(id=70, community_code=C1, reported_at=bj(12, 5), deadline=bj(12, 5, 12))
+    now = bj(12, 6, 10)
+    items = score_issue(late, rules, DEC.end_utc, as_of=now)
+    assert [(i.rule, i.points, i.reason) for i in items] == [
+        ("issue", -2.0, "发现问题（illegal_flyers）"), ("overdue", -0.5, "超期1天")
+    ]  # fmt: skip
+    by = _by(compute_scores([late], rules, DEC, "community", COMMUNITIES, as_of=now))
+    assert by[C1].points == pytest.approx(97.5)
+    # after the month has ended: counted to the end of the month (27 days, capped at 4)
+    after = _by(compute_scores([late], rules, DEC, "community", COMMUNITIES,
+                               as_of=bj(1, 5, year=2027)))  # fmt: skip
+    assert after[C1].points == pytest.approx(96.0)
+    assert [i.reason for i in after[C1].items] == ["发现问题（illegal_flyers）", "超期4天"]
+
+
+def test_scenario_mid_december(rules):
+    """The scenario as of 15 December 10:00: issue 3 (reported the 20th) is not known yet;
+    C1 and C3 are as at the end of the month (everything closed before the 15th)."""
+    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES,
+                            as_of=bj(12, 15)))  # fmt: skip
+    assert by[C1].points == pytest.approx(92.25)
+    assert by[C2].points == 100.0 and by[C2].issues == 0
+    assert by[C3].points == pytest.approx(96.4)
+    # on 23 December 10:00 issue 3 is two days overdue (due the 21st): −2 −0.5×2 −1 = 96
+    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES,
+                            as_of=bj(12, 23)))  # fmt: skip
+    assert by[C2].points == pytest.approx(96.0)
+    assert [i.reason for i in by[C2].items if i.rule == "overdue"] == ["超期2天"]
+
+
+def test_quarter_leaves_out_months_not_begun(rules):
+    """2027Q1 on 15 January: January only (C1 −2 → 98), not (98 + 100 + 100) / 3."""
+    jan = [rec(community_code=C1, reported_at=bj(1, 10, year=2027))]
+    q1 = Period.parse("2027Q1")
+    by = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES,
+                            as_of=bj(1, 15, year=2027)))  # fmt: skip
+    assert by[C1].points == pytest.approx(98.0)
+    assert [(i.rule, i.ref) for i in by[C1].items] == [("period", "2027-01")]
+    ended = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES))
+    assert ended[C1].points == pytest.approx((98 + 100 + 100) / 3)
+
+
+def test_sample_per_month_in_a_quarter(rules):
+    """A quarter averages each month's own sample: C1 sampled in December only → 92.25;
+    C2 in October and November → 100; C3 never → unscored."""
+    q4 = Period.parse("2026Q4")
+
+    def sample(p):
+        return {C1} if p.key == "2026-12" else {C2}
+
+    by = _by(compute_scores(scenario(), rules, q4, "community", COMMUNITIES, sampled=sample))
+    assert by[C1].points == pytest.approx(92.25)
+    assert [i.ref for i in by[C1].items] == ["2026-12"]
+    assert by[C2].points == 100.0 and [i.ref for i in by[C2].items] == ["2026-10", "2026-11"]
+    assert by[C3].sampled is False and by[C3].rank is None
+
+
+def test_bulletin_never_praises_a_poor_unit(rules):
+    """Six units all below 差 (< 90 under SMALL): the best of them is not praised."""
+    scores = rank_scores([Score("community", c, c, "x", 100, p) for c, p in
+                          [("a", 80), ("b", 79), ("c", 78), ("d", 77), ("e", 70), ("f", 60)]],
+                         rules)  # fmt: skip
+    best, worst = bulletin_names(scores, 1, 1)
+    assert best == [] and [s.code for s in worst] == ["f"]
+    # a 中 unit on top is praised as before
+    scores[0].points, scores[0].tier = 92.0, "fair"
+    best, _ = bulletin_names(scores, 1, 1)
+    assert [s.code for s in best] == ["a"]
+
+
+def test_composite_per_grouping():
+    """composite_by weighs departments by the closure rate alone: D1 = 100 × 2/3 = 66.67
+    (46.67 with the profile's composite); other groupings keep the profile's weights."""
+    from scoring_helpers import SMALL
+
+    from civgrid.grids.scoring_rules import RulesError, load_profile_text
+
+    text = SMALL + "    composite_by: {department: {closure_rate: 1.0}}\n"
+    rules = load_profile_text(text, "x.yaml").version_on(DEC.start)
+    assert rules.composite_for("department") == {"closure_rate": 1.0}
+    assert rules.composite_for("post") == {"closure_rate": 0.4, "on_time_rate": 0.6}
+    table = compute_indicators(scenario(), DEC, "department", rules.composite_for("department"))
+    assert table["D1"].composite_score == pytest.approx(66.67)
+    with pytest.raises(RulesError) as err:  # an unknown grouping
+        load_profile_text(SMALL + "    composite_by: {planet: {closure_rate: 1}}\n", "x.yaml")
+    assert err.value.line == 18 and "composite_by.planet" in err.value.reason

@@ -1,5 +1,7 @@
 """The bulletins of the simulated demo season, through the CLI: xlsx read back, HTML written,
-published once, cases opened once."""
+published once (and only after the month has ended), cases opened once.
+
+Every command runs ``--as-of 2027-01-05`` (the season ends on 31 December)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from season import simulated_season
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
+AS_OF = "2027-01-05"
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +26,9 @@ def run(season_url, tmp_path, monkeypatch):
     monkeypatch.setenv("CIVGRID_VAR_DIR", str(tmp_path / "var"))
     runner = CliRunner()
 
-    def _run(*args: str, code: int = 0) -> str:
-        r = runner.invoke(app, list(args))
+    def _run(*args: str, code: int = 0, as_of: str = AS_OF) -> str:
+        timed = args[0] == "report" or args[1] == "compute" or "evaluate" in args
+        r = runner.invoke(app, [*args, "--as-of", as_of] if timed else list(args))
         assert r.exit_code == code, r.output
         return r.output
 
@@ -57,6 +61,9 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     first = table.splitlines()[1].split()
     assert float(first[1]) == pytest.approx(points[0])
 
+    # not before the month has ended
+    early = run("report", "monthly", "--month", "2026-12", "--publish", code=1, as_of="2026-12-20")
+    assert "2026-12 has not ended" in early and "2027-01-01" in early
     # publish once; a second time is refused
     pub = run("report", "monthly", "--month", "2026-12", "--out", str(out), "--publish")
     assert "社创通〔2026〕第1号" in pub
