@@ -136,6 +136,14 @@ def plan(
         )
         typer.echo("按类型: " + ", ".join(f"{k} {v}" for k, v in sm["by_kind"].items()))
         typer.echo("按督查组: " + ", ".join(f"{k} {v}" for k, v in sm["by_team"].items()))
+        ls = sm.get("last_scores", {})
+        src = {"given": "手工给定", "bulletin": f"{ls.get('period')} 月通报 {ls.get('number', '')}",
+               "computed": f"{ls.get('period')} 计算得分", "none": "无"}  # fmt: skip
+        note = f"（{ls['reason']}）" if ls.get("reason") else ""
+        typer.echo(
+            f"上期得分: {src.get(ls.get('source'), ls.get('source'))}；"
+            f"低分 {len(ls.get('poor', []))} 个{note}"
+        )
         for v in r.visits[:10]:
             typer.echo(
                 f"  {v['day']} {v['team_key']} #{v['seq']} {v['kind']} {v['target_code']} "
@@ -209,6 +217,15 @@ def coverage(
                 f"重复 {c['duplicates']}，跳点 {c['jumps']}，县外 {c.get('outside_county', 0)}），"
                 f"长 {out['length_m'] / 1000:.2f} km"
             )
+            why = {"before_anchor": "起点异常", "spike": "孤立跳点", "jump": "超速跳点",
+                   "unconfirmed": "末点未确认"}  # fmt: skip
+            for d in c.get("dropped", [])[:10]:
+                typer.echo(
+                    f"  剔除第 {d['point']} 点：{why.get(d['reason'], d['reason'])}"
+                    f"（距参照点 {d['distance_m']:.0f} m）"
+                )
+            if c.get("relocations"):
+                typer.echo(f"  位置整体迁移 {c['relocations']} 次（连续一致的定位，已保留）")
             cov = out["coverage"]
             typer.echo(
                 "路段覆盖: "
@@ -226,9 +243,12 @@ def coverage(
         for tk, c in rep["teams"].items():
             rs, ug, pl = c["road_sections"], c["unit_grids"], c["plan"]
             typer.echo(
-                f"{tk}: 轨迹 {c['tracks']}，路段 {len(rs['covered'])}/{rs['total']}，"
+                f"{tk}: 轨迹 {c['tracks']}（全部 {c['tracks_all']}），"
+                f"路段 {len(rs['covered'])}/{rs['total']}，"
                 f"网格 {len(ug['entered'])}/{ug['total']}，"
-                f"计划走访 {pl['visited']}/{pl['visits']}，遗漏 {len(pl['gaps'])}"
+                f"计划走访 {pl['visited']}/{pl['visits']}"
+                f"（其他组轨迹确认 {pl['visited_by_others']}），"
+                f"遗漏 {len(pl['gaps'])}"
             )
 
 

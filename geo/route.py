@@ -49,8 +49,9 @@ def plan_route(
     """Order stops as an open path from the base minimising the travelled distance.
 
     The heuristic is nearest neighbour, then 2-opt and Or-opt (move a run of 1–3
-    stops elsewhere) until no move improves. Small instances are solved exactly
-    (Held–Karp dynamic programme over subsets).
+    stops elsewhere) until no move improves, started from each of the
+    :data:`N_STARTS` stops nearest to the base (the best path wins). Small
+    instances are solved exactly (Held–Karp dynamic programme over subsets).
 
     Parameters
     ----------
@@ -102,10 +103,10 @@ def plan_route(
         if n_stops > max(exact_max, 12):
             raise CoordinateError(f"too many stops ({n_stops}) for the exact method")
         path = _held_karp(d)
-    elif method in ("heuristic", "nearest"):
+    elif method == "nearest":
         path = _nearest_neighbour(d)
-        if method == "heuristic":
-            path = _improve(path, d)
+    elif method == "heuristic":
+        path = _multi_start(d)
     else:
         raise CoordinateError(f"unknown route method {method!r}")
     legs = [float(d[a, b]) for a, b in itertools.pairwise(path)]
@@ -117,12 +118,15 @@ def path_length(d: np.ndarray, path: list[int]) -> float:
     return float(sum(d[a, b] for a, b in itertools.pairwise(path)))
 
 
-def _nearest_neighbour(d: np.ndarray) -> list[int]:
+def _nearest_neighbour(d: np.ndarray, first: int | None = None) -> list[int]:
     n = len(d)
     path = [0]
     left = np.ones(n, dtype=bool)
     left[0] = False
-    for _ in range(n - 1):
+    if first is not None:
+        path.append(first)
+        left[first] = False
+    for _ in range(n - len(path)):
         row = np.where(left, d[path[-1]], np.inf)
         nxt = int(np.argmin(row))  # ties: lowest index (deterministic)
         path.append(nxt)
@@ -181,6 +185,27 @@ def _or_opt(path: list[int], d: np.ndarray) -> bool:
             if improved:
                 break
     return improved_any
+
+
+#: First stops tried by the heuristic (the nearest to the base, nearest neighbour first).
+N_STARTS = 8
+
+
+def _multi_start(d: np.ndarray) -> list[int]:
+    """Best of nearest neighbour + 2-opt/Or-opt from the ``N_STARTS`` nearest first stops.
+
+    The first start is plain nearest neighbour, so the result is never longer than
+    it; ties keep the earlier start (deterministic).
+    """
+    firsts = [int(i) + 1 for i in np.argsort(d[0, 1:], kind="stable")[:N_STARTS]]
+    best, best_len = None, np.inf
+    for k, first in enumerate(firsts):
+        path = _improve(_nearest_neighbour(d, None if k == 0 else first), d)
+        length = path_length(d, path)
+        if length < best_len - 1e-9:
+            best, best_len = path, length
+    assert best is not None
+    return best
 
 
 def _improve(path: list[int], d: np.ndarray) -> list[int]:

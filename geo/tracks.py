@@ -11,6 +11,7 @@ range"``, ``"malformed GPX: line 4, column 2: ..."``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import xml.etree.ElementTree as ET
@@ -25,6 +26,7 @@ from civgrid.geo.errors import CoordinateError, FileFormatError
 from civgrid.geo.metric import Projector, metric_epsg_for
 
 __all__ = [
+    "GAP_SPEED_MPS",
     "CleaningReport",
     "Track",
     "TrackCoverage",
@@ -64,7 +66,27 @@ class Track:
 
 @dataclass
 class CleaningReport:
-    """What cleaning removed (counts of fixes)."""
+    """What cleaning removed (counts of fixes) and why.
+
+    Attributes
+    ----------
+    n_raw, n_kept : int
+        Fixes read and kept.
+    zero_fixes, non_finite, duplicates, jumps : int
+        Fixes removed: at (0, 0), NaN/inf, repeated (same place or time not
+        advancing), and outliers (every entry of ``dropped``).
+    relocations : int
+        Times the track was accepted at a new place after ``relocate_after``
+        consistent fixes (timed tracks).
+    anchor_point : int or None
+        Raw index of the first trusted fix.
+    jump_points : list of int
+        Raw indices of the outliers.
+    dropped : list of dict
+        Each outlier: ``point`` (raw index), ``reason`` (``before_anchor``,
+        ``spike``, ``jump``, ``unconfirmed``) and ``distance_m`` from the fix it
+        was compared with (metres).
+    """
 
     n_raw: int
     zero_fixes: int = 0
@@ -72,7 +94,10 @@ class CleaningReport:
     duplicates: int = 0
     jumps: int = 0
     n_kept: int = 0
+    relocations: int = 0
+    anchor_point: int | None = None
     jump_points: list[int] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -137,42 +162,83 @@ def _read_geojson(text: str) -> tuple[list[float], list[float], list[float]]:
         raise FileFormatError(f"malformed GeoJSON: line {exc.lineno}: {exc.msg}") from None
     if not isinstance(obj, dict):
         raise FileFormatError("malformed GeoJSON: not an object")
-    feats = obj.get("features") if obj.get("type") == "FeatureCollection" else [obj]
+    if obj.get("type") == "FeatureCollection":
+        feats = obj.get("features")
+        if feats is None:
+            feats = []
+        if not isinstance(feats, list):
+            raise FileFormatError("malformed GeoJSON: 'features' is not a list")
+    else:
+        feats = [obj]
     lon: list[float] = []
     lat: list[float] = []
     t: list[float] = []
-    for fi, f in enumerate(feats or []):
-        geom = f.get("geometry") if f.get("type") == "Feature" else f
-        props = (f.get("properties") or {}) if f.get("type") == "Feature" else {}
+    for fi, f in enumerate(feats):
+        if not isinstance(f, dict):
+            raise FileFormatError(
+                f"malformed GeoJSON: not an object but {type(f).__name__} {f!r:.40}",
+                feature=fi,
+            )
+        is_feature = f.get("type") == "Feature"
+        geom = f.get("geometry") if is_feature else f
+        props = f.get("properties") if is_feature else None
+        if props is None:
+            props = {}
+        if not isinstance(props, dict):
+            raise FileFormatError("malformed GeoJSON: 'properties' is not an object", feature=fi)
         if not isinstance(geom, dict):
             raise FileFormatError("malformed GeoJSON: no geometry", feature=fi)
         gt, coords = geom.get("type"), geom.get("coordinates")
         if gt == "Point":
             parts = [[coords]]
-            times = [[props.get("time")]]
+            times: Any = [[props.get("time")]]
         elif gt == "LineString":
+            _need_list(coords, fi, "LineString coordinates")
             parts = [coords]
             times = [props.get("times") or props.get("coordTimes") or []]
         elif gt == "MultiLineString":
+            _need_list(coords, fi, "MultiLineString coordinates")
+            for pi, part in enumerate(coords):
+                _need_list(part, fi, f"MultiLineString part {pi}")
             parts = coords
             times = props.get("times") or props.get("coordTimes") or [[] for _ in coords]
         else:
             raise FileFormatError(f"malformed GeoJSON: geometry {gt!r} is not a track", feature=fi)
-        for part, ptimes in zip(parts, times, strict=False):
-            for j, c in enumerate(part or []):
-                try:
-                    lon.append(float(c[0]))
-                    lat.append(float(c[1]))
-                except (TypeError, ValueError, IndexError):
+        if not isinstance(times, list):
+            times = []
+        for pi, part in enumerate(parts):  # a part without times still counts
+            ptimes = times[pi] if pi < len(times) and isinstance(times[pi], list) else []
+            for j, c in enumerate(part):
+                n = len(lon)  # index of this fix in the whole track
+                if not (isinstance(c, list | tuple) and len(c) >= 2):
                     raise FileFormatError(
-                        f"track point {len(lon)}: coordinates {c!r} are not [lon, lat]"
+                        f"malformed GeoJSON: track point {n}: coordinates {c!r} are not [lon, lat]",
+                        feature=fi,
+                    )
+                try:
+                    x, y = float(c[0]), float(c[1])
+                except (TypeError, ValueError):
+                    raise FileFormatError(
+                        f"malformed GeoJSON: track point {n}: coordinates {c!r} are not [lon, lat]",
+                        feature=fi,
                     ) from None
-                tv = ptimes[j] if ptimes and j < len(ptimes) else None
-                if isinstance(tv, int | float):
+                lon.append(x)
+                lat.append(y)
+                tv = ptimes[j] if j < len(ptimes) else None
+                if isinstance(tv, int | float) and not isinstance(tv, bool):
                     t.append(float(tv))
-                else:
+                elif isinstance(tv, str):
                     t.append(_parse_time(tv))
+                else:
+                    t.append(math.nan)
     return lon, lat, t
+
+
+def _need_list(value: Any, fi: int, what: str) -> None:
+    if not isinstance(value, list):
+        raise FileFormatError(
+            f"malformed GeoJSON: {what} must be a list, got {value!r:.40}", feature=fi
+        )
 
 
 def read_track(data: bytes | str, *, fmt: str | None = None, crs: str = "wgs84") -> Track:
@@ -239,23 +305,53 @@ def read_track(data: bytes | str, *, fmt: str | None = None, crs: str = "wgs84")
 
 
 def clean_track(
-    track: Track, *, max_speed_mps: float = 40.0, max_jump_m: float = 2000.0
+    track: Track,
+    *,
+    max_speed_mps: float = 40.0,
+    max_jump_m: float = 2000.0,
+    window: int = 4,
+    relocate_after: int = 3,
 ) -> tuple[Track, CleaningReport]:
-    """Remove zero and non-finite fixes, repeated fixes and jumps.
+    """Remove zero and non-finite fixes, repeated fixes and jumps (outliers).
+
+    Cleaning is robust to a bad first fix and to real relocations:
+
+    1. **Anchor.** The first fix that agrees with at least half of the next
+       ``window`` fixes (speed, or distance per fix without times) is the anchor.
+       Fixes before it are kept only when consistent with the kept fix after them
+       (walking backwards); the others are dropped as ``before_anchor``.
+    2. **Forward.** Each later fix is compared with the previous *kept* fix.
+       An inconsistent fix is a ``spike`` (dropped) when one of the next
+       ``relocate_after`` fixes is consistent with the previous kept fix again.
+       Otherwise, with times, ``relocate_after`` mutually consistent fixes are a
+       real relocation: they are kept and the anchor moves (``relocations``);
+       fewer are dropped as ``jump``. Without times, progressive movement is never
+       a jump: only a spike (the track comes back) is dropped, and a last fix
+       far from the previous one (``unconfirmed``) unless the track was already
+       moving in such long steps.
 
     Parameters
     ----------
     track : Track
-        WGS84 degrees.
+        WGS84 degrees; times epoch seconds (NaN unknown).
     max_speed_mps : float
-        A fix reached faster than this from the last kept fix is a jump (m/s).
+        Two timed fixes are consistent when the speed between them is at most
+        this (m/s).
     max_jump_m : float
-        Without times, a fix farther than this from the last kept fix is a jump (m).
+        Two fixes of which one has no time are consistent when at most this far
+        apart (metres).
+    window : int
+        Fixes after a candidate anchor it is compared with.
+    relocate_after : int
+        Consecutive consistent fixes that confirm a relocation (look-ahead of a
+        spike, too).
 
     Returns
     -------
     Track, CleaningReport
-        The kept fixes (order preserved) and the counts removed.
+        The kept fixes (order preserved) and what was removed: counts, the raw
+        indices of the jumps (``jump_points``), and ``dropped`` (raw index,
+        reason, distance in metres from the fix it was compared with).
     """
     rep = CleaningReport(n_raw=len(track))
     lo, la, t = track.lon, track.lat, track.t
@@ -269,28 +365,102 @@ def clean_track(
     proj = Projector(metric_epsg_for(lo[idx]))
     x, y = proj.forward(lo[idx], la[idx])
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
-    keep = [0]
+    tt = t[idx]
+
+    def dist(a: int, b: int) -> float:
+        return math.hypot(x[b] - x[a], y[b] - y[a])
+
+    def timed(a: int, b: int) -> bool:
+        return bool(np.isfinite(tt[a]) and np.isfinite(tt[b]))
+
+    def repeat(a: int, b: int) -> bool:
+        """``b`` repeats ``a``: the same place, or a time not after it."""
+        return dist(a, b) < 0.5 or (timed(a, b) and tt[b] <= tt[a])
+
+    # 1. repeated fixes (the same fix again, standing still, or time not advancing)
+    cand = [0]
     for k in range(1, len(idx)):
-        j = keep[-1]
-        d = math.hypot(x[k] - x[j], y[k] - y[j])
-        ti, tj = t[idx[k]], t[idx[j]]
-        if d < 0.5:  # the same fix repeated (or standing still)
+        if repeat(cand[-1], k):
             rep.duplicates += 1
-            continue
-        if np.isfinite(ti) and np.isfinite(tj):
-            dt = ti - tj
-            if dt <= 0:
-                rep.duplicates += 1
-                continue
-            jump = d / dt > max_speed_mps
         else:
-            jump = d > max_jump_m
-        if jump:
-            rep.jumps += 1
-            rep.jump_points.append(int(idx[k]))
+            cand.append(k)
+
+    def ok(a: int, b: int) -> bool:
+        """Fixes ``a`` (earlier) and ``b`` are consistent (speed or distance)."""
+        d = dist(a, b)
+        if timed(a, b):
+            dt = abs(tt[b] - tt[a])
+            return dt > 0 and d / dt <= max_speed_mps
+        return d <= max_jump_m
+
+    def drop(pos: int, reason: str, ref: int) -> None:
+        raw = int(idx[cand[pos]])
+        rep.jumps += 1
+        rep.jump_points.append(raw)
+        rep.dropped.append(
+            {"point": raw, "reason": reason, "distance_m": round(dist(cand[ref], cand[pos]), 1)}
+        )
+
+    n = len(cand)
+    # 2. the anchor: the first fix agreeing with most of its following neighbours
+    anchor = 0
+    for a in range(n):
+        nxt = range(a + 1, min(n, a + 1 + window))
+        if not len(nxt):
+            break
+        agree = sum(ok(cand[a], cand[b]) for b in nxt)
+        if agree * 2 >= len(nxt):
+            anchor = a
+            break
+    rep.anchor_point = int(idx[cand[anchor]])
+    kept = [anchor]
+    early: list[int] = []
+    for a in range(anchor - 1, -1, -1):  # walk back from the anchor
+        ref = early[-1] if early else anchor
+        if ok(cand[a], cand[ref]):
+            early.append(a)
+        else:
+            drop(a, "before_anchor", ref)
+    kept = early[::-1] + kept
+    rep.jump_points.sort()
+    rep.dropped.sort(key=lambda d: d["point"])
+
+    # 3. forward from the anchor
+    a = anchor + 1
+    while a < n:
+        last = kept[-1]
+        if repeat(cand[last], cand[a]):  # back on the last kept fix after a dropped one
+            rep.duplicates += 1
+            a += 1
             continue
-        keep.append(k)
-    sel = idx[keep]
+        if ok(cand[last], cand[a]):
+            kept.append(a)
+            a += 1
+            continue
+        look = range(a + 1, min(n, a + 1 + relocate_after))
+        if any(ok(cand[last], cand[b]) for b in look):
+            drop(a, "spike", last)
+        elif not len(look):
+            # the last fix: kept only when the untimed track was moving in steps this long
+            sparse = not timed(cand[last], cand[a]) and len(kept) > 1
+            if sparse and dist(cand[kept[-2]], cand[last]) > max_jump_m:
+                kept.append(a)
+            else:
+                drop(a, "unconfirmed", last)
+        elif timed(cand[last], cand[a]):
+            run = list(range(a, min(n, a + relocate_after)))
+            if len(run) == relocate_after and all(
+                ok(cand[p], cand[q]) for p, q in itertools.pairwise(run)
+            ):
+                rep.relocations += 1
+                kept += run
+                a += len(run)
+                continue
+            drop(a, "jump", last)
+        else:  # untimed: progressive movement, the track does not come back
+            kept.append(a)
+        a += 1
+    sel = idx[[cand[k] for k in kept]]
     rep.n_kept = len(sel)
     return Track(lo[sel], la[sel], t[sel]), rep
 
@@ -309,7 +479,8 @@ class TrackCoverage:
     polygons : dict
         Polygon id → ``{"entered": bool, "dwell_s": float}``.
     length_m : float
-        Track length in metres.
+        Track length in metres, without the gaps (timed steps faster than
+        :data:`GAP_SPEED_MPS`, i.e. relocations kept by cleaning).
     """
 
     lines: dict[str, float]
@@ -327,8 +498,45 @@ def _project_geom(geom: Any, proj: Projector) -> Any:
     return shapely.transform(geom, lambda c: np.column_stack(proj.forward(c[:, 0], c[:, 1])))
 
 
+#: Consecutive timed fixes farther apart than this speed (m/s) are not joined by a
+#: line: after cleaning that is a relocation, and the track did not drive the gap.
+GAP_SPEED_MPS = 40.0
+
+
+def _gaps(track: Track, x: np.ndarray, y: np.ndarray, max_speed_mps: float) -> np.ndarray:
+    """For each step ``i → i+1``: True when it is a gap (timed, faster than the limit)."""
+    if len(track) < 2:
+        return np.zeros(0, dtype=bool)
+    d = np.hypot(np.diff(x), np.diff(y))
+    dt = np.diff(track.t)
+    timed = np.isfinite(dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fast = timed & ((dt <= 0) | (d / np.where(dt > 0, dt, 1.0) > max_speed_mps)) & (d >= 0.5)
+    return fast
+
+
+def _path(pts: np.ndarray, gaps: np.ndarray) -> Any:
+    """The track as a (multi)line through ``pts``, broken at the gaps (points where alone)."""
+    import shapely
+
+    cuts = np.flatnonzero(gaps) + 1
+    parts = [p for p in np.split(pts, cuts) if len(p)]
+    geoms = [shapely.LineString(p) if len(p) > 1 else shapely.Point(p[0]) for p in parts]
+    return geoms[0] if len(geoms) == 1 else shapely.GeometryCollection(geoms)
+
+
+def _metric_xy(track: Track, proj: Projector) -> tuple[np.ndarray, np.ndarray]:
+    x, y = proj.forward(track.lon, track.lat)
+    return np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+
+
 def line_coverage(
-    track: Track, lines: dict[str, Any], *, tolerance_m: float = 30.0, epsg: int | None = None
+    track: Track,
+    lines: dict[str, Any],
+    *,
+    tolerance_m: float = 30.0,
+    epsg: int | None = None,
+    max_speed_mps: float = GAP_SPEED_MPS,
 ) -> dict[str, float]:
     """Share of each line's length within ``tolerance_m`` of the track.
 
@@ -342,20 +550,20 @@ def line_coverage(
         Buffer distance in metres (default 30 m).
     epsg : int, optional
         Metric CRS; chosen from the track when omitted.
+    max_speed_mps : float
+        Two timed fixes reached faster than this (m/s) are not joined: the gap
+        between them covers nothing.
 
     Returns
     -------
     dict of str to float
         Covered share 0..1 per line id (0 for every line when the track is empty).
     """
-    import shapely
-
     if len(track) == 0:
         return dict.fromkeys(lines, 0.0)
     proj = Projector(epsg or metric_epsg_for(track.lon))
-    x, y = proj.forward(track.lon, track.lat)
-    pts = np.column_stack([np.asarray(x, float).ravel(), np.asarray(y, float).ravel()])
-    path = shapely.LineString(pts) if len(pts) > 1 else shapely.Point(pts[0])
+    x, y = _metric_xy(track, proj)
+    path = _path(np.column_stack([x, y]), _gaps(track, x, y, max_speed_mps))
     zone = path.buffer(tolerance_m)
     out = {}
     for key, line in lines.items():
@@ -365,7 +573,11 @@ def line_coverage(
 
 
 def polygon_visits(
-    track: Track, polygons: dict[str, Any], *, epsg: int | None = None
+    track: Track,
+    polygons: dict[str, Any],
+    *,
+    epsg: int | None = None,
+    max_speed_mps: float = GAP_SPEED_MPS,
 ) -> dict[str, dict[str, Any]]:
     """Which polygons the track entered and how long it stayed (dwell time).
 
@@ -376,7 +588,11 @@ def polygon_visits(
     polygons : dict of str to shapely Polygon/MultiPolygon
         WGS84 lon/lat degrees.
     epsg : int, optional
-        Unused for the test (containment is CRS-independent); kept for symmetry.
+        Metric CRS to find the gaps in; chosen from the track when omitted
+        (containment itself is CRS-independent).
+    max_speed_mps : float
+        Two timed fixes reached faster than this (m/s) are not joined: crossing a
+        polygon in such a gap is not entering it.
 
     Returns
     -------
@@ -386,11 +602,13 @@ def polygon_visits(
     """
     import shapely
 
-    del epsg
     out: dict[str, dict[str, Any]] = {}
     if len(track) == 0:
         return {k: {"entered": False, "fixes": 0, "dwell_s": 0.0} for k in polygons}
-    path = shapely.LineString(np.column_stack([track.lon, track.lat])) if len(track) > 1 else None
+    path = None
+    if len(track) > 1:
+        x, y = _metric_xy(track, Projector(epsg or metric_epsg_for(track.lon)))
+        path = _path(np.column_stack([track.lon, track.lat]), _gaps(track, x, y, max_speed_mps))
     dt = np.diff(track.t)
     for key, poly in polygons.items():
         shapely.prepare(poly)
@@ -426,9 +644,9 @@ def track_coverage(
     """
     length = 0.0
     if len(track) > 1:
-        proj = Projector(metric_epsg_for(track.lon))
-        x, y = proj.forward(track.lon, track.lat)
-        length = float(np.hypot(np.diff(x), np.diff(y)).sum())
+        x, y = _metric_xy(track, Projector(metric_epsg_for(track.lon)))
+        steps = np.hypot(np.diff(x), np.diff(y))
+        length = float(steps[~_gaps(track, x, y, GAP_SPEED_MPS)].sum())
     return TrackCoverage(
         line_coverage(track, lines, tolerance_m=tolerance_m),
         polygon_visits(track, polygons),

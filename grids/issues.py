@@ -159,6 +159,9 @@ class IssueReport:
     photos : sequence of PhotoInput
     attributes : dict, optional
         Free extra data (Open311 attributes, import columns).
+    visit_id : int, optional
+        The planned patrol visit (巡查走访) during which it was found; recorded as
+        a visit–issue link (``patrol_visit_issues``).
     """
 
     category: str
@@ -174,6 +177,7 @@ class IssueReport:
     reporter_contact: str | None = None
     photos: Sequence[PhotoInput] = ()
     attributes: dict[str, Any] | None = None
+    visit_id: int | None = None
 
     def fingerprint(self) -> str:
         """Hash of the request (for idempotency: a reused key must mean the same request)."""
@@ -189,6 +193,8 @@ class IssueReport:
             "reported_at": self.reported_at.isoformat() if self.reported_at else None,
             "photos": [hashlib.sha256(p.content).hexdigest() for p in self.photos],
         }
+        if self.visit_id is not None:  # only when given: older fingerprints stay valid
+            data["visit_id"] = self.visit_id
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -500,6 +506,13 @@ def _validate_report(session: Session, payload: IssueReport, now: datetime) -> d
         )
     if payload.description is not None and len(payload.description) > 5000:
         raise InvalidInputError("description is longer than 5000 characters", field="description")
+    if payload.visit_id is not None:
+        from civgrid.grids.patrol_models import PatrolVisit
+
+        if session.get(PatrolVisit, payload.visit_id) is None:
+            raise InvalidInputError(
+                f"no patrol visit {payload.visit_id}", field="visit_id", value=payload.visit_id
+            )
     return {
         "category": cat,
         "source": source,
@@ -863,6 +876,10 @@ def report_issue(
         )
     _flush(session, duplicate)
     _attach_photos(session, issue, ev, photos, cfg, "report", now)
+    if payload.visit_id is not None:
+        from civgrid.grids.patrol_models import VisitIssue
+
+        session.add(VisitIssue(visit_id=payload.visit_id, issue_id=issue.id))
     session.flush()
     return ReportResult(issue, created=True)
 
@@ -1771,6 +1788,19 @@ def flags_of(issue: Issue) -> list[str]:
     return [name for name in ("overdue", "escalated", "extension_pending") if getattr(issue, name)]
 
 
+def _visit_of(issue: Issue) -> int | None:
+    """The patrol visit the issue was reported during (the first link), or None."""
+    from sqlalchemy.orm import object_session
+
+    from civgrid.grids.patrol_models import VisitIssue
+
+    session = object_session(issue)
+    if session is None or issue.id is None:
+        return None
+    q = select(VisitIssue.visit_id).where(VisitIssue.issue_id == issue.id)
+    return session.scalar(q.order_by(VisitIssue.id).limit(1))
+
+
 def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = False) -> dict:
     """A JSON-friendly description of an issue: state with label and kind, place,
     assignment and why, deadline, flags, counters, links (and history).
@@ -1875,6 +1905,7 @@ def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = 
         "routing": routing or None,
     }
     if history:
+        out["visit_id"] = _visit_of(issue)
         out["history"] = [
             {
                 "id": e.id,

@@ -30,7 +30,13 @@ from civgrid.grids.patrol_plan import parse_month
 from civgrid.grids.patrol_teams import get_team, list_teams
 from civgrid.grids.store import Store
 
-__all__ = ["coverage_layers", "ingest_track", "team_coverage", "track_dict"]
+__all__ = [
+    "coverage_layers",
+    "ingest_track",
+    "team_coverage",
+    "track_dict",
+    "visit_confirmations",
+]
 
 #: Local time zone of the county: a track counts for the visits of its local day.
 _TZ = ZoneInfo(DEFAULT_TZ)
@@ -234,6 +240,81 @@ def track_dict(t: PatrolTrack, *, geometry: bool = False) -> dict[str, Any]:
     return out
 
 
+#: Key of a track's day in :func:`_seen_index`: its local date, or the month when untimed.
+_SeenKey = Any
+
+
+def _seen_index(
+    rows: list[Any], covered_share: float
+) -> dict[_SeenKey, dict[str, dict[str, set[str]]]]:
+    """Day → coverage group → target code → teams whose tracks of that day reached it.
+
+    ``rows`` are ``(team_key, started_at, month, coverage)``. A timed track counts for
+    its local (Beijing) day; an untimed one for every day of its month (key
+    ``("month", "YYYY-MM")``). A road section counts when covered ≥ ``covered_share``.
+    """
+    seen: dict[_SeenKey, dict[str, dict[str, set[str]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(set))
+    )
+    for team_key, started_at, month, cov in rows:
+        key = started_at.astimezone(_TZ).date() if started_at else ("month", month)
+        for code, share in (cov or {}).get("road_sections", {}).items():
+            if share >= covered_share:
+                seen[key]["road_sections"][code].add(team_key)
+        for grp in ("unit_grids", "communities", "key_site_zones"):
+            for code in (cov or {}).get(grp, {}):
+                seen[key][grp][code].add(team_key)
+    return seen
+
+
+def _seen_by(seen: dict[_SeenKey, Any], v: PatrolVisit) -> set[str]:
+    """Teams whose tracks reached the target of visit ``v`` on its day."""
+    grp = _VISIT_GROUP.get(v.target_layer)
+    if grp is None:
+        return set()
+    out: set[str] = set()
+    for key in (v.day, ("month", v.day.strftime("%Y-%m"))):
+        if key in seen:
+            out |= seen[key][grp].get(v.target_code, set())
+    return out
+
+
+def visit_confirmations(
+    session: Session, visits: list[PatrolVisit], *, covered_share: float = 0.8
+) -> dict[int, list[str]]:
+    """Which planned visits a GPS track (of any team) confirms.
+
+    Parameters
+    ----------
+    session : Session
+    visits : list of PatrolVisit
+    covered_share : float
+        Share of a road section's length a track must cover (0..1).
+
+    Returns
+    -------
+    dict of int to list of str
+        Visit id → keys of the teams whose tracks of the visit's local day entered
+        its target (community, key-site zone, unit grid) or covered its road
+        section; visits not confirmed are absent.
+    """
+    if not visits:
+        return {}
+    months = sorted({v.day.strftime("%Y-%m") for v in visits})
+    rows = session.execute(
+        select(
+            PatrolTrack.team_key, PatrolTrack.started_at, PatrolTrack.month, PatrolTrack.coverage
+        ).where(PatrolTrack.month.in_(months))
+    ).all()
+    seen = _seen_index(rows, covered_share)
+    out = {}
+    for v in visits:
+        teams = _seen_by(seen, v)
+        if teams:
+            out[v.id] = sorted(teams)
+    return out
+
+
 def team_coverage(
     session: Session,
     store: Store,
@@ -259,13 +340,19 @@ def team_coverage(
     Returns
     -------
     dict
-        Per team: ``tracks``, ``road_sections`` (``covered``/``missed`` codes of
-        the sections in the team's area, with the best share), ``unit_grids``
-        (``entered``/``missed``), ``plan`` (visits planned, visited, ``gaps``). A
-        planned visit counts as visited when a track of its day (Beijing time; an
-        untimed track: any day) entered its target (community, key-site zone, unit
-        grid) or covered its road section.
+        Per team: ``tracks`` (its own) and ``tracks_all`` (every team's that month);
+        ``road_sections`` (``covered``/``missed`` codes of the sections in the
+        team's area, with the best share by any team's track), ``unit_grids``
+        (``entered``/``missed`` by any track), ``plan`` (visits planned,
+        ``visited``, ``visited_by_others`` and ``gaps``: planned visits no track of
+        any team reached), and ``by_community`` (the same counts per community of
+        the team's area; key-site visits and roads outside communities under
+        ``""``). A planned visit counts as visited when a track of its day (Beijing
+        time; an untimed track: any day of its month) entered its target (community,
+        key-site zone, unit grid) or covered its road section.
     """
+    import shapely
+
     from civgrid.grids.patrol_plan import _TeamFinder
 
     parse_month(month)
@@ -273,65 +360,90 @@ def team_coverage(
     if not teams:
         return {"month": month, "teams": {}}
     finder = _TeamFinder(store, session, list_teams(session))
+    communities = store.areas(layer="community", session=session)
+    for c in communities:
+        shapely.prepare(c.geom)
+
+    def community_of(p: Any) -> str:
+        return next((c.code for c in communities if c.geom.contains(p)), "")
+
     roads_by_team: dict[str, list[str]] = defaultdict(list)
+    road_comm: dict[str, str] = {}
     for r in store.road_sections(session=session):
         mid = r.geom.interpolate(0.5, normalized=True)
         roads_by_team[finder.team_of(mid.x, mid.y)[0]].append(r.code)
+        road_comm[r.code] = community_of(mid)
     grids_by_team: dict[str, list[str]] = defaultdict(list)
+    grid_comm: dict[str, str] = {}
     for a in store.areas(layer="unit_grid", session=session):
         p = a.geom.representative_point()
         grids_by_team[finder.team_of(p.x, p.y)[0]].append(a.code)
+        grid_comm[a.code] = a.parent_code or ""
     plan = session.scalars(select(PatrolPlan).where(PatrolPlan.month == month)).first()
+    rows = session.execute(
+        select(
+            PatrolTrack.team_key, PatrolTrack.started_at, PatrolTrack.month, PatrolTrack.coverage
+        ).where(PatrolTrack.month == month)
+    ).all()
+    # every team's tracks: what the plan required and *nobody* visited
+    seen = _seen_index(rows, covered_share)
+    best: dict[str, float] = defaultdict(float)
+    entered: dict[str, set[str]] = defaultdict(set)
+    for _, _, _, cov in rows:
+        for code, share in (cov or {}).get("road_sections", {}).items():
+            best[code] = max(best[code], share)
+        for grp in ("unit_grids", "communities", "key_site_zones"):
+            entered[grp] |= set((cov or {}).get(grp, {}))
+    own = defaultdict(int)
+    for tk, *_ in rows:
+        own[tk] += 1
     out: dict[str, Any] = {"month": month, "covered_share": covered_share, "teams": {}}
     for team in teams:
-        tracks = list(
-            session.scalars(
-                select(PatrolTrack).where(
-                    PatrolTrack.team_key == team.key, PatrolTrack.month == month
-                )
-            )
-        )
-        best: dict[str, float] = defaultdict(float)
-        entered: dict[str, set[str]] = defaultdict(set)
-        # per local day of the track (Beijing time); an untimed track counts for every day
-        by_day: dict[Any, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        for t in tracks:
-            day = t.started_at.astimezone(_TZ).date() if t.started_at else None
-            for code, share in t.coverage.get("road_sections", {}).items():
-                best[code] = max(best[code], share)
-                if share >= covered_share:
-                    by_day[day]["road_sections"].add(code)
-            for grp in ("unit_grids", "communities", "key_site_zones"):
-                entered[grp] |= set(t.coverage.get(grp, {}))
-                by_day[day][grp] |= set(t.coverage.get(grp, {}))
         roads = sorted(roads_by_team.get(team.key, []))
         covered = [c for c in roads if best.get(c, 0.0) >= covered_share]
         grids = sorted(grids_by_team.get(team.key, []))
-        gaps, visited = [], 0
+        by_comm: dict[str, dict[str, int]] = defaultdict(
+            lambda: dict.fromkeys(
+                ("road_sections", "roads_covered", "unit_grids", "grids_entered", "visits",
+                 "visited", "gaps"), 0)
+        )  # fmt: skip
+        for c in roads:
+            g = by_comm[road_comm.get(c, "")]
+            g["road_sections"] += 1
+            g["roads_covered"] += int(best.get(c, 0.0) >= covered_share)
+        for c in grids:
+            g = by_comm[grid_comm.get(c, "")]
+            g["unit_grids"] += 1
+            g["grids_entered"] += int(c in entered["unit_grids"])
+        gaps, visited, by_others = [], 0, 0
         if plan is not None:
             for v in session.scalars(
                 select(PatrolVisit)
                 .where(PatrolVisit.plan_id == plan.id, PatrolVisit.team_key == team.key)
                 .order_by(PatrolVisit.day, PatrolVisit.seq)
             ):
-                grp = _VISIT_GROUP.get(v.target_layer)
-                seen = grp is not None and any(
-                    v.target_code in by_day[d][grp] for d in (v.day, None) if d in by_day
-                )
-                if seen:
+                who = _seen_by(seen, v)
+                g = by_comm[v.community_code or ""]
+                g["visits"] += 1
+                if who:
                     visited += 1
+                    g["visited"] += 1
+                    by_others += int(team.key not in who)
                 else:
+                    g["gaps"] += 1
                     gaps.append(
                         {
                             "visit_id": v.id,
                             "day": v.day.isoformat(),
                             "target_layer": v.target_layer,
                             "target_code": v.target_code,
+                            "community_code": v.community_code,
                             "kind": v.kind,
                         }
                     )
         out["teams"][team.key] = {
-            "tracks": len(tracks),
+            "tracks": own[team.key],
+            "tracks_all": len(rows),
             "road_sections": {
                 "total": len(roads),
                 "covered": covered,
@@ -348,7 +460,9 @@ def team_coverage(
                 "exists": plan is not None,
                 "visits": visited + len(gaps),
                 "visited": visited,
+                "visited_by_others": by_others,
                 "gaps": gaps,
             },
+            "by_community": {k: by_comm[k] for k in sorted(by_comm)},
         }
     return out

@@ -1,8 +1,9 @@
 """ORM models of patrol (巡查): teams, plans, visits, leader visits, GPS tracks, coverage.
 
 * :class:`PatrolTeam` — a supervision team (督查组/督导分队): leader (by key),
-  members by role, supervision areas (codes), supervised units (keys), a base
-  (WGS84 lon/lat) and a capacity in visits per working day.
+  members by role, supervision areas (codes and/or a polygon, WGS84 GeoJSON),
+  supervised units (keys), a base (WGS84 lon/lat) and a capacity in visits per
+  working day.
 * :class:`PatrolPlan` — the plan of one month (``YYYY-MM``), with the settings it
   was computed with and a summary.
 * :class:`PatrolVisit` — one planned inspection visit: team, day, target
@@ -64,6 +65,9 @@ class PatrolTeam(Base):
     leader_key: Mapped[str | None] = mapped_column(String(32))
     members: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     area_codes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    #: Own supervision area (督导范围) drawn as a polygon: a GeoJSON Polygon or
+    #: MultiPolygon geometry, WGS84 lon/lat (migration 0410); None: the areas only.
+    area_geojson: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     unit_keys: Mapped[list[str] | None] = mapped_column(JSON)
     base_lon: Mapped[float] = mapped_column(Float, nullable=False)
     base_lat: Mapped[float] = mapped_column(Float, nullable=False)

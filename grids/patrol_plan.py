@@ -12,13 +12,19 @@ within their areas:
 * **leaders** — each leader's contracted communities (分包) ``leader_visits_per_month``
   times, one visit in each half of the month (看 at least twice a month);
 * **hotspots** — unit grids and road sections with recurrences or overdue issues,
-  early in the month.
+  early in the month;
+* **supervised units** — each unit on a team's list (督导单位) ``unit_visits_per_month``
+  times: the unit grid, road section, key site or community it answers for with the
+  highest priority that is not already in the plan, by the supervising team.
 
-Priority rises with recurrences, open and overdue issues, a poor last score and the
-days since the last visit. A team never gets more than its capacity (visits per
-working day); what does not fit is reported as unscheduled, with the reason. Ties
-are broken by a seeded hash, so a plan is deterministic. Each visit carries its
-``reasons`` in plain words. Distances are metres in the county's metric CRS.
+Priority rises with recurrences, open and overdue issues, a poor last score (given,
+else the previous month's published bulletin, else computed by the scoring service)
+and the days since the last visit. Only visits that happened count as visits: status
+``done``, or a planned visit whose target a GPS track of its day entered. A team
+never gets more than its capacity (visits per working day); what does not fit is
+reported as unscheduled, with the reason. Ties are broken by a seeded hash, so a
+plan is deterministic. Each visit carries its ``reasons`` in plain words. Distances
+are metres in the county's metric CRS.
 """
 
 from __future__ import annotations
@@ -31,14 +37,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.geo.route import plan_route
 from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issue_models import Issue, IssuePlace
-from civgrid.grids.models import Assignment, Leader, Role
+from civgrid.grids.models import Assignment, Leader, Role, Unit
 from civgrid.grids.patrol_models import PatrolPlan, PatrolTeam, PatrolVisit
 from civgrid.grids.store import Store
 from civgrid.grids.workflow import KIND, Kind, State
@@ -61,6 +67,7 @@ KIND_LABELS = {
     "hotspot": "反弹热点",
     "community_quarter": "季度全覆盖",
     "community_sample": "月度抽查",
+    "supervised_unit": "督导单位",
 }
 #: Scheduling order of the kinds (hard requirements first).
 KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
@@ -80,6 +87,8 @@ class PatrolSettings:
         Visits of each key site (with its 400 m zone) per month.
     leader_visits_per_month : int
         Site inspections (看) of each leader's contracted community per month.
+    unit_visits_per_month : int
+        Visits of each supervised unit (督导单位) of a team per month.
     capacity_per_day : int or None
         Visits per working day for every team; None uses each team's own capacity.
     working_weekdays : tuple of int
@@ -100,6 +109,7 @@ class PatrolSettings:
     quarter_coverage: bool = True
     key_site_visits_per_month: int = 2
     leader_visits_per_month: int = 2
+    unit_visits_per_month: int = 1
     capacity_per_day: int | None = None
     working_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     holidays: tuple[str, ...] = ()
@@ -145,6 +155,8 @@ class PatrolSettings:
              and 0 <= s.key_site_visits_per_month <= 31, "an integer 0–31"),
             ("leader_visits_per_month", isinstance(s.leader_visits_per_month, int)
              and 0 <= s.leader_visits_per_month <= 31, "an integer 0–31"),
+            ("unit_visits_per_month", isinstance(s.unit_visits_per_month, int)
+             and 0 <= s.unit_visits_per_month <= 31, "an integer 0–31"),
             ("max_hotspots", isinstance(s.max_hotspots, int) and s.max_hotspots >= 0,
              "a non-negative integer"),
         ]  # fmt: skip
@@ -241,15 +253,25 @@ def _point(geom: Any) -> tuple[float, float]:
 
 
 class _TeamFinder:
-    """Which team's area holds a point (else the nearest area, in metres)."""
+    """Which team's area holds a point (else the nearest area, in metres).
+
+    A team's own polygon (``area_geojson``) is tried before the area codes of every
+    team, so a team drawn around a site (e.g. 机场周边) takes the stops inside it.
+    """
 
     def __init__(self, store: Store, session: Session, teams: list[PatrolTeam]) -> None:
         import shapely
 
+        from civgrid.grids.patrol_teams import team_area_geometry
+
         self.teams = teams
         self.areas: list[tuple[str, Any]] = []
         for t in teams:
-            for code in t.area_codes:
+            poly = team_area_geometry(t)
+            if poly is not None:
+                self.areas.append((t.key, poly))
+        for t in teams:
+            for code in t.area_codes or []:
                 try:
                     a = store.area(code, session=session)
                 except NotFoundError:
@@ -305,27 +327,80 @@ def _issue_stats(session: Session, before: date) -> dict[tuple[str, str], dict[s
     return out
 
 
+def _happened(session: Session, *where: Any) -> list[PatrolVisit]:
+    """Stored visits matching ``where`` that happened: ``done``, or confirmed by a track.
+
+    A ``planned`` visit counts only when a GPS track of its local day (any team's)
+    entered its target; ``missed`` never counts.
+    """
+    from civgrid.grids.patrol_coverage import visit_confirmations
+
+    q = select(PatrolVisit).where(PatrolVisit.status != "missed", *where)
+    visits = list(session.scalars(q))
+    planned = [v for v in visits if v.status == "planned"]
+    confirmed = visit_confirmations(session, planned) if planned else {}
+    return [v for v in visits if v.status == "done" or v.id in confirmed]
+
+
 def _last_visits(session: Session, before: date) -> dict[tuple[str, str], date]:
-    rows = session.execute(
-        select(PatrolVisit.target_layer, PatrolVisit.target_code, func.max(PatrolVisit.day))
-        .where(PatrolVisit.day < before, PatrolVisit.status != "missed")
-        .group_by(PatrolVisit.target_layer, PatrolVisit.target_code)
-    )
-    return {(lay, code): d for lay, code, d in rows}
+    out: dict[tuple[str, str], date] = {}
+    for v in _happened(session, PatrolVisit.day < before):
+        key = (v.target_layer, v.target_code)
+        if key not in out or v.day > out[key]:
+            out[key] = v.day
+    return out
 
 
 def _quarter_visited(session: Session, first: date) -> set[str]:
     q_start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
-    rows = session.scalars(
-        select(PatrolVisit.target_code).where(
+    return {
+        v.target_code
+        for v in _happened(
+            session,
             PatrolVisit.target_layer == "community",
             PatrolVisit.kind.in_(["community_quarter", "community_sample"]),
             PatrolVisit.day >= q_start,
             PatrolVisit.day < first,
-            PatrolVisit.status != "missed",
         )
-    )
-    return set(rows)
+    }
+
+
+def _last_scores(
+    session: Session, store: Store, first: date
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Scores (0–100) of the month before ``first``: the published bulletin, else computed.
+
+    Returns the scores by community (and unit-grid, when computed) code and what
+    they came from (``source``: ``bulletin``/``computed``/``none``, ``period``,
+    and ``number`` or ``reason``).
+    """
+    from civgrid.grids.bulletins import find_bulletin
+    from civgrid.grids.errors import DomainError
+    from civgrid.grids.score_service import ScoringContext
+    from civgrid.grids.scoring import Period
+    from civgrid.grids.scoring_rules import RuleRegistry
+
+    prev = Period.containing("month", first).previous()
+    info: dict[str, Any] = {"period": prev.key}
+    b = find_bulletin(session, "monthly", prev.key)
+    if b is not None:
+        rows = (b.content or {}).get("communities", [])
+        scores = {
+            r["code"]: float(r["points"])
+            for r in rows
+            if r.get("points") is not None and r.get("sampled", True)
+        }
+        return scores, {**info, "source": "bulletin", "number": b.number}
+    try:
+        ctx = ScoringContext(store, session, RuleRegistry.with_shipped())
+        scores = {}
+        for level in ("community", "unit_grid"):
+            for sc in ctx.scores(prev, level):
+                if sc.sampled:
+                    scores[sc.code] = float(sc.points)
+    except (DomainError, OSError, ValueError) as exc:
+        return {}, {**info, "source": "none", "reason": f"scores not available: {exc}"}
+    return scores, {**info, "source": "computed", "profile": ctx.registry.profile().profile}
 
 
 def _priority(
@@ -381,7 +456,10 @@ def compute_plan(
         Defaults as documented on :class:`PatrolSettings`.
     last_scores : dict of str to float, optional
         Last score per community or unit-grid code (0–100); below
-        ``settings.poor_score`` raises the priority.
+        ``settings.poor_score`` raises the priority. None (default): the scores of
+        the previous month — its published monthly bulletin, else computed by the
+        scoring service (shipped rules); where they came from is in
+        ``summary["last_scores"]``.
 
     Returns
     -------
@@ -395,8 +473,11 @@ def compute_plan(
         Bad month or no teams.
     """
     s = settings or PatrolSettings()
-    scores = dict(last_scores or {})
     first, last_day = parse_month(month)
+    if last_scores is None:
+        scores, scores_info = _last_scores(session, store, first)
+    else:
+        scores, scores_info = dict(last_scores), {"source": "given"}
     days = _working_days(first, last_day, s)
     if not days:
         raise InvalidInputError(f"no working days in {month}", field="month")
@@ -529,6 +610,19 @@ def compute_plan(
     for kind, why, p, tb, a in chosen:
         reqs.append(_Req(target("community", a, a.code), kind, p, why, (first, last_day), None, tb))
 
+    # supervised units (督导单位): the places each answers for, by the supervising team
+    pools = {
+        "unit_grid": grids,
+        "road_section": roads,
+        "key_site": {k.code: k for k in store.key_sites(session=session)},
+        "community": communities,
+    }
+    unit_reqs, unit_skipped = _unit_requirements(
+        session, s, month, first, last_day, teams, pools, reqs,
+        lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first),
+    )  # fmt: skip
+    reqs += unit_reqs
+
     visits, unscheduled = _schedule(reqs, teams, days, s)
     _order_days(visits, {t.key: t for t in teams})
     visits.sort(key=lambda v: (v["day"], v["team_key"], v["seq"]))
@@ -552,8 +646,114 @@ def compute_plan(
         "by_kind": dict(sorted(by_kind.items())),
         "by_team": dict(sorted(load.items())),
         "unscheduled": len(unscheduled),
+        "last_scores": {
+            **scores_info,
+            "scores": len(scores),
+            "poor": sorted(c for c, v in scores.items() if v < s.poor_score),
+        },
+        "supervised_units": {"visits": by_kind.get("supervised_unit", 0), "skipped": unit_skipped},
     }
     return PlanResult(month, s, visits, unscheduled, summary)
+
+
+#: Roles by which a unit answers for a place (order: most direct first).
+_UNIT_ROLES = (Role.responsible, Role.lead, Role.road_chief)
+_UNIT_LAYERS = ("unit_grid", "road_section", "key_site", "community")
+_ROLE_WORDS = {"responsible": "responsible unit", "lead": "lead unit", "road_chief": "road chief"}
+
+
+def _unit_requirements(
+    session: Session,
+    s: PatrolSettings,
+    month: str,
+    first: date,
+    last_day: date,
+    teams: list[PatrolTeam],
+    pools: dict[str, dict[str, Any]],
+    planned: list[_Req],
+    priority: Any,
+) -> tuple[list[_Req], list[dict[str, Any]]]:
+    """Visits of each team's supervised units: the best place each answers for.
+
+    A place already in the plan for the same team this month is not visited twice;
+    a unit with no such place left (or none at all) is reported in ``skipped``.
+    """
+    n = s.unit_visits_per_month
+    wanted = {k: t for t in teams for k in (t.unit_keys or [])}
+    if not n or not wanted:
+        return [], []
+    rows = session.execute(
+        select(
+            Unit.key, Unit.name, Assignment.role, Assignment.object_layer, Assignment.object_code
+        )
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(
+            Unit.key.in_(sorted(wanted)),
+            Assignment.role.in_(_UNIT_ROLES),
+            Assignment.object_layer.in_(_UNIT_LAYERS),
+            Assignment.valid_from <= last_day,
+            (Assignment.valid_to.is_(None)) | (Assignment.valid_to >= first),
+        )
+        .order_by(Unit.key, Assignment.object_layer, Assignment.object_code)
+    ).all()
+    places: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+    names: dict[str, str] = {}
+    for ukey, uname, role, layer, code in rows:
+        names[ukey] = uname
+        layer = str(getattr(layer, "value", layer))
+        role = str(getattr(role, "value", role))
+        if code in pools.get(layer, {}):
+            places[ukey].setdefault((layer, code), role)  # the first (most direct) role
+    taken = {(r.target.team, r.target.layer, r.target.code) for r in planned}
+    out: list[_Req] = []
+    skipped: list[dict[str, Any]] = []
+    for ukey in sorted(wanted):
+        team = wanted[ukey]
+        if not places.get(ukey):
+            skipped.append(
+                {"team_key": team.key, "unit_key": ukey,
+                 "reason": "answers for no unit grid, road section, key site or community"}
+            )  # fmt: skip
+            continue
+        cands = []
+        for (layer, code), role in places[ukey].items():
+            if (team.key, layer, code) in taken:
+                continue
+            p, why = priority(layer, code)
+            order = _UNIT_LAYERS.index(layer)
+            cands.append((-p, order, _tb(s.seed, month, ukey, code), layer, code, role, p, why))
+        cands.sort()
+        if not cands:
+            skipped.append(
+                {"team_key": team.key, "unit_key": ukey,
+                 "reason": "every place it answers for is already in this month's plan"}
+            )  # fmt: skip
+            continue
+        for i, (_, _, tb, layer, code, role, p, why) in enumerate(cands[:n]):
+            obj = pools[layer][code]
+            lon, lat = _point(obj.geom)
+            comm = (
+                code if layer == "community"
+                else obj.parent_code if layer == "unit_grid" else None
+            )  # fmt: skip
+            tgt = _Target(layer, code, obj.name, lon, lat, comm, team.key)
+            taken.add((team.key, layer, code))
+            out.append(
+                _Req(
+                    tgt,
+                    "supervised_unit",
+                    p,
+                    [
+                        f"supervised unit {ukey} {names.get(ukey, '')} "
+                        f"({_ROLE_WORDS.get(role, role)} of this {layer}), "
+                        f"visit {i + 1} of {n} this month",
+                        *why,
+                    ],
+                    (first, last_day),
+                    tiebreak=tb,
+                )
+            )
+    return out, skipped
 
 
 def _windows(first: date, last: date, n: int) -> list[tuple[date, date]]:

@@ -2,16 +2,25 @@
 
 A team row (CSV, UTF-8) has the columns of ``data/boundaries/demo/teams.csv``:
 ``key, name, leader_key, members, area_codes, unit_keys, base_lon, base_lat,
-capacity_per_day``. ``members`` is ``role:count`` pairs separated by ``;`` (people
-by role, never by name); ``area_codes`` and ``unit_keys`` are ``;``-separated.
-The base is WGS84 lon/lat degrees.
+capacity_per_day``, and optionally ``area_wkt`` or ``area_geojson``: the team's
+own supervision area (督导范围) drawn as a polygon, WGS84 lon/lat (WKT, or a
+GeoJSON Polygon/MultiPolygon geometry). ``members`` is ``role:count`` pairs
+separated by ``;`` (people by role, never by name); ``area_codes`` and
+``unit_keys`` are ``;``-separated (``；``, ``、`` and ``，`` too). A team needs area
+codes, a polygon, or both. The base is WGS84 lon/lat degrees.
+
+The headers of the notices are accepted as aliases: 编号 (key), 组别 (name),
+组长 (leader_key), 成员 (members), 督导范围 (area_codes), 督导单位 (unit_keys),
+驻地经度 / 驻地纬度 (base), 每日走访 (capacity_per_day), 督导范围图形 (area_wkt).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +32,15 @@ from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.models import Area, Leader, Unit
 from civgrid.grids.patrol_models import PatrolTeam
 
-__all__ = ["TeamImportReport", "get_team", "import_teams", "list_teams", "team_dict"]
+__all__ = [
+    "HEADER_ALIASES",
+    "TeamImportReport",
+    "get_team",
+    "import_teams",
+    "list_teams",
+    "team_area_geometry",
+    "team_dict",
+]
 
 COLUMNS = (
     "key",
@@ -36,6 +53,23 @@ COLUMNS = (
     "base_lat",
     "capacity_per_day",
 )
+#: Optional columns: the team's own area as a polygon (WKT or GeoJSON, WGS84).
+AREA_COLUMNS = ("area_wkt", "area_geojson")
+#: Chinese headers of the notices → column names.
+HEADER_ALIASES = {
+    "编号": "key",
+    "组号": "key",
+    "组别": "name",
+    "名称": "name",
+    "组长": "leader_key",
+    "成员": "members",
+    "督导范围": "area_codes",
+    "督导单位": "unit_keys",
+    "驻地经度": "base_lon",
+    "驻地纬度": "base_lat",
+    "每日走访": "capacity_per_day",
+    "督导范围图形": "area_wkt",
+}
 
 
 @dataclass
@@ -68,13 +102,13 @@ class TeamImportReport:
 
 
 def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(";") if v.strip()]
+    return [v.strip() for v in re.split(r"[;；、，]", value or "") if v.strip()]
 
 
 def _members(value: str, row: int) -> list[dict[str, Any]]:
     out = []
     for part in _split(value):
-        role, _, count = part.partition(":")
+        role, _, count = part.replace("：", ":").partition(":")
         try:
             n = int(count or "1")
         except ValueError:
@@ -85,13 +119,69 @@ def _members(value: str, row: int) -> list[dict[str, Any]]:
     return out
 
 
+def _area_polygon(text: str, row: int, column: str) -> dict[str, Any] | None:
+    """The team's polygon as a GeoJSON geometry (WGS84), validated; None when empty."""
+    import shapely
+    import shapely.geometry
+
+    text = (text or "").strip()
+    if not text:
+        return None
+
+    def bad(why: str) -> InvalidInputError:
+        return InvalidInputError(f"row {row}: {column} {why}", row=row, field=column)
+
+    try:
+        if text.startswith("{"):
+            obj = json.loads(text)
+            if isinstance(obj, dict) and obj.get("type") == "Feature":
+                obj = obj.get("geometry")
+            geom = shapely.geometry.shape(obj)
+        else:
+            geom = shapely.from_wkt(text)
+    except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError):
+        raise bad("is not a WKT or GeoJSON polygon") from None
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = "empty" if geom is None or geom.is_empty else geom.geom_type
+        raise bad(f"must be a Polygon or MultiPolygon, not {kind}")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise bad("is not in WGS84 lon/lat degrees")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+        polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type.endswith("Polygon")]
+        if not polys:
+            raise bad("is not a valid polygon")
+        geom = shapely.union_all(polys)
+    return json.loads(json.dumps(shapely.geometry.mapping(geom)))  # lists, as stored
+
+
+def _canonical(fieldnames: list[str] | None) -> dict[str, str]:
+    """Header as written → column name (aliases resolved); a column given twice is an error."""
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for raw in fieldnames or []:
+        name = (raw or "").strip()
+        col = HEADER_ALIASES.get(name, name)
+        if col in seen:
+            raise InvalidInputError(
+                f"team table has column {col} twice ({seen[col]!r} and {name!r})", field=col
+            )
+        seen[col] = name
+        out[raw] = col
+    return out
+
+
 def _parse_rows(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    names = _canonical(reader.fieldnames)
+    present = set(names.values())
+    missing = [c for c in COLUMNS if c not in present]
     if missing:
         raise InvalidInputError(f"team table lacks columns: {', '.join(missing)}", field=missing[0])
     rows = []
-    for i, r in enumerate(reader, start=2):  # row 1 is the header
+    for i, raw in enumerate(reader, start=2):  # row 1 is the header
+        r = {names[k]: v for k, v in raw.items() if k in names}
         key = (r["key"] or "").strip()
         if not key:
             raise InvalidInputError(f"row {i}: empty team key", row=i, field="key")
@@ -117,8 +207,13 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
                 field="capacity_per_day",
             )
         areas = _split(r["area_codes"])
-        if not areas:
-            raise InvalidInputError(f"row {i}: no area codes", row=i, field="area_codes")
+        polygon = None
+        for col in AREA_COLUMNS:
+            polygon = polygon or _area_polygon(r.get(col) or "", i, col)
+        if not areas and polygon is None:
+            raise InvalidInputError(
+                f"row {i}: no area codes and no area polygon", row=i, field="area_codes"
+            )
         rows.append(
             {
                 "row": i,
@@ -127,6 +222,7 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
                 "leader_key": (r["leader_key"] or "").strip() or None,
                 "members": _members(r["members"], i),
                 "area_codes": areas,
+                "area_geojson": polygon,
                 "unit_keys": _split(r["unit_keys"]),
                 "base_lon": lon,
                 "base_lat": lat,
@@ -229,14 +325,24 @@ def get_team(session: Session, key: str) -> PatrolTeam:
     return team
 
 
+def team_area_geometry(team: PatrolTeam) -> Any | None:
+    """The team's own polygon as a shapely geometry (WGS84 lon/lat), or None."""
+    if not team.area_geojson:
+        return None
+    import shapely.geometry
+
+    return shapely.geometry.shape(team.area_geojson)
+
+
 def team_dict(team: PatrolTeam) -> dict[str, Any]:
-    """JSON form of a team (base as WGS84 lon/lat)."""
+    """JSON form of a team (base as WGS84 lon/lat; ``area`` a GeoJSON geometry or None)."""
     return {
         "key": team.key,
         "name": team.name,
         "leader_key": team.leader_key,
         "members": team.members or [],
         "area_codes": team.area_codes,
+        "area": team.area_geojson,
         "unit_keys": team.unit_keys or [],
         "base": [team.base_lon, team.base_lat],
         "capacity_per_day": team.capacity_per_day,

@@ -25,7 +25,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from civgrid.api.deps import (
@@ -67,6 +67,20 @@ from civgrid.grids.photos import PhotoInput
 router = APIRouter(prefix="/api/v1", tags=["issues"])
 
 
+class IssueCreateIn(IssueCreate):
+    """A new report; optionally the patrol visit (巡查走访) during which it was found."""
+
+    visit_id: int | None = Field(
+        default=None, ge=1, description="Planned patrol visit id (422 when unknown)."
+    )
+
+
+class IssueDetailOut(IssueDetail):
+    """An issue with its history, and the patrol visit it was reported during."""
+
+    visit_id: int | None = Field(default=None, description="Patrol visit id, if any.")
+
+
 # ----------------------------------------------------------------------------- dependencies
 
 
@@ -106,15 +120,15 @@ def _out(issue: Issue, cfg: IssueConfig) -> IssueOut:
     return IssueOut.model_validate(svc.describe(issue, cfg.workflow))
 
 
-def _detail(issue: Issue, cfg: IssueConfig) -> IssueDetail:
-    return IssueDetail.model_validate(svc.describe(issue, cfg.workflow, history=True))
+def _detail(issue: Issue, cfg: IssueConfig) -> IssueDetailOut:
+    return IssueDetailOut.model_validate(svc.describe(issue, cfg.workflow, history=True))
 
 
 def _public(issue: Issue, cfg: IssueConfig) -> IssueDetail:
     """What an anonymous reporter gets back: no history, notes, notices or routing."""
     d = svc.describe(issue, cfg.workflow, history=True)
-    d.update(history=[], notices=[], extensions=[], routing=None, leaders=[])
-    return IssueDetail.model_validate(d)
+    d.update(history=[], notices=[], extensions=[], routing=None, leaders=[], visit_id=None)
+    return IssueDetailOut.model_validate(d)
 
 
 class TooManyRequestsError(DomainError):
@@ -254,13 +268,13 @@ def _body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, An
 @router.post(
     "/issues",
     status_code=201,
-    response_model=IssueDetail,
+    response_model=IssueDetailOut,
     summary="Report an issue (上报问题)",
     responses={
         **ERRORS_WRITE,
-        200: {"model": IssueDetail, "description": "Idempotent replay: the first result"},
+        200: {"model": IssueDetailOut, "description": "Idempotent replay: the first result"},
     },
-    openapi_extra=_body_schema(IssueCreate),
+    openapi_extra=_body_schema(IssueCreateIn),
 )
 async def create_issue(
     request: Request,
@@ -282,8 +296,8 @@ async def create_issue(
     public = scope.role is Role.public
     if public:
         await check_public_intake(request, settings)
-    body, photos = await _parse_body(request, IssueCreate)
-    assert isinstance(body, IssueCreate)
+    body, photos = await _parse_body(request, IssueCreateIn)
+    assert isinstance(body, IssueCreateIn)
     # only the command center records a report on someone else's behalf (a phone complaint)
     role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
     reporter = Actor(
@@ -304,9 +318,10 @@ async def create_issue(
         reporter_contact=body.reporter_contact,
         photos=photos,
         attributes=body.attributes,
+        visit_id=body.visit_id,
     )
 
-    def work() -> tuple[IssueDetail, bool]:
+    def work() -> tuple[IssueDetailOut, bool]:
         with store.session() as session:
             result = svc.report_issue(
                 session, store, reporter, payload, idempotency_key, config=cfg
@@ -436,16 +451,16 @@ def issues_geojson(
 
 @router.get(
     "/issues/{issue_id}",
-    response_model=IssueDetail,
+    response_model=IssueDetailOut,
     responses=ERRORS_READ,
     summary="One issue with its history",
 )
 def get_issue(
     issue_id: IssueId, session: SessionDep, cfg: IssueConfigDep, response: Response,
     scope: ReadScope,
-) -> IssueDetail:  # fmt: skip
-    """An issue with history (who, when, from → to, note, photos), notices and extensions;
-    404 outside the caller's scope.
+) -> IssueDetailOut:  # fmt: skip
+    """An issue with history (who, when, from → to, note, photos), notices and extensions,
+    and the patrol visit it was reported during (``visit_id``); 404 outside the caller's scope.
     """
     issue = scope.check_issue(session.get(Issue, issue_id))
     response.headers["ETag"] = f'"{issue.version}"'

@@ -32,10 +32,14 @@ MAX_TRACK_BYTES = 20 * 1024 * 1024
 
 
 class PlanRequest(BaseModel):
-    """Optional body of a plan request: settings overrides and last scores."""
+    """Optional body of a plan request: settings overrides and last scores.
+
+    Without ``last_scores`` the previous month's scores are used (its published
+    bulletin, else computed); ``summary.last_scores`` says which.
+    """
 
     settings: dict[str, Any] = Field(default_factory=dict)
-    last_scores: dict[str, float] = Field(default_factory=dict)
+    last_scores: dict[str, float] | None = None
 
 
 class VisitOutcome(BaseModel):

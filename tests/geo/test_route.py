@@ -146,3 +146,28 @@ def test_property_exact_equals_enumeration_and_heuristic_within_10pct(offsets):
     assert heur.total_m <= best * 1.10 + 1e-6
     nn = plan_route(BASE, stops, method="nearest")
     assert heur.total_m <= nn.total_m + 1e-6
+
+
+def _brute_fast(stops, epsg):
+    """Shortest open path by enumerating every order, vectorised (9! = 362 880 paths)."""
+    pts = np.vstack([BASE, stops])
+    x, y = Projector(epsg).forward(pts[:, 0], pts[:, 1])
+    d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    n = len(stops)
+    perms = np.array(list(itertools.permutations(range(1, n + 1))), dtype=np.int8)
+    total = d[0, perms[:, 0]] + d[perms[:, :-1], perms[:, 1:]].sum(axis=1)
+    return float(total.min())
+
+
+@pytest.mark.parametrize(("n", "seed"), [(n, s) for n in (8, 9) for s in range(3)])
+def test_eight_and_nine_stops_against_enumeration(n, seed):
+    rng = np.random.default_rng(1000 * n + seed)
+    stops = _stops(rng, n, spread=0.06)
+    exact = plan_route(BASE, stops)  # auto → exact (Held–Karp) up to 9 stops
+    best = _brute_fast(stops, exact.epsg)
+    assert sorted(exact.order) == list(range(n))
+    assert exact.total_m == pytest.approx(best, rel=1e-9)
+    heur = plan_route(BASE, stops, method="heuristic")
+    assert sorted(heur.order) == list(range(n))
+    assert heur.total_m <= best * 1.10 + 1e-6
+    assert _len(BASE, stops, heur.order, heur.epsg) == pytest.approx(heur.total_m)

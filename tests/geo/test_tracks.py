@@ -154,3 +154,153 @@ def test_track_that_repeats_and_jumps_still_covers_the_road():
     assert cov.lines["R"] == pytest.approx(1.0, abs=1e-6)
     # without cleaning the jump would add a ~40 km detour to the length
     assert cov.length_m < 1000
+
+
+@pytest.mark.parametrize(
+    ("doc", "match"),
+    [
+        ({"type": "FeatureCollection", "features": [1]}, r"feature 0: malformed GeoJSON: not an"),
+        (
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}, 1]},
+            r"feature 0: malformed GeoJSON: no geometry",
+        ),
+        ({"type": "FeatureCollection", "features": 5}, r"malformed GeoJSON: 'features'"),
+        ({"type": "LineString", "coordinates": 5}, r"malformed GeoJSON: LineString coordinates"),
+        ({"type": "MultiLineString", "coordinates": [5]}, r"MultiLineString part 0 must be"),
+        ({"type": "Point", "coordinates": 5}, r"malformed GeoJSON: track point 0: coordinates 5"),
+        (
+            {"type": "LineString", "coordinates": [[112.9]]},
+            r"malformed GeoJSON: track point 0: coordinates \[112\.9\]",
+        ),
+        (
+            {"type": "LineString", "coordinates": [[112.9, LAT], [112.9, "x"]]},
+            r"malformed GeoJSON: track point 1: ",
+        ),
+        (
+            {
+                "type": "Feature",
+                "properties": ["a"],
+                "geometry": {"type": "LineString", "coordinates": [[112.9, LAT]]},
+            },
+            r"feature 0: malformed GeoJSON: 'properties' is not an object",
+        ),
+    ],
+)
+def test_malformed_geojson_names_feature_and_point(doc, match):
+    with pytest.raises(FileFormatError, match=match):
+        read_track(json.dumps(doc))
+
+
+def test_malformed_geojson_second_feature_index_counts_whole_track():
+    ok = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[112.9, LAT]] * 3}}
+    bad = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[1, 2], [3]]}}
+    doc = {"type": "FeatureCollection", "features": [ok, bad]}
+    with pytest.raises(FileFormatError, match=r"feature 1: .*track point 4:") as exc:
+        read_track(json.dumps(doc))
+    assert exc.value.feature == 1
+    # odd times are ignored (NaN), not a crash
+    odd = {**ok, "properties": {"times": 5}}
+    assert np.isnan(read_track(json.dumps(odd)).t).all()
+
+
+def _line(n, step_m=100.0, dt=10.0, lat=LAT):
+    """``n`` fixes eastwards ``step_m`` metres apart, ``dt`` seconds apart (NaN: untimed)."""
+    lon = 112.90 + step_m / DEG_M * np.arange(n)
+    t = T0 + dt * np.arange(n) if np.isfinite(dt) else np.full(n, np.nan)
+    return lon, np.full(n, lat), t
+
+
+@pytest.mark.parametrize("dt", [10.0, np.nan], ids=["timed", "untimed"])
+@pytest.mark.parametrize("off_m", [60_000.0, 3_000.0], ids=["60km", "3km"])
+def test_bad_first_fix_is_dropped_and_the_rest_kept(dt, off_m):
+    lon, lat, t = _line(20, dt=dt)
+    lon[0] -= off_m / DEG_M  # the first fix is wrong (west of the walk)
+    clean, rep = clean_track(Track(lon, lat, t))
+    assert rep.n_kept == 19 and rep.jumps == 1
+    assert rep.anchor_point == 1
+    assert rep.dropped == [
+        {"point": 0, "reason": "before_anchor", "distance_m": pytest.approx(off_m + 100, rel=0.01)}
+    ]
+    assert np.allclose(clean.lon, lon[1:])
+    # no false coverage: a road between the bad fix and the real walk is not covered
+    road = shapely.LineString([(lon[0] + 200 / DEG_M, LAT), (lon[1] - 300 / DEG_M, LAT)])
+    assert track_coverage(clean, {"between": road}, {}).lines["between"] == 0.0
+
+
+@pytest.mark.parametrize("dt", [10.0, np.nan], ids=["timed", "untimed"])
+def test_outliers_in_the_middle_are_spikes(dt):
+    lon, lat, t = _line(30, dt=dt)
+    lon[8] += 50_000 / DEG_M  # one spike
+    lat[20] += 30_000 / 111_320  # two spikes in a row
+    lat[21] += 30_000 / 111_320
+    _, rep = clean_track(Track(lon, lat, t))
+    assert rep.jump_points == [8, 20, 21]
+    assert {d["reason"] for d in rep.dropped} == {"spike"}
+    assert rep.n_kept == 27 and rep.relocations == 0
+
+
+def test_untimed_track_moving_more_than_2km_is_kept():
+    # a walk of 6 km in 60 m steps, and a sparse logger with 2.5 km between fixes
+    for step, n in ((60.0, 101), (2500.0, 8)):
+        lon, lat, t = _line(n, step_m=step, dt=np.nan)
+        _, rep = clean_track(Track(lon, lat, t))
+        assert rep.n_kept == n and rep.jumps == 0, (step, rep.dropped)
+    # a spike at the end of the walk is not confirmed by any later fix: dropped
+    lon, lat, t = _line(30, dt=np.nan)
+    lon[-1] += 20_000 / DEG_M
+    _, rep = clean_track(Track(lon, lat, t))
+    assert rep.dropped[0]["point"] == 29 and rep.dropped[0]["reason"] == "unconfirmed"
+
+
+def test_timed_relocation_moves_the_anchor():
+    lon, lat, t = _line(20)
+    lon[10:] += 5_000 / DEG_M  # 5 km in 10 s, then consistent again: a real relocation
+    _, rep = clean_track(Track(lon, lat, t))
+    assert rep.relocations == 1 and rep.n_kept == 20 and rep.jumps == 0
+    # only two fixes there before coming back: spikes, not a relocation
+    lon, lat, t = _line(20)
+    lon[10:12] += 5_000 / DEG_M
+    _, rep = clean_track(Track(lon, lat, t))
+    assert rep.relocations == 0 and rep.jump_points == [10, 11]
+
+
+def test_repeated_fixes_are_duplicates_not_jumps():
+    lon, lat, t = _line(10)
+    lon3, lat3, t3 = (np.repeat(a, 3) for a in (lon, lat, t))  # every fix thrice, same time
+    clean, rep = clean_track(Track(lon3, lat3, t3))
+    assert (rep.duplicates, rep.jumps, rep.n_kept) == (20, 0, 10)
+    # standing still (new times, same place) and a repeated outlier
+    lon2 = np.concatenate([lon[:5], [lon[4]] * 3, [lon[4] + 0.5] * 2, lon[5:]])
+    lat2 = np.full(len(lon2), LAT)
+    t2 = T0 + 10.0 * np.arange(len(lon2))
+    clean, rep = clean_track(Track(lon2, lat2, t2))
+    assert rep.duplicates == 4 and rep.jump_points == [8] and rep.n_kept == 10
+    assert np.allclose(clean.lon, lon)
+
+
+def test_multilinestring_parts_without_times_are_kept():
+    gj = {
+        "type": "Feature",
+        "properties": {"times": [[_iso(T0), _iso(T0 + 10)]]},  # times for the first part only
+        "geometry": {
+            "type": "MultiLineString",
+            "coordinates": [[[112.9, LAT], [112.901, LAT]], [[112.902, LAT], [112.903, LAT]]],
+        },
+    }
+    tr = read_track(json.dumps(gj))
+    assert len(tr) == 4
+    assert tr.t[1] - tr.t[0] == 10 and np.isnan(tr.t[2:]).all()
+
+
+def test_a_relocation_gap_covers_nothing():
+    lon, lat, t = _line(20)
+    lon[10:] += 5_000 / DEG_M  # relocated 5 km east within 10 s, then moving on
+    clean, rep = clean_track(Track(lon, lat, t))
+    assert rep.relocations == 1 and len(clean) == 20
+    gap_road = shapely.LineString([(lon[9] + 500 / DEG_M, LAT), (lon[10] - 500 / DEG_M, LAT)])
+    walked = shapely.LineString([(lon[0], LAT), (lon[9], LAT)])
+    square = shapely.box(lon[9] + 1000 / DEG_M, LAT - 0.001, lon[9] + 2000 / DEG_M, LAT + 0.001)
+    cov = track_coverage(clean, {"gap": gap_road, "walked": walked}, {"sq": square})
+    assert cov.lines["gap"] == 0.0 and cov.lines["walked"] == pytest.approx(1.0)
+    assert cov.polygons["sq"]["entered"] is False
+    assert cov.length_m == pytest.approx(18 * 100, rel=0.01)  # two walks of 9 steps

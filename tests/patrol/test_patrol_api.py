@@ -101,6 +101,20 @@ def test_track_upload_coverage_and_bad_tracks(client, store):
         )
         assert resp.status_code == 422, (msg, resp.text)
         assert msg in resp.json()["detail"]
+    bad_geojson = [
+        (b'{"type":"FeatureCollection","features":[1]}', "feature 0: malformed GeoJSON"),
+        (b'{"type":"LineString","coordinates":5}', "malformed GeoJSON: LineString coordinates"),
+        (b'{"type":"LineString","coordinates":[[112.9]]}', "malformed GeoJSON: track point 0"),
+    ]
+    for data, msg in bad_geojson:
+        resp = client.post(
+            "/api/v1/patrol/tracks",
+            files={"file": ("bad.geojson", data, "application/geo+json")},
+            data={"team": "ST03"},
+        )
+        assert resp.status_code == 422, (msg, resp.text)
+        assert msg in resp.json()["detail"]
+        assert resp.json()["code"] == "file_format_error"
     wrong_crs = client.post(
         "/api/v1/patrol/tracks",
         files={"file": ("t.gpx", gpx(pts), "application/gpx+xml")},
@@ -230,3 +244,35 @@ def test_team_upload_and_visit_outcome_links_issue(client, store):
     # a started plan cannot be replaced
     again = client.post("/api/v1/patrol/plans", params={"month": "2026-12", "replace": "true"})
     assert again.status_code == 409 and "has started" in again.json()["detail"]
+
+
+def test_issue_reported_during_a_visit_records_the_link(client, store):
+    from sqlalchemy import func
+
+    from civgrid.grids.issue_models import Issue
+
+    client.post("/api/v1/patrol/plans", params={"month": "2026-12"})
+    visit = client.get("/api/v1/patrol/plans/2026-12").json()["visits"][0]
+    road = _road(store, "RS001").interpolate(0.5, normalized=True)
+    body = {"category": "dumping", "source": "field_supervision", "lon": road.x, "lat": road.y}
+    r = client.post("/api/v1/issues", json={**body, "visit_id": visit["id"]})
+    assert r.status_code == 201, r.text
+    issue = r.json()
+    assert issue["visit_id"] == visit["id"]
+    assert client.get(f"/api/v1/issues/{issue['id']}").json()["visit_id"] == visit["id"]
+    with store.session() as s:
+        links = [(x.visit_id, x.issue_id) for x in s.scalars(select(VisitIssue))]
+        n_issues = s.scalar(select(func.count()).select_from(Issue))
+    assert links == [(visit["id"], issue["id"])]
+    # without a visit: no link, visit_id null
+    plain = client.post("/api/v1/issues", json={**body, "category": "graffiti"}).json()
+    assert plain["visit_id"] is None
+    # an unknown visit is refused (422, the field named) and nothing is stored
+    bad = client.post("/api/v1/issues", json={**body, "category": "graffiti", "visit_id": 99999})
+    assert bad.status_code == 422, bad.text
+    assert "no patrol visit 99999" in bad.json()["detail"]
+    assert bad.json().get("field") == "visit_id"
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Issue)) == n_issues + 1
+        assert s.scalar(select(func.count()).select_from(VisitIssue)) == 1
+    assert client.post("/api/v1/issues", json={**body, "visit_id": 0}).status_code == 422

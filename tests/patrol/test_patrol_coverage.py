@@ -16,7 +16,7 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.issue_config import Actor
 from civgrid.grids.patrol_coverage import ingest_track, team_coverage
-from civgrid.grids.patrol_models import PatrolTrack, VisitIssue
+from civgrid.grids.patrol_models import PatrolTrack, PatrolVisit, VisitIssue
 from civgrid.grids.patrol_plan import plan_month
 from civgrid.grids.patrol_routes import set_visit_outcome, team_route
 
@@ -170,3 +170,69 @@ def test_route_of_a_day_and_visit_outcome(store):
         assert v.status == "done"
         links = s.scalars(select(VisitIssue)).all()
         assert [(x.visit_id, x.issue_id) for x in links] == [(vid, issue.id)]
+
+
+def _walk_east(lon, lat, start_m, n=20, step_m=10.0):
+    """A walk eastwards starting ``start_m`` metres east of (lon, lat) (WGS84)."""
+    proj = Projector(metric_epsg_for(np.array([lon])))
+    x, y = proj.forward(lon, lat)
+    xs = float(np.ravel(x)[0]) + start_m + step_m * np.arange(n)
+    lo, la = proj.inverse(xs, np.full(n, float(np.ravel(y)[0])))
+    return np.column_stack([np.ravel(lo), np.ravel(la)])
+
+
+def test_key_site_400m_zone_is_entered_by_a_track(store):
+    with store.session() as s:
+        plan_month(s, store, "2026-12", commit=True)
+        site = next(k for k in store.key_sites(session=s) if k.code == "KS019")  # 县汽车站
+        assert site.zone_radius_m == 400
+        visit = next(
+            v for v in s.scalars(select(PatrolVisit).order_by(PatrolVisit.day))
+            if v.target_code == "KS019"
+        )  # fmt: skip
+        d = visit.day
+        start = datetime(d.year, d.month, d.day, 1, tzinfo=UTC)
+        # 305–495 m east of the site: inside its 400 m zone for the first 10 fixes
+        near = _walk_east(site.geom.x, site.geom.y, 305.0)
+        out = ingest_track(s, store, ACTOR, "ST02", gpx(near, start=start), commit=False)
+        assert "KS019" in out["coverage"]["key_site_zones"]
+        assert out["coverage"]["key_site_zones"]["KS019"]["fixes"] == 10  # 305..395 m
+        # 450–640 m east: never inside the zone
+        far = _walk_east(site.geom.x, site.geom.y, 450.0)
+        out = ingest_track(s, store, ACTOR, "ST02", gpx(far, start=start), commit=False)
+        assert "KS019" not in out["coverage"]["key_site_zones"]
+        # stored, the near track confirms the planned key-site visit of that day
+        ingest_track(s, store, ACTOR, "ST02", gpx(near, start=start))
+        s.flush()
+        cov = team_coverage(s, store, "2026-12", team_key=visit.team_key)["teams"][visit.team_key]
+        assert "KS019" in cov["key_site_zones_entered"]
+        assert visit.id not in {g["visit_id"] for g in cov["plan"]["gaps"]}
+
+
+def test_gaps_consider_every_teams_tracks_and_group_by_community(store):
+    import shapely
+
+    with store.session() as s:
+        plan_month(s, store, "2026-12", commit=True)
+        route = team_route(s, store, "ST03", "2026-12-01")
+        path = shapely.LineString([route["base"]] + [[x["lon"], x["lat"]] for x in route["stops"]])
+        day1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+        before = team_coverage(s, store, "2026-12", team_key="ST03")["teams"]["ST03"]
+        assert before["plan"]["visited"] == 0
+        # ST02 (not ST03) drives ST03's first-day stops
+        ingest_track(s, store, ACTOR, "ST02", gpx(densify(path, 20.0), start=day1))
+        s.flush()
+        cov = team_coverage(s, store, "2026-12", team_key="ST03")["teams"]["ST03"]
+        assert cov["tracks"] == 0 and cov["tracks_all"] == 1
+        stops = {x["visit_id"] for x in route["stops"]}
+        assert stops.isdisjoint(g["visit_id"] for g in cov["plan"]["gaps"])
+        assert cov["plan"]["visited"] >= len(stops)
+        assert cov["plan"]["visited_by_others"] == cov["plan"]["visited"]
+        # per community: the counts add up to the team's totals
+        by = cov["by_community"]
+        assert sum(g["visits"] for g in by.values()) == cov["plan"]["visits"]
+        assert sum(g["gaps"] for g in by.values()) == len(cov["plan"]["gaps"])
+        assert sum(g["unit_grids"] for g in by.values()) == cov["unit_grids"]["total"]
+        assert sum(g["grids_entered"] for g in by.values()) == len(cov["unit_grids"]["entered"])
+        assert sum(g["road_sections"] for g in by.values()) == cov["road_sections"]["total"]
+        assert any(g["visited"] for code, g in by.items() if code)

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
-from patrol_helpers import seed_hotspot
+from patrol_helpers import gpx, seed_hotspot
 from sqlalchemy import func, select
 
 from civgrid.grids.errors import ConflictError, InvalidInputError
@@ -28,6 +28,13 @@ def _contracts(session):
         .join(Leader, Leader.id == Assignment.leader_id)
         .where(Assignment.role == Role.contract, Assignment.object_layer == "community")
     ).all()
+
+
+def _mark_done(s, month, kinds):
+    for v in get_plan(s, month).visits:
+        if v.kind in kinds:
+            set_visit_outcome(s, v.id, "done")
+    s.flush()
 
 
 def test_demo_teams_are_loaded(store):
@@ -77,6 +84,7 @@ def test_quarter_plans_sample_a_third_and_cover_every_community(store):
             sampled = {v["target_code"] for v in r.visits if v["kind"] in SAMPLED}
             # ~1/3 each month: ceil(14/3) = 5 communities, never fewer
             assert len(sampled) == math.ceil(N_COMMUNITIES / 3) == 5, month
+            _mark_done(s, month, SAMPLED)  # the teams went there
             assert r.summary["communities_sampled"] == 5
             new = sampled - seen
             seen |= sampled
@@ -235,3 +243,193 @@ def test_leader_site_inspection_completes_the_planned_visit(sqlite_store):
         cad = leader_cadence(s, "L10", "2026-12")
         assert cad["site_inspections"] == 1 and not cad["site_inspections_ok"]
         assert cad["office_hours"] == 1 and not cad["office_hours_first_ten_days"]
+
+
+# --------------------------------------------------------------------------- last scores
+
+
+def _sampled_reasons(r, code):
+    return next(v["reasons"] for v in r.visits if v["target_code"] == code and v["kind"] in SAMPLED)
+
+
+def test_last_scores_from_the_bulletin_else_computed(sqlite_store):
+    from civgrid.grids.scoring_models import Bulletin
+
+    community, grid = "411327001002", "411327001002003"
+    with sqlite_store.session() as s:
+        # four issues in September: the computed September score is 96
+        for day in (5, 6, 7, 8):
+            seed_hotspot(s, community, grid, recurrences=0, when=datetime(2026, 9, day, tzinfo=UTC))
+        r = compute_plan(s, sqlite_store, "2026-10", PatrolSettings(poor_score=99))
+        info = r.summary["last_scores"]
+        assert info["source"] == "computed" and info["period"] == "2026-09"
+        assert community in info["poor"] and grid in info["poor"]
+        assert "poor last score 96" in _sampled_reasons(r, community)
+        # the default threshold (80): 96 is not poor
+        assert compute_plan(s, sqlite_store, "2026-10").summary["last_scores"]["poor"] == []
+        # a published September bulletin wins over computing
+        other = "411327100004"
+        s.add(
+            Bulletin(
+                kind="monthly", period="2026-09", number="社创通〔2026〕第9号", profile="sheqi",
+                rules_effective_from="2026-01-01", issued_at=datetime(2026, 10, 1, tzinfo=UTC),
+                issued_by="创文办", content={"communities": [{"code": other, "points": 55.0}]},
+                xlsx=b"", sha256="0" * 64,
+            )
+        )  # fmt: skip
+        s.flush()
+        r = compute_plan(s, sqlite_store, "2026-10")
+        info = r.summary["last_scores"]
+        assert info["source"] == "bulletin" and info["number"] == "社创通〔2026〕第9号"
+        assert info["poor"] == [other]
+        assert "poor last score 55" in _sampled_reasons(r, other)
+        # scores given by hand are used as they are
+        given = compute_plan(s, sqlite_store, "2026-10", last_scores={})
+        assert given.summary["last_scores"] == {"source": "given", "scores": 0, "poor": []}
+
+
+# --------------------------------------------------------------------------- visits that happened
+
+
+def test_only_visits_that_happened_count(store):
+    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.patrol_coverage import ingest_track
+
+    with store.session() as s:
+        plan_month(s, store, "2026-10", commit=True)
+        nov = compute_plan(s, store, "2026-11")
+        quarter = [v for v in nov.visits if v["kind"] == "community_quarter"]
+        # nothing was done: planned visits are not visits, all 14 still due
+        assert len(quarter) == 7
+        assert all("(month 2 of 3, 14 left)" in v["reasons"][0] for v in quarter)
+        done, missed, tracked = [v for v in get_plan(s, "2026-10").visits if v.kind in SAMPLED][:3]
+        set_visit_outcome(s, done.id, "done")
+        set_visit_outcome(s, missed.id, "missed")
+        # another team's GPS track walks through the third community on the planned day
+        other = next(t.key for t in list_teams(s) if t.key != tracked.team_key)
+        p = store.area(tracked.target_code, session=s).geom.representative_point()
+        pts = [(p.x + 0.00005 * i, p.y) for i in range(10)]
+        d = tracked.day
+        start = datetime(d.year, d.month, d.day, 2, tzinfo=UTC)  # 10:00 Beijing time
+        ingest_track(s, store, Actor("督查组", "inspector"), other, gpx(pts, start=start))
+        s.flush()
+        nov = compute_plan(s, store, "2026-11")
+        quarter = [v for v in nov.visits if v["kind"] == "community_quarter"]
+        assert all("(month 2 of 3, 12 left)" in v["reasons"][0] for v in quarter)
+        due = {v["target_code"] for v in quarter}
+        assert done.target_code not in due and tracked.target_code not in due
+        leader = {
+            v["target_code"]: v["reasons"] for v in nov.visits if v["kind"] == "leader_inspection"
+        }
+        days = (date(2026, 11, 1) - done.day).days
+        assert f"last visit {days} days ago" in leader[done.target_code]
+        assert "never visited" in leader[missed.target_code]
+
+
+def test_time_since_last_visit_raises_priority(sqlite_store):
+    a, b, c, d = "411327100001", "411327100002", "411327100003", "411327100004"
+
+    def visit(code, day, status):
+        return PatrolVisit(
+            team_key="ST01", day=day, target_layer="community", target_code=code,
+            community_code=code, kind="community_sample", priority=1.0, reasons=[], status=status,
+        )  # fmt: skip
+
+    with sqlite_store.session() as s:
+        s.add(
+            PatrolPlan(
+                month="2026-09",
+                visits=[
+                    visit(a, date(2026, 9, 1), "done"),  # 30 days before October
+                    visit(b, date(2026, 9, 29), "done"),  # 2 days before
+                    visit(c, date(2026, 9, 29), "planned"),  # planned only: not a visit
+                ],
+            )
+        )
+        s.flush()
+        r = compute_plan(s, sqlite_store, "2026-10")
+        prio, why = {}, {}
+        for v in r.visits:
+            if v["kind"] == "leader_inspection":
+                prio[v["target_code"]], why[v["target_code"]] = v["priority"], v["reasons"]
+        assert "last visit 30 days ago" in why[a] and "last visit 2 days ago" in why[b]
+        assert "never visited" in why[c] and "never visited" in why[d]
+        # 10 (leader) + 1 + days/30 (max 3; never visited = 3)
+        assert prio[a] == pytest.approx(12.0)
+        assert prio[b] == pytest.approx(11.0 + 2 / 30, abs=1e-3)
+        assert prio[c] == prio[d] == pytest.approx(14.0)
+        assert prio[c] > prio[a] > prio[b]
+
+
+# --------------------------------------------------------------------------- teams: area, units
+
+ZH_HEADER = "编号,组别,组长,成员,督导范围,督导单位,驻地经度,驻地纬度,每日走访,督导范围图形\n"
+
+
+def _box(lon, lat, half=0.002):
+    return (
+        f"POLYGON(({lon - half} {lat - half}, {lon + half} {lat - half}, "
+        f"{lon + half} {lat + half}, {lon - half} {lat + half}, {lon - half} {lat - half}))"
+    )
+
+
+def test_team_with_polygon_area_chinese_headers_and_supervised_units(sqlite_store):
+    with sqlite_store.session() as s:
+        site = next(k for k in sqlite_store.key_sites(session=s) if k.code == "KS019")  # 县汽车站
+        row = (
+            f"ST05,第五督查组,L01,组长：1；组员：2,,PC01,{site.geom.x},{site.geom.y},3,"
+            f'"{_box(site.geom.x, site.geom.y)}"\n'
+        )
+        rep = import_teams(s, ZH_HEADER + row, commit=True)
+        s.commit()
+        assert rep.added == ["ST05"]
+        team = next(t for t in list_teams(s) if t.key == "ST05")
+        assert team.area_codes == [] and team.area_geojson["type"] == "Polygon"
+        assert team.unit_keys == ["PC01"]
+        assert {"role": "组员", "count": 2} in team.members
+        assert import_teams(s, ZH_HEADER + row).unchanged == ["ST05"]  # polygon round-trips
+        r = compute_plan(s, sqlite_store, "2026-12")
+        # the key site inside the team's polygon is its stop now (it lies in SA03 too)
+        ks = [v for v in r.visits if v["target_code"] == "KS019" and v["kind"] == "key_site"]
+        assert len(ks) == 2 and {v["team_key"] for v in ks} == {"ST05"}
+        # its supervised unit (a property company) gets a visit to a unit grid it answers for
+        unit = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST05"]
+        assert len(unit) == 1 and unit[0]["target_layer"] == "unit_grid"
+        assert unit[0]["reasons"][0].startswith("supervised unit PC01 ")
+        assert "responsible unit of this unit_grid" in unit[0]["reasons"][0]
+        # ST04 supervises the transport bureau (D09): one of its road sections
+        st04 = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST04"]
+        assert [v["target_layer"] for v in st04] == ["road_section"]
+        assert st04[0]["target_code"] in {"RS009", "RS033", "RS057"}
+        sup = r.summary["supervised_units"]
+        assert sup["visits"] == 2
+        skipped = {(x["team_key"], x["unit_key"]): x["reason"] for x in sup["skipped"]}
+        assert skipped[("ST01", "SO03")].startswith("answers for no unit grid")
+        # the cadence is a setting; capacity is never exceeded
+        none = compute_plan(s, sqlite_store, "2026-12", PatrolSettings(unit_visits_per_month=0))
+        assert not [v for v in none.visits if v["kind"] == "supervised_unit"]
+        tight = compute_plan(s, sqlite_store, "2026-12", PatrolSettings(capacity_per_day=1))
+        assert max(Counter((v["team_key"], v["day"]) for v in tight.visits).values()) == 1
+
+
+def test_team_area_errors_name_row_and_field(sqlite_store):
+    with sqlite_store.session() as s:
+        base = "ST06,第六督查组,L01,组长:1,,,112.95,33.05,3,{wkt}\n"
+        metres = '"POLYGON((500000 3e6, 500100 3e6, 500100 3.1e6, 500000 3e6))"'
+        cases = [
+            ("", "row 2: no area codes and no area polygon", "area_codes"),
+            ('"POINT(112.95 33.05)"', "Polygon or MultiPolygon", "area_wkt"),
+            ("nonsense", "not a WKT or GeoJSON polygon", "area_wkt"),
+            (metres, "not in WGS84", "area_wkt"),
+        ]
+        for wkt, msg, fld in cases:
+            with pytest.raises(InvalidInputError, match=msg) as exc:
+                import_teams(s, ZH_HEADER + base.format(wkt=wkt))
+            assert exc.value.context["field"] == fld
+        with pytest.raises(InvalidInputError, match="column key twice"):
+            import_teams(s, "key," + ZH_HEADER)
+        # English headers with area codes and a GeoJSON polygon
+        en = "key,name,leader_key,members,area_codes,unit_keys,base_lon,base_lat,capacity_per_day,area_geojson\n"  # noqa: E501
+        gj = '"{""type"": ""Polygon"", ""coordinates"": [[[112.9, 33.0], [113.0, 33.0], [113.0, 33.1], [112.9, 33.0]]]}"'  # noqa: E501
+        rep = import_teams(s, en + f"ST07,第七督查组,L01,组长:1,SA02、SA03,,112.95,33.05,3,{gj}\n")
+        assert rep.added == ["ST07"]
