@@ -439,6 +439,37 @@ class Scope:
         allowed = self.area_codes(layer)
         return list(codes) if allowed is None else [c for c in codes if c in allowed]
 
+    # ------------------------------------------------------------------ scores
+    def score_codes(self, level: str, codes: Iterable[str]) -> list[str]:
+        """Codes of scored units at ``level`` whose scores this scope reads.
+
+        Everyone who reads scores and sees all issues reads every score. A leader
+        reads the townships, communities and road sections assigned to them now;
+        a unit handler reads its own unit (``level="department"``); nobody else
+        reads any. Published bulletins are not filtered: a 通报 is issued to all.
+        """
+        codes = list(codes)
+        if not self.has(Perm.score_read):
+            return []
+        if self.sees_all:
+            return codes
+        if self.role is Role.leader and level in ("township", "community", "road_section"):
+            return self.filter_codes(level, codes)
+        if self.role is Role.unit_handler and level == "department":
+            return self.filter_codes("unit", codes)
+        return []
+
+    def check_score(self, level: str, code: str) -> None:
+        """One unit's score or negative list: :class:`NotFoundError` outside the scope."""
+        if not self.score_codes(level, [code]):
+            raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
+
+    def sees_case(self, level: str, unit_code: str, leader_key: str | None) -> bool:
+        """An accountability case: about a unit whose score the scope reads, or the leader."""
+        if self.role is Role.leader and leader_key and leader_key == self.actor.leader:
+            return True
+        return bool(self.score_codes(level, [unit_code]))
+
     def visible_units(self) -> Iterable[str] | None:
         """Unit keys whose objects this scope reads (None: all)."""
         if self.role is Role.unit_handler:

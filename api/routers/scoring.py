@@ -24,8 +24,7 @@ from pydantic import BaseModel, Field
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
 from civgrid.grids.calendar import DEFAULT_TZ
-from civgrid.grids.errors import PermissionDeniedError
-from civgrid.grids.issue_config import Actor
+from civgrid.grids.permissions import Scope
 from civgrid.grids.scoring import LEVELS, Period
 from civgrid.grids.scoring_rules import RuleRegistry
 
@@ -85,9 +84,10 @@ def _ctx(
     return ScoringContext(store, session, reg, profile, sampling=sampling, now=now(request))
 
 
-def _command_center(actor: Actor) -> None:
-    if str(actor.role) not in ("command_center", "system"):
-        raise PermissionDeniedError("only the command center may do this", kind="scoring")
+def _visible(scope: Scope, level: str, rows: list, code: Any = lambda r: r["code"]) -> list:
+    """The rows (scores, indicator rows) whose unit ``scope`` may read; ranks as computed."""
+    allowed = set(scope.score_codes(level, [code(r) for r in rows]))
+    return [r for r in rows if code(r) in allowed]
 
 
 # --------------------------------------------------------------------------- scores
@@ -98,12 +98,16 @@ def list_scores(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     level: LevelQuery = "community",
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
     sample: SampleQuery = None,
 ) -> dict[str, Any]:
-    """Ranked scores (base − deductions + bonuses), with rank and tier 好/中/差."""
+    """Ranked scores (base − deductions + bonuses), with rank and tier 好/中/差.
+
+    A leader gets their own townships, communities and road sections, a unit
+    handler its own unit, each with its rank among all."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile, sample)
     rules = ctx.rules(p)
@@ -111,7 +115,10 @@ def list_scores(
         "level": level, "period": p.key, "period_label": p.label,
         "profile": ctx.registry.profile(profile).profile,
         "rules_effective_from": rules.effective_from.isoformat(),
-        "scores": [s.to_dict(items=False) for s in ctx.scores(p, level)],
+        "scores": [
+            s.to_dict(items=False)
+            for s in _visible(scope, level, ctx.scores(p, level), lambda s: s.code)
+        ],
     }  # fmt: skip
 
 
@@ -120,6 +127,7 @@ def one_score(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     level: Annotated[str, Path(description=f"One of {', '.join(LEVELS)}.")],
     code: Annotated[str, Path(max_length=32)],
     period: PeriodQuery = None,
@@ -132,6 +140,7 @@ def one_score(
         from civgrid.grids.errors import InvalidInputError
 
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
+    scope.check_score(level, code)
     return ctx.score(p, level, code).to_dict()
 
 
@@ -140,6 +149,7 @@ def indicators(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     by: Annotated[
         Literal["community", "township", "unit_grid", "road_section", "department", "post"],
         Query(description="Group by region, department or post (reporting channel)."),
@@ -151,7 +161,7 @@ def indicators(
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     return {"by": by, "period": p.key, "min_sample": ctx.rules(p).ranking.min_sample,
-            "rows": ctx.indicators(p, by)}  # fmt: skip
+            "rows": _visible(scope, by, ctx.indicators(p, by))}  # fmt: skip
 
 
 @router.get("/rankings", summary="Ranking table", responses=ERRORS_READ)
@@ -159,6 +169,7 @@ def rankings(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     level: LevelQuery = "community",
     period: PeriodQuery = None,
     metric: Annotated[Literal["score", "composite"], Query()] = "score",
@@ -179,7 +190,8 @@ def rankings(
              "sample": s.issues, "tier": s.tier}
             for s in ctx.scores(p, level)
         ]  # fmt: skip
-    return {"level": level, "period": p.key, "metric": metric, "rows": rows}
+    return {"level": level, "period": p.key, "metric": metric,
+            "rows": _visible(scope, level, rows)}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- rules
@@ -221,7 +233,6 @@ def rules_load(
     from civgrid.grids.models import Category
     from civgrid.grids.scoring_rules import known_categories
 
-    _command_center(actor)
     settings = request.app.state.settings
     categories = known_categories() | set(session.scalars(select(Category.code)))
     today = now(request).astimezone(ZoneInfo(DEFAULT_TZ)).date()
@@ -273,7 +284,6 @@ def bulletin_publish(
     """Build, number and freeze the bulletin; a period already published → 409."""
     from civgrid.grids.bulletins import bulletin_dict, publish_bulletin
 
-    _command_center(actor)
     b = publish_bulletin(_ctx(request, store, session, body.profile), Period.parse(body.period),
                          actor)  # fmt: skip
     return bulletin_dict(b)
@@ -321,12 +331,10 @@ def unit_negative_list(
 ) -> dict[str, Any]:
     """负面清单: recurring problems, returned fixes, overdue issues, tripped triggers.
 
-    A unit handler reads only their own unit's list."""
+    A unit handler reads only their own unit's list, a leader only their areas'."""
     from civgrid.grids.score_service import negative_list
 
-    if level == "department":
-        scope.check_unit(key)
-
+    scope.check_score(level, key)
     ctx = _ctx(request, store, session, profile)
     return negative_list(ctx, level, key, _period(period, request))
 
@@ -349,19 +357,21 @@ class ActionIn(BaseModel):
 @router.get("/accountability/cases", summary="Accountability cases", responses=ERRORS_READ)
 def cases_list(
     session: SessionDep,
+    scope: ScopeDep,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     level: Annotated[str | None, Query(max_length=16)] = None,
     unit: Annotated[str | None, Query(max_length=32)] = None,
     leader: Annotated[str | None, Query(max_length=32)] = None,
     period: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[dict[str, Any]]:
-    """Cases with their history, newest first."""
+    """Cases with their history, newest first (a leader's or unit's own only)."""
     from civgrid.grids.score_service import case_dict, list_cases
 
     return [
         case_dict(c)
         for c in list_cases(session, status=status, level=level, unit_code=unit,
                             leader_key=leader, period=period)
+        if scope.sees_case(c.level, c.unit_code, c.leader_key)
     ]  # fmt: skip
 
 
@@ -374,7 +384,6 @@ def cases_evaluate(
     """Idempotent: hits that already have a case open nothing new."""
     from civgrid.grids.score_service import case_dict, open_cases
 
-    _command_center(actor)
     opened, existing = open_cases(
         _ctx(request, store, session, body.profile), Period.parse(body.period), actor
     )
@@ -386,14 +395,14 @@ def cases_evaluate(
 @router.get(
     "/accountability/cases/{case_id}", summary="One case with history", responses=ERRORS_READ
 )
-def case_get(session: SessionDep, case_id: int) -> dict[str, Any]:
+def case_get(session: SessionDep, scope: ScopeDep, case_id: int) -> dict[str, Any]:
     """The case and its history."""
     from civgrid.grids.errors import NotFoundError
     from civgrid.grids.score_service import case_dict
     from civgrid.grids.scoring_models import AccountabilityCase
 
     c = session.get(AccountabilityCase, case_id)
-    if c is None:
+    if c is None or not scope.sees_case(c.level, c.unit_code, c.leader_key):
         raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
     return case_dict(c)
 
@@ -405,7 +414,6 @@ def case_act(session: SessionDep, actor: ActorDep, case_id: int, body: ActionIn)
     """约谈 / 通报批评 / 问责 / note, or close with a note (history kept)."""
     from civgrid.grids.score_service import act_on_case, case_dict
 
-    _command_center(actor)
     return case_dict(act_on_case(session, actor, case_id, body.action, body.note))
 
 
@@ -439,6 +447,7 @@ def scores_page(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
 ) -> HTMLResponse:
@@ -449,8 +458,11 @@ def scores_page(
     ctx = _ctx(request, store, session, profile)
     return HTMLResponse(
         scores_page_html(
-            p, ctx.scores(p, "community"), ctx.scores(p, "township"),
-            ctx.indicators(p, "department"), ctx.rules(p),
+            p,
+            _visible(scope, "community", ctx.scores(p, "community"), lambda s: s.code),
+            _visible(scope, "township", ctx.scores(p, "township"), lambda s: s.code),
+            _visible(scope, "department", ctx.indicators(p, "department")),
+            ctx.rules(p),
         )
     )  # fmt: skip
 
@@ -503,6 +515,7 @@ def unit_score_page(
     request: Request,
     store: StoreDep,
     session: SessionDep,
+    scope: ScopeDep,
     level: Annotated[str, Path(max_length=16)],
     code: Annotated[str, Path(max_length=32)],
     period: PeriodQuery = None,
@@ -515,6 +528,7 @@ def unit_score_page(
 
     if level not in LEVELS:
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
+    scope.check_score(level, code)
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     score = ctx.score(p, level, code).to_dict()

@@ -180,6 +180,11 @@ def _password(w, role, out):
     return "/api/v1/auth/password", {"json": {"old_password": "wrong", "new_password": "x"}}
 
 
+def _password_form(w, role, out):
+    form = {"old_password": "wrong", "new_password": "x", "confirm": "x", "next": "/"}
+    return "/password", {"data": form}
+
+
 _counter = [0]
 
 
@@ -299,6 +304,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/audit"): Entry(get("/api/v1/audit"), allow(("admin",))),
     ("GET", "/login"): Entry(get("/login"), same(200)),
+    ("GET", "/password"): Entry(get("/password"), PAGE),
+    ("POST", "/password"): Entry(_password_form, same(401)),
     ("POST", "/login"): Entry(_login_form, same(303) | {"public": 401}),
     ("POST", "/logout"): Entry(_any("/logout"), same(303)),
 }
