@@ -304,12 +304,51 @@ def _community_table(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _visits_html(visits: Sequence[Mapping[str, Any]] | None, month_label: str) -> str:
+def cadence_verdicts(cadence: Mapping[str, Any] | None, day_of_month: int) -> list[tuple[str, str]]:
+    """The month's two leader cadences as (state, text); state ``ok``, ``due`` or ``missed``.
+
+    Sheqi: office hours (现场办公) in the first ten days; Lüliang: at least two site
+    inspections (看) a month. ``day_of_month`` is today's day in a running month, or
+    99 for a month that has ended (then "due" becomes "missed").
+    """
+    if not cadence:
+        return []
+    out: list[tuple[str, str]] = []
+    if cadence.get("office_hours_first_ten_days"):
+        out.append(("ok", "现场办公（每月上旬）：已完成"))
+    elif day_of_month <= 10:
+        out.append(("due", "现场办公（每月上旬）：待完成"))
+    else:
+        out.append(("missed", "现场办公（每月上旬）：未按时完成"))
+    n = int(cadence.get("site_inspections") or 0)
+    if cadence.get("site_inspections_ok"):
+        out.append(("ok", f"实地察看（每月至少两次）：{n} 次，已达标"))
+    else:
+        state = "due" if day_of_month < 99 else "missed"
+        short = "尚差" if state == "due" else "缺"
+        out.append((state, f"实地察看（每月至少两次）：{n} 次，{short} {2 - n} 次"))
+    return out
+
+
+def _cadence_html(verdicts: Sequence[tuple[str, str]]) -> str:
+    if not verdicts:
+        return ""
+    items = "".join(f'<li class="cg-cadence-{s}">{escape(t)}</li>' for s, t in verdicts)
+    return f'<ul class="cg-cadence" id="cg-cadence">{items}</ul>'
+
+
+def _visits_html(
+    visits: Sequence[Mapping[str, Any]] | None,
+    month_label: str,
+    verdicts: Sequence[tuple[str, str]] = (),
+) -> str:
+    head = f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
+    head += _cadence_html(verdicts)
     if not visits:
         return (
-            f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
-            '<p class="cg-muted">暂无记录：现场办公（每月上旬）与实地察看（“看”，每月至少两次）'
-            "由领导走访记录录入（巡查页面或 /api/v1/leaders/{key}/visits）。</p></div>"
+            head + '<p class="cg-muted">暂无记录：现场办公（每月上旬）与实地察看'
+            "（“看”，每月至少两次）由领导走访记录录入"
+            "（巡查页面或 /api/v1/leaders/{key}/visits）。</p></div>"
         )
     items = "".join(  # 领导走访记录 (patrol): date, kind, place, findings
         f"<li>{escape(str(v.get('date', '')))} {escape(str(v.get('kind_label', '')))} "
@@ -318,10 +357,7 @@ def _visits_html(visits: Sequence[Mapping[str, Any]] | None, month_label: str) -
         + "</li>"
         for v in visits
     )
-    return (
-        f'<div class="cg-visits" id="cg-visits"><h3>本月走访（{escape(month_label)}）</h3>'
-        f"<ul>{items}</ul></div>"
-    )
+    return head + f"<ul>{items}</ul></div>"
 
 
 def _scores_section(leader: Mapping[str, Any]) -> str:
@@ -338,6 +374,7 @@ def leader_map(
     issues: LayerSource | None = None,
     communities: Sequence[Mapping[str, Any]] = (),
     visits: Sequence[Mapping[str, Any]] | None = None,
+    cadence: Sequence[tuple[str, str]] = (),
     month_label: str = "",
     county_name: str = "",
     basemap: Basemap | None = None,
@@ -363,6 +400,8 @@ def leader_map(
     visits : sequence of mappings, optional
         The leader's visits this month (``date``, ``kind_label``, ``place``);
         None or empty → "none recorded".
+    cadence : sequence of (state, text)
+        Whether the month's cadences were kept (:func:`cadence_verdicts`).
     month_label : str
         e.g. "2025年3月".
     (others as in :func:`command_center_map`)
@@ -392,7 +431,7 @@ def leader_map(
     side = (
         '<aside class="cg-side" id="cg-leader-side">'
         f'<h2>{escape(who)}</h2><p class="cg-muted">联系乡镇、分包社区与路段的问题情况</p>'
-        f"{_community_table(communities)}{_visits_html(visits, month_label)}"
+        f"{_community_table(communities)}{_visits_html(visits, month_label, cadence)}"
         f"{_scores_section(leader)}</aside>"
     )
     m.add_child(RawHtml(_header(title, subtitle, links) + side))

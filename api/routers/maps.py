@@ -253,6 +253,14 @@ def _patrol_leader_visits(session: Session, key: str, now: datetime) -> list[dic
     return leader_visit_rows(session, key, now.strftime("%Y-%m"))
 
 
+def _leader_cadence(session: Session, key: str, now: datetime) -> list[tuple[str, str]]:
+    """The running month's cadence verdicts (office hours in 上旬, two site inspections)."""
+    from civgrid.grids.leader_visits import leader_cadence
+    from civgrid.maps.pages import cadence_verdicts
+
+    return cadence_verdicts(leader_cadence(session, key, now.strftime("%Y-%m")), now.day)
+
+
 @router.get("/leaders/{key}", response_class=HTMLResponse, include_in_schema=False)
 def leader_page(
     key: Annotated[str, Path(max_length=32)],
@@ -282,6 +290,7 @@ def leader_page(
         issues=f"{API}/layers/issues.geojson?leader={leader.key}",
         communities=_leader_rows(session, objects, scope.issue_conditions()),
         visits=_patrol_leader_visits(session, leader.key, now),
+        cadence=_leader_cadence(session, leader.key, now),
         month_label=f"{now.year}年{now.month}月",
         county_name=settings.county_name,
         basemap=basemap,

@@ -171,6 +171,7 @@ def test_leader_visits_and_leader_page(client):
     )
     page = client.get("/leaders/L10").text
     assert 'id="cg-visits"' in page and "占道经营反弹" in page and today in page
+    assert 'id="cg-cadence"' in page and "实地察看（每月至少两次）" in page
     assert (
         client.post(
             "/api/v1/leaders/L99/visits", json={"kind": "office_hours", "day": "2026-12-03"}
