@@ -8,17 +8,14 @@ with its layers drawn. No cookie is planted by the test: the browser does it all
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
-from test_maps_browser import CHROMIUM, READY, browser, server  # noqa: F401 (fixtures)
+from browserkit import NEEDS_CHROMIUM, ROOT, serve
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "maps"))
+sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
 
 OTP = "Once-0nly-Pass!"
 NEW = "Chosen-Passw0rd#"
@@ -41,7 +38,15 @@ def sim_db(tmp_path_factory) -> str:
     return url
 
 
-def test_first_login_changes_the_password_then_opens_the_map(browser, server, tmp_path):  # noqa: F811
+@pytest.fixture(scope="module")
+def server(sim_db, tmp_path_factory):
+    from mapdata import make_app
+
+    with serve(make_app(sim_db, tmp_path_factory.mktemp("var"))) as base:
+        yield base
+
+
+def test_first_login_changes_the_password_then_opens_the_map(browser, server, tmp_path):
     from civgrid.grids import accounts
     from civgrid.grids.issue_config import Actor
 
@@ -51,7 +56,7 @@ def test_first_login_changes_the_password_then_opens_the_map(browser, server, tm
                              must_change_password=True)  # fmt: skip
     ctx = browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
     page = ctx.new_page()
-    errors: list[str] = []
+    errors: list[str] = []  # script errors only: the refused logins answer 401/422 on purpose
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{server}/map")

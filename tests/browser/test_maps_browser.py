@@ -13,35 +13,19 @@ download is never used).
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sys
-import threading
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
+from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
 SIM_END = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
 sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
 READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,52 +50,13 @@ def sim_db(tmp_path_factory) -> str:
     return url
 
 
-class Served(str):
-    """The base URL of the served app, with the app (to log in: tests/authclient.py)."""
-
-    def __new__(cls, url: str, app) -> Served:
-        obj = super().__new__(cls, url)
-        obj.app = app
-        return obj
-
-
 @pytest.fixture(scope="module")
 def server(sim_db, tmp_path_factory):
     """The app on a free port, served by uvicorn in a thread; yields its base URL."""
-    import uvicorn
     from mapdata import make_app
 
-    app = make_app(sim_db, tmp_path_factory.mktemp("var"))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield Served(f"http://127.0.0.1:{port}", app)
-    srv.should_exit = True
-    thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - a setup error, not a skip
-        raise RuntimeError(
-            "pip install playwright (the Python package; no browser download)"
-        ) from exc
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
-        yield b
-        b.close()
+    with serve(make_app(sim_db, tmp_path_factory.mktemp("var"))) as base:
+        yield base
 
 
 @pytest.fixture
@@ -123,10 +68,7 @@ def page(browser, server):
                               timezone_id="Asia/Shanghai")  # fmt: skip
     browser_login(ctx, server.app, server)
     pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    pg.errors = errors
+    watch(pg)
     yield pg
     ctx.close()
 

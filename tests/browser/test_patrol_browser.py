@@ -8,39 +8,22 @@ the page must show as many visits, tracks and covered road sections as the API r
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sys
-import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
 sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
 READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The demo county with a December plan and one track; the app served by uvicorn."""
-    import uvicorn
     from authclient import AuthClient
     from patrol_helpers import densify, gpx
 
@@ -65,45 +48,20 @@ def server(tmp_path_factory):
     store.engine.dispose()
 
     app = create_app(Settings(database_url=url, var_dir=root / "var"))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with AuthClient(app, base_url=base) as c:
-        assert c.post("/api/v1/patrol/plans", params={"month": "2026-12"}).status_code == 200
-        r = c.post(
-            "/api/v1/patrol/tracks",
-            files={"file": ("day.gpx", gpx(pts), "application/gpx+xml")},
-            data={"team": "ST03"},
-        )
-        assert r.status_code == 200, r.text
-        data = c.get(
-            "/api/v1/patrol/map",
-            params={"month": "2026-12", "team": "ST03", "date": "2026-12-03"},
-        ).json()
-    yield base, app, data
-    srv.should_exit = True
-    thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
-        yield b
-        b.close()
+    with serve(app) as base:
+        with AuthClient(app, base_url=base) as c:
+            assert c.post("/api/v1/patrol/plans", params={"month": "2026-12"}).status_code == 200
+            r = c.post(
+                "/api/v1/patrol/tracks",
+                files={"file": ("day.gpx", gpx(pts), "application/gpx+xml")},
+                data={"team": "ST03"},
+            )
+            assert r.status_code == 200, r.text
+            data = c.get(
+                "/api/v1/patrol/map",
+                params={"month": "2026-12", "team": "ST03", "date": "2026-12-03"},
+            ).json()
+        yield base, app, data
 
 
 def test_patrol_page(browser, server):
@@ -115,9 +73,7 @@ def test_patrol_page(browser, server):
     )
     browser_login(ctx, app, base)
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    errors = watch(page)
     remote: list[str] = []
     page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(base) else None)
     page.goto(base + "/patrol?month=2026-12&team=ST03&date=2026-12-03")

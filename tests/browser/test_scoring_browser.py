@@ -5,34 +5,16 @@ go to ``docs/img/`` (bulletin-2026-12.png, scores-2026-12.png, scores-leader.png
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sys
-import threading
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
+from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
 sys.path.insert(0, str(ROOT / "tests" / "scoring"))  # season: the simulated season
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+pytestmark = [pytest.mark.browser, pytest.mark.slow, NEEDS_CHROMIUM]
 
 PASSWORD = "Chuangwen-2026!"
 
@@ -63,7 +45,6 @@ def _token(server: str, username: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on the simulated season, served by uvicorn in a thread; its base URL."""
-    import uvicorn
     from season import simulated_season
 
     from civgrid.api.app import create_app
@@ -75,32 +56,8 @@ def server(tmp_path_factory):
     app = create_app(Settings(database_url=url, var_dir=root / "var"))
     # scoring as of 5 January 2027: December has ended and may be published
     app.state.score_clock = lambda: datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
-        yield b
-        b.close()
+    with serve(app) as base:
+        yield str(base)
 
 
 @pytest.fixture
@@ -112,10 +69,7 @@ def page(browser, server, request):
     who = getattr(request, "param", "cc")
     ctx.add_cookies([{"name": COOKIE_NAME, "value": _token(server, who), "url": server}])
     pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    pg.errors = errors
+    watch(pg)
     yield pg
     ctx.close()
 

@@ -1,0 +1,79 @@
+"""Helpers of the browser tests: the app served by uvicorn in a thread, Chromium's
+flags, page error collection (the ``browser`` fixture is in ``conftest.py``).
+
+Screenshots go to ``docs/img/`` (shown in the README), or to the folder named by
+``CIVGRID_SCREENSHOTS``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+IMG = Path(os.environ.get("CIVGRID_SCREENSHOTS") or ROOT / "docs" / "img")
+#: Chromium flags that work headless as root on a machine with no internet (TRAPS.md).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # fmt: skip
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"
+)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served(str):
+    """The base URL of a served app, with the app itself (``.app``, to log in)."""
+
+    app: Any
+
+    def __new__(cls, url: str, app: Any) -> Served:
+        obj = super().__new__(cls, url)
+        obj.app = app
+        return obj
+
+
+@contextmanager
+def serve(app: Any, timeout: float = 60.0) -> Iterator[Served]:
+    """Serve ``app`` with uvicorn in a thread on a free port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        assert thread.is_alive(), "server thread died"
+        time.sleep(0.05)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", app)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+
+
+def watch(page: Any) -> list[str]:
+    """Collect the page's script errors and HTTP answers ≥ 400 in ``page.errors``."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.errors = errors
+    return errors
