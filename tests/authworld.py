@@ -10,7 +10,9 @@ demo county (SQLite) and the objects the tests aim at:
 * a photo and a 督办 notice on each of X, Y and G.
 
 ``roles`` maps each account role to the request options that log in as it
-(``public`` sends no token).
+(``public`` sends no token). :func:`seed_patrol_scoring` adds (once, cached on the
+world) the patrol and scoring objects: a stored plan, a GPS track, a leader visit,
+a published bulletin and accountability cases on each side of the scopes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from authclient import AuthClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "issues"))  # issue_helpers
 sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata (a 1×1 PNG)
+sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers (GPX tracks on roads)
 
 COMPOUND = "411327001001003"
 OTHER_COMMUNITY = "411327002001"
@@ -122,3 +125,122 @@ def _notice(store, issue_id: int) -> int:
         s.add(n)
         s.flush()
         return n.id
+
+
+# --------------------------------------------------------------------------- patrol, scoring
+
+#: The scoring clock of a seeded world: 5 January 2027, 10:00 Beijing (2026 has ended).
+SCORE_NOW = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
+PLAN_MONTH = "2026-12"  # the stored patrol plan (the GPX tracks are dated 3 December 2026)
+BULLETIN_MONTH = "2026-11"  # the published bulletin
+CASE_PERIOD = "2026-11"
+FUTURE_VERSION = "2027-02-01"  # a new rules version dated after the scoring clock's today
+
+
+def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
+    """The patrol and scoring objects of world ``w`` (made on first call, then cached).
+
+    Fixes the scoring clock at :data:`SCORE_NOW`, then, through the API as admin:
+    the plan of :data:`PLAN_MONTH` (``plan``, ``visits`` with ids), a GPS track of
+    team ST01 along road RS001 (``gpx``, kept as the upload body), a leader visit of
+    L10, the bulletin of :data:`BULLETIN_MONTH` (``bulletin``), an evaluation of the
+    triggers of :data:`CASE_PERIOD`; and directly in the store the accountability
+    cases ``cases[name]`` (ids) for X's community (leader L10), Y's community (L13),
+    X's owner unit and Y's owner unit (department level, no leader).
+    ``rules_yaml`` is the shipped Quzhou profile with a version from
+    :data:`FUTURE_VERSION` (accepted again and again: no version in force changes).
+    """
+    if getattr(w, "ps", None) is not None:
+        return w.ps
+    from patrol_helpers import densify, gpx
+
+    from civgrid.grids.scoring_rules import shipped_profile_paths
+
+    client = w.client
+    w.app.state.score_clock = lambda: SCORE_NOW
+
+    def ok(r, status=200):
+        assert r.status_code == status, r.text
+        return r.json()
+
+    ok(client.post("/api/v1/patrol/plans", params={"month": PLAN_MONTH}))
+    plan = ok(client.get(f"/api/v1/patrol/plans/{PLAN_MONTH}"))
+    visits = plan["visits"]
+    assert visits, "the demo county's plan has no visits"
+    x_comm, y_comm = w.X["community"]["code"], w.Y["community"]["code"]
+
+    def visit_in(community: str) -> dict:
+        return next((v for v in visits if v["community_code"] == community), visits[0])
+
+    road = next(r.geom for r in w.store.road_sections() if r.code == "RS001")
+    track = gpx(densify(road))
+    ok(
+        client.post(
+            "/api/v1/patrol/tracks",
+            files={"file": ("day.gpx", track, "application/gpx+xml")},
+            data={"team": "ST01"},
+        )
+    )
+    leader_visit = {
+        "kind": "office_hours",
+        "day": "2026-12-02",
+        "area_code": x_comm,
+        "note": "矩阵",
+    }
+    ok(client.post("/api/v1/leaders/L10/visits", json=leader_visit), 201)
+    bulletin = ok(client.post("/api/v1/bulletins", json={"period": BULLETIN_MONTH}), 201)
+    evaluated = ok(client.post("/api/v1/accountability/cases", json={"period": CASE_PERIOD}))
+
+    quzhou = next(p for p in shipped_profile_paths() if p.stem == "quzhou").read_text("utf-8")
+    rules_yaml = quzhou.rstrip("\n") + f"\n  - effective_from: {FUTURE_VERSION}\n    base: 90\n"
+
+    x_unit, y_unit = w.X["owner_unit"], w.Y["owner_unit"]
+    cases = {
+        "X": _case(w.store, "community", x_comm, w.X["community"]["name"], "L10", w.X["id"]),
+        "Y": _case(w.store, "community", y_comm, w.Y["community"]["name"], "L13", w.Y["id"]),
+        "X_unit": _case(w.store, "department", x_unit["key"], x_unit["name"], None, w.X["id"]),
+        "Y_unit": _case(w.store, "department", y_unit["key"], y_unit["name"], None, w.Y["id"]),
+    }
+    w.ps = SimpleNamespace(
+        plan_month=PLAN_MONTH,
+        visits=visits,
+        visit_x=visit_in(x_comm),
+        visit_y=visit_in(y_comm),
+        route=(visits[0]["team_key"], visits[0]["day"]),
+        gpx=track,
+        leader_visit=leader_visit,
+        bulletin=bulletin,
+        evaluated=evaluated,
+        rules_yaml=rules_yaml,
+        cases=cases,
+        teams_csv=(ROOT / "data" / "boundaries" / "demo" / "teams.csv").read_bytes(),
+    )
+    return w.ps
+
+
+def _case(store, level: str, code: str, name: str, leader: str | None, issue_id: int) -> int:
+    """An open accountability case (rule ``matrix``) for ``level``/``code``; its id."""
+    from civgrid.grids.scoring_models import AccountabilityCase, CaseEvent
+
+    with store.session() as s:
+        c = AccountabilityCase(
+            profile="sheqi",
+            rule_id="matrix",
+            rule_label="矩阵测试",
+            action="interview",
+            level=level,
+            unit_code=code,
+            unit_name=name,
+            leader_key=leader,
+            period=CASE_PERIOD,
+            facts=["矩阵测试"],
+            issue_ids=[issue_id],
+            status="open",
+            opened_at=SCORE_NOW,
+        )
+        c.events.append(
+            CaseEvent(at=SCORE_NOW, action="opened", actor_who="test", actor_role="system")
+        )
+        s.add(c)
+        s.flush()
+        return c.id

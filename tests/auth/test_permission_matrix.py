@@ -1,11 +1,17 @@
 """The permission matrix: every route × every role (and an out-of-scope object).
 
 :data:`MATRIX` has one entry per (method, path) of the app. Each entry builds a
-request per role and says what each role gets: a status code, or ``OK`` (the
-permission layer let it through: anything but 401/403/404, e.g. a 422 for an
-empty body). For object routes the same request is repeated on an object
-outside the caller's scope (``out``); the scoped roles (unit handler, leader,
-grid worker) must then get 404 — a guessed id looks like a missing one.
+valid request per role and says what each role gets: a status code, or ``OK`` /
+``PASS`` (let through: anything but 401/403(/404) and never a 5xx). For object
+routes the same request is repeated on an object outside the caller's scope
+(``out``); the scoped roles (unit handler, leader, grid worker) must then get 404
+— a guessed id looks like a missing one — unless a router-wide permission
+refuses them first (``perm_first``: 403).
+
+The patrol and scoring routes aim at objects seeded by
+:func:`authworld.seed_patrol_scoring` (a plan, a track, a bulletin, cases on both
+sides of the scopes); lists are filtered rather than refused
+(:func:`test_score_lists_are_filtered_by_scope`).
 
 A route without an entry fails :func:`test_every_route_has_an_entry`, naming it.
 """
@@ -14,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from authclient import TEST_PASSWORD, AuthClient
-from authworld import ROLES, SCOPED
+from authworld import BULLETIN_MONTH, CASE_PERIOD, PLAN_MONTH, ROLES, SCOPED, seed_patrol_scoring
 
 OK = "ok"  # passed the permission layer: not 401, 403 or 404
 PASS = "pass"  # not 401 or 403 (a 404 for a demo object that does not exist is fine)
@@ -230,14 +237,6 @@ LEADER_PAGE = {
     "unit_handler": 404,
     "grid_worker": 404,
 }
-PATROL_READ = allow(("admin", "dispatcher", "inspector", "leader", "viewer"), PASS)
-PATROL_WRITE = allow(("admin", "dispatcher", "inspector"), PASS)
-SCORE_READ = allow(("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer"), PASS)
-SCORE_PAGE = allow(
-    ("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer"), PASS, public=303
-)
-SCORE_WRITE = allow(CC, PASS)
-TODO_SCOPE = "object scope not wired in the router yet (see the accounts report)"
 
 MATRIX: dict[tuple[str, str], Entry] = {
     # health, home
@@ -310,97 +309,254 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/logout"): Entry(_any("/logout"), same(303)),
 }
 
-# patrol (issue 8) and scoring (issue 9): read/write permission by method from api/app.py;
-# the object scopes still to be called in those routers are marked xfail_out (strict)
-_PATROL = {
-    ("GET", "/api/v1/patrol/teams"): PATROL_READ,
-    ("POST", "/api/v1/patrol/teams"): PATROL_WRITE,
-    ("POST", "/api/v1/patrol/plans"): PATROL_WRITE,
-    ("GET", "/api/v1/patrol/plans/{month}"): PATROL_READ,
-    ("POST", "/api/v1/patrol/visits/{visit_id}/outcome"): PATROL_WRITE,
-    ("GET", "/api/v1/patrol/routes"): PATROL_READ,
-    ("POST", "/api/v1/patrol/tracks"): PATROL_WRITE,
-    ("GET", "/api/v1/patrol/tracks"): PATROL_READ,
-    ("GET", "/api/v1/patrol/coverage"): PATROL_READ,
-    ("GET", "/api/v1/patrol/map"): PATROL_READ,
-    ("POST", "/api/v1/leaders/{key}/visits"): PATROL_WRITE,
-    ("GET", "/api/v1/leaders/{key}/visits"): PATROL_READ,
-    ("GET", "/patrol"): {**PATROL_READ, "public": 303},
-}
-_SCORING = {
-    ("GET", "/api/v1/scores"): SCORE_READ,
-    ("GET", "/api/v1/scores/{level}/{code}"): SCORE_READ,
-    ("GET", "/api/v1/indicators"): SCORE_READ,
-    ("GET", "/api/v1/rankings"): SCORE_READ,
-    ("GET", "/api/v1/scoring/rules"): SCORE_READ,
-    ("POST", "/api/v1/scoring/rules"): SCORE_WRITE,
-    ("GET", "/api/v1/bulletins"): SCORE_READ,
-    ("GET", "/api/v1/bulletins/preview"): SCORE_READ,
-    ("POST", "/api/v1/bulletins"): SCORE_WRITE,
-    ("GET", "/api/v1/bulletins/{bulletin_id}.xlsx"): SCORE_READ,
-    ("GET", "/api/v1/bulletins/{bulletin_id}"): SCORE_READ,
-    ("GET", "/api/v1/units/{key}/negative-list"): SCORE_READ,
-    ("GET", "/api/v1/accountability/cases"): SCORE_READ,
-    ("POST", "/api/v1/accountability/cases"): SCORE_WRITE,
-    ("GET", "/api/v1/accountability/cases/{case_id}"): SCORE_READ,
-    ("POST", "/api/v1/accountability/cases/{case_id}/actions"): SCORE_WRITE,
-    ("GET", "/api/v1/leaders/{key}/dashboard"): SCORE_READ,
-    ("GET", "/scores"): SCORE_PAGE,
-    ("GET", "/scores/bulletin"): SCORE_PAGE,
-    ("GET", "/bulletins/{bulletin_id}"): SCORE_PAGE,
-    ("GET", "/leaders/{key}/scores"): SCORE_PAGE,
-    ("GET", "/scores/{level}/{code}"): SCORE_PAGE,
-}
-#: Object routes of those routers and the out-of-scope object to try.
-_OUT_OF_SCOPE = {
-    "/api/v1/leaders/{key}/visits": ("L10", "L13"),
-    "/api/v1/leaders/{key}/dashboard": ("L10", "L13"),
-    "/leaders/{key}/scores": ("L10", "L13"),
-    "/api/v1/units/{key}/negative-list": (None, None),  # the unit handler's own unit vs Y's
-}
+# patrol (issue 8) and scoring (issue 9): a router-wide read/write permission by HTTP
+# method (api/app.py) runs first, then the object scope inside the routes. Every request
+# is valid and aims at a seeded object (authworld.seed_patrol_scoring), so an allowed
+# role must get the exact 2xx.
 
 
-#: Object routes whose router does not call the Scope yet (strict xfail: wiring flips them).
-_NOT_WIRED: set[tuple[str, str]] = set()
+def seeded(w) -> SimpleNamespace:
+    return seed_patrol_scoring(w)
 
 
-def _concrete(path: str, w, role: str, out: bool) -> str:
-    if path in _OUT_OF_SCOPE and "{key}" in path:
-        own, other = _OUT_OF_SCOPE[path]
-        if path.startswith(("/api/v1/units", "/units")):
-            own, other = w.X["owner_unit"]["key"], w.Y["owner_unit"]["key"]
-        return path.replace("{key}", other if out else own)
-    fill = {
-        "{month}": "2025-03",
-        "{visit_id}": "1",
-        "{level}": "community",
-        "{code}": "411327001001",
-        "{bulletin_id}": "1",
-        "{case_id}": "1",
-        "{key}": "L10",
-    }
-    for k, v in fill.items():
-        path = path.replace(k, v)
-    return path
+def _ps(fn: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:
+    """A builder that seeds the patrol/scoring objects before building."""
 
-
-def _other(path: str, method: str):
     def build(w, role, out):
-        kw = {"json": {}} if method == "POST" else {}
-        return _concrete(path, w, role, out), kw
+        seeded(w)
+        return fn(w, role, out)
 
     return build
 
 
-for (_m, _p), _exp in {**_PATROL, **_SCORING}.items():
-    _scoped = _p in _OUT_OF_SCOPE
-    MATRIX[(_m, _p)] = Entry(
-        _other(_p, _m),
-        _exp,
-        scoped=_scoped,
-        xfail_out=TODO_SCOPE if (_m, _p) in _NOT_WIRED else None,
-        perm_first=True,
-    )
+def ps_get(path: str, **params: Any) -> Callable[..., tuple[str, dict]]:
+    return _ps(lambda w, role, out: (path, {"params": dict(params)} if params else {}))
+
+
+_month_seq = iter(range(1, 1000))
+
+
+def _next_month(year: int) -> str:
+    n = next(_month_seq)
+    return f"{year + (n - 1) // 12}-{(n - 1) % 12 + 1:02d}"
+
+
+def _plan_post(w, role, out):
+    # a new month per call: a stored plan is not replaced silently (409)
+    return "/api/v1/patrol/plans", {"params": {"month": _next_month(2030)}, "json": {}}
+
+
+def _teams_post(w, role, out):
+    # the demo county's own table, committed: an upsert that changes nothing
+    csv = seeded(w).teams_csv
+    return "/api/v1/patrol/teams", {
+        "params": {"commit": "true"},
+        "files": {"file": ("teams.csv", csv, "text/csv")},
+    }
+
+
+def _plan_get(w, role, out):
+    return f"/api/v1/patrol/plans/{seeded(w).plan_month}", {}
+
+
+def _visit_outcome(w, role, out):
+    ps = seeded(w)
+    visit, issue = (ps.visit_y, w.Y) if out else (ps.visit_x, w.X)
+    body = {"status": "done", "issue_ids": [issue["id"]]}  # idempotent
+    return f"/api/v1/patrol/visits/{visit['id']}/outcome", {"json": body}
+
+
+def _route_get(w, role, out):
+    team, day = seeded(w).route
+    return "/api/v1/patrol/routes", {"params": {"team": team, "date": day}}
+
+
+def _track_post(w, role, out):
+    ps = seeded(w)
+    return "/api/v1/patrol/tracks", {
+        "files": {"file": ("day.gpx", ps.gpx, "application/gpx+xml")},
+        "data": {"team": "ST01", "crs": "wgs84"},
+    }
+
+
+def _leader_key(out: bool) -> str:
+    return "L13" if out else "L10"
+
+
+def _leader_visit_post(w, role, out):
+    return f"/api/v1/leaders/{_leader_key(out)}/visits", {"json": seeded(w).leader_visit}
+
+
+def _leader_get(fmt: str, **params: Any):
+    return _ps(lambda w, role, out: (fmt.format(key=_leader_key(out)), {"params": dict(params)}))
+
+
+def score_object(w, role: str, out: bool) -> tuple[str, str]:
+    """(level, code) of the score ``role`` reads: the unit handler its unit's (X's owner;
+    out: Y's owner), everyone else X's community (out: Y's, another leader's)."""
+    if role == "unit_handler":
+        return "department", (w.Y if out else w.X)["owner_unit"]["key"]
+    return "community", (w.Y if out else w.X)["community"]["code"]
+
+
+def _score(prefix: str):
+    def build(w, role, out):
+        seeded(w)
+        level, code = score_object(w, role, out)
+        return f"{prefix}/{level}/{code}", {"params": {"period": BULLETIN_MONTH}}
+
+    return build
+
+
+def _negative_list(w, role, out):
+    seeded(w)
+    level, code = score_object(w, role, out)
+    return f"/api/v1/units/{code}/negative-list", {
+        "params": {"level": level, "period": BULLETIN_MONTH}
+    }
+
+
+def case_of(w, role: str, out: bool) -> int:
+    """The case ``role`` reads: its unit's (unit handler) or L10's (out: Y's side)."""
+    cases = seeded(w).cases
+    if role == "unit_handler":
+        return cases["Y_unit" if out else "X_unit"]
+    return cases["Y" if out else "X"]
+
+
+def _case_get(w, role, out):
+    return f"/api/v1/accountability/cases/{case_of(w, role, out)}", {}
+
+
+def _case_action(w, role, out):
+    body = {"action": "note", "note": "矩阵测试"}  # a note keeps the case open
+    return f"/api/v1/accountability/cases/{case_of(w, role, out)}/actions", {"json": body}
+
+
+def _cases_evaluate(w, role, out):
+    return "/api/v1/accountability/cases", {"json": {"period": CASE_PERIOD}}  # idempotent
+
+
+def _bulletin_post(w, role, out):
+    seeded(w)
+    return "/api/v1/bulletins", {"json": {"period": _next_month(2024)}}  # ended, unpublished
+
+
+def _bulletin(fmt: str):
+    return _ps(lambda w, role, out: (fmt.format(id=seeded(w).bulletin["id"]), {}))
+
+
+def _rules_post(w, role, out):
+    return "/api/v1/scoring/rules", {
+        "content": seeded(w).rules_yaml.encode(),
+        "headers": {"Content-Type": "application/yaml"},
+        "params": {"file": "quzhou.yaml"},
+    }
+
+
+PATROL_READERS = ("admin", "dispatcher", "inspector", "leader", "viewer")
+PATROL_WRITERS = ("admin", "dispatcher", "inspector")
+SCORE_READERS = ("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer")
+PATROL_READ = allow(PATROL_READERS)
+PATROL_WRITE = allow(PATROL_WRITERS)
+SCORE_READ = allow(SCORE_READERS)
+SCORE_PAGE = allow(SCORE_READERS, public=303)
+# a leader's dashboard: no unit handler reads any leader's (404, check_leader)
+LEADER_SCORES = {**SCORE_READ, "unit_handler": 404}
+LEADER_SCORES_PAGE = {**SCORE_PAGE, "unit_handler": 404}
+
+
+def _entry(build, expect, *, scoped: bool = False) -> Entry:
+    return Entry(build, expect, scoped=scoped, perm_first=True)
+
+
+MATRIX.update(
+    {
+        # patrol
+        ("GET", "/api/v1/patrol/teams"): _entry(ps_get("/api/v1/patrol/teams"), PATROL_READ),
+        ("POST", "/api/v1/patrol/teams"): _entry(_ps(_teams_post), PATROL_WRITE),
+        ("POST", "/api/v1/patrol/plans"): _entry(_ps(_plan_post), PATROL_WRITE),
+        ("GET", "/api/v1/patrol/plans/{month}"): _entry(_ps(_plan_get), PATROL_READ),
+        ("POST", "/api/v1/patrol/visits/{visit_id}/outcome"): _entry(
+            _ps(_visit_outcome), PATROL_WRITE, scoped=True
+        ),
+        ("GET", "/api/v1/patrol/routes"): _entry(_ps(_route_get), PATROL_READ),
+        ("POST", "/api/v1/patrol/tracks"): _entry(_ps(_track_post), PATROL_WRITE),
+        ("GET", "/api/v1/patrol/tracks"): _entry(
+            ps_get("/api/v1/patrol/tracks", team="ST01", month=PLAN_MONTH), PATROL_READ
+        ),
+        ("GET", "/api/v1/patrol/coverage"): _entry(
+            ps_get("/api/v1/patrol/coverage", month=PLAN_MONTH), PATROL_READ
+        ),
+        ("GET", "/api/v1/patrol/map"): _entry(
+            ps_get("/api/v1/patrol/map", month=PLAN_MONTH), PATROL_READ
+        ),
+        ("POST", "/api/v1/leaders/{key}/visits"): _entry(
+            _ps(_leader_visit_post), allow(PATROL_WRITERS, 201), scoped=True
+        ),
+        ("GET", "/api/v1/leaders/{key}/visits"): _entry(
+            _leader_get("/api/v1/leaders/{key}/visits", month=PLAN_MONTH), PATROL_READ, scoped=True
+        ),
+        ("GET", "/patrol"): _entry(
+            ps_get("/patrol", month=PLAN_MONTH), allow(PATROL_READERS, public=303)
+        ),
+        # scoring
+        ("GET", "/api/v1/scores"): _entry(
+            ps_get("/api/v1/scores", period=BULLETIN_MONTH), SCORE_READ
+        ),
+        ("GET", "/api/v1/scores/{level}/{code}"): _entry(
+            _score("/api/v1/scores"), SCORE_READ, scoped=True
+        ),
+        ("GET", "/api/v1/indicators"): _entry(
+            ps_get("/api/v1/indicators", period=BULLETIN_MONTH), SCORE_READ
+        ),
+        ("GET", "/api/v1/rankings"): _entry(
+            ps_get("/api/v1/rankings", period=BULLETIN_MONTH), SCORE_READ
+        ),
+        ("GET", "/api/v1/scoring/rules"): _entry(ps_get("/api/v1/scoring/rules"), SCORE_READ),
+        ("POST", "/api/v1/scoring/rules"): _entry(_ps(_rules_post), allow(CC)),
+        ("GET", "/api/v1/bulletins"): _entry(ps_get("/api/v1/bulletins"), SCORE_READ),
+        ("GET", "/api/v1/bulletins/preview"): _entry(
+            ps_get("/api/v1/bulletins/preview", period=BULLETIN_MONTH), SCORE_READ
+        ),
+        ("POST", "/api/v1/bulletins"): _entry(_ps(_bulletin_post), allow(CC, 201)),
+        ("GET", "/api/v1/bulletins/{bulletin_id}.xlsx"): _entry(
+            _bulletin("/api/v1/bulletins/{id}.xlsx"), SCORE_READ
+        ),
+        ("GET", "/api/v1/bulletins/{bulletin_id}"): _entry(
+            _bulletin("/api/v1/bulletins/{id}"), SCORE_READ
+        ),
+        ("GET", "/api/v1/units/{key}/negative-list"): _entry(
+            _negative_list, SCORE_READ, scoped=True
+        ),
+        ("GET", "/api/v1/accountability/cases"): _entry(
+            ps_get("/api/v1/accountability/cases"), SCORE_READ
+        ),
+        ("POST", "/api/v1/accountability/cases"): _entry(_ps(_cases_evaluate), allow(CC)),
+        ("GET", "/api/v1/accountability/cases/{case_id}"): _entry(
+            _case_get, SCORE_READ, scoped=True
+        ),
+        ("POST", "/api/v1/accountability/cases/{case_id}/actions"): _entry(
+            _case_action, allow(CC), scoped=True
+        ),
+        ("GET", "/api/v1/leaders/{key}/dashboard"): _entry(
+            _leader_get("/api/v1/leaders/{key}/dashboard", period=BULLETIN_MONTH),
+            LEADER_SCORES,
+            scoped=True,
+        ),
+        ("GET", "/scores"): _entry(ps_get("/scores", period=BULLETIN_MONTH), SCORE_PAGE),
+        ("GET", "/scores/bulletin"): _entry(
+            ps_get("/scores/bulletin", period=BULLETIN_MONTH), SCORE_PAGE
+        ),
+        ("GET", "/bulletins/{bulletin_id}"): _entry(_bulletin("/bulletins/{id}"), SCORE_PAGE),
+        ("GET", "/leaders/{key}/scores"): _entry(
+            _leader_get("/leaders/{key}/scores", period=BULLETIN_MONTH),
+            LEADER_SCORES_PAGE,
+            scoped=True,
+        ),
+        ("GET", "/scores/{level}/{code}"): _entry(_score("/scores"), SCORE_PAGE, scoped=True),
+    }
+)
 
 
 # --------------------------------------------------------------------------- tests
@@ -438,6 +594,8 @@ def test_every_route_has_an_entry(world):
 
 
 def _matches(status: int, expected: Any) -> bool:
+    if expected in (OK, PASS) and status >= 500:
+        return False  # a server error never counts as "let through"
     if expected == OK:
         return status not in (401, 403, 404)
     if expected == PASS:
@@ -454,7 +612,10 @@ def _run(world, key: tuple[str, str], entry: Entry, out: bool) -> list[str]:
             hidden = role in SCOPED and not (entry.perm_first and expected == 403)
             expected = entry.out_expect.get(role, 404 if hidden else expected)
         url, kw = entry.build(world, role, out)
-        r = world.client.request(method, url, follow_redirects=False, **{**kw, **world.roles[role]})
+        opts = {**kw, **world.roles[role]}
+        if "headers" in kw and "headers" in world.roles[role]:
+            opts["headers"] = {**kw["headers"], **world.roles[role]["headers"]}
+        r = world.client.request(method, url, follow_redirects=False, **opts)
         if not _matches(r.status_code, expected):
             bad.append(f"{role}: got {r.status_code}, expected {expected} ({r.text[:120]!r})")
     return bad
@@ -482,6 +643,47 @@ def test_route_out_of_scope(world, key):
     entry = MATRIX[key]
     bad = _run(world, key, entry, out=True)
     assert not bad, f"{key[0]} {key[1]} on an object outside the scope:\n" + "\n".join(bad)
+
+
+def test_score_lists_are_filtered_by_scope(world):
+    """Lists are filtered, not refused: leader L10 gets their own community's score and case,
+    not L13's; the unit handler its own unit's; the levels outside a scope are empty."""
+    ps = seeded(world)
+    x_comm, y_comm = world.X["community"]["code"], world.Y["community"]["code"]
+    x_unit = world.X["owner_unit"]["key"]
+    leader, unit = world.roles["leader"], world.roles["unit_handler"]
+    period = {"period": BULLETIN_MONTH}
+
+    def codes(path, opts, key="scores", **params):
+        r = world.client.get(path, params={**period, **params}, **opts)
+        assert r.status_code == 200, r.text
+        return {row["code"] for row in r.json()[key]}
+
+    everyone = codes("/api/v1/scores", {}, level="community")
+    assert {x_comm, y_comm} <= everyone
+    mine = codes("/api/v1/scores", leader, level="community")
+    assert x_comm in mine and y_comm not in mine
+    assert codes("/api/v1/rankings", leader, "rows", level="community") == mine
+    assert codes("/api/v1/scores", leader, level="department") == set()
+    assert codes("/api/v1/scores", unit, level="department") == {x_unit}
+    assert codes("/api/v1/indicators", unit, "rows", by="department") <= {x_unit}
+    assert codes("/api/v1/scores", unit, level="community") == set()
+    # one score outside the level a scope reads: 404, like an unknown code
+    r = world.client.get(f"/api/v1/scores/department/{x_unit}", **leader)
+    assert r.status_code == 404
+    r = world.client.get(f"/api/v1/scores/community/{x_comm}", **unit)
+    assert r.status_code == 404
+
+    def case_ids(opts):
+        r = world.client.get("/api/v1/accountability/cases", **opts)
+        assert r.status_code == 200, r.text
+        return [(c["id"], c["level"], c["unit_code"], c["leader_key"]) for c in r.json()]
+
+    assert ps.evaluated["opened"] == []  # no trigger trips on this small world
+    every = {c[0] for c in case_ids({})}
+    assert set(ps.cases.values()) <= every
+    assert case_ids(leader) == [(ps.cases["X"], "community", x_comm, "L10")]
+    assert case_ids(unit) == [(ps.cases["X_unit"], "department", x_unit, None)]
 
 
 def test_the_matrix_names_a_new_route(world):
