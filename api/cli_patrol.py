@@ -71,7 +71,7 @@ def teams_import(
     from civgrid.grids.patrol_teams import import_teams
 
     with _open(database_url) as (store, _), store.session() as s:
-        rep = import_teams(s, file, commit=commit)
+        rep = import_teams(s, file, commit=commit, actor=_actor())
         typer.echo(rep.to_text())
         if rep.added:
             typer.echo("新增: " + ", ".join(rep.added))
@@ -125,6 +125,7 @@ def plan(
             last_scores=last,
             commit=commit,
             replace=replace,
+            actor=_actor(),
         )
         if as_json:
             typer.echo(_dump(r.to_dict()))
@@ -293,5 +294,5 @@ def visit_outcome(
     from civgrid.grids.patrol_routes import set_visit_outcome
 
     with _open(database_url) as (store, _), store.session() as s:
-        v = set_visit_outcome(s, visit_id, status, issue_ids=issue)
+        v = set_visit_outcome(s, visit_id, status, issue_ids=issue, actor=_actor())
         typer.echo(f"走访 {v.id}: {v.status}")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from civgrid.grids import audit
 from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issue_config import Actor
 from civgrid.grids.score_service import ScoringContext, negative_list
@@ -244,6 +245,8 @@ def publish_bulletin(
         Its ``now`` is the publication time unless ``now`` is given.
     period : Period
     actor : Actor
+        Who publishes (kept as ``issued_by``; audited as ``bulletin.publish`` with
+        the kind, period, number, profile and the xlsx's SHA-256).
     now : datetime, optional
         Publication time (aware UTC).
 
@@ -287,4 +290,7 @@ def publish_bulletin(
     )  # fmt: skip
     ctx.session.add(b)
     ctx.session.flush()
+    audit.record(ctx.session, actor, "bulletin.publish", "bulletin", b.id,
+                 after={"kind": kind, "period": period.key, "number": b.number,
+                        "profile": b.profile, "sha256": b.sha256})  # fmt: skip
     return b

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civgrid.grids import audit
 from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.issue_config import Actor
 from civgrid.grids.models import Area, Leader
@@ -58,7 +59,8 @@ def record_leader_visit(
     session : Session
         The caller commits.
     actor : Actor
-        Who records it (kept as ``recorded_by``).
+        Who records it (kept as ``recorded_by``; audited as ``leader_visit.record``
+        with the leader, kind, day, area and the planned visit marked done).
     leader_key : str
     kind : {"office_hours", "site_inspection"}
     day : date or ISO str
@@ -97,14 +99,35 @@ def record_leader_visit(
         recorded_by=actor.who,
     )
     session.add(visit)
+    planned = None
     if kind == "site_inspection" and area_code:
-        _complete_planned(session, leader_key, area_code, day)
+        planned = _complete_planned(session, leader_key, area_code, day)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "leader_visit.record",
+        "leader_visit",
+        visit.id,
+        after={
+            "leader": leader_key,
+            "kind": kind,
+            "day": day.isoformat(),
+            "area_code": area_code,
+            "planned_visit_done": planned,
+        },
+    )
     return visit
 
 
-def _complete_planned(session: Session, leader_key: str, area_code: str, day: date) -> None:
-    """Mark the leader's planned visit of ``area_code`` nearest ``day`` (same month) done."""
+def _complete_planned(session: Session, leader_key: str, area_code: str, day: date) -> int | None:
+    """Mark the leader's planned visit of ``area_code`` nearest ``day`` (same month) done.
+
+    Returns
+    -------
+    int or None
+        The id of the visit marked done, if any.
+    """
     from civgrid.grids.patrol_models import PatrolVisit
 
     first, last = parse_month(day.strftime("%Y-%m"))
@@ -118,8 +141,11 @@ def _complete_planned(session: Session, leader_key: str, area_code: str, day: da
             PatrolVisit.day <= last,
         )
     ).all()
-    if planned:
-        min(planned, key=lambda v: (abs((v.day - day).days), v.day)).status = "done"
+    if not planned:
+        return None
+    visit = min(planned, key=lambda v: (abs((v.day - day).days), v.day))
+    visit.status = "done"
+    return visit.id
 
 
 def list_leader_visits(

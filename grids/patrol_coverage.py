@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.geo.tracks import Track, clean_track, read_track, track_coverage
+from civgrid.grids import audit
 from civgrid.grids.calendar import DEFAULT_TZ
 from civgrid.grids.errors import InvalidInputError
 from civgrid.grids.issue_config import Actor
@@ -125,7 +126,9 @@ def ingest_track(
     tolerance_m : float
         Road-section tolerance in metres.
     commit : bool
-        Store the track (False: report only).
+        Store the track (False: report only). A stored track is audited
+        (``patrol.track.upload``: team, month, file, fixes, length — not the
+        coordinates).
 
     Returns
     -------
@@ -219,6 +222,23 @@ def ingest_track(
         session.add(track)
         session.flush()
         out["id"] = track.id
+        audit.record(
+            session,
+            actor,
+            "patrol.track.upload",
+            "patrol_track",
+            track.id,
+            after={
+                "team": team_key,
+                "month": month,
+                "filename": filename,
+                "input_crs": crs,
+                "fixes": cleaning["n_used"],
+                "length_m": out["length_m"],
+                "started_at": out["started_at"],
+                "ended_at": out["ended_at"],
+            },
+        )
     return out
 
 

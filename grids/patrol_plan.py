@@ -42,7 +42,9 @@ from sqlalchemy.orm import Session
 
 from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.geo.route import plan_route
+from civgrid.grids import audit
 from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor
 from civgrid.grids.issue_models import Issue, IssuePlace
 from civgrid.grids.models import Assignment, Leader, Role, Unit
 from civgrid.grids.patrol_models import PatrolPlan, PatrolTeam, PatrolVisit
@@ -864,8 +866,18 @@ def get_plan(session: Session, month: str) -> PatrolPlan:
     return plan
 
 
-def save_plan(session: Session, result: PlanResult, *, replace: bool = False) -> PatrolPlan:
-    """Store a computed plan.
+def _plan_counts(visits: list[Any], team_of: Any) -> dict[str, Any]:
+    """Audited size of a plan: visits in all and per team."""
+    by_team: dict[str, int] = defaultdict(int)
+    for v in visits:
+        by_team[team_of(v)] += 1
+    return {"visits": len(visits), "by_team": dict(sorted(by_team.items()))}
+
+
+def save_plan(
+    session: Session, result: PlanResult, *, replace: bool = False, actor: Actor = SYSTEM_ACTOR
+) -> PatrolPlan:
+    """Store a computed plan (audited: ``patrol.plan.commit``, or ``patrol.plan.replace``).
 
     Parameters
     ----------
@@ -875,6 +887,9 @@ def save_plan(session: Session, result: PlanResult, *, replace: bool = False) ->
     replace : bool
         Replace an existing plan of the month if none of its visits has started
         (status other than ``planned``).
+    actor : Actor
+        Who stores it (default: the system, for batch jobs). The audit record
+        holds the visit counts (in all, per team) of the old and the new plan.
 
     Raises
     ------
@@ -897,8 +912,11 @@ def save_plan(session: Session, result: PlanResult, *, replace: bool = False) ->
                 kind="plan",
                 key=result.month,
             )
+        before = _plan_counts(old.visits, lambda v: v.team_key)
         session.delete(old)
         session.flush()
+    else:
+        before = None
     plan = PatrolPlan(
         month=result.month, settings=result.settings.to_dict(), summary=result.summary
     )
@@ -920,6 +938,15 @@ def save_plan(session: Session, result: PlanResult, *, replace: bool = False) ->
         )
     session.add(plan)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "patrol.plan.replace" if before is not None else "patrol.plan.commit",
+        "patrol_plan",
+        result.month,
+        before=before,
+        after=_plan_counts(result.visits, lambda v: v["team_key"]),
+    )
     return plan
 
 
@@ -932,11 +959,12 @@ def plan_month(
     last_scores: dict[str, float] | None = None,
     commit: bool = False,
     replace: bool = False,
+    actor: Actor = SYSTEM_ACTOR,
 ) -> PlanResult:
     """Compute the plan of ``month`` and, with ``commit``, store it (see :func:`save_plan`)."""
     result = compute_plan(session, store, month, settings, last_scores=last_scores)
     if commit:
-        save_plan(session, result, replace=replace)
+        save_plan(session, result, replace=replace, actor=actor)
     return result
 
 

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.geo.route import plan_route, route_to_geojson, route_to_gpx
+from civgrid.grids import audit
 from civgrid.grids.errors import InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor
 from civgrid.grids.issue_models import Issue
 from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit, VisitIssue
 from civgrid.grids.patrol_teams import get_team
@@ -126,9 +128,26 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
 
 
 def set_visit_outcome(
-    session: Session, visit_id: int, status: str, *, issue_ids: list[int] | None = None
+    session: Session,
+    visit_id: int,
+    status: str,
+    *,
+    issue_ids: list[int] | None = None,
+    actor: Actor = SYSTEM_ACTOR,
 ) -> PatrolVisit:
     """Mark a planned visit ``done`` or ``missed`` and link issues reported during it.
+
+    Parameters
+    ----------
+    session : Session
+        The caller commits.
+    visit_id : int
+    status : {"planned", "done", "missed"}
+    issue_ids : list of int, optional
+        Issues reported during the visit (linked once each).
+    actor : Actor
+        Who records the outcome (default: the system, for batch jobs). Audited as
+        ``patrol.visit.outcome``: status and linked issue ids before and after.
 
     Raises
     ------
@@ -142,16 +161,20 @@ def set_visit_outcome(
     visit = session.get(PatrolVisit, visit_id)
     if visit is None:
         raise NotFoundError(f"no patrol visit {visit_id}", kind="visit", key=visit_id)
+    old_status = visit.status
     visit.status = status
     linked = {
         vi.issue_id
         for vi in session.scalars(select(VisitIssue).where(VisitIssue.visit_id == visit_id))
     }
+    before = {"status": old_status, "issue_ids": sorted(linked)}
     for iid in issue_ids or []:
         if session.get(Issue, iid) is None:
             raise NotFoundError(f"no issue {iid}", kind="issue", key=iid)
         if iid not in linked:
             session.add(VisitIssue(visit_id=visit_id, issue_id=iid))
             linked.add(iid)
+    audit.record(session, actor, "patrol.visit.outcome", "patrol_visit", visit_id, before=before,
+                 after={"status": status, "issue_ids": sorted(linked)})  # fmt: skip
     session.flush()
     return visit

@@ -17,6 +17,7 @@ The headers of the notices are accepted as aliases: 编号 (key), 组别 (name),
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -28,7 +29,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civgrid.grids import audit
 from civgrid.grids.errors import InvalidInputError, NotFoundError
+from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor
 from civgrid.grids.models import Area, Leader, Unit
 from civgrid.grids.patrol_models import PatrolTeam
 
@@ -232,8 +235,22 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _audit_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The audited form of a team's columns: the polygon as a short hash, not the geometry."""
+    out = {k: v for k, v in values.items() if k != "area_geojson"}
+    if "area_geojson" in values:
+        area = values["area_geojson"]
+        text = json.dumps(area, sort_keys=True).encode()
+        out["area_sha256"] = hashlib.sha256(text).hexdigest()[:16] if area else None
+    return out
+
+
 def import_teams(
-    session: Session, source: Path | str | bytes, *, commit: bool = False
+    session: Session,
+    source: Path | str | bytes,
+    *,
+    commit: bool = False,
+    actor: Actor = SYSTEM_ACTOR,
 ) -> TeamImportReport:
     """Import supervision teams from a CSV table (upsert by team key).
 
@@ -245,6 +262,10 @@ def import_teams(
         A path, or the CSV text/bytes (UTF-8, optional BOM).
     commit : bool
         False (default) validates and reports only (changes are rolled back).
+    actor : Actor
+        Who imports (default: the system, for the demo loader). With ``commit``
+        each added or changed team is audited (``patrol.team.upsert``: the changed
+        columns before and after; a polygon as a short hash).
 
     Returns
     -------
@@ -292,10 +313,18 @@ def import_teams(
         if team is None:
             session.add(PatrolTeam(**values))
             report.added.append(r["key"])
-        elif any(getattr(team, k) != v for k, v in values.items()):
+            if commit:
+                audit.record(session, actor, "patrol.team.upsert", "patrol_team", r["key"],
+                             after=_audit_values(values))  # fmt: skip
+        elif changed := [k for k, v in values.items() if getattr(team, k) != v]:
+            old = {k: getattr(team, k) for k in changed}
             for k, v in values.items():
                 setattr(team, k, v)
             report.updated.append(r["key"])
+            if commit:
+                new = {k: values[k] for k in changed}
+                audit.record(session, actor, "patrol.team.upsert", "patrol_team", r["key"],
+                             before=_audit_values(old), after=_audit_values(new))  # fmt: skip
         else:
             report.unchanged.append(r["key"])
     session.flush()

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from civgrid.grids import audit
 from civgrid.grids.calendar import DEFAULT_TZ
 from civgrid.grids.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.indicators import compute_indicators, rank_indicators
@@ -387,7 +388,8 @@ def open_cases(
     """Evaluate the triggers of ``period`` and open a case for each new hit.
 
     Idempotent: a hit that already has a case (same profile, rule, unit, period)
-    opens nothing.
+    opens nothing. Each case opened is audited (``case.open``: profile, rule,
+    suggested action, level, unit, period, status) as ``actor``.
 
     Returns
     -------
@@ -427,6 +429,22 @@ def open_cases(
             raise ConflictError(
                 "case already opened", kind="accountability_case", key=hit.rule_id
             ) from exc
+        audit.record(
+            ctx.session,
+            actor,
+            "case.open",
+            "accountability_case",
+            case.id,
+            after={
+                "profile": profile,
+                "rule_id": hit.rule_id,
+                "action": hit.action,
+                "level": hit.level,
+                "unit_code": hit.unit_code,
+                "period": hit.period,
+                "status": "open",
+            },
+        )
         opened.append(case)
     return opened, existing
 
@@ -465,6 +483,9 @@ def act_on_case(
 ) -> AccountabilityCase:
     """Record an action on a case (约谈, 通报批评, 问责, note) or close it with a note.
 
+    Audited as ``case.action`` (or ``case.close``): the case's status before and
+    after, the action, and the note (first 200 characters).
+
     Raises
     ------
     NotFoundError, InvalidInputError, ConflictError
@@ -480,12 +501,17 @@ def act_on_case(
     if action == "close" and not (note or "").strip():
         raise InvalidInputError("closing a case needs a note", field="note")
     now = now or datetime.now(UTC)
+    before = {"status": case.status}
     case.events.append(
         CaseEvent(at=now, action=action, actor_who=actor.who, actor_role=str(actor.role),
                   note=note)
     )  # fmt: skip
     if action == "close":
         case.status, case.closed_at, case.close_note = "closed", now, note
+    audit.record(session, actor, "case.close" if action == "close" else "case.action",
+                 "accountability_case", case.id, before=before,
+                 after={"status": case.status, "action": action},
+                 note=(note or "")[:200] or None)  # fmt: skip
     session.flush()
     return case
 

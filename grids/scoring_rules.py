@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import threading
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -54,7 +55,10 @@ from pydantic_core import PydanticCustomError
 
 from civgrid.grids.calendar import DEFAULT_TZ, Priority
 from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.issue_config import Source
+from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor, Source
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -656,12 +660,37 @@ class RuleRegistry:
             frozen = extra
         _check_history(entry.profile, parsed, frozen)
 
+    def _audit_install(
+        self, session: Session, actor: Actor | None, parsed: _Parsed, text: str
+    ) -> None:
+        """Append ``score.rules.install`` (versions before and after) to the caller's session."""
+        from civgrid.grids import audit  # here: the registry itself needs no database
+
+        name = parsed.profile.profile
+        old = self._profiles.get(name)
+        before = None
+        if old is not None:
+            before = {
+                "versions": [v.effective_from.isoformat() for v in old.profile.versions],
+                "origin": old.origin,
+            }
+        after = {
+            "versions": [v.effective_from.isoformat() for v in parsed.profile.versions],
+            "file": parsed.file,
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        }
+        audit.record(session, actor or SYSTEM_ACTOR, "score.rules.install", "rules_profile", name,
+                     before=before, after=after)  # fmt: skip
+        session.flush()  # a database error stops the install before the file changes
+
     def _install(
         self, parsed: _Parsed, text: str, local_dir: str | Path, today: date | None,
-        not_before: _NotBefore,
+        not_before: _NotBefore, session: Session | None = None, actor: Actor | None = None,
     ) -> Profile:  # fmt: skip
         with self._lock:
             self._check(parsed, today, not_before)
+            if session is not None:
+                self._audit_install(session, actor, parsed, text)
             target_dir = Path(local_dir)
             target_dir.mkdir(parents=True, exist_ok=True)
             target = target_dir / f"{parsed.profile.profile}.yaml"
@@ -679,10 +708,12 @@ class RuleRegistry:
         today: date | None = None,
         not_before: _NotBefore = None,
         categories: Collection[str] | None = None,
+        session: Session | None = None,
+        actor: Actor | None = None,
     ) -> Profile:
         """Like :meth:`install` from YAML text (``file`` names it in errors)."""
         parsed = _parse(text, file, self._cats(categories))
-        return self._install(parsed, text, local_dir, today, not_before)
+        return self._install(parsed, text, local_dir, today, not_before, session, actor)
 
     def install(
         self,
@@ -692,6 +723,8 @@ class RuleRegistry:
         today: date | None = None,
         not_before: _NotBefore = None,
         categories: Collection[str] | None = None,
+        session: Session | None = None,
+        actor: Actor | None = None,
     ) -> Profile:
         """Validate ``path``, copy it to ``local_dir/<profile>.yaml`` atomically, activate it.
 
@@ -706,6 +739,13 @@ class RuleRegistry:
             published bulletin), or ``profile name → date or None``.
         categories : collection of str, optional
             Category codes in use (default: the registry's).
+        session : Session, optional
+            With it, the install is audited in the caller's transaction
+            (``score.rules.install``: the versions before and after, the file and
+            its SHA-256), flushed before the file is written; a refused file
+            records nothing.
+        actor : Actor, optional
+            Who installs (default: the system).
 
         Raises
         ------
@@ -715,7 +755,7 @@ class RuleRegistry:
         """
         text = _read(path)
         parsed = _parse(text, str(Path(path)), self._cats(categories))
-        return self._install(parsed, text, local_dir, today, not_before)
+        return self._install(parsed, text, local_dir, today, not_before, session, actor)
 
     def names(self) -> list[str]:
         """Names of the loaded profiles."""

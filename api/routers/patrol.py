@@ -76,8 +76,7 @@ def post_teams(
     commit: Annotated[bool, Query(description="Write (default: dry run)")] = False,
 ) -> dict[str, Any]:
     """Validate and (with ``commit``) upsert teams; errors name the row and field."""
-    del actor
-    return import_teams(session, file.file.read(), commit=commit).to_dict()
+    return import_teams(session, file.file.read(), commit=commit, actor=actor).to_dict()
 
 
 # --------------------------------------------------------------------------- plans
@@ -94,7 +93,6 @@ def post_plan(
     replace: Annotated[bool, Query(description="Replace an unstarted plan")] = False,
 ) -> dict[str, Any]:
     """Compute (and store) the plan of ``month``: visits with team, day, priority, reasons."""
-    del actor
     body = body or PlanRequest()
     result = plan_month(
         session,
@@ -104,6 +102,7 @@ def post_plan(
         last_scores=body.last_scores,
         commit=commit,
         replace=replace,
+        actor=actor,
     )
     out = result.to_dict()
     out["stored"] = commit
@@ -125,10 +124,10 @@ def post_visit_outcome(
     session: SessionDep, actor: ActorDep, visit_id: int, body: VisitOutcome
 ) -> dict[str, Any]:
     """Set a planned visit's status and link the issues reported during it."""
-    del actor
     from civgrid.grids.patrol_plan import visit_dict
 
-    return visit_dict(set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids))
+    v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
+    return visit_dict(v)
 
 
 # --------------------------------------------------------------------------- routes
