@@ -464,6 +464,17 @@ class Scope:
         if not self.score_codes(level, [code]):
             raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
 
+    def require_all_scores(self) -> None:
+        """Drafts that rank every unit (a bulletin before it is issued): only roles that
+        read every score; others :class:`PermissionDeniedError`."""
+        self.require(Perm.score_read)
+        if not self.sees_all:
+            raise PermissionDeniedError(
+                "a draft bulletin ranks every unit: command center, inspectors and viewers only;"
+                " published bulletins are at /api/v1/bulletins",
+                role=self.role.value if self.role else "system",
+            )
+
     def sees_case(self, level: str, unit_code: str, leader_key: str | None) -> bool:
         """An accountability case: about a unit whose score the scope reads, or the leader."""
         if self.role is Role.leader and leader_key and leader_key == self.actor.leader:

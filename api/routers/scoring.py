@@ -239,6 +239,7 @@ def rules_load(
     prof = registry(request).install_text(
         yaml_text, file, FsPath(settings.var_dir) / "profiles", today=today,
         not_before=lambda name: published_through(session, name), categories=categories,
+        session=session, actor=actor,
     )  # fmt: skip
     return {"profile": prof.profile, "versions": [v.effective_from.isoformat()
                                                   for v in prof.versions]}  # fmt: skip
@@ -268,12 +269,13 @@ def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get("/bulletins/preview", summary="Draft bulletin (not stored)", responses=ERRORS_READ)
 def bulletin_preview(
-    request: Request, store: StoreDep, session: SessionDep, period: PeriodQuery = None,
-    profile: ProfileQuery = None,
+    request: Request, store: StoreDep, session: SessionDep, scope: ScopeDep,
+    period: PeriodQuery = None, profile: ProfileQuery = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The content a bulletin of ``period`` would have now."""
+    """The content a bulletin of ``period`` would have now (roles that read every score)."""
     from civgrid.grids.bulletins import build_bulletin
 
+    scope.require_all_scores()
     return build_bulletin(_ctx(request, store, session, profile), _period(period, request))
 
 
@@ -469,13 +471,14 @@ def scores_page(
 
 @pages.get("/scores/bulletin", response_class=HTMLResponse)
 def bulletin_draft_page(
-    request: Request, store: StoreDep, session: SessionDep, period: PeriodQuery = None,
-    profile: ProfileQuery = None,
+    request: Request, store: StoreDep, session: SessionDep, scope: ScopeDep,
+    period: PeriodQuery = None, profile: ProfileQuery = None,
 ) -> HTMLResponse:  # fmt: skip
-    """The bulletin of a period as it would be issued now (printable)."""
+    """The bulletin of a period as it would be issued now (printable; roles reading all)."""
     from civgrid.grids.bulletins import build_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
 
+    scope.require_all_scores()
     content = build_bulletin(_ctx(request, store, session, profile), _period(period, request))
     return HTMLResponse(bulletin_html(content, draft=True))
 

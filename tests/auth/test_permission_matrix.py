@@ -463,6 +463,10 @@ SCORE_READ = allow(SCORE_READERS)
 SCORE_PAGE = allow(SCORE_READERS, public=303)
 # a leader's dashboard: no unit handler reads any leader's (404, check_leader)
 LEADER_SCORES = {**SCORE_READ, "unit_handler": 404}
+# a draft bulletin ranks every unit: only the roles that read every score
+ALL_SCORES = ("admin", "dispatcher", "inspector", "viewer")
+DRAFT = allow(ALL_SCORES)
+DRAFT_PAGE = allow(ALL_SCORES, public=303)
 LEADER_SCORES_PAGE = {**SCORE_PAGE, "unit_handler": 404}
 
 
@@ -517,7 +521,7 @@ MATRIX.update(
         ("POST", "/api/v1/scoring/rules"): _entry(_ps(_rules_post), allow(CC)),
         ("GET", "/api/v1/bulletins"): _entry(ps_get("/api/v1/bulletins"), SCORE_READ),
         ("GET", "/api/v1/bulletins/preview"): _entry(
-            ps_get("/api/v1/bulletins/preview", period=BULLETIN_MONTH), SCORE_READ
+            ps_get("/api/v1/bulletins/preview", period=BULLETIN_MONTH), DRAFT
         ),
         ("POST", "/api/v1/bulletins"): _entry(_ps(_bulletin_post), allow(CC, 201)),
         ("GET", "/api/v1/bulletins/{bulletin_id}.xlsx"): _entry(
@@ -546,7 +550,7 @@ MATRIX.update(
         ),
         ("GET", "/scores"): _entry(ps_get("/scores", period=BULLETIN_MONTH), SCORE_PAGE),
         ("GET", "/scores/bulletin"): _entry(
-            ps_get("/scores/bulletin", period=BULLETIN_MONTH), SCORE_PAGE
+            ps_get("/scores/bulletin", period=BULLETIN_MONTH), DRAFT_PAGE
         ),
         ("GET", "/bulletins/{bulletin_id}"): _entry(_bulletin("/bulletins/{id}"), SCORE_PAGE),
         ("GET", "/leaders/{key}/scores"): _entry(
