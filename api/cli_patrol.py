@@ -51,9 +51,9 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _actor() -> Any:
-    from civgrid.grids.issue_config import SYSTEM_ACTOR
+    from civgrid.api.cli_users import cli_actor
 
-    return SYSTEM_ACTOR
+    return cli_actor()
 
 
 def _dump(obj: Any) -> str:
@@ -93,12 +93,26 @@ def teams_list(database_url: str | None = DatabaseOption) -> None:
             )
 
 
+def _has_plan(session: Any, month: str) -> bool:
+    from civgrid.grids.errors import NotFoundError
+    from civgrid.grids.patrol_plan import get_plan
+
+    try:
+        get_plan(session, month)
+    except NotFoundError:
+        return False
+    return True
+
+
 @patrol_app.command("plan")
 @_errors
 def plan(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     commit: bool = typer.Option(False, "--commit", help="Store the plan (default: dry run)."),
     replace: bool = typer.Option(False, "--replace", help="Replace an unstarted plan."),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="Do nothing when the month already has a plan."
+    ),
     capacity: int | None = typer.Option(None, "--capacity", help="Visits/day for every team."),
     share: float | None = typer.Option(None, "--share", help="Community share per month."),
     scores: Path | None = typer.Option(
@@ -117,6 +131,9 @@ def plan(
         overrides["sample_share"] = share
     last = json.loads(scores.read_text(encoding="utf-8")) if scores else None
     with _open(database_url) as (store, _), store.session() as s:
+        if if_missing and _has_plan(s, month):
+            typer.echo(f"{month} 已有巡查计划，未改动。")
+            return
         r = plan_month(
             s,
             store,

@@ -209,14 +209,14 @@ def cases_evaluate(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Evaluate the triggers of a period and open cases (idempotent)."""
+    from civgrid.api.cli_users import cli_actor
     from civgrid.grids.errors import DomainError
-    from civgrid.grids.issue_config import SYSTEM_ACTOR
     from civgrid.grids.score_service import open_cases
     from civgrid.grids.scoring import Period
 
     try:
         with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
-            opened, existing = open_cases(ctx, Period.parse(period), SYSTEM_ACTOR)
+            opened, existing = open_cases(ctx, Period.parse(period), cli_actor())
             for c in opened:
                 typer.echo(f"opened #{c.id} {c.unit_name} {c.rule_label}")
             typer.echo(f"{len(opened)} opened, {len(existing)} already open")
@@ -262,11 +262,18 @@ def cases_act(
 
 
 def _report(period: str, out: Path | None, publish: bool, profile: str | None,
-            database_url: str | None, as_of: str | None = None) -> None:  # fmt: skip
+            database_url: str | None, as_of: str | None = None,
+            if_missing: bool = False) -> None:  # fmt: skip
+    from civgrid.api.cli_users import cli_actor
     from civgrid.api.settings import Settings
-    from civgrid.grids.bulletins import build_bulletin, bulletin_xlsx, publish_bulletin
+    from civgrid.grids.bulletins import (
+        KIND_OF_PERIOD,
+        build_bulletin,
+        bulletin_xlsx,
+        find_bulletin,
+        publish_bulletin,
+    )
     from civgrid.grids.errors import DomainError
-    from civgrid.grids.issue_config import SYSTEM_ACTOR
     from civgrid.grids.scoring import Period
     from civgrid.maps.scoring_pages import bulletin_html
 
@@ -274,8 +281,13 @@ def _report(period: str, out: Path | None, publish: bool, profile: str | None,
     try:
         p = Period.parse(period)
         with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
-            if publish:
-                b = publish_bulletin(ctx, p, SYSTEM_ACTOR)
+            kind = KIND_OF_PERIOD.get(p.kind)
+            issued = find_bulletin(ctx.session, kind, p.key) if publish and kind else None
+            if issued is not None and if_missing:  # as issued, never rebuilt
+                typer.echo(f"{p.key} 已发布为 {issued.number}，未改动。")
+                content, data = issued.content, issued.xlsx
+            elif publish:
+                b = publish_bulletin(ctx, p, cli_actor())
                 content, data = b.content, b.xlsx
             else:
                 content = build_bulletin(ctx, p)
@@ -296,12 +308,15 @@ def report_monthly(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     out: Path | None = typer.Option(None, "--out", help="Output directory."),
     publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="With --publish: an issued bulletin is written out as issued."
+    ),
     profile: str | None = ProfileOption,
     as_of: str | None = AsOfOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
     """The monthly bulletin (月通报) as xlsx and printable HTML (published after the month)."""
-    _report(month, out, publish, profile, database_url, as_of)
+    _report(month, out, publish, profile, database_url, as_of, if_missing)
 
 
 @report_app.command("quarterly")

@@ -57,7 +57,8 @@ def _session(url: str | None) -> Iterator[Any]:
         engine.dispose()
 
 
-def _actor() -> Any:
+def cli_actor() -> Any:
+    """The actor of a CLI command, for the audit log: ``cli:<login name>``."""
     from civgrid.grids.issue_config import Actor
 
     try:
@@ -105,7 +106,7 @@ def add(
     shown = password or accounts.generate_password()
     with _session(db) as session:
         try:
-            accounts.create_user(session, _actor(), username, shown, role, unit_key=unit,
+            accounts.create_user(session, cli_actor(), username, shown, role, unit_key=unit,
                                  leader_key=leader, title=title,
                                  must_change_password=password is None,
                                  policy=_policy())  # fmt: skip
@@ -124,7 +125,7 @@ def disable(username: str, db: DbOption = None) -> None:
 
     with _session(db) as session:
         try:
-            accounts.set_disabled(session, _actor(), username, True)
+            accounts.set_disabled(session, cli_actor(), username, True)
         except DomainError as exc:
             _fail(exc)
     typer.echo(f"user {username} disabled")
@@ -138,7 +139,7 @@ def enable(username: str, db: DbOption = None) -> None:
 
     with _session(db) as session:
         try:
-            accounts.set_disabled(session, _actor(), username, False)
+            accounts.set_disabled(session, cli_actor(), username, False)
         except DomainError as exc:
             _fail(exc)
     typer.echo(f"user {username} enabled")
@@ -153,7 +154,7 @@ def reset_password(username: str, db: DbOption = None) -> None:
     pw = accounts.generate_password()
     with _session(db) as session:
         try:
-            accounts.change_password(session, _actor(), username, pw, must_change=True,
+            accounts.change_password(session, cli_actor(), username, pw, must_change=True,
                                      policy=_policy())  # fmt: skip
         except DomainError as exc:
             _fail(exc)
@@ -194,7 +195,7 @@ def bootstrap_demo(db: DbOption = None) -> None:
             if session.scalar(select(User.id).where(User.username == name)) is not None:
                 continue
             pw = accounts.generate_password()
-            accounts.create_user(session, _actor(), name, pw, role, unit_key=unit,
+            accounts.create_user(session, cli_actor(), name, pw, role, unit_key=unit,
                                  leader_key=leader, title=title, must_change_password=True,
                                  check_links=leader is None or _has_leader(session, leader),
                                  policy=_policy())  # fmt: skip

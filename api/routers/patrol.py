@@ -244,10 +244,13 @@ def get_map_data(
 def post_leader_visit(
     session: SessionDep,
     actor: ActorDep,
+    scope: ScopeDep,
     key: Annotated[str, Path(max_length=32)],
     body: LeaderVisitIn,
 ) -> dict[str, Any]:
-    """现场办公 or 看: date, area, note, findings."""
+    """现场办公 or 看: date, area, note, findings (recorded by the command center or
+    the supervision team)."""
+    scope.check_leader(key)
     v = lv.record_leader_visit(session, actor, key, **body.model_dump())
     return lv.leader_visit_dict(v)
 

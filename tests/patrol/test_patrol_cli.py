@@ -48,6 +48,9 @@ def test_cli_plan_route_coverage_visit(sqlite_store, tmp_path):
     assert r.exit_code == 0 and "已保存" in r.output
     r = _run(url, "plan", "--month", "2026-10", "--commit")
     assert r.exit_code == 1 and "exists" in r.output
+    r = _run(url, "plan", "--month", "2026-10", "--commit", "--if-missing")  # make demo
+    assert r.exit_code == 0 and "已有巡查计划，未改动" in r.output
+    assert _count(st, PatrolPlan) == 1
 
     gpx_out = tmp_path / "route.gpx"
     r = _run(url, "route", "--team", "ST01", "--date", "2026-10-01", "--gpx", str(gpx_out))

@@ -69,6 +69,12 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     assert "社创通〔2026〕第1号" in pub
     again = run("report", "monthly", "--month", "2026-12", "--publish", code=1)
     assert "already published" in again
+    # --if-missing (make demo): the issued bulletin is written out as issued, nothing new
+    (out / "monthly-2026-12.xlsx").unlink()
+    same = run("report", "monthly", "--month", "2026-12", "--out", str(out), "--publish",
+               "--if-missing")  # fmt: skip
+    assert "已发布为 社创通〔2026〕第1号，未改动" in same
+    assert (out / "monthly-2026-12.xlsx").exists()
 
 
 def test_quarterly_and_cases(run, tmp_path):
