@@ -7,6 +7,7 @@ lines in the metric CRS, metres; the road network is not used), from
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,27 @@ from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit, VisitIssue
 from civgrid.grids.patrol_teams import get_team
 from civgrid.grids.store import Store
 
-__all__ = ["set_visit_outcome", "target_point", "team_route"]
+__all__ = ["set_visit_outcome", "target_names", "target_point", "team_route"]
+
+
+def target_names(
+    session: Session, targets: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Names of visit targets: (layer, code) → name (areas, road sections, key sites).
+
+    Targets not found are left out (callers show the code).
+    """
+    from civgrid.grids.models import Area, KeySite, RoadSection
+
+    by_layer: dict[str, set[str]] = {}
+    for layer, code in targets:
+        by_layer.setdefault(layer, set()).add(code)
+    out: dict[tuple[str, str], str] = {}
+    for layer, codes in by_layer.items():
+        model = {"key_site": KeySite, "road_section": RoadSection}.get(layer, Area)
+        rows = session.execute(select(model.code, model.name).where(model.code.in_(codes)))
+        out.update({(layer, code): name for code, name in rows})
+    return out
 
 
 def target_point(store: Store, session: Session, layer: str, code: str) -> tuple[float, float]:
@@ -90,7 +111,9 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
     base = (team.base_lon, team.base_lat)
     pts = [target_point(store, session, v.target_layer, v.target_code) for v in visits]
     r = plan_route(base, pts)
-    names = [f"{v.target_code} {v.kind}" for v in visits]
+    known = target_names(session, [(v.target_layer, v.target_code) for v in visits])
+    label = {v.id: known.get((v.target_layer, v.target_code), v.target_code) for v in visits}
+    names = [f"{label[v.id]} {v.kind}" for v in visits]
     stops = []
     for leg, i in zip(r.legs_m, r.order, strict=True):
         v = visits[i]
@@ -99,6 +122,7 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
                 "visit_id": v.id,
                 "target_layer": v.target_layer,
                 "target_code": v.target_code,
+                "target_name": label[v.id],
                 "kind": v.kind,
                 "lon": pts[i][0],
                 "lat": pts[i][1],
@@ -111,7 +135,10 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-            "properties": {"seq": n, **{k: s[k] for k in ("target_code", "kind", "visit_id")}},
+            "properties": {
+                "seq": n,
+                **{k: s[k] for k in ("target_code", "target_name", "kind", "visit_id")},
+            },
         }
         for n, s in enumerate(stops, 1)
     ]

@@ -17,7 +17,7 @@ from civgrid.grids.errors import NotFoundError
 from civgrid.grids.patrol_coverage import team_coverage
 from civgrid.grids.patrol_models import PatrolPlan, PatrolTrack, PatrolVisit
 from civgrid.grids.patrol_plan import KIND_LABELS, parse_month
-from civgrid.grids.patrol_routes import target_point, team_route
+from civgrid.grids.patrol_routes import target_names, target_point, team_route
 from civgrid.grids.store import Store
 
 __all__ = ["patrol_map_data"]
@@ -54,9 +54,11 @@ def patrol_map_data(
         if day:
             q = q.where(PatrolVisit.day == day)
         cache: dict[tuple[str, str], tuple[float, float]] = {}
-        for v in session.scalars(
+        rows = session.scalars(
             q.order_by(PatrolVisit.day, PatrolVisit.team_key, PatrolVisit.seq)
-        ):
+        ).all()
+        names = target_names(session, [(v.target_layer, v.target_code) for v in rows])
+        for v in rows:
             key = (v.target_layer, v.target_code)
             if key not in cache:
                 cache[key] = target_point(store, session, *key)
@@ -74,6 +76,7 @@ def patrol_map_data(
                         "kind_label": KIND_LABELS.get(v.kind, v.kind),
                         "target_layer": v.target_layer,
                         "target_code": v.target_code,
+                        "target_name": names.get(key, v.target_code),
                         "leader_key": v.leader_key,
                         "status": v.status,
                         "priority": v.priority,

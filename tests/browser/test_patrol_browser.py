@@ -98,6 +98,11 @@ def test_patrol_page(browser, server):
     summary = page.inner_text("#cg-patrol-summary")
     assert "ST03" in summary and "路段覆盖" in summary
     assert page.locator("#cg-patrol-route li").count() == counts["routeStops"]
+    # stops are named (区划/点位 names from the API), not bare codes
+    stops = [f["properties"] for f in data["route"]["features"][1:]]
+    first = page.locator("#cg-patrol-route li").first.inner_text()
+    assert stops and stops[0]["target_name"] != stops[0]["target_code"]
+    assert first.startswith(stops[0]["target_name"])
     # covered sections are drawn green, missed ones red
     strokes = page.evaluate(
         "() => Array.from(document.querySelectorAll('path.leaflet-interactive'))"

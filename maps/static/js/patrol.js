@@ -104,7 +104,8 @@
       onEachFeature: function (f, layer) {
         var p = f.properties;
         layer.bindPopup(
-          "<b>" + esc(p.kind_label) + "</b> " + esc(p.target_code) + "<br>" +
+          "<b>" + esc(p.kind_label) + "</b> " + esc(p.target_name || p.target_code) +
+            " <small>" + esc(p.target_code) + "</small><br>" +
             esc(p.team) + " · " + esc(p.day) + " · 第" + esc(p.seq) + "站<br>" +
             "<small>" + (p.reasons || []).map(esc).join("；") + "</small>"
         );
@@ -127,7 +128,7 @@
         routeList.innerHTML = data.route.features
           .slice(1)
           .map(function (f) {
-            return "<li>" + esc(f.properties.target_code) + " " +
+            return "<li>" + esc(f.properties.target_name || f.properties.target_code) + " " +
               esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) + "</li>";
           })
           .join("");
