@@ -117,32 +117,28 @@ def add(
         typer.echo(f"one-time password (shown once, change at first login): {shown}")
 
 
-@user_app.command("disable")
-def disable(username: str, db: DbOption = None) -> None:
-    """Disable an account: its tokens are refused at once."""
+def _set_disabled(username: str, disabled: bool, db: str | None) -> None:
     from civgrid.grids import accounts
     from civgrid.grids.errors import DomainError
 
     with _session(db) as session:
         try:
-            accounts.set_disabled(session, cli_actor(), username, True)
+            accounts.set_disabled(session, cli_actor(), username, disabled)
         except DomainError as exc:
             _fail(exc)
-    typer.echo(f"user {username} disabled")
+    typer.echo(f"user {username} {'disabled' if disabled else 'enabled'}")
+
+
+@user_app.command("disable")
+def disable(username: str, db: DbOption = None) -> None:
+    """Disable an account: its tokens are refused at once."""
+    _set_disabled(username, True, db)
 
 
 @user_app.command("enable")
 def enable(username: str, db: DbOption = None) -> None:
     """Enable a disabled account."""
-    from civgrid.grids import accounts
-    from civgrid.grids.errors import DomainError
-
-    with _session(db) as session:
-        try:
-            accounts.set_disabled(session, cli_actor(), username, False)
-        except DomainError as exc:
-            _fail(exc)
-    typer.echo(f"user {username} enabled")
+    _set_disabled(username, False, db)
 
 
 @user_app.command("reset-password")

@@ -331,9 +331,7 @@ def add_user(
 )
 def disable_user(username: str, scope: AdminUsers, session: SessionDep) -> UserOut:
     """The account's tokens stop working immediately."""
-    u = accounts.set_disabled(session, scope.actor, username, True)
-    session.commit()
-    return _user_out(u)
+    return _set_disabled(session, scope, username, True)
 
 
 @router.post(
@@ -344,7 +342,11 @@ def disable_user(username: str, scope: AdminUsers, session: SessionDep) -> UserO
 )
 def enable_user(username: str, scope: AdminUsers, session: SessionDep) -> UserOut:
     """Re-enable a disabled account."""
-    u = accounts.set_disabled(session, scope.actor, username, False)
+    return _set_disabled(session, scope, username, False)
+
+
+def _set_disabled(session: Any, scope: Scope, username: str, disabled: bool) -> UserOut:
+    u = accounts.set_disabled(session, scope.actor, username, disabled)
     session.commit()
     return _user_out(u)
 
