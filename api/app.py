@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # patrol and scoring: login and a read/write permission by HTTP method for every route;
     # the object-level scope is applied inside their routes (grids.permissions.Scope)
     app.include_router(patrol.router, dependencies=[method_permission("patrol")])
+    app.include_router(patrol.leaders)  # leaders record their own visits
     app.include_router(scoring.router, dependencies=[method_permission("score")])
     app.include_router(scoring.pages, dependencies=[method_permission("score")])
     for extra in ("pages",):

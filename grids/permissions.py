@@ -28,7 +28,7 @@ Two layers, both data plus one small class:
 Examples
 --------
 >>> sorted(p.value for p in ROLE_PERMISSIONS[Role.leader])[:3]
-['issue.read', 'lists.export', 'map.read']
+['issue.read', 'leader_visit.record', 'lists.export']
 >>> workflow_role(Role.unit_handler).value
 'unit'
 """
@@ -103,6 +103,7 @@ class Perm(enum.StrEnum):
     score_write = "score.write"
     patrol_read = "patrol.read"
     patrol_write = "patrol.write"
+    leader_visit_record = "leader_visit.record"  # a leader's 现场办公 / 看 (own, or by staff)
     user_manage = "user.manage"
     audit_read = "audit.read"
 
@@ -118,14 +119,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.inspector: frozenset(
         _READ
         | {Perm.issue_report, Perm.issue_transition, Perm.patrol_read, Perm.patrol_write}
-        | {Perm.score_read}
+        | {Perm.score_read, Perm.leader_visit_record}
     ),
     Role.unit_handler: frozenset(
         _READ | {Perm.issue_report, Perm.issue_transition, Perm.extension_request, Perm.score_read}
     ),
     # a grid worker's transition is the reporter's reopen (the workflow table allows no other)
     Role.grid_worker: frozenset(_READ | {Perm.issue_report, Perm.issue_transition}),
-    Role.leader: frozenset(_READ | {Perm.score_read, Perm.patrol_read}),
+    Role.leader: frozenset(_READ | {Perm.score_read, Perm.patrol_read, Perm.leader_visit_record}),
     Role.viewer: frozenset(_READ | {Perm.score_read, Perm.patrol_read}),
     Role.public: frozenset({Perm.issue_report}),
 }

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep
+from civgrid.api.deps import ActorDep, SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_WRITE
 from civgrid.grids import leader_visits as lv
 from civgrid.grids.errors import InvalidInputError
@@ -23,8 +23,12 @@ from civgrid.grids.patrol_models import PatrolTrack
 from civgrid.grids.patrol_plan import PatrolSettings, get_plan, plan_dict, plan_month
 from civgrid.grids.patrol_routes import set_visit_outcome, team_route
 from civgrid.grids.patrol_teams import import_teams, list_teams, team_dict
+from civgrid.grids.permissions import Perm, Scope
 
 router = APIRouter(prefix="/api/v1", tags=["patrol"], responses=ERRORS_WRITE)
+#: A leader's own visits: leaders record theirs (not other patrol data), so these routes
+#: carry their own permissions instead of the patrol router's read/write by method.
+leaders = APIRouter(prefix="/api/v1", tags=["patrol"], responses=ERRORS_WRITE)
 pages = APIRouter(include_in_schema=False)
 
 Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="Month, YYYY-MM.")]
@@ -240,25 +244,25 @@ def get_map_data(
 # --------------------------------------------------------------------------- leaders
 
 
-@router.post("/leaders/{key}/visits", summary="Record a leader's visit", status_code=201)
+@leaders.post("/leaders/{key}/visits", summary="Record a leader's visit", status_code=201)
 def post_leader_visit(
     session: SessionDep,
     actor: ActorDep,
-    scope: ScopeDep,
+    scope: Annotated[Scope, require(Perm.leader_visit_record)],
     key: Annotated[str, Path(max_length=32)],
     body: LeaderVisitIn,
 ) -> dict[str, Any]:
-    """现场办公 or 看: date, area, note, findings (recorded by the command center or
-    the supervision team)."""
+    """现场办公 or 看: date, area, note, findings — by the leader (their own only), the
+    command center or a supervision team."""
     scope.check_leader(key)
     v = lv.record_leader_visit(session, actor, key, **body.model_dump())
     return lv.leader_visit_dict(v)
 
 
-@router.get("/leaders/{key}/visits", summary="A leader's visits and cadence")
+@leaders.get("/leaders/{key}/visits", summary="A leader's visits and cadence")
 def get_leader_visits(
     session: SessionDep,
-    scope: ScopeDep,
+    scope: Annotated[Scope, require(Perm.patrol_read)],
     key: Annotated[str, Path(max_length=32)],
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
 ) -> dict[str, Any]:

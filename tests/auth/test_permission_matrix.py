@@ -496,7 +496,7 @@ MATRIX.update(
             ps_get("/api/v1/patrol/map", month=PLAN_MONTH), PATROL_READ
         ),
         ("POST", "/api/v1/leaders/{key}/visits"): _entry(
-            _ps(_leader_visit_post), allow(PATROL_WRITERS, 201), scoped=True
+            _ps(_leader_visit_post), allow((*PATROL_WRITERS, "leader"), 201), scoped=True
         ),
         ("GET", "/api/v1/leaders/{key}/visits"): _entry(
             _leader_get("/api/v1/leaders/{key}/visits", month=PLAN_MONTH), PATROL_READ, scoped=True

@@ -271,3 +271,23 @@ def test_team_area_prefers_the_patrol_teams_table(world):
         assert team_area(s, "ST01", day) == {"SA01"}  # the supervision assignment
         assert team_area(s, "NOPE", day) is None  # no area: the whole county
         s.rollback()
+
+
+def test_a_leader_records_their_own_visits_only(world):
+    """现场办公 / 看 are recorded by the leader (own record only) or by the command center."""
+    c = world.client
+    l10 = {"headers": AuthClient.as_user("leader", "l10", leader="L10")}
+    body = {"kind": "office_hours", "day": "2026-12-02", "area_code": "411327001001",
+            "note": "现场办公", "findings": "垃圾清运不及时"}  # fmt: skip
+    r = c.post("/api/v1/leaders/L10/visits", json=body, **l10)
+    assert r.status_code == 201, r.text
+    assert r.json()["leader_key"] == "L10" and r.json()["kind"] == "office_hours"
+    # another leader's record: as if it did not exist
+    assert c.post("/api/v1/leaders/L13/visits", json=body, **l10).status_code == 404
+    # the leader still cannot write other patrol data
+    assert c.post("/api/v1/patrol/plans", params={"month": "2026-12"}, **l10).status_code == 403
+    got = c.get("/api/v1/leaders/L10/visits", params={"month": "2026-12"}, **l10).json()
+    assert [v["day"] for v in got["visits"]] == ["2026-12-02"]
+    assert got["cadence"]["office_hours_first_ten_days"] is True
+    log = c.get("/api/v1/audit", params={"action": "leader_visit."}).json()["items"]
+    assert log[0]["who"] == "l10" and log[0]["role"] == "leader"
