@@ -66,7 +66,8 @@ system-deps:
 # --- the two commands -------------------------------------------------------
 # The snap kernels compile (numba, once, cached on disk) in the background while
 # the database is migrated and the demo county loaded. The season ends today; this
-# month's patrol plan is made and last month's bulletin (月通报) issued, once.
+# month's patrol plan is made, last month's bulletin (月通报) issued and its
+# accountability cases opened, once.
 demo: $(STAMP) assets
 	@$(VENV)/bin/civgrid warmup & warm=$$!; \
 	$(VENV)/bin/civgrid db upgrade && \
@@ -74,8 +75,9 @@ demo: $(STAMP) assets
 	wait $$warm && \
 	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
 	$(VENV)/bin/civgrid patrol plan --month $$(date +%Y-%m) --commit --if-missing
-	$(VENV)/bin/civgrid report monthly --month $$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m) \
-	  --publish --if-missing --out var/bulletins
+	last=$$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m); \
+	$(VENV)/bin/civgrid report monthly --month $$last --publish --if-missing --out var/bulletins && \
+	$(VENV)/bin/civgrid score cases evaluate --period $$last
 	$(VENV)/bin/civgrid user bootstrap-demo
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
