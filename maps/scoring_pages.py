@@ -263,7 +263,8 @@ def leader_dashboard_loader(leader_key: str) -> str:
         "fetch('/api/v1/leaders/" + key + "/dashboard').then(function(r){"
         "return r.ok?r.json():null}).then(function(d){if(!d)return;var t=document.getElementById("
         "'cg-leader-scores-body');d.rows.forEach(function(r){var tr=document.createElement('tr');"
-        "[r.name,r.points,(r.rank||'—')+'/'+r.of,T[r.tier]||'未抽查'].forEach(function(v){"
+        "[r.name,Math.round(r.points*100)/100,(r.rank||'—')+'/'+r.of,T[r.tier]||'未抽查']"
+        ".forEach(function(v){"
         "var td=document.createElement('td');td.textContent=v;tr.appendChild(td)});"
         "t.appendChild(tr)})})})();</script>"
     )
