@@ -132,21 +132,37 @@ def rules_check(file: Path = typer.Argument(..., help="A profile YAML file.")) -
 
 
 @rules_app.command("load")
-def rules_load(file: Path = typer.Argument(..., help="A profile YAML file.")) -> None:
-    """Validate and install a profile (replaces the active one of that name).
+def rules_load(
+    file: Path = typer.Argument(..., help="A profile YAML file."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Validate and install a profile (replaces the active one of that name; audited).
 
     A malformed file is refused and the rules in force stay; so is a file that
-    changes or drops a version in force on or before today, or adds one dated
-    on or before today.
+    changes or drops a version in force on or before today (or a published
+    bulletin's period), or adds one dated on or before then. Category codes are
+    checked against the database's categories too.
     """
-    from civgrid.grids.scoring_rules import RulesError
+    from sqlalchemy import select
+
+    from civgrid.api.cli_users import cli_actor
+    from civgrid.grids.bulletins import published_through
+    from civgrid.grids.models import Category
+    from civgrid.grids.scoring_rules import RulesError, known_categories
 
     reg = _registry()
-    try:
-        prof = reg.install(file, _local_dir())
-    except RulesError as exc:
-        _fail(exc)
-        return
+    with _ctx(database_url, None) as ctx:
+        session = ctx.session
+        try:
+            prof = reg.install(
+                file, _local_dir(),
+                not_before=lambda name: published_through(session, name),
+                categories=known_categories() | set(session.scalars(select(Category.code))),
+                session=session, actor=cli_actor(),
+            )  # fmt: skip
+        except RulesError as exc:
+            _fail(exc)
+            return
     typer.echo(f"loaded: {prof.profile}; versions "
                + ", ".join(v.effective_from.isoformat() for v in prof.versions))  # fmt: skip
 

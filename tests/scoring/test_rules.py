@@ -269,6 +269,8 @@ def test_cli_rules_check_and_load(tmp_path, monkeypatch):
     from civgrid.api.cli import app
 
     monkeypatch.setenv("CIVGRID_VAR_DIR", str(tmp_path / "var"))
+    db = f"sqlite:///{tmp_path / 'rules.sqlite'}"
+    monkeypatch.setenv("CIVGRID_DATABASE_URL", db)
     runner = CliRunner()
     good = tmp_path / "small.yaml"
     good.write_text(SMALL, encoding="utf-8")
@@ -284,6 +286,8 @@ def test_cli_rules_check_and_load(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     installed = tmp_path / "var" / "profiles" / "small.yaml"
     assert installed.read_text(encoding="utf-8") == SMALL
+    r = runner.invoke(app, ["user", "audit", "--action", "score.rules."])
+    assert r.exit_code == 0 and "score.rules.install" in r.output and "cli:" in r.output
     bad2 = tmp_path / "small2.yaml"
     bad2.write_text(SMALL.replace("fair: 90", "fair: 99"), encoding="utf-8")
     r = runner.invoke(app, ["score", "rules", "load", str(bad2)])
