@@ -291,3 +291,37 @@ def test_a_leader_records_their_own_visits_only(world):
     assert got["cadence"]["office_hours_first_ten_days"] is True
     log = c.get("/api/v1/audit", params={"action": "leader_visit."}).json()["items"]
     assert log[0]["who"] == "l10" and log[0]["role"] == "leader"
+
+
+def test_exports_hold_only_what_the_caller_may_read(world):
+    """The 问题清单 (CSV and GeoJSON) and the three-list workbook follow the scope."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    c = world.client
+    X, Y = world.X["id"], world.Y["id"]
+
+    def csv_ids(**opts) -> set[int]:
+        r = c.get("/api/v1/lists/issue_list.csv", **opts)
+        assert r.status_code == 200, r.text
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        col = next(i for i, h in enumerate(rows[0]) if h in ("id", "编号", "问题编号"))
+        return {int(row[col]) for row in rows[1:] if row and row[col].isdigit()}
+
+    admin = csv_ids(**world.roles["admin"])
+    unit = csv_ids(**world.roles["unit_handler"])
+    leader = csv_ids(**world.roles["leader"])
+    assert {X, Y} <= admin
+    assert X in unit and Y not in unit and unit < admin
+    assert X in leader and Y not in leader
+    fc = c.get("/api/v1/lists/issue_list.geojson", **world.roles["unit_handler"]).json()
+    assert {f["id"] for f in fc["features"]} == unit
+    wb = load_workbook(
+        io.BytesIO(c.get("/api/v1/lists.xlsx", **world.roles["unit_handler"]).content)
+    )
+    ws = wb["问题清单"]
+    rows = list(ws.iter_rows(values_only=True))
+    col = rows[0].index("问题编号")
+    assert {r[col] for r in rows[1:]} == unit
