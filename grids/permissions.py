@@ -57,6 +57,7 @@ __all__ = [
     "Scope",
     "account_role_of",
     "team_area",
+    "team_covers_issue",
     "workflow_role",
 ]
 
@@ -195,6 +196,30 @@ def team_area(session: Session, team_key: str, on: date) -> set[str] | None:
     ).all()
     codes = {a.object_code for a in rows if a.valid_on(on)}
     return codes or None
+
+
+def team_covers_issue(session: Session, team_key: str, issue: Any, on: date) -> bool:
+    """Whether issue ``issue`` lies in the area of supervision team ``team_key`` on ``on``.
+
+    The team's area is its own polygon (patrol teams table, WGS84; the issue's
+    point is tested) together with its supervision-area codes (:func:`team_area`;
+    the issue's supervision-area places are tested). A team with neither covers
+    the whole county.
+    """
+    from civgrid.grids.patrol_models import PatrolTeam
+    from civgrid.grids.patrol_teams import team_area_geometry
+
+    team = session.scalar(select(PatrolTeam).where(PatrolTeam.key == team_key))
+    polygon = team_area_geometry(team) if team is not None else None
+    if polygon is not None and issue.lon is not None:
+        import shapely
+
+        if shapely.covers(polygon, shapely.Point(issue.lon, issue.lat)):
+            return True
+    codes = team_area(session, team_key, on)
+    if codes is None:
+        return polygon is None
+    return bool(codes & {p.code for p in issue.places if p.layer == "supervision_area"})
 
 
 # ----------------------------------------------------------------------------- scope
@@ -382,15 +407,17 @@ class Scope:
                     role=self.role.value,
                     unit=self.actor.unit,
                 )
-        if self.role is Role.inspector and name == "reinspect" and self.actor.team:
-            area = team_area(session, self.actor.team, datetime.now(UTC).date())
-            places = {p.code for p in issue.places if p.layer == "supervision_area"}
-            if area is not None and not (area & places):
-                raise PermissionDeniedError(
-                    f"issue {issue.id} lies outside the supervision area of team {self.actor.team}",
-                    role=self.role.value,
-                    team=self.actor.team,
-                )
+        if (
+            self.role is Role.inspector
+            and name == "reinspect"
+            and self.actor.team
+            and not team_covers_issue(session, self.actor.team, issue, datetime.now(UTC).date())
+        ):
+            raise PermissionDeniedError(
+                f"issue {issue.id} lies outside the supervision area of team {self.actor.team}",
+                role=self.role.value,
+                team=self.actor.team,
+            )
 
     # ------------------------------------------------------------------ other objects
     def check_leader(self, key: str) -> None:

@@ -325,3 +325,36 @@ def test_exports_hold_only_what_the_caller_may_read(world):
     rows = list(ws.iter_rows(values_only=True))
     col = rows[0].index("问题编号")
     assert {r[col] for r in rows[1:]} == unit
+
+
+def test_team_polygon_extends_the_reinspection_area(world):
+    """A team's own polygon (teams.csv ``area_wkt``) counts with its area codes."""
+    import shapely
+    from sqlalchemy import select
+
+    from civgrid.grids.issue_models import Issue
+    from civgrid.grids.patrol_models import PatrolTeam
+    from civgrid.grids.permissions import team_covers_issue
+
+    day = date(2026, 12, 1)
+    with world.store.session() as s:
+        x = s.get(Issue, world.X["id"])
+        y = s.get(Issue, world.Y["id"])
+        sa = lambda i: {p.code for p in i.places if p.layer == "supervision_area"}  # noqa: E731
+        team = s.scalar(select(PatrolTeam).where(PatrolTeam.key == "ST01"))
+        team.area_codes = sorted(sa(x)) or ["SA-none"]
+        team.area_geojson = None
+        s.flush()
+        assert team_covers_issue(s, "ST01", x, day) is bool(sa(x))
+        assert team_covers_issue(s, "ST01", y, day) is bool(sa(y) & sa(x))
+        # a small square around Y's point: Y is now in the team's area, X stays as it was
+        team.area_geojson = shapely.geometry.mapping(shapely.Point(y.lon, y.lat).buffer(0.001))
+        s.flush()
+        assert team_covers_issue(s, "ST01", y, day) is True
+        assert team_covers_issue(s, "ST01", x, day) is bool(sa(x))
+        # no codes in the table: the polygon and the team's supervision assignment (SA01)
+        team.area_codes = []
+        s.flush()
+        assert team_covers_issue(s, "ST01", y, day) is True
+        assert team_covers_issue(s, "ST01", x, day) is ("SA01" in sa(x))
+        s.rollback()
