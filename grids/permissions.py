@@ -468,13 +468,16 @@ class Scope:
         return list(codes) if allowed is None else [c for c in codes if c in allowed]
 
     # ------------------------------------------------------------------ scores
-    def score_codes(self, level: str, codes: Iterable[str]) -> list[str]:
+    def score_codes(
+        self, level: str, codes: Iterable[str], during: tuple[date, date] | None = None
+    ) -> list[str]:
         """Codes of scored units at ``level`` whose scores this scope reads.
 
         Everyone who reads scores and sees all issues reads every score. A leader
-        reads the townships, communities and road sections assigned to them now;
-        a unit handler reads its own unit (``level="department"``); nobody else
-        reads any. Published bulletins are not filtered: a 通报 is issued to all.
+        reads the townships, communities and road sections assigned to them during
+        the scored period ``during`` (local days, end exclusive; default: now); a
+        unit handler reads its own unit (``level="department"``); nobody else reads
+        any. Published bulletins are not filtered: a 通报 is issued to all.
         """
         codes = list(codes)
         if not self.has(Perm.score_read):
@@ -482,14 +485,22 @@ class Scope:
         if self.sees_all:
             return codes
         if self.role is Role.leader and level in ("township", "community", "road_section"):
-            return self.filter_codes(level, codes)
+            if during is None:
+                return self.filter_codes(level, codes)
+            start, end = _day_start(during[0]), _day_start(during[1])
+            mine = {
+                code
+                for lay, code, s, e in self.leader_windows
+                if lay == level and s < end and (e is None or e > start)
+            }
+            return [c for c in codes if c in mine]
         if self.role is Role.unit_handler and level == "department":
             return self.filter_codes("unit", codes)
         return []
 
-    def check_score(self, level: str, code: str) -> None:
+    def check_score(self, level: str, code: str, during: tuple[date, date] | None = None) -> None:
         """One unit's score or negative list: :class:`NotFoundError` outside the scope."""
-        if not self.score_codes(level, [code]):
+        if not self.score_codes(level, [code], during):
             raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
 
     def require_all_scores(self) -> None:
@@ -503,11 +514,18 @@ class Scope:
                 role=self.role.value if self.role else "system",
             )
 
-    def sees_case(self, level: str, unit_code: str, leader_key: str | None) -> bool:
-        """An accountability case: about a unit whose score the scope reads, or the leader."""
+    def sees_case(
+        self,
+        level: str,
+        unit_code: str,
+        leader_key: str | None,
+        during: tuple[date, date] | None = None,
+    ) -> bool:
+        """An accountability case: about a unit whose score the scope reads (in the
+        case's period ``during``), or naming the leader."""
         if self.role is Role.leader and leader_key and leader_key == self.actor.leader:
             return True
-        return bool(self.score_codes(level, [unit_code]))
+        return bool(self.score_codes(level, [unit_code], during))
 
     def visible_units(self) -> Iterable[str] | None:
         """Unit keys whose objects this scope reads (None: all)."""

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -561,7 +561,9 @@ def leader_dashboard(
         raise NotFoundError(f"no leader {leader_key!r}", kind="leader", key=leader_key)
     rows = ctx.session.execute(
         select(Assignment.role, Assignment.object_layer, Assignment.object_code).where(
-            Assignment.leader_id == leader.id, Assignment.valid_from <= period.end
+            Assignment.leader_id == leader.id,
+            Assignment.valid_from < period.end,
+            or_(Assignment.valid_to.is_(None), Assignment.valid_to > period.start),
         )
     ).all()
     mine: dict[str, list[str]] = {"community": [], "township": []}

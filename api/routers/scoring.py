@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
 from civgrid.grids.calendar import DEFAULT_TZ
+from civgrid.grids.errors import DomainError
 from civgrid.grids.permissions import Scope
 from civgrid.grids.scoring import LEVELS, Period
 from civgrid.grids.scoring_rules import RuleRegistry
@@ -84,9 +85,17 @@ def _ctx(
     return ScoringContext(store, session, reg, profile, sampling=sampling, now=now(request))
 
 
-def _visible(scope: Scope, level: str, rows: list, code: Any = lambda r: r["code"]) -> list:
-    """The rows (scores, indicator rows) whose unit ``scope`` may read; ranks as computed."""
-    allowed = set(scope.score_codes(level, [code(r) for r in rows]))
+def _during(p: Period) -> tuple[Any, Any]:
+    """The local days of ``p`` (end exclusive): a leader's areas are those of the period."""
+    return (p.start, p.end)
+
+
+def _visible(
+    scope: Scope, level: str, rows: list, p: Period, code: Any = lambda r: r["code"]
+) -> list:
+    """The rows (scores, indicator rows) whose unit ``scope`` may read in period ``p``;
+    ranks as computed over all units."""
+    allowed = set(scope.score_codes(level, [code(r) for r in rows], _during(p)))
     return [r for r in rows if code(r) in allowed]
 
 
@@ -117,7 +126,7 @@ def list_scores(
         "rules_effective_from": rules.effective_from.isoformat(),
         "scores": [
             s.to_dict(items=False)
-            for s in _visible(scope, level, ctx.scores(p, level), lambda s: s.code)
+            for s in _visible(scope, level, ctx.scores(p, level), p, lambda s: s.code)
         ],
     }  # fmt: skip
 
@@ -140,7 +149,7 @@ def one_score(
         from civgrid.grids.errors import InvalidInputError
 
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
-    scope.check_score(level, code)
+    scope.check_score(level, code, _during(p))
     return ctx.score(p, level, code).to_dict()
 
 
@@ -161,7 +170,7 @@ def indicators(
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     return {"by": by, "period": p.key, "min_sample": ctx.rules(p).ranking.min_sample,
-            "rows": _visible(scope, by, ctx.indicators(p, by))}  # fmt: skip
+            "rows": _visible(scope, by, ctx.indicators(p, by), p)}  # fmt: skip
 
 
 @router.get("/rankings", summary="Ranking table", responses=ERRORS_READ)
@@ -191,7 +200,7 @@ def rankings(
             for s in ctx.scores(p, level)
         ]  # fmt: skip
     return {"level": level, "period": p.key, "metric": metric,
-            "rows": _visible(scope, level, rows)}  # fmt: skip
+            "rows": _visible(scope, level, rows, p)}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- rules
@@ -336,9 +345,10 @@ def unit_negative_list(
     A unit handler reads only their own unit's list, a leader only their areas'."""
     from civgrid.grids.score_service import negative_list
 
-    scope.check_score(level, key)
+    p = _period(period, request)
+    scope.check_score(level, key, _during(p))
     ctx = _ctx(request, store, session, profile)
-    return negative_list(ctx, level, key, _period(period, request))
+    return negative_list(ctx, level, key, p)
 
 
 class EvaluateIn(BaseModel):
@@ -354,6 +364,14 @@ class ActionIn(BaseModel):
 
     action: Literal["interview", "public_criticism", "referral", "note", "close"]
     note: str | None = Field(None, max_length=2000)
+
+
+def _case_days(case: Any) -> tuple[Any, Any] | None:
+    """The local days of a case's period (None when it does not parse)."""
+    try:
+        return _during(Period.parse(case.period))
+    except DomainError:  # an odd stored period only loses the period check
+        return None
 
 
 @router.get("/accountability/cases", summary="Accountability cases", responses=ERRORS_READ)
@@ -373,7 +391,7 @@ def cases_list(
         case_dict(c)
         for c in list_cases(session, status=status, level=level, unit_code=unit,
                             leader_key=leader, period=period)
-        if scope.sees_case(c.level, c.unit_code, c.leader_key)
+        if scope.sees_case(c.level, c.unit_code, c.leader_key, _case_days(c))
     ]  # fmt: skip
 
 
@@ -404,7 +422,7 @@ def case_get(session: SessionDep, scope: ScopeDep, case_id: int) -> dict[str, An
     from civgrid.grids.scoring_models import AccountabilityCase
 
     c = session.get(AccountabilityCase, case_id)
-    if c is None or not scope.sees_case(c.level, c.unit_code, c.leader_key):
+    if c is None or not scope.sees_case(c.level, c.unit_code, c.leader_key, _case_days(c)):
         raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
     return case_dict(c)
 
@@ -461,9 +479,9 @@ def scores_page(
     return HTMLResponse(
         scores_page_html(
             p,
-            _visible(scope, "community", ctx.scores(p, "community"), lambda s: s.code),
-            _visible(scope, "township", ctx.scores(p, "township"), lambda s: s.code),
-            _visible(scope, "department", ctx.indicators(p, "department")),
+            _visible(scope, "community", ctx.scores(p, "community"), p, lambda s: s.code),
+            _visible(scope, "township", ctx.scores(p, "township"), p, lambda s: s.code),
+            _visible(scope, "department", ctx.indicators(p, "department"), p),
             ctx.rules(p),
         )
     )  # fmt: skip
@@ -531,8 +549,8 @@ def unit_score_page(
 
     if level not in LEVELS:
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
-    scope.check_score(level, code)
     p = _period(period, request)
+    scope.check_score(level, code, _during(p))
     ctx = _ctx(request, store, session, profile)
     score = ctx.score(p, level, code).to_dict()
     return HTMLResponse(unit_page_html(score, negative_list(ctx, level, code, p), p.label))

@@ -358,3 +358,37 @@ def test_team_polygon_extends_the_reinspection_area(world):
         assert team_covers_issue(s, "ST01", y, day) is True
         assert team_covers_issue(s, "ST01", x, day) is ("SA01" in sa(x))
         s.rollback()
+
+
+def test_a_leaders_scores_follow_the_assignment_of_the_period(world):
+    """L36 contracts 411327001002 in October 2026 only: October's score is theirs to read,
+    November's is not (404, and absent from lists and the dashboard)."""
+    from civgrid.grids.models import Assignment, Leader
+
+    code = "411327001002"
+    with world.store.session() as s:
+        l36 = s.query(Leader).filter_by(key="L36").one()
+        s.add(Assignment(role="contract", subject_kind="leader", leader_id=l36.id,
+                         object_layer="community", object_code=code,
+                         valid_from=date(2026, 10, 1), valid_to=date(2026, 11, 1)))  # fmt: skip
+    c = world.client
+    l36 = {"headers": AuthClient.as_user("leader", "l36", leader="L36")}
+
+    def listed(period: str) -> set[str]:
+        r = c.get("/api/v1/scores", params={"level": "community", "period": period}, **l36)
+        assert r.status_code == 200, r.text
+        return {row["code"] for row in r.json()["scores"]}
+
+    def dashboard(period: str) -> set[str]:
+        r = c.get("/api/v1/leaders/L36/dashboard", params={"period": period}, **l36)
+        assert r.status_code == 200, r.text
+        return {row["code"] for row in r.json()["rows"] if row["level"] == "community"}
+
+    one = f"/api/v1/scores/community/{code}"
+    assert c.get(one, params={"period": "2026-10"}, **l36).status_code == 200
+    assert c.get(one, params={"period": "2026-11"}, **l36).status_code == 404
+    assert code in listed("2026-10") and code not in listed("2026-11")
+    assert code in dashboard("2026-10") and code not in dashboard("2026-11")
+    # the command center reads both months
+    admin = world.roles["admin"]
+    assert c.get(one, params={"period": "2026-11"}, **admin).status_code == 200
