@@ -90,14 +90,15 @@ def test_cli_users(tmp_path, demo_sqlite_template):
     again = run(cli, ["user", "bootstrap-demo", *db])
     assert "nothing to do" in again.output and lines[0][2] not in again.output
     r = run(cli, ["user", "add", "zhou", "--role", "unit_handler", "--unit", "D04", *db])
-    assert r.exit_code == 0 and "one-time password" in r.output
+    assert r.exit_code == 0 and "one-time password" in r.output, (r.output, r.exception)
     bad = run(cli, ["user", "add", "wu", "--role", "unit_handler", "--unit", "NOPE", *db])
     assert bad.exit_code == 1 and "unknown unit" in bad.output
-    assert run(cli, ["user", "disable", "zhou", *db]).exit_code == 0
+    r = run(cli, ["user", "disable", "zhou", *db])
+    assert r.exit_code == 0, (r.output, r.exception)
     listed = run(cli, ["user", "list", *db]).output
     assert "zhou\tunit_handler\tD04\tdisabled" in listed and "argon2" not in listed
     r = run(cli, ["user", "reset-password", "zhou", *db])
-    assert r.exit_code == 0 and "one-time password for zhou" in r.output
+    assert r.exit_code == 0 and "one-time password for zhou" in r.output, (r.output, r.exception)
     log = run(cli, ["user", "audit", "--who", "cli:" + __import__("getpass").getuser(), *db])
     assert "user.disable" in log.output and "user.reset_password" in log.output
     assert run(cli, ["user", "audit-purge", "--older-than-days", "30", *db]).exit_code == 1
