@@ -35,6 +35,7 @@ Deadlines
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -129,6 +130,7 @@ class TriageReason:
     outside_jurisdiction = "outside_jurisdiction"
     unroutable = "unroutable"
     anonymous_citizen = "anonymous_citizen"
+    public_intake = "public_intake"  # a report without an account: always confirmed first
     address_unmatched = "address_unmatched"
 
 
@@ -725,7 +727,9 @@ def report_issue(
         Its snap index answers the lookups.
     actor : Actor
         The reporter (role ``citizen``, ``grid_worker``, ``inspector``,
-        ``command_center``… or the system actor).
+        ``command_center``… or the system actor). The public (account role
+        ``public``: no account) always reports as ``citizen_complaint`` with the
+        default priority, and the report waits in triage for a dispatcher.
     payload : IssueReport
     idempotency_key : str, optional
         A retry with the same key returns the first issue (``created=False``);
@@ -745,6 +749,12 @@ def report_issue(
     """
     cfg = config or IssueConfig()
     now = cfg.now()
+    public = actor.account_role == "public"
+    if public:
+        # the public reports as a citizen; the command center sets source and priority
+        payload = dataclasses.replace(
+            payload, source=Source.citizen_complaint.value, priority=Priority.normal
+        )
     fingerprint = payload.fingerprint()
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()
@@ -813,6 +823,8 @@ def report_issue(
     )
     if triage is None and is_citizen and anonymous and cfg.triage_anonymous_citizen:
         triage = TriageReason.anonymous_citizen
+    if triage is None and public:
+        triage = TriageReason.public_intake
     issue.triage_reason = triage
 
     duplicate = (
@@ -889,10 +901,10 @@ def _by_idempotency_key(session: Session, key: str, fingerprint: str) -> Issue |
     if found is None:
         return None
     if found.request_hash and found.request_hash != fingerprint:
+        # no issue id: whoever reuses a key must not learn what it was used for
         raise ConflictError(
             "this Idempotency-Key was already used for a different request",
             field="Idempotency-Key",
-            issue_id=found.id,
         )
     return found
 

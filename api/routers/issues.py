@@ -321,13 +321,17 @@ async def create_issue(
         visit_id=body.visit_id,
     )
 
+    # keys are private to their sender: another account (or the public) reusing one
+    # makes its own report and never sees the first
+    key = f"user:{actor.who}:{idempotency_key}" if idempotency_key is not None else None
+
     def work() -> tuple[IssueDetailOut, bool]:
         with store.session() as session:
-            result = svc.report_issue(
-                session, store, reporter, payload, idempotency_key, config=cfg
-            )
+            result = svc.report_issue(session, store, reporter, payload, key, config=cfg)
             session.flush()
-            out = _public(result.issue, cfg) if public else _detail(result.issue, cfg)
+            # a replay is answered in the caller's view (the public's: no notes or history)
+            full = not public and (result.created or scope.can_see_issue(result.issue))
+            out = _detail(result.issue, cfg) if full else _public(result.issue, cfg)
         return out, result.created
 
     out, created = await run_in_threadpool(work)

@@ -86,3 +86,40 @@ def test_open311_needs_a_configured_key(w):
     assert r.status_code in (200, 201), r.text
     body = r.json()[0]
     assert "service_request_id" in body or "token" in body
+
+
+def test_public_reports_wait_in_triage_as_citizen_complaints(w):
+    """No account: source and priority are the command center's to set, a name changes
+    nothing, and the report waits for a dispatcher (no deadline clock runs)."""
+    body = _report(w, source="media_exposure", priority="urgent", reporter_name="王先生")
+    r = w.client.post("/api/v1/issues", json=body, anonymous=True)
+    assert r.status_code == 201, r.text
+    got = w.client.get(f"/api/v1/issues/{r.json()['id']}").json()
+    assert got["state"] == "triage" and got["triage_reason"] == "public_intake"
+    assert got["source"] == "citizen_complaint" and got["priority"] == "normal"
+    assert got["deadline"] is None
+
+
+def test_idempotency_keys_are_private_to_their_sender(w):
+    """A replayed key answers in the caller's view; another sender's key is not theirs."""
+    lon, lat = w.py  # Y's community: outside the unit handler's scope
+    body = {"category": "dumping", "source": "field_supervision", "lon": lon, "lat": lat}
+    key = {"Idempotency-Key": "shared-key-1"}
+    first = w.client.post("/api/v1/issues", json=body, headers={**key,
+                          **w.roles["admin"]["headers"]})  # fmt: skip
+    assert first.status_code == 201
+    again = w.client.post("/api/v1/issues", json=body, headers={**key,
+                          **w.roles["admin"]["headers"]})  # fmt: skip
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    # the same key from another account: its own new report, never the admin's
+    other = w.client.post("/api/v1/issues", json={**body, "source": "grid_worker"},
+                          headers={**key, **w.roles["grid_worker"]["headers"]})  # fmt: skip
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    # and from the public: a new report, answered in the public view
+    pub = w.client.post("/api/v1/issues", json=body, headers=key, anonymous=True)
+    assert pub.status_code == 201 and pub.json()["id"] != first.json()["id"]
+    assert pub.json()["history"] == []
+    # a conflicting reuse says so without naming the issue
+    clash = w.client.post("/api/v1/issues", json={**body, "description": "x"},
+                          headers={**key, **w.roles["admin"]["headers"]})  # fmt: skip
+    assert clash.status_code == 409 and "issue_id" not in clash.json()

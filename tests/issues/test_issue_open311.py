@@ -71,8 +71,10 @@ def test_post_request_is_routed_like_any_report(client, store):
     req = one[0]
     issue = client.get(f"/api/v1/issues/{rid}").json()
     assert req["agency_responsible"] == issue["owner_unit"]["name"]
-    assert req["status"] == "open" and req["status_notes"].startswith("已交办")
-    assert req["expected_datetime"] is not None and req["expected_datetime"].endswith("+08:00")
+    # a public channel: even a named reporter waits for a dispatcher's confirmation
+    assert req["status"] == "open" and req["status_notes"] == "待分拣"
+    assert issue["state"] == "triage" and issue["triage_reason"] == "public_intake"
+    assert issue["source"] == "citizen_complaint"
     assert req["address_id"] == COMPOUND
     assert abs(req["long"] - lon) < 1e-9 and abs(req["lat"] - lat) < 1e-9
     # the token resolves to the request
