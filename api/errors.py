@@ -53,7 +53,7 @@ def problem(status: int, detail: str, *, type_: str = "about:blank", **extra) ->
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|otp", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|refresh|otp|api_?key", re.IGNORECASE)
 REDACTED = "***"
 
 

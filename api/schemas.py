@@ -8,8 +8,9 @@ Field names follow the glossary (``owner_unit``, ``co_responsible_units``,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 CRS = Literal["wgs84", "gcj02", "bd09", "cgcs2000"]
@@ -360,3 +361,9 @@ class DeadlineReportOut(BaseModel):
     overdue: list[int]
     notices: list[str]
     escalated: list[int]
+
+
+#: Largest object id (a 32-bit integer key on PostgreSQL): larger ones are a 422, not a 500.
+MAX_ID = 2**31 - 1
+#: An object id in a path.
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Object id.")]

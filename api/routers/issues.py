@@ -41,6 +41,7 @@ from civgrid.api.errors import register as register_status
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
+    MAX_ID,
     DeadlineReportOut,
     DispatchIn,
     ExtensionDecisionIn,
@@ -99,7 +100,7 @@ ReadScope = Annotated[Scope, require(Perm.issue_read)]
 #: Writes need an account (the public only reports); the domain checks the object.
 LOGIN = Depends(require_user)
 ExportScope = Annotated[Scope, require(Perm.lists_export)]
-IssueId = Annotated[int, PathParam(ge=1, description="Issue id.")]
+IssueId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="Issue id.")]
 
 
 def _version(if_match: str | None, body_version: int | None) -> int | None:
@@ -657,7 +658,7 @@ def request_extension(
 )
 def decide_extension(
     issue_id: IssueId,
-    request_id: Annotated[int, PathParam(ge=1)],
+    request_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     body: ExtensionDecisionIn,
     session: SessionDep,
     cfg: IssueConfigDep,
@@ -833,7 +834,7 @@ def unit_inbox(
     summary="Printable supervision notice (督办通知单)",
 )
 def notice_html(
-    notice_id: Annotated[int, PathParam(ge=1)],
+    notice_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     session: SessionDep,
     cfg: IssueConfigDep,
     settings: SettingsDep,
@@ -853,7 +854,7 @@ def notice_html(
     summary="A photo of an issue",
 )
 def photo(
-    photo_id: Annotated[int, PathParam(ge=1)],
+    photo_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     session: SessionDep,
     cfg: IssueConfigDep,
     scope: ReadScope,

@@ -482,8 +482,16 @@ HeatCategory = Annotated[str | None, Query(description="Category code (with sub-
 HeatSource = Annotated[str | None, Query(description="Sources, comma separated.")]
 HeatArea = Annotated[str | None, Query(description="Area code of any level.")]
 HeatDays = Annotated[int, Query(ge=1, le=3660, description="Window length when from is not given.")]
-HeatFrom = Annotated[date | None, Query(alias="from", description="Window start (local date).")]
-HeatTo = Annotated[date | None, Query(description="Window end, inclusive (local date).")]
+HeatFrom = Annotated[
+    date | None,
+    Query(alias="from", ge=date(2000, 1, 1), le=date(2099, 12, 31),
+          description="Window start (local date)."),
+]  # fmt: skip
+HeatTo = Annotated[
+    date | None,
+    Query(ge=date(2000, 1, 1), le=date(2099, 12, 31),
+          description="Window end, inclusive (local date)."),
+]  # fmt: skip
 
 
 @router.get(

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from civgrid.api.deps import ScopeDep, SessionDep, SettingsDep, StoreDep
 from civgrid.api.routers.issues import IssueConfigDep, check_public_intake
+from civgrid.api.schemas import MAX_ID
 from civgrid.geo.errors import GeoError
 from civgrid.grids import issues as svc
 from civgrid.grids import open311 as o311
@@ -266,7 +267,7 @@ def get_requests(
     summary="One service request",
 )
 def get_request(
-    request_id: Annotated[int, Path(ge=1)],
+    request_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     fmt: Format,
     session: SessionDep,
     cfg: IssueConfigDep,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, SessionDep, SettingsDep, StoreDep, require
-from civgrid.api.schemas import ERRORS_WRITE
+from civgrid.api.schemas import ERRORS_WRITE, ObjectId
 from civgrid.grids import leader_visits as lv
 from civgrid.grids.errors import InvalidInputError
 from civgrid.grids.patrol_coverage import ingest_track, team_coverage, track_dict
@@ -125,7 +125,7 @@ def get_month_plan(
 
 @router.post("/patrol/visits/{visit_id}/outcome", summary="Mark a visit done or missed")
 def post_visit_outcome(
-    session: SessionDep, actor: ActorDep, visit_id: int, body: VisitOutcome
+    session: SessionDep, actor: ActorDep, visit_id: ObjectId, body: VisitOutcome
 ) -> dict[str, Any]:
     """Set a planned visit's status and link the issues reported during it."""
     from civgrid.grids.patrol_plan import visit_dict

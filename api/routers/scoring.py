@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
-from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
+from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.grids.calendar import DEFAULT_TZ
 from civgrid.grids.errors import DomainError
 from civgrid.grids.permissions import Scope
@@ -303,7 +303,7 @@ def bulletin_publish(
 @router.get(
     "/bulletins/{bulletin_id}.xlsx", summary="A published bulletin as xlsx", responses=ERRORS_READ
 )
-def bulletin_xlsx_get(session: SessionDep, bulletin_id: int) -> Response:
+def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     """The workbook stored at publication."""
     from civgrid.grids.bulletins import get_bulletin
 
@@ -317,7 +317,7 @@ def bulletin_xlsx_get(session: SessionDep, bulletin_id: int) -> Response:
 
 
 @router.get("/bulletins/{bulletin_id}", summary="A published bulletin", responses=ERRORS_READ)
-def bulletin_get(session: SessionDep, bulletin_id: int) -> dict[str, Any]:
+def bulletin_get(session: SessionDep, bulletin_id: ObjectId) -> dict[str, Any]:
     """As issued (never recomputed)."""
     from civgrid.grids.bulletins import bulletin_dict, get_bulletin
 
@@ -415,7 +415,7 @@ def cases_evaluate(
 @router.get(
     "/accountability/cases/{case_id}", summary="One case with history", responses=ERRORS_READ
 )
-def case_get(session: SessionDep, scope: ScopeDep, case_id: int) -> dict[str, Any]:
+def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> dict[str, Any]:
     """The case and its history."""
     from civgrid.grids.errors import NotFoundError
     from civgrid.grids.score_service import case_dict
@@ -430,7 +430,7 @@ def case_get(session: SessionDep, scope: ScopeDep, case_id: int) -> dict[str, An
 @router.post(
     "/accountability/cases/{case_id}/actions", summary="Act on a case", responses=ERRORS_WRITE
 )
-def case_act(session: SessionDep, actor: ActorDep, case_id: int, body: ActionIn) -> dict:
+def case_act(session: SessionDep, actor: ActorDep, case_id: ObjectId, body: ActionIn) -> dict:
     """约谈 / 通报批评 / 问责 / note, or close with a note (history kept)."""
     from civgrid.grids.score_service import act_on_case, case_dict
 
@@ -502,7 +502,7 @@ def bulletin_draft_page(
 
 
 @pages.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
-def bulletin_page(session: SessionDep, bulletin_id: int) -> HTMLResponse:
+def bulletin_page(session: SessionDep, bulletin_id: ObjectId) -> HTMLResponse:
     """A published bulletin, printable, as issued."""
     from civgrid.grids.bulletins import get_bulletin
     from civgrid.maps.scoring_pages import bulletin_html

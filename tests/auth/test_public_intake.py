@@ -123,3 +123,15 @@ def test_idempotency_keys_are_private_to_their_sender(w):
     clash = w.client.post("/api/v1/issues", json={**body, "description": "x"},
                           headers={**key, **w.roles["admin"]["headers"]})  # fmt: skip
     assert clash.status_code == 409 and "issue_id" not in clash.json()
+
+
+def test_out_of_range_ids_and_dates_are_422_not_500(w):
+    for url in ("/api/v1/issues/99999999999999999999", "/api/v1/issues/2147483648",
+                "/api/v1/photos/99999999999", "/api/v1/accountability/cases/99999999999",
+                "/open311/v2/requests/99999999999.json"):  # fmt: skip
+        r = w.client.get(url)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+    assert w.client.get("/api/v1/issues/2147483647").status_code == 404
+    for url in ("/api/v1/hexbins?from=0001-01-01", "/api/v1/heat/points?to=0001-01-01"):
+        r = w.client.get(url)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
