@@ -258,9 +258,17 @@ def rectification_list_rows(issues: Sequence[Issue], cfg: IssueConfig) -> list[d
 
 
 def responsibility_list_rows(
-    session: Session, store: Any, cfg: IssueConfig, at: date | None = None
+    session: Session,
+    store: Any,
+    cfg: IssueConfig,
+    at: date | None = None,
+    issue_conditions: Sequence[Any] = (),
 ) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Rows of the 责任清单 and the geometry of each row's object (current generation)."""
+    """Rows of the 责任清单 and the geometry of each row's object (current generation).
+
+    ``issue_conditions`` (the caller's scope, SQL) restrict the open-issue counts: the
+    assignments are the published responsibility list, the counts are issues.
+    """
     from civgrid.grids.export import LAYER_LABELS, ROLE_LABELS, responsibility_rows
     from civgrid.grids.models import Layer, Role
 
@@ -268,11 +276,11 @@ def responsibility_list_rows(
     rows = responsibility_rows(store, at=day, session=session)
     open_states = [s for s in State if KIND[s] is Kind.open]
     counts: Counter[tuple[str, str]] = Counter()
+    # the scope's conditions are on issues (they correlate issue parties themselves)
+    open_ids = select(Issue.id).where(Issue.state.in_(open_states), *issue_conditions)
     for p in session.scalars(
-        select(IssueParty)
-        .join(Issue, IssueParty.issue_id == Issue.id)
-        .where(
-            Issue.state.in_(open_states),
+        select(IssueParty).where(
+            IssueParty.issue_id.in_(open_ids),
             IssueParty.role.in_(["owner", "contract", "contact", "road_chief"]),
         )
     ):
@@ -340,7 +348,9 @@ def build_list(
             f"unknown list {name!r}; lists are {', '.join(LIST_NAMES)}", field="list"
         )
     if name == "responsibility_list":
-        rows, geoms = responsibility_list_rows(session, store, cfg, at)
+        scope = query.scope if query is not None else None
+        conditions = scope.issue_conditions() if scope is not None else ()
+        rows, geoms = responsibility_list_rows(session, store, cfg, at, conditions)
         return ListTable(name, LIST_NAMES[name], RESPONSIBILITY_LIST_COLUMNS, rows, geoms)
     issues = _all_issues(session, query)
     if name == "issue_list":

@@ -392,3 +392,28 @@ def test_a_leaders_scores_follow_the_assignment_of_the_period(world):
     # the command center reads both months
     admin = world.roles["admin"]
     assert c.get(one, params={"period": "2026-11"}, **admin).status_code == 200
+
+
+def test_responsibility_list_counts_only_the_callers_issues(world):
+    """The 责任清单 rows are the published assignments; its open-issue counts follow scope."""
+    import csv
+    import io
+
+    c = world.client
+    y_unit = world.Y["owner_unit"]["key"]
+
+    def counts(**opts) -> dict[str, int]:
+        r = c.get("/api/v1/lists/responsibility_list.csv", **opts)
+        assert r.status_code == 200, r.text
+        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        out: dict[str, int] = {}
+        for row in rows:
+            key = row["主体编号"]
+            out[key] = max(out.get(key, 0), int(row["在办问题数"] or 0))
+        return out
+
+    admin = counts(**world.roles["admin"])
+    unit = counts(**world.roles["unit_handler"])
+    assert set(admin) == set(unit)  # the same assignments
+    assert admin[y_unit] >= 1 and unit[y_unit] == 0
+    assert admin["L13"] >= 1 and counts(**world.roles["leader"])["L13"] == 0
