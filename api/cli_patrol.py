@@ -122,14 +122,20 @@ def plan(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Plan the month's inspection visits (explains each; never exceeds capacity)."""
-    from civgrid.grids.patrol_plan import PatrolSettings, plan_month
+    from civgrid.grids.patrol_plan import (
+        KIND_LABELS,
+        PatrolSettings,
+        parse_last_scores,
+        plan_month,
+        reasons_zh,
+    )
 
     overrides: dict[str, Any] = {}
     if capacity is not None:
         overrides["capacity_per_day"] = capacity
     if share is not None:
         overrides["sample_share"] = share
-    last = json.loads(scores.read_text(encoding="utf-8")) if scores else None
+    last = parse_last_scores(scores.read_bytes(), source=f"--scores {scores}") if scores else None
     with _open(database_url) as (store, _), store.session() as s:
         if if_missing and _has_plan(s, month):
             typer.echo(f"{month} 已有巡查计划，未改动。")
@@ -152,7 +158,9 @@ def plan(
             f"{month} 巡查计划: {sm['visits']} 次走访，{sm['working_days']} 个工作日；"
             f"抽查社区 {sm['communities_sampled']}/{sm['communities']}（{sm['sample_share']:.0%}）"
         )
-        typer.echo("按类型: " + ", ".join(f"{k} {v}" for k, v in sm["by_kind"].items()))
+        typer.echo(
+            "按类型: " + ", ".join(f"{KIND_LABELS.get(k, k)} {v}" for k, v in sm["by_kind"].items())
+        )
         typer.echo("按督查组: " + ", ".join(f"{k} {v}" for k, v in sm["by_team"].items()))
         ls = sm.get("last_scores", {})
         src = {"given": "手工给定", "bulletin": f"{ls.get('period')} 月通报 {ls.get('number', '')}",
@@ -164,13 +172,16 @@ def plan(
         )
         for v in r.visits[:10]:
             typer.echo(
-                f"  {v['day']} {v['team_key']} #{v['seq']} {v['kind']} {v['target_code']} "
-                f"({v['priority']:g}): {'; '.join(v['reasons'])}"
+                f"  {v['day']} {v['team_key']} #{v['seq']} {KIND_LABELS.get(v['kind'], v['kind'])} "
+                f"{v['target_code']}（优先级 {v['priority']:g}）："
+                + "；".join(reasons_zh(v["reasons"]))
             )
         if len(r.visits) > 10:
             typer.echo(f"  … 另 {len(r.visits) - 10} 次（--json 查看全部）")
         for u in r.unscheduled:
-            typer.echo(f"  未安排: {u['team_key']} {u['target_code']}: {u['reasons'][-1]}")
+            typer.echo(
+                f"  未安排: {u['team_key']} {u['target_code']}：{reasons_zh(u['reasons'][-1:])[0]}"
+            )
         typer.echo("已保存。" if commit else "试运行（未保存，加 --commit 保存）。")
 
 
@@ -184,13 +195,17 @@ def route(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """A team's route for a day through its planned visits (metres)."""
+    from civgrid.grids.patrol_plan import KIND_LABELS
     from civgrid.grids.patrol_routes import team_route
 
     with _open(database_url) as (store, _), store.session() as s:
         r = team_route(s, store, team, date)
     typer.echo(f"{team} {r['day']}: {len(r['stops'])} 站，共 {r['total_m'] / 1000:.2f} km")
     for n, st in enumerate(r["stops"], 1):
-        typer.echo(f"  {n}. {st['target_code']} {st['kind']} (+{st['leg_m']:.0f} m)")
+        typer.echo(
+            f"  {n}. {st['target_code']} {st['target_name']} "
+            f"{KIND_LABELS.get(st['kind'], st['kind'])}（+{st['leg_m']:.0f} 米）"
+        )
     if gpx:
         gpx.write_text(r["gpx"], encoding="utf-8")
         typer.echo(f"GPX: {gpx}")
@@ -207,6 +222,9 @@ def coverage(
     crs: str = typer.Option("wgs84", "--crs", help="wgs84, cgcs2000, gcj02 or bd09"),
     tolerance: float = typer.Option(30.0, "--tolerance", help="Road tolerance in metres."),
     month: str | None = typer.Option(None, "--month", help="Report a month (without --track)."),
+    day: str | None = typer.Option(
+        None, "--day", help="YYYY-MM-DD: the day of a track without fix times."
+    ),
     commit: bool = typer.Option(False, "--commit", help="Store the track."),
     database_url: str | None = DatabaseOption,
 ) -> None:
@@ -228,10 +246,18 @@ def coverage(
                 filename=track.name,
                 tolerance_m=tolerance,
                 commit=commit,
+                day=day,
             )
+            if out.get("duplicate"):
+                typer.echo(
+                    f"轨迹 {track.name} 与已保存的轨迹 {out['id']}（{out.get('day') or ''}）"
+                    "内容相同，未重复保存。"
+                )
+                return
             c = out["cleaning"]
             typer.echo(
-                f"轨迹 {track.name}: {c['n_raw']} 点，保留 {c['n_kept']}（零点 {c['zero_fixes']}，"
+                f"轨迹 {track.name}（{out['day']}）: {c['n_raw']} 点，"
+                f"保留 {c['n_kept']}（零点 {c['zero_fixes']}，"
                 f"重复 {c['duplicates']}，跳点 {c['jumps']}，县外 {c.get('outside_county', 0)}），"
                 f"长 {out['length_m'] / 1000:.2f} km"
             )
@@ -266,7 +292,7 @@ def coverage(
                 f"网格 {len(ug['entered'])}/{ug['total']}，"
                 f"计划走访 {pl['visited']}/{pl['visits']}"
                 f"（其他组轨迹确认 {pl['visited_by_others']}），"
-                f"遗漏 {len(pl['gaps'])}"
+                f"遗漏 {len(pl['gaps'])}（截至 {pl['today']}），待走访 {len(pl['planned'])}"
             )
 
 
@@ -291,12 +317,24 @@ def visit_leader(
                 s, _actor(), leader, kind=kind, day=date, area_code=area, note=note,
                 findings=findings,
             )  # fmt: skip
-            typer.echo(f"已记录: {leader} {v.day} {lv.LEADER_VISIT_KINDS[v.kind]}")
+            if getattr(v, "duplicate", False):
+                typer.echo(
+                    f"已有相同记录（编号 {v.id}），未重复保存: {leader} {v.day} "
+                    f"{lv.LEADER_VISIT_KINDS[v.kind]}"
+                )
+            else:
+                typer.echo(f"已记录: {leader} {v.day} {lv.LEADER_VISIT_KINDS[v.kind]}")
             return
         for v in lv.list_leader_visits(s, leader, month=month):
             typer.echo(f"{v.day} {lv.LEADER_VISIT_KINDS[v.kind]} {v.area_code or ''}")
         if month:
-            typer.echo(_dump(lv.leader_cadence(s, leader, month)))
+            c = lv.leader_cadence(s, leader, month)
+            yes = {True: "是", False: "否"}
+            typer.echo(f"{month} 履职情况：")
+            typer.echo(f"  现场办公 {c['office_hours']} 次；上旬（1–10日）已现场办公："
+                       f"{yes[c['office_hours_first_ten_days']]}")  # fmt: skip
+            typer.echo(f"  实地察看 {c['site_inspections']} 次；每月至少两次："
+                       f"{yes[c['site_inspections_ok']]}")  # fmt: skip
 
 
 @visit_app.command("outcome")

@@ -260,9 +260,9 @@ def route_to_gpx(
 ) -> str:
     """Render a route as a GPX 1.1 ``<rte>`` (WGS84 degrees)."""
     stops = np.asarray(stops_lonlat, dtype=float).reshape(-1, 2)
-    pts = [f'<rtept lat="{base_lonlat[1]}" lon="{base_lonlat[0]}"><name>base</name></rtept>']
+    pts = [f'<rtept lat="{base_lonlat[1]}" lon="{base_lonlat[0]}"><name>出发点</name></rtept>']
     for i in result.order:
-        nm = names[i] if names else f"stop {i}"
+        nm = names[i] if names else f"第{i + 1}站"
         pts.append(
             f'<rtept lat="{stops[i, 1]}" lon="{stops[i, 0]}"><name>{escape(nm)}</name></rtept>'
         )

@@ -131,11 +131,19 @@ def _read_gpx(text: str) -> tuple[list[float], list[float], list[float]]:
     if not root.tag.endswith("gpx"):
         raise FileFormatError(f"malformed GPX: root element is <{root.tag}>, expected <gpx>")
     pts: list[ET.Element] = []
-    for tag in ("trkpt", "rtept"):
-        for ns in _GPX_NS:
-            pts += root.findall(f".//{ns}{tag}")
-        if pts:
-            break
+    for ns in _GPX_NS:
+        pts += root.findall(f".//{ns}trkpt")
+    if not pts:
+        planned = {
+            tag: sum(len(root.findall(f".//{ns}{tag}")) for ns in _GPX_NS)
+            for tag in ("rtept", "wpt")
+        }
+        if any(planned.values()):
+            raise FileFormatError(
+                f"GPX has no recorded track (<trk>/<trkpt>), only a planned route or "
+                f"waypoints ({planned['rtept']} <rtept>, {planned['wpt']} <wpt>): upload the "
+                "track recorded on the way (GPX 只有计划路线或航点，没有实际轨迹 <trk>)"
+            )
     lon, lat, t = [], [], []
     for i, p in enumerate(pts):
         try:

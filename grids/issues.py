@@ -511,9 +511,17 @@ def _validate_report(session: Session, payload: IssueReport, now: datetime) -> d
     if payload.visit_id is not None:
         from civgrid.grids.patrol_models import PatrolVisit
 
-        if session.get(PatrolVisit, payload.visit_id) is None:
+        visit = session.get(PatrolVisit, payload.visit_id)
+        if visit is None:
             raise InvalidInputError(
                 f"no patrol visit {payload.visit_id}", field="visit_id", value=payload.visit_id
+            )
+        if visit.status == "missed":
+            raise InvalidInputError(
+                f"patrol visit {payload.visit_id} is marked missed: an issue cannot be reported "
+                "during it",
+                field="visit_id",
+                value=payload.visit_id,
             )
     return {
         "category": cat,

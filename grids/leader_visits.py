@@ -51,8 +51,12 @@ def record_leader_visit(
     area_code: str | None = None,
     note: str | None = None,
     findings: str | None = None,
+    today: date | None = None,
 ) -> LeaderVisit:
-    """Record a leader's visit.
+    """Record a leader's visit (idempotent: the same leader, kind, day and area once).
+
+    Recording the same visit again stores nothing and returns the stored one, with
+    the attribute ``duplicate`` set to True (False for a new record).
 
     Parameters
     ----------
@@ -68,14 +72,18 @@ def record_leader_visit(
         The area visited (any layer's code). A site inspection of a contracted
         community marks the leader's planned visit nearest that day (same month) done.
     note, findings : str, optional
+    today : date, optional
+        Today's local date (default: the clock); a later day is refused.
 
     Raises
     ------
     NotFoundError
         Unknown leader or area.
     InvalidInputError
-        Unknown kind or bad date.
+        Unknown kind, bad date, or a day after today.
     """
+    from civgrid.grids.patrol_coverage import local_today
+
     _leader(session, leader_key)
     if kind not in LEADER_VISIT_KINDS:
         raise InvalidInputError(
@@ -87,8 +95,28 @@ def record_leader_visit(
             day = date.fromisoformat(day)
         except ValueError:
             raise InvalidInputError(f"day {day!r} is not YYYY-MM-DD", field="day") from None
+    today = today or local_today()
+    if day > today:
+        raise InvalidInputError(
+            f"day {day.isoformat()} is after today ({today.isoformat()}): a visit is recorded "
+            "once it happened（走访日期晚于今天）",
+            field="day",
+        )
     if area_code and session.scalars(select(Area.id).where(Area.code == area_code)).first() is None:
         raise NotFoundError(f"no area {area_code}", kind="area", key=area_code)
+    same = session.scalars(
+        select(LeaderVisit).where(
+            LeaderVisit.leader_key == leader_key,
+            LeaderVisit.kind == kind,
+            LeaderVisit.day == day,
+            LeaderVisit.area_code.is_(None)
+            if area_code is None
+            else LeaderVisit.area_code == area_code,
+        )
+    ).first()
+    if same is not None:
+        same.duplicate = True  # type: ignore[attr-defined]
+        return same
     visit = LeaderVisit(
         leader_key=leader_key,
         kind=kind,
@@ -98,6 +126,7 @@ def record_leader_visit(
         findings=findings,
         recorded_by=actor.who,
     )
+    visit.duplicate = False  # type: ignore[attr-defined]
     session.add(visit)
     planned = None
     if kind == "site_inspection" and area_code:
@@ -193,6 +222,7 @@ def leader_visit_dict(v: LeaderVisit) -> dict[str, Any]:
         "area_code": v.area_code,
         "note": v.note,
         "findings": v.findings,
+        "duplicate": bool(getattr(v, "duplicate", False)),
     }
 
 

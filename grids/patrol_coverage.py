@@ -11,8 +11,9 @@ when everything succeeded; a bad track raises and stores nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from civgrid.grids.store import Store
 __all__ = [
     "coverage_layers",
     "ingest_track",
+    "local_today",
     "team_coverage",
     "track_dict",
     "visit_confirmations",
@@ -48,6 +50,33 @@ _VISIT_GROUP = {
     "unit_grid": "unit_grids",
     "road_section": "road_sections",
 }
+
+
+def local_today() -> date:
+    """Today's local (Beijing) date: the default clock of the patrol checks."""
+    return datetime.now(_TZ).date()
+
+
+def _as_day(value: date | str | None, field: str) -> date | None:
+    """``value`` as a date (ISO ``YYYY-MM-DD`` string accepted), or None."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{field} {value!r} is not a date YYYY-MM-DD（{field} 不是有效日期）", field=field
+        ) from None
+
+
+def _stored_duplicate(session: Session, team_key: str, digest: str) -> PatrolTrack | None:
+    """The team's stored track with the same file content (SHA-256), if any."""
+    for t in session.scalars(
+        select(PatrolTrack).where(PatrolTrack.team_key == team_key).order_by(PatrolTrack.id)
+    ):
+        if (t.cleaning or {}).get("sha256") == digest:
+            return t
+    return None
 
 
 def _fmt_of(filename: str | None) -> str | None:
@@ -107,8 +136,16 @@ def ingest_track(
     fmt: str | None = None,
     tolerance_m: float = 30.0,
     commit: bool = True,
+    day: date | str | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Read, clean and measure a GPS track of a team; store it with ``commit``.
+
+    A track counts for one day only (its confirmations of planned visits): a timed
+    track for the local (Beijing) date of its first fix, an untimed one for the
+    ``day`` given with it (required). A track dated after ``today`` is refused. The
+    same file uploaded again by the same team is not stored twice: the stored track
+    is returned with ``duplicate`` true.
 
     Parameters
     ----------
@@ -129,13 +166,20 @@ def ingest_track(
         Store the track (False: report only). A stored track is audited
         (``patrol.track.upload``: team, month, file, fixes, length — not the
         coordinates).
+    day : date or str, optional
+        The day an untimed track was recorded (``YYYY-MM-DD``). For a timed track
+        it must agree with the fix times when given.
+    today : date, optional
+        Today's local date (default: the clock); later days are refused.
 
     Returns
     -------
     dict
-        ``cleaning`` (counts removed, fixes outside the county), ``coverage``
-        (road sections with their covered share, areas and zones entered with
-        dwell seconds), ``length_m``, ``started_at``/``ended_at``, ``id`` when stored.
+        ``cleaning`` (counts removed, fixes outside the county, the file's
+        ``sha256``), ``coverage`` (road sections with their covered share, areas and
+        zones entered with dwell seconds), ``length_m``, ``started_at``/``ended_at``,
+        ``day``, ``id`` when stored, ``duplicate`` (true: the same file was stored
+        before; nothing new is stored and ``message`` says so).
 
     Raises
     ------
@@ -144,14 +188,28 @@ def ingest_track(
     FileFormatError, CoordinateError, UnknownCRSError
         Unreadable file, out-of-range coordinates, unknown CRS (what and where).
     InvalidInputError
-        No usable fixes, or no fixes inside the county.
+        No usable fixes, or no fixes inside the county; an untimed track without
+        ``day``; a day after today; ``day`` disagreeing with the fix times.
     """
     import shapely
 
     get_team(session, team_key)
     if not 0 < tolerance_m <= 500:
         raise InvalidInputError("tolerance_m must be in (0, 500] metres", field="tolerance_m")
+    given_day = _as_day(day, "day")
+    today = today or local_today()
+    raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    digest = hashlib.sha256(raw_bytes).hexdigest()
     raw = read_track(data, fmt=fmt or _fmt_of(filename), crs=crs)
+    dup = _stored_duplicate(session, team_key, digest)
+    if dup is not None:
+        return {
+            **track_dict(dup),
+            "length_m": (dup.coverage or {}).get("length_m"),
+            "duplicate": True,
+            "message": f"the same file was uploaded before by team {team_key} as track "
+            f"{dup.id}; nothing new stored（相同轨迹文件已上传过，编号 {dup.id}，未重复保存）",
+        }
     clean, rep = clean_track(raw)
     cleaning = rep.to_dict()
     if len(clean) == 0:
@@ -194,14 +252,40 @@ def ingest_track(
             layer, code = key.split(":", 1)
             coverage[group[layer]][code] = {"fixes": v["fixes"], "dwell_s": round(v["dwell_s"], 1)}
     start, end = clean.start_end()
-    month = (start or datetime.now(UTC)).astimezone(_TZ).strftime("%Y-%m")  # local month
+    if start is not None:
+        track_day = start.astimezone(_TZ).date()  # local (Beijing) date of the first fix
+        if given_day is not None and given_day != track_day:
+            raise InvalidInputError(
+                f"day {given_day.isoformat()} does not match the track's fix times (first fix "
+                f"on {track_day.isoformat()}, Beijing time)（指定日期与轨迹时间不符）",
+                field="day",
+            )
+    elif given_day is None:
+        raise InvalidInputError(
+            "the track has no fix times: give the day it was recorded (day=YYYY-MM-DD, CLI "
+            "--day)（轨迹没有时间戳，请用 day / --day 指定记录日期）",
+            field="day",
+        )
+    else:
+        track_day = given_day
+    if track_day > today:
+        raise InvalidInputError(
+            f"the track is dated {track_day.isoformat()}, after today ({today.isoformat()})"
+            "（轨迹日期晚于今天）",
+            field="day",
+        )
+    cleaning["sha256"] = digest
+    coverage["day"] = track_day.isoformat()
+    month = track_day.strftime("%Y-%m")  # local month
     out = {
         "team": team_key,
         "input_crs": crs,
         "filename": filename,
         "started_at": start.isoformat() if start else None,
         "ended_at": end.isoformat() if end else None,
+        "day": track_day.isoformat(),
         "month": month,
+        "duplicate": False,
         "length_m": round(cov.length_m, 1),
         "cleaning": cleaning,
         "coverage": coverage,
@@ -237,6 +321,7 @@ def ingest_track(
                 "length_m": out["length_m"],
                 "started_at": out["started_at"],
                 "ended_at": out["ended_at"],
+                "day": out["day"],
             },
         )
     return out
@@ -252,6 +337,7 @@ def track_dict(t: PatrolTrack, *, geometry: bool = False) -> dict[str, Any]:
         "input_crs": t.input_crs,
         "started_at": t.started_at.isoformat() if t.started_at else None,
         "ended_at": t.ended_at.isoformat() if t.ended_at else None,
+        "day": (t.coverage or {}).get("day"),
         "cleaning": t.cleaning,
         "coverage": t.coverage,
     }
@@ -260,8 +346,8 @@ def track_dict(t: PatrolTrack, *, geometry: bool = False) -> dict[str, Any]:
     return out
 
 
-#: Key of a track's day in :func:`_seen_index`: its local date, or the month when untimed.
-_SeenKey = Any
+#: Key of a track's day in :func:`_seen_index`: its local date.
+_SeenKey = date
 
 
 def _seen_index(
@@ -269,15 +355,22 @@ def _seen_index(
 ) -> dict[_SeenKey, dict[str, dict[str, set[str]]]]:
     """Day → coverage group → target code → teams whose tracks of that day reached it.
 
-    ``rows`` are ``(team_key, started_at, month, coverage)``. A timed track counts for
-    its local (Beijing) day; an untimed one for every day of its month (key
-    ``("month", "YYYY-MM")``). A road section counts when covered ≥ ``covered_share``.
+    ``rows`` are ``(team_key, started_at, month, coverage)``. A track counts for its
+    own day only: the ``day`` stored with its coverage, else the local (Beijing) date
+    of its first fix; an untimed track stored without a day counts for no day. A road
+    section counts when covered ≥ ``covered_share``.
     """
     seen: dict[_SeenKey, dict[str, dict[str, set[str]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(set))
     )
-    for team_key, started_at, month, cov in rows:
-        key = started_at.astimezone(_TZ).date() if started_at else ("month", month)
+    for team_key, started_at, _month, cov in rows:
+        stored_day = (cov or {}).get("day")
+        if stored_day:
+            key = date.fromisoformat(stored_day)
+        elif started_at is not None:
+            key = started_at.astimezone(_TZ).date()
+        else:
+            continue
         for code, share in (cov or {}).get("road_sections", {}).items():
             if share >= covered_share:
                 seen[key]["road_sections"][code].add(team_key)
@@ -292,11 +385,9 @@ def _seen_by(seen: dict[_SeenKey, Any], v: PatrolVisit) -> set[str]:
     grp = _VISIT_GROUP.get(v.target_layer)
     if grp is None:
         return set()
-    out: set[str] = set()
-    for key in (v.day, ("month", v.day.strftime("%Y-%m"))):
-        if key in seen:
-            out |= seen[key][grp].get(v.target_code, set())
-    return out
+    if v.day not in seen:
+        return set()
+    return set(seen[v.day][grp].get(v.target_code, set()))
 
 
 def visit_confirmations(
@@ -342,6 +433,7 @@ def team_coverage(
     *,
     team_key: str | None = None,
     covered_share: float = 0.8,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Coverage of a month per team, and the gaps: what the plan required and nobody visited.
 
@@ -356,6 +448,9 @@ def team_coverage(
     covered_share : float
         A road section counts as covered when a track covers at least this share
         of its length (within the tolerance the track was measured with).
+    today : date, optional
+        Today's local date (default: the clock). Only visits of days up to today
+        can be gaps; later unvisited visits are ``planned``.
 
     Returns
     -------
@@ -364,11 +459,12 @@ def team_coverage(
         ``road_sections`` (``covered``/``missed`` codes of the sections in the
         team's area, with the best share by any team's track), ``unit_grids``
         (``entered``/``missed`` by any track), ``plan`` (visits planned,
-        ``visited``, ``visited_by_others`` and ``gaps``: planned visits no track of
-        any team reached), and ``by_community`` (the same counts per community of
-        the team's area; key-site visits and roads outside communities under
-        ``""``). A planned visit counts as visited when a track of its day (Beijing
-        time; an untimed track: any day of its month) entered its target (community,
+        ``visited``, ``visited_by_others``, ``gaps``: visits of days up to today no
+        track of any team reached, and ``planned``: unvisited visits of later days,
+        not yet due), and ``by_community`` (the same counts per community of the
+        team's area; key-site visits and roads outside communities under ``""``). A
+        planned visit counts as visited when a track of its day (Beijing time; an
+        untimed track: the day given with it) entered its target (community,
         key-site zone, unit grid) or covered its road section.
     """
     import shapely
@@ -376,6 +472,7 @@ def team_coverage(
     from civgrid.grids.patrol_plan import _TeamFinder
 
     parse_month(month)
+    today = today or local_today()
     teams = [get_team(session, team_key)] if team_key else list_teams(session)
     if not teams:
         return {"month": month, "teams": {}}
@@ -425,7 +522,7 @@ def team_coverage(
         by_comm: dict[str, dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(
                 ("road_sections", "roads_covered", "unit_grids", "grids_entered", "visits",
-                 "visited", "gaps"), 0)
+                 "visited", "gaps", "planned"), 0)
         )  # fmt: skip
         for c in roads:
             g = by_comm[road_comm.get(c, "")]
@@ -435,7 +532,7 @@ def team_coverage(
             g = by_comm[grid_comm.get(c, "")]
             g["unit_grids"] += 1
             g["grids_entered"] += int(c in entered["unit_grids"])
-        gaps, visited, by_others = [], 0, 0
+        gaps, upcoming, visited, by_others = [], [], 0, 0
         if plan is not None:
             for v in session.scalars(
                 select(PatrolVisit)
@@ -450,8 +547,9 @@ def team_coverage(
                     g["visited"] += 1
                     by_others += int(team.key not in who)
                 else:
-                    g["gaps"] += 1
-                    gaps.append(
+                    due = v.day <= today
+                    g["gaps" if due else "planned"] += 1
+                    (gaps if due else upcoming).append(
                         {
                             "visit_id": v.id,
                             "day": v.day.isoformat(),
@@ -478,10 +576,12 @@ def team_coverage(
             "key_site_zones_entered": sorted(entered["key_site_zones"]),
             "plan": {
                 "exists": plan is not None,
-                "visits": visited + len(gaps),
+                "visits": visited + len(gaps) + len(upcoming),
                 "visited": visited,
                 "visited_by_others": by_others,
                 "gaps": gaps,
+                "planned": upcoming,
+                "today": today.isoformat(),
             },
             "by_community": {k: by_comm[k] for k in sorted(by_comm)},
         }

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -56,9 +58,11 @@ __all__ = [
     "PlanResult",
     "compute_plan",
     "get_plan",
+    "parse_last_scores",
     "parse_month",
     "plan_dict",
     "plan_month",
+    "reasons_zh",
     "save_plan",
 ]
 
@@ -140,9 +144,31 @@ class PatrolSettings:
         bad = sorted(set(data) - known)
         if bad:
             raise InvalidInputError(f"unknown patrol setting {bad[0]!r}", field=bad[0])
-        for k in ("working_weekdays", "holidays"):
-            if k in data:
-                data[k] = tuple(data[k])
+        if "holidays" in data:
+            data["holidays"] = _check_holidays(data["holidays"])
+        if "working_weekdays" in data:
+            wd = data["working_weekdays"]
+            if not isinstance(wd, list | tuple) or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 6 for x in wd
+            ):
+                raise InvalidInputError(
+                    f"working_weekdays must be a list of weekday numbers 0–6 (Monday = 0), "
+                    f"not {wd!r}",
+                    field="working_weekdays",
+                )
+            data["working_weekdays"] = tuple(wd)
+        for name, value in data.items():
+            kind = _SETTING_TYPES.get(name)
+            if kind is None or (value is None and name == "capacity_per_day"):
+                continue
+            is_num = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = {
+                "number": is_num and math.isfinite(value),
+                "integer": isinstance(value, int) and not isinstance(value, bool),
+                "boolean": isinstance(value, bool),
+            }[kind]
+            if not ok:
+                raise InvalidInputError(f"{name} must be a {kind}, not {value!r}", field=name)
         try:
             s = cls(**data)
         except TypeError as exc:  # pragma: no cover - unknown keys are caught above
@@ -166,6 +192,43 @@ class PatrolSettings:
             if not ok:
                 raise InvalidInputError(f"{name} must be {what}", field=name)
         return s
+
+
+#: Type of each scalar setting (checked before planning: bad values are 422, never 500).
+_SETTING_TYPES = {
+    "sample_share": "number",
+    "quarter_coverage": "boolean",
+    "key_site_visits_per_month": "integer",
+    "leader_visits_per_month": "integer",
+    "unit_visits_per_month": "integer",
+    "capacity_per_day": "integer",
+    "hotspot_min_recurrences": "integer",
+    "max_hotspots": "integer",
+    "poor_score": "number",
+    "w_recurrence": "number",
+    "w_open": "number",
+    "w_overdue": "number",
+    "w_score": "number",
+    "w_days": "number",
+    "seed": "integer",
+}
+
+
+def _check_holidays(value: Any) -> tuple[str, ...]:
+    """``settings.holidays`` as ISO date strings; anything else names the field."""
+    if not isinstance(value, list | tuple):
+        raise InvalidInputError(
+            f"holidays must be a list of dates YYYY-MM-DD, not {value!r}", field="holidays"
+        )
+    out = []
+    for i, h in enumerate(value):
+        try:
+            out.append(date.fromisoformat(h).isoformat())
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"holidays[{i}] {h!r} is not a date YYYY-MM-DD", field="holidays"
+            ) from None
+    return tuple(out)
 
 
 @dataclass
@@ -215,31 +278,157 @@ class PlanResult:
 def _jsonable_visit(v: dict[str, Any]) -> dict[str, Any]:
     out = dict(v)
     out["day"] = v["day"].isoformat()
+    out["reasons_zh"] = reasons_zh(v["reasons"])
+    return out
+
+
+_LAYER_ZH = {"unit_grid": "单元网格", "road_section": "路段", "key_site": "重点点位",
+             "community": "社区"}  # fmt: skip
+_ROLE_ZH = {"responsible unit": "责任单位", "lead unit": "牵头单位", "road chief": "路长单位"}
+_ORDINAL = {"first": "1", "second": "2"}
+#: The reasons as stored (English, machine-readable) → their Chinese wording (UI, CLI).
+_REASON_ZH: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"hotspot: (\d+) recurrences"), lambda m: f"反弹热点：{m[1]}次反弹"),
+    (re.compile(r"(\d+) open issues \((\d+) overdue\)"),
+     lambda m: f"未办结问题 {m[1]} 个（超期 {m[2]} 个）"),
+    (re.compile(r"poor last score (\S+)"), lambda m: f"上期得分偏低 {m[1]}"),
+    (re.compile(r"never visited"), lambda m: "从未走访"),
+    (re.compile(r"last visit (-?\d+) days ago"), lambda m: f"距上次走访 {m[1]} 天"),
+    (re.compile(r"leader (\S+) (first|second|#\d+) visit of (\d+) \(contracted community\)"),
+     lambda m: f"领导包联看（{m[1]}）：第{_ORDINAL.get(m[2], m[2].lstrip('#'))}次/共{m[3]}次"),
+    (re.compile(r"key site cadence (\d+)/(\d+) per month \(with its (\d+) m zone\)"),
+     lambda m: f"重点点位 每月{m[2]}次（含周边{m[3]}米），第{m[1]}次"),
+    (re.compile(r"quarter coverage due \(month (\d+) of 3, (\d+) left\)"),
+     lambda m: f"季度全覆盖：本季度第{m[1]}个月，尚有 {m[2]} 个社区未走访"),
+    (re.compile(r"monthly sample \(priority (\S+)\)"), lambda m: f"月度抽查（优先级 {m[1]}）"),
+    (re.compile(r"supervised unit (\S+) ?(.*?) \((responsible unit|lead unit|road chief) of "
+                r"this (\w+)\), visit (\d+) of (\d+) this month"),
+     lambda m: f"督导单位 {m[1]} {m[2]}（该{_LAYER_ZH.get(m[4], m[4])}的{_ROLE_ZH[m[3]]}），"
+     f"本月第{m[5]}次/共{m[6]}次"),
+    (re.compile(r"capacity: team (\S+) is full \((\d+) visits/day\) in the window"),
+     lambda m: f"容量不足：督查组 {m[1]} 在时间窗内已排满（每天 {m[2]} 次）"),
+    (re.compile(r"outside every supervision area: nearest team (\S+) \((\d+) m\)"),
+     lambda m: f"不在任何督导范围内：由最近的督查组 {m[1]} 负责（{m[2]} 米）"),
+]  # fmt: skip
+
+
+def reasons_zh(reasons: list[str] | None) -> list[str]:
+    """The Chinese wording of visit reasons (the stored English ones stay the codes).
+
+    Parameters
+    ----------
+    reasons : list of str
+        Reasons as stored with a visit (machine-readable English).
+
+    Returns
+    -------
+    list of str
+        Each reason in Chinese (an unknown reason is returned unchanged).
+    """
+    out = []
+    for r in reasons or []:
+        for pat, fmt in _REASON_ZH:
+            m = pat.fullmatch(r)
+            if m:
+                out.append(fmt(m))
+                break
+        else:
+            out.append(r)
     return out
 
 
 def parse_month(month: str) -> tuple[date, date]:
-    """First and last day of ``YYYY-MM``.
+    """First and last day of ``YYYY-MM`` (strict: four-digit year, zero-padded month).
 
     Raises
     ------
     InvalidInputError
-        Not a ``YYYY-MM`` month.
+        Not a ``YYYY-MM`` month (``2027-1`` is refused: one spelling per month, so
+        a month never gets two plans).
     """
+    text = month if isinstance(month, str) else ""
+    if not _MONTH_RE.fullmatch(text):
+        raise InvalidInputError(
+            f"month {month!r} is not YYYY-MM (zero-padded, e.g. 2027-01)"
+            "（月份格式应为 YYYY-MM，如 2027-01）",
+            field="month",
+        )
+    y, m = int(text[:4]), int(text[5:])
     try:
-        y, m = (int(p) for p in str(month).split("-"))
         first = date(y, m, 1)
-    except (ValueError, TypeError):
-        raise InvalidInputError(f"month {month!r} is not YYYY-MM", field="month") from None
+    except ValueError:
+        raise InvalidInputError(
+            f"month {month!r} is not YYYY-MM: no month {m}（月份无效）", field="month"
+        ) from None
     return first, date(y, m, calendar.monthrange(y, m)[1])
 
 
+#: A month as written everywhere (plans, API, CLI): ``YYYY-MM``, zero-padded.
+_MONTH_RE = re.compile(r"\d{4}-\d{2}")
+
+
+def parse_last_scores(data: Any, *, source: str = "scores") -> dict[str, float]:
+    """Last scores from JSON text or a decoded object: ``{code: score 0–100}``.
+
+    Parameters
+    ----------
+    data : str, bytes or object
+        JSON text (a file's content) or the decoded value.
+    source : str
+        What the scores came from (named in errors, e.g. the file name).
+
+    Returns
+    -------
+    dict of str to float
+
+    Raises
+    ------
+    InvalidInputError
+        Not JSON, not an object, or a value that is not a number in 0–100 (the
+        code is named).
+    """
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{source}: not valid JSON ({exc})（得分文件不是有效的 JSON）", field="scores"
+            ) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            f"{source}: must be a JSON object {{code: score}}, not {type(data).__name__}"
+            "（得分文件应为 {代码: 得分} 对象）",
+            field="scores",
+        )
+    out: dict[str, float] = {}
+    for code, v in data.items():
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or not 0 <= v <= 100:
+            raise InvalidInputError(
+                f"{source}: score of {code} is {v!r}, not a number 0–100"
+                f"（{code} 的得分不是 0–100 的数字）",
+                field="scores",
+            )
+        out[str(code)] = float(v)
+    return out
+
+
 def _working_days(first: date, last: date, s: PatrolSettings) -> list[date]:
-    hol = {date.fromisoformat(h) for h in s.holidays}
+    """Working days of the month from the working-day calendar (:mod:`civgrid.grids.calendar`).
+
+    Public holidays are off and make-up working days (调休) on, as for issue
+    deadlines; ``s.holidays`` are extra days off; ``s.working_weekdays`` the
+    normal working weekdays.
+    """
+    from civgrid.grids.calendar import WorkingCalendar
+
+    extra = {date.fromisoformat(h) for h in s.holidays}
+    weekend = set(range(7)) - set(s.working_weekdays)
+    cal = WorkingCalendar.china(extra_holidays=extra, weekend=weekend)
     out = []
     d = first
     while d <= last:
-        if d.weekday() in s.working_weekdays and d not in hol:
+        if cal.is_working_day(d):
             out.append(d)
         d += timedelta(days=1)
     return out
@@ -900,7 +1089,8 @@ def save_plan(
     if old is not None:
         if not replace:
             raise ConflictError(
-                f"a patrol plan for {result.month} exists; replace it explicitly (replace=true)",
+                f"a patrol plan for {result.month} exists; replace it explicitly (CLI --replace, "
+                f"API replace=true)（{result.month} 已有巡查计划，如需替换请加 --replace）",
                 kind="plan",
                 key=result.month,
             )
@@ -994,5 +1184,6 @@ def visit_dict(v: PatrolVisit) -> dict[str, Any]:
         "leader_key": v.leader_key,
         "priority": v.priority,
         "reasons": v.reasons,
+        "reasons_zh": reasons_zh(v.reasons),
         "status": v.status,
     }

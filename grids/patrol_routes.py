@@ -8,7 +8,7 @@ lines in the metric CRS, metres; the road network is not used), from
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from civgrid.grids.errors import InvalidInputError, NotFoundError
 from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor
 from civgrid.grids.issue_models import Issue
 from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit, VisitIssue
+from civgrid.grids.patrol_plan import KIND_LABELS
 from civgrid.grids.patrol_teams import get_team
 from civgrid.grids.store import Store
 
@@ -113,7 +114,7 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
     r = plan_route(base, pts)
     known = target_names(session, [(v.target_layer, v.target_code) for v in visits])
     label = {v.id: known.get((v.target_layer, v.target_code), v.target_code) for v in visits}
-    names = [f"{label[v.id]} {v.kind}" for v in visits]
+    names = [f"{label[v.id]}（{KIND_LABELS.get(v.kind, v.kind)}）" for v in visits]
     stops = []
     for leg, i in zip(r.legs_m, r.order, strict=True):
         v = visits[i]
@@ -154,6 +155,29 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
     }
 
 
+def _check_issue_fits(visit: PatrolVisit, issue: Issue) -> None:
+    """Refuse an issue not reported on the visit's local day or outside its community."""
+    from civgrid.grids.patrol_coverage import _TZ
+
+    reported = issue.reported_at
+    if reported is not None and reported.tzinfo is None:
+        reported = reported.replace(tzinfo=UTC)
+    day = reported.astimezone(_TZ).date() if reported is not None else None
+    if day != visit.day:
+        raise InvalidInputError(
+            f"issue {issue.id} was reported on {day.isoformat() if day else 'an unknown day'}, "
+            f"not on the day of visit {visit.id} ({visit.day.isoformat()}, Beijing time)"
+            "（问题上报日期与走访日期不符）",
+            field="issue_ids",
+        )
+    if visit.community_code and issue.community_code != visit.community_code:
+        raise InvalidInputError(
+            f"issue {issue.id} is in community {issue.community_code or '(none)'}, not in "
+            f"{visit.community_code} visited by visit {visit.id}（问题不在走访的社区）",
+            field="issue_ids",
+        )
+
+
 def set_visit_outcome(
     session: Session,
     visit_id: int,
@@ -161,8 +185,13 @@ def set_visit_outcome(
     *,
     issue_ids: list[int] | None = None,
     actor: Actor = SYSTEM_ACTOR,
+    today: date | None = None,
 ) -> PatrolVisit:
     """Mark a planned visit ``done`` or ``missed`` and link issues reported during it.
+
+    A visit of a later day than today cannot be done or missed yet. A linked issue
+    must have been reported on the visit's day (local Beijing date) and, when the
+    visit has a community, in that community; a missed visit links no issues.
 
     Parameters
     ----------
@@ -175,19 +204,44 @@ def set_visit_outcome(
     actor : Actor
         Who records the outcome (default: the system, for batch jobs). Audited as
         ``patrol.visit.outcome``: status and linked issue ids before and after.
+    today : date, optional
+        Today's local date (default: the clock).
 
     Raises
     ------
     NotFoundError
         Unknown visit or issue.
     InvalidInputError
-        Unknown status.
+        Unknown status; a later day's visit marked done or missed; an issue of
+        another day or community; issues linked to a missed visit. Nothing changes.
     """
+    from civgrid.grids.patrol_coverage import local_today
+
     if status not in ("planned", "done", "missed"):
         raise InvalidInputError(f"unknown visit status {status!r}", field="status")
     visit = session.get(PatrolVisit, visit_id)
     if visit is None:
         raise NotFoundError(f"no patrol visit {visit_id}", kind="visit", key=visit_id)
+    today = today or local_today()
+    if status != "planned" and visit.day > today:
+        raise InvalidInputError(
+            f"visit {visit_id} is planned for {visit.day.isoformat()}, after today "
+            f"({today.isoformat()}): it cannot be {status} yet（走访日期晚于今天）",
+            field="status",
+        )
+    if status == "missed" and issue_ids:
+        raise InvalidInputError(
+            f"visit {visit_id} is marked missed: no issues can be linked to it"
+            "（未走访的计划不能关联问题）",
+            field="issue_ids",
+        )
+    issues = []
+    for iid in issue_ids or []:
+        issue = session.get(Issue, iid)
+        if issue is None:
+            raise NotFoundError(f"no issue {iid}", kind="issue", key=iid)
+        _check_issue_fits(visit, issue)
+        issues.append(issue)
     old_status = visit.status
     visit.status = status
     linked = {
@@ -195,9 +249,8 @@ def set_visit_outcome(
         for vi in session.scalars(select(VisitIssue).where(VisitIssue.visit_id == visit_id))
     }
     before = {"status": old_status, "issue_ids": sorted(linked)}
-    for iid in issue_ids or []:
-        if session.get(Issue, iid) is None:
-            raise NotFoundError(f"no issue {iid}", kind="issue", key=iid)
+    for issue in issues:
+        iid = issue.id
         if iid not in linked:
             session.add(VisitIssue(visit_id=visit_id, issue_id=iid))
             linked.add(iid)

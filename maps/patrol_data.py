@@ -16,7 +16,7 @@ from civgrid.geo import convert
 from civgrid.grids.errors import NotFoundError
 from civgrid.grids.patrol_coverage import team_coverage
 from civgrid.grids.patrol_models import PatrolPlan, PatrolTrack, PatrolVisit
-from civgrid.grids.patrol_plan import KIND_LABELS, parse_month
+from civgrid.grids.patrol_plan import KIND_LABELS, parse_month, reasons_zh
 from civgrid.grids.patrol_routes import target_names, target_point, team_route
 from civgrid.grids.store import Store
 
@@ -75,12 +75,14 @@ def patrol_map_data(
                         "kind": v.kind,
                         "kind_label": KIND_LABELS.get(v.kind, v.kind),
                         "target_layer": v.target_layer,
+                        "community_code": v.community_code,
                         "target_code": v.target_code,
                         "target_name": names.get(key, v.target_code),
                         "leader_key": v.leader_key,
                         "status": v.status,
                         "priority": v.priority,
-                        "reasons": v.reasons,
+                        "reasons": reasons_zh(v.reasons),  # the popups: Chinese
+                        "reason_codes": v.reasons,
                     },
                 }
             )
@@ -162,6 +164,7 @@ def patrol_map_data(
             "visits": c["plan"]["visits"],
             "visited": c["plan"]["visited"],
             "gaps": len(c["plan"]["gaps"]),
+            "planned": len(c["plan"]["planned"]),
         }
         for tk, c in cov["teams"].items()
     }

@@ -169,8 +169,13 @@ def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
     assert visits, "the demo county's plan has no visits"
     x_comm, y_comm = w.X["community"]["code"], w.Y["community"]["code"]
 
+    early = sorted((v for v in visits if v["day"] <= "2026-12-04"), key=lambda v: v["day"])
+    assert len(early) >= 2, "the plan has no visits in its first days"
+
     def visit_in(community: str) -> dict:
-        return next((v for v in visits if v["community_code"] == community), visits[0])
+        """A visit already due (outcomes of future visits are refused), in ``community``
+        if one is due there."""
+        return next((v for v in early if v["community_code"] == community), early[0])
 
     road = next(r.geom for r in w.store.road_sections() if r.code == "RS001")
     track = gpx(densify(road))
@@ -205,7 +210,7 @@ def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
         plan_month=PLAN_MONTH,
         visits=visits,
         visit_x=visit_in(x_comm),
-        visit_y=visit_in(y_comm),
+        visit_y=visit_in(y_comm) if visit_in(y_comm) != visit_in(x_comm) else early[1],
         route=(visits[0]["team_key"], visits[0]["day"]),
         gpx=track,
         leader_visit=leader_visit,

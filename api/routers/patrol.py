@@ -7,6 +7,7 @@ an existing plan 409.
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from civgrid.api.deps import ActorDep, SessionDep, SettingsDep, StoreDep, require
+from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
 from civgrid.grids import leader_visits as lv
 from civgrid.grids.errors import InvalidInputError
@@ -113,14 +114,43 @@ def post_plan(
     return out
 
 
+_SCORE_REASON = ("poor last score", "上期得分偏低")
+
+
+def _hide_scores(scope: Scope, visits: list[dict[str, Any]], summary: dict | None) -> None:
+    """Remove, in place, the last scores of communities whose scores ``scope`` may not read:
+    the plan's poor-score list and the poor-score reasons of visits (a leader reads only
+    their own areas' scores; the plan is otherwise readable by every patrol reader)."""
+    if scope.sees_all:
+        return
+    codes = {v.get("community_code") for v in visits} - {None}
+    if summary and isinstance(summary.get("last_scores"), dict):
+        codes |= set(summary["last_scores"].get("poor") or [])
+    allowed = set(scope.score_codes("community", sorted(codes)))
+    if summary and isinstance(summary.get("last_scores"), dict):
+        ls = summary["last_scores"]
+        ls["poor"] = [c for c in ls.get("poor") or [] if c in allowed]
+    for v in visits:
+        if v.get("community_code") in allowed:
+            continue
+        for key in ("reasons", "reasons_zh", "reason_codes"):
+            if isinstance(v.get(key), list):
+                v[key] = [r for r in v[key] if not str(r).startswith(_SCORE_REASON)]
+
+
 @router.get("/patrol/plans/{month}", summary="A stored monthly plan")
 def get_month_plan(
     session: SessionDep,
+    scope: ScopeDep,
     month: Annotated[str, Path(pattern=r"^\d{4}-\d{2}$")],
     team: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    """The stored plan of ``month`` (optionally one team's visits)."""
-    return plan_dict(get_plan(session, month), team=team)
+    """The stored plan of ``month`` (optionally one team's visits); last scores only of the
+    communities whose scores the caller reads."""
+    out = plan_dict(get_plan(session, month), team=team)
+    out["summary"] = copy.deepcopy(out["summary"])
+    _hide_scores(scope, out["visits"], out["summary"])
+    return out
 
 
 @router.post("/patrol/visits/{visit_id}/outcome", summary="Mark a visit done or missed")
@@ -175,11 +205,16 @@ def post_track(
     crs: Annotated[str, Form(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
     tolerance_m: Annotated[float, Form(gt=0, le=500)] = 30.0,
     commit: Annotated[bool, Form()] = True,
+    day: Annotated[
+        str | None, Form(description="YYYY-MM-DD: the day of a track without fix times")
+    ] = None,
 ) -> dict[str, Any]:
     """Clean and measure a track; store it with its cleaning report and coverage.
 
     A bad track (empty, malformed, out-of-range coordinates, unknown CRS, no fix in
-    the county) is refused with 422 and nothing is stored.
+    the county, a planned route instead of a recorded track, no fix times and no
+    ``day``, dated after today) is refused with 422 and nothing is stored. The same
+    file uploaded again by the team returns the stored track (``duplicate`` true).
     """
     data = file.file.read(MAX_TRACK_BYTES + 1)
     if len(data) > MAX_TRACK_BYTES:
@@ -194,6 +229,7 @@ def post_track(
         filename=file.filename,
         tolerance_m=tolerance_m,
         commit=commit,
+        day=day or None,
     )
 
 
@@ -231,6 +267,7 @@ def get_coverage(
 def get_map_data(
     session: SessionDep,
     store: StoreDep,
+    scope: ScopeDep,
     month: Month,
     team: Annotated[str | None, Query(max_length=32)] = None,
     day: Annotated[date | None, Query(alias="date")] = None,
@@ -238,7 +275,9 @@ def get_map_data(
     """Planned visits, a day's route, tracks, covered vs missed road sections and unit grids."""
     from civgrid.maps.patrol_data import patrol_map_data
 
-    return patrol_map_data(session, store, month, team=team, day=day)
+    data = patrol_map_data(session, store, month, team=team, day=day)
+    _hide_scores(scope, [f["properties"] for f in data["visits"]["features"]], None)
+    return data
 
 
 # --------------------------------------------------------------------------- leaders

@@ -118,7 +118,7 @@ def test_gpx_output():
     root = ET.fromstring(route_to_gpx(BASE, stops, r, names=["甲 & 乙", "丙"]))
     pts = root.findall(f".//{GPX}rtept")
     assert len(pts) == 3
-    assert pts[0].find(f"{GPX}name").text == "base"
+    assert pts[0].find(f"{GPX}name").text == "出发点"
     names = [p.find(f"{GPX}name").text for p in pts[1:]]
     assert names == [["甲 & 乙", "丙"][i] for i in r.order]
     assert float(pts[1].attrib["lon"]) == stops[r.order[0]][0]

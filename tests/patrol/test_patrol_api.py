@@ -152,10 +152,10 @@ def test_leader_visits_and_leader_page(client):
         },
     )
     assert r.status_code == 201, r.text
-    for d in ("2026-12-08", "2026-12-20"):
+    for d in ("2026-12-04", "2026-12-05"):
         client.post("/api/v1/leaders/L10/visits", json={"kind": "site_inspection", "day": d})
     got = client.get("/api/v1/leaders/L10/visits", params={"month": "2026-12"}).json()
-    assert [v["day"] for v in got["visits"]] == ["2026-12-20", "2026-12-08", "2026-12-03"]
+    assert [v["day"] for v in got["visits"]] == ["2026-12-05", "2026-12-04", "2026-12-03"]
     assert got["cadence"] == {
         "month": "2026-12",
         "office_hours": 1,
@@ -220,15 +220,17 @@ def test_team_upload_and_visit_outcome_links_issue(client, store):
     assert [t["key"] for t in client.get("/api/v1/patrol/teams").json()][-1] == "ST05"
 
     client.post("/api/v1/patrol/plans", params={"month": "2026-12"})
-    visit = client.get("/api/v1/patrol/plans/2026-12").json()["visits"][0]
+    visits = client.get("/api/v1/patrol/plans/2026-12").json()["visits"]
+    visit = next(v for v in visits if v["day"] == "2026-12-01" and v["community_code"])
     with store.session() as s:
         issue_id = seed_hotspot(
             s,
-            "411327100001",
-            "411327100001001",
+            visit["community_code"],
+            visit["community_code"] + "001",
             recurrences=0,
             when=datetime(2026, 12, 1, 2, tzinfo=UTC),
         ).id
+        s.commit()
     r = client.post(
         f"/api/v1/patrol/visits/{visit['id']}/outcome",
         json={"status": "done", "issue_ids": [issue_id]},
@@ -277,3 +279,31 @@ def test_issue_reported_during_a_visit_records_the_link(client, store):
         assert s.scalar(select(func.count()).select_from(Issue)) == n_issues + 1
         assert s.scalar(select(func.count()).select_from(VisitIssue)) == 1
     assert client.post("/api/v1/issues", json={**body, "visit_id": 0}).status_code == 422
+
+
+def test_a_leader_sees_only_their_own_communities_last_scores_in_the_plan(client):
+    """The plan's poor-score list and "poor last score" reasons are scores: leader L10
+    (contracts 411327001001) sees 411327001001's, never L13's 411327002001's."""
+    own, other = "411327001001", "411327002001"
+    r = client.post("/api/v1/patrol/plans", params={"month": "2027-03"},
+                    json={"last_scores": {own: 50, other: 40}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    admin = client.get("/api/v1/patrol/plans/2027-03").json()
+    assert {own, other} <= set(admin["summary"]["last_scores"]["poor"])
+
+    def score_reasons(plan: dict, code: str) -> list[str]:
+        return [x for v in plan["visits"] if v["community_code"] == code
+                for x in v["reasons"] if x.startswith("poor last score")]  # fmt: skip
+
+    assert score_reasons(admin, own) and score_reasons(admin, other)
+    l10 = {"headers": client.as_user("leader", "l10", leader="L10")}
+    mine = client.get("/api/v1/patrol/plans/2027-03", **l10).json()
+    assert mine["summary"]["last_scores"]["poor"] == [own]
+    assert score_reasons(mine, own) and not score_reasons(mine, other)
+    assert not any(x.startswith("上期得分偏低") for v in mine["visits"]
+                   if v["community_code"] == other for x in v["reasons_zh"])  # fmt: skip
+    assert len(mine["visits"]) == len(admin["visits"])  # the plan itself stays readable
+    feats = client.get("/api/v1/patrol/map", params={"month": "2027-03"}, **l10).json()
+    for f in feats["visits"]["features"]:
+        if f["properties"]["community_code"] == other:
+            assert not any(x.startswith("poor last score") for x in f["properties"]["reason_codes"])

@@ -120,7 +120,8 @@ def test_monthly_coverage_and_gaps(store):
         day1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
         ingest_track(s, store, ACTOR, "ST02", gpx(densify(path, 20.0), start=day1))
         s.commit()
-        cov = team_coverage(s, store, "2026-12", team_key="ST02")["teams"]["ST02"]
+        end = date(2026, 12, 31)  # the whole month is due
+        cov = team_coverage(s, store, "2026-12", team_key="ST02", today=end)["teams"]["ST02"]
         assert cov["tracks"] == 1
         visited_targets = {x["target_code"] for x in route["stops"]}
         gaps = cov["plan"]["gaps"]
@@ -136,7 +137,7 @@ def test_monthly_coverage_and_gaps(store):
         assert rs["total"] == len(rs["covered"]) + len(rs["missed"]) > 0
         assert cov["unit_grids"]["entered"]
         # a team without tracks misses everything its plan required
-        st03 = team_coverage(s, store, "2026-12", team_key="ST03")["teams"]["ST03"]
+        st03 = team_coverage(s, store, "2026-12", team_key="ST03", today=end)["teams"]["ST03"]
         assert st03["tracks"] == 0 and st03["plan"]["visited"] == 0
         assert len(st03["plan"]["gaps"]) == st03["plan"]["visits"] > 0
 

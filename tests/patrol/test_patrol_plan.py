@@ -33,7 +33,7 @@ def _contracts(session):
 def _mark_done(s, month, kinds):
     for v in get_plan(s, month).visits:
         if v.kind in kinds:
-            set_visit_outcome(s, v.id, "done")
+            set_visit_outcome(s, v.id, "done", today=date(2030, 1, 1))  # past months
     s.flush()
 
 
@@ -236,9 +236,12 @@ def test_leader_site_inspection_completes_the_planned_visit(sqlite_store):
         (d1, st1), (d2, st2) = mine()
         assert st1 == st2 == "planned"
         record_leader_visit(
-            s, actor, "L10", kind="site_inspection", day=d2, area_code="411327001001"
+            s, actor, "L10", kind="site_inspection", day=d2, area_code="411327001001",
+            today=date(2026, 12, 31),
+        )  # fmt: skip
+        record_leader_visit(
+            s, actor, "L10", kind="office_hours", day="2026-12-11", today=date(2026, 12, 31)
         )
-        record_leader_visit(s, actor, "L10", kind="office_hours", day="2026-12-11")
         assert mine() == [(d1, "planned"), (d2, "done")]
         cad = leader_cadence(s, "L10", "2026-12")
         assert cad["site_inspections"] == 1 and not cad["site_inspections_ok"]
