@@ -182,48 +182,57 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
     missing = [c for c in COLUMNS if c not in present]
     if missing:
         raise InvalidInputError(f"team table lacks columns: {', '.join(missing)}", field=missing[0])
-    rows = []
+    rows: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []  # every row's every error, reported together
+
+    def bad(i: int, field: str, reason: str) -> None:
+        problems.append({"row": i, "field": field, "reason": reason})
+
     for i, raw in enumerate(reader, start=2):  # row 1 is the header
         r = {names[k]: v for k, v in raw.items() if k in names}
+        n_before = len(problems)
         key = (r["key"] or "").strip()
         if not key:
-            raise InvalidInputError(f"row {i}: empty team key", row=i, field="key")
+            bad(i, "key", "empty team key")
+        lon = lat = math.nan
         try:
             lon, lat = float(r["base_lon"]), float(r["base_lat"])
         except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"row {i}: base lon/lat is not a number", row=i, field="base_lon"
-            ) from None
-        finite = math.isfinite(lon) and math.isfinite(lat)
-        if not (finite and -180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInputError(
-                f"row {i}: base ({lon}, {lat}) is not a WGS84 lon/lat", row=i, field="base_lon"
-            )
+            bad(i, "base_lon", "base lon/lat is not a number")
+        else:
+            finite = math.isfinite(lon) and math.isfinite(lat)
+            if not (finite and -180 <= lon <= 180 and -90 <= lat <= 90):
+                bad(i, "base_lon", f"base ({lon}, {lat}) is not a WGS84 lon/lat")
         try:
             cap = int(r["capacity_per_day"])
         except (TypeError, ValueError):
             cap = 0
         if cap < 1:
-            raise InvalidInputError(
-                f"row {i}: capacity_per_day must be a positive integer",
-                row=i,
-                field="capacity_per_day",
-            )
+            bad(i, "capacity_per_day", "capacity_per_day must be a positive integer")
         areas = _split(r["area_codes"])
         polygon = None
         for col in AREA_COLUMNS:
-            polygon = polygon or _area_polygon(r.get(col) or "", i, col)
-        if not areas and polygon is None:
-            raise InvalidInputError(
-                f"row {i}: no area codes and no area polygon", row=i, field="area_codes"
-            )
+            try:
+                polygon = polygon or _area_polygon(r.get(col) or "", i, col)
+            except InvalidInputError as exc:
+                bad(i, exc.context.get("field", col), _reason(exc, i))
+        if not areas and polygon is None and not any(p["row"] == i and p["field"] in
+                                                     AREA_COLUMNS for p in problems):  # fmt: skip
+            bad(i, "area_codes", "no area codes and no area polygon")
+        members: Any = None
+        try:
+            members = _members(r["members"], i)
+        except InvalidInputError as exc:
+            bad(i, exc.context.get("field", "members"), _reason(exc, i))
+        if len(problems) > n_before:
+            continue
         rows.append(
             {
                 "row": i,
                 "key": key,
                 "name": (r["name"] or key).strip(),
                 "leader_key": (r["leader_key"] or "").strip() or None,
-                "members": _members(r["members"], i),
+                "members": members,
                 "area_codes": areas,
                 "area_geojson": polygon,
                 "unit_keys": _split(r["unit_keys"]),
@@ -232,7 +241,21 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
                 "capacity_per_day": cap,
             }
         )
+    if problems:
+        first = problems[0]
+        listing = "; ".join(f"row {p['row']}: {p['reason']} ({p['field']})" for p in problems)
+        raise InvalidInputError(
+            f"team table: {len(problems)} error(s): {listing}",
+            row=first["row"], field=first["field"], errors=problems,
+        )  # fmt: skip
     return rows
+
+
+def _reason(exc: InvalidInputError, row: int) -> str:
+    """An error's message without its "row N: " prefix (the listing names the row)."""
+    text = str(exc)
+    prefix = f"row {row}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _audit_values(values: dict[str, Any]) -> dict[str, Any]:

@@ -67,6 +67,13 @@ def test_team_import_dry_run_and_row_errors(sqlite_store):
             import_teams(s, header + good.replace(",3\n", ",0\n"))
         with pytest.raises(InvalidInputError, match="lacks columns: capacity_per_day"):
             import_teams(s, header.replace(",capacity_per_day", "") + good)
+        # every error of every row at once, nothing stored
+        worse = "ST11,,L01,组长:1,,SO01,abc,33.05,0\n" + ",第十二组,L01,组长:1,SA02,,112.9,33.0,2\n"
+        with pytest.raises(InvalidInputError, match="4 error") as exc:
+            import_teams(s, header + good + worse, commit=True)
+        got = [(e["row"], e["field"]) for e in exc.value.context["errors"]]
+        assert got == [(3, "base_lon"), (3, "capacity_per_day"), (3, "area_codes"), (4, "key")]
+        assert s.scalar(select(func.count()).select_from(PatrolTeam)) == 5
 
 
 def test_last_month_of_a_quarter_without_earlier_plans_covers_everything(sqlite_store):
