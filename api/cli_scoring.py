@@ -9,8 +9,9 @@
   ``civgrid report quarterly --quarter 2026Q4`` — the bulletin as xlsx and HTML.
 
 ``--as-of`` (a date or an ISO time) computes as of another moment than now: a
-period still running is scored up to it, and a bulletin can only be published once
-its period has ended.
+period still running is scored up to it. Publishing and evaluating cases check the
+real clock (:func:`real_now`): a period must have ended by then, ``--as-of`` may not
+be later than it, and the bulletin's ``issued_at`` is the real time.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def parse_as_of(text: str | None) -> Any:
     except ValueError as exc:
         raise InvalidInputError(f"--as-of {text!r}: {exc}", field="as_of") from exc
     return (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def real_now() -> Any:
+    """The real time (aware UTC): publishing and opening cases use it, never ``--as-of``."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 def _local_dir() -> Path:
@@ -207,6 +215,9 @@ def compute(
                 return
             typer.echo(f"{p.label} {level}  (rules {ctx.rules(p).effective_from})")
             for s in scores:
+                if not s.sampled:
+                    typer.echo(f"  - {'未抽查':>5} - {s.code} {s.name}")
+                    continue
                 tier = TIER_LABELS.get(s.tier or "", "-")
                 typer.echo(f"{s.rank or '-':>3} {s.points:7.2f} {tier} {s.code} {s.name} "
                            f"({s.issues} issues)")  # fmt: skip
@@ -232,7 +243,7 @@ def cases_evaluate(
 
     try:
         with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
-            opened, existing = open_cases(ctx, Period.parse(period), cli_actor())
+            opened, existing = open_cases(ctx, Period.parse(period), cli_actor(), real_now())
             for c in opened:
                 typer.echo(f"opened #{c.id} {c.unit_name} {c.rule_label}")
             typer.echo(f"{len(opened)} opened, {len(existing)} already open")
@@ -303,7 +314,7 @@ def _report(period: str, out: Path | None, publish: bool, profile: str | None,
                 typer.echo(f"{p.key} 已发布为 {issued.number}，未改动。")
                 content, data = issued.content, issued.xlsx
             elif publish:
-                b = publish_bulletin(ctx, p, cli_actor())
+                b = publish_bulletin(ctx, p, cli_actor(), real_now())
                 content, data = b.content, b.xlsx
             else:
                 content = build_bulletin(ctx, p)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids import audit
@@ -47,6 +47,8 @@ __all__ = [
 
 KIND_OF_PERIOD = {"month": "monthly", "quarter": "quarterly"}
 KIND_LABELS = {"monthly": "月通报", "quarterly": "季度考评"}
+#: How a draft names itself in accountability facts (its number is not known yet).
+DRAFT_NUMBER = "本期通报草稿"
 
 
 def _row(s: Any) -> dict[str, Any]:
@@ -55,7 +57,9 @@ def _row(s: Any) -> dict[str, Any]:
     return d
 
 
-def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = None) -> dict:
+def build_bulletin(
+    ctx: ScoringContext, period: Period, now: datetime | None = None, *, number: str | None = None
+) -> dict:
     """The content of the bulletin of ``period`` (a month or a quarter).
 
     Parameters
@@ -66,6 +70,10 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
     now : datetime, optional
         Generation time (aware UTC; default: the context's ``now``, which the
         scores and the summary are computed as of).
+    number : str, optional
+        The document number being issued (None: a draft). The bulletin's own
+        month counts as published in its accountability facts (``named_worst``):
+        it is the bulletin being issued.
 
     Returns
     -------
@@ -85,7 +93,7 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
     best, worst = bulletin_names(communities, r.best_named, r.worst_named)
     best_t, worst_t = bulletin_names(townships, r.best_named, r.worst_named)
     depts = [d for d in ctx.indicators(period, "department") if d["filed"] or d["due"]]
-    hits = ctx.triggers(period)
+    hits = ctx.triggers(period, issuing=number or DRAFT_NUMBER)
     recs = [r for r in ctx.records if in_period(r, period)]
     grids = Counter(r.unit_grid_code for r in recs if r.unit_grid_code)
     grid_names = ctx.names("unit_grid")
@@ -98,7 +106,7 @@ def build_bulletin(ctx: ScoringContext, period: Period, now: datetime | None = N
         "period": period.key,
         "period_label": period.label,
         "title": f"{period.label}创建文明城市工作{KIND_LABELS[kind]}",
-        "number": None,
+        "number": number,
         "profile": profile.profile,
         "profile_name": profile.name,
         "rules_effective_from": rules.effective_from.isoformat(),
@@ -143,6 +151,8 @@ _COLS_DEPT = [("rank", "名次"), ("name", "责任单位"), ("filed", "立案数
               ("composite_score", "综合指标值")]  # fmt: skip
 _COLS_CASE = [("unit_name", "单位"), ("level", "层级"), ("label", "问责情形"),
               ("action_label", "处理建议"), ("facts", "事实依据")]  # fmt: skip
+_COLS_NEG = [("unit_name", "单位"), ("level", "层级"), ("issue", "问题编号"),
+             ("category", "问题类别"), ("label", "情形")]  # fmt: skip
 
 
 def bulletin_xlsx(content: dict[str, Any]) -> bytes:
@@ -169,6 +179,10 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
                 v = r.get(k)
                 if k == "level":
                     v = LEVEL_LABELS.get(v, v)
+                elif k in ("points", "deductions", "bonuses") and r.get("sampled") is False:
+                    v = "未抽查"  # not sampled: no score, not 100
+                elif k == "tier_label" and r.get("sampled") is False:
+                    v = "未抽查"
                 vals.append("；".join(v) if isinstance(v, list) else v)
             ws.append(vals)
         ws.freeze_panes = "A3"
@@ -181,10 +195,11 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     sheet("问责情形", _COLS_CASE, content["cases"])
     neg = [
         {"unit_name": n["name"], "level": n["level"], "label": e["label"],
-         "action_label": f"问题#{e['issue_id']}", "facts": [e["category_code"]]}
+         "issue": f"问题#{e['issue_id']}",
+         "category": e.get("category_name") or e["category_code"]}
         for n in content["negative_lists"] for e in n["entries"]
     ]  # fmt: skip
-    sheet("负面清单", _COLS_CASE, neg)
+    sheet("负面清单", _COLS_NEG, neg)
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
     buf = io.BytesIO()
@@ -242,28 +257,44 @@ def publish_bulletin(
     Parameters
     ----------
     ctx : ScoringContext
-        Its ``now`` is the publication time unless ``now`` is given.
+        The scores are computed as of its ``now`` (``as_of``), which may not be
+        later than the real time of publication.
     period : Period
     actor : Actor
         Who publishes (kept as ``issued_by``; audited as ``bulletin.publish`` with
         the kind, period, number, profile and the xlsx's SHA-256).
     now : datetime, optional
-        Publication time (aware UTC).
+        The real time of publication (aware UTC; default: the system clock). It
+        is stored as ``issued_at``; an "as of" moment never stands in for it.
 
     Raises
     ------
     ConflictError
         The period is already published (the stored bulletin stays as issued), or
-        has not ended yet.
+        has not ended yet at the real time.
+    InvalidInputError
+        The context computes as of a moment later than the real time.
     """
     kind = KIND_OF_PERIOD.get(period.kind)
     if kind is None:
         raise InvalidInputError("a bulletin covers a month or a quarter", field="period")
-    now = now or ctx.as_of
-    if period.end_utc > min(now, ctx.as_of):
+    now = now or datetime.now(UTC)
+    if period.end_utc > now:
         raise ConflictError(
             f"{period.key} has not ended: its {kind} bulletin can be published from "
             f"{period.end.isoformat()} 00:00 Beijing time (scores still change until then)",
+            kind="bulletin", key=period.key,
+        )  # fmt: skip
+    if ctx.as_of > now:
+        raise InvalidInputError(
+            f"cannot publish as of {ctx.as_of.isoformat()}: that is later than now "
+            f"({now.isoformat()}); a bulletin is issued on what is known when it is issued",
+            field="as_of",
+        )
+    if period.end_utc > ctx.as_of:
+        raise ConflictError(
+            f"{period.key} has not ended as of {ctx.as_of.isoformat()}: its {kind} bulletin "
+            f"covers the whole period (as of {period.end.isoformat()} 00:00 Beijing time or later)",
             kind="bulletin", key=period.key,
         )  # fmt: skip
     if (old := find_bulletin(ctx.session, kind, period.key)) is not None:
@@ -271,16 +302,8 @@ def publish_bulletin(
             f"{period.key} {kind} bulletin already published as {old.number} (id {old.id})",
             kind="bulletin", key=old.id,
         )  # fmt: skip
-    content = build_bulletin(ctx, period, now)
-    year = period.start.year
-    seq = 1 + (
-        ctx.session.scalar(
-            select(func.count()).select_from(Bulletin).where(Bulletin.number.like(f"%〔{year}〕%"))
-        )
-        or 0
-    )
-    tag = "社创通" if kind == "monthly" else "社创考"
-    content["number"] = f"{tag}〔{year}〕第{seq}号"
+    number = next_number(ctx.session, kind, period.start.year)
+    content = build_bulletin(ctx, period, now, number=number)
     data = bulletin_xlsx(content)
     b = Bulletin(
         kind=kind, period=period.key, number=content["number"], profile=content["profile"],
@@ -294,3 +317,22 @@ def publish_bulletin(
                  after={"kind": kind, "period": period.key, "number": b.number,
                         "profile": b.profile, "sha256": b.sha256})  # fmt: skip
     return b
+
+
+#: The document series (文号) of each kind of bulletin, numbered separately per year.
+SERIES = {"monthly": "社创通", "quarterly": "社创考"}
+
+
+def next_number(session: Session, kind: str, year: int) -> str:
+    """The next document number of ``kind``'s series in ``year`` (``社创通〔2026〕第2号``).
+
+    Each series (kind) has its own counter per year: the first quarterly
+    assessment is 第1号 whatever the monthly bulletins before it.
+    """
+    tag = SERIES[kind]
+    prefix = f"{tag}〔{year}〕第"
+    used = session.scalars(
+        select(Bulletin.number).where(Bulletin.kind == kind, Bulletin.number.like(f"{prefix}%"))
+    ).all()
+    seqs = [int(n[len(prefix) : -1]) for n in used if n[len(prefix) : -1].isdigit()]
+    return f"{prefix}{max(seqs, default=0) + 1}号"

@@ -40,6 +40,7 @@ from civgrid.grids.scoring import (
     Period,
     Score,
     UnitRef,
+    bulletin_names,
     compute_scores,
     default_sample,
     in_period,
@@ -232,6 +233,7 @@ class ScoringContext:
     _scores: dict[tuple[str, str], list[Score]] = field(default_factory=dict)
     _samples: dict[str, Collection[str] | None] = field(default_factory=dict)
     _published: dict[tuple[str, str], PublishedNames | None] = field(default_factory=dict)
+    _categories: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.sampling == "inspected":
@@ -266,6 +268,16 @@ class ScoringContext:
         """Code → Chinese name at ``level``."""
         return {u.code: u.name for u in self.units(level)}
 
+    @property
+    def category_names(self) -> dict[str, str]:
+        """Category code → Chinese name (the categories table, else the seeded tree)."""
+        if self._categories is None:
+            from civgrid.grids.models import Category
+
+            rows = self.session.execute(select(Category.code, Category.name)).all()
+            self._categories = {code: name for code, name in rows}
+        return self._categories
+
     def rules(self, period: Period) -> RuleVersion:
         """The rules in force on the period's first day."""
         return self.registry.rules(self.profile, period.start)
@@ -286,15 +298,37 @@ class ScoringContext:
             self._samples[period.key] = got
         return self._samples[period.key]
 
+    def check_begun(self, period: Period) -> None:
+        """Refuse a period that has not begun at :attr:`now` (there is nothing to score).
+
+        Raises
+        ------
+        InvalidInputError
+            The period starts after now.
+        """
+        if period.start_utc > self.as_of:
+            raise InvalidInputError(
+                f"{period.key} has not begun (it starts on {period.start.isoformat()}, Beijing "
+                "time): a future period cannot be scored, ranked or named",
+                field="period",
+            )
+
     def scores(self, period: Period, level: str) -> list[Score]:
-        """Ranked scores of every unit at ``level`` for ``period`` (as of :attr:`now`)."""
+        """Ranked scores of every unit at ``level`` for ``period`` (as of :attr:`now`).
+
+        Raises
+        ------
+        InvalidInputError
+            The period has not begun (:meth:`check_begun`).
+        """
+        self.check_begun(period)
         key = (period.key, level)
         if key not in self._scores:
             self._scores[key] = compute_scores(
                 self.records, self.rules(period), period, level, self.units(level),
                 communities=self.units("community") if level == "township" else (),
                 sampled=self.sample if level in ("community", "township") else None,
-                as_of=self.as_of,
+                as_of=self.as_of, category_names=self.category_names,
             )  # fmt: skip
         return self._scores[key]
 
@@ -314,6 +348,7 @@ class ScoringContext:
 
     def indicators(self, period: Period, by: str) -> list[dict[str, Any]]:
         """Indicators per group, ranked by the composite with the minimum sample."""
+        self.check_begun(period)
         rules = self.rules(period)
         level = "department" if by == "post" else by
         names = {} if by == "post" else self.names(level)
@@ -322,12 +357,34 @@ class ScoringContext:
         )
         return [i.to_dict() for i in rank_indicators(table, rules.ranking.min_sample)]
 
-    def triggers(self, period: Period) -> list[TriggerHit]:
-        """Triggers tripped in ``period`` under the profile's rules."""
+    def issuing(self, period: Period, level: str, number: str) -> PublishedNames:
+        """Who the bulletin of ``period`` being issued (``number``) names worst at ``level``."""
+        r = self.rules(period).ranking
+        _, bad = bulletin_names(self.scores(period, level), r.best_named, r.worst_named)
+        return PublishedNames(number, {s.code: (s.points, s.rank) for s in bad})
+
+    def triggers(self, period: Period, issuing: str | None = None) -> list[TriggerHit]:
+        """Triggers tripped in ``period`` under the profile's rules.
+
+        Parameters
+        ----------
+        period : Period
+        issuing : str, optional
+            The number of the monthly bulletin of ``period`` being issued (or a
+            draft's label): that month counts as published with the names the
+            bulletin gives. Without it, only bulletins actually published count.
+        """
         names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
+
+        def published(p: Period, level: str) -> PublishedNames | None:
+            got = self.published(p, level)
+            if got is None and issuing is not None and p == period and p.kind == "month":
+                got = self.issuing(p, level, issuing)
+            return got
+
         return evaluate_triggers(
             self.registry.profile(self.profile), self.records, period, self.scores, names,
-            as_of=self.as_of, published=self.published,
+            as_of=self.as_of, published=published,
         )  # fmt: skip
 
 
@@ -379,6 +436,35 @@ def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
     return d
 
 
+def _covered(session: Session, profile: str, hit: TriggerHit) -> bool:
+    """Whether earlier cases of the hit's rule and unit already cover its periods.
+
+    A case covers the periods of its hit up to its own period (the namings it
+    counted, the run it was opened on). A hit opens a new case only when at least
+    ``count`` of its periods come after the latest such case: the same streak
+    never opens a case twice, a fresh one does.
+    """
+    rows = session.scalars(
+        select(AccountabilityCase.period).where(
+            AccountabilityCase.profile == profile,
+            AccountabilityCase.rule_id == hit.rule_id,
+            AccountabilityCase.level == hit.level,
+            AccountabilityCase.unit_code == hit.unit_code,
+        )
+    ).all()
+    ends = []
+    for key in rows:
+        try:
+            ends.append(Period.parse(key).end)
+        except InvalidInputError:
+            continue
+    if not ends:
+        return False
+    last = max(ends)
+    fresh = [k for k in hit.periods if Period.parse(k).start >= last]
+    return len(fresh) < hit.count
+
+
 def open_cases(
     ctx: ScoringContext,
     period: Period,
@@ -387,15 +473,39 @@ def open_cases(
 ) -> tuple[list[AccountabilityCase], list[AccountabilityCase]]:
     """Evaluate the triggers of ``period`` and open a case for each new hit.
 
-    Idempotent: a hit that already has a case (same profile, rule, unit, period)
-    opens nothing. Each case opened is audited (``case.open``: profile, rule,
-    suggested action, level, unit, period, status) as ``actor``.
+    Only a period that has ended (at the real time ``now`` and at the context's
+    ``as_of``) is evaluated: a running or future month would open cases from a
+    ranking that is still hypothetical. ``named_worst`` counts published
+    bulletins only. Idempotent: a hit that already has a case (same profile,
+    rule, unit, period) opens nothing, nor does a hit whose namings or run are
+    already covered by an earlier case of the same rule and unit (open or
+    closed; see :func:`_covered`). Each case opened is audited (``case.open``:
+    profile, rule, suggested action, level, unit, period, status) as ``actor``.
+
+    Parameters
+    ----------
+    ctx : ScoringContext
+    period : Period
+    actor : Actor
+    now : datetime, optional
+        The real time (aware UTC; default: the system clock), kept as ``opened_at``.
 
     Returns
     -------
     (opened, existing) : lists of AccountabilityCase
+
+    Raises
+    ------
+    InvalidInputError
+        The period has not ended.
     """
-    now = now or ctx.as_of
+    now = now or datetime.now(UTC)
+    if period.end_utc > min(now, ctx.as_of):
+        raise InvalidInputError(
+            f"{period.key} has not ended: its accountability cases can be evaluated from "
+            f"{period.end.isoformat()} 00:00 Beijing time (its ranking is not final before)",
+            field="period",
+        )
     profile = ctx.registry.profile(ctx.profile).profile
     opened, existing = [], []
     for hit in ctx.triggers(period):
@@ -409,6 +519,8 @@ def open_cases(
         found = ctx.session.scalars(q).first()
         if found is not None:
             existing.append(found)
+            continue
+        if _covered(ctx.session, profile, hit):
             continue
         case = AccountabilityCase(
             profile=profile, rule_id=hit.rule_id, rule_label=hit.label, action=hit.action,
@@ -528,19 +640,22 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
     """
     until = until_for(period, ctx.as_of)
     entries = []
+    cats = ctx.category_names
     for r in ctx.records:
         if r.code_at(level) != code or not in_period(r, period):
             continue
+        cat = {"category_code": r.category_code,
+               "category_name": cats.get(r.category_code, r.category_code)}  # fmt: skip
         if r.recurrence:
             entries.append({"issue_id": r.id, "kind": "recurrence", "label": "反弹回潮",
-                            "category_code": r.category_code})  # fmt: skip
+                            **cat})  # fmt: skip
         if r.return_count:
             entries.append({"issue_id": r.id, "kind": "returned",
                             "label": f"整改被退回{r.return_count}次",
-                            "category_code": r.category_code})  # fmt: skip
+                            **cat})  # fmt: skip
         if (days := r.overdue_days(until)) > 0:
             entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天",
-                            "category_code": r.category_code})  # fmt: skip
+                            **cat})  # fmt: skip
     hits = [h.to_dict() for h in ctx.triggers(period) if h.level == level and h.unit_code == code]
     name = ctx.names(level).get(code)
     if name is None:

@@ -12,9 +12,11 @@ evaluated on a month, a quarterly one on a quarter. Of several triggers of the
 same kind, the one with the largest ``count`` reached fires (Sheqi: notified
 twice → interview, three times → written self-criticism — not both).
 
-``named_worst`` counts who the published monthly bulletins actually named
-(``published``); only a month without a published bulletin falls back to the
-computed ranking, and its fact says so. Issue triggers stop the clock at
+``named_worst`` counts only who the published monthly bulletins actually named
+(``published``): a month without a published bulletin names nobody — it neither
+counts nor breaks anything. A hit lists the periods it rests on (``periods``) and
+the ``count`` of its trigger, so that a case already opened on the same namings
+or the same run is not opened again. Issue triggers stop the clock at
 ``as_of`` (now) in a period still running: an overdue threshold crossed in the
 future has not been crossed yet.
 """
@@ -32,10 +34,10 @@ from civgrid.grids.scoring import (
     IssueRecord,
     Period,
     Score,
-    bulletin_names,
     in_period,
     issue_units,
     named_worst,
+    source_label,
     until_for,
 )
 from civgrid.grids.scoring_rules import ACTION_LABELS, Profile, Trigger
@@ -75,6 +77,10 @@ class TriggerHit:
     facts: list[str] = field(default_factory=list)
     issue_ids: list[int] = field(default_factory=list)
     quarters: int = 0
+    #: The periods the hit rests on (namings in the window, the run of a streak).
+    periods: list[str] = field(default_factory=list)
+    #: The trigger's ``count``: how many new periods a further case needs.
+    count: int = 1
 
     @property
     def action_label(self) -> str:
@@ -124,18 +130,15 @@ def _ranking_hits(
         flagged: list[set[str]] = []
         issued: list[PublishedNames | None] = []
         for p in periods:
-            rules = profile.version_on(p.start)
-            ss = list(scores(p, level))
+            # named_worst reads the bulletins; only the period itself is scored (for names)
+            ss = list(scores(p, level)) if kind != "named_worst" or p == period else []
             per.append({s.code: s for s in ss})
             pub = published(p, level) if published and kind == "named_worst" else None
             issued.append(pub)
             if kind == "poor_tier_consecutive":
                 flagged.append({s.code for s in ss if s.sampled and s.tier == "poor"})
-            elif pub is not None:  # what the bulletin actually named
-                flagged.append(set(pub.worst))
-            elif kind == "named_worst":
-                _, bad = bulletin_names(ss, 0, rules.ranking.worst_named)
-                flagged.append({s.code for s in bad})
+            elif kind == "named_worst":  # only what a published bulletin actually named
+                flagged.append(set(pub.worst) if pub is not None else set())
             else:
                 flagged.append({s.code for s in named_worst(ss, bottom)})
         for code in sorted(flagged[-1]):
@@ -145,12 +148,13 @@ def _ranking_hits(
             if t is None:
                 continue
             name = per[-1][code].name if code in per[-1] else code
-            facts = []
+            facts, used = [], []
             # facts: every naming in the window, or the current run of a streak
             first = 0 if kind == "named_worst" else len(periods) - reached
             for i, (p, f, sc, pub) in enumerate(zip(periods, flagged, per, issued, strict=True)):
                 if code not in f or i < first:
                     continue
+                used.append(p.key)
                 if pub is not None:
                     points, rank = pub.worst[code]
                     facts.append(
@@ -158,7 +162,6 @@ def _ranking_hits(
                     )
                 elif (s := sc.get(code)) is not None:
                     what = {
-                        "named_worst": "排名靠后，按计算排名应点名（该月未发布通报）",
                         "poor_tier_consecutive": f"{'年度' if cadence == 'year' else '季度'}"
                         f"考评为“{TIER_LABELS['poor']}”",
                         "bottom_consecutive": f"排名末{bottom}位",
@@ -166,7 +169,7 @@ def _ranking_hits(
                     facts.append(f"{p.label}：得分{s.points:g}，第{s.rank}名，{what}")
             hits.append(
                 TriggerHit(t.id, t.label, t.action, level, code, name, period.key,
-                           facts, [], t.quarters)
+                           facts, [], t.quarters, used, t.count)
             )  # fmt: skip
     return hits
 
@@ -201,7 +204,9 @@ def _issue_hits(
         elif t.kind == "source":
             for r in records:
                 if in_period(r, period) and r.source in t.sources:
-                    found[r.code_at(t.level) or ""].append((r, f"问题#{r.id}来源：{r.source}"))
+                    found[r.code_at(t.level) or ""].append(
+                        (r, f"问题#{r.id}来源：{source_label(r.source)}")
+                    )
         elif t.kind == "recurrence":
             mine = [r for r in records if in_period(r, period) and r.recurrence]
             for code, rs in issue_units(mine, t.level).items():
@@ -222,7 +227,8 @@ def _issue_hits(
             hits.append(
                 TriggerHit(t.id, t.label, t.action, t.level, code,
                            names.get(t.level, {}).get(code, code), period.key,
-                           [f for _, f in items], sorted({r.id for r, _ in items}), t.quarters)
+                           [f for _, f in items], sorted({r.id for r, _ in items}), t.quarters,
+                           [period.key], 1)
             )  # fmt: skip
     return hits
 
@@ -255,8 +261,7 @@ def evaluate_triggers(
     published : callable, optional
         ``published(month, level)`` → :class:`PublishedNames` of that month's
         published bulletin, or None. ``named_worst`` counts the units a published
-        bulletin named; months without one use the computed ranking (and the
-        fact says so).
+        bulletin named; a month without one names nobody.
 
     Returns
     -------

@@ -345,7 +345,12 @@ def until_for(period: Period, as_of: datetime | None = None) -> datetime:
 
 
 def score_issue(
-    rec: IssueRecord, rules: RuleVersion, until: datetime, *, as_of: datetime | None = None
+    rec: IssueRecord,
+    rules: RuleVersion,
+    until: datetime,
+    *,
+    as_of: datetime | None = None,
+    category_names: Mapping[str, str] | None = None,
 ) -> list[LineItem]:
     """The line items one issue brings to its unit's score.
 
@@ -358,6 +363,8 @@ def score_issue(
     as_of : datetime, optional
         Now (aware UTC): when earlier than ``until``, overdue days and on-time
         closures are counted up to it instead (a period still running).
+    category_names : mapping, optional
+        Category code → Chinese name, for the reasons (default: the code).
 
     Returns
     -------
@@ -370,9 +377,11 @@ def score_issue(
     items = []
     base = d.by_category.get(rec.category_code, d.by_priority.get(rec.priority, d.per_issue))
     if base:
-        items.append(LineItem("issue", -base, f"发现问题（{rec.category_code}）", rec.id))
+        cat = (category_names or {}).get(rec.category_code, rec.category_code)
+        items.append(LineItem("issue", -base, f"发现问题（{cat}）", rec.id))
     if (extra := d.by_source.get(rec.source)) is not None and extra:
-        items.append(LineItem("source", -extra, f"问题来源加重扣分（{rec.source}）", rec.id))
+        src = source_label(rec.source)
+        items.append(LineItem("source", -extra, f"问题来源加重扣分（{src}）", rec.id))
     days = min(rec.overdue_days(until), d.max_overdue_days)
     if days and d.per_overdue_day:
         items.append(
@@ -395,6 +404,13 @@ def score_issue(
     if b.media_praise and rec.media_praise:
         items.append(LineItem("media_praise", b.media_praise, "媒体正面报道", rec.id))
     return items
+
+
+def source_label(code: str) -> str:
+    """The Chinese label of an issue source (``media_exposure`` → 媒体曝光)."""
+    from civgrid.grids.issue_config import SOURCE_LABELS
+
+    return {str(getattr(k, "value", k)): v for k, v in SOURCE_LABELS.items()}.get(code, code)
 
 
 def _total(base: float, items: Sequence[LineItem], max_bonus: float) -> tuple[float, list]:
@@ -432,6 +448,7 @@ def compute_scores(
     communities: Sequence[UnitRef] = (),
     sampled: Sample = None,
     as_of: datetime | None = None,
+    category_names: Mapping[str, str] | None = None,
 ) -> list[Score]:
     """Scores of ``units`` at ``level`` for ``period``, ranked and tiered.
 
@@ -460,6 +477,8 @@ def compute_scores(
         on-time closures of a period still running are counted up to it
         (:func:`until_for`); months of a quarter that have not begun are left out.
         None → the period is taken as ended.
+    category_names : mapping, optional
+        Category code → Chinese name, for the reasons of the line items.
 
     Returns
     -------
@@ -469,7 +488,8 @@ def compute_scores(
     if level not in LEVELS:
         raise InvalidInputError(f"unknown level {level!r}", field="level")
     if period.kind in ("quarter", "year"):
-        return _averaged(records, rules, period, level, units, communities, sampled, as_of)
+        return _averaged(records, rules, period, level, units, communities, sampled, as_of,
+                         category_names)  # fmt: skip
     if callable(sampled):
         sampled = sampled(period)
     recs = [r for r in records if in_period(r, period) and (as_of is None or r.reported_at < as_of)]
@@ -480,7 +500,8 @@ def compute_scores(
             by_unit[code].append(r)
 
     def own(u: UnitRef, lvl: str, rs: Sequence[IssueRecord]) -> Score:
-        items = [i for r in sorted(rs, key=lambda x: x.id) for i in score_issue(r, rules, until)]
+        items = [i for r in sorted(rs, key=lambda x: x.id)
+                 for i in score_issue(r, rules, until, category_names=category_names)]  # fmt: skip
         points, items = _total(rules.base, items, rules.bonuses.max_total)
         return Score(lvl, u.code, u.name, period.key, rules.base, points, items, len(rs))
 
@@ -536,6 +557,7 @@ def _averaged(
     communities: Sequence[UnitRef],
     sampled: Sample,
     as_of: datetime | None,
+    category_names: Mapping[str, str] | None = None,
 ) -> list[Score]:
     """A quarter as the mean of its months, a year as the mean of its quarters.
 
@@ -546,7 +568,7 @@ def _averaged(
     parts = [
         {s.code: s for s in compute_scores(recs, rules, p, level, units,
                                           communities=communities, sampled=sampled,
-                                          as_of=as_of)}
+                                          as_of=as_of, category_names=category_names)}
         for p in begun
     ]  # fmt: skip
     out = []

@@ -610,6 +610,48 @@ class RuleRegistry:
         self.categories = frozenset(categories) if categories is not None else None
         #: Files of the local profile directory that were skipped (malformed).
         self.problems: list[RulesError] = []
+        #: The local profile directory watched for changes (set by :meth:`with_shipped`).
+        self.local_dir: Path | None = None
+        self._signature: tuple | None = None
+
+    def _stat(self) -> tuple:
+        """A cheap signature of the local directory: (name, mtime, size) of each file."""
+        if self.local_dir is None:
+            return ()
+        out = []
+        try:
+            for p in sorted(self.local_dir.glob("*.yaml")):
+                st = p.stat()
+                out.append((p.name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            pass
+        return tuple(out)
+
+    def refresh(self) -> bool:
+        """Reload the shipped and local profiles when the local directory changed.
+
+        Another process (``civgrid score rules load``) may install a file while this
+        registry serves requests; every read compares the directory's signature
+        (names, modification times, sizes) with the one loaded and reloads on a
+        change, as at start-up (installed files are trusted, malformed ones
+        skipped and reported in :attr:`problems`). Profiles loaded only in memory
+        (:meth:`load`, :meth:`load_text`) give way to the files on a reload.
+
+        Returns
+        -------
+        bool
+            Whether the profiles were reloaded.
+        """
+        if self.local_dir is None:
+            return False
+        sig = self._stat()
+        if sig == self._signature:
+            return False
+        with self._lock:
+            fresh = type(self).with_shipped(self.local_dir, self.clock, self.categories)
+            self._profiles, self.problems = fresh._profiles, fresh.problems
+            self._signature = fresh._signature
+        return True
 
     @classmethod
     def with_shipped(
@@ -623,9 +665,14 @@ class RuleRegistry:
         Files in ``local_dir`` (put there by :meth:`install`, which checked their
         history) replace the shipped profile of the same name. A malformed one is
         skipped — the shipped rules stay — and reported: a warning is logged and
-        the error (file, line, reason) is kept in :attr:`problems`.
+        the error (file, line, reason) is kept in :attr:`problems`. The directory
+        is watched: a file installed or changed there later (by another process) is
+        picked up on the next read (:meth:`refresh`).
         """
         reg = cls(clock, categories)
+        if local_dir is not None:
+            reg.local_dir = Path(local_dir)
+            reg._signature = reg._stat()  # before reading: a later change reloads again
         for p in shipped_profile_paths():
             reg._activate(reg._parse_file(p))
         if local_dir is not None and Path(local_dir).is_dir():
@@ -651,6 +698,7 @@ class RuleRegistry:
 
     def _check(self, parsed: _Parsed, today: date | None, not_before: _NotBefore) -> None:
         """History check of ``parsed`` against the loaded profile of that name."""
+        self.refresh()
         entry = self._profiles.get(parsed.profile.profile)
         if entry is None:
             return
@@ -759,6 +807,7 @@ class RuleRegistry:
 
     def names(self) -> list[str]:
         """Names of the loaded profiles."""
+        self.refresh()
         return sorted(self._profiles)
 
     def load(
@@ -809,6 +858,7 @@ class RuleRegistry:
 
     def profile(self, name: str | None = None) -> Profile:
         """The active profile ``name`` (default :data:`DEFAULT_PROFILE`)."""
+        self.refresh()
         entry = self._profiles.get(name or DEFAULT_PROFILE)
         if entry is None:
             raise NotFoundError(f"no rules profile {name!r}", kind="profile", key=name)
@@ -816,6 +866,7 @@ class RuleRegistry:
 
     def origin(self, name: str) -> str:
         """Where the active profile ``name`` was loaded from."""
+        self.refresh()
         return self._profiles[name].origin if name in self._profiles else ""
 
     def rules(self, name: str | None, day: date) -> RuleVersion:

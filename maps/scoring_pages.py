@@ -23,6 +23,11 @@ __all__ = [
 _LEVELS = {"community": "社区", "township": "乡镇（街道）", "department": "责任单位",
            "unit_grid": "单元网格", "road_section": "路段"}  # fmt: skip
 _TIERS = {"good": "好", "fair": "中", "poor": "差"}
+#: Chinese names of the line-item rules shown on a unit's page.
+_RULES = {"issue": "发现问题", "source": "来源加重", "overdue": "超期", "recurrence": "反弹回潮",
+          "return": "返工", "extension": "延期", "on_time_closure": "按期结案",
+          "media_praise": "媒体表扬", "bonus_cap": "加分封顶", "community": "社区得分",
+          "period": "分期得分"}  # fmt: skip
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Serif CJK SC","WenQuanYi Micro Hei",sans-serif;
@@ -42,6 +47,11 @@ h2{page-break-after:avoid}table{page-break-inside:auto}tr{page-break-inside:avoi
 
 def _e(v: Any) -> str:
     return escape("" if v is None else str(v))
+
+
+def _cat(e: Mapping[str, Any]) -> str:
+    """The Chinese category name of a negative-list entry (the code for old content)."""
+    return _e(e.get("category_name") or e.get("category_code"))
 
 
 def _num(v: Any, pct: bool = False) -> str:
@@ -143,7 +153,7 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
     )
     negs = "".join(
         f"<h3>{_e(n['name'])}</h3><ul>"
-        + "".join(f"<li>问题#{e['issue_id']}（{_e(e['category_code'])}）：{_e(e['label'])}</li>"
+        + "".join(f"<li>问题#{e['issue_id']}（{_cat(e)}）：{_e(e['label'])}</li>"
                   for e in n["entries"][:20])
         + "</ul>"
         for n in c.get("negative_lists", [])
@@ -273,13 +283,13 @@ def leader_dashboard_loader(leader_key: str) -> str:
 def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label: str) -> str:
     """One unit's page: its score explained line by line, and its negative list (负面清单)."""
     items = "".join(
-        f"<tr><td>{_e(i['reason'])}</td><td>{_e(i['rule'])}</td>"
+        f"<tr><td>{_e(i['reason'])}</td><td>{_e(_RULES.get(i['rule'], i['rule']))}</td>"
         f"<td>{'#' + str(i['issue_id']) if i.get('issue_id') else _e(i.get('ref'))}</td>"
         f"<td class='num'>{_num(i['points'])}</td></tr>"
         for i in score.get("items", [])
     )
     neg = "".join(
-        f"<li>问题#{e['issue_id']}（{_e(e['category_code'])}）：{_e(e['label'])}</li>"
+        f"<li>问题#{e['issue_id']}（{_cat(e)}）：{_e(e['label'])}</li>"
         for e in negative.get("entries", [])
     )
     trig = "".join(

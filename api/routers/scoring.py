@@ -296,7 +296,7 @@ def bulletin_publish(
     from civgrid.grids.bulletins import bulletin_dict, publish_bulletin
 
     b = publish_bulletin(_ctx(request, store, session, body.profile), Period.parse(body.period),
-                         actor)  # fmt: skip
+                         actor, now(request))  # fmt: skip
     return bulletin_dict(b)
 
 
@@ -405,7 +405,10 @@ def cases_evaluate(
     from civgrid.grids.score_service import case_dict, open_cases
 
     opened, existing = open_cases(
-        _ctx(request, store, session, body.profile), Period.parse(body.period), actor
+        _ctx(request, store, session, body.profile),
+        Period.parse(body.period),
+        actor,
+        now(request),
     )
     session.flush()
     return {"opened": [case_dict(c) for c in opened],

@@ -73,27 +73,56 @@ def test_orderly_season_trips_nothing(profile):
 # --------------------------------------------------------------------------- Sheqi
 
 
+def _bulletins(months, code="C2", points=98.0, rank=5):
+    """``published(p, level)`` of monthly bulletins that named ``code`` in ``months``."""
+    issued = {m: PublishedNames(f"社创通〔2026〕第{int(m[-2:])}号", {code: (points, rank)})
+              for m in months}  # fmt: skip
+
+    def published(p, level):
+        return issued.get(p.key) if level == "community" else None
+
+    return published
+
+
 def test_sheqi_notified_twice_then_three_times():
     c2 = _issues("C2", [(2026, 9), (2026, 10), (2026, 11)], n=2)
-    assert _run("sheqi", c2, "2026-09") == []  # named once
-    hits = _run("sheqi", c2, "2026-10")
+    pub = _bulletins(["2026-09", "2026-10", "2026-11"])
+    assert _run("sheqi", c2, "2026-09", pub) == []  # named once
+    hits = _run("sheqi", c2, "2026-10", pub)
     assert _hits(hits) == [("notified_twice", "C2", "interview")]
     assert hits[0].action_label == "约谈"
-    assert hits[0].facts == [  # no bulletin published: computed, and the facts say so
-        "2026年9月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
-        "2026年10月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
+    assert hits[0].facts == [
+        "2026年9月：得分98，第5名，月通报（社创通〔2026〕第9号）中被点名",
+        "2026年10月：得分98，第5名，月通报（社创通〔2026〕第10号）中被点名",
     ]
+    assert (hits[0].periods, hits[0].count) == (["2026-09", "2026-10"], 2)
     # the third time: written self-criticism, not a second interview
-    assert _hits(_run("sheqi", c2, "2026-11")) == [("notified_three_times", "C2", "self_criticism")]
+    assert _hits(_run("sheqi", c2, "2026-11", pub)) == [
+        ("notified_three_times", "C2", "self_criticism")
+    ]
     # not named this month (clean December) → nothing new
-    assert _run("sheqi", c2, "2026-12") == []
+    assert _run("sheqi", c2, "2026-12", pub) == []
+
+
+def test_sheqi_named_worst_needs_published_bulletins():
+    """Last in September, October and November by the numbers, but no bulletin was
+    published: nobody was named, nothing trips (no computed-ranking fallback)."""
+    c2 = _issues("C2", [(2026, 9), (2026, 10), (2026, 11)], n=2)
+    for month in ("2026-10", "2026-11"):
+        assert _run("sheqi", c2, month) == []
+    # a month without a bulletin neither counts nor breaks the count (window, not a run)
+    hits = _run("sheqi", c2, "2026-11", _bulletins(["2026-09", "2026-11"]))
+    assert _hits(hits) == [("notified_twice", "C2", "interview")]
+    assert hits[0].periods == ["2026-09", "2026-11"]
 
 
 def test_sheqi_named_worst_counts_published_bulletins():
     """C2 is last in September and October by the numbers, but the September bulletin as
     issued named C4 (e.g. published before C2's late reports): C2 has been named once."""
     c2 = _issues("C2", [(2026, 9), (2026, 10)], n=2)
-    issued = {("2026-09", "community"): PublishedNames("社创通〔2026〕第9号", {"C4": (97.0, 5)})}
+    issued = {("2026-09", "community"): PublishedNames("社创通〔2026〕第9号", {"C4": (97.0, 5)}),
+              ("2026-10", "community"): PublishedNames("社创通〔2026〕第10号",
+                                                        {"C2": (98.0, 5)})}  # fmt: skip
 
     def published(p, level):
         return issued.get((p.key, level))
@@ -105,7 +134,7 @@ def test_sheqi_named_worst_counts_published_bulletins():
     assert _hits(hits) == [("notified_twice", "C2", "interview")]
     assert hits[0].facts == [
         "2026年9月：得分98，第5名，月通报（社创通〔2026〕第9号）中被点名",
-        "2026年10月：得分98，第5名，排名靠后，按计算排名应点名（该月未发布通报）",
+        "2026年10月：得分98，第5名，月通报（社创通〔2026〕第10号）中被点名",
     ]
     # published October names nobody: no new case in October, whatever the numbers say
     issued[("2026-10", "community")] = PublishedNames("社创通〔2026〕第10号", {})

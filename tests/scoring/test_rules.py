@@ -307,3 +307,23 @@ def test_cli_rules_check_and_load(tmp_path, monkeypatch):
     installed.write_text(SMALL, encoding="utf-8")
     r = runner.invoke(app, ["score", "rules", "load", str(again)])
     assert r.exit_code == 1 and f"{again}:4: " in r.output and "deductions differ" in r.output
+
+
+def test_running_registry_sees_rules_installed_by_another_process(tmp_path):
+    """A server's registry notices a file `civgrid score rules load` (another registry on the
+    same directory) installed: the next read has the new version, without a restart."""
+    local = tmp_path / "profiles"
+    server = RuleRegistry.with_shipped(local, clock=lambda: TODAY)
+    assert [v.effective_from for v in server.profile("sheqi").versions][-1] < date(2027, 1, 1)
+    cli = RuleRegistry.with_shipped(local, clock=lambda: TODAY)
+    src = tmp_path / "sheqi.yaml"
+    src.write_text(_sheqi(NEXT_YEAR), encoding="utf-8")
+    cli.install(src, local)
+    assert server.rules("sheqi", date(2027, 1, 1)).tiers.good == 88.0
+    assert server.origin("sheqi") == str(local / "sheqi.yaml")
+    # unchanged directory: no reload
+    assert server.refresh() is False
+    # a file that became malformed is skipped and reported; the shipped rules return
+    (local / "sheqi.yaml").write_text("profile: sheqi\nversions: [\n", encoding="utf-8")
+    assert server.rules("sheqi", date(2027, 1, 1)).tiers.good == 90.0
+    assert server.problems and server.problems[0].file.endswith("sheqi.yaml")

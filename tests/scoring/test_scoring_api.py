@@ -28,6 +28,8 @@ from civgrid.grids.models import Unit
 from civgrid.grids.workflow import State
 
 CA, CB = "411327100001", "411327100002"
+#: The test app's clock (conftest): 5 January 2027, 10:00 Beijing.
+AFTER_DECEMBER = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
 SHEDIAN = "411327100000"
 HAOZHAI = "411327101000"  # 郝寨镇: a rural township without community grids
 
@@ -149,8 +151,18 @@ def test_leader_dashboards_match_scores(client, scenario, login):
     assert "/api/v1/leaders/L04/dashboard" in leader_map
 
 
-def test_cases_idempotent_with_history(client, scenario, login):
+def test_cases_idempotent_with_history(client, scenario, login, set_clock):
     body = {"period": "2026-12"}
+    # a month that has not ended is not evaluated (its ranking is hypothetical)
+    set_clock(bj(12, 7))
+    r = client.post("/api/v1/accountability/cases", json=body)
+    assert r.status_code == 422 and "2026-12 has not ended" in r.text
+    set_clock(AFTER_DECEMBER)
+    # no bulletin published: nobody was named, no case (CB is last in Nov and Dec)
+    none = client.post("/api/v1/accountability/cases", json=body).json()
+    assert none == {"opened": [], "existing": []}
+    for month in ("2026-11", "2026-12"):
+        assert client.post("/api/v1/bulletins", json={"period": month}).status_code == 201
     assert client.post("/api/v1/accountability/cases", json=body).status_code == 200
     r = client.get("/api/v1/accountability/cases").json()
     assert [(c["unit_code"], c["rule_id"], c["action"], c["leader_key"]) for c in r] == [
@@ -179,7 +191,7 @@ def test_cases_idempotent_with_history(client, scenario, login):
     assert client.get("/api/v1/accountability/cases", params={"status": "open"}).json() == []
 
 
-def test_bulletin_published_frozen(client, store, scenario):
+def test_bulletin_published_frozen(client, store, scenario, set_clock):
     from openpyxl import load_workbook
 
     r = client.post("/api/v1/bulletins", json={"period": "2026-12"})
@@ -188,7 +200,8 @@ def test_bulletin_published_frozen(client, store, scenario):
     assert b["number"] == "社创通〔2026〕第1号" and b["kind"] == "monthly"
     content = b["content"]
     assert [w["code"] for w in content["worst"] if w["level"] == "community"] == [CB, CA]
-    assert [c["rule_id"] for c in content["cases"]] == ["notified_twice"]
+    # November was never published: CB has been named once (by this bulletin) — no case
+    assert content["cases"] == []
     assert content["heat_link"] == "/map/heat?from=2026-12-01&to=2026-12-31"
     again = client.post("/api/v1/bulletins", json={"period": "2026-12"})
     assert again.status_code == 409
@@ -201,6 +214,14 @@ def test_bulletin_published_frozen(client, store, scenario):
     assert [c.value for c in ws[2]][:4] == ["名次", "单位", "代码", "得分"]
     last = [c.value for c in ws[ws.max_row]]
     assert (last[0], last[2], last[3]) == (14, CB, pytest.approx(97.1))
+    # negative list: its own headers, Chinese category names; unsampled townships 未抽查
+    neg = wb["负面清单"]
+    assert [c.value for c in neg[2]] == ["单位", "层级", "问题编号", "问题类别", "情形"]
+    assert [c.value for c in neg[3]][3] == "占道经营"
+    towns = {r[2].value: [c.value for c in r] for r in wb["乡镇排名"].iter_rows(min_row=3)}
+    assert towns[HAOZHAI][3] == "未抽查" and towns[HAOZHAI][7] == "未抽查"
+    html = client.get(f"/bulletins/{b['id']}").text
+    assert "street_vending" not in html and "占道经营" in html
     # a late report changes the live scores but never the published bulletin
     with store.session() as s:
         add_issue(s, community=CA, reported_at=bj(12, 20))
@@ -217,7 +238,11 @@ def test_bulletin_published_frozen(client, store, scenario):
     newer = SHEQI_YAML + "  - effective_from: 2027-02-01\n    base: 50\n"
     assert client.post("/api/v1/scoring/rules", content=newer, headers=yaml_ct).status_code == 200
     assert _rows(client, "community")[CA]["points"] == pytest.approx(97.1)  # December: as was
-    assert _rows(client, "community", "2027-02")[CA]["points"] == 50.0  # February: new rules
+    # February has not begun on 5 January: it is not scored (422) …
+    r = client.get("/api/v1/scores", params={"period": "2027-02"})
+    assert r.status_code == 422 and "2027-02 has not begun" in r.text
+    set_clock(bj(2, 10, year=2027))  # … until it has, with the new rules
+    assert _rows(client, "community", "2027-02")[CA]["points"] == 50.0
     frozen = client.get(f"/api/v1/bulletins/{b['id']}").json()["content"]
     assert {r["code"]: r["points"] for r in frozen["communities"]}[CA] == pytest.approx(98.1)
     assert frozen["rules_effective_from"] == "2022-03-06"
@@ -225,7 +250,8 @@ def test_bulletin_published_frozen(client, store, scenario):
     assert page.status_code == 200 and "社创通〔2026〕第1号" in page.text
     assert "/map/heat?from=2026-12-01" in page.text
     q = client.post("/api/v1/bulletins", json={"period": "2026Q4"}).json()
-    assert q["number"] == "社创考〔2026〕第2号" and q["kind"] == "quarterly"
+    # each series is numbered on its own: the first quarterly assessment is 第1号
+    assert q["number"] == "社创考〔2026〕第1号" and q["kind"] == "quarterly"
     from civgrid.grids.bulletins import published_through
 
     with store.session() as s:
@@ -245,7 +271,7 @@ def test_negative_list(client, scenario, login):
     assert client.get("/api/v1/units/D03/negative-list", headers=d04).status_code == 404
     nb = client.get(f"/api/v1/units/{CB}/negative-list",
                     params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
-    assert [t["rule_id"] for t in nb["triggers"]] == ["notified_twice"]
+    assert nb["triggers"] == []  # no bulletin published: CB was never named
     page = client.get(f"/scores/community/{CA}", params={"period": "2026-12"})
     assert page.status_code == 200
     assert "超期2天" in page.text and f"问题#{scenario['a']}" in page.text
@@ -276,7 +302,6 @@ def test_rules_upload_refused_keeps_rules(client, set_clock):
     top = client.get("/api/v1/scores", params={"period": "2026-12"}).json()["scores"][0]
     assert top["points"] == 100.0
     assert _rows(client, "community", "2027-01")[CA]["points"] == 100.0  # January: old rules
-    assert _rows(client, "community", "2027-02")[CA]["points"] == 50.0
     # the next day the new version is in force and can no longer change
     set_clock(datetime(2027, 1, 6, 4, 0, tzinfo=UTC))
     r = client.post("/api/v1/scoring/rules", content=ok.replace("base: 50", "base: 60"),
@@ -340,12 +365,14 @@ def test_named_worst_counts_published_bulletins(client, store, scenario):
         add_issue(s, community=CA, reported_at=bj(11, 25))
     live = _rows(client, "community", "2026-11")
     assert (live[CA]["points"], live[CB]["points"]) == (99.0, 99.0)
+    dec = client.post("/api/v1/bulletins", json={"period": "2026-12"}).json()
+    assert [c["facts"] for c in dec["content"]["cases"]] == [[  # its own month: being issued
+        f"2026年11月：得分99，第14名，月通报（{nov['number']}）中被点名",
+        f"2026年12月：得分97.1，第14名，月通报（{dec['number']}）中被点名",
+    ]]  # fmt: skip
     r = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
     assert [(c["unit_code"], c["rule_id"]) for c in r["opened"]] == [(CB, "notified_twice")]
-    assert r["opened"][0]["facts"] == [
-        f"2026年11月：得分99，第14名，月通报（{nov['number']}）中被点名",
-        "2026年12月：得分97.1，第14名，排名靠后，按计算排名应点名（该月未发布通报）",
-    ]
+    assert r["opened"][0]["facts"] == dec["content"]["cases"][0]["facts"]
 
 
 def test_patrol_sampling(client, store, set_clock):
@@ -413,3 +440,32 @@ def test_patrol_sampling(client, store, set_clock):
     assert {c for c, x in rows.items() if x["rank"]} == {CA, grid.parent_code}
     rows = _rows(client, "community", profile="patrolled", sample="all")  # the caller decides
     assert all(x["rank"] for x in rows.values())
+
+
+def test_streak_covered_by_a_case_opens_nothing(client, store, scenario):
+    """A closed 约谈 case of CB for 2026-11 already counted the November naming: December
+    (named in November and December) adds one new naming, short of two — no new case."""
+    from civgrid.grids.scoring_models import AccountabilityCase
+
+    with store.session() as s:
+        s.add(AccountabilityCase(
+            profile="sheqi", rule_id="notified_twice", rule_label="x", action="interview",
+            level="community", unit_code=CB, unit_name="x", period="2026-11", facts=[],
+            issue_ids=[], status="closed", opened_at=AFTER_DECEMBER,
+        ))  # fmt: skip
+    for month in ("2026-11", "2026-12"):
+        assert client.post("/api/v1/bulletins", json={"period": month}).status_code == 201
+    r = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
+    assert r == {"opened": [], "existing": []}
+
+
+def test_future_periods_are_refused(client, scenario):
+    """On 5 January 2027, March 2027 and the second quarter have not begun: no scores,
+    no ranking, no preview naming the 'best' (422); January, running, is scored."""
+    for url, params in (("/api/v1/scores", {"period": "2027-03"}),
+                        ("/api/v1/bulletins/preview", {"period": "2027-03"}),
+                        ("/api/v1/rankings", {"level": "community", "period": "2027Q2"}),
+                        ("/api/v1/indicators", {"period": "2027-02"})):  # fmt: skip
+        r = client.get(url, params=params)
+        assert r.status_code == 422 and "has not begun" in r.text, (url, r.text)
+    assert client.get("/api/v1/scores", params={"period": "2027-01"}).status_code == 200

@@ -5,12 +5,16 @@ Every command runs ``--as-of 2027-01-05`` (the season ends on 31 December)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from season import simulated_season
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 AS_OF = "2027-01-05"
+#: The real clock of the CLI in these tests (publishing and cases check it): 6 January 2027.
+REAL_NOW = datetime(2027, 1, 6, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +28,7 @@ def run(season_url, tmp_path, monkeypatch):
 
     monkeypatch.setenv("CIVGRID_DATABASE_URL", season_url)
     monkeypatch.setenv("CIVGRID_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setattr("civgrid.api.cli_scoring.real_now", lambda: REAL_NOW)
     runner = CliRunner()
 
     def _run(*args: str, code: int = 0, as_of: str = AS_OF) -> str:
@@ -85,14 +90,53 @@ def test_quarterly_and_cases(run, tmp_path):
     ws = load_workbook(out / "quarterly-2026Q4.xlsx")["社区排名"]
     tiers = {r[7].value for r in ws.iter_rows(min_row=3)}
     assert tiers <= {"好", "中", "差"} and tiers
-    first = run("score", "cases", "evaluate", "--period", "2026-12")
-    n = int(first.strip().splitlines()[-1].split()[0])
+    # named_worst counts published bulletins only: publish September to December
+    months = ("2026-09", "2026-10", "2026-11", "2026-12")
+    for m in months:
+        run("report", "monthly", "--month", m, "--out", str(out), "--publish", "--if-missing")
+    n = 0
+    for m in months:
+        first = run("score", "cases", "evaluate", "--period", m)
+        n += int(first.strip().splitlines()[-1].split()[0])
     assert n >= 1
-    second = run("score", "cases", "evaluate", "--period", "2026-12")
-    assert second.strip().splitlines()[-1] == f"0 opened, {n} already open"
+    for m in months:  # idempotent
+        again = run("score", "cases", "evaluate", "--period", m)
+        assert again.strip().splitlines()[-1].startswith("0 opened")
     listed = run("score", "cases", "list", "--status", "open").strip().splitlines()
     assert len(listed) == n
     case_id = listed[0].split("\t")[0].lstrip("#")
     run("score", "cases", "act", case_id, "close", code=1)  # a note is required
     assert "closed: close" in run("score", "cases", "act", case_id, "close", "--note", "已整改")
     assert len(run("score", "cases", "list", "--status", "open").strip().splitlines()) == n - 1
+
+
+def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
+    """Run on 7 December 2026 with ``--as-of 2027-01-05``: December has not really ended,
+    so nothing is published and no case is opened; what is published carries the real
+    issue time, not the ``--as-of`` moment."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(season_url)
+
+    def count(table: str) -> int:
+        with engine.connect() as c:
+            return c.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+    before = (count("score_bulletins"), count("accountability_cases"))
+    monkeypatch.setattr("civgrid.api.cli_scoring.real_now",
+                        lambda: datetime(2026, 12, 7, 2, 0, tzinfo=UTC))  # fmt: skip
+    out = run("report", "monthly", "--month", "2026-12", "--publish", code=1)
+    assert "2026-12 has not ended" in out
+    out = run("score", "cases", "evaluate", "--period", "2026-12", code=1)
+    assert "2026-12 has not ended" in out
+    # August has ended, but --as-of in the future of the real clock is refused
+    out = run("report", "monthly", "--month", "2026-08", "--publish", code=1)
+    assert "later than now" in out
+    assert (count("score_bulletins"), count("accountability_cases")) == before
+    # as of 1 December (before the real now), August is published at the real time
+    run("report", "monthly", "--month", "2026-08", "--publish", as_of="2026-12-01")
+    with engine.connect() as c:
+        issued = c.execute(text("SELECT issued_at FROM score_bulletins WHERE period = '2026-08'")
+                           ).scalar()  # fmt: skip
+    engine.dispose()
+    assert str(issued).startswith("2026-12-07 02:00")
