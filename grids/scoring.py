@@ -561,10 +561,19 @@ def _averaged(
 ) -> list[Score]:
     """A quarter as the mean of its months, a year as the mean of its quarters.
 
-    Parts that have not begun at ``as_of`` are left out.
+    Parts that have not begun at ``as_of``, and parts in which nothing was measured (no
+    issue reported in the county and no per-month sample: before the system held data),
+    are left out; a unit with no part left is not scored (未考核).
     """
     recs = list(records)
-    begun = [p for p in period.parts() if as_of is None or p.start_utc <= as_of]
+    # a part is averaged when it has begun and something was measured in it (an issue
+    # reported anywhere in the county, or a patrol sample): months before the system held
+    # any data are 未考核, not a full score
+    begun = [
+        p
+        for p in period.parts()
+        if (as_of is None or p.start_utc <= as_of) and _measured(p, recs, sampled)
+    ]
     parts = [
         {s.code: s for s in compute_scores(recs, rules, p, level, units,
                                           communities=communities, sampled=sampled,
@@ -584,6 +593,14 @@ def _averaged(
         out.append(Score(level, u.code, u.name, period.key, rules.base, value, items,
                          sum(s.issues for _, s in got)))  # fmt: skip
     return rank_scores(out, rules)
+
+
+def _measured(part: Period, records: Sequence[IssueRecord], sampled: Sample) -> bool:
+    """Whether anything was measured in ``part``: an issue reported in the county, or a
+    per-month sample (patrol visits) naming a unit in one of its months."""
+    if any(in_period(r, part) for r in records):
+        return True
+    return callable(sampled) and any(sampled(m) for m in part.months())
 
 
 def tier_for(points: float, rules: RuleVersion) -> str:

@@ -130,11 +130,21 @@ def test_township_weighted_and_sampled():
 
 def test_quarter_is_mean_of_months(rules):
     q4 = Period.parse("2026Q4")
+    # nothing was reported anywhere in October: that month is 未考核 and left out
     by = _by(compute_scores(scenario(), rules, q4, "community", COMMUNITIES))
-    # C1: October 100, November 98 (issue 7), December 92.25
+    # C1: November 98 (issue 7), December 92.25
+    assert by[C1].points == pytest.approx((98 + 92.25) / 2)
+    assert [i.ref for i in by[C1].items] == ["2026-11", "2026-12"]
+    assert by[C1].tier == "good"  # 95.125 ≥ 95
+    # one October issue elsewhere (C3) makes October a measured month: C1 scored 100 in it
+    october = rec(community_code=C3, township_code=T2, reported_at=bj(10, 12))
+    by = _by(compute_scores([*scenario(), october], rules, q4, "community", COMMUNITIES))
     assert by[C1].points == pytest.approx((100 + 98 + 92.25) / 3)
     assert [i.ref for i in by[C1].items] == ["2026-10", "2026-11", "2026-12"]
-    assert by[C1].tier == "good"  # 96.75 ≥ 95
+    # a quarter with nothing measured scores nobody
+    q3 = Period.parse("2026Q3")
+    assert not any(sc.sampled for sc in compute_scores(scenario(), rules, q3, "community",
+                                                         COMMUNITIES))  # fmt: skip
 
 
 def test_ties_share_rank(rules):
@@ -218,7 +228,10 @@ def test_quarter_leaves_out_months_not_begun(rules):
     assert by[C1].points == pytest.approx(98.0)
     assert [(i.rule, i.ref) for i in by[C1].items] == [("period", "2027-01")]
     ended = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES))
-    assert ended[C1].points == pytest.approx((98 + 100 + 100) / 3)
+    assert ended[C1].points == pytest.approx(98.0)  # nothing measured in February, March
+    march = rec(community_code=C2, reported_at=bj(3, 2, year=2027))  # now March was measured
+    ended = _by(compute_scores([*jan, march], rules, q1, "community", COMMUNITIES))
+    assert ended[C1].points == pytest.approx((98 + 100) / 2)
 
 
 def test_sample_per_month_in_a_quarter(rules):
