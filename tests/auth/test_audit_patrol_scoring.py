@@ -133,7 +133,10 @@ def test_plan_commit_and_replace_are_audited_with_counts(world):
 
 
 def test_visit_outcome_is_audited_and_a_refused_one_is_not(world, plan):
-    visit = plan[0]
+    from issue_helpers import point_in
+
+    # a visit already due, in a community (linked issues are reported there, that day)
+    visit = next(v for v in plan if v["community_code"] and v["day"] <= "2026-12-04")
     url = f"/api/v1/patrol/visits/{visit['id']}/outcome"
     insp = _by(world, "inspector")
     missing = world.client.post(url, json={"status": "done", "issue_ids": [999999]}, **insp)
@@ -142,7 +145,8 @@ def test_visit_outcome_is_audited_and_a_refused_one_is_not(world, plan):
     plan_now = world.client.get(f"/api/v1/patrol/plans/{PLAN_MONTH}").json()["visits"]
     assert next(v for v in plan_now if v["id"] == visit["id"])["status"] == "planned"
 
-    x = world.X["id"]
+    at = point_in(world.store, visit["community_code"], layer="community")
+    x = world.report(at, reported_at=f"{visit['day']}T10:00:00+08:00")["id"]
     r = world.client.post(url, json={"status": "done", "issue_ids": [x]}, **insp)
     assert r.status_code == 200, r.text
     rec = one(audit_log(world, action="patrol.visit.outcome"))
@@ -187,6 +191,7 @@ def test_track_upload_is_audited_without_coordinates(world):
         "length_m": out["length_m"],
         "started_at": out["started_at"],
         "ended_at": out["ended_at"],
+        "day": "2026-12-03",  # the Beijing date of the first fix (09:00 on 3 December)
     }
 
 
