@@ -66,8 +66,8 @@ system-deps:
 # --- the two commands -------------------------------------------------------
 # The snap kernels compile (numba, once, cached on disk) in the background while
 # the database is migrated and the demo county loaded. The season ends today; this
-# month's patrol plan is made, last month's bulletin (月通报) issued and its
-# accountability cases opened, once.
+# month's patrol plan is made, the last three months' bulletins (月通报) issued in
+# order and the accountability cases they trigger opened, once.
 demo: $(STAMP) assets
 	@$(VENV)/bin/civgrid warmup & warm=$$!; \
 	$(VENV)/bin/civgrid db upgrade && \
@@ -75,9 +75,12 @@ demo: $(STAMP) assets
 	wait $$warm && \
 	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
 	$(VENV)/bin/civgrid patrol plan --month $$(date +%Y-%m) --commit --if-missing
-	last=$$(date -d "$$(date +%Y-%m-01) -1 day" +%Y-%m); \
-	$(VENV)/bin/civgrid report monthly --month $$last --publish --if-missing --out var/bulletins && \
-	$(VENV)/bin/civgrid score cases evaluate --period $$last
+	for k in 3 2 1; do \
+	  m=$$(date -d "$$(date +%Y-%m-01) -$$((k - 1)) month -1 day" +%Y-%m); \
+	  $(VENV)/bin/civgrid report monthly --month $$m --publish --if-missing \
+	    --out var/bulletins || exit 1; \
+	done; \
+	$(VENV)/bin/civgrid score cases evaluate --period $$m
 	$(VENV)/bin/civgrid user bootstrap-demo
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
