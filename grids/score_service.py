@@ -86,6 +86,7 @@ def issue_records(session: Session, before: datetime | None = None) -> list[Issu
                 reported_at=i.reported_at, state=str(i.state.value if hasattr(i.state, "value")
                                                      else i.state),
                 priority=i.priority, deadline=i.deadline, closed_at=i.closed_at,
+                submitted_at=i.submitted_at,
                 return_count=i.return_count, extension_count=i.extension_count,
                 recurrence=i.recurrence_of_id is not None,
                 media_praise=bool(attrs.get("media_praise")),

@@ -196,6 +196,10 @@ class Period:
 # --------------------------------------------------------------------------- records
 
 
+#: States in which the rectification deadline is running (as in grids.issues).
+_ON_CLOCK = ("assigned", "rectifying", "returned")
+
+
 @dataclass(frozen=True)
 class IssueRecord:
     """What scoring needs of one issue (times aware UTC)."""
@@ -208,6 +212,8 @@ class IssueRecord:
     priority: str = "normal"
     deadline: datetime | None = None
     closed_at: datetime | None = None
+    #: The last report of the rectification (整改上报); the deadline is for it.
+    submitted_at: datetime | None = None
     return_count: int = 0
     extension_count: int = 0
     recurrence: bool = False
@@ -225,20 +231,31 @@ class IssueRecord:
         return getattr(self, f"{level}_code")
 
     def overdue_days(self, until: datetime) -> int:
-        """Whole days (rounded up) past the deadline at ``until`` or at closing if earlier."""
+        """Whole days (rounded up) past the deadline when the clock stopped.
+
+        The deadline is for reporting the rectification, as the deadline checker
+        (``grids.issues.check_deadlines``) sees it: the clock stops at the last report
+        (submitted, then closed or awaiting re-inspection), at closing without one, or
+        at ``until``; an issue back at work (assigned, rectifying, returned) is still
+        on the clock.
+        """
         if self.deadline is None:
             return 0
-        stop = min(self.closed_at, until) if self.closed_at else until
+        stops = [until]
+        if self.closed_at is not None:
+            stops.append(self.closed_at)
+        if self.submitted_at is not None and self.state not in _ON_CLOCK:
+            stops.append(self.submitted_at)
+        stop = min(stops)
         late = (stop - self.deadline).total_seconds()
         return max(0, math.ceil(late / 86400.0))
 
     def closed_on_time(self, until: datetime) -> bool:
-        """Closed before ``until`` and not after the deadline."""
-        return (
-            self.closed_at is not None
-            and self.closed_at < until
-            and (self.deadline is None or self.closed_at <= self.deadline)
-        )
+        """Closed before ``until``, its rectification reported by the deadline."""
+        if self.closed_at is None or self.closed_at >= until:
+            return False
+        done = self.submitted_at if self.submitted_at is not None else self.closed_at
+        return self.deadline is None or min(done, self.closed_at) <= self.deadline
 
 
 @dataclass(frozen=True)

@@ -278,3 +278,23 @@ def test_composite_per_grouping():
     with pytest.raises(RulesError) as err:  # an unknown grouping
         load_profile_text(SMALL + "    composite_by: {planet: {closure_rate: 1}}\n", "x.yaml")
     assert err.value.line == 18 and "composite_by.planet" in err.value.reason
+
+
+def test_overdue_is_measured_to_the_rectification_report():
+    """The deadline is for reporting the fix (as the deadline checker has it): reported on
+    time and re-inspected two days late is not overdue; a returned fix is on the clock."""
+    deadline = bj(12, 10)
+    on_time = rec(reported_at=bj(12, 1), deadline=deadline, state="closed",
+                  submitted_at=bj(12, 9), closed_at=bj(12, 12))  # fmt: skip
+    assert on_time.overdue_days(bj(12, 31)) == 0 and on_time.closed_on_time(bj(12, 31))
+    late = rec(reported_at=bj(12, 1), deadline=deadline, state="closed",
+               submitted_at=bj(12, 12, 9), closed_at=bj(12, 13))  # fmt: skip
+    assert late.overdue_days(bj(12, 31)) == 2 and not late.closed_on_time(bj(12, 31))
+    # reported on time, returned, still being reworked on the 15th: 5 days on the clock
+    returned = rec(reported_at=bj(12, 1), deadline=deadline, state="returned",
+                   submitted_at=bj(12, 9))  # fmt: skip
+    assert returned.overdue_days(bj(12, 15)) == 5
+    # waiting for re-inspection, reported on time: the clock stopped at the report
+    waiting = rec(reported_at=bj(12, 1), deadline=deadline, state="submitted",
+                  submitted_at=bj(12, 8))  # fmt: skip
+    assert waiting.overdue_days(bj(12, 20)) == 0
