@@ -376,6 +376,8 @@ class ScoringContext:
             bulletin gives. Without it, only bulletins actually published count.
         """
         names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
+        names["unit_grid"] = self.names("unit_grid")
+        names["category"] = dict(self.category_names)  # facts name categories in Chinese
 
         def published(p: Period, level: str) -> PublishedNames | None:
             got = self.published(p, level)

@@ -215,10 +215,11 @@ def _issue_hits(
                     by_place[(r.unit_grid_code, r.category_code)].append(r)
                 for (grid, cat), group in by_place.items():
                     if len(group) >= t.count:
+                        place = names.get("unit_grid", {}).get(grid, grid) if grid else ""
+                        what = names.get("category", {}).get(cat, cat)
+                        fact = f"{place}同一问题（{what}）反复出现"
                         for r in group:
-                            found[code].append(
-                                (r, f"问题#{r.id}：{grid or ''}同一问题（{cat}）反复出现")
-                            )
+                            found[code].append((r, f"问题#{r.id}：{fact}"))
         else:
             continue
         for code, items in sorted(found.items()):

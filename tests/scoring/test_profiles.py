@@ -244,3 +244,10 @@ def test_shaoxing_recurrence_and_found_above():
     ]
     # twice is not yet three times
     assert _hits(_run("shaoxing", again[:2], "2026-12")) == []
+    # the facts name the place and the category in Chinese when the names are known
+    prof = REG.profile("shaoxing")
+    names = {**NAMES, "unit_grid": {"G9": "建设路小区"}, "category": {"dumping": "乱倒垃圾"}}
+    named = evaluate_triggers(prof, again, Period.parse("2026-12"),
+                              lambda p, lv: [], names)  # fmt: skip
+    fact = next(h for h in named if h.rule_id == "recurring_outcry").facts[0]
+    assert fact == f"问题#{again[0].id}：建设路小区同一问题（乱倒垃圾）反复出现"
