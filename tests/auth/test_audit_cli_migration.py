@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
+from schema_diff import schema_diffs
 from typer.testing import CliRunner
 
 from civgrid.api.cli import app as cli
@@ -14,8 +13,7 @@ from civgrid.grids import audit
 from civgrid.grids.account_models import AuditRecord
 from civgrid.grids.errors import DomainError, InvalidInputError
 from civgrid.grids.issue_config import Actor
-from civgrid.grids.migrate import head_revision, include_object_for
-from civgrid.grids.models import Base
+from civgrid.grids.migrate import head_revision
 
 OURS = {"users", "audit_log"}
 
@@ -108,15 +106,7 @@ def test_migration_matches_models(world):
     store = world.store
     assert store.revision() == head_revision()
     with store.engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn,
-            opts={"include_object": include_object_for(conn.dialect.name), "compare_type": True},
-        )
-        diffs = [
-            d
-            for d in compare_metadata(ctx, Base.metadata)
-            if any(f"'{t}'" in repr(d) for t in OURS)
-        ]
+        diffs = schema_diffs(conn, OURS)
     assert diffs == []
 
 
@@ -128,14 +118,6 @@ def test_migration_matches_models_postgis(pg_url):
     store = Store(make_engine(pg_url))
     store.upgrade()
     with store.engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn,
-            opts={"include_object": include_object_for(conn.dialect.name), "compare_type": True},
-        )
-        diffs = [
-            d
-            for d in compare_metadata(ctx, Base.metadata)
-            if any(f"'{t}'" in repr(d) for t in OURS)
-        ]
+        diffs = schema_diffs(conn, OURS)
     store.engine.dispose()
     assert diffs == []
