@@ -84,7 +84,9 @@ demo: $(STAMP) assets
 	$(VENV)/bin/civgrid user bootstrap-demo
 	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
+# The layer contracts first: an upward import fails the run before any test.
 test: system-deps $(STAMP) assets
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # --- development ------------------------------------------------------------

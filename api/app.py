@@ -1,7 +1,7 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` builds the app; its lifespan opens the database
-(:class:`civgrid.grids.store.Store`), runs migrations for the embedded SQLite
+(:class:`civgrid.grids.boundaries.store.Store`), runs migrations for the embedded SQLite
 file, builds the in-process snap index from the active boundary generation and
 keeps both on ``app.state`` — no module-level globals.
 """
@@ -36,8 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from civgrid.grids.db import make_engine
-        from civgrid.grids.store import Store
+        from civgrid.grids.boundaries.store import Store
+        from civgrid.grids.core.db import make_engine
 
         engine = make_engine(settings.database_url)
         store = Store(engine)

@@ -21,7 +21,7 @@ from typing import Any
 
 import typer
 
-from civgrid.grids.models import Layer
+from civgrid.grids.boundaries.models import Layer
 
 __all__ = ["db_app", "demo_app", "export_app", "import_app"]
 
@@ -55,9 +55,9 @@ def _database_url(url: str | None) -> str:
 @contextmanager
 def _store(url: str | None, *, migrate: bool = True) -> Iterator[Any]:
     """Open the store; migrate an embedded SQLite database; refuse an outdated PostgreSQL one."""
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.migrate import head_revision
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.core.migrate import head_revision
 
     engine = make_engine(_database_url(url))
     try:
@@ -116,7 +116,7 @@ def db_upgrade(
     seed: bool = typer.Option(True, help="Add missing categories and default routing rules."),
 ) -> None:
     """Run the migrations (both backends) and seed the reference data."""
-    from civgrid.grids.seed import seed_reference_data
+    from civgrid.grids.boundaries.seed import seed_reference_data
 
     with _store(database_url, migrate=False) as store:
         rev = store.upgrade(revision)
@@ -129,8 +129,8 @@ def db_upgrade(
 @db_app.command("status")
 def db_status(database_url: str | None = DatabaseOption, as_json: bool = JsonOption) -> None:
     """Backend, revision, generations and what the current generation holds."""
-    from civgrid.grids.db import postgis_version
-    from civgrid.grids.migrate import head_revision
+    from civgrid.grids.core.db import postgis_version
+    from civgrid.grids.core.migrate import head_revision
 
     with _store(database_url, migrate=False) as store:
         rev = store.revision()
@@ -217,7 +217,7 @@ def import_boundaries_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Import one boundary layer; prints counts, checks, parents and changes."""
-    from civgrid.grids.boundaries import LayerSource, commit_plan, plan_boundaries
+    from civgrid.grids.boundaries.imports import LayerSource, commit_plan, plan_boundaries
 
     if layer not in _LAYER_CHOICES:
         raise typer.BadParameter(f"choose one of {', '.join(_LAYER_CHOICES)}", param_hint="--layer")
@@ -261,7 +261,7 @@ def _table_import(kind: str) -> Callable[..., None]:
         database_url: str | None = DatabaseOption,
         as_json: bool = JsonOption,
     ) -> None:
-        from civgrid.grids import tables
+        from civgrid.grids.boundaries import assignments as tables
 
         fn = {"units": tables.import_units, "leaders": tables.import_leaders}[kind]
         with _store(database_url) as store:
@@ -302,7 +302,7 @@ def import_assignments_cmd(
     Names and codes are matched against the current generation; every one that
     matches nothing is reported with its row.
     """
-    from civgrid.grids.tables import import_assignments
+    from civgrid.grids.boundaries.assignments import import_assignments
 
     start = date.fromisoformat(valid_from) if valid_from else None
     with _store(database_url) as store:
@@ -332,7 +332,7 @@ def export_responsibility(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Write the responsibility list (责任清单) as an Excel workbook."""
-    from civgrid.grids.export import write_responsibility_xlsx
+    from civgrid.grids.boundaries.export import write_responsibility_xlsx
 
     day = date.fromisoformat(at) if at else datetime.now(UTC).date()
     if out is None:
@@ -357,7 +357,7 @@ def demo_load(
     as_json: bool = JsonOption,
 ) -> None:
     """Load the demo county through the ordinary importers (idempotent)."""
-    from civgrid.grids.demo import load_demo
+    from civgrid.grids.demo.load import load_demo
 
     with _store(database_url) as store:
         report = load_demo(store, data_dir, commit=commit)

@@ -42,12 +42,12 @@ DatabaseOption = typer.Option(
 
 
 @contextmanager
-def _open(url: str | None) -> Iterator[tuple[Any, Any]]:
+def open_store(url: str | None) -> Iterator[tuple[Any, Any]]:
     """(store, settings): migrated embedded SQLite; PostgreSQL must be at head."""
     from civgrid.api.settings import Settings
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.migrate import head_revision
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.core.migrate import head_revision
 
     settings = Settings()
     engine = make_engine(url or settings.database_url)
@@ -67,7 +67,7 @@ def _open(url: str | None) -> Iterator[tuple[Any, Any]]:
 
 
 def _config(settings: Any) -> Any:
-    from civgrid.grids.issue_config import IssueConfig, IssueSettings
+    from civgrid.grids.issues.config import IssueConfig, IssueSettings
 
     return IssueConfig.from_settings(IssueSettings(), var_dir=settings.var_dir)
 
@@ -86,8 +86,8 @@ def import_issues(
     snapping engine. A dry run prints the report; --commit writes all rows or none.
     """
     from civgrid.geo.errors import GeoError
-    from civgrid.grids.backfill import backfill_issues
-    from civgrid.grids.errors import DomainError
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.issues.backfill import backfill_issues
 
     bars: dict[str, Any] = {}
 
@@ -102,7 +102,7 @@ def import_issues(
         bar.update(done - bar.done)  # type: ignore[attr-defined]
         bar.done = done  # type: ignore[attr-defined]
 
-    with _open(database_url) as (store, settings):
+    with open_store(database_url) as (store, settings):
         try:
             report = backfill_issues(
                 store,
@@ -143,10 +143,10 @@ def simulate_command(
     """
     from sqlalchemy import func, select
 
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.simulate import simulate
+    from civgrid.grids.demo.season import simulate
+    from civgrid.grids.issues.models import Issue
 
-    with _open(database_url) as (store, settings):
+    with open_store(database_url) as (store, settings):
         if if_empty:
             with store.session() as session:
                 n = session.scalar(select(func.count()).select_from(Issue))
@@ -154,7 +154,7 @@ def simulate_command(
                 typer.echo(f"{n} issues already stored: simulation skipped (--if-empty)")
                 return
     with (
-        _open(database_url) as (store, settings),
+        open_store(database_url) as (store, settings),
         typer.progressbar(length=days, label="simulating", file=sys.stderr) as bar,
     ):
         state = {"done": 0}
@@ -176,9 +176,9 @@ def simulate_command(
 
 def check_deadlines_command(database_url: str | None = DatabaseOption) -> None:
     """Flag overdue issues, issue 督办 notices, escalate (run it from cron)."""
-    from civgrid.grids.issues import check_deadlines
+    from civgrid.grids.issues.service import check_deadlines
 
-    with _open(database_url) as (store, settings), store.session() as session:
+    with open_store(database_url) as (store, settings), store.session() as session:
         rep = check_deadlines(session, config=_config(settings))
     typer.echo(
         f"overdue {len(rep.overdue)}, notices {len(rep.notices)} "
@@ -191,9 +191,9 @@ def lists_command(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Write 问题清单, 责任清单 and 整改清单 as one workbook."""
-    from civgrid.grids import lists
+    from civgrid.grids.issues import lists
 
-    with _open(database_url) as (store, settings), store.session() as session:
+    with open_store(database_url) as (store, settings), store.session() as session:
         cfg = _config(settings)
         day = cfg.calendar.local(cfg.now()).date().isoformat()
         target = out or settings.var_dir / f"三个清单-{day}.xlsx"

@@ -38,8 +38,8 @@ def map_command(
 ) -> None:
     """Write the county map (all layers and recent issues inline) as one offline HTML file."""
     from civgrid.api.settings import Settings
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
     from civgrid.maps.basemaps import BasemapError, basemap_from_settings, resolve_basemap
     from civgrid.maps.offline import county_html
 

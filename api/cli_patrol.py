@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from civgrid.api.cli_issues import DatabaseOption, _open
+from civgrid.api.cli_issues import DatabaseOption, open_store
 
 patrol_app = typer.Typer(
     help="Patrol (巡查): teams, plans, routes, visits, coverage.", no_args_is_help=True
@@ -39,7 +39,7 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from civgrid.geo.errors import GeoError
-        from civgrid.grids.errors import DomainError
+        from civgrid.grids.core.errors import DomainError
 
         try:
             return fn(*args, **kwargs)
@@ -68,9 +68,9 @@ def teams_import(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Import supervision teams (upsert by key); prints a report."""
-    from civgrid.grids.patrol_teams import import_teams
+    from civgrid.grids.patrol.teams import import_teams
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         rep = import_teams(s, file, commit=commit, actor=_actor())
         typer.echo(rep.to_text())
         if rep.added:
@@ -83,9 +83,9 @@ def teams_import(
 @_errors
 def teams_list(database_url: str | None = DatabaseOption) -> None:
     """List the teams (key, name, leader, areas, capacity)."""
-    from civgrid.grids.patrol_teams import list_teams
+    from civgrid.grids.patrol.teams import list_teams
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         for t in list_teams(s):
             typer.echo(
                 f"{t.key}\t{t.name}\t{t.leader_key or '-'}\t{';'.join(t.area_codes)}\t"
@@ -94,8 +94,8 @@ def teams_list(database_url: str | None = DatabaseOption) -> None:
 
 
 def _has_plan(session: Any, month: str) -> bool:
-    from civgrid.grids.errors import NotFoundError
-    from civgrid.grids.patrol_plan import get_plan
+    from civgrid.grids.core.errors import NotFoundError
+    from civgrid.grids.patrol.plan import get_plan
 
     try:
         get_plan(session, month)
@@ -122,13 +122,15 @@ def plan(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Plan the month's inspection visits (explains each; never exceeds capacity)."""
-    from civgrid.grids.patrol_plan import (
+    from civgrid.api.cli_scoring import score_registry
+    from civgrid.grids.patrol.plan import (
         KIND_LABELS,
         PatrolSettings,
         parse_last_scores,
         plan_month,
         reasons_zh,
     )
+    from civgrid.grids.scoring.feeds import LastMonthScores
 
     overrides: dict[str, Any] = {}
     if capacity is not None:
@@ -136,7 +138,7 @@ def plan(
     if share is not None:
         overrides["sample_share"] = share
     last = parse_last_scores(scores.read_bytes(), source=f"--scores {scores}") if scores else None
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         if if_missing and _has_plan(s, month):
             typer.echo(f"{month} 已有巡查计划，未改动。")
             return
@@ -146,6 +148,7 @@ def plan(
             month,
             PatrolSettings.from_dict(overrides),
             last_scores=last,
+            scores_feed=LastMonthScores(score_registry()),
             commit=commit,
             replace=replace,
             actor=_actor(),
@@ -195,10 +198,10 @@ def route(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """A team's route for a day through its planned visits (metres)."""
-    from civgrid.grids.patrol_plan import KIND_LABELS
-    from civgrid.grids.patrol_routes import team_route
+    from civgrid.grids.patrol.plan import KIND_LABELS
+    from civgrid.grids.patrol.routes import team_route
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         r = team_route(s, store, team, date)
     typer.echo(f"{team} {r['day']}: {len(r['stops'])} 站，共 {r['total_m'] / 1000:.2f} km")
     for n, st in enumerate(r["stops"], 1):
@@ -229,10 +232,10 @@ def coverage(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Measure a track (with --track) or report a month's coverage and gaps (--month)."""
-    from civgrid.grids.errors import InvalidInputError
-    from civgrid.grids.patrol_coverage import ingest_track, team_coverage
+    from civgrid.grids.core.errors import InvalidInputError
+    from civgrid.grids.patrol.coverage import ingest_track, team_coverage
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         if track is not None:
             if not team:
                 raise InvalidInputError("--team is required with --track", field="team")
@@ -309,9 +312,9 @@ def visit_leader(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Record a leader's visit (with --date), else list the visits and the cadence."""
-    from civgrid.grids import leader_visits as lv
+    from civgrid.grids.patrol import leader_visits as lv
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         if date:
             v = lv.record_leader_visit(
                 s, _actor(), leader, kind=kind, day=date, area_code=area, note=note,
@@ -346,8 +349,8 @@ def visit_outcome(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Mark a planned visit done/missed and link issues reported during it."""
-    from civgrid.grids.patrol_routes import set_visit_outcome
+    from civgrid.grids.patrol.routes import set_visit_outcome
 
-    with _open(database_url) as (store, _), store.session() as s:
+    with open_store(database_url) as (store, _), store.session() as s:
         v = set_visit_outcome(s, visit_id, status, issue_ids=issue, actor=_actor())
         typer.echo(f"走访 {v.id}: {v.status}")

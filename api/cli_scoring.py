@@ -59,8 +59,8 @@ def parse_as_of(text: str | None) -> Any:
     from datetime import UTC, date, datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
-    from civgrid.grids.calendar import DEFAULT_TZ
-    from civgrid.grids.errors import InvalidInputError
+    from civgrid.grids.core.calendar import DEFAULT_TZ
+    from civgrid.grids.core.errors import InvalidInputError
 
     if not text:
         return None
@@ -88,8 +88,8 @@ def _local_dir() -> Path:
     return Path(Settings().var_dir) / "profiles"
 
 
-def _registry() -> Any:
-    from civgrid.grids.scoring_rules import RuleRegistry
+def score_registry() -> Any:
+    from civgrid.grids.scoring.rules import RuleRegistry
 
     return RuleRegistry.with_shipped(_local_dir())
 
@@ -100,9 +100,9 @@ def _ctx(
 ) -> Iterator[Any]:
     """A ScoringContext on the configured database, committed at the end."""
     from civgrid.api.settings import Settings
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.score_service import ScoringContext
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.scoring.service import ScoringContext
 
     engine = make_engine(url or Settings().database_url)
     try:
@@ -110,7 +110,7 @@ def _ctx(
         if store.backend == "sqlite":
             store.upgrade()
         with store.session() as session:
-            reg = _registry()
+            reg = score_registry()
             reg.profile(profile)
             yield ScoringContext(store, session, reg, profile, sampling=sampling, now=now)
     finally:
@@ -128,7 +128,7 @@ def _fail(exc: Exception) -> None:
 @rules_app.command("check")
 def rules_check(file: Path = typer.Argument(..., help="A profile YAML file.")) -> None:
     """Validate a rules file; print file:line: reason when malformed (exit 1)."""
-    from civgrid.grids.scoring_rules import RulesError, load_profile_file
+    from civgrid.grids.scoring.rules import RulesError, load_profile_file
 
     try:
         prof = load_profile_file(file)
@@ -154,11 +154,11 @@ def rules_load(
     from sqlalchemy import select
 
     from civgrid.api.cli_users import cli_actor
-    from civgrid.grids.bulletins import published_through
-    from civgrid.grids.models import Category
-    from civgrid.grids.scoring_rules import RulesError, known_categories
+    from civgrid.grids.boundaries.models import Category
+    from civgrid.grids.scoring.bulletins import published_through
+    from civgrid.grids.scoring.rules import RulesError, known_categories
 
-    reg = _registry()
+    reg = score_registry()
     with _ctx(database_url, None) as ctx:
         session = ctx.session
         try:
@@ -178,7 +178,7 @@ def rules_load(
 @rules_app.command("list")
 def rules_list() -> None:
     """The active profiles and their versions; installed files skipped as malformed."""
-    reg = _registry()
+    reg = score_registry()
     for name in reg.names():
         p = reg.profile(name)
         vs = ", ".join(v.effective_from.isoformat() for v in p.versions)
@@ -203,8 +203,8 @@ def compute(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Scores of all units at a level for a period, ranked."""
-    from civgrid.grids.errors import DomainError
-    from civgrid.grids.scoring import TIER_LABELS, Period
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.score import TIER_LABELS, Period
 
     try:
         p = Period.parse(period)
@@ -237,9 +237,9 @@ def cases_evaluate(
 ) -> None:
     """Evaluate the triggers of a period and open cases (idempotent)."""
     from civgrid.api.cli_users import cli_actor
-    from civgrid.grids.errors import DomainError
-    from civgrid.grids.score_service import open_cases
-    from civgrid.grids.scoring import Period
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.score import Period
+    from civgrid.grids.scoring.service import open_cases
 
     try:
         with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
@@ -257,7 +257,7 @@ def cases_list(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Accountability cases, newest first."""
-    from civgrid.grids.score_service import list_cases
+    from civgrid.grids.scoring.service import list_cases
 
     with _ctx(database_url, None) as ctx:
         for c in list_cases(ctx.session, status=status):
@@ -273,9 +273,9 @@ def cases_act(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Record an action on a case, or close it with a note."""
-    from civgrid.grids.errors import DomainError
-    from civgrid.grids.issue_config import Actor
-    from civgrid.grids.score_service import act_on_case
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.service import act_on_case
 
     try:
         with _ctx(database_url, None) as ctx:
@@ -293,15 +293,15 @@ def _report(period: str, out: Path | None, publish: bool, profile: str | None,
             if_missing: bool = False) -> None:  # fmt: skip
     from civgrid.api.cli_users import cli_actor
     from civgrid.api.settings import Settings
-    from civgrid.grids.bulletins import (
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.bulletins import (
         KIND_OF_PERIOD,
         build_bulletin,
         bulletin_xlsx,
         find_bulletin,
         publish_bulletin,
     )
-    from civgrid.grids.errors import DomainError
-    from civgrid.grids.scoring import Period
+    from civgrid.grids.scoring.score import Period
     from civgrid.maps.scoring_pages import bulletin_html
 
     out = out or Path(Settings().var_dir) / "bulletins"

@@ -38,9 +38,9 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
 @contextmanager
 def _session(url: str | None) -> Iterator[Any]:
     from civgrid.api.settings import Settings
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.migrate import head_revision
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.core.migrate import head_revision
 
     engine = make_engine(url or Settings().database_url)
     try:
@@ -59,7 +59,7 @@ def _session(url: str | None) -> Iterator[Any]:
 
 def cli_actor() -> Any:
     """The actor of a CLI command, for the audit log: ``cli:<login name>``."""
-    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.core.actors import Actor
 
     try:
         who = getpass.getuser()
@@ -75,7 +75,7 @@ def _fail(exc: Exception) -> None:
 
 def _policy() -> Any:
     from civgrid.api.settings import Settings
-    from civgrid.grids.accounts import PasswordPolicy
+    from civgrid.grids.accounts.service import PasswordPolicy
 
     s = Settings()
     return PasswordPolicy(max_age_days=s.password_max_age_days,
@@ -99,8 +99,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add an account; prints a one-time password unless --password-stdin."""
-    from civgrid.grids import accounts
-    from civgrid.grids.errors import DomainError
+    from civgrid.grids.accounts import service as accounts
+    from civgrid.grids.core.errors import DomainError
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     shown = password or accounts.generate_password()
@@ -118,8 +118,8 @@ def add(
 
 
 def _set_disabled(username: str, disabled: bool, db: str | None) -> None:
-    from civgrid.grids import accounts
-    from civgrid.grids.errors import DomainError
+    from civgrid.grids.accounts import service as accounts
+    from civgrid.grids.core.errors import DomainError
 
     with _session(db) as session:
         try:
@@ -144,8 +144,8 @@ def enable(username: str, db: DbOption = None) -> None:
 @user_app.command("reset-password")
 def reset_password(username: str, db: DbOption = None) -> None:
     """A new one-time password (printed once); earlier tokens stop working."""
-    from civgrid.grids import accounts
-    from civgrid.grids.errors import DomainError
+    from civgrid.grids.accounts import service as accounts
+    from civgrid.grids.core.errors import DomainError
 
     pw = accounts.generate_password()
     with _session(db) as session:
@@ -162,7 +162,7 @@ def list_users(db: DbOption = None) -> None:
     """Accounts with role, unit/leader and state (never passwords)."""
     from sqlalchemy import select
 
-    from civgrid.grids.account_models import User
+    from civgrid.grids.accounts.models import User
 
     with _session(db) as session:
         for u in session.scalars(select(User).order_by(User.username)):
@@ -178,8 +178,8 @@ def bootstrap_demo(db: DbOption = None) -> None:
     """
     from sqlalchemy import select
 
-    from civgrid.grids import accounts
-    from civgrid.grids.account_models import User
+    from civgrid.grids.accounts import service as accounts
+    from civgrid.grids.accounts.models import User
 
     with _session(db) as session:
         if session.scalar(select(User.id).where(User.role == "admin")) is not None:
@@ -204,7 +204,7 @@ def bootstrap_demo(db: DbOption = None) -> None:
 def _has_leader(session: Any, key: str) -> bool:
     from sqlalchemy import select
 
-    from civgrid.grids.models import Leader
+    from civgrid.grids.boundaries.models import Leader
 
     return session.scalar(select(Leader.id).where(Leader.key == key)) is not None
 
@@ -217,7 +217,7 @@ def audit_log(
     db: DbOption = None,
 ) -> None:
     """The newest audit records (who, role, when, what, object)."""
-    from civgrid.grids import audit
+    from civgrid.grids.core import audit
 
     with _session(db) as session:
         rows, total = audit.query(session, audit.AuditQuery(who=who, action=action, limit=limit))
@@ -233,8 +233,8 @@ def audit_purge(
     db: DbOption = None,
 ) -> None:
     """Delete audit records older than the retention; refuses less than 180 days."""
-    from civgrid.grids import audit
-    from civgrid.grids.errors import DomainError
+    from civgrid.grids.core import audit
+    from civgrid.grids.core.errors import DomainError
 
     with _session(db) as session:
         try:

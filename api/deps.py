@@ -11,13 +11,12 @@ from sqlalchemy.orm import Session
 
 from civgrid.api.security import COOKIE_NAME, TokenError, decode_token, oauth2_scheme
 from civgrid.api.settings import Settings
-from civgrid.grids.account_models import User
-from civgrid.grids.accounts import actor_of
-from civgrid.grids.errors import PermissionDeniedError
-from civgrid.grids.issue_config import Actor
-from civgrid.grids.permissions import Perm, Role, Scope
-from civgrid.grids.store import Store
-from civgrid.grids.workflow import ActorRole
+from civgrid.grids.accounts.models import User
+from civgrid.grids.accounts.permissions import Perm, Role, Scope
+from civgrid.grids.accounts.service import actor_of
+from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.actors import Actor, ActorRole
+from civgrid.grids.core.errors import PermissionDeniedError
 
 
 def get_settings(request: Request) -> Settings:
@@ -106,7 +105,7 @@ def get_actor(user: Annotated[User | None, Depends(get_current_user)]) -> Actor:
 
 
 def get_scope(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Scope:
-    """What the actor may see and do (:class:`civgrid.grids.permissions.Scope`)."""
+    """What the actor may see and do (:class:`civgrid.grids.accounts.permissions.Scope`)."""
     store: Store = request.app.state.store
     with store.session() as session:
         return Scope.for_actor(session, actor)

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from civgrid.geo.errors import GeoError
-from civgrid.grids.errors import (
+from civgrid.grids.core.errors import (
     ConflictError,
     DomainError,
     InvalidInputError,
@@ -39,7 +39,7 @@ def register(exc_type: type[BaseException], status: int) -> None:
     _STATUS_TABLE.insert(0, (exc_type, status))
 
 
-def _status_for(exc: BaseException) -> int | None:
+def status_for(exc: BaseException) -> int | None:
     for exc_type, status in _STATUS_TABLE:
         if isinstance(exc, exc_type):
             return status
@@ -92,7 +92,7 @@ def install(app: FastAPI) -> None:
     """Install one handler that turns every mapped domain exception into problem details."""
 
     async def _handle(request: Request, exc: Exception) -> JSONResponse:
-        status = _status_for(exc) or 500
+        status = status_for(exc) or 500
         extra = exc.to_dict() if hasattr(exc, "to_dict") else {}
         extra.pop("detail", None)
         return problem(status, str(exc), type_=f"civgrid:{type(exc).__name__}", **extra)

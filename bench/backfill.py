@@ -26,10 +26,10 @@ def main() -> int:
     args, _ = ap.parse_known_args()
     rows_n = 10_000 if args.quick else args.rows
 
-    from civgrid.grids.backfill import backfill_issues, synthetic_history
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}"))

@@ -14,7 +14,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.grids.models import Category, Unit, UnitKind
+from civgrid.grids.boundaries.models import Category, Unit, UnitKind
 from civgrid.maps.display import to_display_lonlat
 from civgrid.maps.layers import AREA_TYPE_LABELS
 
@@ -55,7 +55,7 @@ def category_tree(session: Session) -> list[dict[str, Any]]:
 
 def source_options() -> list[dict[str, str]]:
     """Issue sources with their Chinese labels."""
-    from civgrid.grids.issue_config import SOURCE_LABELS
+    from civgrid.grids.issues.config import SOURCE_LABELS
 
     return [{"value": s.value, "label": label} for s, label in SOURCE_LABELS.items()]
 

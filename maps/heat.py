@@ -28,8 +28,8 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civgrid.grids.issue_models import Issue
-from civgrid.grids.workflow import KIND, Kind, State
+from civgrid.grids.issues.models import Issue
+from civgrid.grids.issues.workflow import KIND, Kind, State
 from civgrid.maps import hexbins
 from civgrid.maps.display import check_display_crs, to_display_geoms, to_display_lonlat
 

@@ -45,8 +45,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.geo import convert
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.issue_models import Issue, IssuePlace
-from civgrid.grids.models import (
+from civgrid.grids.boundaries.models import (
     Area,
     AreaType,
     Assignment,
@@ -57,7 +56,8 @@ from civgrid.grids.models import (
     SubjectKind,
     Unit,
 )
-from civgrid.grids.workflow import KIND, Kind, State
+from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.workflow import KIND, Kind, State
 from civgrid.maps.display import bbox_from_display, check_display_crs, to_display_geoms
 
 __all__ = [
@@ -323,7 +323,7 @@ def issue_counts(
         Only issues reported at or after this time (``open`` counts every open one).
     conditions : sequence of SQL expressions
         Further restrictions on ``issues`` rows, e.g. the caller's scope
-        (:meth:`civgrid.grids.permissions.Scope.issue_conditions`).
+        (:meth:`civgrid.grids.accounts.permissions.Scope.issue_conditions`).
 
     Returns
     -------
@@ -672,7 +672,7 @@ def issues_geojson(
     dict
         FeatureCollection with ``layer="issues"``, ``count``, ``total``, ``truncated``.
     """
-    from civgrid.grids.workflow import DEFAULT_LABELS
+    from civgrid.grids.issues.workflow import DEFAULT_LABELS
 
     display_crs = check_display_crs(display_crs)
     now = now or datetime.now(UTC)

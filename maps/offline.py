@@ -35,7 +35,7 @@ COUNTY_LAYERS = (
 
 
 def _issues(session: Session, *, days: int, max_issues: int, display_crs: str) -> dict:
-    from civgrid.grids.issue_models import Issue
+    from civgrid.grids.issues.models import Issue
     from civgrid.maps.heat import heat_window
 
     window = heat_window(session, days=days)
@@ -86,8 +86,8 @@ def county_html(
         if page == "heat":
             from sqlalchemy import select
 
-            from civgrid.grids.issue_models import Issue
-            from civgrid.grids.models import Area, Category
+            from civgrid.grids.boundaries.models import Area, Category
+            from civgrid.grids.issues.models import Issue
             from civgrid.maps.heat import density_points, heat_window, hexbin_geojson, issue_arrays
             from civgrid.maps.hexbins import resolution_for_zoom
 

@@ -115,7 +115,7 @@ def _base(
     )
 
 
-def _header(title: str, subtitle: str, links: Sequence[tuple[str, str]] = ()) -> str:
+def page_header(title: str, subtitle: str, links: Sequence[tuple[str, str]] = ()) -> str:
     nav = "".join(f'<a href="{escape(h)}">{escape(t)}</a>' for t, h in links)
     return (
         '<header class="cg-header"><div class="cg-title">'
@@ -223,7 +223,7 @@ def command_center_map(
             "draw": bool(api and acts.get("reassign")),
         }
     )
-    m.add_child(RawHtml(_header(title, subtitle, links)))
+    m.add_child(RawHtml(page_header(title, subtitle, links)))
     m.add_child(PageConfig("initCommandMap", cfg))
     return m
 
@@ -278,7 +278,7 @@ def heat_map(
             "res": res,
         }
     )
-    m.add_child(RawHtml(_header(title, subtitle, links)))
+    m.add_child(RawHtml(page_header(title, subtitle, links)))
     m.add_child(PageConfig("initHeatMap", cfg))
     return m
 
@@ -337,7 +337,7 @@ def _cadence_html(verdicts: Sequence[tuple[str, str]]) -> str:
     return f'<ul class="cg-cadence" id="cg-cadence">{items}</ul>'
 
 
-def _visits_html(
+def visits_html(
     visits: Sequence[Mapping[str, Any]] | None,
     month_label: str,
     verdicts: Sequence[tuple[str, str]] = (),
@@ -431,9 +431,9 @@ def leader_map(
     side = (
         '<aside class="cg-side" id="cg-leader-side">'
         f'<h2>{escape(who)}</h2><p class="cg-muted">联系乡镇、分包社区与路段的问题情况</p>'
-        f"{_community_table(communities)}{_visits_html(visits, month_label, cadence)}"
+        f"{_community_table(communities)}{visits_html(visits, month_label, cadence)}"
         f"{_scores_section(leader)}</aside>"
     )
-    m.add_child(RawHtml(_header(title, subtitle, links) + side))
+    m.add_child(RawHtml(page_header(title, subtitle, links) + side))
     m.add_child(PageConfig("initLeaderMap", cfg))
     return m

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.geo import convert
-from civgrid.grids.errors import NotFoundError
-from civgrid.grids.patrol_coverage import team_coverage
-from civgrid.grids.patrol_models import PatrolPlan, PatrolTrack, PatrolVisit
-from civgrid.grids.patrol_plan import KIND_LABELS, parse_month, reasons_zh
-from civgrid.grids.patrol_routes import target_names, target_point, team_route
-from civgrid.grids.store import Store
+from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.calendar import parse_month
+from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.patrol.coverage import team_coverage
+from civgrid.grids.patrol.models import PatrolPlan, PatrolTrack, PatrolVisit
+from civgrid.grids.patrol.plan import KIND_LABELS, reasons_zh
+from civgrid.grids.patrol.routes import target_names, target_point, team_route
 
 __all__ = ["patrol_map_data"]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from civgrid.grids.patrol_plan import KIND_LABELS
+from civgrid.grids.patrol.plan import KIND_LABELS
 
 __all__ = ["KIND_COLORS", "patrol_map"]
 
@@ -114,7 +114,7 @@ def patrol_map(
     from folium.elements import JSCSSMixin
 
     from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
-    from civgrid.maps.pages import _header
+    from civgrid.maps.pages import page_header
 
     class PatrolAssets(JSCSSMixin):
         """``js/patrol.js`` (served from the static folder)."""
@@ -133,7 +133,7 @@ def patrol_map(
         control_scale=True,
     )
     m.add_child(PatrolAssets())
-    m.add_child(RawHtml(_header(title, "巡查计划 · 路线 · 轨迹覆盖", links)))
+    m.add_child(RawHtml(page_header(title, "巡查计划 · 路线 · 轨迹覆盖", links)))
     m.add_child(RawHtml(_panel(month, team, day, teams)))
     cfg = {
         "api": api,

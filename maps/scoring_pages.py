@@ -129,7 +129,7 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
     Parameters
     ----------
     content : mapping
-        From :func:`civgrid.grids.bulletins.build_bulletin` (or a stored bulletin).
+        From :func:`civgrid.grids.scoring.bulletins.build_bulletin` (or a stored bulletin).
     draft : bool
         Mark as a draft (not yet issued).
     xlsx : str

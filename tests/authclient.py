@@ -36,7 +36,7 @@ TEST_PASSWORD = "Test-Passw0rd!"
 
 @lru_cache(maxsize=1)
 def _password_hash() -> str:
-    from civgrid.grids.accounts import hash_password
+    from civgrid.grids.accounts.service import hash_password
 
     return hash_password(TEST_PASSWORD)
 
@@ -57,7 +57,7 @@ def ensure_user(
 
     from sqlalchemy import select
 
-    from civgrid.grids.account_models import User
+    from civgrid.grids.accounts.models import User
 
     with store.session() as session:
         name, n = username, 1

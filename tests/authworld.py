@@ -68,7 +68,7 @@ def build_world(template: Path, tmp: Path, **settings) -> SimpleNamespace:
 
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
-    from civgrid.grids.issue_config import IssueConfig
+    from civgrid.grids.issues.config import IssueConfig
 
     db = tmp / "auth.sqlite"
     shutil.copyfile(template, db)
@@ -108,7 +108,7 @@ def build_world(template: Path, tmp: Path, **settings) -> SimpleNamespace:
 
 
 def _notice(store, issue_id: int) -> int:
-    from civgrid.grids.issue_models import SupervisionNotice
+    from civgrid.grids.issues.models import SupervisionNotice
 
     now = datetime.now(UTC)
     with store.session() as s:
@@ -154,7 +154,7 @@ def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
         return w.ps
     from patrol_helpers import densify, gpx
 
-    from civgrid.grids.scoring_rules import shipped_profile_paths
+    from civgrid.grids.scoring.rules import shipped_profile_paths
 
     client = w.client
     w.app.state.score_clock = lambda: SCORE_NOW
@@ -225,7 +225,7 @@ def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
 
 def _case(store, level: str, code: str, name: str, leader: str | None, issue_id: int) -> int:
     """An open accountability case (rule ``matrix``) for ``level``/``code``; its id."""
-    from civgrid.grids.scoring_models import AccountabilityCase, CaseEvent
+    from civgrid.grids.scoring.models import AccountabilityCase, CaseEvent
 
     with store.session() as s:
         c = AccountabilityCase(

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from civgrid.grids.db import make_engine
-from civgrid.grids.demo import load_demo
-from civgrid.grids.store import Store
+from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.db import make_engine
+from civgrid.grids.demo.load import load_demo
 
 #: Parametrize a fixture over both backends; the PostGIS one is marked (never skipped).
 BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]

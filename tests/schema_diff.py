@@ -8,8 +8,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from civgrid.grids.migrate import include_object_for
-from civgrid.grids.models import Base
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.migrate import include_object_for
 
 
 def schema_diffs(conn: Any, tables: Iterable[str]) -> list[Any]:

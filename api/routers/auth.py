@@ -42,10 +42,11 @@ from civgrid.api.security import (
     parse_rate,
 )
 from civgrid.api.settings import Settings
-from civgrid.grids import accounts, audit
-from civgrid.grids.account_models import User
-from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.permissions import ROLE_LABELS, Perm, Role, Scope
+from civgrid.grids.accounts import service as accounts
+from civgrid.grids.accounts.models import User
+from civgrid.grids.accounts.permissions import ROLE_LABELS, Perm, Role, Scope
+from civgrid.grids.core import audit
+from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 pages = APIRouter(include_in_schema=False)

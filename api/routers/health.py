@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from civgrid.api.deps import StoreDep
 from civgrid.api.version import __version__
-from civgrid.grids.db import postgis_version
+from civgrid.grids.core.db import postgis_version
 
 router = APIRouter(tags=["health"])
 

@@ -6,7 +6,7 @@ first result (200 instead of 201). ``If-Match: "<version>"`` (or
 ``expected_version`` in the body) guards concurrent updates (409 when stale).
 
 Who acts is the logged-in account (Bearer token or the login cookie); what they may
-see and do is :class:`civgrid.grids.permissions.Scope`: lists are filtered by it,
+see and do is :class:`civgrid.grids.accounts.permissions.Scope`: lists are filtered by it,
 an issue outside it answers 404, a forbidden action 403. Anonymous callers may
 only report (rate- and size-limited; the report waits in triage).
 """
@@ -57,13 +57,14 @@ from civgrid.api.schemas import (
     ReassignIn,
     TransitionIn,
 )
-from civgrid.grids import issues as svc
-from civgrid.grids.errors import DomainError, InvalidInputError, NotFoundError
-from civgrid.grids.issue_config import Actor, IssueConfig, IssueSettings
-from civgrid.grids.issue_models import Issue, Photo, SupervisionNotice
-from civgrid.grids.models import Unit
-from civgrid.grids.permissions import Perm, Role, Scope
-from civgrid.grids.photos import PhotoInput
+from civgrid.grids.accounts.permissions import Perm, Role, Scope
+from civgrid.grids.boundaries.models import Unit
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.errors import DomainError, InvalidInputError, NotFoundError
+from civgrid.grids.issues import service as svc
+from civgrid.grids.issues.config import IssueConfig, IssueSettings
+from civgrid.grids.issues.models import Issue, Photo, SupervisionNotice
+from civgrid.grids.issues.photos import PhotoInput
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
 
@@ -384,7 +385,7 @@ def issue_query(
         Query(description="-reported_at, reported_at, deadline, id, -id, updated_at, -updated_at"),
     ] = "-reported_at",
 ) -> svc.IssueQuery:
-    """Query parameters → :class:`civgrid.grids.issues.IssueQuery`."""
+    """Query parameters → :class:`civgrid.grids.issues.service.IssueQuery`."""
     return svc.IssueQuery(
         states=state,
         kinds=kind,
@@ -445,7 +446,7 @@ def issues_geojson(
     session: SessionDep, cfg: IssueConfigDep, q: QueryDep, scope: ReadScope
 ) -> FeatureCollection:
     """The same query as ``GET /issues``, as a FeatureCollection of points (WGS84)."""
-    from civgrid.grids.lists import issues_geojson as to_geojson
+    from civgrid.grids.issues.lists import issues_geojson as to_geojson
 
     q.scope = scope
     page = svc.list_issues(session, q)
@@ -498,6 +499,7 @@ async def transition(
     store: StoreDep,
     cfg: IssueConfigDep,
     actor: ActorDep,
+    scope: ScopeDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> IssueDetail:
     """One event of the state machine. ``submit`` needs photos (multipart);
@@ -525,6 +527,7 @@ async def transition(
                 unit=body.unit,
                 co_units=body.co_units,
                 into=body.into,
+                guard=scope,
                 lon=body.lon,
                 lat=body.lat,
                 crs=body.crs,
@@ -548,6 +551,7 @@ def dispatch(
     store: StoreDep,
     cfg: IssueConfigDep,
     actor: ActorDep,
+    scope: ScopeDep,
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> IssueDetail:
@@ -567,6 +571,7 @@ def dispatch(
         crs=body.crs,
         store=store,
         config=cfg,
+        guard=scope,
     )
     return _commit_and_describe(session, issue, cfg, response)
 
@@ -585,6 +590,7 @@ def reassign(
     store: StoreDep,
     cfg: IssueConfigDep,
     actor: ActorDep,
+    scope: ScopeDep,
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> IssueDetail:
@@ -604,6 +610,7 @@ def reassign(
         crs=body.crs,
         store=store,
         config=cfg,
+        guard=scope,
     )
     return _commit_and_describe(session, issue, cfg, response)
 
@@ -631,7 +638,12 @@ def _extension_out(req: Any) -> ExtensionOut:
     summary="Request an extension or postponement (延期/缓办)",
 )
 def request_extension(
-    issue_id: IssueId, body: ExtensionIn, session: SessionDep, cfg: IssueConfigDep, actor: ActorDep
+    issue_id: IssueId,
+    body: ExtensionIn,
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    actor: ActorDep,
+    scope: ScopeDep,
 ) -> ExtensionOut:
     """The owner unit asks for more time; the issue is flagged ``extension_pending``."""
     req = svc.request_extension(
@@ -644,6 +656,7 @@ def request_extension(
         kind=body.kind,
         expected_version=body.expected_version,
         config=cfg,
+        guard=scope,
     )
     session.commit()
     return _extension_out(req)
@@ -663,6 +676,7 @@ def decide_extension(
     session: SessionDep,
     cfg: IssueConfigDep,
     actor: ActorDep,
+    scope: ScopeDep,
 ) -> ExtensionOut:
     """The command center decides; an approval moves the deadline and is counted."""
     req = svc.decide_extension(
@@ -674,6 +688,7 @@ def decide_extension(
         note=body.note,
         deadline=body.deadline,
         config=cfg,
+        guard=scope,
     )
     session.commit()
     return _extension_out(req)
@@ -733,7 +748,7 @@ def lists_workbook(
     """问题清单, 责任清单 and 整改清单 as three sheets (Chinese headers); issue filters and
     the caller's scope apply.
     """
-    from civgrid.grids import lists
+    from civgrid.grids.issues import lists
 
     q.scope = scope if not scope.sees_all else None
     query = q if _filtered(q) else None
@@ -771,7 +786,7 @@ def one_list(
     """``issue_list`` (问题清单), ``responsibility_list`` (责任清单) or
     ``rectification_list`` (整改清单); issue filters and the caller's scope apply.
     """
-    from civgrid.grids import lists
+    from civgrid.grids.issues import lists
 
     q.scope = scope if not scope.sees_all else None
     table = lists.build_list(name, session, store, query=q if _filtered(q) else None, config=cfg)

@@ -39,9 +39,9 @@ from sqlalchemy.orm import Session
 
 from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_READ
-from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.models import Area, Category, Leader
-from civgrid.grids.permissions import Perm, Role, Scope
+from civgrid.grids.accounts.permissions import Perm, Role, Scope
+from civgrid.grids.boundaries.models import Area, Category, Leader
+from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.maps.context import (
     TZ,
     category_tree,
@@ -142,7 +142,7 @@ def _day_start(d: date | None) -> datetime | None:
 
 def _issue_conditions(session: Session, query: Any) -> list[Any]:
     """SQL conditions of an issue query (the issue service's filters, shared)."""
-    from civgrid.grids import issues as service
+    from civgrid.grids.issues import service
 
     conditions = getattr(service, "issue_conditions", None) or service._conditions
     return conditions(session, query)
@@ -228,7 +228,7 @@ def _leader_rows(
             continue
         counts = issue_counts(session, layer, codes=codes, conditions=conditions)
         if layer == "road_section":
-            from civgrid.grids.models import RoadSection
+            from civgrid.grids.boundaries.models import RoadSection
 
             names = dict(session.execute(
                 select(RoadSection.code, RoadSection.name).where(RoadSection.code.in_(codes))
@@ -248,14 +248,14 @@ def _leader_rows(
 
 def _patrol_leader_visits(session: Session, key: str, now: datetime) -> list[dict[str, Any]]:
     """领导走访记录 of the month (patrol capability)."""
-    from civgrid.grids.leader_visits import leader_visit_rows
+    from civgrid.grids.patrol.leader_visits import leader_visit_rows
 
     return leader_visit_rows(session, key, now.strftime("%Y-%m"))
 
 
 def _leader_cadence(session: Session, key: str, now: datetime) -> list[tuple[str, str]]:
     """The running month's cadence verdicts (office hours in 上旬, two site inspections)."""
-    from civgrid.grids.leader_visits import leader_cadence
+    from civgrid.grids.patrol.leader_visits import leader_cadence
     from civgrid.maps.pages import cadence_verdicts
 
     return cadence_verdicts(leader_cadence(session, key, now.strftime("%Y-%m")), now.day)
@@ -359,7 +359,7 @@ def issues_layer(
     """Issues as GeoJSON points with the popup fields (category, state, age, deadline,
     responsible unit and leaders); ``total``/``truncated`` tell when ``limit`` cut the list.
     """
-    from civgrid.grids.issues import IssueQuery
+    from civgrid.grids.issues.service import IssueQuery
     from civgrid.maps.layers import issue_layer, wgs84_bbox
 
     crs = _display_crs(display_crs, settings)
@@ -462,8 +462,8 @@ def _heat_inputs(
     to: date | None,
     scope: Scope | None = None,
 ) -> tuple[Any, Any]:
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.issues import IssueQuery
+    from civgrid.grids.issues.models import Issue
+    from civgrid.grids.issues.service import IssueQuery
     from civgrid.maps.heat import heat_window, issue_arrays
 
     window = heat_window(

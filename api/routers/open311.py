@@ -26,12 +26,12 @@ from civgrid.api.deps import ScopeDep, SessionDep, SettingsDep, StoreDep
 from civgrid.api.routers.issues import IssueConfigDep, check_public_intake
 from civgrid.api.schemas import MAX_ID
 from civgrid.geo.errors import GeoError
-from civgrid.grids import issues as svc
-from civgrid.grids import open311 as o311
-from civgrid.grids.errors import DomainError, InvalidInputError
-from civgrid.grids.issue_config import Actor
-from civgrid.grids.issue_models import Issue
-from civgrid.grids.permissions import Role, Scope
+from civgrid.grids.accounts.permissions import Role, Scope
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.errors import DomainError, InvalidInputError
+from civgrid.grids.issues import open311 as o311
+from civgrid.grids.issues import service as svc
+from civgrid.grids.issues.models import Issue
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -156,9 +156,9 @@ def _visible(scope: Scope) -> Scope | None:
 
 
 def _status_of(exc: Exception) -> int:
-    from civgrid.api.errors import _status_for
+    from civgrid.api.errors import status_for
 
-    return _status_for(exc) or 400
+    return status_for(exc) or 400
 
 
 @router.get(

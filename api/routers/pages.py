@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from civgrid.api.deps import SettingsDep, StoreDep, require
-from civgrid.grids.permissions import Perm, Scope
+from civgrid.grids.accounts.permissions import Perm, Scope
 
 router = APIRouter(include_in_schema=False)
 

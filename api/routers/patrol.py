@@ -11,20 +11,22 @@ import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep, require
+from civgrid.api.routers.scoring import registry as score_registry
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
-from civgrid.grids import leader_visits as lv
-from civgrid.grids.errors import InvalidInputError
-from civgrid.grids.patrol_coverage import ingest_track, team_coverage, track_dict
-from civgrid.grids.patrol_models import PatrolTrack
-from civgrid.grids.patrol_plan import PatrolSettings, get_plan, plan_dict, plan_month
-from civgrid.grids.patrol_routes import set_visit_outcome, team_route
-from civgrid.grids.patrol_teams import import_teams, list_teams, team_dict
-from civgrid.grids.permissions import Perm, Scope
+from civgrid.grids.accounts.permissions import Perm, Scope
+from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.patrol import leader_visits as lv
+from civgrid.grids.patrol.coverage import ingest_track, team_coverage, track_dict
+from civgrid.grids.patrol.models import PatrolTrack
+from civgrid.grids.patrol.plan import PatrolSettings, get_plan, plan_dict, plan_month
+from civgrid.grids.patrol.routes import set_visit_outcome, team_route
+from civgrid.grids.patrol.teams import import_teams, list_teams, team_dict
+from civgrid.grids.scoring.feeds import LastMonthScores
 
 router = APIRouter(prefix="/api/v1", tags=["patrol"], responses=ERRORS_WRITE)
 #: A leader's own visits: leaders record theirs (not other patrol data), so these routes
@@ -89,6 +91,7 @@ def post_teams(
 
 @router.post("/patrol/plans", summary="Plan a month's inspection visits")
 def post_plan(
+    request: Request,
     session: SessionDep,
     store: StoreDep,
     actor: ActorDep,
@@ -105,6 +108,7 @@ def post_plan(
         month,
         PatrolSettings.from_dict(body.settings),
         last_scores=body.last_scores,
+        scores_feed=LastMonthScores(score_registry(request)),
         commit=commit,
         replace=replace,
         actor=actor,
@@ -158,7 +162,7 @@ def post_visit_outcome(
     session: SessionDep, actor: ActorDep, visit_id: ObjectId, body: VisitOutcome
 ) -> dict[str, Any]:
     """Set a planned visit's status and link the issues reported during it."""
-    from civgrid.grids.patrol_plan import visit_dict
+    from civgrid.grids.patrol.plan import visit_dict
 
     v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
     return visit_dict(v)

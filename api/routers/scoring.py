@@ -3,7 +3,7 @@
 JSON under ``/api/v1`` (:data:`router`) and printable Chinese pages (:data:`pages`):
 ``/scores`` (rankings overview), ``/scores/bulletin?period=`` (a draft bulletin),
 ``/bulletins/{id}`` (a published one, as issued) and ``/leaders/{key}/scores``.
-The rule profiles live in a :class:`~civgrid.grids.scoring_rules.RuleRegistry`
+The rule profiles live in a :class:`~civgrid.grids.scoring.rules.RuleRegistry`
 on ``app.state.score_registry`` (the shipped profiles unless replaced). Scores,
 bulletins and rule uploads use the clock ``app.state.score_clock`` (a callable
 returning an aware datetime; default: the system clock), so that tests and
@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
-from civgrid.grids.calendar import DEFAULT_TZ
-from civgrid.grids.errors import DomainError
-from civgrid.grids.permissions import Scope
-from civgrid.grids.scoring import LEVELS, Period
-from civgrid.grids.scoring_rules import RuleRegistry
+from civgrid.grids.accounts.permissions import Scope
+from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.errors import DomainError
+from civgrid.grids.scoring.rules import RuleRegistry
+from civgrid.grids.scoring.score import LEVELS, Period
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], responses=ERRORS_WRITE)
 pages = APIRouter(include_in_schema=False)
@@ -78,7 +78,7 @@ def _period(text: str | None, request: Request | None = None) -> Period:
 def _ctx(
     request: Request, store: Any, session: Any, profile: str | None, sampling: str | None = None
 ) -> Any:
-    from civgrid.grids.score_service import ScoringContext
+    from civgrid.grids.scoring.service import ScoringContext
 
     reg = registry(request)
     reg.profile(profile)  # 404 for an unknown profile
@@ -146,7 +146,7 @@ def one_score(
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
     if level not in LEVELS:
-        from civgrid.grids.errors import InvalidInputError
+        from civgrid.grids.core.errors import InvalidInputError
 
         raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
     scope.check_score(level, code, _during(p))
@@ -238,9 +238,9 @@ def rules_load(
     Category codes are checked against the categories table and the seeded tree."""
     from sqlalchemy import select
 
-    from civgrid.grids.bulletins import published_through
-    from civgrid.grids.models import Category
-    from civgrid.grids.scoring_rules import known_categories
+    from civgrid.grids.boundaries.models import Category
+    from civgrid.grids.scoring.bulletins import published_through
+    from civgrid.grids.scoring.rules import known_categories
 
     settings = request.app.state.settings
     categories = known_categories() | set(session.scalars(select(Category.code)))
@@ -269,7 +269,7 @@ def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
     """Published bulletins, newest first (without content)."""
     from sqlalchemy import select
 
-    from civgrid.grids.scoring_models import Bulletin
+    from civgrid.grids.scoring.models import Bulletin
 
     rows = session.scalars(select(Bulletin).order_by(Bulletin.id.desc())).all()
     return [{"id": b.id, "kind": b.kind, "period": b.period, "number": b.number,
@@ -282,7 +282,7 @@ def bulletin_preview(
     period: PeriodQuery = None, profile: ProfileQuery = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The content a bulletin of ``period`` would have now (roles that read every score)."""
-    from civgrid.grids.bulletins import build_bulletin
+    from civgrid.grids.scoring.bulletins import build_bulletin
 
     scope.require_all_scores()
     return build_bulletin(_ctx(request, store, session, profile), _period(period, request))
@@ -293,7 +293,7 @@ def bulletin_publish(
     request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: PublishIn
 ) -> dict[str, Any]:
     """Build, number and freeze the bulletin; a period already published → 409."""
-    from civgrid.grids.bulletins import bulletin_dict, publish_bulletin
+    from civgrid.grids.scoring.bulletins import bulletin_dict, publish_bulletin
 
     b = publish_bulletin(_ctx(request, store, session, body.profile), Period.parse(body.period),
                          actor, now(request))  # fmt: skip
@@ -305,7 +305,7 @@ def bulletin_publish(
 )
 def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     """The workbook stored at publication."""
-    from civgrid.grids.bulletins import get_bulletin
+    from civgrid.grids.scoring.bulletins import get_bulletin
 
     b = get_bulletin(session, bulletin_id)
     return Response(
@@ -319,7 +319,7 @@ def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
 @router.get("/bulletins/{bulletin_id}", summary="A published bulletin", responses=ERRORS_READ)
 def bulletin_get(session: SessionDep, bulletin_id: ObjectId) -> dict[str, Any]:
     """As issued (never recomputed)."""
-    from civgrid.grids.bulletins import bulletin_dict, get_bulletin
+    from civgrid.grids.scoring.bulletins import bulletin_dict, get_bulletin
 
     return bulletin_dict(get_bulletin(session, bulletin_id))
 
@@ -343,7 +343,7 @@ def unit_negative_list(
     """负面清单: recurring problems, returned fixes, overdue issues, tripped triggers.
 
     A unit handler reads only their own unit's list, a leader only their areas'."""
-    from civgrid.grids.score_service import negative_list
+    from civgrid.grids.scoring.service import negative_list
 
     p = _period(period, request)
     scope.check_score(level, key, _during(p))
@@ -385,7 +385,7 @@ def cases_list(
     period: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[dict[str, Any]]:
     """Cases with their history, newest first (a leader's or unit's own only)."""
-    from civgrid.grids.score_service import case_dict, list_cases
+    from civgrid.grids.scoring.service import case_dict, list_cases
 
     return [
         case_dict(c)
@@ -402,7 +402,7 @@ def cases_evaluate(
     request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: EvaluateIn
 ) -> dict[str, Any]:
     """Idempotent: hits that already have a case open nothing new."""
-    from civgrid.grids.score_service import case_dict, open_cases
+    from civgrid.grids.scoring.service import case_dict, open_cases
 
     opened, existing = open_cases(
         _ctx(request, store, session, body.profile),
@@ -420,9 +420,9 @@ def cases_evaluate(
 )
 def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> dict[str, Any]:
     """The case and its history."""
-    from civgrid.grids.errors import NotFoundError
-    from civgrid.grids.score_service import case_dict
-    from civgrid.grids.scoring_models import AccountabilityCase
+    from civgrid.grids.core.errors import NotFoundError
+    from civgrid.grids.scoring.models import AccountabilityCase
+    from civgrid.grids.scoring.service import case_dict
 
     c = session.get(AccountabilityCase, case_id)
     if c is None or not scope.sees_case(c.level, c.unit_code, c.leader_key, _case_days(c)):
@@ -435,7 +435,7 @@ def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> dict[st
 )
 def case_act(session: SessionDep, actor: ActorDep, case_id: ObjectId, body: ActionIn) -> dict:
     """约谈 / 通报批评 / 问责 / note, or close with a note (history kept)."""
-    from civgrid.grids.score_service import act_on_case, case_dict
+    from civgrid.grids.scoring.service import act_on_case, case_dict
 
     return case_dict(act_on_case(session, actor, case_id, body.action, body.note))
 
@@ -455,7 +455,7 @@ def leader_dashboard_api(
     """Only the leader's own communities and townships: score, rank, tier, trend, open cases.
 
     A leader reads only their own dashboard (others: 404)."""
-    from civgrid.grids.score_service import leader_dashboard
+    from civgrid.grids.scoring.service import leader_dashboard
 
     scope.check_leader(key)
 
@@ -496,7 +496,7 @@ def bulletin_draft_page(
     period: PeriodQuery = None, profile: ProfileQuery = None,
 ) -> HTMLResponse:  # fmt: skip
     """The bulletin of a period as it would be issued now (printable; roles reading all)."""
-    from civgrid.grids.bulletins import build_bulletin
+    from civgrid.grids.scoring.bulletins import build_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
 
     scope.require_all_scores()
@@ -507,7 +507,7 @@ def bulletin_draft_page(
 @pages.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
 def bulletin_page(session: SessionDep, bulletin_id: ObjectId) -> HTMLResponse:
     """A published bulletin, printable, as issued."""
-    from civgrid.grids.bulletins import get_bulletin
+    from civgrid.grids.scoring.bulletins import get_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
 
     b = get_bulletin(session, bulletin_id)
@@ -525,7 +525,7 @@ def leader_scores_page(
     profile: ProfileQuery = None,
 ) -> HTMLResponse:
     """领导考核看板: the leader's communities and townships, scores, ranks, open cases."""
-    from civgrid.grids.score_service import leader_dashboard
+    from civgrid.grids.scoring.service import leader_dashboard
 
     scope.check_leader(key)
     from civgrid.maps.scoring_pages import dashboard_page_html
@@ -546,8 +546,8 @@ def unit_score_page(
     profile: ProfileQuery = None,
 ) -> HTMLResponse:
     """A unit's page: its score explained and its negative list (负面清单)."""
-    from civgrid.grids.errors import InvalidInputError
-    from civgrid.grids.score_service import negative_list
+    from civgrid.grids.core.errors import InvalidInputError
+    from civgrid.grids.scoring.service import negative_list
     from civgrid.maps.scoring_pages import unit_page_html
 
     if level not in LEVELS:

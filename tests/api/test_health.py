@@ -33,8 +33,8 @@ def test_healthz_sqlite_empty_database(tmp_path):
 
 @pytest.mark.postgis
 def test_healthz_postgis_reports_postgis_version(postgresql_url, tmp_path):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
 
     Store(make_engine(postgresql_url)).upgrade()
     with _client(postgresql_url, tmp_path) as client:
@@ -50,9 +50,9 @@ def test_unknown_route_is_problem_json(tmp_path):
 
 
 def test_healthz_reports_demo_generation_and_index(tmp_path):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
 
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     store = Store(make_engine(url))

@@ -8,9 +8,9 @@ import importlib
 import pytest
 
 MODULES = [
-    "civgrid.grids.permissions",
-    "civgrid.grids.audit",
-    "civgrid.grids.accounts",
+    "civgrid.grids.accounts.permissions",
+    "civgrid.grids.core.audit",
+    "civgrid.grids.accounts.service",
     "civgrid.api.security",
 ]
 

@@ -10,8 +10,8 @@ from authclient import AuthClient
 from authworld import build_world
 
 from civgrid.api.security import RateLimiter, decode_token, issue_token
-from civgrid.grids import accounts
-from civgrid.grids.issue_config import Actor
+from civgrid.grids.accounts import service as accounts
+from civgrid.grids.core.actors import Actor
 
 ADMIN = Actor("test-admin", "command_center", account_role="admin")
 PW = "Str0ng-Passw0rd"

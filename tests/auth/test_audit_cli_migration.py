@@ -9,11 +9,11 @@ from schema_diff import schema_diffs
 from typer.testing import CliRunner
 
 from civgrid.api.cli import app as cli
-from civgrid.grids import audit
-from civgrid.grids.account_models import AuditRecord
-from civgrid.grids.errors import DomainError, InvalidInputError
-from civgrid.grids.issue_config import Actor
-from civgrid.grids.migrate import head_revision
+from civgrid.grids.core import audit
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.audit import AuditRecord
+from civgrid.grids.core.errors import DomainError, InvalidInputError
+from civgrid.grids.core.migrate import head_revision
 
 OURS = {"users", "audit_log"}
 
@@ -112,8 +112,8 @@ def test_migration_matches_models(world):
 
 @pytest.mark.postgis
 def test_migration_matches_models_postgis(pg_url):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
 
     store = Store(make_engine(pg_url))
     store.upgrade()

@@ -292,9 +292,9 @@ def _media_exposure(world, community: str, township: str) -> int:
     """A closed media-exposure issue of ``community`` reported on 10 November 2026."""
     from sqlalchemy import select
 
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.models import Unit
-    from civgrid.grids.workflow import State
+    from civgrid.grids.boundaries.models import Unit
+    from civgrid.grids.issues.models import Issue
+    from civgrid.grids.issues.workflow import State
 
     at = datetime(2026, 11, 10, 10, tzinfo=BJ).astimezone(UTC)
     with world.store.session() as s:
@@ -373,8 +373,8 @@ def test_cases_open_act_and_close_are_audited(scored):
 
 def test_domain_writes_without_an_actor_are_the_systems(world):
     """Batch callers (the demo loader, jobs) that name no actor are recorded as the system."""
-    from civgrid.grids.audit import AuditQuery, query
-    from civgrid.grids.patrol_teams import import_teams
+    from civgrid.grids.core.audit import AuditQuery, query
+    from civgrid.grids.patrol.teams import import_teams
 
     row = TEAM_ROW.replace("ST09", "ST08")
     with world.store.session() as s:

@@ -52,10 +52,10 @@ def test_leader_cannot_read_another_leaders_issues_by_guessing_ids(world):
 
 def test_leader_scope_follows_assignment_validity(world):
     """An assignment that ended before the report does not open it; one valid then does."""
-    from civgrid.grids.issue_config import Actor
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.models import Assignment, Leader
-    from civgrid.grids.permissions import Scope
+    from civgrid.grids.accounts.permissions import Scope
+    from civgrid.grids.boundaries.models import Assignment, Leader
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.issues.models import Issue
 
     store, Y = world.store, world.Y
     with store.session() as s:
@@ -208,9 +208,9 @@ def test_area_checks_for_scores_and_lists(world):
     """A leader's areas are their assignments valid today; a unit handler's, its unit."""
     import pytest
 
-    from civgrid.grids.errors import NotFoundError
-    from civgrid.grids.issue_config import Actor
-    from civgrid.grids.permissions import Scope
+    from civgrid.grids.accounts.permissions import Scope
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.core.errors import NotFoundError
 
     with world.store.session() as s:
         leader = Scope.for_actor(s, Actor("l10", "citizen", account_role="leader", leader="L10"))
@@ -256,8 +256,8 @@ def test_team_area_prefers_the_patrol_teams_table(world):
     """ST01 patrols SA01 (teams.csv and its supervision assignment); moving the team moves it."""
     from sqlalchemy import select
 
-    from civgrid.grids.patrol_models import PatrolTeam
-    from civgrid.grids.permissions import team_area
+    from civgrid.grids.accounts.permissions import team_area
+    from civgrid.grids.patrol.models import PatrolTeam
 
     day = date(2026, 12, 1)
     with world.store.session() as s:
@@ -332,9 +332,9 @@ def test_team_polygon_extends_the_reinspection_area(world):
     import shapely
     from sqlalchemy import select
 
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.patrol_models import PatrolTeam
-    from civgrid.grids.permissions import team_covers_issue
+    from civgrid.grids.accounts.permissions import team_covers_issue
+    from civgrid.grids.issues.models import Issue
+    from civgrid.grids.patrol.models import PatrolTeam
 
     day = date(2026, 12, 1)
     with world.store.session() as s:
@@ -363,7 +363,7 @@ def test_team_polygon_extends_the_reinspection_area(world):
 def test_a_leaders_scores_follow_the_assignment_of_the_period(world):
     """L36 contracts 411327001002 in October 2026 only: October's score is theirs to read,
     November's is not (404, and absent from lists and the dashboard)."""
-    from civgrid.grids.models import Assignment, Leader
+    from civgrid.grids.boundaries.models import Assignment, Leader
 
     code = "411327001002"
     with world.store.session() as s:

@@ -24,9 +24,9 @@ NEW = "Chosen-Passw0rd#"
 @pytest.fixture(scope="module")
 def sim_db(tmp_path_factory) -> str:
     """The demo county, no issues (the login flow needs none)."""
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('login') / 'demo.sqlite'}"
     store = Store(make_engine(url))
@@ -47,8 +47,8 @@ def server(sim_db, tmp_path_factory):
 
 
 def test_first_login_changes_the_password_then_opens_the_map(browser, server, tmp_path):
-    from civgrid.grids import accounts
-    from civgrid.grids.issue_config import Actor
+    from civgrid.grids.accounts import service as accounts
+    from civgrid.grids.core.actors import Actor
 
     admin = Actor("test-admin", "command_center", account_role="admin")
     with server.app.state.store.session() as s:

@@ -31,11 +31,11 @@ READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading ==
 @pytest.fixture(scope="module")
 def sim_db(tmp_path_factory) -> str:
     """The demo county with 40 simulated days of issues (SQLite file)."""
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.issue_config import IssueConfig
-    from civgrid.grids.simulate import simulate
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
+    from civgrid.grids.demo.season import simulate
+    from civgrid.grids.issues.config import IssueConfig
 
     root = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'sim.sqlite'}"

@@ -29,9 +29,9 @@ def server(tmp_path_factory):
 
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
 
     root = tmp_path_factory.mktemp("patrol_browser")
     url = f"sqlite:///{root / 'demo.sqlite'}"

@@ -21,10 +21,10 @@ PASSWORD = "Chuangwen-2026!"
 
 def _accounts(url: str) -> None:
     """A command-center dispatcher and leader L04's account in the season database."""
-    from civgrid.grids.accounts import create_user
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.issue_config import SYSTEM_ACTOR
-    from civgrid.grids.store import Store
+    from civgrid.grids.accounts.service import create_user
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.actors import SYSTEM_ACTOR
+    from civgrid.grids.core.db import make_engine
 
     store = Store(make_engine(url))
     try:

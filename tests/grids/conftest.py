@@ -27,8 +27,8 @@ from demo_stores import BACKENDS, demo_store_copy
 from sqlalchemy import inspect, text
 
 from civgrid.geo.convert import feature
-from civgrid.grids.db import make_engine
-from civgrid.grids.store import Store
+from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.db import make_engine
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 

@@ -10,14 +10,14 @@ import shapely
 
 from civgrid.geo.crs import gcj02_to_wgs84, haversine_m
 from civgrid.geo.io import write_shapefile
-from civgrid.grids.boundaries import (
+from civgrid.grids.boundaries.imports import (
     ImportRejectedError,
     LayerSource,
     commit_plan,
     import_boundaries,
     plan_boundaries,
 )
-from civgrid.grids.models import Layer
+from civgrid.grids.boundaries.models import Layer
 
 #: The real sample (read in place, never copied into the repository).
 REAL_COUNTIES = (

@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from civgrid.grids import migrate
-from civgrid.grids.db import backend_name, make_engine, postgis_version
-from civgrid.grids.models import Area, AreaType, Base, Generation, KeySite, RoadSection
+from civgrid.grids.boundaries.models import Area, AreaType, Generation, KeySite, RoadSection
+from civgrid.grids.core import migrate
+from civgrid.grids.core.db import Base, backend_name, make_engine, postgis_version
 
 
 def test_sqlite_engine_creates_directory_and_sets_pragmas(tmp_path):
@@ -105,7 +105,7 @@ def test_postgis_rejects_a_wrong_geometry_type(postgresql_url):
 
     eng = make_engine(postgresql_url)
     migrate.upgrade(eng)
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
 
     st = Store(eng)
     with pytest.raises(DBAPIError), st.session() as s:

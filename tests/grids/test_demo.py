@@ -11,10 +11,10 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from civgrid.grids.demo import load_demo
-from civgrid.grids.errors import NotFoundError
-from civgrid.grids.models import Assignment, Leader, Role, SubjectKind
-from civgrid.grids.routing import Reason
+from civgrid.grids.boundaries.models import Assignment, Leader, Role, SubjectKind
+from civgrid.grids.boundaries.routing import Reason
+from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.demo.load import load_demo
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 #: Annex 2 of the Sheqi notice: leaders per township (联系).

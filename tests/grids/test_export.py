@@ -6,7 +6,7 @@ from datetime import date
 
 from openpyxl import load_workbook
 
-from civgrid.grids.export import responsibility_rows, write_responsibility_xlsx
+from civgrid.grids.boundaries.export import responsibility_rows, write_responsibility_xlsx
 
 
 def test_responsibility_rows_name_every_object(demo_store):

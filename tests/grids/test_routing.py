@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civgrid.grids.models import Layer, Role, RoutingRule, SubjectKind
-from civgrid.grids.routing import effective_rules
-from civgrid.grids.seed import load_category_tree, load_routing_rules
+from civgrid.grids.boundaries.models import Layer, Role, RoutingRule, SubjectKind
+from civgrid.grids.boundaries.routing import effective_rules
+from civgrid.grids.boundaries.seed import load_category_tree, load_routing_rules
 
 CHAIN = ["illegal_parking", "traffic"]  # a category and its parent
 CATS = [None, "traffic", "illegal_parking", "markets"]  # markets is not in the chain

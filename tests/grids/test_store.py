@@ -9,10 +9,10 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from civgrid.grids.boundaries import LayerSource, import_boundaries
-from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.index import GenerationIndex
-from civgrid.grids.models import Area, Generation, Layer
+from civgrid.grids.boundaries.imports import LayerSource, import_boundaries
+from civgrid.grids.boundaries.index import GenerationIndex
+from civgrid.grids.boundaries.models import Area, Generation, Layer
+from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 
 
 def _import(store, files, tiling=None, **kw):

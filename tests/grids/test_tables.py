@@ -7,8 +7,8 @@ from datetime import date
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from civgrid.grids.models import Assignment, Leader, Role
-from civgrid.grids.tables import import_assignments, import_leaders, import_units
+from civgrid.grids.boundaries.assignments import import_assignments, import_leaders, import_units
+from civgrid.grids.boundaries.models import Assignment, Leader, Role
 
 
 def _csv(path, text, encoding="utf-8"):
@@ -121,7 +121,7 @@ def test_units_report_unknown_kinds_and_parents(empty_store, tmp_path):
 def test_gbk_csv_gets_an_encoding_hint(empty_store, tmp_path):
     import pytest
 
-    from civgrid.grids.errors import InvalidInputError
+    from civgrid.grids.core.errors import InvalidInputError
 
     path = _csv(tmp_path / "gbk.csv", "key,title\nL01,县委副书记\n", encoding="gbk")
     with pytest.raises(InvalidInputError) as err:

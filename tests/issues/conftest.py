@@ -13,7 +13,7 @@ import pytest
 from demo_stores import BACKENDS, demo_store_copy
 from issue_helpers import Clock
 
-from civgrid.grids.issue_config import IssueConfig
+from civgrid.grids.issues.config import IssueConfig
 
 
 @pytest.fixture(params=BACKENDS)

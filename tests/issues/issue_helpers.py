@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.store import Store
+from civgrid.grids.boundaries.store import Store
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 

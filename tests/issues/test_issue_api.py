@@ -10,7 +10,7 @@ from issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 from civgrid.api.schemas import FeatureCollection, InboxOut, IssueDetail, IssuePage
 from civgrid.geo.crs import from_wgs84
-from civgrid.grids.workflow import TRANSITIONS, Action, State
+from civgrid.grids.issues.workflow import TRANSITIONS, Action, State
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CC = {"X-Actor": "%E6%8C%87%E6%8C%A5%E4%B8%AD%E5%BF%83", "X-Actor-Role": "command_center"}
@@ -283,7 +283,7 @@ def test_overdue_supervision_notice_and_escalation(client, store, clock):
     # the printable notice
     from sqlalchemy import select
 
-    from civgrid.grids.issue_models import SupervisionNotice
+    from civgrid.grids.issues.models import SupervisionNotice
 
     with store.session() as s:
         nid = s.scalar(select(SupervisionNotice.id))
@@ -397,7 +397,7 @@ def test_extension_via_api(client, store):
     ],
 )
 def test_bad_input_is_4xx_naming_the_field_and_stores_nothing(client, kwargs, status, field):
-    from civgrid.grids.issue_config import IssueConfig
+    from civgrid.grids.issues.config import IssueConfig
 
     cfg: IssueConfig = client.app.state.issue_config
     cfg.photo_max_bytes = 200_000

@@ -10,10 +10,10 @@ from issue_helpers import COMPOUND, offset, point_in
 from sqlalchemy import func, select
 
 from civgrid.geo.crs import from_wgs84
-from civgrid.grids.backfill import backfill_issues
-from civgrid.grids.errors import InvalidInputError
-from civgrid.grids.issue_models import Issue, IssueEvent
-from civgrid.grids.simulate import simulate
+from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.demo.season import simulate
+from civgrid.grids.issues.backfill import backfill_issues
+from civgrid.grids.issues.models import Issue, IssueEvent
 
 
 def _write_csv(path, rows, encoding="utf-8"):

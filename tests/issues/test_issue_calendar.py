@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civgrid.grids.calendar import (
+from civgrid.grids.core.calendar import (
     CN_STATUTORY,
     DeadlinePolicy,
     DeadlineRule,
@@ -17,7 +17,7 @@ from civgrid.grids.calendar import (
     WorkingCalendar,
     parse_day_list,
 )
-from civgrid.grids.errors import InvalidInputError
+from civgrid.grids.core.errors import InvalidInputError
 
 CAL = WorkingCalendar.china()
 

@@ -9,7 +9,7 @@ import json
 import openpyxl
 from issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
-from civgrid.grids.lists import (
+from civgrid.grids.issues.lists import (
     ISSUE_LIST_COLUMNS,
     RECTIFICATION_LIST_COLUMNS,
     RESPONSIBILITY_LIST_COLUMNS,

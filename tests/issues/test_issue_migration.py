@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from schema_diff import schema_diffs
 
-import civgrid.grids.issue_models as issue_models
-from civgrid.grids.migrate import head_revision
-from civgrid.grids.models import Base
+import civgrid.grids.issues.models as issue_models
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.migrate import head_revision
 
 OURS = {
     "issues",

@@ -12,20 +12,21 @@ from sqlalchemy import select
 
 from civgrid.geo.crs import from_wgs84
 from civgrid.geo.errors import GeoError
-from civgrid.grids import issues as svc
-from civgrid.grids.calendar import DeadlinePolicy
-from civgrid.grids.errors import (
+from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
+from civgrid.grids.core.calendar import DeadlinePolicy
+from civgrid.grids.core.errors import (
     ConflictError,
     DomainError,
     InvalidInputError,
     InvalidTransitionError,
     PermissionDeniedError,
 )
-from civgrid.grids.issue_config import SYSTEM_ACTOR, Actor, IssueConfig
-from civgrid.grids.issue_models import Issue, IssueEvent, SupervisionNotice
-from civgrid.grids.issues import IssueQuery, IssueReport
-from civgrid.grids.photos import PhotoInput
-from civgrid.grids.workflow import State
+from civgrid.grids.issues import service as svc
+from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.models import Issue, IssueEvent, SupervisionNotice
+from civgrid.grids.issues.photos import PhotoInput
+from civgrid.grids.issues.service import IssueQuery, IssueReport
+from civgrid.grids.issues.workflow import State
 
 GW = Actor("网格员甲", "grid_worker")
 CC = Actor("指挥中心", "command_center")

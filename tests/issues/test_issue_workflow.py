@@ -6,13 +6,17 @@ import itertools
 
 import pytest
 
-from civgrid.grids.errors import InvalidInputError, InvalidTransitionError, PermissionDeniedError
-from civgrid.grids.workflow import (
+from civgrid.grids.core.actors import ActorRole
+from civgrid.grids.core.errors import (
+    InvalidInputError,
+    InvalidTransitionError,
+    PermissionDeniedError,
+)
+from civgrid.grids.issues.workflow import (
     DEFAULT_LABELS,
     KIND,
     TRANSITIONS,
     Action,
-    ActorRole,
     Kind,
     State,
     Workflow,

@@ -47,9 +47,10 @@ def _point_in(geom, rng: random.Random) -> tuple[float, float]:
 
 def seed_issues(store, photo_dir: Path, n: int = 120, seed: int = 11) -> SeedResult:
     """Report ``n`` issues in the demo county's unit grids (40 % in six hot spots)."""
-    from civgrid.grids import issues as svc
-    from civgrid.grids.issue_config import Actor, IssueConfig
-    from civgrid.grids.photos import PhotoInput
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.issues import service as svc
+    from civgrid.grids.issues.config import IssueConfig
+    from civgrid.grids.issues.photos import PhotoInput
 
     rng = random.Random(seed)
     clock = {"t": T0}
@@ -92,9 +93,9 @@ def seed_issues(store, photo_dir: Path, n: int = 120, seed: int = 11) -> SeedRes
 
 def build_demo_db(path: Path, photo_dir: Path, n: int = 120) -> SeedResult:
     """A SQLite file with the demo county and ``n`` seeded issues."""
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
 
     store = Store(make_engine(f"sqlite:///{path}"))
     try:

@@ -55,9 +55,9 @@ def _first_issue(client):
 
 
 def test_gcj02_basemap_shifts_served_coordinates(maps_db, make_client):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.issue_models import Issue
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.issues.models import Issue
 
     store = Store(make_engine(maps_db))
     with store.session() as s:
@@ -113,8 +113,8 @@ def test_zone_rings_are_400_m_from_their_site(make_client):
 
 
 def test_zone_ring_distance_to_site_geometry_is_400_m(maps_db):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
     from civgrid.maps.layers import zone_rings
 
     store = Store(make_engine(maps_db))
@@ -199,8 +199,8 @@ def test_issue_filters(make_client):
 
 
 def _leader_codes(maps_db):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
     from civgrid.maps.layers import leader_objects
 
     store = Store(make_engine(maps_db))

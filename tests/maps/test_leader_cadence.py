@@ -3,7 +3,7 @@ Lüliang two site inspections)."""
 
 from __future__ import annotations
 
-from civgrid.maps.pages import _visits_html, cadence_verdicts
+from civgrid.maps.pages import cadence_verdicts, visits_html
 
 NONE = {"office_hours": 0, "office_hours_first_ten_days": False, "site_inspections": 0,
         "site_inspections_ok": False}  # fmt: skip
@@ -35,6 +35,6 @@ def test_kept_and_ended_month():
 
 
 def test_the_section_shows_the_verdicts_even_without_visits():
-    html = _visits_html([], "2026年12月", cadence_verdicts(NONE, 12))
+    html = visits_html([], "2026年12月", cadence_verdicts(NONE, 12))
     assert 'id="cg-cadence"' in html and 'class="cg-cadence-missed"' in html
     assert "暂无记录" in html

@@ -11,9 +11,9 @@ pytestmark = pytest.mark.postgis
 
 @pytest.fixture
 def pg_client(postgresql_url, tmp_path):
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
 
     store = Store(make_engine(postgresql_url))
     store.upgrade()

@@ -118,8 +118,8 @@ def test_page_config_cannot_close_its_script():
 FOLIUM_FREE = (
     "civgrid.geo",
     "civgrid.grids",
-    "civgrid.grids.issues",
-    "civgrid.grids.store",
+    "civgrid.grids.issues.service",
+    "civgrid.grids.boundaries.store",
     "civgrid.maps.hexbins",
     "civgrid.maps.layers",
     "civgrid.api.routers.maps",

@@ -8,9 +8,9 @@ import numpy as np
 from sqlalchemy import select
 
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.issue_models import Issue, IssuePlace
-from civgrid.grids.models import Category
-from civgrid.grids.workflow import State
+from civgrid.grids.boundaries.models import Category
+from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.workflow import State
 
 
 def seed_hotspot(session, community: str, unit_grid: str, *, recurrences: int, when: datetime):

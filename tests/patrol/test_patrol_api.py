@@ -12,7 +12,7 @@ import pytest
 from patrol_helpers import densify, gpx, seed_hotspot
 from sqlalchemy import select
 
-from civgrid.grids.patrol_models import VisitIssue
+from civgrid.grids.patrol.models import VisitIssue
 
 GPX_NS = "{http://www.topografix.com/GPX/1/1}"
 
@@ -252,7 +252,7 @@ def test_team_upload_and_visit_outcome_links_issue(client, store):
 def test_issue_reported_during_a_visit_records_the_link(client, store):
     from sqlalchemy import func
 
-    from civgrid.grids.issue_models import Issue
+    from civgrid.grids.issues.models import Issue
 
     client.post("/api/v1/patrol/plans", params={"month": "2026-12"})
     visit = client.get("/api/v1/patrol/plans/2026-12").json()["visits"][0]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from civgrid.api.cli import app
-from civgrid.grids.patrol_models import LeaderVisit, PatrolPlan, PatrolTeam, PatrolTrack
+from civgrid.grids.patrol.models import LeaderVisit, PatrolPlan, PatrolTeam, PatrolTrack
 
 runner = CliRunner()
 

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from civgrid.geo.crs import wgs84_to_gcj02
 from civgrid.geo.errors import CoordinateError, FileFormatError
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.errors import InvalidInputError, NotFoundError
-from civgrid.grids.issue_config import Actor
-from civgrid.grids.patrol_coverage import ingest_track, team_coverage
-from civgrid.grids.patrol_models import PatrolTrack, PatrolVisit, VisitIssue
-from civgrid.grids.patrol_plan import plan_month
-from civgrid.grids.patrol_routes import set_visit_outcome, team_route
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.patrol.coverage import ingest_track, team_coverage
+from civgrid.grids.patrol.models import PatrolTrack, PatrolVisit, VisitIssue
+from civgrid.grids.patrol.plan import plan_month
+from civgrid.grids.patrol.routes import set_visit_outcome, team_route
 
 ACTOR = Actor("第二督查组", "inspector", "ST02")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from schema_diff import schema_diffs
 
-import civgrid.grids.patrol_models as patrol_models
-from civgrid.grids.models import Base
+import civgrid.grids.patrol.models as patrol_models
+from civgrid.grids.core.db import Base
 
 OURS = {
     "patrol_teams",

@@ -11,12 +11,12 @@ import pytest
 from patrol_helpers import gpx, seed_hotspot
 from sqlalchemy import func, select
 
-from civgrid.grids.errors import ConflictError, InvalidInputError
-from civgrid.grids.models import Assignment, Leader, Role
-from civgrid.grids.patrol_models import PatrolPlan, PatrolTeam, PatrolVisit
-from civgrid.grids.patrol_plan import PatrolSettings, compute_plan, get_plan, plan_month
-from civgrid.grids.patrol_routes import set_visit_outcome
-from civgrid.grids.patrol_teams import import_teams, list_teams
+from civgrid.grids.boundaries.models import Assignment, Leader, Role
+from civgrid.grids.core.errors import ConflictError, InvalidInputError
+from civgrid.grids.patrol.models import PatrolPlan, PatrolTeam, PatrolVisit
+from civgrid.grids.patrol.plan import PatrolSettings, compute_plan, get_plan, plan_month
+from civgrid.grids.patrol.routes import set_visit_outcome
+from civgrid.grids.patrol.teams import import_teams, list_teams
 
 N_COMMUNITIES = 14
 SAMPLED = {"community_quarter", "community_sample"}
@@ -226,8 +226,8 @@ def test_bad_month_and_settings(sqlite_store):
 
 
 def test_leader_site_inspection_completes_the_planned_visit(sqlite_store):
-    from civgrid.grids.issue_config import Actor
-    from civgrid.grids.leader_visits import leader_cadence, record_leader_visit
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.patrol.leader_visits import leader_cadence, record_leader_visit
 
     actor = Actor("创文办", "command_center")
     with sqlite_store.session() as s:
@@ -263,20 +263,30 @@ def _sampled_reasons(r, code):
 
 
 def test_last_scores_from_the_bulletin_else_computed(sqlite_store):
-    from civgrid.grids.scoring_models import Bulletin
+    from civgrid.grids.scoring.feeds import LastMonthScores
+    from civgrid.grids.scoring.models import Bulletin
+
+    feed = LastMonthScores()
 
     community, grid = "411327001002", "411327001002003"
     with sqlite_store.session() as s:
         # four issues in September: the computed September score is 96
         for day in (5, 6, 7, 8):
             seed_hotspot(s, community, grid, recurrences=0, when=datetime(2026, 9, day, tzinfo=UTC))
-        r = compute_plan(s, sqlite_store, "2026-10", PatrolSettings(poor_score=99))
+        r = compute_plan(
+            s, sqlite_store, "2026-10", PatrolSettings(poor_score=99), scores_feed=feed
+        )
         info = r.summary["last_scores"]
         assert info["source"] == "computed" and info["period"] == "2026-09"
         assert community in info["poor"] and grid in info["poor"]
         assert "poor last score 96" in _sampled_reasons(r, community)
         # the default threshold (80): 96 is not poor
-        assert compute_plan(s, sqlite_store, "2026-10").summary["last_scores"]["poor"] == []
+        assert (
+            compute_plan(s, sqlite_store, "2026-10", scores_feed=feed).summary["last_scores"][
+                "poor"
+            ]
+            == []
+        )
         # a published September bulletin wins over computing
         other = "411327100004"
         s.add(
@@ -288,7 +298,7 @@ def test_last_scores_from_the_bulletin_else_computed(sqlite_store):
             )
         )  # fmt: skip
         s.flush()
-        r = compute_plan(s, sqlite_store, "2026-10")
+        r = compute_plan(s, sqlite_store, "2026-10", scores_feed=feed)
         info = r.summary["last_scores"]
         assert info["source"] == "bulletin" and info["number"] == "社创通〔2026〕第9号"
         assert info["poor"] == [other]
@@ -296,14 +306,17 @@ def test_last_scores_from_the_bulletin_else_computed(sqlite_store):
         # scores given by hand are used as they are
         given = compute_plan(s, sqlite_store, "2026-10", last_scores={})
         assert given.summary["last_scores"] == {"source": "given", "scores": 0, "poor": []}
+        # without a feed (patrol never imports scoring) no score raises a priority
+        bare = compute_plan(s, sqlite_store, "2026-10").summary["last_scores"]
+        assert bare["source"] == "none" and bare["poor"] == []
 
 
 # --------------------------------------------------------------------------- visits that happened
 
 
 def test_only_visits_that_happened_count(store):
-    from civgrid.grids.issue_config import Actor
-    from civgrid.grids.patrol_coverage import ingest_track
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.patrol.coverage import ingest_track
 
     with store.session() as s:
         plan_month(s, store, "2026-10", commit=True)

@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 
 from civgrid.api.cli import app
 from civgrid.geo.errors import FileFormatError
-from civgrid.grids.errors import InvalidInputError
-from civgrid.grids.issue_config import Actor
-from civgrid.grids.leader_visits import record_leader_visit
-from civgrid.grids.patrol_coverage import ingest_track, team_coverage, visit_confirmations
-from civgrid.grids.patrol_models import LeaderVisit, PatrolPlan, PatrolTrack, PatrolVisit
-from civgrid.grids.patrol_plan import PatrolSettings, parse_month, plan_month
-from civgrid.grids.patrol_routes import set_visit_outcome, team_route
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.calendar import parse_month
+from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.patrol.coverage import ingest_track, team_coverage, visit_confirmations
+from civgrid.grids.patrol.leader_visits import record_leader_visit
+from civgrid.grids.patrol.models import LeaderVisit, PatrolPlan, PatrolTrack, PatrolVisit
+from civgrid.grids.patrol.plan import PatrolSettings, plan_month
+from civgrid.grids.patrol.routes import set_visit_outcome, team_route
 
 ACTOR = Actor("qa", "inspector", "test")
 TODAY = date(2026, 12, 10)
@@ -269,7 +270,7 @@ def test_visits_after_today_are_planned_not_gaps(sqlite_store, tmp_path):
 
 
 def test_reasons_gpx_names_and_messages_are_chinese(sqlite_store, client):
-    from civgrid.grids.patrol_plan import reasons_zh
+    from civgrid.grids.patrol.plan import reasons_zh
 
     assert reasons_zh(["hotspot: 60 recurrences", "never visited"]) == [
         "反弹热点：60次反弹",
@@ -308,15 +309,15 @@ def test_reasons_gpx_names_and_messages_are_chinese(sqlite_store, client):
 
 
 def test_plan_days_follow_the_working_day_calendar(sqlite_store):
-    from civgrid.grids.patrol_plan import _working_days
+    from civgrid.grids.patrol.plan import working_days
 
     s = PatrolSettings()
-    oct25 = _working_days(date(2025, 10, 1), date(2025, 10, 31), s)
+    oct25 = working_days(date(2025, 10, 1), date(2025, 10, 31), s)
     assert not {date(2025, 10, d) for d in range(1, 9)} & set(oct25)  # 国庆、中秋
     assert date(2025, 10, 11) in oct25  # a Saturday make-up working day (调休)
-    feb25 = _working_days(date(2025, 2, 1), date(2025, 2, 28), s)
+    feb25 = working_days(date(2025, 2, 1), date(2025, 2, 28), s)
     assert date(2025, 2, 3) not in feb25 and date(2025, 2, 8) in feb25  # 春节, 调休
-    extra = _working_days(
+    extra = working_days(
         date(2025, 10, 1),
         date(2025, 10, 31),
         PatrolSettings.from_dict({"holidays": ["2025-10-13"]}),

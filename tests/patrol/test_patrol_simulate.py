@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from civgrid.grids.patrol_models import LeaderVisit
-from civgrid.grids.patrol_simulate import simulate_leader_visits
+from civgrid.grids.demo.patrol import simulate_leader_visits
+from civgrid.grids.patrol.models import LeaderVisit
 
 
 def test_simulated_leader_visits(sqlite_store):
@@ -26,7 +26,7 @@ def test_simulated_leader_visits(sqlite_store):
 
 
 def test_simulate_adds_leader_visits(sqlite_store):
-    from civgrid.grids.simulate import simulate
+    from civgrid.grids.demo.season import simulate
 
     sqlite_store.rebuild_index()
     simulate(sqlite_store, days=3, end=datetime(2026, 12, 4, 10, tzinfo=UTC))

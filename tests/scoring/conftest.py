@@ -49,8 +49,8 @@ PASSWORD = "Chuangwen-2026!"
 @pytest.fixture
 def login(client, store):
     """``login(username, role, **links)`` → Authorization headers of a fresh account."""
-    from civgrid.grids.accounts import create_user
-    from civgrid.grids.issue_config import SYSTEM_ACTOR
+    from civgrid.grids.accounts.service import create_user
+    from civgrid.grids.core.actors import SYSTEM_ACTOR
 
     made: set[str] = set()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from civgrid.grids.scoring import IssueRecord, UnitRef
-from civgrid.grids.scoring_rules import load_profile_text
+from civgrid.grids.scoring.rules import load_profile_text
+from civgrid.grids.scoring.score import IssueRecord, UnitRef
 
 BJ = ZoneInfo("Asia/Shanghai")
 

@@ -11,11 +11,11 @@ SEASON_END = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
 
 def simulated_season(root: Path, days: int = 120) -> str:
     """Load the demo county into ``root/season.sqlite`` and simulate ``days`` days; its URL."""
-    from civgrid.grids.db import make_engine
-    from civgrid.grids.demo import load_demo
-    from civgrid.grids.issue_config import IssueConfig
-    from civgrid.grids.simulate import simulate
-    from civgrid.grids.store import Store
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.demo.load import load_demo
+    from civgrid.grids.demo.season import simulate
+    from civgrid.grids.issues.config import IssueConfig
 
     url = f"sqlite:///{root / 'season.sqlite'}"
     store = Store(make_engine(url))

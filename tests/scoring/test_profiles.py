@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 from scoring_helpers import bj, rec
 
-from civgrid.grids.score_triggers import PublishedNames, evaluate_triggers
-from civgrid.grids.scoring import Period, UnitRef, compute_scores
-from civgrid.grids.scoring_rules import RuleRegistry
+from civgrid.grids.scoring.rules import RuleRegistry
+from civgrid.grids.scoring.score import Period, UnitRef, compute_scores
+from civgrid.grids.scoring.triggers import PublishedNames, evaluate_triggers
 
 REG = RuleRegistry.with_shipped()
 COMMS = [UnitRef(f"C{i}", f"社区{i}", "T0") for i in range(1, 6)]

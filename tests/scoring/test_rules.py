@@ -10,14 +10,14 @@ import pytest
 from scoring_helpers import C1, COMMUNITIES, SMALL, bj, rec
 from typer.testing import CliRunner
 
-from civgrid.grids.scoring import Period, compute_scores
-from civgrid.grids.scoring_rules import (
+from civgrid.grids.scoring.rules import (
     RuleRegistry,
     RulesError,
     load_profile_file,
     load_profile_text,
     shipped_profile_paths,
 )
+from civgrid.grids.scoring.score import Period, compute_scores
 
 
 def test_shipped_profiles_are_valid():
@@ -238,7 +238,7 @@ def test_corrupt_local_file_is_reported(tmp_path, caplog):
     (local / "sheqi.yaml").write_text(_sheqi(old="per_issue: 1.0", new="per_issue: -1"),
                                       encoding="utf-8")  # fmt: skip
     (local / "small.yaml").write_text(SMALL, encoding="utf-8")
-    with caplog.at_level("WARNING", logger="civgrid.grids.scoring_rules"):
+    with caplog.at_level("WARNING", logger="civgrid.grids.scoring.rules"):
         reg = RuleRegistry.with_shipped(local)
     assert [(e.file, e.line) for e in reg.problems] == [(str(local / "sheqi.yaml"), 14)]
     assert "per_issue" in reg.problems[0].reason
@@ -259,7 +259,7 @@ def test_versions_apply_by_effective_date():
     s_dec = compute_scores(records, prof.version_on(dec.start), dec, "community", COMMUNITIES)
     assert {s.code: s.points for s in s_nov}[C1] == 98.0  # old rules: −2
     assert {s.code: s.points for s in s_dec}[C1] == 95.0  # new rules: −5
-    from civgrid.grids.errors import NotFoundError
+    from civgrid.grids.core.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
         prof.version_on(date(2025, 1, 1))

@@ -23,9 +23,9 @@ import pytest
 from scoring_helpers import bj
 from sqlalchemy import select
 
-from civgrid.grids.issue_models import Issue
-from civgrid.grids.models import Unit
-from civgrid.grids.workflow import State
+from civgrid.grids.boundaries.models import Unit
+from civgrid.grids.issues.models import Issue
+from civgrid.grids.issues.workflow import State
 
 CA, CB = "411327100001", "411327100002"
 #: The test app's clock (conftest): 5 January 2027, 10:00 Beijing.
@@ -35,7 +35,7 @@ HAOZHAI = "411327101000"  # 郝寨镇: a rural township without community grids
 
 
 def _sheqi_yaml() -> str:
-    from civgrid.grids.scoring_rules import shipped_profile_paths
+    from civgrid.grids.scoring.rules import shipped_profile_paths
 
     return next(p for p in shipped_profile_paths() if p.stem == "sheqi").read_text("utf-8")
 
@@ -252,7 +252,7 @@ def test_bulletin_published_frozen(client, store, scenario, set_clock):
     q = client.post("/api/v1/bulletins", json={"period": "2026Q4"}).json()
     # each series is numbered on its own: the first quarterly assessment is 第1号
     assert q["number"] == "社创考〔2026〕第1号" and q["kind"] == "quarterly"
-    from civgrid.grids.bulletins import published_through
+    from civgrid.grids.scoring.bulletins import published_through
 
     with store.session() as s:
         assert published_through(s, "sheqi") == date(2026, 12, 31)
@@ -382,9 +382,9 @@ def test_patrol_sampling(client, store, set_clock):
     after now do not. Scores with sample=patrol rank only those."""
     from types import SimpleNamespace
 
-    from civgrid.grids.patrol_models import PatrolPlan, PatrolVisit
-    from civgrid.grids.score_service import patrol_sample
-    from civgrid.grids.scoring import Period
+    from civgrid.grids.patrol.models import PatrolPlan, PatrolVisit
+    from civgrid.grids.scoring.score import Period
+    from civgrid.grids.scoring.service import patrol_sample
 
     with store.session() as s:
         grid = next(a for a in store.areas(layer="unit_grid", session=s)
@@ -445,7 +445,7 @@ def test_patrol_sampling(client, store, set_clock):
 def test_streak_covered_by_a_case_opens_nothing(client, store, scenario):
     """A closed 约谈 case of CB for 2026-11 already counted the November naming: December
     (named in November and December) adds one new naming, short of two — no new case."""
-    from civgrid.grids.scoring_models import AccountabilityCase
+    from civgrid.grids.scoring.models import AccountabilityCase
 
     with store.session() as s:
         s.add(AccountabilityCase(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from schema_diff import schema_diffs
 from sqlalchemy import inspect
 
-import civgrid.grids.scoring_models as scoring_models
-from civgrid.grids.migrate import head_revision
-from civgrid.grids.models import Base
+import civgrid.grids.scoring.models as scoring_models
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.migrate import head_revision
 
 OURS = {"score_bulletins", "accountability_cases", "accountability_case_events"}
 

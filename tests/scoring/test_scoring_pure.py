@@ -32,9 +32,9 @@ from scoring_helpers import (
     small_profile,
 )
 
-from civgrid.grids.errors import InvalidInputError
-from civgrid.grids.indicators import compute_indicators, rank_indicators
-from civgrid.grids.scoring import (
+from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.scoring.indicators import compute_indicators, rank_indicators
+from civgrid.grids.scoring.score import (
     Period,
     Score,
     bulletin_names,
@@ -114,7 +114,7 @@ def test_township_mean_and_own_points(rules):
 def test_township_weighted_and_sampled():
     text = small_profile().model_dump(mode="json")
     text["versions"][0]["weights"] = {"township": "weighted", "community_weights": {C1: 3}}
-    from civgrid.grids.scoring_rules import Profile
+    from civgrid.grids.scoring.rules import Profile
 
     rules = Profile.model_validate(text).version_on(DEC.start)
     by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
@@ -267,7 +267,7 @@ def test_composite_per_grouping():
     (46.67 with the profile's composite); other groupings keep the profile's weights."""
     from scoring_helpers import SMALL
 
-    from civgrid.grids.scoring_rules import RulesError, load_profile_text
+    from civgrid.grids.scoring.rules import RulesError, load_profile_text
 
     text = SMALL + "    composite_by: {department: {closure_rate: 1.0}}\n"
     rules = load_profile_text(text, "x.yaml").version_on(DEC.start)

@@ -1,0 +1,3 @@
+"""Accounts: users, the account service and permissions (``Scope`` implements
+:class:`civgrid.grids.core.actors.Guard`).
+"""

@@ -1,0 +1,463 @@
+"""The domain model: generations, areas, road sections, key sites, units, leaders,
+assignments, categories and routing rules (SQLAlchemy 2 typed ORM + GeoAlchemy2).
+
+Geometry columns are :class:`~civgrid.grids.core.types.GeometryType` (SRID 4326,
+WGS84 lon/lat; shapely on the Python side), indexed with GiST on PostGIS.
+
+Boundaries follow MapIt: a :class:`Generation` is one boundary import, and
+every spatial object (:class:`Area`, :class:`RoadSection`, :class:`KeySite`)
+carries ``generation_low_id``/``generation_high_id``. An unchanged object just
+has its ``generation_high_id`` raised by the next import; a changed one gets a
+new row. So the object valid in generation *g* is the row with
+``generation_low_id <= g <= generation_high_id``, and old generations stay
+queryable. Parents and assignments refer to objects by their stable **code**
+(never by row id), so they resolve correctly in every generation.
+
+Routing follows FixMyStreet: who answers for a category at a place is data
+(:class:`RoutingRule` rows matched against :class:`Assignment` rows), not code.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.types import GeometryType
+
+__all__ = [
+    "AREA_LAYERS",
+    "LAYER_OF_TYPE",
+    "LEVEL_TYPES",
+    "Area",
+    "AreaType",
+    "Assignment",
+    "Base",
+    "Category",
+    "Generation",
+    "KeySite",
+    "Layer",
+    "Leader",
+    "RoadSection",
+    "Role",
+    "RoutingRule",
+    "SubjectKind",
+    "Unit",
+    "UnitKind",
+]
+
+
+class AreaType(enum.StrEnum):
+    """Kinds of :class:`Area` (see the glossary)."""
+
+    county = "county"  # 县 / 区
+    township = "township"  # 乡镇
+    street = "street"  # 街道
+    community = "community"  # 社区
+    village = "village"  # 行政村
+    unit_grid = "unit_grid"  # 单元网格
+    supervision_area = "supervision_area"  # 督导范围
+
+
+class Layer(enum.StrEnum):
+    """Spatial layers used by imports, routing rules and assignments.
+
+    Area layers are *levels*: ``township`` holds areas of type township and
+    street (乡镇/街道), ``community`` holds community and village (社区/行政村).
+    """
+
+    county = "county"
+    township = "township"
+    community = "community"
+    unit_grid = "unit_grid"
+    supervision_area = "supervision_area"
+    road_section = "road_section"
+    key_site = "key_site"
+
+
+#: Area types of each area layer (level).
+LEVEL_TYPES: dict[Layer, tuple[AreaType, ...]] = {
+    Layer.county: (AreaType.county,),
+    Layer.township: (AreaType.township, AreaType.street),
+    Layer.community: (AreaType.community, AreaType.village),
+    Layer.unit_grid: (AreaType.unit_grid,),
+    Layer.supervision_area: (AreaType.supervision_area,),
+}
+#: Layer of each area type.
+LAYER_OF_TYPE: dict[AreaType, Layer] = {t: lay for lay, ts in LEVEL_TYPES.items() for t in ts}
+#: The area layers, from the largest to the smallest, then supervision areas.
+AREA_LAYERS: tuple[Layer, ...] = tuple(LEVEL_TYPES)
+
+
+class UnitKind(enum.StrEnum):
+    """Kinds of :class:`Unit`."""
+
+    department = "department"  # 县直部门 / 责任单位
+    street_office = "street_office"  # 街道办事处 / 乡镇人民政府
+    community_committee = "community_committee"  # 居委会 / 村委会
+    civilized_unit = "civilized_unit"  # 文明单位
+    property_company = "property_company"  # 物业公司
+    supervision_team = "supervision_team"  # 督查组 / 督导分队
+    command_group = "command_group"  # 指挥部工作组
+
+
+class Role(enum.StrEnum):
+    """Roles of an :class:`Assignment` (who answers for what, and how)."""
+
+    contact = "contact"  # 联系 (leader ↔ township)
+    contract = "contract"  # 分包 (leader ↔ community)
+    road_chief = "road_chief"  # 路长
+    pairing = "pairing"  # 联建 / 结对共建
+    responsible = "responsible"  # 责任单位
+    lead = "lead"  # 牵头单位
+    supervision = "supervision"  # 督导
+
+
+class SubjectKind(enum.StrEnum):
+    """Who holds an assignment: a unit or a leader."""
+
+    unit = "unit"
+    leader = "leader"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> SAEnum:
+    """A portable enum column: VARCHAR(32) + CHECK constraint, values = the enum values."""
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+def _gen_fk() -> Any:
+    return ForeignKey("generations.id", ondelete="RESTRICT")
+
+
+class Generation(Base):
+    """One boundary import (边界版本), as in MapIt.
+
+    ``active`` is set when the import is complete; the *current* generation is
+    the active one with the highest id. Deactivating the newest generation makes
+    the previous one current again.
+    """
+
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    activated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Generation {self.id} active={self.active} source={self.source!r}>"
+
+
+class _Versioned:
+    """Columns shared by spatial objects that live in a range of generations."""
+
+    generation_low_id: Mapped[int] = mapped_column(_gen_fk(), nullable=False)
+    generation_high_id: Mapped[int] = mapped_column(_gen_fk(), nullable=False)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    def in_generation(self, generation_id: int) -> bool:
+        """Whether this row is valid in generation ``generation_id``."""
+        return self.generation_low_id <= generation_id <= self.generation_high_id
+
+
+class Area(_Versioned, Base):
+    """A polygonal area: county, township/street, community/village, unit grid or
+    supervision area. Geometry: MultiPolygon, WGS84 lon/lat.
+
+    ``code`` is the 12-digit statistical division code (统计用区划代码) for
+    townships and communities, 6 or 12 digits for a county, 15 digits for a unit
+    grid (the community's 12 + a 3-digit sequence); supervision areas keep the
+    code of their source. ``parent_code`` names the parent area, resolved in the
+    same generation.
+    """
+
+    __tablename__ = "areas"
+    __table_args__ = (
+        UniqueConstraint("type", "code", "generation_low_id", name="uq_areas_type_code_gen"),
+        Index("ix_areas_type_code", "type", "code"),
+        Index("ix_areas_generations", "generation_low_id", "generation_high_id"),
+        Index("ix_areas_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[AreaType] = mapped_column(_enum(AreaType, "area_type"), nullable=False)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = mapped_column(GeometryType("MULTIPOLYGON"), nullable=False)
+
+    @property
+    def layer(self) -> Layer:
+        """The layer (level) of this area's type."""
+        return LAYER_OF_TYPE[AreaType(self.type)]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Area {self.type} {self.code} {self.name} "
+            f"gen {self.generation_low_id}–{self.generation_high_id}>"
+        )
+
+
+class RoadSection(_Versioned, Base):
+    """A road section (路段) with a road chief (路长). Geometry: LineString, lon/lat."""
+
+    __tablename__ = "road_sections"
+    __table_args__ = (
+        UniqueConstraint("code", "generation_low_id", name="uq_road_sections_code_gen"),
+        Index("ix_road_sections_code", "code"),
+        Index("ix_road_sections_generations", "generation_low_id", "generation_high_id"),
+        Index("ix_road_sections_geom", "geom", postgresql_using="gist").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    extent: Mapped[str | None] = mapped_column(String(500))
+    geom: Mapped[Any] = mapped_column(GeometryType("LINESTRING"), nullable=False)
+
+    @property
+    def layer(self) -> Layer:
+        """Always :attr:`Layer.road_section`."""
+        return Layer.road_section
+
+    def __repr__(self) -> str:
+        return f"<RoadSection {self.code} {self.name}>"
+
+
+class KeySite(_Versioned, Base):
+    """A key site (重点点位) and its zone (周边 ``zone_radius_m`` metres, default 400).
+
+    Geometry: Point or (Multi)Polygon, WGS84 lon/lat. ``kind`` is e.g. market,
+    bus_station, hsr_station, school, hospital, park, square, public_toilet,
+    commercial_complex.
+    """
+
+    __tablename__ = "key_sites"
+    __table_args__ = (
+        UniqueConstraint("code", "generation_low_id", name="uq_key_sites_code_gen"),
+        Index("ix_key_sites_code", "code"),
+        Index("ix_key_sites_generations", "generation_low_id", "generation_high_id"),
+        Index("ix_key_sites_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+        CheckConstraint("zone_radius_m >= 0", name="zone_radius_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    zone_radius_m: Mapped[float] = mapped_column(Float, nullable=False, default=400.0)
+    geom: Mapped[Any] = mapped_column(GeometryType("GEOMETRY"), nullable=False)
+
+    @property
+    def layer(self) -> Layer:
+        """Always :attr:`Layer.key_site`."""
+        return Layer.key_site
+
+    def __repr__(self) -> str:
+        return f"<KeySite {self.code} {self.kind} {self.name}>"
+
+
+class Unit(Base):
+    """An organisation: department, street office, community committee, civilized
+    unit, property company, supervision team or command group.
+
+    A supervision team is a unit of kind ``supervision_team`` whose areas are
+    ``supervision_area`` areas linked by ``supervision`` assignments.
+    """
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind, "unit_kind"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    area_code: Mapped[str | None] = mapped_column(String(32))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.key} {self.kind} {self.name}>"
+
+
+class Leader(Base):
+    """A county/city leader (县级领导), recorded by a stable key and title.
+
+    ``name`` is optional (absent in the demo). There is deliberately no phone column.
+    """
+
+    __tablename__ = "leaders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    rank: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(100))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"<Leader {self.key} {self.title}>"
+
+
+class Category(Base):
+    """An issue category (问题类别) in a tree, linked to the assessment item it protects.
+
+    ``deadline_hours`` is the default time to fix (限期整改); ``tags`` mark
+    groups such as ``hard_item`` (the nine hard items), ``five_clean`` (五清)
+    and ``shopfront_five`` (门前五包).
+    """
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    deadline_hours: Mapped[int | None] = mapped_column(Integer)
+    assessment_item: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Category {self.code} {self.name}>"
+
+
+class Assignment(Base):
+    """Who answers for what: a unit or leader → an area, road section or key site.
+
+    The object is named by ``object_layer`` and its stable ``object_code`` so
+    the assignment survives boundary generations. ``category_code`` narrows a
+    duty to one category subtree (a department leading *traffic* county-wide);
+    null means every category. Valid on dates ``valid_from`` ≤ d < ``valid_to``
+    (``valid_to`` null = still valid).
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_kind = 'unit' AND unit_id IS NOT NULL AND leader_id IS NULL) OR "
+            "(subject_kind = 'leader' AND leader_id IS NOT NULL AND unit_id IS NULL)",
+            name="one_subject",
+        ),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_range"),
+        Index("ix_assignments_object", "object_layer", "object_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "assignment_role"), nullable=False)
+    subject_kind: Mapped[SubjectKind] = mapped_column(
+        _enum(SubjectKind, "subject_kind"), nullable=False
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leaders.id", ondelete="CASCADE"), index=True
+    )
+    object_layer: Mapped[Layer] = mapped_column(_enum(Layer, "object_layer"), nullable=False)
+    object_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("categories.code", ondelete="CASCADE")
+    )
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[Unit | None] = relationship()
+    leader: Mapped[Leader | None] = relationship()
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the assignment holds on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+    @property
+    def subject_key(self) -> str:
+        """Key of the unit or leader."""
+        subject = self.unit if self.subject_kind == SubjectKind.unit else self.leader
+        return subject.key if subject is not None else ""
+
+    def __repr__(self) -> str:
+        return (
+            f"<Assignment {self.id} {self.subject_kind}:{self.subject_key} {self.role} "
+            f"{self.object_layer}:{self.object_code}>"
+        )
+
+
+class RoutingRule(Base):
+    """Routing as data: for a category (subtree) and a layer, which role answers.
+
+    A rule says: when an issue of ``category_code`` (or a descendant; null = any
+    category) lies on an object of ``layer``, the holders of ``role``
+    assignments on that object (restricted to ``subject_kind`` and, for units,
+    ``unit_kind``) are part of the answer. The rules of the most specific
+    category for a (layer, role, subject_kind) replace those of its ancestors;
+    ``priority`` orders the answer (smaller first).
+    """
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        UniqueConstraint(
+            "category_code",
+            "layer",
+            "role",
+            "subject_kind",
+            "unit_kind",
+            name="uq_routing_rules_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("categories.code", ondelete="CASCADE")
+    )
+    layer: Mapped[Layer] = mapped_column(_enum(Layer, "rule_layer"), nullable=False)
+    role: Mapped[Role] = mapped_column(_enum(Role, "rule_role"), nullable=False)
+    subject_kind: Mapped[SubjectKind] = mapped_column(
+        _enum(SubjectKind, "rule_subject_kind"), nullable=False
+    )
+    unit_kind: Mapped[UnitKind | None] = mapped_column(_enum(UnitKind, "rule_unit_kind"))
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RoutingRule {self.id} {self.category_code or '*'} × {self.layer} → "
+            f"{self.subject_kind}/{self.unit_kind or '*'} {self.role}>"
+        )

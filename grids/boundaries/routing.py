@@ -1,0 +1,567 @@
+"""Who answers for an issue: routing rules × assignments × what lies at the point.
+
+Routing is data (after FixMyStreet): :class:`~civgrid.grids.boundaries.models.RoutingRule`
+rows say which role on which layer answers for a category; the holders come
+from :class:`~civgrid.grids.boundaries.models.Assignment` rows on the objects found at the
+point. There is no per-county or per-category code path.
+
+Every part of the answer carries a :class:`Reason`: the layer and code of the
+object that put it there, the distance in metres, the routing rule and the
+assignment — structured data, not prose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from civgrid.grids.boundaries.index import Hit
+from civgrid.grids.boundaries.models import (
+    Assignment,
+    Category,
+    Layer,
+    Role,
+    RoutingRule,
+    SubjectKind,
+)
+from civgrid.grids.core.errors import NotFoundError
+
+__all__ = [
+    "AreaRef",
+    "Party",
+    "Reason",
+    "Responsibility",
+    "RoadRef",
+    "SiteRef",
+    "category_chain",
+    "effective_rules",
+    "resolve",
+]
+
+#: Layers that name the place, from the smallest up (the most specific comes first).
+_SPECIFICITY = {
+    Layer.unit_grid: 0,
+    Layer.key_site: 1,
+    Layer.road_section: 2,
+    Layer.community: 3,
+    Layer.township: 4,
+    Layer.supervision_area: 5,
+    Layer.county: 6,
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a part of the answer is there.
+
+    Attributes
+    ----------
+    match : str
+        ``"covers"`` (the area covers the point), ``"near_line"`` (a road
+        section within tolerance), ``"in_zone"`` (inside a key site's zone) or
+        ``"assignment"`` (a routing rule matched an assignment on such an object).
+    layer : str
+        Layer of the object.
+    code : str
+        Code of the object (area, road section or key site).
+    distance_m : float
+        Metres from the point to the object (0 inside).
+    rule_id : int or None
+        The routing rule (for assignment matches).
+    assignment_id : int or None
+        The assignment (for assignment matches).
+    generation_id : int or None
+        The boundary generation the object belongs to.
+    """
+
+    match: str
+    layer: str
+    code: str
+    distance_m: float
+    rule_id: int | None = None
+    assignment_id: int | None = None
+    generation_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (distance rounded to 0.1 m)."""
+        d = asdict(self)
+        d["distance_m"] = round(self.distance_m, 1)
+        return d
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """An area at the point."""
+
+    layer: str
+    type: str
+    code: str
+    name: str
+    reason: Reason
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            "reason": self.reason.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Party:
+    """A unit or leader in the answer.
+
+    Attributes
+    ----------
+    subject_kind : str
+        ``"unit"`` or ``"leader"``.
+    key : str
+        Unit or leader key (``D03``, ``L01``).
+    name : str
+        Unit name, or the leader's title (names of leaders are not exposed here).
+    unit_kind : str or None
+        Kind of unit.
+    role : str
+        The assignment role (``responsible``, ``lead``, ``contract``…).
+    category_code : str or None
+        The category the duty is limited to, if any.
+    reason : Reason
+    """
+
+    subject_kind: str
+    key: str
+    name: str
+    unit_kind: str | None
+    role: str
+    category_code: str | None
+    reason: Reason
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            "reason": self.reason.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RoadRef:
+    """The road section at the point (nearest within tolerance) and its road chiefs."""
+
+    code: str
+    name: str
+    extent: str | None
+    distance_m: float
+    road_chiefs: tuple[Party, ...]
+    reason: Reason
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "extent": self.extent,
+            "distance_m": round(self.distance_m, 1),
+            "road_chiefs": [p.to_dict() for p in self.road_chiefs],
+            "reason": self.reason.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """A key site whose zone contains the point."""
+
+    code: str
+    kind: str
+    name: str
+    zone_radius_m: float
+    distance_m: float
+    reason: Reason
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "name": self.name,
+            "zone_radius_m": self.zone_radius_m,
+            "distance_m": round(self.distance_m, 1),
+            "reason": self.reason.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """The answer of :meth:`civgrid.grids.boundaries.store.Store.responsible_for`.
+
+    Attributes
+    ----------
+    lon, lat : float
+        The point, WGS84 degrees.
+    category_code, category_name : str
+    deadline_hours : int or None
+        The category's default time to fix.
+    day : date
+        Assignments valid on this day were used.
+    generation_id : int or None
+        The boundary generation used.
+    county, township, community, unit_grid : AreaRef or None
+        The areas covering the point (township may be a street, community a village).
+    supervision_areas : tuple of AreaRef
+    road_section : RoadRef or None
+    key_sites : tuple of SiteRef
+        Key sites whose zone contains the point, nearest first.
+    responsible_units : tuple of Party
+        Units that must fix it, in rule-priority order.
+    lead_unit : Party or None
+        The coordinating unit (牵头单位), if a lead rule matched.
+    leaders : tuple of Party
+        Leaders answering for the place (contact, contract, road chief).
+    pairing_units, supervision_teams : tuple of Party
+    triage : str or None
+        Why the command center must sort it by hand (待分拣):
+        ``"outside_jurisdiction"`` or ``"no_responsible_unit"``; None otherwise.
+    """
+
+    lon: float
+    lat: float
+    category_code: str
+    category_name: str
+    deadline_hours: int | None
+    day: date
+    generation_id: int | None
+    county: AreaRef | None = None
+    township: AreaRef | None = None
+    community: AreaRef | None = None
+    unit_grid: AreaRef | None = None
+    supervision_areas: tuple[AreaRef, ...] = ()
+    road_section: RoadRef | None = None
+    key_sites: tuple[SiteRef, ...] = ()
+    responsible_units: tuple[Party, ...] = ()
+    lead_unit: Party | None = None
+    leaders: tuple[Party, ...] = ()
+    pairing_units: tuple[Party, ...] = ()
+    supervision_teams: tuple[Party, ...] = ()
+    triage: str | None = None
+    parties: tuple[Party, ...] = field(default=(), repr=False)
+
+    def reasons(self) -> list[Reason]:
+        """Every reason in the answer (one per element)."""
+        out: list[Reason] = []
+        for a in (self.county, self.township, self.community, self.unit_grid):
+            if a is not None:
+                out.append(a.reason)
+        out += [a.reason for a in self.supervision_areas]
+        if self.road_section is not None:
+            out.append(self.road_section.reason)
+            out += [p.reason for p in self.road_section.road_chiefs]
+        out += [s.reason for s in self.key_sites]
+        for group in (
+            self.responsible_units,
+            self.leaders,
+            self.pairing_units,
+            self.supervision_teams,
+        ):
+            out += [p.reason for p in group]
+        if self.lead_unit is not None:
+            out.append(self.lead_unit.reason)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+
+        def opt(x: Any) -> Any:
+            return None if x is None else x.to_dict()
+
+        return {
+            "lon": self.lon,
+            "lat": self.lat,
+            "category": {
+                "code": self.category_code,
+                "name": self.category_name,
+                "deadline_hours": self.deadline_hours,
+            },
+            "day": self.day.isoformat(),
+            "generation_id": self.generation_id,
+            "county": opt(self.county),
+            "township": opt(self.township),
+            "community": opt(self.community),
+            "unit_grid": opt(self.unit_grid),
+            "supervision_areas": [a.to_dict() for a in self.supervision_areas],
+            "road_section": opt(self.road_section),
+            "key_sites": [s.to_dict() for s in self.key_sites],
+            "responsible_units": [p.to_dict() for p in self.responsible_units],
+            "lead_unit": opt(self.lead_unit),
+            "leaders": [p.to_dict() for p in self.leaders],
+            "pairing_units": [p.to_dict() for p in self.pairing_units],
+            "supervision_teams": [p.to_dict() for p in self.supervision_teams],
+            "triage": self.triage,
+        }
+
+
+# =========================================================================== rules
+
+
+def category_chain(session: Session, code: str) -> list[Category]:
+    """The category and its ancestors, the category first.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown category code.
+    """
+    cats = {c.id: c for c in session.scalars(select(Category))}
+    by_code = {c.code: c for c in cats.values()}
+    cat = by_code.get(code)
+    if cat is None:
+        raise NotFoundError(
+            f"unknown category {code!r}",
+            kind="category",
+            key=code,
+            hint="see `civgrid` categories or grids/seed/categories.yaml",
+        )
+    chain = [cat]
+    seen = {cat.id}
+    while chain[-1].parent_id is not None and chain[-1].parent_id not in seen:
+        parent = cats[chain[-1].parent_id]
+        seen.add(parent.id)
+        chain.append(parent)
+    return chain
+
+
+def effective_rules(rules: Sequence[RoutingRule], chain_codes: Sequence[str]) -> list[RoutingRule]:
+    """The rules that apply to a category, given its chain of codes (itself first).
+
+    For each (layer, role, subject_kind) only the rules of the most specific
+    category in the chain are kept (a rule without a category is the least
+    specific). The result is ordered by priority, then id.
+    """
+    rank = {c: i for i, c in enumerate(chain_codes)}
+    general = len(chain_codes)
+    applicable = [r for r in rules if r.category_code is None or r.category_code in rank]
+    best: dict[tuple[str, str, str], int] = {}
+    for r in applicable:
+        key = (str(r.layer), str(r.role), str(r.subject_kind))
+        k = rank.get(r.category_code, general) if r.category_code else general
+        best[key] = min(best.get(key, general + 1), k)
+    chosen = [
+        r
+        for r in applicable
+        if (rank.get(r.category_code, general) if r.category_code else general)
+        == best[(str(r.layer), str(r.role), str(r.subject_kind))]
+    ]
+    return sorted(chosen, key=lambda r: (r.priority, r.id))
+
+
+# =========================================================================== resolve
+
+
+def _area_ref(hit: Hit, gen_id: int | None) -> AreaRef:
+    info = hit.info
+    return AreaRef(
+        info.layer,
+        info.type,
+        info.code,
+        info.name,
+        Reason("covers", info.layer, info.code, 0.0, generation_id=gen_id),
+    )
+
+
+def resolve(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    category: str,
+    day: date,
+    generation_id: int | None,
+    hits: Mapping[str, list[Hit]],
+) -> Responsibility:
+    """Apply the routing rules to what lies at a point.
+
+    Parameters
+    ----------
+    session : Session
+    lon, lat : float
+        WGS84 degrees.
+    category : str
+        Category code.
+    day : date
+        Assignments valid on this day.
+    generation_id : int or None
+        The generation the hits come from.
+    hits : mapping
+        Layer → hits, as from :meth:`civgrid.grids.boundaries.store.Store.hits_at`.
+
+    Returns
+    -------
+    Responsibility
+    """
+    chain = category_chain(session, category)
+    chain_codes = [c.code for c in chain]
+    deadline = next((c.deadline_hours for c in chain if c.deadline_hours is not None), None)
+
+    # The objects a rule can land on: the polygons covering the point, the nearest road
+    # section within tolerance and the nearest key site whose zone contains the point
+    # (the other zones are listed in the answer, but one site answers for the spot).
+    objects: dict[str, list[Hit]] = {}
+    for layer_name, layer_hits in hits.items():
+        if layer_name in (Layer.road_section.value, Layer.key_site.value):
+            objects[layer_name] = layer_hits[:1]
+        else:
+            objects[layer_name] = list(layer_hits)
+
+    def first(layer: Layer) -> AreaRef | None:
+        h = objects.get(layer.value)
+        return _area_ref(h[0], generation_id) if h else None
+
+    rules = effective_rules(list(session.scalars(select(RoutingRule))), chain_codes)
+    assignments = _assignments_on(session, objects, day, chain_codes)
+
+    parties: list[tuple[tuple[Any, ...], Party]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for rule in rules:
+        for hit in objects.get(str(rule.layer), []):
+            for a in assignments.get((str(rule.layer), hit.info.code), []):
+                if a.role != rule.role or a.subject_kind != rule.subject_kind:
+                    continue
+                if rule.subject_kind == SubjectKind.unit:
+                    if a.unit is None or (rule.unit_kind and a.unit.kind != rule.unit_kind):
+                        continue
+                    key, name, kind = a.unit.key, a.unit.name, str(a.unit.kind)
+                else:
+                    if a.leader is None:
+                        continue
+                    key, name, kind = a.leader.key, a.leader.title, None
+                dedupe = (str(a.subject_kind), key, str(a.role))
+                if dedupe in seen:
+                    continue
+                seen.add(dedupe)
+                reason = Reason(
+                    "assignment",
+                    str(rule.layer),
+                    hit.info.code,
+                    hit.distance_m,
+                    rule.id,
+                    a.id,
+                    generation_id,
+                )
+                party = Party(
+                    str(a.subject_kind), key, name, kind, str(a.role), a.category_code, reason
+                )
+                order = (rule.priority, _SPECIFICITY[Layer(rule.layer)], hit.distance_m, key)
+                parties.append((order, party))
+    parties.sort(key=lambda item: item[0])
+    ordered = [p for _, p in parties]
+
+    def pick(roles: set[str], kind: str | None = None) -> tuple[Party, ...]:
+        return tuple(
+            p for p in ordered if p.role in roles and (kind is None or p.subject_kind == kind)
+        )
+
+    responsible = pick({Role.responsible.value}, "unit")
+    leads = pick({Role.lead.value}, "unit")
+    road = None
+    road_hits = objects.get(Layer.road_section.value)
+    if road_hits:
+        h = road_hits[0]
+        chiefs = tuple(p for p in pick({Role.road_chief.value}) if p.reason.code == h.info.code)
+        road = RoadRef(
+            h.info.code,
+            h.info.name,
+            h.info.extra.get("extent"),
+            h.distance_m,
+            chiefs,
+            Reason(
+                "near_line",
+                Layer.road_section.value,
+                h.info.code,
+                h.distance_m,
+                generation_id=generation_id,
+            ),
+        )
+    sites = tuple(
+        SiteRef(
+            h.info.code,
+            h.info.type,
+            h.info.name,
+            float(h.info.extra.get("zone_radius_m", 0.0)),
+            h.distance_m,
+            Reason(
+                "in_zone",
+                Layer.key_site.value,
+                h.info.code,
+                h.distance_m,
+                generation_id=generation_id,
+            ),
+        )
+        for h in hits.get(Layer.key_site.value, [])
+    )
+    county = first(Layer.county)
+    township = first(Layer.township)
+    triage = None
+    if county is None and township is None:
+        triage = "outside_jurisdiction"
+    elif not responsible:
+        triage = "no_responsible_unit"
+    return Responsibility(
+        lon=lon,
+        lat=lat,
+        category_code=chain[0].code,
+        category_name=chain[0].name,
+        deadline_hours=deadline,
+        day=day,
+        generation_id=generation_id,
+        county=county,
+        township=township,
+        community=first(Layer.community),
+        unit_grid=first(Layer.unit_grid),
+        supervision_areas=tuple(
+            _area_ref(h, generation_id) for h in objects.get(Layer.supervision_area.value, [])
+        ),
+        road_section=road,
+        key_sites=sites,
+        responsible_units=responsible,
+        lead_unit=leads[0] if leads else None,
+        leaders=pick({Role.contact.value, Role.contract.value, Role.road_chief.value}, "leader"),
+        pairing_units=pick({Role.pairing.value}, "unit"),
+        supervision_teams=pick({Role.supervision.value}, "unit"),
+        triage=triage,
+        parties=tuple(ordered),
+    )
+
+
+def _assignments_on(
+    session: Session, objects: Mapping[str, list[Hit]], day: date, chain_codes: Sequence[str]
+) -> dict[tuple[str, str], list[Assignment]]:
+    """Assignments valid on ``day`` on the given objects, for the category chain."""
+    conds = [
+        and_(
+            Assignment.object_layer == Layer(layer),
+            Assignment.object_code.in_([h.info.code for h in layer_hits]),
+        )
+        for layer, layer_hits in objects.items()
+        if layer_hits
+    ]
+    if not conds:
+        return {}
+    rows = session.scalars(
+        select(Assignment)
+        .options(selectinload(Assignment.unit), selectinload(Assignment.leader))
+        .where(
+            or_(*conds),
+            Assignment.valid_from <= day,
+            or_(Assignment.valid_to.is_(None), Assignment.valid_to > day),
+            or_(Assignment.category_code.is_(None), Assignment.category_code.in_(chain_codes)),
+        )
+        .order_by(Assignment.id)
+    )
+    out: dict[tuple[str, str], list[Assignment]] = {}
+    for a in rows:
+        out.setdefault((str(a.object_layer), a.object_code), []).append(a)
+    return out

@@ -1,0 +1,1 @@
+"""The demo county: loading it, simulating a season, the demo patrol and accounts."""

@@ -1,0 +1,409 @@
+"""ORM models of issues (问题) and their life: history, photos, 督办 notices, extensions.
+
+* :class:`Issue` — one reported problem at a place. Optimistic concurrency by
+  a ``version`` column (SQLAlchemy ``version_id_col``: a stale update raises
+  and the service turns it into a conflict). The place is kept as snapped at
+  report time (area codes + the boundary generation), so an old issue keeps
+  its original area after boundaries change.
+* :class:`IssueParty` — who answers for it: exactly one ``owner`` unit (the
+  lead unit from the routing rules), ``co_responsible`` units, and the
+  leaders (``contract``, ``contact``, ``road_chief``) at report time.
+* :class:`IssuePlace` — every object the point lay on (layer + code), so
+  queries by area of any level, road section or key site are one join.
+* :class:`IssueEvent` — the append-only history (who, role, unit, when,
+  from → to, note, photos). Updates and deletes are refused.
+* :class:`Photo` — a stored image (content hash, path, type, size).
+* :class:`SupervisionNotice` — a numbered 督办通知 chasing an overdue issue.
+* :class:`ExtensionRequest` — a request for more time (延期) or a
+  postponement (缓办) and the command center's decision.
+
+Timestamps are stored in UTC (:class:`UTCDateTime`: aware on PostgreSQL,
+naive UTC in SQLite) and always come back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.errors import DomainError
+from civgrid.grids.core.types import GeometryType, UTCDateTime, utc
+from civgrid.grids.issues.workflow import State
+
+__all__ = [
+    "ExtensionRequest",
+    "Issue",
+    "IssueEvent",
+    "IssueParty",
+    "IssuePlace",
+    "Photo",
+    "SupervisionNotice",
+    "UTCDateTime",
+    "utc",
+]
+
+
+def _ts() -> Any:
+    return UTCDateTime()
+
+
+def _state_enum() -> Enum:
+    """Workflow state: VARCHAR(16) + CHECK constraint (portable, like the grids enums)."""
+    return Enum(
+        State,
+        name="issue_state",
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Issue(Base):
+    """A reported problem at a place (问题).
+
+    The lifecycle is :mod:`civgrid.grids.issues.workflow`; ``state`` holds a
+    :class:`~civgrid.grids.issues.workflow.State` value. ``overdue``, ``escalated``
+    and ``extension_pending`` are flags on an open issue.
+    """
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        Index("ix_issues_state_category", "state", "category_code"),
+        Index("ix_issues_category_lonlat", "category_code", "lon", "lat"),
+        Index("ix_issues_reported_at", "reported_at"),
+        Index("ix_issues_deadline", "deadline"),
+        Index("ix_issues_owner", "owner_unit_id"),
+        Index("ix_issues_unit_grid", "unit_grid_code"),
+        Index("ix_issues_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+
+    state: Mapped[State] = mapped_column(_state_enum(), nullable=False)
+    category_code: Mapped[str] = mapped_column(
+        ForeignKey("categories.code", ondelete="RESTRICT"), nullable=False
+    )
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    priority: Mapped[str] = mapped_column(String(16), nullable=False, default="normal")
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+
+    # reporter (the actor who reported, plus optional citizen details)
+    reporter_who: Mapped[str | None] = mapped_column(String(200))
+    reporter_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    reporter_unit_key: Mapped[str | None] = mapped_column(String(32))
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_contact: Mapped[str | None] = mapped_column(String(200))
+    anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    # the place, WGS84 lon/lat, as given and as snapped
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(GeometryType("POINT"), nullable=True)
+    input_crs: Mapped[str | None] = mapped_column(String(16))
+    input_lon: Mapped[float | None] = mapped_column(Float)
+    input_lat: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(16), nullable=False, default="point")
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="RESTRICT")
+    )
+    county_code: Mapped[str | None] = mapped_column(String(32))
+    township_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    community_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    unit_grid_code: Mapped[str | None] = mapped_column(String(32))
+    road_section_code: Mapped[str | None] = mapped_column(String(32))
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    triage_reason: Mapped[str | None] = mapped_column(String(32))
+
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+
+    # time
+    reported_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    assigned_at: Mapped[datetime | None] = mapped_column(_ts())
+    deadline: Mapped[datetime | None] = mapped_column(_ts())
+    deadline_rule: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime | None] = mapped_column(_ts())
+    closed_at: Mapped[datetime | None] = mapped_column(_ts())
+
+    # flags on an open issue, and when each first happened
+    overdue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    escalated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    extension_pending: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    overdue_at: Mapped[datetime | None] = mapped_column(_ts())
+    escalated_at: Mapped[datetime | None] = mapped_column(_ts())
+
+    # counters (statistics)
+    return_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    duplicate_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    notice_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    # links
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("issues.id", ondelete="SET NULL"), index=True
+    )
+    recurrence_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("issues.id", ondelete="SET NULL"), index=True
+    )
+    repeat_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    measures: Mapped[str | None] = mapped_column(Text)  # 整改措施, from the last submission
+    reinspection_result: Mapped[str | None] = mapped_column(String(16))  # passed / failed
+    reinspection_note: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    owner_unit = relationship("Unit", foreign_keys=[owner_unit_id], lazy="joined")
+    category = relationship("Category", foreign_keys=[category_code], lazy="joined")
+    parties: Mapped[list[IssueParty]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="IssueParty.id"
+    )
+    places: Mapped[list[IssuePlace]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="IssuePlace.id"
+    )
+    events: Mapped[list[IssueEvent]] = relationship(
+        back_populates="issue", order_by="IssueEvent.id", passive_deletes="all"
+    )
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="issue", order_by="Photo.id", passive_deletes="all"
+    )
+    notices: Mapped[list[SupervisionNotice]] = relationship(
+        back_populates="issue", order_by="SupervisionNotice.id", passive_deletes="all"
+    )
+    extensions: Mapped[list[ExtensionRequest]] = relationship(
+        back_populates="issue", order_by="ExtensionRequest.id", passive_deletes="all"
+    )
+    duplicate_of: Mapped[Issue | None] = relationship(
+        remote_side=[id], foreign_keys=[duplicate_of_id]
+    )
+    recurrence_of: Mapped[Issue | None] = relationship(
+        remote_side=[id], foreign_keys=[recurrence_of_id]
+    )
+
+    def __repr__(self) -> str:
+        return f"<Issue {self.id} {self.state} {self.category_code} v{self.version}>"
+
+
+class IssueParty(Base):
+    """A unit or leader answering for an issue, with their role on it.
+
+    Roles: ``owner`` (the one unit that must fix it and is scored),
+    ``co_responsible`` (other responsible units; they see it), and the
+    leaders ``contract``, ``contact``, ``road_chief``.
+    """
+
+    __tablename__ = "issue_parties"
+    __table_args__ = (
+        CheckConstraint(
+            "(unit_id IS NOT NULL AND leader_id IS NULL) OR "
+            "(leader_id IS NOT NULL AND unit_id IS NULL)",
+            name="one_subject",
+        ),
+        Index("ix_issue_parties_unit", "unit_id", "role"),
+        Index("ix_issue_parties_leader", "leader_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="RESTRICT"))
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    issue: Mapped[Issue] = relationship(back_populates="parties")
+    unit = relationship("Unit", lazy="joined")
+    leader = relationship("Leader", lazy="joined")
+
+    @property
+    def key(self) -> str:
+        """Key of the unit or leader."""
+        subject = self.unit if self.unit_id is not None else self.leader
+        return subject.key if subject is not None else ""
+
+
+class IssuePlace(Base):
+    """One object an issue's point lay on at report time: (layer, code)."""
+
+    __tablename__ = "issue_places"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "layer", "code", name="uq_issue_places_issue_layer_code"),
+        Index("ix_issue_places_layer_code", "layer", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False
+    )
+    layer: Mapped[str] = mapped_column(String(32), nullable=False)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+
+    issue: Mapped[Issue] = relationship(back_populates="places")
+
+
+class IssueEvent(Base):
+    """One entry of an issue's append-only history.
+
+    ``action`` is a workflow :class:`~civgrid.grids.issues.workflow.Action` or a
+    non-transition event (``report``, ``supervise``, ``escalate``,
+    ``extension_request``, ``extension_decision``, ``duplicate_linked``,
+    ``duplicate_unlinked``, ``recurrence``, ``overdue``, ``comment``).
+    """
+
+    __tablename__ = "issue_events"
+    __table_args__ = (Index("ix_issue_events_issue", "issue_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    actor_who: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor_unit_key: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    issue: Mapped[Issue] = relationship(back_populates="events")
+    photos: Mapped[list[Photo]] = relationship(back_populates="event", order_by="Photo.id")
+
+    def __repr__(self) -> str:
+        move = f"{self.from_state}→{self.to_state}"
+        return f"<IssueEvent {self.id} #{self.issue_id} {self.action} {move}>"
+
+
+@event.listens_for(IssueEvent, "before_update")
+def _no_update(_mapper: Any, _conn: Any, target: IssueEvent) -> None:
+    session = object_session(target)
+    if session is not None and not session.is_modified(target, include_collections=False):
+        return  # only a collection (its photos) changed: no UPDATE is emitted
+    raise DomainError("issue history is append-only", kind="issue_event", key=target.id)
+
+
+@event.listens_for(IssueEvent, "before_delete")
+def _no_delete(_mapper: Any, _conn: Any, target: IssueEvent) -> None:
+    raise DomainError("issue history is append-only", kind="issue_event", key=target.id)
+
+
+class Photo(Base):
+    """A photo of an issue (at report, fix or re-inspection), stored on disk by content hash.
+
+    ``path`` is relative to the configured photo directory.
+    """
+
+    __tablename__ = "issue_photos"
+    __table_args__ = (Index("ix_issue_photos_sha256", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("issue_events.id", ondelete="RESTRICT"))
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    path: Mapped[str] = mapped_column(String(300), nullable=False)
+    mime: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    stage: Mapped[str] = mapped_column(String(16), nullable=False, default="report")
+    created_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+
+    issue: Mapped[Issue] = relationship(back_populates="photos")
+    event: Mapped[IssueEvent | None] = relationship(back_populates="photos")
+
+
+class SupervisionNotice(Base):
+    """A numbered 督办通知 chasing an overdue (or repeatedly returned) issue.
+
+    Addressed to the owner unit and the leaders answering for the place;
+    ``deadline`` is the second deadline after which the issue escalates.
+    ``number`` is unique, e.g. ``社创督〔2025〕第012号`` (``year`` + ``seq``).
+    """
+
+    __tablename__ = "supervision_notices"
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_supervision_notices_year_seq"),
+        UniqueConstraint("number", name="uq_supervision_notices_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    leader_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    deadline: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    escalated_at: Mapped[datetime | None] = mapped_column(_ts())
+    resolved_at: Mapped[datetime | None] = mapped_column(_ts())
+    issued_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    issue: Mapped[Issue] = relationship(back_populates="notices")
+    unit = relationship("Unit", lazy="joined")
+
+
+class ExtensionRequest(Base):
+    """A unit's request for more time (``extension`` 延期) or a postponement
+    (``postponement`` 缓办), and the command center's decision.
+
+    ``status``: ``pending`` → ``approved`` or ``refused``.
+    """
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status_known"),
+        CheckConstraint("kind IN ('extension', 'postponement')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="extension")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    old_deadline: Mapped[datetime | None] = mapped_column(_ts())
+    requested_deadline: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_unit_key: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(_ts())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    granted_deadline: Mapped[datetime | None] = mapped_column(_ts())
+
+    issue: Mapped[Issue] = relationship(back_populates="extensions")

@@ -1,0 +1,113 @@
+"""ORM models of scoring (考核): frozen bulletins and accountability cases with history.
+
+* :class:`Bulletin` — a published 通报 (monthly or quarterly), stored as issued:
+  its JSON content, the xlsx bytes and their SHA-256, the profile and the
+  ``effective_from`` of the rules used. ``(kind, period)`` is unique: a period
+  is published once and never recomputed.
+* :class:`AccountabilityCase` — a tripped trigger (问责情形) for one unit in one
+  period: rule, facts, issues, the leader answering for the unit, status
+  ``open`` → ``closed``. ``(profile, rule_id, level, unit_code, period)`` is
+  unique, so re-evaluating never opens duplicates.
+* :class:`CaseEvent` — the append-only history of a case (opened, 约谈
+  ``interview``, 通报批评 ``public_criticism``, 问责 ``referral``, ``note``, ``close``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civgrid.grids.core.db import Base
+from civgrid.grids.core.types import UTCDateTime
+
+__all__ = ["AccountabilityCase", "Bulletin", "CaseEvent"]
+
+
+class Bulletin(Base):
+    """A published bulletin (通报), frozen as issued."""
+
+    __tablename__ = "score_bulletins"
+    __table_args__ = (
+        UniqueConstraint("kind", "period", name="uq_score_bulletins_kind_period"),
+        UniqueConstraint("number", name="uq_score_bulletins_number"),
+        CheckConstraint("kind IN ('monthly', 'quarterly')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    number: Mapped[str] = mapped_column(String(64), nullable=False)
+    profile: Mapped[str] = mapped_column(String(32), nullable=False)
+    rules_effective_from: Mapped[str] = mapped_column(String(10), nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    issued_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AccountabilityCase(Base):
+    """An accountability case (问责) opened by a tripped trigger."""
+
+    __tablename__ = "accountability_cases"
+    __table_args__ = (
+        UniqueConstraint(
+            "profile", "rule_id", "level", "unit_code", "period",
+            name="uq_accountability_cases_trigger",
+        ),
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        Index("ix_accountability_cases_status", "status"),
+        Index("ix_accountability_cases_unit", "level", "unit_code"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile: Mapped[str] = mapped_column(String(32), nullable=False)
+    rule_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_label: Mapped[str] = mapped_column(String(500), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    unit_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    leader_key: Mapped[str | None] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    facts: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    issue_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    """One entry of a case's history."""
+
+    __tablename__ = "accountability_case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("accountability_cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor_who: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[AccountabilityCase] = relationship(back_populates="events")

@@ -1,0 +1,711 @@
+"""Scoring on the database: issue records, units, scores, indicators, cases, dashboards.
+
+A thin layer over the pure core (:mod:`civgrid.grids.scoring.score`,
+:mod:`civgrid.grids.scoring.indicators`, :mod:`civgrid.grids.scoring.triggers`): it reads
+issues as :class:`~civgrid.grids.scoring.score.IssueRecord`, the scored units from
+the current boundaries, and stores accountability cases with their history.
+
+Which units a month scores (sampling) is the service's option or, by default, the
+profile's (``sampling`` of the rule version): ``all`` (every unit), ``patrol``
+(communities and points visited by patrol visits marked done — :func:`patrol_sample`)
+or ``issues`` (where an inspection found something); ``sampled`` maps a period key
+to explicit codes. Everything is computed as of ``now`` (a clock): a period still
+running is scored as it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
+from civgrid.grids.core import audit
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.issues.models import Issue
+from civgrid.grids.patrol.models import PatrolVisit
+from civgrid.grids.scoring.indicators import compute_indicators, rank_indicators
+from civgrid.grids.scoring.models import AccountabilityCase, Bulletin, CaseEvent
+from civgrid.grids.scoring.rules import ACTION_LABELS, RuleRegistry, RuleVersion
+from civgrid.grids.scoring.score import (
+    LEVELS,
+    IssueRecord,
+    Period,
+    Score,
+    UnitRef,
+    bulletin_names,
+    compute_scores,
+    default_sample,
+    in_period,
+    until_for,
+)
+from civgrid.grids.scoring.triggers import PublishedNames, TriggerHit, evaluate_triggers
+
+__all__ = [
+    "CASE_ACTIONS",
+    "SAMPLING",
+    "ScoringContext",
+    "act_on_case",
+    "case_dict",
+    "issue_records",
+    "leader_dashboard",
+    "list_cases",
+    "load_units",
+    "negative_list",
+    "open_cases",
+    "patrol_sample",
+    "published_names",
+]
+
+#: What the command center can do with a case.
+CASE_ACTIONS = ("interview", "public_criticism", "referral", "note", "close")
+CASE_ACTION_LABELS = {**ACTION_LABELS, "opened": "立案", "note": "备注", "close": "办结"}
+#: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
+SAMPLING = ("all", "patrol", "issues")
+
+
+def issue_records(session: Session, before: datetime | None = None) -> list[IssueRecord]:
+    """All issues (reported before ``before``, aware UTC) as scoring records."""
+    q = select(Issue, Unit.key).outerjoin(Unit, Issue.owner_unit_id == Unit.id)
+    if before is not None:
+        q = q.where(Issue.reported_at < before)
+    out = []
+    for i, unit_key in session.execute(q.order_by(Issue.id)).all():
+        attrs = i.attributes or {}
+        out.append(
+            IssueRecord(
+                id=i.id, category_code=i.category_code, source=i.source,
+                reported_at=i.reported_at, state=str(i.state.value if hasattr(i.state, "value")
+                                                     else i.state),
+                priority=i.priority, deadline=i.deadline, closed_at=i.closed_at,
+                submitted_at=i.submitted_at,
+                return_count=i.return_count, extension_count=i.extension_count,
+                recurrence=i.recurrence_of_id is not None,
+                media_praise=bool(attrs.get("media_praise")),
+                township_code=i.township_code, community_code=i.community_code,
+                unit_grid_code=i.unit_grid_code, road_section_code=i.road_section_code,
+                owner_unit_key=unit_key,
+            )
+        )  # fmt: skip
+    return out
+
+
+def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
+    """The units scored at ``level`` on the current boundaries (codes, Chinese names)."""
+    if level in ("township", "community", "unit_grid"):
+        return [
+            UnitRef(a.code, a.name, a.parent_code)
+            for a in store.areas(layer=level, session=session)
+        ]
+    if level == "road_section":
+        return [UnitRef(r.code, r.name) for r in store.road_sections(session=session)]
+    if level == "department":
+        owners = set(session.scalars(select(Issue.owner_unit_id).distinct()))
+        units = session.scalars(select(Unit).order_by(Unit.key)).all()
+        return [
+            UnitRef(u.key, u.name) for u in units if u.id in owners or str(u.kind) == "department"
+        ]
+    raise InvalidInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}", field="level")
+
+
+def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime | None = None
+                  ) -> set[str]:  # fmt: skip
+    """Codes sampled by patrol visits marked done in ``period`` (up to ``as_of``).
+
+    A visit samples its community (the visit's ``community_code``, a community
+    target, or the community of a unit-grid target) and, for a township target or
+    a key site, the township holding it — so a township without community grids
+    is scored when its key sites or points were visited.
+
+    Parameters
+    ----------
+    store : Store
+    session : Session
+    period : Period
+    as_of : datetime, optional
+        Now (aware UTC): visits of later days do not count.
+
+    Returns
+    -------
+    set of str
+        Community and township codes.
+    """
+    last = period.end - timedelta(days=1)
+    if as_of is not None:
+        last = min(last, as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+    rows = session.execute(
+        select(PatrolVisit.target_layer, PatrolVisit.target_code, PatrolVisit.community_code)
+        .where(PatrolVisit.status == "done")
+        .where(PatrolVisit.day >= period.start, PatrolVisit.day <= last)
+    ).all()
+    if not rows:
+        return set()
+    out: set[str] = set()
+    grids: dict[str, str | None] | None = None
+    sites: dict[str, Any] | None = None
+    towns: list[Any] | None = None
+    for layer, code, community in rows:
+        if community:
+            out.add(community)
+        if layer in ("community", "township"):
+            out.add(code)
+        elif layer == "unit_grid":
+            if grids is None:
+                grids = {a.code: a.parent_code for a in store.areas(layer="unit_grid",
+                                                                    session=session)}  # fmt: skip
+            if parent := grids.get(code):
+                out.add(parent)
+        elif layer == "key_site":
+            if sites is None:
+                sites = {k.code: k.geom for k in store.key_sites(session=session)}
+                towns = list(store.areas(layer="township", session=session))
+            geom = sites.get(code)
+            if geom is not None:
+                out.update(t.code for t in towns or [] if t.geom.covers(geom))
+    return out
+
+
+def published_names(session: Session, period: Period, level: str) -> PublishedNames | None:
+    """Who the published monthly bulletin of ``period`` named worst at ``level``, as issued.
+
+    Returns
+    -------
+    PublishedNames or None
+        None when no monthly bulletin of that month was published.
+    """
+    if period.kind != "month":
+        return None
+    b = session.scalars(
+        select(Bulletin).where(Bulletin.kind == "monthly", Bulletin.period == period.key)
+    ).first()
+    if b is None:
+        return None
+    content = b.content or {}
+    rows = {r["code"]: r for r in content.get("communities" if level == "community"
+                                              else "townships", [])}  # fmt: skip
+    worst = {}
+    for w in content.get("worst", []):
+        if w.get("level") == level:
+            row = rows.get(w["code"], {})
+            worst[w["code"]] = (w.get("points", row.get("points")), row.get("rank"))
+    return PublishedNames(b.number, worst)
+
+
+@dataclass
+class ScoringContext:
+    """Scores of one database under one profile, with the records loaded once.
+
+    Parameters
+    ----------
+    store : Store
+    session : Session
+    registry : RuleRegistry
+    profile : str, optional
+        Profile name (default: the registry's default).
+    sampled : mapping, optional
+        Period key → sampled community (and township) codes.
+    sampling : str, optional
+        For months missing from ``sampled``: ``all`` (every unit), ``patrol``
+        (:func:`patrol_sample`) or ``issues`` (where an inspection found
+        something, :func:`~civgrid.grids.scoring.score.default_sample`; ``inspected`` is
+        the same). None → the profile's ``sampling`` (default ``all``).
+    now : datetime, optional
+        The time the scores are computed as of (aware UTC; default: the current
+        time, fixed when the context is made).
+    """
+
+    store: Any
+    session: Session
+    registry: RuleRegistry
+    profile: str | None = None
+    sampled: Mapping[str, Collection[str]] = field(default_factory=dict)
+    sampling: str | None = None
+    now: datetime | None = None
+    _records: list[IssueRecord] | None = None
+    _units: dict[str, list[UnitRef]] = field(default_factory=dict)
+    _scores: dict[tuple[str, str], list[Score]] = field(default_factory=dict)
+    _samples: dict[str, Collection[str] | None] = field(default_factory=dict)
+    _published: dict[tuple[str, str], PublishedNames | None] = field(default_factory=dict)
+    _categories: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sampling == "inspected":
+            self.sampling = "issues"
+        if self.sampling is not None and self.sampling not in SAMPLING:
+            raise InvalidInputError(
+                f"sampling must be one of {', '.join(SAMPLING)}", field="sampling"
+            )
+        if self.now is None:
+            self.now = datetime.now(UTC)
+
+    @property
+    def as_of(self) -> datetime:
+        """The time the scores are computed as of (aware UTC)."""
+        assert self.now is not None
+        return self.now
+
+    @property
+    def records(self) -> list[IssueRecord]:
+        """The issue records reported before :attr:`now` (loaded on first use)."""
+        if self._records is None:
+            self._records = issue_records(self.session, before=self.as_of)
+        return self._records
+
+    def units(self, level: str) -> list[UnitRef]:
+        """The units of ``level`` (cached)."""
+        if level not in self._units:
+            self._units[level] = load_units(self.store, self.session, level)
+        return self._units[level]
+
+    def names(self, level: str) -> dict[str, str]:
+        """Code → Chinese name at ``level``."""
+        return {u.code: u.name for u in self.units(level)}
+
+    @property
+    def category_names(self) -> dict[str, str]:
+        """Category code → Chinese name (the categories table, else the seeded tree)."""
+        if self._categories is None:
+            from civgrid.grids.boundaries.models import Category
+
+            rows = self.session.execute(select(Category.code, Category.name)).all()
+            self._categories = {code: name for code, name in rows}
+        return self._categories
+
+    def rules(self, period: Period) -> RuleVersion:
+        """The rules in force on the period's first day."""
+        return self.registry.rules(self.profile, period.start)
+
+    def sample(self, period: Period) -> Collection[str] | None:
+        """The codes sampled in a month (None: every unit), by the sampling mode."""
+        if period.key in self.sampled:
+            return self.sampled[period.key]
+        if period.key not in self._samples:
+            mode = self.sampling or self.rules(period).sampling
+            got: Collection[str] | None = None
+            if mode == "issues":
+                got = default_sample(self.records, period, "community") | default_sample(
+                    self.records, period, "township"
+                )
+            elif mode == "patrol":
+                got = patrol_sample(self.store, self.session, period, self.as_of)
+            self._samples[period.key] = got
+        return self._samples[period.key]
+
+    def check_begun(self, period: Period) -> None:
+        """Refuse a period that has not begun at :attr:`now` (there is nothing to score).
+
+        Raises
+        ------
+        InvalidInputError
+            The period starts after now.
+        """
+        if period.start_utc > self.as_of:
+            raise InvalidInputError(
+                f"{period.key} has not begun (it starts on {period.start.isoformat()}, Beijing "
+                "time): a future period cannot be scored, ranked or named",
+                field="period",
+            )
+
+    def scores(self, period: Period, level: str) -> list[Score]:
+        """Ranked scores of every unit at ``level`` for ``period`` (as of :attr:`now`).
+
+        Raises
+        ------
+        InvalidInputError
+            The period has not begun (:meth:`check_begun`).
+        """
+        self.check_begun(period)
+        key = (period.key, level)
+        if key not in self._scores:
+            self._scores[key] = compute_scores(
+                self.records, self.rules(period), period, level, self.units(level),
+                communities=self.units("community") if level == "township" else (),
+                sampled=self.sample if level in ("community", "township") else None,
+                as_of=self.as_of, category_names=self.category_names,
+            )  # fmt: skip
+        return self._scores[key]
+
+    def published(self, period: Period, level: str) -> PublishedNames | None:
+        """Who the published monthly bulletin of ``period`` named worst (cached)."""
+        key = (period.key, level)
+        if key not in self._published:
+            self._published[key] = published_names(self.session, period, level)
+        return self._published[key]
+
+    def score(self, period: Period, level: str, code: str) -> Score:
+        """One unit's score (with its line items)."""
+        for s in self.scores(period, level):
+            if s.code == code:
+                return s
+        raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
+
+    def indicators(self, period: Period, by: str) -> list[dict[str, Any]]:
+        """Indicators per group, ranked by the composite with the minimum sample."""
+        self.check_begun(period)
+        rules = self.rules(period)
+        level = "department" if by == "post" else by
+        names = {} if by == "post" else self.names(level)
+        table = compute_indicators(
+            self.records, period, by, rules.composite_for(by), names, as_of=self.as_of
+        )
+        return [i.to_dict() for i in rank_indicators(table, rules.ranking.min_sample)]
+
+    def issuing(self, period: Period, level: str, number: str) -> PublishedNames:
+        """Who the bulletin of ``period`` being issued (``number``) names worst at ``level``."""
+        r = self.rules(period).ranking
+        _, bad = bulletin_names(self.scores(period, level), r.best_named, r.worst_named)
+        return PublishedNames(number, {s.code: (s.points, s.rank) for s in bad})
+
+    def triggers(self, period: Period, issuing: str | None = None) -> list[TriggerHit]:
+        """Triggers tripped in ``period`` under the profile's rules.
+
+        Parameters
+        ----------
+        period : Period
+        issuing : str, optional
+            The number of the monthly bulletin of ``period`` being issued (or a
+            draft's label): that month counts as published with the names the
+            bulletin gives. Without it, only bulletins actually published count.
+        """
+        names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
+        names["unit_grid"] = self.names("unit_grid")
+        names["category"] = dict(self.category_names)  # facts name categories in Chinese
+
+        def published(p: Period, level: str) -> PublishedNames | None:
+            got = self.published(p, level)
+            if got is None and issuing is not None and p == period and p.kind == "month":
+                got = self.issuing(p, level, issuing)
+            return got
+
+        return evaluate_triggers(
+            self.registry.profile(self.profile), self.records, period, self.scores, names,
+            as_of=self.as_of, published=published,
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _leader_of(session: Session, level: str, code: str, day: date) -> str | None:
+    role = {"community": Role.contract, "township": Role.contact}.get(level)
+    if role is None:
+        return None
+    q = (
+        select(Leader.key)
+        .join(Assignment, Assignment.leader_id == Leader.id)
+        .where(Assignment.role == role, Assignment.object_code == code)
+        .where(Assignment.valid_from <= day)
+        .order_by(Leader.key)
+    )
+    return session.scalars(q).first()
+
+
+def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
+    """JSON-ready dict of a case (labels in Chinese)."""
+    d = {
+        "id": case.id,
+        "profile": case.profile,
+        "rule_id": case.rule_id,
+        "rule_label": case.rule_label,
+        "action": case.action,
+        "action_label": ACTION_LABELS.get(case.action, case.action),
+        "level": case.level,
+        "unit_code": case.unit_code,
+        "unit_name": case.unit_name,
+        "leader_key": case.leader_key,
+        "period": case.period,
+        "facts": list(case.facts or []),
+        "issue_ids": list(case.issue_ids or []),
+        "status": case.status,
+        "opened_at": case.opened_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "close_note": case.close_note,
+    }
+    if history:
+        d["history"] = [
+            {"at": e.at.isoformat(), "action": e.action,
+             "action_label": CASE_ACTION_LABELS.get(e.action, e.action),
+             "actor_who": e.actor_who, "actor_role": e.actor_role, "note": e.note}
+            for e in case.events
+        ]  # fmt: skip
+    return d
+
+
+def _covered(session: Session, profile: str, hit: TriggerHit) -> bool:
+    """Whether earlier cases of the hit's rule and unit already cover its periods.
+
+    A case covers the periods of its hit up to its own period (the namings it
+    counted, the run it was opened on). A hit opens a new case only when at least
+    ``count`` of its periods come after the latest such case: the same streak
+    never opens a case twice, a fresh one does.
+    """
+    rows = session.scalars(
+        select(AccountabilityCase.period).where(
+            AccountabilityCase.profile == profile,
+            AccountabilityCase.rule_id == hit.rule_id,
+            AccountabilityCase.level == hit.level,
+            AccountabilityCase.unit_code == hit.unit_code,
+        )
+    ).all()
+    ends = []
+    for key in rows:
+        try:
+            ends.append(Period.parse(key).end)
+        except InvalidInputError:
+            continue
+    if not ends:
+        return False
+    last = max(ends)
+    fresh = [k for k in hit.periods if Period.parse(k).start >= last]
+    return len(fresh) < hit.count
+
+
+def open_cases(
+    ctx: ScoringContext,
+    period: Period,
+    actor: Actor,
+    now: datetime | None = None,
+) -> tuple[list[AccountabilityCase], list[AccountabilityCase]]:
+    """Evaluate the triggers of ``period`` and open a case for each new hit.
+
+    Only a period that has ended (at the real time ``now`` and at the context's
+    ``as_of``) is evaluated: a running or future month would open cases from a
+    ranking that is still hypothetical. ``named_worst`` counts published
+    bulletins only. Idempotent: a hit that already has a case (same profile,
+    rule, unit, period) opens nothing, nor does a hit whose namings or run are
+    already covered by an earlier case of the same rule and unit (open or
+    closed; see :func:`_covered`). Each case opened is audited (``case.open``:
+    profile, rule, suggested action, level, unit, period, status) as ``actor``.
+
+    Parameters
+    ----------
+    ctx : ScoringContext
+    period : Period
+    actor : Actor
+    now : datetime, optional
+        The real time (aware UTC; default: the system clock), kept as ``opened_at``.
+
+    Returns
+    -------
+    (opened, existing) : lists of AccountabilityCase
+
+    Raises
+    ------
+    InvalidInputError
+        The period has not ended.
+    """
+    now = now or datetime.now(UTC)
+    if period.end_utc > min(now, ctx.as_of):
+        raise InvalidInputError(
+            f"{period.key} has not ended: its accountability cases can be evaluated from "
+            f"{period.end.isoformat()} 00:00 Beijing time (its ranking is not final before)",
+            field="period",
+        )
+    profile = ctx.registry.profile(ctx.profile).profile
+    opened, existing = [], []
+    for hit in ctx.triggers(period):
+        q = select(AccountabilityCase).where(
+            AccountabilityCase.profile == profile,
+            AccountabilityCase.rule_id == hit.rule_id,
+            AccountabilityCase.level == hit.level,
+            AccountabilityCase.unit_code == hit.unit_code,
+            AccountabilityCase.period == hit.period,
+        )
+        found = ctx.session.scalars(q).first()
+        if found is not None:
+            existing.append(found)
+            continue
+        if _covered(ctx.session, profile, hit):
+            continue
+        case = AccountabilityCase(
+            profile=profile, rule_id=hit.rule_id, rule_label=hit.label, action=hit.action,
+            level=hit.level, unit_code=hit.unit_code, unit_name=hit.unit_name,
+            leader_key=_leader_of(ctx.session, hit.level, hit.unit_code, period.start),
+            period=hit.period, facts=hit.facts, issue_ids=hit.issue_ids, status="open",
+            opened_at=now,
+        )  # fmt: skip
+        case.events.append(
+            CaseEvent(at=now, action="opened", actor_who=actor.who, actor_role=str(actor.role),
+                      note=f"{hit.label}（建议：{hit.action_label}）")
+        )  # fmt: skip
+        ctx.session.add(case)
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.flush()
+        except IntegrityError as exc:  # a concurrent evaluation opened it first
+            raise ConflictError(
+                "case already opened", kind="accountability_case", key=hit.rule_id
+            ) from exc
+        audit.record(
+            ctx.session,
+            actor,
+            "case.open",
+            "accountability_case",
+            case.id,
+            after={
+                "profile": profile,
+                "rule_id": hit.rule_id,
+                "action": hit.action,
+                "level": hit.level,
+                "unit_code": hit.unit_code,
+                "period": hit.period,
+                "status": "open",
+            },
+        )
+        opened.append(case)
+    return opened, existing
+
+
+def list_cases(
+    session: Session,
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    unit_code: str | None = None,
+    leader_key: str | None = None,
+    period: str | None = None,
+) -> list[AccountabilityCase]:
+    """Cases, newest first, filtered."""
+    q = select(AccountabilityCase)
+    if status:
+        q = q.where(AccountabilityCase.status == status)
+    if level:
+        q = q.where(AccountabilityCase.level == level)
+    if unit_code:
+        q = q.where(AccountabilityCase.unit_code == unit_code)
+    if leader_key:
+        q = q.where(AccountabilityCase.leader_key == leader_key)
+    if period:
+        q = q.where(AccountabilityCase.period == period)
+    return list(session.scalars(q.order_by(AccountabilityCase.id.desc())))
+
+
+def act_on_case(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    action: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> AccountabilityCase:
+    """Record an action on a case (约谈, 通报批评, 问责, note) or close it with a note.
+
+    Audited as ``case.action`` (or ``case.close``): the case's status before and
+    after, the action, and the note (first 200 characters).
+
+    Raises
+    ------
+    NotFoundError, InvalidInputError, ConflictError
+        Unknown case; unknown action or closing without a note; case already closed.
+    """
+    if action not in CASE_ACTIONS:
+        raise InvalidInputError(f"action must be one of {', '.join(CASE_ACTIONS)}", field="action")
+    case = session.get(AccountabilityCase, case_id)
+    if case is None:
+        raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
+    if case.status == "closed":
+        raise ConflictError(f"case {case_id} is closed", kind="case", key=case_id)
+    if action == "close" and not (note or "").strip():
+        raise InvalidInputError("closing a case needs a note", field="note")
+    now = now or datetime.now(UTC)
+    before = {"status": case.status}
+    case.events.append(
+        CaseEvent(at=now, action=action, actor_who=actor.who, actor_role=str(actor.role),
+                  note=note)
+    )  # fmt: skip
+    if action == "close":
+        case.status, case.closed_at, case.close_note = "closed", now, note
+    audit.record(session, actor, "case.close" if action == "close" else "case.action",
+                 "accountability_case", case.id, before=before,
+                 after={"status": case.status, "action": action},
+                 note=(note or "")[:200] or None)  # fmt: skip
+    session.flush()
+    return case
+
+
+# --------------------------------------------------------------------------- views
+
+
+def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) -> dict[str, Any]:
+    """A unit's repeated failures (负面清单) in ``period``.
+
+    Entries: recurring problems, returned fixes, overdue issues (days counted up to
+    the end of the period or the context's ``now``, whichever is first), and the
+    accountability triggers tripped — each with its issue.
+    """
+    until = until_for(period, ctx.as_of)
+    entries = []
+    cats = ctx.category_names
+    for r in ctx.records:
+        if r.code_at(level) != code or not in_period(r, period):
+            continue
+        cat = {"category_code": r.category_code,
+               "category_name": cats.get(r.category_code, r.category_code)}  # fmt: skip
+        if r.recurrence:
+            entries.append({"issue_id": r.id, "kind": "recurrence", "label": "反弹回潮",
+                            **cat})  # fmt: skip
+        if r.return_count:
+            entries.append({"issue_id": r.id, "kind": "returned",
+                            "label": f"整改被退回{r.return_count}次",
+                            **cat})  # fmt: skip
+        if (days := r.overdue_days(until)) > 0:
+            entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天",
+                            **cat})  # fmt: skip
+    hits = [h.to_dict() for h in ctx.triggers(period) if h.level == level and h.unit_code == code]
+    name = ctx.names(level).get(code)
+    if name is None:
+        raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
+    return {"level": level, "code": code, "name": name, "period": period.key,
+            "entries": entries, "triggers": hits}  # fmt: skip
+
+
+def leader_dashboard(
+    ctx: ScoringContext, leader_key: str, period: Period, trend: int = 3
+) -> dict[str, Any]:
+    """A leader's communities and townships: score, rank, tier, trend, open cases.
+
+    Only the leader's own areas (contract → communities, contact → townships).
+    """
+    leader = ctx.session.scalars(select(Leader).where(Leader.key == leader_key)).first()
+    if leader is None:
+        raise NotFoundError(f"no leader {leader_key!r}", kind="leader", key=leader_key)
+    rows = ctx.session.execute(
+        select(Assignment.role, Assignment.object_layer, Assignment.object_code).where(
+            Assignment.leader_id == leader.id,
+            Assignment.valid_from < period.end,
+            or_(Assignment.valid_to.is_(None), Assignment.valid_to > period.start),
+        )
+    ).all()
+    mine: dict[str, list[str]] = {"community": [], "township": []}
+    for role, layer, code in rows:
+        lay = str(layer.value if hasattr(layer, "value") else layer)
+        ok = role in (Role.contract, Role.contact)
+        if ok and lay in mine and code not in mine[lay]:
+            mine[lay].append(code)
+    periods = [period.previous(n) for n in range(trend - 1, -1, -1)]
+    out: list[dict[str, Any]] = []
+    for level in ("community", "township"):
+        total = len([s for s in ctx.scores(period, level) if s.sampled])
+        for code in sorted(mine[level]):
+            s = ctx.score(period, level, code)
+            cases = list_cases(ctx.session, level=level, unit_code=code, status="open")
+            out.append({
+                "level": level, "code": code, "name": s.name, "points": s.points,
+                "rank": s.rank, "of": total, "tier": s.tier, "issues": s.issues,
+                "trend": [{"period": p.key, "points": ctx.score(p, level, code).points,
+                           "rank": ctx.score(p, level, code).rank} for p in periods],
+                "open_cases": [case_dict(c, history=False) for c in cases],
+            })  # fmt: skip
+    return {"leader": {"key": leader.key, "title": leader.title}, "period": period.key,
+            "period_label": period.label, "rows": out}  # fmt: skip
+
+
+ScoresFn = Callable[[Period, str], list[Score]]
