@@ -245,9 +245,7 @@ def ingest_track(
             coverage[group[layer]][code] = {"fixes": v["fixes"], "dwell_s": round(v["dwell_s"], 1)}
     start, end = clean.start_end()
     if start is not None:
-        track_day = start.astimezone(
-            local_zone()
-        ).date()  # county-local day of the first fix
+        track_day = start.astimezone(local_zone()).date()  # county-local day of the first fix
         if given_day is not None and given_day != track_day:
             raise InvalidInputError(
                 f"day {given_day.isoformat()} does not match the track's fix times (first fix "
