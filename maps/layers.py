@@ -279,8 +279,7 @@ def holders(session: Session, layer: str, day: date | None = None) -> dict[str, 
         .outerjoin(Leader, Assignment.leader_id == Leader.id)
         .where(
             Assignment.object_layer == Layer(layer),
-            Assignment.valid_from <= d,
-            or_(Assignment.valid_to.is_(None), Assignment.valid_to > d),
+            Assignment.in_force_on(d),
         )
         .order_by(Assignment.id)
     ).all()
@@ -375,8 +374,7 @@ def leader_objects(session: Session, leader_key: str, day: date | None = None) -
         .join(Leader, Assignment.leader_id == Leader.id)
         .where(
             Leader.key == leader_key,
-            Assignment.valid_from <= d,
-            or_(Assignment.valid_to.is_(None), Assignment.valid_to > d),
+            Assignment.in_force_on(d),
         )
     ).all()
     out: dict[str, set] = {}

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from civgrid.grids.boundaries.models import (
@@ -135,8 +135,7 @@ def responsibility_rows(
             select(Assignment)
             .options(selectinload(Assignment.unit), selectinload(Assignment.leader))
             .where(
-                Assignment.valid_from <= day,
-                or_(Assignment.valid_to.is_(None), Assignment.valid_to > day),
+                Assignment.in_force_on(day),
             )
         )
         out = []

@@ -36,10 +36,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    or_,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from civgrid.grids.core.db import Base
 from civgrid.grids.core.types import GeometryType
@@ -406,6 +409,20 @@ class Assignment(Base):
     def valid_on(self, day: date) -> bool:
         """Whether the assignment holds on ``day``."""
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+    # The one "assignment in force" condition: assignments are half-open,
+    # valid_from <= d < valid_to, so a contract ending on the 1st is over on the 1st.
+    @classmethod
+    def in_force_on(cls, day: date) -> ColumnElement[bool]:
+        """SQL condition: the assignment holds on ``day``."""
+        return and_(cls.valid_from <= day, or_(cls.valid_to.is_(None), cls.valid_to > day))
+
+    @classmethod
+    def in_force_during(cls, first: date, last: date) -> ColumnElement[bool]:
+        """SQL condition: the assignment holds on at least one day of ``first``…``last``
+        (both inclusive).
+        """
+        return and_(cls.valid_from <= last, or_(cls.valid_to.is_(None), cls.valid_to > first))
 
     @property
     def subject_key(self) -> str:

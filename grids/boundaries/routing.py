@@ -555,8 +555,7 @@ def _assignments_on(
         .options(selectinload(Assignment.unit), selectinload(Assignment.leader))
         .where(
             or_(*conds),
-            Assignment.valid_from <= day,
-            or_(Assignment.valid_to.is_(None), Assignment.valid_to > day),
+            Assignment.in_force_on(day),
             or_(Assignment.category_code.is_(None), Assignment.category_code.in_(chain_codes)),
         )
         .order_by(Assignment.id)

@@ -587,8 +587,7 @@ def compute_plan(
         .where(
             Assignment.role == Role.contract,
             Assignment.object_layer == "community",
-            Assignment.valid_from <= last_day,
-            (Assignment.valid_to.is_(None)) | (Assignment.valid_to >= first),
+            Assignment.in_force_during(first, last_day),
         )
         .order_by(Leader.key, Assignment.object_code)
     ).all()
@@ -773,8 +772,7 @@ def _unit_requirements(
             Unit.key.in_(sorted(wanted)),
             Assignment.role.in_(_UNIT_ROLES),
             Assignment.object_layer.in_(_UNIT_LAYERS),
-            Assignment.valid_from <= last_day,
-            (Assignment.valid_to.is_(None)) | (Assignment.valid_to >= first),
+            Assignment.in_force_during(first, last_day),
         )
         .order_by(Unit.key, Assignment.object_layer, Assignment.object_code)
     ).all()

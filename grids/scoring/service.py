@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -680,8 +680,7 @@ def leader_dashboard(
     rows = ctx.session.execute(
         select(Assignment.role, Assignment.object_layer, Assignment.object_code).where(
             Assignment.leader_id == leader.id,
-            Assignment.valid_from < period.end,
-            or_(Assignment.valid_to.is_(None), Assignment.valid_to > period.start),
+            Assignment.in_force_during(period.start, period.end - timedelta(days=1)),
         )
     ).all()
     mine: dict[str, list[str]] = {"community": [], "township": []}
