@@ -33,10 +33,20 @@ def _label_strings() -> set[str]:
     return out
 
 
-def _state_strings() -> set[str]:
-    return {r.label for r in workflow.STATE_TABLE.values()} | {
-        r.color.lower() for r in workflow.STATE_TABLE.values()
-    }
+#: Words that are also plain column headers (备注 = a note column, not the comment event).
+GENERIC = {"备注"}
+
+
+def _state_labels() -> set[str]:
+    return {r.label for r in workflow.STATE_TABLE.values()}
+
+
+def _state_color_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """A state colour next to its state code (``triage: "#7b1fa2"``): a copied colour table."""
+    return [
+        (f"{s}={r.color}", re.compile(rf"\b{s}\b['\"]?\s*:\s*['\"]{r.color}['\"]", re.IGNORECASE))
+        for s, r in workflow.STATE_TABLE.items()
+    ]
 
 
 def _sources() -> list[Path]:
@@ -56,8 +66,8 @@ def _literal(text: str) -> re.Pattern[str]:
 
 def find_copies(files: list[Path] | None = None) -> list[str]:
     """``path:line: literal`` for every copy of a label outside its home."""
-    label_pats = [(s, _literal(s)) for s in sorted(_label_strings())]
-    state_pats = [(s, _literal(s)) for s in sorted(_state_strings())]
+    label_pats = [(s, _literal(s)) for s in sorted(_label_strings() - GENERIC)]
+    state_pats = [(s, _literal(s)) for s in sorted(_state_labels())] + _state_color_patterns()
     hits = []
     for path in files if files is not None else _sources():
         if path == LABELS_HOME:
@@ -77,7 +87,7 @@ def test_the_scan_sees_the_sources() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in files}
     assert "maps/static/js/civgrid-map.js" in names and "maps/pages.py" in names
     assert "grids/core/labels.py" in names and not any("vendor" in n for n in names)
-    assert {"分包", "已交办", "好", "现场督查", "#1565c0"} <= _label_strings() | _state_strings()
+    assert {"分包", "已交办", "好", "现场督查"} <= _label_strings() | _state_labels()
 
 
 def test_no_label_is_copied_outside_its_home() -> None:
@@ -92,4 +102,4 @@ def test_the_scan_bites(tmp_path: Path) -> None:
     planted = tmp_path / "planted.js"
     planted.write_text('var ROLE = {contract: "分包"};\nvar C = {assigned: "#1565C0"};\n')
     hits = find_copies([planted])
-    assert any("分包" in h for h in hits) and any("#1565c0" in h for h in hits)
+    assert any("分包" in h for h in hits) and any("#1565C0".lower() in h.lower() for h in hits)

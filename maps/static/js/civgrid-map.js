@@ -165,8 +165,8 @@
     if (p.open === undefined) return "";
     return (
       row("未结问题", '<b class="cg-num">' + esc(p.open) + "</b>") +
-      row("超期", '<b class="cg-num cg-overdue">' + esc(p.overdue) + "</b>") +
-      row("反弹回潮", esc(p.recurring)) +
+      row(lab("actions", "overdue"), '<b class="cg-num cg-overdue">' + esc(p.overdue) + "</b>") +
+      row(lab("actions", "recurrence"), esc(p.recurring)) +
       row("累计问题", esc(p.total))
     );
   }
@@ -431,7 +431,7 @@
     var color = (cfg.stateColors || {})[p.state] || "#616161";
     var badges =
       '<span class="cg-badge" style="background:' + color + '">' + esc(p.state_label) + "</span>" +
-      (p.overdue ? '<span class="cg-badge cg-badge-overdue">超期</span>' : "") +
+      (p.overdue ? '<span class="cg-badge cg-badge-overdue">' + esc(lab("actions", "overdue")) + "</span>" : "") +
       (p.escalated ? '<span class="cg-badge cg-badge-overdue">已升级</span>' : "") +
       (p.recurrence ? '<span class="cg-badge cg-badge-rec">' + esc(lab("actions", "recurrence")) + "</span>" : "");
     var sourceLabel = lab("sources", p.source);
@@ -440,7 +440,7 @@
       row("来源", esc(sourceLabel)) +
       row("上报时间", fmtTime(p.reported_at) + ' <span class="cg-muted">（' + fmtAge(p.age_days) + "）</span>") +
       row("整改时限", p.deadline ? fmtTime(p.deadline) : "") +
-      row("责任单位", esc(p.owner_unit)) +
+      row(lab("roles", "responsible"), esc(p.owner_unit)) +
       row("协办单位", esc(p.co_units)) +
       row("责任领导", esc(p.leaders)) +
       row("位置", place) +
@@ -452,7 +452,7 @@
       actions += '<a href="#" class="cg-link" data-cg-detail="' + p.id + '">详情与处理记录</a>';
     }
     if (cfg.draw && REASSIGNABLE[p.state]) {
-      actions += '<button type="button" class="cg-btn cg-btn-small" data-cg-reassign="' + p.id + '">' + (p.state === "triage" ? "交办" : "改派") + "</button>";
+      actions += '<button type="button" class="cg-btn cg-btn-small" data-cg-reassign="' + p.id + '">' + esc(lab("actions", p.state === "triage" ? "dispatch" : "reassign")) + "</button>";
     }
     return (
       '<div class="cg-popup cg-issue-popup"><h4>#' + esc(p.id) + " " + esc(p.category_name) + "</h4>" +
@@ -675,7 +675,7 @@
             html +=
               "<ul>" +
               '<li><span class="cg-dot cg-dot-site"></span>重点点位 <span class="cg-zone"></span>周边400米</li>' +
-              '<li><span class="cg-box" style="border:2px dashed #00897b"></span>督导范围</li></ul>';
+              '<li><span class="cg-box" style="border:2px dashed #00897b"></span>' + esc(lab("layers", "supervision_area")) + "</li></ul>";
           }
         }
         if (cfg.displayCrs === "gcj02") html += '<div class="cg-muted cg-crs">坐标已按底图转换为 GCJ-02 显示</div>';
@@ -727,7 +727,7 @@
     var html = option("", "全部片区");
     var groups = {};
     (areas || []).forEach(function (a) {
-      var g = a.type === "township" || a.type === "street" ? "乡镇/街道" : "社区/行政村";
+      var g = a.type === "township" || a.type === "street" ? lab("layers", "township") : "社区/行政村";
       (groups[g] = groups[g] || []).push(a);
     });
     Object.keys(groups).forEach(function (g) {
@@ -866,7 +866,7 @@
         "<h3>问题 #" + esc(d.id) + " " + esc(d.category && d.category.name) + "</h3>" +
         "<table class='cg-kv'>" +
         row("状态", esc(d.state_label)) +
-        row("责任单位", owner) +
+        row(lab("roles", "responsible"), owner) +
         row("整改时限", fmtTime(d.deadline)) +
         row("上报时间", fmtTime(d.reported_at)) +
         "</table><h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>";
@@ -1238,8 +1238,8 @@
               row("得分", "<b class='cg-num'>" + esc(p.score) + "</b>") +
               row("问题总数", esc(p.count)) +
               row("未结", esc(p.open)) +
-              row("超期", "<b class='cg-num cg-overdue'>" + esc(p.overdue) + "</b>") +
-              row("反弹回潮", esc(p.recurrences)) +
+              row(lab("actions", "overdue"), "<b class='cg-num cg-overdue'>" + esc(p.overdue) + "</b>") +
+              row(lab("actions", "recurrence"), esc(p.recurrences)) +
               row("主要类别", esc(p.top_category_name)) +
               row("所在片区", esc(p.community_name)) +
               "</table><div class='cg-code'>H3 " + esc(p.cell) + "</div></div>"
