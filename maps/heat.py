@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.issues.models import Issue
-from civgrid.grids.issues.workflow import KIND, Kind, State
+from civgrid.grids.issues.workflow import State, open_states
 from civgrid.maps import hexbins
 from civgrid.maps.display import check_display_crs, to_display_geoms, to_display_lonlat
 
@@ -41,8 +41,6 @@ __all__ = [
     "hexbin_geojson",
     "issue_arrays",
 ]
-
-OPEN_STATES = [s.value for s in State if KIND[s] is Kind.open]
 
 
 @dataclass
@@ -166,7 +164,7 @@ def issue_arrays(session: Session, conditions: Sequence[Any] = ()) -> IssueArray
     if not rows:
         return IssueArrays.from_columns([], [])
     lon, lat, state, overdue, rec, cat, comm = zip(*rows, strict=True)
-    is_open = np.isin(np.asarray([str(s) for s in state]), OPEN_STATES)
+    is_open = np.isin(np.asarray([str(s) for s in state]), open_states())
     return IssueArrays.from_columns(
         lon,
         lat,

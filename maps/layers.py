@@ -56,8 +56,9 @@ from civgrid.grids.boundaries.models import (
     SubjectKind,
     Unit,
 )
+from civgrid.grids.core import labels as zh
 from civgrid.grids.issues.models import Issue, IssuePlace
-from civgrid.grids.issues.workflow import KIND, Kind, State
+from civgrid.grids.issues.workflow import State, open_states
 from civgrid.maps.display import bbox_from_display, check_display_crs, to_display_geoms
 
 __all__ = [
@@ -72,26 +73,11 @@ __all__ = [
     "tolerance_m",
 ]
 
-OPEN_STATES = [s.value for s in State if KIND[s] is Kind.open]
 
-AREA_TYPE_LABELS = {
-    "county": "县",
-    "township": "乡镇",
-    "street": "街道",
-    "community": "社区",
-    "village": "行政村",
-    "unit_grid": "单元网格",
-    "supervision_area": "督导范围",
-}
-ROLE_LABELS = {
-    "contact": "联系领导",
-    "contract": "分包领导",
-    "road_chief": "路长",
-    "pairing": "联建单位",
-    "responsible": "责任单位",
-    "lead": "牵头单位",
-    "supervision": "督导组",
-}
+#: Labels live in :mod:`civgrid.grids.core.labels`; re-exported for the pages.
+AREA_TYPE_LABELS = zh.AREA_TYPE_LABELS
+#: Who holds a role, as a popup row title (联系领导, 分包领导, 联建单位 …).
+ROLE_LABELS = {r: zh.role_holder_label(r) for r in zh.ROLE_LABELS}
 
 
 @dataclass(frozen=True)
@@ -111,14 +97,14 @@ class LayerInfo:
 LAYERS: dict[str, LayerInfo] = {
     i.key: i
     for i in (
-        LayerInfo("county", "县界", "polygon", counts=False),
-        LayerInfo("township", "乡镇/街道", "polygon", tiling=True),
-        LayerInfo("community", "社区/行政村网格", "polygon", tiling=True),
-        LayerInfo("unit_grid", "单元网格", "polygon", tiling=True),
-        LayerInfo("road_section", "路段（路长制）", "line"),
-        LayerInfo("key_site", "重点点位", "point"),
-        LayerInfo("key_site_zone", "重点点位周边400米", "polygon", counts=False),
-        LayerInfo("supervision_area", "督导范围", "polygon"),
+        LayerInfo("county", zh.MAP_LAYER_LABELS["county"], "polygon", counts=False),
+        LayerInfo("township", zh.MAP_LAYER_LABELS["township"], "polygon", tiling=True),
+        LayerInfo("community", zh.MAP_LAYER_LABELS["community"], "polygon", tiling=True),
+        LayerInfo("unit_grid", zh.MAP_LAYER_LABELS["unit_grid"], "polygon", tiling=True),
+        LayerInfo("road_section", zh.MAP_LAYER_LABELS["road_section"], "line"),
+        LayerInfo("key_site", zh.MAP_LAYER_LABELS["key_site"], "point"),
+        LayerInfo("key_site_zone", zh.MAP_LAYER_LABELS["key_site_zone"], "polygon", counts=False),
+        LayerInfo("supervision_area", zh.MAP_LAYER_LABELS["supervision_area"], "polygon"),
     )
 }
 
@@ -329,7 +315,7 @@ def issue_counts(
     dict
         ``recurring`` counts issues that are a recurrence (反弹回潮) of an earlier one.
     """
-    is_open = Issue.state.in_(OPEN_STATES)
+    is_open = Issue.state.in_(open_states())
     q = (
         select(
             IssuePlace.code,
@@ -562,17 +548,7 @@ def wgs84_bbox(bbox: tuple[float, float, float, float], display_crs: str) -> tup
 
 # --------------------------------------------------------------------------- issues
 
-#: Marker colours by state (the legend of the issue layer); overdue overrides.
-STATE_COLORS = {
-    "triage": "#7b1fa2",
-    "assigned": "#1565c0",
-    "rectifying": "#ef6c00",
-    "submitted": "#00897b",
-    "returned": "#c62828",
-    "closed": "#2e7d32",
-    "rejected": "#9e9e9e",
-    "merged": "#bdbdbd",
-}
+#: Marker colour of an overdue issue (state colours: the workflow table).
 OVERDUE_COLOR = "#d50000"
 
 
@@ -596,7 +572,7 @@ def issue_feature_properties(
         "id": issue.id,
         "version": issue.version,
         "state": state,
-        "open": state in OPEN_STATES,
+        "open": state in open_states(),
         "overdue": bool(issue.overdue),
         "category": issue.category_code,
         "source": issue.source,
@@ -773,7 +749,7 @@ def compact_issues_geojson(
                         "id": r.id,
                         "version": r.version,
                         "state": state,
-                        "open": state in OPEN_STATES,
+                        "open": state in open_states(),
                         "overdue": bool(r.overdue),
                         "category": r.category_code,
                         "source": r.source,

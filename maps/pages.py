@@ -37,13 +37,14 @@ from typing import Any
 
 import folium
 
+from civgrid.grids.core import labels as zh
+from civgrid.grids.issues.workflow import DEFAULT_LABELS, STATE_COLORS, legend_states
 from civgrid.maps.basemaps import OFFLINE, Basemap
 from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
-from civgrid.maps.layers import LAYERS, OVERDUE_COLOR, STATE_COLORS
+from civgrid.maps.layers import LAYERS, OVERDUE_COLOR
 
 __all__ = [
     "DEFAULT_CENTER",
-    "STATE_LABELS",
     "command_center_map",
     "heat_map",
     "leader_map",
@@ -51,18 +52,6 @@ __all__ = [
 
 #: Sheqi county town (lat, lon) — only used when no centre is given.
 DEFAULT_CENTER = (33.056, 112.947)
-
-#: Default Chinese labels of the workflow states (a city may relabel them).
-STATE_LABELS = {
-    "triage": "待分拣",
-    "assigned": "已交办",
-    "rectifying": "整改中",
-    "submitted": "待复查",
-    "returned": "已退回",
-    "closed": "已结案",
-    "rejected": "不予受理",
-    "merged": "已合并",
-}
 
 #: Layers shown when a page opens (the others are in the layer control, unticked).
 DEFAULT_VISIBLE = ("county", "township", "community", "road_section", "key_site")
@@ -139,9 +128,16 @@ def _common_config(
             "tiles": [{"url": t.url, "name": t.name} for t in bm.tiles],
         },
         "api": api,
-        "stateLabels": dict(state_labels),
-        "stateColors": STATE_COLORS,
+        "stateLabels": {str(s): state_labels.get(s, DEFAULT_LABELS[s]) for s in DEFAULT_LABELS},
+        "stateColors": {str(s): c for s, c in STATE_COLORS.items()},
+        "legendStates": legend_states(),
         "overdueColor": OVERDUE_COLOR,
+        "labels": {
+            "roles": {r: zh.role_holder_label(r) for r in zh.ROLE_LABELS},
+            "layers": dict(zh.MAP_LAYER_LABELS),
+            "sources": dict(zh.SOURCE_LABELS),
+            "actions": dict(zh.ISSUE_ACTION_LABELS),
+        },
     }
 
 
@@ -193,7 +189,7 @@ def command_center_map(
     actions : mapping, optional
         URL templates with ``{id}``: ``reassign``, ``detail`` (defaults under ``api``).
     state_labels : mapping, optional
-        Workflow state labels (default :data:`STATE_LABELS`).
+        Workflow state labels (default: the workflow table's).
     links : sequence of (label, href)
         Navigation links in the header.
     subtitle : str
@@ -206,7 +202,7 @@ def command_center_map(
     m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
               plugins=("markercluster", "draw"))  # fmt: skip
     cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels=state_labels or STATE_LABELS)  # fmt: skip
+                         state_labels=state_labels or {})  # fmt: skip
     acts = dict(actions or {})
     if api:
         acts.setdefault("reassign", f"{api}/issues/{{id}}/reassign")
@@ -267,7 +263,7 @@ def heat_map(
     m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
               plugins=("heat",))  # fmt: skip
     cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels=STATE_LABELS)  # fmt: skip
+                         state_labels={})  # fmt: skip
     cfg.update(
         {
             "page": "heat",
@@ -299,7 +295,8 @@ def _community_table(rows: Sequence[Mapping[str, Any]]) -> str:
     )
     return (
         '<table class="cg-table" id="cg-leader-table"><thead><tr><th>片区</th><th>职责</th>'
-        "<th>未结</th><th>超期</th><th>反弹</th><th>累计</th></tr></thead>"
+        f"<th>未结</th><th>{escape(zh.ISSUE_ACTION_LABELS['overdue'])}</th>"
+        "<th>反弹</th><th>累计</th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
 
@@ -416,7 +413,7 @@ def leader_map(
     m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
               plugins=("markercluster",))  # fmt: skip
     cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels=STATE_LABELS)  # fmt: skip
+                         state_labels={})  # fmt: skip
     cfg.update(
         {
             "page": "leader",

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from civgrid.grids.core.labels import UNIT_KIND_LABELS
 from civgrid.grids.patrol.plan import KIND_LABELS
 
 __all__ = ["KIND_COLORS", "patrol_map"]
@@ -142,6 +143,7 @@ def patrol_map(
         "day": day,
         "teams": [{"key": t["key"], "name": t["name"], "base": t.get("base")} for t in teams],
         "kindLabels": KIND_LABELS,
+        "teamLabel": UNIT_KIND_LABELS["supervision_team"],
         "kindColors": KIND_COLORS,
         "coveredColor": COVERED_COLOR,
         "missedColor": MISSED_COLOR,

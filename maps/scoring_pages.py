@@ -7,9 +7,12 @@ intranet without any CDN. The heat map of the period's hotspots is linked
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from civgrid.grids.core import labels as zh
 
 __all__ = [
     "bulletin_html",
@@ -20,11 +23,12 @@ __all__ = [
     "unit_page_html",
 ]
 
-_LEVELS = {"community": "社区", "township": "乡镇（街道）", "department": "责任单位",
-           "unit_grid": "单元网格", "road_section": "路段"}  # fmt: skip
-_TIERS = {"good": "好", "fair": "中", "poor": "差"}
+_LEVELS = zh.LEVEL_LABELS
+_TIERS = zh.TIER_LABELS
 #: Chinese names of the line-item rules shown on a unit's page.
-_RULES = {"issue": "发现问题", "source": "来源加重", "overdue": "超期", "recurrence": "反弹回潮",
+_RULES = {"issue": "发现问题", "source": "来源加重",
+          "overdue": zh.ISSUE_ACTION_LABELS["overdue"],
+          "recurrence": zh.ISSUE_ACTION_LABELS["recurrence"],
           "return": "返工", "extension": "延期", "on_time_closure": "按期结案",
           "media_praise": "媒体表扬", "bonus_cap": "加分封顶", "community": "社区得分",
           "period": "分期得分"}  # fmt: skip
@@ -104,8 +108,8 @@ def _dept_table(rows: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
         for r in list(rows)[:limit]
     )
     return (
-        '<table id="cg-dept"><thead><tr><th>名次</th><th>责任单位</th><th>立案数</th>'
-        "<th>应结案数</th><th>结案率</th><th>按期结案率</th><th>返工率</th><th>延期率</th>"
+        f'<table id="cg-dept"><thead><tr><th>名次</th><th>{_LEVELS["department"]}</th>'
+        "<th>立案数</th><th>应结案数</th><th>结案率</th><th>按期结案率</th><th>返工率</th><th>延期率</th>"
         f"<th>平均处置时长（小时）</th><th>综合指标值</th></tr></thead><tbody>{body}</tbody></table>"
         '<p class="muted">名次仅排应结案数达到最低样本量的单位（“—”为样本不足）。</p>'
     )
@@ -220,12 +224,12 @@ def scores_page_html(
         f'<a href="/scores/bulletin?period={_e(period.key)}">本期通报（草稿）</a>'
         '<a href="/map/heat">问题热力图</a></p>'
         f'<h1>{_e(period.label)}考核排名</h1>'
-        f'<p class="no">档次：≥{rules.tiers.good:g}分为“好”，'
-        f"≥{rules.tiers.fair:g}分为“中”，其余为“差”"
+        f'<p class="no">档次：≥{rules.tiers.good:g}分为“{_TIERS["good"]}”，'
+        f"≥{rules.tiers.fair:g}分为“{_TIERS['fair']}”，其余为“{_TIERS['poor']}”"
         f"（规则{rules.effective_from.isoformat()}起施行）</p>"
         "<h2>社区（行政村）</h2>" + _score_table(rows_c, set(), "cg-communities")
-        + "<h2>乡镇（街道）</h2>" + _score_table(rows_t, set(), "cg-townships")
-        + "<h2>责任单位</h2>" + _dept_table(departments)
+        + f"<h2>{_LEVELS['township']}</h2>" + _score_table(rows_t, set(), "cg-townships")
+        + f"<h2>{_LEVELS['department']}</h2>" + _dept_table(departments)
     )  # fmt: skip
     return _page(f"{period.label}考核排名", body)
 
@@ -269,7 +273,7 @@ def leader_dashboard_loader(leader_key: str) -> str:
         f'<p class="cg-muted"><a href="/leaders/{key}/scores">查看考核看板</a></p>'
         '<table class="cg-table"><thead><tr><th>片区</th><th>得分</th><th>名次</th>'
         '<th>档次</th></tr></thead><tbody id="cg-leader-scores-body"></tbody></table></div>'
-        "<script>(function(){var T={good:'好',fair:'中',poor:'差'};"
+        "<script>(function(){var T=" + json.dumps(_TIERS, ensure_ascii=False) + ";"
         "fetch('/api/v1/leaders/" + key + "/dashboard').then(function(r){"
         "return r.ok?r.json():null}).then(function(d){if(!d)return;var t=document.getElementById("
         "'cg-leader-scores-body');d.rows.forEach(function(r){var tr=document.createElement('tr');"

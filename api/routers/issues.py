@@ -61,6 +61,7 @@ from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Unit
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import DomainError, InvalidInputError, NotFoundError
+from civgrid.grids.core.labels import NOTICE_REASON_LABELS, ROLE_LABELS
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.config import IssueConfig, IssueSettings
 from civgrid.grids.issues.models import Issue, Photo, SupervisionNotice
@@ -897,15 +898,13 @@ def render_notice(notice: SupervisionNotice, cfg: IssueConfig, county: str) -> s
     road = d["road_section"]["name"] if d["road_section"] else "—"
     leaders = (
         "；".join(
-            f"{escape(x['title'])}（{x['key']}，{_ROLE_ZH.get(x['role'], x['role'])}）"
+            f"{escape(x['title'])}（{x['key']}，{ROLE_LABELS.get(x['role'], x['role'])}）"
             for x in d["leaders"]
         )
         or "—"
     )
     unit = escape(notice.unit.name) if notice.unit else "（待定）"
-    reason = {"overdue": "超期未整改", "repeated_return": "多次复查未通过"}.get(
-        notice.reason, notice.reason
-    )
+    reason = NOTICE_REASON_LABELS.get(notice.reason, notice.reason)
     rows = [
         ("问题编号", str(issue.id)),
         ("问题类别", escape(d["category"]["name"] or "")),
@@ -945,9 +944,6 @@ th {{ width: 28mm; text-align: center; font-weight: normal; background: #f2f2f2;
 <table>{body}</table>
 <p class="sign">{escape(county)}创建文明城市工作指挥部办公室<br>{t(notice.issued_at)}</p>
 </body></html>"""
-
-
-_ROLE_ZH = {"contract": "分包", "contact": "联系", "road_chief": "路长"}
 
 
 __all__ = ["Problem", "get_issue_config", "render_notice", "router"]

@@ -42,6 +42,7 @@ from civgrid.api.schemas import ERRORS_READ
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.labels import leader_role_phrase
 from civgrid.maps.context import (
     TZ,
     category_tree,
@@ -70,7 +71,6 @@ _COMMAND_LAYERS = (
     "road_section",
     "key_site",
 )
-_ROLE_LABELS = {"contact": "联系乡镇", "contract": "分包社区", "road_chief": "路长"}
 _LEADER_LAYERS = {"township": "contact", "community": "contract", "road_section": "road_chief"}
 
 DisplayCrsQuery = Annotated[
@@ -240,7 +240,7 @@ def _leader_rows(
         for code in codes:
             c = counts.get(code, {})
             rows.append({"code": code, "name": names.get(code, code), "layer": layer,
-                         "role_label": _ROLE_LABELS[role], "open": c.get("open", 0),
+                         "role_label": leader_role_phrase(role), "open": c.get("open", 0),
                          "overdue": c.get("overdue", 0), "recurring": c.get("recurring", 0),
                          "total": c.get("total", 0)})  # fmt: skip
     return rows

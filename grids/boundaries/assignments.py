@@ -48,6 +48,7 @@ from civgrid.grids.boundaries.models import (
     UnitKind,
 )
 from civgrid.grids.boundaries.store import Store, valid_in
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
 
 __all__ = [
@@ -68,11 +69,11 @@ HEADER_ALIASES: dict[str, str] = {
     "责任主体": "subject",
     "领导": "subject",
     "领导姓名": "subject",
-    "分包领导": "subject",
+    zh.role_holder_label("contract"): "subject",
     "leader": "subject",
     "unit": "subject",
     "单位": "subject",
-    "责任单位": "subject",
+    zh.ROLE_LABELS["responsible"]: "subject",
     "subject_kind": "subject_kind",
     "主体类型": "subject_kind",
     "role": "role",
@@ -83,11 +84,11 @@ HEADER_ALIASES: dict[str, str] = {
     "object_name": "object",
     "对象": "object",
     "联系分包乡镇（街道）": "object",
-    "联系乡镇": "object",
-    "乡镇（街道）": "object",
+    zh.leader_role_phrase("contact"): "object",
+    zh.LEVEL_LABELS["township"]: "object",
     "社区（行政村）": "object",
-    "社区": "object",
-    "路段": "object",
+    zh.AREA_TYPE_LABELS["community"]: "object",
+    zh.LAYER_LABELS["road_section"]: "object",
     "点位": "object",
     "object_layer": "object_layer",
     "图层": "object_layer",
@@ -119,17 +120,13 @@ HEADER_ALIASES: dict[str, str] = {
 
 #: Role spellings (Chinese terms of the notices) → :class:`Role`.
 ROLE_ALIASES: dict[str, Role] = {
-    "联系": Role.contact,
-    "分包": Role.contract,
+    # the labels themselves (联系, 分包, 路长, 联建, 责任单位, 牵头单位, 督导) …
+    **{label: Role(code) for code, label in zh.ROLE_LABELS.items()},
+    # … and the other spellings of the notices
     "包联": Role.contract,
-    "路长": Role.road_chief,
-    "联建": Role.pairing,
     "结对共建": Role.pairing,
     "责任": Role.responsible,
-    "责任单位": Role.responsible,
     "牵头": Role.lead,
-    "牵头单位": Role.lead,
-    "督导": Role.supervision,
     "督查": Role.supervision,
 }
 

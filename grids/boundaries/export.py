@@ -31,6 +31,7 @@ from civgrid.grids.boundaries.models import (
     SubjectKind,
 )
 from civgrid.grids.boundaries.store import GenerationRef, Store, valid_in
+from civgrid.grids.core import labels as zh
 
 __all__ = [
     "LAYER_LABELS",
@@ -41,24 +42,8 @@ __all__ = [
 ]
 
 #: UI labels (Chinese) of roles and layers.
-ROLE_LABELS = {
-    Role.contact: "联系",
-    Role.contract: "分包",
-    Role.road_chief: "路长",
-    Role.pairing: "联建",
-    Role.responsible: "责任单位",
-    Role.lead: "牵头单位",
-    Role.supervision: "督导",
-}
-LAYER_LABELS = {
-    Layer.county: "县(区)",
-    Layer.township: "乡镇(街道)",
-    Layer.community: "社区(行政村)",
-    Layer.unit_grid: "单元网格",
-    Layer.supervision_area: "督导范围",
-    Layer.road_section: "路段",
-    Layer.key_site: "重点点位",
-}
+ROLE_LABELS: dict[Role, str] = {r: zh.ROLE_LABELS[r.value] for r in Role}
+LAYER_LABELS: dict[Layer, str] = {la: zh.LAYER_LABELS[la.value] for la in Layer}
 
 
 @dataclass(frozen=True)
@@ -268,7 +253,7 @@ def write_responsibility_xlsx(
     pivot("乡镇联系领导", Layer.township, [Role.contact, Role.responsible])
     pivot("社区分包联建", Layer.community, [Role.contract, Role.pairing, Role.responsible])
     pivot("路段路长", Layer.road_section, [Role.road_chief, Role.responsible])
-    pivot("重点点位", Layer.key_site, [Role.lead, Role.responsible])
+    pivot(LAYER_LABELS[Layer.key_site], Layer.key_site, [Role.lead, Role.responsible])
     _sheet(
         wb.create_sheet("部门职责"),
         ["问题类别", "职责", "单位", "范围", "备注"],

@@ -51,6 +51,7 @@ from civgrid.grids.boundaries.models import (
     RoadSection,
 )
 from civgrid.grids.boundaries.store import Store, valid_in
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import ConflictError, InvalidInputError
 
 __all__ = [
@@ -1088,7 +1089,11 @@ def _area_type(layer: Layer, given: str, name: str) -> str:
     if given in valid:
         return given
     if layer == Layer.township:
-        return AreaType.street.value if name.endswith("街道") else AreaType.township.value
+        return (
+            AreaType.street.value
+            if name.endswith(zh.AREA_TYPE_LABELS["street"])
+            else AreaType.township.value
+        )
     if layer == Layer.community:
         return AreaType.village.value if name.endswith("村") else AreaType.community.value
     return valid[0]

@@ -67,24 +67,18 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "address": ("address", "详细地址", "地址", "位置"),
 }
 REQUIRED = ("lon", "lat", "category", "reported_at")
-#: Extra words for states in old spreadsheets.
+#: Extra words for states in old spreadsheets (the labels themselves come from the workflow).
 STATE_WORDS = {
     "已办结": State.closed,
     "办结": State.closed,
     "已整改": State.closed,
     "已完成": State.closed,
     "结案": State.closed,
-    "整改中": State.rectifying,
     "处理中": State.rectifying,
     "待整改": State.assigned,
     "已派遣": State.assigned,
-    "已交办": State.assigned,
-    "待复查": State.submitted,
-    "已退回": State.returned,
     "返工": State.returned,
-    "不予受理": State.rejected,
     "作废": State.rejected,
-    "待分拣": State.triage,
 }
 
 
@@ -797,9 +791,10 @@ def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) ->
         closed = rng.random() < 0.9
         rows.append({
             "问题编号": f"S{seed}-{i}", "经度": float(x), "纬度": float(y),
-            "问题类别": cats[int(rng.integers(len(cats)))], "问题来源": "网格员上报",
+            "问题类别": cats[int(rng.integers(len(cats)))],
+            "问题来源": SOURCE_LABELS[Source.grid_worker],
             "发现时间": rep.strftime("%Y-%m-%d %H:%M"),
-            "办理状态": "已结案" if closed else "整改中",
+            "办理状态": DEFAULT_LABELS[State.closed if closed else State.rectifying],
             "结案时间": (rep + timedelta(hours=float(rng.uniform(2, 96)))).strftime(
                 "%Y-%m-%d %H:%M") if closed else None,
         })  # fmt: skip

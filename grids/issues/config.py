@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import (
     DEFAULT_TZ,
     DeadlinePolicy,
@@ -55,17 +56,8 @@ class Source(enum.StrEnum):
     grid_worker = "grid_worker"  # 网格员
 
 
-#: Chinese labels of the sources (for lists and UI).
-SOURCE_LABELS: dict[Source, str] = {
-    Source.field_supervision: "现场督查",
-    Source.unannounced_visit: "明察暗访",
-    Source.referral: "上级交办",
-    Source.media_exposure: "媒体曝光",
-    Source.citizen_complaint: "市民投诉",
-    Source.mystery_inspector: "神秘人暗访",
-    Source.simulated_assessment: "模拟测评",
-    Source.grid_worker: "网格员上报",
-}
+#: Chinese labels of the sources (for lists and UI), from :mod:`civgrid.grids.core.labels`.
+SOURCE_LABELS: dict[Source, str] = {s: zh.SOURCE_LABELS[s.value] for s in Source}
 
 
 class IssueSettings(BaseSettings):

@@ -30,11 +30,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.geo import convert
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
-from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
+from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import Issue, IssueParty
 from civgrid.grids.issues.service import IssueQuery, list_issues
-from civgrid.grids.issues.workflow import KIND, Kind, State, Workflow
+from civgrid.grids.issues.workflow import KIND, Kind, State, Workflow, open_states
 
 __all__ = [
     "ISSUE_LIST_COLUMNS",
@@ -63,11 +64,11 @@ ISSUE_LIST_COLUMNS: list[tuple[str, str]] = [
     ("source", "问题来源"),
     ("category", "问题类别"),
     ("description", "问题描述"),
-    ("township", "乡镇(街道)"),
+    ("township", zh.LAYER_LABELS["township"]),
     ("community", "社区(村)"),
-    ("unit_grid", "单元网格"),
-    ("road_section", "路段"),
-    ("key_sites", "重点点位"),
+    ("unit_grid", zh.LAYER_LABELS["unit_grid"]),
+    ("road_section", zh.LAYER_LABELS["road_section"]),
+    ("key_sites", zh.LAYER_LABELS["key_site"]),
     ("address", "详细地址"),
     ("lon", "经度"),
     ("lat", "纬度"),
@@ -87,7 +88,7 @@ RECTIFICATION_LIST_COLUMNS: list[tuple[str, str]] = [
     ("id", "问题编号"),
     ("category", "问题类别"),
     ("place", "问题位置"),
-    ("owner_unit", "责任单位"),
+    ("owner_unit", zh.ROLE_LABELS["responsible"]),
     ("leaders", "责任领导"),
     ("assigned_at", "交办时间"),
     ("deadline", "整改时限"),
@@ -120,7 +121,6 @@ RESPONSIBILITY_LIST_COLUMNS: list[tuple[str, str]] = [
     ("open_issues", "在办问题数"),
 ]
 
-_LEADER_ROLE_ZH = {"contract": "分包", "contact": "联系", "road_chief": "路长"}
 _YES_NO = {True: "是", False: "否"}
 
 
@@ -155,14 +155,14 @@ def _area(issue: Issue, name: str) -> str | None:
 
 def _leaders(issue: Issue) -> str:
     return "；".join(
-        f"{p.leader.title}({p.leader.key}·{_LEADER_ROLE_ZH.get(p.role, p.role)})"
+        f"{p.leader.title}({p.leader.key}·{zh.ROLE_LABELS.get(p.role, p.role)})"
         for p in issue.parties
         if p.leader is not None
     )
 
 
 def _source(code: str) -> str:
-    return SOURCE_LABELS[Source(code)] if code in Source.__members__ else code
+    return zh.SOURCE_LABELS.get(code, code)
 
 
 def _point(issue: Issue) -> Any:
@@ -223,7 +223,7 @@ def rectification_list_rows(issues: Sequence[Issue], cfg: IssueConfig) -> list[d
             )
             or i.address
         )
-        closed_fixed = KIND[State(i.state)] is Kind.closed_fixed
+        closed_fixed = KIND[str(i.state)] is Kind.closed_fixed
         out.append(
             {
                 "seq": n,
@@ -238,7 +238,8 @@ def rectification_list_rows(issues: Sequence[Issue], cfg: IssueConfig) -> list[d
                 "state": wf.label(i.state),
                 "submitted_at": _fmt(cfg, i.submitted_at),
                 "reinspection": {"passed": "通过", "failed": "未通过"}.get(
-                    i.reinspection_result or "", "待复查" if i.state == State.submitted else None
+                    i.reinspection_result or "",
+                    wf.label(State.submitted) if i.state == State.submitted else None,
                 ),
                 "reinspection_note": i.reinspection_note,
                 "return_count": i.return_count,
@@ -269,15 +270,13 @@ def responsibility_list_rows(
     ``issue_conditions`` (the caller's scope, SQL) restrict the open-issue counts: the
     assignments are the published responsibility list, the counts are issues.
     """
-    from civgrid.grids.boundaries.export import LAYER_LABELS, ROLE_LABELS, responsibility_rows
-    from civgrid.grids.boundaries.models import Layer, Role
+    from civgrid.grids.boundaries.export import responsibility_rows
 
     day = at or cfg.calendar.local(cfg.now()).date()
     rows = responsibility_rows(store, at=day, session=session)
-    open_states = [s for s in State if KIND[s] is Kind.open]
     counts: Counter[tuple[str, str]] = Counter()
     # the scope's conditions are on issues (they correlate issue parties themselves)
-    open_ids = select(Issue.id).where(Issue.state.in_(open_states), *issue_conditions)
+    open_ids = select(Issue.id).where(Issue.state.in_(open_states()), *issue_conditions)
     for p in session.scalars(
         select(IssueParty).where(
             IssueParty.issue_id.in_(open_ids),
@@ -297,11 +296,11 @@ def responsibility_list_rows(
         out.append(
             {
                 "seq": n,
-                "layer": LAYER_LABELS[Layer(r.layer)],
+                "layer": zh.LAYER_LABELS[str(r.layer)],
                 "object_code": r.object_code,
                 "object_name": r.object_name,
                 "parent_name": r.parent_name,
-                "role": ROLE_LABELS[Role(r.role)],
+                "role": zh.ROLE_LABELS[str(r.role)],
                 "subject_kind": "领导" if r.subject_kind == "leader" else "单位",
                 "subject_key": r.subject_key,
                 "subject_label": r.subject_label,

@@ -47,8 +47,9 @@ Examples
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from civgrid.grids.core.actors import ActorRole
 from civgrid.grids.core.errors import (
@@ -56,18 +57,25 @@ from civgrid.grids.core.errors import (
     InvalidTransitionError,
     PermissionDeniedError,
 )
+from civgrid.grids.core.labels import ISSUE_ACTION_LABELS
 
 __all__ = [
     "DEFAULT_LABELS",
     "KIND",
+    "STATE_COLORS",
+    "STATE_TABLE",
     "TRANSITIONS",
     "Action",
     "ActorRole",
     "Flag",
     "Kind",
     "State",
+    "StateRow",
     "Transition",
     "Workflow",
+    "legend_states",
+    "open_states",
+    "states",
 ]
 
 
@@ -92,29 +100,70 @@ class Kind(enum.StrEnum):
     closed_not_fixed = "closed_not_fixed"
 
 
-#: The fixed kind of every state.
-KIND: dict[State, Kind] = {
-    State.triage: Kind.open,
-    State.assigned: Kind.open,
-    State.rectifying: Kind.open,
-    State.submitted: Kind.open,
-    State.returned: Kind.open,
-    State.closed: Kind.closed_fixed,
-    State.rejected: Kind.closed_not_fixed,
-    State.merged: Kind.closed_not_fixed,
+@dataclass(frozen=True)
+class StateRow:
+    """One row of the state table: the fixed kind, the default label, the map colour."""
+
+    kind: Kind
+    label: str
+    color: str
+
+
+#: The state table: the one home of the states, their kinds, default (Chinese)
+#: labels and marker colours. Adding a row here adds a state everywhere (maps,
+#: legends, lists); a city overrides labels via :class:`Workflow`.
+STATE_TABLE: dict[str, StateRow] = {
+    State.triage: StateRow(Kind.open, "待分拣", "#7b1fa2"),
+    State.assigned: StateRow(Kind.open, "已交办", "#1565c0"),
+    State.rectifying: StateRow(Kind.open, "整改中", "#ef6c00"),
+    State.submitted: StateRow(Kind.open, "待复查", "#00897b"),
+    State.returned: StateRow(Kind.open, "已退回", "#c62828"),
+    State.closed: StateRow(Kind.closed_fixed, "已结案", "#2e7d32"),
+    State.rejected: StateRow(Kind.closed_not_fixed, ISSUE_ACTION_LABELS["reject"], "#9e9e9e"),
+    State.merged: StateRow(Kind.closed_not_fixed, "已合并", "#bdbdbd"),
 }
 
-#: Default (Chinese) labels; a city overrides any of them.
-DEFAULT_LABELS: dict[State, str] = {
-    State.triage: "待分拣",
-    State.assigned: "已交办",
-    State.rectifying: "整改中",
-    State.submitted: "待复查",
-    State.closed: "已结案",
-    State.returned: "已退回",
-    State.rejected: "不予受理",
-    State.merged: "已合并",
-}
+
+class _Column(Mapping[str, Any]):
+    """A live read-only view of one column of :data:`STATE_TABLE` (``state -> value``)."""
+
+    def __init__(self, attr: str) -> None:
+        self._attr = attr
+
+    def __getitem__(self, state: str) -> Any:
+        return getattr(STATE_TABLE[state], self._attr)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STATE_TABLE)
+
+    def __len__(self) -> int:
+        return len(STATE_TABLE)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: The fixed kind of every state (a view of :data:`STATE_TABLE`).
+KIND: Mapping[str, Kind] = _Column("kind")
+#: Default (Chinese) labels; a city overrides any of them (a view of :data:`STATE_TABLE`).
+DEFAULT_LABELS: Mapping[str, str] = _Column("label")
+#: Marker colours by state (a view of :data:`STATE_TABLE`).
+STATE_COLORS: Mapping[str, str] = _Column("color")
+
+
+def states() -> list[str]:
+    """Every state code, in table order."""
+    return [str(s) for s in STATE_TABLE]
+
+
+def open_states() -> list[str]:
+    """The codes of the states of kind open."""
+    return [str(s) for s, r in STATE_TABLE.items() if r.kind is Kind.open]
+
+
+def legend_states() -> list[str]:
+    """The states a map legend lists: the open ones and those closed as fixed."""
+    return [str(s) for s, r in STATE_TABLE.items() if r.kind is not Kind.closed_not_fixed]
 
 
 class Flag(enum.StrEnum):
@@ -228,14 +277,12 @@ class Workflow:
     def __post_init__(self) -> None:
         merged = dict(DEFAULT_LABELS)
         for key, label in (self.labels or {}).items():
-            try:
-                state = State(key)
-            except ValueError as exc:
+            if str(key) not in STATE_TABLE:
                 raise InvalidInputError(
-                    f"unknown state {key!r} in the state labels; states are "
-                    + ", ".join(s.value for s in State),
+                    f"unknown state {key!r} in the state labels; states are " + ", ".join(states()),
                     field="state_labels",
-                ) from exc
+                )
+            state = str(key)
             if not str(label).strip():
                 raise InvalidInputError(f"empty label for state {key!r}", field="state_labels")
             merged[state] = str(label)
@@ -252,17 +299,23 @@ class Workflow:
     # ---------------------------------------------------------------- queries
     def label(self, state: State | str) -> str:
         """The city's label of ``state``."""
-        return self.labels[State(state)]
+        if str(state) not in STATE_TABLE:
+            raise ValueError(f"{state!r} is not a valid State")
+        return self.labels[str(state)]
 
     @staticmethod
     def kind(state: State | str) -> Kind:
         """The fixed kind of ``state``."""
-        return KIND[State(state)]
+        if str(state) not in STATE_TABLE:
+            raise ValueError(f"{state!r} is not a valid State")
+        return KIND[str(state)]
 
     @staticmethod
     def is_open(state: State | str) -> bool:
         """Whether issues in ``state`` are still open."""
-        return KIND[State(state)] is Kind.open
+        if str(state) not in STATE_TABLE:
+            raise ValueError(f"{state!r} is not a valid State")
+        return KIND[str(state)] is Kind.open
 
     @staticmethod
     def states_of_kind(*kinds: Kind | str) -> list[State]:

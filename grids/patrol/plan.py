@@ -46,6 +46,7 @@ from civgrid.geo.route import plan_route
 from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core import audit
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.calendar import parse_month
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -74,7 +75,7 @@ ScoresFeed = Callable[[Session, Store, date], tuple[dict[str, float], dict[str, 
 #: Visit kinds and their Chinese labels (UI).
 KIND_LABELS = {
     "leader_inspection": "领导包联看",
-    "key_site": "重点点位",
+    "key_site": zh.LAYER_LABELS["key_site"],
     "hotspot": "反弹热点",
     "community_quarter": "季度全覆盖",
     "community_sample": "月度抽查",
@@ -287,9 +288,10 @@ def _jsonable_visit(v: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_LAYER_ZH = {"unit_grid": "单元网格", "road_section": "路段", "key_site": "重点点位",
-             "community": "社区"}  # fmt: skip
-_ROLE_ZH = {"responsible unit": "责任单位", "lead unit": "牵头单位", "road chief": "路长单位"}
+_LAYER_ZH = {**zh.LAYER_LABELS, "community": zh.AREA_TYPE_LABELS["community"]}
+_ROLE_ZH = {"responsible unit": zh.ROLE_LABELS["responsible"],
+            "lead unit": zh.ROLE_LABELS["lead"],
+            "road chief": zh.ROLE_LABELS["road_chief"] + "单位"}  # fmt: skip
 _ORDINAL = {"first": "1", "second": "2"}
 #: The reasons as stored (English, machine-readable) → their Chinese wording (UI, CLI).
 _REASON_ZH: list[tuple[re.Pattern[str], Any]] = [

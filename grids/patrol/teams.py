@@ -33,6 +33,7 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.models import Area, Leader, Unit
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core import audit
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.grids.patrol.models import PatrolTeam
@@ -68,7 +69,7 @@ HEADER_ALIASES = {
     "名称": "name",
     "组长": "leader_key",
     "成员": "members",
-    "督导范围": "area_codes",
+    zh.AREA_TYPE_LABELS["supervision_area"]: "area_codes",
     "督导单位": "unit_keys",
     "驻地经度": "base_lon",
     "驻地纬度": "base_lat",

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.core import audit
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.scoring.models import Bulletin
@@ -144,7 +145,8 @@ def build_bulletin(
 _COLS_SCORE = [("rank", "名次"), ("name", "单位"), ("code", "代码"), ("points", "得分"),
                ("deductions", "扣分"), ("bonuses", "加分"), ("issues", "问题数"),
                ("tier_label", "档次")]  # fmt: skip
-_COLS_DEPT = [("rank", "名次"), ("name", "责任单位"), ("filed", "立案数"), ("due", "应结案数"),
+_COLS_DEPT = [("rank", "名次"), ("name", zh.LEVEL_LABELS["department"]), ("filed", "立案数"),
+              ("due", "应结案数"),
               ("closure_rate", "结案率"), ("on_time_rate", "按期结案率"),
               ("rework_rate", "返工率"), ("extension_rate", "延期率"),
               ("avg_handling_hours", "平均处置时长（小时）"),

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import DEFAULT_TZ
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.scoring.rules import RuleVersion
@@ -55,14 +56,8 @@ __all__ = [
 
 #: Levels a score can be computed for.
 LEVELS = ("unit_grid", "community", "township", "road_section", "department")
-LEVEL_LABELS = {
-    "unit_grid": "单元网格",
-    "community": "社区",
-    "township": "乡镇（街道）",
-    "road_section": "路段",
-    "department": "责任单位",
-}
-TIER_LABELS = {"good": "好", "fair": "中", "poor": "差"}
+LEVEL_LABELS = zh.LEVEL_LABELS
+TIER_LABELS = zh.TIER_LABELS
 
 #: Sources that are inspections (sampled points), used by :func:`default_sample`.
 INSPECTION_SOURCES = frozenset(
@@ -425,9 +420,7 @@ def score_issue(
 
 def source_label(code: str) -> str:
     """The Chinese label of an issue source (``media_exposure`` → 媒体曝光)."""
-    from civgrid.grids.issues.config import SOURCE_LABELS
-
-    return {str(getattr(k, "value", k)): v for k, v in SOURCE_LABELS.items()}.get(code, code)
+    return zh.SOURCE_LABELS.get(code, code)
 
 
 def _total(base: float, items: Sequence[LineItem], max_bonus: float) -> tuple[float, list]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
 from civgrid.grids.core import audit
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.calendar import DEFAULT_TZ
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -650,8 +651,8 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
         cat = {"category_code": r.category_code,
                "category_name": cats.get(r.category_code, r.category_code)}  # fmt: skip
         if r.recurrence:
-            entries.append({"issue_id": r.id, "kind": "recurrence", "label": "反弹回潮",
-                            **cat})  # fmt: skip
+            entries.append({"issue_id": r.id, "kind": "recurrence",
+                            "label": zh.ISSUE_ACTION_LABELS["recurrence"], **cat})  # fmt: skip
         if r.return_count:
             entries.append({"issue_id": r.id, "kind": "returned",
                             "label": f"整改被退回{r.return_count}次",

@@ -165,8 +165,8 @@
     if (p.open === undefined) return "";
     return (
       row("未结问题", '<b class="cg-num">' + esc(p.open) + "</b>") +
-      row("超期", '<b class="cg-num cg-overdue">' + esc(p.overdue) + "</b>") +
-      row("反弹回潮", esc(p.recurring)) +
+      row(lab("actions", "overdue"), '<b class="cg-num cg-overdue">' + esc(p.overdue) + "</b>") +
+      row(lab("actions", "recurrence"), esc(p.recurring)) +
       row("累计问题", esc(p.total))
     );
   }
@@ -198,29 +198,41 @@
 
   // ------------------------------------------------------------------ boundary layers
 
+  // Labels come from the page config (civgrid.grids.core.labels via maps/pages.py); no tables here.
+  var L = { roles: {}, layers: {}, sources: {}, actions: {} };
+  function useLabels(cfg) {
+    var l = (cfg && cfg.labels) || {};
+    ["roles", "layers", "sources", "actions"].forEach(function (k) {
+      L[k] = l[k] || {};
+    });
+  }
+  function lab(table, key) {
+    return L[table][key] || key;
+  }
+
   function popupFor(key, p) {
     var title = "<h4>" + esc(p.name) + "</h4>";
     var rows = "";
     if (key === "township") {
-      rows = row("类型", esc(p.type_label)) + row("联系领导", esc(p.contact)) + row("责任单位", esc(p.responsible));
+      rows = row("类型", esc(p.type_label)) + row(lab("roles", "contact"), esc(p.contact)) + row(lab("roles", "responsible"), esc(p.responsible));
     } else if (key === "community") {
       rows =
         row("类型", esc(p.type_label) + "网格") +
-        row("分包领导", esc(p.contract)) +
-        row("联建单位", esc(p.pairing)) +
-        row("责任单位", esc(p.responsible));
+        row(lab("roles", "contract"), esc(p.contract)) +
+        row(lab("roles", "pairing"), esc(p.pairing)) +
+        row(lab("roles", "responsible"), esc(p.responsible));
     } else if (key === "unit_grid") {
-      rows = row("类型", esc(p.kind_label || "单元网格")) + row("责任单位", esc(p.responsible));
+      rows = row("类型", esc(p.kind_label || lab("layers", "unit_grid"))) + row(lab("roles", "responsible"), esc(p.responsible));
     } else if (key === "road_section") {
-      rows = row("起止", esc(p.extent)) + row("路长", esc(p.road_chief)) + row("责任单位", esc(p.responsible));
+      rows = row("起止", esc(p.extent)) + row(lab("roles", "road_chief"), esc(p.road_chief)) + row(lab("roles", "responsible"), esc(p.responsible));
     } else if (key === "key_site") {
       rows =
         row("类型", esc(p.kind_label)) +
-        row("牵头单位", esc(p.lead)) +
-        row("责任单位", esc(p.responsible)) +
+        row(lab("roles", "lead"), esc(p.lead)) +
+        row(lab("roles", "responsible"), esc(p.responsible)) +
         row("周边范围", esc(p.zone_radius_m) + " 米");
     } else if (key === "supervision_area") {
-      rows = row("督导组", esc(p.supervision));
+      rows = row(lab("roles", "supervision"), esc(p.supervision));
     } else if (key === "key_site_zone") {
       rows = row("范围", "周边 " + esc(p.zone_radius_m) + " 米（同标准督查）");
     }
@@ -419,16 +431,16 @@
     var color = (cfg.stateColors || {})[p.state] || "#616161";
     var badges =
       '<span class="cg-badge" style="background:' + color + '">' + esc(p.state_label) + "</span>" +
-      (p.overdue ? '<span class="cg-badge cg-badge-overdue">超期</span>' : "") +
+      (p.overdue ? '<span class="cg-badge cg-badge-overdue">' + esc(lab("actions", "overdue")) + "</span>" : "") +
       (p.escalated ? '<span class="cg-badge cg-badge-overdue">已升级</span>' : "") +
-      (p.recurrence ? '<span class="cg-badge cg-badge-rec">反弹回潮</span>' : "");
-    var sourceLabel = (cfg.sourceLabels || {})[p.source] || p.source;
+      (p.recurrence ? '<span class="cg-badge cg-badge-rec">' + esc(lab("actions", "recurrence")) + "</span>" : "");
+    var sourceLabel = lab("sources", p.source);
     var place = [p.township, p.community, p.road_section].filter(Boolean).map(esc).join(" · ");
     var rows =
       row("来源", esc(sourceLabel)) +
       row("上报时间", fmtTime(p.reported_at) + ' <span class="cg-muted">（' + fmtAge(p.age_days) + "）</span>") +
       row("整改时限", p.deadline ? fmtTime(p.deadline) : "") +
-      row("责任单位", esc(p.owner_unit)) +
+      row(lab("roles", "responsible"), esc(p.owner_unit)) +
       row("协办单位", esc(p.co_units)) +
       row("责任领导", esc(p.leaders)) +
       row("位置", place) +
@@ -440,7 +452,7 @@
       actions += '<a href="#" class="cg-link" data-cg-detail="' + p.id + '">详情与处理记录</a>';
     }
     if (cfg.draw && REASSIGNABLE[p.state]) {
-      actions += '<button type="button" class="cg-btn cg-btn-small" data-cg-reassign="' + p.id + '">' + (p.state === "triage" ? "交办" : "改派") + "</button>";
+      actions += '<button type="button" class="cg-btn cg-btn-small" data-cg-reassign="' + p.id + '">' + esc(lab("actions", p.state === "triage" ? "dispatch" : "reassign")) + "</button>";
     }
     return (
       '<div class="cg-popup cg-issue-popup"><h4>#' + esc(p.id) + " " + esc(p.category_name) + "</h4>" +
@@ -638,7 +650,7 @@
           html += "</div><div class='cg-ramp-labels'><span>低</span><span>高</span></div>";
         } else {
           html += "<h5>问题状态</h5><ul>";
-          ["triage", "assigned", "rectifying", "submitted", "returned", "closed"].forEach(function (s) {
+          (cfg.legendStates || []).forEach(function (s) {
             html +=
               '<li><span class="cg-dot" style="background:' + (cfg.stateColors[s] || "#999") + '"></span>' +
               esc((cfg.stateLabels || {})[s] || s) + "</li>";
@@ -663,7 +675,7 @@
             html +=
               "<ul>" +
               '<li><span class="cg-dot cg-dot-site"></span>重点点位 <span class="cg-zone"></span>周边400米</li>' +
-              '<li><span class="cg-box" style="border:2px dashed #00897b"></span>督导范围</li></ul>';
+              '<li><span class="cg-box" style="border:2px dashed #00897b"></span>' + esc(lab("layers", "supervision_area")) + "</li></ul>";
           }
         }
         if (cfg.displayCrs === "gcj02") html += '<div class="cg-muted cg-crs">坐标已按底图转换为 GCJ-02 显示</div>';
@@ -715,7 +727,7 @@
     var html = option("", "全部片区");
     var groups = {};
     (areas || []).forEach(function (a) {
-      var g = a.type === "township" || a.type === "street" ? "乡镇/街道" : "社区/行政村";
+      var g = a.type === "township" || a.type === "street" ? lab("layers", "township") : "社区/行政村";
       (groups[g] = groups[g] || []).push(a);
     });
     Object.keys(groups).forEach(function (g) {
@@ -729,7 +741,7 @@
   }
 
   function stateOptions(cfg) {
-    var html = option("", "全部状态") + option("kind:open", "未结（全部）") + option("kind:closed_fixed", "已结案");
+    var html = option("", "全部状态") + option("kind:open", "未结（全部）") + option("kind:closed_fixed", (cfg.stateLabels || {}).closed || "closed");
     Object.keys(cfg.stateLabels || {}).forEach(function (s) {
       html += option("state:" + s, cfg.stateLabels[s]);
     });
@@ -833,27 +845,6 @@
     return box.querySelector(".cg-side-body");
   }
 
-  var ACTION_LABELS = {
-    report: "上报",
-    dispatch: "交办",
-    accept: "签收",
-    submit: "上报整改",
-    reinspect: "复查",
-    reopen: "重新打开",
-    reject: "不予受理",
-    merge: "合并",
-    unmerge: "撤销合并",
-    reassign: "改派",
-    supervise: "督办",
-    escalate: "升级",
-    overdue: "超期",
-    recurrence: "反弹回潮",
-    extension_request: "延期申请",
-    extension_decision: "延期审批",
-    duplicate_linked: "关联重复",
-    comment: "备注",
-  };
-
   function showDetail(cfg, id) {
     var body = sidePanel();
     body.innerHTML = "<h3>问题 #" + esc(id) + "</h3><p class='cg-muted'>加载中…</p>";
@@ -865,7 +856,7 @@
           var change = e.data && e.data.to_unit ? " → " + esc(e.data.to_unit) : "";
           return (
             '<li class="cg-event cg-event-' + esc(e.action) + '"><time>' + fmtTime(e.at) + "</time> <b>" +
-            esc(ACTION_LABELS[e.action] || e.action) + "</b>" + change + " <span class='cg-muted'>" + who + "</span>" +
+            esc(lab("actions", e.action)) + "</b>" + change + " <span class='cg-muted'>" + who + "</span>" +
             (e.note ? "<div class='cg-note'>" + esc(e.note) + "</div>" : "") + "</li>"
           );
         })
@@ -875,7 +866,7 @@
         "<h3>问题 #" + esc(d.id) + " " + esc(d.category && d.category.name) + "</h3>" +
         "<table class='cg-kv'>" +
         row("状态", esc(d.state_label)) +
-        row("责任单位", owner) +
+        row(lab("roles", "responsible"), owner) +
         row("整改时限", fmtTime(d.deadline)) +
         row("上报时间", fmtTime(d.reported_at)) +
         "</table><h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>";
@@ -1071,6 +1062,7 @@
   // ------------------------------------------------------------------ page setup
 
   function basePage(map, cfg) {
+    useLabels(cfg);
     document.body.classList.add("cg-page", "cg-page-" + cfg.page);
     map.attributionControl.setPrefix("Leaflet");
     setTimeout(function () {
@@ -1246,8 +1238,8 @@
               row("得分", "<b class='cg-num'>" + esc(p.score) + "</b>") +
               row("问题总数", esc(p.count)) +
               row("未结", esc(p.open)) +
-              row("超期", "<b class='cg-num cg-overdue'>" + esc(p.overdue) + "</b>") +
-              row("反弹回潮", esc(p.recurrences)) +
+              row(lab("actions", "overdue"), "<b class='cg-num cg-overdue'>" + esc(p.overdue) + "</b>") +
+              row(lab("actions", "recurrence"), esc(p.recurrences)) +
               row("主要类别", esc(p.top_category_name)) +
               row("所在片区", esc(p.community_name)) +
               "</table><div class='cg-code'>H3 " + esc(p.cell) + "</div></div>"

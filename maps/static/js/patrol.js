@@ -157,7 +157,7 @@
     if (summary) {
       summary.innerHTML =
         (data.plan ? "" : "<p>本月尚无巡查计划。</p>") +
-        "<table><tr><th>督查组</th><th>已走访/计划</th><th>路段覆盖</th>" +
+        "<table><tr><th>" + (cfg.teamLabel || "") + "</th><th>已走访/计划</th><th>路段覆盖</th>" +
         "<th>网格进入</th><th>遗漏</th></tr>" + rows + "</table>";
     }
     st.counts = {
