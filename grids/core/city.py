@@ -45,6 +45,7 @@ Examples
 ... except CityError as exc:
 ...     print(exc)
 x.yaml:4: city.center.0: Input should be less than or equal to 180
+"""
 
 from __future__ import annotations
 
