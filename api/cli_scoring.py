@@ -57,14 +57,13 @@ def parse_as_of(text: str | None) -> Any:
     '2026-12-06T02:00:00+00:00'
     """
     from datetime import UTC, date, datetime, time, timedelta
-    from zoneinfo import ZoneInfo
 
-    from civgrid.grids.core.calendar import DEFAULT_TZ
+    from civgrid.grids.core.calendar import local_zone
     from civgrid.grids.core.errors import InvalidInputError
 
     if not text:
         return None
-    tz = ZoneInfo(DEFAULT_TZ)
+    tz = local_zone()
     try:
         if len(text.strip()) == 10:
             day = date.fromisoformat(text.strip()) + timedelta(days=1)

@@ -37,20 +37,19 @@ from typing import Any
 
 import folium
 
+from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.city import current_city
 from civgrid.maps.basemaps import OFFLINE, Basemap
 from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
 from civgrid.maps.layers import LAYERS, OVERDUE_COLOR, STATE_COLORS
 
 __all__ = [
-    "DEFAULT_CENTER",
     "STATE_LABELS",
     "command_center_map",
     "heat_map",
     "leader_map",
 ]
 
-#: Sheqi county town (lat, lon) — only used when no centre is given.
-DEFAULT_CENTER = (33.056, 112.947)
 
 #: Default Chinese labels of the workflow states (a city may relabel them).
 STATE_LABELS = {
@@ -106,7 +105,7 @@ def _base(
     plugins: Sequence[str],
 ) -> folium.Map:
     return offline_map(
-        location=center or DEFAULT_CENTER,
+        location=center or current_city().latlon,
         zoom_start=zoom,
         basemap=basemap or OFFLINE,
         plugins=plugins,
@@ -131,6 +130,7 @@ def _common_config(
     bm = basemap or OFFLINE
     return {
         "county": county_name,
+        "timeZone": local_zone().key,
         "displayCrs": bm.display_crs,
         "basemap": {
             "key": bm.key,

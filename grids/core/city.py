@@ -11,15 +11,15 @@ The app and the CLI select the city once (``CIVGRID_CITY``, see
 :func:`current_city` (which falls back to :data:`DEFAULT_CITY` when nothing was
 activated, e.g. in a library call or a unit test).
 
-Example section::
+Example section (the demo county's is in ``grids/profiles/sheqi.yaml``)::
 
     city:
-      county_name: 社旗县
-      center: [112.947, 33.056]     # lon, lat (WGS84)
+      county_name: 示例县
+      center: [110.5, 30.25]        # lon, lat (WGS84)
       zoom: 11
       time_zone: Asia/Shanghai
-      notice_prefix: 社创督          # 督办 notice numbers: 社创督〔2025〕第012号
-      bulletin_prefixes: {monthly: 社创通, quarterly: 社创考}
+      notice_prefix: 示督            # 督办 notice numbers: 示督〔2025〕第012号
+      bulletin_prefixes: {monthly: 示通, quarterly: 示考}
       holidays: []                   # extra public holidays (ISO dates or a..b ranges)
       makeup_workdays: []            # extra make-up working days (调休)
 
@@ -85,7 +85,7 @@ class CityError(ProfileFileError):
 
 
 class BulletinPrefixes(BaseModel):
-    """Document series (文号) of the bulletins, e.g. 社创通〔2026〕第3号."""
+    """Document series (文号) of the bulletins: ``<monthly>〔2026〕第3号``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

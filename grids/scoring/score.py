@@ -27,9 +27,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.scoring.rules import RuleVersion
 
@@ -72,7 +71,6 @@ INSPECTION_SOURCES = frozenset(
 _DAY = timedelta(days=1)
 #: Line items that carry a part's score (a community in a township, a month in a quarter).
 AGGREGATE = frozenset({"community", "period"})
-_TZ = ZoneInfo(DEFAULT_TZ)
 _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 
@@ -172,13 +170,13 @@ class Period:
 
     @property
     def start_utc(self) -> datetime:
-        """First instant (aware UTC) of the period in Beijing time."""
-        return datetime.combine(self.start, time(), _TZ).astimezone(UTC)
+        """First instant (aware UTC) of the period in the county's time zone."""
+        return datetime.combine(self.start, time(), local_zone()).astimezone(UTC)
 
     @property
     def end_utc(self) -> datetime:
-        """First instant (aware UTC) after the period in Beijing time."""
-        return datetime.combine(self.end, time(), _TZ).astimezone(UTC)
+        """First instant (aware UTC) after the period in the county's time zone."""
+        return datetime.combine(self.end, time(), local_zone()).astimezone(UTC)
 
     @property
     def label(self) -> str:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
 from civgrid.grids.core import audit
 from civgrid.grids.core.actors import Actor
-from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolVisit
@@ -140,7 +139,7 @@ def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime 
     """
     last = period.end - timedelta(days=1)
     if as_of is not None:
-        last = min(last, as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+        last = min(last, as_of.astimezone(local_zone()).date())
     rows = session.execute(
         select(PatrolVisit.target_layer, PatrolVisit.target_code, PatrolVisit.community_code)
         .where(PatrolVisit.status == "done")
