@@ -41,13 +41,13 @@ ProfileOption = typer.Option(None, "--profile", help="Rule profile (default: she
 AsOfOption = typer.Option(
     None,
     "--as-of",
-    help="Compute as of this moment: YYYY-MM-DD (the end of that day, Beijing) or an "
+    help="Compute as of this moment: YYYY-MM-DD (the end of that day, county time) or an "
     "ISO time (default: now).",
 )
 
 
 def parse_as_of(text: str | None) -> Any:
-    """``--as-of``: None → None; a date → the end of that day in Beijing; else ISO time.
+    """``--as-of``: None → None; a date → the end of that day in the county's zone; else ISO time.
 
     Examples
     --------

@@ -283,7 +283,7 @@ def publish_bulletin(
     if period.end_utc > now:
         raise ConflictError(
             f"{period.key} has not ended: its {kind} bulletin can be published from "
-            f"{period.end.isoformat()} 00:00 Beijing time (scores still change until then)",
+            f"{period.end.isoformat()} 00:00 county time (scores still change until then)",
             kind="bulletin", key=period.key,
         )  # fmt: skip
     if ctx.as_of > now:
@@ -295,7 +295,7 @@ def publish_bulletin(
     if period.end_utc > ctx.as_of:
         raise ConflictError(
             f"{period.key} has not ended as of {ctx.as_of.isoformat()}: its {kind} bulletin "
-            f"covers the whole period (as of {period.end.isoformat()} 00:00 Beijing time or later)",
+            f"covers the whole period (as of {period.end.isoformat()} 00:00 county time or later)",
             kind="bulletin", key=period.key,
         )  # fmt: skip
     if (old := find_bulletin(ctx.session, kind, period.key)) is not None:

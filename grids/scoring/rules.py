@@ -480,7 +480,7 @@ def shipped_profile_paths() -> list[Path]:
 
 
 def _today() -> date:
-    """Today in Beijing."""
+    """Today in the county's time zone."""
     return local_today()
 
 
@@ -556,7 +556,7 @@ class RuleRegistry:
     Parameters
     ----------
     clock : callable, optional
-        Returns today's date (default: today in Beijing).
+        Returns today's date (default: today in the county's time zone).
     categories : collection of str, optional
         Category codes profiles are checked against (default: the seeded tree).
     """

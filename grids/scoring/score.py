@@ -7,7 +7,7 @@ reads the records from the database.
 
 A score is ``base − deductions + bonuses`` (never below 0), with one line item
 per deduction or bonus (rule, issue, points, reason in Chinese). Issues count in
-the period they were reported in (Beijing time); overdue days are counted up to
+the period they were reported in (county time zone); overdue days are counted up to
 the closing time, the end of the period or ``as_of`` (now), whichever comes first —
 a period still running is scored as it stands, not as if its end had come. A
 township is the mean (or weighted mean) of its sampled communities; a township
@@ -79,7 +79,7 @@ _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 @dataclass(frozen=True)
 class Period:
-    """A scoring period of local (Beijing) days: ``start`` inclusive, ``end`` exclusive.
+    """A scoring period of local (county time zone) days: ``start`` inclusive, ``end`` exclusive.
 
     ``kind`` is ``week``, ``month``, ``quarter`` or ``year``; ``key`` e.g.
     ``2026-12``, ``2026Q4``, ``2026``, ``2026-W50``.
@@ -337,7 +337,7 @@ class Score:
 
 
 def in_period(rec: IssueRecord, period: Period) -> bool:
-    """Reported inside the period (Beijing days) and a real problem (not rejected/merged)."""
+    """Reported inside the period (county-local days) and a real problem (not rejected/merged)."""
     return period.start_utc <= rec.reported_at < period.end_utc and rec.state not in (
         "rejected",
         "merged",

@@ -308,7 +308,7 @@ class ScoringContext:
         """
         if period.start_utc > self.as_of:
             raise InvalidInputError(
-                f"{period.key} has not begun (it starts on {period.start.isoformat()}, Beijing "
+                f"{period.key} has not begun (it starts on {period.start.isoformat()}, county "
                 "time): a future period cannot be scored, ranked or named",
                 field="period",
             )
@@ -505,7 +505,7 @@ def open_cases(
     if period.end_utc > min(now, ctx.as_of):
         raise InvalidInputError(
             f"{period.key} has not ended: its accountability cases can be evaluated from "
-            f"{period.end.isoformat()} 00:00 Beijing time (its ranking is not final before)",
+            f"{period.end.isoformat()} 00:00 county time (its ranking is not final before)",
             field="period",
         )
     profile = ctx.registry.profile(ctx.profile).profile
