@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         The app, with routers, error handlers and a lifespan that opens the store.
     """
     settings = settings or Settings()
+    # the city (county name, map centre, prefixes, time zone): selected once, here
+    city = settings.activate_city()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.city = city
     errors.install(app)
     install_login_handler(app)
 

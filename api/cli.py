@@ -13,6 +13,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _city() -> None:
+    """Select the city (``CIVGRID_CITY``) and its time zone once, before any command."""
+    from civgrid.api.settings import Settings
+
+    Settings().activate_city()
+
+
 @app.command()
 def version() -> None:
     """Print the civgrid version."""

@@ -30,7 +30,7 @@ import_app = typer.Typer(
     help="Import boundaries and tables (dry run unless --commit).", no_args_is_help=True
 )
 export_app = typer.Typer(help="Export lists (责任清单…).", no_args_is_help=True)
-demo_app = typer.Typer(help="The demo county 社旗县.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo county (data/boundaries/demo/).", no_args_is_help=True)
 
 DatabaseOption = typer.Option(
     None,

@@ -41,13 +41,13 @@ ProfileOption = typer.Option(None, "--profile", help="Rule profile (default: she
 AsOfOption = typer.Option(
     None,
     "--as-of",
-    help="Compute as of this moment: YYYY-MM-DD (the end of that day, Beijing) or an "
+    help="Compute as of this moment: YYYY-MM-DD (the end of that day, county time) or an "
     "ISO time (default: now).",
 )
 
 
 def parse_as_of(text: str | None) -> Any:
-    """``--as-of``: None → None; a date → the end of that day in Beijing; else ISO time.
+    """``--as-of``: None → None; a date → the end of that day in the county's zone; else ISO time.
 
     Examples
     --------
@@ -57,14 +57,13 @@ def parse_as_of(text: str | None) -> Any:
     '2026-12-06T02:00:00+00:00'
     """
     from datetime import UTC, date, datetime, time, timedelta
-    from zoneinfo import ZoneInfo
 
-    from civgrid.grids.core.calendar import DEFAULT_TZ
+    from civgrid.grids.core.calendar import local_zone
     from civgrid.grids.core.errors import InvalidInputError
 
     if not text:
         return None
-    tz = ZoneInfo(DEFAULT_TZ)
+    tz = local_zone()
     try:
         if len(text.strip()) == 10:
             day = date.fromisoformat(text.strip()) + timedelta(days=1)

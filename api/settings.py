@@ -2,14 +2,27 @@
 
 One class per concern, as tipg/titiler do; :class:`Settings` gathers them.
 Example: ``CIVGRID_DATABASE_URL=postgresql+psycopg://civgrid@db/civgrid``.
+
+The city is one setting: ``CIVGRID_CITY`` names a shipped profile
+(``sheqi``, the default: ``grids/profiles/sheqi.yaml``) or is the path of a
+profile YAML file (anything ending in ``.yaml``/``.yml`` or containing a ``/``).
+Its ``city:`` section (:mod:`civgrid.grids.core.city`) gives the county name,
+the map centre and zoom, the time zone and the notice/bulletin number prefixes;
+the app (:func:`civgrid.api.app.create_app`) and the CLI load it once and
+everything reads it through :func:`civgrid.grids.core.city.current_city`.
+``CIVGRID_TIME_ZONE`` (an IANA name) overrides the profile's time zone.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from civgrid.grids.core.city import City
 
 #: Repository root when running from a checkout (api/ sits one level below it).
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +39,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: SQLite file (embedded default) or postgresql+psycopg://…",
     )
     var_dir: Path = Field(default=DEFAULT_VAR, description="Writable data directory.")
-    county_name: str = Field(default="社旗县", description="Jurisdiction shown in the UI.")
+    city: str = Field(
+        default="sheqi",
+        description="The city profile: a shipped profile name or the path of a profile YAML.",
+    )
+    time_zone: str | None = Field(
+        default=None, description="IANA time zone overriding the city profile's (rarely needed)."
+    )
     basemap_url: str | None = Field(
         default=None,
         description="XYZ/WMTS tile URL template; empty = offline blank background.",
@@ -72,3 +91,16 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set behind HTTPS)."
     )
+
+    @property
+    def county_name(self) -> str:
+        """The jurisdiction shown in the UI: the selected city's county name."""
+        from civgrid.grids.core.city import current_city
+
+        return current_city().county_name
+
+    def activate_city(self) -> City:
+        """Load :attr:`city` and make it (and its time zone) the current one."""
+        from civgrid.grids.core.city import activate_city
+
+        return activate_city(self.city, time_zone=self.time_zone)

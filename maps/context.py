@@ -7,7 +7,6 @@ Shared by the web pages (``api/routers/maps.py``) and the offline export
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -15,20 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.models import Category, Unit, UnitKind
+from civgrid.grids.core.calendar import local_zone
 from civgrid.maps.display import to_display_lonlat
 from civgrid.maps.layers import AREA_TYPE_LABELS
 
 __all__ = [
-    "TZ",
     "category_tree",
     "filter_options",
     "map_center",
     "reassign_units",
     "source_options",
 ]
-
-#: The city's time zone: date filters are local calendar days.
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def map_center(store: Any, session: Session, display_crs: str) -> tuple[float, float] | None:
@@ -79,8 +75,8 @@ def filter_options(store: Any, session: Session, *, days: int = 90) -> dict[str,
         "sources": source_options(),
         "areas": areas,
         "defaults": {
-            "from": window.start.astimezone(TZ).date().isoformat(),
-            "to": window.end.astimezone(TZ).date().isoformat(),
+            "from": window.start.astimezone(local_zone()).date().isoformat(),
+            "to": window.end.astimezone(local_zone()).date().isoformat(),
             "kind": "",
         },
     }

@@ -112,8 +112,10 @@ LAYERS: dict[str, LayerInfo] = {
 _M_PER_PX_Z0 = 156_543.033_928
 
 
-def tolerance_m(zoom: float | None, lat: float = 33.0) -> float:
+def tolerance_m(zoom: float | None, lat: float | None = None) -> float:
     """Simplification tolerance (metres) at a web-map zoom: half a pixel; 0 when zoom is None.
+
+    ``lat`` defaults to the latitude of the city's map centre.
 
     Examples
     --------
@@ -124,6 +126,10 @@ def tolerance_m(zoom: float | None, lat: float = 33.0) -> float:
     """
     if zoom is None:
         return 0.0
+    if lat is None:
+        from civgrid.grids.core.city import current_city
+
+        lat = current_city().center[1]
     z = min(max(float(zoom), 0.0), 22.0)
     return 0.5 * _M_PER_PX_Z0 * math.cos(math.radians(lat)) / 2.0**z
 
@@ -434,7 +440,7 @@ def _geometries(
     if layer == "key_site_zone":
         geoms = list(zone_rings(geoms, [r.zone_radius_m for r in rows]))
     if info.geometry != "point":
-        lat = 33.0
+        lat: float | None = None  # the city's centre latitude
         if geoms:
             b = shapely.total_bounds(np.asarray(geoms, dtype=object))
             lat = float((b[1] + b[3]) / 2)

@@ -38,20 +38,19 @@ from typing import Any
 import folium
 
 from civgrid.grids.core import labels as zh
+from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.city import current_city
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, STATE_COLORS, legend_states
 from civgrid.maps.basemaps import OFFLINE, Basemap
 from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
 from civgrid.maps.layers import LAYERS, OVERDUE_COLOR
 
 __all__ = [
-    "DEFAULT_CENTER",
     "command_center_map",
     "heat_map",
     "leader_map",
 ]
 
-#: Sheqi county town (lat, lon) — only used when no centre is given.
-DEFAULT_CENTER = (33.056, 112.947)
 
 #: Layers shown when a page opens (the others are in the layer control, unticked).
 DEFAULT_VISIBLE = ("county", "township", "community", "road_section", "key_site")
@@ -95,7 +94,7 @@ def _base(
     plugins: Sequence[str],
 ) -> folium.Map:
     return offline_map(
-        location=center or DEFAULT_CENTER,
+        location=center or current_city().latlon,
         zoom_start=zoom,
         basemap=basemap or OFFLINE,
         plugins=plugins,
@@ -120,6 +119,7 @@ def _common_config(
     bm = basemap or OFFLINE
     return {
         "county": county_name,
+        "timeZone": local_zone().key,
         "displayCrs": bm.display_crs,
         "basemap": {
             "key": bm.key,

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from civgrid.grids.core.city import current_city
 from civgrid.grids.core.labels import UNIT_KIND_LABELS
 from civgrid.grids.patrol.plan import KIND_LABELS
 
@@ -128,7 +129,7 @@ def patrol_map(
 
     title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
     m = offline_map(
-        location=center or (33.05, 112.95),
+        location=center or current_city().latlon,
         zoom_start=zoom,
         title=f"{title} · 巡查",
         control_scale=True,

@@ -116,12 +116,13 @@ def _dept_table(rows: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
 
 
 def _as_of(c: Mapping[str, Any]) -> str:
-    """``；统计截至2026-12-06 18:00`` (Beijing) from the content's ``as_of``, else empty."""
+    """``；统计截至2026-12-06 18:00`` (county time) from the content's ``as_of``, else empty."""
     from datetime import datetime
-    from zoneinfo import ZoneInfo
+
+    from civgrid.grids.core.calendar import local_zone
 
     try:
-        at = datetime.fromisoformat(str(c["as_of"])).astimezone(ZoneInfo("Asia/Shanghai"))
+        at = datetime.fromisoformat(str(c["as_of"])).astimezone(local_zone())
     except (KeyError, ValueError, TypeError):
         return ""
     return f"；统计截至{at:%Y-%m-%d %H:%M}"

@@ -41,10 +41,10 @@ from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_READ
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.grids.core.labels import leader_role_phrase
 from civgrid.maps.context import (
-    TZ,
     category_tree,
     filter_options,
     map_center,
@@ -137,7 +137,7 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def _day_start(d: date | None) -> datetime | None:
-    return None if d is None else datetime.combine(d, time.min, TZ).astimezone(UTC)
+    return None if d is None else datetime.combine(d, time.min, local_zone()).astimezone(UTC)
 
 
 def _issue_conditions(session: Session, query: Any) -> list[Any]:
@@ -283,7 +283,7 @@ def leader_page(
     for layer in _LEADER_LAYERS:
         if objects.get(layer):
             layers[layer] = f"{API}/layers/{layer}.geojson?leader={leader.key}"
-    now = datetime.now(TZ)
+    now = datetime.now(local_zone())
     m = leader_map(
         leader={"key": leader.key, "title": leader.title},
         layers=layers,
@@ -535,8 +535,8 @@ def hexbins(
                         top=top, category_names=cat_names, community_names=comm_names)  # fmt: skip
     last = window.end - timedelta(seconds=1)
     fc["window"] = {
-        "from": window.start.astimezone(TZ).date().isoformat(),
-        "to": last.astimezone(TZ).date().isoformat(),
+        "from": window.start.astimezone(local_zone()).date().isoformat(),
+        "to": last.astimezone(local_zone()).date().isoformat(),
     }
     fc["weights"] = {"open": w_open, "recurrence": w_recurrence}
     return JSONResponse(fc, media_type="application/geo+json")

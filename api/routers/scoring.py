@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -24,7 +23,7 @@ from pydantic import BaseModel, Field
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.grids.accounts.permissions import Scope
-from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import DomainError
 from civgrid.grids.scoring.rules import RuleRegistry
 from civgrid.grids.scoring.score import LEVELS, Period
@@ -72,7 +71,7 @@ def _period(text: str | None, request: Request | None = None) -> Period:
     if text:
         return Period.parse(text)
     at = now(request) if request is not None else datetime.now(UTC)
-    return Period.containing("month", at.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+    return Period.containing("month", at.astimezone(local_zone()).date())
 
 
 def _ctx(
@@ -244,7 +243,7 @@ def rules_load(
 
     settings = request.app.state.settings
     categories = known_categories() | set(session.scalars(select(Category.code)))
-    today = now(request).astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    today = now(request).astimezone(local_zone()).date()
     prof = registry(request).install_text(
         yaml_text, file, FsPath(settings.var_dir) / "profiles", today=today,
         not_before=lambda name: published_through(session, name), categories=categories,

@@ -226,11 +226,9 @@ def team_covers_issue(session: Session, team_key: str, issue: Any, on: date) -> 
 
 
 def _day_start(d: date) -> datetime:
-    from zoneinfo import ZoneInfo
+    from civgrid.grids.core.calendar import local_zone
 
-    from civgrid.grids.core.calendar import DEFAULT_TZ
-
-    return datetime.combine(d, time.min, ZoneInfo(DEFAULT_TZ)).astimezone(UTC)
+    return datetime.combine(d, time.min, local_zone()).astimezone(UTC)
 
 
 @dataclass

@@ -207,8 +207,8 @@ class WorkingCalendar:
         Public holidays (never working days, even on a weekday).
     makeup_workdays : iterable of date
         Weekend days declared working days (调休上班).
-    tz : str or tzinfo
-        Local time zone (default ``Asia/Shanghai``).
+    tz : str or tzinfo, optional
+        Local time zone (default: the county's, :func:`local_zone`).
     weekend : iterable of int
         ``date.weekday()`` numbers of the normal rest days (default Saturday, Sunday).
     day_end : datetime.time
@@ -221,7 +221,7 @@ class WorkingCalendar:
         holidays: Iterable[date] = (),
         makeup_workdays: Iterable[date] = (),
         *,
-        tz: str | tzinfo = DEFAULT_TZ,
+        tz: str | tzinfo | None = None,
         weekend: Iterable[int] = (5, 6),
         day_end: time = time(18, 0),
     ) -> None:
@@ -233,6 +233,8 @@ class WorkingCalendar:
             raise InvalidInputError(
                 f"{first} is both a holiday and a make-up working day", field="holidays"
             )
+        if tz is None:
+            tz = local_zone()
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.weekend = frozenset(weekend)
         self.day_end = day_end

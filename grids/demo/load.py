@@ -1,4 +1,4 @@
-"""Load the demo county 社旗县 (``data/boundaries/demo/``) through the ordinary importers.
+"""Load the demo county (``data/boundaries/demo/``) through the ordinary importers.
 
 Everything — reference data, boundary generation, units, leaders, assignments —
 is written in **one transaction**. A dry run does the same work and rolls it
@@ -29,6 +29,7 @@ from civgrid.grids.boundaries.imports import (
 from civgrid.grids.boundaries.models import Layer
 from civgrid.grids.boundaries.seed import SEED_DIR, SeedReport, seed_reference_data
 from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.city import current_city
 
 __all__ = ["DEMO_DUTIES_FILE", "DEMO_LAYERS", "DemoReport", "default_demo_dir", "load_demo"]
 
@@ -153,7 +154,7 @@ def load_demo(store: Store, data_dir: Path | None = None, *, commit: bool = True
             store,
             plan,
             source=f"demo: {data_dir.name}",
-            note="demo county 社旗县 (synthetic geometry)",
+            note=f"demo county {current_city().county_name} (synthetic geometry)",
             session=session,
         )
         tables = [

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import (
-    DEFAULT_TZ,
     DeadlinePolicy,
     DeadlineRule,
     WorkingCalendar,
+    local_zone,
     parse_day_list,
 )
+from civgrid.grids.core.city import current_city
 from civgrid.grids.issues.workflow import Workflow
 
 __all__ = [
@@ -75,11 +76,19 @@ class IssueSettings(BaseSettings):
     )
     photo_max_bytes: int = Field(default=10 * 1024 * 1024, description="Largest photo accepted.")
     photo_max_count: int = Field(default=9, description="Most photos per event.")
-    timezone: str = Field(default=DEFAULT_TZ, description="The city's time zone.")
-    holidays: str = Field(
-        default="", description="Extra public holidays: ISO dates or ranges a..b, comma separated."
+    timezone: str | None = Field(
+        default=None,
+        description="The calendar's time zone; default: the county's (city profile, "
+        "CIVGRID_TIME_ZONE).",
     )
-    makeup_workdays: str = Field(default="", description="Extra make-up working days (调休).")
+    holidays: str = Field(
+        default="",
+        description="Extra public holidays: ISO dates or ranges a..b, comma separated "
+        "(added to the city profile's).",
+    )
+    makeup_workdays: str = Field(
+        default="", description="Extra make-up working days (调休), added to the profile's."
+    )
     state_labels: dict[str, str] = Field(
         default_factory=dict, description="Per-city labels of workflow states."
     )
@@ -101,11 +110,28 @@ class IssueSettings(BaseSettings):
     notice_deadline: str = Field(
         default="2wd", description="Second deadline given by a 督办 notice ('2wd', '48h')."
     )
-    notice_prefix: str = Field(default="社创督", description="Prefix of 督办 notice numbers.")
+    notice_prefix: str | None = Field(
+        default=None, description="Prefix of 督办 notice numbers; default: the city profile's."
+    )
     returns_before_notice: int = Field(
         default=2, description="Returns after which a 督办 notice is issued (0 = never)."
     )
     due_soon_hours: float = Field(default=24.0, description="'Due soon' window of the inbox.")
+
+
+def city_calendar(
+    holidays: list[date] | tuple[date, ...] = (),
+    makeup_workdays: list[date] | tuple[date, ...] = (),
+    *,
+    tz: str | None = None,
+) -> WorkingCalendar:
+    """The national calendar plus the city profile's and these local days, in the county zone."""
+    city = current_city()
+    return WorkingCalendar.china(
+        [*city.holidays, *holidays],
+        [*city.makeup_workdays, *makeup_workdays],
+        tz=tz or local_zone(),
+    )
 
 
 def _utcnow() -> datetime:
@@ -129,7 +155,7 @@ class IssueConfig:
     """
 
     workflow: Workflow = field(default_factory=Workflow)
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar.china)
+    calendar: WorkingCalendar = field(default_factory=lambda: city_calendar())
     deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     clock: Callable[[], datetime] = _utcnow
     photo_dir: Path | None = None
@@ -142,7 +168,7 @@ class IssueConfig:
     recurrence_radius_m: float = 50.0
     reopen_days: int = 30
     notice_deadline: DeadlineRule = field(default_factory=lambda: DeadlineRule.working_days(2))
-    notice_prefix: str = "社创督"
+    notice_prefix: str = field(default_factory=lambda: current_city().notice_prefix)
     returns_before_notice: int = 2
     due_soon_hours: float = 24.0
 
@@ -166,7 +192,7 @@ class IssueConfig:
         """
         s = settings or IssueSettings()
         photo_dir = s.photo_dir or (Path(var_dir) / "photos" if var_dir is not None else None)
-        calendar = WorkingCalendar.china(
+        calendar = city_calendar(
             parse_day_list(s.holidays), parse_day_list(s.makeup_workdays), tz=s.timezone
         )
         return cls(
@@ -186,7 +212,7 @@ class IssueConfig:
             recurrence_radius_m=s.recurrence_radius_m,
             reopen_days=s.reopen_days,
             notice_deadline=DeadlineRule.parse(s.notice_deadline),
-            notice_prefix=s.notice_prefix,
+            notice_prefix=s.notice_prefix or current_city().notice_prefix,
             returns_before_notice=s.returns_before_notice,
             due_soon_hours=s.due_soon_hours,
         )

@@ -347,7 +347,8 @@ class SupervisionNotice(Base):
 
     Addressed to the owner unit and the leaders answering for the place;
     ``deadline`` is the second deadline after which the issue escalates.
-    ``number`` is unique, e.g. ``社创督〔2025〕第012号`` (``year`` + ``seq``).
+    ``number`` is unique, e.g. ``<prefix>〔2025〕第012号``
+    (the city's ``notice_prefix``) (``year`` + ``seq``).
     """
 
     __tablename__ = "supervision_notices"

@@ -134,7 +134,7 @@ def ingest_track(
     """Read, clean and measure a GPS track of a team; store it with ``commit``.
 
     A track counts for one day only (its confirmations of planned visits): a timed
-    track for the local (Beijing) date of its first fix, an untimed one for the
+    track for the local (county time zone) date of its first fix, an untimed one for the
     ``day`` given with it (required). A track dated after ``today`` is refused. The
     same file uploaded again by the same team is not stored twice: the stored track
     is returned with ``duplicate`` true.
@@ -249,7 +249,7 @@ def ingest_track(
         if given_day is not None and given_day != track_day:
             raise InvalidInputError(
                 f"day {given_day.isoformat()} does not match the track's fix times (first fix "
-                f"on {track_day.isoformat()}, Beijing time)（指定日期与轨迹时间不符）",
+                f"on {track_day.isoformat()}, county time)（指定日期与轨迹时间不符）",
                 field="day",
             )
     elif given_day is None:
@@ -348,7 +348,7 @@ def _seen_index(
     """Day → coverage group → target code → teams whose tracks of that day reached it.
 
     ``rows`` are ``(team_key, started_at, month, coverage)``. A track counts for its
-    own day only: the ``day`` stored with its coverage, else the local (Beijing) date
+    own day only: the ``day`` stored with its coverage, else the local (county time zone) date
     of its first fix; an untimed track stored without a day counts for no day. A road
     section counts when covered ≥ ``covered_share``.
     """
@@ -455,7 +455,7 @@ def team_coverage(
         track of any team reached, and ``planned``: unvisited visits of later days,
         not yet due), and ``by_community`` (the same counts per community of the
         team's area; key-site visits and roads outside communities under ``""``). A
-        planned visit counts as visited when a track of its day (Beijing time; an
+        planned visit counts as visited when a track of its day (county time zone; an
         untimed track: the day given with it) entered its target (community,
         key-site zone, unit grid) or covered its road section.
     """

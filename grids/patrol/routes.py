@@ -166,7 +166,7 @@ def _check_issue_fits(visit: PatrolVisit, issue: Issue) -> None:
     if day != visit.day:
         raise InvalidInputError(
             f"issue {issue.id} was reported on {day.isoformat() if day else 'an unknown day'}, "
-            f"not on the day of visit {visit.id} ({visit.day.isoformat()}, Beijing time)"
+            f"not on the day of visit {visit.id} ({visit.day.isoformat()}, county time)"
             "（问题上报日期与走访日期不符）",
             field="issue_ids",
         )
@@ -190,7 +190,7 @@ def set_visit_outcome(
     """Mark a planned visit ``done`` or ``missed`` and link issues reported during it.
 
     A visit of a later day than today cannot be done or missed yet. A linked issue
-    must have been reported on the visit's day (local Beijing date) and, when the
+    must have been reported on the visit's day (local date) and, when the
     visit has a community, in that community; a missed visit links no issues.
 
     Parameters

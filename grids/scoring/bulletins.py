@@ -4,7 +4,8 @@
 townships, best and worst named, department indicators, accountability cases
 with their facts, negative lists of the worst units, hotspots and a link to the
 heat map) as a JSON-ready dict; :func:`bulletin_xlsx` writes it as a workbook;
-:func:`publish_bulletin` freezes both with a number (``社创通〔2026〕第3号``).
+:func:`publish_bulletin` freezes both with a number (``<prefix>〔2026〕第3号``,
+the prefix from the city profile).
 A published bulletin is never recomputed; publishing a period twice is refused, and
 so is publishing a period that has not ended (its scores would still change).
 Drafts of a running period are computed as of the context's ``now``.
@@ -284,7 +285,7 @@ def publish_bulletin(
     if period.end_utc > now:
         raise ConflictError(
             f"{period.key} has not ended: its {kind} bulletin can be published from "
-            f"{period.end.isoformat()} 00:00 Beijing time (scores still change until then)",
+            f"{period.end.isoformat()} 00:00 county time (scores still change until then)",
             kind="bulletin", key=period.key,
         )  # fmt: skip
     if ctx.as_of > now:
@@ -296,7 +297,7 @@ def publish_bulletin(
     if period.end_utc > ctx.as_of:
         raise ConflictError(
             f"{period.key} has not ended as of {ctx.as_of.isoformat()}: its {kind} bulletin "
-            f"covers the whole period (as of {period.end.isoformat()} 00:00 Beijing time or later)",
+            f"covers the whole period (as of {period.end.isoformat()} 00:00 county time or later)",
             kind="bulletin", key=period.key,
         )  # fmt: skip
     if (old := find_bulletin(ctx.session, kind, period.key)) is not None:
@@ -321,17 +322,21 @@ def publish_bulletin(
     return b
 
 
-#: The document series (文号) of each kind of bulletin, numbered separately per year.
-SERIES = {"monthly": "社创通", "quarterly": "社创考"}
+def series(kind: str) -> str:
+    """The document series (文号 prefix) of ``kind``, from the city profile's
+    ``bulletin_prefixes``; each series is numbered separately per year."""
+    from civgrid.grids.core.city import current_city
+
+    return getattr(current_city().bulletin_prefixes, kind)
 
 
 def next_number(session: Session, kind: str, year: int) -> str:
-    """The next document number of ``kind``'s series in ``year`` (``社创通〔2026〕第2号``).
+    """The next document number of ``kind``'s series in ``year`` (``<prefix>〔2026〕第2号``).
 
     Each series (kind) has its own counter per year: the first quarterly
     assessment is 第1号 whatever the monthly bulletins before it.
     """
-    tag = SERIES[kind]
+    tag = series(kind)
     prefix = f"{tag}〔{year}〕第"
     used = session.scalars(
         select(Bulletin.number).where(Bulletin.kind == kind, Bulletin.number.like(f"{prefix}%"))

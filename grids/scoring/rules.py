@@ -33,15 +33,13 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -54,8 +52,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
-from civgrid.grids.core.calendar import DEFAULT_TZ, Priority
-from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.calendar import Priority, local_today
+from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.core.profilefile import (
+    ProfileFileError,
+    compose,
+    line_for,
+    line_map,
+    validation_error,
+)
 from civgrid.grids.issues.config import Source
 
 if TYPE_CHECKING:
@@ -140,13 +145,8 @@ def _check_codes(v: Mapping[str, Any] | Collection[str], known: Collection[str],
             )
 
 
-class RulesError(InvalidInputError):
+class RulesError(ProfileFileError):
     """A rules file that cannot be used: ``file``, ``line`` (1-based) and ``reason``."""
-
-    def __init__(self, file: str, line: int | None, reason: str) -> None:
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {reason}", field="rules", file=file, line=line, row=line)
-        self.file, self.line, self.reason = file, line, reason
 
 
 class _Strict(BaseModel):
@@ -402,29 +402,8 @@ class Profile(_Strict):
 # --------------------------------------------------------------------------- loading
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
-    """Path (keys and list indexes) → 1-based line of every node of a composed YAML tree."""
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value
-            out[(*path, key)] = k.start_mark.line + 1
-            _line_map(v, (*path, key), out)
-            out[(*path, key)] = k.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _line_map(v, (*path, i), out)
-    return out
-
-
-def _line_for(lines: Mapping[tuple, int], loc: Iterable[Any]) -> int | None:
-    """The line of the deepest known prefix of a pydantic error location."""
-    parts = tuple(str(x) if not isinstance(x, int) else x for x in loc)
-    for n in range(len(parts), -1, -1):
-        if parts[:n] in lines:
-            return lines[parts[:n]]
-    return None
+_line_map = line_map
+_line_for = line_for
 
 
 @dataclass(frozen=True)
@@ -438,32 +417,14 @@ class _Parsed:
 
 
 def _parse(text: str, file: str, categories: Collection[str] | None = None) -> _Parsed:
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise RulesError(file, 1, "empty rules file")
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise RulesError(file, line, f"YAML: {exc.problem or exc.context}") from exc
-    if not isinstance(data, dict):
-        raise RulesError(file, node.start_mark.line + 1, "a profile must be a mapping")
-    lines = _line_map(node)
+    data, lines = compose(text, file, RulesError)
+    # the city: section belongs to civgrid.grids.core.city (validated there)
+    data = {k: v for k, v in data.items() if k != "city"}
     context = {"categories": frozenset(categories)} if categories is not None else None
     try:
         profile = Profile.model_validate(data, context=context)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err.get("loc", ()))
-        if (extra := (err.get("ctx") or {}).get("field")) is not None:
-            loc = (*loc, extra)
-        where = ".".join(str(x) for x in loc)
-        raise RulesError(file, _line_for(lines, loc), f"{where}: {err.get('msg')}") from exc
+        raise validation_error(exc, file, lines, (), RulesError) from exc
     version_lines: dict[date, int] = {}
     for i, raw in enumerate(data.get("versions") or []):
         eff = RuleVersion.model_validate(raw, context=context).effective_from
@@ -519,8 +480,8 @@ def shipped_profile_paths() -> list[Path]:
 
 
 def _today() -> date:
-    """Today in Beijing."""
-    return datetime.now(UTC).astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    """Today in the county's time zone."""
+    return local_today()
 
 
 def _differs(old: RuleVersion, new: RuleVersion) -> list[str]:
@@ -595,7 +556,7 @@ class RuleRegistry:
     Parameters
     ----------
     clock : callable, optional
-        Returns today's date (default: today in Beijing).
+        Returns today's date (default: today in the county's time zone).
     categories : collection of str, optional
         Category codes profiles are checked against (default: the seeded tree).
     """

@@ -7,7 +7,7 @@ reads the records from the database.
 
 A score is ``base − deductions + bonuses`` (never below 0), with one line item
 per deduction or bonus (rule, issue, points, reason in Chinese). Issues count in
-the period they were reported in (Beijing time); overdue days are counted up to
+the period they were reported in (county time zone); overdue days are counted up to
 the closing time, the end of the period or ``as_of`` (now), whichever comes first —
 a period still running is scored as it stands, not as if its end had come. A
 township is the mean (or weighted mean) of its sampled communities; a township
@@ -27,10 +27,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from civgrid.grids.core import labels as zh
-from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.scoring.rules import RuleVersion
 
@@ -67,7 +66,6 @@ INSPECTION_SOURCES = frozenset(
 _DAY = timedelta(days=1)
 #: Line items that carry a part's score (a community in a township, a month in a quarter).
 AGGREGATE = frozenset({"community", "period"})
-_TZ = ZoneInfo(DEFAULT_TZ)
 _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 
@@ -76,7 +74,7 @@ _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 @dataclass(frozen=True)
 class Period:
-    """A scoring period of local (Beijing) days: ``start`` inclusive, ``end`` exclusive.
+    """A scoring period of local (county time zone) days: ``start`` inclusive, ``end`` exclusive.
 
     ``kind`` is ``week``, ``month``, ``quarter`` or ``year``; ``key`` e.g.
     ``2026-12``, ``2026Q4``, ``2026``, ``2026-W50``.
@@ -167,13 +165,13 @@ class Period:
 
     @property
     def start_utc(self) -> datetime:
-        """First instant (aware UTC) of the period in Beijing time."""
-        return datetime.combine(self.start, time(), _TZ).astimezone(UTC)
+        """First instant (aware UTC) of the period in the county's time zone."""
+        return datetime.combine(self.start, time(), local_zone()).astimezone(UTC)
 
     @property
     def end_utc(self) -> datetime:
-        """First instant (aware UTC) after the period in Beijing time."""
-        return datetime.combine(self.end, time(), _TZ).astimezone(UTC)
+        """First instant (aware UTC) after the period in the county's time zone."""
+        return datetime.combine(self.end, time(), local_zone()).astimezone(UTC)
 
     @property
     def label(self) -> str:
@@ -334,7 +332,7 @@ class Score:
 
 
 def in_period(rec: IssueRecord, period: Period) -> bool:
-    """Reported inside the period (Beijing days) and a real problem (not rejected/merged)."""
+    """Reported inside the period (county-local days) and a real problem (not rejected/merged)."""
     return period.start_utc <= rec.reported_at < period.end_utc and rec.state not in (
         "rejected",
         "merged",

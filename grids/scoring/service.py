@@ -19,7 +19,6 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
-from civgrid.grids.core.calendar import DEFAULT_TZ
+from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolVisit
@@ -141,7 +140,7 @@ def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime 
     """
     last = period.end - timedelta(days=1)
     if as_of is not None:
-        last = min(last, as_of.astimezone(ZoneInfo(DEFAULT_TZ)).date())
+        last = min(last, as_of.astimezone(local_zone()).date())
     rows = session.execute(
         select(PatrolVisit.target_layer, PatrolVisit.target_code, PatrolVisit.community_code)
         .where(PatrolVisit.status == "done")
@@ -310,7 +309,7 @@ class ScoringContext:
         """
         if period.start_utc > self.as_of:
             raise InvalidInputError(
-                f"{period.key} has not begun (it starts on {period.start.isoformat()}, Beijing "
+                f"{period.key} has not begun (it starts on {period.start.isoformat()}, county "
                 "time): a future period cannot be scored, ranked or named",
                 field="period",
             )
@@ -507,7 +506,7 @@ def open_cases(
     if period.end_utc > min(now, ctx.as_of):
         raise InvalidInputError(
             f"{period.key} has not ended: its accountability cases can be evaluated from "
-            f"{period.end.isoformat()} 00:00 Beijing time (its ranking is not final before)",
+            f"{period.end.isoformat()} 00:00 county time (its ranking is not final before)",
             field="period",
         )
     profile = ctx.registry.profile(ctx.profile).profile

@@ -139,6 +139,11 @@ TODAY = date(2026, 12, 6)
 NEXT_YEAR = "  - effective_from: 2027-01-01\n    tiers: {good: 88, fair: 70}\n"
 
 
+def _line_of(text: str, needle: str) -> int:
+    """1-based line of the first line of ``text`` that starts with ``needle`` (stripped)."""
+    return 1 + next(i for i, x in enumerate(text.splitlines()) if x.strip().startswith(needle))
+
+
 def _sheqi(extra: str = "", old: str = "", new: str = "") -> str:
     text = SHEQI.read_text(encoding="utf-8")
     return (text.replace(old, new) if old else text) + extra
@@ -155,7 +160,8 @@ def test_registry_keeps_previous_rules_on_bad_file(tmp_path):
     bad.write_text(good.read_text(encoding="utf-8").replace("per_issue: 1.0", "per_issue: x"))
     with pytest.raises(RulesError) as err:
         reg.load(bad)
-    assert err.value.file == str(bad) and err.value.line == 14
+    line = _line_of(bad.read_text(encoding="utf-8"), "per_issue:")
+    assert err.value.file == str(bad) and err.value.line == line
     assert reg.rules("sheqi", date(2027, 1, 1)).tiers.good == 88  # still in force
     assert reg.origin("sheqi") == str(good)
 
@@ -176,11 +182,12 @@ def test_past_versions_cannot_be_rewritten(tmp_path):
     reg = RuleRegistry.with_shipped(clock=lambda: TODAY)
     assert _november_tier(reg) == (76.0, "fair")
     # the version in force since 2022 with other tiers (76 would become 差): refused,
-    # at the line of that version's effective_from (line 11 of the shipped file)
+    # at the line of that version's effective_from in the shipped file
     rewrite = _sheqi(old="tiers: {good: 90, fair: 75}", new="tiers: {good: 90, fair: 80}")
     with pytest.raises(RulesError) as err:
         reg.load_text(rewrite, "sheqi.yaml")
-    assert (err.value.file, err.value.line) == ("sheqi.yaml", 11)
+    first = _line_of(rewrite, "- effective_from: 2022-03-06")
+    assert (err.value.file, err.value.line) == ("sheqi.yaml", first)
     assert "2022-03-06" in err.value.reason and "tiers differ" in err.value.reason
     assert _november_tier(reg) == (76.0, "fair")
     # dropping it: refused at the line of `versions:`
@@ -188,7 +195,10 @@ def test_past_versions_cannot_be_rewritten(tmp_path):
     dropped = whole[: whole.index("versions:")] + "versions:\n" + NEXT_YEAR
     with pytest.raises(RulesError) as err:
         reg.load_text(dropped, "sheqi.yaml")
-    assert err.value.line == 10 and "must be kept unchanged" in err.value.reason
+    assert (
+        err.value.line == _line_of(dropped, "versions:")
+        and "must be kept unchanged" in err.value.reason
+    )
     # a new version dated today or earlier (it would rescore December): refused at its line
     n = whole.count("\n")
     for day in ("2026-12-06", "2026-11-01"):
@@ -240,9 +250,14 @@ def test_corrupt_local_file_is_reported(tmp_path, caplog):
     (local / "small.yaml").write_text(SMALL, encoding="utf-8")
     with caplog.at_level("WARNING", logger="civgrid.grids.scoring.rules"):
         reg = RuleRegistry.with_shipped(local)
-    assert [(e.file, e.line) for e in reg.problems] == [(str(local / "sheqi.yaml"), 14)]
+    assert [(e.file, e.line) for e in reg.problems] == [
+        (str(local / "sheqi.yaml"), _line_of(SHEQI.read_text(encoding="utf-8"), "per_issue:"))
+    ]
     assert "per_issue" in reg.problems[0].reason
-    assert f"{local / 'sheqi.yaml'}:14" in caplog.text
+    assert (
+        f"{local / 'sheqi.yaml'}:{_line_of(SHEQI.read_text(encoding='utf-8'), 'per_issue:')}"
+        in caplog.text
+    )
     assert reg.origin("sheqi") == str(SHEQI)  # the shipped rules stay
     assert reg.origin("small") == str(local / "small.yaml")
 

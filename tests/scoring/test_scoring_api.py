@@ -311,7 +311,8 @@ def test_rules_upload_refused_keeps_rules(client, set_clock):
     odd = SHEQI_YAML.replace("street_vending: 1.5", "street_vendors: 1.5")
     r = client.post("/api/v1/scoring/rules", content=odd, params={"file": "sheqi.yaml"},
                     headers={"Content-Type": "application/yaml"})  # fmt: skip
-    assert r.status_code == 422 and r.json()["line"] == 15
+    line = 1 + next(i for i, x in enumerate(odd.splitlines()) if "street_vendors" in x)
+    assert r.status_code == 422 and r.json()["line"] == line
     assert "unknown category code 'street_vendors'" in r.json()["detail"]
 
 

@@ -118,15 +118,19 @@
       });
   }
 
-  var dateFmt = new Intl.DateTimeFormat("zh-CN", {
-    timeZone: "Asia/Shanghai",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-  });
+  // the city's time zone arrives in the page config (cfg.timeZone, see basePage)
+  function makeDateFmt(timeZone) {
+    return new Intl.DateTimeFormat("zh-CN", {
+      timeZone: timeZone || undefined,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hour12: false,
+    });
+  }
+  var dateFmt = makeDateFmt(null);
 
   function fmtTime(iso) {
     if (!iso) return "—";
@@ -1063,6 +1067,7 @@
 
   function basePage(map, cfg) {
     useLabels(cfg);
+    if (cfg.timeZone) dateFmt = makeDateFmt(cfg.timeZone);
     document.body.classList.add("cg-page", "cg-page-" + cfg.page);
     map.attributionControl.setPrefix("Leaflet");
     setTimeout(function () {
