@@ -144,8 +144,7 @@ def _issue_conditions(session: Session, query: Any) -> list[Any]:
     """SQL conditions of an issue query (the issue service's filters, shared)."""
     from civgrid.grids.issues import service
 
-    conditions = getattr(service, "issue_conditions", None) or service._conditions
-    return conditions(session, query)
+    return service.issue_conditions(session, query)
 
 
 def _html(m: Any) -> HTMLResponse:

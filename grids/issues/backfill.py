@@ -41,7 +41,7 @@ from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
-from civgrid.grids.issues.service import LEADER_ROLES
+from civgrid.grids.issues.records import LEADER_ROLES
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
 
 __all__ = [

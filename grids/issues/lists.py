@@ -34,7 +34,7 @@ from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import Issue, IssueParty
-from civgrid.grids.issues.service import IssueQuery, list_issues
+from civgrid.grids.issues.queries import IssueQuery, list_issues
 from civgrid.grids.issues.workflow import KIND, Kind, State, Workflow, open_states
 
 __all__ = [

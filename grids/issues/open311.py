@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from civgrid.grids.boundaries.models import Category
 from civgrid.grids.core.labels import FLAG_LABELS, ISSUE_ACTION_LABELS
 from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.describe import flags_of
+from civgrid.grids.issues.intake import IssueReport
 from civgrid.grids.issues.models import Issue
-from civgrid.grids.issues.service import IssueReport, flags_of
 from civgrid.grids.issues.workflow import Kind
 
 __all__ = [

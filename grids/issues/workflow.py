@@ -456,3 +456,7 @@ class Workflow:
                 f"{t.action.value} needs at least one photo of the fix", field="photos"
             )
         return t
+
+
+#: States in which the owner unit is on the clock (deadlines, overdue, extensions, scoring).
+ON_CLOCK: tuple[State, ...] = (State.assigned, State.rectifying, State.returned)

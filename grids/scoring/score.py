@@ -31,6 +31,7 @@ from typing import Any
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.issues.workflow import ON_CLOCK
 from civgrid.grids.scoring.rules import RuleVersion
 
 __all__ = [
@@ -190,7 +191,6 @@ class Period:
 
 
 #: States in which the rectification deadline is running (as in grids.issues).
-_ON_CLOCK = ("assigned", "rectifying", "returned")
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ class IssueRecord:
         stops = [until]
         if self.closed_at is not None:
             stops.append(self.closed_at)
-        if self.submitted_at is not None and self.state not in _ON_CLOCK:
+        if self.submitted_at is not None and self.state not in ON_CLOCK:
             stops.append(self.submitted_at)
         stop = min(stops)
         late = (stop - self.deadline).total_seconds()

@@ -1,0 +1,619 @@
+"""Intake by location (:func:`report_issue`): validate, convert and snap the point, route it
+to the units and leaders who answer for the place, merge duplicates, mark recurrences, start
+the clock or wait in triage; address matching.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import shapely
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civgrid.geo.crs import check_lonlat, normalize_crs, to_wgs84
+from civgrid.geo.errors import GeoError
+from civgrid.grids.boundaries.models import Category, Leader, Unit
+from civgrid.grids.core.actors import Actor, ActorRole
+from civgrid.grids.core.calendar import Priority
+from civgrid.grids.core.errors import (
+    ConflictError,
+    InvalidInputError,
+)
+from civgrid.grids.core.types import utc
+from civgrid.grids.issues.config import IssueConfig, Source
+from civgrid.grids.issues.links import visit_linker
+from civgrid.grids.issues.models import (
+    Issue,
+    IssueParty,
+    IssuePlace,
+)
+from civgrid.grids.issues.photos import PhotoInput, check_photos
+from civgrid.grids.issues.records import (
+    LEADER_ROLES,
+    OPEN_STATES,
+    attach_photos,
+    distances_m,
+    flush_issue,
+    margin_deg,
+    record_event,
+    units_by_key,
+)
+from civgrid.grids.issues.workflow import State
+
+
+class TriageReason:
+    """Why an issue waits in triage (待分拣)."""
+
+    outside_jurisdiction = "outside_jurisdiction"
+    unroutable = "unroutable"
+    anonymous_citizen = "anonymous_citizen"
+    public_intake = "public_intake"  # a report without an account: always confirmed first
+    address_unmatched = "address_unmatched"
+
+
+@dataclass
+class IssueReport:
+    """What a reporter sends.
+
+    Attributes
+    ----------
+    category : str
+        Category code (``street_vending``…).
+    source : Source or str
+    lon, lat : float, optional
+        The place in ``crs`` (degrees). Either a point or an ``address``.
+    crs : str
+        ``wgs84`` (default), ``gcj02``, ``bd09`` or ``cgcs2000``.
+    address : str, optional
+        Kept as text; used to find the place when there is no point.
+    description : str, optional
+    priority : Priority or str
+    reported_at : datetime, optional
+        When the problem was seen (default: now; not in the future).
+    reporter_name, reporter_contact : str, optional
+        A citizen who gives neither is anonymous.
+    photos : sequence of PhotoInput
+    attributes : dict, optional
+        Free extra data (Open311 attributes, import columns).
+    visit_id : int, optional
+        The planned patrol visit (巡查走访) during which it was found; recorded as
+        a visit–issue link (``patrol_visit_issues``).
+    """
+
+    category: str
+    source: Source | str
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str | None = None
+    description: str | None = None
+    priority: Priority | str = Priority.normal
+    reported_at: datetime | None = None
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    photos: Sequence[PhotoInput] = ()
+    attributes: dict[str, Any] | None = None
+    visit_id: int | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of the request (for idempotency: a reused key must mean the same request)."""
+        data = {
+            "category": self.category,
+            "source": str(self.source),
+            "lon": self.lon,
+            "lat": self.lat,
+            "crs": self.crs,
+            "address": self.address,
+            "description": self.description,
+            "priority": str(self.priority),
+            "reported_at": self.reported_at.isoformat() if self.reported_at else None,
+            "photos": [hashlib.sha256(p.content).hexdigest() for p in self.photos],
+        }
+        if self.visit_id is not None:  # only when given: older fingerprints stay valid
+            data["visit_id"] = self.visit_id
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class ReportResult:
+    """The outcome of :func:`report_issue`.
+
+    Attributes
+    ----------
+    issue : Issue
+    created : bool
+        False when an earlier request with the same idempotency key is returned.
+    """
+
+    issue: Issue
+    created: bool = True
+
+
+def match_address(session: Session, store: Any, text: str) -> dict[str, Any] | None:
+    """Find a named place in an address: road sections, unit grids (compounds), key sites.
+
+    The longest local name contained in ``text`` (or containing it) wins.
+
+    Returns
+    -------
+    dict or None
+        ``{"layer", "code", "name", "lon", "lat"}`` with a point on the object
+        (the middle of a road section, a point inside a compound, the site), or
+        None when nothing matches.
+    """
+    text = (text or "").strip()
+    if len(text) < 2:
+        return None
+    candidates: list[tuple[str, str, str, Any]] = []
+    for r in store.road_sections(session=session):
+        candidates.append(("road_section", r.code, r.name, r.geom))
+    for a in store.areas(layer="unit_grid", session=session):
+        candidates.append(("unit_grid", a.code, a.name, a.geom))
+    for k in store.key_sites(session=session):
+        candidates.append(("key_site", k.code, k.name, k.geom))
+    best = None
+    for layer, code, name, geom in candidates:
+        if not name or len(name) < 2:
+            continue
+        if name in text or text in name:
+            score = (len(name) if name in text else len(text), layer == "key_site")
+            if best is None or score > best[0]:
+                best = (score, layer, code, name, geom)
+    if best is None:
+        return None
+    _, layer, code, name, geom = best
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        pt = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+    elif geom.geom_type == "Point":
+        pt = geom
+    else:
+        pt = geom.representative_point()
+    return {"layer": layer, "code": code, "name": name, "lon": float(pt.x), "lat": float(pt.y)}
+
+
+def _validate_report(session: Session, payload: IssueReport, now: datetime) -> dict[str, Any]:
+    cat = session.scalar(select(Category).where(Category.code == payload.category))
+    if cat is None:
+        raise InvalidInputError(
+            f"unknown category {payload.category!r}", field="category", value=payload.category
+        )
+    try:
+        source = Source(payload.source)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"unknown source {payload.source!r}; sources are " + ", ".join(s.value for s in Source),
+            field="source",
+        ) from exc
+    try:
+        priority = Priority(payload.priority)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"unknown priority {payload.priority!r}; priorities are "
+            + ", ".join(p.value for p in Priority),
+            field="priority",
+        ) from exc
+    reported_at = utc(payload.reported_at) or now
+    if reported_at > now + timedelta(minutes=10):
+        raise InvalidInputError("reported_at is in the future", field="reported_at")
+    point = None
+    if (payload.lon is None) != (payload.lat is None):
+        missing = "lat" if payload.lat is None else "lon"
+        raise InvalidInputError(f"{missing} is missing: give both lon and lat", field=missing)
+    if payload.lon is not None:
+        try:
+            crs = normalize_crs(payload.crs or "wgs84")
+        except GeoError as exc:
+            raise InvalidInputError(str(exc), field="crs", value=payload.crs) from exc
+        for name, v in (("lon", payload.lon), ("lat", payload.lat)):
+            if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                raise InvalidInputError(f"{name} must be a finite number", field=name)
+        check_lonlat([payload.lon], [payload.lat])
+        lon, lat = to_wgs84(float(payload.lon), float(payload.lat), crs)
+        point = (float(lon), float(lat), crs)
+    elif not (payload.address or "").strip():
+        raise InvalidInputError(
+            "a report needs a location: lon and lat, or an address", field="lon"
+        )
+    if payload.description is not None and len(payload.description) > 5000:
+        raise InvalidInputError("description is longer than 5000 characters", field="description")
+    if payload.visit_id is not None:
+        visit_linker().check(session, payload.visit_id)
+    return {
+        "category": cat,
+        "source": source,
+        "priority": priority,
+        "reported_at": reported_at,
+        "point": point,
+    }
+
+
+def compute_deadline(cfg: IssueConfig, issue: Issue, start: datetime) -> tuple[datetime, str]:
+    cat_hours = issue.category.deadline_hours if issue.category is not None else None
+    rule = cfg.deadlines.rule_for(issue.category_code, issue.priority, category_hours=cat_hours)
+    return utc(cfg.calendar.deadline(start, rule)), str(rule)
+
+
+def set_parties(
+    session: Session,
+    issue: Issue,
+    owner: Unit | None,
+    co_units: Sequence[Unit],
+    leaders: Sequence[tuple[Leader, str, dict | None]] | None = None,
+    reasons: dict[str, dict] | None = None,
+) -> None:
+    """Replace the unit parties (and the leaders when given)."""
+    reasons = reasons or {}
+    keep = [p for p in issue.parties if p.unit_id is None and leaders is None]
+    issue.parties[:] = keep
+    if owner is not None:
+        issue.parties.append(
+            IssueParty(role="owner", unit=owner, unit_id=owner.id, reason=reasons.get(owner.key))
+        )
+    issue.owner_unit = owner
+    issue.owner_unit_id = owner.id if owner is not None else None
+    seen = {owner.key} if owner is not None else set()
+    for u in co_units:
+        if u.key in seen:
+            continue
+        seen.add(u.key)
+        issue.parties.append(
+            IssueParty(role="co_responsible", unit=u, unit_id=u.id, reason=reasons.get(u.key))
+        )
+    for leader, role, reason in leaders or []:
+        issue.parties.append(
+            IssueParty(role=role, leader=leader, leader_id=leader.id, reason=reason)
+        )
+
+
+def route_point(
+    session: Session, store: Any, issue: Issue, lon: float, lat: float, now: datetime
+) -> tuple[str | None, Unit | None, list[Unit]]:
+    """Snap and route ``issue`` at (lon, lat); fill its place and parties.
+
+    Returns (triage reason or None, owner, co-responsible units).
+    """
+    gen = store.snap_index.generation_id
+    if gen is None:
+        active = store.active_generation(session)
+        gen = active.id if active is not None else None
+    resp = store.responsible_for(
+        lon, lat, issue.category_code, at=now, generation=gen, session=session
+    )
+    issue.generation_id = resp.generation_id
+    issue.routing = resp.to_dict()
+    issue.county_code = resp.county.code if resp.county else None
+    issue.township_code = resp.township.code if resp.township else None
+    issue.community_code = resp.community.code if resp.community else None
+    issue.unit_grid_code = resp.unit_grid.code if resp.unit_grid else None
+    issue.road_section_code = resp.road_section.code if resp.road_section else None
+    places: list[tuple[str, str, float]] = []
+    for a in (resp.county, resp.township, resp.community, resp.unit_grid, *resp.supervision_areas):
+        if a is not None:
+            places.append((a.layer, a.code, 0.0))
+    if resp.road_section is not None:
+        places.append(("road_section", resp.road_section.code, resp.road_section.distance_m))
+    places += [("key_site", s.code, s.distance_m) for s in resp.key_sites]
+    wanted = {(layer, code): round(d, 1) for layer, code, d in places}
+    for place in list(issue.places):  # update in place: a delete+insert would hit the unique key
+        key = (place.layer, place.code)
+        if key in wanted:
+            place.distance_m = wanted.pop(key)
+        else:
+            issue.places.remove(place)
+    issue.places.extend(
+        IssuePlace(layer=lay, code=code, distance_m=d) for (lay, code), d in wanted.items()
+    )
+    units = units_by_key(
+        session,
+        [p.key for p in resp.responsible_units] + ([resp.lead_unit.key] if resp.lead_unit else []),
+    )
+    owner_party = resp.lead_unit or (resp.responsible_units[0] if resp.responsible_units else None)
+    owner = units.get(owner_party.key) if owner_party is not None else None
+    co = [units[p.key] for p in resp.responsible_units if p.key in units]
+    reasons = {p.key: p.reason.to_dict() for p in resp.responsible_units}
+    if resp.lead_unit is not None:
+        reasons[resp.lead_unit.key] = resp.lead_unit.reason.to_dict()
+    leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
+    leaders = {
+        lead.key: lead
+        for lead in session.scalars(
+            select(Leader).where(Leader.key.in_([p.key for p in leader_parties] or [""]))
+        )
+    }
+    seen: set[tuple[str, str]] = set()
+    leader_rows = []
+    for p in leader_parties:
+        if p.key in leaders and (p.key, p.role) not in seen:
+            seen.add((p.key, p.role))
+            leader_rows.append((leaders[p.key], p.role, p.reason.to_dict()))
+    set_parties(session, issue, owner, co, leader_rows, reasons)
+    triage = None
+    if resp.triage == "outside_jurisdiction":
+        triage = TriageReason.outside_jurisdiction
+    elif resp.triage is not None or owner is None:
+        triage = TriageReason.unroutable
+    return triage, owner, co
+
+
+def _find_duplicate(
+    session: Session, cfg: IssueConfig, category: str, lon: float, lat: float
+) -> Issue | None:
+    radius = cfg.duplicate_radius_for(category)
+    if radius <= 0:
+        return None
+    dlon, dlat = margin_deg(radius, lat)
+    rows = list(
+        session.scalars(
+            select(Issue).where(
+                Issue.category_code == category,
+                Issue.state.in_(OPEN_STATES),
+                Issue.lon.between(lon - dlon, lon + dlon),
+                Issue.lat.between(lat - dlat, lat + dlat),
+            )
+        )
+    )
+    if not rows:
+        return None
+    ds = distances_m(lon, lat, [r.lon for r in rows], [r.lat for r in rows])
+    best = min(
+        ((d, r.id, r) for d, r in zip(ds, rows, strict=True) if d <= radius),
+        default=None,
+        key=lambda t: (t[0], t[1]),
+    )
+    return best[2] if best else None
+
+
+def _find_recurrence(
+    session: Session,
+    cfg: IssueConfig,
+    category: str,
+    lon: float | None,
+    lat: float | None,
+    unit_grid: str | None,
+    reported_at: datetime,
+    exclude_id: int | None = None,
+) -> Issue | None:
+    if cfg.recurrence_days <= 0:
+        return None
+    since = reported_at - timedelta(days=cfg.recurrence_days)
+    near = []
+    if lon is not None and lat is not None:
+        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
+        near.append(
+            and_(
+                Issue.lon.between(lon - dlon, lon + dlon), Issue.lat.between(lat - dlat, lat + dlat)
+            )
+        )
+    if unit_grid:
+        near.append(Issue.unit_grid_code == unit_grid)
+    if not near:
+        return None
+    q = select(Issue).where(
+        Issue.category_code == category,
+        Issue.state == State.closed,
+        Issue.closed_at >= since,
+        Issue.closed_at <= reported_at,
+        or_(*near),
+    )
+    if exclude_id is not None:
+        q = q.where(Issue.id != exclude_id)
+    rows = list(session.scalars(q))
+    matches = []
+    for r in rows:
+        same_grid = bool(unit_grid) and r.unit_grid_code == unit_grid
+        close = False
+        if lon is not None and r.lon is not None:
+            close = distances_m(lon, lat, [r.lon], [r.lat])[0] <= cfg.recurrence_radius_m
+        if same_grid or close:
+            matches.append(r)
+    if not matches:
+        return None
+    return max(matches, key=lambda r: (r.closed_at, r.id))
+
+
+def report_issue(
+    session: Session,
+    store: Any,
+    actor: Actor,
+    payload: IssueReport,
+    idempotency_key: str | None = None,
+    *,
+    config: IssueConfig | None = None,
+) -> ReportResult:
+    """Take in a report: validate, snap, route, triage, link duplicates and recurrences.
+
+    Parameters
+    ----------
+    session : Session
+        Flushed, not committed.
+    store : Store
+        Its snap index answers the lookups.
+    actor : Actor
+        The reporter (role ``citizen``, ``grid_worker``, ``inspector``,
+        ``command_center``… or the system actor). The public (account role
+        ``public``: no account) always reports as ``citizen_complaint`` with the
+        default priority, and the report waits in triage for a dispatcher.
+    payload : IssueReport
+    idempotency_key : str, optional
+        A retry with the same key returns the first issue (``created=False``);
+        the same key with a different request is a conflict.
+    config : IssueConfig, optional
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    InvalidInputError, GeoError
+        Bad input, naming the field; nothing is stored.
+    ConflictError
+        The idempotency key was used for a different request.
+    """
+    cfg = config or IssueConfig()
+    now = cfg.now()
+    public = actor.account_role == "public"
+    if public:
+        # the public reports as a citizen; the command center sets source and priority
+        payload = dataclasses.replace(
+            payload, source=Source.citizen_complaint.value, priority=Priority.normal
+        )
+    fingerprint = payload.fingerprint()
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()
+        if not idempotency_key or len(idempotency_key) > 200:
+            raise InvalidInputError(
+                "Idempotency-Key must be 1–200 characters", field="Idempotency-Key"
+            )
+        found = _by_idempotency_key(session, idempotency_key, fingerprint)
+        if found is not None:
+            return ReportResult(found, created=False)
+    v = _validate_report(session, payload, now)
+    photos = check_photos(
+        payload.photos, max_bytes=cfg.photo_max_bytes, max_count=cfg.photo_max_count
+    )
+    if photos and cfg.photo_dir is None:
+        raise InvalidInputError(
+            "photos are not accepted: no photo directory is configured", field="photos"
+        )
+    anonymous = not (
+        (payload.reporter_name or "").strip() or (payload.reporter_contact or "").strip()
+    )
+    issue = Issue(
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        state=State.triage,
+        category_code=v["category"].code,
+        source=v["source"].value,
+        priority=v["priority"].value,
+        description=payload.description,
+        address=(payload.address or "").strip() or None,
+        reporter_who=actor.who,
+        reporter_role=actor.role.value,
+        reporter_unit_key=actor.unit,
+        reporter_name=payload.reporter_name,
+        reporter_contact=payload.reporter_contact,
+        anonymous=anonymous,
+        reported_at=v["reported_at"],
+        created_at=now,
+        updated_at=now,
+        attributes=payload.attributes,
+    )
+    issue.category = v["category"]
+    triage: str | None = None
+    point = v["point"]
+    if point is not None:
+        lon, lat, crs = point
+        issue.input_crs, issue.input_lon, issue.input_lat = crs, payload.lon, payload.lat
+        issue.location_source = "point"
+    else:
+        match = match_address(session, store, issue.address or "")
+        if match is None:
+            lon = lat = None
+            triage = TriageReason.address_unmatched
+            issue.location_source = "address"
+        else:
+            lon, lat = match["lon"], match["lat"]
+            issue.location_source = "address"
+            issue.attributes = {**(issue.attributes or {}), "address_match": match}
+    if lon is not None:
+        issue.lon, issue.lat = lon, lat
+        issue.geom = shapely.Point(lon, lat)
+        route_triage, _owner, _co = route_point(session, store, issue, lon, lat, now)
+        triage = triage or route_triage
+    is_citizen = actor.role is ActorRole.citizen or (
+        actor.role is ActorRole.system and v["source"] is Source.citizen_complaint
+    )
+    if triage is None and is_citizen and anonymous and cfg.triage_anonymous_citizen:
+        triage = TriageReason.anonymous_citizen
+    if triage is None and public:
+        triage = TriageReason.public_intake
+    issue.triage_reason = triage
+
+    duplicate = (
+        _find_duplicate(session, cfg, issue.category_code, lon, lat) if lon is not None else None
+    )
+    data: dict[str, Any] = {}
+    if duplicate is not None:
+        issue.state = State.merged
+        issue.duplicate_of = duplicate
+        issue.closed_at = now
+        data["duplicate_of"] = duplicate.id
+    else:
+        previous = _find_recurrence(
+            session, cfg, issue.category_code, lon, lat, issue.unit_grid_code, issue.reported_at
+        )
+        if previous is not None:
+            issue.recurrence_of = previous
+            issue.repeat_count = previous.repeat_count + 1
+            data["recurrence_of"] = previous.id
+            data["repeat_count"] = issue.repeat_count
+        if triage is None:
+            issue.state = State.assigned
+            issue.assigned_at = now
+            issue.deadline, issue.deadline_rule = compute_deadline(cfg, issue, now)
+    if triage:
+        data["triage_reason"] = triage
+
+    session.add(issue)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        found = _by_idempotency_key(session, idempotency_key, fingerprint)
+        if found is None:
+            raise
+        return ReportResult(found, created=False)
+    ev = record_event(
+        session,
+        issue,
+        actor,
+        "report",
+        now,
+        to_state=issue.state,
+        note=payload.description,
+        data=data,
+    )
+    if duplicate is not None:
+        duplicate.duplicate_count += 1
+        duplicate.updated_at = now
+        record_event(
+            session,
+            duplicate,
+            actor,
+            "duplicate_linked",
+            now,
+            from_state=duplicate.state,
+            to_state=duplicate.state,
+            data={"duplicate": issue.id},
+        )
+    flush_issue(session, duplicate)
+    attach_photos(session, issue, ev, photos, cfg, "report", now)
+    if payload.visit_id is not None:
+        visit_linker().link(session, payload.visit_id, issue.id)
+    session.flush()
+    return ReportResult(issue, created=True)
+
+
+def _by_idempotency_key(session: Session, key: str, fingerprint: str) -> Issue | None:
+    found = session.scalar(select(Issue).where(Issue.idempotency_key == key))
+    if found is None:
+        return None
+    if found.request_hash and found.request_hash != fingerprint:
+        # no issue id: whoever reuses a key must not learn what it was used for
+        raise ConflictError(
+            "this Idempotency-Key was already used for a different request",
+            field="Idempotency-Key",
+        )
+    return found

@@ -1,0 +1,224 @@
+"""Queries: the issue list with its filters and pages, a unit's inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from civgrid.grids.boundaries.models import Leader, Unit
+from civgrid.grids.core.errors import (
+    InvalidInputError,
+)
+from civgrid.grids.core.types import utc
+from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.models import (
+    Issue,
+    IssueParty,
+    IssuePlace,
+)
+from civgrid.grids.issues.records import category_codes_under, get_unit
+from civgrid.grids.issues.workflow import ON_CLOCK, State, Workflow
+
+
+@dataclass
+class IssueQuery:
+    """Filters of :func:`list_issues` (all optional, combined with AND).
+
+    ``area`` matches an area code of any level (county, township, community,
+    unit grid, supervision area); ``unit`` the owner or a co-responsible
+    unit; ``leader`` a leader answering for the issue; ``category`` includes
+    its sub-categories; ``bbox`` is ``(min_lon, min_lat, max_lon, max_lat)``
+    in WGS84 degrees.
+    """
+
+    states: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
+    category: str | None = None
+    sources: Sequence[str] | None = None
+    area: str | None = None
+    unit: str | None = None
+    owner_only: bool = False
+    leader: str | None = None
+    road_section: str | None = None
+    key_site: str | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    overdue: bool | None = None
+    escalated: bool | None = None
+    recurrent: bool | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    ids: Sequence[int] | None = None
+    limit: int = 50
+    offset: int = 0
+    order: str = "-reported_at"
+    #: A :class:`civgrid.grids.accounts.permissions.Scope`: only issues the actor may see.
+    scope: Any = None
+
+
+@dataclass
+class Page:
+    """One page of issues."""
+
+    items: list[Issue]
+    total: int
+    limit: int
+    offset: int
+
+
+_ORDERS = {
+    "reported_at": (Issue.reported_at, Issue.id),
+    "-reported_at": (Issue.reported_at.desc(), Issue.id.desc()),
+    "deadline": (Issue.deadline, Issue.id),
+    "id": (Issue.id,),
+    "-id": (Issue.id.desc(),),
+    "updated_at": (Issue.updated_at, Issue.id),
+    "-updated_at": (Issue.updated_at.desc(), Issue.id.desc()),
+}
+
+
+def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
+    conds: list[Any] = []
+    if q.states:
+        bad = [s for s in q.states if s not in State.__members__]
+        if bad:
+            raise InvalidInputError(f"unknown state {bad[0]!r}", field="state")
+        conds.append(Issue.state.in_([State(s) for s in q.states]))
+    if q.kinds:
+        try:
+            states = Workflow.states_of_kind(*q.kinds)
+        except ValueError as exc:
+            raise InvalidInputError(f"unknown kind in {list(q.kinds)}", field="kind") from exc
+        conds.append(Issue.state.in_(states))
+    if q.category:
+        conds.append(Issue.category_code.in_(category_codes_under(session, q.category)))
+    if q.sources:
+        conds.append(Issue.source.in_(list(q.sources)))
+    if q.area:
+        conds.append(
+            exists().where(
+                IssuePlace.issue_id == Issue.id,
+                IssuePlace.code == q.area,
+                IssuePlace.layer.in_(
+                    ["county", "township", "community", "unit_grid", "supervision_area"]
+                ),
+            )
+        )
+    if q.road_section:
+        conds.append(Issue.road_section_code == q.road_section)
+    if q.key_site:
+        conds.append(
+            exists().where(
+                IssuePlace.issue_id == Issue.id,
+                IssuePlace.layer == "key_site",
+                IssuePlace.code == q.key_site,
+            )
+        )
+    if q.unit:
+        roles = ["owner"] if q.owner_only else ["owner", "co_responsible"]
+        conds.append(
+            exists().where(
+                IssueParty.issue_id == Issue.id,
+                IssueParty.role.in_(roles),
+                IssueParty.unit_id == select(Unit.id).where(Unit.key == q.unit).scalar_subquery(),
+            )
+        )
+    if q.leader:
+        conds.append(
+            exists().where(
+                IssueParty.issue_id == Issue.id,
+                IssueParty.leader_id
+                == select(Leader.id).where(Leader.key == q.leader).scalar_subquery(),
+            )
+        )
+    if q.reported_from is not None:
+        conds.append(Issue.reported_at >= utc(q.reported_from))
+    if q.reported_to is not None:
+        conds.append(Issue.reported_at < utc(q.reported_to))
+    if q.overdue is not None:
+        conds.append(Issue.overdue.is_(q.overdue))
+    if q.escalated is not None:
+        conds.append(Issue.escalated.is_(q.escalated))
+    if q.recurrent is not None:
+        conds.append(
+            Issue.recurrence_of_id.is_not(None) if q.recurrent else Issue.recurrence_of_id.is_(None)
+        )
+    if q.bbox is not None:
+        minx, miny, maxx, maxy = q.bbox
+        if not (minx <= maxx and miny <= maxy):
+            raise InvalidInputError("bbox must be min_lon,min_lat,max_lon,max_lat", field="bbox")
+        conds.append(and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy)))
+    if q.ids is not None:
+        conds.append(Issue.id.in_(list(q.ids)))
+    if q.scope is not None:
+        conds.extend(q.scope.issue_conditions())
+    return conds
+
+
+def list_issues(session: Session, query: IssueQuery | None = None) -> Page:
+    """Issues matching ``query``, one page, with the total count.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown state/kind/category, bad bbox, bad paging.
+    """
+    q = query or IssueQuery()
+    if not (1 <= q.limit <= 10_000) or q.offset < 0:
+        raise InvalidInputError("limit must be 1–10000 and offset >= 0", field="limit")
+    if q.order not in _ORDERS:
+        raise InvalidInputError(
+            f"unknown order {q.order!r}; use one of {sorted(_ORDERS)}", field="order"
+        )
+    conds = issue_conditions(session, q)
+    total = session.scalar(select(func.count()).select_from(Issue).where(*conds)) or 0
+    items = list(
+        session.scalars(
+            select(Issue)
+            .where(*conds)
+            .options(selectinload(Issue.parties))
+            .order_by(*_ORDERS[q.order])
+            .limit(q.limit)
+            .offset(q.offset)
+        )
+    )
+    return Page(items, int(total), q.limit, q.offset)
+
+
+def unit_inbox(
+    session: Session, unit_key: str, *, config: IssueConfig | None = None
+) -> dict[str, list[Issue]]:
+    """A unit's to-do list: ``assigned``, ``returned``, ``due_soon``, ``overdue``, ``watching``.
+
+    ``watching`` are open issues where the unit is co-responsible.
+    """
+    cfg = config or IssueConfig()
+    now = cfg.now()
+    get_unit(session, unit_key)
+    mine = list_issues(
+        session,
+        IssueQuery(unit=unit_key, owner_only=True, kinds=["open"], limit=10_000, order="deadline"),
+    ).items
+    soon = now + timedelta(hours=cfg.due_soon_hours)
+    co = list_issues(
+        session, IssueQuery(unit=unit_key, kinds=["open"], limit=10_000, order="deadline")
+    ).items
+    mine_ids = {i.id for i in mine}
+    return {
+        "assigned": [i for i in mine if i.state == State.assigned],
+        "returned": [i for i in mine if i.state == State.returned],
+        "due_soon": [
+            i
+            for i in mine
+            if i.state in ON_CLOCK
+            and not i.overdue
+            and i.deadline is not None
+            and now <= i.deadline <= soon
+        ],
+        "overdue": [i for i in mine if i.overdue],
+        "watching": [i for i in co if i.id not in mine_ids],
+    }
