@@ -55,10 +55,14 @@ def pg_cluster():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A PostGIS test that skips is a failure: PostGIS is part of the suite, not optional."""
+    """A PostGIS or browser test that skips is a failure: both are part of the suite, not
+    optional (a missing Chromium or Playwright fails in ``browser/conftest.py`` already)."""
     outcome = yield
     report = outcome.get_result()
     if item.get_closest_marker("postgis") is None:
+        if item.get_closest_marker("browser") is not None and report.skipped:
+            report.outcome = "failed"
+            report.longrepr = f"browser test skipped ({report.longrepr}); browser tests must run"
         return
     if report.skipped:
         _POSTGIS_RUN["skipped"].append(item.nodeid)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import sys
 
 import pytest
-from browserkit import NEEDS_CHROMIUM, ROOT, serve
+from browserkit import ROOT, serve
 
 sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
 
-pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser]
 READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
 
 OTP = "Once-0nly-Pass!"

@@ -1,5 +1,6 @@
 """The patrol page (/patrol) in headless Chromium: plan visits, a day's route, a GPS
-track, covered vs missed road sections and unit grids; screenshot ``docs/img/patrol.png``.
+track, covered vs missed road sections and unit grids; screenshot ``patrol.png`` in ``img``
+(``docs/img/`` under ``make screenshots``).
 
 The demo county is loaded, December 2026 planned, and a track driven along 建设路
 (RS001, RS002) and into a compound by the third team is uploaded through the API;
@@ -12,11 +13,11 @@ import sys
 
 import numpy as np
 import pytest
-from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
+from browserkit import ROOT, serve, watch
 
 sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers
 
-pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser]
 
 READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
 
@@ -64,7 +65,7 @@ def server(tmp_path_factory):
         yield base, app, data
 
 
-def test_patrol_page(browser, server):
+def test_patrol_page(browser, server, img):
     from authclient import browser_login
 
     base, app, data = server
@@ -109,6 +110,5 @@ def test_patrol_page(browser, server):
         ".map(p => p.getAttribute('stroke'))"
     )
     assert "#1e8449" in strokes and "#cb4335" in strokes
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "patrol.png"))
+    page.screenshot(path=str(img / "patrol.png"))
     ctx.close()
