@@ -22,6 +22,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from authclient import AuthClient
 
@@ -61,8 +62,14 @@ def role_options(owner_unit: str) -> dict[str, dict]:
     }
 
 
-def build_world(template: Path, tmp: Path, **settings) -> SimpleNamespace:
-    """A started client on a copy of the demo county, with X, Y, G, photos, notices."""
+def build_world(
+    template: Path | None, tmp: Path, *, store: Any = None, **settings
+) -> SimpleNamespace:
+    """A started client on a copy of the demo county, with X, Y, G, photos, notices.
+
+    ``template`` is the demo county's SQLite file (copied); or pass ``store``, a private
+    demo-county store on either backend (``demo_stores.demo_store_copy``), used in place.
+    """
     from issue_helpers import point_in
     from mapdata import PNG
 
@@ -70,14 +77,21 @@ def build_world(template: Path, tmp: Path, **settings) -> SimpleNamespace:
     from civgrid.api.settings import Settings
     from civgrid.grids.issues.config import IssueConfig
 
-    db = tmp / "auth.sqlite"
-    shutil.copyfile(template, db)
+    if store is not None:
+        url = store.engine.url.render_as_string(hide_password=False)
+        settings = {"build_index_on_startup": False, **settings}
+    else:
+        db = tmp / "auth.sqlite"
+        shutil.copyfile(template, db)
+        url = f"sqlite:///{db}"
     settings = {"login_rate": "1000/60", "intake_rate": "1000/60", **settings}
-    app = create_app(Settings(database_url=f"sqlite:///{db}", var_dir=tmp / "var", **settings))
+    app = create_app(Settings(database_url=url, var_dir=tmp / "var", **settings))
     # no duplicate merging: the tests report many issues at the same few points
     app.state.issue_config = IssueConfig(photo_dir=tmp / "photos", duplicate_radius_m=0)
     client = AuthClient(app)
     client.__enter__()
+    if store is not None:
+        app.state.store.snap_index = store.snap_index
     store = app.state.store
     px = point_in(store, COMPOUND)
     py = point_in(store, OTHER_COMMUNITY, layer="community")
