@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 
-from pgcluster import Cluster, free_port
+from support.pgcluster import Cluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -124,7 +124,7 @@ def postgresql_url(postgresql) -> str:
 @pytest.fixture(scope="session")
 def demo_sqlite_template(tmp_path_factory):
     """(path, snap index) of a SQLite file holding the demo county (session-wide)."""
-    from demo_stores import sqlite_template
+    from support.demo_stores import sqlite_template
 
     return sqlite_template(tmp_path_factory.mktemp("demo") / "demo.sqlite")
 
@@ -132,6 +132,6 @@ def demo_sqlite_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_postgis_template(pg_url):
     """(database name, snap index) of a PostGIS template holding the demo county."""
-    from demo_stores import postgis_template
+    from support.demo_stores import postgis_template
 
     return postgis_template(pg_url)

@@ -14,15 +14,13 @@ download is never used).
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import ROOT, serve, watch
+from browserkit import serve, watch
 
 SIM_END = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
-sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
 
 pytestmark = [pytest.mark.browser]
 
@@ -54,7 +52,7 @@ def sim_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def server(sim_db, tmp_path_factory):
     """The app on a free port, served by uvicorn in a thread; yields its base URL."""
-    from mapdata import make_app
+    from support.mapdata import make_app
 
     with serve(make_app(sim_db, tmp_path_factory.mktemp("var"))) as base:
         yield base
@@ -63,7 +61,7 @@ def server(sim_db, tmp_path_factory):
 @pytest.fixture
 def page(browser, server):
     """A page logged in as the admin (the session cookie of the login page)."""
-    from authclient import browser_login
+    from support.authclient import browser_login
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
                               timezone_id="Asia/Shanghai")  # fmt: skip
@@ -88,7 +86,7 @@ def wait_loaded(page) -> None:
 
 
 def api(server: str, path: str) -> dict:
-    from authclient import token_for
+    from support.authclient import token_for
 
     auth = {"Authorization": f"Bearer {token_for(server.app, 'admin', 'admin')}"}
     r = httpx.get(server + path, timeout=60, headers=auth)

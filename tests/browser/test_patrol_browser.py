@@ -9,13 +9,9 @@ the page must show as many visits, tracks and covered road sections as the API r
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from browserkit import ROOT, serve, watch
-
-sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers
+from browserkit import serve, watch
 
 pytestmark = [pytest.mark.browser]
 
@@ -25,14 +21,13 @@ READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The demo county with a December plan and one track; the app served by uvicorn."""
-    from authclient import AuthClient
-    from patrol_helpers import densify, gpx
-
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
     from civgrid.grids.boundaries.store import Store
     from civgrid.grids.core.db import make_engine
     from civgrid.grids.demo.load import load_demo
+    from support.authclient import AuthClient
+    from support.patrol_helpers import densify, gpx
 
     root = tmp_path_factory.mktemp("patrol_browser")
     url = f"sqlite:///{root / 'demo.sqlite'}"
@@ -66,7 +61,7 @@ def server(tmp_path_factory):
 
 
 def test_patrol_page(browser, server, img):
-    from authclient import browser_login
+    from support.authclient import browser_login
 
     base, app, data = server
     ctx = browser.new_context(

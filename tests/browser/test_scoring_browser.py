@@ -6,14 +6,11 @@ scores-2026-12.png, scores-leader.png).
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import ROOT, serve, watch
-
-sys.path.insert(0, str(ROOT / "tests" / "scoring"))  # season: the simulated season
+from browserkit import serve, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,10 +43,9 @@ def _token(server: str, username: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on the simulated season, served by uvicorn in a thread; its base URL."""
-    from season import simulated_season
-
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
+    from support.season import simulated_season
 
     root = tmp_path_factory.mktemp("scoring-browser")
     url = simulated_season(root, days=75)

@@ -24,8 +24,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from authclient import TEST_PASSWORD, AuthClient
-from authworld import (
+
+from support.authclient import TEST_PASSWORD, AuthClient
+from support.authworld import (
     BULLETIN_MONTH,
     CASE_PERIOD,
     PLAN_MONTH,
@@ -34,7 +35,7 @@ from authworld import (
     build_world,
     seed_patrol_scoring,
 )
-from demo_stores import BACKENDS, demo_store_copy
+from support.demo_stores import BACKENDS, demo_store_copy
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
