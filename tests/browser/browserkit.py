@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Debian's Chromium; ``CIVGRID_CHROMIUM`` names another executable (a missing one fails).
+CHROMIUM = os.environ.get("CIVGRID_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 #: the env var naming the folder screenshots are kept in (unset: a temporary folder)
 SCREENSHOTS_ENV = "CIVGRID_SCREENSHOTS"

@@ -39,3 +39,25 @@ def test_screenshots_go_to_the_folder_named_by_the_env_var(monkeypatch, tmp_path
     monkeypatch.setenv("CIVGRID_SCREENSHOTS", str(tmp_path / "img"))
     assert screenshot_dir(tmp_path_factory) == tmp_path / "img"
     assert (tmp_path / "img").is_dir()
+
+
+def test_a_browser_test_without_chromium_fails_rather_than_skips(tmp_path):
+    """End to end: the real ``browser`` fixture with a missing executable errors out."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "CIVGRID_CHROMIUM": str(tmp_path / "no-chromium")}
+    env.pop("CIVGRID_SCREENSHOTS", None)
+    test = "tests/browser/test_login_browser.py"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", test],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert "Chromium not found at" in out, out
+    assert "skipped" not in out, out
