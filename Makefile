@@ -11,11 +11,12 @@ PYTEST_ARGS ?=
 DEMO_DAYS ?= 120
 DEMO_PER_DAY ?= 6
 
-.PHONY: demo test lint format bench system-deps install assets serve clean help
+.PHONY: demo test screenshots lint format bench system-deps install assets serve clean help
 
 help:
 	@echo "make demo   — install, load the demo county, serve http://$(HOST):$(PORT)"
 	@echo "make test   — install (system packages too), run the whole suite on SQLite + PostGIS"
+	@echo "make screenshots — rerun the browser tests, refreshing the pictures in docs/img"
 	@echo "make lint   — ruff check and format check"
 	@echo "make bench  — benchmarks with targets (bench/)"
 
@@ -88,6 +89,11 @@ demo: $(STAMP) assets
 test: system-deps $(STAMP) assets
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The browser tests write their screenshots to a temporary folder unless
+# CIVGRID_SCREENSHOTS names one: this refreshes the README's pictures.
+screenshots: system-deps $(STAMP) assets
+	CIVGRID_SCREENSHOTS=docs/img $(VENV)/bin/pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
 # --- development ------------------------------------------------------------
 lint: $(STAMP)

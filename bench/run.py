@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from pgcluster import Cluster, free_port  # noqa: E402
+from support.pgcluster import Cluster, free_port  # noqa: E402
 
 BENCHES = ["snap.py", "hexbins.py", "backfill.py"]
 

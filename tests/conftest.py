@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 
-from pgcluster import Cluster, free_port
+from support.pgcluster import Cluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -55,10 +55,14 @@ def pg_cluster():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A PostGIS test that skips is a failure: PostGIS is part of the suite, not optional."""
+    """A PostGIS or browser test that skips is a failure: both are part of the suite, not
+    optional (a missing Chromium or Playwright fails in ``browser/conftest.py`` already)."""
     outcome = yield
     report = outcome.get_result()
     if item.get_closest_marker("postgis") is None:
+        if item.get_closest_marker("browser") is not None and report.skipped:
+            report.outcome = "failed"
+            report.longrepr = f"browser test skipped ({report.longrepr}); browser tests must run"
         return
     if report.skipped:
         _POSTGIS_RUN["skipped"].append(item.nodeid)
@@ -120,7 +124,7 @@ def postgresql_url(postgresql) -> str:
 @pytest.fixture(scope="session")
 def demo_sqlite_template(tmp_path_factory):
     """(path, snap index) of a SQLite file holding the demo county (session-wide)."""
-    from demo_stores import sqlite_template
+    from support.demo_stores import sqlite_template
 
     return sqlite_template(tmp_path_factory.mktemp("demo") / "demo.sqlite")
 
@@ -128,6 +132,6 @@ def demo_sqlite_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_postgis_template(pg_url):
     """(database name, snap index) of a PostGIS template holding the demo county."""
-    from demo_stores import postgis_template
+    from support.demo_stores import postgis_template
 
     return postgis_template(pg_url)

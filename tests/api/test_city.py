@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from authclient import AuthClient
 
 from civgrid.api.app import create_app
 from civgrid.api.settings import Settings
 from civgrid.grids.core.calendar import DEFAULT_TZ, local_zone
 from civgrid.grids.core.city import CityError, current_city, load_city, set_city
+from support.authclient import AuthClient
 
 #: An invented county (not on any map): its own name, centre, prefixes and zone.
 TEST_COUNTY = """\

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from authclient import AuthClient
 
 from civgrid.api.app import create_app
 from civgrid.api.settings import Settings
 from civgrid.api.version import __version__
+from support.authclient import AuthClient
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 

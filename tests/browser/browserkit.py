@@ -1,8 +1,10 @@
 """Helpers of the browser tests: the app served by uvicorn in a thread, Chromium's
 flags, page error collection (the ``browser`` fixture is in ``conftest.py``).
 
-Screenshots go to ``docs/img/`` (shown in the README), or to the folder named by
-``CIVGRID_SCREENSHOTS``.
+Screenshots go to a temporary folder, or to the folder named by ``CIVGRID_SCREENSHOTS``
+(``make screenshots`` sets it to ``docs/img``, the pictures shown in the README), so a
+test run leaves the checkout untouched. A missing Chromium or Playwright fails the
+browser tests (like PostGIS, never a skip).
 """
 
 from __future__ import annotations
@@ -19,16 +21,50 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Debian's Chromium; ``CIVGRID_CHROMIUM`` names another executable (a missing one fails).
+CHROMIUM = os.environ.get("CIVGRID_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
-IMG = Path(os.environ.get("CIVGRID_SCREENSHOTS") or ROOT / "docs" / "img")
+#: the env var naming the folder screenshots are kept in (unset: a temporary folder)
+SCREENSHOTS_ENV = "CIVGRID_SCREENSHOTS"
 #: Chromium flags that work headless as root on a machine with no internet (TRAPS.md).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]  # fmt: skip
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"
-)
+
+
+def screenshot_dir(tmp_path_factory: Any) -> Path:
+    """The folder named by ``CIVGRID_SCREENSHOTS`` (created), else a fresh temporary one."""
+    named = os.environ.get(SCREENSHOTS_ENV)
+    if named:
+        path = Path(named)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def require_chromium(executable: str | Path = CHROMIUM) -> str:
+    """The Chromium executable, or a test failure (never a skip) naming what is missing."""
+    path = Path(executable)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"Chromium not found at {path}: browser tests need the Debian chromium package "
+            "(make system-deps); they fail rather than skip",
+            pytrace=False,
+        )
+    return str(path)
+
+
+def require_playwright() -> Any:
+    """Playwright's ``sync_playwright``, or a test failure (never a skip)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(
+            f"Playwright is not importable ({exc}): pip install playwright (the Python "
+            "package; no browser download); browser tests fail rather than skip",
+            pytrace=False,
+        )
+    return sync_playwright
 
 
 def free_port() -> int:

@@ -7,14 +7,10 @@ with its layers drawn. No cookie is planted by the test: the browser does it all
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from browserkit import NEEDS_CHROMIUM, ROOT, serve
+from browserkit import serve
 
-sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
-
-pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser]
 READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
 
 OTP = "Once-0nly-Pass!"
@@ -40,7 +36,7 @@ def sim_db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def server(sim_db, tmp_path_factory):
-    from mapdata import make_app
+    from support.mapdata import make_app
 
     with serve(make_app(sim_db, tmp_path_factory.mktemp("var"))) as base:
         yield base

@@ -5,25 +5,24 @@ function), the app is served by uvicorn in a thread, and the pages are checked
 against the API they load from: layers present, as many markers/hexagons as the
 API returns, a category filter changes what is shown, a polygon drawn on the
 map reassigns the issues inside it through the API (the history shows it), and
-a leader sees only their own areas. Screenshots go to ``docs/img/``.
+a leader sees only their own areas. Screenshots go to the ``img`` folder
+(``docs/img/`` under ``make screenshots``).
 
-Never skipped when ``/usr/bin/chromium`` exists (Playwright's own browser
+Never skipped: a missing ``/usr/bin/chromium`` or Playwright fails (Playwright's own browser
 download is never used).
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
+from browserkit import serve, watch
 
 SIM_END = datetime(2025, 6, 30, 10, 0, tzinfo=UTC)
-sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata: the map tests' app factory
 
-pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser]
 
 READY = "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0"
 
@@ -53,7 +52,7 @@ def sim_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def server(sim_db, tmp_path_factory):
     """The app on a free port, served by uvicorn in a thread; yields its base URL."""
-    from mapdata import make_app
+    from support.mapdata import make_app
 
     with serve(make_app(sim_db, tmp_path_factory.mktemp("var"))) as base:
         yield base
@@ -62,7 +61,7 @@ def server(sim_db, tmp_path_factory):
 @pytest.fixture
 def page(browser, server):
     """A page logged in as the admin (the session cookie of the login page)."""
-    from authclient import browser_login
+    from support.authclient import browser_login
 
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
                               timezone_id="Asia/Shanghai")  # fmt: skip
@@ -87,7 +86,7 @@ def wait_loaded(page) -> None:
 
 
 def api(server: str, path: str) -> dict:
-    from authclient import token_for
+    from support.authclient import token_for
 
     auth = {"Authorization": f"Bearer {token_for(server.app, 'admin', 'admin')}"}
     r = httpx.get(server + path, timeout=60, headers=auth)
@@ -95,7 +94,7 @@ def api(server: str, path: str) -> dict:
     return r.json()
 
 
-def test_command_center_map(page, server):
+def test_command_center_map(page, server, img):
     open_page(page, server + "/map")
     overlay = page.inner_text(".leaflet-control-layers-overlays")
     for label in ("乡镇/街道", "社区/行政村网格", "单元网格", "路段（路长制）", "重点点位",
@@ -117,8 +116,7 @@ def test_command_center_map(page, server):
     legend = page.inner_text("#cg-legend")
     assert "问题状态" in legend and "整改中" in legend and "超期" in legend
     assert page.locator(".cg-label-community").count() == 14
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "map-command-center.png"))
+    page.screenshot(path=str(img / "map-command-center.png"))
 
     # the category filter changes what is shown
     cats = {}
@@ -147,7 +145,7 @@ def _reassignable(page) -> dict:
     )
 
 
-def test_draw_polygon_and_reassign(page, server):
+def test_draw_polygon_and_reassign(page, server, img):
     open_page(page, server + "/map")
     page.select_option("#cg-f-state", "kind:open")
     wait_loaded(page)
@@ -192,7 +190,7 @@ def test_draw_polygon_and_reassign(page, server):
     new_unit = next(u for u in units if u and u != (before["owner_unit"] or {}).get("key"))
     page.select_option("#cg-r-unit", new_unit)
     page.fill("#cg-r-note", "浏览器测试：按位置改派")
-    page.screenshot(path=str(IMG / "map-reassign.png"))
+    page.screenshot(path=str(img / "map-reassign.png"))
     page.click("#cg-r-submit")
     page.wait_for_function("() => civgrid.state.lastReassign !== null", timeout=30_000)
     wait_loaded(page)
@@ -210,7 +208,7 @@ def test_draw_polygon_and_reassign(page, server):
     assert "改派" in page.inner_text("#cg-history")
 
 
-def test_heat_map(page, server):
+def test_heat_map(page, server, img):
     open_page(page, server + "/map/heat")
     fc = api(server, page.evaluate("civgrid.state.lastHexUrl"))
     assert fc["features"] and fc["hotspots"]
@@ -221,7 +219,7 @@ def test_heat_map(page, server):
     assert (fc["hotspots"][0]["community_name"] or "（未入网格）") in first
     assert "H3 六边形热点" in page.inner_text(".leaflet-control-layers-overlays")
     assert "密度热力" in page.inner_text(".leaflet-control-layers-overlays")
-    page.screenshot(path=str(IMG / "map-heat.png"))
+    page.screenshot(path=str(img / "map-heat.png"))
     # a category narrows the hexagons
     cat = fc["hotspots"][0]["top_category"]
     page.select_option("#cg-h-category", cat)
@@ -237,7 +235,7 @@ def test_heat_map(page, server):
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
 
 
-def test_leader_pages(page, server):
+def test_leader_pages(page, server, img):
     seen = {}
     for key in ("L01", "L10"):
         open_page(page, server + f"/leaders/{key}")
@@ -253,6 +251,6 @@ def test_leader_pages(page, server):
         )
         seen[key] = (set(codes), {f["id"] for f in fc["features"]})
         if key == "L10":
-            page.screenshot(path=str(IMG / "map-leader.png"))
+            page.screenshot(path=str(img / "map-leader.png"))
     assert not (seen["L01"][0] & seen["L10"][0])
     assert not (seen["L01"][1] & seen["L10"][1])

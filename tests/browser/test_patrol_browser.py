@@ -1,5 +1,6 @@
 """The patrol page (/patrol) in headless Chromium: plan visits, a day's route, a GPS
-track, covered vs missed road sections and unit grids; screenshot ``docs/img/patrol.png``.
+track, covered vs missed road sections and unit grids; screenshot ``patrol.png`` in ``img``
+(``docs/img/`` under ``make screenshots``).
 
 The demo county is loaded, December 2026 planned, and a track driven along 建设路
 (RS001, RS002) and into a compound by the third team is uploaded through the API;
@@ -8,15 +9,11 @@ the page must show as many visits, tracks and covered road sections as the API r
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
+from browserkit import serve, watch
 
-sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers
-
-pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser]
 
 READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
 
@@ -24,14 +21,13 @@ READY = "() => window.civgrid && civgrid.patrol && civgrid.patrol.ready"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The demo county with a December plan and one track; the app served by uvicorn."""
-    from authclient import AuthClient
-    from patrol_helpers import densify, gpx
-
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
     from civgrid.grids.boundaries.store import Store
     from civgrid.grids.core.db import make_engine
     from civgrid.grids.demo.load import load_demo
+    from support.authclient import AuthClient
+    from support.patrol_helpers import densify, gpx
 
     root = tmp_path_factory.mktemp("patrol_browser")
     url = f"sqlite:///{root / 'demo.sqlite'}"
@@ -64,8 +60,8 @@ def server(tmp_path_factory):
         yield base, app, data
 
 
-def test_patrol_page(browser, server):
-    from authclient import browser_login
+def test_patrol_page(browser, server, img):
+    from support.authclient import browser_login
 
     base, app, data = server
     ctx = browser.new_context(
@@ -109,6 +105,5 @@ def test_patrol_page(browser, server):
         ".map(p => p.getAttribute('stroke'))"
     )
     assert "#1e8449" in strokes and "#cb4335" in strokes
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "patrol.png"))
+    page.screenshot(path=str(img / "patrol.png"))
     ctx.close()

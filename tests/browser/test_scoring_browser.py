@@ -1,20 +1,18 @@
 """The scoring pages in headless Chromium: the December bulletin of the simulated season,
 the rankings overview and a leader's dashboard, checked against the API; screenshots
-go to ``docs/img/`` (bulletin-2026-12.png, scores-2026-12.png, scores-leader.png).
+go to the ``img`` folder, ``docs/img/`` under ``make screenshots`` (bulletin-2026-12.png,
+scores-2026-12.png, scores-leader.png).
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import IMG, NEEDS_CHROMIUM, ROOT, serve, watch
+from browserkit import serve, watch
 
-sys.path.insert(0, str(ROOT / "tests" / "scoring"))  # season: the simulated season
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow, NEEDS_CHROMIUM]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "Chuangwen-2026!"
 
@@ -45,10 +43,9 @@ def _token(server: str, username: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on the simulated season, served by uvicorn in a thread; its base URL."""
-    from season import simulated_season
-
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
+    from support.season import simulated_season
 
     root = tmp_path_factory.mktemp("scoring-browser")
     url = simulated_season(root, days=75)
@@ -81,7 +78,7 @@ def _api(server: str, path: str, **params) -> dict:
     return r.json()
 
 
-def test_bulletin_page(page, server):
+def test_bulletin_page(page, server, img):
     post = httpx.post(server + "/api/v1/bulletins", json={"period": "2026-12"}, timeout=120,
                       headers={"Authorization": f"Bearer {_token(server, 'cc')}"})  # fmt: skip
     assert post.status_code == 201, post.text[:300]
@@ -103,24 +100,23 @@ def test_bulletin_page(page, server):
     width = page.evaluate("document.getElementById('cg-bulletin-title').scrollWidth")
     assert width > 300
     assert page.errors == []
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "bulletin-2026-12.png"), full_page=False)
+    page.screenshot(path=str(img / "bulletin-2026-12.png"), full_page=False)
     page.emulate_media(media="print")
     assert page.locator(".nav").is_hidden()
 
 
-def test_scores_page(page, server):
+def test_scores_page(page, server, img):
     page.goto(f"{server}/scores?period=2026-12")
     page.wait_for_selector("#cg-townships")
     api = _api(server, "/api/v1/scores", level="township", period="2026-12")["scores"]
     cells = page.locator("#cg-townships tbody tr td:nth-child(2)").all_inner_texts()
     assert cells == [s["name"] for s in api]
-    page.screenshot(path=str(IMG / "scores-2026-12.png"), full_page=False)
+    page.screenshot(path=str(img / "scores-2026-12.png"), full_page=False)
     assert page.errors == []
 
 
 @pytest.mark.parametrize("page", ["l04"], indirect=True)
-def test_leader_dashboard_as_the_leader(page, server):
+def test_leader_dashboard_as_the_leader(page, server, img):
     dash = _api(server, "/api/v1/leaders/L04/dashboard", period="2026-12")
     page.goto(f"{server}/leaders/L04/scores?period=2026-12")
     page.wait_for_selector("#cg-leader-scores")
@@ -131,7 +127,7 @@ def test_leader_dashboard_as_the_leader(page, server):
     assert texts[0] == r0["name"] and float(texts[2]) == pytest.approx(r0["points"])
     assert texts[3] == f"{r0['rank'] or '—'}/{r0['of']}"
     assert page.errors == []
-    page.screenshot(path=str(IMG / "scores-leader.png"), full_page=False)
+    page.screenshot(path=str(img / "scores-leader.png"), full_page=False)
     other = httpx.get(f"{server}/api/v1/leaders/L01/dashboard", timeout=60,
                       headers={"Authorization": f"Bearer {_token(server, 'l04')}"})  # fmt: skip
     assert other.status_code == 404

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from demo_stores import BACKENDS, demo_store_copy
-from issue_helpers import Clock
 
 from civgrid.grids.issues.config import IssueConfig
+from support.demo_stores import BACKENDS, demo_store_copy
+from support.issue_helpers import Clock
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,12 +39,11 @@ def client(store, clock, tmp_path):
     """A TestClient of the app on the same database as ``store`` (demo county loaded),
     with the issue routers, the controllable clock and a photo directory.
     """
-    from authclient import AuthClient
-
     from civgrid.api.app import create_app
     from civgrid.api.routers import issues as issues_router
     from civgrid.api.routers import open311 as open311_router
     from civgrid.api.settings import Settings
+    from support.authclient import AuthClient
 
     url = store.engine.url.render_as_string(hide_password=False)
     app = create_app(Settings(database_url=url, var_dir=tmp_path, build_index_on_startup=False))

@@ -6,11 +6,11 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 from civgrid.api.schemas import FeatureCollection, InboxOut, IssueDetail, IssuePage
 from civgrid.geo.crs import from_wgs84
 from civgrid.grids.issues.workflow import TRANSITIONS, Action, State
+from support.issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CC = {"X-Actor": "%E6%8C%87%E6%8C%A5%E4%B8%AD%E5%BF%83", "X-Actor-Role": "command_center"}

@@ -6,7 +6,6 @@ import csv
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from issue_helpers import COMPOUND, offset, point_in
 from sqlalchemy import func, select
 
 from civgrid.geo.crs import from_wgs84
@@ -14,6 +13,7 @@ from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.demo.season import simulate
 from civgrid.grids.issues.backfill import backfill_issues
 from civgrid.grids.issues.models import Issue, IssueEvent
+from support.issue_helpers import COMPOUND, offset, point_in
 
 
 def _write_csv(path, rows, encoding="utf-8"):

@@ -7,13 +7,13 @@ import io
 import json
 
 import openpyxl
-from issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 from civgrid.grids.issues.lists import (
     ISSUE_LIST_COLUMNS,
     RECTIFICATION_LIST_COLUMNS,
     RESPONSIBILITY_LIST_COLUMNS,
 )
+from support.issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

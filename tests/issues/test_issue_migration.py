@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from schema_diff import schema_diffs
-
 import civgrid.grids.issues.models as issue_models
 from civgrid.grids.core.db import Base
 from civgrid.grids.core.migrate import head_revision
+from support.schema_diff import schema_diffs
 
 OURS = {
     "issues",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from issue_helpers import COMPOUND, offset, point_in
+from support.issue_helpers import COMPOUND, offset, point_in
 
 SPEC_FIELDS = {
     "service_request_id",

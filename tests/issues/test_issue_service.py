@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import shapely
-from issue_helpers import COMPOUND, DEMO_DATA, OUTSIDE, offset, point_in
 from sqlalchemy import select
 
 from civgrid.geo.crs import from_wgs84
@@ -27,6 +26,7 @@ from civgrid.grids.issues.models import Issue, IssueEvent, SupervisionNotice
 from civgrid.grids.issues.photos import PhotoInput
 from civgrid.grids.issues.service import IssueQuery, IssueReport
 from civgrid.grids.issues.workflow import State
+from support.issue_helpers import COMPOUND, DEMO_DATA, OUTSIDE, offset, point_in
 
 GW = Actor("网格员甲", "grid_worker")
 CC = Actor("指挥中心", "command_center")

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from authclient import AuthClient
 from fastapi.testclient import TestClient
-from mapdata import build_demo_db, copy_db, make_app
+
+from support.authclient import AuthClient
+from support.mapdata import build_demo_db, copy_db, make_app
 
 
 @pytest.fixture(scope="session")

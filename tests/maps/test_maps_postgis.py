@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from authclient import AuthClient
-from mapdata import DEMO_DATA, make_app, seed_issues
+
+from support.authclient import AuthClient
+from support.mapdata import DEMO_DATA, make_app, seed_issues
 
 pytestmark = pytest.mark.postgis
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from demo_stores import BACKENDS, demo_store_copy
+
+from support.demo_stores import BACKENDS, demo_store_copy
 
 
 @pytest.fixture(params=BACKENDS)
@@ -21,10 +22,9 @@ def sqlite_store(request, tmp_path):
 @pytest.fixture
 def client(store, tmp_path):
     """A logged-in TestClient (admin unless headers say otherwise) on ``store``'s database."""
-    from authclient import AuthClient
-
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
+    from support.authclient import AuthClient
 
     url = store.engine.url.render_as_string(hide_password=False)
     app = create_app(Settings(database_url=url, var_dir=tmp_path, build_index_on_startup=False))

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from patrol_helpers import densify, gpx, seed_hotspot
 from sqlalchemy import select
 
 from civgrid.grids.patrol.models import VisitIssue
+from support.patrol_helpers import densify, gpx, seed_hotspot
 
 GPX_NS = "{http://www.topografix.com/GPX/1/1}"
 

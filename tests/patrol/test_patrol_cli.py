@@ -5,12 +5,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from patrol_helpers import densify, gpx
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from civgrid.api.cli import app
 from civgrid.grids.patrol.models import LeaderVisit, PatrolPlan, PatrolTeam, PatrolTrack
+from support.patrol_helpers import densify, gpx
 
 runner = CliRunner()
 

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
-from patrol_helpers import densify, gpx, seed_hotspot
 from sqlalchemy import func, select
 
 from civgrid.geo.crs import wgs84_to_gcj02
@@ -19,6 +18,7 @@ from civgrid.grids.patrol.coverage import ingest_track, team_coverage
 from civgrid.grids.patrol.models import PatrolTrack, PatrolVisit, VisitIssue
 from civgrid.grids.patrol.plan import plan_month
 from civgrid.grids.patrol.routes import set_visit_outcome, team_route
+from support.patrol_helpers import densify, gpx, seed_hotspot
 
 ACTOR = Actor("第二督查组", "inspector", "ST02")
 

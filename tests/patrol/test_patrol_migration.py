@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from schema_diff import schema_diffs
-
 import civgrid.grids.patrol.models as patrol_models
 from civgrid.grids.core.db import Base
+from support.schema_diff import schema_diffs
 
 OURS = {
     "patrol_teams",

@@ -8,7 +8,6 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
-from patrol_helpers import gpx, seed_hotspot
 from sqlalchemy import func, select
 
 from civgrid.grids.boundaries.models import Assignment, Leader, Role
@@ -17,6 +16,7 @@ from civgrid.grids.patrol.models import PatrolPlan, PatrolTeam, PatrolVisit
 from civgrid.grids.patrol.plan import PatrolSettings, compute_plan, get_plan, plan_month
 from civgrid.grids.patrol.routes import set_visit_outcome
 from civgrid.grids.patrol.teams import import_teams, list_teams
+from support.patrol_helpers import gpx, seed_hotspot
 
 N_COMMUNITIES = 14
 SAMPLED = {"community_quarter", "community_sample"}

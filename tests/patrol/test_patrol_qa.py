@@ -7,7 +7,6 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from patrol_helpers import densify, gpx, seed_hotspot
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -21,6 +20,7 @@ from civgrid.grids.patrol.leader_visits import record_leader_visit
 from civgrid.grids.patrol.models import LeaderVisit, PatrolPlan, PatrolTrack, PatrolVisit
 from civgrid.grids.patrol.plan import PatrolSettings, plan_month
 from civgrid.grids.patrol.routes import set_visit_outcome, team_route
+from support.patrol_helpers import densify, gpx, seed_hotspot
 
 ACTOR = Actor("qa", "inspector", "test")
 TODAY = date(2026, 12, 10)

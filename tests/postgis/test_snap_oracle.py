@@ -17,18 +17,12 @@ formula), so they are compared to 1e-6 m.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
+from county import boundary_points, make_county, make_points
 
 from civgrid.geo.snap import SnapIndex
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from county import boundary_points, make_county, make_points
 
 pytestmark = [pytest.mark.postgis, pytest.mark.slow]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from demo_stores import BACKENDS, demo_store_copy
+
+from support.demo_stores import BACKENDS, demo_store_copy
 
 
 @pytest.fixture(params=BACKENDS)

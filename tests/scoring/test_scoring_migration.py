@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from schema_diff import schema_diffs
 from sqlalchemy import inspect
 
 import civgrid.grids.scoring.models as scoring_models
 from civgrid.grids.core.db import Base
 from civgrid.grids.core.migrate import head_revision
+from support.schema_diff import schema_diffs
 
 OURS = {"score_bulletins", "accountability_cases", "accountability_case_events"}
 

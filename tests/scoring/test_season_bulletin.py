@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from season import simulated_season
 from typer.testing import CliRunner
+
+from support.season import simulated_season
 
 pytestmark = pytest.mark.slow
 AS_OF = "2027-01-05"

@@ -133,7 +133,7 @@ def test_plan_commit_and_replace_are_audited_with_counts(world):
 
 
 def test_visit_outcome_is_audited_and_a_refused_one_is_not(world, plan):
-    from issue_helpers import point_in
+    from support.issue_helpers import point_in
 
     # a visit already due, in a community (linked issues are reported there, that day)
     visit = next(v for v in plan if v["community_code"] and v["day"] <= "2026-12-04")
@@ -157,7 +157,7 @@ def test_visit_outcome_is_audited_and_a_refused_one_is_not(world, plan):
 
 
 def test_track_upload_is_audited_without_coordinates(world):
-    from patrol_helpers import densify, gpx
+    from support.patrol_helpers import densify, gpx
 
     road = next(r.geom for r in world.store.road_sections() if r.code == "RS001")
     track = gpx(densify(road))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from authworld import build_world
+
+from support.authworld import build_world
 
 LIMIT = 2048
 

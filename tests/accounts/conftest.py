@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from authworld import build_world
+
+from support.authworld import build_world
 
 
 @pytest.fixture(scope="module")

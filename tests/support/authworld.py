@@ -18,17 +18,14 @@ a published bulletin and accountability cases on each side of the scopes.
 from __future__ import annotations
 
 import shutil
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
-from authclient import AuthClient
+from support.authclient import AuthClient
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "issues"))  # issue_helpers
-sys.path.insert(0, str(ROOT / "tests" / "maps"))  # mapdata (a 1×1 PNG)
-sys.path.insert(0, str(ROOT / "tests" / "patrol"))  # patrol_helpers (GPX tracks on roads)
+ROOT = Path(__file__).resolve().parents[2]
 
 COMPOUND = "411327001001003"
 OTHER_COMMUNITY = "411327002001"
@@ -61,23 +58,35 @@ def role_options(owner_unit: str) -> dict[str, dict]:
     }
 
 
-def build_world(template: Path, tmp: Path, **settings) -> SimpleNamespace:
-    """A started client on a copy of the demo county, with X, Y, G, photos, notices."""
-    from issue_helpers import point_in
-    from mapdata import PNG
+def build_world(
+    template: Path | None, tmp: Path, *, store: Any = None, **settings
+) -> SimpleNamespace:
+    """A started client on a copy of the demo county, with X, Y, G, photos, notices.
 
+    ``template`` is the demo county's SQLite file (copied); or pass ``store``, a private
+    demo-county store on either backend (``demo_stores.demo_store_copy``), used in place.
+    """
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
     from civgrid.grids.issues.config import IssueConfig
+    from support.issue_helpers import point_in
+    from support.mapdata import PNG
 
-    db = tmp / "auth.sqlite"
-    shutil.copyfile(template, db)
+    if store is not None:
+        url = store.engine.url.render_as_string(hide_password=False)
+        settings = {"build_index_on_startup": False, **settings}
+    else:
+        db = tmp / "auth.sqlite"
+        shutil.copyfile(template, db)
+        url = f"sqlite:///{db}"
     settings = {"login_rate": "1000/60", "intake_rate": "1000/60", **settings}
-    app = create_app(Settings(database_url=f"sqlite:///{db}", var_dir=tmp / "var", **settings))
+    app = create_app(Settings(database_url=url, var_dir=tmp / "var", **settings))
     # no duplicate merging: the tests report many issues at the same few points
     app.state.issue_config = IssueConfig(photo_dir=tmp / "photos", duplicate_radius_m=0)
     client = AuthClient(app)
     client.__enter__()
+    if store is not None:
+        app.state.store.snap_index = store.snap_index
     store = app.state.store
     px = point_in(store, COMPOUND)
     py = point_in(store, OTHER_COMMUNITY, layer="community")
@@ -152,9 +161,8 @@ def seed_patrol_scoring(w: SimpleNamespace) -> SimpleNamespace:
     """
     if getattr(w, "ps", None) is not None:
         return w.ps
-    from patrol_helpers import densify, gpx
-
     from civgrid.grids.scoring.rules import shipped_profile_paths
+    from support.patrol_helpers import densify, gpx
 
     client = w.client
     w.app.state.score_clock = lambda: SCORE_NOW

@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from authclient import AuthClient
-from authworld import build_world
 
 from civgrid.api.security import RateLimiter, decode_token, issue_token
 from civgrid.grids.accounts import service as accounts
 from civgrid.grids.core.actors import Actor
+from support.authclient import AuthClient
+from support.authworld import build_world
 
 ADMIN = Actor("test-admin", "command_center", account_role="admin")
 PW = "Str0ng-Passw0rd"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from authclient import AuthClient
+from support.authclient import AuthClient
 
 X_COMMUNITY = "411327001001"
 OTHER = "411327002001"
@@ -182,7 +182,7 @@ def test_inspector_reinspects_only_in_the_team_area(world):
     admin = {"headers": AuthClient.as_user("admin", "admin")}
     st01 = {"headers": AuthClient.as_user("inspector", "insp-st01", unit="ST01")}
     free = {"headers": AuthClient.as_user("inspector", "insp-free")}
-    from mapdata import PNG
+    from support.mapdata import PNG
 
     results = {}
     for name, at in (("X", world.px), ("Y", world.py)):

@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 import shapely
-from demo_stores import BACKENDS, demo_store_copy
 from sqlalchemy import inspect, text
 
 from civgrid.geo.convert import feature
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.db import make_engine
+from support.demo_stores import BACKENDS, demo_store_copy
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 

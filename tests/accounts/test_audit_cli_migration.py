@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from schema_diff import schema_diffs
 from typer.testing import CliRunner
 
 from civgrid.api.cli import app as cli
@@ -14,6 +13,7 @@ from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.audit import AuditRecord
 from civgrid.grids.core.errors import DomainError, InvalidInputError
 from civgrid.grids.core.migrate import head_revision
+from support.schema_diff import schema_diffs
 
 OURS = {"users", "audit_log"}
 
