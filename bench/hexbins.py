@@ -76,8 +76,10 @@ def main() -> int:
         cells = len(agg_holder["agg"])
         ok = t < TARGET_S if n == 1_000_000 else None
         status = "" if ok is None else ("met" if ok else "MISSED")
-        print(f"  aggregate res {res:<2d} {cells:>8,d} cells {t * 1000:9.1f} ms   "
-              f"(target < {TARGET_S * 1000:.0f} ms for 1M) {status}")  # fmt: skip
+        print(
+            f"  aggregate res {res:<2d} {cells:>8,d} cells {t * 1000:9.1f} ms   "
+            f"(target < {TARGET_S * 1000:.0f} ms for 1M) {status}"
+        )
         if ok is False:
             missed.append(f"res {res}")
     # correctness on a sample, and the scalar baseline
@@ -86,10 +88,13 @@ def main() -> int:
     for res in (7, 9, 11):
         ours = hexbins.lonlat_to_cells(lon[sample], lat[sample], res)
         ref = np.fromiter(
-            (h3.str_to_int(h3.latlng_to_cell(y, x, res))
-             for x, y in zip(lon[sample].tolist(), lat[sample].tolist(), strict=True)),
-            dtype=np.uint64, count=m,
-        )  # fmt: skip
+            (
+                h3.str_to_int(h3.latlng_to_cell(y, x, res))
+                for x, y in zip(lon[sample].tolist(), lat[sample].tolist(), strict=True)
+            ),
+            dtype=np.uint64,
+            count=m,
+        )
         bad = int((ours != ref).sum())
         print(f"  agreement with h3.latlng_to_cell, res {res}: {m - bad:,}/{m:,}")
         if bad:

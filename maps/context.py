@@ -43,10 +43,13 @@ def category_tree(session: Session) -> list[dict[str, Any]]:
     cats = list(session.scalars(select(Category).order_by(Category.id)))
     by_id = {c.id: c for c in cats}
     return [
-        {"code": c.code, "name": c.name,
-         "parent": by_id[c.parent_id].code if c.parent_id in by_id else None}
+        {
+            "code": c.code,
+            "name": c.name,
+            "parent": by_id[c.parent_id].code if c.parent_id in by_id else None,
+        }
         for c in cats
-    ]  # fmt: skip
+    ]
 
 
 def source_options() -> list[dict[str, str]]:
@@ -67,8 +70,14 @@ def filter_options(store: Any, session: Session, *, days: int = 90) -> dict[str,
     areas = []
     for layer in ("township", "community"):
         for a in store.areas(layer=layer, session=session):
-            areas.append({"code": a.code, "name": a.name, "type": str(a.type),
-                          "type_label": AREA_TYPE_LABELS.get(str(a.type), "")})  # fmt: skip
+            areas.append(
+                {
+                    "code": a.code,
+                    "name": a.name,
+                    "type": str(a.type),
+                    "type_label": AREA_TYPE_LABELS.get(str(a.type), ""),
+                }
+            )
     window = heat_window(session, days=days)
     return {
         "categories": category_tree(session),

@@ -286,9 +286,13 @@ def hexbin_geojson(
         }
         coords = [[round(x, 6), round(y, 6)] for x, y in np.asarray(poly.exterior.coords).tolist()]
         features.append(
-            {"type": "Feature", "id": props["cell"], "properties": props,
-             "geometry": {"type": "Polygon", "coordinates": [coords]}}
-        )  # fmt: skip
+            {
+                "type": "Feature",
+                "id": props["cell"],
+                "properties": props,
+                "geometry": {"type": "Polygon", "coordinates": [coords]},
+            }
+        )
         if rank <= top and score[i] > 0:
             lat_c, lon_c = h3.cell_to_latlng(props["cell"])
             x, y = to_display_lonlat(lon_c, lat_c, display_crs)
@@ -335,6 +339,8 @@ def density_points(
     centers = np.array([h3.cell_to_latlng(c) for c in agg.cell_strings()])
     x, y = to_display_lonlat(centers[:, 1], centers[:, 0], display_crs)
     w = agg.sums["w"]
-    pts = [[round(float(b), 6), round(float(a), 6), round(float(c), 2)]
-           for a, b, c in zip(np.atleast_1d(x), np.atleast_1d(y), w, strict=True)]  # fmt: skip
+    pts = [
+        [round(float(b), 6), round(float(a), 6), round(float(c), 2)]
+        for a, b, c in zip(np.atleast_1d(x), np.atleast_1d(y), w, strict=True)
+    ]
     return {"res": r, "max": float(w.max()), "points": pts}

@@ -744,8 +744,9 @@ def compact_issues_geojson(
             np.array([r.lat for r in rows], dtype=float),
             display_crs,
         )
-        for r, x, y in zip(rows, np.atleast_1d(xs).tolist(), np.atleast_1d(ys).tolist(),
-                           strict=True):  # fmt: skip
+        for r, x, y in zip(
+            rows, np.atleast_1d(xs).tolist(), np.atleast_1d(ys).tolist(), strict=True
+        ):
             state = str(r.state.value if hasattr(r.state, "value") else r.state)
             features.append(
                 {

@@ -199,10 +199,16 @@ def command_center_map(
     folium.Map
     """
     title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
-    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
-              plugins=("markercluster", "draw"))  # fmt: skip
-    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels=state_labels or {})  # fmt: skip
+    m = _base(
+        title=f"{title} · {subtitle}",
+        basemap=basemap,
+        center=center,
+        zoom=zoom,
+        plugins=("markercluster", "draw"),
+    )
+    cfg = _common_config(
+        county_name=county_name, basemap=basemap, api=api, state_labels=state_labels or {}
+    )
     acts = dict(actions or {})
     if api:
         acts.setdefault("reassign", f"{api}/issues/{{id}}/reassign")
@@ -260,10 +266,10 @@ def heat_map(
     """
     title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
     subtitle = "反弹回潮问题热力图"
-    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
-              plugins=("heat",))  # fmt: skip
-    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels={})  # fmt: skip
+    m = _base(
+        title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom, plugins=("heat",)
+    )
+    cfg = _common_config(county_name=county_name, basemap=basemap, api=api, state_labels={})
     cfg.update(
         {
             "page": "heat",
@@ -410,10 +416,14 @@ def leader_map(
     title = f"{county_name}创文网格化管理" if county_name else "创文网格化管理"
     who = str(leader.get("title") or leader.get("key"))
     subtitle = f"领导视图 · {who}"
-    m = _base(title=f"{title} · {subtitle}", basemap=basemap, center=center, zoom=zoom,
-              plugins=("markercluster",))  # fmt: skip
-    cfg = _common_config(county_name=county_name, basemap=basemap, api=api,
-                         state_labels={})  # fmt: skip
+    m = _base(
+        title=f"{title} · {subtitle}",
+        basemap=basemap,
+        center=center,
+        zoom=zoom,
+        plugins=("markercluster",),
+    )
+    cfg = _common_config(county_name=county_name, basemap=basemap, api=api, state_labels={})
     cfg.update(
         {
             "page": "leader",

@@ -26,12 +26,19 @@ __all__ = [
 _LEVELS = zh.LEVEL_LABELS
 _TIERS = zh.TIER_LABELS
 #: Chinese names of the line-item rules shown on a unit's page.
-_RULES = {"issue": "发现问题", "source": "来源加重",
-          "overdue": zh.ISSUE_ACTION_LABELS["overdue"],
-          "recurrence": zh.ISSUE_ACTION_LABELS["recurrence"],
-          "return": "返工", "extension": "延期", "on_time_closure": "按期结案",
-          "media_praise": "媒体表扬", "bonus_cap": "加分封顶", "community": "社区得分",
-          "period": "分期得分"}  # fmt: skip
+_RULES = {
+    "issue": "发现问题",
+    "source": "来源加重",
+    "overdue": zh.ISSUE_ACTION_LABELS["overdue"],
+    "recurrence": zh.ISSUE_ACTION_LABELS["recurrence"],
+    "return": "返工",
+    "extension": "延期",
+    "on_time_closure": "按期结案",
+    "media_praise": "媒体表扬",
+    "bonus_cap": "加分封顶",
+    "community": "社区得分",
+    "period": "分期得分",
+}
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Serif CJK SC","WenQuanYi Micro Hei",sans-serif;
@@ -156,13 +163,18 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         f"<td>{'<br>'.join(_e(f) for f in h['facts'][:6])}</td></tr>"
         for h in c.get("cases", [])
     )
-    negs = "".join(
-        f"<h3>{_e(n['name'])}</h3><ul>"
-        + "".join(f"<li>问题#{e['issue_id']}（{_cat(e)}）：{_e(e['label'])}</li>"
-                  for e in n["entries"][:20])
-        + "</ul>"
-        for n in c.get("negative_lists", [])
-    ) or "<p>无。</p>"  # fmt: skip
+    negs = (
+        "".join(
+            f"<h3>{_e(n['name'])}</h3><ul>"
+            + "".join(
+                f"<li>问题#{e['issue_id']}（{_cat(e)}）：{_e(e['label'])}</li>"
+                for e in n["entries"][:20]
+            )
+            + "</ul>"
+            for n in c.get("negative_lists", [])
+        )
+        or "<p>无。</p>"
+    )
     hot = "".join(
         f"<li>{_e(h['name'])}（{_e(h['code'])}）：{h['issues']}件</li>"
         for h in c.get("hotspots", [])
@@ -224,14 +236,17 @@ def scores_page_html(
         '<p class="nav noprint"><a href="/">首页</a>'
         f'<a href="/scores/bulletin?period={_e(period.key)}">本期通报（草稿）</a>'
         '<a href="/map/heat">问题热力图</a></p>'
-        f'<h1>{_e(period.label)}考核排名</h1>'
+        f"<h1>{_e(period.label)}考核排名</h1>"
         f'<p class="no">档次：≥{rules.tiers.good:g}分为“{_TIERS["good"]}”，'
         f"≥{rules.tiers.fair:g}分为“{_TIERS['fair']}”，其余为“{_TIERS['poor']}”"
         f"（规则{rules.effective_from.isoformat()}起施行）</p>"
-        "<h2>社区（行政村）</h2>" + _score_table(rows_c, set(), "cg-communities")
-        + f"<h2>{_LEVELS['township']}</h2>" + _score_table(rows_t, set(), "cg-townships")
-        + f"<h2>{_LEVELS['department']}</h2>" + _dept_table(departments)
-    )  # fmt: skip
+        "<h2>社区（行政村）</h2>"
+        + _score_table(rows_c, set(), "cg-communities")
+        + f"<h2>{_LEVELS['township']}</h2>"
+        + _score_table(rows_t, set(), "cg-townships")
+        + f"<h2>{_LEVELS['department']}</h2>"
+        + _dept_table(departments)
+    )
     return _page(f"{period.label}考核排名", body)
 
 
@@ -313,7 +328,9 @@ def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label:
         f"加{_num(score['bonuses'])}分。</p>"
         '<table id="cg-items"><thead><tr><th>事由</th><th>规则</th><th>问题/组成</th>'
         f"<th>分值</th></tr></thead><tbody>{items}</tbody></table>"
-        "<h2>负面清单</h2>" + (f'<ul id="cg-negative">{neg}</ul>' if neg else "<p>无。</p>")
-        + "<h2>问责情形</h2>" + (f"<ul>{trig}</ul>" if trig else "<p>无。</p>")
-    )  # fmt: skip
+        "<h2>负面清单</h2>"
+        + (f'<ul id="cg-negative">{neg}</ul>' if neg else "<p>无。</p>")
+        + "<h2>问责情形</h2>"
+        + (f"<ul>{trig}</ul>" if trig else "<p>无。</p>")
+    )
     return _page(f"{score['name']} {label}得分", body)

@@ -382,8 +382,10 @@ def test_key_sites(layers, tables):
         assert p["zone_radius_m"] == 400
         lead = assignments_of(tables, role="lead", object_code=p["code"])
         assert [r["subject_key"] for r in lead] == [p["lead_unit"]]
-        resp = {r["subject_key"] for r in assignments_of(tables, role="responsible",
-                                                        object_code=p["code"])}  # fmt: skip
+        resp = {
+            r["subject_key"]
+            for r in assignments_of(tables, role="responsible", object_code=p["code"])
+        }
         assert p["responsible_unit"] in resp and p["responsible_unit"] in depts
     assert {p["kind"] for p, _ in feats} == KEY_SITE_KINDS
 
@@ -427,10 +429,27 @@ def test_units(tables, by_code):
     assert len(keys) == len(set(keys))
     assert {u["kind"] for u in units} == UNIT_KINDS
     names = {u["name"] for u in units}
-    for n in ["县城管局", "县公安局", "县市场监督管理局", "县教体局", "县住建局", "县交通运输局",
-              "县卫健委", "县民政局", "县水利局", "县农业农村局", "县文广旅游局", "县委宣传部",
-              "综合组", "督查问责组", "宣传教育组", "交通秩序整治组", "环境卫生组", "乡村创建组",
-              "资金保障组"]:  # fmt: skip
+    for n in [
+        "县城管局",
+        "县公安局",
+        "县市场监督管理局",
+        "县教体局",
+        "县住建局",
+        "县交通运输局",
+        "县卫健委",
+        "县民政局",
+        "县水利局",
+        "县农业农村局",
+        "县文广旅游局",
+        "县委宣传部",
+        "综合组",
+        "督查问责组",
+        "宣传教育组",
+        "交通秩序整治组",
+        "环境卫生组",
+        "乡村创建组",
+        "资金保障组",
+    ]:
         assert n in names, n
     kind = {u["key"]: u["kind"] for u in units}
     comms = set(by_code["communities"])

@@ -260,9 +260,13 @@ def authenticate(
             user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
             user.failed_logins = 0
             audit.record(
-                session, Actor("system"), "user.lock", "user", user.username,
+                session,
+                Actor("system"),
+                "user.lock",
+                "user",
+                user.username,
                 after={"locked_until": user.locked_until.isoformat()},
-            )  # fmt: skip
+            )
         session.flush()
         raise AuthError("wrong username or password")
     if user.disabled:
@@ -301,8 +305,14 @@ def change_password(
     user.locked_until = None
     user.failed_logins = 0
     session.flush()
-    audit.record(session, actor, "user.reset_password" if must_change else "user.password",
-                 "user", username, after={"must_change_password": must_change})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "user.reset_password" if must_change else "user.password",
+        "user",
+        username,
+        after={"must_change_password": must_change},
+    )
     return user
 
 
@@ -314,8 +324,15 @@ def set_disabled(session: Session, actor: Actor, username: str, disabled: bool) 
     if disabled:
         user.token_version += 1
     session.flush()
-    audit.record(session, actor, "user.disable" if disabled else "user.enable", "user", username,
-                 before={"disabled": before}, after={"disabled": disabled})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "user.disable" if disabled else "user.enable",
+        "user",
+        username,
+        before={"disabled": before},
+        after={"disabled": disabled},
+    )
     return user
 
 

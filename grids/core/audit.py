@@ -81,8 +81,9 @@ def record_values(
     }
 
 
-def record(session: Session, actor: Actor, action: str, object_kind: str, object_key: Any = None,
-           **kw: Any) -> AuditRecord:  # fmt: skip
+def record(
+    session: Session, actor: Actor, action: str, object_kind: str, object_key: Any = None, **kw: Any
+) -> AuditRecord:
     """Append one record (flushed with the caller's transaction, never committed here).
 
     Parameters

@@ -789,13 +789,20 @@ def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) ->
                 break
         rep = t0 + timedelta(minutes=int(rng.integers(0, 360 * 24 * 60)))
         closed = rng.random() < 0.9
-        rows.append({
-            "问题编号": f"S{seed}-{i}", "经度": float(x), "纬度": float(y),
-            "问题类别": cats[int(rng.integers(len(cats)))],
-            "问题来源": SOURCE_LABELS[Source.grid_worker],
-            "发现时间": rep.strftime("%Y-%m-%d %H:%M"),
-            "办理状态": DEFAULT_LABELS[State.closed if closed else State.rectifying],
-            "结案时间": (rep + timedelta(hours=float(rng.uniform(2, 96)))).strftime(
-                "%Y-%m-%d %H:%M") if closed else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "问题编号": f"S{seed}-{i}",
+                "经度": float(x),
+                "纬度": float(y),
+                "问题类别": cats[int(rng.integers(len(cats)))],
+                "问题来源": SOURCE_LABELS[Source.grid_worker],
+                "发现时间": rep.strftime("%Y-%m-%d %H:%M"),
+                "办理状态": DEFAULT_LABELS[State.closed if closed else State.rectifying],
+                "结案时间": (rep + timedelta(hours=float(rng.uniform(2, 96)))).strftime(
+                    "%Y-%m-%d %H:%M"
+                )
+                if closed
+                else None,
+            }
+        )
     return rows

@@ -511,9 +511,19 @@ def team_coverage(
         grids = sorted(grids_by_team.get(team.key, []))
         by_comm: dict[str, dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(
-                ("road_sections", "roads_covered", "unit_grids", "grids_entered", "visits",
-                 "visited", "gaps", "planned"), 0)
-        )  # fmt: skip
+                (
+                    "road_sections",
+                    "roads_covered",
+                    "unit_grids",
+                    "grids_entered",
+                    "visits",
+                    "visited",
+                    "gaps",
+                    "planned",
+                ),
+                0,
+            )
+        )
         for c in roads:
             g = by_comm[road_comm.get(c, "")]
             g["road_sections"] += 1

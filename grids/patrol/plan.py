@@ -180,20 +180,39 @@ class PatrolSettings:
         except TypeError as exc:  # pragma: no cover - unknown keys are caught above
             raise InvalidInputError(str(exc)) from None
         checks = [
-            ("sample_share", isinstance(s.sample_share, int | float) and 0 < s.sample_share <= 1,
-             "a number in (0, 1]"),
-            ("capacity_per_day", s.capacity_per_day is None
-             or (isinstance(s.capacity_per_day, int) and s.capacity_per_day >= 1),
-             "a positive integer"),
-            ("key_site_visits_per_month", isinstance(s.key_site_visits_per_month, int)
-             and 0 <= s.key_site_visits_per_month <= 31, "an integer 0–31"),
-            ("leader_visits_per_month", isinstance(s.leader_visits_per_month, int)
-             and 0 <= s.leader_visits_per_month <= 31, "an integer 0–31"),
-            ("unit_visits_per_month", isinstance(s.unit_visits_per_month, int)
-             and 0 <= s.unit_visits_per_month <= 31, "an integer 0–31"),
-            ("max_hotspots", isinstance(s.max_hotspots, int) and s.max_hotspots >= 0,
-             "a non-negative integer"),
-        ]  # fmt: skip
+            (
+                "sample_share",
+                isinstance(s.sample_share, int | float) and 0 < s.sample_share <= 1,
+                "a number in (0, 1]",
+            ),
+            (
+                "capacity_per_day",
+                s.capacity_per_day is None
+                or (isinstance(s.capacity_per_day, int) and s.capacity_per_day >= 1),
+                "a positive integer",
+            ),
+            (
+                "key_site_visits_per_month",
+                isinstance(s.key_site_visits_per_month, int)
+                and 0 <= s.key_site_visits_per_month <= 31,
+                "an integer 0–31",
+            ),
+            (
+                "leader_visits_per_month",
+                isinstance(s.leader_visits_per_month, int) and 0 <= s.leader_visits_per_month <= 31,
+                "an integer 0–31",
+            ),
+            (
+                "unit_visits_per_month",
+                isinstance(s.unit_visits_per_month, int) and 0 <= s.unit_visits_per_month <= 31,
+                "an integer 0–31",
+            ),
+            (
+                "max_hotspots",
+                isinstance(s.max_hotspots, int) and s.max_hotspots >= 0,
+                "a non-negative integer",
+            ),
+        ]
         for name, ok, what in checks:
             if not ok:
                 raise InvalidInputError(f"{name} must be {what}", field=name)
@@ -289,34 +308,54 @@ def _jsonable_visit(v: dict[str, Any]) -> dict[str, Any]:
 
 
 _LAYER_ZH = {**zh.LAYER_LABELS, "community": zh.AREA_TYPE_LABELS["community"]}
-_ROLE_ZH = {"responsible unit": zh.ROLE_LABELS["responsible"],
-            "lead unit": zh.ROLE_LABELS["lead"],
-            "road chief": zh.ROLE_LABELS["road_chief"] + "单位"}  # fmt: skip
+_ROLE_ZH = {
+    "responsible unit": zh.ROLE_LABELS["responsible"],
+    "lead unit": zh.ROLE_LABELS["lead"],
+    "road chief": zh.ROLE_LABELS["road_chief"] + "单位",
+}
 _ORDINAL = {"first": "1", "second": "2"}
 #: The reasons as stored (English, machine-readable) → their Chinese wording (UI, CLI).
 _REASON_ZH: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"hotspot: (\d+) recurrences"), lambda m: f"反弹热点：{m[1]}次反弹"),
-    (re.compile(r"(\d+) open issues \((\d+) overdue\)"),
-     lambda m: f"未办结问题 {m[1]} 个（超期 {m[2]} 个）"),
+    (
+        re.compile(r"(\d+) open issues \((\d+) overdue\)"),
+        lambda m: f"未办结问题 {m[1]} 个（超期 {m[2]} 个）",
+    ),
     (re.compile(r"poor last score (\S+)"), lambda m: f"上期得分偏低 {m[1]}"),
     (re.compile(r"never visited"), lambda m: "从未走访"),
     (re.compile(r"last visit (-?\d+) days ago"), lambda m: f"距上次走访 {m[1]} 天"),
-    (re.compile(r"leader (\S+) (first|second|#\d+) visit of (\d+) \(contracted community\)"),
-     lambda m: f"领导包联看（{m[1]}）：第{_ORDINAL.get(m[2], m[2].lstrip('#'))}次/共{m[3]}次"),
-    (re.compile(r"key site cadence (\d+)/(\d+) per month \(with its (\d+) m zone\)"),
-     lambda m: f"重点点位 每月{m[2]}次（含周边{m[3]}米），第{m[1]}次"),
-    (re.compile(r"quarter coverage due \(month (\d+) of 3, (\d+) left\)"),
-     lambda m: f"季度全覆盖：本季度第{m[1]}个月，尚有 {m[2]} 个社区未走访"),
+    (
+        re.compile(r"leader (\S+) (first|second|#\d+) visit of (\d+) \(contracted community\)"),
+        lambda m: f"领导包联看（{m[1]}）：第{_ORDINAL.get(m[2], m[2].lstrip('#'))}次/共{m[3]}次",
+    ),
+    (
+        re.compile(r"key site cadence (\d+)/(\d+) per month \(with its (\d+) m zone\)"),
+        lambda m: f"重点点位 每月{m[2]}次（含周边{m[3]}米），第{m[1]}次",
+    ),
+    (
+        re.compile(r"quarter coverage due \(month (\d+) of 3, (\d+) left\)"),
+        lambda m: f"季度全覆盖：本季度第{m[1]}个月，尚有 {m[2]} 个社区未走访",
+    ),
     (re.compile(r"monthly sample \(priority (\S+)\)"), lambda m: f"月度抽查（优先级 {m[1]}）"),
-    (re.compile(r"supervised unit (\S+) ?(.*?) \((responsible unit|lead unit|road chief) of "
-                r"this (\w+)\), visit (\d+) of (\d+) this month"),
-     lambda m: f"督导单位 {m[1]} {m[2]}（该{_LAYER_ZH.get(m[4], m[4])}的{_ROLE_ZH[m[3]]}），"
-     f"本月第{m[5]}次/共{m[6]}次"),
-    (re.compile(r"capacity: team (\S+) is full \((\d+) visits/day\) in the window"),
-     lambda m: f"容量不足：督查组 {m[1]} 在时间窗内已排满（每天 {m[2]} 次）"),
-    (re.compile(r"outside every supervision area: nearest team (\S+) \((\d+) m\)"),
-     lambda m: f"不在任何督导范围内：由最近的督查组 {m[1]} 负责（{m[2]} 米）"),
-]  # fmt: skip
+    (
+        re.compile(
+            r"supervised unit (\S+) ?(.*?) \((responsible unit|lead unit|road chief) of "
+            r"this (\w+)\), visit (\d+) of (\d+) this month"
+        ),
+        lambda m: (
+            f"督导单位 {m[1]} {m[2]}（该{_LAYER_ZH.get(m[4], m[4])}的{_ROLE_ZH[m[3]]}），"
+            f"本月第{m[5]}次/共{m[6]}次"
+        ),
+    ),
+    (
+        re.compile(r"capacity: team (\S+) is full \((\d+) visits/day\) in the window"),
+        lambda m: f"容量不足：督查组 {m[1]} 在时间窗内已排满（每天 {m[2]} 次）",
+    ),
+    (
+        re.compile(r"outside every supervision area: nearest team (\S+) \((\d+) m\)"),
+        lambda m: f"不在任何督导范围内：由最近的督查组 {m[1]} 负责（{m[2]} 米）",
+    ),
+]
 
 
 def reasons_zh(reasons: list[str] | None) -> list[str]:
@@ -701,9 +740,16 @@ def compute_plan(
         "community": communities,
     }
     unit_reqs, unit_skipped = _unit_requirements(
-        session, s, month, first, last_day, teams, pools, reqs,
+        session,
+        s,
+        month,
+        first,
+        last_day,
+        teams,
+        pools,
+        reqs,
         lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first),
-    )  # fmt: skip
+    )
     reqs += unit_reqs
 
     visits, unscheduled = _schedule(reqs, teams, days, s)
@@ -793,9 +839,12 @@ def _unit_requirements(
         team = wanted[ukey]
         if not places.get(ukey):
             skipped.append(
-                {"team_key": team.key, "unit_key": ukey,
-                 "reason": "answers for no unit grid, road section, key site or community"}
-            )  # fmt: skip
+                {
+                    "team_key": team.key,
+                    "unit_key": ukey,
+                    "reason": "answers for no unit grid, road section, key site or community",
+                }
+            )
             continue
         cands = []
         for (layer, code), role in places[ukey].items():
@@ -807,17 +856,19 @@ def _unit_requirements(
         cands.sort()
         if not cands:
             skipped.append(
-                {"team_key": team.key, "unit_key": ukey,
-                 "reason": "every place it answers for is already in this month's plan"}
-            )  # fmt: skip
+                {
+                    "team_key": team.key,
+                    "unit_key": ukey,
+                    "reason": "every place it answers for is already in this month's plan",
+                }
+            )
             continue
         for i, (_, _, tb, layer, code, role, p, why) in enumerate(cands[:n]):
             obj = pools[layer][code]
             lon, lat = _point(obj.geom)
             comm = (
-                code if layer == "community"
-                else obj.parent_code if layer == "unit_grid" else None
-            )  # fmt: skip
+                code if layer == "community" else obj.parent_code if layer == "unit_grid" else None
+            )
             tgt = _Target(layer, code, obj.name, lon, lat, comm, team.key)
             taken.add((team.key, layer, code))
             out.append(

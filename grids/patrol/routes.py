@@ -254,7 +254,14 @@ def set_visit_outcome(
         if iid not in linked:
             session.add(VisitIssue(visit_id=visit_id, issue_id=iid))
             linked.add(iid)
-    audit.record(session, actor, "patrol.visit.outcome", "patrol_visit", visit_id, before=before,
-                 after={"status": status, "issue_ids": sorted(linked)})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "patrol.visit.outcome",
+        "patrol_visit",
+        visit_id,
+        before=before,
+        after={"status": status, "issue_ids": sorted(linked)},
+    )
     session.flush()
     return visit

@@ -219,8 +219,11 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
                 polygon = polygon or _area_polygon(r.get(col) or "", i, col)
             except InvalidInputError as exc:
                 bad(i, exc.context.get("field", col), _reason(exc, i))
-        if not areas and polygon is None and not any(p["row"] == i and p["field"] in
-                                                     AREA_COLUMNS for p in problems):  # fmt: skip
+        if (
+            not areas
+            and polygon is None
+            and not any(p["row"] == i and p["field"] in AREA_COLUMNS for p in problems)
+        ):
             bad(i, "area_codes", "no area codes and no area polygon")
         members: Any = None
         try:
@@ -249,8 +252,10 @@ def _parse_rows(text: str) -> list[dict[str, Any]]:
         listing = "; ".join(f"row {p['row']}: {p['reason']} ({p['field']})" for p in problems)
         raise InvalidInputError(
             f"team table: {len(problems)} error(s): {listing}",
-            row=first["row"], field=first["field"], errors=problems,
-        )  # fmt: skip
+            row=first["row"],
+            field=first["field"],
+            errors=problems,
+        )
     return rows
 
 
@@ -340,8 +345,14 @@ def import_teams(
             session.add(PatrolTeam(**values))
             report.added.append(r["key"])
             if commit:
-                audit.record(session, actor, "patrol.team.upsert", "patrol_team", r["key"],
-                             after=_audit_values(values))  # fmt: skip
+                audit.record(
+                    session,
+                    actor,
+                    "patrol.team.upsert",
+                    "patrol_team",
+                    r["key"],
+                    after=_audit_values(values),
+                )
         elif changed := [k for k, v in values.items() if getattr(team, k) != v]:
             old = {k: getattr(team, k) for k in changed}
             for k, v in values.items():
@@ -349,8 +360,15 @@ def import_teams(
             report.updated.append(r["key"])
             if commit:
                 new = {k: values[k] for k in changed}
-                audit.record(session, actor, "patrol.team.upsert", "patrol_team", r["key"],
-                             before=_audit_values(old), after=_audit_values(new))  # fmt: skip
+                audit.record(
+                    session,
+                    actor,
+                    "patrol.team.upsert",
+                    "patrol_team",
+                    r["key"],
+                    before=_audit_values(old),
+                    after=_audit_values(new),
+                )
         else:
             report.unchanged.append(r["key"])
     session.flush()

@@ -125,37 +125,68 @@ def build_bulletin(
         "tier_thresholds": {"good": rules.tiers.good, "fair": rules.tiers.fair},
         "communities": [_row(s) for s in communities],
         "townships": [_row(s) for s in townships],
-        "best": [{"level": "community", "code": s.code, "name": s.name, "points": s.points}
-                 for s in best]
-        + [{"level": "township", "code": s.code, "name": s.name, "points": s.points}
-           for s in best_t],
-        "worst": [{"level": "community", "code": s.code, "name": s.name, "points": s.points}
-                  for s in worst]
-        + [{"level": "township", "code": s.code, "name": s.name, "points": s.points}
-           for s in worst_t],
+        "best": [
+            {"level": "community", "code": s.code, "name": s.name, "points": s.points} for s in best
+        ]
+        + [
+            {"level": "township", "code": s.code, "name": s.name, "points": s.points}
+            for s in best_t
+        ],
+        "worst": [
+            {"level": "community", "code": s.code, "name": s.name, "points": s.points}
+            for s in worst
+        ]
+        + [
+            {"level": "township", "code": s.code, "name": s.name, "points": s.points}
+            for s in worst_t
+        ],
         "departments": depts,
         "cases": [h.to_dict() for h in hits],
         "negative_lists": negative,
-        "hotspots": [{"code": c, "name": grid_names.get(c, c), "issues": n}
-                     for c, n in grids.most_common(5)],
+        "hotspots": [
+            {"code": c, "name": grid_names.get(c, c), "issues": n} for c, n in grids.most_common(5)
+        ],
         "heat_link": f"/map/heat?from={period.start.isoformat()}&to={last}",
         "hexbins_link": f"/api/v1/hexbins?from={period.start.isoformat()}&to={last}",
-    }  # fmt: skip
+    }
 
 
-_COLS_SCORE = [("rank", "名次"), ("name", "单位"), ("code", "代码"), ("points", "得分"),
-               ("deductions", "扣分"), ("bonuses", "加分"), ("issues", "问题数"),
-               ("tier_label", "档次")]  # fmt: skip
-_COLS_DEPT = [("rank", "名次"), ("name", zh.LEVEL_LABELS["department"]), ("filed", "立案数"),
-              ("due", "应结案数"),
-              ("closure_rate", "结案率"), ("on_time_rate", "按期结案率"),
-              ("rework_rate", "返工率"), ("extension_rate", "延期率"),
-              ("avg_handling_hours", "平均处置时长（小时）"),
-              ("composite_score", "综合指标值")]  # fmt: skip
-_COLS_CASE = [("unit_name", "单位"), ("level", "层级"), ("label", "问责情形"),
-              ("action_label", "处理建议"), ("facts", "事实依据")]  # fmt: skip
-_COLS_NEG = [("unit_name", "单位"), ("level", "层级"), ("issue", "问题编号"),
-             ("category", "问题类别"), ("label", "情形")]  # fmt: skip
+_COLS_SCORE = [
+    ("rank", "名次"),
+    ("name", "单位"),
+    ("code", "代码"),
+    ("points", "得分"),
+    ("deductions", "扣分"),
+    ("bonuses", "加分"),
+    ("issues", "问题数"),
+    ("tier_label", "档次"),
+]
+_COLS_DEPT = [
+    ("rank", "名次"),
+    ("name", zh.LEVEL_LABELS["department"]),
+    ("filed", "立案数"),
+    ("due", "应结案数"),
+    ("closure_rate", "结案率"),
+    ("on_time_rate", "按期结案率"),
+    ("rework_rate", "返工率"),
+    ("extension_rate", "延期率"),
+    ("avg_handling_hours", "平均处置时长（小时）"),
+    ("composite_score", "综合指标值"),
+]
+_COLS_CASE = [
+    ("unit_name", "单位"),
+    ("level", "层级"),
+    ("label", "问责情形"),
+    ("action_label", "处理建议"),
+    ("facts", "事实依据"),
+]
+_COLS_NEG = [
+    ("unit_name", "单位"),
+    ("level", "层级"),
+    ("issue", "问题编号"),
+    ("category", "问题类别"),
+    ("label", "情形"),
+]
 
 
 def bulletin_xlsx(content: dict[str, Any]) -> bytes:
@@ -197,11 +228,16 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     sheet("部门指标", _COLS_DEPT, content["departments"])
     sheet("问责情形", _COLS_CASE, content["cases"])
     neg = [
-        {"unit_name": n["name"], "level": n["level"], "label": e["label"],
-         "issue": f"问题#{e['issue_id']}",
-         "category": e.get("category_name") or e["category_code"]}
-        for n in content["negative_lists"] for e in n["entries"]
-    ]  # fmt: skip
+        {
+            "unit_name": n["name"],
+            "level": n["level"],
+            "label": e["label"],
+            "issue": f"问题#{e['issue_id']}",
+            "category": e.get("category_name") or e["category_code"],
+        }
+        for n in content["negative_lists"]
+        for e in n["entries"]
+    ]
     sheet("负面清单", _COLS_NEG, neg)
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
@@ -286,8 +322,9 @@ def publish_bulletin(
         raise ConflictError(
             f"{period.key} has not ended: its {kind} bulletin can be published from "
             f"{period.end.isoformat()} 00:00 county time (scores still change until then)",
-            kind="bulletin", key=period.key,
-        )  # fmt: skip
+            kind="bulletin",
+            key=period.key,
+        )
     if ctx.as_of > now:
         raise InvalidInputError(
             f"cannot publish as of {ctx.as_of.isoformat()}: that is later than now "
@@ -298,27 +335,46 @@ def publish_bulletin(
         raise ConflictError(
             f"{period.key} has not ended as of {ctx.as_of.isoformat()}: its {kind} bulletin "
             f"covers the whole period (as of {period.end.isoformat()} 00:00 county time or later)",
-            kind="bulletin", key=period.key,
-        )  # fmt: skip
+            kind="bulletin",
+            key=period.key,
+        )
     if (old := find_bulletin(ctx.session, kind, period.key)) is not None:
         raise ConflictError(
             f"{period.key} {kind} bulletin already published as {old.number} (id {old.id})",
-            kind="bulletin", key=old.id,
-        )  # fmt: skip
+            kind="bulletin",
+            key=old.id,
+        )
     number = next_number(ctx.session, kind, period.start.year)
     content = build_bulletin(ctx, period, now, number=number)
     data = bulletin_xlsx(content)
     b = Bulletin(
-        kind=kind, period=period.key, number=content["number"], profile=content["profile"],
-        rules_effective_from=content["rules_effective_from"], issued_at=now,
-        issued_by=actor.who, content=content, xlsx=data,
+        kind=kind,
+        period=period.key,
+        number=content["number"],
+        profile=content["profile"],
+        rules_effective_from=content["rules_effective_from"],
+        issued_at=now,
+        issued_by=actor.who,
+        content=content,
+        xlsx=data,
         sha256=hashlib.sha256(data).hexdigest(),
-    )  # fmt: skip
+    )
     ctx.session.add(b)
     ctx.session.flush()
-    audit.record(ctx.session, actor, "bulletin.publish", "bulletin", b.id,
-                 after={"kind": kind, "period": period.key, "number": b.number,
-                        "profile": b.profile, "sha256": b.sha256})  # fmt: skip
+    audit.record(
+        ctx.session,
+        actor,
+        "bulletin.publish",
+        "bulletin",
+        b.id,
+        after={
+            "kind": kind,
+            "period": period.key,
+            "number": b.number,
+            "profile": b.profile,
+            "sha256": b.sha256,
+        },
+    )
     return b
 
 

@@ -65,13 +65,17 @@ class AccountabilityCase(Base):
     __tablename__ = "accountability_cases"
     __table_args__ = (
         UniqueConstraint(
-            "profile", "rule_id", "level", "unit_code", "period",
+            "profile",
+            "rule_id",
+            "level",
+            "unit_code",
+            "period",
             name="uq_accountability_cases_trigger",
         ),
         CheckConstraint("status IN ('open', 'closed')", name="status_known"),
         Index("ix_accountability_cases_status", "status"),
         Index("ix_accountability_cases_unit", "level", "unit_code"),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile: Mapped[str] = mapped_column(String(32), nullable=False)

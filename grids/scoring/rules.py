@@ -301,17 +301,18 @@ class Trigger(_Strict):
                 raise _bad("sources", "a source trigger needs sources (e.g. [media_exposure])")
             if unknown := [x for x in self.sources if x not in _SOURCES]:
                 raise _bad(
-                    "sources", f"unknown source code {unknown[0]!r}; known: "
-                    + ", ".join(sorted(_SOURCES)),
-                )  # fmt: skip
+                    "sources",
+                    f"unknown source code {unknown[0]!r}; known: " + ", ".join(sorted(_SOURCES)),
+                )
         if self.kind == "named_worst":
             if self.level not in ("community", "township"):
                 raise _bad("level", "bulletins name communities and townships only")
             if self.window < self.count:
                 raise _bad(
-                    "window", f"window ({self.window}) shorter than count ({self.count}): "
+                    "window",
+                    f"window ({self.window}) shorter than count ({self.count}): "
                     "the trigger could never fire",
-                )  # fmt: skip
+                )
         if self.quarters and self.action != "bonus_stop":
             raise _bad("quarters", "quarters (of bonus stopped) needs action: bonus_stop")
         return self
@@ -518,24 +519,27 @@ def _check_history(old: Profile, new: _Parsed, frozen_through: date) -> None:
         nv = by_date.get(ov.effective_from)
         if nv is None:
             raise RulesError(
-                new.file, new.versions_line,
+                new.file,
+                new.versions_line,
                 f"the version effective {eff} was in force on or before {day} and must be "
                 "kept unchanged (past scores and bulletins rest on it); add a new version "
                 f"dated after {day} instead",
-            )  # fmt: skip
+            )
         if changed := _differs(ov, nv):
             raise RulesError(
-                new.file, new.version_lines.get(ov.effective_from),
+                new.file,
+                new.version_lines.get(ov.effective_from),
                 f"the version effective {eff} was in force on or before {day} and cannot be "
                 f"changed ({', '.join(changed)} differ); add a new version dated after {day}",
-            )  # fmt: skip
+            )
     for nv in new.profile.versions:
         if nv.effective_from <= frozen_through and nv.effective_from not in past:
             raise RulesError(
-                new.file, new.version_lines.get(nv.effective_from),
+                new.file,
+                new.version_lines.get(nv.effective_from),
                 f"a new version must take effect after {day} (today or the last published "
                 f"bulletin's period); effective_from {nv.effective_from.isoformat()} is not",
-            )  # fmt: skip
+            )
 
 
 @dataclass
@@ -689,14 +693,27 @@ class RuleRegistry:
             "file": parsed.file,
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         }
-        audit.record(session, actor or SYSTEM_ACTOR, "score.rules.install", "rules_profile", name,
-                     before=before, after=after)  # fmt: skip
+        audit.record(
+            session,
+            actor or SYSTEM_ACTOR,
+            "score.rules.install",
+            "rules_profile",
+            name,
+            before=before,
+            after=after,
+        )
         session.flush()  # a database error stops the install before the file changes
 
     def _install(
-        self, parsed: _Parsed, text: str, local_dir: str | Path, today: date | None,
-        not_before: _NotBefore, session: Session | None = None, actor: Actor | None = None,
-    ) -> Profile:  # fmt: skip
+        self,
+        parsed: _Parsed,
+        text: str,
+        local_dir: str | Path,
+        today: date | None,
+        not_before: _NotBefore,
+        session: Session | None = None,
+        actor: Actor | None = None,
+    ) -> Profile:
         with self._lock:
             self._check(parsed, today, not_before)
             if session is not None:

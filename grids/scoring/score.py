@@ -61,9 +61,15 @@ TIER_LABELS = zh.TIER_LABELS
 
 #: Sources that are inspections (sampled points), used by :func:`default_sample`.
 INSPECTION_SOURCES = frozenset(
-    {"field_supervision", "unannounced_visit", "mystery_inspector", "simulated_assessment",
-     "referral", "media_exposure"}
-)  # fmt: skip
+    {
+        "field_supervision",
+        "unannounced_visit",
+        "mystery_inspector",
+        "simulated_assessment",
+        "referral",
+        "media_exposure",
+    }
+)
 _DAY = timedelta(days=1)
 #: Line items that carry a part's score (a community in a township, a month in a quarter).
 AGGREGATE = frozenset({"community", "period"})
@@ -401,14 +407,22 @@ def score_issue(
         items.append(LineItem("recurrence", -d.per_recurrence, "问题反弹回潮", rec.id))
     if rec.return_count and d.per_return:
         items.append(
-            LineItem("return", -round(d.per_return * rec.return_count, 4),
-                     f"整改被退回{rec.return_count}次", rec.id)
-        )  # fmt: skip
+            LineItem(
+                "return",
+                -round(d.per_return * rec.return_count, 4),
+                f"整改被退回{rec.return_count}次",
+                rec.id,
+            )
+        )
     if rec.extension_count and d.per_extension:
         items.append(
-            LineItem("extension", -round(d.per_extension * rec.extension_count, 4),
-                     f"延期{rec.extension_count}次", rec.id)
-        )  # fmt: skip
+            LineItem(
+                "extension",
+                -round(d.per_extension * rec.extension_count, 4),
+                f"延期{rec.extension_count}次",
+                rec.id,
+            )
+        )
     if b.on_time_closure and rec.closed_on_time(until):
         items.append(LineItem("on_time_closure", b.on_time_closure, "按期整改结案", rec.id))
     if b.media_praise and rec.media_praise:
@@ -496,8 +510,9 @@ def compute_scores(
     if level not in LEVELS:
         raise InvalidInputError(f"unknown level {level!r}", field="level")
     if period.kind in ("quarter", "year"):
-        return _averaged(records, rules, period, level, units, communities, sampled, as_of,
-                         category_names)  # fmt: skip
+        return _averaged(
+            records, rules, period, level, units, communities, sampled, as_of, category_names
+        )
     if callable(sampled):
         sampled = sampled(period)
     recs = [r for r in records if in_period(r, period) and (as_of is None or r.reported_at < as_of)]
@@ -508,8 +523,11 @@ def compute_scores(
             by_unit[code].append(r)
 
     def own(u: UnitRef, lvl: str, rs: Sequence[IssueRecord]) -> Score:
-        items = [i for r in sorted(rs, key=lambda x: x.id)
-                 for i in score_issue(r, rules, until, category_names=category_names)]  # fmt: skip
+        items = [
+            i
+            for r in sorted(rs, key=lambda x: x.id)
+            for i in score_issue(r, rules, until, category_names=category_names)
+        ]
         points, items = _total(rules.base, items, rules.bonuses.max_total)
         return Score(lvl, u.code, u.name, period.key, rules.base, points, items, len(rs))
 
@@ -529,8 +547,19 @@ def compute_scores(
             mine = kids.get(u.code, [])
             picked = [c for c in mine if sampled is None or c.code in sampled]
             if mine and not picked:
-                scores.append(Score(level, u.code, u.name, period.key, rules.base, rules.base,
-                                    [], 0, sampled=False))  # fmt: skip
+                scores.append(
+                    Score(
+                        level,
+                        u.code,
+                        u.name,
+                        period.key,
+                        rules.base,
+                        rules.base,
+                        [],
+                        0,
+                        sampled=False,
+                    )
+                )
                 continue
             if not mine:  # no community grids: scored from its own sampled points
                 s = own(u, level, by_unit.get(u.code, []))
@@ -541,13 +570,18 @@ def compute_scores(
             total_w = sum(weights.get(c.code, 1.0) for c, _ in parts)
             value = sum(weights.get(c.code, 1.0) * s.points for c, s in parts) / total_w
             items = [
-                LineItem("community", s.points, f"社区得分（权重{weights.get(c.code, 1.0):g}）",
-                         ref=c.code)
+                LineItem(
+                    "community",
+                    s.points,
+                    f"社区得分（权重{weights.get(c.code, 1.0):g}）",
+                    ref=c.code,
+                )
                 for c, s in parts
-            ]  # fmt: skip
+            ]
             n = sum(s.issues for _, s in parts)
-            scores.append(Score(level, u.code, u.name, period.key, rules.base,
-                                round(value, 4), items, n))  # fmt: skip
+            scores.append(
+                Score(level, u.code, u.name, period.key, rules.base, round(value, 4), items, n)
+            )
     else:
         for u in units:
             s = own(u, level, by_unit.get(u.code, []))
@@ -583,23 +617,45 @@ def _averaged(
         if (as_of is None or p.start_utc <= as_of) and _measured(p, recs, sampled)
     ]
     parts = [
-        {s.code: s for s in compute_scores(recs, rules, p, level, units,
-                                          communities=communities, sampled=sampled,
-                                          as_of=as_of, category_names=category_names)}
+        {
+            s.code: s
+            for s in compute_scores(
+                recs,
+                rules,
+                p,
+                level,
+                units,
+                communities=communities,
+                sampled=sampled,
+                as_of=as_of,
+                category_names=category_names,
+            )
+        }
         for p in begun
-    ]  # fmt: skip
+    ]
     out = []
     for u in units:
         got = [(p, part[u.code]) for p, part in zip(begun, parts, strict=True)]
         got = [(p, s) for p, s in got if s.sampled]
         if not got:
-            out.append(Score(level, u.code, u.name, period.key, rules.base, rules.base,
-                             sampled=False))  # fmt: skip
+            out.append(
+                Score(level, u.code, u.name, period.key, rules.base, rules.base, sampled=False)
+            )
             continue
         value = round(sum(s.points for _, s in got) / len(got), 4)
         items = [LineItem("period", s.points, f"{p.label}得分", ref=p.key) for p, s in got]
-        out.append(Score(level, u.code, u.name, period.key, rules.base, value, items,
-                         sum(s.issues for _, s in got)))  # fmt: skip
+        out.append(
+            Score(
+                level,
+                u.code,
+                u.name,
+                period.key,
+                rules.base,
+                value,
+                items,
+                sum(s.issues for _, s in got),
+            )
+        )
     return rank_scores(out, rules)
 
 

@@ -82,19 +82,26 @@ def issue_records(session: Session, before: datetime | None = None) -> list[Issu
         attrs = i.attributes or {}
         out.append(
             IssueRecord(
-                id=i.id, category_code=i.category_code, source=i.source,
-                reported_at=i.reported_at, state=str(i.state.value if hasattr(i.state, "value")
-                                                     else i.state),
-                priority=i.priority, deadline=i.deadline, closed_at=i.closed_at,
+                id=i.id,
+                category_code=i.category_code,
+                source=i.source,
+                reported_at=i.reported_at,
+                state=str(i.state.value if hasattr(i.state, "value") else i.state),
+                priority=i.priority,
+                deadline=i.deadline,
+                closed_at=i.closed_at,
                 submitted_at=i.submitted_at,
-                return_count=i.return_count, extension_count=i.extension_count,
+                return_count=i.return_count,
+                extension_count=i.extension_count,
                 recurrence=i.recurrence_of_id is not None,
                 media_praise=bool(attrs.get("media_praise")),
-                township_code=i.township_code, community_code=i.community_code,
-                unit_grid_code=i.unit_grid_code, road_section_code=i.road_section_code,
+                township_code=i.township_code,
+                community_code=i.community_code,
+                unit_grid_code=i.unit_grid_code,
+                road_section_code=i.road_section_code,
                 owner_unit_key=unit_key,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -116,8 +123,9 @@ def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
     raise InvalidInputError(f"unknown level {level!r}; one of {', '.join(LEVELS)}", field="level")
 
 
-def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime | None = None
-                  ) -> set[str]:  # fmt: skip
+def patrol_sample(
+    store: Any, session: Session, period: Period, as_of: datetime | None = None
+) -> set[str]:
     """Codes sampled by patrol visits marked done in ``period`` (up to ``as_of``).
 
     A visit samples its community (the visit's ``community_code``, a community
@@ -159,8 +167,9 @@ def patrol_sample(store: Any, session: Session, period: Period, as_of: datetime 
             out.add(code)
         elif layer == "unit_grid":
             if grids is None:
-                grids = {a.code: a.parent_code for a in store.areas(layer="unit_grid",
-                                                                    session=session)}  # fmt: skip
+                grids = {
+                    a.code: a.parent_code for a in store.areas(layer="unit_grid", session=session)
+                }
             if parent := grids.get(code):
                 out.add(parent)
         elif layer == "key_site":
@@ -189,8 +198,10 @@ def published_names(session: Session, period: Period, level: str) -> PublishedNa
     if b is None:
         return None
     content = b.content or {}
-    rows = {r["code"]: r for r in content.get("communities" if level == "community"
-                                              else "townships", [])}  # fmt: skip
+    rows = {
+        r["code"]: r
+        for r in content.get("communities" if level == "community" else "townships", [])
+    }
     worst = {}
     for w in content.get("worst", []):
         if w.get("level") == level:
@@ -326,11 +337,16 @@ class ScoringContext:
         key = (period.key, level)
         if key not in self._scores:
             self._scores[key] = compute_scores(
-                self.records, self.rules(period), period, level, self.units(level),
+                self.records,
+                self.rules(period),
+                period,
+                level,
+                self.units(level),
                 communities=self.units("community") if level == "township" else (),
                 sampled=self.sample if level in ("community", "township") else None,
-                as_of=self.as_of, category_names=self.category_names,
-            )  # fmt: skip
+                as_of=self.as_of,
+                category_names=self.category_names,
+            )
         return self._scores[key]
 
     def published(self, period: Period, level: str) -> PublishedNames | None:
@@ -386,9 +402,14 @@ class ScoringContext:
             return got
 
         return evaluate_triggers(
-            self.registry.profile(self.profile), self.records, period, self.scores, names,
-            as_of=self.as_of, published=published,
-        )  # fmt: skip
+            self.registry.profile(self.profile),
+            self.records,
+            period,
+            self.scores,
+            names,
+            as_of=self.as_of,
+            published=published,
+        )
 
 
 # --------------------------------------------------------------------------- cases
@@ -431,11 +452,16 @@ def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
     }
     if history:
         d["history"] = [
-            {"at": e.at.isoformat(), "action": e.action,
-             "action_label": CASE_ACTION_LABELS.get(e.action, e.action),
-             "actor_who": e.actor_who, "actor_role": e.actor_role, "note": e.note}
+            {
+                "at": e.at.isoformat(),
+                "action": e.action,
+                "action_label": CASE_ACTION_LABELS.get(e.action, e.action),
+                "actor_who": e.actor_who,
+                "actor_role": e.actor_role,
+                "note": e.note,
+            }
             for e in case.events
-        ]  # fmt: skip
+        ]
     return d
 
 
@@ -526,16 +552,29 @@ def open_cases(
         if _covered(ctx.session, profile, hit):
             continue
         case = AccountabilityCase(
-            profile=profile, rule_id=hit.rule_id, rule_label=hit.label, action=hit.action,
-            level=hit.level, unit_code=hit.unit_code, unit_name=hit.unit_name,
+            profile=profile,
+            rule_id=hit.rule_id,
+            rule_label=hit.label,
+            action=hit.action,
+            level=hit.level,
+            unit_code=hit.unit_code,
+            unit_name=hit.unit_name,
             leader_key=_leader_of(ctx.session, hit.level, hit.unit_code, period.start),
-            period=hit.period, facts=hit.facts, issue_ids=hit.issue_ids, status="open",
+            period=hit.period,
+            facts=hit.facts,
+            issue_ids=hit.issue_ids,
+            status="open",
             opened_at=now,
-        )  # fmt: skip
+        )
         case.events.append(
-            CaseEvent(at=now, action="opened", actor_who=actor.who, actor_role=str(actor.role),
-                      note=f"{hit.label}（建议：{hit.action_label}）")
-        )  # fmt: skip
+            CaseEvent(
+                at=now,
+                action="opened",
+                actor_who=actor.who,
+                actor_role=str(actor.role),
+                note=f"{hit.label}（建议：{hit.action_label}）",
+            )
+        )
         ctx.session.add(case)
         try:
             with ctx.session.begin_nested():
@@ -618,15 +657,20 @@ def act_on_case(
     now = now or datetime.now(UTC)
     before = {"status": case.status}
     case.events.append(
-        CaseEvent(at=now, action=action, actor_who=actor.who, actor_role=str(actor.role),
-                  note=note)
-    )  # fmt: skip
+        CaseEvent(at=now, action=action, actor_who=actor.who, actor_role=str(actor.role), note=note)
+    )
     if action == "close":
         case.status, case.closed_at, case.close_note = "closed", now, note
-    audit.record(session, actor, "case.close" if action == "close" else "case.action",
-                 "accountability_case", case.id, before=before,
-                 after={"status": case.status, "action": action},
-                 note=(note or "")[:200] or None)  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "case.close" if action == "close" else "case.action",
+        "accountability_case",
+        case.id,
+        before=before,
+        after={"status": case.status, "action": action},
+        note=(note or "")[:200] or None,
+    )
     session.flush()
     return case
 
@@ -647,24 +691,42 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
     for r in ctx.records:
         if r.code_at(level) != code or not in_period(r, period):
             continue
-        cat = {"category_code": r.category_code,
-               "category_name": cats.get(r.category_code, r.category_code)}  # fmt: skip
+        cat = {
+            "category_code": r.category_code,
+            "category_name": cats.get(r.category_code, r.category_code),
+        }
         if r.recurrence:
-            entries.append({"issue_id": r.id, "kind": "recurrence",
-                            "label": zh.ISSUE_ACTION_LABELS["recurrence"], **cat})  # fmt: skip
+            entries.append(
+                {
+                    "issue_id": r.id,
+                    "kind": "recurrence",
+                    "label": zh.ISSUE_ACTION_LABELS["recurrence"],
+                    **cat,
+                }
+            )
         if r.return_count:
-            entries.append({"issue_id": r.id, "kind": "returned",
-                            "label": f"整改被退回{r.return_count}次",
-                            **cat})  # fmt: skip
+            entries.append(
+                {
+                    "issue_id": r.id,
+                    "kind": "returned",
+                    "label": f"整改被退回{r.return_count}次",
+                    **cat,
+                }
+            )
         if (days := r.overdue_days(until)) > 0:
-            entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天",
-                            **cat})  # fmt: skip
+            entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天", **cat})
     hits = [h.to_dict() for h in ctx.triggers(period) if h.level == level and h.unit_code == code]
     name = ctx.names(level).get(code)
     if name is None:
         raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
-    return {"level": level, "code": code, "name": name, "period": period.key,
-            "entries": entries, "triggers": hits}  # fmt: skip
+    return {
+        "level": level,
+        "code": code,
+        "name": name,
+        "period": period.key,
+        "entries": entries,
+        "triggers": hits,
+    }
 
 
 def leader_dashboard(
@@ -696,15 +758,33 @@ def leader_dashboard(
         for code in sorted(mine[level]):
             s = ctx.score(period, level, code)
             cases = list_cases(ctx.session, level=level, unit_code=code, status="open")
-            out.append({
-                "level": level, "code": code, "name": s.name, "points": s.points,
-                "rank": s.rank, "of": total, "tier": s.tier, "issues": s.issues,
-                "trend": [{"period": p.key, "points": ctx.score(p, level, code).points,
-                           "rank": ctx.score(p, level, code).rank} for p in periods],
-                "open_cases": [case_dict(c, history=False) for c in cases],
-            })  # fmt: skip
-    return {"leader": {"key": leader.key, "title": leader.title}, "period": period.key,
-            "period_label": period.label, "rows": out}  # fmt: skip
+            out.append(
+                {
+                    "level": level,
+                    "code": code,
+                    "name": s.name,
+                    "points": s.points,
+                    "rank": s.rank,
+                    "of": total,
+                    "tier": s.tier,
+                    "issues": s.issues,
+                    "trend": [
+                        {
+                            "period": p.key,
+                            "points": ctx.score(p, level, code).points,
+                            "rank": ctx.score(p, level, code).rank,
+                        }
+                        for p in periods
+                    ],
+                    "open_cases": [case_dict(c, history=False) for c in cases],
+                }
+            )
+    return {
+        "leader": {"key": leader.key, "title": leader.title},
+        "period": period.key,
+        "period_label": period.label,
+        "rows": out,
+    }
 
 
 ScoresFn = Callable[[Period, str], list[Score]]

@@ -168,9 +168,21 @@ def _ranking_hits(
                     }[kind]
                     facts.append(f"{p.label}：得分{s.points:g}，第{s.rank}名，{what}")
             hits.append(
-                TriggerHit(t.id, t.label, t.action, level, code, name, period.key,
-                           facts, [], t.quarters, used, t.count)
-            )  # fmt: skip
+                TriggerHit(
+                    t.id,
+                    t.label,
+                    t.action,
+                    level,
+                    code,
+                    name,
+                    period.key,
+                    facts,
+                    [],
+                    t.quarters,
+                    used,
+                    t.count,
+                )
+            )
     return hits
 
 
@@ -226,11 +238,21 @@ def _issue_hits(
             if not code:
                 continue
             hits.append(
-                TriggerHit(t.id, t.label, t.action, t.level, code,
-                           names.get(t.level, {}).get(code, code), period.key,
-                           [f for _, f in items], sorted({r.id for r, _ in items}), t.quarters,
-                           [period.key], 1)
-            )  # fmt: skip
+                TriggerHit(
+                    t.id,
+                    t.label,
+                    t.action,
+                    t.level,
+                    code,
+                    names.get(t.level, {}).get(code, code),
+                    period.key,
+                    [f for _, f in items],
+                    sorted({r.id for r, _ in items}),
+                    t.quarters,
+                    [period.key],
+                    1,
+                )
+            )
     return hits
 
 

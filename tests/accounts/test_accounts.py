@@ -236,9 +236,11 @@ def test_pages_send_a_must_change_user_to_the_password_page(w):
         accounts.create_user(s, ADMIN, "gina", PW, "viewer", must_change_password=True)
     c = AuthClient(w.app)
     r = c.post(
-        "/login", data={"username": "gina", "password": PW, "next": "/map"},
-        follow_redirects=False, anonymous=True,
-    )  # fmt: skip
+        "/login",
+        data={"username": "gina", "password": PW, "next": "/map"},
+        follow_redirects=False,
+        anonymous=True,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/password?next=/map"
     # any page goes there too (not a JSON 403); the API keeps its 403 problem
     r = c.get("/map", follow_redirects=False, headers={"Authorization": ""})
@@ -248,17 +250,28 @@ def test_pages_send_a_must_change_user_to_the_password_page(w):
     page = c.get("/password?next=/map", headers={"Authorization": ""})
     assert page.status_code == 200 and "修改密码" in page.text and "gina" in page.text
     form = {"old_password": PW, "new_password": "Fresh-Passw0rd!", "next": "/map"}
-    r = c.post("/password", data={**form, "confirm": "Other-Passw0rd!"},
-               headers={"Authorization": ""})  # fmt: skip
+    r = c.post(
+        "/password", data={**form, "confirm": "Other-Passw0rd!"}, headers={"Authorization": ""}
+    )
     assert r.status_code == 422 and "两次输入的新密码不一致" in r.text
-    r = c.post("/password", data={**form, "new_password": "weakweak", "confirm": "weakweak"},
-               headers={"Authorization": ""})  # fmt: skip
+    r = c.post(
+        "/password",
+        data={**form, "new_password": "weakweak", "confirm": "weakweak"},
+        headers={"Authorization": ""},
+    )
     assert r.status_code == 422 and "新密码不符合要求" in r.text and "长度不足" in r.text
-    r = c.post("/password", data={**form, "old_password": "nope", "confirm": "Fresh-Passw0rd!"},
-               headers={"Authorization": ""})  # fmt: skip
+    r = c.post(
+        "/password",
+        data={**form, "old_password": "nope", "confirm": "Fresh-Passw0rd!"},
+        headers={"Authorization": ""},
+    )
     assert r.status_code == 401 and "当前密码错误" in r.text
-    r = c.post("/password", data={**form, "confirm": "Fresh-Passw0rd!"},
-               headers={"Authorization": ""}, follow_redirects=False)  # fmt: skip
+    r = c.post(
+        "/password",
+        data={**form, "confirm": "Fresh-Passw0rd!"},
+        headers={"Authorization": ""},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/map"
     # the renewed cookie opens the page; the old password no longer logs in
     assert c.get("/map", headers={"Authorization": ""}).status_code == 200

@@ -300,11 +300,21 @@ def _media_exposure(world, community: str, township: str) -> int:
     with world.store.session() as s:
         unit = s.scalars(select(Unit).where(Unit.key == world.X["owner_unit"]["key"])).one()
         issue = Issue(
-            state=State.closed, category_code="illegal_flyers", source="media_exposure",
-            priority="normal", reporter_role="grid_worker", reported_at=at, created_at=at,
-            updated_at=at, deadline=at, closed_at=at, community_code=community,
-            township_code=township, owner_unit_id=unit.id, anonymous=False,
-        )  # fmt: skip
+            state=State.closed,
+            category_code="illegal_flyers",
+            source="media_exposure",
+            priority="normal",
+            reporter_role="grid_worker",
+            reported_at=at,
+            created_at=at,
+            updated_at=at,
+            deadline=at,
+            closed_at=at,
+            community_code=community,
+            township_code=township,
+            owner_unit_id=unit.id,
+            anonymous=False,
+        )
         s.add(issue)
         s.flush()
         return issue.id

@@ -277,8 +277,13 @@ def test_a_leader_records_their_own_visits_only(world):
     """现场办公 / 看 are recorded by the leader (own record only) or by the command center."""
     c = world.client
     l10 = {"headers": AuthClient.as_user("leader", "l10", leader="L10")}
-    body = {"kind": "office_hours", "day": "2026-12-02", "area_code": "411327001001",
-            "note": "现场办公", "findings": "垃圾清运不及时"}  # fmt: skip
+    body = {
+        "kind": "office_hours",
+        "day": "2026-12-02",
+        "area_code": "411327001001",
+        "note": "现场办公",
+        "findings": "垃圾清运不及时",
+    }
     r = c.post("/api/v1/leaders/L10/visits", json=body, **l10)
     assert r.status_code == 201, r.text
     assert r.json()["leader_key"] == "L10" and r.json()["kind"] == "office_hours"
@@ -368,9 +373,17 @@ def test_a_leaders_scores_follow_the_assignment_of_the_period(world):
     code = "411327001002"
     with world.store.session() as s:
         l36 = s.query(Leader).filter_by(key="L36").one()
-        s.add(Assignment(role="contract", subject_kind="leader", leader_id=l36.id,
-                         object_layer="community", object_code=code,
-                         valid_from=date(2026, 10, 1), valid_to=date(2026, 11, 1)))  # fmt: skip
+        s.add(
+            Assignment(
+                role="contract",
+                subject_kind="leader",
+                leader_id=l36.id,
+                object_layer="community",
+                object_code=code,
+                valid_from=date(2026, 10, 1),
+                valid_to=date(2026, 11, 1),
+            )
+        )
     c = world.client
     l36 = {"headers": AuthClient.as_user("leader", "l36", leader="L36")}
 

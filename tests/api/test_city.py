@@ -53,8 +53,12 @@ def test_second_county_selected_by_one_setting(tmp_path, county_file, restore_ci
     from civgrid.grids.scoring.bulletins import next_number
 
     db = tmp_path / "c.sqlite"
-    settings = Settings(database_url=f"sqlite:///{db}", var_dir=tmp_path / "var",
-                        city=str(county_file), build_index_on_startup=False)  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        var_dir=tmp_path / "var",
+        city=str(county_file),
+        build_index_on_startup=False,
+    )
     app = create_app(settings)
     assert app.state.city.county_name == "测试县" and settings.county_name == "测试县"
     assert local_zone().key == "Asia/Urumqi"  # the profile's zone is the county's
@@ -77,8 +81,12 @@ def test_second_county_selected_by_one_setting(tmp_path, county_file, restore_ci
 
 
 def test_time_zone_setting_overrides_the_profile(tmp_path, county_file, restore_city):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.sqlite'}", var_dir=tmp_path,
-                        city=str(county_file), time_zone="America/New_York")  # fmt: skip
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'c.sqlite'}",
+        var_dir=tmp_path,
+        city=str(county_file),
+        time_zone="America/New_York",
+    )
     create_app(settings)
     assert current_city().county_name == "测试县" and local_zone().key == "America/New_York"
 

@@ -27,9 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 #: the env var naming the folder screenshots are kept in (unset: a temporary folder)
 SCREENSHOTS_ENV = "CIVGRID_SCREENSHOTS"
 #: Chromium flags that work headless as root on a machine with no internet (TRAPS.md).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def screenshot_dir(tmp_path_factory: Any) -> Path:

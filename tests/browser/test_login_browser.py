@@ -48,8 +48,9 @@ def test_first_login_changes_the_password_then_opens_the_map(browser, server, tm
 
     admin = Actor("test-admin", "command_center", account_role="admin")
     with server.app.state.store.session() as s:
-        accounts.create_user(s, admin, "newdispatcher", OTP, "dispatcher",
-                             must_change_password=True)  # fmt: skip
+        accounts.create_user(
+            s, admin, "newdispatcher", OTP, "dispatcher", must_change_password=True
+        )
     ctx = browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
     page = ctx.new_page()
     errors: list[str] = []  # script errors only: the refused logins answer 401/422 on purpose

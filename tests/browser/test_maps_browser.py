@@ -63,8 +63,9 @@ def page(browser, server):
     """A page logged in as the admin (the session cookie of the login page)."""
     from support.authclient import browser_login
 
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai")  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     browser_login(ctx, server.app, server)
     pg = ctx.new_page()
     watch(pg)
@@ -97,8 +98,16 @@ def api(server: str, path: str) -> dict:
 def test_command_center_map(page, server, img):
     open_page(page, server + "/map")
     overlay = page.inner_text(".leaflet-control-layers-overlays")
-    for label in ("乡镇/街道", "社区/行政村网格", "单元网格", "路段（路长制）", "重点点位",
-                  "重点点位周边400米", "督导范围", "问题（按状态）"):  # fmt: skip
+    for label in (
+        "乡镇/街道",
+        "社区/行政村网格",
+        "单元网格",
+        "路段（路长制）",
+        "重点点位",
+        "重点点位周边400米",
+        "督导范围",
+        "问题（按状态）",
+    ):
         assert label in overlay, label
     counts = page.evaluate("civgrid.state.layerCounts")
     assert counts["township"] == 16 and counts["community"] == 14 and counts["key_site"] == 42

@@ -34,8 +34,9 @@ def _accounts(url: str) -> None:
 
 
 def _token(server: str, username: str) -> str:
-    r = httpx.post(f"{server}/api/v1/auth/token", timeout=60,
-                   data={"username": username, "password": PASSWORD})  # fmt: skip
+    r = httpx.post(
+        f"{server}/api/v1/auth/token", timeout=60, data={"username": username, "password": PASSWORD}
+    )
     assert r.status_code == 200, r.text[:300]
     return r.json()["access_token"]
 
@@ -61,8 +62,9 @@ def server(tmp_path_factory):
 def page(browser, server, request):
     from civgrid.api.security import COOKIE_NAME
 
-    ctx = browser.new_context(viewport={"width": 1100, "height": 1400}, locale="zh-CN",
-                              timezone_id="Asia/Shanghai")  # fmt: skip
+    ctx = browser.new_context(
+        viewport={"width": 1100, "height": 1400}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     who = getattr(request, "param", "cc")
     ctx.add_cookies([{"name": COOKIE_NAME, "value": _token(server, who), "url": server}])
     pg = ctx.new_page()
@@ -79,8 +81,12 @@ def _api(server: str, path: str, **params) -> dict:
 
 
 def test_bulletin_page(page, server, img):
-    post = httpx.post(server + "/api/v1/bulletins", json={"period": "2026-12"}, timeout=120,
-                      headers={"Authorization": f"Bearer {_token(server, 'cc')}"})  # fmt: skip
+    post = httpx.post(
+        server + "/api/v1/bulletins",
+        json={"period": "2026-12"},
+        timeout=120,
+        headers={"Authorization": f"Bearer {_token(server, 'cc')}"},
+    )
     assert post.status_code == 201, post.text[:300]
     b = post.json()
     page.goto(f"{server}/bulletins/{b['id']}")
@@ -128,6 +134,9 @@ def test_leader_dashboard_as_the_leader(page, server, img):
     assert texts[3] == f"{r0['rank'] or '—'}/{r0['of']}"
     assert page.errors == []
     page.screenshot(path=str(img / "scores-leader.png"), full_page=False)
-    other = httpx.get(f"{server}/api/v1/leaders/L01/dashboard", timeout=60,
-                      headers={"Authorization": f"Bearer {_token(server, 'l04')}"})  # fmt: skip
+    other = httpx.get(
+        f"{server}/api/v1/leaders/L01/dashboard",
+        timeout=60,
+        headers={"Authorization": f"Bearer {_token(server, 'l04')}"},
+    )
     assert other.status_code == 404

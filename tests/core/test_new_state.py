@@ -33,15 +33,38 @@ def new_state(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _issue(state: str) -> SimpleNamespace:
     return SimpleNamespace(
-        id=7, version=1, state=state, source="grid_worker", category=None,
-        category_code="litter", description="垃圾", routing={}, address="人民路1号",
-        lon=112.95, lat=33.05, owner_unit=None, parties=[], reported_at=T0,
-        assigned_at=T0, deadline=None, overdue_at=None, overdue=False, escalated=False,
+        id=7,
+        version=1,
+        state=state,
+        source="grid_worker",
+        category=None,
+        category_code="litter",
+        description="垃圾",
+        routing={},
+        address="人民路1号",
+        lon=112.95,
+        lat=33.05,
+        owner_unit=None,
+        parties=[],
+        reported_at=T0,
+        assigned_at=T0,
+        deadline=None,
+        overdue_at=None,
+        overdue=False,
+        escalated=False,
         escalated_at=None,
-        recurrence_of_id=None, repeat_count=0, duplicate_count=0, measures=None,
-        submitted_at=None, reinspection_result=None, reinspection_note=None,
-        return_count=0, extension_count=0, notice_count=0, closed_at=None,
-    )  # fmt: skip
+        recurrence_of_id=None,
+        repeat_count=0,
+        duplicate_count=0,
+        measures=None,
+        submitted_at=None,
+        reinspection_result=None,
+        reinspection_note=None,
+        return_count=0,
+        extension_count=0,
+        notice_count=0,
+        closed_at=None,
+    )
 
 
 def _page_config(html: str, entry: str) -> dict:

@@ -32,8 +32,9 @@ def test_presets_and_display_crs():
     off = resolve_basemap(None)
     assert off.offline and off.tiles == () and off.display_crs == "wgs84"
     assert resolve_basemap("none").offline
-    intranet = resolve_basemap("http://10.0.0.5/tiles/{z}/{x}/{y}.png", crs="gcj02",
-                               attribution="县大数据中心")  # fmt: skip
+    intranet = resolve_basemap(
+        "http://10.0.0.5/tiles/{z}/{x}/{y}.png", crs="gcj02", attribution="县大数据中心"
+    )
     assert intranet.key == "intranet" and intranet.display_crs == "gcj02"
     assert intranet.tiles[0].attribution == "县大数据中心"
     assert set(PRESETS) >= {"tianditu", "amap", "intranet", "none"}
@@ -41,9 +42,13 @@ def test_presets_and_display_crs():
 
 @pytest.mark.parametrize(
     "value, kwargs",
-    [("tianditu", {}), ("baidu", {}), ("http://x/{z}/{x}.png", {}),
-     ("http://x/{z}/{x}/{y}.png", {"crs": "bd09"})],
-)  # fmt: skip
+    [
+        ("tianditu", {}),
+        ("baidu", {}),
+        ("http://x/{z}/{x}.png", {}),
+        ("http://x/{z}/{x}/{y}.png", {"crs": "bd09"}),
+    ],
+)
 def test_bad_basemaps_are_refused(value, kwargs):
     with pytest.raises(BasemapError):
         resolve_basemap(value, **kwargs)
@@ -78,8 +83,9 @@ def test_geometry_shift_matches_the_point_conversion_and_inverts():
     lat = rng.uniform(32.9, 33.2, 50)
     poly = shapely.Polygon(np.column_stack([lon[:10], lat[:10]])).convex_hull
     shifted = to_display_geoms(poly, "gcj02")
-    glon, glat = wgs84_to_gcj02(np.asarray(poly.exterior.coords)[:, 0],
-                                np.asarray(poly.exterior.coords)[:, 1])  # fmt: skip
+    glon, glat = wgs84_to_gcj02(
+        np.asarray(poly.exterior.coords)[:, 0], np.asarray(poly.exterior.coords)[:, 1]
+    )
     np.testing.assert_allclose(np.asarray(shifted.exterior.coords), np.column_stack([glon, glat]))
     assert to_display_geoms(poly, "wgs84") is poly
     back = from_display_geom(shifted, "gcj02")
@@ -90,10 +96,17 @@ def test_geometry_shift_matches_the_point_conversion_and_inverts():
 
 
 def test_shift_geojson_feature_collection():
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"a": 1},
-         "geometry": {"type": "Point", "coordinates": list(SHEQI)}},
-        {"type": "Feature", "properties": {}, "geometry": None}]}  # fmt: skip
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"a": 1},
+                "geometry": {"type": "Point", "coordinates": list(SHEQI)},
+            },
+            {"type": "Feature", "properties": {}, "geometry": None},
+        ],
+    }
     out = shift_geojson(fc, "gcj02")
     gx, gy = wgs84_to_gcj02(*SHEQI)
     x, y = out["features"][0]["geometry"]["coordinates"]

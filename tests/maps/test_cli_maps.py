@@ -20,8 +20,20 @@ def cli() -> typer.Typer:
 
 def test_map_command_writes_a_self_contained_file(maps_db, tmp_path):
     out = tmp_path / "share" / "county.html"
-    r = CliRunner().invoke(cli(), ["map", "--out", str(out), "--database-url", maps_db,
-                                   "--basemap", "none", "--days", "3650"])  # fmt: skip
+    r = CliRunner().invoke(
+        cli(),
+        [
+            "map",
+            "--out",
+            str(out),
+            "--database-url",
+            maps_db,
+            "--basemap",
+            "none",
+            "--days",
+            "3650",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "wrote" in r.output
     html = out.read_text(encoding="utf-8")
@@ -37,13 +49,16 @@ def test_map_command_writes_a_self_contained_file(maps_db, tmp_path):
 
 def test_heat_page_and_bad_options(maps_db, tmp_path):
     out = tmp_path / "heat.html"
-    r = CliRunner().invoke(cli(), ["map", "-o", str(out), "--page", "heat", "--database-url",
-                                   maps_db, "--days", "3650"])  # fmt: skip
+    r = CliRunner().invoke(
+        cli(),
+        ["map", "-o", str(out), "--page", "heat", "--database-url", maps_db, "--days", "3650"],
+    )
     assert r.exit_code == 0, r.output
     html = out.read_text(encoding="utf-8")
     assert "civgrid.initHeatMap" in html and '"hotspots":[{' in html
     r = CliRunner().invoke(cli(), ["map", "-o", str(out), "--page", "x", "--database-url", maps_db])
     assert r.exit_code != 0
-    r = CliRunner().invoke(cli(), ["map", "-o", str(out), "--basemap", "baidu",
-                                   "--database-url", maps_db])  # fmt: skip
+    r = CliRunner().invoke(
+        cli(), ["map", "-o", str(out), "--basemap", "baidu", "--database-url", maps_db]
+    )
     assert r.exit_code != 0 and "basemap" in r.output.lower()

@@ -17,18 +17,24 @@ def arrays():
     lon = [A[0]] * 5 + [B[0]] * 6
     lat = [A[1]] * 5 + [B[1]] * 6
     return IssueArrays.from_columns(
-        lon, lat,
+        lon,
+        lat,
         open=[1, 1, 1, 0, 0] + [0] * 6,
         overdue=[1, 0, 0, 0, 0] + [0] * 6,
         recurrence=[1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0],
         category=["dumping", "dumping", "dog_nuisance", "dumping", "dumping"] + ["taxi"] * 6,
         community=["C1"] * 5 + [None] * 6,
-    )  # fmt: skip
+    )
 
 
 def test_scores_rank_and_hotspots():
-    fc = hexbin_geojson(arrays(), 9, category_names={"dumping": "乱堆乱倒"},
-                        community_names={"C1": "望东庄村"}, top=5)  # fmt: skip
+    fc = hexbin_geojson(
+        arrays(),
+        9,
+        category_names={"dumping": "乱堆乱倒"},
+        community_names={"C1": "望东庄村"},
+        top=5,
+    )
     assert fc["issues"] == 11 and len(fc["features"]) == 2
     first, second = (f["properties"] for f in fc["features"])
     assert first["cell"] == h3.latlng_to_cell(A[1], A[0], 9)

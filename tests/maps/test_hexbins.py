@@ -10,9 +10,13 @@ from civgrid.maps import hexbins
 
 
 def scalar(lon, lat, res):
-    return np.array([h3.str_to_int(h3.latlng_to_cell(y, x, res))
-                     for x, y in zip(lon.tolist(), lat.tolist(), strict=True)],
-                    dtype=np.uint64)  # fmt: skip
+    return np.array(
+        [
+            h3.str_to_int(h3.latlng_to_cell(y, x, res))
+            for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
+        ],
+        dtype=np.uint64,
+    )
 
 
 @pytest.mark.parametrize("res", [0, 4, 7, 8, 9, 10, 12, 15])

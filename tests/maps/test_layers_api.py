@@ -93,8 +93,10 @@ def test_gcj02_basemap_shifts_served_coordinates(maps_db, make_client):
 
     # the parameter overrides the basemap's default
     f = _first_issue(amap)
-    assert f["properties"]["id"] and get(amap, "/api/v1/layers/issues.geojson?display_crs=wgs84")[
-        "display_crs"] == "wgs84"  # fmt: skip
+    assert (
+        f["properties"]["id"]
+        and get(amap, "/api/v1/layers/issues.geojson?display_crs=wgs84")["display_crs"] == "wgs84"
+    )
 
 
 def test_zone_rings_are_400_m_from_their_site(make_client):
@@ -139,8 +141,10 @@ def test_zoom_simplifies_and_pages_stay_small(make_client):
     low = get(client, "/api/v1/layers/township.geojson?zoom=9")
 
     def vertices(fc):
-        return sum(len(shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"]))))
-                   for f in fc["features"])  # fmt: skip
+        return sum(
+            len(shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"]))))
+            for f in fc["features"]
+        )
 
     assert vertices(low) < 0.6 * vertices(full)
     for f in low["features"]:

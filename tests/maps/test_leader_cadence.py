@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from civgrid.maps.pages import cadence_verdicts, visits_html
 
-NONE = {"office_hours": 0, "office_hours_first_ten_days": False, "site_inspections": 0,
-        "site_inspections_ok": False}  # fmt: skip
+NONE = {
+    "office_hours": 0,
+    "office_hours_first_ten_days": False,
+    "site_inspections": 0,
+    "site_inspections_ok": False,
+}
 
 
 def test_running_month_before_and_after_the_tenth():
@@ -22,8 +26,12 @@ def test_running_month_before_and_after_the_tenth():
 
 
 def test_kept_and_ended_month():
-    kept = {"office_hours": 1, "office_hours_first_ten_days": True, "site_inspections": 3,
-            "site_inspections_ok": True}  # fmt: skip
+    kept = {
+        "office_hours": 1,
+        "office_hours_first_ten_days": True,
+        "site_inspections": 3,
+        "site_inspections_ok": True,
+    }
     assert [s for s, _ in cadence_verdicts(kept, 25)] == ["ok", "ok"]
     assert "3 次，已达标" in cadence_verdicts(kept, 25)[1][1]
     ended = cadence_verdicts({**NONE, "site_inspections": 1}, 99)

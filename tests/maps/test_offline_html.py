@@ -23,22 +23,38 @@ FC = {"type": "FeatureCollection", "features": []}
 ISSUE_FC = {
     "type": "FeatureCollection",
     "features": [
-        {"type": "Feature", "id": 1,
-         "properties": {"id": 1, "state": "assigned", "category": "street_vending", "open": True},
-         "geometry": {"type": "Point", "coordinates": [112.95, 33.05]}},
+        {
+            "type": "Feature",
+            "id": 1,
+            "properties": {
+                "id": 1,
+                "state": "assigned",
+                "category": "street_vending",
+                "open": True,
+            },
+            "geometry": {"type": "Point", "coordinates": [112.95, 33.05]},
+        },
     ],
-}  # fmt: skip
+}
 _SCRIPT_OR_LINK = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*\"([^\"]*)\"", re.I)
 _ANY_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)\\]+""")
 
 
 def pages(basemap):
-    yield command_center_map(layers={"township": "/api/v1/layers/township.geojson"},
-                             issues="/api/v1/layers/issues.geojson", basemap=basemap,
-                             county_name="社旗县", api="/api/v1")  # fmt: skip
+    yield command_center_map(
+        layers={"township": "/api/v1/layers/township.geojson"},
+        issues="/api/v1/layers/issues.geojson",
+        basemap=basemap,
+        county_name="社旗县",
+        api="/api/v1",
+    )
     yield heat_map(hexbins="/api/v1/hexbins", density="/api/v1/heat/points", basemap=basemap)
-    yield leader_map(leader={"key": "L01", "title": "县委副书记"}, layers={"community": FC},
-                     issues=ISSUE_FC, basemap=basemap)  # fmt: skip
+    yield leader_map(
+        leader={"key": "L01", "title": "县委副书记"},
+        layers={"community": FC},
+        issues=ISSUE_FC,
+        basemap=basemap,
+    )
 
 
 def remote_strings(html: str, allowed: tuple[str, ...]) -> list[str]:
@@ -74,10 +90,14 @@ def test_pages_load_nothing_from_a_cdn(preset, mode):
 
 def test_served_pages_name_the_vendored_files():
     html = render_html(next(pages(resolve_basemap(None))), mode="served")
-    for path in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css",
-                 "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
-                 "/static/vendor/leaflet-draw/leaflet.draw.js", "/static/js/civgrid-map.js",
-                 "/static/css/civgrid-map.css"):  # fmt: skip
+    for path in (
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+        "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
+        "/static/vendor/leaflet-draw/leaflet.draw.js",
+        "/static/js/civgrid-map.js",
+        "/static/css/civgrid-map.css",
+    ):
         assert f'"{path}"' in html, path
 
 
@@ -108,9 +128,19 @@ def test_unknown_cdn_asset_is_an_error_not_a_link():
 
 
 def test_page_config_cannot_close_its_script():
-    m = command_center_map(layers={}, issues={"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"description": "</script><script>alert(1)</script>"},
-         "geometry": None}]})  # fmt: skip
+    m = command_center_map(
+        layers={},
+        issues={
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"description": "</script><script>alert(1)</script>"},
+                    "geometry": None,
+                }
+            ],
+        },
+    )
     html = render_html(m, mode="served")
     assert "</script><script>alert(1)" not in html
 

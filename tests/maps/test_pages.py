@@ -23,8 +23,15 @@ def test_command_center_page(make_client):
     assert remote_urls(html) == [] and "L.tileLayer" not in html  # offline by default
     cfg = page_config(html, "initCommandMap")
     keys = [x["key"] for x in cfg["layers"]]
-    assert {"township", "community", "unit_grid", "road_section", "key_site", "key_site_zone",
-            "supervision_area"} <= set(keys)  # fmt: skip
+    assert {
+        "township",
+        "community",
+        "unit_grid",
+        "road_section",
+        "key_site",
+        "key_site_zone",
+        "supervision_area",
+    } <= set(keys)
     assert all(x["url"].startswith("/api/v1/layers/") for x in cfg["layers"])
     assert cfg["issues"] == {"url": "/api/v1/layers/issues.geojson"}
     assert cfg["displayCrs"] == "wgs84" and cfg["draw"] is True

@@ -285,23 +285,35 @@ def test_a_leader_sees_only_their_own_communities_last_scores_in_the_plan(client
     """The plan's poor-score list and "poor last score" reasons are scores: leader L10
     (contracts 411327001001) sees 411327001001's, never L13's 411327002001's."""
     own, other = "411327001001", "411327002001"
-    r = client.post("/api/v1/patrol/plans", params={"month": "2027-03"},
-                    json={"last_scores": {own: 50, other: 40}})  # fmt: skip
+    r = client.post(
+        "/api/v1/patrol/plans",
+        params={"month": "2027-03"},
+        json={"last_scores": {own: 50, other: 40}},
+    )
     assert r.status_code == 200, r.text
     admin = client.get("/api/v1/patrol/plans/2027-03").json()
     assert {own, other} <= set(admin["summary"]["last_scores"]["poor"])
 
     def score_reasons(plan: dict, code: str) -> list[str]:
-        return [x for v in plan["visits"] if v["community_code"] == code
-                for x in v["reasons"] if x.startswith("poor last score")]  # fmt: skip
+        return [
+            x
+            for v in plan["visits"]
+            if v["community_code"] == code
+            for x in v["reasons"]
+            if x.startswith("poor last score")
+        ]
 
     assert score_reasons(admin, own) and score_reasons(admin, other)
     l10 = {"headers": client.as_user("leader", "l10", leader="L10")}
     mine = client.get("/api/v1/patrol/plans/2027-03", **l10).json()
     assert mine["summary"]["last_scores"]["poor"] == [own]
     assert score_reasons(mine, own) and not score_reasons(mine, other)
-    assert not any(x.startswith("上期得分偏低") for v in mine["visits"]
-                   if v["community_code"] == other for x in v["reasons_zh"])  # fmt: skip
+    assert not any(
+        x.startswith("上期得分偏低")
+        for v in mine["visits"]
+        if v["community_code"] == other
+        for x in v["reasons_zh"]
+    )
     assert len(mine["visits"]) == len(admin["visits"])  # the plan itself stays readable
     feats = client.get("/api/v1/patrol/map", params={"month": "2027-03"}, **l10).json()
     for f in feats["visits"]["features"]:

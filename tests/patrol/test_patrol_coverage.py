@@ -188,9 +188,10 @@ def test_key_site_400m_zone_is_entered_by_a_track(store):
         site = next(k for k in store.key_sites(session=s) if k.code == "KS019")  # 县汽车站
         assert site.zone_radius_m == 400
         visit = next(
-            v for v in s.scalars(select(PatrolVisit).order_by(PatrolVisit.day))
+            v
+            for v in s.scalars(select(PatrolVisit).order_by(PatrolVisit.day))
             if v.target_code == "KS019"
-        )  # fmt: skip
+        )
         d = visit.day
         start = datetime(d.year, d.month, d.day, 1, tzinfo=UTC)
         # 305–495 m east of the site: inside its 400 m zone for the first 10 fixes

@@ -243,9 +243,14 @@ def test_leader_site_inspection_completes_the_planned_visit(sqlite_store):
         (d1, st1), (d2, st2) = mine()
         assert st1 == st2 == "planned"
         record_leader_visit(
-            s, actor, "L10", kind="site_inspection", day=d2, area_code="411327001001",
+            s,
+            actor,
+            "L10",
+            kind="site_inspection",
+            day=d2,
+            area_code="411327001001",
             today=date(2026, 12, 31),
-        )  # fmt: skip
+        )
         record_leader_visit(
             s, actor, "L10", kind="office_hours", day="2026-12-11", today=date(2026, 12, 31)
         )
@@ -291,12 +296,18 @@ def test_last_scores_from_the_bulletin_else_computed(sqlite_store):
         other = "411327100004"
         s.add(
             Bulletin(
-                kind="monthly", period="2026-09", number="社创通〔2026〕第9号", profile="sheqi",
-                rules_effective_from="2026-01-01", issued_at=datetime(2026, 10, 1, tzinfo=UTC),
-                issued_by="创文办", content={"communities": [{"code": other, "points": 55.0}]},
-                xlsx=b"", sha256="0" * 64,
+                kind="monthly",
+                period="2026-09",
+                number="社创通〔2026〕第9号",
+                profile="sheqi",
+                rules_effective_from="2026-01-01",
+                issued_at=datetime(2026, 10, 1, tzinfo=UTC),
+                issued_by="创文办",
+                content={"communities": [{"code": other, "points": 55.0}]},
+                xlsx=b"",
+                sha256="0" * 64,
             )
-        )  # fmt: skip
+        )
         s.flush()
         r = compute_plan(s, sqlite_store, "2026-10", scores_feed=feed)
         info = r.summary["last_scores"]
@@ -354,9 +365,16 @@ def test_time_since_last_visit_raises_priority(sqlite_store):
 
     def visit(code, day, status):
         return PatrolVisit(
-            team_key="ST01", day=day, target_layer="community", target_code=code,
-            community_code=code, kind="community_sample", priority=1.0, reasons=[], status=status,
-        )  # fmt: skip
+            team_key="ST01",
+            day=day,
+            target_layer="community",
+            target_code=code,
+            community_code=code,
+            kind="community_sample",
+            priority=1.0,
+            reasons=[],
+            status=status,
+        )
 
     with sqlite_store.session() as s:
         s.add(

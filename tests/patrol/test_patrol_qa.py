@@ -96,11 +96,38 @@ def test_exported_route_gpx_is_not_a_track(sqlite_store, tmp_path):
         with pytest.raises(FileFormatError, match="1 <wpt>"):
             ingest_track(s, store, ACTOR, "ST02", wpt, day="2026-12-01", today=TODAY)
     f = tmp_path / "route.gpx"
-    r = runner.invoke(app, ["patrol", "route", "--team", "ST02", "--date", "2026-12-01",
-                            "--gpx", str(f), "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "patrol",
+            "route",
+            "--team",
+            "ST02",
+            "--date",
+            "2026-12-01",
+            "--gpx",
+            str(f),
+            "--database-url",
+            url,
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["patrol", "coverage", "--track", str(f), "--team", "ST02",
-                            "--day", "2026-12-01", "--commit", "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "patrol",
+            "coverage",
+            "--track",
+            str(f),
+            "--team",
+            "ST02",
+            "--day",
+            "2026-12-01",
+            "--commit",
+            "--database-url",
+            url,
+        ],
+    )
     assert r.exit_code == 1 and "no recorded track" in r.output
     with store.session() as s:
         assert _count(s, PatrolTrack) == 0
@@ -117,11 +144,13 @@ def test_month_is_strict_everywhere(sqlite_store):
             parse_month(bad)
         assert exc.value.context["field"] == "month"
     assert parse_month("2027-01") == (date(2027, 1, 1), date(2027, 1, 31))
-    r = runner.invoke(app, ["patrol", "plan", "--month", "2027-01", "--commit",
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "plan", "--month", "2027-01", "--commit", "--database-url", url]
+    )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["patrol", "plan", "--month", "2027-1", "--commit",
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "plan", "--month", "2027-1", "--commit", "--database-url", url]
+    )
     assert r.exit_code == 1 and "is not YYYY-MM" in r.output and "Traceback" not in r.output
     with store.session() as s:
         assert [p.month for p in s.scalars(select(PatrolPlan))] == ["2027-01"]
@@ -155,15 +184,20 @@ def test_bad_settings_are_422_naming_the_field(client, settings, field):
 
 @pytest.mark.parametrize(
     ("content", "msg"),
-    [('{"x":"abc"}', "score of x is 'abc'"), ("[1,2]", "must be a JSON object"),
-     ('{"x": 1', "not valid JSON"), ('{"x": 150}', "not a number 0–100")],
-)  # fmt: skip
+    [
+        ('{"x":"abc"}', "score of x is 'abc'"),
+        ("[1,2]", "must be a JSON object"),
+        ('{"x": 1', "not valid JSON"),
+        ('{"x": 150}', "not a number 0–100"),
+    ],
+)
 def test_cli_bad_scores_file_is_one_line(sqlite_store, tmp_path, content, msg):
     url = sqlite_store.engine.url.render_as_string(hide_password=False)
     f = tmp_path / "scores.json"
     f.write_text(content, encoding="utf-8")
-    r = runner.invoke(app, ["patrol", "plan", "--month", "2027-01", "--scores", str(f),
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "plan", "--month", "2027-01", "--scores", str(f), "--database-url", url]
+    )
     assert r.exit_code == 1, r.output
     assert msg in r.output and "Traceback" not in r.output
     assert not isinstance(r.exception, ValueError | TypeError | AttributeError)
@@ -199,8 +233,15 @@ def test_leader_visits_future_refused_and_idempotent(sqlite_store):
         b = record_leader_visit(s, ACTOR, "L10", day="2026-12-08", **kw)
         assert a.id == b.id and b.duplicate is True
         assert _count(s, LeaderVisit) == 1
-        record_leader_visit(s, ACTOR, "L10", day="2026-12-08", kind="office_hours",
-                            area_code="411327001001", today=TODAY)  # fmt: skip
+        record_leader_visit(
+            s,
+            ACTOR,
+            "L10",
+            day="2026-12-08",
+            kind="office_hours",
+            area_code="411327001001",
+            today=TODAY,
+        )
         assert _count(s, LeaderVisit) == 2
 
 
@@ -217,10 +258,12 @@ def test_visit_outcome_dates_and_linked_issues(sqlite_store):
         other = next(
             x.community_code for x in visits if x.community_code not in (None, v.community_code)
         )
-        august = seed_hotspot(s, v.community_code, "g", recurrences=0,
-                              when=datetime(2026, 8, 3, 2, tzinfo=UTC))  # fmt: skip
-        elsewhere = seed_hotspot(s, other, "g", recurrences=0,
-                                 when=datetime(2026, 12, 1, 2, tzinfo=UTC))  # fmt: skip
+        august = seed_hotspot(
+            s, v.community_code, "g", recurrences=0, when=datetime(2026, 8, 3, 2, tzinfo=UTC)
+        )
+        elsewhere = seed_hotspot(
+            s, other, "g", recurrences=0, when=datetime(2026, 12, 1, 2, tzinfo=UTC)
+        )
         good = seed_hotspot(
             s, v.community_code, "g", recurrences=0, when=datetime(2026, 11, 30, 17, tzinfo=UTC)
         )  # 12-01 01:00 Beijing
@@ -276,26 +319,37 @@ def test_reasons_gpx_names_and_messages_are_chinese(sqlite_store, client):
         "反弹热点：60次反弹",
         "从未走访",
     ]
-    assert reasons_zh([
-        "leader L10 first visit of 2 (contracted community)", "poor last score 66.7",
-        "last visit 12 days ago", "key site cadence 1/2 per month (with its 400 m zone)",
-    ]) == ["领导包联看（L10）：第1次/共2次", "上期得分偏低 66.7", "距上次走访 12 天",
-           "重点点位 每月2次（含周边400米），第1次"]  # fmt: skip
+    assert reasons_zh(
+        [
+            "leader L10 first visit of 2 (contracted community)",
+            "poor last score 66.7",
+            "last visit 12 days ago",
+            "key site cadence 1/2 per month (with its 400 m zone)",
+        ]
+    ) == [
+        "领导包联看（L10）：第1次/共2次",
+        "上期得分偏低 66.7",
+        "距上次走访 12 天",
+        "重点点位 每月2次（含周边400米），第1次",
+    ]
     store = sqlite_store
     url = store.engine.url.render_as_string(hide_password=False)
-    r = runner.invoke(app, ["patrol", "plan", "--month", "2026-12", "--commit",
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "plan", "--month", "2026-12", "--commit", "--database-url", url]
+    )
     assert r.exit_code == 0 and "从未走访" in r.output and "never visited" not in r.output
     assert "领导包联看" in r.output and "leader_inspection" not in r.output
-    r = runner.invoke(app, ["patrol", "plan", "--month", "2026-12", "--commit",
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "plan", "--month", "2026-12", "--commit", "--database-url", url]
+    )
     assert r.exit_code == 1 and "--replace" in r.output and "replace=true" in r.output
     with store.session() as s:
         gpx_text = team_route(s, store, "ST01", "2026-12-01")["gpx"]
     assert "<name>出发点</name>" in gpx_text and "<name>base</name>" not in gpx_text
     assert "key_site<" not in gpx_text and "key_site)" not in gpx_text
-    r = runner.invoke(app, ["patrol", "visit", "leader", "L10", "--month", "2026-12",
-                            "--database-url", url])  # fmt: skip
+    r = runner.invoke(
+        app, ["patrol", "visit", "leader", "L10", "--month", "2026-12", "--database-url", url]
+    )
     assert r.exit_code == 0 and "实地察看 0 次" in r.output and "{" not in r.output
     # the map popups
     client.post("/api/v1/patrol/plans", params={"month": "2026-12"})

@@ -32,8 +32,9 @@ def _run(profile: str, records, period: str, published=None):
     def scores(p, level):
         return compute_scores(records, prof.version_on(p.start), p, level, units[level])
 
-    return evaluate_triggers(prof, records, Period.parse(period), scores, NAMES,
-                             published=published)  # fmt: skip
+    return evaluate_triggers(
+        prof, records, Period.parse(period), scores, NAMES, published=published
+    )
 
 
 def _issues(code: str, months, n: int = 1, level: str = "community", **kw):
@@ -41,8 +42,15 @@ def _issues(code: str, months, n: int = 1, level: str = "community", **kw):
     for y, m in months:
         for k in range(n):
             place = {"community_code": code} if level == "community" else {"township_code": code}
-            out.append(rec(reported_at=bj(m, 2 + k % 25, year=y), state="closed",
-                           source="field_supervision", **place, **kw))  # fmt: skip
+            out.append(
+                rec(
+                    reported_at=bj(m, 2 + k % 25, year=y),
+                    state="closed",
+                    source="field_supervision",
+                    **place,
+                    **kw,
+                )
+            )
     return out
 
 
@@ -75,8 +83,10 @@ def test_orderly_season_trips_nothing(profile):
 
 def _bulletins(months, code="C2", points=98.0, rank=5):
     """``published(p, level)`` of monthly bulletins that named ``code`` in ``months``."""
-    issued = {m: PublishedNames(f"社创通〔2026〕第{int(m[-2:])}号", {code: (points, rank)})
-              for m in months}  # fmt: skip
+    issued = {
+        m: PublishedNames(f"社创通〔2026〕第{int(m[-2:])}号", {code: (points, rank)})
+        for m in months
+    }
 
     def published(p, level):
         return issued.get(p.key) if level == "community" else None
@@ -120,9 +130,10 @@ def test_sheqi_named_worst_counts_published_bulletins():
     """C2 is last in September and October by the numbers, but the September bulletin as
     issued named C4 (e.g. published before C2's late reports): C2 has been named once."""
     c2 = _issues("C2", [(2026, 9), (2026, 10)], n=2)
-    issued = {("2026-09", "community"): PublishedNames("社创通〔2026〕第9号", {"C4": (97.0, 5)}),
-              ("2026-10", "community"): PublishedNames("社创通〔2026〕第10号",
-                                                        {"C2": (98.0, 5)})}  # fmt: skip
+    issued = {
+        ("2026-09", "community"): PublishedNames("社创通〔2026〕第9号", {"C4": (97.0, 5)}),
+        ("2026-10", "community"): PublishedNames("社创通〔2026〕第10号", {"C2": (98.0, 5)}),
+    }
 
     def published(p, level):
         return issued.get((p.key, level))
@@ -192,12 +203,15 @@ def test_quzhou_yellow_flag_three_times_in_a_row():
 
 
 def test_quzhou_issue_rules():
-    late = rec(id=501, community_code="C1", reported_at=bj(11, 20), deadline=bj(11, 30),
-               state="rectifying")  # crosses 15 days overdue on 12-15  # fmt: skip
-    returned = rec(id=502, community_code="C3", reported_at=bj(12, 3), return_count=2,
-                   state="submitted")  # fmt: skip
-    media = rec(id=503, community_code="C4", reported_at=bj(12, 5), source="media_exposure",
-                state="closed")  # fmt: skip
+    late = rec(
+        id=501, community_code="C1", reported_at=bj(11, 20), deadline=bj(11, 30), state="rectifying"
+    )  # crosses 15 days overdue on 12-15
+    returned = rec(
+        id=502, community_code="C3", reported_at=bj(12, 3), return_count=2, state="submitted"
+    )
+    media = rec(
+        id=503, community_code="C4", reported_at=bj(12, 5), source="media_exposure", state="closed"
+    )
     records = [late, returned, media]
     hits = _run("quzhou", records, "2026-12")
     assert _hits(hits) == [
@@ -209,8 +223,14 @@ def test_quzhou_issue_rules():
     # the overdue threshold was crossed in December only: January trips nothing for it
     assert [h for h in _run("quzhou", records, "2027-01") if h.rule_id == "ignored_dispatch"] == []
     # fixed before the threshold: nothing
-    fixed = rec(id=504, community_code="C1", reported_at=bj(11, 20), deadline=bj(11, 30),
-                closed_at=bj(12, 10), state="closed")  # fmt: skip
+    fixed = rec(
+        id=504,
+        community_code="C1",
+        reported_at=bj(11, 20),
+        deadline=bj(11, 30),
+        closed_at=bj(12, 10),
+        state="closed",
+    )
     assert [h for h in _run("quzhou", [fixed], "2026-12") if h.rule_id == "ignored_dispatch"] == []
 
 
@@ -226,16 +246,25 @@ def test_shaoxing_bottom_two_three_quarters():
     )
     assert [
         h for h in _run("shaoxing", records, "2026Q3") if h.rule_id == "bottom_two_three_quarters"
-    ] == []  # fmt: skip  (two quarters)
-    hits = [h for h in _run("shaoxing", records, "2026Q4")
-            if h.rule_id == "bottom_two_three_quarters"]  # fmt: skip
+    ] == []  # two quarters
+    hits = [
+        h for h in _run("shaoxing", records, "2026Q4") if h.rule_id == "bottom_two_three_quarters"
+    ]
     assert [(h.unit_code, h.action) for h in hits] == [("C1", "referral"), ("C2", "referral")]
     assert hits[0].facts[0].startswith("2026年第二季度：")
 
 
 def test_shaoxing_recurrence_and_found_above():
-    again = [rec(community_code="C5", unit_grid_code="G9", category_code="dumping",
-                 reported_at=bj(12, d), recurrence=True) for d in (3, 10, 17)]  # fmt: skip
+    again = [
+        rec(
+            community_code="C5",
+            unit_grid_code="G9",
+            category_code="dumping",
+            reported_at=bj(12, d),
+            recurrence=True,
+        )
+        for d in (3, 10, 17)
+    ]
     above = rec(id=601, community_code="C2", reported_at=bj(12, 8), source="referral")
     hits = _run("shaoxing", [*again, above], "2026-12")
     assert _hits(hits) == [
@@ -247,7 +276,6 @@ def test_shaoxing_recurrence_and_found_above():
     # the facts name the place and the category in Chinese when the names are known
     prof = REG.profile("shaoxing")
     names = {**NAMES, "unit_grid": {"G9": "建设路小区"}, "category": {"dumping": "乱倒垃圾"}}
-    named = evaluate_triggers(prof, again, Period.parse("2026-12"),
-                              lambda p, lv: [], names)  # fmt: skip
+    named = evaluate_triggers(prof, again, Period.parse("2026-12"), lambda p, lv: [], names)
     fact = next(h for h in named if h.rule_id == "recurring_outcry").facts[0]
     assert fact == f"问题#{again[0].id}：建设路小区同一问题（乱倒垃圾）反复出现"

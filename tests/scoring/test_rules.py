@@ -170,10 +170,16 @@ def _november_tier(reg):
     """C1's November 2026 score and tier under the registry's Sheqi rules: 12 issues of
     illegal structures (−2 each) → 76, 中 with the shipped tiers (fair ≥ 75)."""
     nov = Period.parse("2026-11")
-    records = [rec(community_code=C1, category_code="illegal_structures",
-                   reported_at=bj(11, d)) for d in range(1, 13)]  # fmt: skip
-    s = {x.code: x for x in compute_scores(records, reg.rules("sheqi", nov.start), nov,
-                                           "community", COMMUNITIES)}[C1]  # fmt: skip
+    records = [
+        rec(community_code=C1, category_code="illegal_structures", reported_at=bj(11, d))
+        for d in range(1, 13)
+    ]
+    s = {
+        x.code: x
+        for x in compute_scores(
+            records, reg.rules("sheqi", nov.start), nov, "community", COMMUNITIES
+        )
+    }[C1]
     return s.points, s.tier
 
 
@@ -245,8 +251,9 @@ def test_published_bulletin_freezes_its_period(tmp_path):
 def test_corrupt_local_file_is_reported(tmp_path, caplog):
     local = tmp_path / "profiles"
     local.mkdir()
-    (local / "sheqi.yaml").write_text(_sheqi(old="per_issue: 1.0", new="per_issue: -1"),
-                                      encoding="utf-8")  # fmt: skip
+    (local / "sheqi.yaml").write_text(
+        _sheqi(old="per_issue: 1.0", new="per_issue: -1"), encoding="utf-8"
+    )
     (local / "small.yaml").write_text(SMALL, encoding="utf-8")
     with caplog.at_level("WARNING", logger="civgrid.grids.scoring.rules"):
         reg = RuleRegistry.with_shipped(local)
@@ -267,8 +274,10 @@ def test_versions_apply_by_effective_date():
         "  - effective_from: 2026-12-01\n    base: 100\n    deductions: {per_issue: 5}\n"
     )
     prof = load_profile_text(two, "two.yaml")
-    records = [rec(community_code=C1, reported_at=bj(11, 5)),
-               rec(community_code=C1, reported_at=bj(12, 5))]  # fmt: skip
+    records = [
+        rec(community_code=C1, reported_at=bj(11, 5)),
+        rec(community_code=C1, reported_at=bj(12, 5)),
+    ]
     nov, dec = Period.parse("2026-11"), Period.parse("2026-12")
     s_nov = compute_scores(records, prof.version_on(nov.start), nov, "community", COMMUNITIES)
     s_dec = compute_scores(records, prof.version_on(dec.start), dec, "community", COMMUNITIES)

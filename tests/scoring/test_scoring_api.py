@@ -50,10 +50,17 @@ def add_issue(session, *, community: str, township: str = SHEDIAN, owner: str = 
     issue = Issue(
         state=kw.pop("state", State.closed),
         category_code=kw.pop("category_code", "illegal_flyers"),
-        source=kw.pop("source", "grid_worker"), priority="normal", reporter_role="grid_worker",
-        created_at=now, updated_at=now, community_code=community, township_code=township,
-        owner_unit_id=unit.id, anonymous=False, **kw,
-    )  # fmt: skip
+        source=kw.pop("source", "grid_worker"),
+        priority="normal",
+        reporter_role="grid_worker",
+        created_at=now,
+        updated_at=now,
+        community_code=community,
+        township_code=township,
+        owner_unit_id=unit.id,
+        anonymous=False,
+        **kw,
+    )
     session.add(issue)
     session.flush()
     return issue
@@ -68,10 +75,23 @@ def as_dispatcher(client, login):
 @pytest.fixture
 def scenario(store):
     with store.session() as s:
-        a = add_issue(s, community=CA, category_code="street_vending", reported_at=bj(12, 1),
-                      deadline=bj(12, 2), closed_at=bj(12, 4))  # fmt: skip
-        b = add_issue(s, community=CB, source="media_exposure", reported_at=bj(12, 5),
-                      deadline=bj(12, 6), closed_at=bj(12, 6, 9), owner="D04")  # fmt: skip
+        a = add_issue(
+            s,
+            community=CA,
+            category_code="street_vending",
+            reported_at=bj(12, 1),
+            deadline=bj(12, 2),
+            closed_at=bj(12, 4),
+        )
+        b = add_issue(
+            s,
+            community=CB,
+            source="media_exposure",
+            reported_at=bj(12, 5),
+            deadline=bj(12, 6),
+            closed_at=bj(12, 6, 9),
+            owner="D04",
+        )
         add_issue(s, community=CB, reported_at=bj(11, 10), state=State.rectifying)
         return {"a": a.id, "b": b.id}
 
@@ -96,8 +116,9 @@ def test_scores_by_hand(client, scenario):
     # explained
     one = client.get(f"/api/v1/scores/community/{CA}", params={"period": "2026-12"}).json()
     assert [(i["rule"], i["points"], i["issue_id"]) for i in one["items"]] == [
-        ("issue", -1.5, scenario["a"]), ("overdue", -0.4, scenario["a"])
-    ]  # fmt: skip
+        ("issue", -1.5, scenario["a"]),
+        ("overdue", -0.4, scenario["a"]),
+    ]
     assert one["items"][1]["reason"] == "超期2天"
     # the composite ranking needs the minimum sample (5): nobody is ranked
     ind = client.get("/api/v1/indicators", params={"by": "department", "period": "2026-12"})
@@ -122,11 +143,13 @@ def test_leader_dashboards_match_scores(client, scenario, login):
     d1 = client.get("/api/v1/leaders/L01/dashboard", params={"period": "2026-12"}).json()
     d4 = client.get("/api/v1/leaders/L04/dashboard", params={"period": "2026-12"}).json()
     assert {(r["level"], r["code"]) for r in d1["rows"]} == {
-        ("community", CA), ("township", "411327101000")
-    }  # fmt: skip
+        ("community", CA),
+        ("township", "411327101000"),
+    }
     assert {(r["level"], r["code"]) for r in d4["rows"]} == {
-        ("community", CB), ("township", SHEDIAN)
-    }  # fmt: skip
+        ("community", CB),
+        ("township", SHEDIAN),
+    }
     for d in (d1, d4):
         for r in d["rows"]:
             api = (comm if r["level"] == "community" else town)[r["code"]]
@@ -229,8 +252,9 @@ def test_bulletin_published_frozen(client, store, scenario, set_clock):
     # … nor does a rule change: rewriting the rules of December is refused (422), …
     yaml_ct = {"Content-Type": "application/yaml"}
     rewrite = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
-    r = client.post("/api/v1/scoring/rules", content=rewrite, headers=yaml_ct,
-                    params={"file": "sheqi.yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules", content=rewrite, headers=yaml_ct, params={"file": "sheqi.yaml"}
+    )
     assert r.status_code == 422, r.text
     assert (r.json()["file"], r.json()["line"]) == ("sheqi.yaml", 3)
     assert "2022-03-06" in r.json()["detail"]
@@ -260,8 +284,9 @@ def test_bulletin_published_frozen(client, store, scenario, set_clock):
 
 
 def test_negative_list(client, scenario, login):
-    r = client.get(f"/api/v1/units/{CA}/negative-list",
-                   params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    r = client.get(
+        f"/api/v1/units/{CA}/negative-list", params={"level": "community", "period": "2026-12"}
+    ).json()
     assert [(e["issue_id"], e["kind"]) for e in r["entries"]] == [(scenario["a"], "overdue")]
     d = client.get("/api/v1/units/D04/negative-list", params={"period": "2026-12"}).json()
     assert d["entries"] == [] and d["name"] == "县公安局"
@@ -269,8 +294,9 @@ def test_negative_list(client, scenario, login):
     own = client.get("/api/v1/units/D04/negative-list", params={"period": "2026-12"}, headers=d04)
     assert own.status_code == 200
     assert client.get("/api/v1/units/D03/negative-list", headers=d04).status_code == 404
-    nb = client.get(f"/api/v1/units/{CB}/negative-list",
-                    params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    nb = client.get(
+        f"/api/v1/units/{CB}/negative-list", params={"level": "community", "period": "2026-12"}
+    ).json()
     assert nb["triggers"] == []  # no bulletin published: CB was never named
     page = client.get(f"/scores/community/{CA}", params={"period": "2026-12"})
     assert page.status_code == 200
@@ -281,16 +307,24 @@ def test_negative_list(client, scenario, login):
 def test_rules_upload_refused_keeps_rules(client, set_clock):
     before = client.get("/api/v1/scoring/rules").json()
     bad = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: -5\n"
-    r = client.post("/api/v1/scoring/rules", content=bad, params={"file": "sheqi.yaml"},
-                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules",
+        content=bad,
+        params={"file": "sheqi.yaml"},
+        headers={"Content-Type": "application/yaml"},
+    )
     assert r.status_code == 422
     p = r.json()
     assert (p["file"], p["line"]) == ("sheqi.yaml", 5) and "base" in p["detail"]
     assert client.get("/api/v1/scoring/rules").json() == before
     # well-formed, but it replaces the rules in force since 2022: refused, rules kept
     rewrite = "profile: sheqi\nname: x\nversions:\n  - effective_from: 2026-01-01\n    base: 50\n"
-    r = client.post("/api/v1/scoring/rules", content=rewrite, params={"file": "sheqi.yaml"},
-                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules",
+        content=rewrite,
+        params={"file": "sheqi.yaml"},
+        headers={"Content-Type": "application/yaml"},
+    )
     assert r.status_code == 422 and "must be kept unchanged" in r.json()["detail"]
     assert client.get("/api/v1/scoring/rules").json() == before
     # a new version after today (5 January 2027): accepted; December keeps its base of 100
@@ -304,13 +338,20 @@ def test_rules_upload_refused_keeps_rules(client, set_clock):
     assert _rows(client, "community", "2027-01")[CA]["points"] == 100.0  # January: old rules
     # the next day the new version is in force and can no longer change
     set_clock(datetime(2027, 1, 6, 4, 0, tzinfo=UTC))
-    r = client.post("/api/v1/scoring/rules", content=ok.replace("base: 50", "base: 60"),
-                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules",
+        content=ok.replace("base: 50", "base: 60"),
+        headers={"Content-Type": "application/yaml"},
+    )
     assert r.status_code == 422 and "2027-01-06" in r.json()["detail"]
     # unknown codes are refused with the line (the category list is the county's)
     odd = SHEQI_YAML.replace("street_vending: 1.5", "street_vendors: 1.5")
-    r = client.post("/api/v1/scoring/rules", content=odd, params={"file": "sheqi.yaml"},
-                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules",
+        content=odd,
+        params={"file": "sheqi.yaml"},
+        headers={"Content-Type": "application/yaml"},
+    )
     line = 1 + next(i for i, x in enumerate(odd.splitlines()) if "street_vendors" in x)
     assert r.status_code == 422 and r.json()["line"] == line
     assert "unknown category code 'street_vendors'" in r.json()["detail"]
@@ -322,19 +363,23 @@ def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
     The December bulletin cannot be published yet; on 5 January it can, and the
     overdue days run to the end of December: capped at 10 → CA = 95.1."""
     with store.session() as s:
-        late = add_issue(s, community=CA, reported_at=bj(12, 5), deadline=bj(12, 6),
-                         state=State.rectifying).id  # fmt: skip
+        late = add_issue(
+            s, community=CA, reported_at=bj(12, 5), deadline=bj(12, 6), state=State.rectifying
+        ).id
     set_clock(bj(12, 9))
     one = client.get(f"/api/v1/scores/community/{CA}", params={"period": "2026-12"}).json()
     assert one["points"] == pytest.approx(96.5)
     assert [(i["issue_id"], i["reason"]) for i in one["items"] if i["rule"] == "overdue"] == [
-        (scenario["a"], "超期2天"), (late, "超期3天")
-    ]  # fmt: skip
-    neg = client.get(f"/api/v1/units/{CA}/negative-list",
-                     params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+        (scenario["a"], "超期2天"),
+        (late, "超期3天"),
+    ]
+    neg = client.get(
+        f"/api/v1/units/{CA}/negative-list", params={"level": "community", "period": "2026-12"}
+    ).json()
     assert [(e["issue_id"], e["label"]) for e in neg["entries"]] == [
-        (scenario["a"], "超期2天"), (late, "超期3天")
-    ]  # fmt: skip
+        (scenario["a"], "超期2天"),
+        (late, "超期3天"),
+    ]
     # the current month by default, as of the clock
     assert client.get("/api/v1/scores").json()["period"] == "2026-12"
     draft = client.get("/api/v1/bulletins/preview", params={"period": "2026-12"}).json()
@@ -348,8 +393,9 @@ def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
     assert client.post("/api/v1/bulletins", json={"period": "2026-11"}).status_code == 201
     set_clock(datetime(2027, 1, 5, 2, 0, tzinfo=UTC))
     assert _rows(client, "community")[CA]["points"] == pytest.approx(95.1)
-    neg = client.get(f"/api/v1/units/{CA}/negative-list",
-                     params={"level": "community", "period": "2026-12"}).json()  # fmt: skip
+    neg = client.get(
+        f"/api/v1/units/{CA}/negative-list", params={"level": "community", "period": "2026-12"}
+    ).json()
     assert [e["label"] for e in neg["entries"]] == ["超期2天", "超期26天"]
     b = client.post("/api/v1/bulletins", json={"period": "2026-12"})
     assert b.status_code == 201 and b.json()["content"]["summary"]["overdue"] == 2
@@ -367,10 +413,12 @@ def test_named_worst_counts_published_bulletins(client, store, scenario):
     live = _rows(client, "community", "2026-11")
     assert (live[CA]["points"], live[CB]["points"]) == (99.0, 99.0)
     dec = client.post("/api/v1/bulletins", json={"period": "2026-12"}).json()
-    assert [c["facts"] for c in dec["content"]["cases"]] == [[  # its own month: being issued
-        f"2026年11月：得分99，第14名，月通报（{nov['number']}）中被点名",
-        f"2026年12月：得分97.1，第14名，月通报（{dec['number']}）中被点名",
-    ]]  # fmt: skip
+    assert [c["facts"] for c in dec["content"]["cases"]] == [
+        [  # its own month: being issued
+            f"2026年11月：得分99，第14名，月通报（{nov['number']}）中被点名",
+            f"2026年12月：得分97.1，第14名，月通报（{dec['number']}）中被点名",
+        ]
+    ]
     r = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
     assert [(c["unit_code"], c["rule_id"]) for c in r["opened"]] == [(CB, "notified_twice")]
     assert r["opened"][0]["facts"] == dec["content"]["cases"][0]["facts"]
@@ -388,10 +436,14 @@ def test_patrol_sampling(client, store, set_clock):
     from civgrid.grids.scoring.service import patrol_sample
 
     with store.session() as s:
-        grid = next(a for a in store.areas(layer="unit_grid", session=s)
-                    if a.parent_code not in (CA, CB))  # fmt: skip
-        grid_town = next(a.parent_code for a in store.areas(layer="community", session=s)
-                         if a.code == grid.parent_code)  # fmt: skip
+        grid = next(
+            a for a in store.areas(layer="unit_grid", session=s) if a.parent_code not in (CA, CB)
+        )
+        grid_town = next(
+            a.parent_code
+            for a in store.areas(layer="community", session=s)
+            if a.code == grid.parent_code
+        )
         rao = "411327102000"  # 饶良镇: visited in November only
         plan = PatrolPlan(month="2026-12", settings={}, summary={})
         visits = [
@@ -405,9 +457,19 @@ def test_patrol_sampling(client, store, set_clock):
             ("community", "411327100004", None, date(2026, 12, 20), "done"),
         ]
         for i, (layer, code, comm, day, status) in enumerate(visits):
-            plan.visits.append(PatrolVisit(team_key="T1", day=day, seq=i, target_layer=layer,
-                                           target_code=code, community_code=comm,
-                                           kind="routine", reasons=[], status=status))  # fmt: skip
+            plan.visits.append(
+                PatrolVisit(
+                    team_key="T1",
+                    day=day,
+                    seq=i,
+                    target_layer=layer,
+                    target_code=code,
+                    community_code=comm,
+                    kind="routine",
+                    reasons=[],
+                    status=status,
+                )
+            )
         s.add(plan)
         s.flush()
         # a key site inside 饶良镇 (the demo's key sites all lie in the central townships)
@@ -419,8 +481,10 @@ def test_patrol_sampling(client, store, set_clock):
         got = patrol_sample(fake, s, Period.parse("2026-12"), as_of=bj(12, 15))
         assert got == {CA, grid.parent_code, HAOZHAI, rao}
         assert patrol_sample(store, s, Period.parse("2026-12"), as_of=bj(12, 15)) == {
-            CA, grid.parent_code, HAOZHAI
-        }  # fmt: skip
+            CA,
+            grid.parent_code,
+            HAOZHAI,
+        }
         assert CA in patrol_sample(store, s, Period.parse("2026-12"))  # no clock: whole month
     set_clock(bj(12, 15))
     ranked = {c for c, x in _rows(client, "community", sample="patrol").items() if x["rank"]}
@@ -434,8 +498,9 @@ def test_patrol_sampling(client, store, set_clock):
     patrolled = SHEQI_YAML.replace("profile: sheqi", "profile: patrolled").replace(
         "    base: 100\n", "    base: 100\n    sampling: patrol\n"
     )
-    r = client.post("/api/v1/scoring/rules", content=patrolled,
-                    headers={"Content-Type": "application/yaml"})  # fmt: skip
+    r = client.post(
+        "/api/v1/scoring/rules", content=patrolled, headers={"Content-Type": "application/yaml"}
+    )
     assert r.status_code == 200, r.text
     rows = _rows(client, "community", profile="patrolled")
     assert {c for c, x in rows.items() if x["rank"]} == {CA, grid.parent_code}
@@ -449,11 +514,22 @@ def test_streak_covered_by_a_case_opens_nothing(client, store, scenario):
     from civgrid.grids.scoring.models import AccountabilityCase
 
     with store.session() as s:
-        s.add(AccountabilityCase(
-            profile="sheqi", rule_id="notified_twice", rule_label="x", action="interview",
-            level="community", unit_code=CB, unit_name="x", period="2026-11", facts=[],
-            issue_ids=[], status="closed", opened_at=AFTER_DECEMBER,
-        ))  # fmt: skip
+        s.add(
+            AccountabilityCase(
+                profile="sheqi",
+                rule_id="notified_twice",
+                rule_label="x",
+                action="interview",
+                level="community",
+                unit_code=CB,
+                unit_name="x",
+                period="2026-11",
+                facts=[],
+                issue_ids=[],
+                status="closed",
+                opened_at=AFTER_DECEMBER,
+            )
+        )
     for month in ("2026-11", "2026-12"):
         assert client.post("/api/v1/bulletins", json={"period": month}).status_code == 201
     r = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
@@ -463,10 +539,12 @@ def test_streak_covered_by_a_case_opens_nothing(client, store, scenario):
 def test_future_periods_are_refused(client, scenario):
     """On 5 January 2027, March 2027 and the second quarter have not begun: no scores,
     no ranking, no preview naming the 'best' (422); January, running, is scored."""
-    for url, params in (("/api/v1/scores", {"period": "2027-03"}),
-                        ("/api/v1/bulletins/preview", {"period": "2027-03"}),
-                        ("/api/v1/rankings", {"level": "community", "period": "2027Q2"}),
-                        ("/api/v1/indicators", {"period": "2027-02"})):  # fmt: skip
+    for url, params in (
+        ("/api/v1/scores", {"period": "2027-03"}),
+        ("/api/v1/bulletins/preview", {"period": "2027-03"}),
+        ("/api/v1/rankings", {"level": "community", "period": "2027Q2"}),
+        ("/api/v1/indicators", {"period": "2027-02"}),
+    ):
         r = client.get(url, params=params)
         assert r.status_code == 422 and "has not begun" in r.text, (url, r.text)
     assert client.get("/api/v1/scores", params={"period": "2027-01"}).status_code == 200

@@ -73,8 +73,11 @@ def test_periods():
 def test_issue_line_items(rules):
     items = score_issue(scenario()[1], rules, DEC.end_utc)
     assert [(i.rule, i.points) for i in items] == [
-        ("issue", -2.0), ("source", -1.0), ("return", -0.5), ("on_time_closure", 0.25)
-    ]  # fmt: skip
+        ("issue", -2.0),
+        ("source", -1.0),
+        ("return", -0.5),
+        ("on_time_closure", 0.25),
+    ]
     assert all(i.issue_id == 2 for i in items)
 
 
@@ -97,15 +100,16 @@ def test_community_scores_by_hand(rules):
 
 
 def test_township_mean_and_own_points(rules):
-    scores = compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
-                            communities=COMMUNITIES)  # fmt: skip
+    scores = compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS, communities=COMMUNITIES)
     by = _by(scores)
     assert by[T1].points == pytest.approx(93.625)
     assert by[T2].points == pytest.approx(96.4)
     assert by[T3].points == pytest.approx(98.25)
     assert [(s.code, s.rank, s.tier) for s in scores] == [
-        (T3, 1, "good"), (T2, 2, "good"), (T1, 3, "fair")
-    ]  # fmt: skip
+        (T3, 1, "good"),
+        (T2, 2, "good"),
+        (T1, 3, "fair"),
+    ]
     assert [i.ref for i in by[T1].items] == [C1, C2]
     assert by[T1].aggregated and by[T1].deductions == pytest.approx(6.375)  # net
     assert by[T3].deductions == 2.0 and by[T3].bonuses == 0.25
@@ -117,12 +121,14 @@ def test_township_weighted_and_sampled():
     from civgrid.grids.scoring.rules import Profile
 
     rules = Profile.model_validate(text).version_on(DEC.start)
-    by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
-                            communities=COMMUNITIES))  # fmt: skip
+    by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS, communities=COMMUNITIES))
     assert by[T1].points == pytest.approx((3 * 92.25 + 95.0) / 4)  # 93.3125
     # only C2 sampled in T1: T1 = C2; T2 has no sampled community → unscored
-    by = _by(compute_scores(scenario(), rules, DEC, "township", TOWNSHIPS,
-                            communities=COMMUNITIES, sampled={C2, T3}))  # fmt: skip
+    by = _by(
+        compute_scores(
+            scenario(), rules, DEC, "township", TOWNSHIPS, communities=COMMUNITIES, sampled={C2, T3}
+        )
+    )
     assert by[T1].points == pytest.approx(95.0)
     assert by[T2].sampled is False and by[T2].rank is None
     assert by[T3].rank == 1 and by[T1].rank == 2
@@ -143,13 +149,16 @@ def test_quarter_is_mean_of_months(rules):
     assert [i.ref for i in by[C1].items] == ["2026-10", "2026-11", "2026-12"]
     # a quarter with nothing measured scores nobody
     q3 = Period.parse("2026Q3")
-    assert not any(sc.sampled for sc in compute_scores(scenario(), rules, q3, "community",
-                                                         COMMUNITIES))  # fmt: skip
+    assert not any(
+        sc.sampled for sc in compute_scores(scenario(), rules, q3, "community", COMMUNITIES)
+    )
 
 
 def test_ties_share_rank(rules):
-    scores = [Score("community", c, c, "x", 100, p) for c, p in
-              [("a", 90), ("b", 95), ("c", 95), ("d", 80)]]  # fmt: skip
+    scores = [
+        Score("community", c, c, "x", 100, p)
+        for c, p in [("a", 90), ("b", 95), ("c", 95), ("d", 80)]
+    ]
     ranked = rank_scores(scores, rules)
     assert [(s.code, s.rank) for s in ranked] == [("b", 1), ("c", 1), ("a", 3), ("d", 4)]
     assert [s.tier for s in ranked] == ["good", "good", "fair", "poor"]
@@ -193,13 +202,15 @@ def test_overdue_counted_to_now_not_to_the_end_of_a_running_month(rules):
     now = bj(12, 6, 10)
     items = score_issue(late, rules, DEC.end_utc, as_of=now)
     assert [(i.rule, i.points, i.reason) for i in items] == [
-        ("issue", -2.0, "发现问题（illegal_flyers）"), ("overdue", -0.5, "超期1天")
-    ]  # fmt: skip
+        ("issue", -2.0, "发现问题（illegal_flyers）"),
+        ("overdue", -0.5, "超期1天"),
+    ]
     by = _by(compute_scores([late], rules, DEC, "community", COMMUNITIES, as_of=now))
     assert by[C1].points == pytest.approx(97.5)
     # after the month has ended: counted to the end of the month (27 days, capped at 4)
-    after = _by(compute_scores([late], rules, DEC, "community", COMMUNITIES,
-                               as_of=bj(1, 5, year=2027)))  # fmt: skip
+    after = _by(
+        compute_scores([late], rules, DEC, "community", COMMUNITIES, as_of=bj(1, 5, year=2027))
+    )
     assert after[C1].points == pytest.approx(96.0)
     assert [i.reason for i in after[C1].items] == ["发现问题（illegal_flyers）", "超期4天"]
 
@@ -207,14 +218,12 @@ def test_overdue_counted_to_now_not_to_the_end_of_a_running_month(rules):
 def test_scenario_mid_december(rules):
     """The scenario as of 15 December 10:00: issue 3 (reported the 20th) is not known yet;
     C1 and C3 are as at the end of the month (everything closed before the 15th)."""
-    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES,
-                            as_of=bj(12, 15)))  # fmt: skip
+    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES, as_of=bj(12, 15)))
     assert by[C1].points == pytest.approx(92.25)
     assert by[C2].points == 100.0 and by[C2].issues == 0
     assert by[C3].points == pytest.approx(96.4)
     # on 23 December 10:00 issue 3 is two days overdue (due the 21st): −2 −0.5×2 −1 = 96
-    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES,
-                            as_of=bj(12, 23)))  # fmt: skip
+    by = _by(compute_scores(scenario(), rules, DEC, "community", COMMUNITIES, as_of=bj(12, 23)))
     assert by[C2].points == pytest.approx(96.0)
     assert [i.reason for i in by[C2].items if i.rule == "overdue"] == ["超期2天"]
 
@@ -223,8 +232,7 @@ def test_quarter_leaves_out_months_not_begun(rules):
     """2027Q1 on 15 January: January only (C1 −2 → 98), not (98 + 100 + 100) / 3."""
     jan = [rec(community_code=C1, reported_at=bj(1, 10, year=2027))]
     q1 = Period.parse("2027Q1")
-    by = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES,
-                            as_of=bj(1, 15, year=2027)))  # fmt: skip
+    by = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES, as_of=bj(1, 15, year=2027)))
     assert by[C1].points == pytest.approx(98.0)
     assert [(i.rule, i.ref) for i in by[C1].items] == [("period", "2027-01")]
     ended = _by(compute_scores(jan, rules, q1, "community", COMMUNITIES))
@@ -251,9 +259,13 @@ def test_sample_per_month_in_a_quarter(rules):
 
 def test_bulletin_never_praises_a_poor_unit(rules):
     """Six units all below 差 (< 90 under SMALL): the best of them is not praised."""
-    scores = rank_scores([Score("community", c, c, "x", 100, p) for c, p in
-                          [("a", 80), ("b", 79), ("c", 78), ("d", 77), ("e", 70), ("f", 60)]],
-                         rules)  # fmt: skip
+    scores = rank_scores(
+        [
+            Score("community", c, c, "x", 100, p)
+            for c, p in [("a", 80), ("b", 79), ("c", 78), ("d", 77), ("e", 70), ("f", 60)]
+        ],
+        rules,
+    )
     best, worst = bulletin_names(scores, 1, 1)
     assert best == [] and [s.code for s in worst] == ["f"]
     # a 中 unit on top is praised as before
@@ -284,17 +296,29 @@ def test_overdue_is_measured_to_the_rectification_report():
     """The deadline is for reporting the fix (as the deadline checker has it): reported on
     time and re-inspected two days late is not overdue; a returned fix is on the clock."""
     deadline = bj(12, 10)
-    on_time = rec(reported_at=bj(12, 1), deadline=deadline, state="closed",
-                  submitted_at=bj(12, 9), closed_at=bj(12, 12))  # fmt: skip
+    on_time = rec(
+        reported_at=bj(12, 1),
+        deadline=deadline,
+        state="closed",
+        submitted_at=bj(12, 9),
+        closed_at=bj(12, 12),
+    )
     assert on_time.overdue_days(bj(12, 31)) == 0 and on_time.closed_on_time(bj(12, 31))
-    late = rec(reported_at=bj(12, 1), deadline=deadline, state="closed",
-               submitted_at=bj(12, 12, 9), closed_at=bj(12, 13))  # fmt: skip
+    late = rec(
+        reported_at=bj(12, 1),
+        deadline=deadline,
+        state="closed",
+        submitted_at=bj(12, 12, 9),
+        closed_at=bj(12, 13),
+    )
     assert late.overdue_days(bj(12, 31)) == 2 and not late.closed_on_time(bj(12, 31))
     # reported on time, returned, still being reworked on the 15th: 5 days on the clock
-    returned = rec(reported_at=bj(12, 1), deadline=deadline, state="returned",
-                   submitted_at=bj(12, 9))  # fmt: skip
+    returned = rec(
+        reported_at=bj(12, 1), deadline=deadline, state="returned", submitted_at=bj(12, 9)
+    )
     assert returned.overdue_days(bj(12, 15)) == 5
     # waiting for re-inspection, reported on time: the clock stopped at the report
-    waiting = rec(reported_at=bj(12, 1), deadline=deadline, state="submitted",
-                  submitted_at=bj(12, 8))  # fmt: skip
+    waiting = rec(
+        reported_at=bj(12, 1), deadline=deadline, state="submitted", submitted_at=bj(12, 8)
+    )
     assert waiting.overdue_days(bj(12, 20)) == 0

@@ -77,8 +77,9 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     assert "already published" in again
     # --if-missing (make demo): the issued bulletin is written out as issued, nothing new
     (out / "monthly-2026-12.xlsx").unlink()
-    same = run("report", "monthly", "--month", "2026-12", "--out", str(out), "--publish",
-               "--if-missing")  # fmt: skip
+    same = run(
+        "report", "monthly", "--month", "2026-12", "--out", str(out), "--publish", "--if-missing"
+    )
     assert "已发布为 社创通〔2026〕第1号，未改动" in same
     assert (out / "monthly-2026-12.xlsx").exists()
 
@@ -124,8 +125,9 @@ def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
             return c.execute(text(f"SELECT count(*) FROM {table}")).scalar()
 
     before = (count("score_bulletins"), count("accountability_cases"))
-    monkeypatch.setattr("civgrid.api.cli_scoring.real_now",
-                        lambda: datetime(2026, 12, 7, 2, 0, tzinfo=UTC))  # fmt: skip
+    monkeypatch.setattr(
+        "civgrid.api.cli_scoring.real_now", lambda: datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    )
     out = run("report", "monthly", "--month", "2026-12", "--publish", code=1)
     assert "2026-12 has not ended" in out
     out = run("score", "cases", "evaluate", "--period", "2026-12", code=1)
@@ -137,7 +139,8 @@ def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
     # as of 1 December (before the real now), August is published at the real time
     run("report", "monthly", "--month", "2026-08", "--publish", as_of="2026-12-01")
     with engine.connect() as c:
-        issued = c.execute(text("SELECT issued_at FROM score_bulletins WHERE period = '2026-08'")
-                           ).scalar()  # fmt: skip
+        issued = c.execute(
+            text("SELECT issued_at FROM score_bulletins WHERE period = '2026-08'")
+        ).scalar()
     engine.dispose()
     assert str(issued).startswith("2026-12-07 02:00")

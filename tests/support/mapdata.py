@@ -21,8 +21,15 @@ T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-CATEGORIES = ("street_vending", "illegal_parking", "garbage_blind_spot", "illegal_flyers",
-              "dog_nuisance", "dumping", "market_surroundings")  # fmt: skip
+CATEGORIES = (
+    "street_vending",
+    "illegal_parking",
+    "garbage_blind_spot",
+    "illegal_flyers",
+    "dog_nuisance",
+    "dumping",
+    "market_surroundings",
+)
 SOURCES = ("grid_worker", "field_supervision", "citizen_complaint", "unannounced_visit")
 
 
@@ -65,12 +72,21 @@ def seed_issues(store, photo_dir: Path, n: int = 120, seed: int = 11) -> SeedRes
         x, y = _point_in(geom, rng)
         with store.session() as s:
             r = svc.report_issue(
-                s, store, Actor("网格员", "grid_worker"),
-                svc.IssueReport(rng.choice(CATEGORIES), rng.choice(SOURCES), x, y,
-                                reporter_name="张", reporter_contact="x",
-                                description=f"测试问题 {k}"),
-                None, config=cfg,
-            )  # fmt: skip
+                s,
+                store,
+                Actor("网格员", "grid_worker"),
+                svc.IssueReport(
+                    rng.choice(CATEGORIES),
+                    rng.choice(SOURCES),
+                    x,
+                    y,
+                    reporter_name="张",
+                    reporter_contact="x",
+                    description=f"测试问题 {k}",
+                ),
+                None,
+                config=cfg,
+            )
             issue = r.issue
             if (
                 str(issue.state) == "assigned"
@@ -80,10 +96,23 @@ def seed_issues(store, photo_dir: Path, n: int = 120, seed: int = 11) -> SeedRes
                 unit = Actor("责任人", "unit", issue.owner_unit.key)
                 svc.accept(s, unit, issue.id, config=cfg)
                 if rng.random() < 0.7:
-                    svc.submit(s, unit, issue.id, config=cfg, measures="已整改", note="已整改",
-                               photos=[PhotoInput(PNG, "fix.png", "image/png")])  # fmt: skip
-                    svc.reinspect(s, Actor("复查员", "inspector"), issue.id, passed=True,
-                                  config=cfg, note="复查通过")  # fmt: skip
+                    svc.submit(
+                        s,
+                        unit,
+                        issue.id,
+                        config=cfg,
+                        measures="已整改",
+                        note="已整改",
+                        photos=[PhotoInput(PNG, "fix.png", "image/png")],
+                    )
+                    svc.reinspect(
+                        s,
+                        Actor("复查员", "inspector"),
+                        issue.id,
+                        passed=True,
+                        config=cfg,
+                        note="复查通过",
+                    )
                     closed += 1
     clock["t"] = T0 + timedelta(hours=7 * n + 24)
     with store.session() as s:

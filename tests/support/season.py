@@ -23,8 +23,9 @@ def simulated_season(root: Path, days: int = 120) -> str:
         store.upgrade()
         assert load_demo(store).ok
         store.rebuild_index()
-        rep = simulate(store, days=days, end=SEASON_END,
-                       config=IssueConfig(photo_dir=root / "photos"))  # fmt: skip
+        rep = simulate(
+            store, days=days, end=SEASON_END, config=IssueConfig(photo_dir=root / "photos")
+        )
         assert rep.reports > 500
     finally:
         store.engine.dispose()

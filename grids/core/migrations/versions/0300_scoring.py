@@ -64,10 +64,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_accountability_cases"),
         sa.UniqueConstraint(
-            "profile", "rule_id", "level", "unit_code", "period",
+            "profile",
+            "rule_id",
+            "level",
+            "unit_code",
+            "period",
             name="uq_accountability_cases_trigger",
         ),
-    )  # fmt: skip
+    )
     op.create_index("ix_accountability_cases_status", "accountability_cases", ["status"])
     op.create_index("ix_accountability_cases_unit", "accountability_cases", ["level", "unit_code"])
     op.create_table(
