@@ -4,7 +4,8 @@ photo checks, the transition from the workflow table, the history, and the side 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,143 @@ def _leave_open(session: Session, issue: Issue, now: datetime, why: str) -> None
     for n in issue.notices:
         if n.resolved_at is None:
             n.resolved_at = now
+
+
+@dataclass
+class ActionStep:
+    """What a side effect of an action works on, and what it adds to the history."""
+
+    session: Session
+    store: Any
+    cfg: IssueConfig
+    issue: Issue
+    now: datetime
+    note: str | None = None
+    passed: bool | None = None
+    measures: str | None = None
+    unit: str | None = None
+    co_units: Sequence[str] | None = None
+    into: int | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    #: Data recorded on the issue's history event.
+    data: dict[str, Any] = field(default_factory=dict)
+    #: Events on other issues (issue, what, data), e.g. the original of a merge.
+    companion: list[tuple[Issue, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _assign(step: ActionStep) -> None:
+    step.data.update(
+        _relocate_and_assign(
+            step.session,
+            step.store,
+            step.cfg,
+            step.issue,
+            step.now,
+            unit=step.unit,
+            co_units=step.co_units,
+            lon=step.lon,
+            lat=step.lat,
+            crs=step.crs,
+        )
+    )
+
+
+def _reassign(step: ActionStep) -> None:
+    _assign(step)
+    # a new owner starts with a clean record: flags cleared, open notices resolved
+    step.issue.overdue = step.issue.escalated = False
+    for n in step.issue.notices:
+        if n.resolved_at is None:
+            n.resolved_at = step.now
+
+
+def _submit(step: ActionStep) -> None:
+    step.issue.submitted_at = step.now
+    step.issue.measures = step.measures or step.note
+
+
+def _reinspect(step: ActionStep) -> None:
+    issue = step.issue
+    issue.reinspection_result = "passed" if step.passed else "failed"
+    issue.reinspection_note = step.note
+    step.data["passed"] = bool(step.passed)
+    if step.passed:
+        issue.closed_at = step.now
+        _leave_open(step.session, issue, step.now, "closed")
+
+
+def _reopen(step: ActionStep) -> None:
+    issue, cfg, now = step.issue, step.cfg, step.now
+    closed_at = issue.closed_at
+    if closed_at is not None and now > closed_at + timedelta(days=cfg.reopen_days):
+        raise InvalidTransitionError(
+            f"issue {issue.id} closed on {closed_at:%Y-%m-%d}; it can be reopened only "
+            f"within {cfg.reopen_days} days",
+            kind="issue",
+            key=issue.id,
+        )
+    issue.closed_at = None
+    issue.reinspection_result = None
+    issue.deadline, issue.deadline_rule = compute_deadline(cfg, issue, now)
+    step.data["deadline"] = issue.deadline.isoformat()
+
+
+def _reject(step: ActionStep) -> None:
+    step.issue.closed_at = step.now
+    _leave_open(step.session, step.issue, step.now, "rejected")
+
+
+def _merge(step: ActionStep) -> None:
+    issue = step.issue
+    if step.into is None:
+        raise InvalidInputError("merge needs the id of the original issue", field="into")
+    root = get_issue(step.session, step.into)
+    if root.id == issue.id:
+        raise InvalidInputError("an issue cannot duplicate itself", field="into")
+    if not step.cfg.workflow.is_open(root.state):
+        raise InvalidTransitionError(
+            f"issue {root.id} is {root.state}; merge only into an open issue",
+            kind="issue",
+            key=root.id,
+        )
+    issue.duplicate_of = root
+    issue.closed_at = step.now
+    _leave_open(step.session, issue, step.now, "merged")
+    root.duplicate_count += 1
+    step.data["duplicate_of"] = root.id
+    step.companion.append((root, "duplicate_linked", {"duplicate": issue.id}))
+
+
+def _unmerge(step: ActionStep) -> None:
+    issue = step.issue
+    original = issue.duplicate_of
+    if original is not None:
+        original.duplicate_count = max(0, original.duplicate_count - 1)
+        step.companion.append((original, "duplicate_unlinked", {"duplicate": issue.id}))
+        step.data["duplicate_of"] = original.id
+    issue.duplicate_of = None
+    issue.duplicate_of_id = None
+    issue.closed_at = None
+    issue.triage_reason = "unmerged"
+
+
+#: The side effects of each action, run after the workflow table allowed it and before
+#: the state changes and the history event is written (accept has none).
+SIDE_EFFECTS: dict[Action, Callable[[ActionStep], None]] = {
+    Action.dispatch: _assign,
+    Action.reassign: _reassign,
+    Action.submit: _submit,
+    Action.reinspect: _reinspect,
+    Action.reopen: _reopen,
+    Action.reject: _reject,
+    Action.merge: _merge,
+    Action.unmerge: _unmerge,
+}
+
+#: The stage under which an action's photos are stored.
+PHOTO_STAGE: dict[Action, str] = {Action.submit: "fix", Action.reinspect: "reinspection"}
 
 
 @stale_is_conflict
@@ -167,84 +305,15 @@ def apply(
             "photos are not accepted: no photo directory is configured", field="photos"
         )
     source_state = State(issue.state)
-    data: dict[str, Any] = {}
-    companion: list[tuple[Issue, str, dict[str, Any]]] = []
-
-    if t.action in (Action.dispatch, Action.reassign):
-        data.update(
-            _relocate_and_assign(
-                session,
-                store,
-                cfg,
-                issue,
-                now,
-                unit=unit,
-                co_units=co_units,
-                lon=lon,
-                lat=lat,
-                crs=crs,
-            )
-        )
-        if t.action is Action.reassign:
-            issue.overdue = issue.escalated = False
-            for n in issue.notices:
-                if n.resolved_at is None:
-                    n.resolved_at = now
-    elif t.action is Action.submit:
-        issue.submitted_at = now
-        issue.measures = measures or note
-    elif t.action is Action.reinspect:
-        issue.reinspection_result = "passed" if passed else "failed"
-        issue.reinspection_note = note
-        data["passed"] = bool(passed)
-        if passed:
-            issue.closed_at = now
-            _leave_open(session, issue, now, "closed")
-    elif t.action is Action.reopen:
-        closed_at = issue.closed_at
-        if closed_at is not None and now > closed_at + timedelta(days=cfg.reopen_days):
-            raise InvalidTransitionError(
-                f"issue {issue.id} closed on {closed_at:%Y-%m-%d}; it can be reopened only "
-                f"within {cfg.reopen_days} days",
-                kind="issue",
-                key=issue.id,
-            )
-        issue.closed_at = None
-        issue.reinspection_result = None
-        issue.deadline, issue.deadline_rule = compute_deadline(cfg, issue, now)
-        data["deadline"] = issue.deadline.isoformat()
-    elif t.action is Action.reject:
-        issue.closed_at = now
-        _leave_open(session, issue, now, "rejected")
-    elif t.action is Action.merge:
-        if into is None:
-            raise InvalidInputError("merge needs the id of the original issue", field="into")
-        original = get_issue(session, into)
-        root = original
-        if root.id == issue.id:
-            raise InvalidInputError("an issue cannot duplicate itself", field="into")
-        if not wf.is_open(root.state):
-            raise InvalidTransitionError(
-                f"issue {root.id} is {root.state}; merge only into an open issue",
-                kind="issue",
-                key=root.id,
-            )
-        issue.duplicate_of = root
-        issue.closed_at = now
-        _leave_open(session, issue, now, "merged")
-        root.duplicate_count += 1
-        data["duplicate_of"] = root.id
-        companion.append((root, "duplicate_linked", {"duplicate": issue.id}))
-    elif t.action is Action.unmerge:
-        original = issue.duplicate_of
-        if original is not None:
-            original.duplicate_count = max(0, original.duplicate_count - 1)
-            companion.append((original, "duplicate_unlinked", {"duplicate": issue.id}))
-            data["duplicate_of"] = original.id
-        issue.duplicate_of = None
-        issue.duplicate_of_id = None
-        issue.closed_at = None
-        issue.triage_reason = "unmerged"
+    step = ActionStep(
+        session, store, cfg, issue, now,
+        note=note, passed=passed, measures=measures, unit=unit, co_units=co_units,
+        into=into, lon=lon, lat=lat, crs=crs,
+    )  # fmt: skip # one keyword per field, as ActionStep lists them
+    effect = SIDE_EFFECTS.get(t.action)
+    if effect is not None:
+        effect(step)
+    data, companion = step.data, step.companion
 
     if t.counts_return:
         issue.return_count += 1
@@ -276,7 +345,7 @@ def apply(
             data=other_data,
         )
     flush_issue(session, issue)
-    stage = {Action.submit: "fix", Action.reinspect: "reinspection"}.get(t.action, "other")
+    stage = PHOTO_STAGE.get(t.action, "other")
     attach_photos(session, issue, ev, checked, cfg, stage, now)
     if (
         t.action is Action.reinspect
