@@ -32,14 +32,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, CurrentUser, SessionDep, SettingsDep, require
+from civgrid.api.ratelimit import client_ip, limiter
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
 from civgrid.api.security import (
     COOKIE_NAME,
-    RateLimiter,
     TokenError,
     decode_token,
     issue_token,
-    parse_rate,
 )
 from civgrid.api.settings import Settings
 from civgrid.grids.accounts import service as accounts
@@ -156,19 +155,6 @@ def _policy(settings: Settings) -> accounts.PasswordPolicy:
         lockout_threshold=settings.lockout_threshold,
         lockout_minutes=settings.lockout_minutes,
     )
-
-
-def client_ip(request: Request) -> str:
-    """The client address as seen by the app (the proxy passes it with --proxy-headers)."""
-    return request.client.host if request.client else "unknown"
-
-
-def limiter(request: Request, name: str, rate: str) -> RateLimiter:
-    """The app's token bucket ``name`` (created on first use from ``rate``)."""
-    buckets = request.app.state.__dict__.setdefault("_rate_limiters", {})
-    if name not in buckets:
-        buckets[name] = RateLimiter(*parse_rate(rate))
-    return buckets[name]
 
 
 def _too_many(retry: int) -> JSONResponse:

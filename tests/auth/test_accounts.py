@@ -9,7 +9,8 @@ import pytest
 from authclient import AuthClient
 from authworld import build_world
 
-from civgrid.api.security import RateLimiter, decode_token, issue_token
+from civgrid.api.ratelimit import RateLimiter
+from civgrid.api.security import decode_token, issue_token
 from civgrid.grids.accounts import service as accounts
 from civgrid.grids.core.actors import Actor
 
