@@ -1,7 +1,8 @@
 """Domain exceptions → HTTP status and RFC 9457 problem details.
 
 Domain code (geo, grids) raises its own exceptions and never imports FastAPI;
-this module is the one table that maps them to HTTP.
+this module is the one table (:data:`STATUS_CODES`) that maps them to HTTP,
+used by the one handler :func:`install` adds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError
 from civgrid.geo.errors import GeoError
 from civgrid.grids.core.errors import (
     ConflictError,
@@ -23,27 +25,23 @@ from civgrid.grids.core.errors import (
     PermissionDeniedError,
 )
 
-# (exception class, HTTP status); the first matching entry (most specific first) wins.
-_STATUS_TABLE: list[tuple[type[BaseException], int]] = [
-    (NotFoundError, 404),
-    (PermissionDeniedError, 403),
-    (ConflictError, 409),
-    (InvalidInputError, 422),
-    (GeoError, 422),
-    (DomainError, 400),
-]
-
-
-def register(exc_type: type[BaseException], status: int) -> None:
-    """Map a domain exception class to an HTTP status (more specific first)."""
-    _STATUS_TABLE.insert(0, (exc_type, status))
+#: Domain exception class → HTTP status. An exception takes the status of the
+#: nearest class of its MRO in this table (InvalidTransitionError → ConflictError → 409).
+STATUS_CODES: dict[type[BaseException], int] = {
+    DomainError: 400,  # Bad Request
+    PermissionDeniedError: 403,  # Forbidden
+    NotFoundError: 404,  # Not Found
+    ConflictError: 409,  # Conflict
+    PayloadTooLargeError: 413,  # Content Too Large
+    InvalidInputError: 422,  # Unprocessable Content
+    GeoError: 422,  # Unprocessable Content
+    TooManyRequestsError: 429,  # Too Many Requests
+}
 
 
 def status_for(exc: BaseException) -> int | None:
-    for exc_type, status in _STATUS_TABLE:
-        if isinstance(exc, exc_type):
-            return status
-    return None
+    """The status of ``exc`` in :data:`STATUS_CODES` (None when unmapped)."""
+    return next((STATUS_CODES[c] for c in type(exc).__mro__ if c in STATUS_CODES), None)
 
 
 def problem(status: int, detail: str, *, type_: str = "about:blank", **extra) -> JSONResponse:
@@ -101,6 +99,6 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_problem(exc)
 
-    for exc_type, _ in list(_STATUS_TABLE):
+    for exc_type in STATUS_CODES:
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -1,4 +1,4 @@
-"""Tokens and throttling: OAuth2 password flow, signed JWTs (access + refresh), rate limits.
+"""Tokens: OAuth2 password flow, signed JWTs (access + refresh).
 
 * Access tokens (``typ=access``, default 30 min) and refresh tokens
   (``typ=refresh``, default 12 h) are HS256 JWTs signed with
@@ -6,16 +6,13 @@
   ``<var_dir>/secret_key`` (mode 600) — never a hard-coded secret.
 * Every token carries the user's ``token_version`` (``ver``); disabling a user
   or resetting the password raises it, so older tokens are refused at once.
-* :class:`RateLimiter` is an in-process token bucket keyed by client IP or
-  username (login throttling, anonymous intake). The production layer is the
-  reverse proxy (``limit_req`` in nginx, docs/operations.md).
+* Rate limits (token buckets) are in ``api/ratelimit.py``.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +26,6 @@ from civgrid.api.settings import Settings
 __all__ = [
     "ALGORITHM",
     "COOKIE_NAME",
-    "RateLimiter",
     "TokenError",
     "decode_token",
     "issue_token",
@@ -110,46 +106,3 @@ def decode_token(settings: Settings, token: str, kind: str = "access") -> dict[s
     if claims.get("typ") != kind:
         raise TokenError(f"not an {kind} token")
     return claims
-
-
-def parse_rate(text: str) -> tuple[int, float]:
-    """``"10/60"`` → (10 requests, per 60 seconds)."""
-    count, _, seconds = text.partition("/")
-    return int(count), float(seconds or 60)
-
-
-class RateLimiter:
-    """A token bucket per key: ``capacity`` requests, refilled over ``period`` seconds.
-
-    Examples
-    --------
-    >>> rl = RateLimiter(2, 60.0, clock=lambda: 0.0)
-    >>> [rl.allow("1.2.3.4") for _ in range(3)]
-    [True, True, False]
-    """
-
-    def __init__(self, capacity: int, period: float, *, clock=time.monotonic) -> None:
-        self.capacity = max(1, capacity)
-        self.rate = self.capacity / max(period, 1e-6)
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        """Take one token for ``key``; False when the bucket is empty."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.capacity), now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return False
-            self._buckets[key] = (tokens - 1, now)
-            if len(self._buckets) > 10_000:  # forget idle keys
-                self._buckets = {k: v for k, v in self._buckets.items() if v[1] > now - 3600}
-            return True
-
-    def retry_after(self, key: str) -> int:
-        """Seconds until ``key`` has a token again."""
-        tokens, _ = self._buckets.get(key, (1.0, 0.0))
-        return max(1, int((1 - tokens) / self.rate) + 1)

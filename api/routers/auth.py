@@ -29,17 +29,25 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, CurrentUser, SessionDep, SettingsDep, require
+from civgrid.api.ratelimit import client_ip, limiter
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
+from civgrid.api.schemas.auth import (
+    AuditOut,
+    AuditPage,
+    OneTimePassword,
+    PasswordIn,
+    RefreshIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
 from civgrid.api.security import (
     COOKIE_NAME,
-    RateLimiter,
     TokenError,
     decode_token,
     issue_token,
-    parse_rate,
 )
 from civgrid.api.settings import Settings
 from civgrid.grids.accounts import service as accounts
@@ -53,82 +61,6 @@ pages = APIRouter(include_in_schema=False)
 
 AdminUsers = Annotated[Scope, require(Perm.user_manage)]
 AdminAudit = Annotated[Scope, require(Perm.audit_read)]
-
-
-# ----------------------------------------------------------------------------- models
-
-
-class TokenOut(BaseModel):
-    """Answer of the token endpoints (RFC 6749 field names)."""
-
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    refresh_token: str | None = None
-    must_change_password: bool = False
-
-
-class RefreshIn(BaseModel):
-    refresh_token: str
-
-
-class PasswordIn(BaseModel):
-    old_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
-
-
-class UserOut(BaseModel):
-    """An account (never its password or hash)."""
-
-    username: str
-    title: str | None
-    role: str
-    role_label: str
-    unit_key: str | None
-    leader_key: str | None
-    disabled: bool
-    must_change_password: bool
-    locked_until: datetime | None
-    last_login_at: datetime | None
-    password_changed_at: datetime
-
-
-class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    role: str
-    unit_key: str | None = None
-    leader_key: str | None = None
-    title: str | None = Field(default=None, max_length=200)
-    password: str | None = Field(
-        default=None, max_length=256, description="Omit: a one-time password is generated."
-    )
-
-
-class OneTimePassword(BaseModel):
-    """A generated password, shown once; the user must change it at first login."""
-
-    username: str
-    one_time_password: str
-
-
-class AuditOut(BaseModel):
-    id: int
-    at: datetime
-    who: str
-    role: str
-    unit: str | None
-    action: str
-    object_kind: str
-    object_key: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    note: str | None
-    client: str | None
-
-
-class AuditPage(BaseModel):
-    items: list[AuditOut]
-    total: int
 
 
 def _user_out(u: User) -> UserOut:
@@ -156,19 +88,6 @@ def _policy(settings: Settings) -> accounts.PasswordPolicy:
         lockout_threshold=settings.lockout_threshold,
         lockout_minutes=settings.lockout_minutes,
     )
-
-
-def client_ip(request: Request) -> str:
-    """The client address as seen by the app (the proxy passes it with --proxy-headers)."""
-    return request.client.host if request.client else "unknown"
-
-
-def limiter(request: Request, name: str, rate: str) -> RateLimiter:
-    """The app's token bucket ``name`` (created on first use from ``rate``)."""
-    buckets = request.app.state.__dict__.setdefault("_rate_limiters", {})
-    if name not in buckets:
-        buckets[name] = RateLimiter(*parse_rate(rate))
-    return buckets[name]
 
 
 def _too_many(retry: int) -> JSONResponse:

@@ -37,7 +37,7 @@ from civgrid.api.deps import (
     require,
     require_user,
 )
-from civgrid.api.errors import register as register_status
+from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError, client_ip, limiter
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -134,18 +134,6 @@ def _public(issue: Issue, cfg: IssueConfig) -> IssueDetail:
     return IssueDetailOut.model_validate(d)
 
 
-class TooManyRequestsError(DomainError):
-    """Rate limit of anonymous intake exceeded (HTTP 429)."""
-
-
-class PayloadTooLargeError(DomainError):
-    """An anonymous report over the size limit (HTTP 413)."""
-
-
-register_status(TooManyRequestsError, 429)
-register_status(PayloadTooLargeError, 413)
-
-
 async def check_public_intake(request: Request, settings: Any) -> None:
     """Rate and size limits of anonymous intake (429 / 413).
 
@@ -154,8 +142,6 @@ async def check_public_intake(request: Request, settings: Any) -> None:
     is kept for the handler. The in-process token bucket is the second line;
     the reverse proxy's ``limit_req`` is the production layer (docs/operations.md).
     """
-    from civgrid.api.routers.auth import client_ip, limiter
-
     limit = settings.intake_max_bytes
     too_large = PayloadTooLargeError(f"the report is larger than {limit} bytes", field="body")
     if int(request.headers.get("content-length") or 0) > limit:

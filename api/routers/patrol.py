@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.routers.scoring import registry as score_registry
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
+from civgrid.api.schemas.patrol import LeaderVisitIn, PlanRequest, VisitOutcome
 from civgrid.grids.accounts.permissions import Perm, Scope
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.patrol import leader_visits as lv
@@ -36,34 +36,6 @@ pages = APIRouter(include_in_schema=False)
 
 Month = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="Month, YYYY-MM.")]
 MAX_TRACK_BYTES = 20 * 1024 * 1024
-
-
-class PlanRequest(BaseModel):
-    """Optional body of a plan request: settings overrides and last scores.
-
-    Without ``last_scores`` the previous month's scores are used (its published
-    bulletin, else computed); ``summary.last_scores`` says which.
-    """
-
-    settings: dict[str, Any] = Field(default_factory=dict)
-    last_scores: dict[str, float] | None = None
-
-
-class VisitOutcome(BaseModel):
-    """Outcome of a planned visit."""
-
-    status: Literal["planned", "done", "missed"]
-    issue_ids: list[int] = Field(default_factory=list)
-
-
-class LeaderVisitIn(BaseModel):
-    """A leader's visit: 现场办公 (office_hours) or 看 (site_inspection)."""
-
-    kind: Literal["office_hours", "site_inspection"]
-    day: date
-    area_code: str | None = Field(default=None, max_length=32)
-    note: str | None = Field(default=None, max_length=2000)
-    findings: str | None = Field(default=None, max_length=4000)
 
 
 # --------------------------------------------------------------------------- teams

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
+from civgrid.api.schemas.scoring import ActionIn, EvaluateIn, PublishIn
 from civgrid.grids.accounts.permissions import Scope
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import DomainError
@@ -256,13 +256,6 @@ def rules_load(
 # --------------------------------------------------------------------------- bulletins
 
 
-class PublishIn(BaseModel):
-    """Publish the bulletin of a month (月通报) or a quarter (季度考评)."""
-
-    period: str = Field(description="YYYY-MM or YYYYQn", max_length=16)
-    profile: str | None = None
-
-
 @router.get("/bulletins", summary="Published bulletins", responses=ERRORS_READ)
 def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
     """Published bulletins, newest first (without content)."""
@@ -348,21 +341,6 @@ def unit_negative_list(
     scope.check_score(level, key, _during(p))
     ctx = _ctx(request, store, session, profile)
     return negative_list(ctx, level, key, p)
-
-
-class EvaluateIn(BaseModel):
-    """Evaluate the triggers of a period and open cases for new hits."""
-
-    period: str = Field(max_length=16)
-    profile: str | None = None
-
-
-class ActionIn(BaseModel):
-    """An action on a case: interview (约谈), public_criticism (通报批评), referral (问责),
-    note, close (with a note)."""
-
-    action: Literal["interview", "public_criticism", "referral", "note", "close"]
-    note: str | None = Field(None, max_length=2000)
 
 
 def _case_days(case: Any) -> tuple[Any, Any] | None:

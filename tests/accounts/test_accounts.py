@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from civgrid.api.security import RateLimiter, decode_token, issue_token
+from civgrid.api.ratelimit import RateLimiter
+from civgrid.api.security import decode_token, issue_token
 from civgrid.grids.accounts import service as accounts
 from civgrid.grids.core.actors import Actor
 from support.authclient import AuthClient

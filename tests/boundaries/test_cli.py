@@ -75,3 +75,64 @@ def test_demo_load_assignments_and_export(backend, db_url, tmp_path):
     out = tmp_path / "list.xlsx"
     r = run("export", "responsibility", str(out), "--at", "2024-01-01", url=db_url)
     assert r.exit_code == 0 and out.exists(), r.output
+
+
+def _stale(db_url: str) -> tuple[str | None, str | None]:
+    """Migrate ``db_url`` to the revision before head, as a database not yet upgraded."""
+    from civgrid.grids.core import migrate
+    from civgrid.grids.core.db import make_engine
+
+    head = migrate.head_revision()
+    script = migrate.ScriptDirectory.from_config(migrate.alembic_config())
+    previous = script.get_revision(head).down_revision
+    engine = make_engine(db_url)
+    try:
+        assert migrate.upgrade(engine, previous) == previous
+    finally:
+        engine.dispose()
+    return previous, head
+
+
+def test_every_command_refuses_a_stale_database(db_url, tmp_path):
+    previous, head = _stale(db_url)
+    expected = f"database is at revision {previous}, not {head}: run `civgrid db upgrade` first"
+    commands = [
+        ["score", "compute", "--period", "2026-11", "--level", "community"],
+        ["map", "--out", str(tmp_path / "county.html"), "--basemap", "none"],
+        ["demo", "load"],
+        ["issues", "check-deadlines"],
+        ["patrol", "teams", "list"],
+        ["user", "list"],
+    ]
+    for args in commands:
+        r = run(*args, url=db_url)
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.strip() == expected, (args, r.output)
+    assert not (tmp_path / "county.html").exists()
+    # the database was left alone; `civgrid db upgrade` fixes it
+    r = run("db", "status", "--json", url=db_url)
+    assert json.loads(r.output)["revision"] == previous
+    assert run("db", "upgrade", url=db_url).exit_code == 0
+    r = run("score", "compute", "--period", "2026-11", "--level", "community", url=db_url)
+    assert r.exit_code == 0, r.output
+
+
+def test_a_new_embedded_database_is_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    r = run("user", "list", url=url)
+    assert r.exit_code == 0, r.output
+    r = run("db", "status", "--json", url=url)
+    info = json.loads(r.output)
+    assert info["revision"] == info["head"]
+
+
+def test_domain_errors_are_one_line_and_exit_1(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    for args in (
+        ["score", "compute", "--period", "2026-13", "--level", "community"],
+        ["patrol", "route", "--team", "NOPE", "--date", "2026-12-02"],
+        ["user", "disable", "nobody"],
+    ):
+        r = run(*args, url=url)
+        assert r.exit_code == 1, (args, r.output)
+        assert r.output.startswith("error: ") and r.output.count("\n") == 1, (args, r.output)

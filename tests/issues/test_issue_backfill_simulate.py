@@ -120,7 +120,7 @@ def test_cli_import_issues_and_lists(store, tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    from civgrid.api import cli_issues
+    from civgrid.api.cli import issues as cli_issues
 
     app = typer.Typer()
     app.add_typer(cli_issues.issues_app, name="issues")

@@ -7,7 +7,7 @@ import re
 import typer
 from typer.testing import CliRunner
 
-from civgrid.api.cli_maps import map_command
+from civgrid.api.cli.maps import map_command
 from civgrid.maps.folium_offline import remote_urls
 
 

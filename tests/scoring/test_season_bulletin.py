@@ -29,7 +29,7 @@ def run(season_url, tmp_path, monkeypatch):
 
     monkeypatch.setenv("CIVGRID_DATABASE_URL", season_url)
     monkeypatch.setenv("CIVGRID_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setattr("civgrid.api.cli_scoring.real_now", lambda: REAL_NOW)
+    monkeypatch.setattr("civgrid.api.cli.scoring.real_now", lambda: REAL_NOW)
     runner = CliRunner()
 
     def _run(*args: str, code: int = 0, as_of: str = AS_OF) -> str:
@@ -126,7 +126,7 @@ def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
 
     before = (count("score_bulletins"), count("accountability_cases"))
     monkeypatch.setattr(
-        "civgrid.api.cli_scoring.real_now", lambda: datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+        "civgrid.api.cli.scoring.real_now", lambda: datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
     )
     out = run("report", "monthly", "--month", "2026-12", "--publish", code=1)
     assert "2026-12 has not ended" in out

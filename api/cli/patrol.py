@@ -15,14 +15,13 @@ Errors (bad file, unknown team, existing plan) print one line and exit 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from civgrid.api.cli_issues import DatabaseOption, open_store
+from civgrid.api.cli._common import DatabaseUrl, cli_actor, domain_errors
+from civgrid.api.cli.issues import open_indexed
 
 patrol_app = typer.Typer(
     help="Patrol (巡查): teams, plans, routes, visits, coverage.", no_args_is_help=True
@@ -33,45 +32,22 @@ patrol_app.add_typer(teams_app, name="teams")
 patrol_app.add_typer(visit_app, name="visit")
 
 
-def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Domain and geometry errors → one line on stderr, exit 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from civgrid.geo.errors import GeoError
-        from civgrid.grids.core.errors import DomainError
-
-        try:
-            return fn(*args, **kwargs)
-        except (DomainError, GeoError) as exc:
-            typer.echo(f"错误: {exc}", err=True)
-            raise typer.Exit(1) from exc
-
-    return wrapper
-
-
-def _actor() -> Any:
-    from civgrid.api.cli_users import cli_actor
-
-    return cli_actor()
-
-
 def _dump(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
 
 @teams_app.command("import")
-@_errors
+@domain_errors
 def teams_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV like teams.csv"),
     commit: bool = typer.Option(False, "--commit", help="Write (default: dry run)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Import supervision teams (upsert by key); prints a report."""
     from civgrid.grids.patrol.teams import import_teams
 
-    with open_store(database_url) as (store, _), store.session() as s:
-        rep = import_teams(s, file, commit=commit, actor=_actor())
+    with open_indexed(database_url) as (store, _), store.session() as s:
+        rep = import_teams(s, file, commit=commit, actor=cli_actor())
         typer.echo(rep.to_text())
         if rep.added:
             typer.echo("新增: " + ", ".join(rep.added))
@@ -80,12 +56,12 @@ def teams_import(
 
 
 @teams_app.command("list")
-@_errors
-def teams_list(database_url: str | None = DatabaseOption) -> None:
+@domain_errors
+def teams_list(database_url: DatabaseUrl = None) -> None:
     """List the teams (key, name, leader, areas, capacity)."""
     from civgrid.grids.patrol.teams import list_teams
 
-    with open_store(database_url) as (store, _), store.session() as s:
+    with open_indexed(database_url) as (store, _), store.session() as s:
         for t in list_teams(s):
             typer.echo(
                 f"{t.key}\t{t.name}\t{t.leader_key or '-'}\t{';'.join(t.area_codes)}\t"
@@ -105,7 +81,7 @@ def _has_plan(session: Any, month: str) -> bool:
 
 
 @patrol_app.command("plan")
-@_errors
+@domain_errors
 def plan(
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
     commit: bool = typer.Option(False, "--commit", help="Store the plan (default: dry run)."),
@@ -119,10 +95,10 @@ def plan(
         None, "--scores", exists=True, help="JSON {code: last score} raising priority."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Plan the month's inspection visits (explains each; never exceeds capacity)."""
-    from civgrid.api.cli_scoring import score_registry
+    from civgrid.api.cli.scoring import score_registry
     from civgrid.grids.patrol.plan import (
         KIND_LABELS,
         PatrolSettings,
@@ -138,7 +114,7 @@ def plan(
     if share is not None:
         overrides["sample_share"] = share
     last = parse_last_scores(scores.read_bytes(), source=f"--scores {scores}") if scores else None
-    with open_store(database_url) as (store, _), store.session() as s:
+    with open_indexed(database_url) as (store, _), store.session() as s:
         if if_missing and _has_plan(s, month):
             typer.echo(f"{month} 已有巡查计划，未改动。")
             return
@@ -151,7 +127,7 @@ def plan(
             scores_feed=LastMonthScores(score_registry()),
             commit=commit,
             replace=replace,
-            actor=_actor(),
+            actor=cli_actor(),
         )
         if as_json:
             typer.echo(_dump(r.to_dict()))
@@ -189,19 +165,19 @@ def plan(
 
 
 @patrol_app.command("route")
-@_errors
+@domain_errors
 def route(
     team: str = typer.Option(..., "--team"),
     date: str = typer.Option(..., "--date", help="YYYY-MM-DD"),
     gpx: Path | None = typer.Option(None, "--gpx", help="Write a GPX route for phones."),
     geojson: Path | None = typer.Option(None, "--geojson", help="Write GeoJSON (WGS84)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """A team's route for a day through its planned visits (metres)."""
     from civgrid.grids.patrol.plan import KIND_LABELS
     from civgrid.grids.patrol.routes import team_route
 
-    with open_store(database_url) as (store, _), store.session() as s:
+    with open_indexed(database_url) as (store, _), store.session() as s:
         r = team_route(s, store, team, date)
     typer.echo(f"{team} {r['day']}: {len(r['stops'])} 站，共 {r['total_m'] / 1000:.2f} km")
     for n, st in enumerate(r["stops"], 1):
@@ -218,7 +194,7 @@ def route(
 
 
 @patrol_app.command("coverage")
-@_errors
+@domain_errors
 def coverage(
     track: Path | None = typer.Option(None, "--track", exists=True, help="GPX or GeoJSON."),
     team: str | None = typer.Option(None, "--team"),
@@ -229,20 +205,20 @@ def coverage(
         None, "--day", help="YYYY-MM-DD: the day of a track without fix times."
     ),
     commit: bool = typer.Option(False, "--commit", help="Store the track."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Measure a track (with --track) or report a month's coverage and gaps (--month)."""
     from civgrid.grids.core.errors import InvalidInputError
     from civgrid.grids.patrol.coverage import ingest_track, team_coverage
 
-    with open_store(database_url) as (store, _), store.session() as s:
+    with open_indexed(database_url) as (store, _), store.session() as s:
         if track is not None:
             if not team:
                 raise InvalidInputError("--team is required with --track", field="team")
             out = ingest_track(
                 s,
                 store,
-                _actor(),
+                cli_actor(),
                 team,
                 track.read_bytes(),
                 crs=crs,
@@ -300,7 +276,7 @@ def coverage(
 
 
 @visit_app.command("leader")
-@_errors
+@domain_errors
 def visit_leader(
     leader: str = typer.Argument(..., help="Leader key, e.g. L10"),
     kind: str = typer.Option("site_inspection", "--kind", help="office_hours | site_inspection"),
@@ -309,15 +285,15 @@ def visit_leader(
     note: str | None = typer.Option(None, "--note"),
     findings: str | None = typer.Option(None, "--findings"),
     month: str | None = typer.Option(None, "--month", help="List/cadence of a month"),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Record a leader's visit (with --date), else list the visits and the cadence."""
     from civgrid.grids.patrol import leader_visits as lv
 
-    with open_store(database_url) as (store, _), store.session() as s:
+    with open_indexed(database_url) as (store, _), store.session() as s:
         if date:
             v = lv.record_leader_visit(
-                s, _actor(), leader, kind=kind, day=date, area_code=area, note=note,
+                s, cli_actor(), leader, kind=kind, day=date, area_code=area, note=note,
                 findings=findings,
             )  # fmt: skip
             if getattr(v, "duplicate", False):
@@ -341,16 +317,16 @@ def visit_leader(
 
 
 @visit_app.command("outcome")
-@_errors
+@domain_errors
 def visit_outcome(
     visit_id: int = typer.Argument(...),
     status: str = typer.Option(..., "--status", help="done | missed | planned"),
     issue: list[int] = typer.Option([], "--issue", help="Issue reported during the visit"),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Mark a planned visit done/missed and link issues reported during it."""
     from civgrid.grids.patrol.routes import set_visit_outcome
 
-    with open_store(database_url) as (store, _), store.session() as s:
-        v = set_visit_outcome(s, visit_id, status, issue_ids=issue, actor=_actor())
+    with open_indexed(database_url) as (store, _), store.session() as s:
+        v = set_visit_outcome(s, visit_id, status, issue_ids=issue, actor=cli_actor())
         typer.echo(f"走访 {v.id}: {v.status}")

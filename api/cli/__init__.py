@@ -1,4 +1,9 @@
-"""The ``civgrid`` command line (typer). Every command has ``--help``."""
+"""The ``civgrid`` command line (typer). Every command has ``--help``.
+
+One module per feature (``grids``, ``issues``, ``maps``, ``patrol``, ``scoring``,
+``users``); what they share — the database option, the store opener that checks
+the migration revision, the error format — is in ``_common``.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +53,12 @@ def warmup() -> None:
 
 
 def _register_subcommands() -> None:
-    from civgrid.api import cli_grids, cli_issues, cli_maps, cli_patrol, cli_scoring, cli_users
+    from civgrid.api.cli import grids as cli_grids
+    from civgrid.api.cli import issues as cli_issues
+    from civgrid.api.cli import maps as cli_maps
+    from civgrid.api.cli import patrol as cli_patrol
+    from civgrid.api.cli import scoring as cli_scoring
+    from civgrid.api.cli import users as cli_users
 
     cli_grids.import_app.command("issues")(cli_issues.import_issues)
     app.command("simulate")(cli_issues.simulate_command)

@@ -9,7 +9,6 @@ change it at first login) or reads one from standard input with
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-user_app = typer.Typer(help="Accounts (账号): users and roles.", no_args_is_help=True)
+from civgrid.api.cli._common import DatabaseUrl, cli_actor, fail, open_store
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", envvar="CIVGRID_DATABASE_URL", help="Database URL.", show_envvar=True),
-]
+user_app = typer.Typer(help="Accounts (账号): users and roles.", no_args_is_help=True)
 
 #: The demo accounts (besides the admin): username, role, unit, leader, title.
 DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
@@ -37,40 +33,9 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
 
 @contextmanager
 def _session(url: str | None) -> Iterator[Any]:
-    from civgrid.api.settings import Settings
-    from civgrid.grids.boundaries.store import Store
-    from civgrid.grids.core.db import make_engine
-    from civgrid.grids.core.migrate import head_revision
-
-    engine = make_engine(url or Settings().database_url)
-    try:
-        store = Store(engine)
-        if store.revision() != head_revision():
-            if store.backend != "sqlite":
-                typer.echo("database is not at the newest revision: run `civgrid db upgrade`",
-                           err=True)  # fmt: skip
-                raise typer.Exit(2)
-            store.upgrade()
-        with store.session() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def cli_actor() -> Any:
-    """The actor of a CLI command, for the audit log: ``cli:<login name>``."""
-    from civgrid.grids.core.actors import Actor
-
-    try:
-        who = getpass.getuser()
-    except Exception:  # no login name in some containers
-        who = "unknown"
-    return Actor(f"cli:{who}")
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1)
+    """A session on the checked store (``_common.open_store``), committed at the end."""
+    with open_store(url) as store, store.session() as session:
+        yield session
 
 
 def _policy() -> Any:
@@ -96,7 +61,7 @@ def add(
     leader: Annotated[str | None, typer.Option(help="Leader key (leader accounts).")] = None,
     title: Annotated[str | None, typer.Option(help="Title, e.g. 督查员 (no names).")] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin.")] = False,
-    db: DbOption = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add an account; prints a one-time password unless --password-stdin."""
     from civgrid.grids.accounts import service as accounts
@@ -104,67 +69,67 @@ def add(
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     shown = password or accounts.generate_password()
-    with _session(db) as session:
+    with _session(database_url) as session:
         try:
             accounts.create_user(session, cli_actor(), username, shown, role, unit_key=unit,
                                  leader_key=leader, title=title,
                                  must_change_password=password is None,
                                  policy=_policy())  # fmt: skip
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     typer.echo(f"user {username} ({role}) added")
     if password is None:
         typer.echo(f"one-time password (shown once, change at first login): {shown}")
 
 
-def _set_disabled(username: str, disabled: bool, db: str | None) -> None:
+def _set_disabled(username: str, disabled: bool, database_url: str | None) -> None:
     from civgrid.grids.accounts import service as accounts
     from civgrid.grids.core.errors import DomainError
 
-    with _session(db) as session:
+    with _session(database_url) as session:
         try:
             accounts.set_disabled(session, cli_actor(), username, disabled)
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     typer.echo(f"user {username} {'disabled' if disabled else 'enabled'}")
 
 
 @user_app.command("disable")
-def disable(username: str, db: DbOption = None) -> None:
+def disable(username: str, database_url: DatabaseUrl = None) -> None:
     """Disable an account: its tokens are refused at once."""
-    _set_disabled(username, True, db)
+    _set_disabled(username, True, database_url)
 
 
 @user_app.command("enable")
-def enable(username: str, db: DbOption = None) -> None:
+def enable(username: str, database_url: DatabaseUrl = None) -> None:
     """Enable a disabled account."""
-    _set_disabled(username, False, db)
+    _set_disabled(username, False, database_url)
 
 
 @user_app.command("reset-password")
-def reset_password(username: str, db: DbOption = None) -> None:
+def reset_password(username: str, database_url: DatabaseUrl = None) -> None:
     """A new one-time password (printed once); earlier tokens stop working."""
     from civgrid.grids.accounts import service as accounts
     from civgrid.grids.core.errors import DomainError
 
     pw = accounts.generate_password()
-    with _session(db) as session:
+    with _session(database_url) as session:
         try:
             accounts.change_password(session, cli_actor(), username, pw, must_change=True,
                                      policy=_policy())  # fmt: skip
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     typer.echo(f"one-time password for {username} (shown once, change at first login): {pw}")
 
 
 @user_app.command("list")
-def list_users(db: DbOption = None) -> None:
+def list_users(database_url: DatabaseUrl = None) -> None:
     """Accounts with role, unit/leader and state (never passwords)."""
     from sqlalchemy import select
 
     from civgrid.grids.accounts.models import User
 
-    with _session(db) as session:
+    with _session(database_url) as session:
         for u in session.scalars(select(User).order_by(User.username)):
             link = u.unit_key or u.leader_key or "-"
             state = "disabled" if u.disabled else "active"
@@ -172,7 +137,7 @@ def list_users(db: DbOption = None) -> None:
 
 
 @user_app.command("bootstrap-demo")
-def bootstrap_demo(db: DbOption = None) -> None:
+def bootstrap_demo(database_url: DatabaseUrl = None) -> None:
     """The first admin and one demo account per role, each with a one-time password
     printed once. Does nothing when an admin exists.
     """
@@ -181,7 +146,7 @@ def bootstrap_demo(db: DbOption = None) -> None:
     from civgrid.grids.accounts import service as accounts
     from civgrid.grids.accounts.models import User
 
-    with _session(db) as session:
+    with _session(database_url) as session:
         if session.scalar(select(User.id).where(User.role == "admin")) is not None:
             typer.echo("accounts exist already (civgrid user list); nothing to do")
             return
@@ -214,12 +179,12 @@ def audit_log(
     who: Annotated[str | None, typer.Option()] = None,
     action: Annotated[str | None, typer.Option(help="Prefix, e.g. user.")] = None,
     limit: Annotated[int, typer.Option()] = 50,
-    db: DbOption = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """The newest audit records (who, role, when, what, object)."""
     from civgrid.grids.core import audit
 
-    with _session(db) as session:
+    with _session(database_url) as session:
         rows, total = audit.query(session, audit.AuditQuery(who=who, action=action, limit=limit))
         for r in rows:
             typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}\t{r.actor_who}\t{r.actor_role}\t{r.action}\t"
@@ -230,15 +195,15 @@ def audit_log(
 @user_app.command("audit-purge")
 def audit_purge(
     older_than_days: Annotated[int, typer.Option(help="Retention (≥ 180 days).")],
-    db: DbOption = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Delete audit records older than the retention; refuses less than 180 days."""
     from civgrid.grids.core import audit
     from civgrid.grids.core.errors import DomainError
 
-    with _session(db) as session:
+    with _session(database_url) as session:
         try:
             n = audit.purge(session, older_than_days)
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     typer.echo(f"{n} audit records older than {older_than_days} days deleted")

@@ -24,6 +24,8 @@ from typing import Any
 
 import typer
 
+from civgrid.api.cli._common import DatabaseUrl, cli_actor, fail, open_store
+
 score_app = typer.Typer(help="Scoring (考核): rule profiles, scores, cases.", no_args_is_help=True)
 report_app = typer.Typer(help="Bulletins (通报): monthly, quarterly.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rule profiles (考核规则).", no_args_is_help=True)
@@ -31,12 +33,6 @@ cases_app = typer.Typer(help="Accountability cases (问责).", no_args_is_help=T
 score_app.add_typer(rules_app, name="rules")
 score_app.add_typer(cases_app, name="cases")
 
-DatabaseOption = typer.Option(
-    None,
-    "--database-url",
-    envvar="CIVGRID_DATABASE_URL",
-    help="SQLAlchemy URL (default: settings).",
-)
 ProfileOption = typer.Option(None, "--profile", help="Rule profile (default: sheqi).")
 AsOfOption = typer.Option(
     None,
@@ -97,28 +93,13 @@ def score_registry() -> Any:
 def _ctx(
     url: str | None, profile: str | None, sampling: str | None = None, now: Any = None
 ) -> Iterator[Any]:
-    """A ScoringContext on the configured database, committed at the end."""
-    from civgrid.api.settings import Settings
-    from civgrid.grids.boundaries.store import Store
-    from civgrid.grids.core.db import make_engine
+    """A ScoringContext on the checked store (``_common.open_store``), committed at the end."""
     from civgrid.grids.scoring.service import ScoringContext
 
-    engine = make_engine(url or Settings().database_url)
-    try:
-        store = Store(engine)
-        if store.backend == "sqlite":
-            store.upgrade()
-        with store.session() as session:
-            reg = score_registry()
-            reg.profile(profile)
-            yield ScoringContext(store, session, reg, profile, sampling=sampling, now=now)
-    finally:
-        engine.dispose()
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1)
+    with open_store(url) as store, store.session() as session:
+        reg = score_registry()
+        reg.profile(profile)
+        yield ScoringContext(store, session, reg, profile, sampling=sampling, now=now)
 
 
 # --------------------------------------------------------------------------- rules
@@ -132,8 +113,7 @@ def rules_check(file: Path = typer.Argument(..., help="A profile YAML file.")) -
     try:
         prof = load_profile_file(file)
     except RulesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     versions = ", ".join(v.effective_from.isoformat() for v in prof.versions)
     typer.echo(f"ok: {prof.profile} ({prof.name}); versions {versions}")
 
@@ -141,7 +121,7 @@ def rules_check(file: Path = typer.Argument(..., help="A profile YAML file.")) -
 @rules_app.command("load")
 def rules_load(
     file: Path = typer.Argument(..., help="A profile YAML file."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Validate and install a profile (replaces the active one of that name; audited).
 
@@ -152,7 +132,6 @@ def rules_load(
     """
     from sqlalchemy import select
 
-    from civgrid.api.cli_users import cli_actor
     from civgrid.grids.boundaries.models import Category
     from civgrid.grids.scoring.bulletins import published_through
     from civgrid.grids.scoring.rules import RulesError, known_categories
@@ -168,8 +147,7 @@ def rules_load(
                 session=session, actor=cli_actor(),
             )  # fmt: skip
         except RulesError as exc:
-            _fail(exc)
-            return
+            fail(exc)
     typer.echo(f"loaded: {prof.profile}; versions "
                + ", ".join(v.effective_from.isoformat() for v in prof.versions))  # fmt: skip
 
@@ -199,7 +177,7 @@ def compute(
         None, "--sample", help="all, patrol (visited) or issues (inspected); default: profile."
     ),
     as_of: str | None = AsOfOption,
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Scores of all units at a level for a period, ranked."""
     from civgrid.grids.core.errors import DomainError
@@ -221,7 +199,7 @@ def compute(
                 typer.echo(f"{s.rank or '-':>3} {s.points:7.2f} {tier} {s.code} {s.name} "
                            f"({s.issues} issues)")  # fmt: skip
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 # --------------------------------------------------------------------------- cases
@@ -232,10 +210,9 @@ def cases_evaluate(
     period: str = typer.Option(..., "--period"),
     profile: str | None = ProfileOption,
     as_of: str | None = AsOfOption,
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Evaluate the triggers of a period and open cases (idempotent)."""
-    from civgrid.api.cli_users import cli_actor
     from civgrid.grids.core.errors import DomainError
     from civgrid.grids.scoring.score import Period
     from civgrid.grids.scoring.service import open_cases
@@ -247,13 +224,13 @@ def cases_evaluate(
                 typer.echo(f"opened #{c.id} {c.unit_name} {c.rule_label}")
             typer.echo(f"{len(opened)} opened, {len(existing)} already open")
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @cases_app.command("list")
 def cases_list(
     status: str | None = typer.Option(None, "--status", help="open or closed"),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Accountability cases, newest first."""
     from civgrid.grids.scoring.service import list_cases
@@ -269,7 +246,7 @@ def cases_act(
     action: str = typer.Argument(..., help="interview, public_criticism, referral, note, close"),
     note: str | None = typer.Option(None, "--note"),
     who: str = typer.Option("创文办", "--who", help="Who acts (a title, not a name)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Record an action on a case, or close it with a note."""
     from civgrid.grids.core.actors import Actor
@@ -281,7 +258,7 @@ def cases_act(
             c = act_on_case(ctx.session, Actor(who, "command_center", None), case_id, action, note)
             typer.echo(f"#{c.id} {c.status}: {action}")
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 # --------------------------------------------------------------------------- reports
@@ -290,7 +267,6 @@ def cases_act(
 def _report(period: str, out: Path | None, publish: bool, profile: str | None,
             database_url: str | None, as_of: str | None = None,
             if_missing: bool = False) -> None:  # fmt: skip
-    from civgrid.api.cli_users import cli_actor
     from civgrid.api.settings import Settings
     from civgrid.grids.core.errors import DomainError
     from civgrid.grids.scoring.bulletins import (
@@ -319,8 +295,7 @@ def _report(period: str, out: Path | None, publish: bool, profile: str | None,
                 content = build_bulletin(ctx, p)
                 data = bulletin_xlsx(content)
     except DomainError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{content['kind']}-{content['period']}"
     (out / f"{stem}.xlsx").write_bytes(data)
@@ -339,7 +314,7 @@ def report_monthly(
     ),
     profile: str | None = ProfileOption,
     as_of: str | None = AsOfOption,
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """The monthly bulletin (月通报) as xlsx and printable HTML (published after the month)."""
     _report(month, out, publish, profile, database_url, as_of, if_missing)
@@ -352,7 +327,7 @@ def report_quarterly(
     publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
     profile: str | None = ProfileOption,
     as_of: str | None = AsOfOption,
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """The quarterly assessment (季度考评) with tiers 好/中/差 (published after the quarter)."""
     _report(quarter, out, publish, profile, database_url, as_of)

@@ -1,26 +1,26 @@
 """``civgrid db|import|export|demo`` — the grids commands (typer sub-apps).
 
-``api/cli.py`` registers :data:`db_app`, :data:`import_app`, :data:`export_app`
+``api/cli/__init__.py`` registers :data:`db_app`, :data:`import_app`, :data:`export_app`
 and :data:`demo_app`. Every import is a dry run that prints a report unless
 ``--commit`` is given; a rejected import exits with status 1.
 
-The database is ``--database-url`` or ``CIVGRID_DATABASE_URL`` (default: the
-embedded SQLite file). An embedded SQLite database is migrated automatically;
-PostgreSQL must be migrated with ``civgrid db upgrade``.
+The database and its revision check are those of every command (``_common``):
+a new embedded SQLite database is created; any other must be at the newest
+revision (``civgrid db upgrade``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from civgrid.api.cli._common import DatabaseUrl, open_store
 from civgrid.grids.boundaries.models import Layer
 
 __all__ = ["db_app", "demo_app", "export_app", "import_app"]
@@ -32,51 +32,9 @@ import_app = typer.Typer(
 export_app = typer.Typer(help="Export lists (责任清单…).", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo county (data/boundaries/demo/).", no_args_is_help=True)
 
-DatabaseOption = typer.Option(
-    None,
-    "--database-url",
-    envvar="CIVGRID_DATABASE_URL",
-    help="SQLAlchemy URL (sqlite:///… or postgresql+psycopg://…). Default: settings.",
-    show_envvar=True,
-)
 JsonOption = typer.Option(False, "--json", help="Print the report as JSON.")
 
 _LAYER_CHOICES = [lay.value for lay in Layer]
-
-
-def _database_url(url: str | None) -> str:
-    if url:
-        return url
-    from civgrid.api.settings import Settings
-
-    return Settings().database_url
-
-
-@contextmanager
-def _store(url: str | None, *, migrate: bool = True) -> Iterator[Any]:
-    """Open the store; migrate an embedded SQLite database; refuse an outdated PostgreSQL one."""
-    from civgrid.grids.boundaries.store import Store
-    from civgrid.grids.core.db import make_engine
-    from civgrid.grids.core.migrate import head_revision
-
-    engine = make_engine(_database_url(url))
-    try:
-        store = Store(engine)
-        if migrate:
-            current = store.revision()
-            if current != head_revision():
-                if store.backend == "sqlite":
-                    store.upgrade()
-                else:
-                    typer.echo(
-                        f"database is at revision {current}, not {head_revision()}: "
-                        "run `civgrid db upgrade` first",
-                        err=True,
-                    )
-                    raise typer.Exit(2)
-        yield store
-    finally:
-        engine.dispose()
 
 
 def _emit(report: Any, as_json: bool) -> None:
@@ -111,14 +69,14 @@ def _progress(total_hint: int) -> tuple[Callable[[int, int], None], Callable[[],
 
 @db_app.command("upgrade")
 def db_upgrade(
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
     revision: str = typer.Option("head", help="Target revision."),
     seed: bool = typer.Option(True, help="Add missing categories and default routing rules."),
 ) -> None:
     """Run the migrations (both backends) and seed the reference data."""
     from civgrid.grids.boundaries.seed import seed_reference_data
 
-    with _store(database_url, migrate=False) as store:
+    with open_store(database_url, check=False) as store:
         rev = store.upgrade(revision)
         typer.echo(f"{store.backend}: database at revision {rev}")
         if seed and revision == "head":
@@ -127,12 +85,12 @@ def db_upgrade(
 
 
 @db_app.command("status")
-def db_status(database_url: str | None = DatabaseOption, as_json: bool = JsonOption) -> None:
+def db_status(database_url: DatabaseUrl = None, as_json: bool = JsonOption) -> None:
     """Backend, revision, generations and what the current generation holds."""
     from civgrid.grids.core.db import postgis_version
     from civgrid.grids.core.migrate import head_revision
 
-    with _store(database_url, migrate=False) as store:
+    with open_store(database_url, check=False) as store:
         rev = store.revision()
         info: dict[str, Any] = {
             "backend": store.backend,
@@ -176,11 +134,11 @@ def db_status(database_url: str | None = DatabaseOption, as_json: bool = JsonOpt
 @db_app.command("activate")
 def db_activate(
     generation: int = typer.Argument(..., help="Generation id."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
     deactivate: bool = typer.Option(False, "--deactivate", help="Deactivate it instead."),
 ) -> None:
     """(De)activate a generation; deactivating the newest makes the previous one current."""
-    with _store(database_url) as store:
+    with open_store(database_url) as store:
         store.set_generation_active(generation, not deactivate)
         gen = store.active_generation()
         typer.echo(f"current generation: {gen.id if gen else 'none'}")
@@ -213,7 +171,7 @@ def import_boundaries_cmd(
     ),
     commit: bool = typer.Option(False, "--commit", help="Write a new generation."),
     note: str | None = typer.Option(None, help="Note recorded on the generation."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
     as_json: bool = JsonOption,
 ) -> None:
     """Import one boundary layer; prints counts, checks, parents and changes."""
@@ -233,7 +191,7 @@ def import_boundaries_cmd(
         file_layer=file_layer,
         tiling=tiling,
     )
-    with _store(database_url) as store:
+    with open_store(database_url) as store:
         plan = plan_boundaries(store, [src])
         committed = None
         if commit and plan.ok and plan.has_changes:
@@ -258,13 +216,13 @@ def _table_import(kind: str) -> Callable[..., None]:
         commit: bool = typer.Option(False, "--commit", help="Write."),
         encoding: str | None = typer.Option(None, help="CSV encoding, e.g. gbk."),
         sheet: str | None = typer.Option(None, help="XLSX sheet (default: the first)."),
-        database_url: str | None = DatabaseOption,
+        database_url: DatabaseUrl = None,
         as_json: bool = JsonOption,
     ) -> None:
         from civgrid.grids.boundaries import assignments as tables
 
         fn = {"units": tables.import_units, "leaders": tables.import_leaders}[kind]
-        with _store(database_url) as store:
+        with open_store(database_url) as store:
             report = fn(store, file, commit=commit, encoding=encoding, sheet=sheet)
         _emit(report, as_json)
         if not report.ok:
@@ -294,7 +252,7 @@ def import_assignments_cmd(
     ),
     encoding: str | None = typer.Option(None, help="CSV encoding, e.g. gbk."),
     sheet: str | None = typer.Option(None, help="XLSX sheet (default: the first)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
     as_json: bool = JsonOption,
 ) -> None:
     """Import assignments (leader/unit → township, community, road section, key site).
@@ -305,7 +263,7 @@ def import_assignments_cmd(
     from civgrid.grids.boundaries.assignments import import_assignments
 
     start = date.fromisoformat(valid_from) if valid_from else None
-    with _store(database_url) as store:
+    with open_store(database_url) as store:
         report = import_assignments(
             store,
             file,
@@ -329,7 +287,7 @@ def export_responsibility(
     out: Path | None = typer.Argument(None, help="Output .xlsx (default var/责任清单-DATE.xlsx)."),
     at: str | None = typer.Option(None, help="Assignments valid on this date (YYYY-MM-DD)."),
     generation: int | None = typer.Option(None, help="Boundary generation (default current)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write the responsibility list (责任清单) as an Excel workbook."""
     from civgrid.grids.boundaries.export import write_responsibility_xlsx
@@ -339,7 +297,7 @@ def export_responsibility(
         from civgrid.api.settings import Settings
 
         out = Settings().var_dir / f"责任清单-{day.isoformat()}.xlsx"
-    with _store(database_url) as store:
+    with open_store(database_url) as store:
         path = write_responsibility_xlsx(store, out, at=day, generation=generation)
     typer.echo(f"wrote {path}")
 
@@ -353,13 +311,13 @@ def demo_load(
         None, "--data-dir", exists=True, file_okay=False, help="Default data/boundaries/demo."
     ),
     commit: bool = typer.Option(False, "--commit/--dry-run", help="Write, or only report."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
     as_json: bool = JsonOption,
 ) -> None:
     """Load the demo county through the ordinary importers (idempotent)."""
     from civgrid.grids.demo.load import load_demo
 
-    with _store(database_url) as store:
+    with open_store(database_url) as store:
         report = load_demo(store, data_dir, commit=commit)
     _emit(report, as_json)
     if report.status == "rejected":

@@ -1,12 +1,12 @@
 """``civgrid map --out county.html`` — the county map as one self-contained HTML file.
 
-``api/cli.py`` registers :func:`map_command` as the ``map`` command::
+``api/cli/__init__.py`` registers :func:`map_command` as the ``map`` command::
 
     app.command("map")(cli_maps.map_command)
 
 The file embeds Leaflet, civgrid's script and every layer (no CDN, no server):
-open it from a USB stick on an intranet machine. The database is
-``--database-url`` or ``CIVGRID_DATABASE_URL``.
+open it from a USB stick on an intranet machine. The database option and its
+revision check are those of every command (``_common``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+
+from civgrid.api.cli._common import DatabaseUrl, open_store
 
 __all__ = ["map_command"]
 
@@ -28,18 +30,10 @@ def map_command(
     ),
     zoom: int = typer.Option(13, min=5, max=18, help="Initial zoom."),
     max_issues: int = typer.Option(5000, min=1, max=10000, help="At most this many issues."),
-    database_url: str | None = typer.Option(
-        None,
-        "--database-url",
-        envvar="CIVGRID_DATABASE_URL",
-        help="SQLAlchemy URL (default: settings).",
-        show_envvar=True,
-    ),
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write the county map (all layers and recent issues inline) as one offline HTML file."""
     from civgrid.api.settings import Settings
-    from civgrid.grids.boundaries.store import Store
-    from civgrid.grids.core.db import make_engine
     from civgrid.maps.basemaps import BasemapError, basemap_from_settings, resolve_basemap
     from civgrid.maps.offline import county_html
 
@@ -56,15 +50,9 @@ def map_command(
         )
     except BasemapError as exc:
         raise typer.BadParameter(str(exc), param_hint="--basemap") from exc
-    engine = make_engine(database_url or settings.database_url)
-    try:
-        store = Store(engine)
-        if store.backend == "sqlite":
-            store.upgrade()
+    with open_store(database_url) as store:
         html = county_html(store, county_name=settings.county_name, basemap=bm, page=page,
                            days=days, zoom=zoom, max_issues=max_issues)  # fmt: skip
-    finally:
-        engine.dispose()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     size_kb = out.stat().st_size / 1024

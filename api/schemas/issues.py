@@ -8,10 +8,44 @@ Field names follow the glossary (``owner_unit``, ``co_responsible_units``,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CRS",
+    "ActionName",
+    "ActorOut",
+    "AreaOut",
+    "CategoryRef",
+    "DeadlineReportOut",
+    "DispatchIn",
+    "EventOut",
+    "ExtensionDecisionIn",
+    "ExtensionIn",
+    "ExtensionOut",
+    "Feature",
+    "FeatureCollection",
+    "InboxOut",
+    "InputLocation",
+    "IssueCreate",
+    "IssueDetail",
+    "IssueOut",
+    "IssuePage",
+    "LeaderRef",
+    "LocationOut",
+    "NoticeOut",
+    "PhotoOut",
+    "PriorityName",
+    "ReassignIn",
+    "ReporterRole",
+    "RoadChief",
+    "RoadOut",
+    "SiteOut",
+    "SourceName",
+    "TransitionIn",
+    "UnitRef",
+]
 
 CRS = Literal["wgs84", "gcj02", "bd09", "cgcs2000"]
 # Literals rather than enum classes: the multipart request schema is inlined in OpenAPI.
@@ -30,38 +64,6 @@ ActionName = Literal[
     "dispatch", "accept", "submit", "reinspect", "reopen", "reject", "merge", "unmerge", "reassign"
 ]
 ReporterRole = Literal["citizen", "grid_worker", "inspector", "command_center", "unit", "system"]
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details (every 4xx/5xx body)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    field: str | None = None
-
-
-class ValidationProblem(BaseModel):
-    """FastAPI's request-validation error: ``loc`` names the field."""
-
-    detail: list[dict[str, Any]]
-
-
-#: Error responses declared on the routes (documentation and the OpenAPI contract).
-ERRORS_READ: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such object"},
-    422: {"model": ValidationProblem, "description": "Invalid parameters"},
-}
-ERRORS_WRITE: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "Domain rule violated"},
-    403: {"model": Problem, "description": "The actor's role may not do this"},
-    404: {"model": Problem, "description": "No such object"},
-    409: {"model": Problem, "description": "Illegal transition or stale version"},
-    422: {"model": Problem, "description": "Invalid input; the body names the field"},
-}
 
 
 # ----------------------------------------------------------------------------- requests
@@ -361,9 +363,3 @@ class DeadlineReportOut(BaseModel):
     overdue: list[int]
     notices: list[str]
     escalated: list[int]
-
-
-#: Largest object id (a 32-bit integer key on PostgreSQL): larger ones are a 422, not a 500.
-MAX_ID = 2**31 - 1
-#: An object id in a path.
-ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Object id.")]

@@ -1,6 +1,6 @@
 """Issue commands: ``civgrid import issues``, ``civgrid simulate`` and ``civgrid issues …``.
 
-``api/cli.py`` registers them (names for the lead):
+``api/cli/__init__.py`` registers them (names for the lead):
 
 * :func:`import_issues` as ``civgrid import issues FILE`` —
   ``cli_grids.import_app.command("issues")(cli_issues.import_issues)``;
@@ -9,8 +9,8 @@
 * :data:`issues_app` as ``civgrid issues`` (``import``, ``simulate``,
   ``check-deadlines``, ``lists``) — ``app.add_typer(cli_issues.issues_app, name="issues")``.
 
-The database is ``--database-url`` or ``CIVGRID_DATABASE_URL`` (default: the
-embedded SQLite file, migrated automatically).
+The database option, the revision check and the error format are those of every
+command (``_common``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from typing import Any
 
 import typer
 
-__all__ = ["import_issues", "issues_app", "sim_app", "simulate_command"]
+from civgrid.api.cli._common import DatabaseUrl, fail, open_store
+
+__all__ = ["import_issues", "issues_app", "open_indexed", "sim_app", "simulate_command"]
 
 issues_app = typer.Typer(
     help="Issues: back-fill, simulation, deadlines, the three lists.", no_args_is_help=True
@@ -32,38 +34,15 @@ issues_app = typer.Typer(
 #: ``civgrid simulate`` as a sub-app (alternative to registering :func:`simulate_command`).
 sim_app = typer.Typer(help="Simulate a season of issues on the demo county.")
 
-DatabaseOption = typer.Option(
-    None,
-    "--database-url",
-    envvar="CIVGRID_DATABASE_URL",
-    help="SQLAlchemy URL (default: settings).",
-    show_envvar=True,
-)
-
 
 @contextmanager
-def open_store(url: str | None) -> Iterator[tuple[Any, Any]]:
-    """(store, settings): migrated embedded SQLite; PostgreSQL must be at head."""
+def open_indexed(url: str | None) -> Iterator[tuple[Any, Any]]:
+    """(store, settings): the checked store (``_common.open_store``), spatial index built."""
     from civgrid.api.settings import Settings
-    from civgrid.grids.boundaries.store import Store
-    from civgrid.grids.core.db import make_engine
-    from civgrid.grids.core.migrate import head_revision
 
-    settings = Settings()
-    engine = make_engine(url or settings.database_url)
-    try:
-        store = Store(engine)
-        if store.revision() != head_revision():
-            if store.backend != "sqlite":
-                typer.echo(
-                    "database is not at the newest revision: run `civgrid db upgrade`", err=True
-                )
-                raise typer.Exit(2)
-            store.upgrade()
+    with open_store(url) as store:
         store.rebuild_index()
-        yield store, settings
-    finally:
-        engine.dispose()
+        yield store, Settings()
 
 
 def _config(settings: Any) -> Any:
@@ -80,7 +59,7 @@ def import_issues(
     encoding: str | None = typer.Option(None, help="CSV encoding (default UTF-8, else GBK)."),
     commit: bool = typer.Option(False, "--commit", help="Write (default: dry run)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Back-fill historical issues (location, category, dates, status) through the bulk
     snapping engine. A dry run prints the report; --commit writes all rows or none.
@@ -102,7 +81,7 @@ def import_issues(
         bar.update(done - bar.done)  # type: ignore[attr-defined]
         bar.done = done  # type: ignore[attr-defined]
 
-    with open_store(database_url) as (store, settings):
+    with open_indexed(database_url) as (store, settings):
         try:
             report = backfill_issues(
                 store,
@@ -116,8 +95,7 @@ def import_issues(
         except (DomainError, GeoError) as exc:
             for bar in bars.values():
                 bar.__exit__(None, None, None)
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            fail(exc)
         for bar in bars.values():
             bar.__exit__(None, None, None)
     if as_json:
@@ -136,7 +114,7 @@ def simulate_command(
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Do nothing when the database already holds issues (re-runs)."
     ),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Generate a realistic season of issues on the demo county through the domain code
     (weighted categories, recurring hotspots, some overdue, some returned).
@@ -146,7 +124,7 @@ def simulate_command(
     from civgrid.grids.demo.season import simulate
     from civgrid.grids.issues.models import Issue
 
-    with open_store(database_url) as (store, settings):
+    with open_indexed(database_url) as (store, settings):
         if if_empty:
             with store.session() as session:
                 n = session.scalar(select(func.count()).select_from(Issue))
@@ -154,7 +132,7 @@ def simulate_command(
                 typer.echo(f"{n} issues already stored: simulation skipped (--if-empty)")
                 return
     with (
-        open_store(database_url) as (store, settings),
+        open_indexed(database_url) as (store, settings),
         typer.progressbar(length=days, label="simulating", file=sys.stderr) as bar,
     ):
         state = {"done": 0}
@@ -174,11 +152,11 @@ def simulate_command(
     typer.echo(report.to_text())
 
 
-def check_deadlines_command(database_url: str | None = DatabaseOption) -> None:
+def check_deadlines_command(database_url: DatabaseUrl = None) -> None:
     """Flag overdue issues, issue 督办 notices, escalate (run it from cron)."""
     from civgrid.grids.issues.service import check_deadlines
 
-    with open_store(database_url) as (store, settings), store.session() as session:
+    with open_indexed(database_url) as (store, settings), store.session() as session:
         rep = check_deadlines(session, config=_config(settings))
     typer.echo(
         f"overdue {len(rep.overdue)}, notices {len(rep.notices)} "
@@ -188,12 +166,12 @@ def check_deadlines_command(database_url: str | None = DatabaseOption) -> None:
 
 def lists_command(
     out: Path | None = typer.Argument(None, help="Output .xlsx (default var/三个清单-DATE.xlsx)."),
-    database_url: str | None = DatabaseOption,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write 问题清单, 责任清单 and 整改清单 as one workbook."""
     from civgrid.grids.issues import lists
 
-    with open_store(database_url) as (store, settings), store.session() as session:
+    with open_indexed(database_url) as (store, settings), store.session() as session:
         cfg = _config(settings)
         day = cfg.calendar.local(cfg.now()).date().isoformat()
         target = out or settings.var_dir / f"三个清单-{day}.xlsx"
