@@ -175,10 +175,18 @@ def install_login_handler(app) -> None:
             from urllib.parse import quote
 
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-        body = {"type": "civgrid:LoginRequired", "title": "Unauthorized", "status": 401,
-                "detail": exc.detail}  # fmt: skip
-        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"},
-                            media_type="application/problem+json")  # fmt: skip
+        body = {
+            "type": "civgrid:LoginRequired",
+            "title": "Unauthorized",
+            "status": 401,
+            "detail": exc.detail,
+        }
+        return JSONResponse(
+            body,
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+            media_type="application/problem+json",
+        )
 
     async def _change_password(request: Request, exc: PasswordChangeRequiredError):
         if wants_html(request):
@@ -186,8 +194,13 @@ def install_login_handler(app) -> None:
             from urllib.parse import quote
 
             return RedirectResponse(f"/password?next={quote(target)}", status_code=303)
-        body = {"type": "civgrid:PermissionDeniedError", "title": "Forbidden", "status": 403,
-                "detail": str(exc), "field": "password"}  # fmt: skip
+        body = {
+            "type": "civgrid:PermissionDeniedError",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": str(exc),
+            "field": "password",
+        }
         return JSONResponse(body, status_code=403, media_type="application/problem+json")
 
     app.add_exception_handler(LoginRequiredError, _handle)

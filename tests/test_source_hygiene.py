@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,15 @@ _SKIP = re.compile(r"#\s*fmt:\s*skip(?P<rest>.*)$")
 
 
 def unexplained_skips(path: Path, root: Path = ROOT) -> list[str]:
-    """Lines of ``path`` with a ``# fmt: skip`` that gives no reason."""
+    """Lines of ``path`` with a ``# fmt: skip`` comment that gives no reason."""
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        m = _SKIP.search(line)
-        if m and not re.match(r"\s*#\s*\S", m["rest"]):
-            out.append(f"{path.relative_to(root)}:{n}")
+    with tokenize.open(path) as f:
+        for tok in tokenize.generate_tokens(f.readline):
+            if tok.type != tokenize.COMMENT:
+                continue
+            m = _SKIP.search(tok.string)
+            if m and not re.match(r"\s*#\s*\S", m["rest"]):
+                out.append(f"{path.relative_to(root)}:{tok.start[0]}")
     return out
 
 

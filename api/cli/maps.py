@@ -51,8 +51,15 @@ def map_command(
     except BasemapError as exc:
         raise typer.BadParameter(str(exc), param_hint="--basemap") from exc
     with open_store(database_url) as store:
-        html = county_html(store, county_name=settings.county_name, basemap=bm, page=page,
-                           days=days, zoom=zoom, max_issues=max_issues)  # fmt: skip
+        html = county_html(
+            store,
+            county_name=settings.county_name,
+            basemap=bm,
+            page=page,
+            days=days,
+            zoom=zoom,
+            max_issues=max_issues,
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     size_kb = out.stat().st_size / 1024

@@ -142,8 +142,12 @@ def plan(
         )
         typer.echo("按督查组: " + ", ".join(f"{k} {v}" for k, v in sm["by_team"].items()))
         ls = sm.get("last_scores", {})
-        src = {"given": "手工给定", "bulletin": f"{ls.get('period')} 月通报 {ls.get('number', '')}",
-               "computed": f"{ls.get('period')} 计算得分", "none": "无"}  # fmt: skip
+        src = {
+            "given": "手工给定",
+            "bulletin": f"{ls.get('period')} 月通报 {ls.get('number', '')}",
+            "computed": f"{ls.get('period')} 计算得分",
+            "none": "无",
+        }
         note = f"（{ls['reason']}）" if ls.get("reason") else ""
         typer.echo(
             f"上期得分: {src.get(ls.get('source'), ls.get('source'))}；"
@@ -240,8 +244,12 @@ def coverage(
                 f"重复 {c['duplicates']}，跳点 {c['jumps']}，县外 {c.get('outside_county', 0)}），"
                 f"长 {out['length_m'] / 1000:.2f} km"
             )
-            why = {"before_anchor": "起点异常", "spike": "孤立跳点", "jump": "超速跳点",
-                   "unconfirmed": "末点未确认"}  # fmt: skip
+            why = {
+                "before_anchor": "起点异常",
+                "spike": "孤立跳点",
+                "jump": "超速跳点",
+                "unconfirmed": "末点未确认",
+            }
             for d in c.get("dropped", [])[:10]:
                 typer.echo(
                     f"  剔除第 {d['point']} 点：{why.get(d['reason'], d['reason'])}"
@@ -293,9 +301,15 @@ def visit_leader(
     with open_indexed(database_url) as (store, _), store.session() as s:
         if date:
             v = lv.record_leader_visit(
-                s, cli_actor(), leader, kind=kind, day=date, area_code=area, note=note,
+                s,
+                cli_actor(),
+                leader,
+                kind=kind,
+                day=date,
+                area_code=area,
+                note=note,
                 findings=findings,
-            )  # fmt: skip
+            )
             if getattr(v, "duplicate", False):
                 typer.echo(
                     f"已有相同记录（编号 {v.id}），未重复保存: {leader} {v.day} "
@@ -310,10 +324,14 @@ def visit_leader(
             c = lv.leader_cadence(s, leader, month)
             yes = {True: "是", False: "否"}
             typer.echo(f"{month} 履职情况：")
-            typer.echo(f"  现场办公 {c['office_hours']} 次；上旬（1–10日）已现场办公："
-                       f"{yes[c['office_hours_first_ten_days']]}")  # fmt: skip
-            typer.echo(f"  实地察看 {c['site_inspections']} 次；每月至少两次："
-                       f"{yes[c['site_inspections_ok']]}")  # fmt: skip
+            typer.echo(
+                f"  现场办公 {c['office_hours']} 次；上旬（1–10日）已现场办公："
+                f"{yes[c['office_hours_first_ten_days']]}"
+            )
+            typer.echo(
+                f"  实地察看 {c['site_inspections']} 次；每月至少两次："
+                f"{yes[c['site_inspections_ok']]}"
+            )
 
 
 @visit_app.command("outcome")

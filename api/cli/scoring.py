@@ -141,15 +141,19 @@ def rules_load(
         session = ctx.session
         try:
             prof = reg.install(
-                file, _local_dir(),
+                file,
+                _local_dir(),
                 not_before=lambda name: published_through(session, name),
                 categories=known_categories() | set(session.scalars(select(Category.code))),
-                session=session, actor=cli_actor(),
-            )  # fmt: skip
+                session=session,
+                actor=cli_actor(),
+            )
         except RulesError as exc:
             fail(exc)
-    typer.echo(f"loaded: {prof.profile}; versions "
-               + ", ".join(v.effective_from.isoformat() for v in prof.versions))  # fmt: skip
+    typer.echo(
+        f"loaded: {prof.profile}; versions "
+        + ", ".join(v.effective_from.isoformat() for v in prof.versions)
+    )
 
 
 @rules_app.command("list")
@@ -196,8 +200,10 @@ def compute(
                     typer.echo(f"  - {'未抽查':>5} - {s.code} {s.name}")
                     continue
                 tier = TIER_LABELS.get(s.tier or "", "-")
-                typer.echo(f"{s.rank or '-':>3} {s.points:7.2f} {tier} {s.code} {s.name} "
-                           f"({s.issues} issues)")  # fmt: skip
+                typer.echo(
+                    f"{s.rank or '-':>3} {s.points:7.2f} {tier} {s.code} {s.name} "
+                    f"({s.issues} issues)"
+                )
     except DomainError as exc:
         fail(exc)
 
@@ -264,9 +270,15 @@ def cases_act(
 # --------------------------------------------------------------------------- reports
 
 
-def _report(period: str, out: Path | None, publish: bool, profile: str | None,
-            database_url: str | None, as_of: str | None = None,
-            if_missing: bool = False) -> None:  # fmt: skip
+def _report(
+    period: str,
+    out: Path | None,
+    publish: bool,
+    profile: str | None,
+    database_url: str | None,
+    as_of: str | None = None,
+    if_missing: bool = False,
+) -> None:
     from civgrid.api.settings import Settings
     from civgrid.grids.core.errors import DomainError
     from civgrid.grids.scoring.bulletins import (

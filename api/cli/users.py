@@ -43,9 +43,11 @@ def _policy() -> Any:
     from civgrid.grids.accounts.service import PasswordPolicy
 
     s = Settings()
-    return PasswordPolicy(max_age_days=s.password_max_age_days,
-                          lockout_threshold=s.lockout_threshold,
-                          lockout_minutes=s.lockout_minutes)  # fmt: skip
+    return PasswordPolicy(
+        max_age_days=s.password_max_age_days,
+        lockout_threshold=s.lockout_threshold,
+        lockout_minutes=s.lockout_minutes,
+    )
 
 
 @user_app.command("add")
@@ -71,10 +73,18 @@ def add(
     shown = password or accounts.generate_password()
     with _session(database_url) as session:
         try:
-            accounts.create_user(session, cli_actor(), username, shown, role, unit_key=unit,
-                                 leader_key=leader, title=title,
-                                 must_change_password=password is None,
-                                 policy=_policy())  # fmt: skip
+            accounts.create_user(
+                session,
+                cli_actor(),
+                username,
+                shown,
+                role,
+                unit_key=unit,
+                leader_key=leader,
+                title=title,
+                must_change_password=password is None,
+                policy=_policy(),
+            )
         except DomainError as exc:
             fail(exc)
     typer.echo(f"user {username} ({role}) added")
@@ -115,8 +125,9 @@ def reset_password(username: str, database_url: DatabaseUrl = None) -> None:
     pw = accounts.generate_password()
     with _session(database_url) as session:
         try:
-            accounts.change_password(session, cli_actor(), username, pw, must_change=True,
-                                     policy=_policy())  # fmt: skip
+            accounts.change_password(
+                session, cli_actor(), username, pw, must_change=True, policy=_policy()
+            )
         except DomainError as exc:
             fail(exc)
     typer.echo(f"one-time password for {username} (shown once, change at first login): {pw}")
@@ -156,10 +167,19 @@ def bootstrap_demo(database_url: DatabaseUrl = None) -> None:
             if session.scalar(select(User.id).where(User.username == name)) is not None:
                 continue
             pw = accounts.generate_password()
-            accounts.create_user(session, cli_actor(), name, pw, role, unit_key=unit,
-                                 leader_key=leader, title=title, must_change_password=True,
-                                 check_links=leader is None or _has_leader(session, leader),
-                                 policy=_policy())  # fmt: skip
+            accounts.create_user(
+                session,
+                cli_actor(),
+                name,
+                pw,
+                role,
+                unit_key=unit,
+                leader_key=leader,
+                title=title,
+                must_change_password=True,
+                check_links=leader is None or _has_leader(session, leader),
+                policy=_policy(),
+            )
             shown.append((name, role, pw))
     typer.echo("demo accounts — one-time passwords, shown once; change at first login:")
     for name, role, pw in shown:
@@ -187,8 +207,10 @@ def audit_log(
     with _session(database_url) as session:
         rows, total = audit.query(session, audit.AuditQuery(who=who, action=action, limit=limit))
         for r in rows:
-            typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}\t{r.actor_who}\t{r.actor_role}\t{r.action}\t"
-                       f"{r.object_kind}:{r.object_key or ''}")  # fmt: skip
+            typer.echo(
+                f"{r.at:%Y-%m-%d %H:%M:%S}\t{r.actor_who}\t{r.actor_role}\t{r.action}\t"
+                f"{r.object_kind}:{r.object_key or ''}"
+            )
     typer.echo(f"({len(rows)} of {total})")
 
 

@@ -92,22 +92,25 @@ def _policy(settings: Settings) -> accounts.PasswordPolicy:
 
 def _too_many(retry: int) -> JSONResponse:
     return JSONResponse(
-        {"type": "civgrid:TooManyRequests", "title": "Too Many Requests", "status": 429,
-         "detail": "too many attempts; try again later"},
+        {
+            "type": "civgrid:TooManyRequests",
+            "title": "Too Many Requests",
+            "status": 429,
+            "detail": "too many attempts; try again later",
+        },
         status_code=429,
         headers={"Retry-After": str(retry)},
         media_type="application/problem+json",
-    )  # fmt: skip
+    )
 
 
 def _unauthorized(detail: str) -> JSONResponse:
     return JSONResponse(
-        {"type": "civgrid:LoginRequired", "title": "Unauthorized", "status": 401,
-         "detail": detail},
+        {"type": "civgrid:LoginRequired", "title": "Unauthorized", "status": 401, "detail": detail},
         status_code=401,
         headers={"WWW-Authenticate": "Bearer"},
         media_type="application/problem+json",
-    )  # fmt: skip
+    )
 
 
 def _login(
@@ -123,8 +126,7 @@ def _login(
     except accounts.AuthError as exc:
         session.commit()  # keep the failure count and any lock
         return None, _unauthorized(str(exc))
-    audit.record(session, accounts.actor_of(user), "auth.login", "user", user.username,
-                 client=ip)  # fmt: skip
+    audit.record(session, accounts.actor_of(user), "auth.login", "user", user.username, client=ip)
     session.commit()
     return user, None
 
@@ -205,9 +207,12 @@ def change_my_password(
     if not accounts.verify_password(body.old_password, user.password_hash):
         return _unauthorized("wrong password")
     u = accounts.change_password(
-        session, accounts.actor_of(user), user.username, body.new_password,
+        session,
+        accounts.actor_of(user),
+        user.username,
+        body.new_password,
         policy=_policy(settings),
-    )  # fmt: skip
+    )
     session.commit()
     return _user_out(u)
 
@@ -234,10 +239,17 @@ def add_user(
     """A new account; without ``password`` a one-time password is generated and shown once."""
     password = body.password or accounts.generate_password()
     accounts.create_user(
-        session, scope.actor, body.username, password, body.role,
-        unit_key=body.unit_key, leader_key=body.leader_key, title=body.title,
-        must_change_password=body.password is None, policy=_policy(settings),
-    )  # fmt: skip
+        session,
+        scope.actor,
+        body.username,
+        password,
+        body.role,
+        unit_key=body.unit_key,
+        leader_key=body.leader_key,
+        title=body.title,
+        must_change_password=body.password is None,
+        policy=_policy(settings),
+    )
     session.commit()
     shown = password if body.password is None else "（已设置）"
     return OneTimePassword(username=body.username, one_time_password=shown)
@@ -383,9 +395,14 @@ def _with_session_cookie(resp: Any, settings: Settings, user: User) -> Any:
     """Set the HttpOnly session cookie holding a fresh access token for ``user``."""
     token, life = issue_token(settings, user.username, user.token_version, "access")
     resp.set_cookie(
-        COOKIE_NAME, token, max_age=life, httponly=True, samesite="strict",
-        secure=settings.cookie_secure, path="/",
-    )  # fmt: skip
+        COOKIE_NAME,
+        token,
+        max_age=life,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return resp
 
 
@@ -463,9 +480,12 @@ def password_form(
         return again(["两次输入的新密码不一致"], 422)
     try:
         u = accounts.change_password(
-            session, accounts.actor_of(user), user.username, new_password,
+            session,
+            accounts.actor_of(user),
+            user.username,
+            new_password,
             policy=_policy(settings),
-        )  # fmt: skip
+        )
     except InvalidInputError as exc:
         return again([_zh_problem(str(exc))], 422)
     session.commit()

@@ -60,7 +60,7 @@ from civgrid.api.schemas import (
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Unit
 from civgrid.grids.core.actors import Actor
-from civgrid.grids.core.errors import DomainError, InvalidInputError, NotFoundError
+from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.grids.core.labels import NOTICE_REASON_LABELS, ROLE_LABELS
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.config import IssueConfig, IssueSettings
@@ -290,9 +290,13 @@ async def create_issue(
     # only the command center records a report on someone else's behalf (a phone complaint)
     role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
     reporter = Actor(
-        actor.who, role, actor.unit,
-        account_role=actor.account_role, leader=actor.leader, team=actor.team,
-    )  # fmt: skip
+        actor.who,
+        role,
+        actor.unit,
+        account_role=actor.account_role,
+        leader=actor.leader,
+        team=actor.team,
+    )
     payload = svc.IssueReport(
         category=body.category,
         source=body.source,
@@ -449,9 +453,12 @@ def issues_geojson(
     summary="One issue with its history",
 )
 def get_issue(
-    issue_id: IssueId, session: SessionDep, cfg: IssueConfigDep, response: Response,
+    issue_id: IssueId,
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    response: Response,
     scope: ReadScope,
-) -> IssueDetailOut:  # fmt: skip
+) -> IssueDetailOut:
     """An issue with history (who, when, from → to, note, photos), notices and extensions,
     and the patrol visit it was reported during (``visit_id``); 404 outside the caller's scope.
     """

@@ -229,19 +229,29 @@ def _leader_rows(
         if layer == "road_section":
             from civgrid.grids.boundaries.models import RoadSection
 
-            names = dict(session.execute(
-                select(RoadSection.code, RoadSection.name).where(RoadSection.code.in_(codes))
-            ).all())  # fmt: skip
+            names = dict(
+                session.execute(
+                    select(RoadSection.code, RoadSection.name).where(RoadSection.code.in_(codes))
+                ).all()
+            )
         else:
-            names = dict(session.execute(
-                select(Area.code, Area.name).where(Area.code.in_(codes))
-            ).all())  # fmt: skip
+            names = dict(
+                session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all()
+            )
         for code in codes:
             c = counts.get(code, {})
-            rows.append({"code": code, "name": names.get(code, code), "layer": layer,
-                         "role_label": leader_role_phrase(role), "open": c.get("open", 0),
-                         "overdue": c.get("overdue", 0), "recurring": c.get("recurring", 0),
-                         "total": c.get("total", 0)})  # fmt: skip
+            rows.append(
+                {
+                    "code": code,
+                    "name": names.get(code, code),
+                    "layer": layer,
+                    "role_label": leader_role_phrase(role),
+                    "open": c.get("open", 0),
+                    "overdue": c.get("overdue", 0),
+                    "recurring": c.get("recurring", 0),
+                    "total": c.get("total", 0),
+                }
+            )
     return rows
 
 
@@ -483,14 +493,21 @@ HeatArea = Annotated[str | None, Query(description="Area code of any level.")]
 HeatDays = Annotated[int, Query(ge=1, le=3660, description="Window length when from is not given.")]
 HeatFrom = Annotated[
     date | None,
-    Query(alias="from", ge=date(2000, 1, 1), le=date(2099, 12, 31),
-          description="Window start (local date)."),
-]  # fmt: skip
+    Query(
+        alias="from",
+        ge=date(2000, 1, 1),
+        le=date(2099, 12, 31),
+        description="Window start (local date).",
+    ),
+]
 HeatTo = Annotated[
     date | None,
-    Query(ge=date(2000, 1, 1), le=date(2099, 12, 31),
-          description="Window end, inclusive (local date)."),
-]  # fmt: skip
+    Query(
+        ge=date(2000, 1, 1),
+        le=date(2099, 12, 31),
+        description="Window end, inclusive (local date).",
+    ),
+]
 
 
 @router.get(
@@ -526,12 +543,28 @@ def hexbins(
     crs = _display_crs(display_crs, settings)
     if res is None:
         res = resolution_for_zoom(zoom if zoom is not None else 14)
-    window, data = _heat_inputs(session, category=category, source=source, area=area,
-                                days=days, from_=from_, to=to, scope=scope)  # fmt: skip
+    window, data = _heat_inputs(
+        session,
+        category=category,
+        source=source,
+        area=area,
+        days=days,
+        from_=from_,
+        to=to,
+        scope=scope,
+    )
     cat_names = dict(session.execute(select(Category.code, Category.name)).all())
     comm_names = dict(session.execute(select(Area.code, Area.name)).all())
-    fc = hexbin_geojson(data, res, display_crs=crs, w_open=w_open, w_recurrence=w_recurrence,
-                        top=top, category_names=cat_names, community_names=comm_names)  # fmt: skip
+    fc = hexbin_geojson(
+        data,
+        res,
+        display_crs=crs,
+        w_open=w_open,
+        w_recurrence=w_recurrence,
+        top=top,
+        category_names=cat_names,
+        community_names=comm_names,
+    )
     last = window.end - timedelta(seconds=1)
     fc["window"] = {
         "from": window.start.astimezone(local_zone()).date().isoformat(),
@@ -569,6 +602,14 @@ def heat_points(
     crs = _display_crs(display_crs, settings)
     if res is None:
         res = min(resolution_for_zoom(zoom if zoom is not None else 14) + 2, 13)
-    _window, data = _heat_inputs(session, category=category, source=source, area=area,
-                                 days=days, from_=from_, to=to, scope=scope)  # fmt: skip
+    _window, data = _heat_inputs(
+        session,
+        category=category,
+        source=source,
+        area=area,
+        days=days,
+        from_=from_,
+        to=to,
+        scope=scope,
+    )
     return density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)

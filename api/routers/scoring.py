@@ -120,14 +120,16 @@ def list_scores(
     ctx = _ctx(request, store, session, profile, sample)
     rules = ctx.rules(p)
     return {
-        "level": level, "period": p.key, "period_label": p.label,
+        "level": level,
+        "period": p.key,
+        "period_label": p.label,
         "profile": ctx.registry.profile(profile).profile,
         "rules_effective_from": rules.effective_from.isoformat(),
         "scores": [
             s.to_dict(items=False)
             for s in _visible(scope, level, ctx.scores(p, level), p, lambda s: s.code)
         ],
-    }  # fmt: skip
+    }
 
 
 @router.get("/scores/{level}/{code}", summary="One unit's score, explained", responses=ERRORS_READ)
@@ -168,8 +170,12 @@ def indicators(
     """立案数, 结案率, 按期结案率, 返工率, 延期率, 平均处置时长, 综合指标值 — ranked."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
-    return {"by": by, "period": p.key, "min_sample": ctx.rules(p).ranking.min_sample,
-            "rows": _visible(scope, by, ctx.indicators(p, by), p)}  # fmt: skip
+    return {
+        "by": by,
+        "period": p.key,
+        "min_sample": ctx.rules(p).ranking.min_sample,
+        "rows": _visible(scope, by, ctx.indicators(p, by), p),
+    }
 
 
 @router.get("/rankings", summary="Ranking table", responses=ERRORS_READ)
@@ -188,18 +194,33 @@ def rankings(
     ctx = _ctx(request, store, session, profile)
     if metric == "composite":
         rows = [
-            {"rank": r["rank"], "code": r["code"], "name": r["name"],
-             "value": r["composite_score"], "sample": r["due"]}
+            {
+                "rank": r["rank"],
+                "code": r["code"],
+                "name": r["name"],
+                "value": r["composite_score"],
+                "sample": r["due"],
+            }
             for r in ctx.indicators(p, level)
-        ]  # fmt: skip
+        ]
     else:
         rows = [
-            {"rank": s.rank, "code": s.code, "name": s.name, "value": s.points,
-             "sample": s.issues, "tier": s.tier}
+            {
+                "rank": s.rank,
+                "code": s.code,
+                "name": s.name,
+                "value": s.points,
+                "sample": s.issues,
+                "tier": s.tier,
+            }
             for s in ctx.scores(p, level)
-        ]  # fmt: skip
-    return {"level": level, "period": p.key, "metric": metric,
-            "rows": _visible(scope, level, rows, p)}  # fmt: skip
+        ]
+    return {
+        "level": level,
+        "period": p.key,
+        "metric": metric,
+        "rows": _visible(scope, level, rows, p),
+    }
 
 
 # --------------------------------------------------------------------------- rules
@@ -212,11 +233,15 @@ def rules_list(request: Request) -> list[dict[str, Any]]:
     out = []
     for name in reg.names():
         prof = reg.profile(name)
-        out.append({
-            "profile": prof.profile, "name": prof.name, "source": prof.source,
-            "origin": reg.origin(name),
-            "versions": [v.model_dump(mode="json") for v in prof.versions],
-        })  # fmt: skip
+        out.append(
+            {
+                "profile": prof.profile,
+                "name": prof.name,
+                "source": prof.source,
+                "origin": reg.origin(name),
+                "versions": [v.model_dump(mode="json") for v in prof.versions],
+            }
+        )
     return out
 
 
@@ -245,12 +270,19 @@ def rules_load(
     categories = known_categories() | set(session.scalars(select(Category.code)))
     today = now(request).astimezone(local_zone()).date()
     prof = registry(request).install_text(
-        yaml_text, file, FsPath(settings.var_dir) / "profiles", today=today,
-        not_before=lambda name: published_through(session, name), categories=categories,
-        session=session, actor=actor,
-    )  # fmt: skip
-    return {"profile": prof.profile, "versions": [v.effective_from.isoformat()
-                                                  for v in prof.versions]}  # fmt: skip
+        yaml_text,
+        file,
+        FsPath(settings.var_dir) / "profiles",
+        today=today,
+        not_before=lambda name: published_through(session, name),
+        categories=categories,
+        session=session,
+        actor=actor,
+    )
+    return {
+        "profile": prof.profile,
+        "versions": [v.effective_from.isoformat() for v in prof.versions],
+    }
 
 
 # --------------------------------------------------------------------------- bulletins
@@ -264,15 +296,28 @@ def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
     from civgrid.grids.scoring.models import Bulletin
 
     rows = session.scalars(select(Bulletin).order_by(Bulletin.id.desc())).all()
-    return [{"id": b.id, "kind": b.kind, "period": b.period, "number": b.number,
-             "issued_at": b.issued_at.isoformat(), "sha256": b.sha256} for b in rows]  # fmt: skip
+    return [
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "period": b.period,
+            "number": b.number,
+            "issued_at": b.issued_at.isoformat(),
+            "sha256": b.sha256,
+        }
+        for b in rows
+    ]
 
 
 @router.get("/bulletins/preview", summary="Draft bulletin (not stored)", responses=ERRORS_READ)
 def bulletin_preview(
-    request: Request, store: StoreDep, session: SessionDep, scope: ScopeDep,
-    period: PeriodQuery = None, profile: ProfileQuery = None,
-) -> dict[str, Any]:  # fmt: skip
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> dict[str, Any]:
     """The content a bulletin of ``period`` would have now (roles that read every score)."""
     from civgrid.grids.scoring.bulletins import build_bulletin
 
@@ -287,8 +332,9 @@ def bulletin_publish(
     """Build, number and freeze the bulletin; a period already published → 409."""
     from civgrid.grids.scoring.bulletins import bulletin_dict, publish_bulletin
 
-    b = publish_bulletin(_ctx(request, store, session, body.profile), Period.parse(body.period),
-                         actor, now(request))  # fmt: skip
+    b = publish_bulletin(
+        _ctx(request, store, session, body.profile), Period.parse(body.period), actor, now(request)
+    )
     return bulletin_dict(b)
 
 
@@ -303,9 +349,11 @@ def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     return Response(
         b.xlsx,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="bulletin-{b.period}.xlsx"',
-                 "X-Content-SHA256": b.sha256},
-    )  # fmt: skip
+        headers={
+            "Content-Disposition": f'attachment; filename="bulletin-{b.period}.xlsx"',
+            "X-Content-SHA256": b.sha256,
+        },
+    )
 
 
 @router.get("/bulletins/{bulletin_id}", summary="A published bulletin", responses=ERRORS_READ)
@@ -366,10 +414,11 @@ def cases_list(
 
     return [
         case_dict(c)
-        for c in list_cases(session, status=status, level=level, unit_code=unit,
-                            leader_key=leader, period=period)
+        for c in list_cases(
+            session, status=status, level=level, unit_code=unit, leader_key=leader, period=period
+        )
         if scope.sees_case(c.level, c.unit_code, c.leader_key, _case_days(c))
-    ]  # fmt: skip
+    ]
 
 
 @router.post(
@@ -388,8 +437,7 @@ def cases_evaluate(
         now(request),
     )
     session.flush()
-    return {"opened": [case_dict(c) for c in opened],
-            "existing": [c.id for c in existing]}  # fmt: skip
+    return {"opened": [case_dict(c) for c in opened], "existing": [c.id for c in existing]}
 
 
 @router.get(
@@ -464,14 +512,18 @@ def scores_page(
             _visible(scope, "department", ctx.indicators(p, "department"), p),
             ctx.rules(p),
         )
-    )  # fmt: skip
+    )
 
 
 @pages.get("/scores/bulletin", response_class=HTMLResponse)
 def bulletin_draft_page(
-    request: Request, store: StoreDep, session: SessionDep, scope: ScopeDep,
-    period: PeriodQuery = None, profile: ProfileQuery = None,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    period: PeriodQuery = None,
+    profile: ProfileQuery = None,
+) -> HTMLResponse:
     """The bulletin of a period as it would be issued now (printable; roles reading all)."""
     from civgrid.grids.scoring.bulletins import build_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
