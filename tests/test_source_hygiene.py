@@ -37,8 +37,9 @@ def private_imports(path: Path, root: Path = ROOT) -> list[str]:
     return found
 
 
-#: ``# fmt: skip`` must be followed by ``# <reason>`` (the form ruff still honours).
-_SKIP = re.compile(r"#\s*fmt:\s*skip(?P<rest>.*)$")
+#: A bare skip; ``# fmt: skip # <reason>`` and ``# <reason> # fmt: skip`` are the forms
+#: ruff still honours that say why.
+_BARE_SKIP = re.compile(r"#\s*fmt:\s*skip")
 
 
 def unexplained_skips(path: Path, root: Path = ROOT) -> list[str]:
@@ -48,8 +49,7 @@ def unexplained_skips(path: Path, root: Path = ROOT) -> list[str]:
         for tok in tokenize.generate_tokens(f.readline):
             if tok.type != tokenize.COMMENT:
                 continue
-            m = _SKIP.search(tok.string)
-            if m and not re.match(r"\s*#\s*\S", m["rest"]):
+            if _BARE_SKIP.fullmatch(tok.string.strip()):
                 out.append(f"{path.relative_to(root)}:{tok.start[0]}")
     return out
 
