@@ -37,8 +37,8 @@ def private_imports(path: Path, root: Path = ROOT) -> list[str]:
     return found
 
 
-#: A bare skip; ``# fmt: skip # <reason>`` and ``# <reason> # fmt: skip`` are the forms
-#: ruff still honours that say why.
+#: A bare formatter skip. A reason goes in a second comment after it (or before it) on
+#: the same line, the forms ruff still honours.
 _BARE_SKIP = re.compile(r"#\s*fmt:\s*skip")
 
 
