@@ -75,7 +75,10 @@ def page(browser, server):
 
 def open_page(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_function(READY, timeout=60_000)
+    try:
+        page.wait_for_function(READY, timeout=60_000)
+    except Exception as exc:  # say why the page never got ready: its script errors
+        raise AssertionError(f"{url} never got ready; page errors: {page.errors}") from exc
     page.wait_for_timeout(300)  # let Leaflet finish drawing
     assert page.errors == []
     assert page.evaluate("civgrid.state.errors") == []

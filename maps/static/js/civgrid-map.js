@@ -203,15 +203,16 @@
   // ------------------------------------------------------------------ boundary layers
 
   // Labels come from the page config (civgrid.grids.core.labels via maps/pages.py); no tables here.
-  var L = { roles: {}, layers: {}, sources: {}, actions: {} };
+  // not "L": that is Leaflet
+  var LABELS = { roles: {}, layers: {}, sources: {}, actions: {} };
   function useLabels(cfg) {
     var l = (cfg && cfg.labels) || {};
     ["roles", "layers", "sources", "actions"].forEach(function (k) {
-      L[k] = l[k] || {};
+      LABELS[k] = l[k] || {};
     });
   }
   function lab(table, key) {
-    return L[table][key] || key;
+    return LABELS[table][key] || key;
   }
 
   function popupFor(key, p) {
