@@ -10,7 +10,11 @@ Its ``city:`` section (:mod:`civgrid.grids.core.city`) gives the county name,
 the map centre and zoom, the time zone and the notice/bulletin number prefixes;
 the app (:func:`civgrid.api.app.create_app`) and the CLI load it once and
 everything reads it through :func:`civgrid.grids.core.city.current_city`.
-``CIVGRID_TIME_ZONE`` (an IANA name) overrides the profile's time zone.
+``CIVGRID_TIME_ZONE`` (an IANA name) overrides the profile's time zone; it is the
+only time-zone setting (the issue calendar's former ``CIVGRID_TIMEZONE`` is gone:
+every county-local day is read in :func:`civgrid.grids.core.calendar.local_zone`).
+The profile's ``city:`` section also gives the default deadlines (``deadlines:``),
+patrol cadences (``patrol:``) and the scoring profile (``scoring_profile:``).
 """
 
 from __future__ import annotations

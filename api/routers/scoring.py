@@ -39,7 +39,7 @@ PeriodQuery = Annotated[
     str | None,
     Query(description="YYYY-MM, YYYYQn, YYYY or YYYY-Www (default: the current month)."),
 ]
-ProfileQuery = Annotated[str | None, Query(description="Rule profile (default: sheqi).")]
+ProfileQuery = Annotated[str | None, Query(description="Rule profile (default: the city's).")]
 SampleQuery = Annotated[
     Literal["all", "patrol", "issues", "inspected"] | None,
     Query(

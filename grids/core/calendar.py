@@ -458,13 +458,22 @@ class DeadlinePolicy:
     default: DeadlineRule = field(default_factory=lambda: DeadlineRule.working_days(3))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> DeadlinePolicy:
-        """Build from configuration.
+    def from_mapping(
+        cls, data: Mapping[str, Any] | None, *, base: DeadlinePolicy | None = None
+    ) -> DeadlinePolicy:
+        """Build from configuration, over ``base`` (default: the code's defaults).
 
         ``{"default": "3wd", "priorities": {"urgent": "2h"},
         "categories": {"cigarette_butts": "24h", "illegal_structure": {"normal": "10wd"}}}``
+
+        A key of ``data`` replaces the same key of ``base``; the others are kept
+        (``base`` itself is not changed).
         """
-        policy = cls()
+        policy = (
+            cls()
+            if base is None
+            else cls(dict(base.rules), dict(base.priority_rules), base.default)
+        )
         if not data:
             return policy
         if "default" in data:

@@ -22,6 +22,24 @@ Example section (the demo county's is in ``grids/profiles/sheqi.yaml``)::
       bulletin_prefixes: {monthly: 示通, quarterly: 示考}
       holidays: []                   # extra public holidays (ISO dates or a..b ranges)
       makeup_workdays: []            # extra make-up working days (调休)
+      scoring_profile: shiyi         # optional: the rules profile scored under by default
+                                     # (default: this file's ``profile:`` name)
+      deadlines:                     # optional: 整改时限 defaults (h = hours, wd = working days)
+        default: 3wd
+        priorities: {urgent: 24h, high: 2wd, low: 10wd}
+        categories: {illegal_structures: 10wd, cigarette_butts: {urgent: 2h}}
+        notice: 2wd                  # second deadline of a 督办 notice
+      patrol:                        # optional: patrol cadences and capacity
+        sample_share: 1/3
+        leader_visits_per_month: 2
+        key_site_visits_per_month: 2
+        capacity_per_day: 6
+
+The ``deadlines:`` and ``patrol:`` blocks give the city's *defaults*:
+:class:`civgrid.grids.issues.config.IssueConfig` and
+:class:`civgrid.grids.patrol.plan.PatrolSettings` take them when not given
+explicitly (explicit arguments and ``CIVGRID_*`` settings still win; a key left
+out keeps the code's default).
 
 Examples
 --------
@@ -51,6 +69,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,7 +77,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from civgrid.grids.core.calendar import DEFAULT_TZ, parse_day_list, set_time_zone
+from civgrid.grids.core.calendar import (
+    DEFAULT_TZ,
+    DeadlinePolicy,
+    DeadlineRule,
+    Priority,
+    parse_day_list,
+    set_time_zone,
+)
 from civgrid.grids.core.profilefile import ProfileFileError, compose, validation_error
 
 __all__ = [
@@ -93,6 +119,101 @@ class BulletinPrefixes(BaseModel):
     quarterly: str = Field(min_length=1, max_length=16)
 
 
+def _rule(v: Any) -> str | float:
+    """A deadline rule as written (``24h``, ``3wd``, a number), checked by parsing it."""
+    try:
+        DeadlineRule.parse(v)
+    except Exception:  # ValueError, KeyError, InvalidInputError: one message with the line
+        raise ValueError(f"bad deadline {v!r} (use e.g. 24h or 3wd)") from None
+    return v if isinstance(v, str) else float(v)
+
+
+class CityDeadlines(BaseModel):
+    """Deadline defaults of a city (``city.deadlines``); see :class:`DeadlinePolicy`.
+
+    Every key is optional: what is left out keeps the code's default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: str | float | None = None
+    priorities: dict[Priority, str | float] = Field(default_factory=dict)
+    #: ``category: rule`` or ``category: {priority or '*': rule}``.
+    categories: dict[str, str | float | dict[str, str | float]] = Field(default_factory=dict)
+    #: The second deadline of a 督办 notice.
+    notice: str | float | None = None
+
+    @field_validator("default", "notice")
+    @classmethod
+    def _one(cls, v: Any) -> Any:
+        return None if v is None else _rule(v)
+
+    @field_validator("priorities")
+    @classmethod
+    def _prios(cls, v: dict[Priority, Any]) -> dict[Priority, Any]:
+        return {k: _rule(r) for k, r in v.items()}
+
+    @field_validator("categories")
+    @classmethod
+    def _cats(cls, v: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for cat, spec in v.items():
+            if isinstance(spec, dict):
+                for prio in spec:
+                    if prio not in ("*", "any", "default") and prio not in Priority.__members__:
+                        raise ValueError(f"{cat}: unknown priority {prio!r}")
+                out[cat] = {p: _rule(r) for p, r in spec.items()}
+            else:
+                out[cat] = _rule(spec)
+        return out
+
+    def mapping(self) -> dict[str, Any]:
+        """The form :meth:`DeadlinePolicy.from_mapping` takes (without ``notice``)."""
+        out: dict[str, Any] = {}
+        if self.default is not None:
+            out["default"] = self.default
+        if self.priorities:
+            out["priorities"] = {p.value: r for p, r in self.priorities.items()}
+        if self.categories:
+            out["categories"] = dict(self.categories)
+        return out
+
+
+class CityPatrol(BaseModel):
+    """Patrol cadences and capacity of a city (``city.patrol``); see ``PatrolSettings``.
+
+    Every key is optional: what is left out keeps the code's default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Share of communities sampled per month: a number in (0, 1] or a fraction ``1/3``.
+    sample_share: float | None = Field(default=None, gt=0, le=1)
+    quarter_coverage: bool | None = None
+    key_site_visits_per_month: int | None = Field(default=None, ge=0, le=31)
+    leader_visits_per_month: int | None = Field(default=None, ge=0, le=31)
+    unit_visits_per_month: int | None = Field(default=None, ge=0, le=31)
+    capacity_per_day: int | None = Field(default=None, ge=1)
+    working_weekdays: tuple[Annotated[int, Field(ge=0, le=6)], ...] | None = None
+    hotspot_min_recurrences: int | None = Field(default=None, ge=0)
+    max_hotspots: int | None = Field(default=None, ge=0)
+    poor_score: float | None = None
+
+    @field_validator("sample_share", mode="before")
+    @classmethod
+    def _fraction(cls, v: Any) -> Any:
+        if isinstance(v, str) and "/" in v:
+            try:
+                return float(Fraction(v.replace(" ", "")))
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"bad fraction {v!r}") from None
+        return v
+
+    def values(self) -> dict[str, Any]:
+        """The keys set in the profile."""
+        return self.model_dump(exclude_none=True)
+
+
 class City(BaseModel):
     """One city: name, map view, time zone, calendar additions and number prefixes."""
 
@@ -109,6 +230,12 @@ class City(BaseModel):
     bulletin_prefixes: BulletinPrefixes
     holidays: list[date] = Field(default_factory=list)
     makeup_workdays: list[date] = Field(default_factory=list)
+    #: The rules profile scored under by default (None: :attr:`key`).
+    scoring_profile: str | None = Field(default=None, min_length=1)
+    deadlines: CityDeadlines | None = None
+    patrol: CityPatrol | None = None
+    #: The file the city was read from (set by the loader, not in the YAML).
+    source_file: str | None = Field(default=None, exclude=True)
 
     @field_validator("time_zone")
     @classmethod
@@ -138,6 +265,24 @@ class City(BaseModel):
         """The city's time zone."""
         return ZoneInfo(self.time_zone)
 
+    @property
+    def scoring_profile_name(self) -> str:
+        """The rules profile this city scores under by default."""
+        return self.scoring_profile or self.key
+
+    def deadline_policy(self) -> DeadlinePolicy:
+        """The city's deadline defaults over the code's (:class:`DeadlinePolicy`)."""
+        return DeadlinePolicy.from_mapping(self.deadlines.mapping() if self.deadlines else None)
+
+    def notice_deadline(self) -> DeadlineRule | None:
+        """The city's second deadline of a 督办 notice (None: not set)."""
+        rule = self.deadlines.notice if self.deadlines else None
+        return None if rule is None else DeadlineRule.parse(rule)
+
+    def patrol_defaults(self) -> dict[str, Any]:
+        """The patrol settings the city sets (``PatrolSettings`` field → value)."""
+        return self.patrol.values() if self.patrol else {}
+
 
 def load_city_text(text: str, file: str = "<profile>", *, key: str | None = None) -> City:
     """The :class:`City` of a profile's YAML text (its ``city:`` section).
@@ -154,8 +299,10 @@ def load_city_text(text: str, file: str = "<profile>", *, key: str | None = None
     if not isinstance(section, dict):
         raise CityError(file, lines.get(("city",)), "city: must be a mapping")
     name = key or str(data.get("profile") or Path(file).stem)
+    if "source_file" in section:
+        raise CityError(file, lines.get(("city", "source_file")), "city.source_file: not allowed")
     try:
-        return City.model_validate({"key": name, **section})
+        return City.model_validate({"key": name, **section, "source_file": file})
     except ValidationError as exc:
         raise validation_error(exc, file, lines, ("city",), CityError) from exc
 

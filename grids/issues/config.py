@@ -4,6 +4,14 @@
 :class:`IssueConfig` is the plain object the domain functions take, built from
 the settings (or directly in tests, with an injectable ``clock``).
 
+Precedence of a value, first wins: an explicit argument (``IssueConfig(deadlines=…)``),
+a ``CIVGRID_*`` setting (:meth:`IssueConfig.from_settings`), the current city's
+profile (``city.deadlines`` and ``city.notice_prefix``, see
+:mod:`civgrid.grids.core.city`), the code's default. ``CIVGRID_DEADLINES`` is laid
+over the city's deadlines key by key (``default``, each priority, each category).
+The time zone is the county's one zone (:func:`civgrid.grids.core.calendar.local_zone`:
+the city profile's, or ``CIVGRID_TIME_ZONE``).
+
 Examples
 --------
 >>> from datetime import datetime, UTC
@@ -76,11 +84,6 @@ class IssueSettings(BaseSettings):
     )
     photo_max_bytes: int = Field(default=10 * 1024 * 1024, description="Largest photo accepted.")
     photo_max_count: int = Field(default=9, description="Most photos per event.")
-    timezone: str | None = Field(
-        default=None,
-        description="The calendar's time zone; default: the county's (city profile, "
-        "CIVGRID_TIME_ZONE).",
-    )
     holidays: str = Field(
         default="",
         description="Extra public holidays: ISO dates or ranges a..b, comma separated "
@@ -94,7 +97,8 @@ class IssueSettings(BaseSettings):
     )
     deadlines: dict[str, Any] = Field(
         default_factory=dict,
-        description="Deadline policy: default, priorities, categories (e.g. '24h', '3wd').",
+        description="Deadline policy: default, priorities, categories (e.g. '24h', '3wd'), "
+        "laid over the city profile's deadlines.",
     )
     require_photo_on_submit: bool = Field(default=True, description="A fix needs a photo.")
     triage_anonymous_citizen: bool = Field(
@@ -107,8 +111,10 @@ class IssueSettings(BaseSettings):
     recurrence_days: int = Field(default=30, description="Recurrence window after closing.")
     recurrence_radius_m: float = Field(default=50.0, description="Recurrence distance (metres).")
     reopen_days: int = Field(default=30, description="A closed issue can be reopened this long.")
-    notice_deadline: str = Field(
-        default="2wd", description="Second deadline given by a 督办 notice ('2wd', '48h')."
+    notice_deadline: str | None = Field(
+        default=None,
+        description="Second deadline given by a 督办 notice ('2wd', '48h'); default: the "
+        "city profile's (deadlines.notice), else 2wd.",
     )
     notice_prefix: str | None = Field(
         default=None, description="Prefix of 督办 notice numbers; default: the city profile's."
@@ -125,13 +131,21 @@ def city_calendar(
     *,
     tz: str | None = None,
 ) -> WorkingCalendar:
-    """The national calendar plus the city profile's and these local days, in the county zone."""
+    """The national calendar plus the city profile's and these local days, in the county zone.
+
+    ``tz`` is for tests and tools only; the county's zone is :func:`local_zone`.
+    """
     city = current_city()
     return WorkingCalendar.china(
         [*city.holidays, *holidays],
         [*city.makeup_workdays, *makeup_workdays],
         tz=tz or local_zone(),
     )
+
+
+def _city_notice_deadline() -> DeadlineRule:
+    """The current city's 督办 notice deadline, else 2 working days."""
+    return current_city().notice_deadline() or DeadlineRule.working_days(2)
 
 
 def _utcnow() -> datetime:
@@ -147,16 +161,21 @@ class IssueConfig:
     workflow : Workflow
     calendar : WorkingCalendar
     deadlines : DeadlinePolicy
+        Default: the current city's (``city.deadlines``), else the code's.
     clock : callable
         Returns the current time (aware); injectable for tests and simulation.
     photo_dir : Path, optional
         Where photos are written (None: photos are refused).
+    notice_deadline : DeadlineRule
+        Default: the current city's (``city.deadlines.notice``), else 2 working days.
     (other fields as in :class:`IssueSettings`)
+
+    An explicit argument wins over the current city's default.
     """
 
     workflow: Workflow = field(default_factory=Workflow)
     calendar: WorkingCalendar = field(default_factory=lambda: city_calendar())
-    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    deadlines: DeadlinePolicy = field(default_factory=lambda: current_city().deadline_policy())
     clock: Callable[[], datetime] = _utcnow
     photo_dir: Path | None = None
     photo_max_bytes: int = 10 * 1024 * 1024
@@ -167,7 +186,7 @@ class IssueConfig:
     recurrence_days: int = 30
     recurrence_radius_m: float = 50.0
     reopen_days: int = 30
-    notice_deadline: DeadlineRule = field(default_factory=lambda: DeadlineRule.working_days(2))
+    notice_deadline: DeadlineRule = field(default_factory=lambda: _city_notice_deadline())
     notice_prefix: str = field(default_factory=lambda: current_city().notice_prefix)
     returns_before_notice: int = 2
     due_soon_hours: float = 24.0
@@ -182,6 +201,9 @@ class IssueConfig:
     ) -> IssueConfig:
         """Build from :class:`IssueSettings` (read from the environment when omitted).
 
+        A setting that is set wins over the current city's default (``CIVGRID_DEADLINES``
+        key by key over ``city.deadlines``), which wins over the code's.
+
         Parameters
         ----------
         settings : IssueSettings, optional
@@ -192,15 +214,15 @@ class IssueConfig:
         """
         s = settings or IssueSettings()
         photo_dir = s.photo_dir or (Path(var_dir) / "photos" if var_dir is not None else None)
-        calendar = city_calendar(
-            parse_day_list(s.holidays), parse_day_list(s.makeup_workdays), tz=s.timezone
-        )
+        calendar = city_calendar(parse_day_list(s.holidays), parse_day_list(s.makeup_workdays))
         return cls(
             workflow=Workflow.from_labels(
                 s.state_labels, require_photo_on_submit=s.require_photo_on_submit
             ),
             calendar=calendar,
-            deadlines=DeadlinePolicy.from_mapping(s.deadlines),
+            deadlines=DeadlinePolicy.from_mapping(
+                s.deadlines, base=current_city().deadline_policy()
+            ),
             clock=clock or _utcnow,
             photo_dir=photo_dir,
             photo_max_bytes=s.photo_max_bytes,
@@ -211,7 +233,11 @@ class IssueConfig:
             recurrence_days=s.recurrence_days,
             recurrence_radius_m=s.recurrence_radius_m,
             reopen_days=s.reopen_days,
-            notice_deadline=DeadlineRule.parse(s.notice_deadline),
+            notice_deadline=(
+                DeadlineRule.parse(s.notice_deadline)
+                if s.notice_deadline
+                else _city_notice_deadline()
+            ),
             notice_prefix=s.notice_prefix or current_city().notice_prefix,
             returns_before_notice=s.returns_before_notice,
             due_soon_hours=s.due_soon_hours,

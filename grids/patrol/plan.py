@@ -49,6 +49,7 @@ from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.calendar import parse_month
+from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.models import Issue, IssuePlace
 from civgrid.grids.issues.workflow import KIND, Kind, State
@@ -72,6 +73,12 @@ __all__ = [
 #: ``feed(session, store, first_day)`` → (scores by code, what they came from).
 ScoresFeed = Callable[[Session, Store, date], tuple[dict[str, float], dict[str, Any]]]
 
+
+def _city(name: str, default: Any) -> Any:
+    """The current city's patrol setting ``name`` (``city.patrol``), else ``default``."""
+    return current_city().patrol_defaults().get(name, default)
+
+
 #: Visit kinds and their Chinese labels (UI).
 KIND_LABELS = {
     "leader_inspection": "领导包联看",
@@ -88,6 +95,12 @@ KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
 @dataclass(frozen=True)
 class PatrolSettings:
     """Cadences, capacity and priority weights of patrol planning (overridable).
+
+    Defaults, first wins: an explicit argument (``PatrolSettings(capacity_per_day=1)``,
+    or a key of the mapping given to :meth:`from_dict`, e.g. a request's
+    ``settings``), the current city's profile (``city.patrol``, see
+    :mod:`civgrid.grids.core.city`; Sheqi's are in ``grids/profiles/sheqi.yaml``),
+    the code's default below.
 
     Attributes
     ----------
@@ -117,17 +130,25 @@ class PatrolSettings:
         Tie-break seed.
     """
 
-    sample_share: float = 1 / 3
-    quarter_coverage: bool = True
-    key_site_visits_per_month: int = 2
-    leader_visits_per_month: int = 2
-    unit_visits_per_month: int = 1
-    capacity_per_day: int | None = None
-    working_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    sample_share: float = field(default_factory=lambda: _city("sample_share", 1 / 3))
+    quarter_coverage: bool = field(default_factory=lambda: _city("quarter_coverage", True))
+    key_site_visits_per_month: int = field(
+        default_factory=lambda: _city("key_site_visits_per_month", 2)
+    )
+    leader_visits_per_month: int = field(
+        default_factory=lambda: _city("leader_visits_per_month", 2)
+    )
+    unit_visits_per_month: int = field(default_factory=lambda: _city("unit_visits_per_month", 1))
+    capacity_per_day: int | None = field(default_factory=lambda: _city("capacity_per_day", None))
+    working_weekdays: tuple[int, ...] = field(
+        default_factory=lambda: tuple(_city("working_weekdays", (0, 1, 2, 3, 4)))
+    )
     holidays: tuple[str, ...] = ()
-    hotspot_min_recurrences: int = 2
-    max_hotspots: int = 12
-    poor_score: float = 80.0
+    hotspot_min_recurrences: int = field(
+        default_factory=lambda: _city("hotspot_min_recurrences", 2)
+    )
+    max_hotspots: int = field(default_factory=lambda: _city("max_hotspots", 12))
+    poor_score: float = field(default_factory=lambda: _city("poor_score", 80.0))
     w_recurrence: float = 2.0
     w_open: float = 0.5
     w_overdue: float = 1.5

@@ -53,6 +53,7 @@ from pydantic_core import PydanticCustomError
 
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.calendar import Priority, local_today
+from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import NotFoundError
 from civgrid.grids.core.profilefile import (
     ProfileFileError,
@@ -77,14 +78,26 @@ __all__ = [
     "RuleVersion",
     "RulesError",
     "Trigger",
+    "default_profile",
     "known_categories",
     "load_profile_file",
     "load_profile_text",
     "shipped_profile_paths",
 ]
 
-#: The profile used when none is named (the demo county is modelled on Sheqi).
+#: The demo county's profile (Sheqi). The profile used when none is named is the
+#: current city's (:func:`default_profile`), this one for the default city.
 DEFAULT_PROFILE = "sheqi"
+
+
+def default_profile() -> str:
+    """The profile scored under when none is named: the current city's.
+
+    ``city.scoring_profile`` of the selected profile file, else its ``profile:``
+    name (see :mod:`civgrid.grids.core.city`; ``CIVGRID_CITY`` selects the city).
+    """
+    return current_city().scoring_profile_name
+
 
 #: Chinese labels of the consequences a trigger names and of the case actions.
 ACTION_LABELS: dict[str, str] = {
@@ -480,6 +493,17 @@ def shipped_profile_paths() -> list[Path]:
     return sorted(Path(str(p)) for p in root.iterdir() if str(p).endswith(".yaml"))
 
 
+def _city_rules_file() -> Path | None:
+    """The current city's profile file when it is not shipped and holds ``versions:``."""
+    file = current_city().source_file
+    if not file or not (path := Path(file)).is_file():
+        return None
+    if path.resolve() in {p.resolve() for p in shipped_profile_paths()}:
+        return None
+    data, _ = compose(_read(path), str(path), RulesError)
+    return path if data.get("versions") else None
+
+
 def _today() -> date:
     """Today in the county's time zone."""
     return local_today()
@@ -628,6 +652,9 @@ class RuleRegistry:
     ) -> RuleRegistry:
         """A registry holding the shipped profiles, then the valid ones of ``local_dir``.
 
+        The current city's profile file, when it is not a shipped one and has
+        ``versions:``, is loaded after the shipped ones (a bad one raises).
+
         Files in ``local_dir`` (put there by :meth:`install`, which checked their
         history) replace the shipped profile of the same name. A malformed one is
         skipped — the shipped rules stay — and reported: a warning is logged and
@@ -641,6 +668,8 @@ class RuleRegistry:
             reg._signature = reg._stat()  # before reading: a later change reloads again
         for p in shipped_profile_paths():
             reg._activate(reg._parse_file(p))
+        if (city_file := _city_rules_file()) is not None:
+            reg._activate(reg._parse_file(city_file))
         if local_dir is not None and Path(local_dir).is_dir():
             for p in sorted(Path(local_dir).glob("*.yaml")):
                 try:
@@ -836,11 +865,12 @@ class RuleRegistry:
             return self._activate(parsed)
 
     def profile(self, name: str | None = None) -> Profile:
-        """The active profile ``name`` (default :data:`DEFAULT_PROFILE`)."""
+        """The active profile ``name`` (default: the current city's, :func:`default_profile`)."""
         self.refresh()
-        entry = self._profiles.get(name or DEFAULT_PROFILE)
+        key = name or default_profile()
+        entry = self._profiles.get(key)
         if entry is None:
-            raise NotFoundError(f"no rules profile {name!r}", kind="profile", key=name)
+            raise NotFoundError(f"no rules profile {key!r}", kind="profile", key=key)
         return entry.profile
 
     def origin(self, name: str) -> str:

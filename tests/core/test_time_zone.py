@@ -41,7 +41,7 @@ def test_default_zone_counts_the_instant_in_december():
 
 
 def test_scoring_period_follows_the_zone(new_york):
-    from civgrid.api.cli_scoring import parse_as_of
+    from civgrid.api.cli.scoring import parse_as_of
     from civgrid.grids.scoring.score import Period, in_period
 
     dec, nov = Period.parse("2026-12"), Period.parse("2026-11")
