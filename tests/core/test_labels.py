@@ -33,8 +33,9 @@ def _label_strings() -> set[str]:
     return out
 
 
-#: Words that are also plain column headers (备注 = a note column, not the comment event).
-GENERIC = {"备注"}
+#: Words that are also plain column headers or cell words (备注 = a note column, not the
+#: comment event; 无 = "none" in a cell; 办结 / 返工 = state words of old spreadsheets).
+GENERIC = {"备注", "无", "办结", "返工"}
 
 
 def _state_labels() -> set[str]:
