@@ -16,9 +16,10 @@ from civgrid.geo import convert
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.calendar import parse_month
 from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.core.labels import PATROL_KIND_LABELS
 from civgrid.grids.patrol.coverage import team_coverage
 from civgrid.grids.patrol.models import PatrolPlan, PatrolTrack, PatrolVisit
-from civgrid.grids.patrol.plan import KIND_LABELS, reasons_zh
+from civgrid.grids.patrol.plan import reasons_zh
 from civgrid.grids.patrol.routes import target_names, target_point, team_route
 
 __all__ = ["patrol_map_data"]
@@ -74,7 +75,7 @@ def patrol_map_data(
                         "day": v.day.isoformat(),
                         "seq": v.seq,
                         "kind": v.kind,
-                        "kind_label": KIND_LABELS.get(v.kind, v.kind),
+                        "kind_label": PATROL_KIND_LABELS.get(v.kind, v.kind),
                         "target_layer": v.target_layer,
                         "community_code": v.community_code,
                         "target_code": v.target_code,

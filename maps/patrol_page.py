@@ -14,23 +14,22 @@ from html import escape
 from typing import Any
 
 from civgrid.grids.core.city import current_city
-from civgrid.grids.core.labels import UNIT_KIND_LABELS
-from civgrid.grids.patrol.plan import KIND_LABELS
+from civgrid.grids.core.labels import (
+    PATROL_KIND_COLORS,
+    PATROL_KIND_LABELS,
+    PATROL_LEGEND_COLORS,
+    PATROL_LEGEND_LABELS,
+    UNIT_KIND_LABELS,
+)
 
 __all__ = ["KIND_COLORS", "patrol_map"]
 
-#: Marker colour of each visit kind.
-KIND_COLORS = {
-    "leader_inspection": "#c0392b",
-    "key_site": "#8e44ad",
-    "hotspot": "#e67e22",
-    "community_quarter": "#2471a3",
-    "community_sample": "#17a589",
-}
-COVERED_COLOR = "#1e8449"
-MISSED_COLOR = "#cb4335"
-TRACK_COLOR = "#1f3a93"
-ROUTE_COLOR = "#d35400"
+#: Marker colour of each visit kind (home: ``grids/core/labels.py``).
+KIND_COLORS = PATROL_KIND_COLORS
+COVERED_COLOR = PATROL_LEGEND_COLORS["covered"]
+MISSED_COLOR = PATROL_LEGEND_COLORS["missed"]
+TRACK_COLOR = PATROL_LEGEND_COLORS["track"]
+ROUTE_COLOR = PATROL_LEGEND_COLORS["route"]
 
 
 def _panel(
@@ -42,14 +41,14 @@ def _panel(
         for t in teams
     )
     legend = "".join(
-        f'<li><span class="cg-dot" style="background:{c}"></span>{escape(KIND_LABELS[k])}</li>'
+        f'<li><span class="cg-dot" style="background:{c}"></span>'
+        f"{escape(PATROL_KIND_LABELS[k])}</li>"
         for k, c in KIND_COLORS.items()
     )
-    legend += (
-        f'<li><span class="cg-line" style="background:{COVERED_COLOR}"></span>已覆盖路段</li>'
-        f'<li><span class="cg-line" style="background:{MISSED_COLOR}"></span>未覆盖路段</li>'
-        f'<li><span class="cg-line" style="background:{TRACK_COLOR}"></span>GPS 轨迹</li>'
-        f'<li><span class="cg-line" style="background:{ROUTE_COLOR}"></span>当日路线</li>'
+    legend += "".join(
+        f'<li><span class="cg-line" style="background:{PATROL_LEGEND_COLORS[k]}"></span>'
+        f"{escape(label)}</li>"
+        for k, label in PATROL_LEGEND_LABELS.items()
     )
     return f"""
 <div class="cg-panel cg-panel-left cg-patrol-panel" id="cg-patrol-panel">
@@ -143,7 +142,8 @@ def patrol_map(
         "team": team,
         "day": day,
         "teams": [{"key": t["key"], "name": t["name"], "base": t.get("base")} for t in teams],
-        "kindLabels": KIND_LABELS,
+        "kindLabels": PATROL_KIND_LABELS,
+        "legendLabels": PATROL_LEGEND_LABELS,
         "teamLabel": UNIT_KIND_LABELS["supervision_team"],
         "kindColors": KIND_COLORS,
         "coveredColor": COVERED_COLOR,

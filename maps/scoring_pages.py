@@ -26,19 +26,7 @@ __all__ = [
 _LEVELS = zh.LEVEL_LABELS
 _TIERS = zh.TIER_LABELS
 #: Chinese names of the line-item rules shown on a unit's page.
-_RULES = {
-    "issue": "发现问题",
-    "source": "来源加重",
-    "overdue": zh.ISSUE_ACTION_LABELS["overdue"],
-    "recurrence": zh.ISSUE_ACTION_LABELS["recurrence"],
-    "return": "返工",
-    "extension": "延期",
-    "on_time_closure": "按期结案",
-    "media_praise": "媒体表扬",
-    "bonus_cap": "加分封顶",
-    "community": "社区得分",
-    "period": "分期得分",
-}
+_RULES = zh.SCORE_LINE_LABELS
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Serif CJK SC","WenQuanYi Micro Hei",sans-serif;
@@ -54,6 +42,21 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 @media print{.nav,.noprint{display:none}body{margin:0;max-width:none}
 h2{page-break-after:avoid}table{page-break-inside:auto}tr{page-break-inside:avoid}}
 """
+
+
+_DEPT_HEAD = "".join(
+    f"<th>{escape(zh.INDICATOR_LABELS[k])}</th>"
+    for k in (
+        "filed",
+        "due",
+        "closure_rate",
+        "on_time_rate",
+        "rework_rate",
+        "extension_rate",
+        "avg_handling_hours",
+        "composite_score",
+    )
+)
 
 
 def _e(v: Any) -> str:
@@ -116,8 +119,7 @@ def _dept_table(rows: Sequence[Mapping[str, Any]], limit: int = 30) -> str:
     )
     return (
         f'<table id="cg-dept"><thead><tr><th>名次</th><th>{_LEVELS["department"]}</th>'
-        "<th>立案数</th><th>应结案数</th><th>结案率</th><th>按期结案率</th><th>返工率</th><th>延期率</th>"
-        f"<th>平均处置时长（小时）</th><th>综合指标值</th></tr></thead><tbody>{body}</tbody></table>"
+        f"{_DEPT_HEAD}</tr></thead><tbody>{body}</tbody></table>"
         '<p class="muted">名次仅排应结案数达到最低样本量的单位（“—”为样本不足）。</p>'
     )
 

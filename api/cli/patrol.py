@@ -99,8 +99,9 @@ def plan(
 ) -> None:
     """Plan the month's inspection visits (explains each; never exceeds capacity)."""
     from civgrid.api.cli.scoring import score_registry
+    from civgrid.grids.core.labels import PATROL_KIND_LABELS as KIND_LABELS
+    from civgrid.grids.core.labels import SCORE_SOURCE_LABELS
     from civgrid.grids.patrol.plan import (
-        KIND_LABELS,
         PatrolSettings,
         parse_last_scores,
         plan_month,
@@ -143,10 +144,10 @@ def plan(
         typer.echo("按督查组: " + ", ".join(f"{k} {v}" for k, v in sm["by_team"].items()))
         ls = sm.get("last_scores", {})
         src = {
-            "given": "手工给定",
-            "bulletin": f"{ls.get('period')} 月通报 {ls.get('number', '')}",
-            "computed": f"{ls.get('period')} 计算得分",
-            "none": "无",
+            **SCORE_SOURCE_LABELS,
+            "bulletin": f"{ls.get('period')} {SCORE_SOURCE_LABELS['bulletin']} "
+            f"{ls.get('number', '')}",
+            "computed": f"{ls.get('period')} {SCORE_SOURCE_LABELS['computed']}",
         }
         note = f"（{ls['reason']}）" if ls.get("reason") else ""
         typer.echo(
@@ -178,7 +179,7 @@ def route(
     database_url: DatabaseUrl = None,
 ) -> None:
     """A team's route for a day through its planned visits (metres)."""
-    from civgrid.grids.patrol.plan import KIND_LABELS
+    from civgrid.grids.core.labels import PATROL_KIND_LABELS as KIND_LABELS
     from civgrid.grids.patrol.routes import team_route
 
     with open_indexed(database_url) as (store, _), store.session() as s:
@@ -213,6 +214,7 @@ def coverage(
 ) -> None:
     """Measure a track (with --track) or report a month's coverage and gaps (--month)."""
     from civgrid.grids.core.errors import InvalidInputError
+    from civgrid.grids.core.labels import TRACK_DROP_LABELS
     from civgrid.grids.patrol.coverage import ingest_track, team_coverage
 
     with open_indexed(database_url) as (store, _), store.session() as s:
@@ -244,12 +246,7 @@ def coverage(
                 f"重复 {c['duplicates']}，跳点 {c['jumps']}，县外 {c.get('outside_county', 0)}），"
                 f"长 {out['length_m'] / 1000:.2f} km"
             )
-            why = {
-                "before_anchor": "起点异常",
-                "spike": "孤立跳点",
-                "jump": "超速跳点",
-                "unconfirmed": "末点未确认",
-            }
+            why = TRACK_DROP_LABELS
             for d in c.get("dropped", [])[:10]:
                 typer.echo(
                     f"  剔除第 {d['point']} 点：{why.get(d['reason'], d['reason'])}"

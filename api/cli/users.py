@@ -17,17 +17,18 @@ from typing import Annotated, Any
 import typer
 
 from civgrid.api.cli._common import DatabaseUrl, cli_actor, fail, open_store
+from civgrid.grids.core.labels import ACCOUNT_ROLE_LABELS
 
 user_app = typer.Typer(help="Accounts (账号): users and roles.", no_args_is_help=True)
 
 #: The demo accounts (besides the admin): username, role, unit, leader, title.
 DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
-    ("dispatcher", "dispatcher", None, None, "指挥中心调度员"),
+    ("dispatcher", "dispatcher", None, None, ACCOUNT_ROLE_LABELS["dispatcher"]),
     ("inspector", "inspector", "ST01", None, "第一督查组督查员"),
     ("unit_d04", "unit_handler", "D04", None, "县公安局经办人"),
-    ("gridworker", "grid_worker", None, None, "网格员"),
+    ("gridworker", "grid_worker", None, None, ACCOUNT_ROLE_LABELS["grid_worker"]),
     ("leader_l01", "leader", None, "L01", "县委副书记"),
-    ("viewer", "viewer", None, None, "只读查看"),
+    ("viewer", "viewer", None, None, ACCOUNT_ROLE_LABELS["viewer"]),
 )
 
 
@@ -161,7 +162,7 @@ def bootstrap_demo(database_url: DatabaseUrl = None) -> None:
         if session.scalar(select(User.id).where(User.role == "admin")) is not None:
             typer.echo("accounts exist already (civgrid user list); nothing to do")
             return
-        rows = [("admin", "admin", None, None, "系统管理员"), *DEMO_USERS]
+        rows = [("admin", "admin", None, None, ACCOUNT_ROLE_LABELS["admin"]), *DEMO_USERS]
         shown = []
         for name, role, unit, leader, title in rows:
             if session.scalar(select(User.id).where(User.username == name)) is not None:

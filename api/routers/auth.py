@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -55,6 +54,7 @@ from civgrid.grids.accounts.models import User
 from civgrid.grids.accounts.permissions import ROLE_LABELS, Perm, Role, Scope
 from civgrid.grids.core import audit
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.maps.account_pages import login_page_html, password_page_html
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 pages = APIRouter(include_in_schema=False)
@@ -335,30 +335,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def login_page_html(county: str, next_url: str, error: str | None = None) -> str:
-    """The login page (Chinese)."""
-    err = f'<p class="err">{escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>登录 · {escape(county)}创文网格化管理</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f4f4f4}}
-form{{max-width:22rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:6px;
-box-shadow:0 1px 4px #0002}} h1{{color:#b3261e;font-size:1.3rem}} label{{display:block;
-margin:.8rem 0 .2rem}} input{{width:100%;padding:.5rem;box-sizing:border-box}}
-button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#b3261e;color:#fff;border:0}}
-.err{{color:#b3261e}} .muted{{color:#666;font-size:.85rem}}</style></head>
-<body><form method="post" action="/login">
-<h1>{escape(county)}创文网格化管理指挥中心</h1>{err}
-<input type="hidden" name="next" value="{escape(next_url)}">
-<label for="username">账号</label><input id="username" name="username" autocomplete="username"
- required maxlength="64">
-<label for="password">密码</label><input id="password" name="password" type="password"
- autocomplete="current-password" required maxlength="256">
-<button type="submit" id="login">登录</button>
-<p class="muted">连续输错密码将锁定账号；密码定期更换。</p>
-</form></body></html>"""
-
-
 @pages.get("/login", response_class=HTMLResponse)
 def login_page(settings: SettingsDep, next: str | None = None) -> HTMLResponse:
     """登录页."""
@@ -418,36 +394,6 @@ def _zh_problem(message: str) -> str:
     """The password policy's complaint in Chinese, for the page."""
     found = [zh for key, zh in _ZH_PROBLEMS if key in message]
     return "新密码不符合要求：" + "；".join(found) if found else message
-
-
-def password_page_html(
-    county: str, username: str, next_url: str, problems: list[str] | None = None
-) -> str:
-    """The change-password page (Chinese), with the password policy's complaints."""
-    err = "".join(f'<p class="err">{escape(p)}</p>' for p in problems or [])
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>修改密码 · {escape(county)}创文网格化管理</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f4f4f4}}
-form{{max-width:22rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:6px;
-box-shadow:0 1px 4px #0002}} h1{{color:#b3261e;font-size:1.3rem}} label{{display:block;
-margin:.8rem 0 .2rem}} input{{width:100%;padding:.5rem;box-sizing:border-box}}
-button{{margin-top:1.2rem;width:100%;padding:.6rem;background:#b3261e;color:#fff;border:0}}
-.err{{color:#b3261e}} .muted{{color:#666;font-size:.85rem}}</style></head>
-<body><form method="post" action="/password">
-<h1>修改密码</h1>
-<p class="muted">账号 {escape(username)}：首次登录或密码过期，请先修改密码。</p>{err}
-<input type="hidden" name="next" value="{escape(next_url)}">
-<label for="old_password">当前密码</label><input id="old_password" name="old_password"
- type="password" autocomplete="current-password" required maxlength="256">
-<label for="new_password">新密码</label><input id="new_password" name="new_password"
- type="password" autocomplete="new-password" required maxlength="256">
-<label for="confirm">再次输入新密码</label><input id="confirm" name="confirm"
- type="password" autocomplete="new-password" required maxlength="256">
-<button type="submit" id="change">确认修改</button>
-<p class="muted">至少10位，含大写、小写、数字、符号中的三类，且不含账号名。</p>
-</form></body></html>"""
 
 
 @pages.get("/password", response_class=HTMLResponse)

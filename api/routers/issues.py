@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -61,11 +60,11 @@ from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Unit
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
-from civgrid.grids.core.labels import NOTICE_REASON_LABELS, ROLE_LABELS
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.config import IssueConfig, IssueSettings
 from civgrid.grids.issues.models import Issue, Photo, SupervisionNotice
 from civgrid.grids.issues.photos import PhotoInput
+from civgrid.maps.documents import render_notice
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
 
@@ -876,67 +875,6 @@ def photo(
     if row is None or path is None or not path.is_file():
         raise NotFoundError(f"no photo {photo_id}", kind="photo", key=photo_id)
     return FileResponse(path, media_type=row.mime)
-
-
-def render_notice(notice: SupervisionNotice, cfg: IssueConfig, county: str) -> str:
-    """HTML of a 督办通知单 (A4, print-friendly, Chinese)."""
-    issue = notice.issue
-    d = svc.describe(issue, cfg.workflow)
-    local = cfg.calendar.local
-
-    def t(x: datetime | None) -> str:
-        return local(x).strftime("%Y年%m月%d日 %H:%M") if x else "—"
-
-    place = " / ".join(p["name"] for p in (d["township"], d["community"], d["unit_grid"]) if p)
-    road = d["road_section"]["name"] if d["road_section"] else "—"
-    leaders = (
-        "；".join(
-            f"{escape(x['title'])}（{x['key']}，{ROLE_LABELS.get(x['role'], x['role'])}）"
-            for x in d["leaders"]
-        )
-        or "—"
-    )
-    unit = escape(notice.unit.name) if notice.unit else "（待定）"
-    reason = NOTICE_REASON_LABELS.get(notice.reason, notice.reason)
-    rows = [
-        ("问题编号", str(issue.id)),
-        ("问题类别", escape(d["category"]["name"] or "")),
-        ("问题来源", escape(d["source_label"])),
-        ("发现时间", t(issue.reported_at)),
-        ("问题位置", escape(place or issue.address or "—")),
-        ("所在路段", escape(road)),
-        ("问题描述", escape(issue.description or "—")),
-        ("原整改时限", t(issue.deadline)),
-        ("当前状态", escape(d["state_label"])),
-        ("督办事由", reason),
-        ("责任领导", leaders),
-    ]
-    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>督办通知单 {escape(notice.number)}</title>
-<style>
-@page {{ size: A4; margin: 20mm 18mm; }}
-body {{ font-family: "Noto Serif CJK SC", "SimSun", serif; color: #000; max-width: 180mm;
-       margin: 0 auto; font-size: 12pt; line-height: 1.6; }}
-h1 {{ text-align: center; font-size: 20pt; color: #c00; letter-spacing: .2em; margin: 0 0 4mm; }}
-.no {{ text-align: center; margin-bottom: 6mm; }}
-table {{ width: 100%; border-collapse: collapse; page-break-inside: avoid; }}
-th, td {{ border: 1px solid #000; padding: 2mm 3mm; vertical-align: top; }}
-th {{ width: 28mm; text-align: center; font-weight: normal; background: #f2f2f2; }}
-.req {{ margin: 6mm 0; text-indent: 2em; }}
-.sign {{ text-align: right; margin-top: 12mm; }}
-@media print {{ th {{ background: none; }} }}
-</style></head><body>
-<h1>督办通知单</h1>
-<p class="no">{escape(notice.number)}</p>
-<p><strong>{unit}：</strong></p>
-<p class="req">经查，你单位负责的以下问题{reason}。
-请于<strong>{t(notice.deadline)}</strong>前整改到位，
-并将整改情况（附整改前后照片）报{escape(county)}创建文明城市工作指挥部办公室。
-逾期未完成的，将按有关规定提级督办、通报问责。</p>
-<table>{body}</table>
-<p class="sign">{escape(county)}创建文明城市工作指挥部办公室<br>{t(notice.issued_at)}</p>
-</body></html>"""
 
 
 __all__ = ["Problem", "get_issue_config", "render_notice", "router"]

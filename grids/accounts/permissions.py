@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.grids.core.actors import Actor, ActorRole
 from civgrid.grids.core.errors import NotFoundError, PermissionDeniedError
+from civgrid.grids.core.labels import ACCOUNT_ROLE_LABELS
 from civgrid.grids.issues.workflow import Action
 
 __all__ = [
@@ -75,16 +76,7 @@ class Role(enum.StrEnum):
     public = "public"  # 市民 (no account)
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.admin: "系统管理员",
-    Role.dispatcher: "指挥中心调度员",
-    Role.inspector: "督查员",
-    Role.unit_handler: "责任单位经办人",
-    Role.grid_worker: "网格员",
-    Role.leader: "县级领导",
-    Role.viewer: "只读查看",
-    Role.public: "市民",
-}
+ROLE_LABELS: dict[Role, str] = {r: ACCOUNT_ROLE_LABELS[r.value] for r in Role}
 
 
 class Perm(enum.StrEnum):

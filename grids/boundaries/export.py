@@ -188,7 +188,7 @@ def write_responsibility_xlsx(
     day = at or datetime.now(UTC).date()
     wb = Workbook()
     ws = wb.active
-    ws.title = "责任清单"
+    ws.title = zh.LIST_LABELS["responsibility_list"]
     _sheet(
         ws,
         [
@@ -272,7 +272,7 @@ def write_responsibility_xlsx(
     info = wb.create_sheet("说明")
     gen = store.active_generation() if generation is None else store.generation(generation)
     for line in (
-        ["责任清单", f"{day.isoformat()} 有效的责任分工"],
+        [zh.LIST_LABELS["responsibility_list"], f"{day.isoformat()} 有效的责任分工"],
         ["边界版本", f"{gen.id if gen else '-'} {gen.source or '' if gen else ''}"],
         ["生成时间", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")],
     ):

@@ -15,17 +15,32 @@ workflow table) is written as a literal anywhere else in ``api/``, ``grids/`` or
 from __future__ import annotations
 
 __all__ = [
+    "ACCOUNT_ROLE_LABELS",
     "AREA_TYPE_LABELS",
+    "BULLETIN_KIND_LABELS",
+    "CASE_ACTION_LABELS",
+    "CONSEQUENCE_LABELS",
     "FLAG_LABELS",
+    "INDICATOR_LABELS",
     "ISSUE_ACTION_LABELS",
     "LAYER_LABELS",
     "LEADER_ROLE_OBJECT",
     "LEVEL_LABELS",
+    "LIST_LABELS",
     "MAP_LAYER_LABELS",
     "NOTICE_REASON_LABELS",
+    "OPEN311_ACTION_SUMMARY",
+    "PATROL_KIND_COLORS",
+    "PATROL_KIND_LABELS",
+    "PATROL_LEGEND_COLORS",
+    "PATROL_LEGEND_LABELS",
+    "PATROL_REASON_TEMPLATES",
     "ROLE_LABELS",
+    "SCORE_LINE_LABELS",
+    "SCORE_SOURCE_LABELS",
     "SOURCE_LABELS",
     "TIER_LABELS",
+    "TRACK_DROP_LABELS",
     "UNIT_KIND_LABELS",
     "leader_role_phrase",
     "role_holder_label",
@@ -128,6 +143,18 @@ UNIT_KIND_LABELS: dict[str, str] = {
     "command_group": "指挥部工作组",
 }
 
+#: Account roles (``civgrid.grids.accounts.permissions.Role``, 账号角色).
+ACCOUNT_ROLE_LABELS: dict[str, str] = {
+    "admin": "系统管理员",
+    "dispatcher": "指挥中心调度员",
+    "inspector": "督查员",
+    "unit_handler": "责任单位经办人",
+    "grid_worker": "网格员",
+    "leader": "县级领导",
+    "viewer": "只读查看",
+    "public": "市民",
+}
+
 # ------------------------------------------------------------------ issues
 #: Where an issue came from (``Source``, 问题来源).
 SOURCE_LABELS: dict[str, str] = {
@@ -176,6 +203,153 @@ NOTICE_REASON_LABELS: dict[str, str] = {
     "repeated_return": "多次复查未通过",
 }
 
+#: Summaries of history events in the Open311 ``notes`` extension.
+OPEN311_ACTION_SUMMARY: dict[str, str] = {
+    "report": "受理上报",
+    "dispatch": "分拣交办",
+    "accept": "责任单位签收",
+    "submit": "上报整改结果",
+    "reinspect": ISSUE_ACTION_LABELS["reinspect"],
+    "reopen": ISSUE_ACTION_LABELS["reopen"],
+    "reject": ISSUE_ACTION_LABELS["reject"],
+    "merge": "合并为重复问题",
+    "unmerge": ISSUE_ACTION_LABELS["unmerge"],
+    "reassign": ISSUE_ACTION_LABELS["reassign"],
+    "overdue": ISSUE_ACTION_LABELS["overdue"],
+    "supervise": "发出督办通知",
+    "escalate": "升级督办",
+    "extension_request": "申请延期",
+    "extension_decision": ISSUE_ACTION_LABELS["extension_decision"],
+    "duplicate_linked": "收到重复上报",
+    "duplicate_unlinked": "撤销重复关联",
+}
+
+#: The three lists (清单): code name → title.
+LIST_LABELS: dict[str, str] = {
+    "issue_list": "问题清单",
+    "responsibility_list": "责任清单",
+    "rectification_list": "整改清单",
+}
+
+# ------------------------------------------------------------------ patrol
+#: Visit kinds of a patrol plan (in scheduling order: hard requirements first).
+PATROL_KIND_LABELS: dict[str, str] = {
+    "leader_inspection": "领导包联看",
+    "key_site": LAYER_LABELS["key_site"],
+    "hotspot": "反弹热点",
+    "community_quarter": "季度全覆盖",
+    "community_sample": "月度抽查",
+    "supervised_unit": "督导单位",
+}
+
+#: Marker colour of each visit kind on the patrol map.
+PATROL_KIND_COLORS: dict[str, str] = {
+    "leader_inspection": "#c0392b",
+    "key_site": "#8e44ad",
+    "hotspot": "#e67e22",
+    "community_quarter": "#2471a3",
+    "community_sample": "#17a589",
+}
+
+#: The line layers of the patrol map (legend) and their colours.
+PATROL_LEGEND_LABELS: dict[str, str] = {
+    "covered": "已覆盖路段",
+    "missed": "未覆盖路段",
+    "track": "GPS 轨迹",
+    "route": "当日路线",
+}
+PATROL_LEGEND_COLORS: dict[str, str] = {
+    "covered": "#1e8449",
+    "missed": "#cb4335",
+    "track": "#1f3a93",
+    "route": "#d35400",
+}
+
+#: The Chinese wording of a visit reason (``str.format`` templates; the stored
+#: reasons are machine-readable English, parsed in ``grids/patrol/plan.py``).
+PATROL_REASON_TEMPLATES: dict[str, str] = {
+    "hotspot": "反弹热点：{0}次反弹",
+    "open_issues": "未办结问题 {0} 个（超期 {1} 个）",
+    "poor_score": "上期得分偏低 {0}",
+    "never_visited": "从未走访",
+    "last_visit": "距上次走访 {0} 天",
+    "leader": PATROL_KIND_LABELS["leader_inspection"] + "（{0}）：第{1}次/共{2}次",
+    "key_site": LAYER_LABELS["key_site"] + " 每月{1}次（含周边{2}米），第{0}次",
+    "quarter": "季度全覆盖：本季度第{0}个月，尚有 {1} 个社区未走访",
+    "sample": "月度抽查（优先级 {0}）",
+    "supervised_unit": "督导单位 {0} {1}（该{2}的{3}），本月第{4}次/共{5}次",
+    "capacity": "容量不足：督查组 {0} 在时间窗内已排满（每天 {1} 次）",
+    "outside": "不在任何督导范围内：由最近的督查组 {0} 负责（{1} 米）",
+}
+
+#: Why a GPS point was dropped while cleaning a track.
+TRACK_DROP_LABELS: dict[str, str] = {
+    "before_anchor": "起点异常",
+    "spike": "孤立跳点",
+    "jump": "超速跳点",
+    "unconfirmed": "末点未确认",
+}
+
 # ------------------------------------------------------------------ scores
 #: Quarterly tiers (``tier`` = good / fair / poor).
 TIER_LABELS: dict[str, str] = {"good": "好", "fair": "中", "poor": "差"}
+
+#: Consequences a scoring trigger names (and the actions of an accountability case).
+CONSEQUENCE_LABELS: dict[str, str] = {
+    "interview": "约谈",
+    "self_criticism": "书面检讨",
+    "public_criticism": "通报批评",
+    "referral": "问责",
+    "bonus_stop": "停发奖金",
+    "admonishment": "诫勉",
+    "yellow_flag": "黄旗警示",
+}
+
+#: Events of an accountability case (问责情形): the consequences and the case events.
+CASE_ACTION_LABELS: dict[str, str] = {
+    **CONSEQUENCE_LABELS,
+    "opened": "立案",
+    "note": ISSUE_ACTION_LABELS["comment"],
+    "close": "办结",
+}
+
+#: Handling indicators of a department, grid or post (部门指标).
+INDICATOR_LABELS: dict[str, str] = {
+    "filed": "立案数",
+    "due": "应结案数",
+    "closed": "结案数",
+    "closed_on_time": "按期结案数",
+    "closure_rate": "结案率",
+    "on_time_rate": "按期结案率",
+    "rework_rate": "返工率",
+    "extension_rate": "延期率",
+    "avg_handling_hours": "平均处置时长（小时）",
+    "composite_score": "综合指标值",
+}
+
+#: Bulletin kinds (通报).
+BULLETIN_KIND_LABELS: dict[str, str] = {"monthly": "月通报", "quarterly": "季度考评"}
+
+#: Where the previous month's scores of a patrol plan came from (CLI: ``bulletin``
+#: and ``computed`` follow the period, a bulletin also its number).
+SCORE_SOURCE_LABELS: dict[str, str] = {
+    "given": "手工给定",
+    "bulletin": BULLETIN_KIND_LABELS["monthly"],
+    "computed": "计算得分",
+    "none": "无",
+}
+
+#: The rules of a score's line items, as named on a unit's page.
+SCORE_LINE_LABELS: dict[str, str] = {
+    "issue": "发现问题",
+    "source": "来源加重",
+    "overdue": ISSUE_ACTION_LABELS["overdue"],
+    "recurrence": ISSUE_ACTION_LABELS["recurrence"],
+    "return": "返工",
+    "extension": "延期",
+    "on_time_closure": "按期结案",
+    "media_praise": "媒体表扬",
+    "bonus_cap": "加分封顶",
+    "community": "社区得分",
+    "period": "分期得分",
+}

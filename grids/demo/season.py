@@ -41,6 +41,7 @@ import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import DomainError
 from civgrid.grids.issues import service as svc
@@ -381,7 +382,7 @@ def simulate(
             who = {
                 "grid_worker": f"网格员{int(rng.integers(1, 40)):02d}",
                 "inspector": inspectors[int(rng.integers(4))].who,
-                "citizen": "市民",
+                "citizen": zh.ACCOUNT_ROLE_LABELS["public"],
                 "command_center": cc.who,
             }[role]
             unit = inspectors[int(rng.integers(4))].unit if role == "inspector" else None

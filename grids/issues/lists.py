@@ -51,11 +51,7 @@ __all__ = [
 ]
 
 #: The three lists: code name → Chinese title.
-LIST_NAMES = {
-    "issue_list": "问题清单",
-    "responsibility_list": "责任清单",
-    "rectification_list": "整改清单",
-}
+LIST_NAMES = zh.LIST_LABELS
 
 ISSUE_LIST_COLUMNS: list[tuple[str, str]] = [
     ("seq", "序号"),
@@ -103,7 +99,7 @@ RECTIFICATION_LIST_COLUMNS: list[tuple[str, str]] = [
     ("overdue", "是否超期"),
     ("escalated", "是否升级督办"),
     ("closed_at", "结案时间"),
-    ("on_time", "按期结案"),
+    ("on_time", zh.SCORE_LINE_LABELS["on_time_closure"]),
 ]
 
 RESPONSIBILITY_LIST_COLUMNS: list[tuple[str, str]] = [

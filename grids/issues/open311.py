@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.models import Category
-from civgrid.grids.core.labels import FLAG_LABELS, ISSUE_ACTION_LABELS
+from civgrid.grids.core.labels import FLAG_LABELS, OPEN311_ACTION_SUMMARY
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.describe import flags_of
 from civgrid.grids.issues.intake import IssueReport
@@ -40,26 +40,8 @@ __all__ = [
     "to_xml",
 ]
 
-#: Summaries of history events in the ``notes`` extension.
-ACTION_SUMMARY = {
-    "report": "受理上报",
-    "dispatch": "分拣交办",
-    "accept": "责任单位签收",
-    "submit": "上报整改结果",
-    "reinspect": ISSUE_ACTION_LABELS["reinspect"],
-    "reopen": ISSUE_ACTION_LABELS["reopen"],
-    "reject": ISSUE_ACTION_LABELS["reject"],
-    "merge": "合并为重复问题",
-    "unmerge": ISSUE_ACTION_LABELS["unmerge"],
-    "reassign": ISSUE_ACTION_LABELS["reassign"],
-    "overdue": ISSUE_ACTION_LABELS["overdue"],
-    "supervise": "发出督办通知",
-    "escalate": "升级督办",
-    "extension_request": "申请延期",
-    "extension_decision": ISSUE_ACTION_LABELS["extension_decision"],
-    "duplicate_linked": "收到重复上报",
-    "duplicate_unlinked": "撤销重复关联",
-}
+#: Summaries of history events in the ``notes`` extension (home: ``grids/core/labels.py``).
+ACTION_SUMMARY = OPEN311_ACTION_SUMMARY
 
 
 def _iso(cfg: IssueConfig, t: datetime | None) -> str | None:

@@ -79,15 +79,8 @@ def _city(name: str, default: Any) -> Any:
     return current_city().patrol_defaults().get(name, default)
 
 
-#: Visit kinds and their Chinese labels (UI).
-KIND_LABELS = {
-    "leader_inspection": "领导包联看",
-    "key_site": zh.LAYER_LABELS["key_site"],
-    "hotspot": "反弹热点",
-    "community_quarter": "季度全覆盖",
-    "community_sample": "月度抽查",
-    "supervised_unit": "督导单位",
-}
+#: Visit kinds and their Chinese labels (UI; the home is ``grids/core/labels.py``).
+KIND_LABELS = zh.PATROL_KIND_LABELS
 #: Scheduling order of the kinds (hard requirements first).
 KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
 
@@ -335,46 +328,47 @@ _ROLE_ZH = {
     "road chief": zh.ROLE_LABELS["road_chief"] + "单位",
 }
 _ORDINAL = {"first": "1", "second": "2"}
-#: The reasons as stored (English, machine-readable) → their Chinese wording (UI, CLI).
+_T = zh.PATROL_REASON_TEMPLATES
+#: The reasons as stored (English, machine-readable) → their Chinese wording (UI, CLI;
+#: the wordings are the templates of ``grids/core/labels.py``).
 _REASON_ZH: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"hotspot: (\d+) recurrences"), lambda m: f"反弹热点：{m[1]}次反弹"),
+    (re.compile(r"hotspot: (\d+) recurrences"), lambda m: _T["hotspot"].format(m[1])),
     (
         re.compile(r"(\d+) open issues \((\d+) overdue\)"),
-        lambda m: f"未办结问题 {m[1]} 个（超期 {m[2]} 个）",
+        lambda m: _T["open_issues"].format(m[1], m[2]),
     ),
-    (re.compile(r"poor last score (\S+)"), lambda m: f"上期得分偏低 {m[1]}"),
-    (re.compile(r"never visited"), lambda m: "从未走访"),
-    (re.compile(r"last visit (-?\d+) days ago"), lambda m: f"距上次走访 {m[1]} 天"),
+    (re.compile(r"poor last score (\S+)"), lambda m: _T["poor_score"].format(m[1])),
+    (re.compile(r"never visited"), lambda m: _T["never_visited"]),
+    (re.compile(r"last visit (-?\d+) days ago"), lambda m: _T["last_visit"].format(m[1])),
     (
         re.compile(r"leader (\S+) (first|second|#\d+) visit of (\d+) \(contracted community\)"),
-        lambda m: f"领导包联看（{m[1]}）：第{_ORDINAL.get(m[2], m[2].lstrip('#'))}次/共{m[3]}次",
+        lambda m: _T["leader"].format(m[1], _ORDINAL.get(m[2], m[2].lstrip("#")), m[3]),
     ),
     (
         re.compile(r"key site cadence (\d+)/(\d+) per month \(with its (\d+) m zone\)"),
-        lambda m: f"重点点位 每月{m[2]}次（含周边{m[3]}米），第{m[1]}次",
+        lambda m: _T["key_site"].format(m[1], m[2], m[3]),
     ),
     (
         re.compile(r"quarter coverage due \(month (\d+) of 3, (\d+) left\)"),
-        lambda m: f"季度全覆盖：本季度第{m[1]}个月，尚有 {m[2]} 个社区未走访",
+        lambda m: _T["quarter"].format(m[1], m[2]),
     ),
-    (re.compile(r"monthly sample \(priority (\S+)\)"), lambda m: f"月度抽查（优先级 {m[1]}）"),
+    (re.compile(r"monthly sample \(priority (\S+)\)"), lambda m: _T["sample"].format(m[1])),
     (
         re.compile(
             r"supervised unit (\S+) ?(.*?) \((responsible unit|lead unit|road chief) of "
             r"this (\w+)\), visit (\d+) of (\d+) this month"
         ),
-        lambda m: (
-            f"督导单位 {m[1]} {m[2]}（该{_LAYER_ZH.get(m[4], m[4])}的{_ROLE_ZH[m[3]]}），"
-            f"本月第{m[5]}次/共{m[6]}次"
+        lambda m: _T["supervised_unit"].format(
+            m[1], m[2], _LAYER_ZH.get(m[4], m[4]), _ROLE_ZH[m[3]], m[5], m[6]
         ),
     ),
     (
         re.compile(r"capacity: team (\S+) is full \((\d+) visits/day\) in the window"),
-        lambda m: f"容量不足：督查组 {m[1]} 在时间窗内已排满（每天 {m[2]} 次）",
+        lambda m: _T["capacity"].format(m[1], m[2]),
     ),
     (
         re.compile(r"outside every supervision area: nearest team (\S+) \((\d+) m\)"),
-        lambda m: f"不在任何督导范围内：由最近的督查组 {m[1]} 负责（{m[2]} 米）",
+        lambda m: _T["outside"].format(m[1], m[2]),
     ),
 ]
 

@@ -19,9 +19,9 @@ from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core import audit
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.labels import PATROL_KIND_LABELS
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolPlan, PatrolVisit, VisitIssue
-from civgrid.grids.patrol.plan import KIND_LABELS
 from civgrid.grids.patrol.teams import get_team
 
 __all__ = ["set_visit_outcome", "target_names", "target_point", "team_route"]
@@ -114,7 +114,7 @@ def team_route(session: Session, store: Store, team_key: str, day: date | str) -
     r = plan_route(base, pts)
     known = target_names(session, [(v.target_layer, v.target_code) for v in visits])
     label = {v.id: known.get((v.target_layer, v.target_code), v.target_code) for v in visits}
-    names = [f"{label[v.id]}（{KIND_LABELS.get(v.kind, v.kind)}）" for v in visits]
+    names = [f"{label[v.id]}（{PATROL_KIND_LABELS.get(v.kind, v.kind)}）" for v in visits]
     stops = []
     for leg, i in zip(r.legs_m, r.order, strict=True):
         v = visits[i]

@@ -70,7 +70,7 @@ HEADER_ALIASES = {
     "组长": "leader_key",
     "成员": "members",
     zh.AREA_TYPE_LABELS["supervision_area"]: "area_codes",
-    "督导单位": "unit_keys",
+    zh.PATROL_KIND_LABELS["supervised_unit"]: "unit_keys",
     "驻地经度": "base_lon",
     "驻地纬度": "base_lat",
     "每日走访": "capacity_per_day",

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 KIND_OF_PERIOD = {"month": "monthly", "quarter": "quarterly"}
-KIND_LABELS = {"monthly": "月通报", "quarterly": "季度考评"}
+KIND_LABELS = zh.BULLETIN_KIND_LABELS
 #: How a draft names itself in accountability facts (its number is not known yet).
 DRAFT_NUMBER = "本期通报草稿"
 
@@ -164,14 +164,19 @@ _COLS_SCORE = [
 _COLS_DEPT = [
     ("rank", "名次"),
     ("name", zh.LEVEL_LABELS["department"]),
-    ("filed", "立案数"),
-    ("due", "应结案数"),
-    ("closure_rate", "结案率"),
-    ("on_time_rate", "按期结案率"),
-    ("rework_rate", "返工率"),
-    ("extension_rate", "延期率"),
-    ("avg_handling_hours", "平均处置时长（小时）"),
-    ("composite_score", "综合指标值"),
+    *(
+        (k, zh.INDICATOR_LABELS[k])
+        for k in (
+            "filed",
+            "due",
+            "closure_rate",
+            "on_time_rate",
+            "rework_rate",
+            "extension_rate",
+            "avg_handling_hours",
+            "composite_score",
+        )
+    ),
 ]
 _COLS_CASE = [
     ("unit_name", "单位"),

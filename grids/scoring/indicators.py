@@ -26,22 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.core.labels import INDICATOR_LABELS
 from civgrid.grids.scoring.score import IssueRecord, Period, until_for
 
 __all__ = ["INDICATOR_LABELS", "Indicators", "compute_indicators", "rank_indicators"]
-
-INDICATOR_LABELS = {
-    "filed": "立案数",
-    "due": "应结案数",
-    "closed": "结案数",
-    "closed_on_time": "按期结案数",
-    "closure_rate": "结案率",
-    "on_time_rate": "按期结案率",
-    "rework_rate": "返工率",
-    "extension_rate": "延期率",
-    "avg_handling_hours": "平均处置时长（小时）",
-    "composite_score": "综合指标值",
-}
 
 #: ``by`` → the record attribute grouping the issues.
 GROUPS = {

@@ -55,6 +55,7 @@ from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.calendar import Priority, local_today
 from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.core.labels import CONSEQUENCE_LABELS
 from civgrid.grids.core.profilefile import (
     ProfileFileError,
     compose,
@@ -100,15 +101,8 @@ def default_profile() -> str:
 
 
 #: Chinese labels of the consequences a trigger names and of the case actions.
-ACTION_LABELS: dict[str, str] = {
-    "interview": "约谈",
-    "self_criticism": "书面检讨",
-    "public_criticism": "通报批评",
-    "referral": "问责",
-    "bonus_stop": "停发奖金",
-    "admonishment": "诫勉",
-    "yellow_flag": "黄旗警示",
-}
+#: (Their home is ``grids/core/labels.py``.)
+ACTION_LABELS: dict[str, str] = CONSEQUENCE_LABELS
 
 
 #: Trigger fields that mean something for each kind (besides id, kind, label, action,

@@ -34,7 +34,7 @@ from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolVisit
 from civgrid.grids.scoring.indicators import compute_indicators, rank_indicators
 from civgrid.grids.scoring.models import AccountabilityCase, Bulletin, CaseEvent
-from civgrid.grids.scoring.rules import ACTION_LABELS, RuleRegistry, RuleVersion
+from civgrid.grids.scoring.rules import RuleRegistry, RuleVersion
 from civgrid.grids.scoring.score import (
     LEVELS,
     IssueRecord,
@@ -67,7 +67,7 @@ __all__ = [
 
 #: What the command center can do with a case.
 CASE_ACTIONS = ("interview", "public_criticism", "referral", "note", "close")
-CASE_ACTION_LABELS = {**ACTION_LABELS, "opened": "立案", "note": "备注", "close": "办结"}
+CASE_ACTION_LABELS = zh.CASE_ACTION_LABELS
 #: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
 SAMPLING = ("all", "patrol", "issues")
 
@@ -437,7 +437,7 @@ def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
         "rule_id": case.rule_id,
         "rule_label": case.rule_label,
         "action": case.action,
-        "action_label": ACTION_LABELS.get(case.action, case.action),
+        "action_label": zh.CONSEQUENCE_LABELS.get(case.action, case.action),
         "level": case.level,
         "unit_code": case.unit_code,
         "unit_name": case.unit_name,

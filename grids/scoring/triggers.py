@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from civgrid.grids.scoring.rules import ACTION_LABELS, Profile, Trigger
+from civgrid.grids.core.labels import CONSEQUENCE_LABELS
+from civgrid.grids.scoring.rules import Profile, Trigger
 from civgrid.grids.scoring.score import (
     TIER_LABELS,
     IssueRecord,
@@ -85,7 +86,7 @@ class TriggerHit:
     @property
     def action_label(self) -> str:
         """Chinese label of the action."""
-        return ACTION_LABELS.get(self.action, self.action)
+        return CONSEQUENCE_LABELS.get(self.action, self.action)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -33,19 +33,31 @@ def _label_strings() -> set[str]:
     return out
 
 
-#: Words that are also plain column headers (备注 = a note column, not the comment event).
-GENERIC = {"备注"}
+#: Words that are also plain column headers or cell words (备注 = a note column, not the
+#: comment event; 无 = "none" in a cell; 办结 / 返工 = state words of old spreadsheets).
+GENERIC = {"备注", "无", "办结", "返工"}
 
 
 def _state_labels() -> set[str]:
     return {r.label for r in workflow.STATE_TABLE.values()}
 
 
+def _color_pattern(code: str, color: str) -> tuple[str, re.Pattern[str]]:
+    return (f"{code}={color}", re.compile(rf"\b{code}\b['\"]?\s*:\s*['\"]{color}['\"]", re.I))
+
+
 def _state_color_patterns() -> list[tuple[str, re.Pattern[str]]]:
     """A state colour next to its state code (``triage: "#7b1fa2"``): a copied colour table."""
+    return [_color_pattern(s, r.color) for s, r in workflow.STATE_TABLE.items()]
+
+
+def _label_color_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """The colour tables of labels.py (``*_COLORS``), likewise."""
     return [
-        (f"{s}={r.color}", re.compile(rf"\b{s}\b['\"]?\s*:\s*['\"]{r.color}['\"]", re.IGNORECASE))
-        for s, r in workflow.STATE_TABLE.items()
+        _color_pattern(code, color)
+        for name in labels.__all__
+        if name.endswith("_COLORS")
+        for code, color in getattr(labels, name).items()
     ]
 
 
@@ -67,6 +79,7 @@ def _literal(text: str) -> re.Pattern[str]:
 def find_copies(files: list[Path] | None = None) -> list[str]:
     """``path:line: literal`` for every copy of a label outside its home."""
     label_pats = [(s, _literal(s)) for s in sorted(_label_strings() - GENERIC)]
+    label_pats += _label_color_patterns()
     state_pats = [(s, _literal(s)) for s in sorted(_state_labels())] + _state_color_patterns()
     hits = []
     for path in files if files is not None else _sources():
@@ -100,6 +113,10 @@ def test_no_label_is_copied_outside_its_home() -> None:
 def test_the_scan_bites(tmp_path: Path) -> None:
     """A planted copy of a label (and of a state colour) is found."""
     planted = tmp_path / "planted.js"
-    planted.write_text('var ROLE = {contract: "分包"};\nvar C = {assigned: "#1565C0"};\n')
+    planted.write_text(
+        'var ROLE = {contract: "分包"};\nvar C = {assigned: "#1565C0"};\n'
+        'var K = {hotspot: "#e67e22"};\nvar T = {spike: "孤立跳点"};\n'
+    )
     hits = find_copies([planted])
     assert any("分包" in h for h in hits) and any("#1565C0".lower() in h.lower() for h in hits)
+    assert any("hotspot=#e67e22" in h for h in hits) and any("孤立跳点" in h for h in hits)

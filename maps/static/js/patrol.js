@@ -89,7 +89,7 @@
     var tracks = L.geoJSON(data.tracks, {
       style: { color: cfg.trackColor, weight: 3, dashArray: "6 4" },
     }).addTo(map);
-    overlays["GPS 轨迹"] = tracks;
+    overlays[cfg.legendLabels.track] = tracks;
 
     var visits = L.geoJSON(data.visits, {
       pointToLayer: function (f, latlng) {
@@ -121,7 +121,7 @@
           return f.geometry.type === "LineString";
         },
       }).addTo(map);
-      overlays["当日路线"] = route;
+      overlays[cfg.legendLabels.route] = route;
       var path = data.route.features[0];
       bounds.extend(route.getBounds());
       if (routeList) {
