@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
-from civgrid.api.schemas import ERRORS_READ
+from civgrid.api.schemas import ERRORS_READ, HeatPointsOut, HexbinsOut, LayerCollection
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
 from civgrid.grids.core.calendar import local_zone
@@ -53,6 +53,13 @@ from civgrid.maps.context import (
 )
 
 router = APIRouter()
+
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON response served (and documented) as ``application/geo+json``."""
+
+    media_type = "application/geo+json"
+
 
 #: Every map page and layer needs ``map.read``; issues are filtered by the caller's scope.
 MapScope = Annotated[Scope, require(Perm.map_read)]
@@ -334,9 +341,9 @@ def list_layers(scope: MapScope) -> list[dict[str, str]]:
 @router.get(
     "/api/v1/layers/issues.geojson",
     tags=["maps"],
-    responses=ERRORS_READ,
     summary="Issue points for the map (display CRS)",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
+    responses={**ERRORS_READ, 200: {"model": LayerCollection, "description": "Issue points"}},
 )
 def issues_layer(
     session: SessionDep,
@@ -408,9 +415,9 @@ def issues_layer(
 @router.get(
     "/api/v1/layers/{layer}.geojson",
     tags=["maps"],
-    responses=ERRORS_READ,
     summary="A boundary layer as GeoJSON (display CRS)",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
+    responses={**ERRORS_READ, 200: {"model": LayerCollection, "description": "The layer"}},
 )
 def boundary_layer(
     layer: Annotated[str, Path(description="Layer key, see GET /api/v1/layers.")],
@@ -514,7 +521,8 @@ HeatTo = Annotated[
     "/api/v1/hexbins",
     tags=["maps"],
     summary="H3 hexagons of recurring problems",
-    responses=ERRORS_READ,
+    response_class=GeoJSONResponse,
+    responses={**ERRORS_READ, 200: {"model": HexbinsOut, "description": "The cells"}},
 )
 def hexbins(
     session: SessionDep,
@@ -579,6 +587,7 @@ def hexbins(
     tags=["maps"],
     summary="Density points for the heat layer",
     responses=ERRORS_READ,
+    response_model_exclude_unset=True,
 )
 def heat_points(
     session: SessionDep,
@@ -594,7 +603,7 @@ def heat_points(
     to: HeatTo = None,
     w_recurrence: Annotated[float, Query(ge=0, le=100)] = 2.0,
     display_crs: DisplayCrsQuery = None,
-) -> dict[str, Any]:
+) -> HeatPointsOut:
     """``[[lat, lon, weight], …]`` (Leaflet.heat order), one point per occupied fine H3 cell."""
     from civgrid.maps.heat import density_points
     from civgrid.maps.hexbins import resolution_for_zoom

@@ -17,7 +17,23 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.routers.scoring import registry as score_registry
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
-from civgrid.api.schemas.patrol import LeaderVisitIn, PlanRequest, VisitOutcome
+from civgrid.api.schemas.patrol import (
+    CoverageOut,
+    LeaderVisitIn,
+    LeaderVisitOut,
+    LeaderVisitsOut,
+    PatrolMapOut,
+    PlanComputedOut,
+    PlanOut,
+    PlanRequest,
+    RouteOut,
+    TeamImportOut,
+    TeamOut,
+    TrackOut,
+    TrackUploadOut,
+    VisitOut,
+    VisitOutcome,
+)
 from civgrid.grids.accounts.permissions import Perm, Scope
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.patrol import leader_visits as lv
@@ -41,19 +57,23 @@ MAX_TRACK_BYTES = 20 * 1024 * 1024
 # --------------------------------------------------------------------------- teams
 
 
-@router.get("/patrol/teams", summary="Supervision teams")
-def get_teams(session: SessionDep) -> list[dict[str, Any]]:
+@router.get("/patrol/teams", summary="Supervision teams", response_model_exclude_unset=True)
+def get_teams(session: SessionDep) -> list[TeamOut]:
     """Every supervision team (督查组) with leader, members by role, areas, units, base."""
     return [team_dict(t) for t in list_teams(session)]
 
 
-@router.post("/patrol/teams", summary="Import supervision teams from a CSV table")
+@router.post(
+    "/patrol/teams",
+    summary="Import supervision teams from a CSV table",
+    response_model_exclude_unset=True,
+)
 def post_teams(
     session: SessionDep,
     actor: ActorDep,
     file: Annotated[UploadFile, File(description="CSV, columns as teams.csv")],
     commit: Annotated[bool, Query(description="Write (default: dry run)")] = False,
-) -> dict[str, Any]:
+) -> TeamImportOut:
     """Validate and (with ``commit``) upsert teams; errors name the row and field."""
     return import_teams(session, file.file.read(), commit=commit, actor=actor).to_dict()
 
@@ -61,7 +81,11 @@ def post_teams(
 # --------------------------------------------------------------------------- plans
 
 
-@router.post("/patrol/plans", summary="Plan a month's inspection visits")
+@router.post(
+    "/patrol/plans",
+    summary="Plan a month's inspection visits",
+    response_model_exclude_unset=True,
+)
 def post_plan(
     request: Request,
     session: SessionDep,
@@ -71,7 +95,7 @@ def post_plan(
     body: PlanRequest | None = None,
     commit: Annotated[bool, Query(description="Store the plan")] = True,
     replace: Annotated[bool, Query(description="Replace an unstarted plan")] = False,
-) -> dict[str, Any]:
+) -> PlanComputedOut:
     """Compute (and store) the plan of ``month``: visits with team, day, priority, reasons."""
     body = body or PlanRequest()
     result = plan_month(
@@ -114,13 +138,15 @@ def _hide_scores(scope: Scope, visits: list[dict[str, Any]], summary: dict | Non
                 v[key] = [r for r in v[key] if not str(r).startswith(_SCORE_REASON)]
 
 
-@router.get("/patrol/plans/{month}", summary="A stored monthly plan")
+@router.get(
+    "/patrol/plans/{month}", summary="A stored monthly plan", response_model_exclude_unset=True
+)
 def get_month_plan(
     session: SessionDep,
     scope: ScopeDep,
     month: Annotated[str, Path(pattern=r"^\d{4}-\d{2}$")],
     team: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
+) -> PlanOut:
     """The stored plan of ``month`` (optionally one team's visits); last scores only of the
     communities whose scores the caller reads."""
     out = plan_dict(get_plan(session, month), team=team)
@@ -129,10 +155,14 @@ def get_month_plan(
     return out
 
 
-@router.post("/patrol/visits/{visit_id}/outcome", summary="Mark a visit done or missed")
+@router.post(
+    "/patrol/visits/{visit_id}/outcome",
+    summary="Mark a visit done or missed",
+    response_model_exclude_unset=True,
+)
 def post_visit_outcome(
     session: SessionDep, actor: ActorDep, visit_id: ObjectId, body: VisitOutcome
-) -> dict[str, Any]:
+) -> VisitOut:
     """Set a planned visit's status and link the issues reported during it."""
     from civgrid.grids.patrol.plan import visit_dict
 
@@ -143,7 +173,23 @@ def post_visit_outcome(
 # --------------------------------------------------------------------------- routes
 
 
-@router.get("/patrol/routes", summary="A team's route for a day", response_model=None)
+@router.get(
+    "/patrol/routes",
+    summary="A team's route for a day",
+    response_model=None,
+    responses={
+        200: {
+            "model": RouteOut,
+            "description": "The route: JSON, GeoJSON or GPX (``format``)",
+            "content": {
+                "application/geo+json": {
+                    "schema": {"$ref": "#/components/schemas/PatrolFeatureCollection"}
+                },
+                "application/gpx+xml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def get_route(
     session: SessionDep,
     store: StoreDep,
@@ -171,7 +217,11 @@ def get_route(
 # --------------------------------------------------------------------------- tracks
 
 
-@router.post("/patrol/tracks", summary="Upload a GPS track (GPX or GeoJSON)")
+@router.post(
+    "/patrol/tracks",
+    summary="Upload a GPS track (GPX or GeoJSON)",
+    response_model_exclude_unset=True,
+)
 def post_track(
     session: SessionDep,
     store: StoreDep,
@@ -184,7 +234,7 @@ def post_track(
     day: Annotated[
         str | None, Form(description="YYYY-MM-DD: the day of a track without fix times")
     ] = None,
-) -> dict[str, Any]:
+) -> TrackUploadOut:
     """Clean and measure a track; store it with its cleaning report and coverage.
 
     A bad track (empty, malformed, out-of-range coordinates, unknown CRS, no fix in
@@ -209,13 +259,13 @@ def post_track(
     )
 
 
-@router.get("/patrol/tracks", summary="Stored tracks")
+@router.get("/patrol/tracks", summary="Stored tracks", response_model_exclude_unset=True)
 def get_tracks(
     session: SessionDep,
     team: Annotated[str | None, Query(max_length=32)] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     geometry: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[TrackOut]:
     """Tracks with their cleaning report and coverage (coordinates with ``geometry``)."""
     from sqlalchemy import select
 
@@ -227,19 +277,25 @@ def get_tracks(
     return [track_dict(t, geometry=geometry) for t in session.scalars(q)]
 
 
-@router.get("/patrol/coverage", summary="Coverage and gaps of a month")
+@router.get(
+    "/patrol/coverage", summary="Coverage and gaps of a month", response_model_exclude_unset=True
+)
 def get_coverage(
     session: SessionDep,
     store: StoreDep,
     month: Month,
     team: Annotated[str | None, Query(max_length=32)] = None,
     covered_share: Annotated[float, Query(gt=0, le=1)] = 0.8,
-) -> dict[str, Any]:
+) -> CoverageOut:
     """Per team: road sections covered/missed, unit grids entered/missed, plan gaps."""
     return team_coverage(session, store, month, team_key=team, covered_share=covered_share)
 
 
-@router.get("/patrol/map", summary="Layers of the patrol page (GeoJSON)")
+@router.get(
+    "/patrol/map",
+    summary="Layers of the patrol page (GeoJSON)",
+    response_model_exclude_unset=True,
+)
 def get_map_data(
     session: SessionDep,
     store: StoreDep,
@@ -247,7 +303,7 @@ def get_map_data(
     month: Month,
     team: Annotated[str | None, Query(max_length=32)] = None,
     day: Annotated[date | None, Query(alias="date")] = None,
-) -> dict[str, Any]:
+) -> PatrolMapOut:
     """Planned visits, a day's route, tracks, covered vs missed road sections and unit grids."""
     from civgrid.maps.patrol_data import patrol_map_data
 
@@ -259,14 +315,19 @@ def get_map_data(
 # --------------------------------------------------------------------------- leaders
 
 
-@leaders.post("/leaders/{key}/visits", summary="Record a leader's visit", status_code=201)
+@leaders.post(
+    "/leaders/{key}/visits",
+    summary="Record a leader's visit",
+    status_code=201,
+    response_model_exclude_unset=True,
+)
 def post_leader_visit(
     session: SessionDep,
     actor: ActorDep,
     scope: Annotated[Scope, require(Perm.leader_visit_record)],
     key: Annotated[str, Path(max_length=32)],
     body: LeaderVisitIn,
-) -> dict[str, Any]:
+) -> LeaderVisitOut:
     """现场办公 or 看: date, area, note, findings — by the leader (their own only), the
     command center or a supervision team."""
     scope.check_leader(key)
@@ -274,13 +335,17 @@ def post_leader_visit(
     return lv.leader_visit_dict(v)
 
 
-@leaders.get("/leaders/{key}/visits", summary="A leader's visits and cadence")
+@leaders.get(
+    "/leaders/{key}/visits",
+    summary="A leader's visits and cadence",
+    response_model_exclude_unset=True,
+)
 def get_leader_visits(
     session: SessionDep,
     scope: Annotated[Scope, require(Perm.patrol_read)],
     key: Annotated[str, Path(max_length=32)],
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-) -> dict[str, Any]:
+) -> LeaderVisitsOut:
     """The visits (newest first) and, for a month, whether the cadences were kept."""
     scope.check_leader(key)  # a leader reads only their own record (others: 404)
     visits = lv.list_leader_visits(session, key, month=month)

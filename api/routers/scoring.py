@@ -21,7 +21,24 @@ from fastapi.responses import HTMLResponse, Response
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
-from civgrid.api.schemas.scoring import ActionIn, EvaluateIn, PublishIn
+from civgrid.api.schemas.scoring import (
+    ActionIn,
+    BulletinContentOut,
+    BulletinOut,
+    BulletinSummaryOut,
+    CaseOut,
+    CasesEvaluatedOut,
+    EvaluateIn,
+    IndicatorsOut,
+    LeaderDashboardOut,
+    NegativeListOut,
+    PublishIn,
+    RankingsOut,
+    RuleProfileOut,
+    RulesLoadedOut,
+    ScoreOut,
+    ScoresOut,
+)
 from civgrid.grids.accounts.permissions import Scope
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import DomainError
@@ -29,6 +46,8 @@ from civgrid.grids.scoring.rules import RuleRegistry
 from civgrid.grids.scoring.score import LEVELS, Period
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], responses=ERRORS_WRITE)
+#: Media type of the bulletin workbooks.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 pages = APIRouter(include_in_schema=False)
 
 LevelQuery = Annotated[
@@ -101,7 +120,12 @@ def _visible(
 # --------------------------------------------------------------------------- scores
 
 
-@router.get("/scores", summary="Scores of all units at a level", responses=ERRORS_READ)
+@router.get(
+    "/scores",
+    summary="Scores of all units at a level",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def list_scores(
     request: Request,
     store: StoreDep,
@@ -111,7 +135,7 @@ def list_scores(
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
     sample: SampleQuery = None,
-) -> dict[str, Any]:
+) -> ScoresOut:
     """Ranked scores (base − deductions + bonuses), with rank and tier 好/中/差.
 
     A leader gets their own townships, communities and road sections, a unit
@@ -132,7 +156,12 @@ def list_scores(
     }
 
 
-@router.get("/scores/{level}/{code}", summary="One unit's score, explained", responses=ERRORS_READ)
+@router.get(
+    "/scores/{level}/{code}",
+    summary="One unit's score, explained",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def one_score(
     request: Request,
     store: StoreDep,
@@ -142,7 +171,7 @@ def one_score(
     code: Annotated[str, Path(max_length=32)],
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> ScoreOut:
     """The score with its line items (rule, issue, points, reason)."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
@@ -154,7 +183,12 @@ def one_score(
     return ctx.score(p, level, code).to_dict()
 
 
-@router.get("/indicators", summary="GB/T 30428 indicators", responses=ERRORS_READ)
+@router.get(
+    "/indicators",
+    summary="GB/T 30428 indicators",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def indicators(
     request: Request,
     store: StoreDep,
@@ -166,7 +200,7 @@ def indicators(
     ] = "department",
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> IndicatorsOut:
     """立案数, 结案率, 按期结案率, 返工率, 延期率, 平均处置时长, 综合指标值 — ranked."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
@@ -178,7 +212,9 @@ def indicators(
     }
 
 
-@router.get("/rankings", summary="Ranking table", responses=ERRORS_READ)
+@router.get(
+    "/rankings", summary="Ranking table", responses=ERRORS_READ, response_model_exclude_unset=True
+)
 def rankings(
     request: Request,
     store: StoreDep,
@@ -188,7 +224,7 @@ def rankings(
     period: PeriodQuery = None,
     metric: Annotated[Literal["score", "composite"], Query()] = "score",
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> RankingsOut:
     """By score, or by the composite indicator (only units with the minimum sample)."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
@@ -226,8 +262,13 @@ def rankings(
 # --------------------------------------------------------------------------- rules
 
 
-@router.get("/scoring/rules", summary="Active rule profiles", responses=ERRORS_READ)
-def rules_list(request: Request) -> list[dict[str, Any]]:
+@router.get(
+    "/scoring/rules",
+    summary="Active rule profiles",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def rules_list(request: Request) -> list[RuleProfileOut]:
     """Profiles, their versions (``effective_from``) and triggers."""
     reg = registry(request)
     out = []
@@ -245,14 +286,19 @@ def rules_list(request: Request) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/scoring/rules", summary="Load a rule profile (YAML)", responses=ERRORS_WRITE)
+@router.post(
+    "/scoring/rules",
+    summary="Load a rule profile (YAML)",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
 def rules_load(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
     yaml_text: Annotated[str, Body(media_type="application/yaml")],
     file: Annotated[str, Query(max_length=200)] = "<upload>",
-) -> dict[str, Any]:
+) -> RulesLoadedOut:
     """Validate, install (``<var_dir>/profiles``) and activate a profile; a malformed one
     is refused (422, file and line) and the previous rules stay in force.
 
@@ -288,8 +334,13 @@ def rules_load(
 # --------------------------------------------------------------------------- bulletins
 
 
-@router.get("/bulletins", summary="Published bulletins", responses=ERRORS_READ)
-def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
+@router.get(
+    "/bulletins",
+    summary="Published bulletins",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def bulletins_list(session: SessionDep) -> list[BulletinSummaryOut]:
     """Published bulletins, newest first (without content)."""
     from sqlalchemy import select
 
@@ -309,7 +360,12 @@ def bulletins_list(session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/bulletins/preview", summary="Draft bulletin (not stored)", responses=ERRORS_READ)
+@router.get(
+    "/bulletins/preview",
+    summary="Draft bulletin (not stored)",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def bulletin_preview(
     request: Request,
     store: StoreDep,
@@ -317,7 +373,7 @@ def bulletin_preview(
     scope: ScopeDep,
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> BulletinContentOut:
     """The content a bulletin of ``period`` would have now (roles that read every score)."""
     from civgrid.grids.scoring.bulletins import build_bulletin
 
@@ -325,10 +381,16 @@ def bulletin_preview(
     return build_bulletin(_ctx(request, store, session, profile), _period(period, request))
 
 
-@router.post("/bulletins", status_code=201, summary="Publish a bulletin", responses=ERRORS_WRITE)
+@router.post(
+    "/bulletins",
+    status_code=201,
+    summary="Publish a bulletin",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
 def bulletin_publish(
     request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: PublishIn
-) -> dict[str, Any]:
+) -> BulletinOut:
     """Build, number and freeze the bulletin; a period already published → 409."""
     from civgrid.grids.scoring.bulletins import bulletin_dict, publish_bulletin
 
@@ -339,7 +401,17 @@ def bulletin_publish(
 
 
 @router.get(
-    "/bulletins/{bulletin_id}.xlsx", summary="A published bulletin as xlsx", responses=ERRORS_READ
+    "/bulletins/{bulletin_id}.xlsx",
+    summary="A published bulletin as xlsx",
+    response_model=None,
+    response_class=Response,
+    responses={
+        **ERRORS_READ,
+        200: {
+            "description": "The workbook (xlsx)",
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
 )
 def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     """The workbook stored at publication."""
@@ -348,7 +420,7 @@ def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     b = get_bulletin(session, bulletin_id)
     return Response(
         b.xlsx,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={
             "Content-Disposition": f'attachment; filename="bulletin-{b.period}.xlsx"',
             "X-Content-SHA256": b.sha256,
@@ -356,8 +428,13 @@ def bulletin_xlsx_get(session: SessionDep, bulletin_id: ObjectId) -> Response:
     )
 
 
-@router.get("/bulletins/{bulletin_id}", summary="A published bulletin", responses=ERRORS_READ)
-def bulletin_get(session: SessionDep, bulletin_id: ObjectId) -> dict[str, Any]:
+@router.get(
+    "/bulletins/{bulletin_id}",
+    summary="A published bulletin",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def bulletin_get(session: SessionDep, bulletin_id: ObjectId) -> BulletinOut:
     """As issued (never recomputed)."""
     from civgrid.grids.scoring.bulletins import bulletin_dict, get_bulletin
 
@@ -367,7 +444,12 @@ def bulletin_get(session: SessionDep, bulletin_id: ObjectId) -> dict[str, Any]:
 # --------------------------------------------------------------------------- units, cases
 
 
-@router.get("/units/{key}/negative-list", summary="A unit's negative list", responses=ERRORS_READ)
+@router.get(
+    "/units/{key}/negative-list",
+    summary="A unit's negative list",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def unit_negative_list(
     request: Request,
     store: StoreDep,
@@ -379,7 +461,7 @@ def unit_negative_list(
     ] = "department",
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> NegativeListOut:
     """负面清单: recurring problems, returned fixes, overdue issues, tripped triggers.
 
     A unit handler reads only their own unit's list, a leader only their areas'."""
@@ -399,7 +481,12 @@ def _case_days(case: Any) -> tuple[Any, Any] | None:
         return None
 
 
-@router.get("/accountability/cases", summary="Accountability cases", responses=ERRORS_READ)
+@router.get(
+    "/accountability/cases",
+    summary="Accountability cases",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
 def cases_list(
     session: SessionDep,
     scope: ScopeDep,
@@ -408,7 +495,7 @@ def cases_list(
     unit: Annotated[str | None, Query(max_length=32)] = None,
     leader: Annotated[str | None, Query(max_length=32)] = None,
     period: Annotated[str | None, Query(max_length=16)] = None,
-) -> list[dict[str, Any]]:
+) -> list[CaseOut]:
     """Cases with their history, newest first (a leader's or unit's own only)."""
     from civgrid.grids.scoring.service import case_dict, list_cases
 
@@ -422,11 +509,14 @@ def cases_list(
 
 
 @router.post(
-    "/accountability/cases", summary="Evaluate triggers, open cases", responses=ERRORS_WRITE
+    "/accountability/cases",
+    summary="Evaluate triggers, open cases",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
 )
 def cases_evaluate(
     request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: EvaluateIn
-) -> dict[str, Any]:
+) -> CasesEvaluatedOut:
     """Idempotent: hits that already have a case open nothing new."""
     from civgrid.grids.scoring.service import case_dict, open_cases
 
@@ -441,9 +531,12 @@ def cases_evaluate(
 
 
 @router.get(
-    "/accountability/cases/{case_id}", summary="One case with history", responses=ERRORS_READ
+    "/accountability/cases/{case_id}",
+    summary="One case with history",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
 )
-def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> dict[str, Any]:
+def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> CaseOut:
     """The case and its history."""
     from civgrid.grids.core.errors import NotFoundError
     from civgrid.grids.scoring.models import AccountabilityCase
@@ -456,9 +549,12 @@ def case_get(session: SessionDep, scope: ScopeDep, case_id: ObjectId) -> dict[st
 
 
 @router.post(
-    "/accountability/cases/{case_id}/actions", summary="Act on a case", responses=ERRORS_WRITE
+    "/accountability/cases/{case_id}/actions",
+    summary="Act on a case",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
 )
-def case_act(session: SessionDep, actor: ActorDep, case_id: ObjectId, body: ActionIn) -> dict:
+def case_act(session: SessionDep, actor: ActorDep, case_id: ObjectId, body: ActionIn) -> CaseOut:
     """约谈 / 通报批评 / 问责 / note, or close with a note (history kept)."""
     from civgrid.grids.scoring.service import act_on_case, case_dict
 
@@ -466,7 +562,10 @@ def case_act(session: SessionDep, actor: ActorDep, case_id: ObjectId, body: Acti
 
 
 @router.get(
-    "/leaders/{key}/dashboard", summary="A leader's scores dashboard", responses=ERRORS_READ
+    "/leaders/{key}/dashboard",
+    summary="A leader's scores dashboard",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
 )
 def leader_dashboard_api(
     request: Request,
@@ -476,7 +575,7 @@ def leader_dashboard_api(
     key: Annotated[str, Path(max_length=32)],
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
-) -> dict[str, Any]:
+) -> LeaderDashboardOut:
     """Only the leader's own communities and townships: score, rank, tier, trend, open cases.
 
     A leader reads only their own dashboard (others: 404)."""

@@ -11,6 +11,7 @@ __all__ = [
     "ERRORS_READ",
     "ERRORS_WRITE",
     "MAX_ID",
+    "Number",
     "ObjectId",
     "Problem",
     "ValidationProblem",
@@ -53,3 +54,7 @@ ERRORS_WRITE: dict[int | str, dict[str, Any]] = {
 MAX_ID = 2**31 - 1
 #: An object id in a path.
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Object id.")]
+
+
+#: A number as the domain computed it: an ``int`` stays an ``int`` (``100``, not ``100.0``).
+Number = int | float

@@ -1,12 +1,50 @@
-"""Request models of the scoring API (考核)."""
+"""Request and response models of the scoring API (考核).
+
+The response models mirror the dicts the domain builds (``grids/scoring``: scores,
+indicators, triggers, cases, bulletins): every key is declared, numbers stay as
+computed (:data:`Number`), and keys the domain only sometimes returns default to
+``None`` — the routes drop unset keys (``response_model_exclude_unset``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ActionIn", "EvaluateIn", "PublishIn"]
+from civgrid.api.schemas.common import Number
+
+__all__ = [
+    "ActionIn",
+    "BulletinContentOut",
+    "BulletinOut",
+    "BulletinSummaryCountsOut",
+    "BulletinSummaryOut",
+    "CaseEventOut",
+    "CaseOut",
+    "CasesEvaluatedOut",
+    "DashboardLeaderOut",
+    "DashboardRowOut",
+    "EvaluateIn",
+    "HotspotOut",
+    "IndicatorRowOut",
+    "IndicatorsOut",
+    "LeaderDashboardOut",
+    "LineItemOut",
+    "NamedUnitOut",
+    "NegativeEntryOut",
+    "NegativeListOut",
+    "PublishIn",
+    "RankingRowOut",
+    "RankingsOut",
+    "RuleProfileOut",
+    "RulesLoadedOut",
+    "ScoreOut",
+    "ScoresOut",
+    "TierThresholdsOut",
+    "TrendPointOut",
+    "TriggerHitOut",
+]
 
 
 class PublishIn(BaseModel):
@@ -29,3 +67,322 @@ class ActionIn(BaseModel):
 
     action: Literal["interview", "public_criticism", "referral", "note", "close"]
     note: str | None = Field(None, max_length=2000)
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+class LineItemOut(BaseModel):
+    """One deduction (negative ``points``) or bonus (positive) with its reason."""
+
+    rule: str
+    points: Number
+    reason: str
+    issue_id: int | None
+    ref: str | None
+
+
+class ScoreOut(BaseModel):
+    """A unit's score: base − deductions + bonuses, rank and tier (好/中/差).
+
+    ``items`` (the line items) only for one unit's score."""
+
+    level: str
+    code: str
+    name: str
+    period: str
+    base: Number
+    points: Number
+    deductions: Number
+    bonuses: Number
+    issues: int
+    rank: int | None
+    tier: str | None
+    tier_label: str | None
+    sampled: bool
+    items: list[LineItemOut] | None = None
+
+
+class ScoresOut(BaseModel):
+    """Ranked scores of every (visible) unit at a level."""
+
+    level: str
+    period: str
+    period_label: str
+    profile: str
+    rules_effective_from: str
+    scores: list[ScoreOut]
+
+
+class IndicatorRowOut(BaseModel):
+    """GB/T 30428 indicators of one group (rates in 0..1, None when undefined)."""
+
+    code: str
+    filed: int
+    due: int
+    closed: int
+    closed_on_time: int
+    returned: int
+    extended: int
+    closure_rate: Number | None
+    on_time_rate: Number | None
+    rework_rate: Number | None
+    extension_rate: Number | None
+    avg_handling_hours: Number | None
+    composite_score: Number | None
+    rank: int | None
+    name: str
+
+
+class IndicatorsOut(BaseModel):
+    """Indicators grouped by ``by``, ranked (only groups with ``min_sample`` ranked)."""
+
+    by: str
+    period: str
+    min_sample: int
+    rows: list[IndicatorRowOut]
+
+
+class RankingRowOut(BaseModel):
+    """A row of a ranking table (``tier`` only by score)."""
+
+    rank: int | None
+    code: str
+    name: str
+    value: Number | None
+    sample: int
+    tier: str | None = None
+
+
+class RankingsOut(BaseModel):
+    """A ranking table by score or by the composite indicator."""
+
+    level: str
+    period: str
+    metric: str
+    rows: list[RankingRowOut]
+
+
+class RuleProfileOut(BaseModel):
+    """An active rule profile; ``versions`` are its rule versions as loaded (free-form)."""
+
+    profile: str
+    name: str
+    source: str
+    origin: str
+    versions: list[dict[str, Any]]
+
+
+class RulesLoadedOut(BaseModel):
+    """A loaded profile: its versions' ``effective_from`` days."""
+
+    profile: str
+    versions: list[str]
+
+
+class BulletinSummaryOut(BaseModel):
+    """A published bulletin in the list (without content)."""
+
+    id: int
+    kind: str
+    period: str
+    number: str
+    issued_at: str
+    sha256: str
+
+
+class TriggerHitOut(BaseModel):
+    """A tripped accountability trigger for one unit (``facts`` in Chinese)."""
+
+    rule_id: str
+    label: str
+    action: str
+    level: str
+    unit_code: str
+    unit_name: str
+    period: str
+    facts: list[str]
+    issue_ids: list[int]
+    quarters: int
+    periods: list[str]
+    count: int
+    action_label: str
+
+
+class NegativeEntryOut(BaseModel):
+    """An entry of a negative list: a recurrence, a returned fix or an overdue issue."""
+
+    issue_id: int
+    kind: str
+    label: str
+    category_code: str | None
+    category_name: str | None
+
+
+class NegativeListOut(BaseModel):
+    """负面清单 of a unit in a period."""
+
+    level: str
+    code: str
+    name: str
+    period: str
+    entries: list[NegativeEntryOut]
+    triggers: list[TriggerHitOut]
+
+
+class BulletinSummaryCountsOut(BaseModel):
+    """The counts of a bulletin; ``tiers`` by Chinese tier label."""
+
+    issues: int
+    closed: int
+    overdue: int
+    recurrences: int
+    cases: int
+    tiers: dict[str, int]
+
+
+class TierThresholdsOut(BaseModel):
+    """The points from which a unit is 好 (good) or 中 (fair)."""
+
+    good: Number
+    fair: Number
+
+
+class NamedUnitOut(BaseModel):
+    """A unit named best or worst in a bulletin."""
+
+    level: str
+    code: str
+    name: str
+    points: Number
+
+
+class HotspotOut(BaseModel):
+    """A unit grid with many issues."""
+
+    code: str
+    name: str
+    issues: int
+
+
+class BulletinContentOut(BaseModel):
+    """The content of a bulletin (月通报 / 季度考评); ``number`` null in a draft."""
+
+    kind: str
+    kind_label: str
+    period: str
+    period_label: str
+    title: str
+    number: str | None
+    profile: str
+    profile_name: str
+    rules_effective_from: str
+    generated_at: str
+    as_of: str
+    summary: BulletinSummaryCountsOut
+    tier_thresholds: TierThresholdsOut
+    communities: list[ScoreOut]
+    townships: list[ScoreOut]
+    best: list[NamedUnitOut]
+    worst: list[NamedUnitOut]
+    departments: list[IndicatorRowOut]
+    cases: list[TriggerHitOut]
+    negative_lists: list[NegativeListOut]
+    hotspots: list[HotspotOut]
+    heat_link: str
+    hexbins_link: str
+
+
+class BulletinOut(BaseModel):
+    """A published bulletin; ``content`` as issued (stored, never recomputed)."""
+
+    id: int
+    kind: str
+    period: str
+    number: str
+    profile: str
+    rules_effective_from: str
+    issued_at: str
+    issued_by: str
+    sha256: str
+    content: dict[str, Any]
+
+
+class CaseEventOut(BaseModel):
+    """An entry of a case's history."""
+
+    at: str
+    action: str
+    action_label: str
+    actor_who: str | None
+    actor_role: str | None
+    note: str | None
+
+
+class CaseOut(BaseModel):
+    """An accountability case; ``history`` except in a dashboard's open cases."""
+
+    id: int
+    profile: str
+    rule_id: str
+    rule_label: str
+    action: str
+    action_label: str
+    level: str
+    unit_code: str
+    unit_name: str
+    leader_key: str | None
+    period: str
+    facts: list[str]
+    issue_ids: list[int]
+    status: str
+    opened_at: str
+    closed_at: str | None
+    close_note: str | None
+    history: list[CaseEventOut] | None = None
+
+
+class CasesEvaluatedOut(BaseModel):
+    """Cases opened by an evaluation and the ids of the hits' existing cases."""
+
+    opened: list[CaseOut]
+    existing: list[int]
+
+
+class DashboardLeaderOut(BaseModel):
+    """The leader of a dashboard."""
+
+    key: str
+    title: str | None
+
+
+class TrendPointOut(BaseModel):
+    """A unit's points and rank in an earlier period."""
+
+    period: str
+    points: Number
+    rank: int | None
+
+
+class DashboardRowOut(BaseModel):
+    """One of the leader's communities or townships."""
+
+    level: str
+    code: str
+    name: str
+    points: Number
+    rank: int | None
+    of: int
+    tier: str | None
+    issues: int
+    trend: list[TrendPointOut]
+    open_cases: list[CaseOut]
+
+
+class LeaderDashboardOut(BaseModel):
+    """A leader's scores dashboard (only their own areas)."""
+
+    leader: DashboardLeaderOut
+    period: str
+    period_label: str
+    rows: list[DashboardRowOut]
