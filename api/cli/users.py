@@ -17,19 +17,8 @@ from typing import Annotated, Any
 import typer
 
 from civgrid.api.cli._common import DatabaseUrl, cli_actor, fail, open_store
-from civgrid.grids.core.labels import ACCOUNT_ROLE_LABELS
 
 user_app = typer.Typer(help="Accounts (账号): users and roles.", no_args_is_help=True)
-
-#: The demo accounts (besides the admin): username, role, unit, leader, title.
-DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
-    ("dispatcher", "dispatcher", None, None, ACCOUNT_ROLE_LABELS["dispatcher"]),
-    ("inspector", "inspector", "ST01", None, "第一督查组督查员"),
-    ("unit_d04", "unit_handler", "D04", None, "县公安局经办人"),
-    ("gridworker", "grid_worker", None, None, ACCOUNT_ROLE_LABELS["grid_worker"]),
-    ("leader_l01", "leader", None, "L01", "县委副书记"),
-    ("viewer", "viewer", None, None, ACCOUNT_ROLE_LABELS["viewer"]),
-)
 
 
 @contextmanager
@@ -71,7 +60,7 @@ def add(
     from civgrid.grids.core.errors import DomainError
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    shown = password or accounts.generate_password()
+    shown = password or accounts.generate_password(username=username)
     with _session(database_url) as session:
         try:
             accounts.create_user(
@@ -123,7 +112,7 @@ def reset_password(username: str, database_url: DatabaseUrl = None) -> None:
     from civgrid.grids.accounts import service as accounts
     from civgrid.grids.core.errors import DomainError
 
-    pw = accounts.generate_password()
+    pw = accounts.generate_password(username=username)
     with _session(database_url) as session:
         try:
             accounts.change_password(
@@ -153,46 +142,16 @@ def bootstrap_demo(database_url: DatabaseUrl = None) -> None:
     """The first admin and one demo account per role, each with a one-time password
     printed once. Does nothing when an admin exists.
     """
-    from sqlalchemy import select
-
-    from civgrid.grids.accounts import service as accounts
-    from civgrid.grids.accounts.models import User
+    from civgrid.grids.demo.accounts import bootstrap_demo_accounts
 
     with _session(database_url) as session:
-        if session.scalar(select(User.id).where(User.role == "admin")) is not None:
-            typer.echo("accounts exist already (civgrid user list); nothing to do")
-            return
-        rows = [("admin", "admin", None, None, ACCOUNT_ROLE_LABELS["admin"]), *DEMO_USERS]
-        shown = []
-        for name, role, unit, leader, title in rows:
-            if session.scalar(select(User.id).where(User.username == name)) is not None:
-                continue
-            pw = accounts.generate_password()
-            accounts.create_user(
-                session,
-                cli_actor(),
-                name,
-                pw,
-                role,
-                unit_key=unit,
-                leader_key=leader,
-                title=title,
-                must_change_password=True,
-                check_links=leader is None or _has_leader(session, leader),
-                policy=_policy(),
-            )
-            shown.append((name, role, pw))
+        shown = bootstrap_demo_accounts(session, cli_actor(), _policy())
+    if shown is None:
+        typer.echo("accounts exist already (civgrid user list); nothing to do")
+        return
     typer.echo("demo accounts — one-time passwords, shown once; change at first login:")
     for name, role, pw in shown:
         typer.echo(f"  {name:<12} {role:<13} {pw}")
-
-
-def _has_leader(session: Any, key: str) -> bool:
-    from sqlalchemy import select
-
-    from civgrid.grids.boundaries.models import Leader
-
-    return session.scalar(select(Leader.id).where(Leader.key == key)) is not None
 
 
 @user_app.command("audit")

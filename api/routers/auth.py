@@ -237,7 +237,7 @@ def add_user(
     body: UserIn, scope: AdminUsers, session: SessionDep, settings: SettingsDep
 ) -> OneTimePassword:
     """A new account; without ``password`` a one-time password is generated and shown once."""
-    password = body.password or accounts.generate_password()
+    password = body.password or accounts.generate_password(username=body.username)
     accounts.create_user(
         session,
         scope.actor,
@@ -293,7 +293,7 @@ def reset_password(
     username: str, scope: AdminUsers, session: SessionDep, settings: SettingsDep
 ) -> OneTimePassword:
     """A generated one-time password; the user must change it at the next login."""
-    pw = accounts.generate_password()
+    pw = accounts.generate_password(username=username)
     accounts.change_password(
         session, scope.actor, username, pw, must_change=True, policy=_policy(settings)
     )

@@ -114,12 +114,16 @@ class PasswordPolicy:
         )
 
 
-def generate_password(length: int = 16) -> str:
-    """A random password meeting the default policy (for one-time passwords)."""
+def generate_password(length: int = 16, username: str = "") -> str:
+    """A random password meeting the default policy for ``username`` (one-time passwords).
+
+    The policy refuses a password that contains the username, so a short username
+    ("m3") would now and then make a random one unusable: it is drawn again.
+    """
     alphabet = string.ascii_letters + string.digits + "-_.!@#%"
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if not PasswordPolicy().problems(pw):
+        if not PasswordPolicy().problems(pw, username):
             return pw
 
 
