@@ -313,7 +313,7 @@ def offline_map(
 
     Examples
     --------
-    >>> m = offline_map(location=(33.05, 112.95))
+    >>> m = offline_map(location=(30.27, 120.16))
     >>> "cdn" in render_html(m)
     False
     """

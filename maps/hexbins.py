@@ -325,8 +325,8 @@ def lonlat_to_cells(lon: ArrayLike, lat: ArrayLike, res: int) -> NDArray[np.uint
 
     Examples
     --------
-    >>> c = lonlat_to_cells([112.9472], [33.056], 9)
-    >>> h3.int_to_str(int(c[0])) == h3.latlng_to_cell(33.056, 112.9472, 9)
+    >>> c = lonlat_to_cells([120.1551], [30.2741], 9)
+    >>> h3.int_to_str(int(c[0])) == h3.latlng_to_cell(30.2741, 120.1551, 9)
     True
     """
     cells, idx = cell_index(lon, lat, res)
