@@ -461,7 +461,7 @@ def get_issue(
     """An issue with history (who, when, from → to, note, photos), notices and extensions,
     and the patrol visit it was reported during (``visit_id``); 404 outside the caller's scope.
     """
-    issue = scope.check_issue(session.get(Issue, issue_id))
+    issue = scope.check_issue(session.get(Issue, issue_id), issue_id)
     response.headers["ETag"] = f'"{issue.version}"'
     return _detail(issue, cfg)
 

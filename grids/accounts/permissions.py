@@ -361,10 +361,14 @@ class Scope:
             return issue.reporter_who == self.actor.who and issue.reporter_role == "grid_worker"
         return False
 
-    def check_issue(self, issue: Any) -> Any:
-        """Return ``issue`` if visible, else raise :class:`NotFoundError` (no existence leak)."""
+    def check_issue(self, issue: Any, issue_id: int | None = None) -> Any:
+        """Return ``issue`` if visible, else raise :class:`NotFoundError` (no existence leak).
+
+        ``issue_id`` names the missing issue when ``issue`` is None (a lookup found nothing),
+        so both answers read the same: "no issue 123".
+        """
         if issue is None or not self.can_see_issue(issue):
-            key = getattr(issue, "id", None)
+            key = getattr(issue, "id", None) or issue_id
             raise NotFoundError(f"no issue {key}", kind="issue", key=key)
         return issue
 

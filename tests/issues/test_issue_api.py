@@ -461,4 +461,6 @@ def test_list_geojson_and_filters(client, store):
     assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
     assert client.get("/api/v1/issues", params={"bbox": "1,2,3"}).status_code == 422
     assert client.get("/api/v1/issues", params={"state": "nope"}).status_code == 422
-    assert client.get("/api/v1/issues/999999").status_code == 404
+    missing = client.get("/api/v1/issues/999999")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no issue 999999" and missing.json()["key"] == 999999
