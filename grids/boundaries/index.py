@@ -35,12 +35,16 @@ from types import MappingProxyType
 from typing import Any
 
 from civgrid.geo.snap import (
+    AreaArrays,
     AreaHit,
+    AreaSetArrays,
     AreasHit,
     LineLayer,
     PolygonLayer,
+    RoadArrays,
     RoadHit,
     SnapIndex,
+    ZoneArrays,
     ZoneLayer,
     ZonesHit,
 )
@@ -275,4 +279,47 @@ class GenerationIndex:
                 raise TypeError(f"unexpected hit {h!r}")
             if hits:
                 out[name] = hits
+        return out
+
+    def snap_many(self, lon: Any, lat: Any) -> list[dict[str, list[Hit]]]:
+        """Per point, layer → hits, like :meth:`snap` but for all points at once.
+
+        The bulk path of back-fill: one call into the geometry engine's
+        :meth:`~civgrid.geo.snap.SnapIndex.snap_many` (points that are not finite
+        WGS84 coordinates get no hits).
+
+        Parameters
+        ----------
+        lon, lat : array-like of float
+            WGS84 degrees, same length.
+
+        Returns
+        -------
+        list of dict
+            One dict per point, as :meth:`snap` returns (layers with no hit absent).
+        """
+        n = len(lon)
+        out: list[dict[str, list[Hit]]] = [{} for _ in range(n)]
+        if self._snap is None or n == 0:
+            return out
+        result = self._snap.snap_many(lon, lat, on_invalid="skip")
+        for name, arr in result.items():
+            infos = self._infos[name]
+            if isinstance(arr, AreaArrays):
+                for k, i in enumerate(arr.ids.tolist()):
+                    if i >= 0:
+                        out[k][name] = [Hit(infos[i], 0.0)]
+            elif isinstance(arr, RoadArrays):
+                pairs = zip(arr.ids.tolist(), arr.distance_m.tolist(), strict=True)
+                for k, (i, d) in enumerate(pairs):
+                    if i >= 0:
+                        out[k][name] = [Hit(infos[i], float(d))]
+            elif isinstance(arr, AreaSetArrays | ZoneArrays):
+                offs = arr.offsets.tolist()
+                ids = arr.ids.tolist()
+                dist = arr.distance_m.tolist() if isinstance(arr, ZoneArrays) else [0.0] * len(ids)
+                for k in range(n):
+                    a, b = offs[k], offs[k + 1]
+                    if b > a:
+                        out[k][name] = [Hit(infos[ids[j]], float(dist[j])) for j in range(a, b)]
         return out

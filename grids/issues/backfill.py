@@ -206,40 +206,8 @@ def _parse_time(value: Any, tz: Any) -> datetime | None:
 
 
 def bulk_hits(index: Any, lon: np.ndarray, lat: np.ndarray) -> list[dict[str, list[Hit]]]:
-    """Per point, layer → hits, like :meth:`GenerationIndex.snap` but for all points at once.
-
-    Uses ``index.snap_many`` when the grids index offers it, else the geo engine's
-    :meth:`~civgrid.geo.snap.SnapIndex.snap_many` under it.
-    """
-    if hasattr(index, "snap_many"):
-        return index.snap_many(lon, lat)
-    from civgrid.geo.snap import AreaArrays, AreaSetArrays, RoadArrays, ZoneArrays
-
-    n = len(lon)
-    out: list[dict[str, list[Hit]]] = [{} for _ in range(n)]
-    engine = getattr(index, "_snap", None)
-    if engine is None or n == 0:
-        return out
-    result = engine.snap_many(lon, lat, on_invalid="skip")
-    for name, arr in result.items():
-        infos = index._infos[name]
-        if isinstance(arr, AreaArrays):
-            for k, i in enumerate(arr.ids.tolist()):
-                if i >= 0:
-                    out[k][name] = [Hit(infos[i], 0.0)]
-        elif isinstance(arr, RoadArrays):
-            for k, (i, d) in enumerate(zip(arr.ids.tolist(), arr.distance_m.tolist(), strict=True)):
-                if i >= 0:
-                    out[k][name] = [Hit(infos[i], float(d))]
-        elif isinstance(arr, AreaSetArrays | ZoneArrays):
-            offs = arr.offsets.tolist()
-            ids = arr.ids.tolist()
-            dist = arr.distance_m.tolist() if isinstance(arr, ZoneArrays) else [0.0] * len(ids)
-            for k in range(n):
-                a, b = offs[k], offs[k + 1]
-                if b > a:
-                    out[k][name] = [Hit(infos[ids[j]], float(dist[j])) for j in range(a, b)]
-    return out
+    """Per point, layer → hits, for all points at once (the index's public bulk snap)."""
+    return index.snap_many(lon, lat)
 
 
 # ----------------------------------------------------------------------------- back-fill
