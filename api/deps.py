@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,7 @@ from civgrid.grids.accounts.service import actor_of
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.actors import Actor, ActorRole
 from civgrid.grids.core.errors import PermissionDeniedError
+from civgrid.grids.scoring.rules import RuleRegistry
 
 
 def get_settings(request: Request) -> Settings:
@@ -132,6 +134,19 @@ def require_user(user: Annotated[User | None, Depends(get_current_user)]) -> Use
     if user is None:
         raise LoginRequiredError()
     return user
+
+
+def score_registry(request: Request) -> RuleRegistry:
+    """The app's rule registry: shipped profiles, the city's and those installed in
+    ``<var_dir>/profiles`` (created on first use, shared by the scoring and patrol routes).
+    """
+    reg = getattr(request.app.state, "score_registry", None)
+    if reg is None:
+        settings = getattr(request.app.state, "settings", None)
+        local = Path(settings.var_dir) / "profiles" if settings is not None else None
+        reg = RuleRegistry.with_shipped(local)
+        request.app.state.score_registry = reg
+    return reg
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -14,8 +14,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, SettingsDep, StoreDep, require
-from civgrid.api.routers.scoring import registry as score_registry
+from civgrid.api.deps import (
+    ActorDep,
+    ScopeDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    require,
+    score_registry,
+)
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.patrol import (
     CoverageOut,
@@ -35,6 +42,7 @@ from civgrid.api.schemas.patrol import (
     VisitOutcome,
 )
 from civgrid.grids.accounts.permissions import Perm, Scope
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.patrol import leader_visits as lv
 from civgrid.grids.patrol.coverage import ingest_track, team_coverage, track_dict
@@ -114,7 +122,8 @@ def post_plan(
     return out
 
 
-_SCORE_REASON = ("poor last score", "上期得分偏低")
+#: How a poor-score reason starts, in English and in Chinese (the wording of labels.py).
+_SCORE_REASON = ("poor last score", zh.PATROL_REASON_TEMPLATES["poor_score"].split("{")[0].strip())
 
 
 def _hide_scores(scope: Scope, visits: list[dict[str, Any]], summary: dict | None) -> None:

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
+from civgrid.api.deps import score_registry as registry
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.scoring import (
     ActionIn,
@@ -42,7 +43,6 @@ from civgrid.api.schemas.scoring import (
 from civgrid.grids.accounts.permissions import Scope
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import DomainError
-from civgrid.grids.scoring.rules import RuleRegistry
 from civgrid.grids.scoring.score import LEVELS, Period
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"], responses=ERRORS_WRITE)
@@ -67,17 +67,6 @@ SampleQuery = Annotated[
         "Default: the profile's sampling."
     ),
 ]
-
-
-def registry(request: Request) -> RuleRegistry:
-    """The app's rule registry (created with the shipped profiles on first use)."""
-    reg = getattr(request.app.state, "score_registry", None)
-    if reg is None:
-        settings = getattr(request.app.state, "settings", None)
-        local = FsPath(settings.var_dir) / "profiles" if settings is not None else None
-        reg = RuleRegistry.with_shipped(local)
-        request.app.state.score_registry = reg
-    return reg
 
 
 def now(request: Request) -> datetime:
