@@ -60,6 +60,8 @@ __all__ = [
     "KeySite",
     "Layer",
     "Leader",
+    "OwnerCondition",
+    "OwnerRule",
     "RoadSection",
     "Role",
     "RoutingRule",
@@ -477,4 +479,47 @@ class RoutingRule(Base):
         return (
             f"<RoutingRule {self.id} {self.category_code or '*'} × {self.layer} → "
             f"{self.subject_kind}/{self.unit_kind or '*'} {self.role}>"
+        )
+
+
+class OwnerCondition(enum.StrEnum):
+    """When an :class:`OwnerRule` step applies to the object found on its layer."""
+
+    at_place = "at_place"  # the object is at the point (covers it, nearest road, nearest zone)
+    on_site = "on_site"  # key sites: inside the polygon, or within ``on_site_m`` of a point site
+
+
+class OwnerRule(Base):
+    """One step of an owner precedence list: who **owns** an issue (must fix it).
+
+    The routing rules say who answers; the owner rules say which of them owns.
+    For a category, the steps of the most specific category in its chain that
+    has any replace the default list (``category_code`` null); the first step,
+    by ``rank``, that finds a holder of ``role`` on an object of ``layer`` at
+    the point (under ``condition``) gives the owner. Where several responsible
+    units hold one place and a lead unit is designated on it, the lead owns
+    (notice 001: "几个单位共同建设的，反馈给牵头单位").
+    """
+
+    __tablename__ = "owner_rules"
+    __table_args__ = (UniqueConstraint("category_code", "rank", name="uq_owner_rules_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("categories.code", ondelete="CASCADE")
+    )
+    rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    layer: Mapped[Layer] = mapped_column(_enum(Layer, "owner_layer"), nullable=False)
+    role: Mapped[Role] = mapped_column(_enum(Role, "owner_role"), nullable=False)
+    condition: Mapped[OwnerCondition] = mapped_column(
+        _enum(OwnerCondition, "owner_condition"), nullable=False, default=OwnerCondition.at_place
+    )
+    #: For ``on_site``: metres from a point site that still count as on the site.
+    on_site_m: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return (
+            f"<OwnerRule {self.category_code or '*'} #{self.rank} {self.layer} "
+            f"{self.role} {self.condition}>"
         )

@@ -25,6 +25,8 @@ from civgrid.grids.boundaries.models import (
     Assignment,
     Category,
     Layer,
+    OwnerCondition,
+    OwnerRule,
     Role,
     RoutingRule,
     SubjectKind,
@@ -32,13 +34,17 @@ from civgrid.grids.boundaries.models import (
 from civgrid.grids.core.errors import NotFoundError
 
 __all__ = [
+    "DEFAULT_ON_SITE_M",
     "AreaRef",
+    "OwnerReason",
     "Party",
     "Reason",
     "Responsibility",
     "RoadRef",
     "SiteRef",
     "category_chain",
+    "choose_owner",
+    "effective_owner_rules",
     "effective_rules",
     "resolve",
 ]
@@ -92,6 +98,55 @@ class Reason:
         d = asdict(self)
         d["distance_m"] = round(self.distance_m, 1)
         return d
+
+
+#: Roles whose units share an issue with its owner.
+_SHARING_ROLES = frozenset({Role.responsible.value, Role.lead.value})
+
+#: Metres from a point key site that still count as "on" the site when an owner
+#: step gives no ``on_site_m`` (a local choice: a school gate, a toilet's surround).
+DEFAULT_ON_SITE_M = 50.0
+
+
+@dataclass(frozen=True)
+class OwnerReason:
+    """Why the owner owns: the owner rule and the step of its precedence list.
+
+    Attributes
+    ----------
+    rule_category : str or None
+        The category whose precedence list applied (None: the default list).
+    step : int
+        The step (1-based rank) that found the owner.
+    steps : int
+        How many steps the list has.
+    layer, role, condition : str
+        What the step asked for.
+    code : str
+        The object (area, road section, key site) the owner holds.
+    co_built : bool
+        Several responsible units hold the place and the lead unit owns
+        (notice 001: "几个单位共同建设的，反馈给牵头单位").
+    department : bool
+        The family is department-owned (the step is on the county layer).
+    note : str or None
+        The step's note from the owner rules.
+    """
+
+    rule_category: str | None
+    step: int
+    steps: int
+    layer: str
+    role: str
+    condition: str
+    code: str
+    co_built: bool = False
+    department: bool = False
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -217,9 +272,15 @@ class Responsibility:
     key_sites : tuple of SiteRef
         Key sites whose zone contains the point, nearest first.
     responsible_units : tuple of Party
-        Units that must fix it, in rule-priority order.
+        Units that answer for it, in rule-priority order.
     lead_unit : Party or None
         The coordinating unit (牵头单位), if a lead rule matched.
+    owner : Party or None
+        The unit that owns the issue (must fix it), chosen by the owner rules
+        (:func:`choose_owner`); every other unit in ``responsible_units`` and
+        ``lead_unit`` is co-responsible.
+    owner_reason : OwnerReason or None
+        The owner rule and precedence step that chose ``owner``.
     leaders : tuple of Party
         Leaders answering for the place (contact, contract, road chief).
     pairing_units, supervision_teams : tuple of Party
@@ -247,8 +308,26 @@ class Responsibility:
     leaders: tuple[Party, ...] = ()
     pairing_units: tuple[Party, ...] = ()
     supervision_teams: tuple[Party, ...] = ()
+    owner: Party | None = None
+    owner_reason: OwnerReason | None = None
     triage: str | None = None
     parties: tuple[Party, ...] = field(default=(), repr=False)
+
+    def co_responsible(self) -> tuple[Party, ...]:
+        """The units that answer for the issue besides the owner (协同责任单位).
+
+        Every responsible and lead unit in the answer except the owner, once
+        each, in answer order: they see the issue, are told, and it counts in
+        their statistics (a key site's units in its 400 m zone among them).
+        """
+        seen = {self.owner.key} if self.owner is not None else set()
+        out = []
+        for p in self.parties:
+            unit = p.subject_kind == SubjectKind.unit.value
+            if unit and p.role in _SHARING_ROLES and p.key not in seen:
+                seen.add(p.key)
+                out.append(p)
+        return tuple(out)
 
     def reasons(self) -> list[Reason]:
         """Every reason in the answer (one per element)."""
@@ -300,6 +379,8 @@ class Responsibility:
             "leaders": [p.to_dict() for p in self.leaders],
             "pairing_units": [p.to_dict() for p in self.pairing_units],
             "supervision_teams": [p.to_dict() for p in self.supervision_teams],
+            "owner": opt(self.owner),
+            "owner_reason": opt(self.owner_reason),
             "triage": self.triage,
         }
 
@@ -356,6 +437,86 @@ def effective_rules(rules: Sequence[RoutingRule], chain_codes: Sequence[str]) ->
         == best[(str(r.layer), str(r.role), str(r.subject_kind))]
     ]
     return sorted(chosen, key=lambda r: (r.priority, r.id))
+
+
+def effective_owner_rules(
+    rules: Sequence[OwnerRule], chain_codes: Sequence[str]
+) -> list[OwnerRule]:
+    """The owner precedence list for a category, given its chain (itself first).
+
+    The steps of the most specific category in the chain that has any replace
+    the default list (rules without a category) as a whole; ordered by rank.
+    """
+    by_family: dict[str | None, list[OwnerRule]] = {}
+    for r in rules:
+        by_family.setdefault(r.category_code, []).append(r)
+    for code in [*chain_codes, None]:
+        if code in by_family:
+            return sorted(by_family[code], key=lambda r: (r.rank, r.id))
+    return []
+
+
+def _on_site(hit: Hit, step: OwnerRule) -> bool:
+    """Whether the point is on the site itself, not only in its 400 m zone."""
+    if step.condition != OwnerCondition.on_site:
+        return True
+    if hit.info.extra.get("point"):
+        limit = step.on_site_m if step.on_site_m is not None else DEFAULT_ON_SITE_M
+        return hit.distance_m <= limit
+    return hit.distance_m <= 0.01  # inside the polygon (distances are rounded floats)
+
+
+def choose_owner(
+    steps: Sequence[OwnerRule],
+    matches: Sequence[Party],
+    objects: Mapping[str, Sequence[Hit]],
+) -> tuple[Party | None, OwnerReason | None]:
+    """Walk the precedence list; the first step that finds a unit gives the owner.
+
+    Parameters
+    ----------
+    steps : sequence of OwnerRule
+        From :func:`effective_owner_rules`.
+    matches : sequence of Party
+        Every unit party routing matched, before de-duplication, in answer order;
+        each names its object in ``reason.layer``/``reason.code``.
+    objects : mapping
+        Layer → the hits routing used (nearest road section and key site only).
+
+    Returns
+    -------
+    (Party or None, OwnerReason or None)
+    """
+    for step in steps:
+        for hit in objects.get(str(step.layer), []):
+            if not _on_site(hit, step):
+                continue
+            here = [
+                p
+                for p in matches
+                if p.subject_kind == SubjectKind.unit.value
+                and p.reason.layer == str(step.layer)
+                and p.reason.code == hit.info.code
+            ]
+            holders = [p for p in here if p.role == str(step.role)]
+            if not holders:
+                continue
+            leads = [p for p in here if p.role == Role.lead.value]
+            co_built = step.role == Role.responsible and len(holders) > 1 and bool(leads)
+            owner = leads[0] if co_built else holders[0]
+            return owner, OwnerReason(
+                rule_category=step.category_code,
+                step=step.rank,
+                steps=len(steps),
+                layer=str(step.layer),
+                role=str(step.role),
+                condition=str(step.condition),
+                code=hit.info.code,
+                co_built=co_built,
+                department=step.layer == Layer.county,
+                note=step.note,
+            )
+    return None, None
 
 
 # =========================================================================== resolve
@@ -424,6 +585,7 @@ def resolve(
     assignments = _assignments_on(session, objects, day, chain_codes)
 
     parties: list[tuple[tuple[Any, ...], Party]] = []
+    matches: list[tuple[tuple[Any, ...], Party]] = []  # before de-duplication, for the owner
     seen: set[tuple[str, str, str]] = set()
     for rule in rules:
         for hit in objects.get(str(rule.layer), []):
@@ -438,10 +600,6 @@ def resolve(
                     if a.leader is None:
                         continue
                     key, name, kind = a.leader.key, a.leader.title, None
-                dedupe = (str(a.subject_kind), key, str(a.role))
-                if dedupe in seen:
-                    continue
-                seen.add(dedupe)
                 reason = Reason(
                     "assignment",
                     str(rule.layer),
@@ -455,8 +613,19 @@ def resolve(
                     str(a.subject_kind), key, name, kind, str(a.role), a.category_code, reason
                 )
                 order = (rule.priority, _SPECIFICITY[Layer(rule.layer)], hit.distance_m, key)
+                matches.append((order, party))
+                dedupe = (str(a.subject_kind), key, str(a.role))
+                if dedupe in seen:
+                    continue
+                seen.add(dedupe)
                 parties.append((order, party))
     parties.sort(key=lambda item: item[0])
+    matches.sort(key=lambda item: item[0])
+    owner, owner_reason = choose_owner(
+        effective_owner_rules(list(session.scalars(select(OwnerRule))), chain_codes),
+        [p for _, p in matches],
+        objects,
+    )
     ordered = [p for _, p in parties]
 
     def pick(roles: set[str], kind: str | None = None) -> tuple[Party, ...]:
@@ -507,7 +676,7 @@ def resolve(
     triage = None
     if county is None and township is None:
         triage = "outside_jurisdiction"
-    elif not responsible:
+    elif owner is None:
         triage = "no_responsible_unit"
     return Responsibility(
         lon=lon,
@@ -531,6 +700,8 @@ def resolve(
         leaders=pick({Role.contact.value, Role.contract.value, Role.road_chief.value}, "leader"),
         pairing_units=pick({Role.pairing.value}, "unit"),
         supervision_teams=pick({Role.supervision.value}, "unit"),
+        owner=owner,
+        owner_reason=owner_reason,
         triage=triage,
         parties=tuple(ordered),
     )

@@ -345,7 +345,12 @@ class Store:
                                 k.code,
                                 k.name,
                                 k.kind,
-                                {"zone_radius_m": k.zone_radius_m},
+                                # "point": the owner rule's on-site test differs for
+                                # point sites (a radius) and polygons (inside).
+                                {
+                                    "zone_radius_m": k.zone_radius_m,
+                                    "point": k.geom.geom_type == "Point",
+                                },
                             )
                             for k in sites
                         ],
@@ -665,7 +670,11 @@ class Store:
             select(func.max(KeySite.zone_radius_m)).where(valid_in(KeySite, gen_id))
         )
         if max_radius is not None:
-            extra = [KeySite.kind, KeySite.zone_radius_m]
+            extra = [
+                KeySite.kind,
+                KeySite.zone_radius_m,
+                func.ST_Dimension(KeySite.geom).label("dim"),
+            ]
             for r in near(KeySite, KeySite.zone_radius_m, float(max_radius), extra):
                 info = ObjectInfo(
                     r.id,
@@ -673,7 +682,7 @@ class Store:
                     r.code,
                     r.name,
                     r.kind,
-                    {"zone_radius_m": r.zone_radius_m},
+                    {"zone_radius_m": r.zone_radius_m, "point": r.dim == 0},
                 )
                 out.setdefault(Layer.key_site.value, []).append(Hit(info, float(r.d)))
         return out

@@ -558,9 +558,7 @@ def _write(session, rows, hits, routes, gen_id, cfg, now, name, chunk, tick) -> 
         values = []
         for k, r in enumerate(part, start):
             resp = routes[k]
-            owner = resp.lead_unit or (
-                resp.responsible_units[0] if resp.responsible_units else None
-            )
+            owner = resp.owner
             open_ = KIND[r.state] is Kind.open
             triage = None
             if resp.triage == "outside_jurisdiction":
@@ -657,16 +655,19 @@ def _write(session, rows, hits, routes, gen_id, cfg, now, name, chunk, tick) -> 
     def reasons_of(resp: Any) -> dict[int, dict[str, Any]]:
         got = reason_cache.get(id(resp))
         if got is None:
-            parts = [*resp.responsible_units, *resp.leaders]
-            if resp.lead_unit is not None:
-                parts.append(resp.lead_unit)
+            parts = [*resp.co_responsible(), *resp.leaders]
             got = reason_cache[id(resp)] = {id(p): p.reason.to_dict() for p in parts}
+            if resp.owner is not None:
+                got[id(resp.owner)] = {
+                    **resp.owner.reason.to_dict(),
+                    "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
+                }
         return got
 
     parties, places, events = [], [], []
     for k, r in enumerate(rows):
         resp, iid = routes[k], ids[k]
-        owner = resp.lead_unit or (resp.responsible_units[0] if resp.responsible_units else None)
+        owner = resp.owner
         seen = set()
         reasons = reasons_of(resp)
         if owner is not None and owner.key in units:
@@ -680,7 +681,7 @@ def _write(session, rows, hits, routes, gen_id, cfg, now, name, chunk, tick) -> 
                 }
             )
             seen.add(owner.key)
-        for p in resp.responsible_units:
+        for p in resp.co_responsible():
             if p.key not in seen and p.key in units:
                 seen.add(p.key)
                 parties.append(

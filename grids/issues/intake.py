@@ -312,16 +312,20 @@ def route_point(
     issue.places.extend(
         IssuePlace(layer=lay, code=code, distance_m=d) for (lay, code), d in wanted.items()
     )
+    # The owner comes from the owner rules (routing.choose_owner); the other
+    # responsible and lead units share the issue as co-responsible.
+    sharing = resp.co_responsible()
     units = units_by_key(
-        session,
-        [p.key for p in resp.responsible_units] + ([resp.lead_unit.key] if resp.lead_unit else []),
+        session, [p.key for p in sharing] + ([resp.owner.key] if resp.owner else [])
     )
-    owner_party = resp.lead_unit or (resp.responsible_units[0] if resp.responsible_units else None)
-    owner = units.get(owner_party.key) if owner_party is not None else None
-    co = [units[p.key] for p in resp.responsible_units if p.key in units]
-    reasons = {p.key: p.reason.to_dict() for p in resp.responsible_units}
-    if resp.lead_unit is not None:
-        reasons[resp.lead_unit.key] = resp.lead_unit.reason.to_dict()
+    owner = units.get(resp.owner.key) if resp.owner is not None else None
+    co = [units[p.key] for p in sharing if p.key in units]
+    reasons = {p.key: p.reason.to_dict() for p in sharing}
+    if resp.owner is not None:
+        reasons[resp.owner.key] = {
+            **resp.owner.reason.to_dict(),
+            "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
+        }
     leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
     leaders = {
         lead.key: lead
