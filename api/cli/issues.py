@@ -7,7 +7,8 @@
 * :func:`simulate_command` as ``civgrid simulate`` —
   ``app.command("simulate")(cli_issues.simulate_command)``;
 * :data:`issues_app` as ``civgrid issues`` (``import``, ``simulate``,
-  ``check-deadlines``, ``lists``) — ``app.add_typer(cli_issues.issues_app, name="issues")``.
+  ``check-deadlines``, ``lists``, ``reroute``)
+  — ``app.add_typer(cli_issues.issues_app, name="issues")``.
 
 The database option, the revision check and the error format are those of every
 command (``_common``).
@@ -24,7 +25,7 @@ from typing import Any
 
 import typer
 
-from civgrid.api.cli._common import DatabaseUrl, fail, open_store
+from civgrid.api.cli._common import DatabaseUrl, cli_actor, domain_errors, fail, open_store
 
 __all__ = ["import_issues", "issues_app", "open_indexed", "sim_app", "simulate_command"]
 
@@ -180,7 +181,38 @@ def lists_command(
     typer.echo(f"wrote {target}: " + ", ".join(f"{t.title} {len(t.rows)}" for t in tables))
 
 
+@domain_errors
+def reroute_command(
+    since: str | None = typer.Option(
+        None, help="Only issues reported on or after this day (YYYY-MM-DD)."
+    ),
+    commit: bool = typer.Option(False, "--commit", help="Write (default: dry run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Ask the owner rules again for every open issue; list (and with --commit apply,
+    all or nothing) the owner changes. Closed issues keep their owner.
+    """
+    from datetime import date
+
+    from civgrid.grids.issues.reroute import reroute_issues
+
+    try:
+        day = date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        fail(ValueError(f"--since: not a date (YYYY-MM-DD): {since!r}"))
+        raise AssertionError from exc  # fail() exits
+    with open_indexed(database_url) as (store, settings), store.session() as session:
+        report = reroute_issues(
+            session, store, since=day, commit=commit, actor=cli_actor(), config=_config(settings)
+        )
+    typer.echo(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.to_text()
+    )
+
+
 issues_app.command("import")(import_issues)
+issues_app.command("reroute")(reroute_command)
 issues_app.command("simulate")(simulate_command)
 issues_app.command("check-deadlines")(check_deadlines_command)
 issues_app.command("lists")(lists_command)
