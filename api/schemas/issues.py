@@ -240,6 +240,9 @@ class IssueOut(BaseModel):
     road_section: RoadOut | None
     key_sites: list[SiteOut]
     owner_unit: UnitRef | None
+    owner_basis: str | None = Field(
+        default=None, description="Why the owner owns (the owner rule and step), in Chinese."
+    )
     co_responsible_units: list[UnitRef]
     leaders: list[LeaderRef]
     triage_reason: str | None

@@ -101,6 +101,7 @@ def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = 
         "owner_unit": None
         if owner is None
         else {"key": owner.key, "name": owner.name, "kind": str(owner.kind)},
+        "owner_basis": owner_basis(issue),
         "co_responsible_units": [
             {"key": p.unit.key, "name": p.unit.name, "kind": str(p.unit.kind)}
             for p in issue.parties
@@ -184,3 +185,29 @@ def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = 
             for p in issue.photos
         ]
     return out
+
+
+def owner_basis(issue: Issue) -> str | None:
+    """Why the owner owns, in Chinese, from the routing answer's owner rule.
+
+    An owner that is not the routing's (given by hand: 交办/改派/转办) says so.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> reason = {"step": 1, "steps": 4, "co_built": False, "note": "单元网格责任单位 — 004"}
+    >>> owner_basis(NS(owner_unit=NS(key="PC01"),
+    ...                routing={"owner": {"key": "PC01"}, "owner_reason": reason}))
+    '单元网格责任单位（责任认定第1步，共4步）'
+    >>> owner_basis(NS(owner_unit=NS(key="D03"), routing={"owner": {"key": "PC01"}}))
+    '指挥中心指定'
+    """
+    if issue.owner_unit is None:
+        return None
+    routing = issue.routing or {}
+    owner, reason = routing.get("owner") or {}, routing.get("owner_reason")
+    if reason is None or owner.get("key") != issue.owner_unit.key:
+        return "指挥中心指定"
+    what = (reason.get("note") or "").split(" — ")[0] or "责任认定规则"
+    extra = "；共建点位，由牵头单位负责" if reason.get("co_built") else ""
+    return f"{what}（责任认定第{reason['step']}步，共{reason['steps']}步{extra}）"

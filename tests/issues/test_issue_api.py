@@ -50,6 +50,8 @@ def test_report_is_routed_and_explained(client, store):
     assert {k.code for k in d.key_sites} == {s.code for s in expected.key_sites}
     owner = expected.owner.key
     assert d.owner_unit.key == owner
+    assert d.owner_basis == "单元网格（小区楼院）责任单位（责任认定第1步，共4步）"
+    assert d.routing["owner_reason"]["layer"] == "unit_grid"
     assert {u.key for u in d.co_responsible_units} == {p.key for p in expected.co_responsible()}
     assert {(x.key, x.role) for x in d.leaders} == {(p.key, p.role) for p in expected.leaders}
     assert d.deadline is not None and d.state == "assigned" and d.state_label == "已交办"

@@ -446,7 +446,8 @@
       row("上报时间", fmtTime(p.reported_at) + ' <span class="cg-muted">（' + fmtAge(p.age_days) + "）</span>") +
       row("整改时限", p.deadline ? fmtTime(p.deadline) : "") +
       row(lab("roles", "responsible"), esc(p.owner_unit)) +
-      row("协办单位", esc(p.co_units)) +
+      (p.owner_basis ? row("认定依据", esc(p.owner_basis)) : "") +
+      row("协同单位", esc(p.co_units)) +
       row("责任领导", esc(p.leaders)) +
       row("位置", place) +
       row("地址", esc(p.address)) +
@@ -484,6 +485,7 @@
       deadline: d.deadline,
       age_days: age,
       owner_unit: d.owner_unit ? d.owner_unit.name : "",
+      owner_basis: d.owner_basis || "",
       co_units: names(d.co_responsible_units, "name"),
       leaders: names(d.leaders, "title"),
       township: d.township && d.township.name,
