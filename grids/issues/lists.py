@@ -68,7 +68,7 @@ ISSUE_LIST_COLUMNS: list[tuple[str, str]] = [
     ("address", "详细地址"),
     ("lon", "经度"),
     ("lat", "纬度"),
-    ("owner_unit", "责任单位"),
+    ("owner_unit", zh.ROLE_LABELS["responsible"]),
     ("co_units", "协同单位"),
     ("leaders", "责任领导"),
     ("state", "办理状态"),
