@@ -8,6 +8,9 @@ keeps both on ``app.state`` — no module-level globals.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +20,25 @@ from civgrid.api import errors
 from civgrid.api.deps import install_login_handler, method_permission
 from civgrid.api.settings import Settings
 from civgrid.api.version import __version__
+
+log = logging.getLogger("civgrid.api")
+
+
+async def _watch_generation(store: object, every_s: float) -> None:
+    """Keep this worker's snap index on the current generation.
+
+    A boundary import or ``civgrid db activate`` in another process (the CLI,
+    another worker) changes the active generation in the database; each worker
+    checks a one-row query every ``every_s`` seconds and rebuilds its index in a
+    thread when it changed (readers keep the old index until the swap).
+    """
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if await asyncio.to_thread(store.refresh_index):  # type: ignore[attr-defined]
+                log.info("snap index moved to generation %s", store.snap_index.generation_id)  # type: ignore[attr-defined]
+        except Exception:  # a database hiccup must not end the watch
+            log.warning("generation check failed", exc_info=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,12 +68,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if store.backend == "sqlite":
             # the embedded file is ours to migrate; production runs `civgrid db upgrade`
             store.upgrade()
+        watcher = None
         if settings.build_index_on_startup:
             store.rebuild_index()
+            if settings.generation_poll_seconds > 0:
+                watcher = asyncio.create_task(
+                    _watch_generation(store, settings.generation_poll_seconds)
+                )
         app.state.store = store
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             engine.dispose()
 
     app = FastAPI(
@@ -68,6 +99,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from fastapi.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # GeoJSON layers compress ~10×
+
+    from civgrid.api.overload import LoadShedding
+
+    # outermost: a request waits for a slot before any work; at most as many run as
+    # the database pool can serve (5 + 10 connections; a request may hold two)
+    app.add_middleware(
+        LoadShedding,
+        limit=settings.max_concurrent_requests,
+        queue_s=settings.queue_seconds,
+        retry_after_s=max(1, round(settings.queue_seconds)),
+    )
 
     from fastapi.staticfiles import StaticFiles
 

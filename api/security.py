@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import threading
 import uuid
@@ -53,10 +55,27 @@ def signing_key(settings: Settings) -> str:
     path = Path(settings.var_dir) / "secret_key"
     with _key_lock:
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            _create_key_file(path)
         return path.read_text().strip()
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new random key to ``path`` (mode 600) unless another process did first.
+
+    Several workers start at once: each writes its own temporary file and
+    hard-links it into place, which fails if the key already exists — so every
+    worker ends up reading the one key, never a half-written file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def issue_token(

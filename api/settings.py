@@ -81,6 +81,28 @@ class Settings(BaseSettings):
     intake_rate: str = Field(
         default="20/60", description="Anonymous reports per client IP: count/seconds."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma "
+        "separated (empty: none; the peer address is the client).",
+    )
+    max_concurrent_requests: int = Field(
+        default=7,
+        ge=1,
+        description="Requests a worker runs at once; more wait in line (matched to the "
+        "database pool of 5 + 10 connections, a request using up to two).",
+    )
+    queue_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait in line before a request is answered 503 with Retry-After.",
+    )
+    generation_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often each worker checks for a newly activated boundary generation "
+        "(seconds; 0 = never, the index is rebuilt only at start-up).",
+    )
     intake_max_bytes: int = Field(
         default=12 * 1024 * 1024, description="Largest anonymous report body (bytes)."
     )

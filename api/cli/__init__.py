@@ -37,11 +37,35 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="TCP port."),
     reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+    workers: int = typer.Option(
+        1, min=1, help="Worker processes (share the database; 2 per core is plenty)."
+    ),
+    graceful_s: int = typer.Option(
+        10, "--graceful-seconds", min=1, help="On SIGTERM, finish requests for this long."
+    ),
 ) -> None:
-    """Serve the command center (FastAPI under uvicorn)."""
+    """Serve the command center (FastAPI under uvicorn).
+
+    Workers share rate limits and the current boundary generation through the
+    database. Client addresses come from the socket; ``X-Forwarded-For`` is
+    read by the app, and only from ``CIVGRID_TRUSTED_PROXIES`` (uvicorn's own
+    proxy-header handling is off, since it trusts loopback by default).
+    """
     import uvicorn
 
-    uvicorn.run("civgrid.api.asgi:app", host=host, port=port, reload=reload, factory=False)
+    uvicorn.run(
+        "civgrid.api.asgi:app",
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        factory=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=graceful_s,
+        # a worker imports the whole app before it answers the supervisor's ping;
+        # on a busy 2-core machine that takes longer than uvicorn's default 5 s
+        timeout_worker_healthcheck=60,
+    )
 
 
 @app.command()

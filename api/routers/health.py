@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from fastapi import APIRouter
@@ -31,12 +32,16 @@ class Health(BaseModel):
     database_backend: str
     postgis_version: str | None
     active_generation: GenerationInfo | None
+    index_generation_id: int | None
     index_layers: dict[str, int]
+    worker_pid: int
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and configuration")
 def healthz(store: StoreDep) -> Health:
-    """Return version, database backend (and PostGIS version) and the active generation."""
+    """Return version, database backend (and PostGIS version), the active generation,
+    the generation this worker's snap index holds, and the worker's process id.
+    """
     with store.session() as session:
         gen = store.active_generation(session)
         gen_info = (
@@ -50,5 +55,7 @@ def healthz(store: StoreDep) -> Health:
         database_backend=store.backend,
         postgis_version=postgis_version(store.engine) if store.backend == "postgis" else None,
         active_generation=gen_info,
+        index_generation_id=store.snap_index.generation_id,
         index_layers=store.index_summary(),
+        worker_pid=os.getpid(),
     )

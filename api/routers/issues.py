@@ -146,7 +146,8 @@ async def check_public_intake(request: Request, settings: Any) -> None:
     if int(request.headers.get("content-length") or 0) > limit:
         raise too_large
     ip = client_ip(request)
-    if not limiter(request, "intake", settings.intake_rate).allow(f"ip:{ip}"):
+    bucket = limiter(request, "intake", settings.intake_rate)
+    if not await run_in_threadpool(bucket.allow, f"ip:{ip}"):  # a database write
         raise TooManyRequestsError("too many reports from this address; try again later")
     received, chunks = 0, []
     async for chunk in request.stream():

@@ -360,6 +360,30 @@ class Store:
                 )
         return GenerationIndex.build(gen_id, layers)
 
+    def current_generation_id(self) -> int | None:
+        """The id of the current generation, read from the database (one small query).
+
+        Other processes (a CLI import or activation, another server worker) change
+        it; :meth:`refresh_index` compares it with the index this process holds.
+        """
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.max(Generation.id)).where(Generation.active.is_(True))
+            ).scalar()
+
+    def refresh_index(self) -> bool:
+        """Rebuild the snap index if another process changed the current generation.
+
+        Returns
+        -------
+        bool
+            True when the index was rebuilt.
+        """
+        if self.current_generation_id() == self.snap_index.generation_id:
+            return False
+        self.rebuild_index()
+        return True
+
     def rebuild_index(self) -> GenerationIndex:
         """Build the index of the current generation and install it atomically.
 

@@ -1,0 +1,132 @@
+"""Load shedding: bounded concurrency, a short queue, 503 with Retry-After.
+
+Without a bound, every request past the database pool waits in SQLAlchemy's
+pool for up to its timeout while holding a worker thread; past ~60 concurrent
+requests the threads are all waiting, nothing is answered for minutes and the
+server keeps working for clients that gave up. :class:`LoadShedding` (pure
+ASGI middleware) instead admits at most ``limit`` requests at once — matched to
+the connection pool — and lets others wait in line for at most ``queue_s``
+seconds; a request that cannot start by then gets **503** with ``Retry-After``
+(problem+json for the API, a Chinese page for browsers). A request whose
+client disconnected while it waited is dropped without running (one log line).
+
+``/healthz`` and ``/static`` are never queued: operators must see the server
+while it sheds load, and static files do not touch the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+__all__ = ["LoadShedding", "overloaded_response"]
+
+log = logging.getLogger("civgrid.api.load")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Paths that bypass the queue (prefix match).
+UNQUEUED = ("/healthz", "/static/", "/favicon.ico")
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>系统繁忙</title></head><body style="font-family:sans-serif;margin:3em">
+<h1>系统繁忙，请稍后再试</h1><p>当前访问量较大，请求未能及时处理。请在 {s} 秒后刷新页面。</p>
+</body></html>"""
+
+
+def overloaded_response(scope: Scope, retry_after_s: int) -> tuple[int, list, bytes]:
+    """(status, headers, body) of the 503 answer: HTML for browsers, else problem+json."""
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    retry = [(b"retry-after", str(retry_after_s).encode())]
+    if "text/html" in accept:
+        body = _PAGE.format(s=retry_after_s).encode()
+        return 503, [(b"content-type", b"text/html; charset=utf-8"), *retry], body
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "the server is at capacity; retry after the given seconds",
+            "retry_after": retry_after_s,
+        }
+    ).encode()
+    return 503, [(b"content-type", b"application/problem+json"), *retry], body
+
+
+class LoadShedding:
+    """ASGI middleware: at most ``limit`` requests run; others wait ≤ ``queue_s`` seconds.
+
+    Parameters
+    ----------
+    app : ASGI app
+    limit : int
+        Requests admitted at once (≤ the database pool: size + overflow).
+    queue_s : float
+        Longest wait for a slot before answering 503.
+    retry_after_s : int
+        The ``Retry-After`` value of a 503.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, queue_s: float = 2.0, retry_after_s: int = 2
+    ) -> None:
+        self.app = app
+        self.limit = max(1, limit)
+        self.queue_s = queue_s
+        self.retry_after_s = retry_after_s
+        self._slots: asyncio.Semaphore | None = None
+        self.shed = 0  # counters, for tests and /healthz
+        self.dropped = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(UNQUEUED):
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # created inside the running loop
+            self._slots = asyncio.Semaphore(self.limit)
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_s)
+        except TimeoutError:
+            self.shed += 1
+            status, headers, body = overloaded_response(scope, self.retry_after_s)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            if time.monotonic() - started > 0.05:  # it waited: is anyone still there?
+                gone, receive = await _peek_disconnect(receive)
+                if gone:
+                    self.dropped += 1
+                    log.info("client left while queued: %s %s", scope["method"], scope["path"])
+                    return
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
+async def _peek_disconnect(receive: Receive) -> tuple[bool, Receive]:
+    """Whether the client already hung up, and a ``receive`` that replays what the
+    peek read (a request body message must still reach the app).
+    """
+    try:
+        message = await asyncio.wait_for(receive(), timeout=0.001)
+    except TimeoutError:
+        return False, receive
+    if message.get("type") == "http.disconnect":
+        return True, receive
+    pending = [message]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return False, replay
