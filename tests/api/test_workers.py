@@ -84,7 +84,7 @@ def two_workers(demo_sqlite_template, tmp_path):
         **os.environ,
         "CIVGRID_DATABASE_URL": url,
         "CIVGRID_VAR_DIR": str(tmp_path / "var"),
-        "CIVGRID_GENERATION_POLL_SECONDS": "0.5",
+        "CIVGRID_GENERATION_POLL_SECONDS": "0.25",
     }
     proc = subprocess.Popen(
         [str(CIVGRID), "serve", "--workers", "2", "--port", str(port)],
