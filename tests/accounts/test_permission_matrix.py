@@ -868,6 +868,16 @@ def test_co_responsible_unit_cooperates_but_does_not_fix(world):
                             "approved": before["approved"] + 1}  # fmt: skip
     page = c.get(f"/issues/{d['id']}", headers={"Accept": "text/html"})
     assert page.status_code == 200 and f'id="cg-transfer-{req["id"]}"' in page.text
+    # the rankings page of this month lists the unit's requests (推诿扯皮 section)
+    from datetime import datetime
+
+    from civgrid.grids.core.calendar import local_zone
+
+    month = datetime.now(local_zone()).strftime("%Y-%m")
+    page = c.get("/scores", params={"period": month}, headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+    section = page.text.split('id="cg-transfers"', 1)[1]
+    assert world.Y["owner_unit"]["name"] in section.split("</table>", 1)[0]
 
 
 def test_owner_handler_submits_the_fix(world):
