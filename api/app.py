@@ -113,12 +113,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from fastapi.staticfiles import StaticFiles
 
-    from civgrid.api.routers import auth, health, issues, maps, open311, pages, patrol, scoring
+    from civgrid.api.routers import (
+        auth,
+        health,
+        issues,
+        maps,
+        open311,
+        pages,
+        patrol,
+        scoring,
+        transfers,
+    )
     from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(issues.router)
+    app.include_router(transfers.router)
+    app.include_router(transfers.pages)
     app.include_router(open311.router)
     app.include_router(maps.router)
     # patrol and scoring: login and a read/write permission by HTTP method for every route;

@@ -133,7 +133,8 @@ def _common_config(
         "legendStates": legend_states(),
         "overdueColor": OVERDUE_COLOR,
         "labels": {
-            "roles": {r: zh.role_holder_label(r) for r in zh.ROLE_LABELS},
+            "roles": {r: zh.role_holder_label(r) for r in zh.ROLE_LABELS}
+            | dict(zh.PARTY_ROLE_LABELS),
             "layers": dict(zh.MAP_LAYER_LABELS),
             "sources": dict(zh.SOURCE_LABELS),
             "actions": dict(zh.ISSUE_ACTION_LABELS),

@@ -230,8 +230,10 @@ def scores_page_html(
     townships: Sequence[Any],
     departments: Sequence[Mapping[str, Any]],
     rules: Any,
+    transfers: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The rankings overview (考核排名) of a period."""
+    """The rankings overview (考核排名) of a period; ``transfers`` are the units' transfer
+    request counts (:func:`civgrid.grids.issues.transfers.transfer_counts`, as dicts)."""
     rows_c = [s.to_dict(items=False) for s in communities]
     rows_t = [s.to_dict(items=False) for s in townships]
     body = (
@@ -248,8 +250,33 @@ def scores_page_html(
         + _score_table(rows_t, set(), "cg-townships")
         + f"<h2>{_LEVELS['department']}</h2>"
         + _dept_table(departments)
+        + _transfer_table(transfers)
     )
     return _page(f"{period.label}考核排名", body)
+
+
+def _transfer_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """转办申请与推诿扯皮: requests per unit in the period, the worst first."""
+    keys = ("requested", "approved", "refused", "repeated", "pending")
+    head = "".join(f"<th>{_e(zh.TRANSFER_COUNT_LABELS[k])}</th>" for k in keys)
+    body = "".join(
+        f"<tr><td>{_e(r['unit_name'])}</td>"
+        + "".join(f"<td class='num'>{_e(r[k])}</td>" for k in keys)
+        + "</tr>"
+        for r in rows
+    )
+    table = (
+        f'<table id="cg-transfers"><thead><tr><th>{_LEVELS["department"]}</th>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table>"
+        if rows
+        else '<p id="cg-transfers">本期无转办申请。</p>'
+    )
+    return (
+        "<h2>转办申请与推诿扯皮</h2>"
+        + table
+        + '<p class="muted">驳回后再申请：同一单位在同一问题上'
+        "被驳回后再次申请转办。数据接口：/api/v1/transfer-counts</p>"
+    )
 
 
 def dashboard_section_html(dash: Mapping[str, Any]) -> str:

@@ -599,8 +599,23 @@ def scores_page(
             _visible(scope, "township", ctx.scores(p, "township"), p, lambda s: s.code),
             _visible(scope, "department", ctx.indicators(p, "department"), p),
             ctx.rules(p),
+            transfers=_transfer_rows(session, scope, p),
         )
     )
+
+
+def _transfer_rows(session: Any, scope: Scope, p: Period) -> list[dict[str, Any]]:
+    """Transfer requests per unit made in period ``p`` (推诿扯皮), the units ``scope`` reads."""
+    from datetime import time
+
+    from civgrid.grids.issues.transfers import transfer_counts
+
+    def utc_start(d: Any) -> datetime:
+        return datetime.combine(d, time.min, local_zone()).astimezone(UTC)
+
+    rows = transfer_counts(session, start=utc_start(p.start), end=utc_start(p.end))
+    keep = set(scope.score_codes("department", [r.unit_key for r in rows], _during(p)))
+    return [r.to_dict() for r in rows if r.unit_key in keep]
 
 
 @pages.get("/scores/bulletin", response_class=HTMLResponse)

@@ -12,7 +12,9 @@ Two layers, both data plus one small class:
   - ``admin``, ``dispatcher``, ``viewer``, ``inspector`` and the system actor
     see every issue;
   - a ``unit_handler`` sees issues where their unit is owner or co-responsible,
-    and acts only on those their unit owns;
+    and acts only on those their unit owns — except the cooperation actions of
+    :data:`UNIT_PARTY_ROLES` (a progress note, a transfer request), which a
+    co-responsible unit may take too;
   - a ``leader`` sees issues on the townships (联系), communities (分包) and
     road sections (路长) assigned to them **at the time the issue was
     reported** (assignment validity dates), or naming them as a party;
@@ -51,8 +53,10 @@ from civgrid.grids.issues.workflow import Action
 
 __all__ = [
     "ALL_PERMISSIONS",
+    "ISSUE_ACTION_PERMS",
     "ROLE_LABELS",
     "ROLE_PERMISSIONS",
+    "UNIT_PARTY_ROLES",
     "Perm",
     "Role",
     "Scope",
@@ -88,6 +92,9 @@ class Perm(enum.StrEnum):
     issue_dispatch = "issue.dispatch"  # dispatch, reassign, merge, reject (command center)
     extension_request = "extension.request"
     extension_decide = "extension.decide"
+    issue_note = "issue.note"  # a progress note (进展说明) with photos
+    transfer_request = "transfer.request"  # 转办申请
+    transfer_decide = "transfer.decide"  # approve or refuse a transfer request (command center)
     deadlines_check = "deadlines.check"
     lists_export = "lists.export"
     map_read = "map.read"
@@ -115,7 +122,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         | {Perm.score_read, Perm.leader_visit_record}
     ),
     Role.unit_handler: frozenset(
-        _READ | {Perm.issue_report, Perm.issue_transition, Perm.extension_request, Perm.score_read}
+        _READ
+        | {Perm.issue_report, Perm.issue_transition, Perm.extension_request, Perm.score_read}
+        | {Perm.issue_note, Perm.transfer_request}
     ),
     # a grid worker's transition is the reporter's reopen (the workflow table allows no other)
     Role.grid_worker: frozenset(_READ | {Perm.issue_report, Perm.issue_transition}),
@@ -145,6 +154,33 @@ _FROM_WORKFLOW: dict[ActorRole, Role] = {
     ActorRole.citizen: Role.public,
     ActorRole.reporter: Role.public,
 }
+
+#: Object-level actions on an issue that are not workflow transitions (or that the
+#: command center alone takes) → the permission they need; any other action name is a
+#: workflow transition (:data:`Perm.issue_transition`).
+ISSUE_ACTION_PERMS: dict[str, Perm] = {
+    "dispatch": Perm.issue_dispatch,
+    "reassign": Perm.issue_dispatch,
+    "merge": Perm.issue_dispatch,
+    "unmerge": Perm.issue_dispatch,
+    "reject": Perm.issue_dispatch,
+    "extension_request": Perm.extension_request,
+    "extension_decision": Perm.extension_decide,
+    "progress_note": Perm.issue_note,
+    "transfer_request": Perm.transfer_request,
+    "transfer_decision": Perm.transfer_decide,
+}
+
+#: The party roles a unit handler's unit must hold on an issue to take an action there
+#: (default :data:`_OWNER_ONLY`). Cooperation — a progress note (进展说明) and a transfer
+#: request (转办申请) — is open to the co-responsible units; the fix stays the owner's.
+#: A local choice, after notice 004 (Sheqi): "确保网格内每条道路、每个楼院都有责任人"
+#: with the units working the grid together.
+UNIT_PARTY_ROLES: dict[str, frozenset[str]] = {
+    "progress_note": frozenset({"owner", "co_responsible"}),
+    "transfer_request": frozenset({"owner", "co_responsible"}),
+}
+_OWNER_ONLY = frozenset({"owner"})
 
 #: Leader assignment roles and the issue column naming the object they hold.
 _LEADER_LAYERS = {"township": "contact", "community": "contract", "road_section": "road_chief"}
@@ -385,19 +421,17 @@ class Scope:
         """
         self.check_issue(issue)
         name = str(action)
-        if name in ("dispatch", "reassign", "merge", "unmerge", "reject"):
-            self.require(Perm.issue_dispatch)
-        elif name == "extension_request":
-            self.require(Perm.extension_request)
-        elif name == "extension_decision":
-            self.require(Perm.extension_decide)
-        else:
-            self.require(Perm.issue_transition)
+        self.require(ISSUE_ACTION_PERMS.get(name, Perm.issue_transition))
         if self.role is Role.unit_handler:
-            owner = issue.owner_unit.key if issue.owner_unit is not None else None
-            if owner != self.actor.unit:
+            allowed = UNIT_PARTY_ROLES.get(name, _OWNER_ONLY)
+            held = {p.role for p in issue.parties if p.unit_id == self.unit_id} - {"owner"}
+            if self.unit_id is not None and issue.owner_unit_id == self.unit_id:
+                held.add("owner")  # the owner is the issue's column (parties mirror it)
+            if self.unit_id is None or not held & allowed:
+                owner = issue.owner_unit.key if issue.owner_unit is not None else None
+                who = "the owner unit" if allowed == _OWNER_ONLY else "a responsible unit"
                 raise PermissionDeniedError(
-                    f"only the owner unit ({owner}) may act on issue {issue.id}",
+                    f"only {who} ({owner}) may {name} on issue {issue.id}",
                     role=self.role.value,
                     unit=self.actor.unit,
                 )

@@ -30,6 +30,7 @@ __all__ = [
     "MAP_LAYER_LABELS",
     "NOTICE_REASON_LABELS",
     "OPEN311_ACTION_SUMMARY",
+    "PARTY_ROLE_LABELS",
     "PATROL_KIND_COLORS",
     "PATROL_KIND_LABELS",
     "PATROL_LEGEND_COLORS",
@@ -41,6 +42,8 @@ __all__ = [
     "SOURCE_LABELS",
     "TIER_LABELS",
     "TRACK_DROP_LABELS",
+    "TRANSFER_COUNT_LABELS",
+    "TRANSFER_STATE_LABELS",
     "UNIT_KIND_LABELS",
     "leader_role_phrase",
     "role_holder_label",
@@ -195,6 +198,32 @@ ISSUE_ACTION_LABELS: dict[str, str] = {
     "extension_decision": "延期审批",
     "duplicate_linked": "关联重复",
     "comment": "备注",
+    "progress_note": "进展说明",
+    "transfer_request": "转办申请",
+    "transfer_decision": "转办审批",
+}
+
+#: An answering unit's role on an issue (``IssueParty.role``; glossary: 主办单位, 协办单位).
+PARTY_ROLE_LABELS: dict[str, str] = {
+    "owner": "主办单位",
+    "co_responsible": "协办单位",
+}
+
+#: States of a transfer request (转办申请, ``grids.issues.transfers``).
+TRANSFER_STATE_LABELS: dict[str, str] = {
+    "pending": "待审批",
+    "approved": "已同意转办",
+    "refused": "不同意转办",
+    "lapsed": "已失效",
+}
+
+#: Per-unit counts of transfer requests (推诿扯皮 statistics).
+TRANSFER_COUNT_LABELS: dict[str, str] = {
+    "requested": "转办申请数",
+    "approved": "同意数",
+    "refused": "驳回数",
+    "repeated": "驳回后再申请数",
+    "pending": "待审批数",
 }
 
 #: Why a supervision notice (督办通知) was issued.

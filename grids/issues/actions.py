@@ -38,7 +38,14 @@ from civgrid.grids.issues.records import (
     record_event,
     stale_is_conflict,
 )
-from civgrid.grids.issues.workflow import Action, State, Workflow
+from civgrid.grids.issues.workflow import (
+    TRANSFER_TRANSITIONS,
+    Action,
+    State,
+    TransferDecision,
+    TransferState,
+    Workflow,
+)
 
 
 def _is_reporter(issue: Issue, actor: Actor) -> bool:
@@ -58,6 +65,10 @@ def _leave_open(session: Session, issue: Issue, now: datetime, why: str) -> None
             req.decided_at = now
             req.decided_by = "system"
             req.decision_note = f"issue {why}"
+    for t in issue.transfers:
+        if t.state == TransferState.pending:
+            t.state = TRANSFER_TRANSITIONS[(TransferState.pending, TransferDecision.lapse)]
+            t.decided_at, t.decided_by, t.decision_note = now, "system", f"issue {why}"
     for n in issue.notices:
         if n.resolved_at is None:
             n.resolved_at = now

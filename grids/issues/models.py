@@ -16,6 +16,9 @@
 * :class:`SupervisionNotice` — a numbered 督办通知 chasing an overdue issue.
 * :class:`ExtensionRequest` — a request for more time (延期) or a
   postponement (缓办) and the command center's decision.
+* :class:`TransferRequest` — a unit's request to give the issue to another
+  unit (转办申请) and the command center's decision
+  (:mod:`civgrid.grids.issues.transfers`).
 
 Timestamps are stored in UTC (:class:`UTCDateTime`: aware on PostgreSQL,
 naive UTC in SQLite) and always come back as aware UTC datetimes.
@@ -39,6 +42,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
@@ -55,6 +59,7 @@ __all__ = [
     "IssuePlace",
     "Photo",
     "SupervisionNotice",
+    "TransferRequest",
     "UTCDateTime",
     "utc",
 ]
@@ -198,6 +203,9 @@ class Issue(Base):
     )
     extensions: Mapped[list[ExtensionRequest]] = relationship(
         back_populates="issue", order_by="ExtensionRequest.id", passive_deletes="all"
+    )
+    transfers: Mapped[list[TransferRequest]] = relationship(
+        back_populates="issue", order_by="TransferRequest.id", passive_deletes="all"
     )
     duplicate_of: Mapped[Issue | None] = relationship(
         remote_side=[id], foreign_keys=[duplicate_of_id]
@@ -408,3 +416,62 @@ class ExtensionRequest(Base):
     granted_deadline: Mapped[datetime | None] = mapped_column(_ts())
 
     issue: Mapped[Issue] = relationship(back_populates="extensions")
+
+
+class TransferRequest(Base):
+    """A unit's request to give an issue to another unit (转办申请) and the decision.
+
+    ``state``: ``pending`` → ``approved`` / ``refused`` by the command center, or
+    ``lapsed`` when the issue stops being open first (the table of
+    :mod:`civgrid.grids.issues.transfers`). At most one ``pending`` request per
+    issue and requesting unit (a partial unique index, and a 409 before it).
+    ``new_owner_unit`` is the unit an approval gave the issue to (the proposed
+    one or another).
+    """
+
+    __tablename__ = "transfer_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'approved', 'refused', 'lapsed')", name="state_known"
+        ),
+        Index("ix_transfer_requests_unit_state", "requesting_unit_id", "state"),
+        Index(
+            "uq_transfer_requests_one_pending",
+            "issue_id",
+            "requesting_unit_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    requesting_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), nullable=False
+    )
+    #: The requester's role on the issue when asking: ``owner`` or ``co_responsible``.
+    requesting_role: Mapped[str] = mapped_column(String(32), nullable=False)
+    proposed_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT")
+    )
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    requested_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(_ts())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    new_owner_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT")
+    )
+
+    issue: Mapped[Issue] = relationship(back_populates="transfers")
+    requesting_unit = relationship("Unit", foreign_keys=[requesting_unit_id], lazy="joined")
+    proposed_unit = relationship("Unit", foreign_keys=[proposed_unit_id], lazy="joined")
+    new_owner_unit = relationship("Unit", foreign_keys=[new_owner_unit_id], lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<TransferRequest {self.id} #{self.issue_id} {self.state}>"

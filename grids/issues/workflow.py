@@ -64,6 +64,7 @@ __all__ = [
     "KIND",
     "STATE_COLORS",
     "STATE_TABLE",
+    "TRANSFER_TRANSITIONS",
     "TRANSITIONS",
     "Action",
     "ActorRole",
@@ -71,6 +72,8 @@ __all__ = [
     "Kind",
     "State",
     "StateRow",
+    "TransferDecision",
+    "TransferState",
     "Transition",
     "Workflow",
     "legend_states",
@@ -460,3 +463,28 @@ class Workflow:
 
 #: States in which the owner unit is on the clock (deadlines, overdue, extensions, scoring).
 ON_CLOCK: tuple[State, ...] = (State.assigned, State.rectifying, State.returned)
+
+
+class TransferState(enum.StrEnum):
+    """States of a transfer request (转办申请, :mod:`civgrid.grids.issues.transfers`)."""
+
+    pending = "pending"  # 待审批
+    approved = "approved"  # 已同意: the issue went to another unit
+    refused = "refused"  # 不同意: the owner stays
+    lapsed = "lapsed"  # 已失效: the issue stopped being open before a decision
+
+
+class TransferDecision(enum.StrEnum):
+    """What moves a transfer request out of ``pending``."""
+
+    approve = "approve"  # the command center
+    refuse = "refuse"  # the command center, with a reason
+    lapse = "lapse"  # the system, when the issue is closed, rejected or merged
+
+
+#: Every legal move of a transfer request; anything else is illegal (a second decision: 409).
+TRANSFER_TRANSITIONS: dict[tuple[TransferState, TransferDecision], TransferState] = {
+    (TransferState.pending, TransferDecision.approve): TransferState.approved,
+    (TransferState.pending, TransferDecision.refuse): TransferState.refused,
+    (TransferState.pending, TransferDecision.lapse): TransferState.lapsed,
+}

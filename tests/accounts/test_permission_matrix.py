@@ -141,6 +141,49 @@ def _decision(w, role, out):
     }
 
 
+def _note(w, role, out):
+    d = fresh(w, role, out)
+    return f"/api/v1/issues/{d['id']}/notes", {"json": {"note": "矩阵测试"}}
+
+
+def _transfer_ask(w, role, out):
+    d = fresh(w, role, out)
+    return f"/api/v1/issues/{d['id']}/transfer-requests", {"json": {"reason": "矩阵测试"}}
+
+
+def owner_handler(w, issue: dict) -> dict:
+    """Request options logging in as a unit handler of ``issue``'s owner unit."""
+    key = issue["owner_unit"]["key"]
+    return {"headers": w.client.as_user("unit_handler", f"uh-{key}", unit=key)}
+
+
+def ask_transfer(w, issue: dict) -> int:
+    """A pending transfer request of the issue's owner unit on it (its id)."""
+    r = w.client.post(
+        f"/api/v1/issues/{issue['id']}/transfer-requests",
+        json={"reason": "矩阵测试"},
+        **owner_handler(w, issue),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _transfer_get(w, role, out):
+    issue = issue_of(w, role, out)
+    cache = w.__dict__.setdefault("transfer_of", {})
+    if issue["id"] not in cache:
+        cache[issue["id"]] = ask_transfer(w, issue)
+    return f"/api/v1/transfer-requests/{cache[issue['id']]}", {}
+
+
+def _transfer_decision(w, role, out):
+    d = fresh(w, role, out)
+    rid = ask_transfer(w, d)
+    return f"/api/v1/transfer-requests/{rid}/decision", {
+        "json": {"decision": "refuse", "note": "矩阵测试"}
+    }
+
+
 def _inbox(w, role, out):
     key = (w.Y if out else w.X)["owner_unit"]["key"]
     return f"/api/v1/units/{key}/inbox", {}
@@ -294,6 +337,27 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/issues/{issue_id}/extensions/{request_id}/decision"): Entry(
         _decision, allow(CC), scoped=True
     ),
+    # progress notes and transfer requests (issue 17): the owner's handler here; the
+    # co-responsible unit's rows are test_co_responsible_unit_cooperates_but_does_not_fix
+    ("POST", "/api/v1/issues/{issue_id}/notes"): Entry(
+        _note, allow(("admin", "dispatcher", "unit_handler"), 201), scoped=True
+    ),
+    ("POST", "/api/v1/issues/{issue_id}/transfer-requests"): Entry(
+        _transfer_ask, allow(("unit_handler",), 201), scoped=True
+    ),
+    ("GET", "/api/v1/issues/{issue_id}/transfer-requests"): Entry(
+        issue_get("/api/v1/issues/{id}/transfer-requests"), READ, scoped=True
+    ),
+    ("GET", "/api/v1/transfer-requests"): Entry(get("/api/v1/transfer-requests"), READ),
+    ("GET", "/api/v1/transfer-requests/{request_id}"): Entry(_transfer_get, READ, scoped=True),
+    ("POST", "/api/v1/transfer-requests/{request_id}/decision"): Entry(
+        _transfer_decision, allow(CC), scoped=True
+    ),
+    ("GET", "/api/v1/transfer-counts"): Entry(
+        get("/api/v1/transfer-counts"),
+        allow(("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer")),
+    ),
+    ("GET", "/issues/{issue_id}"): Entry(issue_get("/issues/{id}"), PAGE, scoped=True),
     ("POST", "/api/v1/deadlines/check"): Entry(_any("/api/v1/deadlines/check"), allow(CC)),
     ("GET", "/api/v1/lists.xlsx"): Entry(get("/api/v1/lists.xlsx"), READ),
     ("GET", "/api/v1/lists/{name}.{fmt}"): Entry(get("/api/v1/lists/issue_list.csv"), READ),
@@ -719,6 +783,116 @@ def test_score_lists_are_filtered_by_scope(world):
     assert set(ps.cases.values()) <= every
     assert case_ids(leader) == [(ps.cases["X"], "community", x_comm, "L10")]
     assert case_ids(unit) == [(ps.cases["X_unit"], "department", x_unit, None)]
+
+
+def test_co_responsible_unit_cooperates_but_does_not_fix(world):
+    """Issue 17: the co-responsible unit's handler writes a progress note and asks for a
+    transfer but may not submit the fix; an unrelated unit's handler gets 404; the owner's
+    handler submits. The command center approves: the owner changes (history), the old
+    owner stays co-responsible; a second decision is 409; the counts follow."""
+    from sqlalchemy import select
+
+    from civgrid.grids.boundaries.models import Unit
+    from support.mapdata import PNG
+
+    c = world.client
+    d = fresh(world, "admin", False)
+    owner = d["owner_unit"]["key"]
+    co = world.Y["owner_unit"]["key"]
+    with world.store.session() as s:
+        keys = [u.key for u in s.scalars(select(Unit).order_by(Unit.key))]
+    parties = {owner, co, *(u["key"] for u in d["co_responsible_units"])}
+    stranger = next(k for k in keys if k not in parties)
+    r = c.post(
+        f"/api/v1/issues/{d['id']}/reassign",
+        json={"unit": owner, "co_units": [co], "note": "加协办单位"},
+    )
+    assert r.status_code == 200, r.text
+    co_h = {"headers": c.as_user("unit_handler", "uh-co", unit=co)}
+
+    def count_of(key: str) -> dict:
+        rows = c.get("/api/v1/transfer-counts").json()["rows"]
+        row = next((r for r in rows if r["unit_key"] == key), None)
+        keys = ("requested", "approved", "refused", "repeated", "pending")
+        return {k: (row or {}).get(k, 0) for k in keys}
+
+    before = count_of(co)  # the matrix's earlier rows may have asked for this unit already
+    other_h = {"headers": c.as_user("unit_handler", "uh-other", unit=stranger)}
+    base = f"/api/v1/issues/{d['id']}"
+    photo = [("photos", ("p.png", PNG, "image/png"))]
+
+    r = c.post(f"{base}/notes", data={"note": "已协助清理"}, files=photo, **co_h)
+    assert r.status_code == 201, r.text
+    last = r.json()["history"][-1]
+    assert (last["action"], last["note"], last["actor"]["unit"]) == (
+        "progress_note",
+        "已协助清理",
+        co,
+    )
+    r = c.post(f"{base}/transfer-requests", json={"reason": "不属本单位"}, **co_h)
+    assert r.status_code == 201, r.text
+    req = r.json()
+    assert (req["state"], req["requesting_role"]) == ("pending", "co_responsible")
+    r = c.post(f"{base}/transfer-requests", json={"reason": "再次"}, **co_h)
+    assert r.status_code == 409, r.text
+    r = c.post(f"{base}/transitions", data={"action": "submit"}, files=photo, **co_h)
+    assert r.status_code == 403, r.text
+    for path in ("notes", "transfer-requests"):
+        r = c.post(f"{base}/{path}", json={"note": "x", "reason": "x"}, **other_h)
+        assert r.status_code == 404, (path, r.text)
+    r = c.get(f"/api/v1/transfer-requests/{req['id']}", **other_h)
+    assert r.status_code == 404
+
+    # the command center approves, giving the issue to the stranger
+    decision = f"/api/v1/transfer-requests/{req['id']}/decision"
+    r = c.post(decision, json={"decision": "approve", "unit": stranger, "note": "同意"})
+    assert r.status_code == 200, r.text
+    assert r.json()["new_owner_unit"]["key"] == stranger
+    issue = c.get(base).json()
+    assert issue["owner_unit"]["key"] == stranger
+    assert {u["key"] for u in issue["co_responsible_units"]} >= {owner, co}
+    tail = [(e["action"], (e["data"] or {}).get("to_unit")) for e in issue["history"][-2:]]
+    assert tail == [("reassign", stranger), ("transfer_decision", stranger)]
+    r = c.post(decision, json={"decision": "refuse", "note": "不同意"})
+    assert r.status_code == 409, r.text
+    r = c.post(decision, json={"decision": "approve", "unit": stranger, "note": "同意"})
+    assert r.status_code == 200 and c.get(base).json()["version"] == issue["version"]
+    # the old owner, now co-responsible, may no longer submit; the new owner may
+    old_h = world.roles["unit_handler"]
+    r = c.post(f"{base}/transitions", data={"action": "submit"}, files=photo, **old_h)
+    assert r.status_code == 403, r.text
+    r = c.post(f"{base}/transitions", data={"action": "submit"}, files=photo, **other_h)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "submitted"
+    assert count_of(co) == {**before, "requested": before["requested"] + 1,
+                            "approved": before["approved"] + 1}  # fmt: skip
+    page = c.get(f"/issues/{d['id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and f'id="cg-transfer-{req["id"]}"' in page.text
+    # the rankings page of this month lists the unit's requests (推诿扯皮 section)
+    from datetime import datetime
+
+    from civgrid.grids.core.calendar import local_zone
+
+    month = datetime.now(local_zone()).strftime("%Y-%m")
+    page = c.get("/scores", params={"period": month}, headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+    section = page.text.split('id="cg-transfers"', 1)[1]
+    assert world.Y["owner_unit"]["name"] in section.split("</table>", 1)[0]
+
+
+def test_owner_handler_submits_the_fix(world):
+    """The owner unit's handler submits the fix (the co-responsible one may not, above)."""
+    from support.mapdata import PNG
+
+    d = fresh(world, "admin", False)
+    r = world.client.post(
+        f"/api/v1/issues/{d['id']}/transitions",
+        data={"action": "submit"},
+        files=[("photos", ("p.png", PNG, "image/png"))],
+        **world.roles["unit_handler"],
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "submitted"
 
 
 def test_the_matrix_names_a_new_route(world):

@@ -63,9 +63,9 @@ def test_workbook_has_the_three_lists(client, store):
     first = dict(zip(headers, rows[0], strict=True))
     assert first["问题类别"] == "乱堆乱倒" and first["问题来源"] == "现场督查"
     assert first["乡镇(街道)"] == "潘河街道" and first["单元网格"] == "望东庄村第2小区"
-    assert first["办理状态"] == "已退回" and first["责任单位"]
+    assert first["办理状态"] == "已退回" and first["主办单位"] == "甲物业服务公司"
     last = dict(zip(headers, rows[-1], strict=True))
-    assert last["办理状态"] == "待分拣" and last["责任单位"] is None
+    assert last["办理状态"] == "待分拣" and last["主办单位"] is None
 
     headers, rows = _sheet(wb, "整改清单")
     assert headers == [h for _, h in RECTIFICATION_LIST_COLUMNS]

@@ -15,6 +15,7 @@ OURS = {
     "issue_photos",
     "supervision_notices",
     "extension_requests",
+    "transfer_requests",
 }
 
 

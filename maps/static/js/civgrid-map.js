@@ -445,9 +445,9 @@
       row("来源", esc(sourceLabel)) +
       row("上报时间", fmtTime(p.reported_at) + ' <span class="cg-muted">（' + fmtAge(p.age_days) + "）</span>") +
       row("整改时限", p.deadline ? fmtTime(p.deadline) : "") +
-      row(lab("roles", "responsible"), esc(p.owner_unit)) +
+      row(lab("roles", "owner"), esc(p.owner_unit)) +
       (p.owner_basis ? row("认定依据", esc(p.owner_basis)) : "") +
-      row("协同单位", esc(p.co_units)) +
+      row(lab("roles", "co_responsible"), esc(p.co_units)) +
       row("责任领导", esc(p.leaders)) +
       row("位置", place) +
       row("地址", esc(p.address)) +
@@ -876,7 +876,8 @@
         row(lab("roles", "responsible"), owner) +
         row("整改时限", fmtTime(d.deadline)) +
         row("上报时间", fmtTime(d.reported_at)) +
-        "</table><h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>";
+        "</table><p><a class='cg-link' href='/issues/" + encodeURIComponent(d.id) + "'>问题页（进展说明、转办申请）</a></p>" +
+        "<h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>";
     });
   }
 
