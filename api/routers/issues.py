@@ -122,7 +122,8 @@ def _out(issue: Issue, cfg: IssueConfig) -> IssueOut:
     return IssueOut.model_validate(svc.describe(issue, cfg.workflow))
 
 
-def _detail(issue: Issue, cfg: IssueConfig) -> IssueDetailOut:
+def detail_out(issue: Issue, cfg: IssueConfig) -> IssueDetailOut:
+    """The typed detail of an issue, with its history (shared with the transfer routes)."""
     return IssueDetailOut.model_validate(svc.describe(issue, cfg.workflow, history=True))
 
 
@@ -161,7 +162,7 @@ async def check_public_intake(request: Request, settings: Any) -> None:
 # ----------------------------------------------------------------------------- body parsing
 
 
-async def _parse_body(
+async def parse_body(
     request: Request, model: type[BaseModel], *, photos_allowed: bool = True
 ) -> tuple[BaseModel, list[PhotoInput]]:
     """JSON or multipart body → (validated model, photos); errors name the field (422)."""
@@ -232,7 +233,7 @@ def _json_field(text: str, name: str) -> Any:
         raise RequestValidationError([_err(("body", name), f"{name} must be JSON", text)]) from exc
 
 
-def _body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, Any]:
     schema = model.model_json_schema()
     content: dict[str, Any] = {"application/json": {"schema": schema}}
     if photos:
@@ -263,7 +264,7 @@ def _body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, An
         **ERRORS_WRITE,
         200: {"model": IssueDetailOut, "description": "Idempotent replay: the first result"},
     },
-    openapi_extra=_body_schema(IssueCreateIn),
+    openapi_extra=body_schema(IssueCreateIn),
 )
 async def create_issue(
     request: Request,
@@ -285,7 +286,7 @@ async def create_issue(
     public = scope.role is Role.public
     if public:
         await check_public_intake(request, settings)
-    body, photos = await _parse_body(request, IssueCreateIn)
+    body, photos = await parse_body(request, IssueCreateIn)
     assert isinstance(body, IssueCreateIn)
     # only the command center records a report on someone else's behalf (a phone complaint)
     role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
@@ -324,7 +325,7 @@ async def create_issue(
             session.flush()
             # a replay is answered in the caller's view (the public's: no notes or history)
             full = not public and (result.created or scope.can_see_issue(result.issue))
-            out = _detail(result.issue, cfg) if full else _public(result.issue, cfg)
+            out = detail_out(result.issue, cfg) if full else _public(result.issue, cfg)
         return out, result.created
 
     out, created = await run_in_threadpool(work)
@@ -464,7 +465,7 @@ def get_issue(
     """
     issue = scope.check_issue(session.get(Issue, issue_id), issue_id)
     response.headers["ETag"] = f'"{issue.version}"'
-    return _detail(issue, cfg)
+    return detail_out(issue, cfg)
 
 
 # ----------------------------------------------------------------------------- workflow
@@ -475,7 +476,7 @@ def _commit_and_describe(
 ) -> IssueDetail:
     session.commit()
     response.headers["ETag"] = f'"{issue.version}"'
-    return _detail(issue, cfg)
+    return detail_out(issue, cfg)
 
 
 @router.post(
@@ -484,7 +485,7 @@ def _commit_and_describe(
     responses=ERRORS_WRITE,
     dependencies=[LOGIN],
     summary="Run a workflow event (accept, submit, reinspect, reopen, reject, merge…)",
-    openapi_extra=_body_schema(TransitionIn),
+    openapi_extra=body_schema(TransitionIn),
 )
 async def transition(
     issue_id: IssueId,
@@ -500,7 +501,7 @@ async def transition(
     ``reinspect`` needs ``passed``; reject/reassign/failed reinspection/reopen need a note.
     An illegal transition or a stale version is 409; a forbidden role 403.
     """
-    body, photos = await _parse_body(request, TransitionIn)
+    body, photos = await parse_body(request, TransitionIn)
     assert isinstance(body, TransitionIn)
     version = _version(if_match, body.expected_version)
 

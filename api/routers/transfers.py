@@ -25,9 +25,9 @@ from civgrid.api.routers.issues import (
     IssueConfigDep,
     IssueDetailOut,
     IssueId,
-    _body_schema,
-    _detail,
-    _parse_body,
+    body_schema,
+    detail_out,
+    parse_body,
 )
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.transfers import (
@@ -88,7 +88,7 @@ def transfer_out(req: TransferRequest) -> TransferRequestOut:
     responses=ERRORS_WRITE,
     dependencies=[LOGIN],
     summary="Write a progress note, with photos (进展说明)",
-    openapi_extra=_body_schema(NoteIn),
+    openapi_extra=body_schema(NoteIn),
 )
 async def add_note(
     issue_id: IssueId,
@@ -102,7 +102,7 @@ async def add_note(
     """The owner unit or a co-responsible unit (or the command center) records what was
     done on an open issue; the state does not change. Photos come as multipart files.
     """
-    body, photos = await _parse_body(request, NoteIn)
+    body, photos = await parse_body(request, NoteIn)
     assert isinstance(body, NoteIn)
 
     def work() -> IssueDetailOut:
@@ -119,7 +119,7 @@ async def add_note(
             )
             session.commit()
             response.headers["ETag"] = f'"{ev.issue.version}"'
-            return _detail(ev.issue, cfg)
+            return detail_out(ev.issue, cfg)
 
     return await run_in_threadpool(work)
 
@@ -312,5 +312,5 @@ def issue_page(
         {"key": u.key, "name": u.name} for u in session.scalars(select(Unit).order_by(Unit.key))
     ]
     requests = [transfer_out(r).model_dump() for r in list_transfers(session, issue_id=issue.id)]
-    detail = _detail(issue, cfg).model_dump()
+    detail = detail_out(issue, cfg).model_dump()
     return HTMLResponse(issue_page_html(detail, requests, units, forms))
