@@ -71,7 +71,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from fastapi.staticfiles import StaticFiles
 
-    from civgrid.api.routers import auth, health, issues, maps, open311, pages, patrol, scoring
+    from civgrid.api.routers import (
+        auth,
+        health,
+        issues,
+        maps,
+        open311,
+        pages,
+        patrol,
+        responsibility,
+        scoring,
+    )
     from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
     app.include_router(health.router)
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issues.router)
     app.include_router(open311.router)
     app.include_router(maps.router)
+    app.include_router(responsibility.router)
     # patrol and scoring: login and a read/write permission by HTTP method for every route;
     # the object-level scope is applied inside their routes (grids.permissions.Scope)
     app.include_router(patrol.router, dependencies=[method_permission("patrol")])
