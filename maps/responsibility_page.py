@@ -23,6 +23,9 @@ _CSS = (
 )
 
 
+_TOWNSHIP = zh.LEVEL_LABELS["township"]  # 乡镇（街道）
+
+
 def _e(v: Any) -> str:
     return escape("" if v is None else str(v))
 
@@ -75,11 +78,11 @@ def responsibility_gaps_html(report: Mapping[str, Any], county: str = "") -> str
         )
         body = (
             "<h2>空白清单</h2>"
-            '<table id="cg-gaps"><thead><tr><th>乡镇（街道）</th><th>社区（村）</th>'
+            f'<table id="cg-gaps"><thead><tr><th>{_TOWNSHIP}</th><th>社区（村）</th>'
             "<th>图层</th><th>编码</th><th>名称</th><th>空白类型</th><th>现有责任单位</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>"
-            "<h2>按乡镇（街道）统计</h2>"
-            + _counts(report.get("by_township", []), "cg-gaps-township", "乡镇（街道）")
+            f"<h2>按{_TOWNSHIP}统计</h2>"
+            + _counts(report.get("by_township", []), "cg-gaps-township", _TOWNSHIP)
             + "<h2>按社区（村）统计</h2>"
             + _counts(report.get("by_community", []), "cg-gaps-community", "社区（村）")
         )

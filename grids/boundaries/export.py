@@ -282,7 +282,15 @@ def write_responsibility_xlsx(
     gaps = responsibility_gaps(store, at=day)
     _sheet(
         wb.create_sheet(GAPS_SHEET),
-        ["乡镇（街道）", "社区（村）", "图层", "编码", "名称", "空白类型", "现有责任单位"],
+        [
+            zh.LEVEL_LABELS["township"],
+            "社区（村）",
+            "图层",
+            "编码",
+            "名称",
+            "空白类型",
+            "现有责任单位",
+        ],
         [
             [
                 g.township_name,
