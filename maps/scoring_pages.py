@@ -295,6 +295,18 @@ def dashboard_section_html(dash: Mapping[str, Any]) -> str:
         f"<h3>考核得分（{_e(dash['period_label'])}）</h3>"
         '<table class="cg-table"><thead><tr><th>片区</th><th>层级</th><th>得分</th><th>名次</th>'
         f"<th>档次</th><th>趋势</th><th>未结问责</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        + road_chief_html(dash.get("road_sections") or [])
+    )
+
+
+def road_chief_html(roads: Sequence[Mapping[str, Any]]) -> str:
+    """The road sections a leader is road chief (路长) of, as an HTML fragment ("" if none)."""
+    if not roads:
+        return ""
+    items = "".join(f"<li>{_e(r['name'])}（{_e(r['code'])}）</li>" for r in roads)
+    return (
+        '<div class="cg-roads" id="cg-leader-roads"><h3>包联路段（路长）</h3>'
+        f"<ul>{items}</ul></div>"
     )
 
 

@@ -361,10 +361,23 @@ def test_road_sections(layers, tables, to_m):
         start, end = p["extent"].split("—")
         assert start and end and p["name"] == f"{p['road']}({p['extent']})"
         assert to_m(g).length > 100.0
-        chiefs = assignments_of(tables, role="road_chief", object_code=p["code"])
+        chiefs = assignments_of(
+            tables, role="road_chief", object_code=p["code"], subject_kind="unit"
+        )
         assert [r["subject_key"] for r in chiefs] == [p["road_chief_unit"]]
         assert p["road_chief_unit"] in depts
         ends.update([g.coords[0], g.coords[-1]])
+    # leader road chiefs (路长, 001: 市委常委包路段) hold every section of one road each
+    roads = {p["code"]: p["road"] for p, _ in feats}
+    leaders = {ld["key"] for ld in tables["leaders"]}
+    held: dict[str, set[str]] = {}
+    for r in assignments_of(tables, role="road_chief", subject_kind="leader"):
+        assert r["subject_key"] in leaders and r["person_title"] == "路长"
+        held.setdefault(r["subject_key"], set()).add(r["object_code"])
+    assert 5 <= len(held) <= 8
+    for codes in held.values():
+        (road,) = {roads[c] for c in codes}
+        assert codes == {c for c, n in roads.items() if n == road}
     # a street network: nearly every section end is shared with another section
     dangling = [pt for pt, n in ends.items() if n == 1]
     assert len(dangling) <= 2

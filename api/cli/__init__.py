@@ -77,6 +77,7 @@ def warmup() -> None:
 
 
 def _register_subcommands() -> None:
+    from civgrid.api.cli import check as cli_check
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
@@ -96,6 +97,7 @@ def _register_subcommands() -> None:
     app.add_typer(cli_scoring.score_app, name="score")
     app.add_typer(cli_scoring.report_app, name="report")
     app.add_typer(cli_users.user_app, name="user")
+    app.add_typer(cli_check.check_app, name="check")
 
 
 _register_subcommands()

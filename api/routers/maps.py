@@ -65,7 +65,12 @@ class GeoJSONResponse(JSONResponse):
 MapScope = Annotated[Scope, require(Perm.map_read)]
 
 API = "/api/v1"
-_NAV = (("首页", "/"), ("指挥中心地图", "/map"), ("问题热力图", "/map/heat"))
+_NAV = (
+    ("首页", "/"),
+    ("指挥中心地图", "/map"),
+    ("问题热力图", "/map/heat"),
+    ("责任空白清单", "/responsibility/gaps"),
+)
 _MAX_ISSUES = 10_000
 _CONTEXT_LAYERS = ("county", "township", "community")
 _COMMAND_LAYERS = (

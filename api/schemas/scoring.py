@@ -24,6 +24,7 @@ __all__ = [
     "CaseOut",
     "CasesEvaluatedOut",
     "DashboardLeaderOut",
+    "DashboardRoadOut",
     "DashboardRowOut",
     "EvaluateIn",
     "HotspotOut",
@@ -349,6 +350,13 @@ class CasesEvaluatedOut(BaseModel):
     existing: list[int]
 
 
+class DashboardRoadOut(BaseModel):
+    """A road section the leader is road chief (路长) of."""
+
+    code: str
+    name: str
+
+
 class DashboardLeaderOut(BaseModel):
     """The leader of a dashboard."""
 
@@ -386,3 +394,4 @@ class LeaderDashboardOut(BaseModel):
     period: str
     period_label: str
     rows: list[DashboardRowOut]
+    road_sections: list[DashboardRoadOut] = []

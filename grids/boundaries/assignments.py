@@ -14,7 +14,10 @@ Assignment rows
 (optional), ``object_code`` or ``object`` (codes or names of areas, road
 sections or key sites in the current generation; several allowed),
 ``category`` (optional code or Chinese name), ``valid_from`` (default today),
-``valid_to`` (optional), ``basis``/``note`` (optional). Leader tables as
+``valid_to`` (optional), ``basis``/``note`` (optional), ``person_title``
+(optional: the responsible person **by title** — 物业经理, 网格长, 路长 …; a name
+or a phone number is refused with its row, see
+:func:`~civgrid.grids.boundaries.responsibility.person_title_problem`). Leader tables as
 published (领导 → 乡镇) work with Chinese headers too (see :data:`HEADER_ALIASES`).
 """
 
@@ -47,6 +50,7 @@ from civgrid.grids.boundaries.models import (
     Unit,
     UnitKind,
 )
+from civgrid.grids.boundaries.responsibility import person_title_problem
 from civgrid.grids.boundaries.store import Store, valid_in
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
@@ -102,6 +106,9 @@ HEADER_ALIASES: dict[str, str] = {
     "note": "note",
     "备注": "note",
     "basis": "note",
+    "person_title": "person_title",
+    "责任人": "person_title",
+    "责任人职务": "person_title",
     "key": "key",
     "编号": "key",
     "kind": "kind",
@@ -685,10 +692,15 @@ def import_assignments(
                 continue
             seen_keys.add(key)
             found = index.get(key)
-            if found is not None and found.valid_to == w["valid_to"]:
+            same = found is not None and (found.valid_to, found.person_title) == (
+                w["valid_to"],
+                w["person_title"],
+            )
+            if same:
                 report.unchanged += 1
             elif found is not None:
                 found.valid_to = w["valid_to"]
+                found.person_title = w["person_title"]
                 report.updated += 1
             else:
                 s.add(
@@ -704,6 +716,7 @@ def import_assignments(
                         valid_to=w["valid_to"],
                         source=source or path.name,
                         note=w["note"] or None,
+                        person_title=w["person_title"],
                     )
                 )
                 report.new += 1
@@ -789,6 +802,13 @@ def _parse_assignment_row(
             )
         )
         return []
+    person_title = r.get("person_title", "").strip() or None
+    if person_title is not None:
+        why = person_title_problem(person_title)
+        if why is not None:
+            shown = None if "phone" in why else person_title  # never echo a phone number
+            problems.append(TableProblem(row, "person_title", shown, why))
+            return []
     kind = r.get("subject_kind", "")
     if kind and kind not in ("leader", "unit"):
         problems.append(TableProblem(row, "subject_kind", kind, "must be leader or unit"))
@@ -856,6 +876,7 @@ def _parse_assignment_row(
             "valid_from": valid_from,
             "valid_to": valid_to,
             "note": r.get("note", ""),
+            "person_title": person_title,
         }
         for sk, subj in subjects
         for lay, code in objects

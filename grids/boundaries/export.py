@@ -3,8 +3,10 @@
 Who answers for which township, community, unit grid, road section and key
 site on a given day, from the assignments and the current boundary generation.
 
-Sheets: 责任清单 (every assignment, one row each), 乡镇联系领导, 社区分包联建,
-路段路长, 重点点位, 部门职责 (category-wide duties).
+Sheets: 责任清单 (every assignment, one row each, with the responsible person by
+title), 乡镇联系领导, 社区分包联建, 路段路长, 重点点位, 部门职责 (category-wide duties),
+责任空白 (places without a responsible unit or person title — the same report as
+``civgrid check responsibility``, :mod:`civgrid.grids.boundaries.responsibility`).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from civgrid.grids.boundaries.models import (
     Role,
     SubjectKind,
 )
+from civgrid.grids.boundaries.responsibility import responsibility_gaps
 from civgrid.grids.boundaries.store import GenerationRef, Store, valid_in
 from civgrid.grids.core import labels as zh
 
 __all__ = [
+    "GAPS_SHEET",
     "LAYER_LABELS",
     "ROLE_LABELS",
     "ResponsibilityRow",
@@ -44,6 +48,8 @@ __all__ = [
 #: UI labels (Chinese) of roles and layers.
 ROLE_LABELS: dict[Role, str] = {r: zh.ROLE_LABELS[r.value] for r in Role}
 LAYER_LABELS: dict[Layer, str] = {la: zh.LAYER_LABELS[la.value] for la in Layer}
+#: The sheet of places without a responsible unit or person title.
+GAPS_SHEET = "责任空白"
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class ResponsibilityRow:
     valid_to: date | None
     note: str
     in_generation: bool
+    person_title: str = ""  # the responsible person, by title (物业经理, 路长 …)
 
 
 def responsibility_rows(
@@ -151,6 +158,7 @@ def responsibility_rows(
                     a.valid_to,
                     a.note or "",
                     (layer, a.object_code) in names,
+                    a.person_title or "",
                 )
             )
     order = {lay.value: i for i, lay in enumerate(Layer)}
@@ -200,6 +208,7 @@ def write_responsibility_xlsx(
             "主体类型",
             "主体编号",
             "单位名称/领导职务",
+            "责任人（职务）",
             "单位类型",
             "问题类别",
             "起始日期",
@@ -217,6 +226,7 @@ def write_responsibility_xlsx(
                 "领导" if r.subject_kind == "leader" else "单位",
                 r.subject_key,
                 r.subject_label,
+                r.person_title,
                 r.unit_kind,
                 r.category_name or r.category_code,
                 r.valid_from,
@@ -269,12 +279,38 @@ def write_responsibility_xlsx(
             if r.category_code
         ],
     )
+    gaps = responsibility_gaps(store, at=day)
+    _sheet(
+        wb.create_sheet(GAPS_SHEET),
+        [
+            zh.LEVEL_LABELS["township"],
+            "社区（村）",
+            "图层",
+            "编码",
+            "名称",
+            "空白类型",
+            "现有责任单位",
+        ],
+        [
+            [
+                g.township_name,
+                g.community_name,
+                g.layer_label,
+                g.code,
+                g.name,
+                g.kind_label,
+                "、".join(g.units),
+            ]
+            for g in gaps.gaps
+        ],
+    )
     info = wb.create_sheet("说明")
     gen = store.active_generation() if generation is None else store.generation(generation)
     for line in (
         [zh.LIST_LABELS["responsibility_list"], f"{day.isoformat()} 有效的责任分工"],
         ["边界版本", f"{gen.id if gen else '-'} {gen.source or '' if gen else ''}"],
         ["生成时间", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")],
+        [GAPS_SHEET, f"{len(gaps.gaps)} 处无责任单位或无责任人职务"],
     ):
         info.append(line)
     info["A1"].font = Font(bold=True)

@@ -370,7 +370,9 @@ class Assignment(Base):
     the assignment survives boundary generations. ``category_code`` narrows a
     duty to one category subtree (a department leading *traffic* county-wide);
     null means every category. Valid on dates ``valid_from`` ≤ d < ``valid_to``
-    (``valid_to`` null = still valid).
+    (``valid_to`` null = still valid). ``person_title`` names the responsible person
+    of the holding unit **by title** (物业经理, 网格长, 路长, 点位负责人 …), never by
+    name (see :mod:`civgrid.grids.boundaries.responsibility`).
     """
 
     __tablename__ = "assignments"
@@ -404,6 +406,7 @@ class Assignment(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(String(500))
     note: Mapped[str | None] = mapped_column(Text)
+    person_title: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit | None] = relationship()
     leader: Mapped[Leader | None] = relationship()

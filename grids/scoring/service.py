@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from civgrid.grids.boundaries.models import Assignment, Leader, Role, Unit
+from civgrid.grids.boundaries.models import Assignment, Leader, RoadSection, Role, Unit
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
@@ -734,7 +734,9 @@ def leader_dashboard(
 ) -> dict[str, Any]:
     """A leader's communities and townships: score, rank, tier, trend, open cases.
 
-    Only the leader's own areas (contract → communities, contact → townships).
+    Only the leader's own areas (contract → communities, contact → townships), and
+    the road sections the leader is road chief of (路长, ``road_sections``: code and
+    name; Lüliang's "市委常委包路段").
     """
     leader = ctx.session.scalars(select(Leader).where(Leader.key == leader_key)).first()
     if leader is None:
@@ -746,8 +748,11 @@ def leader_dashboard(
         )
     ).all()
     mine: dict[str, list[str]] = {"community": [], "township": []}
+    roads: set[str] = set()
     for role, layer, code in rows:
         lay = str(layer.value if hasattr(layer, "value") else layer)
+        if role == Role.road_chief and lay == "road_section":
+            roads.add(code)
         ok = role in (Role.contract, Role.contact)
         if ok and lay in mine and code not in mine[lay]:
             mine[lay].append(code)
@@ -779,11 +784,19 @@ def leader_dashboard(
                     "open_cases": [case_dict(c, history=False) for c in cases],
                 }
             )
+    road_names = dict(
+        ctx.session.execute(
+            select(RoadSection.code, RoadSection.name)
+            .where(RoadSection.code.in_(roads))
+            .order_by(RoadSection.generation_high_id)  # the newest name wins
+        ).all()
+    )
     return {
         "leader": {"key": leader.key, "title": leader.title},
         "period": period.key,
         "period_label": period.label,
         "rows": out,
+        "road_sections": [{"code": c, "name": road_names.get(c, c)} for c in sorted(roads)],
     }
 
 

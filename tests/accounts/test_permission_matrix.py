@@ -384,6 +384,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/layers/{layer}.geojson"): Entry(get("/api/v1/layers/community.geojson"), READ),
     ("GET", "/api/v1/hexbins"): Entry(get("/api/v1/hexbins"), READ),
     ("GET", "/api/v1/heat/points"): Entry(get("/api/v1/heat/points"), READ),
+    # the responsibility gap report: county-wide, command center and viewers
+    ("GET", "/api/v1/responsibility/gaps"): Entry(
+        get("/api/v1/responsibility/gaps"), allow(("admin", "dispatcher", "viewer"))
+    ),
+    ("GET", "/responsibility/gaps"): Entry(
+        get("/responsibility/gaps"), allow(("admin", "dispatcher", "viewer"), public=303)
+    ),
     # accounts
     ("POST", "/api/v1/auth/token"): Entry(_token, same(200) | {"public": 401}),
     ("POST", "/api/v1/auth/refresh"): Entry(_refresh, same(200) | {"public": 401}),

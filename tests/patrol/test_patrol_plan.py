@@ -3,9 +3,11 @@ leaders' two visits, determinism and storage."""
 
 from __future__ import annotations
 
+import csv
 import math
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +19,8 @@ from civgrid.grids.patrol.plan import PatrolSettings, compute_plan, get_plan, pl
 from civgrid.grids.patrol.routes import set_visit_outcome
 from civgrid.grids.patrol.teams import import_teams, list_teams
 from support.patrol_helpers import gpx, seed_hotspot
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries" / "demo"
 
 N_COMMUNITIES = 14
 SAMPLED = {"community_quarter", "community_sample"}
@@ -443,7 +447,24 @@ def test_team_with_polygon_area_chinese_headers_and_supervised_units(sqlite_stor
         assert [v["target_layer"] for v in st04] == ["road_section"]
         assert st04[0]["target_code"] in {"RS009", "RS033", "RS057"}
         sup = r.summary["supervised_units"]
-        assert sup["visits"] == 2
+        # ST01–ST03 supervise the street offices and community committees; a committee
+        # answers for the building yards and back streets of its community
+        # (assignments.csv), so each gets one visit; the street offices hold no grid
+        holders = {
+            row["subject_key"]
+            for row in csv.DictReader(
+                (DEMO_DIR / "assignments.csv").read_text(encoding="utf-8").splitlines()
+            )
+            if row["object_layer"] == "unit_grid"
+        }
+        central = ("ST01", "ST02", "ST03")
+        listed = {k for t in list_teams(s) if t.key in central for k in t.unit_keys}
+        committees = {k for k in listed & holders if k.startswith("CM")}
+        assert len(committees) == 14
+        assert sup["visits"] == 2 + len(committees)
+        assert {v["reasons"][0].split()[2] for v in r.visits if v["kind"] == "supervised_unit"} >= (
+            committees
+        )
         skipped = {(x["team_key"], x["unit_key"]): x["reason"] for x in sup["skipped"]}
         assert skipped[("ST01", "SO03")].startswith("answers for no unit grid")
         # the cadence is a setting; capacity is never exceeded

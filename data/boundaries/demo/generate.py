@@ -268,6 +268,32 @@ NS_SPACING_M = 550.0
 EW_SPACING_M = 560.0
 GRID_ROTATION_DEG = 8.0
 
+#: Leaders who are road chiefs (路长) of one north-south road each (all its sections).
+#: Lüliang (001) inspects "《市委常委包路段 责任单位包落实 推动文明城市创建的实施方案》";
+#: the county analogue is 县委常委包路段. Which leaders and roads: a local choice.
+LEADER_ROADS = [
+    ("L15", "建设路"),
+    ("L18", "红旗路"),
+    ("L22", "人民路"),
+    ("L24", "长春路"),
+    ("L27", "新华路"),
+    ("L31", "香山路"),
+]
+
+#: The responsible person of each kind of assignment, by title (never a name):
+#: (object layer, role, unit-grid kind or "") → title.
+PERSON_TITLES = {
+    ("unit_grid", "responsible", "compound"): "物业经理",
+    ("unit_grid", "responsible", "building_yard"): "网格长",
+    ("unit_grid", "responsible", "back_street"): "网格长",
+    ("unit_grid", "responsible", "institution_yard"): "院落负责人",
+    ("unit_grid", "responsible", "intersection"): "路长",
+    ("road_section", "road_chief", ""): "路长",
+    ("road_section", "responsible", ""): "路段责任人",
+    ("key_site", "lead", ""): "点位负责人",
+    ("key_site", "responsible", ""): "点位负责人",
+}
+
 UNIT_GRID_KINDS = {
     "compound": "小区",
     "building_yard": "楼院",
@@ -998,8 +1024,9 @@ def generate(out_dir: Path) -> dict[str, int]:
 
     assignments = []  # subject_kind, subject_key, role, object_layer, object_code, basis
 
-    def assign(kind, key, role, layer, code, basis):
-        assignments.append((kind, key, role, layer, code, VALID_FROM, basis))
+    def assign(kind, key, role, layer, code, basis, grid_kind=""):
+        person = PERSON_TITLES.get((layer, role, grid_kind), "")
+        assignments.append((kind, key, role, layer, code, VALID_FROM, basis, person))
 
     for tname, keys in CONTACTS.items():
         for k in keys:
@@ -1032,6 +1059,10 @@ def generate(out_dir: Path) -> dict[str, int]:
         rs_features.append((props, line))
         assign("unit", dept_key[dept], "road_chief", "road_section", code, "synthetic")
         assign("unit", dept_key[dept], "responsible", "road_section", code, "synthetic")
+    for leader, road in LEADER_ROADS:  # 县委常委包路段 (cf. 001)
+        for i, (r, *_) in enumerate(sections_m, 1):
+            if r == road:
+                assign("leader", leader, "road_chief", "road_section", f"RS{i:03d}", "synthetic")
 
     # ---- key sites ---------------------------------------------------------------
     sites_m = build_key_sites(rng, central_m, roads, sections_m, station_m)
@@ -1083,10 +1114,22 @@ def generate(out_dir: Path) -> dict[str, int]:
                 "parent_code": c_code[cname],
             }
             ug_features.append((props, g))
+            # every unit grid has a responsible unit (local choices, see MANIFEST.md)
             if kind == "compound":
                 pc = f"PC{n_compound % len(PROPERTY_COMPANIES) + 1:02d}"
                 n_compound += 1
-                assign("unit", pc, "responsible", "unit_grid", code, "synthetic")
+                holder, basis = pc, "synthetic"
+            elif kind in ("building_yard", "back_street"):
+                holder, basis = cm_key[cname], "derived"
+            elif kind == "institution_yard":
+                holder, basis = cu_key[cname], "synthetic"
+            else:  # intersection: the road-chief unit of the nearest road section
+                nearest = min(
+                    range(len(sections_m)),
+                    key=lambda n, g_m=g_m: (round(sections_m[n][3].distance(g_m.centroid), 3), n),
+                )
+                holder, basis = rs_features[nearest][0]["road_chief_unit"], "derived"
+            assign("unit", holder, "responsible", "unit_grid", code, basis, kind)
 
     # ---- supervision areas -------------------------------------------------------
     sa_features = []
@@ -1213,7 +1256,7 @@ def generate(out_dir: Path) -> dict[str, int]:
     write_csv(
         out_dir / "assignments.csv",
         ["subject_kind", "subject_key", "role", "object_layer", "object_code", "valid_from",
-         "basis"],
+         "basis", "person_title"],
         sorted(assignments),
     )  # fmt: skip
 
@@ -1288,6 +1331,39 @@ Source: 中共社旗县委 社旗县人民政府《关于建立完善文明城�
   Assignment rows carry `basis` = `annex2`, `annex3`, `notice`, `derived` or
   `synthetic` (pairings, road-section holders, other site duties, supervision
   teams and property companies are synthetic).
+
+## A responsible party for every place (local choices)
+
+Sheqi's notice asks "确保网格内每条道路、每个楼院都有责任人" and puts all
+"小区、居民楼院、机关庭院、主次干道、背街小巷、交通路口等纳入社区网格化管理".
+Every unit grid, road section and key site therefore has a responsible unit and
+a responsible person **by title** (`person_title`; never a name). Who holds the
+grids that have no property company is a **local choice** of this demo:
+
+| unit grid kind | responsible unit | person | basis |
+|---|---|---|---|
+| 小区 `compound` | a property company (round robin) | 物业经理 | synthetic |
+| 楼院 `building_yard` | the community/village committee | 网格长 | derived |
+| 背街小巷 `back_street` | the community/village committee | 网格长 | derived |
+| 机关庭院 `institution_yard` | the civilized unit pairing the community | 院落负责人 | synthetic |
+| 路口 `intersection` | road-chief unit of the nearest section | 路长 | derived |
+
+- 楼院 are the yards without a property company (无物业楼院); the committee is
+  that of the grid's own community. The nearest road section of an intersection
+  is measured from the grid's centre; ties go to the lowest section code.
+- Back streets go to the community committee, not the street office: the notice
+  puts 背街小巷 into the *community's* grid management, and the street office
+  stays the next step up (it answers for the township, not one alley).
+- Institution yards go to a county unit, as the notice has units keep "本单位家属院"
+  themselves; which unit holds which yard is invented.
+- Road sections: the road-chief unit's person is 路长, the responsible unit's
+  路段责任人; key sites' lead and responsible units name a 点位负责人.
+- Six county leaders are road chiefs (role `road_chief`, subject `leader`) of
+  every section of one north–south road each: L15 建设路, L18 红旗路, L22 人民路,
+  L24 长春路, L27 新华路 (县委常委), L31 香山路 (副县长兼公安局长). Lüliang
+  (`001`) lists "《市委常委包路段 责任单位包落实 推动文明城市创建的实施方案》
+  (吕创城办〔2021〕5号)落实情况" among the things inspected; this is its county
+  analogue. Which leaders and roads is a local choice.
 
 ## Leader-key policy
 

@@ -1,7 +1,7 @@
 """Transfer requests (转办申请): a unit asks the command center to give an issue to another unit.
 
 Revision ID: 0440_transfer_requests
-Revises: 0420_owner_rules
+Revises: 0430_assignment_person
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0440_transfer_requests"
-down_revision = "0420_owner_rules"
+down_revision = "0430_assignment_person"
 branch_labels = None
 depends_on = None
 
