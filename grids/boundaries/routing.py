@@ -127,8 +127,9 @@ class OwnerReason:
     co_built : bool
         Several responsible units hold the place and the lead unit owns
         (notice 001: "几个单位共同建设的，反馈给牵头单位").
-    department : bool
-        The family is department-owned (the step is on the county layer).
+    department_owned : bool
+        The family is department-owned ((类别)由部门主办: the step is on the
+        county layer, a county department's duty).
     note : str or None
         The step's note from the owner rules.
     """
@@ -141,7 +142,7 @@ class OwnerReason:
     condition: str
     code: str
     co_built: bool = False
-    department: bool = False
+    department_owned: bool = False
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -513,7 +514,7 @@ def choose_owner(
                 condition=str(step.condition),
                 code=hit.info.code,
                 co_built=co_built,
-                department=step.layer == Layer.county,
+                department_owned=step.layer == Layer.county,
                 note=step.note,
             )
     return None, None

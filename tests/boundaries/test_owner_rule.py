@@ -123,11 +123,12 @@ def test_owner_of_every_unit_grid_for_every_family(routed, demo_files):
         assert r.owner.key == expected, (grid, cat, r.owner_reason)
         reason = r.owner_reason
         if cat in DEPARTMENT_OWNED:
-            assert (reason.layer, reason.role, reason.department) == ("county", "lead", True)
-            assert reason.co_built  # one lead, several responsible departments
+            # the county duty's lead owns: a lead step, not the co-built rule
+            assert (reason.layer, reason.role) == ("county", "lead")
+            assert reason.department_owned and reason.rule_category in (cat, FAMILIES[cat])
         else:
             assert (reason.layer, reason.role, reason.step) == ("unit_grid", "responsible", 1)
-            assert not reason.department and not reason.co_built
+            assert not reason.department_owned and not reason.co_built
         # the routing answer names the rule and the step, also in its JSON form
         d = r.to_dict()
         assert d["owner"]["key"] == expected

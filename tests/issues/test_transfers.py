@@ -71,10 +71,10 @@ def test_co_responsible_unit_notes_and_asks_but_cannot_submit(sqlite_store, conf
     store = sqlite_store
     with store.session() as s:
         issue, owner, co, stranger = _issue_with_co(store, config, s)
+        photo = PhotoInput(PNG, "a.png")
         ev = add_progress_note(
-            s, unit(co), issue.id, note="已清理楼道一半", photos=[PhotoInput(PNG, "a.png")],
-            config=config,
-        )  # fmt: skip
+            s, unit(co), issue.id, note="已清理楼道一半", photos=[photo], config=config
+        )
         assert ev.action == "progress_note" and ev.data["party"] == "co_responsible"
         assert [p.stage for p in ev.photos] == ["progress"]
         assert issue.state == "assigned"  # a note moves nothing
