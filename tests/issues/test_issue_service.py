@@ -81,10 +81,12 @@ def test_point_in_a_compound_gets_place_units_and_leaders(store, config):
     assert {x["key"] for x in d["leaders"] if x["role"] == "contact"} == contact
     units = {d["owner_unit"]["key"]} | {u["key"] for u in d["co_responsible_units"]}
     assert grid_units <= units
-    # exactly one owner: the routing answer's lead unit, else its first responsible unit
+    # exactly one owner: the compound's own responsible unit (the owner rule's first
+    # step), not the county department that leads the category family
     routing = d["routing"]
-    expected_owner = (routing["lead_unit"] or routing["responsible_units"][0])["key"]
-    assert d["owner_unit"]["key"] == expected_owner
+    assert d["owner_unit"]["key"] == routing["owner"]["key"]
+    assert grid_units == {d["owner_unit"]["key"]}
+    assert routing["owner_reason"]["layer"] == "unit_grid" and routing["lead_unit"]["key"] == "D03"
     assert d["owner_unit"]["key"] not in {u["key"] for u in d["co_responsible_units"]}
     # every part of the answer says why
     assert all(p["reason"]["match"] == "assignment" for p in routing["responsible_units"])
