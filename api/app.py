@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Geospatial grid management for civilized-city campaigns.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from local assets (api/routers/pages.py)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.city = city
@@ -68,6 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from fastapi.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # GeoJSON layers compress ~10×
+
+    from civgrid.api.websecurity import BrowserSecurity
+
+    # outermost: CSRF refusal and the security headers (CSP, frame, nosniff) on every answer
+    app.add_middleware(BrowserSecurity, settings=settings)
 
     from fastapi.staticfiles import StaticFiles
 

@@ -80,7 +80,9 @@ def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style>"
+        '<script src="/static/js/print.js" defer></script>'
+        f"</head><body>{body}</body></html>"
     )
 
 
@@ -190,7 +192,7 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         '<p class="nav noprint"><a href="/">首页</a><a href="/scores">考核排名</a>',
         f'<a href="{heat}">问题热力图</a>',
         f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
-        '<a href="javascript:window.print()">打印</a></p>',
+        '<a href="#" data-print>打印</a></p>',
         f'<p class="draft">（草稿，未正式印发{_as_of(c)}）</p>' if draft else "",
         f'<h1 id="cg-bulletin-title">{_e(c["title"])}</h1>',
         f'<p class="no">{_e(c.get("number") or "")}　考核规则：{_e(c.get("profile_name"))}',
