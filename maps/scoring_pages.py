@@ -11,8 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from civgrid.grids.core import labels as zh
+from civgrid.maps.assets import STATIC_URL
 
 __all__ = [
     "bulletin_html",
@@ -81,7 +83,7 @@ def _page(title: str, body: str) -> str:
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style>"
-        '<script src="/static/js/print.js" defer></script>'
+        f'<script src="{STATIC_URL}/js/print.js" defer></script>'
         f"</head><body>{body}</body></html>"
     )
 
@@ -286,21 +288,18 @@ def dashboard_page_html(dash: Mapping[str, Any]) -> str:
 
 
 def leader_dashboard_loader(leader_key: str) -> str:
-    """A small fragment for the leader map page: loads the dashboard from the API."""
+    """A small fragment for the leader map page: ``static/js/leader-scores.js`` loads the
+    dashboard from the API (no inline script: the page runs under a strict CSP)."""
+    url = escape(f"/api/v1/leaders/{quote(leader_key, safe='')}/dashboard")
+    tiers = escape(json.dumps(_TIERS, ensure_ascii=False))
     key = escape(leader_key)
     return (
-        '<div class="cg-scores" id="cg-leader-scores"><h3>考核得分（本月）</h3>'
+        f'<div class="cg-scores" id="cg-leader-scores" data-url="{url}" data-tiers="{tiers}">'
+        "<h3>考核得分（本月）</h3>"
         f'<p class="cg-muted"><a href="/leaders/{key}/scores">查看考核看板</a></p>'
         '<table class="cg-table"><thead><tr><th>片区</th><th>得分</th><th>名次</th>'
         '<th>档次</th></tr></thead><tbody id="cg-leader-scores-body"></tbody></table></div>'
-        "<script>(function(){var T=" + json.dumps(_TIERS, ensure_ascii=False) + ";"
-        "fetch('/api/v1/leaders/" + key + "/dashboard').then(function(r){"
-        "return r.ok?r.json():null}).then(function(d){if(!d)return;var t=document.getElementById("
-        "'cg-leader-scores-body');d.rows.forEach(function(r){var tr=document.createElement('tr');"
-        "[r.name,Math.round(r.points*100)/100,(r.rank||'—')+'/'+r.of,T[r.tier]||'未抽查']"
-        ".forEach(function(v){"
-        "var td=document.createElement('td');td.textContent=v;tr.appendChild(td)});"
-        "t.appendChild(tr)})})})();</script>"
+        f'<script src="{STATIC_URL}/js/leader-scores.js"></script>'
     )
 
 
