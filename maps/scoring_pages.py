@@ -288,8 +288,8 @@ def dashboard_page_html(dash: Mapping[str, Any]) -> str:
 
 
 def leader_dashboard_loader(leader_key: str) -> str:
-    """A small fragment for the leader map page: ``static/js/leader-scores.js`` loads the
-    dashboard from the API (no inline script: the page runs under a strict CSP)."""
+    """A small fragment for the leader map page: the page script (``civgrid-map.js``) loads
+    the dashboard from the API into it (no inline script: the page runs under a strict CSP)."""
     url = escape(f"/api/v1/leaders/{quote(leader_key, safe='')}/dashboard")
     tiers = escape(json.dumps(_TIERS, ensure_ascii=False))
     key = escape(leader_key)
@@ -299,7 +299,6 @@ def leader_dashboard_loader(leader_key: str) -> str:
         f'<p class="cg-muted"><a href="/leaders/{key}/scores">查看考核看板</a></p>'
         '<table class="cg-table"><thead><tr><th>片区</th><th>得分</th><th>名次</th>'
         '<th>档次</th></tr></thead><tbody id="cg-leader-scores-body"></tbody></table></div>'
-        f'<script src="{STATIC_URL}/js/leader-scores.js"></script>'
     )
 
 
