@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 install: $(STAMP)
 
-# Leaflet and its plugins, pinned in maps/package-lock.json, copied into
+# Leaflet and its plugins (and Swagger UI for /docs), pinned in maps/package-lock.json, copied into
 # maps/static/vendor and served by the app itself (no CDN, works offline).
 VENDOR := maps/static/vendor
 $(VENDOR)/.built: maps/package.json maps/package-lock.json
@@ -46,6 +46,8 @@ $(VENDOR)/.built: maps/package.json maps/package-lock.json
 	cp -r maps/node_modules/leaflet.markercluster/dist $(VENDOR)/leaflet.markercluster
 	cp -r maps/node_modules/leaflet.heat/dist $(VENDOR)/leaflet.heat
 	cp -r maps/node_modules/leaflet-draw/dist $(VENDOR)/leaflet-draw
+	mkdir -p $(VENDOR)/swagger-ui
+	cp maps/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
 	touch $@
 
 assets: $(VENDOR)/.built

@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Geospatial grid management for civilized-city campaigns.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from local assets (api/routers/pages.py)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.city = city
@@ -102,14 +104,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from civgrid.api.overload import LoadShedding
 
-    # outermost: a request waits for a slot before any work; at most as many run as
-    # the database pool can serve (5 + 10 connections; a request may hold two)
+    # a request waits for a slot before any work; at most as many run as the
+    # database pool can serve (5 + 10 connections; a request may hold two)
     app.add_middleware(
         LoadShedding,
         limit=settings.max_concurrent_requests,
         queue_s=settings.queue_seconds,
         retry_after_s=max(1, round(settings.queue_seconds)),
     )
+    from civgrid.api.websecurity import BrowserSecurity
+
+    # outermost: CSRF refusal and the security headers (CSP, frame, nosniff) on every
+    # answer, the load-shedding 503 included
+    app.add_middleware(BrowserSecurity, settings=settings)
 
     from fastapi.staticfiles import StaticFiles
 

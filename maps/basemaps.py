@@ -52,6 +52,7 @@ __all__ = [
     "basemap_from_settings",
     "display_crs_for",
     "resolve_basemap",
+    "tile_hosts",
 ]
 
 
@@ -347,3 +348,47 @@ def basemap_from_settings(settings: Any) -> Basemap:
         crs=getattr(settings, "basemap_crs", "wgs84") or "wgs84",
         key=getattr(settings, "tianditu_key", None),
     )
+
+
+def _source_of(template: str) -> str | None:
+    """The CSP source expression (``scheme://host[:port]``) of a tile URL template.
+
+    A templated first label (``t{s}``, ``webst0{s}``) becomes ``*``.
+
+    >>> _source_of("https://t{s}.tianditu.gov.cn/vec_w/wmts?x={x}")
+    'https://*.tianditu.gov.cn'
+    >>> _source_of("http://10.0.0.5:8080/tiles/{z}/{x}/{y}.png")
+    'http://10.0.0.5:8080'
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(template.replace("{s}", "S"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    labels = parts.netloc.split(".")
+    if "S" in labels[0] and "{s}" in template:
+        labels[0] = "*"
+    return f"{parts.scheme}://{'.'.join(labels)}"
+
+
+def tile_hosts(settings: Any) -> tuple[str, ...]:
+    """CSP image sources of the basemap configured in ``settings`` (empty when offline).
+
+    Parameters
+    ----------
+    settings : Settings or None
+        As for :func:`basemap_from_settings`; a basemap that cannot be resolved gives none.
+
+    >>> tile_hosts(None)
+    ()
+    >>> tile_hosts(type("S", (), {"basemap_url": "amap"})())
+    ('https://*.is.autonavi.com',)
+    """
+    if settings is None:
+        return ()
+    try:
+        basemap = basemap_from_settings(settings)
+    except BasemapError:
+        return ()
+    found = (_source_of(t) for t in basemap.tile_templates)
+    return tuple(dict.fromkeys(s for s in found if s))

@@ -366,7 +366,9 @@ def render_html(m: Any, mode: AssetMode = "served", static_url: str = STATIC_URL
     root = m.get_root()
     if not isinstance(root, Figure):  # pragma: no cover - folium always has a Figure root
         raise TypeError("map is not attached to a figure")
-    return root.render()
+    from civgrid.maps.render import nonce_scripts
+
+    return nonce_scripts(root.render())
 
 
 _TAG_URL = re.compile(

@@ -12,12 +12,14 @@ from escaped parts already (rows of a table, an error paragraph).
 from __future__ import annotations
 
 import functools
+import re
+from contextvars import ContextVar
 from html import escape
 from importlib import resources
 from string import Template
 from typing import Any
 
-__all__ = ["Html", "esc", "render", "render_text"]
+__all__ = ["Html", "esc", "nonce_scripts", "render", "render_text", "script_nonce"]
 
 
 class Html(str):
@@ -50,3 +52,28 @@ def render(name: str, **values: Any) -> str:
     Raises ``KeyError`` when a placeholder of the template has no value.
     """
     return _template(name).substitute({k: esc(v) for k, v in values.items()})
+
+
+#: The CSP nonce of the response being built (set per request by the web app's
+#: middleware, ``civgrid.api.websecurity``); None outside a request (files, notebooks).
+script_nonce: ContextVar[str | None] = ContextVar("civgrid_script_nonce", default=None)
+
+_SCRIPT_OPEN = re.compile(r"<script\b(?![^>]*\bnonce=)", re.I)
+
+
+def nonce_scripts(html: str, nonce: str | None = None) -> str:
+    """Mark every ``<script`` tag of a page the app built itself with the CSP nonce.
+
+    Only for HTML generated from trusted templates whose data is JSON-escaped
+    (folium pages, Swagger UI): user text never reaches it as raw markup.
+    Without a nonce (outside a request) the page is returned unchanged.
+
+    >>> nonce_scripts('<script>a()</script><script src="/x.js"></script>', "N")
+    '<script nonce="N">a()</script><script nonce="N" src="/x.js"></script>'
+    >>> nonce_scripts("<script>a()</script>")
+    '<script>a()</script>'
+    """
+    nonce = nonce if nonce is not None else script_nonce.get()
+    if not nonce:
+        return html
+    return _SCRIPT_OPEN.sub(f'<script nonce="{escape(nonce)}"', html)

@@ -11,8 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from civgrid.grids.core import labels as zh
+from civgrid.maps.assets import STATIC_URL
 
 __all__ = [
     "bulletin_html",
@@ -80,7 +82,9 @@ def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style>"
+        f'<script src="{STATIC_URL}/js/print.js" defer></script>'
+        f"</head><body>{body}</body></html>"
     )
 
 
@@ -190,7 +194,7 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         '<p class="nav noprint"><a href="/">首页</a><a href="/scores">考核排名</a>',
         f'<a href="{heat}">问题热力图</a>',
         f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
-        '<a href="javascript:window.print()">打印</a></p>',
+        '<a href="#" data-print>打印</a></p>',
         f'<p class="draft">（草稿，未正式印发{_as_of(c)}）</p>' if draft else "",
         f'<h1 id="cg-bulletin-title">{_e(c["title"])}</h1>',
         f'<p class="no">{_e(c.get("number") or "")}　考核规则：{_e(c.get("profile_name"))}',
@@ -323,21 +327,17 @@ def dashboard_page_html(dash: Mapping[str, Any]) -> str:
 
 
 def leader_dashboard_loader(leader_key: str) -> str:
-    """A small fragment for the leader map page: loads the dashboard from the API."""
+    """A small fragment for the leader map page: the page script (``civgrid-map.js``) loads
+    the dashboard from the API into it (no inline script: the page runs under a strict CSP)."""
+    url = escape(f"/api/v1/leaders/{quote(leader_key, safe='')}/dashboard")
+    tiers = escape(json.dumps(_TIERS, ensure_ascii=False))
     key = escape(leader_key)
     return (
-        '<div class="cg-scores" id="cg-leader-scores"><h3>考核得分（本月）</h3>'
+        f'<div class="cg-scores" id="cg-leader-scores" data-url="{url}" data-tiers="{tiers}">'
+        "<h3>考核得分（本月）</h3>"
         f'<p class="cg-muted"><a href="/leaders/{key}/scores">查看考核看板</a></p>'
         '<table class="cg-table"><thead><tr><th>片区</th><th>得分</th><th>名次</th>'
         '<th>档次</th></tr></thead><tbody id="cg-leader-scores-body"></tbody></table></div>'
-        "<script>(function(){var T=" + json.dumps(_TIERS, ensure_ascii=False) + ";"
-        "fetch('/api/v1/leaders/" + key + "/dashboard').then(function(r){"
-        "return r.ok?r.json():null}).then(function(d){if(!d)return;var t=document.getElementById("
-        "'cg-leader-scores-body');d.rows.forEach(function(r){var tr=document.createElement('tr');"
-        "[r.name,Math.round(r.points*100)/100,(r.rank||'—')+'/'+r.of,T[r.tier]||'未抽查']"
-        ".forEach(function(v){"
-        "var td=document.createElement('td');td.textContent=v;tr.appendChild(td)});"
-        "t.appendChild(tr)})})})();</script>"
     )
 
 

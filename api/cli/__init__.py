@@ -1,7 +1,7 @@
 """The ``civgrid`` command line (typer). Every command has ``--help``.
 
 One module per feature (``grids``, ``issues``, ``maps``, ``patrol``, ``scoring``,
-``users``); what they share — the database option, the store opener that checks
+``users``, ``backup``); what they share — the database option, the store opener that checks
 the migration revision, the error format — is in ``_common``.
 """
 
@@ -77,6 +77,7 @@ def warmup() -> None:
 
 
 def _register_subcommands() -> None:
+    from civgrid.api.cli import backup as cli_backup
     from civgrid.api.cli import check as cli_check
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
@@ -98,6 +99,8 @@ def _register_subcommands() -> None:
     app.add_typer(cli_scoring.report_app, name="report")
     app.add_typer(cli_users.user_app, name="user")
     app.add_typer(cli_check.check_app, name="check")
+    app.command("backup")(cli_backup.backup_command)
+    app.command("restore")(cli_backup.restore_command)
 
 
 _register_subcommands()

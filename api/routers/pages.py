@@ -1,4 +1,9 @@
-"""Human pages: the command-center home (指挥中心首页)."""
+"""Human pages: the command-center home (指挥中心首页) and the API docs (``/docs``).
+
+``/docs`` is Swagger UI served from ``/static/vendor/swagger-ui`` (npm at build
+time, ``make assets``), never from a CDN, and started by a static script (no
+inline script under the Content-Security-Policy).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from civgrid.api.deps import SettingsDep, StoreDep, require
 from civgrid.grids.accounts.permissions import Perm, Scope
 from civgrid.maps.account_pages import home_page_html
+from civgrid.maps.assets import STATIC_URL
+from civgrid.maps.render import render_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,4 +36,21 @@ def home(
             generation_source=gen.source if gen is not None else None,
             generation_created=gen.created if gen is not None else None,
         )
+    )
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>$title</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="$static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi-url="$openapi"></div>
+<script src="$static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="$static/js/swagger-init.js"></script></body></html>"""
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs() -> HTMLResponse:
+    """Swagger UI of the OpenAPI document, from local assets."""
+    return HTMLResponse(
+        render_text(_DOCS_PAGE, title="civgrid API", static=STATIC_URL, openapi="/openapi.json")
     )

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -43,13 +44,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     -------
     sqlalchemy.Engine
         For SQLite, every connection has foreign keys on, WAL journaling (file
-        databases) and a 30 s busy timeout.
+        databases) and a 30 s busy timeout; a new database file is created mode 600.
     """
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         database = u.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():  # password hashes and the audit log: owner only (600);
+                # SQLite gives its -wal and -shm files the database file's mode
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = create_engine(u, **kwargs)
         memory = not database or database == ":memory:"

@@ -112,10 +112,22 @@ def serve(app: Any, timeout: float = 60.0) -> Iterator[Served]:
         thread.join(timeout=30)
 
 
+#: Chromium's console text for anything the Content-Security-Policy blocked.
+CSP_CONSOLE = "Content Security Policy"
+#: Records every ``securitypolicyviolation`` event in ``window.__cspViolations``.
+CSP_RECORDER = (
+    "window.__cspViolations = []; document.addEventListener('securitypolicyviolation',"
+    " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+)
+
+
 def watch(page: Any) -> list[str]:
-    """Collect the page's script errors and HTTP answers ≥ 400 in ``page.errors``."""
+    """Collect the page's script errors, CSP violations (console) and HTTP answers ≥ 400
+    in ``page.errors``."""
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if CSP_CONSOLE in m.text else None)
+    page.add_init_script(CSP_RECORDER)
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.errors = errors
     return errors
