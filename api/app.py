@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.build_index_on_startup:
             store.rebuild_index()
         app.state.store = store
+        from civgrid.api.routers.health import log_calendar_status
+
+        log_calendar_status()  # a year the calendar lacks is said at start-up
         try:
             yield
         finally:

@@ -77,6 +77,9 @@ def _num(v: Any, pct: bool = False) -> str:
 
 
 def _page(title: str, body: str) -> str:
+    from civgrid.maps.banner import calendar_banner
+
+    body = calendar_banner() + body
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'

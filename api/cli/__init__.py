@@ -53,6 +53,7 @@ def warmup() -> None:
 
 
 def _register_subcommands() -> None:
+    from civgrid.api.cli import calendar as cli_calendar
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
@@ -72,6 +73,7 @@ def _register_subcommands() -> None:
     app.add_typer(cli_scoring.score_app, name="score")
     app.add_typer(cli_scoring.report_app, name="report")
     app.add_typer(cli_users.user_app, name="user")
+    app.add_typer(cli_calendar.calendar_app, name="calendar")
 
 
 _register_subcommands()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from fastapi import APIRouter
@@ -12,6 +13,7 @@ from civgrid.api.version import __version__
 from civgrid.grids.core.db import postgis_version
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("civgrid.calendar")
 
 
 class GenerationInfo(BaseModel):
@@ -23,6 +25,14 @@ class GenerationInfo(BaseModel):
     note: str | None
 
 
+class CalendarHealth(BaseModel):
+    """The working-day calendar: years covered and years in use it lacks (weekends only)."""
+
+    first_year: int | None
+    last_year: int | None
+    missing_years: list[int]
+
+
 class Health(BaseModel):
     """Health report."""
 
@@ -32,6 +42,7 @@ class Health(BaseModel):
     postgis_version: str | None
     active_generation: GenerationInfo | None
     index_layers: dict[str, int]
+    calendar: CalendarHealth | None = None
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and configuration")
@@ -51,4 +62,29 @@ def healthz(store: StoreDep) -> Health:
         postgis_version=postgis_version(store.engine) if store.backend == "postgis" else None,
         active_generation=gen_info,
         index_layers=store.index_summary(),
+        calendar=_calendar_health(),
     )
+
+
+def _calendar_health() -> CalendarHealth:
+    from civgrid.grids.issues.config import configured_calendar
+
+    st = configured_calendar().status()
+    return CalendarHealth(
+        first_year=st.first_year, last_year=st.last_year, missing_years=list(st.missing_years)
+    )
+
+
+def log_calendar_status() -> None:
+    """Log, at start-up, the years the working-day calendar lacks (a warning) or covers."""
+    from civgrid.grids.issues.config import configured_calendar
+
+    st = configured_calendar().status()
+    if st.missing_years:
+        log.warning(
+            "working-day calendar lacks %s: deadlines, plans and scores there count weekends "
+            "only (install a newer chinesecalendar or add the year to the county calendar file)",
+            ", ".join(str(y) for y in st.missing_years),
+        )
+    else:
+        log.info("working-day calendar covers %s–%s", st.first_year, st.last_year)

@@ -49,6 +49,7 @@ __all__ = [
     "IssueConfig",
     "IssueSettings",
     "Source",
+    "configured_calendar",
 ]
 
 
@@ -133,14 +134,19 @@ def city_calendar(
 ) -> WorkingCalendar:
     """The national calendar plus the city profile's and these local days, in the county zone.
 
+    The city's part is its override file (``city.calendar_file``) and its
+    ``holidays`` / ``makeup_workdays`` (:meth:`City.working_calendar`).
     ``tz`` is for tests and tools only; the county's zone is :func:`local_zone`.
     """
-    city = current_city()
-    return WorkingCalendar.china(
-        [*city.holidays, *holidays],
-        [*city.makeup_workdays, *makeup_workdays],
-        tz=tz or local_zone(),
-    )
+    return current_city().working_calendar(holidays, makeup_workdays, tz=tz or local_zone())
+
+
+def configured_calendar(settings: IssueSettings | None = None) -> WorkingCalendar:
+    """The county's one working-day calendar as configured: the city's plus ``CIVGRID_HOLIDAYS``
+    and ``CIVGRID_MAKEUP_WORKDAYS``. Deadlines, the patrol plan and cadences all use it.
+    """
+    s = settings or IssueSettings()
+    return city_calendar(parse_day_list(s.holidays), parse_day_list(s.makeup_workdays))
 
 
 def _city_notice_deadline() -> DeadlineRule:
@@ -214,7 +220,7 @@ class IssueConfig:
         """
         s = settings or IssueSettings()
         photo_dir = s.photo_dir or (Path(var_dir) / "photos" if var_dir is not None else None)
-        calendar = city_calendar(parse_day_list(s.holidays), parse_day_list(s.makeup_workdays))
+        calendar = configured_calendar(s)
         return cls(
             workflow=Workflow.from_labels(
                 s.state_labels, require_photo_on_submit=s.require_photo_on_submit

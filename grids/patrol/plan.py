@@ -48,9 +48,10 @@ from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
-from civgrid.grids.core.calendar import parse_month
+from civgrid.grids.core.calendar import WorkingCalendar, parse_month
 from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.issues.config import configured_calendar
 from civgrid.grids.issues.models import Issue, IssuePlace
 from civgrid.grids.issues.workflow import KIND, Kind, State
 from civgrid.grids.patrol.models import PatrolPlan, PatrolTeam, PatrolVisit
@@ -444,18 +445,23 @@ def parse_last_scores(data: Any, *, source: str = "scores") -> dict[str, float]:
     return out
 
 
-def working_days(first: date, last: date, s: PatrolSettings) -> list[date]:
-    """Working days of the month from the working-day calendar (:mod:`civgrid.grids.core.calendar`).
+def working_days(
+    first: date, last: date, s: PatrolSettings, calendar: WorkingCalendar | None = None
+) -> list[date]:
+    """Working days from ``first`` to ``last`` on the county's one working-day calendar.
 
-    Public holidays are off and make-up working days (调休) on, as for issue
-    deadlines; ``s.holidays`` are extra days off; ``s.working_weekdays`` the
-    normal working weekdays.
+    ``calendar`` defaults to the configured one
+    (:func:`civgrid.grids.issues.config.configured_calendar`: national holidays,
+    the city's override file and profile days, ``CIVGRID_HOLIDAYS``), as for issue
+    deadlines: public holidays are off and make-up working days (调休) on.
+    ``s.holidays`` are further days off; ``s.working_weekdays`` the normal
+    working weekdays. A day of a year the calendar lacks counts on weekends only
+    (and the calendar records it, see ``summary["calendar"]``).
     """
-    from civgrid.grids.core.calendar import WorkingCalendar
-
+    base = calendar or configured_calendar()
     extra = {date.fromisoformat(h) for h in s.holidays}
     weekend = set(range(7)) - set(s.working_weekdays)
-    cal = WorkingCalendar.china(extra_holidays=extra, weekend=weekend)
+    cal = base.replace(extra_holidays=extra, weekend=weekend)
     out = []
     d = first
     while d <= last:
@@ -575,6 +581,7 @@ def compute_plan(
     *,
     last_scores: dict[str, float] | None = None,
     scores_feed: ScoresFeed | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> PlanResult:
     """Compute the patrol plan of ``month`` (nothing is stored).
 
@@ -596,6 +603,8 @@ def compute_plan(
         scores. Scoring sits above patrol, so the caller passes it in
         (:class:`civgrid.grids.scoring.feeds.LastMonthScores`, under the caller's
         rules). Without either, no scores raise priorities (``source: none``).
+    calendar : WorkingCalendar, optional
+        The working-day calendar (default: the configured one, :func:`working_days`).
 
     Returns
     -------
@@ -616,7 +625,9 @@ def compute_plan(
         scores, scores_info = scores_feed(session, store, first)
     else:
         scores, scores_info = {}, {"source": "none", "reason": "no score feed given"}
-    days = working_days(first, last_day, s)
+    cal = calendar or configured_calendar()
+    days = working_days(first, last_day, s, cal)
+    missing_years = cal.missing_years(first, last_day)
     if not days:
         raise InvalidInputError(f"no working days in {month}", field="month")
     teams = list(session.scalars(select(PatrolTeam).order_by(PatrolTeam.key)))
@@ -782,6 +793,7 @@ def compute_plan(
     summary = {
         "month": month,
         "working_days": len(days),
+        "calendar": {"missing_years": missing_years},
         "communities": n_comm,
         "communities_sampled": len(sampled),
         "sample_share": round(len(sampled) / n_comm, 3) if n_comm else 0.0,
