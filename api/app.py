@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for extra in ("pages",):
         if hasattr(patrol, extra):
             app.include_router(getattr(patrol, extra), dependencies=[method_permission("patrol")])
+    from civgrid.api.routers import campaigns
+
+    app.include_router(campaigns.router, dependencies=[method_permission("score")])
+    app.include_router(campaigns.pages, dependencies=[method_permission("score")])
     app.include_router(auth.router)
     app.include_router(auth.pages)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -31,6 +31,8 @@ Example section (the demo county's is in ``grids/profiles/sheqi.yaml``)::
         priorities: {urgent: 24h, high: 2wd, low: 10wd}
         categories: {illegal_structures: 10wd, cigarette_butts: {urgent: 2h}}
         notice: 2wd                  # second deadline of a 督办 notice
+      campaigns:                     # optional: 专项行动 (see grids.core.campaigns)
+        - {key: disorder, name: 城市乱象治理行动, windows: [{days: [1, 5]}]}
       patrol:                        # optional: patrol cadences and capacity
         sample_share: 1/3
         leader_visits_per_month: 2
@@ -89,6 +91,7 @@ from civgrid.grids.core.calendar import (
     set_time_zone,
 )
 from civgrid.grids.core.calendarfile import CalendarOverride, load_calendar_file
+from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.profilefile import ProfileFileError, compose, validation_error
 
 __all__ = [
@@ -240,6 +243,8 @@ class City(BaseModel):
     scoring_profile: str | None = Field(default=None, min_length=1)
     deadlines: CityDeadlines | None = None
     patrol: CityPatrol | None = None
+    #: Campaigns (专项行动), see :mod:`civgrid.grids.core.campaigns`.
+    campaigns: tuple[Campaign, ...] = ()
     #: The file the city was read from (set by the loader, not in the YAML).
     source_file: str | None = Field(default=None, exclude=True)
 
@@ -261,6 +266,20 @@ class City(BaseModel):
             return parse_day_list(v if isinstance(v, str) else [str(x) for x in v])
         except Exception as exc:  # InvalidInputError → a pydantic error with the line
             raise ValueError(str(exc)) from None
+
+    @field_validator("campaigns")
+    @classmethod
+    def _unique_campaigns(cls, v: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
+        seen: set[str] = set()
+        for c in v:
+            if c.key in seen:
+                raise ValueError(f"campaign key {c.key!r} is used twice")
+            seen.add(c.key)
+        return v
+
+    def campaign(self, key: str) -> Campaign | None:
+        """The campaign ``key`` (None: no such campaign)."""
+        return next((c for c in self.campaigns if c.key == key), None)
 
     @property
     def latlon(self) -> tuple[float, float]:

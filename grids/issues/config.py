@@ -42,6 +42,7 @@ from civgrid.grids.core.calendar import (
     local_zone,
     parse_day_list,
 )
+from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
 from civgrid.grids.issues.workflow import Workflow
 
@@ -174,6 +175,9 @@ class IssueConfig:
         Where photos are written (None: photos are refused).
     notice_deadline : DeadlineRule
         Default: the current city's (``city.deadlines.notice``), else 2 working days.
+    campaigns : tuple of Campaign
+        Default: the current city's (``city.campaigns``); issues reported inside one
+        are tagged with it.
     (other fields as in :class:`IssueSettings`)
 
     An explicit argument wins over the current city's default.
@@ -196,6 +200,7 @@ class IssueConfig:
     notice_prefix: str = field(default_factory=lambda: current_city().notice_prefix)
     returns_before_notice: int = 2
     due_soon_hours: float = 24.0
+    campaigns: tuple[Campaign, ...] = field(default_factory=lambda: current_city().campaigns)
 
     @classmethod
     def from_settings(

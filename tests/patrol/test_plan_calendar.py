@@ -70,3 +70,40 @@ def test_a_county_override_holiday_drops_out_of_the_plan(sqlite_store, tmp_path,
     assert date(2026, 2, 10) in {v["day"] for v in before.visits}
     assert date(2026, 2, 10) not in {v["day"] for v in after.visits}
     assert after.summary["working_days"] == before.summary["working_days"] - 1
+
+
+def test_a_running_campaign_raises_its_places_in_the_plan(sqlite_store):
+    from civgrid.grids.core.campaigns import Campaign
+
+    markets = Campaign.model_validate(
+        {
+            "key": "markets",
+            "name": "农贸市场整治",
+            "windows": [{"months": [4]}],
+            "places": {"key_site_kinds": ["market"]},
+            "patrol_boost": 4.0,
+        }
+    )
+    with sqlite_store.session() as s:
+        kinds = {k.code: k.kind for k in sqlite_store.key_sites(session=s)}
+        base = compute_plan(s, sqlite_store, "2026-04", PatrolSettings(), campaigns=[])
+        april = compute_plan(s, sqlite_store, "2026-04", PatrolSettings(), campaigns=[markets])
+        may = compute_plan(s, sqlite_store, "2026-05", PatrolSettings(), campaigns=[markets])
+
+    def site_prios(plan):
+        return {
+            v["target_code"]: (v["priority"], v["reasons"])
+            for v in plan.visits
+            if v["kind"] == "key_site"
+        }
+
+    b, a = site_prios(base), site_prios(april)
+    market_codes = {c for c, k in kinds.items() if k == "market"}
+    assert market_codes and market_codes <= set(a)
+    for code in market_codes:
+        assert a[code][0] == pytest.approx(b[code][0] + 4.0)
+        assert "campaign markets: 农贸市场整治" in a[code][1]
+    other = next(c for c in a if c not in market_codes)
+    assert a[other][0] == b[other][0]
+    assert april.summary["campaigns"] == ["campaign markets: 农贸市场整治"]
+    assert may.summary["campaigns"] == []  # not running in May
