@@ -347,6 +347,9 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:+.0f}%"
 
 
+_RUN_COLS = ("start", "end", "found", "fixed", "found_before", "fixed_before")
+
+
 def campaign_report_html(report: Mapping[str, Any], *, xlsx: str = "") -> str:
     """The campaign report (专项行动成效对比) as a printable Chinese page.
 
@@ -374,8 +377,9 @@ def campaign_report_html(report: Mapping[str, Any], *, xlsx: str = "") -> str:
         f'<p id="cg-campaign-totals">行动期间发现问题{t["found"]}件（行动前同等时段',
         f"{t['found_before']}件，{_pct(t['found_change'])}），整改完成{t['fixed']}件（行动前",
         f"同等时段{t['fixed_before']}件，{_pct(t['fixed_change'])}）。</p>",
-        '<table id="cg-campaign-runs"><thead><tr><th>开始</th><th>结束</th><th>发现问题</th>',
-        "<th>整改完成</th><th>行动前发现</th><th>行动前整改</th></tr></thead><tbody>",
+        '<table id="cg-campaign-runs"><thead><tr>',
+        "".join(f"<th>{_e(zh.CAMPAIGN_REPORT_LABELS[k])}</th>" for k in _RUN_COLS),
+        "</tr></thead><tbody>",
         rows or '<tr><td colspan="6">统计区间内无行动时段。</td></tr>',
         "</tbody></table>",
         '<p class="muted">对照时段为每次行动开始前同等长度的时段；发现问题不含合并的重复上报，',

@@ -188,12 +188,8 @@ _COLS_CASE = [
     ("facts", "事实依据"),
 ]
 _COLS_CAMPAIGN = [
-    ("name", "专项行动"),
-    ("windows", "行动时段"),
-    ("found", "发现问题"),
-    ("fixed", "整改完成"),
-    ("found_before", "行动前同等时段发现"),
-    ("fixed_before", "行动前同等时段整改"),
+    (k, zh.CAMPAIGN_REPORT_LABELS[k])
+    for k in ("name", "windows", "found", "fixed", "found_before", "fixed_before")
 ]
 _COLS_NEG = [
     ("unit_name", "单位"),

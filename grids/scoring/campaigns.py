@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
@@ -183,13 +184,8 @@ def campaign_report(
 
 
 _COLS = [
-    ("start", "开始"),
-    ("end", "结束"),
-    ("found", "发现问题"),
-    ("fixed", "整改完成"),
-    ("before_start", "对照期开始"),
-    ("found_before", "对照期发现"),
-    ("fixed_before", "对照期整改"),
+    (k, zh.CAMPAIGN_REPORT_LABELS[k])
+    for k in ("start", "end", "found", "fixed", "before_start", "found_before", "fixed_before")
 ]
 
 
