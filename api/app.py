@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     _watch_generation(store, settings.generation_poll_seconds)
                 )
         app.state.store = store
+        from civgrid.api.routers.health import log_calendar_status
+
+        log_calendar_status()  # a year the calendar lacks is said at start-up
         try:
             yield
         finally:
@@ -151,6 +154,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for extra in ("pages",):
         if hasattr(patrol, extra):
             app.include_router(getattr(patrol, extra), dependencies=[method_permission("patrol")])
+    from civgrid.api.routers import campaigns
+
+    app.include_router(campaigns.router, dependencies=[method_permission("score")])
+    app.include_router(campaigns.pages, dependencies=[method_permission("score")])
     app.include_router(auth.router)
     app.include_router(auth.pages)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -61,4 +61,8 @@ def home_page_html(
         if generation_id is not None
         else "尚未导入边界"
     )
-    return render("home.html", county=county, who=who, generation=generation)
+    from civgrid.maps.banner import calendar_banner
+
+    return render(
+        "home.html", county=county, who=who, generation=generation, banner=Html(calendar_banner())
+    )

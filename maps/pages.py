@@ -104,12 +104,14 @@ def _base(
 
 
 def page_header(title: str, subtitle: str, links: Sequence[tuple[str, str]] = ()) -> str:
+    from civgrid.maps.banner import calendar_banner
+
     nav = "".join(f'<a href="{escape(h)}">{escape(t)}</a>' for t, h in links)
     return (
         '<header class="cg-header"><div class="cg-title">'
         f'<span class="cg-emblem">创</span><h1>{escape(title)}</h1>'
         f'<span class="cg-sub">{escape(subtitle)}</span></div>'
-        f'<nav class="cg-nav">{nav}</nav></header>'
+        f'<nav class="cg-nav">{nav}</nav></header>' + calendar_banner(floating=True)
     )
 
 

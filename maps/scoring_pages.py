@@ -79,6 +79,9 @@ def _num(v: Any, pct: bool = False) -> str:
 
 
 def _page(title: str, body: str) -> str:
+    from civgrid.maps.banner import calendar_banner
+
+    body = calendar_banner() + body
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -222,6 +225,8 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         "<h2>七、问题热点</h2>",
         f"<ul>{hot}</ul>" if hot else "<p>无。</p>",
         f'<p>热力图：<a href="{heat}">{heat}</a></p>',
+        "<h2>八、专项行动</h2>",
+        campaign_section_html(c.get("campaigns") or [], c.get("period")),
         f'<p class="muted">生成时间：{_e(c.get("generated_at"))}</p>',
     ]
     body = "".join(parts)
@@ -375,3 +380,62 @@ def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label:
         + (f"<ul>{trig}</ul>" if trig else "<p>无。</p>")
     )
     return _page(f"{score['name']} {label}得分", body)
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:+.0f}%"
+
+
+_RUN_COLS = ("start", "end", "found", "fixed", "found_before", "fixed_before")
+
+
+def campaign_report_html(report: Mapping[str, Any], *, xlsx: str = "") -> str:
+    """The campaign report (专项行动成效对比) as a printable Chinese page.
+
+    ``report`` is :func:`civgrid.grids.scoring.campaigns.campaign_report`'s.
+    """
+    c, t = report["campaign"], report["totals"]
+    rows = "".join(
+        f"<tr><td>{_e(r['start'].replace('T', ' '))}</td>"
+        f"<td>{_e(r['end'].replace('T', ' '))}</td>"
+        f"<td>{r['found']}</td><td>{r['fixed']}</td>"
+        f"<td>{r['found_before']}</td><td>{r['fixed_before']}</td></tr>"
+        for r in report["runs"]
+    )
+    goals = "".join(f"<li>{_e(g)}</li>" for g in c.get("goals") or [])
+    title = f"{c['name']}成效对比"
+    parts = [
+        '<p class="nav noprint"><a href="/">首页</a><a href="/scores">考核排名</a>',
+        f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
+        '<a href="javascript:window.print()">打印</a></p>',
+        f'<h1 id="cg-campaign-title">{_e(title)}</h1>',
+        f"<p>统计区间：{_e(report['from'])}至{_e(report['to'])}；行动时段：{_e(c['windows'])}</p>",
+        f'<p class="muted">依据：{_e(c["clause"])}</p>' if c.get("clause") else "",
+        f"<h2>行动目标</h2><ul>{goals}</ul>" if goals else "",
+        "<h2>成效对比</h2>",
+        f'<p id="cg-campaign-totals">行动期间发现问题{t["found"]}件（行动前同等时段',
+        f"{t['found_before']}件，{_pct(t['found_change'])}），整改完成{t['fixed']}件（行动前",
+        f"同等时段{t['fixed_before']}件，{_pct(t['fixed_change'])}）。</p>",
+        '<table id="cg-campaign-runs"><thead><tr>',
+        "".join(f"<th>{_e(zh.CAMPAIGN_REPORT_LABELS[k])}</th>" for k in _RUN_COLS),
+        "</tr></thead><tbody>",
+        rows or '<tr><td colspan="6">统计区间内无行动时段。</td></tr>',
+        "</tbody></table>",
+        '<p class="muted">对照时段为每次行动开始前同等长度的时段；发现问题不含合并的重复上报，',
+        "整改完成为期间结案（已整改）的问题。</p>",
+    ]
+    return _page(title, "".join(parts))
+
+
+def campaign_section_html(sections: Sequence[Mapping[str, Any]], period: str | None = None) -> str:
+    """The bulletin's campaign section: one line per campaign of the period."""
+    if not sections:
+        return "<p>本期无专项行动。</p>"
+    query = f"?period={_e(period)}" if period else ""
+    items = "".join(
+        f'<li><a href="/campaigns/{_e(s["key"])}{query}"><b>{_e(s["name"])}</b></a>'
+        f"（{_e(s['windows'])}）：发现问题{s['found']}件，整改完成{s['fixed']}件；"
+        f"行动前同等时段发现{s['found_before']}件，整改{s['fixed_before']}件。</li>"
+        for s in sections
+    )
+    return f'<ul id="cg-campaigns">{items}</ul>'

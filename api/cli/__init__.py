@@ -78,6 +78,7 @@ def warmup() -> None:
 
 def _register_subcommands() -> None:
     from civgrid.api.cli import backup as cli_backup
+    from civgrid.api.cli import calendar as cli_calendar
     from civgrid.api.cli import check as cli_check
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
@@ -101,6 +102,7 @@ def _register_subcommands() -> None:
     app.add_typer(cli_check.check_app, name="check")
     app.command("backup")(cli_backup.backup_command)
     app.command("restore")(cli_backup.restore_command)
+    app.add_typer(cli_calendar.calendar_app, name="calendar")
 
 
 _register_subcommands()

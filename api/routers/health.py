@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from civgrid.api.version import __version__
 from civgrid.grids.core.db import postgis_version
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("civgrid.calendar")
 
 
 class GenerationInfo(BaseModel):
@@ -22,6 +24,14 @@ class GenerationInfo(BaseModel):
     source: str | None
     created: datetime | None
     note: str | None
+
+
+class CalendarHealth(BaseModel):
+    """The working-day calendar: years covered and years in use it lacks (weekends only)."""
+
+    first_year: int | None
+    last_year: int | None
+    missing_years: list[int]
 
 
 class Health(BaseModel):
@@ -35,6 +45,7 @@ class Health(BaseModel):
     index_generation_id: int | None
     index_layers: dict[str, int]
     worker_pid: int
+    calendar: CalendarHealth | None = None
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and configuration")
@@ -58,4 +69,29 @@ def healthz(store: StoreDep) -> Health:
         index_generation_id=store.snap_index.generation_id,
         index_layers=store.index_summary(),
         worker_pid=os.getpid(),
+        calendar=_calendar_health(),
     )
+
+
+def _calendar_health() -> CalendarHealth:
+    from civgrid.grids.issues.config import configured_calendar
+
+    st = configured_calendar().status()
+    return CalendarHealth(
+        first_year=st.first_year, last_year=st.last_year, missing_years=list(st.missing_years)
+    )
+
+
+def log_calendar_status() -> None:
+    """Log, at start-up, the years the working-day calendar lacks (a warning) or covers."""
+    from civgrid.grids.issues.config import configured_calendar
+
+    st = configured_calendar().status()
+    if st.missing_years:
+        log.warning(
+            "working-day calendar lacks %s: deadlines, plans and scores there count weekends "
+            "only (install a newer chinesecalendar or add the year to the county calendar file)",
+            ", ".join(str(y) for y in st.missing_years),
+        )
+    else:
+        log.info("working-day calendar covers %s–%s", st.first_year, st.last_year)

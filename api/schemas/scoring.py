@@ -20,6 +20,11 @@ __all__ = [
     "BulletinOut",
     "BulletinSummaryCountsOut",
     "BulletinSummaryOut",
+    "CampaignInfoOut",
+    "CampaignReportOut",
+    "CampaignRunOut",
+    "CampaignSectionOut",
+    "CampaignTotalsOut",
     "CaseEventOut",
     "CaseOut",
     "CasesEvaluatedOut",
@@ -266,6 +271,66 @@ class HotspotOut(BaseModel):
     issues: int
 
 
+class CampaignSectionOut(BaseModel):
+    """One campaign (专项行动) of a bulletin's period: found and fixed problems, and the
+    same for the equally long stretch before each run."""
+
+    key: str
+    name: str
+    windows: str
+    clause: str | None
+    found: int
+    fixed: int
+    found_before: int
+    fixed_before: int
+
+
+class CampaignInfoOut(BaseModel):
+    """A campaign of the city profile."""
+
+    key: str
+    name: str
+    clause: str | None
+    goals: list[str]
+    windows: str
+    categories: list[str]
+
+
+class CampaignRunOut(BaseModel):
+    """One run of a campaign (local times, end excluded) and the stretch before it."""
+
+    start: str
+    end: str
+    before_start: str
+    found: int
+    fixed: int
+    found_before: int
+    fixed_before: int
+
+
+class CampaignTotalsOut(BaseModel):
+    """Sums over the runs; changes are relative (0.5 = +50 %), null when nothing before."""
+
+    found: int
+    fixed: int
+    found_before: int
+    fixed_before: int
+    found_change: float | None
+    fixed_change: float | None
+
+
+class CampaignReportOut(BaseModel):
+    """A campaign report (专项行动成效对比) from one day to another."""
+
+    campaign: CampaignInfoOut
+    from_: str = Field(alias="from")
+    to: str
+    runs: list[CampaignRunOut]
+    totals: CampaignTotalsOut
+
+    model_config = {"populate_by_name": True}
+
+
 class BulletinContentOut(BaseModel):
     """The content of a bulletin (月通报 / 季度考评); ``number`` null in a draft."""
 
@@ -292,6 +357,7 @@ class BulletinContentOut(BaseModel):
     hotspots: list[HotspotOut]
     heat_link: str
     hexbins_link: str
+    campaigns: list[CampaignSectionOut] = Field(default_factory=list)
 
 
 class BulletinOut(BaseModel):

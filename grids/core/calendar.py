@@ -2,9 +2,17 @@
 
 A :class:`WorkingCalendar` knows which days are working days in one city:
 Monday–Friday, minus public holidays, plus the make-up working days (调休)
-that the State Council's yearly holiday notice moves onto weekends. Holidays
-and make-up days are configuration (:data:`CN_STATUTORY` is a starting
-point that a deployment checks against each year's notice and extends).
+that the State Council's yearly holiday notice moves onto weekends. The
+national arrangement comes from the ``chinesecalendar`` package
+(:func:`national_arrangement`, released each year after the notice); a county
+adds local days and the years the package lacks in its override file
+(:mod:`civgrid.grids.core.calendarfile`). See ``docs/calendar.md``.
+
+The calendar knows the years it covers. A day of a year it does not cover is
+counted on weekends only — and the calendar says so: the year goes into
+:attr:`WorkingCalendar.missing_seen`, a warning is logged once per year, and
+:meth:`WorkingCalendar.status` names the missing years of the days in use
+(``/healthz``, the page banner, ``civgrid calendar check``).
 
 A deadline is a :class:`DeadlineRule`: a number of **hours** (elapsed clock
 hours, for urgent items such as "2 小时内处置") or of **working days** ("3 个
@@ -26,12 +34,15 @@ Examples
 True
 >>> cal.deadline(start, DeadlineRule.hours(24)).isoformat()
 '2025-10-01T10:00:00+08:00'
+>>> cal.covers(2025), cal.covers(1999)
+(True, False)
 """
 
 from __future__ import annotations
 
 import calendar
 import enum
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,14 +52,17 @@ from zoneinfo import ZoneInfo
 
 from civgrid.grids.core.errors import InvalidInputError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
-    "CN_STATUTORY",
     "DEFAULT_TZ",
+    "CalendarStatus",
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineUnit",
     "Priority",
     "WorkingCalendar",
+    "national_arrangement",
     "parse_day_list",
 ]
 
@@ -65,93 +79,38 @@ def _span(first: str, last: str) -> list[date]:
     return out
 
 
-def _days(*isos: str) -> list[date]:
-    return [date.fromisoformat(s) for s in isos]
+def national_arrangement() -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
+    """Public holidays, make-up working days and covered years of ``chinesecalendar``.
+
+    The package (pinned in ``pyproject.toml``) carries the State Council General
+    Office's yearly notices (国务院办公厅关于部分节假日安排的通知) and is released
+    after each one. Its years are those it answers for: from its first to its last
+    year, as the package itself checks (found at run time, never written down here).
+
+    Returns
+    -------
+    holidays, makeup_workdays : frozenset of date
+    years : frozenset of int
+
+    Examples
+    --------
+    >>> holidays, makeup, years = national_arrangement()
+    >>> date(2025, 10, 1) in holidays, date(2025, 10, 11) in makeup, 2025 in years
+    (True, True, True)
+    """
+    return _NATIONAL
 
 
-#: Public holidays and make-up working days (调休) from the State Council
-#: General Office's yearly notices (国务院办公厅关于部分节假日安排的通知),
-#: 2022–2025. A starting point: check it against each year's notice and
-#: extend it through configuration (``holidays`` / ``makeup_workdays``).
-CN_STATUTORY: dict[int, dict[str, list[date]]] = {
-    2022: {
-        "holidays": [
-            *_span("2022-01-01", "2022-01-03"),  # 元旦
-            *_span("2022-01-31", "2022-02-06"),  # 春节
-            *_span("2022-04-03", "2022-04-05"),  # 清明节
-            *_span("2022-04-30", "2022-05-04"),  # 劳动节
-            *_span("2022-06-03", "2022-06-05"),  # 端午节
-            *_span("2022-09-10", "2022-09-12"),  # 中秋节
-            *_span("2022-10-01", "2022-10-07"),  # 国庆节
-        ],
-        "makeup_workdays": _days(
-            "2022-01-29",
-            "2022-01-30",
-            "2022-04-02",
-            "2022-04-24",
-            "2022-05-07",
-            "2022-10-08",
-            "2022-10-09",
-        ),
-    },
-    2023: {
-        "holidays": [
-            *_span("2022-12-31", "2023-01-02"),  # 元旦
-            *_span("2023-01-21", "2023-01-27"),  # 春节
-            *_span("2023-04-05", "2023-04-05"),  # 清明节
-            *_span("2023-04-29", "2023-05-03"),  # 劳动节
-            *_span("2023-06-22", "2023-06-24"),  # 端午节
-            *_span("2023-09-29", "2023-10-06"),  # 中秋节、国庆节
-        ],
-        "makeup_workdays": _days(
-            "2023-01-28",
-            "2023-01-29",
-            "2023-04-23",
-            "2023-05-06",
-            "2023-06-25",
-            "2023-10-07",
-            "2023-10-08",
-        ),
-    },
-    2024: {
-        "holidays": [
-            *_span("2024-01-01", "2024-01-01"),  # 元旦
-            *_span("2024-02-10", "2024-02-17"),  # 春节
-            *_span("2024-04-04", "2024-04-06"),  # 清明节
-            *_span("2024-05-01", "2024-05-05"),  # 劳动节
-            *_span("2024-06-10", "2024-06-10"),  # 端午节
-            *_span("2024-09-15", "2024-09-17"),  # 中秋节
-            *_span("2024-10-01", "2024-10-07"),  # 国庆节
-        ],
-        "makeup_workdays": _days(
-            "2024-02-04",
-            "2024-02-18",
-            "2024-04-07",
-            "2024-04-28",
-            "2024-05-11",
-            "2024-09-14",
-            "2024-09-29",
-            "2024-10-12",
-        ),
-    },
-    2025: {
-        "holidays": [
-            *_span("2025-01-01", "2025-01-01"),  # 元旦
-            *_span("2025-01-28", "2025-02-04"),  # 春节
-            *_span("2025-04-04", "2025-04-06"),  # 清明节
-            *_span("2025-05-01", "2025-05-05"),  # 劳动节
-            *_span("2025-05-31", "2025-06-02"),  # 端午节
-            *_span("2025-10-01", "2025-10-08"),  # 国庆节、中秋节
-        ],
-        "makeup_workdays": _days(
-            "2025-01-26",
-            "2025-02-08",
-            "2025-04-27",
-            "2025-09-28",
-            "2025-10-11",
-        ),
-    },
-}
+def _load_national() -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
+    from chinese_calendar import constants
+
+    holidays = frozenset(constants.holidays)
+    makeup = frozenset(constants.workdays)
+    first, last = min(holidays).year, max(holidays).year
+    return holidays, makeup, frozenset(range(first, last + 1))
+
+
+_NATIONAL = _load_national()
 
 
 def parse_day_list(value: str | Iterable[str | date] | None) -> list[date]:
@@ -198,6 +157,32 @@ def parse_day_list(value: str | Iterable[str | date] | None) -> list[date]:
     return out
 
 
+@dataclass(frozen=True)
+class CalendarStatus:
+    """Which years a calendar covers and which of the years in use it lacks.
+
+    ``missing_years`` are years some day in use falls in (the window around today
+    and any day already asked about) that neither ``chinesecalendar`` nor the
+    county's override file covers: their days are counted on weekends only.
+    """
+
+    first_year: int | None
+    last_year: int | None
+    missing_years: tuple[int, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No year in use is missing."""
+        return not self.missing_years
+
+
+#: Days around today whose years a running deployment needs (a local choice): the
+#: previous month (scores, bulletins) through two months ahead (deadlines with
+#: extensions and 督办 second deadlines, next month's patrol plan).
+STATUS_BEFORE_DAYS = 31
+STATUS_AHEAD_DAYS = 62
+
+
 class WorkingCalendar:
     """Working days of one city: weekdays minus holidays plus make-up days (调休).
 
@@ -214,6 +199,10 @@ class WorkingCalendar:
     day_end : datetime.time
         Local time at which a working day closes: a deadline in working days
         falls at this time of its last day (default 18:00).
+    covered_years : iterable of int, optional
+        Years whose holiday arrangement the calendar has. ``None`` (a hand-built
+        calendar): every year counts as covered. A day of another year is counted
+        on weekends only and its year is recorded in :attr:`missing_seen`.
     """
 
     def __init__(
@@ -224,6 +213,7 @@ class WorkingCalendar:
         tz: str | tzinfo | None = None,
         weekend: Iterable[int] = (5, 6),
         day_end: time = time(18, 0),
+        covered_years: Iterable[int] | None = None,
     ) -> None:
         self.holidays = frozenset(holidays)
         self.makeup_workdays = frozenset(makeup_workdays)
@@ -238,20 +228,30 @@ class WorkingCalendar:
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.weekend = frozenset(weekend)
         self.day_end = day_end
+        self.covered_years: frozenset[int] | None = (
+            None if covered_years is None else frozenset(covered_years)
+        )
+        #: Uncovered years a day was asked about (counted on weekends only).
+        self.missing_seen: set[int] = set()
 
     @classmethod
     def china(
         cls,
         extra_holidays: Iterable[date] = (),
         extra_makeup_workdays: Iterable[date] = (),
+        *,
+        extra_years: Iterable[int] = (),
         **kwargs: Any,
     ) -> WorkingCalendar:
-        """The national calendar (:data:`CN_STATUTORY`) plus local additions.
+        """The national calendar (:func:`national_arrangement`) plus local additions.
 
         Parameters
         ----------
         extra_holidays, extra_makeup_workdays : iterable of date
-            Added to the national lists (a later year's notice, a local holiday).
+            Added to the national lists (a year the package lacks, a local holiday);
+            a local day wins over the national one.
+        extra_years : iterable of int
+            Years the local lists cover in full (an override file's ``years:``).
         **kwargs
             ``tz``, ``weekend``, ``day_end`` as for the constructor.
 
@@ -259,13 +259,38 @@ class WorkingCalendar:
         -------
         WorkingCalendar
         """
-        holidays = {d for y in CN_STATUTORY.values() for d in y["holidays"]}
-        makeup = {d for y in CN_STATUTORY.values() for d in y["makeup_workdays"]}
+        national_h, national_m, years = national_arrangement()
         extra_h, extra_m = set(extra_holidays), set(extra_makeup_workdays)
-        # a local addition wins over the national table
-        holidays = (holidays - extra_m) | extra_h
-        makeup = (makeup - extra_h) | extra_m
-        return cls(holidays, makeup, **kwargs)
+        holidays = (national_h - extra_m) | extra_h
+        makeup = (national_m - extra_h) | extra_m
+        return cls(holidays, makeup, covered_years=years | set(extra_years), **kwargs)
+
+    def replace(
+        self,
+        *,
+        extra_holidays: Iterable[date] = (),
+        extra_makeup_workdays: Iterable[date] = (),
+        weekend: Iterable[int] | None = None,
+    ) -> WorkingCalendar:
+        """A copy with more local days or another weekend (same years, zone, close).
+
+        Examples
+        --------
+        >>> cal = WorkingCalendar.china().replace(extra_holidays=[date(2025, 3, 7)])
+        >>> cal.is_working_day(date(2025, 3, 7)), cal.covers(2025)
+        (False, True)
+        """
+        extra_h, extra_m = set(extra_holidays), set(extra_makeup_workdays)
+        out = WorkingCalendar(
+            (self.holidays - extra_m) | extra_h,
+            (self.makeup_workdays - extra_h) | extra_m,
+            tz=self.tz,
+            weekend=self.weekend if weekend is None else weekend,
+            day_end=self.day_end,
+            covered_years=self.covered_years,
+        )
+        out.missing_seen = self.missing_seen  # one record of what was asked
+        return out
 
     def __repr__(self) -> str:
         return (
@@ -273,13 +298,61 @@ class WorkingCalendar:
             f"{len(self.makeup_workdays)} make-up days, {self.tz}>"
         )
 
+    # ------------------------------------------------------------------ years
+    def covers(self, year: int) -> bool:
+        """Whether the holiday arrangement of ``year`` is known."""
+        return self.covered_years is None or year in self.covered_years
+
+    def missing_years(self, first: date | int, last: date | int) -> list[int]:
+        """Years from ``first`` to ``last`` (dates or years) that are not covered."""
+        y0 = first if isinstance(first, int) else first.year
+        y1 = last if isinstance(last, int) else last.year
+        return [y for y in range(y0, y1 + 1) if not self.covers(y)]
+
+    def status(self, today: date | None = None) -> CalendarStatus:
+        """Covered range and the missing years in use around ``today``.
+
+        The years in use are those of :data:`STATUS_BEFORE_DAYS` before ``today``
+        through :data:`STATUS_AHEAD_DAYS` after it, plus any uncovered year a day
+        was already asked about (:attr:`missing_seen`).
+
+        Examples
+        --------
+        >>> _, _, years = national_arrangement()
+        >>> nxt = max(years) + 1
+        >>> WorkingCalendar.china().status(date(nxt - 1, 12, 7)).missing_years == (nxt,)
+        True
+        >>> WorkingCalendar.china(extra_years=[nxt]).status(date(nxt - 1, 12, 7)).ok
+        True
+        """
+        today = today or local_today()
+        window = self.missing_years(
+            today - timedelta(days=STATUS_BEFORE_DAYS), today + timedelta(days=STATUS_AHEAD_DAYS)
+        )
+        missing = sorted(set(window) | {y for y in self.missing_seen if not self.covers(y)})
+        years = self.covered_years
+        return CalendarStatus(
+            min(years) if years else None, max(years) if years else None, tuple(missing)
+        )
+
     # ------------------------------------------------------------------ days
     def is_working_day(self, day: date) -> bool:
-        """Whether ``day`` is a working day (make-up days are, holidays are not)."""
+        """Whether ``day`` is a working day (make-up days are, holidays are not).
+
+        A day of an uncovered year (:meth:`covers`) is a working day unless it is a
+        weekend day or a local holiday; its year is recorded and logged once.
+        """
         if day in self.makeup_workdays:
             return True
         if day in self.holidays:
             return False
+        if not self.covers(day.year) and day.year not in self.missing_seen:
+            self.missing_seen.add(day.year)
+            log.warning(
+                "working-day calendar: no holiday arrangement for %d; counting weekends only "
+                "(install a newer chinesecalendar or add the year to the county override file)",
+                day.year,
+            )
         return day.weekday() not in self.weekend
 
     def next_working_day(self, day: date) -> date:

@@ -22,6 +22,8 @@ Example section (the demo county's is in ``grids/profiles/sheqi.yaml``)::
       bulletin_prefixes: {monthly: 示通, quarterly: 示考}
       holidays: []                   # extra public holidays (ISO dates or a..b ranges)
       makeup_workdays: []            # extra make-up working days (调休)
+      calendar_file: calendar.yaml   # optional: the county's calendar override file
+                                     # (relative to this file; see grids.core.calendarfile)
       scoring_profile: shiyi         # optional: the rules profile scored under by default
                                      # (default: this file's ``profile:`` name)
       deadlines:                     # optional: 整改时限 defaults (h = hours, wd = working days)
@@ -29,6 +31,8 @@ Example section (the demo county's is in ``grids/profiles/sheqi.yaml``)::
         priorities: {urgent: 24h, high: 2wd, low: 10wd}
         categories: {illegal_structures: 10wd, cigarette_butts: {urgent: 2h}}
         notice: 2wd                  # second deadline of a 督办 notice
+      campaigns:                     # optional: 专项行动 (see grids.core.campaigns)
+        - {key: disorder, name: 城市乱象治理行动, windows: [{days: [1, 5]}]}
       patrol:                        # optional: patrol cadences and capacity
         sample_share: 1/3
         leader_visits_per_month: 2
@@ -82,9 +86,12 @@ from civgrid.grids.core.calendar import (
     DeadlinePolicy,
     DeadlineRule,
     Priority,
+    WorkingCalendar,
     parse_day_list,
     set_time_zone,
 )
+from civgrid.grids.core.calendarfile import CalendarOverride, load_calendar_file
+from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.profilefile import ProfileFileError, compose, validation_error
 
 __all__ = [
@@ -230,10 +237,14 @@ class City(BaseModel):
     bulletin_prefixes: BulletinPrefixes
     holidays: list[date] = Field(default_factory=list)
     makeup_workdays: list[date] = Field(default_factory=list)
+    #: The county's calendar override file, relative to the profile file (optional).
+    calendar_file: str | None = Field(default=None, min_length=1)
     #: The rules profile scored under by default (None: :attr:`key`).
     scoring_profile: str | None = Field(default=None, min_length=1)
     deadlines: CityDeadlines | None = None
     patrol: CityPatrol | None = None
+    #: Campaigns (专项行动), see :mod:`civgrid.grids.core.campaigns`.
+    campaigns: tuple[Campaign, ...] = ()
     #: The file the city was read from (set by the loader, not in the YAML).
     source_file: str | None = Field(default=None, exclude=True)
 
@@ -256,6 +267,20 @@ class City(BaseModel):
         except Exception as exc:  # InvalidInputError → a pydantic error with the line
             raise ValueError(str(exc)) from None
 
+    @field_validator("campaigns")
+    @classmethod
+    def _unique_campaigns(cls, v: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
+        seen: set[str] = set()
+        for c in v:
+            if c.key in seen:
+                raise ValueError(f"campaign key {c.key!r} is used twice")
+            seen.add(c.key)
+        return v
+
+    def campaign(self, key: str) -> Campaign | None:
+        """The campaign ``key`` (None: no such campaign)."""
+        return next((c for c in self.campaigns if c.key == key), None)
+
     @property
     def latlon(self) -> tuple[float, float]:
         """The centre as ``(lat, lon)``, the order Leaflet and folium take."""
@@ -269,6 +294,45 @@ class City(BaseModel):
     def scoring_profile_name(self) -> str:
         """The rules profile this city scores under by default."""
         return self.scoring_profile or self.key
+
+    def calendar_path(self) -> Path | None:
+        """The override file's path (relative names are taken from the profile's folder)."""
+        if not self.calendar_file:
+            return None
+        p = Path(self.calendar_file).expanduser()
+        if not p.is_absolute() and self.source_file:
+            p = Path(self.source_file).parent / p
+        return p
+
+    def calendar_override(self) -> CalendarOverride:
+        """The override file's days and years (empty without a file).
+
+        Raises
+        ------
+        CalendarFileError
+            The file is missing or bad (``file:line``).
+        """
+        path = self.calendar_path()
+        return load_calendar_file(path) if path is not None else CalendarOverride()
+
+    def working_calendar(
+        self,
+        holidays: Any = (),
+        makeup_workdays: Any = (),
+        *,
+        tz: Any = None,
+    ) -> WorkingCalendar:
+        """The county's one working-day calendar: national + override file + profile days.
+
+        ``holidays`` / ``makeup_workdays`` are further local days (``CIVGRID_HOLIDAYS``).
+        """
+        o = self.calendar_override()
+        return WorkingCalendar.china(
+            [*o.holidays, *self.holidays, *holidays],
+            [*o.makeup_workdays, *self.makeup_workdays, *makeup_workdays],
+            extra_years=o.years,
+            tz=tz,
+        )
 
     def deadline_policy(self) -> DeadlinePolicy:
         """The city's deadline defaults over the code's (:class:`DeadlinePolicy`)."""
@@ -302,9 +366,17 @@ def load_city_text(text: str, file: str = "<profile>", *, key: str | None = None
     if "source_file" in section:
         raise CityError(file, lines.get(("city", "source_file")), "city.source_file: not allowed")
     try:
-        return City.model_validate({"key": name, **section, "source_file": file})
+        city = City.model_validate({"key": name, **section, "source_file": file})
     except ValidationError as exc:
         raise validation_error(exc, file, lines, ("city",), CityError) from exc
+    path = city.calendar_path()
+    if path is not None and not path.is_file():
+        raise CityError(
+            file,
+            lines.get(("city", "calendar_file")),
+            f"city.calendar_file: no such file {str(path)!r}",
+        )
+    return city
 
 
 def profile_path(ref: str | Path) -> Path:

@@ -382,3 +382,16 @@ SCORE_LINE_LABELS: dict[str, str] = {
     "community": "社区得分",
     "period": "分期得分",
 }
+
+#: Columns of the campaign report (专项行动成效对比) and of the bulletin's campaign section.
+CAMPAIGN_REPORT_LABELS: dict[str, str] = {
+    "name": "专项行动",
+    "windows": "行动时段",
+    "start": "开始",
+    "end": "结束",
+    "found": SCORE_LINE_LABELS["issue"],
+    "fixed": "整改完成",
+    "before_start": "行动前同等时段开始",
+    "found_before": "行动前同等时段发现",
+    "fixed_before": "行动前同等时段整改",
+}

@@ -52,6 +52,9 @@ def simulate_leader_visits(session: Session, start: date, end: date, *, seed: in
         .where(Assignment.role == Role.contract, Assignment.object_layer == "community")
         .order_by(Leader.key, Assignment.object_code)
     ).all()
+    from civgrid.grids.issues.config import configured_calendar
+
+    cal = configured_calendar()  # leaders visit on working days (调休 included)
     n = 0
     month = date(start.year, start.month, 1)
     while month <= end:
@@ -60,7 +63,7 @@ def simulate_leader_visits(session: Session, start: date, end: date, *, seed: in
             month + timedelta(days=i)
             for i in range((nxt - month).days)
             if start <= month + timedelta(days=i) <= end
-            and (month + timedelta(days=i)).weekday() < 5
+            and cal.is_working_day(month + timedelta(days=i))
         ]
         early = [d for d in days if d.day <= 10]
         for leader, community in contracts:

@@ -17,8 +17,10 @@ What makes it realistic
 * Hotspots: a dozen places (markets, the HSR station, busy intersections,
   back alleys) keep producing the same category, so closed problems come
   back as recurrences (反弹回潮) and open ones collect duplicates.
-* Work rhythm: fewer reports at weekends and on holidays, more in the
-  campaign days (1st–5th of the month, Friday clean-ups).
+* Work rhythm: fewer reports at weekends and on holidays (the working-day
+  calendar), more during the city profile's campaigns (``city.campaigns``: Sheqi's
+  1st–5th of the month, Friday-afternoon clean-ups, traffic months…), and then
+  more of the campaign's categories.
 * Units differ in reliability: some are often overdue, get 督办 notices and
   escalate; about one fix in seven fails re-inspection.
 
@@ -254,6 +256,21 @@ def _jitter(rng: np.random.Generator, lon: float, lat: float, metres: float) -> 
     return lon + dlon, lat + dlat
 
 
+#: How much likelier a campaign's categories are while it runs (a local choice).
+CAMPAIGN_CATEGORY_BOOST = 2.0
+
+
+def _campaign_categories(running: list[Any]) -> tuple[str, ...]:
+    """The categories the running campaigns look for (sorted, unique)."""
+    return tuple(sorted({cat for c in running for cat in c.categories}))
+
+
+def _boosted(cats: list[str], p: np.ndarray, boost: tuple[str, ...]) -> np.ndarray:
+    """Category probabilities with the campaign's categories made likelier."""
+    w = np.array([CAMPAIGN_CATEGORY_BOOST if c in boost else 1.0 for c in cats]) * p
+    return w / w.sum()
+
+
 def _reliability(unit_key: str) -> float:
     """A stable per-unit chance of fixing on time (some units are chronically late)."""
     h = zlib.crc32(unit_key.encode()) % 1000 / 1000.0
@@ -329,14 +346,16 @@ def simulate(
         day: date = day_local.date()
         working = cfg.calendar.is_working_day(day)
         factor = 1.0 if working else 0.35
-        if day.day <= 5:
-            factor *= 1.4  # 每月1–5日集中整治
-        if day.weekday() == 4:
-            factor *= 1.2  # 周五下午大扫除
+        # the city's campaigns (专项行动) that day: more reports, and of their categories
+        running = [c for c in cfg.campaigns if c.active_on(day)]
+        if running:
+            factor *= max(c.intensity for c in running)
         for _ in range(int(rng.poisson(per_day * factor))):
             minute = int(np.clip(rng.normal(11.5 * 60, 150), 7 * 60, 21 * 60))
             at = (day_local + timedelta(minutes=minute)).astimezone(UTC)
-            push(at, "report")
+            local = day_local + timedelta(minutes=minute)
+            inside = [c for c in running if c.active_at(local)]
+            push(at, "report", campaign_cats=_campaign_categories(inside))
         push((day_local + timedelta(hours=9)).astimezone(UTC), "check")
 
     photo = PhotoInput(_PNG, "fix.png", "image/png")
@@ -376,7 +395,10 @@ def simulate(
                 (hlon, hlat), category = world.hotspots[int(rng.integers(len(world.hotspots)))]
                 lon, lat = _jitter(rng, hlon, hlat, 45.0)
             else:
-                category = str(rng.choice(cats, p=cat_p))
+                p = cat_p
+                if ev.data.get("campaign_cats"):
+                    p = _boosted(cats, cat_p, ev.data["campaign_cats"])
+                category = str(rng.choice(cats, p=p))
                 lon, lat = world.outside() if rng.random() < 0.006 else world.place_for(category)
             role = _REPORTER_ROLE[source]
             who = {

@@ -42,6 +42,7 @@ from civgrid.grids.core.calendar import (
     local_zone,
     parse_day_list,
 )
+from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
 from civgrid.grids.issues.workflow import Workflow
 
@@ -49,6 +50,7 @@ __all__ = [
     "IssueConfig",
     "IssueSettings",
     "Source",
+    "configured_calendar",
 ]
 
 
@@ -133,14 +135,19 @@ def city_calendar(
 ) -> WorkingCalendar:
     """The national calendar plus the city profile's and these local days, in the county zone.
 
+    The city's part is its override file (``city.calendar_file``) and its
+    ``holidays`` / ``makeup_workdays`` (:meth:`City.working_calendar`).
     ``tz`` is for tests and tools only; the county's zone is :func:`local_zone`.
     """
-    city = current_city()
-    return WorkingCalendar.china(
-        [*city.holidays, *holidays],
-        [*city.makeup_workdays, *makeup_workdays],
-        tz=tz or local_zone(),
-    )
+    return current_city().working_calendar(holidays, makeup_workdays, tz=tz or local_zone())
+
+
+def configured_calendar(settings: IssueSettings | None = None) -> WorkingCalendar:
+    """The county's one working-day calendar as configured: the city's plus ``CIVGRID_HOLIDAYS``
+    and ``CIVGRID_MAKEUP_WORKDAYS``. Deadlines, the patrol plan and cadences all use it.
+    """
+    s = settings or IssueSettings()
+    return city_calendar(parse_day_list(s.holidays), parse_day_list(s.makeup_workdays))
 
 
 def _city_notice_deadline() -> DeadlineRule:
@@ -168,6 +175,9 @@ class IssueConfig:
         Where photos are written (None: photos are refused).
     notice_deadline : DeadlineRule
         Default: the current city's (``city.deadlines.notice``), else 2 working days.
+    campaigns : tuple of Campaign
+        Default: the current city's (``city.campaigns``); issues reported inside one
+        are tagged with it.
     (other fields as in :class:`IssueSettings`)
 
     An explicit argument wins over the current city's default.
@@ -190,6 +200,7 @@ class IssueConfig:
     notice_prefix: str = field(default_factory=lambda: current_city().notice_prefix)
     returns_before_notice: int = 2
     due_soon_hours: float = 24.0
+    campaigns: tuple[Campaign, ...] = field(default_factory=lambda: current_city().campaigns)
 
     @classmethod
     def from_settings(
@@ -214,7 +225,7 @@ class IssueConfig:
         """
         s = settings or IssueSettings()
         photo_dir = s.photo_dir or (Path(var_dir) / "photos" if var_dir is not None else None)
-        calendar = city_calendar(parse_day_list(s.holidays), parse_day_list(s.makeup_workdays))
+        calendar = configured_calendar(s)
         return cls(
             workflow=Workflow.from_labels(
                 s.state_labels, require_photo_on_submit=s.require_photo_on_submit

@@ -29,6 +29,7 @@ from civgrid.grids.core.errors import (
     InvalidInputError,
 )
 from civgrid.grids.core.types import utc
+from civgrid.grids.issues.campaigns import tag_issue
 from civgrid.grids.issues.config import IssueConfig, Source
 from civgrid.grids.issues.links import visit_linker
 from civgrid.grids.issues.models import (
@@ -603,6 +604,7 @@ def report_issue(
             data={"duplicate": issue.id},
         )
     flush_issue(session, duplicate)
+    tag_issue(session, issue, cfg.campaigns, cfg.calendar)  # 专项行动 open at report time
     attach_photos(session, issue, ev, photos, cfg, "report", now)
     if payload.visit_id is not None:
         visit_linker().link(session, payload.visit_id, issue.id)

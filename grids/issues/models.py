@@ -54,6 +54,7 @@ from civgrid.grids.issues.workflow import State
 __all__ = [
     "ExtensionRequest",
     "Issue",
+    "IssueCampaign",
     "IssueEvent",
     "IssueParty",
     "IssuePlace",
@@ -275,6 +276,27 @@ class IssuePlace(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
 
     issue: Mapped[Issue] = relationship(back_populates="places")
+
+
+class IssueCampaign(Base):
+    """An issue reported inside an active campaign (专项行动) of the city profile.
+
+    ``campaign_key`` is the campaign's ``key`` in ``city.campaigns``; the tag is set
+    at report time (:mod:`civgrid.grids.issues.campaigns`) and kept if the profile
+    changes later.
+    """
+
+    __tablename__ = "issue_campaigns"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "campaign_key", name="uq_issue_campaigns_issue_campaign"),
+        Index("ix_issue_campaigns_campaign", "campaign_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False
+    )
+    campaign_key: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
 class IssueEvent(Base):

@@ -34,9 +34,9 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -48,9 +48,11 @@ from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
-from civgrid.grids.core.calendar import parse_month
+from civgrid.grids.core.calendar import WorkingCalendar, parse_month
+from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.issues.config import configured_calendar
 from civgrid.grids.issues.models import Issue, IssuePlace
 from civgrid.grids.issues.workflow import KIND, Kind, State
 from civgrid.grids.patrol.models import PatrolPlan, PatrolTeam, PatrolVisit
@@ -444,24 +446,89 @@ def parse_last_scores(data: Any, *, source: str = "scores") -> dict[str, float]:
     return out
 
 
-def working_days(first: date, last: date, s: PatrolSettings) -> list[date]:
-    """Working days of the month from the working-day calendar (:mod:`civgrid.grids.core.calendar`).
+def working_days(
+    first: date, last: date, s: PatrolSettings, calendar: WorkingCalendar | None = None
+) -> list[date]:
+    """Working days from ``first`` to ``last`` on the county's one working-day calendar.
 
-    Public holidays are off and make-up working days (调休) on, as for issue
-    deadlines; ``s.holidays`` are extra days off; ``s.working_weekdays`` the
-    normal working weekdays.
+    ``calendar`` defaults to the configured one
+    (:func:`civgrid.grids.issues.config.configured_calendar`: national holidays,
+    the city's override file and profile days, ``CIVGRID_HOLIDAYS``), as for issue
+    deadlines: public holidays are off and make-up working days (调休) on.
+    ``s.holidays`` are further days off; ``s.working_weekdays`` the normal
+    working weekdays. A day of a year the calendar lacks counts on weekends only
+    (and the calendar records it, see ``summary["calendar"]``).
     """
-    from civgrid.grids.core.calendar import WorkingCalendar
-
+    base = calendar or configured_calendar()
     extra = {date.fromisoformat(h) for h in s.holidays}
     weekend = set(range(7)) - set(s.working_weekdays)
-    cal = WorkingCalendar.china(extra_holidays=extra, weekend=weekend)
+    cal = base.replace(extra_holidays=extra, weekend=weekend)
     out = []
     d = first
     while d <= last:
         if cal.is_working_day(d):
             out.append(d)
         d += timedelta(days=1)
+    return out
+
+
+#: How far back a campaign's categories mark a place for the plan (days; a local choice).
+CAMPAIGN_LOOKBACK_DAYS = 90
+
+
+def campaign_boosts(
+    session: Session,
+    store: Store,
+    campaigns: Sequence[Campaign] | None,
+    first: date,
+    last: date,
+) -> dict[tuple[str, str], tuple[float, list[str]]]:
+    """Priority raised by the campaigns running from ``first`` to ``last``: (layer, code) → (boost, reasons).
+
+    A campaign raises (by its ``patrol_boost``) its places — the listed areas, key sites
+    of its kinds, communities of its area types, every object of its layers — and the
+    places (within its places, if it lists any) where issues of its categories were
+    reported in the :data:`CAMPAIGN_LOOKBACK_DAYS` before ``first``.
+    """  # noqa: E501
+    pool = current_city().campaigns if campaigns is None else campaigns
+    running = [c for c in pool if c.occurrences(first, last)]
+    if not running:
+        return {}
+    objects: list[tuple[str, str, str | None, str | None]] = []  # layer, code, kind, type
+    for layer in ("community", "unit_grid"):
+        objects += [
+            (layer, a.code, None, str(a.type)) for a in store.areas(layer=layer, session=session)
+        ]
+    objects += [("road_section", r.code, None, None) for r in store.road_sections(session=session)]
+    objects += [("key_site", k.code, k.kind, None) for k in store.key_sites(session=session)]
+    since = datetime.combine(first - timedelta(days=CAMPAIGN_LOOKBACK_DAYS), time(0), tzinfo=UTC)
+    until = datetime.combine(first, time(0), tzinfo=UTC)
+    recent: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    rows = session.execute(
+        select(Issue.category_code, IssuePlace.layer, IssuePlace.code)
+        .join(Issue, Issue.id == IssuePlace.issue_id)
+        .where(Issue.reported_at >= since, Issue.reported_at < until)
+    )
+    for cat, layer, code in rows:
+        recent[cat].add((layer, code))
+    out: dict[tuple[str, str], tuple[float, list[str]]] = {}
+    for c in running:
+        pl = c.places
+        marked: set[tuple[str, str]] = set()
+        in_places = set()
+        for layer, code, kind, typ in objects:
+            if pl.matches(
+                [(layer, code)], key_site_kinds={code: kind or ""}, area_types={code: typ or ""}
+            ):
+                in_places.add((layer, code))
+        if not pl.everywhere:
+            marked |= in_places
+        if c.categories:
+            hit = set().union(*(recent.get(cat, set()) for cat in c.categories))
+            marked |= hit & in_places
+        for key in marked:
+            extra, names = out.get(key, (0.0, []))
+            out[key] = (extra + c.patrol_boost, [*names, f"campaign {c.key}: {c.name}"])
     return out
 
 
@@ -543,10 +610,15 @@ def _priority(
     last: dict[tuple[str, str], date],
     scores: dict[str, float],
     first: date,
+    boosts: dict[tuple[str, str], tuple[float, list[str]]] | None = None,
 ) -> tuple[float, list[str]]:
     st = stats.get((layer, code), {"recurrences": 0, "open": 0, "overdue": 0})
     p = 1.0
     why: list[str] = []
+    if boosts and (layer, code) in boosts:
+        extra, names = boosts[(layer, code)]
+        p += extra
+        why.extend(names)
     if st["recurrences"]:
         p += s.w_recurrence * st["recurrences"]
         why.append(f"hotspot: {st['recurrences']} recurrences")
@@ -575,6 +647,8 @@ def compute_plan(
     *,
     last_scores: dict[str, float] | None = None,
     scores_feed: ScoresFeed | None = None,
+    calendar: WorkingCalendar | None = None,
+    campaigns: Sequence[Campaign] | None = None,
 ) -> PlanResult:
     """Compute the patrol plan of ``month`` (nothing is stored).
 
@@ -596,6 +670,12 @@ def compute_plan(
         scores. Scoring sits above patrol, so the caller passes it in
         (:class:`civgrid.grids.scoring.feeds.LastMonthScores`, under the caller's
         rules). Without either, no scores raise priorities (``source: none``).
+    calendar : WorkingCalendar, optional
+        The working-day calendar (default: the configured one, :func:`working_days`).
+    campaigns : sequence of Campaign, optional
+        Campaigns (专项行动; default: the city profile's). Those running in the month
+        raise the priority of their places and of places with their categories'
+        recent issues (:func:`campaign_boosts`).
 
     Returns
     -------
@@ -616,7 +696,9 @@ def compute_plan(
         scores, scores_info = scores_feed(session, store, first)
     else:
         scores, scores_info = {}, {"source": "none", "reason": "no score feed given"}
-    days = working_days(first, last_day, s)
+    cal = calendar or configured_calendar()
+    days = working_days(first, last_day, s, cal)
+    missing_years = cal.missing_years(first, last_day)
     if not days:
         raise InvalidInputError(f"no working days in {month}", field="month")
     teams = list(session.scalars(select(PatrolTeam).order_by(PatrolTeam.key)))
@@ -624,6 +706,7 @@ def compute_plan(
         raise InvalidInputError("no supervision teams: import teams first", field="teams")
     finder = TeamFinder(store, session, teams)
     stats = _issue_stats(session, first)
+    boosts = campaign_boosts(session, store, campaigns, first, last_day)
     lastv = _last_visits(session, first)
     quarter_done = _quarter_visited(session, first)
 
@@ -652,7 +735,7 @@ def compute_plan(
         if ccode not in communities:
             continue
         t = target("community", communities[ccode], ccode)
-        p, why = _priority("community", ccode, s, stats, lastv, scores, first)
+        p, why = _priority("community", ccode, s, stats, lastv, scores, first, boosts)
         for i, win in enumerate(_windows(first, last_day, nl)):
             ordinal = {0: "first", 1: "second"}.get(i, f"#{i + 1}")
             reqs.append(
@@ -671,7 +754,7 @@ def compute_plan(
     nk = max(0, s.key_site_visits_per_month)
     for ks in store.key_sites(session=session):
         t = target("key_site", ks, None)
-        p, why = _priority("key_site", ks.code, s, stats, lastv, scores, first)
+        p, why = _priority("key_site", ks.code, s, stats, lastv, scores, first, boosts)
         for i, win in enumerate(_windows(first, last_day, nk) if nk else []):
             reqs.append(
                 _Req(
@@ -700,7 +783,7 @@ def compute_plan(
             continue
         obj = pool[code]
         comm = obj.parent_code if layer == "unit_grid" else None
-        p, why = _priority(layer, code, s, stats, lastv, scores, first)
+        p, why = _priority(layer, code, s, stats, lastv, scores, first, boosts)
         hot.append(
             _Req(
                 target(layer, obj, comm),
@@ -719,7 +802,7 @@ def compute_plan(
     n_sample = math.ceil(s.sample_share * n_comm - 1e-9)
     cand = []
     for code, a in communities.items():
-        p, why = _priority("community", code, s, stats, lastv, scores, first)
+        p, why = _priority("community", code, s, stats, lastv, scores, first, boosts)
         cand.append((p, _tb(s.seed, month, code), code, a, why))
     cand.sort(key=lambda c: (-c[0], c[1]))
     chosen: list[tuple[str, list[str], float, str, Any]] = []
@@ -763,7 +846,7 @@ def compute_plan(
         teams,
         pools,
         reqs,
-        lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first),
+        lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first, boosts),
     )
     reqs += unit_reqs
 
@@ -782,6 +865,8 @@ def compute_plan(
     summary = {
         "month": month,
         "working_days": len(days),
+        "calendar": {"missing_years": missing_years},
+        "campaigns": sorted({n for _, names in boosts.values() for n in names}),
         "communities": n_comm,
         "communities_sampled": len(sampled),
         "sample_share": round(len(sampled) / n_comm, 3) if n_comm else 0.0,

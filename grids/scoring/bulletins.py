@@ -26,6 +26,7 @@ from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.scoring.campaigns import campaign_section
 from civgrid.grids.scoring.models import Bulletin
 from civgrid.grids.scoring.score import (
     LEVEL_LABELS,
@@ -146,6 +147,7 @@ def build_bulletin(
         "hotspots": [
             {"code": c, "name": grid_names.get(c, c), "issues": n} for c, n in grids.most_common(5)
         ],
+        "campaigns": campaign_section(ctx.session, period.start, period.end - timedelta(days=1)),
         "heat_link": f"/map/heat?from={period.start.isoformat()}&to={last}",
         "hexbins_link": f"/api/v1/hexbins?from={period.start.isoformat()}&to={last}",
     }
@@ -185,6 +187,10 @@ _COLS_CASE = [
     ("action_label", "处理建议"),
     ("facts", "事实依据"),
 ]
+_COLS_CAMPAIGN = [
+    (k, zh.CAMPAIGN_REPORT_LABELS[k])
+    for k in ("name", "windows", "found", "fixed", "found_before", "fixed_before")
+]
 _COLS_NEG = [
     ("unit_name", "单位"),
     ("level", "层级"),
@@ -195,7 +201,7 @@ _COLS_NEG = [
 
 
 def bulletin_xlsx(content: dict[str, Any]) -> bytes:
-    """The bulletin as xlsx: sheets 社区排名, 乡镇排名, 部门指标, 问责情形, 负面清单."""
+    """The bulletin as xlsx: sheets 社区排名, 乡镇排名, 部门指标, 问责情形, 负面清单, 专项行动."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -244,6 +250,7 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
         for e in n["entries"]
     ]
     sheet("负面清单", _COLS_NEG, neg)
+    sheet("专项行动", _COLS_CAMPAIGN, content.get("campaigns") or [])
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
     buf = io.BytesIO()

@@ -20,7 +20,7 @@ Examples
 --------
 >>> reg = RuleRegistry.with_shipped()
 >>> sorted(reg.names())
-['quzhou', 'shaoxing', 'sheqi']
+['lvliang', 'quzhou', 'shaoxing', 'sheqi']
 >>> from datetime import date
 >>> reg.rules("sheqi", date(2026, 12, 1)).tiers.good
 90.0

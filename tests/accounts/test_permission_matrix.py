@@ -661,6 +661,17 @@ MATRIX.update(
             scoped=True,
         ),
         ("GET", "/scores/{level}/{code}"): _entry(_score("/scores"), SCORE_PAGE, scoped=True),
+        # campaigns (专项行动): the county-wide comparison, for the roles reading all scores
+        ("GET", "/api/v1/campaigns"): _entry(ps_get("/api/v1/campaigns"), DRAFT),
+        ("GET", "/api/v1/campaigns/{key}/report"): _entry(
+            ps_get("/api/v1/campaigns/disorder/report", period=BULLETIN_MONTH), DRAFT
+        ),
+        ("GET", "/api/v1/campaigns/{key}/report.xlsx"): _entry(
+            ps_get("/api/v1/campaigns/disorder/report.xlsx", period=BULLETIN_MONTH), DRAFT
+        ),
+        ("GET", "/campaigns/{key}"): _entry(
+            ps_get("/campaigns/disorder", period=BULLETIN_MONTH), DRAFT_PAGE
+        ),
     }
 )
 

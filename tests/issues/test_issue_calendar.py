@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civgrid.grids.core.calendar import (
-    CN_STATUTORY,
     DeadlinePolicy,
     DeadlineRule,
     DeadlineUnit,
     Priority,
     WorkingCalendar,
+    national_arrangement,
     parse_day_list,
 )
 from civgrid.grids.core.errors import InvalidInputError
@@ -35,11 +35,13 @@ def test_weekdays_weekends_holidays_and_makeup_days():
     assert not CAL.is_working_day(date(2022, 1, 31))  # 春节 2022, a Monday
 
 
-def test_every_year_of_the_table_is_consistent():
-    for year, table in CN_STATUTORY.items():
-        assert not set(table["holidays"]) & set(table["makeup_workdays"]), year
-        # make-up days are weekend days; holidays are between 8 and 13 weekdays a year
-        assert all(d.weekday() >= 5 for d in table["makeup_workdays"]), year
+def test_the_national_arrangement_is_consistent():
+    holidays, makeup, years = national_arrangement()
+    assert not holidays & makeup
+    # make-up days are weekend days; every covered year has its holidays
+    assert all(d.weekday() >= 5 for d in makeup)
+    assert {d.year for d in holidays} >= set(years)
+    assert years == frozenset(range(min(years), max(years) + 1))
 
 
 def test_add_working_days_skips_the_national_day_week():

@@ -53,7 +53,7 @@ def test_cli_plan_route_coverage_visit(sqlite_store, tmp_path):
     assert _count(st, PatrolPlan) == 1
 
     gpx_out = tmp_path / "route.gpx"
-    r = _run(url, "route", "--team", "ST01", "--date", "2026-10-01", "--gpx", str(gpx_out))
+    r = _run(url, "route", "--team", "ST01", "--date", "2026-10-08", "--gpx", str(gpx_out))
     assert r.exit_code == 0, r.output
     n_stops = int(r.output.split("：", 1)[0].split(": ")[1].split(" 站")[0])
     root = ET.fromstring(gpx_out.read_text(encoding="utf-8"))

@@ -160,7 +160,7 @@ def test_a_seeded_hotspot_is_prioritised(store):
         assert v["team_key"] == "ST02"
         assert "hotspot: 5 recurrences" in v["reasons"]
         assert "1 open issues (1 overdue)" in v["reasons"]
-        assert v["day"] == date(2026, 10, 1)  # the first working day
+        assert v["day"] == date(2026, 10, 8)  # the first working day (1–7 Oct: 国庆)
         # the community is sampled, as the month's top community:
         # 1 + 2×5 recurrences + 0.5×1 open + 1.5×1 overdue + 3 (never visited) = 16
         comm = [x for x in r.visits if x["kind"] in SAMPLED]

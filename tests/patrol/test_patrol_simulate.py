@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from civgrid.grids.core.calendar import WorkingCalendar
 from civgrid.grids.demo.patrol import simulate_leader_visits
 from civgrid.grids.patrol.models import LeaderVisit
 
@@ -16,7 +17,9 @@ def test_simulated_leader_visits(sqlite_store):
         visits = s.scalars(select(LeaderVisit)).all()
         assert len(visits) == n > 0
         assert all(date(2026, 10, 1) <= v.day <= date(2026, 12, 31) for v in visits)
-        assert all(v.day.weekday() < 5 for v in visits)
+        cal = WorkingCalendar.china()  # 国庆 1–7 Oct off, Saturday 10 Oct worked (调休)
+        assert all(cal.is_working_day(v.day) for v in visits)
+        assert not any(date(2026, 10, 1) <= v.day <= date(2026, 10, 7) for v in visits)
         assert all(v.day.day <= 10 for v in visits if v.kind == "office_hours")
         leaders = {v.leader_key for v in visits}
         assert len(leaders) == 14  # every leader with a contracted community

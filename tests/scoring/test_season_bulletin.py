@@ -48,7 +48,12 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     text = run("report", "monthly", "--month", "2026-12", "--out", str(out))
     assert "2026年12月创建文明城市工作月通报 (草稿)" in text
     wb = load_workbook(out / "monthly-2026-12.xlsx")
-    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单"]
+    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单", "专项行动"]
+    # the season follows Sheqi's campaigns; the bulletin reports those of December
+    camp = {r[0]: r for r in wb["专项行动"].iter_rows(min_row=3, values_only=True)}
+    assert {"城市乱象治理行动", "环境卫生清洁日", "乡村环境集中行动"} <= set(camp)
+    assert "交通秩序集中整治月" not in camp  # April and September only
+    assert camp["城市乱象治理行动"][2] > 0  # problems found in the 1st–5th
     ws = wb["社区排名"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
     assert len(rows) == 14  # the 14 community grids of the central city
