@@ -32,6 +32,7 @@ from civgrid.grids.boundaries.models import (
 )
 from civgrid.grids.boundaries.store import GenerationRef, Store, valid_in
 from civgrid.grids.core import labels as zh
+from civgrid.grids.core.spreadsheet import values_only
 
 __all__ = [
     "LAYER_LABELS",
@@ -280,7 +281,7 @@ def write_responsibility_xlsx(
     info["A1"].font = Font(bold=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    values_only(wb).save(path)  # names never run as formulas
     return path
 
 
