@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import uuid
@@ -54,8 +55,15 @@ def signing_key(settings: Settings) -> str:
     with _key_lock:
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # created 0600 from the start (never readable by others, not even briefly);
+            # O_EXCL: a second process racing here keeps the first key
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 
