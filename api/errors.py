@@ -13,11 +13,13 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError
 from civgrid.geo.errors import GeoError
@@ -180,6 +182,20 @@ def install(app: FastAPI) -> None:
             headers=headers,
         )
 
+    async def _http(request: Request, exc: Exception) -> Any:
+        # Starlette's own errors (unknown path, wrong method, a body that is not JSON)
+        assert isinstance(exc, StarletteHTTPException)
+        if _wants_html(request):
+            return await http_exception_handler(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem(
+            exc.status_code,
+            detail,
+            type_="civgrid:HTTPError",
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    app.add_exception_handler(StarletteHTTPException, _http)
     for exc_type in STATUS_CODES:
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(RequestValidationError, _invalid)
@@ -221,6 +237,7 @@ def declare_problem_media_type(app: FastAPI) -> None:
         if "HTTPValidationError" in comps and "ValidationProblem" in comps:
             comps["HTTPValidationError"] = comps["ValidationProblem"]
         problem_ref = {"$ref": "#/components/schemas/Problem"}
+        validation_ref = {"$ref": "#/components/schemas/ValidationProblem"}
         for path, item in schema.get("paths", {}).items():
             open311 = path.startswith("/open311/")
             for op in item.values():
@@ -231,6 +248,11 @@ def declare_problem_media_type(app: FastAPI) -> None:
                     if open311:  # GeoReport v2 answers .json or .xml, errors included
                         if content is not None:
                             content.setdefault("text/xml", {"schema": {"type": "string"}})
+                        if str(code)[0] in "45":  # a bad path or query: problem details
+                            ref = validation_ref if str(code) == "422" else problem_ref
+                            resp.setdefault("content", {})["application/problem+json"] = {
+                                "schema": ref
+                            }
                         continue
                     if str(code)[0] not in "45" or content is None:
                         continue
