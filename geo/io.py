@@ -1197,8 +1197,8 @@ def formula_safe(text: str) -> str:
 
     Examples
     --------
-    >>> formula_safe('=HYPERLINK("http://x","点我")')
-    '\'=HYPERLINK("http://x","点我")'
+    >>> print(formula_safe('=HYPERLINK("http://x","点我")'))
+    '=HYPERLINK("http://x","点我")
     >>> formula_safe("@SUM(A1)"), formula_safe("-3.5"), formula_safe("望东庄村")
     ("'@SUM(A1)", '-3.5', '望东庄村')
     """

@@ -185,3 +185,27 @@ def test_parallel_account_creation_and_failed_logins(client, store):
         # every failure counted (no lost update): the 5th in parallel still locks the account
         assert codes[401] == 5
         assert user.locked_until is not None and user.failed_logins == 0, user.failed_logins
+
+
+def test_parallel_deadline_checks_issue_each_notice_once(client, store, clock):
+    from datetime import UTC, datetime
+
+    from civgrid.grids.issues.models import SupervisionNotice
+
+    lon, lat = point_in(store, COMPOUND)
+    ids = []
+    for dx in (0.0, 0.01):  # two overdue issues, far enough apart not to merge
+        body = {"category": "street_vending", "source": "grid_worker", "lon": lon + dx, "lat": lat}
+        r = client.post("/api/v1/issues", json=body)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    clock.set(datetime(2025, 3, 4, 2, 0, tzinfo=UTC))  # past the 24 h deadline
+    cc = {"Authorization": f"Bearer {client.token('cc-1', 'dispatcher', None)}"}
+    rs = _parallel(client, [("POST", "/api/v1/deadlines/check", {"headers": cc})] * 6)
+    codes = _statuses(rs)
+    assert codes[200] >= 1 and max(codes) < 500, (codes, [getattr(r, "text", r) for r in rs])
+    with store.session() as s:
+        notices = s.scalars(select(SupervisionNotice)).all()
+        assert sorted(n.issue_id for n in notices) == sorted(ids)  # one notice per issue
+        assert sorted(n.seq for n in notices) == [1, 2]  # numbered without gaps
+        assert all(s.get(Issue, i).notice_count == 1 for i in ids)
