@@ -521,6 +521,10 @@ def report_issue(
         Bad input, naming the field; nothing is stored.
     ConflictError
         The idempotency key was used for a different request.
+    RaceLostError
+        A concurrent request with the same idempotency key stored its issue first. The
+        session must be rolled back; run the call again in a new transaction (it then
+        returns that issue, ``created=False``): :func:`civgrid.grids.core.retry.run_retrying`.
     """
     cfg = config or IssueConfig()
     now = cfg.now()
