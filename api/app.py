@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from civgrid.grids.boundaries.store import Store
         from civgrid.grids.core.db import make_engine
 
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
         store = Store(engine)
         if store.backend == "sqlite":
             # the embedded file is ours to migrate; production runs `civgrid db upgrade`
@@ -104,6 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from fastapi.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # GeoJSON layers compress ~10×
+
+    from civgrid.api.bodylimit import BodyLimitMiddleware
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_max_bytes=settings.json_max_bytes,
+        upload_max_bytes=settings.upload_max_bytes,
+    )
 
     from civgrid.api.overload import LoadShedding
 

@@ -7,13 +7,19 @@ used by the one handler :func:`install` adds.
 
 from __future__ import annotations
 
+import logging
 import re
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError
 from civgrid.geo.errors import GeoError
@@ -44,11 +50,43 @@ def status_for(exc: BaseException) -> int | None:
     return next((STATUS_CODES[c] for c in type(exc).__mro__ if c in STATUS_CODES), None)
 
 
-def problem(status: int, detail: str, *, type_: str = "about:blank", **extra) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra,
+) -> JSONResponse:
     """Build an ``application/problem+json`` response."""
     body = {"type": type_, "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+log = logging.getLogger("civgrid.api")
+
+#: Database errors that mean "not now" rather than "never": the server is gone or
+#: restarting (PostgreSQL), the file is locked past the busy timeout (SQLite), the
+#: pool has no connection to give. Answered 503 with ``Retry-After``.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+)
+#: Seconds a client is asked to wait after a 503 (local choice: a PostgreSQL restart or
+#: a long SQLite writer is usually over within seconds).
+RETRY_AFTER_S = 5
+
+_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>系统繁忙</title></head>
+<body><h1>系统繁忙，请稍后再试</h1>
+<p>数据库暂时无法访问（正在重启或繁忙）。请在 {seconds} 秒后刷新页面；</p>
+<p>刚才提交的内容未被保存，请稍后重新提交。</p>
+</body></html>
+"""
 
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|refresh|otp|api_?key", re.IGNORECASE)
@@ -83,7 +121,21 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
         if "ctx" in err:
             item["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
         errors.append(item)
-    return JSONResponse({"detail": errors}, status_code=422)
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", ())]
+    field = next((p for p in reversed(loc) if not p.isdigit()), None) if loc else None
+    body = {
+        "type": "civgrid:RequestValidationError",
+        "title": HTTPStatus(422).phrase,
+        "status": 422,
+        "detail": "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e.get('msg', 'invalid')}" for e in errors
+        )
+        or "invalid request",
+        "field": field,
+        "errors": errors,
+    }
+    return JSONResponse(body, status_code=422, media_type="application/problem+json")
 
 
 def install(app: FastAPI) -> None:
@@ -99,6 +151,124 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return validation_problem(exc)
 
+    async def _collision(request: Request, exc: Exception) -> JSONResponse:
+        # a unique key taken or a version moved by a concurrent request: never a 500,
+        # and no SQL in the answer
+        log.info("conflict on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem(
+            409,
+            "the request conflicts with a concurrent change or an existing record; "
+            "reload and try again",
+            type_="civgrid:ConflictError",
+        )
+
+    async def _unavailable(request: Request, exc: Exception) -> Any:
+        # one line, no traceback: the cause is outside the request
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0][:200],
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if _wants_html(request):
+            return HTMLResponse(
+                _UNAVAILABLE_PAGE.format(seconds=RETRY_AFTER_S), status_code=503, headers=headers
+            )
+        return problem(
+            503,
+            "the database is unavailable or busy; try again shortly",
+            type_="civgrid:DatabaseUnavailable",
+            headers=headers,
+        )
+
+    async def _http(request: Request, exc: Exception) -> Any:
+        # Starlette's own errors (unknown path, wrong method, a body that is not JSON)
+        assert isinstance(exc, StarletteHTTPException)
+        if _wants_html(request):
+            return await http_exception_handler(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem(
+            exc.status_code,
+            detail,
+            type_="civgrid:HTTPError",
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    app.add_exception_handler(StarletteHTTPException, _http)
     for exc_type in STATUS_CODES:
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(RequestValidationError, _invalid)
+
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # a number the database cannot hold (PostgreSQL int4, SQLite int64) or a value
+        # of the wrong form that got past validation: bad input, not a server fault
+        log.info("out of range on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem(
+            422,
+            "a value in the request is out of range or malformed",
+            type_="civgrid:InvalidInputError",
+        )
+
+    for exc_type in (IntegrityError, StaleDataError):
+        app.add_exception_handler(exc_type, _collision)
+    for exc_type in (DataError, OverflowError):
+        app.add_exception_handler(exc_type, _out_of_range)
+    for exc_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(exc_type, _unavailable)
+    declare_problem_media_type(app)
+
+
+def declare_problem_media_type(app: FastAPI) -> None:
+    """Make the OpenAPI say what the handlers send: errors as ``application/problem+json``.
+
+    FastAPI declares every response ``application/json``; the error responses (≥ 400) of
+    the civgrid API are problem details (RFC 9457) and are declared so, with request
+    validation errors as :class:`~civgrid.api.schemas.ValidationProblem`. Open311 keeps
+    its own error format (GeoReport v2); its ``.xml`` answers are declared ``text/xml``.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "HTTPValidationError" in comps and "ValidationProblem" in comps:
+            comps["HTTPValidationError"] = comps["ValidationProblem"]
+        problem_ref = {"$ref": "#/components/schemas/Problem"}
+        validation_ref = {"$ref": "#/components/schemas/ValidationProblem"}
+        for path, item in schema.get("paths", {}).items():
+            open311 = path.startswith("/open311/")
+            for op in item.values():
+                if not isinstance(op, dict):
+                    continue
+                for code, resp in op.get("responses", {}).items():
+                    content = resp.get("content")
+                    if open311:  # GeoReport v2 answers .json or .xml, errors included
+                        if content is not None:
+                            content.setdefault("text/xml", {"schema": {"type": "string"}})
+                        if str(code)[0] in "45":  # a bad path or query: problem details
+                            ref = validation_ref if str(code) == "422" else problem_ref
+                            resp.setdefault("content", {})["application/problem+json"] = {
+                                "schema": ref
+                            }
+                        continue
+                    if str(code)[0] not in "45" or content is None:
+                        continue
+                    # the route's media type (GeoJSON, HTML) is not what an error sends
+                    found = next((c for c in content.values() if c.get("schema")), {})
+                    resp["content"] = {
+                        "application/problem+json": {"schema": found.get("schema", problem_ref)}
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/open311/")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or request.method == "GET"

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default="wgs84",
         description="CRS of the tiles: wgs84/cgcs2000 (Tianditu) or gcj02 (Amap, Tencent).",
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="SQLite: seconds a writer waits for the lock before the request "
+        "is answered 503 (Retry-After).",
+    )
     build_index_on_startup: bool = Field(
         default=True, description="Build the snap index from the active generation at start-up."
     )
@@ -105,6 +111,16 @@ class Settings(BaseSettings):
     )
     intake_max_bytes: int = Field(
         default=12 * 1024 * 1024, description="Largest anonymous report body (bytes)."
+    )
+    json_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body that is not multipart (JSON, forms): 413 above.",
+    )
+    upload_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Largest multipart/form-data body (photos, uploads): 413 above.",
     )
     open311_api_keys: str = Field(
         default="",

@@ -55,6 +55,7 @@ __all__ = [
     "LON_FIELD_NAMES",
     "WKT_FIELD_NAMES",
     "FeatureTable",
+    "formula_safe",
     "read_features",
     "write_csv",
     "write_geojson",
@@ -1180,4 +1181,27 @@ def _csv_value(value: Any) -> str:
         return ""
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return formula_safe(str(value)) if isinstance(value, str) else str(value)
+
+
+#: What a spreadsheet takes as the start of a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` as a spreadsheet will show it, never run it: a leading ``'`` when it starts
+    like a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return).
+
+    A plain number (``-3.5``) is left alone: it is a value, not a formula.
+
+    Examples
+    --------
+    >>> print(formula_safe('=HYPERLINK("http://x","点我")'))
+    '=HYPERLINK("http://x","点我")
+    >>> formula_safe("@SUM(A1)"), formula_safe("-3.5"), formula_safe("望东庄村")
+    ("'@SUM(A1)", '-3.5', '望东庄村')
+    """
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

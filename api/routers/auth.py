@@ -31,7 +31,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from civgrid.api.deps import ActorDep, CurrentUser, SessionDep, SettingsDep, require
 from civgrid.api.ratelimit import client_ip, limiter
-from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE
+from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, MAX_ID
 from civgrid.api.schemas.auth import (
     AuditOut,
     AuditPage,
@@ -315,7 +315,7 @@ def audit_log(
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> AuditPage:
     """Who did what when (with before/after), newest first (admin)."""
     rows, total = audit.query(

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from civgrid.api.deps import StoreDep
 from civgrid.api.version import __version__
 from civgrid.grids.core.db import postgis_version
+from civgrid.grids.core.types import utc
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("civgrid.calendar")
@@ -56,7 +57,7 @@ def healthz(store: StoreDep) -> Health:
     with store.session() as session:
         gen = store.active_generation(session)
         gen_info = (
-            GenerationInfo(id=gen.id, source=gen.source, created=gen.created, note=gen.note)
+            GenerationInfo(id=gen.id, source=gen.source, created=utc(gen.created), note=gen.note)
             if gen is not None
             else None
         )

@@ -60,6 +60,7 @@ from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Unit
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.retry import run_retrying
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.config import IssueConfig, IssueSettings
 from civgrid.grids.issues.models import Issue, Photo, SupervisionNotice
@@ -73,7 +74,7 @@ class IssueCreateIn(IssueCreate):
     """A new report; optionally the patrol visit (巡查走访) during which it was found."""
 
     visit_id: int | None = Field(
-        default=None, ge=1, description="Planned patrol visit id (422 when unknown)."
+        default=None, ge=1, le=MAX_ID, description="Planned patrol visit id (422 when unknown)."
     )
 
 
@@ -319,16 +320,16 @@ async def create_issue(
     # makes its own report and never sees the first
     key = f"user:{actor.who}:{idempotency_key}" if idempotency_key is not None else None
 
-    def work() -> tuple[IssueDetailOut, bool]:
-        with store.session() as session:
-            result = svc.report_issue(session, store, reporter, payload, key, config=cfg)
-            session.flush()
-            # a replay is answered in the caller's view (the public's: no notes or history)
-            full = not public and (result.created or scope.can_see_issue(result.issue))
-            out = detail_out(result.issue, cfg) if full else _public(result.issue, cfg)
+    def work(session: Session) -> tuple[IssueDetailOut, bool]:
+        result = svc.report_issue(session, store, reporter, payload, key, config=cfg)
+        session.flush()
+        # a replay is answered in the caller's view (the public's: no notes or history)
+        full = not public and (result.created or scope.can_see_issue(result.issue))
+        out = detail_out(result.issue, cfg) if full else _public(result.issue, cfg)
         return out, result.created
 
-    out, created = await run_in_threadpool(work)
+    # a race lost to a concurrent retry with the same key is run again: it replays
+    out, created = await run_in_threadpool(run_retrying, store.session, work)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/issues/{out.id}"
     response.headers["ETag"] = f'"{out.version}"'
@@ -371,7 +372,7 @@ def issue_query(
     recurrent: Annotated[bool | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     order: Annotated[
         str,
         Query(description="-reported_at, reported_at, deadline, id, -id, updated_at, -updated_at"),

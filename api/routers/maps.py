@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
-from civgrid.api.schemas import ERRORS_READ, HeatPointsOut, HexbinsOut, LayerCollection
+from civgrid.api.schemas import ERRORS_READ, MAX_ID, HeatPointsOut, HexbinsOut, LayerCollection
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
 from civgrid.grids.core.calendar import local_zone
@@ -436,7 +436,7 @@ def boundary_layer(
     display_crs: DisplayCrsQuery = None,
     leader: Annotated[str | None, Query(description="Only this leader's objects.")] = None,
     generation: Annotated[
-        int | None, Query(description="Boundary generation (default current).")
+        int | None, Query(ge=1, le=MAX_ID, description="Boundary generation (default current).")
     ] = None,
 ) -> JSONResponse:
     """Townships, communities, unit grids, road sections, key sites and their 400 m zones,

@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civgrid.api.deps import ScopeDep, SessionDep, SettingsDep, StoreDep
 from civgrid.api.routers.issues import IssueConfigDep, check_public_intake
@@ -29,6 +30,7 @@ from civgrid.geo.errors import GeoError
 from civgrid.grids.accounts.permissions import Role, Scope
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import DomainError, InvalidInputError
+from civgrid.grids.core.retry import run_retrying
 from civgrid.grids.issues import open311 as o311
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.models import Issue
@@ -232,7 +234,7 @@ def get_requests(
     start_date: Annotated[datetime | None, Query()] = None,
     end_date: Annotated[datetime | None, Query()] = None,
     status: Annotated[str | None, Query(description="open, closed or both")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
     extensions: Annotated[bool, Query(description="Detailed status and notes")] = False,
 ) -> Any:
@@ -353,21 +355,18 @@ async def post_request(
     token = (idempotency_key or "").strip() or uuid.uuid4().hex
     actor = Actor(extra["reporter"] or "anonymous", "citizen", account_role="public")
 
-    def work() -> dict[str, Any]:
-        with store.session() as session:
-            result = svc.report_issue(
-                session, store, actor, payload, f"open311:{token}", config=cfg
-            )
-            session.flush()
-            return {
-                "service_request_id": str(result.issue.id),
-                "token": token,
-                "service_notice": o311._notice(result.issue, cfg),
-                "account_id": None,
-            }
+    def work(session: Session) -> dict[str, Any]:
+        result = svc.report_issue(session, store, actor, payload, f"open311:{token}", config=cfg)
+        session.flush()
+        return {
+            "service_request_id": str(result.issue.id),
+            "token": token,
+            "service_notice": o311._notice(result.issue, cfg),
+            "account_id": None,
+        }
 
     try:
-        created = await run_in_threadpool(work)
+        created = await run_in_threadpool(run_retrying, store.session, work)
     except (DomainError, GeoError) as exc:
         return _error(fmt, _status_of(exc), str(exc))
     return _render(fmt, "service_requests", "request", [created], 201)

@@ -30,10 +30,12 @@ class Problem(BaseModel):
     field: str | None = None
 
 
-class ValidationProblem(BaseModel):
-    """FastAPI's request-validation error: ``loc`` names the field."""
+class ValidationProblem(Problem):
+    """A request-validation error as problem details: ``detail`` says what is wrong in
+    one line, ``field`` names the first bad field, ``errors`` lists each (``loc`` names
+    the place: ``["body", "lon"]``, ``["query", "offset"]``)."""
 
-    detail: list[dict[str, Any]]
+    errors: list[dict[str, Any]] = []
 
 
 #: Error responses declared on the routes (documentation and the OpenAPI contract).

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from civgrid.api.schemas.common import MAX_ID
+
 __all__ = [
     "CRS",
     "ActionName",
@@ -100,14 +102,19 @@ class TransitionIn(BaseModel):
 
     action: ActionName
     expected_version: int | None = Field(
-        default=None, description="The version you saw (or send If-Match); stale → 409."
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="The version you saw (or send If-Match); stale → 409.",
     )
     note: str | None = Field(default=None, max_length=5000)
     passed: bool | None = Field(default=None, description="reinspect: the result.")
     measures: str | None = Field(default=None, max_length=5000, description="submit: 整改措施.")
     unit: str | None = Field(default=None, description="dispatch/reassign: owner unit key.")
     co_units: list[str] | None = Field(default=None, description="Co-responsible unit keys.")
-    into: int | None = Field(default=None, description="merge: id of the original issue.")
+    into: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="merge: id of the original issue."
+    )
     lon: float | None = None
     lat: float | None = None
     crs: CRS = "wgs84"
@@ -124,7 +131,7 @@ class DispatchIn(BaseModel):
     lat: float | None = None
     crs: CRS = "wgs84"
     note: str | None = None
-    expected_version: int | None = None
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ReassignIn(DispatchIn):
@@ -142,7 +149,7 @@ class ExtensionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
     until: datetime | None = None
     working_days: int | None = Field(default=None, ge=1, le=365)
-    expected_version: int | None = None
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ExtensionDecisionIn(BaseModel):

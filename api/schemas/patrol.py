@@ -9,11 +9,11 @@ only sometimes returns default to ``None`` — the routes drop unset keys
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from civgrid.api.schemas.common import Number
+from civgrid.api.schemas.common import MAX_ID, Number
 from civgrid.api.schemas.issues import Feature
 
 __all__ = [
@@ -63,7 +63,9 @@ class VisitOutcome(BaseModel):
     """Outcome of a planned visit."""
 
     status: Literal["planned", "done", "missed"]
-    issue_ids: list[int] = Field(default_factory=list)
+    issue_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
 
 class LeaderVisitIn(BaseModel):

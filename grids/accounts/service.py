@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from civgrid.grids.accounts.models import User
 from civgrid.grids.accounts.permissions import Role, workflow_role
@@ -259,8 +260,16 @@ def authenticate(
     if user.locked_until is not None and user.locked_until > now:
         raise AuthError("wrong username or password, or the account is locked")
     if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= policy.lockout_threshold:
+        # counted in SQL (no read-modify-write): parallel wrong guesses are each counted
+        failed = session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        set_committed_value(user, "failed_logins", failed)
+        if failed >= policy.lockout_threshold:
             user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
             user.failed_logins = 0
             audit.record(

@@ -35,6 +35,7 @@ from civgrid.grids.boundaries.models import (
 from civgrid.grids.boundaries.responsibility import responsibility_gaps
 from civgrid.grids.boundaries.store import GenerationRef, Store, valid_in
 from civgrid.grids.core import labels as zh
+from civgrid.grids.core.spreadsheet import values_only
 
 __all__ = [
     "GAPS_SHEET",
@@ -316,7 +317,7 @@ def write_responsibility_xlsx(
     info["A1"].font = Font(bold=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    values_only(wb).save(path)  # names never run as formulas
     return path
 
 

@@ -27,7 +27,11 @@ __all__ = ["Backend", "backend_name", "make_engine", "postgis_version"]
 Backend = Literal["sqlite", "postgis"]
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+#: Seconds a SQLite writer waits for the lock before "database is locked" (default).
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any) -> Engine:
     """Create a SQLAlchemy engine for a civgrid database.
 
     Parameters
@@ -37,6 +41,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         ``sqlite://`` (in memory, for experiments), or
         ``postgresql://…`` / ``postgresql+psycopg://…`` (the psycopg 3 driver is
         always used).
+    busy_timeout_s : float, optional
+        SQLite only: how long a writer waits for another writer's lock before the
+        statement fails with ``database is locked`` (default
+        :data:`SQLITE_BUSY_TIMEOUT_S`). The API answers that failure 503.
     **kwargs
         Passed to :func:`sqlalchemy.create_engine`.
 
@@ -44,27 +52,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     -------
     sqlalchemy.Engine
         For SQLite, every connection has foreign keys on, WAL journaling (file
-        databases) and a 30 s busy timeout; a new database file is created mode 600.
+        databases) and a busy timeout (30 s unless given); new database files are
+        created readable by their owner only (0600: they hold password hashes and
+        the audit log). PostgreSQL connections give up connecting after 10 s.
     """
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         database = u.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            path = Path(database).expanduser()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():  # password hashes and the audit log: owner only (600);
-                # SQLite gives its -wal and -shm files the database file's mode
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
-        engine = create_engine(u, **kwargs)
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        timeout = SQLITE_BUSY_TIMEOUT_S if busy_timeout_s is None else float(busy_timeout_s)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", timeout)
         memory = not database or database == ":memory:"
+        if not memory and not database.startswith("file:"):
+            _create_private(Path(database).expanduser())
+        engine = create_engine(u, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(wal=not memory))
         return engine
     if u.get_backend_name() in ("postgresql", "postgis"):
         u = u.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
         return create_engine(u, **kwargs)
     raise ValueError(f"unsupported database URL {u.render_as_string()!r}: use sqlite or postgresql")
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file (and its WAL/SHM companions) with mode 0600.
+
+    SQLite creates ``-wal`` and ``-shm`` with the mode of the database file, so making
+    the main file private first is enough; an existing file is left as it is.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sqlite_pragmas(*, wal: bool):

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from civgrid.geo.crs import check_lonlat, normalize_crs, to_wgs84
 from civgrid.geo.errors import GeoError
@@ -28,6 +29,7 @@ from civgrid.grids.core.errors import (
     ConflictError,
     InvalidInputError,
 )
+from civgrid.grids.core.retry import RaceLostError
 from civgrid.grids.core.types import utc
 from civgrid.grids.issues.campaigns import tag_issue
 from civgrid.grids.issues.config import IssueConfig, Source
@@ -49,6 +51,11 @@ from civgrid.grids.issues.records import (
     units_by_key,
 )
 from civgrid.grids.issues.workflow import State
+
+#: Largest free-form ``attributes`` of a report, as UTF-8 JSON (local choice: Open311
+#: attributes and import columns are a few hundred bytes; every read of an issue
+#: carries them).
+ATTRIBUTES_MAX_BYTES = 16 * 1024
 
 
 class TriageReason:
@@ -226,6 +233,13 @@ def _validate_report(session: Session, payload: IssueReport, now: datetime) -> d
         )
     if payload.description is not None and len(payload.description) > 5000:
         raise InvalidInputError("description is longer than 5000 characters", field="description")
+    if payload.attributes is not None:
+        size = len(json.dumps(payload.attributes, ensure_ascii=False, default=str).encode())
+        if size > ATTRIBUTES_MAX_BYTES:
+            raise InvalidInputError(
+                f"attributes are {size} bytes as JSON; at most {ATTRIBUTES_MAX_BYTES} are kept",
+                field="attributes",
+            )
     if payload.visit_id is not None:
         visit_linker().check(session, payload.visit_id)
     return {
@@ -350,7 +364,12 @@ def route_point(
 
 
 def _find_duplicate(
-    session: Session, cfg: IssueConfig, category: str, lon: float, lat: float
+    session: Session,
+    cfg: IssueConfig,
+    category: str,
+    lon: float,
+    lat: float,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> Issue | None:
     radius = cfg.duplicate_radius_for(category)
     if radius <= 0:
@@ -363,6 +382,7 @@ def _find_duplicate(
                 Issue.state.in_(OPEN_STATES),
                 Issue.lon.between(lon - dlon, lon + dlon),
                 Issue.lat.between(lat - dlat, lat + dlat),
+                Issue.id.not_in(exclude) if exclude else Issue.id.is_not(None),
             )
         )
     )
@@ -375,6 +395,49 @@ def _find_duplicate(
         key=lambda t: (t[0], t[1]),
     )
     return best[2] if best else None
+
+
+def _link_duplicate(
+    session: Session, cfg: IssueConfig, category: str, lon: float, lat: float, now: datetime
+) -> Issue | None:
+    """Find the open issue a new report duplicates and count the report on it, atomically.
+
+    The count is one ``UPDATE … SET duplicate_count = duplicate_count + 1 … WHERE state
+    is open`` (no read-modify-write): parallel duplicates of one issue all merge into it
+    (PostgreSQL queues them on the row lock; SQLite has one writer). When the issue was
+    closed between finding it and counting (a lost merge race), the next duplicate is
+    looked for; with none left the report becomes a new issue. The version is bumped, as
+    for any change to the issue (its ETag).
+
+    Returns
+    -------
+    Issue or None
+        The open issue, its ``duplicate_count``, ``version`` and ``updated_at`` as stored.
+    """
+    skip: set[int] = set()
+    for _ in range(3):
+        dup = _find_duplicate(session, cfg, category, lon, lat, exclude=skip)
+        if dup is None:
+            return None
+        row = session.execute(
+            update(Issue)
+            .where(Issue.id == dup.id, Issue.state.in_(OPEN_STATES))
+            .values(
+                duplicate_count=Issue.duplicate_count + 1,
+                updated_at=now,
+                version=Issue.version + 1,
+            )
+            .returning(Issue.duplicate_count, Issue.version)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if row is not None:
+            set_committed_value(dup, "duplicate_count", row[0])
+            set_committed_value(dup, "version", row[1])
+            set_committed_value(dup, "updated_at", now)
+            return dup
+        skip.add(dup.id)
+        session.expire(dup)
+    return None
 
 
 def _find_recurrence(
@@ -463,6 +526,10 @@ def report_issue(
         Bad input, naming the field; nothing is stored.
     ConflictError
         The idempotency key was used for a different request.
+    RaceLostError
+        A concurrent request with the same idempotency key stored its issue first. The
+        session must be rolled back; run the call again in a new transaction (it then
+        returns that issue, ``created=False``): :func:`civgrid.grids.core.retry.run_retrying`.
     """
     cfg = config or IssueConfig()
     now = cfg.now()
@@ -545,7 +612,9 @@ def report_issue(
     issue.triage_reason = triage
 
     duplicate = (
-        _find_duplicate(session, cfg, issue.category_code, lon, lat) if lon is not None else None
+        _link_duplicate(session, cfg, issue.category_code, lon, lat, now)
+        if lon is not None
+        else None
     )
     data: dict[str, Any] = {}
     if duplicate is not None:
@@ -571,15 +640,17 @@ def report_issue(
 
     session.add(issue)
     try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
+        session.flush()
+    except IntegrityError as exc:
         if idempotency_key is None:
             raise
-        found = _by_idempotency_key(session, idempotency_key, fingerprint)
-        if found is None:
-            raise
-        return ReportResult(found, created=False)
+        # a concurrent request with the same key was first; this session is unusable
+        # until rolled back, so the caller runs it again (grids.core.retry) and the
+        # check above then answers the replay
+        raise RaceLostError(
+            "a concurrent request with the same Idempotency-Key was first",
+            field="Idempotency-Key",
+        ) from exc
     ev = record_event(
         session,
         issue,
@@ -591,8 +662,6 @@ def report_issue(
         data=data,
     )
     if duplicate is not None:
-        duplicate.duplicate_count += 1
-        duplicate.updated_at = now
         record_event(
             session,
             duplicate,

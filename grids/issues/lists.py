@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from civgrid.geo import convert
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.core.spreadsheet import csv_cell, values_only
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import Issue, IssueParty
 from civgrid.grids.issues.queries import IssueQuery, list_issues
@@ -431,7 +432,7 @@ def write_lists_xlsx(
     wb.properties.creator = f"civgrid {county}".strip()
     if isinstance(target, str | Path):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    wb.save(target)
+    values_only(wb).save(target)  # reporters' text never runs as a formula
 
 
 def list_csv(table: ListTable) -> str:
@@ -441,7 +442,7 @@ def list_csv(table: ListTable) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(table.headers)
     for row in table.values():
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(["" if v is None else csv_cell(v) for v in row])
     return buf.getvalue()
 
 

@@ -145,13 +145,19 @@ def attach_photos(
 
 
 def flush_issue(session: Session, issue: Issue | None = None) -> None:
+    """Flush; a concurrent update of ``issue`` (its version moved) is a :class:`ConflictError`.
+
+    The id is read before the flush: after a failed flush the session must be rolled
+    back before anything is read from it (reading would raise ``PendingRollbackError``).
+    """
+    key = None if issue is None else issue.__dict__.get("id")
     try:
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(
             "the issue was changed by someone else; reload it and try again",
             kind="issue",
-            key=None if issue is None else issue.id,
+            key=key,
         ) from exc
 
 

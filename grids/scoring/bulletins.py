@@ -26,6 +26,7 @@ from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.core.spreadsheet import values_only
 from civgrid.grids.scoring.campaigns import campaign_section
 from civgrid.grids.scoring.models import Bulletin
 from civgrid.grids.scoring.score import (
@@ -254,7 +255,7 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
     buf = io.BytesIO()
-    wb.save(buf)
+    values_only(wb).save(buf)  # names and notes never run as formulas
     return buf.getvalue()
 
 

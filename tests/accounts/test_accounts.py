@@ -101,7 +101,7 @@ def test_invalid_requests_never_echo_a_password(w):
         json={"current_password": PW, "new_password": secret},
     )
     assert r.status_code == 422
-    err = r.json()["detail"][0]
+    err = r.json()["errors"][0]
     assert err["loc"] == ["body", "old_password"] and err["type"] == "missing"
     assert err["input"] == {"current_password": "***", "new_password": "***"}
     assert PW not in r.text and secret not in r.text
@@ -110,7 +110,7 @@ def test_invalid_requests_never_echo_a_password(w):
         "/api/v1/auth/password", headers=h, json={"old_password": PW, "new_password": "x" * 300}
     )
     assert r.status_code == 422 and "x" * 300 not in r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "new_password"]
+    assert r.json()["errors"][0]["loc"] == ["body", "new_password"]
 
 
 def test_tokens_expire(w):

@@ -223,7 +223,7 @@ def test_roles_notes_photos_and_versions(client, store):
     r = client.post(tr, json={"action": "reinspect"}, headers=INSPECTOR)
     assert r.status_code == 422 and r.json()["field"] == "passed"
     r = client.post(tr, json={"action": "fly"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "action"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "action"]
     done = detail(client.post(tr, json={"action": "reinspect", "passed": True}, headers=INSPECTOR))
     assert done.state == "closed" and done.kind == "closed_fixed"
     assert done.measures == "已清运"
@@ -404,12 +404,13 @@ def test_bad_input_is_4xx_naming_the_field_and_stores_nothing(client, kwargs, st
     r = client.post("/api/v1/issues", **kwargs)
     assert r.status_code == status, r.text
     body = r.json()
-    if isinstance(body.get("detail"), list):  # request validation: loc names the field
-        locs = [e["loc"] for e in body["detail"]]
+    assert r.headers["content-type"] == "application/problem+json"
+    if "errors" in body:  # request validation: loc names the field
+        locs = [e["loc"] for e in body["errors"]]
         if field is not None:
             assert any(loc[-1] == field for loc in locs), locs
         else:
-            assert body["detail"][0]["type"] == "json_invalid"
+            assert body["errors"][0]["type"] == "json_invalid"
     else:
         assert body["field"] == field, body
     assert client.get("/api/v1/issues").json()["total"] == 0

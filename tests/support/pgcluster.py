@@ -72,17 +72,26 @@ class Cluster:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=50 -c shared_buffers=256MB"
         )
+        self._opts = opts
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the (initialised) server and wait until it accepts connections."""
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
             str(self.data),
             "-o",
-            opts,
+            self._opts,
             "-l",
             str(self.log),
             "-w",
             "start",
         )
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected), keeping its data."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
