@@ -22,7 +22,7 @@ from civgrid.grids.scoring.score import Period, compute_scores
 
 def test_shipped_profiles_are_valid():
     names = {p.stem for p in shipped_profile_paths()}
-    assert names == {"sheqi", "quzhou", "shaoxing"}
+    assert names == {"sheqi", "quzhou", "shaoxing", "lvliang"}
     for p in shipped_profile_paths():
         prof = load_profile_file(p)
         assert prof.profile == p.stem and prof.versions and prof.source
@@ -133,7 +133,7 @@ def test_category_codes_of_the_county():
     assert prof.versions[0].deductions.by_category == {"kite_flying": 3.0}
 
 
-SHEQI = shipped_profile_paths()[2]
+SHEQI = next(p for p in shipped_profile_paths() if p.stem == "sheqi")
 TODAY = date(2026, 12, 6)
 #: A version of the Sheqi rules taking effect in 2027 (tiers 88/70).
 NEXT_YEAR = "  - effective_from: 2027-01-01\n    tiers: {good: 88, fair: 70}\n"
