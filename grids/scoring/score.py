@@ -35,14 +35,17 @@ from civgrid.grids.issues.workflow import ON_CLOCK
 from civgrid.grids.scoring.rules import RuleVersion
 
 __all__ = [
+    "ADJUSTMENT_KINDS",
     "LEVELS",
     "LEVEL_LABELS",
     "TIER_LABELS",
+    "Adjustment",
     "IssueRecord",
     "LineItem",
     "Period",
     "Score",
     "UnitRef",
+    "annual_result",
     "bulletin_names",
     "compute_scores",
     "default_sample",
@@ -72,8 +75,9 @@ INSPECTION_SOURCES = frozenset(
     }
 )
 _DAY = timedelta(days=1)
-#: Line items that carry a part's score (a community in a township, a month in a quarter).
-AGGREGATE = frozenset({"community", "period"})
+#: Line items that carry a part's score (a community in a township, a month in a quarter)
+#: and what is added to it (a pairing unit's 联建 work, an annual adjustment).
+AGGREGATE = frozenset({"community", "period", "pairing_work", "adjustment"})
 _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 
@@ -709,6 +713,73 @@ def pairing_scores(
         out.append(
             Score("civilized_unit", u.code, u.name, period.key, rules.base, points, items, 0)
         )
+    return rank_scores(out, rules)
+
+
+#: Kinds of recorded adjustments of the annual result (Sheqi 年总评: “综合省、市年度测评反馈
+#: 情况，以及领导批示、县指挥部通报、媒体监督、市民投诉等情况”).
+ADJUSTMENT_KINDS: dict[str, str] = {
+    "provincial_feedback": "省年度测评反馈",
+    "city_feedback": "市年度测评反馈",
+    "leader_instruction": "领导批示",
+    "command_notice": "县指挥部通报",
+    "media": "媒体监督",
+    "complaint": "市民投诉",
+}
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A recorded adjustment of a unit's annual result: ``kind`` (see
+    :data:`ADJUSTMENT_KINDS`), ``points`` (positive or negative) and the ``reason``."""
+
+    code: str
+    kind: str
+    points: float
+    reason: str
+
+
+def annual_result(
+    year_scores: Sequence[Score], adjustments: Iterable[Adjustment], rules: RuleVersion
+) -> list[Score]:
+    """The annual result (年总评): the year's score (mean of its quarters) plus the
+    recorded adjustments, ranked and tiered again.
+
+    Sheqi (004 二、（三）1 四）: “以四个季度平均成绩为基数，综合省、市年度测评反馈情况，以及领导
+    批示、县指挥部通报、媒体监督、市民投诉等情况，分别排名排序”. Adding the adjustment points
+    to the base is a LOCAL reading of “综合” (no formula in the notice). A unit not
+    scored in the year gets no result; adjustments of unknown kinds are refused.
+
+    Examples
+    --------
+    >>> from civgrid.grids.scoring.rules import RuleVersion
+    >>> r = RuleVersion(effective_from="2026-01-01")
+    >>> y = [Score("township", "T1", "一镇", "2026", 100, 92.0),
+    ...      Score("township", "T2", "二镇", "2026", 100, 91.0)]
+    >>> out = annual_result(y, [Adjustment("T1", "media", -2.5, "媒体曝光")], r)
+    >>> [(s.code, s.points, s.rank) for s in out]
+    [('T2', 91.0, 1), ('T1', 89.5, 2)]
+    """
+    by_code: dict[str, list[Adjustment]] = defaultdict(list)
+    for a in adjustments:
+        if a.kind not in ADJUSTMENT_KINDS:
+            raise InvalidInputError(
+                f"unknown adjustment kind {a.kind!r}; one of {', '.join(ADJUSTMENT_KINDS)}",
+                field="kind",
+            )
+        by_code[a.code].append(a)
+    out = []
+    for s in year_scores:
+        if not s.sampled:
+            out.append(Score(s.level, s.code, s.name, s.period, s.base, s.base, sampled=False))
+            continue
+        items = [LineItem("period", s.points, "四个季度平均成绩", ref=s.period)]
+        items += [
+            LineItem("adjustment", a.points, f"{ADJUSTMENT_KINDS[a.kind]}：{a.reason}", ref=a.kind)
+            for a in by_code.get(s.code, [])
+        ]
+        points = max(0.0, round(sum(i.points for i in items), 4))
+        out.append(Score(s.level, s.code, s.name, s.period, s.base, points, items, s.issues))
     return rank_scores(out, rules)
 
 

@@ -73,3 +73,31 @@ def test_half_year_ranking_of_other_task_units():
     assert got["D2"].points == pytest.approx((100 + (100 + 100 + 98) / 3) / 2, abs=1e-4)
     assert (got["D2"].rank, got["D1"].rank) == (1, 2)
     assert [i.ref for i in got["D1"].items] == ["2026Q3", "2026Q4"]
+
+
+def test_annual_result_takes_recorded_adjustments():
+    """年总评: the mean of the four quarters plus the recorded adjustments, re-ranked.
+    T1: one issue a month (−2) → 98; T2: two a month → 96. T1 loses 2 for a media
+    exposure (媒体监督) → 96, T2 gains 0.5 from the provincial feedback → 96.5: T2 first."""
+    from civgrid.grids.core.errors import InvalidInputError
+    from civgrid.grids.scoring.score import Adjustment, annual_result
+
+    year = Period.parse("2026")
+    rules = PROFILE.version_on(year.start)
+    months = range(1, 13)
+    records = _issues(months, 1, township_code="T1") + _issues(months, 2, township_code="T2")
+    towns = [UnitRef("T1", "一镇"), UnitRef("T2", "二镇")]
+    base = {s.code: s for s in compute_scores(records, rules, year, "township", towns)}
+    assert (base["T1"].points, base["T2"].points) == (98.0, 96.0)
+    adj = [
+        Adjustment("T1", "media", -2.0, "12月被市级媒体曝光"),
+        Adjustment("T2", "provincial_feedback", 0.5, "省年度测评反馈较好"),
+    ]
+    got = {s.code: s for s in annual_result(list(base.values()), adj, rules)}
+    assert got["T1"].points == 98.0 - 2.0
+    assert got["T2"].points == 96.0 + 0.5
+    assert (got["T2"].rank, got["T1"].rank) == (1, 2)
+    assert [(i.rule, i.points) for i in got["T1"].items] == [("period", 98.0), ("adjustment", -2.0)]
+    assert got["T1"].deductions == 4.0  # 100 → 96
+    with pytest.raises(InvalidInputError):
+        annual_result(list(base.values()), [Adjustment("T1", "rumour", 1.0, "?")], rules)
