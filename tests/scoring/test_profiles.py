@@ -250,6 +250,14 @@ def test_sheqi_poor_quarters_stop_bonus():
     assert q1[0].facts == ["2027年第一季度：得分70，第5名，季度考评为“差”"]
 
 
+def test_good_tier_is_never_named_by_a_poor_grade_rule():
+    """C1 is last every month of Q4 but scores 95 (好): no rule that requires 差 names it."""
+    c1 = _issues("C1", [(2026, m) for m in (10, 11, 12)], n=5)  # −5 → 95 each month
+    for period in ("2026Q4", "2026"):
+        hits = _run("sheqi", c1, period)
+        assert [h for h in hits if h.rule_id.startswith("poor")] == []
+
+
 def test_sheqi_poor_year_admonishment():
     c3 = _issues("C3", [(2026, m) for m in range(1, 13)], n=15, category_code="illegal_structures")
     hits = [h for h in _run("sheqi", c3, "2026") if h.rule_id == "poor_year"]
