@@ -78,6 +78,11 @@ def _num(v: Any, pct: bool = False) -> str:
     return f"{round(float(v), 2):g}" if isinstance(v, int | float) else _e(v)
 
 
+def _points(r: Mapping[str, Any]) -> str:
+    """A score's points, or 未抽查 for a unit not sampled (never a full score)."""
+    return _num(r["points"]) if r.get("sampled", True) else "未抽查"
+
+
 def _page(title: str, body: str) -> str:
     from civgrid.maps.banner import calendar_banner
 
@@ -100,7 +105,7 @@ def _score_table(rows: Sequence[Mapping[str, Any]], named: set[str], tid: str) -
     body = "".join(
         f"<tr class='{'named' if r['code'] in named else ''}'>"
         f"<td class='num'>{_e(r.get('rank') or '—')}</td><td>{_unit_link(r)}</td>"
-        f"<td class='num'>{_num(r['points'])}</td><td class='num'>{_num(r.get('deductions'))}</td>"
+        f"<td class='num'>{_points(r)}</td><td class='num'>{_num(r.get('deductions'))}</td>"
         f"<td class='num'>{_num(r.get('bonuses'))}</td><td class='num'>{_e(r.get('issues'))}</td>"
         f"<td class='tier-{_e(r.get('tier'))}'>{_e(_TIERS.get(r.get('tier') or '', '未抽查'))}</td>"
         "</tr>"
@@ -368,7 +373,7 @@ def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label:
         f'<a href="/scores?period={_e(score["period"])}">考核排名</a></p>'
         f'<h1 id="cg-unit-title">{_e(score["name"])} · {_e(label)}得分</h1>'
         f'<p class="no">{_e(_LEVELS.get(score["level"], score["level"]))}　'
-        f"得分 <b>{_num(score['points'])}</b>　名次 {_e(score.get('rank') or '—')}　档次 {tier}</p>"
+        f"得分 <b>{_points(score)}</b>　名次 {_e(score.get('rank') or '—')}　档次 {tier}</p>"
         "<h2>得分明细</h2>"
         f"<p>基础分{_num(score['base'])}，扣{_num(score['deductions'])}分，"
         f"加{_num(score['bonuses'])}分。</p>"

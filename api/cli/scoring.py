@@ -173,12 +173,14 @@ def rules_list() -> None:
 
 @score_app.command("compute")
 def compute(
-    period: str = typer.Option(..., "--period", help="YYYY-MM, YYYYQn, YYYY or YYYY-Www."),
+    period: str = typer.Option(..., "--period", help="YYYY-MM, YYYYQn, YYYYHn, YYYY or YYYY-Www."),
     level: str = typer.Option("community", "--level", help="community, township, department…"),
     profile: str | None = ProfileOption,
     as_json: bool = typer.Option(False, "--json", help="JSON with line items."),
     sample: str | None = typer.Option(
-        None, "--sample", help="all, patrol (visited) or issues (inspected); default: profile."
+        None,
+        "--sample",
+        help="all, patrol, issues (inspected) or visited (both); default: profile.",
     ),
     as_of: str | None = AsOfOption,
     database_url: DatabaseUrl = None,

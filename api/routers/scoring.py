@@ -29,9 +29,11 @@ from civgrid.api.schemas.scoring import (
     BulletinSummaryOut,
     CaseOut,
     CasesEvaluatedOut,
+    CaseTypeOut,
     EvaluateIn,
     IndicatorsOut,
     LeaderDashboardOut,
+    ManualCaseIn,
     NegativeListOut,
     PublishIn,
     RankingsOut,
@@ -39,6 +41,7 @@ from civgrid.api.schemas.scoring import (
     RulesLoadedOut,
     ScoreOut,
     ScoresOut,
+    SupervisionReportOut,
 )
 from civgrid.grids.accounts.permissions import Scope
 from civgrid.grids.core.calendar import local_zone
@@ -56,14 +59,17 @@ LevelQuery = Annotated[
 ]
 PeriodQuery = Annotated[
     str | None,
-    Query(description="YYYY-MM, YYYYQn, YYYY or YYYY-Www (default: the current month)."),
+    Query(
+        description="YYYY-MM, YYYYQn, YYYYHn (half-year), YYYY or YYYY-Www "
+        "(default: the current month)."
+    ),
 ]
 ProfileQuery = Annotated[str | None, Query(description="Rule profile (default: the city's).")]
 SampleQuery = Annotated[
-    Literal["all", "patrol", "issues", "inspected"] | None,
+    Literal["all", "patrol", "issues", "inspected", "visited"] | None,
     Query(
         description="Units scored: all; patrol (visited by patrols marked done); issues "
-        "(where an inspection found something; 'inspected' is the same). "
+        "(where an inspection found something; 'inspected' is the same); visited (both). "
         "Default: the profile's sampling."
     ),
 ]
@@ -517,6 +523,101 @@ def cases_evaluate(
     )
     session.flush()
     return {"opened": [case_dict(c) for c in opened], "existing": [c.id for c in existing]}
+
+
+@router.get(
+    "/supervision-report",
+    summary="Monthly supervision report",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def supervision_report_api(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    month: Annotated[str, Query(max_length=16, description="YYYY-MM")],
+    profile: ProfileQuery = None,
+) -> SupervisionReportOut:
+    """督查报告 of a month, from the profile's report day (Lüliang: the 25th), covering
+    the month up to that day — separate from the month-end bulletin."""
+    from civgrid.grids.scoring.reports import supervision_report
+
+    scope.require_all_scores()  # every unit, like a draft bulletin
+    return supervision_report(_ctx(request, store, session, profile), Period.parse(month))
+
+
+@router.get(
+    "/accountability/case-types",
+    summary="Manual case types",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def case_types_list(
+    request: Request, scope: ScopeDep, profile: ProfileQuery = None
+) -> list[CaseTypeOut]:
+    """The manual case types of the profile in force today, each with its clause."""
+    from civgrid.grids.core.labels import CONSEQUENCE_LABELS
+
+    day = now(request).astimezone(local_zone()).date()
+    rules = registry(request).rules(profile, day)
+    return [
+        {
+            "id": c.id,
+            "label": c.label,
+            "action": c.action,
+            "action_label": CONSEQUENCE_LABELS.get(c.action, c.action),
+            "citation": c.citation_text,
+        }
+        for c in rules.case_types
+    ]
+
+
+@router.post(
+    "/accountability/cases/manual",
+    summary="Open a manual case",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
+def case_open_manual(
+    request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: ManualCaseIn
+) -> CaseOut:
+    """Open a case the data cannot show (obstruction, fraud, 推诿扯皮…) with its clause,
+    facts, evidence and subject; same actions and audit as a triggered case."""
+    from civgrid.grids.scoring.rules import default_profile
+    from civgrid.grids.scoring.service import case_dict, open_manual_case
+
+    at = now(request)
+    reg = registry(request)
+    name = body.profile or default_profile()
+    rules = reg.rules(name, at.astimezone(local_zone()).date())
+    case = open_manual_case(
+        store,
+        session,
+        rules,
+        reg.profile(name).profile,
+        actor,
+        case_type=body.case_type,
+        level=body.level,
+        key=body.key,
+        facts=body.facts,
+        evidence=[e.model_dump(exclude_none=True) for e in body.evidence],
+        now=at,
+    )
+    return case_dict(case)
+
+
+@router.post(
+    "/accountability/cases/refer-overdue",
+    summary="Refer cases whose rectification window passed",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
+def cases_refer_overdue(request: Request, session: SessionDep, actor: ActorDep) -> list[CaseOut]:
+    """限期整改 cases not rectified by their deadline are referred (Shaoxing's order)."""
+    from civgrid.grids.scoring.service import case_dict, refer_overdue_cases
+
+    return [case_dict(c) for c in refer_overdue_cases(session, actor, now(request))]
 
 
 @router.get(

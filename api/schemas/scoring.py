@@ -27,16 +27,20 @@ __all__ = [
     "CampaignTotalsOut",
     "CaseEventOut",
     "CaseOut",
+    "CaseTypeOut",
     "CasesEvaluatedOut",
     "DashboardLeaderOut",
     "DashboardRoadOut",
     "DashboardRowOut",
     "EvaluateIn",
+    "EvidenceIn",
+    "EvidenceOut",
     "HotspotOut",
     "IndicatorRowOut",
     "IndicatorsOut",
     "LeaderDashboardOut",
     "LineItemOut",
+    "ManualCaseIn",
     "NamedUnitOut",
     "NegativeEntryOut",
     "NegativeListOut",
@@ -47,6 +51,8 @@ __all__ = [
     "RulesLoadedOut",
     "ScoreOut",
     "ScoresOut",
+    "SupervisionReportOut",
+    "SupervisionUnitOut",
     "TierThresholdsOut",
     "TrendPointOut",
     "TriggerHitOut",
@@ -69,10 +75,31 @@ class EvaluateIn(BaseModel):
 
 class ActionIn(BaseModel):
     """An action on a case: interview (约谈), public_criticism (通报批评), referral (问责),
-    note, close (with a note)."""
+    rectified (整改到位), note, close (with a note)."""
 
-    action: Literal["interview", "public_criticism", "referral", "note", "close"]
+    action: Literal["interview", "public_criticism", "referral", "rectified", "note", "close"]
     note: str | None = Field(None, max_length=2000)
+
+
+class EvidenceIn(BaseModel):
+    """An evidence attachment of a manual case: a file name or link, and a note."""
+
+    name: str = Field(min_length=1, max_length=200)
+    ref: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=500)
+
+
+class ManualCaseIn(BaseModel):
+    """A manual case (what the data cannot show): its type (with the clause), subject
+    (``department`` unit key, ``township``/``community`` code or ``leader`` key), facts
+    and evidence."""
+
+    case_type: str = Field(min_length=1, max_length=64)
+    level: Literal["department", "township", "community", "leader"]
+    key: str = Field(min_length=1, max_length=32)
+    facts: list[str] = Field(min_length=1, max_length=20)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=20)
+    profile: str | None = None
 
 
 # ----------------------------------------------------------------------------- responses
@@ -213,6 +240,7 @@ class TriggerHitOut(BaseModel):
     periods: list[str]
     count: int
     action_label: str
+    citation: str = ""
 
 
 class NegativeEntryOut(BaseModel):
@@ -386,6 +414,14 @@ class CaseEventOut(BaseModel):
     note: str | None
 
 
+class EvidenceOut(BaseModel):
+    """An evidence attachment of a manual case."""
+
+    name: str
+    ref: str | None = None
+    note: str | None = None
+
+
 class CaseOut(BaseModel):
     """An accountability case; ``history`` except in a dashboard's open cases."""
 
@@ -406,7 +442,51 @@ class CaseOut(BaseModel):
     opened_at: str
     closed_at: str | None
     close_note: str | None
+    citation: str = ""
+    origin: str = "trigger"
+    evidence: list[EvidenceOut] = []
+    due_at: str | None = None
+    referred_at: str | None = None
     history: list[CaseEventOut] | None = None
+
+
+class SupervisionUnitOut(BaseModel):
+    """One responsible unit in a supervision report."""
+
+    unit_key: str
+    unit_name: str
+    found: int
+    rectified: int
+    open: int
+    overdue: int
+
+
+class SupervisionReportOut(BaseModel):
+    """A monthly supervision report (督查报告) on the profile's report day (Lüliang: 25th)."""
+
+    profile: str
+    month: str
+    report_day: int
+    due: str
+    window: list[str]
+    as_of: str
+    citation: str
+    found: int
+    rectified: int
+    open: int
+    overdue: int
+    visits: int
+    units: list[SupervisionUnitOut]
+
+
+class CaseTypeOut(BaseModel):
+    """A manual case type of a profile, with its clause."""
+
+    id: str
+    label: str
+    action: str
+    action_label: str
+    citation: str
 
 
 class CasesEvaluatedOut(BaseModel):

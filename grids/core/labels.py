@@ -340,6 +340,8 @@ CASE_ACTION_LABELS: dict[str, str] = {
     "opened": "立案",
     "note": ISSUE_ACTION_LABELS["comment"],
     "close": "办结",
+    "rectify_order": "限期整改",
+    "rectified": "整改到位",
 }
 
 #: Handling indicators of a department, grid or post (部门指标).

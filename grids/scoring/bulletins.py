@@ -187,6 +187,7 @@ _COLS_CASE = [
     ("label", "问责情形"),
     ("action_label", "处理建议"),
     ("facts", "事实依据"),
+    ("citation", "依据条款"),
 ]
 _COLS_CAMPAIGN = [
     (k, zh.CAMPAIGN_REPORT_LABELS[k])

@@ -9,7 +9,13 @@
   ``open`` → ``closed``. ``(profile, rule_id, level, unit_code, period)`` is
   unique, so re-evaluating never opens duplicates.
 * :class:`CaseEvent` — the append-only history of a case (opened, 约谈
-  ``interview``, 通报批评 ``public_criticism``, 问责 ``referral``, ``note``, ``close``).
+  ``interview``, 通报批评 ``public_criticism``, 问责 ``referral``, ``note``, ``close``,
+  限期整改 ``rectify_order``, 整改到位 ``rectified``).
+
+A case carries the ``citation`` of its rule; a manual case (``origin='manual'``,
+opened by the command center for what the data cannot show) its ``evidence``; a case
+under a profile's ``rectify_days`` opens as 限期整改 with ``due_at`` and is referred
+(``referred_at``) only when the window passes unrectified.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class AccountabilityCase(Base):
             name="uq_accountability_cases_trigger",
         ),
         CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        CheckConstraint("origin IN ('trigger', 'manual')", name="origin_known"),
         Index("ix_accountability_cases_status", "status"),
         Index("ix_accountability_cases_unit", "level", "unit_code"),
     )
@@ -93,6 +100,18 @@ class AccountabilityCase(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_note: Mapped[str | None] = mapped_column(Text)
+    #: The notice clause the case rests on, quoted (and the local choice, if any).
+    citation: Mapped[str | None] = mapped_column(Text)
+    #: ``trigger`` (opened by a tripped trigger) or ``manual`` (by the command center).
+    origin: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="trigger", server_default="trigger"
+    )
+    #: Evidence of a manual case: ``[{"name", "ref", "note"}]`` (file names or links).
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: End of the rectification window (限期整改) before a referral (Shaoxing).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the case was referred after its window passed unrectified.
+    referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"

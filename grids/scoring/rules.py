@@ -73,11 +73,15 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ACTION_LABELS",
     "DEFAULT_PROFILE",
+    "SOURCE_NOTICES",
     "TRIGGER_FIELDS",
+    "CaseType",
+    "Citation",
     "Profile",
     "RuleRegistry",
     "RuleVersion",
     "RulesError",
+    "SupervisionReport",
     "Trigger",
     "default_profile",
     "known_categories",
@@ -108,15 +112,26 @@ ACTION_LABELS: dict[str, str] = CONSEQUENCE_LABELS
 #: Trigger fields that mean something for each kind (besides id, kind, label, action,
 #: level and quarters); setting any other field is refused.
 TRIGGER_FIELDS: dict[str, frozenset[str]] = {
-    "named_worst": frozenset({"count", "window"}),
+    "named_worst": frozenset({"count", "window", "consecutive"}),
     "poor_tier_consecutive": frozenset({"count", "cadence"}),
     "bottom_consecutive": frozenset({"count", "bottom", "cadence"}),
     "recurrence": frozenset({"count"}),
     "overdue_days": frozenset({"days"}),
     "returned": frozenset({"count"}),
-    "source": frozenset({"sources"}),
+    "source": frozenset({"sources", "poor_rectification"}),
+    "below_score": frozenset({"score", "cadence"}),
 }
-_TRIGGER_COMMON = frozenset({"id", "kind", "label", "action", "level", "quarters"})
+_TRIGGER_COMMON = frozenset(
+    {"id", "kind", "label", "action", "level", "quarters", "citation", "local", "local_reason"}
+)
+#: The notices the shipped profiles cite (``grids/profiles/*.yaml``), by source file.
+SOURCE_NOTICES: dict[str, str] = {
+    "000_937da53cf39d0f0c.txt": "绍兴市《全国文明城市创建工作责任追究情形》（附件1）",
+    "001_909151c7946e1cf7.txt": "《2022年吕梁市创建省级文明城市督导方案》",
+    "002_5a21e84742e88bdd.txt": "衢州市“这7种情况将被追责”",
+    "003_fc888b809f91fb3b.txt": "民权县文明办提案答复",
+    "004_78eab5dd939a4315.txt": "社旗县《关于建立完善文明城市常态化创建工作机制的意见》",
+}
 _SOURCES = frozenset(s.value for s in Source)
 _PRIORITIES = frozenset(p.value for p in Priority)
 
@@ -202,15 +217,25 @@ class Bonuses(_Strict):
 
 
 class Weights(_Strict):
-    """Township score from its communities: ``mean`` or weights per community code."""
+    """Township score from its communities: ``mean`` or a weighted mean.
+
+    ``weighted`` takes ``community_weights`` (code: weight) first, else, with
+    ``weight_by: unit_grids``, the community's number of unit grids, else 1.
+    """
 
     township: Literal["mean", "weighted"] = "mean"
     community_weights: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    weight_by: Literal["unit_grids"] | None = None
 
     @model_validator(mode="after")
     def _weights_used(self) -> Weights:
-        if self.township == "weighted" and not self.community_weights:
-            raise _bad("township", "weighted townships need community_weights (code: weight)")
+        if self.township == "weighted" and not (self.community_weights or self.weight_by):
+            raise _bad(
+                "township",
+                "weighted townships need community_weights (code: weight) or weight_by",
+            )
+        if self.weight_by and self.township != "weighted":
+            raise _bad("weight_by", "weight_by does nothing with township: mean")
         if self.township == "mean" and self.community_weights:
             raise _bad(
                 "community_weights",
@@ -242,6 +267,26 @@ class Ranking(_Strict):
     worst_named: int = Field(3, ge=0)
 
 
+class Citation(_Strict):
+    """Where a rule comes from: the notice ``file`` (under ``domain/sources``), its
+    ``clause`` and the ``text`` quoted exactly as the file has it (002 in traditional
+    characters)."""
+
+    file: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+    def render(self) -> str:
+        """Chinese citation line: notice, clause and the quoted text.
+
+        Examples
+        --------
+        >>> Citation(file="x.txt", clause="一", text="甲").render()
+        'x.txt 一：“甲”'
+        """
+        return f"{SOURCE_NOTICES.get(self.file, self.file)} {self.clause}：“{self.text}”"
+
+
 class Trigger(_Strict):
     """An accountability rule (问责情形).
 
@@ -261,7 +306,19 @@ class Trigger(_Strict):
     ``returned``
         a fix returned ``count`` times.
     ``source``
-        an issue from one of ``sources`` (media exposure, assessors above) in the period.
+        an issue from one of ``sources`` (media exposure, assessors above) in the
+        period; with ``poor_rectification``, only when its rectification was also
+        poor (a fix returned, or the deadline passed before it was closed).
+    ``below_score``
+        a score below ``score`` (the passing score) in a period (``cadence``, default
+        quarter).
+
+    ``named_worst`` with ``consecutive`` counts namings in consecutive published
+    monthly bulletins (a month without a bulletin neither counts nor breaks the
+    run); without it, namings within ``window`` months.
+
+    Every trigger carries its ``citation`` (notice file, clause, quoted text) and/or
+    ``local: true`` with ``local_reason`` naming the number the notice lacks.
     """
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
@@ -273,6 +330,7 @@ class Trigger(_Strict):
         "overdue_days",
         "returned",
         "source",
+        "below_score",
     ]
     label: str = Field(min_length=1)
     action: Literal[
@@ -292,6 +350,20 @@ class Trigger(_Strict):
     days: int = Field(0, ge=0)
     sources: list[str] = Field(default_factory=list)
     quarters: int = Field(0, ge=0)
+    consecutive: bool = False
+    poor_rectification: bool = False
+    score: float = Field(60.0, ge=0)
+    citation: Citation | None = None
+    local: bool = False
+    local_reason: str = ""
+
+    @property
+    def citation_text(self) -> str:
+        """The citation in Chinese: the quoted clause, and the local choice if any."""
+        parts = [f"依据：{self.citation.render()}"] if self.citation else []
+        if self.local:
+            parts.append(f"本地规定：{self.local_reason}")
+        return "；".join(parts)
 
     @model_validator(mode="after")
     def _works(self) -> Trigger:
@@ -320,9 +392,48 @@ class Trigger(_Strict):
                     f"window ({self.window}) shorter than count ({self.count}): "
                     "the trigger could never fire",
                 )
+        if self.local and not self.local_reason:
+            raise _bad("local_reason", "local: true needs local_reason (what the notice lacks)")
+        if self.local_reason and not self.local:
+            raise _bad("local_reason", "local_reason needs local: true")
         if self.quarters and self.action != "bonus_stop":
             raise _bad("quarters", "quarters (of bonus stopped) needs action: bonus_stop")
         return self
+
+
+class CaseType(_Strict):
+    """A manual case type (问责情形 the data cannot show): obstruction, fraud, 推诿扯皮….
+
+    The command center opens such a case with evidence and a subject (a unit, a
+    township or community, or a leader by key); it has the same actions and audit
+    as a triggered case.
+    """
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=1)
+    action: Literal[
+        "interview",
+        "self_criticism",
+        "public_criticism",
+        "referral",
+        "bonus_stop",
+        "admonishment",
+        "yellow_flag",
+    ] = "referral"
+    citation: Citation
+
+    @property
+    def citation_text(self) -> str:
+        """The citation in Chinese."""
+        return f"依据：{self.citation.render()}"
+
+
+class SupervisionReport(_Strict):
+    """A monthly supervision report (督查报告) due on ``day`` of each month, separate
+    from the month-end bulletin (Lüliang: “每月25日总结本月督导情况，形成督查报告”)."""
+
+    day: int = Field(ge=1, le=28)
+    citation: Citation
 
 
 _Rate = Literal["closure_rate", "on_time_rate", "rework_rate", "extension_rate"]
@@ -333,8 +444,13 @@ class RuleVersion(_Strict):
 
     ``sampling`` says which units a monthly score covers when the caller does not
     choose: ``all`` (every unit, the default), ``patrol`` (communities and points
-    visited by patrols marked done in the month) or ``issues`` (where an inspection
-    found something).
+    visited by patrols marked done in the month), ``issues`` (where an inspection
+    found something) or ``visited`` (both: visited by a patrol, or an inspection
+    found something there).
+
+    ``rectify_days`` (Shaoxing): a case opens as 限期整改 with that many days and is
+    referred only when the window passes unrectified. ``case_types`` are the manual
+    case types the command center may open, each with its clause.
 
     ``composite`` weighs the rates of the composite indicator; ``composite_by`` may
     give other weights per grouping (a region level, ``department`` or ``post``).
@@ -360,7 +476,28 @@ class RuleVersion(_Strict):
         dict[_Rate, float],
     ] = Field(default_factory=dict)
     triggers: list[Trigger] = Field(default_factory=list)
-    sampling: Literal["all", "patrol", "issues"] = "all"
+    sampling: Literal["all", "patrol", "issues", "visited"] = "all"
+    #: Days of 限期整改 a case gets before it is referred (None: act at once).
+    rectify_days: int | None = Field(None, ge=1)
+    #: The monthly supervision report's day (None: the profile has none).
+    supervision_report: SupervisionReport | None = None
+    case_types: list[CaseType] = Field(default_factory=list)
+
+    def case_type(self, type_id: str) -> CaseType:
+        """The manual case type ``type_id``.
+
+        Raises
+        ------
+        NotFoundError
+            No such case type in these rules.
+        """
+        for c in self.case_types:
+            if c.id == type_id:
+                return c
+        known = ", ".join(c.id for c in self.case_types) or "none"
+        raise NotFoundError(
+            f"no manual case type {type_id!r} (known: {known})", kind="case_type", key=type_id
+        )
 
     @field_validator("triggers")
     @classmethod

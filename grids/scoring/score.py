@@ -35,19 +35,23 @@ from civgrid.grids.issues.workflow import ON_CLOCK
 from civgrid.grids.scoring.rules import RuleVersion
 
 __all__ = [
+    "ADJUSTMENT_KINDS",
     "LEVELS",
     "LEVEL_LABELS",
     "TIER_LABELS",
+    "Adjustment",
     "IssueRecord",
     "LineItem",
     "Period",
     "Score",
     "UnitRef",
+    "annual_result",
     "bulletin_names",
     "compute_scores",
     "default_sample",
     "named_best",
     "named_worst",
+    "pairing_scores",
     "rank_scores",
     "score_issue",
     "tier_for",
@@ -71,8 +75,9 @@ INSPECTION_SOURCES = frozenset(
     }
 )
 _DAY = timedelta(days=1)
-#: Line items that carry a part's score (a community in a township, a month in a quarter).
-AGGREGATE = frozenset({"community", "period"})
+#: Line items that carry a part's score (a community in a township, a month in a quarter)
+#: and what is added to it (a pairing unit's 联建 work, an annual adjustment).
+AGGREGATE = frozenset({"community", "period", "pairing_work", "adjustment"})
 _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 
@@ -83,8 +88,9 @@ _CN_QUARTER = {1: "一", 2: "二", 3: "三", 4: "四"}
 class Period:
     """A scoring period of local (county time zone) days: ``start`` inclusive, ``end`` exclusive.
 
-    ``kind`` is ``week``, ``month``, ``quarter`` or ``year``; ``key`` e.g.
-    ``2026-12``, ``2026Q4``, ``2026``, ``2026-W50``.
+    ``kind`` is ``week``, ``month``, ``quarter``, ``half`` (a half-year: Sheqi assesses
+    other-task units “每半年”) or ``year``; ``key`` e.g. ``2026-12``, ``2026Q4``,
+    ``2026H2``, ``2026``, ``2026-W50``.
     """
 
     kind: str
@@ -113,6 +119,11 @@ class Period:
             start = date(y, 3 * q - 2, 1)
             end = date(y + 1, 1, 1) if q == 4 else date(y, 3 * q + 1, 1)
             return cls("quarter", start, end, f"{y}Q{q}")
+        elif m := re.fullmatch(r"(\d{4})H([12])", s):
+            y, h = int(m[1]), int(m[2])
+            start = date(y, 1, 1) if h == 1 else date(y, 7, 1)
+            end = date(y, 7, 1) if h == 1 else date(y + 1, 1, 1)
+            return cls("half", start, end, f"{y}H{h}")
         elif m := re.fullmatch(r"(\d{4})", s):
             y = int(m[1])
             return cls("year", date(y, 1, 1), date(y + 1, 1, 1), str(y))
@@ -124,7 +135,8 @@ class Period:
             else:
                 return cls("week", start, start + 7 * _DAY, f"{m[1]}-W{int(m[2]):02d}")
         raise InvalidInputError(
-            f"period {text!r}: expected YYYY-MM, YYYYQn, YYYY or YYYY-Www", field="period"
+            f"period {text!r}: expected YYYY-MM, YYYYQn, YYYYHn, YYYY or YYYY-Www",
+            field="period",
         )
 
     @classmethod
@@ -146,14 +158,23 @@ class Period:
             return cls._month(day.year, day.month)
         if kind == "quarter":
             return cls.parse(f"{day.year}Q{(day.month - 1) // 3 + 1}")
+        if kind == "half":
+            return cls.parse(f"{day.year}H{1 if day.month <= 6 else 2}")
         if kind == "year":
             return cls.parse(str(day.year))
         iso = day.isocalendar()
         return cls.parse(f"{iso.year}-W{iso.week:02d}")
 
     def parts(self) -> list[Period]:
-        """The sub-periods a quarter (its months) or a year (its quarters) is averaged from."""
-        kind = {"quarter": "month", "year": "quarter"}.get(self.kind)
+        """The sub-periods a quarter (its months), a half-year or a year (its quarters) is
+        averaged from.
+
+        Examples
+        --------
+        >>> [p.key for p in Period.parse("2026H2").parts()]
+        ['2026Q3', '2026Q4']
+        """
+        kind = {"quarter": "month", "half": "quarter", "year": "quarter"}.get(self.kind)
         if kind is None:
             return [self]
         out, d = [], self.start
@@ -188,6 +209,8 @@ class Period:
             return f"{y}年{self.start.month}月"
         if self.kind == "quarter":
             return f"{y}年第{_CN_QUARTER[(self.start.month - 1) // 3 + 1]}季度"
+        if self.kind == "half":
+            return f"{y}年{'上' if self.start.month == 1 else '下'}半年"
         if self.kind == "year":
             return f"{y}年度"
         return f"{self.key}（{self.start.isoformat()}起）"
@@ -259,11 +282,16 @@ class IssueRecord:
 
 @dataclass(frozen=True)
 class UnitRef:
-    """A scored unit: ``code``, Chinese ``name``, ``parent`` (a community's township)."""
+    """A scored unit: ``code``, Chinese ``name``, ``parent`` (a community's township).
+
+    ``grids`` is a community's number of unit grids (the township weight under
+    ``weight_by: unit_grids``); None when unknown.
+    """
 
     code: str
     name: str
     parent: str | None = None
+    grids: int | None = None
 
 
 @dataclass(frozen=True)
@@ -509,7 +537,7 @@ def compute_scores(
     """
     if level not in LEVELS:
         raise InvalidInputError(f"unknown level {level!r}", field="level")
-    if period.kind in ("quarter", "year"):
+    if period.kind in ("quarter", "half", "year"):
         return _averaged(
             records, rules, period, level, units, communities, sampled, as_of, category_names
         )
@@ -541,7 +569,7 @@ def compute_scores(
         for c in communities:
             if c.parent:
                 kids[c.parent].append(c)
-        weights = rules.weights.community_weights if rules.weights.township == "weighted" else {}
+        weights = _community_weights(rules, communities)
         inspected = default_sample(recs, period, "township")
         for u in units:
             mine = kids.get(u.code, [])
@@ -588,6 +616,171 @@ def compute_scores(
             s.sampled = sampled is None or u.code in sampled
             scores.append(s)
     return rank_scores(scores, rules)
+
+
+def _community_weights(rules: RuleVersion, communities: Sequence[UnitRef]) -> dict[str, float]:
+    """Each community's weight in its township (empty: a plain mean).
+
+    ``community_weights`` first, then with ``weight_by: unit_grids`` the number of
+    unit grids of the community (Sheqi's "加权平均值"; the weights are a local
+    choice, see ``grids/profiles/sheqi.yaml``), else 1.
+
+    Examples
+    --------
+    >>> from civgrid.grids.scoring.rules import RuleVersion
+    >>> r = RuleVersion(effective_from="2026-01-01",
+    ...                 weights={"township": "weighted", "weight_by": "unit_grids"})
+    >>> _community_weights(r, [UnitRef("C1", "甲", "T", 3), UnitRef("C2", "乙", "T")])
+    {'C1': 3.0, 'C2': 1.0}
+    """
+    w = rules.weights
+    if w.township != "weighted":
+        return {}
+    out: dict[str, float] = {}
+    for c in communities:
+        if c.code in w.community_weights:
+            out[c.code] = float(w.community_weights[c.code])
+        elif w.weight_by == "unit_grids" and c.grids:
+            out[c.code] = float(c.grids)
+        else:
+            out[c.code] = 1.0
+    for code, v in w.community_weights.items():
+        out.setdefault(code, float(v))
+    return out
+
+
+def pairing_scores(
+    community_scores: Sequence[Score],
+    pairs: Mapping[str, str],
+    work: Mapping[str, float],
+    units: Sequence[UnitRef],
+    rules: RuleVersion,
+    period: Period,
+) -> list[Score]:
+    """Scores of civilized (pairing, 联建) units: the paired community's score plus the
+    unit's 联建 work points.
+
+    Sheqi (004 二、（三）2 三（1））: “县直联建单位的成绩由联建社区网格的考评成绩和联建工作情况
+    组成，县直单位参与联建工作情况由社区提供，县指挥部抽查”. Adding the work points (positive or
+    negative, as the community reports them) to the community's score is a LOCAL
+    reading of “组成” (the notice gives no formula). A unit whose community was not
+    sampled is not scored either.
+
+    Parameters
+    ----------
+    community_scores : sequence of Score
+        The period's community scores.
+    pairs : mapping
+        Unit key → the community code it is paired with.
+    work : mapping
+        Unit key → 联建 work points in the period (missing: 0).
+    units : sequence of UnitRef
+        The pairing units (key, name).
+    rules : RuleVersion
+    period : Period
+
+    Returns
+    -------
+    list of Score
+        Level ``civilized_unit``, ranked and tiered.
+
+    Examples
+    --------
+    >>> from civgrid.grids.scoring.rules import RuleVersion
+    >>> r = RuleVersion(effective_from="2026-01-01")
+    >>> c = [Score("community", "C1", "甲社区", "2026Q4", 100, 96.5)]
+    >>> [s.points for s in pairing_scores(c, {"U1": "C1"}, {"U1": 1.5},
+    ...                                   [UnitRef("U1", "县文广旅游局")], r,
+    ...                                   Period.parse("2026Q4"))]
+    [98.0]
+    """
+    by_code = {s.code: s for s in community_scores}
+    out = []
+    for u in units:
+        comm = by_code.get(pairs.get(u.code, ""))
+        if comm is None or not comm.sampled:
+            out.append(
+                Score("civilized_unit", u.code, u.name, period.key, rules.base, rules.base,
+                      sampled=False)
+            )  # fmt: skip
+            continue
+        w = float(work.get(u.code, 0.0))
+        items = [
+            LineItem("community", comm.points, f"联建社区（{comm.name}）得分", ref=comm.code),
+            LineItem("pairing_work", w, "联建工作情况（社区提供）"),
+        ]
+        points = max(0.0, round(comm.points + w, 4))
+        out.append(
+            Score("civilized_unit", u.code, u.name, period.key, rules.base, points, items, 0)
+        )
+    return rank_scores(out, rules)
+
+
+#: Kinds of recorded adjustments of the annual result (Sheqi 年总评: “综合省、市年度测评反馈
+#: 情况，以及领导批示、县指挥部通报、媒体监督、市民投诉等情况”).
+ADJUSTMENT_KINDS: dict[str, str] = {
+    "provincial_feedback": "省年度测评反馈",
+    "city_feedback": "市年度测评反馈",
+    "leader_instruction": "领导批示",
+    "command_notice": "县指挥部通报",
+    "media": "媒体监督",
+    "complaint": "市民投诉",
+}
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A recorded adjustment of a unit's annual result: ``kind`` (see
+    :data:`ADJUSTMENT_KINDS`), ``points`` (positive or negative) and the ``reason``."""
+
+    code: str
+    kind: str
+    points: float
+    reason: str
+
+
+def annual_result(
+    year_scores: Sequence[Score], adjustments: Iterable[Adjustment], rules: RuleVersion
+) -> list[Score]:
+    """The annual result (年总评): the year's score (mean of its quarters) plus the
+    recorded adjustments, ranked and tiered again.
+
+    Sheqi (004 二、（三）1 四）: “以四个季度平均成绩为基数，综合省、市年度测评反馈情况，以及领导
+    批示、县指挥部通报、媒体监督、市民投诉等情况，分别排名排序”. Adding the adjustment points
+    to the base is a LOCAL reading of “综合” (no formula in the notice). A unit not
+    scored in the year gets no result; adjustments of unknown kinds are refused.
+
+    Examples
+    --------
+    >>> from civgrid.grids.scoring.rules import RuleVersion
+    >>> r = RuleVersion(effective_from="2026-01-01")
+    >>> y = [Score("township", "T1", "一镇", "2026", 100, 92.0),
+    ...      Score("township", "T2", "二镇", "2026", 100, 91.0)]
+    >>> out = annual_result(y, [Adjustment("T1", "media", -2.5, "媒体曝光")], r)
+    >>> [(s.code, s.points, s.rank) for s in out]
+    [('T2', 91.0, 1), ('T1', 89.5, 2)]
+    """
+    by_code: dict[str, list[Adjustment]] = defaultdict(list)
+    for a in adjustments:
+        if a.kind not in ADJUSTMENT_KINDS:
+            raise InvalidInputError(
+                f"unknown adjustment kind {a.kind!r}; one of {', '.join(ADJUSTMENT_KINDS)}",
+                field="kind",
+            )
+        by_code[a.code].append(a)
+    out = []
+    for s in year_scores:
+        if not s.sampled:
+            out.append(Score(s.level, s.code, s.name, s.period, s.base, s.base, sampled=False))
+            continue
+        items = [LineItem("period", s.points, "四个季度平均成绩", ref=s.period)]
+        items += [
+            LineItem("adjustment", a.points, f"{ADJUSTMENT_KINDS[a.kind]}：{a.reason}", ref=a.kind)
+            for a in by_code.get(s.code, [])
+        ]
+        points = max(0.0, round(sum(i.points for i in items), 4))
+        out.append(Score(s.level, s.code, s.name, s.period, s.base, points, items, s.issues))
+    return rank_scores(out, rules)
 
 
 def _averaged(

@@ -7,9 +7,9 @@ the current boundaries, and stores accountability cases with their history.
 
 Which units a month scores (sampling) is the service's option or, by default, the
 profile's (``sampling`` of the rule version): ``all`` (every unit), ``patrol``
-(communities and points visited by patrol visits marked done — :func:`patrol_sample`)
-or ``issues`` (where an inspection found something); ``sampled`` maps a period key
-to explicit codes. Everything is computed as of ``now`` (a clock): a period still
+(communities and points visited by patrol visits marked done — :func:`patrol_sample`),
+``issues`` (where an inspection found something) or ``visited`` (both); ``sampled``
+maps a period key to explicit codes. Everything is computed as of ``now`` (a clock): a period still
 running is scored as it stands.
 """
 
@@ -61,15 +61,19 @@ __all__ = [
     "load_units",
     "negative_list",
     "open_cases",
+    "open_manual_case",
     "patrol_sample",
     "published_names",
+    "refer_overdue_cases",
 ]
 
 #: What the command center can do with a case.
-CASE_ACTIONS = ("interview", "public_criticism", "referral", "note", "close")
+CASE_ACTIONS = ("interview", "public_criticism", "referral", "rectified", "note", "close")
+#: Levels a manual case may name as its subject (``leader``: a leader by key).
+CASE_SUBJECTS = ("department", "township", "community", "leader")
 CASE_ACTION_LABELS = zh.CASE_ACTION_LABELS
 #: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
-SAMPLING = ("all", "patrol", "issues")
+SAMPLING = ("all", "patrol", "issues", "visited")
 
 
 def issue_records(session: Session, before: datetime | None = None) -> list[IssueRecord]:
@@ -107,7 +111,16 @@ def issue_records(session: Session, before: datetime | None = None) -> list[Issu
 
 def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
     """The units scored at ``level`` on the current boundaries (codes, Chinese names)."""
-    if level in ("township", "community", "unit_grid"):
+    if level == "community":  # with their number of unit grids (township weights)
+        grids: dict[str, int] = {}
+        for g in store.areas(layer="unit_grid", session=session):
+            if g.parent_code:
+                grids[g.parent_code] = grids.get(g.parent_code, 0) + 1
+        return [
+            UnitRef(a.code, a.name, a.parent_code, grids.get(a.code))
+            for a in store.areas(layer=level, session=session)
+        ]
+    if level in ("township", "unit_grid"):
         return [
             UnitRef(a.code, a.name, a.parent_code)
             for a in store.areas(layer=level, session=session)
@@ -301,12 +314,12 @@ class ScoringContext:
         if period.key not in self._samples:
             mode = self.sampling or self.rules(period).sampling
             got: Collection[str] | None = None
-            if mode == "issues":
+            if mode in ("issues", "visited"):
                 got = default_sample(self.records, period, "community") | default_sample(
                     self.records, period, "township"
                 )
-            elif mode == "patrol":
-                got = patrol_sample(self.store, self.session, period, self.as_of)
+            if mode in ("patrol", "visited"):
+                got = (got or set()) | patrol_sample(self.store, self.session, period, self.as_of)
             self._samples[period.key] = got
         return self._samples[period.key]
 
@@ -449,6 +462,11 @@ def case_dict(case: AccountabilityCase, history: bool = True) -> dict[str, Any]:
         "opened_at": case.opened_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "close_note": case.close_note,
+        "citation": case.citation or "",
+        "origin": case.origin or "trigger",
+        "evidence": list(case.evidence or []),
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+        "referred_at": case.referred_at.isoformat() if case.referred_at else None,
     }
     if history:
         d["history"] = [
@@ -536,6 +554,7 @@ def open_cases(
             field="period",
         )
     profile = ctx.registry.profile(ctx.profile).profile
+    rectify_days = ctx.rules(period).rectify_days
     opened, existing = [], []
     for hit in ctx.triggers(period):
         q = select(AccountabilityCase).where(
@@ -565,6 +584,8 @@ def open_cases(
             issue_ids=hit.issue_ids,
             status="open",
             opened_at=now,
+            citation=hit.citation or None,
+            origin="trigger",
         )
         case.events.append(
             CaseEvent(
@@ -575,6 +596,17 @@ def open_cases(
                 note=f"{hit.label}（建议：{hit.action_label}）",
             )
         )
+        if rectify_days:  # Shaoxing: 限期整改 first, referred only if not rectified in time
+            case.due_at = now + timedelta(days=rectify_days)
+            case.events.append(
+                CaseEvent(
+                    at=now,
+                    action="rectify_order",
+                    actor_who=actor.who,
+                    actor_role=str(actor.role),
+                    note=f"限期{rectify_days}天整改，逾期未整改到位的移送纪委监委",
+                )
+            )
         ctx.session.add(case)
         try:
             with ctx.session.begin_nested():
@@ -583,24 +615,232 @@ def open_cases(
             raise ConflictError(
                 "case already opened", kind="accountability_case", key=hit.rule_id
             ) from exc
-        audit.record(
-            ctx.session,
-            actor,
-            "case.open",
-            "accountability_case",
-            case.id,
-            after={
-                "profile": profile,
-                "rule_id": hit.rule_id,
-                "action": hit.action,
-                "level": hit.level,
-                "unit_code": hit.unit_code,
-                "period": hit.period,
-                "status": "open",
-            },
-        )
+        after = {
+            "profile": profile,
+            "rule_id": hit.rule_id,
+            "action": hit.action,
+            "level": hit.level,
+            "unit_code": hit.unit_code,
+            "period": hit.period,
+            "status": "open",
+        }
+        if case.due_at is not None:  # 限期整改 (Shaoxing)
+            after["due_at"] = case.due_at.isoformat()
+        audit.record(ctx.session, actor, "case.open", "accountability_case", case.id, after=after)
         opened.append(case)
     return opened, existing
+
+
+def refer_overdue_cases(
+    session: Session, actor: Actor, now: datetime | None = None
+) -> list[AccountabilityCase]:
+    """Refer the open cases whose 限期整改 window has passed unrectified.
+
+    Shaoxing 附件1: “由主体单位、相关责任部门督促整改落实，在规定时间内未整改到位的，由纪委监委
+    启动责任调查”. A case with ``due_at`` at or before ``now``, no ``rectified`` event and
+    not yet referred gets a ``referral`` event and ``referred_at`` (audited as
+    ``case.refer``). A case rectified in time, or whose window is still open, is left.
+
+    Parameters
+    ----------
+    session : Session
+    actor : Actor
+        Who refers (the command center, or the system on a schedule).
+    now : datetime, optional
+        Aware UTC (default: the system clock).
+
+    Returns
+    -------
+    list of AccountabilityCase
+        The cases referred now.
+    """
+    now = now or datetime.now(UTC)
+    rows = session.scalars(
+        select(AccountabilityCase).where(
+            AccountabilityCase.status == "open",
+            AccountabilityCase.due_at.is_not(None),
+            AccountabilityCase.due_at <= now,
+            AccountabilityCase.referred_at.is_(None),
+        )
+    ).all()
+    out = []
+    for case in rows:
+        if any(e.action == "rectified" for e in case.events):
+            continue
+        case.referred_at = now
+        case.events.append(
+            CaseEvent(
+                at=now,
+                action="referral",
+                actor_who=actor.who,
+                actor_role=str(actor.role),
+                note="限期整改期满未整改到位，移送纪委监委启动责任调查",
+            )
+        )
+        audit.record(
+            session,
+            actor,
+            "case.refer",
+            "accountability_case",
+            case.id,
+            before={"referred_at": None},
+            after={"referred_at": now.isoformat(), "due_at": case.due_at.isoformat()},
+        )
+        out.append(case)
+    session.flush()
+    return out
+
+
+def _subject(store: Any, session: Session, level: str, key: str) -> tuple[str, str | None]:
+    """The Chinese name of a manual case's subject and the leader answering for it."""
+    if level == "leader":
+        leader = session.scalars(select(Leader).where(Leader.key == key)).first()
+        if leader is None:
+            raise NotFoundError(f"no leader {key!r}", kind="leader", key=key)
+        return str(leader.title or key), key
+    if level == "department":
+        unit = session.scalars(select(Unit).where(Unit.key == key)).first()
+        if unit is None:
+            raise NotFoundError(f"no unit {key!r}", kind="unit", key=key)
+        return unit.name, None
+    for a in store.areas(layer=level, session=session):
+        if a.code == key:
+            return a.name, _leader_of(session, level, key, local_day(datetime.now(UTC)))
+    raise NotFoundError(f"no {level} {key!r}", kind=level, key=key)
+
+
+def local_day(at: datetime) -> date:
+    """The county-local day of ``at`` (aware)."""
+    return at.astimezone(local_zone()).date()
+
+
+def open_manual_case(
+    store: Any,
+    session: Session,
+    rules: RuleVersion,
+    profile: str,
+    actor: Actor,
+    *,
+    case_type: str,
+    level: str,
+    key: str,
+    facts: list[str],
+    evidence: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> AccountabilityCase:
+    """Open a manual case (what the data cannot show) with its clause and evidence.
+
+    Parameters
+    ----------
+    store : Store
+    session : Session
+    rules : RuleVersion
+        The rules in force (their ``case_types`` and ``rectify_days``).
+    profile : str
+    actor : Actor
+        The command center.
+    case_type : str
+        One of the rules' ``case_types`` (e.g. ``obstruction``).
+    level : str
+        The subject's level: ``department`` (unit key), ``township``, ``community``
+        (area code) or ``leader`` (leader key).
+    key : str
+    facts : list of str
+        What happened (at least one line).
+    evidence : list of dict, optional
+        Attachments ``{"name", "ref", "note"}`` (file names or links).
+    now : datetime, optional
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown level, no facts.
+    NotFoundError
+        Unknown case type or subject.
+    """
+    if level not in CASE_SUBJECTS:
+        raise InvalidInputError(f"level must be one of {', '.join(CASE_SUBJECTS)}", field="level")
+    facts = [f.strip() for f in facts if f and f.strip()]
+    if not facts:
+        raise InvalidInputError("a manual case needs facts (what happened)", field="facts")
+    ct = rules.case_type(case_type)
+    name, leader = _subject(store, session, level, key)
+    now = now or datetime.now(UTC)
+    # the case's key: its local day and a running number (several cases a day may name
+    # the same subject for the same situation)
+    day = now.astimezone(local_zone()).strftime("%Y%m%d")
+    same = session.scalars(
+        select(AccountabilityCase.period).where(
+            AccountabilityCase.profile == profile,
+            AccountabilityCase.rule_id == ct.id,
+            AccountabilityCase.level == level,
+            AccountabilityCase.unit_code == key,
+            AccountabilityCase.period.like(f"{day}-%"),
+        )
+    ).all()
+    case = AccountabilityCase(
+        profile=profile,
+        rule_id=ct.id,
+        rule_label=ct.label,
+        action=ct.action,
+        level=level,
+        unit_code=key,
+        unit_name=name,
+        leader_key=leader,
+        period=f"{day}-{len(same) + 1}",
+        facts=facts,
+        issue_ids=[],
+        status="open",
+        opened_at=now,
+        citation=ct.citation_text,
+        origin="manual",
+        evidence=list(evidence or []),
+    )
+    action_label = zh.CONSEQUENCE_LABELS.get(ct.action, ct.action)
+    case.events.append(
+        CaseEvent(
+            at=now,
+            action="opened",
+            actor_who=actor.who,
+            actor_role=str(actor.role),
+            note=f"{ct.label}（建议：{action_label}）",
+        )
+    )
+    if rules.rectify_days:
+        case.due_at = now + timedelta(days=rules.rectify_days)
+        case.events.append(
+            CaseEvent(
+                at=now,
+                action="rectify_order",
+                actor_who=actor.who,
+                actor_role=str(actor.role),
+                note=f"限期{rules.rectify_days}天整改，逾期未整改到位的移送纪委监委",
+            )
+        )
+    session.add(case)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("case already opened", kind="accountability_case", key=ct.id) from exc
+    audit.record(
+        session,
+        actor,
+        "case.open",
+        "accountability_case",
+        case.id,
+        after={
+            "profile": profile,
+            "rule_id": ct.id,
+            "origin": "manual",
+            "action": ct.action,
+            "level": level,
+            "unit_code": key,
+            "evidence": len(case.evidence or []),
+            "status": "open",
+        },
+    )
+    return case
 
 
 def list_cases(

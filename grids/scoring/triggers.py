@@ -82,6 +82,8 @@ class TriggerHit:
     periods: list[str] = field(default_factory=list)
     #: The trigger's ``count``: how many new periods a further case needs.
     count: int = 1
+    #: The notice clause the trigger rests on, quoted (and the local choice, if any).
+    citation: str = ""
 
     @property
     def action_label(self) -> str:
@@ -93,9 +95,13 @@ class TriggerHit:
         return {**asdict(self), "action_label": self.action_label}
 
 
-def _pick(triggers: Sequence[Trigger], reached: int) -> Trigger | None:
-    """Of triggers of one kind, the one with the largest ``count <= reached``."""
-    ok = [t for t in triggers if t.count <= reached]
+def _pick(triggers: Sequence[Trigger], reached: int, run: int | None = None) -> Trigger | None:
+    """Of triggers of one kind, the one with the largest ``count`` reached.
+
+    ``reached`` counts the marks in the window; ``run`` the current run of
+    consecutive marks, which ``consecutive`` triggers count instead.
+    """
+    ok = [t for t in triggers if t.count <= (run if t.consecutive and run is not None else reached)]
     return max(ok, key=lambda t: t.count) if ok else None
 
 
@@ -120,6 +126,7 @@ def _ranking_hits(
     for t in triggers:
         if t.kind in ("named_worst", "poor_tier_consecutive", "bottom_consecutive"):
             default = "quarter" if t.kind == "poor_tier_consecutive" else "month"
+            # one group per kind/level/depth; consecutive and windowed namings share it
             cadence = "month" if t.kind == "named_worst" else (t.cadence or default)
             groups[(t.kind, t.level, t.bottom, cadence)].append(t)
     for (kind, level, bottom, cadence), ts in groups.items():
@@ -145,13 +152,18 @@ def _ranking_hits(
         for code in sorted(flagged[-1]):
             marks = [code in f for f in flagged]
             reached = sum(marks) if kind == "named_worst" else _streak(marks)
-            t = _pick(ts, reached)
+            # consecutive namings: the run over the months that had a published bulletin
+            held = [i for i, pub in enumerate(issued) if pub is not None]
+            run = _streak([marks[i] for i in held]) if kind == "named_worst" else None
+            t = _pick(ts, reached, run)
             if t is None:
                 continue
             name = per[-1][code].name if code in per[-1] else code
             facts, used = [], []
             # facts: every naming in the window, or the current run of a streak
             first = 0 if kind == "named_worst" else len(periods) - reached
+            if kind == "named_worst" and t.consecutive and run:
+                first = held[len(held) - run]
             for i, (p, f, sc, pub) in enumerate(zip(periods, flagged, per, issued, strict=True)):
                 if code not in f or i < first:
                     continue
@@ -182,8 +194,38 @@ def _ranking_hits(
                     t.quarters,
                     used,
                     t.count,
+                    t.citation_text,
                 )
             )
+    hits += _below_hits(triggers, period, scores)
+    return hits
+
+
+def _below_hits(triggers: Sequence[Trigger], period: Period, scores: ScoreFn) -> list[TriggerHit]:
+    """``below_score``: sampled units scoring below the passing score in ``period``."""
+    hits = []
+    for t in triggers:
+        if t.kind != "below_score" or period.kind != (t.cadence or "quarter"):
+            continue
+        for s in scores(period, t.level):
+            if s.sampled and s.points < t.score:
+                hits.append(
+                    TriggerHit(
+                        t.id,
+                        t.label,
+                        t.action,
+                        t.level,
+                        s.code,
+                        s.name,
+                        period.key,
+                        [f"{period.label}：得分{s.points:g}，低于合格分{t.score:g}分"],
+                        [],
+                        t.quarters,
+                        [period.key],
+                        1,
+                        t.citation_text,
+                    )
+                )
     return hits
 
 
@@ -216,10 +258,15 @@ def _issue_hits(
                     )
         elif t.kind == "source":
             for r in records:
-                if in_period(r, period) and r.source in t.sources:
-                    found[r.code_at(t.level) or ""].append(
-                        (r, f"问题#{r.id}来源：{source_label(r.source)}")
-                    )
+                if not (in_period(r, period) and r.source in t.sources):
+                    continue
+                fact = f"问题#{r.id}来源：{source_label(r.source)}"
+                if t.poor_rectification:
+                    poor = _poor_rectification(r, end)
+                    if poor is None:
+                        continue
+                    fact += f"，{poor}"
+                found[r.code_at(t.level) or ""].append((r, fact))
         elif t.kind == "recurrence":
             mine = [r for r in records if in_period(r, period) and r.recurrence]
             for code, rs in issue_units(mine, t.level).items():
@@ -252,9 +299,25 @@ def _issue_hits(
                     t.quarters,
                     [period.key],
                     1,
+                    t.citation_text,
                 )
             )
     return hits
+
+
+def _poor_rectification(r: IssueRecord, until: datetime) -> str | None:
+    """Why the rectification of ``r`` was poor by ``until`` (None: it was not).
+
+    Poor (整改落实不力) is a local reading: the fix was returned at least once, or
+    the deadline passed before the issue was closed.
+    """
+    if r.return_count >= 1:
+        return f"整改被退回{r.return_count}次"
+    if r.deadline is not None and r.state not in ("rejected", "merged"):
+        done = r.closed_at if r.closed_at is not None else until
+        if done > r.deadline and r.deadline < until:
+            return "逾期未整改到位"
+    return None
 
 
 def evaluate_triggers(

@@ -12,7 +12,7 @@ ended, January 2027 has not.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -289,7 +289,8 @@ def test_bulletin_publish_is_audited_and_an_unfinished_month_is_not(scored):
 
 
 def _media_exposure(world, community: str, township: str) -> int:
-    """A closed media-exposure issue of ``community`` reported on 10 November 2026."""
+    """A media-exposure issue of ``community`` reported on 10 November 2026 and closed two
+    days after its deadline (Quzhou ③ needs poor rectification)."""
     from sqlalchemy import select
 
     from civgrid.grids.boundaries.models import Unit
@@ -309,7 +310,7 @@ def _media_exposure(world, community: str, township: str) -> int:
             created_at=at,
             updated_at=at,
             deadline=at,
-            closed_at=at,
+            closed_at=at + timedelta(days=2),
             community_code=community,
             township_code=township,
             owner_unit_id=unit.id,

@@ -539,6 +539,18 @@ def _cases_evaluate(w, role, out):
     return "/api/v1/accountability/cases", {"json": {"period": CASE_PERIOD}}  # idempotent
 
 
+def _case_manual(w, role, out):
+    """A manual case about Y's owner unit (outside every scope the matrix reads)."""
+    body = {
+        "case_type": "neglect",
+        "level": "department",
+        "key": w.Y["owner_unit"]["key"],
+        "facts": ["矩阵测试"],
+        "evidence": [{"name": "照片.jpg"}],
+    }
+    return "/api/v1/accountability/cases/manual", {"json": body}
+
+
 def _bulletin_post(w, role, out):
     seeded(w)
     return "/api/v1/bulletins", {"json": {"period": _next_month(2024)}}  # ended, unpublished
@@ -622,6 +634,9 @@ MATRIX.update(
         ("GET", "/api/v1/scoring/rules"): _entry(ps_get("/api/v1/scoring/rules"), SCORE_READ),
         ("POST", "/api/v1/scoring/rules"): _entry(_ps(_rules_post), allow(CC)),
         ("GET", "/api/v1/bulletins"): _entry(ps_get("/api/v1/bulletins"), SCORE_READ),
+        ("GET", "/api/v1/supervision-report"): _entry(
+            ps_get("/api/v1/supervision-report", month=BULLETIN_MONTH, profile="lvliang"), DRAFT
+        ),
         ("GET", "/api/v1/bulletins/preview"): _entry(
             ps_get("/api/v1/bulletins/preview", period=BULLETIN_MONTH), DRAFT
         ),
@@ -639,6 +654,13 @@ MATRIX.update(
             ps_get("/api/v1/accountability/cases"), SCORE_READ
         ),
         ("POST", "/api/v1/accountability/cases"): _entry(_ps(_cases_evaluate), allow(CC)),
+        ("GET", "/api/v1/accountability/case-types"): _entry(
+            ps_get("/api/v1/accountability/case-types"), SCORE_READ
+        ),
+        ("POST", "/api/v1/accountability/cases/manual"): _entry(_ps(_case_manual), allow(CC)),
+        ("POST", "/api/v1/accountability/cases/refer-overdue"): _entry(
+            ps_get("/api/v1/accountability/cases/refer-overdue"), allow(CC)
+        ),
         ("GET", "/api/v1/accountability/cases/{case_id}"): _entry(
             _case_get, SCORE_READ, scoped=True
         ),

@@ -72,9 +72,38 @@ def as_dispatcher(client, login):
     client.headers.update(login("cc", "dispatcher"))
 
 
+def visit_all_communities(session, store, months=("2026-11", "2026-12")) -> None:
+    """Done patrol visits of every community in ``months`` (Sheqi scores what was
+    inspected: ``sampling: visited``)."""
+    from civgrid.grids.patrol.models import PatrolPlan, PatrolVisit
+
+    comms = [a.code for a in store.areas(layer="community", session=session)]
+    for month in months:
+        plan = PatrolPlan(month=month, settings={}, summary={})
+        y, m = (int(x) for x in month.split("-"))
+        for i, code in enumerate(comms):
+            plan.visits.append(
+                PatrolVisit(
+                    team_key="T1",
+                    day=date(y, m, 1 + i),
+                    seq=i,
+                    target_layer="community",
+                    target_code=code,
+                    community_code=code,
+                    kind="routine",
+                    reasons=[],
+                    status="done",
+                )
+            )
+        session.add(plan)
+    session.flush()
+
+
 @pytest.fixture
 def scenario(store):
+    """December's issues; the patrols visited every community in November and December."""
     with store.session() as s:
+        visit_all_communities(s, store)
         a = add_issue(
             s,
             community=CA,
@@ -492,8 +521,12 @@ def test_patrol_sampling(client, store, set_clock):
     towns = {c: x for c, x in _rows(client, "township", sample="patrol").items() if x["rank"]}
     assert set(towns) == {HAOZHAI, grid_town, SHEDIAN}
     assert towns[HAOZHAI]["points"] == 100.0
-    # default (the Sheqi profile says all): every community
-    assert all(x["rank"] for x in _rows(client, "community").values())
+    # default (the Sheqi profile says visited): what patrols visited, nothing inspected here
+    assert {c for c, x in _rows(client, "community").items() if x["rank"]} == {
+        CA,
+        grid.parent_code,
+    }
+    assert all(x["rank"] for x in _rows(client, "community", sample="all").values())
     # a profile whose rules say sampling: patrol samples by patrols by default
     patrolled = SHEQI_YAML.replace("profile: sheqi", "profile: patrolled").replace(
         "    base: 100\n", "    base: 100\n    sampling: patrol\n"

@@ -149,3 +149,60 @@ def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
         ).scalar()
     engine.dispose()
     assert str(issued).startswith("2026-12-07 02:00")
+
+
+def test_score_page_rankings_and_bulletin_agree(season_url, tmp_path):
+    """For every community and township of December 2026 of the simulated season, the
+    score page (API and HTML), the rankings overview page, the rankings API and the
+    bulletin show the same score and rank; a unit not sampled shows 未抽查 everywhere."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from civgrid.api.app import create_app
+    from civgrid.api.settings import Settings
+    from civgrid.grids.accounts.service import create_user
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.actors import SYSTEM_ACTOR
+    from civgrid.grids.core.db import make_engine
+
+    store = Store(make_engine(season_url))
+    try:
+        with store.session() as s:
+            create_user(s, SYSTEM_ACTOR, "consistency", "Chuangwen-2026!", "dispatcher")
+    finally:
+        store.engine.dispose()
+    app = create_app(
+        Settings(database_url=season_url, var_dir=tmp_path, build_index_on_startup=False)
+    )
+    app.state.score_clock = lambda: REAL_NOW
+    period = {"period": "2026-12"}
+    with TestClient(app) as c:
+        r = c.post(
+            "/api/v1/auth/token", data={"username": "consistency", "password": "Chuangwen-2026!"}
+        )
+        c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        bulletin = c.get("/api/v1/bulletins/preview", params=period).json()
+        overview = c.get("/scores", params=period).text
+        for level, key in (("community", "communities"), ("township", "townships")):
+            in_bulletin = {x["code"]: (x["points"], x["rank"]) for x in bulletin[key]}
+            ranking = c.get("/api/v1/rankings", params={**period, "level": level}).json()
+            in_ranking = {x["code"]: (x["value"], x["rank"]) for x in ranking["rows"]}
+            assert set(in_bulletin) == set(in_ranking) and in_bulletin
+            for code, (points, rank) in in_bulletin.items():
+                one = c.get(f"/api/v1/scores/{level}/{code}", params=period).json()
+                assert (one["points"], one["rank"]) == (points, rank), code
+                if rank is None:  # 未抽查: no score anywhere
+                    assert in_ranking[code][1] is None
+                else:
+                    assert in_ranking[code] == (points, rank), code
+                page = c.get(f"/scores/{level}/{code}", params=period).text
+                shown = f"{round(float(points), 2):g}" if rank is not None else "未抽查"
+                assert f"得分 <b>{shown}</b>　名次 {rank or '—'}" in page, code
+                row = re.search(
+                    rf"<tr[^>]*><td class='num'>([^<]*)</td><td><a href=\"/scores/{level}/"
+                    rf"{code}\?period=2026-12\">[^<]*</a></td><td class='num'>([^<]*)</td>",
+                    overview,
+                )
+                assert row is not None, code
+                assert (row[1], row[2]) == (str(rank) if rank else "—", shown), code

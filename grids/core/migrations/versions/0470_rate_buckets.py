@@ -1,7 +1,7 @@
 """Rate buckets shared by all server workers (login and intake throttles).
 
 Revision ID: 0470_rate_buckets
-Revises: 0450_campaigns
+Revises: 0460_scoring_cases
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0470_rate_buckets"
-down_revision = "0450_campaigns"
+down_revision = "0460_scoring_cases"
 branch_labels = None
 depends_on = None
 
