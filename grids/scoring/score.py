@@ -724,7 +724,7 @@ ADJUSTMENT_KINDS: dict[str, str] = {
     "leader_instruction": "领导批示",
     "command_notice": "县指挥部通报",
     "media": "媒体监督",
-    "complaint": "市民投诉",
+    "complaint": zh.SOURCE_LABELS["citizen_complaint"],
 }
 
 
@@ -756,7 +756,7 @@ def annual_result(
     >>> r = RuleVersion(effective_from="2026-01-01")
     >>> y = [Score("township", "T1", "一镇", "2026", 100, 92.0),
     ...      Score("township", "T2", "二镇", "2026", 100, 91.0)]
-    >>> out = annual_result(y, [Adjustment("T1", "media", -2.5, "媒体曝光")], r)
+    >>> out = annual_result(y, [Adjustment("T1", "media", -2.5, "电视台报道")], r)
     >>> [(s.code, s.points, s.rank) for s in out]
     [('T2', 91.0, 1), ('T1', 89.5, 2)]
     """
