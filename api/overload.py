@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -83,7 +84,9 @@ class LoadShedding:
         self.limit = max(1, limit)
         self.queue_s = queue_s
         self.retry_after_s = retry_after_s
-        self._slots: asyncio.Semaphore | None = None
+        # one semaphore per event loop: a server has one loop per process, but a test
+        # client per thread brings its own (a semaphore must not cross loops)
+        self._slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
         self.shed = 0  # counters, for tests and /healthz
         self.dropped = 0
 
@@ -91,11 +94,13 @@ class LoadShedding:
         if scope["type"] != "http" or scope.get("path", "").startswith(UNQUEUED):
             await self.app(scope, receive, send)
             return
-        if self._slots is None:  # created inside the running loop
-            self._slots = asyncio.Semaphore(self.limit)
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.limit)
         started = time.monotonic()
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.queue_s)
+            await asyncio.wait_for(slots.acquire(), timeout=self.queue_s)
         except TimeoutError:
             self.shed += 1
             status, headers, body = overloaded_response(scope, self.retry_after_s)
@@ -111,7 +116,7 @@ class LoadShedding:
                     return
             await self.app(scope, receive, send)
         finally:
-            self._slots.release()
+            slots.release()
 
 
 async def _peek_disconnect(receive: Receive) -> tuple[bool, Receive]:

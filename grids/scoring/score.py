@@ -699,10 +699,10 @@ def pairing_scores(
     for u in units:
         comm = by_code.get(pairs.get(u.code, ""))
         if comm is None or not comm.sampled:
-            out.append(
-                Score("civilized_unit", u.code, u.name, period.key, rules.base, rules.base,
-                      sampled=False)
-            )  # fmt: skip
+            unsampled = Score(
+                "civilized_unit", u.code, u.name, period.key, rules.base, rules.base, sampled=False
+            )
+            out.append(unsampled)
             continue
         w = float(work.get(u.code, 0.0))
         items = [

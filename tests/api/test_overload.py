@@ -69,8 +69,8 @@ def test_a_request_whose_client_left_while_queued_is_not_run():
     mw = LoadShedding(inner, limit=1, queue_s=2.0)
 
     async def scenario():
-        mw._slots = asyncio.Semaphore(1)  # created in this loop (the middleware does lazily)
-        await mw._slots.acquire()  # the only slot is busy
+        slots = mw._slots[asyncio.get_running_loop()] = asyncio.Semaphore(1)
+        await slots.acquire()  # the only slot is busy
         sent = []
 
         async def receive():
@@ -82,7 +82,7 @@ def test_a_request_whose_client_left_while_queued_is_not_run():
         scope = {"type": "http", "method": "GET", "path": "/gone", "headers": []}
         task = asyncio.create_task(mw(scope, receive, send))
         await asyncio.sleep(0.1)  # queued for a while, then the slot frees
-        mw._slots.release()
+        slots.release()
         await task
         return sent
 

@@ -132,6 +132,7 @@ def test_both_workers_use_a_generation_activated_from_the_cli(two_workers):
                 "/api/v1/issues",
                 json={
                     "category": "dumping",
+                    "source": "citizen_complaint",
                     "lon": lon + k * 0.0005,
                     "lat": lat,
                     "description": f"第{k}处",

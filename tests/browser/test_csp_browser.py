@@ -100,7 +100,7 @@ def test_map_issue_list_and_detail_under_the_csp(context, server):
     page.evaluate("""() => { const m = civgrid.state.issueMarkers[0];
         civgrid.ctx.issues.group.zoomToShowLayer(m, () => m.openPopup()); }""")
     page.wait_for_selector(".cg-issue-popup", timeout=20_000)
-    assert "责任单位" in page.inner_text(".leaflet-popup-content")
+    assert "主办单位" in page.inner_text(".leaflet-popup-content")
     _clean(page)
 
 

@@ -147,7 +147,7 @@ def test_command_center_map(page, server, img):
         civgrid.ctx.issues.group.zoomToShowLayer(m, () => m.openPopup()); }""")
     page.wait_for_selector(".cg-issue-popup", timeout=20_000)
     popup = page.inner_text(".leaflet-popup-content")
-    assert "责任单位" in popup and "上报时间" in popup
+    assert "主办单位" in popup and "认定依据" in popup and "上报时间" in popup
 
 
 def _reassignable(page) -> dict:

@@ -148,12 +148,14 @@ def test_every_leader_gets_two_visits_in_each_half(store):
 
 
 def test_a_seeded_hotspot_is_prioritised(store):
+    # campaigns=(): the arithmetic below is the plan's own; campaign boosts are tested in
+    # tests/patrol/test_plan_calendar.py and tests/scoring/test_campaigns.py
     community, grid = "411327001002", "411327001002003"  # 柳营村 (潘河街道 → ST02)
     with store.session() as s:
-        base = compute_plan(s, store, "2026-10")
+        base = compute_plan(s, store, "2026-10", campaigns=())
         base_top = max(x["priority"] for x in base.visits if x["kind"] in SAMPLED)
         seed_hotspot(s, community, grid, recurrences=5, when=datetime(2026, 9, 5, tzinfo=UTC))
-        r = compute_plan(s, store, "2026-10")
+        r = compute_plan(s, store, "2026-10", campaigns=())
         hot = [v for v in r.visits if v["kind"] == "hotspot"]
         assert [v["target_code"] for v in hot] == [grid]
         v = hot[0]
@@ -177,11 +179,11 @@ def test_a_seeded_hotspot_is_prioritised(store):
 
 def test_poor_last_score_raises_priority(sqlite_store):
     with sqlite_store.session() as s:
-        base = compute_plan(s, sqlite_store, "2026-10")
+        base = compute_plan(s, sqlite_store, "2026-10", campaigns=())
         out = {v["target_code"] for v in base.visits if v["kind"] in SAMPLED}
         codes = {a.code for a in sqlite_store.areas(layer="community", session=s)}
         target = sorted(codes - out)[0]  # not sampled on equal priorities
-        r = compute_plan(s, sqlite_store, "2026-10", last_scores={target: 55})
+        r = compute_plan(s, sqlite_store, "2026-10", last_scores={target: 55}, campaigns=())
         v = next(v for v in r.visits if v["target_code"] == target and v["kind"] in SAMPLED)
         assert "poor last score 55" in v["reasons"]
         # 1 + 3 (never visited) + 0.2 × (80 − 55) = 9
@@ -433,7 +435,7 @@ def test_team_with_polygon_area_chinese_headers_and_supervised_units(sqlite_stor
         assert team.unit_keys == ["PC01"]
         assert {"role": "组员", "count": 2} in team.members
         assert import_teams(s, ZH_HEADER + row).unchanged == ["ST05"]  # polygon round-trips
-        r = compute_plan(s, sqlite_store, "2026-12")
+        r = compute_plan(s, sqlite_store, "2026-12", campaigns=())
         # the key site inside the team's polygon is its stop now (it lies in SA03 too)
         ks = [v for v in r.visits if v["target_code"] == "KS019" and v["kind"] == "key_site"]
         assert len(ks) == 2 and {v["team_key"] for v in ks} == {"ST05"}
