@@ -63,10 +63,12 @@ def _pids_at(base: str, generation: int | None, deadline_s: float) -> tuple[set[
     return {p for p, g in seen.items() if g == generation}, time.monotonic() - start
 
 
-@pytest.fixture
-def two_workers(demo_sqlite_template, tmp_path):
-    """A demo database with an identical inactive generation 2, served by two workers."""
+@pytest.fixture(scope="module")
+def two_workers(demo_sqlite_template, tmp_path_factory):
+    """A demo database with an identical inactive generation 2, served by two workers
+    (one server for the module: each worker imports the whole app, which is slow)."""
     path, _index = demo_sqlite_template
+    tmp_path = tmp_path_factory.mktemp("workers")
     db = tmp_path / "demo.sqlite"
     shutil.copyfile(path, db)
     url = f"sqlite:///{db}"
@@ -159,7 +161,11 @@ def test_login_throttle_is_shared_and_ignores_spoofed_forwarded_for(two_workers)
             )
         codes.append(r.status_code)
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429], codes
-    assert len(_pids_at(base, _first, 240)[0]) == 2  # both workers were up and answering
+    # both workers were up and answering (the generation is the earlier test's business)
+    seen, started = set(), time.monotonic()
+    while len(seen) < 2 and time.monotonic() - started < 240:
+        seen.add(_health(base)["worker_pid"])
+    assert len(seen) == 2
 
 
 def _request(peer: str, xff: str | None, trusted: str):

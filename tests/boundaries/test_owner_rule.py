@@ -93,14 +93,25 @@ def _route_all(store, points, categories):
     return table
 
 
-@pytest.fixture
-def routed(demo_store, backend, demo_files):
+def _store_for(demo_store, backend):
     if backend == "postgis":
         demo_store.snap_index = GenerationIndex.empty()  # answer in SQL, not from the index
+    return demo_store
+
+
+@pytest.fixture
+def grid_table(demo_store, backend, demo_files):
+    """A point in every unit grid, routed for one category of each family."""
+    _units, _on, grids, _sites = demo_files
+    return _route_all(_store_for(demo_store, backend), _grid_points(grids), FAMILIES)
+
+
+@pytest.fixture
+def site_table(demo_store, backend, demo_files):
+    """A point on every key site outside the unit grids."""
     _units, _on, grids, sites = demo_files
-    grid_table = _route_all(demo_store, _grid_points(grids), FAMILIES)
-    site_table = _route_all(demo_store, _site_points(grids, sites), ["stairwell_clutter"])
-    return grid_table, site_table
+    store = _store_for(demo_store, backend)
+    return _route_all(store, _site_points(grids, sites), ["stairwell_clutter"])
 
 
 def test_every_unit_grid_has_a_responsible_unit_in_the_demo_data(demo_files):
@@ -109,9 +120,8 @@ def test_every_unit_grid_has_a_responsible_unit_in_the_demo_data(demo_files):
     assert missing == []
 
 
-def test_owner_of_every_unit_grid_for_every_family(routed, demo_files):
+def test_owner_of_every_unit_grid_for_every_family(grid_table, demo_files):
     units, on, _grids, _sites = demo_files
-    grid_table, _ = routed
     in_zone = 0
     for (grid, cat), r in grid_table.items():
         if cat in DEPARTMENT_OWNED:
@@ -153,9 +163,8 @@ def test_owner_of_every_unit_grid_for_every_family(routed, demo_files):
     assert in_zone >= 100  # the zone case is really exercised (most grids lie near a site)
 
 
-def test_lead_owns_only_at_co_built_sites(routed, demo_files):
+def test_lead_owns_only_at_co_built_sites(site_table, demo_files):
     _units, on, _grids, _sites = demo_files
-    _, site_table = routed
     assert len(site_table) >= 5
     co_built_seen = single_seen = 0
     for (site, _cat), r in site_table.items():
