@@ -44,7 +44,7 @@ import yaml
 
 from civgrid.grids.core.calendar import parse_day_list
 from civgrid.grids.core.errors import InvalidInputError
-from civgrid.grids.core.profilefile import ProfileFileError, line_for, line_map
+from civgrid.grids.core.profilefile import ProfileFileError, compose, line_for
 
 __all__ = ["CalendarFileError", "CalendarOverride", "load_calendar_file", "load_calendar_text"]
 
@@ -77,22 +77,7 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _compose(text: str, file: str) -> tuple[dict[str, Any], dict[tuple, int]]:
-    try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return {}, {}
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise CalendarFileError(file, line, f"YAML: {exc.problem or exc.context}") from exc
-    if not isinstance(data, dict):
-        raise CalendarFileError(file, node.start_mark.line + 1, "must be a mapping")
-    return data, line_map(node)
+    return compose(text, file, CalendarFileError, loader_class=_Loader, allow_empty=True)
 
 
 def _days(value: Any, key: str, file: str, lines: dict[tuple, int]) -> list[date]:

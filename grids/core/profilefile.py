@@ -59,9 +59,17 @@ def line_for(lines: Mapping[tuple, int], loc: Iterable[Any]) -> int | None:
 
 
 def compose(
-    text: str, file: str, error: type[ProfileFileError] = ProfileFileError
+    text: str,
+    file: str,
+    error: type[ProfileFileError] = ProfileFileError,
+    *,
+    loader_class: type[yaml.SafeLoader] = yaml.SafeLoader,
+    allow_empty: bool = False,
 ) -> tuple[dict[str, Any], dict[tuple, int]]:
     """Parse ``text`` (a YAML mapping) into data and the line of every node.
+
+    ``loader_class`` may be a stricter :class:`yaml.SafeLoader` (the calendar file
+    keeps dates as text); ``allow_empty`` makes an empty file an empty mapping.
 
     Raises
     ------
@@ -69,10 +77,12 @@ def compose(
         (or ``error``) Bad YAML, an empty file, or not a mapping — with the line.
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = loader_class(text)
         try:
             node = loader.get_single_node()
             if node is None:
+                if allow_empty:
+                    return {}, {}
                 raise error(file, 1, "empty profile file")
             data = loader.construct_document(node)
         finally:
