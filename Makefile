@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# make test runs the suite on both cores; each worker starts its own PostGIS cluster.
+# Files go whole to one worker (--dist loadfile): module fixtures (servers, browsers)
+# start once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 # the simulated season of `make demo`: 120 days, about 700 reports
 DEMO_DAYS ?= 120
 DEMO_PER_DAY ?= 6
@@ -90,7 +94,7 @@ demo: $(STAMP) assets
 # The layer contracts first: an upward import fails the run before any test.
 test: system-deps $(STAMP) assets
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The browser tests write their screenshots to a temporary folder unless
 # CIVGRID_SCREENSHOTS names one: this refreshes the README's pictures.

@@ -65,11 +65,32 @@ def pytest_runtest_makereport(item, call):
             report.longrepr = f"browser test skipped ({report.longrepr}); browser tests must run"
         return
     if report.skipped:
-        _POSTGIS_RUN["skipped"].append(item.nodeid)
         report.outcome = "failed"
         report.longrepr = f"PostGIS test skipped ({report.longrepr}); PostGIS tests must run"
+
+
+def pytest_runtest_logreport(report):
+    """Count PostGIS tests where reports arrive: in the one process, or in the xdist
+    controller (reports carry their markers as keywords)."""
+    if "postgis" not in report.keywords:
+        return
+    if report.failed and "PostGIS tests must run" in str(report.longrepr):
+        _POSTGIS_RUN["skipped"].append(report.nodeid)
     elif report.when == "call" and report.passed:
         _POSTGIS_RUN["passed"] += 1
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its cluster's PostGIS version to the controller."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["postgis_version"] = _POSTGIS_RUN["version"]
+
+
+def pytest_testnodedown(node, error):
+    """The controller learns the PostGIS version from the workers that started a cluster."""
+    version = getattr(node, "workeroutput", {}).get("postgis_version")
+    if version:
+        _POSTGIS_RUN["version"] = version
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -77,8 +98,8 @@ def pytest_terminal_summary(terminalreporter):
     if _POSTGIS_RUN["version"] is None:
         return
     terminalreporter.write_line(
-        f"PostGIS: SELECT PostGIS_Version() = {_POSTGIS_RUN['version']!r} on PostgreSQL 15 "
-        f"(127.0.0.1:{PG_PORT}); {_POSTGIS_RUN['passed']} PostGIS tests passed, "
+        f"PostGIS: SELECT PostGIS_Version() = {_POSTGIS_RUN['version']!r} on PostgreSQL 15; "
+        f"{_POSTGIS_RUN['passed']} PostGIS tests passed, "
         f"{len(_POSTGIS_RUN['skipped'])} skipped"
     )
 

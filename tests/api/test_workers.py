@@ -87,6 +87,9 @@ def two_workers(demo_sqlite_template, tmp_path_factory):
         "CIVGRID_DATABASE_URL": url,
         "CIVGRID_VAR_DIR": str(tmp_path / "var"),
         "CIVGRID_GENERATION_POLL_SECONDS": "0.25",
+        # 10 per hour, not the default 10 per minute: on a loaded machine 12 logins
+        # can take over a minute, and the bucket would refill while the test runs.
+        "CIVGRID_LOGIN_RATE": "10/3600",
     }
     proc = subprocess.Popen(
         [str(CIVGRID), "serve", "--workers", "2", "--port", str(port)],
