@@ -191,3 +191,40 @@ def test_unit_handler_queues_are_their_units(world):
     assert f'id="cg-row-{d["id"]}"' in html
     # a unit handler has no triage queue
     page(w, "unit_handler", "/queue?view=triage", 404)
+
+
+def test_page_errors_are_chinese_pages_and_the_api_keeps_problem_details(world):
+    w = world
+    cases = [
+        ("dispatcher", "/issues/987654", 404, "找不到该页面"),
+        ("unit_handler", f"/issues/{w.Y['id']}", 404, "找不到该页面"),
+        ("unit_handler", "/responsibility/gaps", 403, "没有权限"),
+        ("dispatcher", "/queue?offset=-1", 422, "填写有误"),
+        ("dispatcher", "/queue?order=nonsense", 422, "填写有误"),
+        ("dispatcher", "/no-such-page", 404, "找不到该页面"),
+    ]
+    for role, url, status, title in cases:
+        html = page(w, role, url, status)
+        assert f'id="cg-error-title">{title}<' in html, (role, url)
+        assert 'lang="zh-CN"' in html and "Not Found" not in html
+    r = w.client.get("/api/v1/issues/987654", headers=HTML)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 404
+
+
+def test_an_expired_session_goes_to_login_with_the_page_to_come_back_to(world):
+    """A page asked without a valid session redirects to the login page with ``next``;
+    the renewal answers 401 then, and a fresh cookie while the session is valid."""
+    w = world
+    r = w.client.get(
+        f"/issues/{w.X['id']}?x=1", headers=HTML, anonymous=True, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=/issues/{w.X['id']}%3Fx%3D1"
+    r = w.client.post("/session/renew", anonymous=True)
+    assert r.status_code == 401
+    r = w.client.post("/session/renew", **w.roles["unit_handler"])
+    assert r.status_code == 200 and r.json() == {"renewed": True}
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
