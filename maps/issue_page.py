@@ -62,8 +62,8 @@ def _when(value: Any) -> str:
 #: Photo stages → Chinese captions (整改前 is the report's photo, 整改后 the fix's).
 PHOTO_STAGE_LABELS: dict[str, str] = {
     "report": "整改前（上报）",
-    "submit": "整改后",
-    "reinspect": "复查",
+    "fix": "整改后",
+    "reinspection": "复查",
     "progress": "进展说明",
 }
 

@@ -88,7 +88,14 @@
   }
 
   function body(form) {
-    if (form.getAttribute("data-cg-kind") === "multipart") return new FormData(form);
+    if (form.getAttribute("data-cg-kind") === "multipart") {
+      var all = new FormData(form), fd = new FormData();
+      all.forEach(function (v, k) {
+        var emptyFile = typeof v === "object" && v !== null && v.size === 0 && !v.name;
+        if (!emptyFile && v !== "") fd.append(k, v);
+      });
+      return fd;
+    }
     var out = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.type === "submit" || el.type === "file") return;
