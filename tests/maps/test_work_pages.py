@@ -14,7 +14,7 @@ from support.authworld import build_world
 
 HTML = {"Accept": "text/html"}
 #: Controls: forms, buttons, inputs of type submit (anything that acts).
-CONTROL = re.compile(r"<(form|button)\b[^>]*>", re.I)
+CONTROL = re.compile(r"<(form|button|a\b[^>]*\bid=\"cg-export)\b[^>]*>", re.I)
 PERM = re.compile(r'data-perm="([^"]*)"')
 
 
@@ -83,29 +83,64 @@ def test_viewer_and_leader_get_no_action(world):
         assert 'id="cg-no-actions"' in html
 
 
+def _issues_in_every_state(w) -> list[int]:
+    """Issues at X's place in the open states and closed (through the API, as admin)."""
+    from support.mapdata import PNG
+
+    if getattr(w, "state_issues", None):
+        return w.state_issues
+    out = []
+    base = "/api/v1/issues/{}/transitions"
+    steps = [
+        [],
+        [{"json": {"action": "accept"}}],
+        [{"json": {"action": "accept"}}, {"data": {"action": "submit"}, "files": "photo"}],
+        [
+            {"json": {"action": "accept"}},
+            {"data": {"action": "submit"}, "files": "photo"},
+            {"json": {"action": "reinspect", "passed": True}},
+        ],
+    ]
+    for chain in steps:
+        d = w.report(w.px)
+        for step in chain:
+            kw = dict(step)
+            if kw.get("files") == "photo":
+                kw["files"] = [("photos", ("p.png", PNG, "image/png"))]
+            r = w.client.post(base.format(d["id"]), **kw)
+            assert r.status_code == 200, r.text
+        out.append(d["id"])
+    w.state_issues = out
+    return out
+
+
 def test_every_control_carries_a_permission_the_role_holds(world):
-    """Walk the issue pages per role: a control without data-perm, or with a permission
-    the role lacks, fails (naming page, role and control)."""
+    """Walk the work pages per role (home, every queue of the role, issue pages in every
+    state): a control without data-perm, or with a permission the role lacks, fails
+    (naming page, role and control)."""
+    from civgrid.maps.work_queue import views_for
+
     w = world
+    ids = _issues_in_every_state(w)
     problems = []
-    for role in (
-        "admin",
-        "dispatcher",
-        "inspector",
-        "unit_handler",
-        "grid_worker",
-        "leader",
-        "viewer",
-    ):
-        mine = w.G if role == "grid_worker" else w.X
-        for url in (f"/issues/{mine['id']}",):
+    seen_forms = set()
+    for role in STAFF:
+        mine = [w.G["id"]] if role == "grid_worker" else [w.X["id"], *ids]
+        urls = ["/", *(f"/queue?view={v.key}" for v in views_for(role))]
+        urls += [f"/issues/{i}" for i in mine]
+        for url in urls:
+            if role == "viewer" and url == "/":
+                continue  # the viewer's home is the map (another helper's page)
             html = page(w, role, url)
+            seen_forms |= set(re.findall(r'id="cg-form-([a-z_]+)"', html))
             for tag, perm in controls(html):
                 if perm is None:
                     problems.append(f"{role} {url}: no data-perm on {tag}")
                 elif perm not in held(w, role):
                     problems.append(f"{role} {url}: {perm} not held, on {tag}")
     assert not problems, "\n".join(problems)
+    # the walk met every action form of this page (else it proves little)
+    assert {"accept", "submit", "extension_request", "reinspect", "reopen"} <= seen_forms
 
 
 STAFF = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker", "leader", "viewer")

@@ -154,6 +154,16 @@
     send(f);
   });
 
+  /* A field's error goes when the field is changed. */
+  document.addEventListener("input", function (e) {
+    var el = e.target, form = el && el.form;
+    if (form && form.matches("form[data-cg-api]") && el.name) fieldError(form, el.name, "");
+  });
+  document.addEventListener("change", function (e) {
+    var el = e.target, form = el && el.form;
+    if (form && form.matches("form[data-cg-api]") && el.name) fieldError(form, el.name, "");
+  });
+
   /* Session renewal: while the page is used, renew the session cookie at most every
      RENEW_MS; an expired session sends the next action to the login page and back. */
   var RENEW_MS = 5 * 60 * 1000;
