@@ -149,7 +149,41 @@ def _photos(d: Mapping[str, Any]) -> Html:
     return Html(f'<div class="cg-photos" id="cg-photos">{"".join(figs)}</div>')
 
 
+#: How a part of the routing answer was found (``Reason.match``), in Chinese.
+_MATCH_LABELS: dict[str, str] = {
+    "covers": "位于",
+    "near_line": "临近",
+    "in_zone": "位于范围内",
+    "assignment": "责任分工：",
+}
+
+
+def _names(routing: Mapping[str, Any]) -> dict[str, str]:
+    """Object code → name, from the routing answer's places."""
+    out: dict[str, str] = {}
+    for key in ("county", "township", "community", "unit_grid", "road_section"):
+        obj = routing.get(key) or {}
+        if obj.get("code"):
+            out[obj["code"]] = obj.get("name") or obj["code"]
+    for obj in [*(routing.get("key_sites") or []), *(routing.get("supervision_areas") or [])]:
+        if obj.get("code"):
+            out[obj["code"]] = obj.get("name") or obj["code"]
+    return out
+
+
+def _why(reason: Mapping[str, Any] | None, names: Mapping[str, str]) -> str:
+    if not reason:
+        return ""
+    layer = zh.LAYER_LABELS.get(reason.get("layer"), reason.get("layer") or "")
+    where = names.get(reason.get("code"), reason.get("code") or "")
+    dist = reason.get("distance_m") or 0
+    far = f"，距 {dist:.0f} 米" if dist and dist >= 1 else ""
+    return f"{_MATCH_LABELS.get(reason.get('match'), '')}{layer}{where}{far}"
+
+
 def _routing(d: Mapping[str, Any]) -> Html:
+    """The routing answer with its reasons: the owner's rule, each responsible unit and
+    leader with the place that made it one, the road section and key sites."""
     rows = []
     if d.get("owner_basis"):
         rows.append(_row("主办单位依据", d["owner_basis"]))
@@ -158,14 +192,20 @@ def _routing(d: Mapping[str, Any]) -> Html:
     if d.get("deadline_rule"):
         rows.append(_row("时限规则", d["deadline_rule"]))
     routing = d.get("routing") or {}
-    for part in routing.get("reasons") or []:
-        if isinstance(part, Mapping):
-            rows.append(
-                _row(part.get("label") or part.get("kind") or "依据", part.get("text") or "")
-            )
+    names = _names(routing)
+    for key, label in (("responsible_units", "责任单位"), ("leaders", "责任领导")):
+        for p in routing.get(key) or []:
+            role = zh.ROLE_LABELS.get(p.get("role"), p.get("role") or "")
+            who = p.get("name") if key == "responsible_units" else p.get("title", p.get("name"))
+            rows.append(_row(f"{label}（{role}）", f"{who} — {_why(p.get('reason'), names)}"))
+    road = routing.get("road_section")
+    if road:
+        rows.append(_row("路段", f"{road.get('name')} — {_why(road.get('reason'), names)}"))
+    for site in routing.get("key_sites") or []:
+        rows.append(_row("重点点位", f"{site.get('name')} — {_why(site.get('reason'), names)}"))
     if not rows:
         return Html('<p class="muted" id="cg-routing">无。</p>')
-    return Html(f'<table id="cg-routing">{"".join(rows)}</table>')
+    return Html(f'<div class="cg-table-wrap"><table id="cg-routing">{"".join(rows)}</table></div>')
 
 
 def _person(actor: Mapping[str, Any], unit_names: Mapping[str, str]) -> str:
