@@ -141,14 +141,18 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Install one handler that turns every mapped domain exception into problem details."""
 
-    async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    async def _handle(request: Request, exc: Exception) -> Any:
         status = status_for(exc) or 500
+        if _wants_page(request):
+            return _error_page(status)
         extra = exc.to_dict() if hasattr(exc, "to_dict") else {}
         extra.pop("detail", None)
         return problem(status, str(exc), type_=f"civgrid:{type(exc).__name__}", **extra)
 
-    async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    async def _invalid(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, RequestValidationError)
+        if _wants_page(request):
+            return _error_page(422)
         return validation_problem(exc)
 
     async def _collision(request: Request, exc: Exception) -> JSONResponse:
@@ -185,6 +189,8 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: Exception) -> Any:
         # Starlette's own errors (unknown path, wrong method, a body that is not JSON)
         assert isinstance(exc, StarletteHTTPException)
+        if _wants_page(request) and exc.status_code >= 400:
+            return _error_page(exc.status_code, dict(exc.headers) if exc.headers else None)
         if _wants_html(request):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
@@ -265,6 +271,21 @@ def declare_problem_media_type(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _error_page(status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A page route's error as a Chinese page (:mod:`civgrid.maps.error_pages`)."""
+    from civgrid.maps.error_pages import error_page_html
+
+    return HTMLResponse(error_page_html(status), status_code=status, headers=headers)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API): its errors are Chinese pages."""
+    path = request.url.path
+    if path.startswith(("/api/", "/open311/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 def _wants_html(request: Request) -> bool:
