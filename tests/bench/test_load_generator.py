@@ -159,3 +159,55 @@ def test_county_points_are_distinct_and_inside_the_county():
     county = shape(json.loads(bench.COUNTY.read_text())["features"][0]["geometry"])
     xs, ys = zip(*pts, strict=True)
     assert shapely.contains_xy(county, xs, ys).all()
+
+
+def test_the_loopback_client_reuses_connections_and_reads_both_body_framings():
+    """A raw HTTP/1.1 server: a Content-Length answer, then a chunked one on the same
+    connection; ``Connection: close`` gets a connection of its own."""
+    seen = {"connections": 0, "bodies": []}
+
+    async def handle(reader, writer):
+        seen["connections"] += 1
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            lines = head.decode().split("\r\n")
+            length = next(
+                (int(x.split(":")[1]) for x in lines if x.lower().startswith("content-length")), 0
+            )
+            seen["bodies"].append(await reader.readexactly(length))
+            if lines[0].startswith("GET /chunked"):
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                writer.write(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+            else:
+                body = b'{"id": 7}'
+                writer.write(
+                    b"HTTP/1.1 201 Created\r\nServer-Timing: app;dur=2.5\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+            await writer.drain()
+            if "connection: close" in head.decode().lower():
+                writer.close()
+                return
+
+    async def scenario():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = bench.LoopbackClient(f"http://127.0.0.1:{port}")
+        first = await client.post_json("/x", {"a": "压测"})
+        second = await client.get("/chunked")
+        third = await client.get("/y", headers={"Connection": "close"})
+        client.close()
+        server.close()
+        return first, second, third
+
+    first, second, third = asyncio.run(scenario())
+    assert first.status_code == 201 and first.json() == {"id": 7}
+    assert bench.parse_server_timing(first.headers["server-timing"]) == 2.5
+    assert second.status_code == 200 and second.content == b"abcde"
+    assert third.status_code == 201
+    assert seen["connections"] == 2  # the first two shared one connection
+    assert seen["bodies"][0] == '{"a": "压测"}'.encode()
+
+
+def test_the_loopback_client_refuses_other_hosts():
+    with pytest.raises(bench.NotLoopbackError):
+        bench.LoopbackClient("http://203.0.113.5:8000")
