@@ -203,6 +203,10 @@ def parse_server_timing(value: str | None) -> float | None:
     return None
 
 
+class _StaleConnectionError(Exception):
+    """The connection was closed before any byte of an answer arrived."""
+
+
 @dataclass
 class Response:
     """An HTTP answer: status, headers (lower-case names) and body."""
@@ -223,13 +227,26 @@ class LoopbackClient:
     pool does bookkeeping over every connection and waiting request on each
     event; with a thousand requests in flight the generator spent its time there
     and its lateness swamped the figures.) A request cancelled by its timeout
-    closes its connection, as a client that gives up does.
+    closes its connection, as a client that gives up does. Connections idle for
+    longer than ``max_idle_s`` are dropped (uvicorn closes them after 5 s), and a
+    request whose reused connection turns out closed before any answer is sent
+    again once on a new one, as browsers and httpx do.
     """
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, max_idle_s: float = 3.0) -> None:
         self.host = check_loopback(base)
         self.port = urlsplit(base).port or 80
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.max_idle_s = max_idle_s
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+
+    def _take_idle(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since <= self.max_idle_s and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
 
     async def request(
         self,
@@ -243,10 +260,29 @@ class LoopbackClient:
         """Send one request and read its answer (Content-Length or chunked body)."""
         extra = dict(headers or {})
         close = extra.get("Connection", "").lower() == "close"
-        if self.idle and not close:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+        conn = None if close else self._take_idle()
+        if conn is not None:
+            try:
+                return await self._exchange(conn, method, path, body, content_type, extra)
+            except _StaleConnectionError:
+                pass  # closed by the server while idle: nothing was read; send it anew
+        conn = await asyncio.open_connection(self.host, self.port)
+        try:
+            return await self._exchange(conn, method, path, body, content_type, extra)
+        except _StaleConnectionError as exc:
+            raise ConnectionResetError("connection closed before an answer") from exc
+
+    async def _exchange(
+        self,
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        method: str,
+        path: str,
+        body: bytes,
+        content_type: str | None,
+        extra: dict[str, str],
+    ) -> Response:
+        reader, writer = conn
+        close = extra.get("Connection", "").lower() == "close"
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         if body or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(body)}")
@@ -254,11 +290,14 @@ class LoopbackClient:
             head.append(f"Content-Type: {content_type}")
         head += [f"{k}: {v}" for k, v in extra.items()]
         try:
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-            await writer.drain()
-            status_line = await reader.readline()
+            try:
+                writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+                await writer.drain()
+                status_line = await reader.readline()
+            except ConnectionError as exc:
+                raise _StaleConnectionError from exc
             if not status_line:
-                raise ConnectionResetError("connection closed before an answer")
+                raise _StaleConnectionError
             status = int(status_line.split()[1])
             got: dict[str, str] = {}
             while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
@@ -281,7 +320,7 @@ class LoopbackClient:
         if close or got.get("connection", "").lower() == "close":
             writer.close()
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return Response(status, got, content)
 
     async def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
@@ -297,7 +336,7 @@ class LoopbackClient:
 
     def close(self) -> None:
         """Close the idle connections."""
-        for _reader, writer in self.idle:
+        for _reader, writer, _since in self.idle:
             writer.close()
         self.idle.clear()
 
