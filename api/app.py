@@ -113,6 +113,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_max_bytes=settings.upload_max_bytes,
     )
 
+    from civgrid.api.servertiming import ServerTiming
+
+    # Server-Timing: app;dur=<ms> — the request's own cost, inside the load shedder
+    # (the wait in line is not counted); read by bench/load.py
+    app.add_middleware(ServerTiming)
+
     from civgrid.api.overload import LoadShedding
 
     # a request waits for a slot before any work; at most as many run as the

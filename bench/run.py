@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from support.pgcluster import Cluster, free_port  # noqa: E402
 
-BENCHES = ["snap.py", "hexbins.py", "backfill.py"]
+BENCHES = ["snap.py", "hexbins.py", "backfill.py", "load.py"]
 
 
 def main() -> int:
