@@ -5,7 +5,7 @@
   rule profiles (with the installed files that were skipped as malformed);
 * ``civgrid score compute --period 2026-12 --level community`` — the ranking table;
 * ``civgrid score cases evaluate|list|act`` — accountability cases;
-* ``civgrid score subjects civilized_units|key_task|other_task --period 2026Q4`` — the
+* ``civgrid score subjects civilized_units|key_task_units|other_task_units --period 2026Q4`` — the
   rankings of the assessed subjects (civilized units and key-task departments
   quarterly, other-task units half-yearly);
 * ``civgrid score work set --unit CU01 --period 2026Q4 --points 1.5 --note …`` and
@@ -225,7 +225,7 @@ def compute(
 
 @score_app.command("subjects")
 def subjects(
-    subject: str = typer.Argument(..., help="civilized_units, key_task or other_task"),
+    subject: str = typer.Argument(..., help="civilized_units, key_task_units or other_task_units"),
     period: str = typer.Option(..., "--period", help="YYYYQn, YYYYHn or YYYY."),
     profile: str | None = ProfileOption,
     as_of: str | None = AsOfOption,

@@ -282,7 +282,7 @@ def subject_scores(
     store: StoreDep,
     session: SessionDep,
     scope: ScopeDep,
-    subject: Annotated[Literal["civilized_units", "key_task", "other_task"], Path()],
+    subject: Annotated[Literal["civilized_units", "key_task_units", "other_task_units"], Path()],
     period: Annotated[str, Query(max_length=16, description="YYYYQn, YYYYHn or YYYY")],
     profile: ProfileQuery = None,
 ) -> SubjectScoresOut:

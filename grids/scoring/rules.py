@@ -511,15 +511,15 @@ class Subjects(_Strict):
     """The assessed subjects besides communities and townships (Sheqi 004 二、（三）2 三)."""
 
     civilized_units: PairingSubjects | None = None
-    key_task: SubjectList | None = None
-    other_task: SubjectList | None = None
+    key_task_units: SubjectList | None = None
+    other_task_units: SubjectList | None = None
 
     @model_validator(mode="after")
     def _disjoint(self) -> Subjects:
-        if self.key_task and self.other_task:
-            both = set(self.key_task.units) & set(self.other_task.units)
+        if self.key_task_units and self.other_task_units:
+            both = set(self.key_task_units.units) & set(self.other_task_units.units)
             if both:
-                raise _bad("other_task", f"{sorted(both)[0]} is in both lists")
+                raise _bad("other_task_units", f"{sorted(both)[0]} is in both lists")
         return self
 
 

@@ -108,8 +108,14 @@ class Period:
         (datetime.date(2026, 10, 1), datetime.date(2027, 1, 1))
         >>> Period.parse("2026-12").previous().key
         '2026-11'
+        >>> Period.parse("0000")
+        Traceback (most recent call last):
+        ...
+        civgrid.grids.core.errors.InvalidInputError: period '0000': the year must be 1–9998
         """
         s = str(text).strip().upper()
+        if (year := re.match(r"\d{4}", s)) and not 1 <= int(year[0]) <= 9998:
+            raise InvalidInputError(f"period {text!r}: the year must be 1–9998", field="period")
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})", s):
             y, mo = int(m[1]), int(m[2])
             if 1 <= mo <= 12:

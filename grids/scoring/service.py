@@ -85,7 +85,7 @@ CASE_ACTIONS = ("interview", "public_criticism", "referral", "rectified", "note"
 CASE_SUBJECTS = ("department", "township", "community", "leader")
 CASE_ACTION_LABELS = zh.CASE_ACTION_LABELS
 #: The assessed subjects of :meth:`ScoringContext.subject_scores` (Sheqi 004 二、（三）2 三).
-SUBJECTS = ("civilized_units", "key_task", "other_task")
+SUBJECTS = ("civilized_units", "key_task_units", "other_task_units")
 #: Chinese names of the periods a subject list is assessed over.
 _PERIOD_WORDS = {"quarter": "每季度", "half": "每半年", "year": "每年"}
 #: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
@@ -461,8 +461,8 @@ class ScoringContext:
     def subject_scores(self, period: Period, subject: str) -> dict[str, Any]:
         """The ranking of one group of assessed subjects (:data:`SUBJECTS`) in ``period``.
 
-        ``civilized_units``: the pairing units (quarterly); ``key_task``: the profile's
-        key-task departments, ranked among themselves quarterly; ``other_task``: the
+        ``civilized_units``: the pairing units (quarterly); ``key_task_units``: the profile's
+        key-task departments, ranked among themselves quarterly; ``other_task_units``: the
         profile's other-task units, half-yearly. Each group is ranked over its own
         period (or the year); adjustments recorded for the period and level count.
 

@@ -6,7 +6,7 @@
   unit and period by the command center as the community reports them
   (:func:`record_pairing_work`).
 * **Key-task departments** and **other-task units**: the lists of the profile
-  (``subjects.key_task`` / ``subjects.other_task``, names as the notice writes them),
+  (``subjects.key_task_units`` / ``subjects.other_task_units``, names as the notice writes them),
   matched to the county's units by name (:func:`subject_units`).
 * **Adjustments** of a period's result (:class:`~civgrid.grids.scoring.models.ScoreAdjustment`):
   provincial/city feedback, 领导批示, 县指挥部通报, media, complaints — each with its

@@ -693,7 +693,7 @@ MATRIX.update(
         ),
         # subjects (civilized units, key-task, other-task), 联建 work, adjustments, 年总评
         ("GET", "/api/v1/subjects/{subject}"): _entry(
-            ps_get("/api/v1/subjects/key_task", period="2026Q4"), SCORE_READ
+            ps_get("/api/v1/subjects/key_task_units", period="2026Q4"), SCORE_READ
         ),
         ("GET", "/api/v1/annual-result"): _entry(
             ps_get("/api/v1/annual-result", year="2026"), SCORE_READ

@@ -105,14 +105,14 @@ def test_civilized_units_key_task_other_task_and_bonus_stops(client, store, quar
     assert by["CU01"]["rank"] == 14 and by["CU02"]["rank"] == 13
 
     # the lists are assessed over their own periods only
-    for subject, period in (("key_task", "2026-12"), ("other_task", "2026Q4")):
+    for subject, period in (("key_task_units", "2026-12"), ("other_task_units", "2026Q4")):
         r = client.get(f"/api/v1/subjects/{subject}", params={"period": period})
         assert r.status_code == 422, r.text
-    other = _ok(client.get("/api/v1/subjects/other_task", params={"period": "2026H2"}))
+    other = _ok(client.get("/api/v1/subjects/other_task_units", params={"period": "2026H2"}))
     assert [s["name"] for s in other["scores"]][:1] and other["missing"] == []
     assert {s["name"] for s in other["scores"]} >= {"县新华书店", "县工商银行"}
     assert len(other["scores"]) == 14
-    key = _ok(client.get("/api/v1/subjects/key_task", params={"period": "2026Q4"}))
+    key = _ok(client.get("/api/v1/subjects/key_task_units", params={"period": "2026Q4"}))
     assert len(key["scores"]) == 18 and key["missing"] == []
     # months measured at department level: November and December (no issue in October).
     # D03 owns the November issue (−1 → 99) and the street vending (98.1); D04 the media
@@ -166,8 +166,8 @@ def test_annual_result_with_an_adjustment_and_the_bulletins(client, store, quart
     assert {s["code"]: s["points"] for s in again["scores"]}[SHEDIAN] == town["points"]
     assert [s["subject"] for s in annual["subjects"]] == [
         "civilized_units",
-        "key_task",
-        "other_task",
+        "key_task_units",
+        "other_task_units",
     ]
     assert [x["reason"] for x in annual["adjustments"]] == [body["reason"]]
 
@@ -184,11 +184,11 @@ def test_annual_result_with_an_adjustment_and_the_bulletins(client, store, quart
 
     half = _ok(client.post("/api/v1/bulletins", json={"period": "2026H2"}), 201)
     assert (half["kind"], half["number"]) == ("half_yearly", "社创半年考〔2026〕第1号")
-    assert [s["subject"] for s in half["content"]["subjects"]] == ["other_task"]
+    assert [s["subject"] for s in half["content"]["subjects"]] == ["other_task_units"]
     assert len(half["content"]["subjects"][0]["scores"]) == 14
     q = _ok(client.post("/api/v1/bulletins", json={"period": "2026Q4"}), 201)
     assert q["number"] == "社创考〔2026〕第1号"
     secs = {s["subject"]: s for s in q["content"]["subjects"]}
-    assert set(secs) == {"civilized_units", "key_task"}
+    assert set(secs) == {"civilized_units", "key_task_units"}
     cu01 = {s["code"]: s for s in secs["civilized_units"]["scores"]}["CU01"]
     assert cu01["points"] == pytest.approx(QA, abs=1e-4)  # no 联建 work recorded

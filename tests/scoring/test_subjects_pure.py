@@ -40,21 +40,23 @@ def _clause_units(head: str, tail: str) -> list[str]:
 def test_key_task_and_other_task_lists_are_the_notices():
     """二、（三）2 三（2）and （3）: the lists, their periods and their quoted clauses."""
     s = RULES.subjects
-    assert s.key_task.units == _clause_units(
+    assert s.key_task_units.units == _clause_units(
         "（2）承担重点任务的单位。", "等单位，承担着创建工作的重要任务"
     )
-    assert s.other_task.units == _clause_units(
+    assert s.other_task_units.units == _clause_units(
         "（3）承担其他任务的单位。", "等单位，承担着实地考察"
     )
-    assert (len(s.key_task.units), len(s.other_task.units)) == (18, 14)
-    assert (s.key_task.period, s.other_task.period, s.civilized_units.period) == (
+    assert (len(s.key_task_units.units), len(s.other_task_units.units)) == (18, 14)
+    assert (s.key_task_units.period, s.other_task_units.period, s.civilized_units.period) == (
         "quarter",
         "half",
         "quarter",
     )
-    for spec in (s.key_task, s.other_task, s.civilized_units):
+    for spec in (s.key_task_units, s.other_task_units, s.civilized_units):
         assert spec.citation.text in NOTICE
-    assert "每季度" in s.key_task.citation.text and "每半年" in s.other_task.citation.text
+    assert (
+        "每季度" in s.key_task_units.citation.text and "每半年" in s.other_task_units.citation.text
+    )
 
 
 def test_day_counts_say_working_or_calendar_with_their_ground():
