@@ -103,6 +103,11 @@ def test_civilized_units_key_task_other_task_and_bonus_stops(client, store, quar
     assert by["CU01"]["items"][0]["points"] == pytest.approx(QA, abs=1e-4)
     assert by["CU02"]["points"] == pytest.approx(QB, abs=1e-4)  # no work recorded: + 0
     assert by["CU01"]["rank"] == 14 and by["CU02"]["rank"] == 13
+    # the unit's own score page and API agree with the ranking
+    one = _ok(client.get("/api/v1/scores/civilized_unit/CU01", params={"period": "2026Q4"}))
+    assert (one["points"], one["rank"]) == (by["CU01"]["points"], 14)
+    page = client.get("/scores/civilized_unit/CU01", params={"period": "2026Q4"})
+    assert page.status_code == 200 and "联建工作" in page.text and "县新华书店" in page.text
 
     # the lists are assessed over their own periods only
     for subject, period in (("key_task_units", "2026-12"), ("other_task_units", "2026Q4")):
