@@ -530,10 +530,24 @@ class ScoringContext:
         return self._published[key]
 
     def score(self, period: Period, level: str, code: str) -> Score:
-        """One unit's score (with its line items)."""
+        """One unit's score (with its line items).
+
+        A listed key-task or other-task unit that owns no issue (so is not among the
+        department scores) is found in its group's ranking of a period it is assessed
+        over, with that rank.
+        """
         for s in self.scores(period, level):
             if s.code == code:
                 return s
+        if level == "department":
+            rules = self.rules(period)
+            for subject in ("key_task_units", "other_task_units"):
+                spec = getattr(rules.subjects, subject)
+                if spec is None or period.kind not in (spec.period, "year"):
+                    continue
+                for s in self.subject_scores(period, subject)["scores"]:
+                    if s.code == code:
+                        return s
         raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
 
     def indicators(self, period: Period, by: str) -> list[dict[str, Any]]:

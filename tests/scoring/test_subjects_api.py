@@ -117,6 +117,10 @@ def test_civilized_units_key_task_other_task_and_bonus_stops(client, store, quar
     assert [s["name"] for s in other["scores"]][:1] and other["missing"] == []
     assert {s["name"] for s in other["scores"]} >= {"县新华书店", "县工商银行"}
     assert len(other["scores"]) == 14
+    # a listed unit owning no issue still has its score page (the bulletin links it)
+    cu14 = next(x for x in other["scores"] if x["name"] == "县工商银行")
+    got = client.get(f"/api/v1/scores/department/{cu14['code']}", params={"period": "2026H2"})
+    assert (_ok(got)["points"], _ok(got)["rank"]) == (cu14["points"], cu14["rank"])
     key = _ok(client.get("/api/v1/subjects/key_task_units", params={"period": "2026Q4"}))
     assert len(key["scores"]) == 18 and key["missing"] == []
     # months measured at department level: November and December (no issue in October).
