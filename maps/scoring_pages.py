@@ -232,10 +232,47 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         f'<p>热力图：<a href="{heat}">{heat}</a></p>',
         "<h2>八、专项行动</h2>",
         campaign_section_html(c.get("campaigns") or [], c.get("period")),
+        _subjects_html(c.get("subjects") or [], worst),
+        _adjustments_html(c.get("adjustments") or []),
         f'<p class="muted">生成时间：{_e(c.get("generated_at"))}</p>',
     ]
     body = "".join(parts)
     return _page(c["title"], body)
+
+
+def _subjects_html(sections: Sequence[Mapping[str, Any]], named: set[str]) -> str:
+    """九、: the rankings of the assessed subjects (civilized units, key-task departments,
+    other-task units), each with its clause; empty when the bulletin has none."""
+    if not sections:
+        return ""
+    parts = ["<h2>九、文明单位及县直单位考评</h2>"]
+    for sec in sections:
+        sid = f"cg-subject-{_e(sec['subject'])}"
+        missing = "、".join(_e(n) for n in sec.get("missing") or [])
+        parts += [
+            f"<h3>{_e(sec['label'])}（{_e(sec['period_label'])}）</h3>",
+            f'<p class="muted">{_e(sec.get("citation"))}</p>',
+            _score_table(sec["scores"], named, sid),
+            f'<p class="muted">本县单位中未找到：{missing}</p>' if missing else "",
+        ]
+    return "".join(parts)
+
+
+def _adjustments_html(rows: Sequence[Mapping[str, Any]]) -> str:
+    """十、: the adjustments recorded for the period (年总评 加减分); empty when none."""
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{_e(_LEVELS.get(r['level'], r['level']))}</td><td>{_e(r['code'])}</td>"
+        f"<td>{_e(r['kind_label'])}</td><td class='num'>{_num(r['points'])}</td>"
+        f"<td>{_e(r['reason'])}</td><td>{_e(r['source'])}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<h2>十、综合加减分</h2>"
+        '<table id="cg-adjustments"><thead><tr><th>层级</th><th>单位代码</th><th>类别</th>'
+        f"<th>分值</th><th>事由</th><th>来源</th></tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def scores_page_html(

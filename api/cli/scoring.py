@@ -5,8 +5,15 @@
   rule profiles (with the installed files that were skipped as malformed);
 * ``civgrid score compute --period 2026-12 --level community`` — the ranking table;
 * ``civgrid score cases evaluate|list|act`` — accountability cases;
-* ``civgrid report monthly --month 2026-12 [--out DIR] [--publish]`` and
-  ``civgrid report quarterly --quarter 2026Q4`` — the bulletin as xlsx and HTML.
+* ``civgrid score subjects civilized_units|key_task_units|other_task_units --period 2026Q4`` — the
+  rankings of the assessed subjects (civilized units and key-task departments
+  quarterly, other-task units half-yearly);
+* ``civgrid score work set --unit CU01 --period 2026Q4 --points 1.5 --note …`` and
+  ``civgrid score adjust add --period 2026 --level township --code … --kind media …`` —
+  record 联建 work and adjustments (audited); ``work list`` / ``adjust list`` show them;
+* ``civgrid report monthly --month 2026-12 [--out DIR] [--publish]``,
+  ``civgrid report quarterly --quarter 2026Q4``, ``civgrid report half-yearly --half
+  2026H2`` and ``civgrid report annual --year 2026`` — the bulletin as xlsx and HTML.
 
 ``--as-of`` (a date or an ISO time) computes as of another moment than now: a
 period still running is scored up to it. Publishing and evaluating cases check the
@@ -27,11 +34,17 @@ import typer
 from civgrid.api.cli._common import DatabaseUrl, cli_actor, fail, open_store
 
 score_app = typer.Typer(help="Scoring (考核): rule profiles, scores, cases.", no_args_is_help=True)
-report_app = typer.Typer(help="Bulletins (通报): monthly, quarterly.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Bulletins (通报): monthly, quarterly, half-yearly, annual.", no_args_is_help=True
+)
 rules_app = typer.Typer(help="Rule profiles (考核规则).", no_args_is_help=True)
 cases_app = typer.Typer(help="Accountability cases (问责).", no_args_is_help=True)
 score_app.add_typer(rules_app, name="rules")
 score_app.add_typer(cases_app, name="cases")
+work_app = typer.Typer(help="联建 work of civilized (pairing) units.", no_args_is_help=True)
+adjust_app = typer.Typer(help="Adjustments of results (年总评 加减分).", no_args_is_help=True)
+score_app.add_typer(work_app, name="work")
+score_app.add_typer(adjust_app, name="adjust")
 
 ProfileOption = typer.Option(None, "--profile", help="Rule profile (default: sheqi).")
 AsOfOption = typer.Option(
@@ -210,6 +223,124 @@ def compute(
         fail(exc)
 
 
+@score_app.command("subjects")
+def subjects(
+    subject: str = typer.Argument(..., help="civilized_units, key_task_units or other_task_units"),
+    period: str = typer.Option(..., "--period", help="YYYYQn, YYYYHn or YYYY."),
+    profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The ranking of civilized units, key-task departments or other-task units."""
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.score import TIER_LABELS, Period
+
+    try:
+        p = Period.parse(period)
+        with _ctx(database_url, profile, now=parse_as_of(as_of)) as ctx:
+            got = ctx.subject_scores(p, subject)
+            typer.echo(f"{p.label} {got['label']}  {got['citation']}")
+            for s in got["scores"]:
+                if not s.sampled:
+                    typer.echo(f"  - {'未抽查':>5} - {s.code} {s.name}")
+                    continue
+                tier = TIER_LABELS.get(s.tier or "", "-")
+                typer.echo(f"{s.rank or '-':>3} {s.points:7.2f} {tier} {s.code} {s.name}")
+            for name in got["missing"]:
+                typer.echo(f"  (not in the county's units: {name})")
+    except DomainError as exc:
+        fail(exc)
+
+
+@work_app.command("set")
+def work_set(
+    unit: str = typer.Option(..., "--unit", help="The civilized unit's key."),
+    period: str = typer.Option(..., "--period", help="YYYYQn"),
+    points: float = typer.Option(..., "--points", help="Positive or negative."),
+    note: str = typer.Option(..., "--note", help="What the 联建 work was."),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record (or replace) a civilized unit's 联建 work points in a quarter (audited)."""
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.score import Period
+    from civgrid.grids.scoring.subjects import record_pairing_work
+
+    try:
+        with _ctx(database_url, None) as ctx:
+            w = record_pairing_work(
+                ctx.session, cli_actor(), unit, Period.parse(period), points, note, now=real_now()
+            )
+            typer.echo(f"recorded: {w.unit_key} {w.period} {w.points:+g} ({w.note})")
+    except DomainError as exc:
+        fail(exc)
+
+
+@work_app.command("list")
+def work_list(
+    period: str | None = typer.Option(None, "--period"),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Recorded 联建 work, by period and unit."""
+    from civgrid.grids.scoring.subjects import list_pairing_work
+
+    with _ctx(database_url, None) as ctx:
+        for w in list_pairing_work(ctx.session, period):
+            typer.echo(f"{w.period}\t{w.unit_key}\t{w.points:+g}\t{w.note}")
+
+
+@adjust_app.command("add")
+def adjust_add(
+    period: str = typer.Option(..., "--period", help="YYYY (年总评), YYYYHn or YYYYQn"),
+    level: str = typer.Option(..., "--level", help="community, township, department…"),
+    code: str = typer.Option(..., "--code", help="The unit's code or key."),
+    kind: str = typer.Option(
+        ..., "--kind", help="provincial_feedback, city_feedback, leader_instruction, …"
+    ),
+    points: float = typer.Option(..., "--points"),
+    reason: str = typer.Option(..., "--reason"),
+    source: str = typer.Option(..., "--source", help="The document it comes from."),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Record an adjustment of one unit's result (audited)."""
+    from civgrid.grids.core.errors import DomainError
+    from civgrid.grids.scoring.score import Period
+    from civgrid.grids.scoring.subjects import record_adjustment
+
+    try:
+        with _ctx(database_url, None) as ctx:
+            a = record_adjustment(
+                ctx.session,
+                cli_actor(),
+                Period.parse(period),
+                level,
+                code,
+                kind,
+                points,
+                reason,
+                source,
+                store=ctx.store,
+                now=real_now(),
+            )
+            typer.echo(f"recorded #{a.id}: {a.period} {a.level} {a.code} {a.kind} {a.points:+g}")
+    except DomainError as exc:
+        fail(exc)
+
+
+@adjust_app.command("list")
+def adjust_list(
+    period: str | None = typer.Option(None, "--period"),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Recorded adjustments."""
+    from civgrid.grids.scoring.subjects import list_adjustments
+
+    with _ctx(database_url, None) as ctx:
+        for a in list_adjustments(ctx.session, period):
+            typer.echo(
+                f"#{a.id}\t{a.period}\t{a.level}\t{a.code}\t{a.kind}\t{a.points:+g}\t{a.reason}"
+            )
+
+
 # --------------------------------------------------------------------------- cases
 
 
@@ -345,3 +476,29 @@ def report_quarterly(
 ) -> None:
     """The quarterly assessment (季度考评) with tiers 好/中/差 (published after the quarter)."""
     _report(quarter, out, publish, profile, database_url, as_of)
+
+
+@report_app.command("half-yearly")
+def report_half_yearly(
+    half: str = typer.Option(..., "--half", help="YYYYHn"),
+    out: Path | None = typer.Option(None, "--out", help="Output directory."),
+    publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
+    profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The half-year assessment (半年考评: other-task units; published after the half)."""
+    _report(half, out, publish, profile, database_url, as_of)
+
+
+@report_app.command("annual")
+def report_annual(
+    year: str = typer.Option(..., "--year", help="YYYY"),
+    out: Path | None = typer.Option(None, "--out", help="Output directory."),
+    publish: bool = typer.Option(False, "--publish", help="Number and freeze it."),
+    profile: str | None = ProfileOption,
+    as_of: str | None = AsOfOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The annual result (年度总评: the four quarters plus the recorded adjustments)."""
+    _report(year, out, publish, profile, database_url, as_of)

@@ -24,6 +24,9 @@ from civgrid.api.deps import score_registry as registry
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.scoring import (
     ActionIn,
+    AdjustmentIn,
+    AdjustmentOut,
+    AnnualResultOut,
     BulletinContentOut,
     BulletinOut,
     BulletinSummaryOut,
@@ -35,12 +38,15 @@ from civgrid.api.schemas.scoring import (
     LeaderDashboardOut,
     ManualCaseIn,
     NegativeListOut,
+    PairingWorkIn,
+    PairingWorkOut,
     PublishIn,
     RankingsOut,
     RuleProfileOut,
     RulesLoadedOut,
     ScoreOut,
     ScoresOut,
+    SubjectScoresOut,
     SupervisionReportOut,
 )
 from civgrid.grids.accounts.permissions import Scope
@@ -52,6 +58,8 @@ router = APIRouter(prefix="/api/v1", tags=["scoring"], responses=ERRORS_WRITE)
 #: Media type of the bulletin workbooks.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 pages = APIRouter(include_in_schema=False)
+#: Levels with a score page: the scored levels and the civilized (pairing) units.
+SCORED = (*LEVELS, "civilized_unit")
 
 LevelQuery = Annotated[
     Literal["unit_grid", "community", "township", "road_section", "department"],
@@ -162,7 +170,7 @@ def one_score(
     store: StoreDep,
     session: SessionDep,
     scope: ScopeDep,
-    level: Annotated[str, Path(description=f"One of {', '.join(LEVELS)}.")],
+    level: Annotated[str, Path(description=f"One of {', '.join(SCORED)}.")],
     code: Annotated[str, Path(max_length=32)],
     period: PeriodQuery = None,
     profile: ProfileQuery = None,
@@ -170,11 +178,11 @@ def one_score(
     """The score with its line items (rule, issue, points, reason)."""
     p = _period(period, request)
     ctx = _ctx(request, store, session, profile)
-    if level not in LEVELS:
+    if level not in SCORED:
         from civgrid.grids.core.errors import InvalidInputError
 
-        raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
-    scope.check_score(level, code, _during(p))
+        raise InvalidInputError(f"level must be one of {', '.join(SCORED)}", field="level")
+    scope.check_score(_scope_level(level), code, _during(p))
     return ctx.score(p, level, code).to_dict()
 
 
@@ -252,6 +260,194 @@ def rankings(
         "metric": metric,
         "rows": _visible(scope, level, rows, p),
     }
+
+
+# --------------------------------------------------------------------------- subjects
+
+
+def _subject_rows(scope: Scope, section: dict[str, Any], p: Period) -> dict[str, Any]:
+    """A subject section with the rows the scope reads (a unit handler: its own unit)."""
+    rows = [s.to_dict(items=True) if hasattr(s, "to_dict") else s for s in section["scores"]]
+    return {**section, "scores": _visible(scope, "department", rows, p)}
+
+
+@router.get(
+    "/subjects/{subject}",
+    summary="Scores of civilized units, key-task departments or other-task units",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def subject_scores(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    subject: Annotated[Literal["civilized_units", "key_task_units", "other_task_units"], Path()],
+    period: Annotated[str, Query(max_length=16, description="YYYYQn, YYYYHn or YYYY")],
+    profile: ProfileQuery = None,
+) -> SubjectScoresOut:
+    """Sheqi 004 二、（三）2 三: civilized (pairing) units quarterly (paired community + 联建
+    work), key-task departments quarterly, other-task units half-yearly; each ranked
+    among its own, with the adjustments recorded for the period."""
+    p = Period.parse(period)
+    ctx = _ctx(request, store, session, profile)
+    return _subject_rows(scope, ctx.subject_scores(p, subject), p)
+
+
+@router.get(
+    "/annual-result",
+    summary="The annual result (年总评)",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def annual_result_api(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    year: Annotated[str, Query(pattern=r"^\d{4}$", description="YYYY")],
+    profile: ProfileQuery = None,
+) -> AnnualResultOut:
+    """The mean of the four quarters plus the recorded adjustments (provincial/city
+    feedback, 领导批示, media, complaints), re-ranked, for every level and subject."""
+    from civgrid.grids.scoring.bulletins import subject_sections
+    from civgrid.grids.scoring.subjects import adjustment_dict, list_adjustments
+
+    p = Period.parse(year)
+    ctx = _ctx(request, store, session, profile)
+    ctx.check_begun(p)
+    return {
+        "year": p.key,
+        "profile": ctx.registry.profile(profile).profile,
+        "rules_effective_from": ctx.rules(p).effective_from.isoformat(),
+        "communities": _visible(
+            scope, "community", [s.to_dict() for s in ctx.scores(p, "community")], p
+        ),
+        "townships": _visible(
+            scope, "township", [s.to_dict() for s in ctx.scores(p, "township")], p
+        ),
+        "subjects": [_subject_rows(scope, sec, p) for sec in subject_sections(ctx, p)],
+        "adjustments": [
+            a
+            for a in (adjustment_dict(x) for x in list_adjustments(session, p.key))
+            if _visible(scope, _scope_level(a["level"]), [a], p)
+        ],
+    }
+
+
+def _scope_level(level: str) -> str:
+    """The scope level of a scored level (units by key: ``department``)."""
+    return "department" if level in ("department", "civilized_unit") else level
+
+
+@router.get(
+    "/pairing-work",
+    summary="Recorded 联建 work of civilized units",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def pairing_work_list(
+    session: SessionDep,
+    scope: ScopeDep,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+) -> list[PairingWorkOut]:
+    """By period and unit (a unit handler: its own unit's)."""
+    from civgrid.grids.scoring.subjects import list_pairing_work, work_dict
+
+    rows = [work_dict(w, _unit_names(session)) for w in list_pairing_work(session, period)]
+    return [
+        r
+        for r in rows
+        if scope.score_codes("department", [r["unit_key"]], _during(Period.parse(r["period"])))
+    ]
+
+
+def _unit_names(session: Any) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from civgrid.grids.boundaries.models import Unit
+
+    return dict(session.execute(select(Unit.key, Unit.name)).all())
+
+
+@router.post(
+    "/pairing-work",
+    summary="Record a civilized unit's 联建 work",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
+def pairing_work_record(
+    request: Request, session: SessionDep, actor: ActorDep, body: PairingWorkIn
+) -> PairingWorkOut:
+    """One record per unit and period (entered again: replaced); audited."""
+    from civgrid.grids.scoring.subjects import record_pairing_work, work_dict
+
+    w = record_pairing_work(
+        session,
+        actor,
+        body.unit_key,
+        Period.parse(body.period),
+        body.points,
+        body.note,
+        now=now(request),
+    )
+    return work_dict(w, _unit_names(session))
+
+
+@router.get(
+    "/adjustments",
+    summary="Recorded adjustments of results",
+    responses=ERRORS_READ,
+    response_model_exclude_unset=True,
+)
+def adjustments_list(
+    session: SessionDep,
+    scope: ScopeDep,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+    level: Annotated[
+        Literal["community", "township", "department", "civilized_unit"] | None, Query()
+    ] = None,
+) -> list[AdjustmentOut]:
+    """By period, level and unit (only the units whose scores the caller reads)."""
+    from civgrid.grids.scoring.subjects import adjustment_dict, list_adjustments
+
+    rows = [adjustment_dict(a) for a in list_adjustments(session, period, level)]
+    return [
+        r
+        for r in rows
+        if scope.score_codes(
+            _scope_level(r["level"]), [r["code"]], _during(Period.parse(r["period"]))
+        )
+    ]
+
+
+@router.post(
+    "/adjustments",
+    status_code=201,
+    summary="Record an adjustment (年总评 and the subject rankings)",
+    responses=ERRORS_WRITE,
+    response_model_exclude_unset=True,
+)
+def adjustment_record(
+    request: Request, store: StoreDep, session: SessionDep, actor: ActorDep, body: AdjustmentIn
+) -> AdjustmentOut:
+    """Provincial/city feedback, 领导批示, 县指挥部通报, media, complaints; audited."""
+    from civgrid.grids.scoring.subjects import adjustment_dict, record_adjustment
+
+    a = record_adjustment(
+        session,
+        actor,
+        Period.parse(body.period),
+        body.level,
+        body.code,
+        body.kind,
+        body.points,
+        body.reason,
+        body.source,
+        store=store,
+        now=now(request),
+    )
+    return adjustment_dict(a)
 
 
 # --------------------------------------------------------------------------- rules
@@ -783,10 +979,21 @@ def unit_score_page(
     from civgrid.grids.scoring.service import negative_list
     from civgrid.maps.scoring_pages import unit_page_html
 
-    if level not in LEVELS:
-        raise InvalidInputError(f"level must be one of {', '.join(LEVELS)}", field="level")
+    if level not in SCORED:
+        raise InvalidInputError(f"level must be one of {', '.join(SCORED)}", field="level")
     p = _period(period, request)
-    scope.check_score(level, code, _during(p))
+    scope.check_score(_scope_level(level), code, _during(p))
     ctx = _ctx(request, store, session, profile)
     score = ctx.score(p, level, code).to_dict()
-    return HTMLResponse(unit_page_html(score, negative_list(ctx, level, code, p), p.label))
+    if level in LEVELS:
+        negative = negative_list(ctx, level, code, p)
+    else:  # a civilized unit answers for no issue of its own: its community's list is linked
+        negative = {
+            "level": level,
+            "code": code,
+            "name": score["name"],
+            "period": p.key,
+            "entries": [],
+            "triggers": [],
+        }
+    return HTMLResponse(unit_page_html(score, negative, p.label))

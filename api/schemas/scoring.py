@@ -16,6 +16,9 @@ from civgrid.api.schemas.common import Number
 
 __all__ = [
     "ActionIn",
+    "AdjustmentIn",
+    "AdjustmentOut",
+    "AnnualResultOut",
     "BulletinContentOut",
     "BulletinOut",
     "BulletinSummaryCountsOut",
@@ -44,6 +47,8 @@ __all__ = [
     "NamedUnitOut",
     "NegativeEntryOut",
     "NegativeListOut",
+    "PairingWorkIn",
+    "PairingWorkOut",
     "PublishIn",
     "RankingRowOut",
     "RankingsOut",
@@ -51,6 +56,7 @@ __all__ = [
     "RulesLoadedOut",
     "ScoreOut",
     "ScoresOut",
+    "SubjectScoresOut",
     "SupervisionReportOut",
     "SupervisionUnitOut",
     "TierThresholdsOut",
@@ -62,7 +68,10 @@ __all__ = [
 class PublishIn(BaseModel):
     """Publish the bulletin of a month (月通报) or a quarter (季度考评)."""
 
-    period: str = Field(description="YYYY-MM or YYYYQn", max_length=16)
+    period: str = Field(
+        description="YYYY-MM (monthly), YYYYQn (quarterly), YYYYHn (half-year) or YYYY (annual)",
+        max_length=16,
+    )
     profile: str | None = None
 
 
@@ -359,6 +368,90 @@ class CampaignReportOut(BaseModel):
     model_config = {"populate_by_name": True}
 
 
+class PairingWorkIn(BaseModel):
+    """联建 work points of a civilized (pairing) unit in a quarter, as its community reports."""
+
+    unit_key: str = Field(min_length=1, max_length=32)
+    period: str = Field(max_length=16, description="YYYYQn (or YYYY-MM)")
+    points: float = Field(ge=-100, le=100)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class PairingWorkOut(BaseModel):
+    """A recorded 联建 work entry."""
+
+    id: int
+    unit_key: str
+    unit_name: str
+    period: str
+    points: Number
+    note: str
+    recorded_at: str
+    recorded_by: str
+
+
+class AdjustmentIn(BaseModel):
+    """An adjustment of one unit's result of a year (年总评), half-year or quarter."""
+
+    period: str = Field(max_length=16, description="YYYY, YYYYHn or YYYYQn")
+    level: Literal["community", "township", "department", "civilized_unit"]
+    code: str = Field(min_length=1, max_length=32)
+    kind: Literal[
+        "provincial_feedback",
+        "city_feedback",
+        "leader_instruction",
+        "command_notice",
+        "media",
+        "complaint",
+    ]
+    points: float = Field(ge=-100, le=100)
+    reason: str = Field(min_length=1, max_length=2000)
+    source: str = Field(min_length=1, max_length=200)
+
+
+class AdjustmentOut(BaseModel):
+    """A recorded adjustment."""
+
+    id: int
+    period: str
+    level: str
+    code: str
+    kind: str
+    kind_label: str
+    points: Number
+    reason: str
+    source: str
+    recorded_at: str
+    recorded_by: str
+
+
+class SubjectScoresOut(BaseModel):
+    """The ranking of one group of assessed subjects (civilized units, key-task
+    departments, other-task units) over its own period."""
+
+    subject: str
+    label: str
+    level: str
+    period: str
+    period_label: str
+    assessed: str
+    citation: str
+    scores: list[ScoreOut]
+    missing: list[str]
+
+
+class AnnualResultOut(BaseModel):
+    """The annual result (年总评) of a year: every ranking with its recorded adjustments."""
+
+    year: str
+    profile: str
+    rules_effective_from: str
+    communities: list[ScoreOut]
+    townships: list[ScoreOut]
+    subjects: list[SubjectScoresOut]
+    adjustments: list[AdjustmentOut]
+
+
 class BulletinContentOut(BaseModel):
     """The content of a bulletin (月通报 / 季度考评); ``number`` null in a draft."""
 
@@ -386,6 +479,8 @@ class BulletinContentOut(BaseModel):
     heat_link: str
     hexbins_link: str
     campaigns: list[CampaignSectionOut] = Field(default_factory=list)
+    subjects: list[SubjectScoresOut] = Field(default_factory=list)
+    adjustments: list[AdjustmentOut] = Field(default_factory=list)
 
 
 class BulletinOut(BaseModel):

@@ -124,6 +124,9 @@ class BulletinPrefixes(BaseModel):
 
     monthly: str = Field(min_length=1, max_length=16)
     quarterly: str = Field(min_length=1, max_length=16)
+    #: Half-year and annual assessments (default: the quarterly prefix + 半年 / 年).
+    half_yearly: str | None = Field(None, min_length=1, max_length=16)
+    annual: str | None = Field(None, min_length=1, max_length=16)
 
 
 def _rule(v: Any) -> str | float:

@@ -92,6 +92,7 @@ LEVEL_LABELS: dict[str, str] = {
     "township": "乡镇（街道）",
     "road_section": LAYER_LABELS["road_section"],
     "department": "责任单位",
+    "civilized_unit": "文明单位",
 }
 
 # ------------------------------------------------------------------ people
@@ -359,7 +360,12 @@ INDICATOR_LABELS: dict[str, str] = {
 }
 
 #: Bulletin kinds (通报).
-BULLETIN_KIND_LABELS: dict[str, str] = {"monthly": "月通报", "quarterly": "季度考评"}
+BULLETIN_KIND_LABELS: dict[str, str] = {
+    "monthly": "月通报",
+    "quarterly": "季度考评",
+    "half_yearly": "半年考评",
+    "annual": "年度总评",
+}
 
 #: Where the previous month's scores of a patrol plan came from (CLI: ``bulletin``
 #: and ``computed`` follow the period, a bulletin also its number).
@@ -383,6 +389,8 @@ SCORE_LINE_LABELS: dict[str, str] = {
     "bonus_cap": "加分封顶",
     "community": "社区得分",
     "period": "分期得分",
+    "pairing_work": "联建工作",
+    "adjustment": "年度加减分",
 }
 
 #: Columns of the campaign report (专项行动成效对比) and of the bulletin's campaign section.

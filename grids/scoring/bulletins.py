@@ -1,9 +1,14 @@
-"""Bulletins (通报): the monthly bulletin and the quarterly assessment, as content and xlsx.
+"""Bulletins (通报): the monthly bulletin, the quarterly assessment, the half-year
+assessment and the annual result (年总评), as content and xlsx.
 
 :func:`build_bulletin` assembles the content (ranking tables of communities and
 townships, best and worst named, department indicators, accountability cases
 with their facts, negative lists of the worst units, hotspots and a link to the
-heat map) as a JSON-ready dict; :func:`bulletin_xlsx` writes it as a workbook;
+heat map) as a JSON-ready dict — with, from a quarter on, the rankings of the
+profile's assessed subjects (``subjects``: civilized units and key-task departments
+quarterly, other-task units half-yearly, all of them in the year) and the recorded
+adjustments of the period (``adjustments``; the year's results take them: 年总评);
+:func:`bulletin_xlsx` writes it as a workbook;
 :func:`publish_bulletin` freezes both with a number (``<prefix>〔2026〕第3号``,
 the prefix from the city profile).
 A published bulletin is never recomputed; publishing a period twice is refused, and
@@ -37,7 +42,8 @@ from civgrid.grids.scoring.score import (
     in_period,
     until_for,
 )
-from civgrid.grids.scoring.service import ScoringContext, negative_list
+from civgrid.grids.scoring.service import SUBJECTS, ScoringContext, negative_list
+from civgrid.grids.scoring.subjects import adjustment_dict, list_adjustments
 
 __all__ = [
     "KIND_OF_PERIOD",
@@ -49,7 +55,15 @@ __all__ = [
     "published_through",
 ]
 
-KIND_OF_PERIOD = {"month": "monthly", "quarter": "quarterly"}
+KIND_OF_PERIOD = {
+    "month": "monthly",
+    "quarter": "quarterly",
+    "half": "half_yearly",
+    "year": "annual",
+}
+#: The title's last words where the kind label would repeat the period (2026年度…年度总评).
+_TITLE_WORDS = {"annual": "总评"}
+_NO_KIND = "a bulletin covers a month, a quarter, a half-year or a year"
 KIND_LABELS = zh.BULLETIN_KIND_LABELS
 #: How a draft names itself in accountability facts (its number is not known yet).
 DRAFT_NUMBER = "本期通报草稿"
@@ -70,7 +84,10 @@ def build_bulletin(
     ----------
     ctx : ScoringContext
     period : Period
-        ``month`` → monthly bulletin (月通报); ``quarter`` → quarterly assessment with tiers.
+        ``month`` → monthly bulletin (月通报); ``quarter`` → quarterly assessment with tiers
+        (and the civilized units and key-task departments); ``half`` → the half-year
+        assessment (other-task units); ``year`` → the annual result (年总评: every
+        ranking with the year's recorded adjustments).
     now : datetime, optional
         Generation time (aware UTC; default: the context's ``now``, which the
         scores and the summary are computed as of).
@@ -86,7 +103,7 @@ def build_bulletin(
     """
     kind = KIND_OF_PERIOD.get(period.kind)
     if kind is None:
-        raise InvalidInputError("a bulletin covers a month or a quarter", field="period")
+        raise InvalidInputError(_NO_KIND, field="period")
     now = now or ctx.as_of
     until = until_for(period, ctx.as_of)
     rules = ctx.rules(period)
@@ -109,7 +126,7 @@ def build_bulletin(
         "kind_label": KIND_LABELS[kind],
         "period": period.key,
         "period_label": period.label,
-        "title": f"{period.label}创建文明城市工作{KIND_LABELS[kind]}",
+        "title": f"{period.label}创建文明城市工作{_TITLE_WORDS.get(kind, KIND_LABELS[kind])}",
         "number": number,
         "profile": profile.profile,
         "profile_name": profile.name,
@@ -151,7 +168,23 @@ def build_bulletin(
         "campaigns": campaign_section(ctx.session, period.start, period.end - timedelta(days=1)),
         "heat_link": f"/map/heat?from={period.start.isoformat()}&to={last}",
         "hexbins_link": f"/api/v1/hexbins?from={period.start.isoformat()}&to={last}",
+        "subjects": subject_sections(ctx, period),
+        "adjustments": [adjustment_dict(a) for a in list_adjustments(ctx.session, period.key)],
     }
+
+
+def subject_sections(ctx: ScoringContext, period: Period) -> list[dict[str, Any]]:
+    """The rankings of the profile's assessed subjects assessed over ``period``'s kind
+    (all of them in a year), as JSON-ready sections."""
+    rules = ctx.rules(period)
+    out = []
+    for subject in SUBJECTS:
+        spec = getattr(rules.subjects, subject)
+        if spec is None or period.kind not in (spec.period, "year"):
+            continue
+        got = ctx.subject_scores(period, subject)
+        out.append({**got, "scores": [_row(s) for s in got["scores"]]})
+    return out
 
 
 _COLS_SCORE = [
@@ -193,6 +226,14 @@ _COLS_CAMPAIGN = [
     (k, zh.CAMPAIGN_REPORT_LABELS[k])
     for k in ("name", "windows", "found", "fixed", "found_before", "fixed_before")
 ]
+_COLS_ADJ = [
+    ("level", "层级"),
+    ("code", "代码"),
+    ("kind_label", "类别"),
+    ("points", "分值"),
+    ("reason", "事由"),
+    ("source", "来源"),
+]
 _COLS_NEG = [
     ("unit_name", "单位"),
     ("level", "层级"),
@@ -203,7 +244,8 @@ _COLS_NEG = [
 
 
 def bulletin_xlsx(content: dict[str, Any]) -> bytes:
-    """The bulletin as xlsx: sheets 社区排名, 乡镇排名, 部门指标, 问责情形, 负面清单, 专项行动."""
+    """The bulletin as xlsx: sheets 社区排名, 乡镇排名, 部门指标, 问责情形, 负面清单, 专项行动,
+    then one per assessed subject and 加减分 (the recorded adjustments), if any."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -253,6 +295,10 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     ]
     sheet("负面清单", _COLS_NEG, neg)
     sheet("专项行动", _COLS_CAMPAIGN, content.get("campaigns") or [])
+    for sec in content.get("subjects") or []:
+        sheet(sec["label"][:31], _COLS_SCORE, sec["scores"])
+    if content.get("adjustments"):
+        sheet("加减分", _COLS_ADJ, content["adjustments"])
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
     buf = io.BytesIO()
@@ -330,7 +376,7 @@ def publish_bulletin(
     """
     kind = KIND_OF_PERIOD.get(period.kind)
     if kind is None:
-        raise InvalidInputError("a bulletin covers a month or a quarter", field="period")
+        raise InvalidInputError(_NO_KIND, field="period")
     now = now or datetime.now(UTC)
     if period.end_utc > now:
         raise ConflictError(
@@ -394,10 +440,16 @@ def publish_bulletin(
 
 def series(kind: str) -> str:
     """The document series (文号 prefix) of ``kind``, from the city profile's
-    ``bulletin_prefixes``; each series is numbered separately per year."""
+    ``bulletin_prefixes``; each series is numbered separately per year. Without a
+    ``half_yearly`` or ``annual`` prefix, the quarterly one with 半年 / 年 (a local
+    default, so the numbers never collide)."""
     from civgrid.grids.core.city import current_city
 
-    return getattr(current_city().bulletin_prefixes, kind)
+    prefixes = current_city().bulletin_prefixes
+    got = getattr(prefixes, kind, None)
+    if got:
+        return str(got)
+    return prefixes.quarterly + {"half_yearly": "半年", "annual": "年"}[kind]
 
 
 def next_number(session: Session, kind: str, year: int) -> str:

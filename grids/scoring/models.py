@@ -12,6 +12,13 @@
   ``interview``, 通报批评 ``public_criticism``, 问责 ``referral``, ``note``, ``close``,
   限期整改 ``rectify_order``, 整改到位 ``rectified``).
 
+* :class:`PairingWork` — the 联建 work points of a civilized (pairing) unit in a
+  period, as its paired community reports them (004: “县直单位参与联建工作情况由社区提供”);
+  one record per unit and period, replaced (and audited) when entered again.
+* :class:`ScoreAdjustment` — a recorded adjustment of a period's result (年总评: provincial
+  or city feedback, 领导批示, 县指挥部通报, media, complaints): subject (level and code),
+  points, reason and source document.
+
 A case carries the ``citation`` of its rule; a manual case (``origin='manual'``,
 opened by the command center for what the data cannot show) its ``evidence``; a case
 under a profile's ``rectify_days`` opens as 限期整改 with ``due_at`` and is referred
@@ -26,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -39,7 +47,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from civgrid.grids.core.db import Base
 from civgrid.grids.core.types import UTCDateTime
 
-__all__ = ["AccountabilityCase", "Bulletin", "CaseEvent"]
+__all__ = ["AccountabilityCase", "Bulletin", "CaseEvent", "PairingWork", "ScoreAdjustment"]
+
+#: Bulletin kinds: 月通报, 季度考评, 半年考评 (other-task units), 年度总评.
+BULLETIN_KINDS = ("monthly", "quarterly", "half_yearly", "annual")
 
 
 class Bulletin(Base):
@@ -49,7 +60,9 @@ class Bulletin(Base):
     __table_args__ = (
         UniqueConstraint("kind", "period", name="uq_score_bulletins_kind_period"),
         UniqueConstraint("number", name="uq_score_bulletins_number"),
-        CheckConstraint("kind IN ('monthly', 'quarterly')", name="kind_known"),
+        CheckConstraint(
+            "kind IN ('monthly', 'quarterly', 'half_yearly', 'annual')", name="kind_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,3 +147,46 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[AccountabilityCase] = relationship(back_populates="events")
+
+
+class PairingWork(Base):
+    """联建 work points of a civilized (pairing) unit in one period (see the module doc)."""
+
+    __tablename__ = "score_pairing_work"
+    __table_args__ = (
+        UniqueConstraint("unit_key", "period", name="uq_score_pairing_work_unit_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    points: Mapped[float] = mapped_column(Float, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class ScoreAdjustment(Base):
+    """A recorded adjustment of one unit's result of a period (see the module doc)."""
+
+    __tablename__ = "score_adjustments"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('provincial_feedback', 'city_feedback', 'leader_instruction', "
+            "'command_notice', 'media', 'complaint')",
+            name="kind_known",
+        ),
+        Index("ix_score_adjustments_period", "period", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    points: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Where it comes from: the feedback document, the 批示, the report (no names).
+    source: Mapped[str] = mapped_column(String(200), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -72,15 +72,19 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ACTION_LABELS",
+    "DAY_COUNT_RULES",
     "DEFAULT_PROFILE",
     "SOURCE_NOTICES",
     "TRIGGER_FIELDS",
     "CaseType",
     "Citation",
+    "DayCount",
     "Profile",
     "RuleRegistry",
     "RuleVersion",
     "RulesError",
+    "SubjectList",
+    "Subjects",
     "SupervisionReport",
     "Trigger",
     "default_profile",
@@ -342,7 +346,7 @@ class Trigger(_Strict):
         "admonishment",
         "yellow_flag",
     ]
-    level: Literal["community", "township", "department"] = "community"
+    level: Literal["community", "township", "department", "civilized_unit"] = "community"
     count: int = Field(1, ge=1)
     window: int = Field(12, ge=1)
     bottom: int = Field(1, ge=1)
@@ -396,6 +400,16 @@ class Trigger(_Strict):
             raise _bad("local_reason", "local: true needs local_reason (what the notice lacks)")
         if self.local_reason and not self.local:
             raise _bad("local_reason", "local_reason needs local: true")
+        if self.level == "civilized_unit" and self.kind not in (
+            "poor_tier_consecutive",
+            "below_score",
+            "bottom_consecutive",
+        ):
+            raise _bad(
+                "level",
+                "civilized (pairing) units have scores only: a score trigger "
+                "(poor_tier_consecutive, below_score, bottom_consecutive)",
+            )
         if self.quarters and self.action != "bonus_stop":
             raise _bad("quarters", "quarters (of bonus stopped) needs action: bonus_stop")
         return self
@@ -426,6 +440,87 @@ class CaseType(_Strict):
     def citation_text(self) -> str:
         """The citation in Chinese."""
         return f"依据：{self.citation.render()}"
+
+
+#: The rules that count days, by key of ``day_counts`` (see :class:`DayCount`).
+DAY_COUNT_RULES: dict[str, str] = {
+    "overdue_deduction": "per_overdue_day / max_overdue_days (超期扣分)",
+    "overdue_trigger": "overdue_days triggers (超期问责情形)",
+    "negative_list": "overdue entries of the negative list (负面清单超期)",
+}
+
+
+class DayCount(_Strict):
+    """How one rule counts days: ``working`` (工作日: the county calendar,
+    ``grids/core/calendar.py`` from chinesecalendar plus the override file) or
+    ``calendar`` (自然日). Either the notice says it (``citation`` quoting “工作日”)
+    or it is a local choice (``local: true`` with ``local_reason``)."""
+
+    count: Literal["working", "calendar"] = "calendar"
+    citation: Citation | None = None
+    local: bool = False
+    local_reason: str = ""
+
+    @model_validator(mode="after")
+    def _grounded(self) -> DayCount:
+        if self.citation is None and not self.local:
+            raise _bad("local", "a day count cites the notice (工作日) or is local: true")
+        if self.local and not self.local_reason:
+            raise _bad("local_reason", "local: true needs local_reason")
+        if (
+            self.citation is not None
+            and "工作日" not in self.citation.text
+            and (self.count == "working")
+        ):
+            raise _bad("citation", "a cited working-day count must quote the notice's 工作日")
+        return self
+
+
+class SubjectList(_Strict):
+    """Units the notice names as one group of assessed subjects, and their period.
+
+    ``units`` are the names as the notice writes them (matched to the county's units
+    by name); ``period`` is ``quarter`` (key-task departments, “每季度”) or ``half``
+    (other-task units, “每半年”); the group is ranked only over that period (or the
+    year, for the annual result).
+    """
+
+    label: str = Field(min_length=1)
+    period: Literal["quarter", "half"]
+    units: list[str] = Field(min_length=1)
+    citation: Citation
+
+    @field_validator("units")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a unit is listed twice")
+        return v
+
+
+class PairingSubjects(_Strict):
+    """Civilized (pairing, 联建) units: scored ``period``-ly as their paired
+    community's score plus their recorded 联建 work."""
+
+    label: str = Field(min_length=1)
+    period: Literal["quarter"] = "quarter"
+    citation: Citation
+
+
+class Subjects(_Strict):
+    """The assessed subjects besides communities and townships (Sheqi 004 二、（三）2 三)."""
+
+    civilized_units: PairingSubjects | None = None
+    key_task_units: SubjectList | None = None
+    other_task_units: SubjectList | None = None
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Subjects:
+        if self.key_task_units and self.other_task_units:
+            both = set(self.key_task_units.units) & set(self.other_task_units.units)
+            if both:
+                raise _bad("other_task_units", f"{sorted(both)[0]} is in both lists")
+        return self
 
 
 class SupervisionReport(_Strict):
@@ -482,6 +577,18 @@ class RuleVersion(_Strict):
     #: The monthly supervision report's day (None: the profile has none).
     supervision_report: SupervisionReport | None = None
     case_types: list[CaseType] = Field(default_factory=list)
+    #: Assessed subjects besides communities and townships, with their periods.
+    subjects: Subjects = Field(default_factory=Subjects)
+    #: How each day-counting rule counts (key of :data:`DAY_COUNT_RULES` → DayCount);
+    #: a rule not listed counts calendar days.
+    day_counts: dict[Literal["overdue_deduction", "overdue_trigger", "negative_list"], DayCount] = (
+        Field(default_factory=dict)
+    )
+
+    def counts_working(self, rule: str) -> bool:
+        """Whether ``rule`` (a key of :data:`DAY_COUNT_RULES`) counts working days."""
+        got = self.day_counts.get(rule)  # type: ignore[call-overload]
+        return got is not None and got.count == "working"
 
     def case_type(self, type_id: str) -> CaseType:
         """The manual case type ``type_id``.

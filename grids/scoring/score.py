@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from civgrid.grids.core import labels as zh
-from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.calendar import WorkingCalendar, local_zone
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.workflow import ON_CLOCK
 from civgrid.grids.scoring.rules import RuleVersion
@@ -108,8 +108,14 @@ class Period:
         (datetime.date(2026, 10, 1), datetime.date(2027, 1, 1))
         >>> Period.parse("2026-12").previous().key
         '2026-11'
+        >>> Period.parse("0000")
+        Traceback (most recent call last):
+        ...
+        civgrid.grids.core.errors.InvalidInputError: period '0000': the year must be 1–9998
         """
         s = str(text).strip().upper()
+        if (year := re.match(r"\d{4}", s)) and not 1 <= int(year[0]) <= 9998:
+            raise InvalidInputError(f"period {text!r}: the year must be 1–9998", field="period")
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})", s):
             y, mo = int(m[1]), int(m[2])
             if 1 <= mo <= 12:
@@ -252,14 +258,30 @@ class IssueRecord:
             return self.owner_unit_key
         return getattr(self, f"{level}_code")
 
-    def overdue_days(self, until: datetime) -> int:
-        """Whole days (rounded up) past the deadline when the clock stopped.
+    def overdue_days(self, until: datetime, calendar: WorkingCalendar | None = None) -> int:
+        """Days past the deadline when the clock stopped: calendar days (rounded up), or
+        with ``calendar`` working days.
 
         The deadline is for reporting the rectification, as the deadline checker
         (``grids.issues.check_deadlines``) sees it: the clock stops at the last report
         (submitted, then closed or awaiting re-inspection), at closing without one, or
         at ``until``; an issue back at work (assigned, rectifying, returned) is still
         on the clock.
+
+        Working days (a profile's ``day_counts: working``) are the county calendar's
+        working days after the deadline's local day up to the stop's local day; a stop
+        later on the deadline's own working day counts one. A holiday (国庆) or a
+        weekend after the deadline adds nothing.
+
+        Examples
+        --------
+        >>> from datetime import UTC, datetime
+        >>> from civgrid.grids.core.calendar import WorkingCalendar
+        >>> r = IssueRecord(1, "x", "patrol", datetime(2026, 9, 1, tzinfo=UTC),
+        ...                 deadline=datetime(2026, 9, 30, 10, tzinfo=UTC))
+        >>> stop = datetime(2026, 10, 9, 2, tzinfo=UTC)  # 9 October, 10:00 Beijing
+        >>> r.overdue_days(stop), r.overdue_days(stop, WorkingCalendar.china())
+        (9, 2)
         """
         if self.deadline is None:
             return 0
@@ -270,7 +292,17 @@ class IssueRecord:
             stops.append(self.submitted_at)
         stop = min(stops)
         late = (stop - self.deadline).total_seconds()
-        return max(0, math.ceil(late / 86400.0))
+        if late <= 0:
+            return 0
+        if calendar is None:
+            return math.ceil(late / 86400.0)
+        # the days the late interval (deadline, stop] enters: a stop at 00:00 enters no day
+        first = calendar.local(self.deadline).date()
+        last = (calendar.local(stop) - timedelta(microseconds=1)).date()
+        n = calendar.working_days_between(first, last)
+        if n == 0 and first == last and calendar.is_working_day(first):
+            n = 1
+        return n
 
     def closed_on_time(self, until: datetime) -> bool:
         """Closed before ``until``, its rectification reported by the deadline."""
@@ -395,6 +427,7 @@ def score_issue(
     *,
     as_of: datetime | None = None,
     category_names: Mapping[str, str] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[LineItem]:
     """The line items one issue brings to its unit's score.
 
@@ -409,6 +442,10 @@ def score_issue(
         closures are counted up to it instead (a period still running).
     category_names : mapping, optional
         Category code → Chinese name, for the reasons (default: the code).
+    calendar : WorkingCalendar, optional
+        The county's working days: overdue days are counted on it when the rules
+        say so (``day_counts: {overdue_deduction: {count: working}}``); without it,
+        or when the rules count calendar days, in calendar days.
 
     Returns
     -------
@@ -426,10 +463,12 @@ def score_issue(
     if (extra := d.by_source.get(rec.source)) is not None and extra:
         src = source_label(rec.source)
         items.append(LineItem("source", -extra, f"问题来源加重扣分（{src}）", rec.id))
-    days = min(rec.overdue_days(until), d.max_overdue_days)
+    working = calendar if rules.counts_working("overdue_deduction") else None
+    days = min(rec.overdue_days(until, working), d.max_overdue_days)
     if days and d.per_overdue_day:
+        unit = "个工作日" if working is not None else "天"
         items.append(
-            LineItem("overdue", -round(d.per_overdue_day * days, 4), f"超期{days}天", rec.id)
+            LineItem("overdue", -round(d.per_overdue_day * days, 4), f"超期{days}{unit}", rec.id)
         )
     if rec.recurrence and d.per_recurrence:
         items.append(LineItem("recurrence", -d.per_recurrence, "问题反弹回潮", rec.id))
@@ -499,6 +538,7 @@ def compute_scores(
     sampled: Sample = None,
     as_of: datetime | None = None,
     category_names: Mapping[str, str] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[Score]:
     """Scores of ``units`` at ``level`` for ``period``, ranked and tiered.
 
@@ -529,6 +569,9 @@ def compute_scores(
         None → the period is taken as ended.
     category_names : mapping, optional
         Category code → Chinese name, for the reasons of the line items.
+    calendar : WorkingCalendar, optional
+        The county's working days, for rules counting overdue working days
+        (:func:`score_issue`).
 
     Returns
     -------
@@ -539,7 +582,16 @@ def compute_scores(
         raise InvalidInputError(f"unknown level {level!r}", field="level")
     if period.kind in ("quarter", "half", "year"):
         return _averaged(
-            records, rules, period, level, units, communities, sampled, as_of, category_names
+            records,
+            rules,
+            period,
+            level,
+            units,
+            communities,
+            sampled,
+            as_of,
+            category_names,
+            calendar,
         )
     if callable(sampled):
         sampled = sampled(period)
@@ -554,7 +606,7 @@ def compute_scores(
         items = [
             i
             for r in sorted(rs, key=lambda x: x.id)
-            for i in score_issue(r, rules, until, category_names=category_names)
+            for i in score_issue(r, rules, until, category_names=category_names, calendar=calendar)
         ]
         points, items = _total(rules.base, items, rules.bonuses.max_total)
         return Score(lvl, u.code, u.name, period.key, rules.base, points, items, len(rs))
@@ -740,7 +792,10 @@ class Adjustment:
 
 
 def annual_result(
-    year_scores: Sequence[Score], adjustments: Iterable[Adjustment], rules: RuleVersion
+    year_scores: Sequence[Score],
+    adjustments: Iterable[Adjustment],
+    rules: RuleVersion,
+    base_label: str = "四个季度平均成绩",
 ) -> list[Score]:
     """The annual result (年总评): the year's score (mean of its quarters) plus the
     recorded adjustments, ranked and tiered again.
@@ -749,6 +804,9 @@ def annual_result(
     批示、县指挥部通报、媒体监督、市民投诉等情况，分别排名排序”. Adding the adjustment points
     to the base is a LOCAL reading of “综合” (no formula in the notice). A unit not
     scored in the year gets no result; adjustments of unknown kinds are refused.
+    The same applies to a quarter (key-task departments) or a half-year (other-task
+    units), whose rankings also “综合…领导批示、县指挥部通报、媒体监督、市民投诉等情况”:
+    ``base_label`` names the base line item.
 
     Examples
     --------
@@ -773,7 +831,7 @@ def annual_result(
         if not s.sampled:
             out.append(Score(s.level, s.code, s.name, s.period, s.base, s.base, sampled=False))
             continue
-        items = [LineItem("period", s.points, "四个季度平均成绩", ref=s.period)]
+        items = [LineItem("period", s.points, base_label, ref=s.period)]
         items += [
             LineItem("adjustment", a.points, f"{ADJUSTMENT_KINDS[a.kind]}：{a.reason}", ref=a.kind)
             for a in by_code.get(s.code, [])
@@ -793,6 +851,7 @@ def _averaged(
     sampled: Sample,
     as_of: datetime | None,
     category_names: Mapping[str, str] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[Score]:
     """A quarter as the mean of its months, a year as the mean of its quarters.
 
@@ -822,6 +881,7 @@ def _averaged(
                 sampled=sampled,
                 as_of=as_of,
                 category_names=category_names,
+                calendar=calendar,
             )
         }
         for p in begun

@@ -28,7 +28,7 @@ from civgrid.grids.boundaries.models import Assignment, Leader, RoadSection, Rol
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
-from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.calendar import WorkingCalendar, local_zone
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolVisit
@@ -38,20 +38,32 @@ from civgrid.grids.scoring.rules import RuleRegistry, RuleVersion
 from civgrid.grids.scoring.score import (
     LEVELS,
     IssueRecord,
+    LineItem,
     Period,
     Score,
     UnitRef,
+    annual_result,
     bulletin_names,
     compute_scores,
     default_sample,
     in_period,
+    pairing_scores,
+    rank_scores,
     until_for,
+)
+from civgrid.grids.scoring.subjects import (
+    adjustments_of,
+    pairing_units,
+    pairings,
+    subject_units,
+    work_points,
 )
 from civgrid.grids.scoring.triggers import PublishedNames, TriggerHit, evaluate_triggers
 
 __all__ = [
     "CASE_ACTIONS",
     "SAMPLING",
+    "SUBJECTS",
     "ScoringContext",
     "act_on_case",
     "case_dict",
@@ -72,6 +84,10 @@ CASE_ACTIONS = ("interview", "public_criticism", "referral", "rectified", "note"
 #: Levels a manual case may name as its subject (``leader``: a leader by key).
 CASE_SUBJECTS = ("department", "township", "community", "leader")
 CASE_ACTION_LABELS = zh.CASE_ACTION_LABELS
+#: The assessed subjects of :meth:`ScoringContext.subject_scores` (Sheqi 004 二、（三）2 三).
+SUBJECTS = ("civilized_units", "key_task_units", "other_task_units")
+#: Chinese names of the periods a subject list is assessed over.
+_PERIOD_WORDS = {"quarter": "每季度", "half": "每半年", "year": "每年"}
 #: Sampling modes (``inspected`` is accepted as the older name of ``issues``).
 SAMPLING = ("all", "patrol", "issues", "visited")
 
@@ -244,6 +260,13 @@ class ScoringContext:
     now : datetime, optional
         The time the scores are computed as of (aware UTC; default: the current
         time, fixed when the context is made).
+    calendar : WorkingCalendar, optional
+        The county's working days, for the rules that count overdue working days
+        (default: the configured calendar, ``issues.config.configured_calendar``).
+
+    Scores at level ``civilized_unit`` are the pairing units' (paired community +
+    recorded 联建 work); the scores of a quarter, a half-year or a year take the
+    adjustments recorded for that period and level (:mod:`~civgrid.grids.scoring.subjects`).
     """
 
     store: Any
@@ -259,6 +282,7 @@ class ScoringContext:
     _samples: dict[str, Collection[str] | None] = field(default_factory=dict)
     _published: dict[tuple[str, str], PublishedNames | None] = field(default_factory=dict)
     _categories: dict[str, str] | None = None
+    calendar: WorkingCalendar | None = None
 
     def __post_init__(self) -> None:
         if self.sampling == "inspected":
@@ -302,6 +326,22 @@ class ScoringContext:
             rows = self.session.execute(select(Category.code, Category.name)).all()
             self._categories = {code: name for code, name in rows}
         return self._categories
+
+    @property
+    def day_calendar(self) -> WorkingCalendar:
+        """The working-day calendar (loaded on first use)."""
+        if self.calendar is None:
+            from civgrid.grids.issues.config import configured_calendar
+
+            self.calendar = configured_calendar()
+        return self.calendar
+
+    def _calendar_for(self, period: Period) -> WorkingCalendar | None:
+        """The calendar when the period's rules count working days, else None."""
+        rules = self.rules(period)
+        if any(rules.counts_working(k) for k in ("overdue_deduction", "overdue_trigger")):
+            return self.day_calendar
+        return None
 
     def rules(self, period: Period) -> RuleVersion:
         """The rules in force on the period's first day."""
@@ -349,18 +389,138 @@ class ScoringContext:
         self.check_begun(period)
         key = (period.key, level)
         if key not in self._scores:
-            self._scores[key] = compute_scores(
-                self.records,
-                self.rules(period),
+            if level == "civilized_unit":
+                got = self._civilized(period)
+            else:
+                got = compute_scores(
+                    self.records,
+                    self.rules(period),
+                    period,
+                    level,
+                    self.units(level),
+                    communities=self.units("community") if level == "township" else (),
+                    sampled=self.sample if level in ("community", "township") else None,
+                    as_of=self.as_of,
+                    category_names=self.category_names,
+                    calendar=self._calendar_for(period),
+                )
+            self._scores[key] = self._adjusted(period, level, got)
+        return self._scores[key]
+
+    def _adjusted(self, period: Period, level: str, scores: list[Score]) -> list[Score]:
+        """``scores`` with the adjustments recorded for ``period`` and ``level`` (none:
+        unchanged). A year's base is the mean of its quarters (年总评)."""
+        if period.kind not in ("quarter", "half", "year"):
+            return scores
+        adj = adjustments_of(self.session, period.key, level)
+        if not adj:
+            return scores
+        label = "四个季度平均成绩" if period.kind == "year" else f"{period.label}考评成绩"
+        return annual_result(scores, adj, self.rules(period), label)
+
+    def _civilized(self, period: Period) -> list[Score]:
+        """Civilized (pairing) units: in a month or quarter the paired community's score
+        plus the 联建 work recorded for it; a half-year or year the mean of its quarters."""
+        rules = self.rules(period)
+        last = date.fromordinal(period.end.toordinal() - 1)
+        units = pairing_units(self.session, last)
+        if period.kind in ("month", "quarter", "week"):
+            return pairing_scores(
+                self.scores(period, "community"),
+                pairings(self.session, last),
+                work_points(self.session, period.key),
+                units,
+                rules,
                 period,
-                level,
-                self.units(level),
-                communities=self.units("community") if level == "township" else (),
-                sampled=self.sample if level in ("community", "township") else None,
+            )
+        parts = [p for p in period.parts() if p.start_utc <= self.as_of]
+        per = [(p, {s.code: s for s in self.scores(p, "civilized_unit")}) for p in parts]
+        out = []
+        for u in units:
+            got = [(p, m[u.code]) for p, m in per if u.code in m and m[u.code].sampled]
+            if not got:
+                out.append(
+                    Score(
+                        "civilized_unit",
+                        u.code,
+                        u.name,
+                        period.key,
+                        rules.base,
+                        rules.base,
+                        sampled=False,
+                    )
+                )
+                continue
+            value = round(sum(s.points for _, s in got) / len(got), 4)
+            items = [LineItem("period", s.points, f"{p.label}得分", ref=p.key) for p, s in got]
+            out.append(
+                Score("civilized_unit", u.code, u.name, period.key, rules.base, value, items)
+            )
+        return rank_scores(out, rules)
+
+    def subject_scores(self, period: Period, subject: str) -> dict[str, Any]:
+        """The ranking of one group of assessed subjects (:data:`SUBJECTS`) in ``period``.
+
+        ``civilized_units``: the pairing units (quarterly); ``key_task_units``: the profile's
+        key-task departments, ranked among themselves quarterly; ``other_task_units``: the
+        profile's other-task units, half-yearly. Each group is ranked over its own
+        period (or the year); adjustments recorded for the period and level count.
+
+        Raises
+        ------
+        NotFoundError
+            The profile has no such group.
+        InvalidInputError
+            Unknown subject, or a period the group is not assessed over.
+        """
+        if subject not in SUBJECTS:
+            raise InvalidInputError(
+                f"subject must be one of {', '.join(SUBJECTS)}", field="subject", value=subject
+            )
+        rules = self.rules(period)
+        spec = getattr(rules.subjects, subject)
+        if spec is None:
+            raise NotFoundError(
+                f"profile {self.registry.profile(self.profile).profile} assesses no {subject}",
+                kind="subject",
+                key=subject,
+            )
+        if period.kind not in (spec.period, "year"):
+            raise InvalidInputError(
+                f"{spec.label}{_PERIOD_WORDS[spec.period]}考评（{spec.citation.clause}）："
+                f"period {period.key} must be a {spec.period} or a year",
+                field="period",
+            )
+        missing: list[str] = []
+        if subject == "civilized_units":
+            level = "civilized_unit"
+            scores = self.scores(period, level)
+        else:
+            level = "department"
+            units, missing = subject_units(self.session, spec.units)
+            self.check_begun(period)
+            raw = compute_scores(
+                self.records,
+                rules,
+                period,
+                "department",
+                units,
                 as_of=self.as_of,
                 category_names=self.category_names,
+                calendar=self._calendar_for(period),
             )
-        return self._scores[key]
+            scores = self._adjusted(period, level, raw)
+        return {
+            "subject": subject,
+            "label": spec.label,
+            "level": level,
+            "period": period.key,
+            "period_label": period.label,
+            "assessed": spec.period,
+            "citation": f"依据：{spec.citation.render()}",
+            "scores": scores,
+            "missing": missing,
+        }
 
     def published(self, period: Period, level: str) -> PublishedNames | None:
         """Who the published monthly bulletin of ``period`` named worst (cached)."""
@@ -370,10 +530,24 @@ class ScoringContext:
         return self._published[key]
 
     def score(self, period: Period, level: str, code: str) -> Score:
-        """One unit's score (with its line items)."""
+        """One unit's score (with its line items).
+
+        A listed key-task or other-task unit that owns no issue (so is not among the
+        department scores) is found in its group's ranking of a period it is assessed
+        over, with that rank.
+        """
         for s in self.scores(period, level):
             if s.code == code:
                 return s
+        if level == "department":
+            rules = self.rules(period)
+            for subject in ("key_task_units", "other_task_units"):
+                spec = getattr(rules.subjects, subject)
+                if spec is None or period.kind not in (spec.period, "year"):
+                    continue
+                for s in self.subject_scores(period, subject)["scores"]:
+                    if s.code == code:
+                        return s
         raise NotFoundError(f"no {level} {code!r}", kind=level, key=code)
 
     def indicators(self, period: Period, by: str) -> list[dict[str, Any]]:
@@ -405,6 +579,9 @@ class ScoringContext:
             bulletin gives. Without it, only bulletins actually published count.
         """
         names = {lvl: self.names(lvl) for lvl in ("community", "township", "department")}
+        names["civilized_unit"] = {
+            u.code: u.name for u in pairing_units(self.session, period.start)
+        }
         names["unit_grid"] = self.names("unit_grid")
         names["category"] = dict(self.category_names)  # facts name categories in Chinese
 
@@ -422,6 +599,7 @@ class ScoringContext:
             names,
             as_of=self.as_of,
             published=published,
+            calendar=self._calendar_for(period),
         )
 
 
@@ -922,12 +1100,14 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
     """A unit's repeated failures (负面清单) in ``period``.
 
     Entries: recurring problems, returned fixes, overdue issues (days counted up to
-    the end of the period or the context's ``now``, whichever is first), and the
+    the end of the period or the context's ``now``, whichever is first; working days
+    when the rules say so, ``day_counts: {negative_list: …}``), and the
     accountability triggers tripped — each with its issue.
     """
     until = until_for(period, ctx.as_of)
     entries = []
     cats = ctx.category_names
+    working = ctx.day_calendar if ctx.rules(period).counts_working("negative_list") else None
     for r in ctx.records:
         if r.code_at(level) != code or not in_period(r, period):
             continue
@@ -953,8 +1133,9 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
                     **cat,
                 }
             )
-        if (days := r.overdue_days(until)) > 0:
-            entries.append({"issue_id": r.id, "kind": "overdue", "label": f"超期{days}天", **cat})
+        if (days := r.overdue_days(until, working)) > 0:
+            label = f"超期{days}{'个工作日' if working is not None else '天'}"
+            entries.append({"issue_id": r.id, "kind": "overdue", "label": label, **cat})
     hits = [h.to_dict() for h in ctx.triggers(period) if h.level == level and h.unit_code == code]
     name = ctx.names(level).get(code)
     if name is None:

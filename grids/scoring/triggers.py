@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from civgrid.grids.core.calendar import WorkingCalendar
 from civgrid.grids.core.labels import CONSEQUENCE_LABELS
 from civgrid.grids.scoring.rules import Profile, Trigger
 from civgrid.grids.scoring.score import (
@@ -235,20 +236,28 @@ def _issue_hits(
     period: Period,
     names: dict[str, dict[str, str]],
     as_of: datetime | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[TriggerHit]:
+    """Issue triggers; ``calendar`` given: ``overdue_days`` counts working days (the
+    ``days``-th working day after the deadline's, at its close)."""
     hits: list[TriggerHit] = []
     start, end = period.start_utc, until_for(period, as_of)
+    unit = "天" if calendar is None else "个工作日"
     for t in triggers:
         found: dict[str, list[tuple[IssueRecord, str]]] = defaultdict(list)
         if t.kind == "overdue_days":
             for r in records:
                 if r.deadline is None or r.state in ("rejected", "merged"):
                     continue
-                crossed = r.deadline + timedelta(days=t.days)
+                crossed = (
+                    r.deadline + timedelta(days=t.days)
+                    if calendar is None
+                    else calendar.add_working_days(r.deadline, t.days).astimezone(UTC)
+                )
                 late = r.closed_at is None or r.closed_at > crossed
                 if start <= crossed < end and late and crossed < (r.closed_at or end):
                     found[r.code_at(t.level) or ""].append(
-                        (r, f"问题#{r.id}超期逾{t.days}天未整改")
+                        (r, f"问题#{r.id}超期逾{t.days}{unit}未整改")
                     )
         elif t.kind == "returned":
             for r in records:
@@ -329,6 +338,7 @@ def evaluate_triggers(
     *,
     as_of: datetime | None = None,
     published: PublishedFn | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> list[TriggerHit]:
     """All triggers tripped in ``period`` under the rules in force then.
 
@@ -349,6 +359,9 @@ def evaluate_triggers(
         ``published(month, level)`` → :class:`PublishedNames` of that month's
         published bulletin, or None. ``named_worst`` counts the units a published
         bulletin named; a month without one names nobody.
+    calendar : WorkingCalendar, optional
+        The county's working days, for ``overdue_days`` triggers when the rules count
+        them in working days (``day_counts: {overdue_trigger: {count: working}}``).
 
     Returns
     -------
@@ -358,5 +371,6 @@ def evaluate_triggers(
     recs = list(records)
     rules = profile.version_on(period.start)
     hits = _ranking_hits(profile, rules.triggers, period, scores, published)
-    hits += _issue_hits(rules.triggers, recs, period, names or {}, as_of)
+    working = calendar if rules.counts_working("overdue_trigger") else None
+    hits += _issue_hits(rules.triggers, recs, period, names or {}, as_of, working)
     return sorted(hits, key=lambda h: (h.rule_id, h.level, h.unit_code))

@@ -553,6 +553,25 @@ def _case_manual(w, role, out):
     return "/api/v1/accountability/cases/manual", {"json": body}
 
 
+def _pairing_work_post(w, role, out):
+    """联建 work of the demo's CU01 (paired with a community) in 2026Q4 (replaced each time)."""
+    body = {"unit_key": "CU01", "period": "2026Q4", "points": 1, "note": "矩阵测试"}
+    return "/api/v1/pairing-work", {"json": body}
+
+
+def _adjustment_post(w, role, out):
+    body = {
+        "period": "2026",
+        "level": "department",
+        "code": w.Y["owner_unit"]["key"],
+        "kind": "leader_instruction",
+        "points": 0.5,
+        "reason": "矩阵测试",
+        "source": "县领导批示",
+    }
+    return "/api/v1/adjustments", {"json": body}
+
+
 def _bulletin_post(w, role, out):
     seeded(w)
     return "/api/v1/bulletins", {"json": {"period": _next_month(2024)}}  # ended, unpublished
@@ -674,6 +693,17 @@ MATRIX.update(
             LEADER_SCORES,
             scoped=True,
         ),
+        # subjects (civilized units, key-task, other-task), 联建 work, adjustments, 年总评
+        ("GET", "/api/v1/subjects/{subject}"): _entry(
+            ps_get("/api/v1/subjects/key_task_units", period="2026Q4"), SCORE_READ
+        ),
+        ("GET", "/api/v1/annual-result"): _entry(
+            ps_get("/api/v1/annual-result", year="2026"), SCORE_READ
+        ),
+        ("GET", "/api/v1/pairing-work"): _entry(ps_get("/api/v1/pairing-work"), SCORE_READ),
+        ("POST", "/api/v1/pairing-work"): _entry(_ps(_pairing_work_post), allow(CC)),
+        ("GET", "/api/v1/adjustments"): _entry(ps_get("/api/v1/adjustments"), SCORE_READ),
+        ("POST", "/api/v1/adjustments"): _entry(_ps(_adjustment_post), allow(CC, 201)),
         ("GET", "/scores"): _entry(ps_get("/scores", period=BULLETIN_MONTH), SCORE_PAGE),
         ("GET", "/scores/bulletin"): _entry(
             ps_get("/scores/bulletin", period=BULLETIN_MONTH), DRAFT_PAGE

@@ -99,3 +99,23 @@ def test_a_quote_not_in_the_file_is_caught():
     t = next(t for _p, _d, t in TRIGGERS if t.citation)
     text = (SOURCES / t.citation.file).read_text(encoding="utf-8")
     assert t.citation.text[:-1] + "X" not in text
+
+
+def test_day_counts_are_named_in_the_docs():
+    """Each profile's working/calendar day count is grounded (a quote with 工作日, or
+    local with its reason) and docs/scoring.md names the rule and the profile."""
+    docs = (ROOT / "docs" / "scoring.md").read_text(encoding="utf-8")
+    section = docs[docs.index("**Working or calendar days**") :]
+    seen = 0
+    for name in REG.names():
+        for v in REG.profile(name).versions:
+            for key, dc in v.day_counts.items():
+                seen += 1
+                if dc.citation is not None:
+                    text = (SOURCES / dc.citation.file).read_text(encoding="utf-8")
+                    assert dc.citation.text in text and "工作日" in dc.citation.text
+                else:
+                    assert dc.local and dc.local_reason, (name, key)
+                assert f"`{key}`" in section, f"{name}.{key}: not in docs/scoring.md"
+                assert name.capitalize() in section or name in section
+    assert seen >= 2  # Sheqi's overdue deduction and negative list

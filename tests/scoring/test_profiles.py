@@ -19,13 +19,16 @@ import pytest
 from scoring_helpers import bj, rec
 
 from civgrid.grids.scoring.rules import RuleRegistry
-from civgrid.grids.scoring.score import Period, UnitRef, compute_scores
+from civgrid.grids.scoring.score import Period, UnitRef, compute_scores, pairing_scores
 from civgrid.grids.scoring.triggers import PublishedNames, evaluate_triggers
 
 REG = RuleRegistry.with_shipped()
 COMMS = [UnitRef(f"C{i}", f"社区{i}", "T0") for i in range(1, 6)]
 TOWNS = [UnitRef(f"T{i}", f"乡镇{i}") for i in range(1, 6)]
 DEPTS = [UnitRef(f"D{i}", f"部门{i}") for i in range(1, 6)]
+#: Civilized (pairing) units, U1 paired with C1 …, no 联建 work recorded.
+CIVILIZED = [UnitRef(f"U{i}", f"文明单位{i}") for i in range(1, 6)]
+PAIRS = {f"U{i}": f"C{i}" for i in range(1, 6)}
 NAMES = {
     "community": {u.code: u.name for u in COMMS},
     "township": {u.code: u.name for u in TOWNS},
@@ -38,7 +41,11 @@ def _run(profile: str, records, period: str, published=None):
     units = {"community": COMMS, "township": TOWNS, "department": DEPTS}
 
     def scores(p, level):
-        return compute_scores(records, prof.version_on(p.start), p, level, units[level])
+        rules = prof.version_on(p.start)
+        if level == "civilized_unit":
+            comms = compute_scores(records, rules, p, "community", COMMS)
+            return pairing_scores(comms, PAIRS, {}, CIVILIZED, rules, p)
+        return compute_scores(records, rules, p, level, units[level])
 
     return evaluate_triggers(
         prof, records, Period.parse(period), scores, NAMES, published=published
@@ -226,13 +233,17 @@ def test_sheqi_samples_by_patrol():
 
 
 def test_sheqi_poor_quarters_stop_bonus():
+    """The bonus stops fall on the civilized unit U1 paired with C1 (no 联建 work: C1's
+    score), as 004 二、（四）2 writes them (“…的文明单位，停发该单位…文明单位奖金”)."""
     # 15 illegal structures a month: −30 → 70 < 75 (差) in every month of Q3, Q4, 2027Q1
     months = [(2026, m) for m in range(7, 13)] + [(2027, m) for m in (1, 2, 3)]
     c1 = _issues("C1", months, n=15, category_code="illegal_structures")
     q3 = [h for h in _run("sheqi", c1, "2026Q3") if h.rule_id.startswith("poor")]
     assert [(h.rule_id, h.quarters) for h in q3] == [("poor_quarter", 1)]
     q4 = [h for h in _run("sheqi", c1, "2026Q4") if h.rule_id.startswith("poor")]
-    assert [(h.rule_id, h.unit_code, h.quarters) for h in q4] == [("poor_two_quarters", "C1", 2)]
+    assert [(h.rule_id, h.level, h.unit_code, h.quarters) for h in q4] == [
+        ("poor_two_quarters", "civilized_unit", "U1", 2)
+    ]
     q1 = [h for h in _run("sheqi", c1, "2027Q1") if h.rule_id.startswith("poor")]
     assert [(h.rule_id, h.quarters) for h in q1] == [("poor_three_quarters", 4)]
     assert "季度考评为“差”" in q1[0].facts[0]
@@ -246,7 +257,7 @@ def test_sheqi_poor_quarters_stop_bonus():
     )
     assert [h for h in _run("sheqi", gap, "2026Q4") if h.rule_id.startswith("poor")] == []
     q1 = [h for h in _run("sheqi", gap, "2027Q1") if h.rule_id.startswith("poor")]
-    assert [(h.rule_id, h.unit_code, h.quarters) for h in q1] == [("poor_quarter", "C1", 1)]
+    assert [(h.rule_id, h.unit_code, h.quarters) for h in q1] == [("poor_quarter", "U1", 1)]
     assert q1[0].facts == ["2027年第一季度：得分70，第5名，季度考评为“差”"]
 
 

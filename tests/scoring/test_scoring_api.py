@@ -148,7 +148,7 @@ def test_scores_by_hand(client, scenario):
         ("issue", -1.5, scenario["a"]),
         ("overdue", -0.4, scenario["a"]),
     ]
-    assert one["items"][1]["reason"] == "超期2天"
+    assert one["items"][1]["reason"] == "超期2个工作日"  # Sheqi counts working days: 3, 4 Dec
     # the composite ranking needs the minimum sample (5): nobody is ranked
     ind = client.get("/api/v1/indicators", params={"by": "department", "period": "2026-12"})
     rows = {r["code"]: r for r in ind.json()["rows"]}
@@ -329,7 +329,7 @@ def test_negative_list(client, scenario, login):
     assert nb["triggers"] == []  # no bulletin published: CB was never named
     page = client.get(f"/scores/community/{CA}", params={"period": "2026-12"})
     assert page.status_code == 200
-    assert "超期2天" in page.text and f"问题#{scenario['a']}" in page.text
+    assert "超期2个工作日" in page.text and f"问题#{scenario['a']}" in page.text
     assert "98.1" in page.text
 
 
@@ -387,8 +387,9 @@ def test_rules_upload_refused_keeps_rules(client, set_clock):
 
 
 def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
-    """9 December 10:00: an open issue of CA due 6 December 10:00 is 3 days overdue (−0.6),
-    not 10 (capped; 26 to the end of the month): CA = 100 − 1.5 − 0.4 − 1 − 0.6 = 96.5.
+    """9 December 10:00: an open issue of CA due 6 December 10:00 (a Sunday) is 3 working
+    days overdue (−0.6), not 10 (capped; 19 working days to the end of the month):
+    CA = 100 − 1.5 − 0.4 − 1 − 0.6 = 96.5.
     The December bulletin cannot be published yet; on 5 January it can, and the
     overdue days run to the end of December: capped at 10 → CA = 95.1."""
     with store.session() as s:
@@ -399,15 +400,15 @@ def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
     one = client.get(f"/api/v1/scores/community/{CA}", params={"period": "2026-12"}).json()
     assert one["points"] == pytest.approx(96.5)
     assert [(i["issue_id"], i["reason"]) for i in one["items"] if i["rule"] == "overdue"] == [
-        (scenario["a"], "超期2天"),
-        (late, "超期3天"),
+        (scenario["a"], "超期2个工作日"),
+        (late, "超期3个工作日"),
     ]
     neg = client.get(
         f"/api/v1/units/{CA}/negative-list", params={"level": "community", "period": "2026-12"}
     ).json()
     assert [(e["issue_id"], e["label"]) for e in neg["entries"]] == [
-        (scenario["a"], "超期2天"),
-        (late, "超期3天"),
+        (scenario["a"], "超期2个工作日"),
+        (late, "超期3个工作日"),
     ]
     # the current month by default, as of the clock
     assert client.get("/api/v1/scores").json()["period"] == "2026-12"
@@ -425,7 +426,8 @@ def test_running_month_is_scored_as_of_now(client, store, scenario, set_clock):
     neg = client.get(
         f"/api/v1/units/{CA}/negative-list", params={"level": "community", "period": "2026-12"}
     ).json()
-    assert [e["label"] for e in neg["entries"]] == ["超期2天", "超期26天"]
+    # working days (Sheqi's day_counts): 7–31 December, weekdays only = 19 (26 calendar days)
+    assert [e["label"] for e in neg["entries"]] == ["超期2个工作日", "超期19个工作日"]
     b = client.post("/api/v1/bulletins", json={"period": "2026-12"})
     assert b.status_code == 201 and b.json()["content"]["summary"]["overdue"] == 2
 

@@ -9,7 +9,13 @@ from civgrid.grids.core.db import Base
 from civgrid.grids.core.migrate import head_revision
 from support.schema_diff import schema_diffs
 
-OURS = {"score_bulletins", "accountability_cases", "accountability_case_events"}
+OURS = {
+    "score_bulletins",
+    "accountability_cases",
+    "accountability_case_events",
+    "score_pairing_work",
+    "score_adjustments",
+}
 
 
 def test_migration_matches_models(store):

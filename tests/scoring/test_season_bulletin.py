@@ -206,3 +206,44 @@ def test_score_page_rankings_and_bulletin_agree(season_url, tmp_path):
                 )
                 assert row is not None, code
                 assert (row[1], row[2]) == (str(rank) if rank else "—", shown), code
+
+
+def test_cli_pairing_work_adjustment_and_annual_bulletin(run, tmp_path):
+    """联建 work and an adjustment entered by the CLI (audited), the civilized units'
+    quarter with the work, and the annual result (年度总评) written with its 加减分 sheet."""
+    from openpyxl import load_workbook
+
+    work = ["score", "work", "set", "--period", "2026Q4", "--note", "组织志愿服务", "--unit"]
+    assert "recorded: CU01 2026Q4 +1.5" in run(*work, "CU01", "--points", "1.5")
+    assert "2026Q4\tCU01\t+1.5\t组织志愿服务" in run("score", "work", "list")
+    run(*work, "D03", "--points", "1", code=1)  # 县城管局 pairs with no community
+    ranking = run("score", "subjects", "civilized_units", "--period", "2026Q4", "--as-of", AS_OF)
+    assert "县直联建单位" in ranking and "CU01 县新华书店" in ranking
+    adjust = [
+        "score",
+        "adjust",
+        "add",
+        "--period",
+        "2026",
+        "--level",
+        "township",
+        "--kind",
+        "leader_instruction",
+    ]
+    added = run(
+        *adjust,
+        *("--code", "411327100000", "--points", "-1", "--source", "县领导批示件"),
+        *("--reason", "县领导批示：背街小巷整治滞后"),
+    )
+    assert "2026 township 411327100000 leader_instruction -1" in added
+    audit = run("user", "audit", "--action", "score.")
+    assert "score.pairing_work.record" in audit and "score.adjustment.record" in audit
+    out = tmp_path / "y"
+    text = run("report", "annual", "--year", "2026", "--out", str(out))
+    assert "2026年度创建文明城市工作总评" in text
+    wb = load_workbook(out / "annual-2026.xlsx")
+    assert {"加减分", "承担重点任务的单位", "承担其他任务的单位"} <= set(wb.sheetnames)
+    adj = list(wb["加减分"].iter_rows(min_row=3, values_only=True))
+    assert [(r[1], r[3], r[4]) for r in adj] == [
+        ("411327100000", -1, "县领导批示：背街小巷整治滞后")
+    ]
