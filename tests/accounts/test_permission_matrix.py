@@ -125,6 +125,12 @@ def _reassign(w, role, out):
     }
 
 
+def _bulk_reassign(w, role, out):
+    d = fresh(w, role, out)
+    body = {"issue_ids": [d["id"]], "unit": w.Y["owner_unit"]["key"], "note": "矩阵测试"}
+    return "/api/v1/issues/bulk-reassign", {"json": body}
+
+
 def _extension(w, role, out):
     d = fresh(w, role, out)
     return f"/api/v1/issues/{d['id']}/extensions", {"json": {"reason": "需要", "working_days": 3}}
@@ -331,6 +337,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/issues/{issue_id}/dispatch"): Entry(_dispatch, allow(CC), scoped=True),
     ("POST", "/api/v1/issues/{issue_id}/reassign"): Entry(_reassign, allow(CC), scoped=True),
+    ("GET", "/api/v1/issues/{issue_id}/dispatch-options"): Entry(
+        issue_get("/api/v1/issues/{id}/dispatch-options"), allow(CC), scoped=True, perm_first=True
+    ),
+    ("POST", "/api/v1/issues/bulk-reassign"): Entry(_bulk_reassign, allow(CC)),
+    ("POST", "/api/v1/issue-batches/{batch}/undo"): Entry(
+        get("/api/v1/issue-batches/0123abcd/undo"), allow(CC, 404)
+    ),
     ("POST", "/api/v1/issues/{issue_id}/extensions"): Entry(
         _extension, allow(("admin", "dispatcher", "unit_handler"), 201), scoped=True
     ),

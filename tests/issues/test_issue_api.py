@@ -93,7 +93,11 @@ def test_outside_the_county_lands_in_triage(client):
     assert d.owner_unit is None and d.deadline is None
     r = client.post(f"/api/v1/issues/{d.id}/dispatch", json={}, headers=CC)
     assert r.status_code == 422 and r.json()["field"] == "unit"
-    d2 = detail(client.post(f"/api/v1/issues/{d.id}/dispatch", json={"unit": "D03"}, headers=CC))
+    d2 = detail(
+        client.post(
+            f"/api/v1/issues/{d.id}/dispatch", json={"unit": "D03", "note": "交界处"}, headers=CC
+        )
+    )
     assert d2.state == "assigned" and d2.owner_unit.key == "D03" and d2.deadline is not None
     assert client.get("/api/v1/issues", params={"state": "triage"}).json()["total"] == 0
 
