@@ -151,8 +151,8 @@ def _event(state: State, action: Action, passed: bool | None, anchor: int) -> di
         body["passed"] = passed
     if action is Action.merge:
         body["into"] = anchor
-    if action is Action.dispatch:
-        body["unit"] = "D03"
+    if action in (Action.dispatch, Action.reassign):
+        body["unit"] = "D03"  # reassigning to the current owner is refused (nothing changes)
     return body
 
 
