@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responsibility,
         scoring,
         transfers,
+        work,
     )
     from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issues.router)
     app.include_router(transfers.router)
     app.include_router(transfers.pages)
+    app.include_router(work.pages)
     app.include_router(open311.router)
     app.include_router(maps.router)
     app.include_router(responsibility.router)

@@ -288,15 +288,19 @@ def issue_page(
     cfg: IssueConfigDep,
     scope: Annotated[Scope, require(Perm.map_read)],
 ) -> HTMLResponse:
-    """问题详情: the issue, its history and transfer requests, and the forms the caller may
-    use (progress note, transfer request; approve / refuse for the command center)."""
+    """问题详情: the issue, its photos, places, history, notices, visits and transfer
+    requests, and the action forms the caller may use now (one partial per action)."""
     from sqlalchemy import select
 
+    from civgrid.api.routers.work import page_nav
     from civgrid.grids.boundaries.models import Unit
+    from civgrid.grids.issues.links import visit_linker
+    from civgrid.grids.issues.models import SupervisionNotice
     from civgrid.grids.issues.notes import NOTE_PARTIES, unit_roles_on
     from civgrid.grids.issues.transfers import REQUEST_PARTIES
     from civgrid.grids.issues.workflow import Action
-    from civgrid.maps.issue_page import IssuePageForms, issue_page_html
+    from civgrid.maps.issue_actions import ActionContext
+    from civgrid.maps.issue_page import IssuePageForms, PageClock, issue_page_html
 
     issue = scope.check_issue(session.get(Issue, issue_id), issue_id)
     open_ = cfg.workflow.is_open(issue.state)
@@ -313,4 +317,41 @@ def issue_page(
     ]
     requests = [transfer_out(r).model_dump() for r in list_transfers(session, issue_id=issue.id)]
     detail = detail_out(issue, cfg).model_dump()
-    return HTMLResponse(issue_page_html(detail, requests, units, forms))
+    ctx = ActionContext(
+        issue=detail,
+        role=str(scope.role),
+        perms=frozenset(str(p) for p in Perm if scope.has(p)),
+        unit=scope.actor.unit,
+        units=units,
+        reporter=scope.role is Role.grid_worker and issue.reporter_who == scope.actor.who,
+        workflow=cfg.workflow,
+    )
+    notices = [
+        {"id": n.id, "number": n.number, "issued_at": n.issued_at, "deadline": n.deadline}
+        for n in session.scalars(
+            select(SupervisionNotice)
+            .where(SupervisionNotice.issue_id == issue.id)
+            .order_by(SupervisionNotice.id)
+        )
+    ]
+    visits = []
+    linker = visit_linker(required=False)
+    visit_id = linker.visit_of(session, issue.id) if linker is not None else None
+    if visit_id is not None:
+        from civgrid.grids.patrol.models import PatrolVisit
+
+        v = session.get(PatrolVisit, visit_id)
+        if v is not None:
+            visits.append({"id": v.id, "day": v.day.isoformat(), "team": v.team_key})
+    html = issue_page_html(
+        detail,
+        requests,
+        units,
+        forms,
+        actions=ctx,
+        nav=page_nav(session, scope),
+        clock=PageClock(cfg.now(), cfg.calendar),
+        notices=notices,
+        visits=visits,
+    )
+    return HTMLResponse(html)

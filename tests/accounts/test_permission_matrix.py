@@ -419,6 +419,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/audit"): Entry(get("/api/v1/audit"), allow(("admin",))),
     ("GET", "/login"): Entry(get("/login"), same(200)),
     ("GET", "/password"): Entry(get("/password"), PAGE),
+    ("POST", "/session/renew"): Entry(_any("/session/renew"), READ),
     ("POST", "/password"): Entry(_password_form, allow(STAFF, 422)),
     ("POST", "/login"): Entry(_login_form, same(303) | {"public": 401}),
     ("POST", "/logout"): Entry(_any("/logout"), same(303)),
