@@ -1,4 +1,4 @@
-"""The account pages (账号): login, change of password, and the command-center home.
+"""The account pages (账号): login, change of password, and the role home pages.
 
 The HTML lives in ``maps/templates/`` (``login.html``, ``password.html``,
 ``home.html``); every value is escaped by :func:`civgrid.maps.render.render`.
@@ -13,11 +13,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from civgrid.maps.render import Html, esc, render
 
-__all__ = ["home_page_html", "login_page_html", "password_page_html"]
+__all__ = ["HomeSection", "home_page_html", "login_page_html", "password_page_html"]
 
 
 def _errors(problems: Sequence[str]) -> Html:
@@ -44,6 +45,43 @@ def password_page_html(
     )
 
 
+@dataclass(frozen=True)
+class HomeSection:
+    """One block of a role's home page: a heading and ``(href, text, data-perm)`` links."""
+
+    title: str
+    links: Sequence[tuple[str, str, str | None]] = ()
+    html_id: str = ""
+    empty: str = "无。"
+
+
+def _cards(cards: Sequence[tuple[str, int, str]]) -> Html:
+    """``(label, number, href)`` → the figure cards."""
+    if not cards:
+        return Html("")
+    return Html(
+        '<div class="cg-cards" id="cg-figures">'
+        + "".join(
+            f'<a class="cg-card" href="{esc(h)}" data-figure="{esc(label)}">'
+            f"{esc(label)}<b>{n}</b></a>"
+            for label, n, h in cards
+        )
+        + "</div>"
+    )
+
+
+def _section(sec: HomeSection) -> str:
+    items = "".join(
+        f'<li><a href="{esc(h)}"'
+        + (f' data-perm="{esc(perm)}"' if perm else "")
+        + f">{esc(text)}</a></li>"
+        for h, text, perm in sec.links
+    )
+    body = f"<ul>{items}</ul>" if items else f'<p class="muted">{esc(sec.empty)}</p>'
+    hid = f' id="{esc(sec.html_id)}"' if sec.html_id else ""
+    return f"<section{hid}><h2>{esc(sec.title)}</h2>{body}</section>"
+
+
 def home_page_html(
     county: str,
     who: str,
@@ -51,10 +89,22 @@ def home_page_html(
     generation_id: int | None = None,
     generation_source: str | None = None,
     generation_created: datetime | None = None,
+    nav: Html | str = "",
+    heading: str = "",
+    cards: Sequence[tuple[str, int, str]] = (),
+    sections: Sequence[HomeSection] = (),
+    role: str = "",
 ) -> str:
-    """The landing page of the command center (behind login).
+    """A role's home page (behind login): the navigation, the role's figures (cards
+    linking to its queues) and its sections of links.
 
     ``generation_id`` is the active boundary generation (``None``: none imported yet).
+
+    >>> html = home_page_html("某县", "u", role="dispatcher", heading="今日待办",
+    ...     cards=[("待分拣", 3, "/queue?view=triage")],
+    ...     sections=[HomeSection("通报", [("/bulletins/1", "2026-11 月通报", None)])])
+    >>> 'data-figure="待分拣"' in html and "<b>3</b>" in html and 'data-role="dispatcher"' in html
+    True
     """
     generation = (
         f"第 {generation_id} 版（{generation_source or ''}，{generation_created:%Y-%m-%d}）"
@@ -64,5 +114,14 @@ def home_page_html(
     from civgrid.maps.banner import calendar_banner
 
     return render(
-        "home.html", county=county, who=who, generation=generation, banner=Html(calendar_banner())
+        "home.html",
+        county=county,
+        who=who,
+        role=role,
+        generation=generation,
+        banner=Html(calendar_banner()),
+        nav=Html(nav),
+        heading=heading or "首页",
+        cards=_cards(cards),
+        sections=Html("".join(_section(s) for s in sections)),
     )

@@ -371,11 +371,23 @@ def issue_query(
     escalated: Annotated[bool | None, Query()] = None,
     recurrent: Annotated[bool | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="An issue number, or words of address/description."),
+    ] = None,
+    deadline_before: Annotated[datetime | None, Query()] = None,
+    extension_pending: Annotated[bool | None, Query()] = None,
+    supervised: Annotated[bool | None, Query(description="Has a 督办 notice.")] = None,
+    proposed: Annotated[bool | None, Query(description="Has an owner unit.")] = None,
+    owner_only: Annotated[bool, Query(description="unit: as owner only.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     order: Annotated[
         str,
-        Query(description="-reported_at, reported_at, deadline, id, -id, updated_at, -updated_at"),
+        Query(
+            description="-reported_at, reported_at, deadline, -deadline, id, -id, updated_at, "
+            "-updated_at"
+        ),
     ] = "-reported_at",
 ) -> svc.IssueQuery:
     """Query parameters → :class:`civgrid.grids.issues.service.IssueQuery`."""
@@ -395,6 +407,12 @@ def issue_query(
         escalated=escalated,
         recurrent=recurrent,
         bbox=_bbox(bbox),
+        text=q,
+        deadline_before=deadline_before,
+        extension_pending=extension_pending,
+        supervised=supervised,
+        proposed=proposed,
+        owner_only=owner_only,
         limit=limit,
         offset=offset,
         order=order,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from civgrid.api.deps import SettingsDep, StoreDep, require
-from civgrid.grids.accounts.permissions import Perm, Scope
+from civgrid.api.routers.issues import IssueConfigDep
+from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.maps.account_pages import home_page_html
 from civgrid.maps.assets import STATIC_URL
 from civgrid.maps.render import render_text
@@ -23,11 +24,20 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    store: StoreDep, settings: SettingsDep, scope: Annotated[Scope, require(Perm.map_read)]
-) -> HTMLResponse:
-    """Landing page of the command center, in Chinese (behind login)."""
+    store: StoreDep,
+    settings: SettingsDep,
+    cfg: IssueConfigDep,
+    scope: Annotated[Scope, require(Perm.map_read)],
+) -> Response:
+    """The role's home page, in Chinese (behind login); a viewer's home is the map."""
+    from civgrid.api.routers.work import home_content, page_nav
+
+    if scope.role is Role.viewer:
+        return RedirectResponse("/map", status_code=303)
     with store.session() as session:
         gen = store.active_generation(session)
+        content = home_content(session, cfg, scope)
+        nav = page_nav(session, scope)
     return HTMLResponse(
         home_page_html(
             settings.county_name,
@@ -35,6 +45,9 @@ def home(
             generation_id=gen.id if gen is not None else None,
             generation_source=gen.source if gen is not None else None,
             generation_created=gen.created if gen is not None else None,
+            nav=nav,
+            role=str(scope.role),
+            **content,
         )
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from civgrid.grids.boundaries.models import Leader, Unit
@@ -53,6 +53,15 @@ class IssueQuery:
     recurrent: bool | None = None
     bbox: tuple[float, float, float, float] | None = None
     ids: Sequence[int] | None = None
+    #: Search: an issue number (``123`` or ``#123``), else words of the address or description.
+    text: str | None = None
+    #: Deadline before this moment (due soon, with ``overdue=False``).
+    deadline_before: datetime | None = None
+    extension_pending: bool | None = None
+    #: Has a 督办 notice (``notice_count > 0``).
+    supervised: bool | None = None
+    #: Has an owner unit (a triaged issue with a proposed owner, ready to dispatch).
+    proposed: bool | None = None
     limit: int = 50
     offset: int = 0
     order: str = "-reported_at"
@@ -74,6 +83,7 @@ _ORDERS = {
     "reported_at": (Issue.reported_at, Issue.id),
     "-reported_at": (Issue.reported_at.desc(), Issue.id.desc()),
     "deadline": (Issue.deadline, Issue.id),
+    "-deadline": (Issue.deadline.desc(), Issue.id.desc()),
     "id": (Issue.id,),
     "-id": (Issue.id.desc(),),
     "updated_at": (Issue.updated_at, Issue.id),
@@ -154,8 +164,36 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy)))
     if q.ids is not None:
         conds.append(Issue.id.in_(list(q.ids)))
+    conds.extend(_work_conditions(q))
     if q.scope is not None:
         conds.extend(q.scope.issue_conditions())
+    return conds
+
+
+def _work_conditions(q: IssueQuery) -> list[Any]:
+    """The work queues' filters: text search, due before, extension pending, 督办, proposed."""
+    conds: list[Any] = []
+    text = (q.text or "").strip()
+    if text:
+        number = text.lstrip("#＃").strip()
+        if number.isdigit() and len(number) <= 12:
+            conds.append(Issue.id == int(number))
+        else:
+            for word in text.split()[:5]:
+                like = f"%{word}%"
+                conds.append(or_(Issue.description.ilike(like), Issue.address.ilike(like)))
+    if q.deadline_before is not None:
+        conds.append(Issue.deadline < utc(q.deadline_before))
+    if q.extension_pending is not None:
+        conds.append(Issue.extension_pending.is_(q.extension_pending))
+    if q.supervised is not None:
+        conds.append(Issue.notice_count > 0 if q.supervised else Issue.notice_count == 0)
+    if q.proposed is not None:
+        conds.append(
+            exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
+            if q.proposed
+            else ~exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
+        )
     return conds
 
 

@@ -321,7 +321,7 @@ LEADER_PAGE = {
 MATRIX: dict[tuple[str, str], Entry] = {
     # health, home
     ("GET", "/healthz"): Entry(get("/healthz"), same(200)),
-    ("GET", "/"): Entry(get("/"), PAGE),
+    ("GET", "/"): Entry(get("/"), {**PAGE, "viewer": 303}),  # a viewer's home is the map
     # issues
     ("POST", "/api/v1/issues"): Entry(
         _issue_body,
@@ -420,6 +420,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/login"): Entry(get("/login"), same(200)),
     ("GET", "/password"): Entry(get("/password"), PAGE),
     ("POST", "/session/renew"): Entry(_any("/session/renew"), READ),
+    ("GET", "/queue"): Entry(get("/queue"), PAGE),
     ("POST", "/password"): Entry(_password_form, allow(STAFF, 422)),
     ("POST", "/login"): Entry(_login_form, same(303) | {"public": 401}),
     ("POST", "/logout"): Entry(_any("/logout"), same(303)),

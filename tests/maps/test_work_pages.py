@@ -6,6 +6,7 @@ the role home pages and navigation, the queues, the Chinese error pages, the ses
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -105,3 +106,88 @@ def test_every_control_carries_a_permission_the_role_holds(world):
                 elif perm not in held(w, role):
                     problems.append(f"{role} {url}: {perm} not held, on {tag}")
     assert not problems, "\n".join(problems)
+
+
+STAFF = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker", "leader", "viewer")
+
+
+def nav_links(html: str) -> list[str]:
+    nav = re.search(r'<nav class="cg-nav".*?</nav>', html, re.S).group(0)
+    return re.findall(r'<a href="([^"]+)"', nav)
+
+
+def test_each_role_lands_on_its_home_and_its_nav_opens(world):
+    """Every link of a role's navigation opens for that role (no 403 behind a link), and
+    the home shows the role's own block; the viewer's home is the map."""
+    w = world
+    r = w.client.get("/", follow_redirects=False, **w.roles["viewer"])
+    assert r.status_code == 303 and r.headers["location"] == "/map"
+    expect = {
+        "admin": "今日待办与数据",
+        "dispatcher": "今日待办与数据",
+        "inspector": "今日巡查与复查",
+        "unit_handler": "本单位待办",
+        "grid_worker": "我上报的问题",
+        "leader": "我负责的片区",
+    }
+    for role, heading in expect.items():
+        html = page(w, role, "/")
+        assert f'id="cg-home-heading">{heading}<' in html, role
+        for href in nav_links(html):
+            if href == "/docs":
+                continue
+            page(w, role, href)
+    leader = page(w, "leader", "/")
+    assert 'href="/leaders/L10"' in leader
+    unit = page(w, "unit_handler", "/")
+    assert "/patrol" not in nav_links(unit) and "/responsibility/gaps" not in nav_links(unit)
+    assert 'data-figure="待签收"' in unit
+
+
+def test_the_dispatcher_home_counts_the_triage_queue(world):
+    w = world
+    html = page(w, "dispatcher", "/")
+    shown = int(re.search(r'data-figure="待分拣">待分拣<b>(\d+)</b>', html).group(1))
+    total = w.client.get("/api/v1/issues", params={"state": "triage", "limit": 1}).json()["total"]
+    assert shown == total
+
+
+def test_queue_search_sort_page_and_export(world):
+    w = world
+    marker = "井盖松动测试词"
+    d = w.report(w.px, description=f"路口{marker}一处")
+    # by number and by a word of the description
+    for q in (str(d["id"]), f"#{d['id']}", marker):
+        html = page(w, "dispatcher", f"/queue?view=all&q={quote(q)}")
+        rows = re.findall(r'id="cg-row-(\d+)"', html)
+        assert rows == [str(d["id"])], (q, rows)
+    # sorted by id both ways; paging moves on by the page size
+    total = w.client.get("/api/v1/issues", params={"limit": 1}).json()["total"]
+    for _ in range(max(0, 23 - total)):
+        w.report(w.py)
+    html = page(w, "dispatcher", "/queue?view=all&order=id")
+    ids = [int(x) for x in re.findall(r'id="cg-row-(\d+)"', html)]
+    assert ids == sorted(ids) and len(ids) == 20
+    assert 'id="cg-next"' in html and 'id="cg-prev"' not in html
+    html2 = page(w, "dispatcher", "/queue?view=all&order=id&offset=20")
+    ids2 = [int(x) for x in re.findall(r'id="cg-row-(\d+)"', html2)]
+    assert ids2 and min(ids2) > max(ids) and 'id="cg-prev"' in html2
+    html = page(w, "dispatcher", "/queue?view=all&order=-id")
+    desc = [int(x) for x in re.findall(r'id="cg-row-(\d+)"', html)]
+    assert desc == sorted(desc, reverse=True)
+    # the export of the current view lists the same issue
+    html = page(w, "dispatcher", f"/queue?view=all&q={marker}")
+    href = re.search(r'href="([^"]+)" id="cg-export"', html).group(1).replace("&amp;", "&")
+    csv_url = href.replace("/issue_list.xlsx", "/issue_list.csv")
+    body = w.client.get(csv_url).text
+    assert marker in body and body.count("\n") == 2, body[:500]
+
+
+def test_unit_handler_queues_are_their_units(world):
+    w = world
+    d = w.report(w.px)
+    html = page(w, "unit_handler", "/queue")
+    assert 'class="cg-current">待签收' in html
+    assert f'id="cg-row-{d["id"]}"' in html
+    # a unit handler has no triage queue
+    page(w, "unit_handler", "/queue?view=triage", 404)
