@@ -120,14 +120,14 @@ def _dispatch(w, role, out):
 
 def _reassign(w, role, out):
     d = fresh(w, role, out)
-    return f"/api/v1/issues/{d['id']}/reassign", {
-        "json": {"unit": w.Y["owner_unit"]["key"], "note": "矩阵测试"}
-    }
+    other = (w.X if out else w.Y)["owner_unit"]["key"]  # not the owner: a no-op is refused
+    return f"/api/v1/issues/{d['id']}/reassign", {"json": {"unit": other, "note": "矩阵测试"}}
 
 
 def _bulk_reassign(w, role, out):
     d = fresh(w, role, out)
-    body = {"issue_ids": [d["id"]], "unit": w.Y["owner_unit"]["key"], "note": "矩阵测试"}
+    other = (w.X if out else w.Y)["owner_unit"]["key"]
+    body = {"issue_ids": [d["id"]], "unit": other, "note": "矩阵测试"}
     return "/api/v1/issues/bulk-reassign", {"json": body}
 
 
