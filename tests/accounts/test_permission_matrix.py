@@ -322,6 +322,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # health, home
     ("GET", "/healthz"): Entry(get("/healthz"), same(200)),
     ("GET", "/"): Entry(get("/"), {**PAGE, "viewer": 303}),  # a viewer's home is the map
+    ("GET", "/favicon.ico"): Entry(get("/favicon.ico"), same(200)),
     # issues
     ("POST", "/api/v1/issues"): Entry(
         _issue_body,
