@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 install: $(STAMP)
 
-# Leaflet and its plugins (and Swagger UI for /docs), pinned in maps/package-lock.json, copied into
+# Leaflet and its plugins (and Swagger UI for /docs, ReDoc for /redoc), pinned in maps/package-lock.json, copied into
 # maps/static/vendor and served by the app itself (no CDN, works offline).
 VENDOR := maps/static/vendor
 $(VENDOR)/.built: maps/package.json maps/package-lock.json
@@ -52,6 +52,11 @@ $(VENDOR)/.built: maps/package.json maps/package-lock.json
 	cp -r maps/node_modules/leaflet-draw/dist $(VENDOR)/leaflet-draw
 	mkdir -p $(VENDOR)/swagger-ui
 	cp maps/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} $(VENDOR)/swagger-ui/
+	mkdir -p $(VENDOR)/redoc
+	cp maps/node_modules/redoc/bundles/redoc.standalone.js{,.LICENSE.txt} $(VENDOR)/redoc/
+	cp maps/node_modules/redoc/LICENSE $(VENDOR)/redoc/
+	# its menu's "redocly" logo is the one remote asset ReDoc loads: an empty local image
+	sed -i 's|https://cdn.redoc.ly/redoc/logo-mini.svg|data:image/svg+xml,%3Csvg%20xmlns=%27http://www.w3.org/2000/svg%27/%3E|' $(VENDOR)/redoc/redoc.standalone.js
 	touch $@
 
 assets: $(VENDOR)/.built

@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from civgrid.api.routers import (
         auth,
+        dispatching,
         health,
         issues,
         maps,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(dispatching.router)  # before issues: /issues/bulk-reassign
     app.include_router(issues.router)
     app.include_router(transfers.router)
     app.include_router(transfers.pages)

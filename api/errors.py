@@ -28,6 +28,7 @@ from civgrid.grids.core.errors import (
     DomainError,
     InvalidInputError,
     NotFoundError,
+    OutsideResponsibilityError,
     PermissionDeniedError,
 )
 
@@ -40,6 +41,7 @@ STATUS_CODES: dict[type[BaseException], int] = {
     ConflictError: 409,  # Conflict
     PayloadTooLargeError: 413,  # Content Too Large
     InvalidInputError: 422,  # Unprocessable Content
+    OutsideResponsibilityError: 422,  # Unprocessable Content: a reason is missing
     GeoError: 422,  # Unprocessable Content
     TooManyRequestsError: 429,  # Too Many Requests
 }

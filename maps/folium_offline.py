@@ -55,6 +55,8 @@ AssetMode = Literal["served", "inline"]
 
 #: civgrid's own page script and stylesheet, below the static folder.
 CIVGRID_JS = {"civgrid_map_js": "js/civgrid-map.js"}
+#: Leaflet's controls in Chinese (zoom titles), metric scale only, a plain-text prefix.
+LEAFLET_ZH = ("leaflet_zh", "js/leaflet-zh.js")
 CIVGRID_CSS = {"civgrid_map_css": "css/civgrid-map.css"}
 
 # folium's resource names → our local file (below STATIC_DIR), or None to drop it.
@@ -329,6 +331,9 @@ def offline_map(
     # instance lists: folium's add_js_link would otherwise mutate the class attribute
     m.default_js = list(m.default_js)
     m.default_css = list(m.default_css)
+    # Chinese control texts, metric scale, plain-text attribution: before any map is made
+    at = next((i for i, (name, _url) in enumerate(m.default_js) if name == "leaflet"), -1)
+    m.default_js.insert(at + 1, LEAFLET_ZH)
     add_basemap(m, basemap)
     m.add_child(Assets(plugins, civgrid=civgrid_assets))
     if title:

@@ -34,6 +34,7 @@ from typing import Any
 from civgrid.grids.accounts.permissions import Perm, Role, workflow_role
 from civgrid.grids.core.labels import ISSUE_ACTION_LABELS
 from civgrid.grids.issues.workflow import Action, Workflow
+from civgrid.maps.dispatch_forms import dispatch_values, extension_values, pending_extension
 from civgrid.maps.render import Html, esc, render
 
 __all__ = [
@@ -125,7 +126,7 @@ class ActionForm:
     Attributes
     ----------
     name : str
-        The partial ``issue_actions/<name>.html``.
+        The partial ``issue_actions/<name>.html`` (or ``<partial>.html``).
     perm : Perm
         The permission the action needs (``data-perm``).
     title : str
@@ -133,7 +134,12 @@ class ActionForm:
     shown : callable
         ``ActionContext -> bool``: whether this viewer may do it now.
     api : str
-        The URL it posts to (``{id}`` is the issue id).
+        The URL it posts to (``{id}`` is the issue id; ``{request}``: the pending
+        extension request).
+    extra : callable, optional
+        Values only this partial uses, from the context.
+    partial : str
+        The partial when it is not ``name``.
     """
 
     name: str
@@ -141,6 +147,10 @@ class ActionForm:
     title: str
     shown: Callable[[ActionContext], bool]
     api: str = API + "/issues/{id}/transitions"
+    #: ``ActionContext -> {placeholder: value}``: values only this partial uses.
+    extra: Callable[[ActionContext], Mapping[str, Any]] | None = None
+    #: The partial's file name when it is not ``name`` (two actions sharing a form).
+    partial: str = ""
 
 
 #: The action forms, in the order the page shows them. A row per partial.
@@ -176,6 +186,44 @@ ACTION_FORMS: tuple[ActionForm, ...] = (
         ISSUE_ACTION_LABELS["reopen"],
         lambda c: c.can(Action.reopen),
     ),
+    # the command center's actions (safe dispatch: civgrid.maps.dispatch_forms)
+    ActionForm(
+        "dispatch",
+        Perm.issue_dispatch,
+        ISSUE_ACTION_LABELS["dispatch"],
+        lambda c: c.can(Action.dispatch),
+        API + "/issues/{id}/dispatch",
+        extra=lambda c: dispatch_values(c, "dispatch"),
+    ),
+    ActionForm(
+        "reassign",
+        Perm.issue_dispatch,
+        ISSUE_ACTION_LABELS["reassign"],
+        lambda c: c.can(Action.reassign),
+        API + "/issues/{id}/reassign",
+        extra=lambda c: dispatch_values(c, "reassign"),
+        partial="dispatch",
+    ),
+    ActionForm(
+        "reject",
+        Perm.issue_dispatch,
+        ISSUE_ACTION_LABELS["reject"],
+        lambda c: c.can(Action.reject),
+    ),
+    ActionForm(
+        "merge",
+        Perm.issue_dispatch,
+        "合并为重复问题",
+        lambda c: c.can(Action.merge),
+    ),
+    ActionForm(
+        "extension_decision",
+        Perm.extension_decide,
+        ISSUE_ACTION_LABELS["extension_decision"],
+        lambda c: pending_extension(c) is not None,
+        API + "/issues/{id}/extensions/{request}/decision",
+        extra=extension_values,
+    ),
 )
 ACTION_BY_NAME: dict[str, ActionForm] = {f.name: f for f in ACTION_FORMS}
 
@@ -198,16 +246,18 @@ def _unit_options(units: Sequence[Mapping[str, str]], chosen: str | None) -> Htm
 def render_action(form: ActionForm, ctx: ActionContext, **extra: Any) -> str:
     """The partial of ``form`` for ``ctx``, filled (every value escaped)."""
     issue_id = int(ctx.issue["id"])
+    values = {**(form.extra(ctx) if form.extra is not None else {}), **extra}
+    pending = pending_extension(ctx)
     return render(
-        f"issue_actions/{form.name}.html",
+        f"issue_actions/{form.partial or form.name}.html",
         id=issue_id,
         version=ctx.issue.get("version") or "",
-        api=form.api.format(id=issue_id),
+        api=form.api.format(id=issue_id, request=pending["id"] if pending else ""),
         perm=str(form.perm),
         title=form.title,
         unit_options=_unit_options(ctx.units, ctx.owner_key),
         owner_key=ctx.owner_key or "",
-        **extra,
+        **values,
     )
 
 

@@ -190,7 +190,9 @@ def command_center_map(
     api : str, optional
         API base (``"/api/v1"``); None disables reassignment and detail lookups.
     actions : mapping, optional
-        URL templates with ``{id}``: ``reassign``, ``detail`` (defaults under ``api``).
+        URL templates with ``{id}``: ``reassign``, ``dispatch``, ``detail``, ``options``
+        (the dispatch choices), ``bulk`` (a batch) and ``undo`` (with ``{batch}``); defaults
+        under ``api``.
     state_labels : mapping, optional
         Workflow state labels (default: the workflow table's).
     links : sequence of (label, href)
@@ -217,6 +219,9 @@ def command_center_map(
         acts.setdefault("reassign", f"{api}/issues/{{id}}/reassign")
         acts.setdefault("dispatch", f"{api}/issues/{{id}}/dispatch")
         acts.setdefault("detail", f"{api}/issues/{{id}}")
+        acts.setdefault("options", f"{api}/issues/{{id}}/dispatch-options")
+        acts.setdefault("bulk", f"{api}/issues/bulk-reassign")
+        acts.setdefault("undo", f"{api}/issue-batches/{{batch}}/undo")
     cfg.update(
         {
             "page": "command",

@@ -41,6 +41,8 @@ th,td{border:1px solid #999;padding:3px 6px;text-align:left}th{background:#f2dcd
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .tier-good{color:#070}.tier-fair{color:#a60}.tier-poor{color:#b00;font-weight:bold}
 .named{background:#fff3f3}.nav a{margin-right:12px}
+.closing{text-align:right;margin:36px 24px 0}.closing p{margin:4px 0}
+.publish button{font-size:15px;padding:6px 16px;background:#b00;color:#fff;border:0}
 @media print{.nav,.noprint{display:none}body{margin:0;max-width:none}
 h2{page-break-after:avoid}table{page-break-inside:auto}tr{page-break-inside:avoid}}
 """
@@ -92,6 +94,7 @@ def _page(title: str, body: str) -> str:
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style>"
         f'<script src="{STATIC_URL}/js/print.js" defer></script>'
+        f'<script src="{STATIC_URL}/js/bulletin-publish.js" defer></script>'
         f"</head><body>{body}</body></html>"
     )
 
@@ -149,7 +152,58 @@ def _as_of(c: Mapping[str, Any]) -> str:
     return f"；统计截至{at:%Y-%m-%d %H:%M}"
 
 
-def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str = "") -> str:
+def _issued_on(value: Any) -> str:
+    """``2025年12月1日`` (county date) from a datetime or ISO text; empty when unknown.
+
+    >>> from datetime import UTC, datetime
+    >>> _issued_on(datetime(2025, 11, 30, 17, 0, tzinfo=UTC))
+    '2025年12月1日'
+    >>> _issued_on(None)
+    ''
+    """
+    from datetime import datetime
+
+    from civgrid.grids.core.calendar import local_zone
+
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except (ValueError, TypeError):
+        return ""
+    local = at.astimezone(local_zone())
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _closing(content: Mapping[str, Any], draft: bool, issued_at: Any) -> str:
+    """The end of a bulletin: the issuing office and the date (印发单位、日期)."""
+    from civgrid.grids.core.city import current_city
+
+    when = _issued_on(issued_at if issued_at is not None else content.get("generated_at"))
+    date = f"（草稿）{when}" if draft else when
+    return (
+        f'<div class="closing" id="cg-bulletin-closing"><p id="cg-bulletin-office">'
+        f'{_e(current_city().office)}</p><p id="cg-bulletin-date">{_e(date)}</p></div>'
+    )
+
+
+def _publish(period: str, profile: str | None) -> str:
+    """The publish button (印发) of a draft, for those allowed to publish (score.write)."""
+    return (
+        '<p class="noprint publish" id="cg-publish-box">'
+        f'<button type="button" id="cg-publish" data-perm="score.write" data-period="{_e(period)}"'
+        f' data-profile="{_e(profile or "")}">印发本期通报</button>'
+        ' <span id="cg-publish-msg" role="status"></span></p>'
+    )
+
+
+def bulletin_html(
+    content: Mapping[str, Any],
+    *,
+    draft: bool = False,
+    xlsx: str = "",
+    publish: bool = False,
+    published: str | None = None,
+    issued_at: Any = None,
+) -> str:
     """The bulletin as a printable Chinese HTML page.
 
     Parameters
@@ -160,6 +214,12 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         Mark as a draft (not yet issued).
     xlsx : str
         Link to the stored workbook, if any.
+    publish : bool
+        Show the publish button (a draft, for a role allowed to publish).
+    published : str, optional
+        Link to the published bulletin of the same period (instead of the button).
+    issued_at : datetime, optional
+        When it was issued (the date at its end; default: when it was built).
     """
     c = content
     worst = {w["code"] for w in c.get("worst", [])}
@@ -204,6 +264,13 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         f'<a href="{_e(xlsx)}">下载xlsx</a>' if xlsx else "",
         '<a href="#" data-print>打印</a></p>',
         f'<p class="draft">（草稿，未正式印发{_as_of(c)}）</p>' if draft else "",
+        (
+            f'<p class="noprint publish" id="cg-published">本期通报已印发：'
+            f'<a href="{_e(published)}">查看正式通报</a></p>'
+        )
+        if draft and published
+        else "",
+        _publish(str(c.get("period") or ""), c.get("profile")) if draft and publish else "",
         f'<h1 id="cg-bulletin-title">{_e(c["title"])}</h1>',
         f'<p class="no">{_e(c.get("number") or "")}　考核规则：{_e(c.get("profile_name"))}',
         f"（{_e(c.get('rules_effective_from'))}起施行）</p>",
@@ -229,12 +296,12 @@ def bulletin_html(content: Mapping[str, Any], *, draft: bool = False, xlsx: str 
         negs,
         "<h2>七、问题热点</h2>",
         f"<ul>{hot}</ul>" if hot else "<p>无。</p>",
-        f'<p>热力图：<a href="{heat}">{heat}</a></p>',
+        f'<p class="noprint">热力图：<a href="{heat}">在系统中查看问题热力图</a></p>',
         "<h2>八、专项行动</h2>",
         campaign_section_html(c.get("campaigns") or [], c.get("period")),
         _subjects_html(c.get("subjects") or [], worst),
         _adjustments_html(c.get("adjustments") or []),
-        f'<p class="muted">生成时间：{_e(c.get("generated_at"))}</p>',
+        _closing(c, draft, issued_at),
     ]
     body = "".join(parts)
     return _page(c["title"], body)
@@ -388,8 +455,43 @@ def leader_dashboard_loader(leader_key: str) -> str:
     )
 
 
-def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label: str) -> str:
-    """One unit's page: its score explained line by line, and its negative list (负面清单)."""
+def _indicator_head(score: Mapping[str, Any], ind: Mapping[str, Any] | None) -> str:
+    """A department's headline: the composite of the bulletin's 处置指标 and its rank there.
+
+    Departments are ranked in the bulletin (月通报 四、责任单位处置指标) by the composite
+    of their handling indicators; the point deductions below are the issues' detail and
+    take no rank of their own (issue 21: a page said 第24 · 差 for a department the
+    bulletin ranked 2nd).
+    """
+    if ind is None:
+        return (
+            f'<p class="no" id="cg-unit-head">{_e(_LEVELS["department"])}　'
+            "本期无应结案问题，不参与处置指标排名</p>"
+        )
+    return (
+        f'<p class="no" id="cg-unit-head">{_e(_LEVELS["department"])}　处置指标综合分 '
+        f"<b>{_num(ind.get('composite_score'))}</b>　名次 {_e(ind.get('rank') or '—')}"
+        f"（与月通报排名一致）</p>"
+        f'<p class="muted">结案率 {_num(ind.get("closure_rate"), True)}，'
+        f"按期结案率 {_num(ind.get('on_time_rate'), True)}，"
+        f"返工率 {_num(ind.get('rework_rate'), True)}；应结案 {_e(ind.get('due'))} 件。"
+        + ("名次“—”为样本不足。" if not ind.get("rank") else "")
+        + "</p>"
+    )
+
+
+def unit_page_html(
+    score: Mapping[str, Any],
+    negative: Mapping[str, Any],
+    label: str,
+    indicator: Mapping[str, Any] | None = None,
+) -> str:
+    """One unit's page: its score explained line by line, and its negative list (负面清单).
+
+    A department (``score["level"] == "department"``) is headed by ``indicator``, its row
+    of the bulletin's handling indicators (the measure it is ranked by); its deductions
+    follow as detail, without a rank or tier of their own.
+    """
     items = "".join(
         f"<tr><td>{_e(i['reason'])}</td><td>{_e(_RULES.get(i['rule'], i['rule']))}</td>"
         f"<td>{'#' + str(i['issue_id']) if i.get('issue_id') else _e(i.get('ref'))}</td>"
@@ -405,14 +507,22 @@ def unit_page_html(score: Mapping[str, Any], negative: Mapping[str, Any], label:
         for t in negative.get("triggers", [])
     )
     tier = _TIERS.get(score.get("tier") or "", "未抽查")
+    if score.get("level") == "department":
+        head = _indicator_head(score, indicator)
+        detail = "<h2>问题扣分明细（不参与部门排名）</h2>"
+    else:
+        head = (
+            f'<p class="no">{_e(_LEVELS.get(score["level"], score["level"]))}　'
+            f"得分 <b>{_points(score)}</b>　名次 {_e(score.get('rank') or '—')}　档次 {tier}</p>"
+        )
+        detail = "<h2>得分明细</h2>"
     body = (
         '<p class="nav noprint"><a href="/">首页</a>'
         f'<a href="/scores?period={_e(score["period"])}">考核排名</a></p>'
         f'<h1 id="cg-unit-title">{_e(score["name"])} · {_e(label)}得分</h1>'
-        f'<p class="no">{_e(_LEVELS.get(score["level"], score["level"]))}　'
-        f"得分 <b>{_points(score)}</b>　名次 {_e(score.get('rank') or '—')}　档次 {tier}</p>"
-        "<h2>得分明细</h2>"
-        f"<p>基础分{_num(score['base'])}，扣{_num(score['deductions'])}分，"
+        + head
+        + detail
+        + f"<p>基础分{_num(score['base'])}，扣{_num(score['deductions'])}分，"
         f"加{_num(score['bonuses'])}分。</p>"
         '<table id="cg-items"><thead><tr><th>事由</th><th>规则</th><th>问题/组成</th>'
         f"<th>分值</th></tr></thead><tbody>{items}</tbody></table>"

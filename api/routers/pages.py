@@ -1,8 +1,10 @@
-"""Human pages: the command-center home (指挥中心首页) and the API docs (``/docs``).
+"""Human pages: the command-center home (指挥中心首页), the API docs (``/docs``,
+``/redoc``) and the favicon.
 
-``/docs`` is Swagger UI served from ``/static/vendor/swagger-ui`` (npm at build
-time, ``make assets``), never from a CDN, and started by a static script (no
-inline script under the Content-Security-Policy).
+``/docs`` is Swagger UI served from ``/static/vendor/swagger-ui`` and ``/redoc`` ReDoc's
+standalone bundle from ``/static/vendor/redoc`` (npm at build time, ``make assets``),
+never from a CDN, each started by a static script (no inline script under the
+Content-Security-Policy).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from civgrid.api.deps import SettingsDep, StoreDep, require
 from civgrid.api.routers.issues import IssueConfigDep
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.maps.account_pages import home_page_html
-from civgrid.maps.assets import STATIC_URL
+from civgrid.maps.assets import STATIC_DIR, STATIC_URL
 from civgrid.maps.render import render_text
 
 router = APIRouter(include_in_schema=False)
@@ -66,4 +68,31 @@ def api_docs() -> HTMLResponse:
     """Swagger UI of the OpenAPI document, from local assets."""
     return HTMLResponse(
         render_text(_DOCS_PAGE, title="civgrid API", static=STATIC_URL, openapi="/openapi.json")
+    )
+
+
+_REDOC_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>$title</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<link rel="icon" href="/favicon.ico"></head>
+<body style="margin:0"><div id="redoc" data-openapi-url="$openapi"></div>
+<script src="$static/vendor/redoc/redoc.standalone.js"></script>
+<script src="$static/js/redoc-init.js"></script></body></html>"""
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+def api_redoc() -> HTMLResponse:
+    """ReDoc of the OpenAPI document, from local assets."""
+    return HTMLResponse(
+        render_text(_REDOC_PAGE, title="civgrid API", static=STATIC_URL, openapi="/openapi.json")
+    )
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site icon (an SVG: browsers take it by its media type)."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
     )

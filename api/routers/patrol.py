@@ -372,19 +372,29 @@ def patrol_page(
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    scope: ScopeDep,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     team: Annotated[str | None, Query(max_length=32)] = None,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[str | None, Query(alias="date", pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = None,
 ) -> HTMLResponse:
-    """巡查: the plan, a team's route, tracks and coverage on the map."""
+    """巡查: the plan, a team's route, tracks and coverage on the map; an inspector's own
+    team is preselected (``team=`` empty in the form shows every team; an empty ``date=``
+    of the form is no day)."""
     from civgrid.maps.folium_offline import render_html
     from civgrid.maps.patrol_page import patrol_map
 
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise InvalidInputError(f"not a date: {day!r}", field="date") from None
+    if team is None and scope.actor.team:
+        team = scope.actor.team
+    team = team or None
     month = month or datetime.now().strftime("%Y-%m")
     m = patrol_map(
         month=month,
         team=team,
-        day=day.isoformat() if day else None,
+        day=when.isoformat() if when else None,
         teams=[team_dict(t) for t in list_teams(session)],
         county_name=getattr(settings, "county_name", ""),
         center=_center(store, session),

@@ -49,7 +49,7 @@ from civgrid.api.schemas.scoring import (
     SubjectScoresOut,
     SupervisionReportOut,
 )
-from civgrid.grids.accounts.permissions import Scope
+from civgrid.grids.accounts.permissions import Perm, Scope
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import DomainError
 from civgrid.grids.scoring.score import LEVELS, Period
@@ -925,12 +925,20 @@ def bulletin_draft_page(
     profile: ProfileQuery = None,
 ) -> HTMLResponse:
     """The bulletin of a period as it would be issued now (printable; roles reading all)."""
-    from civgrid.grids.scoring.bulletins import build_bulletin
+    from civgrid.grids.scoring.bulletins import build_bulletin, find_bulletin
     from civgrid.maps.scoring_pages import bulletin_html
 
     scope.require_all_scores()
     content = build_bulletin(_ctx(request, store, session, profile), _period(period, request))
-    return HTMLResponse(bulletin_html(content, draft=True))
+    done = find_bulletin(session, content["kind"], content["period"])
+    return HTMLResponse(
+        bulletin_html(
+            content,
+            draft=True,
+            publish=done is None and scope.has(Perm.score_write),
+            published=f"/bulletins/{done.id}" if done is not None else None,
+        )
+    )
 
 
 @pages.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
@@ -940,7 +948,9 @@ def bulletin_page(session: SessionDep, bulletin_id: ObjectId) -> HTMLResponse:
     from civgrid.maps.scoring_pages import bulletin_html
 
     b = get_bulletin(session, bulletin_id)
-    return HTMLResponse(bulletin_html(b.content, xlsx=f"/api/v1/bulletins/{b.id}.xlsx"))
+    return HTMLResponse(
+        bulletin_html(b.content, xlsx=f"/api/v1/bulletins/{b.id}.xlsx", issued_at=b.issued_at)
+    )
 
 
 @pages.get("/leaders/{key}/scores", response_class=HTMLResponse)
@@ -996,4 +1006,8 @@ def unit_score_page(
             "entries": [],
             "triggers": [],
         }
-    return HTMLResponse(unit_page_html(score, negative, p.label))
+    indicator = None
+    if level == "department":  # ranked by the bulletin's handling indicators, as there
+        rows = [d for d in ctx.indicators(p, "department") if d["filed"] or d["due"]]
+        indicator = next((d for d in rows if d["code"] == code), None)
+    return HTMLResponse(unit_page_html(score, negative, p.label, indicator))

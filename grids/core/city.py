@@ -248,8 +248,24 @@ class City(BaseModel):
     patrol: CityPatrol | None = None
     #: Campaigns (专项行动), see :mod:`civgrid.grids.core.campaigns`.
     campaigns: tuple[Campaign, ...] = ()
+    #: The office that issues bulletins and notices (印发单位; None: :attr:`office`'s default).
+    issuing_office: str | None = Field(default=None, min_length=1, max_length=64)
     #: The file the city was read from (set by the loader, not in the YAML).
     source_file: str | None = Field(default=None, exclude=True)
+
+    @property
+    def office(self) -> str:
+        """The issuing office named at the end of a bulletin (月通报).
+
+        Notice 003: "将创城督查发现问题通过县创文办和县委、县政府督查室开展跟踪督查，并定期
+        通报" — the county's 创文办 issues the bulletins; its full name without a profile's
+        ``issuing_office`` is a local choice.
+
+        >>> City(key="x", county_name="社旗县", center=(112.9, 33.0), notice_prefix="社",
+        ...      bulletin_prefixes={"monthly": "通", "quarterly": "考"}).office
+        '社旗县创建文明城市工作办公室'
+        """
+        return self.issuing_office or f"{self.county_name}创建文明城市工作办公室"
 
     @field_validator("time_zone")
     @classmethod

@@ -38,3 +38,9 @@ class InvalidTransitionError(ConflictError):
 
 class PermissionDeniedError(DomainError):
     """The actor may not do this."""
+
+
+class OutsideResponsibilityError(InvalidInputError):
+    """A unit chosen by hand is not among the place's responsible units and no reason
+    was given (交办/改派 outside the responsibility table needs one, for the history).
+    """

@@ -202,6 +202,7 @@ ISSUE_ACTION_LABELS: dict[str, str] = {
     "progress_note": "进展说明",
     "transfer_request": "转办申请",
     "transfer_decision": "转办审批",
+    "undo_batch": "撤销批量改派",
 }
 
 #: An answering unit's role on an issue (``IssueParty.role``; glossary: 主办单位, 协办单位).
@@ -252,6 +253,7 @@ OPEN311_ACTION_SUMMARY: dict[str, str] = {
     "extension_decision": ISSUE_ACTION_LABELS["extension_decision"],
     "duplicate_linked": "收到重复上报",
     "duplicate_unlinked": "撤销重复关联",
+    "undo_batch": "撤销批量改派",
 }
 
 #: The three lists (清单): code name → title.

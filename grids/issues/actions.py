@@ -24,6 +24,7 @@ from civgrid.grids.core.errors import (
 )
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.deadlines import issue_notice
+from civgrid.grids.issues.dispatching import check_responsible
 from civgrid.grids.issues.intake import compute_deadline, route_point, set_parties
 from civgrid.grids.issues.models import (
     Issue,
@@ -111,11 +112,37 @@ def _assign(step: ActionStep) -> None:
             lon=step.lon,
             lat=step.lat,
             crs=step.crs,
+            note=step.note,
         )
     )
 
 
+def _before(issue: Issue) -> dict[str, Any]:
+    """What a reassignment changes, kept in its history event (an undo restores it)."""
+    return {
+        "from_state": str(issue.state),
+        "from_deadline": issue.deadline.isoformat() if issue.deadline else None,
+        "from_deadline_rule": issue.deadline_rule,
+        "from_assigned_at": issue.assigned_at.isoformat() if issue.assigned_at else None,
+        "from_co_units": [u.key for u in issue_units(issue, "co_responsible")],
+        "from_flags": {"overdue": issue.overdue, "escalated": issue.escalated},
+        "resolved_notices": [n.id for n in issue.notices if n.resolved_at is None],
+    }
+
+
 def _reassign(step: ActionStep) -> None:
+    issue = step.issue
+    owner = issue.owner_unit.key if issue.owner_unit is not None else None
+    if step.lon is None and step.co_units is None and step.unit in (None, owner):
+        # a reassignment to the current owner changes nothing: it must not restart the
+        # clock or move 整改中 back to 已交办 (issue 21)
+        raise InvalidTransitionError(
+            f"issue {issue.id} is already owned by {owner}; nothing to reassign",
+            kind="issue",
+            key=issue.id,
+            unit=owner,
+        )
+    step.data.update(_before(issue))
     _assign(step)
     # a new owner starts with a clean record: flags cleared, open notices resolved
     step.issue.overdue = step.issue.escalated = False
@@ -232,6 +259,7 @@ def apply(
     lat: float | None = None,
     crs: str = "wgs84",
     guard: Guard | None = None,
+    batch: str | None = None,
 ) -> Issue:
     """Run one workflow event on an issue and record it in the history.
 
@@ -264,6 +292,11 @@ def apply(
         ``merge``: the issue this one duplicates.
     lon, lat, crs : optional
         ``dispatch``/``reassign``: a corrected location (re-snapped and re-routed).
+    guard : Guard, optional
+        The caller's object-level permission check.
+    batch : str, optional
+        The bulk action this event belongs to (kept in its history data, see
+        :mod:`civgrid.grids.issues.bulk`).
 
     Returns
     -------
@@ -325,6 +358,8 @@ def apply(
     if effect is not None:
         effect(step)
     data, companion = step.data, step.companion
+    if batch is not None:
+        data["batch"] = batch
 
     if t.counts_return:
         issue.return_count += 1
@@ -382,8 +417,14 @@ def _relocate_and_assign(
     lon: float | None,
     lat: float | None,
     crs: str,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """Dispatch/reassign: optionally re-snap at a corrected point, set owner, restart the clock."""
+    """Dispatch/reassign: optionally re-snap at a corrected point, set owner, restart the clock.
+
+    A unit chosen by hand outside the place's responsible units needs ``note`` (the
+    reason, :func:`~civgrid.grids.issues.dispatching.check_responsible`); the history
+    marks it ``outside_responsibility``.
+    """
     data: dict[str, Any] = {
         "from_unit": issue.owner_unit.key if issue.owner_unit is not None else None
     }
@@ -402,6 +443,8 @@ def _relocate_and_assign(
         data["to_location"] = [issue.lon, issue.lat]
     if unit is not None:
         owner = get_unit(session, unit, "unit")
+        if check_responsible(issue, owner, note):
+            data["outside_responsibility"] = True
         co = (
             issue_units(issue, "co_responsible")
             if co_units is None

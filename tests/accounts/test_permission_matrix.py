@@ -120,9 +120,15 @@ def _dispatch(w, role, out):
 
 def _reassign(w, role, out):
     d = fresh(w, role, out)
-    return f"/api/v1/issues/{d['id']}/reassign", {
-        "json": {"unit": w.Y["owner_unit"]["key"], "note": "矩阵测试"}
-    }
+    other = (w.X if out else w.Y)["owner_unit"]["key"]  # not the owner: a no-op is refused
+    return f"/api/v1/issues/{d['id']}/reassign", {"json": {"unit": other, "note": "矩阵测试"}}
+
+
+def _bulk_reassign(w, role, out):
+    d = fresh(w, role, out)
+    other = (w.X if out else w.Y)["owner_unit"]["key"]
+    body = {"issue_ids": [d["id"]], "unit": other, "note": "矩阵测试"}
+    return "/api/v1/issues/bulk-reassign", {"json": body}
 
 
 def _extension(w, role, out):
@@ -316,6 +322,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # health, home
     ("GET", "/healthz"): Entry(get("/healthz"), same(200)),
     ("GET", "/"): Entry(get("/"), {**PAGE, "viewer": 303}),  # a viewer's home is the map
+    ("GET", "/favicon.ico"): Entry(get("/favicon.ico"), same(200)),
     # issues
     ("POST", "/api/v1/issues"): Entry(
         _issue_body,
@@ -331,6 +338,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/issues/{issue_id}/dispatch"): Entry(_dispatch, allow(CC), scoped=True),
     ("POST", "/api/v1/issues/{issue_id}/reassign"): Entry(_reassign, allow(CC), scoped=True),
+    ("GET", "/api/v1/issues/{issue_id}/dispatch-options"): Entry(
+        issue_get("/api/v1/issues/{id}/dispatch-options"), allow(CC), scoped=True, perm_first=True
+    ),
+    ("POST", "/api/v1/issues/bulk-reassign"): Entry(_bulk_reassign, allow(CC)),
+    ("POST", "/api/v1/issue-batches/{batch}/undo"): Entry(
+        get("/api/v1/issue-batches/0123abcd/undo"), allow(CC, 404)
+    ),
     ("POST", "/api/v1/issues/{issue_id}/extensions"): Entry(
         _extension, allow(("admin", "dispatcher", "unit_handler"), 201), scoped=True
     ),

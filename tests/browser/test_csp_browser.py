@@ -114,10 +114,48 @@ def test_patrol_page_under_the_csp(context, server):
     _clean(page)
 
 
-@pytest.mark.parametrize("path", ["/", "/scores", "/scores/bulletin", "/docs"])
+@pytest.mark.parametrize("path", ["/", "/scores", "/scores/bulletin", "/docs", "/redoc"])
 def test_other_pages_under_the_csp(context, server, path):
     page = _open(context, server + path)
     _clean(page)
     if path == "/docs":  # Swagger UI ran from the local bundle
         page.wait_for_selector(".opblock", timeout=30_000)
         _clean(page)
+    if path == "/redoc":  # ReDoc ran from the local bundle
+        page.wait_for_selector(".api-content h2", timeout=30_000)
+        _clean(page)
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered"), [("/docs", ".opblock"), ("/redoc", ".api-content h2")]
+)
+def test_api_docs_render_offline(context, server, path, rendered):
+    """Every request outside the app is cut (an intranet): the docs still render."""
+    outside: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(server):
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    page = context.new_page()
+    page.route("**/*", only_local)
+    page.goto(server + path)
+    page.wait_for_selector(rendered, timeout=30_000)
+    assert "Issue" in page.inner_text("body") or "issue" in page.inner_text("body")
+    assert outside == []
+
+
+def test_leaflet_controls_in_chinese_metric_plain_attribution(context, server):
+    page = _open(context, server + "/map", MAP_READY)
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "缩小"
+    scales = page.eval_on_selector_all(
+        ".leaflet-control-scale-line", "s => s.map(x => x.textContent)"
+    )
+    assert len(scales) == 1 and scales[0].split()[-1] in ("m", "km"), scales
+    assert page.locator(".leaflet-control-attribution svg").count() == 0
+    assert page.inner_text(".leaflet-control-attribution").startswith("Leaflet")
+    icon = page.request.get(server + "/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")

@@ -210,29 +210,105 @@ def test_draw_polygon_and_reassign(page, server, img):
     selection = page.evaluate("civgrid.state.selection")
     assert target["id"] in selection
     assert int(page.inner_text("#cg-selected-count")) == len(selection)
-    # another unit than the current owner
-    units = page.evaluate(
-        "Array.from(document.querySelectorAll('#cg-r-unit option')).map(o => o.value)"
-    )
-    new_unit = next(u for u in units if u and u != (before["owner_unit"] or {}).get("key"))
-    page.select_option("#cg-r-unit", new_unit)
+    befores = {i: api(server, f"/api/v1/issues/{i}") for i in selection}
+    # the picker searches by name or code; pick a unit owning one of the selection, so
+    # that issue is skipped untouched while the others are reassigned
+    owners = [b["owner_unit"]["key"] for b in befores.values() if b["owner_unit"]]
+    new_unit = next((u for u in owners if u != (before["owner_unit"] or {}).get("key")), None)
+    if new_unit is None:
+        units = page.evaluate(
+            "Array.from(document.querySelectorAll('#cg-r-unit option')).map(o => o.value)"
+        )
+        new_unit = next(u for u in units if u and u != (before["owner_unit"] or {}).get("key"))
+    page.fill("#cg-r-search", new_unit)
+    assert page.evaluate("document.querySelector('#cg-r-unit').value") == new_unit
     page.fill("#cg-r-note", "浏览器测试：按位置改派")
-    page.screenshot(path=str(img / "map-reassign.png"))
     page.click("#cg-r-submit")
+    page.wait_for_selector("#cg-r-confirm", timeout=10_000)
+    own = [i for i, b in befores.items() if (b["owner_unit"] or {}).get("key") == new_unit]
+    confirm = page.inner_text("#cg-r-confirm-text")
+    assert f"将把 {len(selection) - len(own)} 个问题改派给" in confirm
+    assert (f"另有 {len(own)} 个已由该单位主办，将跳过" in confirm) == bool(own)
+    page.screenshot(path=str(img / "map-reassign.png"))
+    page.click("#cg-r-confirm")
     page.wait_for_function("() => civgrid.state.lastReassign !== null", timeout=30_000)
     wait_loaded(page)
     result = page.evaluate("civgrid.state.lastReassign")
-    assert result["failed"] == [] and {r["id"] for r in result["ok"]} == set(selection)
+    outcome = {i["issue_id"]: i["outcome"] for i in result["items"]}
+    assert outcome == {i: "skipped" if i in own else "reassigned" for i in selection}
     for issue_id in selection:
         after = api(server, f"/api/v1/issues/{issue_id}")
         assert after["owner_unit"]["key"] == new_unit
         last = after["history"][-1]
+        if issue_id in own:  # skipped: state, deadline and history untouched
+            assert after["state"] == befores[issue_id]["state"]
+            assert after["deadline"] == befores[issue_id]["deadline"]
+            assert after["history"] == befores[issue_id]["history"]
+            continue
         assert last["action"] == "reassign" and last["note"] == "浏览器测试：按位置改派"
         assert last["actor"]["role"] == "command_center"
     # the history in the page shows it too
-    page.click(f"[data-cg-detail='{target['id']}']")
+    moved = next(i for i in selection if i not in own)
+    page.click(f"[data-cg-detail='{moved}']")
     page.wait_for_selector("#cg-history li.cg-event-reassign", timeout=20_000)
     assert "改派" in page.inner_text("#cg-history")
+    # undo the whole batch from the history: every reassigned issue back as it was
+    page.once("dialog", lambda d: d.accept())
+    page.click("#cg-history [data-cg-undo-batch]")
+    page.wait_for_function("() => civgrid.state.lastUndo !== null", timeout=30_000)
+    assert page.evaluate("civgrid.state.lastUndo.counts") == {"restored": len(selection) - len(own)}
+    assert "已撤销" in page.inner_text("#cg-r-undone")
+    for issue_id in selection:
+        after = api(server, f"/api/v1/issues/{issue_id}")
+        for key in ("owner_unit", "state", "deadline", "co_responsible_units"):
+            assert after.get(key) == befores[issue_id].get(key), (issue_id, key)
+
+
+def test_dispatch_panel_preselects_and_asks_a_reason(page, server, img):
+    """交办 from a popup: the routing's unit preselected with its reason, a searchable
+    picker, a warning and a required reason for a unit outside the place's units."""
+    open_page(page, server + "/map")
+    page.select_option("#cg-f-state", "state:triage")
+    wait_loaded(page)
+    ids = page.evaluate("civgrid.state.issueMarkers.map(m => m.cgProps.id)")
+    opts = next(
+        o
+        for o in (api(server, f"/api/v1/issues/{i}/dispatch-options") for i in ids)
+        if o["suggested"]
+    )
+    issue_id = opts["issue_id"]
+    page.evaluate(
+        """(id) => { const m = civgrid.state.issueMarkers.find(x => x.cgProps.id === id);
+             civgrid.ctx.issues.group.zoomToShowLayer(m, () => m.openPopup()); }""",
+        issue_id,
+    )
+    page.click(f"[data-cg-reassign='{issue_id}']")
+    page.wait_for_selector("#cg-r-suggest", timeout=20_000)
+    assert page.inner_text("#cg-side h3").startswith("交办") and "改派" not in page.inner_text(
+        "#cg-side h3"
+    )
+    assert page.evaluate("document.querySelector('#cg-r-unit').value") == opts["suggested"]
+    assert "建议交办给" in page.inner_text("#cg-r-suggest")
+    assert not page.is_visible("#cg-r-warn")
+    place = {u["key"] for u in opts["responsible"]}
+    outside = next(u for u in opts["units"] if u["key"] not in place)
+    page.fill("#cg-r-search", outside["name"])
+    assert page.evaluate("document.querySelector('#cg-r-unit').value") == outside["key"]
+    assert page.is_visible("#cg-r-warn")
+    page.click("#cg-r-submit")
+    assert "请填写理由" in page.inner_text("#cg-r-result")
+    page.fill("#cg-r-note", "浏览器测试：交界处，先由该单位处置")
+    page.screenshot(path=str(img / "map-dispatch.png"))
+    page.click("#cg-r-submit")
+    page.wait_for_function("() => civgrid.state.lastDispatch !== null", timeout=30_000)
+    assert page.evaluate("civgrid.state.lastDispatch.ok"), page.evaluate(
+        "civgrid.state.lastDispatch"
+    )
+    after = api(server, f"/api/v1/issues/{issue_id}")
+    assert after["state"] == "assigned" and after["owner_unit"]["key"] == outside["key"]
+    last = after["history"][-1]
+    assert last["action"] == "dispatch" and last["note"] == "浏览器测试：交界处，先由该单位处置"
+    assert last["data"]["outside_responsibility"] is True
 
 
 def test_heat_map(page, server, img):

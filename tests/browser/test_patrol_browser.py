@@ -105,5 +105,42 @@ def test_patrol_page(browser, server, img):
         ".map(p => p.getAttribute('stroke'))"
     )
     assert "#1e8449" in strokes and "#cb4335" in strokes
+    # township and community boundaries, with their names
+    page.wait_for_function("() => civgrid.patrol.boundaries.township > 0")
+    assert page.evaluate("civgrid.patrol.boundaries") == {"township": 16, "community": 14}
+    labels = page.eval_on_selector_all(".cg-plabel-township", "t => t.map(x => x.textContent)")
+    assert len(labels) == 16 and all(labels)
+    assert "乡镇/街道界" in page.inner_text(".leaflet-control-layers-overlays")
+    # a stop of the route list opens its target on the map
+    page.click("#cg-patrol-route li:nth-child(2) a.cg-stop-link")
+    page.wait_for_selector(".leaflet-popup-content")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "第2站" in popup and stops[1]["target_name"] in popup
+    assert page.locator(".cg-stop").count() == counts["routeStops"]
+    # the route as GPX for phones
+    href = page.get_attribute("#cg-route-gpx", "href")
+    gpx = page.request.get(base + href)
+    assert gpx.status == 200 and "<rte>" in gpx.text() and stops[0]["target_name"] in gpx.text()
     page.screenshot(path=str(img / "patrol.png"))
+    ctx.close()
+
+
+def test_the_inspectors_own_team_is_preselected(browser, server):
+    from support.authclient import browser_login
+
+    base, app, _data = server
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    browser_login(ctx, app, base, role="inspector", unit="ST03")
+    page = ctx.new_page()
+    watch(page)
+    page.goto(base + "/patrol?month=2026-12")
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.eval_on_selector("#cg-patrol-form select[name=team]", "s => s.value") == "ST03"
+    assert page.evaluate("civgrid.patrol.counts.visits") > 0
+    # every team, when the inspector asks for it
+    page.select_option("#cg-patrol-form select[name=team]", "")
+    with page.expect_navigation():
+        page.click("#cg-patrol-form button[type=submit]")
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.eval_on_selector("#cg-patrol-form select[name=team]", "s => s.value") == ""
     ctx.close()

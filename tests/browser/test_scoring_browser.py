@@ -6,6 +6,7 @@ scores-2026-12.png, scores-leader.png).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -81,15 +82,15 @@ def _api(server: str, path: str, **params) -> dict:
 
 
 def test_bulletin_page(page, server, img):
-    post = httpx.post(
-        server + "/api/v1/bulletins",
-        json={"period": "2026-12"},
-        timeout=120,
-        headers={"Authorization": f"Bearer {_token(server, 'cc')}"},
-    )
-    assert post.status_code == 201, post.text[:300]
-    b = post.json()
-    page.goto(f"{server}/bulletins/{b['id']}")
+    # published from the draft page's button (the dispatcher may publish)
+    page.goto(f"{server}/scores/bulletin?period=2026-12")
+    assert page.get_attribute("#cg-publish", "data-perm") == "score.write"
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation(url="**/bulletins/*", timeout=120_000):
+        page.click("#cg-publish")
+    bid = int(page.url.rsplit("/", 1)[1])
+    b = _api(server, f"/api/v1/bulletins/{bid}")
+    assert b["period"] == "2026-12"
     page.wait_for_selector("#cg-communities")
     assert page.inner_text("#cg-bulletin-title") == "2026年12月创建文明城市工作月通报"
     assert "社创通〔2026〕第1号" in page.inner_text("p.no")
@@ -102,6 +103,13 @@ def test_bulletin_page(page, server, img):
     named = page.locator("#cg-communities tr.named").count()
     assert named == len([w for w in b["content"]["worst"] if w["level"] == "community"])
     assert page.locator("a[href^='/map/heat?from=2026-12-01']").count() >= 1
+    # it ends with the issuing office and the date of issue; no raw timestamp, no bare URL
+    assert page.inner_text("#cg-bulletin-office") == "社旗县创建文明城市工作办公室"
+    assert page.inner_text("#cg-bulletin-date") == "2027年1月5日"
+    text = page.inner_text("body")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", text), "a raw ISO timestamp"
+    assert "http" not in text and "/map/heat" not in text, "a bare URL"
+    assert page.locator("#cg-publish").count() == 0
     # CJK glyphs render with a real font (not tofu): the title is wider than its boxes
     width = page.evaluate("document.getElementById('cg-bulletin-title').scrollWidth")
     assert width > 300

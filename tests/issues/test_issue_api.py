@@ -93,7 +93,11 @@ def test_outside_the_county_lands_in_triage(client):
     assert d.owner_unit is None and d.deadline is None
     r = client.post(f"/api/v1/issues/{d.id}/dispatch", json={}, headers=CC)
     assert r.status_code == 422 and r.json()["field"] == "unit"
-    d2 = detail(client.post(f"/api/v1/issues/{d.id}/dispatch", json={"unit": "D03"}, headers=CC))
+    d2 = detail(
+        client.post(
+            f"/api/v1/issues/{d.id}/dispatch", json={"unit": "D03", "note": "交界处"}, headers=CC
+        )
+    )
     assert d2.state == "assigned" and d2.owner_unit.key == "D03" and d2.deadline is not None
     assert client.get("/api/v1/issues", params={"state": "triage"}).json()["total"] == 0
 
@@ -147,8 +151,8 @@ def _event(state: State, action: Action, passed: bool | None, anchor: int) -> di
         body["passed"] = passed
     if action is Action.merge:
         body["into"] = anchor
-    if action is Action.dispatch:
-        body["unit"] = "D03"
+    if action in (Action.dispatch, Action.reassign):
+        body["unit"] = "D03"  # reassigning to the current owner is refused (nothing changes)
     return body
 
 

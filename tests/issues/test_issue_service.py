@@ -145,7 +145,7 @@ def test_outside_the_county_waits_in_triage_until_dispatched(store, config):
         assert issue.deadline is None and issue.owner_unit is None
         with pytest.raises(InvalidInputError, match="no owner unit"):
             svc.dispatch(s, CC, issue.id, config=config)
-        svc.dispatch(s, CC, issue.id, unit="D03", co_units=["D22"], config=config)
+        svc.dispatch(s, CC, issue.id, unit="D03", co_units=["D22"], note="交界处", config=config)
         assert issue.state == State.assigned and issue.owner_unit.key == "D03"
         assert [u.key for u in svc.issue_units(issue, "co_responsible")] == ["D22"]
         assert issue.deadline is not None

@@ -151,6 +151,11 @@ def test_as_of_never_stands_in_for_the_real_clock(run, monkeypatch, season_url):
     assert str(issued).startswith("2026-12-07 02:00")
 
 
+def _shown(v) -> str:
+    """A number as the pages print it (— when missing)."""
+    return "—" if v is None else f"{round(float(v), 2):g}"
+
+
 def test_score_page_rankings_and_bulletin_agree(season_url, tmp_path):
     """For every community and township of December 2026 of the simulated season, the
     score page (API and HTML), the rankings overview page, the rankings API and the
@@ -206,6 +211,15 @@ def test_score_page_rankings_and_bulletin_agree(season_url, tmp_path):
                 )
                 assert row is not None, code
                 assert (row[1], row[2]) == (str(rank) if rank else "—", shown), code
+        # departments: the page leads with the bulletin's handling-indicator composite and
+        # rank (the measure the bulletin ranks them by), never a rank of its own
+        assert bulletin["departments"]
+        for d in bulletin["departments"]:
+            page = c.get(f"/scores/department/{d['code']}", params=period).text
+            composite = _shown(d["composite_score"])
+            head = f"处置指标综合分 <b>{composite}</b>　名次 {d['rank'] or '—'}"
+            assert head in page, (d["code"], d["name"])
+            assert "档次" not in page.split("<h2>")[0], d["code"]
 
 
 def test_cli_pairing_work_adjustment_and_annual_bulletin(run, tmp_path):

@@ -12,7 +12,8 @@
  * markers shown inside it.
  *
  * Test hooks: window.civgrid.state (ready, loading, layerCounts, issueCount,
- * issueMarkers, hexCount, hotspots, selection, lastReassign).
+ * issueMarkers, hexCount, hotspots, selection, lastReassign, lastUndo, lastDispatch,
+ * dispatchOptions).
  */
 (function () {
   "use strict";
@@ -30,6 +31,9 @@
     hotspots: [],
     selection: [],
     lastReassign: null,
+    lastUndo: null,
+    lastDispatch: null,
+    dispatchOptions: null,
   });
 
   // ------------------------------------------------------------------ utilities
@@ -861,6 +865,10 @@
         .map(function (e) {
           var who = e.actor ? esc(e.actor.who) + (e.actor.unit ? "（" + esc(e.actor.unit) + "）" : "") : "";
           var change = e.data && e.data.to_unit ? " → " + esc(e.data.to_unit) : "";
+          if (e.action === "reassign" && e.data && e.data.batch && cfg.actions.undo && cfg.draw) {
+            change += ' <button type="button" class="cg-btn cg-btn-small cg-btn-ghost" data-cg-undo-batch="' +
+              esc(e.data.batch) + '">撤销整批改派</button>';
+          }
           return (
             '<li class="cg-event cg-event-' + esc(e.action) + '"><time>' + fmtTime(e.at) + "</time> <b>" +
             esc(lab("actions", e.action)) + "</b>" + change + " <span class='cg-muted'>" + who + "</span>" +
@@ -877,7 +885,8 @@
         row("整改时限", fmtTime(d.deadline)) +
         row("上报时间", fmtTime(d.reported_at)) +
         "</table><p><a class='cg-link' href='/issues/" + encodeURIComponent(d.id) + "'>问题页（进展说明、转办申请）</a></p>" +
-        "<h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>";
+        "<h4>处理记录</h4><ol class='cg-history' id='cg-history'>" + hist + "</ol>" +
+        "<div id='cg-r-result' class='cg-status' role='status'></div>";
     });
   }
 
@@ -900,9 +909,134 @@
     });
   }
 
+  // The unit picker: a search box over a list (name or code), the place's responsible
+  // units first. `responsible` maps key -> role label (empty for a bulk selection).
+  function unitPicker(units, responsible, selected) {
+    var mine = units.filter(function (u) { return responsible[u.key]; });
+    var rest = units.filter(function (u) { return !responsible[u.key]; });
+    function opts(list, withRole) {
+      return list.map(function (u) {
+        var label = u.name + "（" + u.key + "）" + (withRole && responsible[u.key] ? " · " + responsible[u.key] : "");
+        return option(u.key, label, u.key === selected);
+      }).join("");
+    }
+    return (
+      "<label>责任单位<input type='search' id='cg-r-search' placeholder='输入单位名称或编码搜索' autocomplete='off'></label>" +
+      "<select id='cg-r-unit' size='7' aria-label='选择责任单位'>" +
+      (mine.length ? "<optgroup label='该位置的责任单位'>" + opts(mine, true) + "</optgroup><optgroup label='其他单位'>" : "") +
+      opts(rest, false) + (mine.length ? "</optgroup>" : "") + "</select>"
+    );
+  }
+
+  function bindPicker(onChange) {
+    var search = document.getElementById("cg-r-search");
+    var select = document.getElementById("cg-r-unit");
+    search.addEventListener("input", function () {
+      var q = search.value.trim().toLowerCase();
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (o) {
+        var hit = !q || o.text.toLowerCase().indexOf(q) >= 0;
+        o.hidden = !hit;
+        if (hit && !first) first = o;
+      });
+      var cur = select.options[select.selectedIndex];
+      if ((!cur || cur.hidden) && first) {
+        select.value = first.value;
+        onChange();
+      }
+    });
+    select.addEventListener("change", onChange);
+  }
+
+  // Chinese sentences for a refused request (the API answers problem+json in English)
+  function problemText(r) {
+    var d = r.data || {};
+    var type = String(d.type || "");
+    if (type.indexOf("OutsideResponsibilityError") >= 0) return "所选单位不是该位置的责任单位，请填写理由";
+    if (r.status === 401) return "登录已过期，请重新登录";
+    if (r.status === 403) return "您没有执行此操作的权限";
+    if (r.status === 404) return "问题不存在或不在您的权限范围内";
+    if (r.status === 409) return "问题已被他人处理或状态已变化，请刷新后重试";
+    if (r.status === 422) return d.field === "note" ? "请填写理由" : d.field === "unit" ? "请选择责任单位" : "填写的内容有误，请检查";
+    return "提交失败（" + r.status + "），请稍后重试";
+  }
+
+  // One issue from its popup: 交办 (triage) or 改派, the suggestion preselected, a warning
+  // and a required reason for a unit outside the place's responsible units.
+  function dispatchPanel(cfg, ctx, p) {
+    var triage = p.state === "triage";
+    var word = lab("actions", triage ? "dispatch" : "reassign");
+    var body = sidePanel();
+    body.innerHTML = "<h3>" + esc(word) + " #" + esc(p.id) + "</h3><p class='cg-muted'>加载中…</p>";
+    var url = cfg.actions.options.replace("{id}", encodeURIComponent(p.id));
+    return getJSON(url).then(function (o) {
+      state.dispatchOptions = o;
+      var responsible = {};
+      o.responsible.forEach(function (u) { responsible[u.key] = u.role_label || "责任单位"; });
+      var suggested = o.units.filter(function (u) { return u.key === o.suggested; })[0];
+      var place = o.responsible.map(function (u) { return esc(u.name); }).join("、") || "（无）";
+      body.innerHTML =
+        "<h3>" + esc(word) + " #" + esc(p.id) + " " + esc(p.category_name) + "</h3>" +
+        "<p id='cg-r-suggest' class='cg-suggest'>" +
+        (suggested ? "建议" + esc(word) + "给：<b>" + esc(suggested.name) + "</b>" + (o.suggested_reason ? "<br><span class='cg-muted'>依据：" + esc(o.suggested_reason) + "</span>" : "")
+          : "责任认定规则未找到责任单位，请选择") + "</p>" +
+        "<p class='cg-muted'>该位置的责任单位：" + place + "</p>" +
+        unitPicker(o.units, responsible, o.suggested) +
+        "<p id='cg-r-warn' class='cg-warn' hidden>所选单位不是该位置的责任单位。如确需" + esc(word) + "，请填写理由，理由将记入处理记录。</p>" +
+        "<label id='cg-r-note-label'>" + (triage ? "交办说明" : "改派理由（必填）") + "<textarea id='cg-r-note' rows='3'></textarea></label>" +
+        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit'>确认" + esc(word) + "</button>" +
+        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel'>取消</button></div>" +
+        "<div id='cg-r-result' class='cg-status' role='status'></div>";
+      function outside() {
+        var unit = document.getElementById("cg-r-unit").value;
+        return !!unit && !responsible[unit] && unit !== o.current_owner;
+      }
+      function refresh() {
+        var off = outside();
+        document.getElementById("cg-r-warn").hidden = !off;
+        document.getElementById("cg-r-note-label").firstChild.textContent = off
+          ? "理由（必填：不在责任单位之列）"
+          : triage ? "交办说明" : "改派理由（必填）";
+      }
+      bindPicker(refresh);
+      refresh();
+      document.getElementById("cg-r-cancel").addEventListener("click", function () {
+        document.getElementById("cg-side").classList.remove("cg-open");
+      });
+      document.getElementById("cg-r-submit").addEventListener("click", function () {
+        var unit = document.getElementById("cg-r-unit").value;
+        var note = document.getElementById("cg-r-note").value.trim();
+        var out = document.getElementById("cg-r-result");
+        if (!unit) { out.textContent = "请选择责任单位"; return; }
+        if ((outside() || !triage) && !note) { out.textContent = outside() ? "所选单位不是该位置的责任单位，请填写理由" : "请填写改派理由"; return; }
+        var button = this;
+        button.disabled = true;
+        out.textContent = "提交中…";
+        var tpl = triage ? cfg.actions.dispatch : cfg.actions.reassign;
+        var body = { unit: unit, expected_version: p.version };
+        if (note) body.note = note;
+        sendJSON(tpl.replace("{id}", encodeURIComponent(p.id)), body).then(function (r) {
+          state.lastDispatch = { ok: r.ok, status: r.status, data: r.data };
+          button.disabled = false;
+          if (!r.ok) {
+            out.textContent = problemText(r);
+            toast(word + "未完成：" + problemText(r), true);
+            return;
+          }
+          out.innerHTML = esc(word) + "成功：#" + esc(p.id) + " → " + esc(r.data.owner_unit && r.data.owner_unit.name) +
+            " <a href='#' class='cg-link' data-cg-detail='" + esc(p.id) + "'>查看处理记录</a>";
+          toast(word + "成功", false);
+          return ctx.issues.load();
+        });
+      });
+    });
+  }
+
+  // A drawn selection: one batch (批量改派) with a confirmation of the counts, issues the
+  // target already owns skipped untouched, and an undo of the whole batch.
   function reassignPanel(cfg, ctx, markers) {
     var usable = markers.filter(function (m) {
-      return REASSIGNABLE[m.cgProps.state];
+      return REASSIGNABLE[m.cgProps.state] && m.cgProps.state !== "triage";
     });
     state.selection = usable.map(function (m) {
       return m.cgProps.id;
@@ -920,77 +1054,108 @@
         return "<li>#" + esc(p.id) + " " + esc(p.category_name) + " <span class='cg-muted'>" + esc(p.state_label) + (p.owner_unit ? " · " + esc(p.owner_unit) : "") + "</span></li>";
       })
       .join("");
-    var units = (cfg.units || [])
-      .map(function (u) {
-        return option(u.key, u.name + "（" + u.key + "）");
-      })
-      .join("");
     body.innerHTML =
-      "<h3>按位置改派</h3>" +
+      "<h3>按位置批量改派</h3>" +
       "<p>已选 <b id='cg-selected-count'>" + usable.length + "</b> 个可改派问题" +
-      (skipped ? "（另有 " + skipped + " 个已结案或待复查，不能改派）" : "") + "</p>" +
+      (skipped ? "（另有 " + skipped + " 个待分拣、已结案或待复查，不在本次改派之列；待分拣问题请逐个交办）" : "") + "</p>" +
       "<ol class='cg-selection'>" + list + "</ol>" +
-      "<label>改派给责任单位<select id='cg-r-unit'>" + option("", "请选择…") + units + "</select></label>" +
+      unitPicker(cfg.units || [], {}, "") +
       "<label>改派理由（必填）<textarea id='cg-r-note' rows='3' placeholder='例如：经核实属于该单位职责范围'></textarea></label>" +
-      "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit'" + (usable.length ? "" : " disabled") + ">确认改派</button>" +
+      "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit'" + (usable.length ? "" : " disabled") + ">改派…</button>" +
       "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel'>取消</button></div>" +
-      "<div id='cg-r-result' class='cg-status'></div>";
+      "<div id='cg-r-confirm-box'></div>" +
+      "<div id='cg-r-result' class='cg-status' role='status'></div>";
+    bindPicker(function () {
+      document.getElementById("cg-r-confirm-box").innerHTML = "";
+    });
     document.getElementById("cg-r-cancel").addEventListener("click", function () {
       clearSelection(ctx);
       document.getElementById("cg-side").classList.remove("cg-open");
     });
     document.getElementById("cg-r-submit").addEventListener("click", function () {
-      var unit = document.getElementById("cg-r-unit").value;
+      var select = document.getElementById("cg-r-unit");
+      var unit = select.value;
       var note = document.getElementById("cg-r-note").value.trim();
       var out = document.getElementById("cg-r-result");
-      if (!unit) {
-        out.textContent = "请选择责任单位";
-        return;
-      }
-      if (!note) {
-        out.textContent = "请填写改派理由";
-        return;
-      }
-      this.disabled = true;
-      out.textContent = "提交中…";
-      doReassign(cfg, usable, unit, note).then(function (res) {
-        state.lastReassign = res;
-        var okIds = res.ok.map(function (r) { return r.id; });
-        var html = "改派成功 <b>" + res.ok.length + "</b> 个";
-        if (res.failed.length) {
-          html += "，失败 " + res.failed.length + " 个：<ul>" + res.failed.map(function (f) {
-            return "<li>#" + esc(f.id) + " " + esc(f.detail) + "</li>";
-          }).join("") + "</ul>";
-        }
-        if (okIds.length && cfg.actions.detail) {
-          html += "<div>查看处理记录：" + okIds.slice(0, 20).map(function (id) {
-            return '<a href="#" class="cg-link" data-cg-detail="' + id + '">#' + id + "</a>";
-          }).join(" ") + "</div>";
-        }
-        out.innerHTML = html;
-        toast("改派完成：成功 " + res.ok.length + " 个" + (res.failed.length ? "，失败 " + res.failed.length + " 个" : ""), res.failed.length > 0);
-        clearSelection(ctx, true);
-        return ctx.issues.load();
+      if (!unit) { out.textContent = "请选择责任单位"; return; }
+      if (!note) { out.textContent = "请填写改派理由"; return; }
+      out.textContent = "";
+      var own = usable.filter(function (m) { return m.cgProps.owner_unit_key === unit; }).length;
+      var name = select.options[select.selectedIndex].text;
+      var box = document.getElementById("cg-r-confirm-box");
+      box.innerHTML =
+        "<div class='cg-confirm' id='cg-r-confirm-text'>将把 <b>" + (usable.length - own) + "</b> 个问题改派给 <b>" + esc(name) + "</b>" +
+        (own ? "；另有 <b>" + own + "</b> 个已由该单位主办，将跳过（状态和时限不变）" : "") +
+        "。改派后整改时限重新计算，可整批撤销。</div>" +
+        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-confirm'>确认改派</button>" +
+        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-back'>返回修改</button></div>";
+      document.getElementById("cg-r-back").addEventListener("click", function () { box.innerHTML = ""; });
+      document.getElementById("cg-r-confirm").addEventListener("click", function () {
+        this.disabled = true;
+        out.textContent = "提交中…";
+        var versions = {};
+        usable.forEach(function (m) { versions[m.cgProps.id] = m.cgProps.version; });
+        sendJSON(cfg.actions.bulk, { issue_ids: state.selection, unit: unit, note: note, versions: versions }).then(function (r) {
+          box.innerHTML = "";
+          if (!r.ok) {
+            out.textContent = problemText(r);
+            toast("批量改派未完成：" + problemText(r), true);
+            return;
+          }
+          state.lastReassign = r.data;
+          showBatch(cfg, ctx, r.data, out);
+          clearSelection(ctx, true);
+          return ctx.issues.load();
+        });
       });
     });
   }
 
-  function doReassign(cfg, markers, unit, note) {
-    var res = { ok: [], failed: [] };
-    var chain = Promise.resolve();
-    markers.forEach(function (m) {
-      var p = m.cgProps;
-      chain = chain.then(function () {
-        var tpl = p.state === "triage" ? cfg.actions.dispatch || cfg.actions.reassign : cfg.actions.reassign;
-        var url = tpl.replace("{id}", encodeURIComponent(p.id));
-        return sendJSON(url, { unit: unit, note: note, expected_version: p.version }).then(function (r) {
-          if (r.ok) res.ok.push({ id: p.id, data: r.data });
-          else res.failed.push({ id: p.id, status: r.status, detail: (r.data && (r.data.detail || r.data.title)) || r.status });
-        });
-      });
+  var OUTCOME_LABELS = { reassigned: "已改派", skipped: "已跳过", restored: "已撤销", refused: "不能撤销", failed: "失败" };
+
+  function showBatch(cfg, ctx, data, out) {
+    var c = data.counts || {};
+    var parts = Object.keys(OUTCOME_LABELS).filter(function (k) { return c[k]; }).map(function (k) {
+      return OUTCOME_LABELS[k] + " <b>" + c[k] + "</b> 个";
     });
-    return chain.then(function () {
-      return res;
+    var notes = data.items.filter(function (i) { return i.detail; }).map(function (i) {
+      return "<li>#" + esc(i.issue_id) + " " + esc(OUTCOME_LABELS[i.outcome] || i.outcome) + "：" + esc(i.detail) + "</li>";
+    }).join("");
+    var ids = data.items.filter(function (i) { return i.outcome !== "failed"; }).slice(0, 20).map(function (i) {
+      return '<a href="#" class="cg-link" data-cg-detail="' + i.issue_id + '">#' + i.issue_id + "</a>";
+    }).join(" ");
+    out.innerHTML =
+      "<p id='cg-r-counts'>" + parts.join("，") + "</p>" + (notes ? "<ul class='cg-batch-notes'>" + notes + "</ul>" : "") +
+      (ids ? "<div>查看处理记录：" + ids + "</div>" : "") +
+      (c.reassigned ? "<div class='cg-row'><button type='button' class='cg-btn cg-btn-ghost' id='cg-r-undo'>撤销本次批量改派</button></div>" : "");
+    toast("批量改派：" + parts.join("，").replace(/<\/?b>/g, ""), !!c.failed);
+    var undo = document.getElementById("cg-r-undo");
+    if (!undo) return;
+    undo.addEventListener("click", function () {
+      undoBatch(cfg, ctx, data.batch, c.reassigned, out, undo);
+    });
+  }
+
+  // Undo a whole batch (from its result or from an issue's history).
+  function undoBatch(cfg, ctx, batch, count, out, button) {
+    var what = count ? "已改派的 " + count + " 个问题" : "该批次改派的问题";
+    if (!window.confirm("撤销本次批量改派？" + what + "将恢复原责任单位、状态和时限。")) return;
+    if (button) button.disabled = true;
+    return sendJSON(cfg.actions.undo.replace("{batch}", encodeURIComponent(batch)), {}).then(function (r) {
+      if (!r.ok) {
+        out.textContent = problemText(r);
+        toast("撤销未完成：" + problemText(r), true);
+        return;
+      }
+      state.lastUndo = r.data;
+      var u = r.data.counts || {};
+      var lines = r.data.items.filter(function (i) { return i.detail; }).map(function (i) {
+        return "<li>#" + esc(i.issue_id) + "：" + esc(i.detail) + "</li>";
+      }).join("");
+      out.innerHTML = "<p id='cg-r-undone'>已撤销 <b>" + (u.restored || 0) + "</b> 个" +
+        (u.refused ? "，<b>" + u.refused + "</b> 个不能撤销" : "") + "</p>" + (lines ? "<ul class='cg-batch-notes'>" + lines + "</ul>" : "");
+      toast("已撤销批量改派：恢复 " + (u.restored || 0) + " 个", !!u.refused);
+      return ctx.issues.load();
     });
   }
 
@@ -1053,6 +1218,12 @@
         showDetail(cfg, detail.getAttribute("data-cg-detail"));
         return;
       }
+      var ub = t.closest("[data-cg-undo-batch]");
+      if (ub) {
+        e.preventDefault();
+        undoBatch(cfg, ctx, ub.getAttribute("data-cg-undo-batch"), 0, document.getElementById("cg-r-result"), ub);
+        return;
+      }
       var re = t.closest("[data-cg-reassign]");
       if (re) {
         e.preventDefault();
@@ -1062,7 +1233,7 @@
         });
         map.closePopup();
         clearSelection(ctx);
-        reassignPanel(cfg, ctx, m);
+        if (m.length) dispatchPanel(cfg, ctx, m[0].cgProps);
       }
     });
   }

@@ -3,13 +3,30 @@
  * a team's route of the day, GPS tracks, road sections covered (green) or missed (red)
  * and unit grids entered or missed. WGS84 GeoJSON on the offline basemap.
  *
- * Test hooks: window.civgrid.patrol (ready, error, counts).
+ * Township and community boundaries are drawn with their names; the route's stops are
+ * numbered markers, and the stop list opens each stop (its target) on the map; a team's
+ * route of a day can be downloaded as GPX (GET /api/v1/patrol/routes?format=gpx).
+ *
+ * Test hooks: window.civgrid.patrol (ready, error, counts, boundaries, stops, openStop).
  */
 (function () {
   "use strict";
 
   var cg = (window.civgrid = window.civgrid || {});
-  var st = (cg.patrol = { ready: false, error: null, counts: {} });
+  var st = (cg.patrol = { ready: false, error: null, counts: {}, boundaries: {}, stops: [] });
+  var BOUNDARIES = [
+    ["township", "乡镇/街道界", "#4e342e", 2.5, null],
+    ["community", "社区/行政村界", "#8d6e63", 1.2, "4 3"],
+  ];
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
+      function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      }
+    );
+  }
 
   function esc(v) {
     if (v === null || v === undefined) return "";
@@ -31,13 +48,14 @@
     if (cfg.team) params.set("team", cfg.team);
     if (cfg.day) params.set("date", cfg.day);
     var summary = document.getElementById("cg-patrol-summary");
-    fetch(cfg.api + "/patrol/map?" + params.toString(), { credentials: "same-origin" })
-      .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
-      })
-      .then(function (data) {
-        draw(map, cfg, data, summary);
+    var layers = BOUNDARIES.map(function (b) {
+      return getJSON(cfg.api + "/layers/" + b[0] + ".geojson").catch(function () {
+        return null; // boundaries are a backdrop: the page works without them
+      });
+    });
+    Promise.all([getJSON(cfg.api + "/patrol/map?" + params.toString())].concat(layers))
+      .then(function (all) {
+        draw(map, cfg, all[0], summary, all.slice(1));
       })
       .catch(function (e) {
         st.error = String(e);
@@ -46,9 +64,64 @@
       });
   };
 
-  function draw(map, cfg, data, summary) {
+  function drawBoundaries(map, overlays, collections) {
+    BOUNDARIES.forEach(function (b, i) {
+      var fc = collections[i];
+      if (!fc) return;
+      var layer = L.geoJSON(fc, {
+        interactive: false,
+        style: { color: b[2], weight: b[3], fill: false, dashArray: b[4] },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(esc(f.properties.name || f.properties.code), {
+            permanent: true,
+            direction: "center",
+            className: "cg-plabel cg-plabel-" + b[0],
+          });
+        },
+      }).addTo(map);
+      overlays[b[1]] = layer;
+      st.boundaries[b[0]] = fc.features.length;
+    });
+  }
+
+  function stopPopup(cfg, p) {
+    return (
+      "<b>第" + esc(p.seq) + "站</b> " + esc(cfg.kindLabels[p.kind] || p.kind) + "<br>" +
+      "<b>" + esc(p.target_name || p.target_code) + "</b> <small>" + esc(p.target_code) + "</small>" +
+      (p.visit_id ? "<br><small>走访编号 " + esc(p.visit_id) + "</small>" : "")
+    );
+  }
+
+  function drawStops(map, cfg, data, overlays) {
+    var layer = L.geoJSON(data.route, {
+      filter: function (f) {
+        return f.geometry.type === "Point";
+      },
+      pointToLayer: function (f, latlng) {
+        var m = L.marker(latlng, {
+          icon: L.divIcon({ className: "cg-stop", html: String(f.properties.seq), iconSize: [22, 22] }),
+          title: "第" + f.properties.seq + "站 " + (f.properties.target_name || ""),
+        });
+        m.bindPopup(stopPopup(cfg, f.properties));
+        st.stops.push({ seq: f.properties.seq, marker: m, target: f.properties.target_name, code: f.properties.target_code });
+        return m;
+      },
+    }).addTo(map);
+    overlays["路线站点"] = layer;
+  }
+
+  st.openStop = function (seq) {
+    var s = st.stops.filter(function (x) { return x.seq === seq; })[0];
+    if (!s) return false;
+    s.marker._map.setView(s.marker.getLatLng(), Math.max(s.marker._map.getZoom(), 16));
+    s.marker.openPopup();
+    return true;
+  };
+
+  function draw(map, cfg, data, summary, boundaries) {
     var overlays = {};
     var bounds = L.latLngBounds([]);
+    drawBoundaries(map, overlays, boundaries || []);
 
     var grids = L.geoJSON(data.unit_grids, {
       style: function (f) {
@@ -124,18 +197,28 @@
       overlays[cfg.legendLabels.route] = route;
       var path = data.route.features[0];
       bounds.extend(route.getBounds());
+      drawStops(map, cfg, data, overlays);
       if (routeList) {
         routeList.innerHTML = data.route.features
           .slice(1)
           .map(function (f) {
-            return "<li>" + esc(f.properties.target_name || f.properties.target_code) + " " +
+            return '<li><a href="#" class="cg-stop-link" data-seq="' + esc(f.properties.seq) + '">' +
+              esc(f.properties.target_name || f.properties.target_code) + "</a> " +
               esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) + "</li>";
           })
           .join("");
+        var gpx = cfg.api + "/patrol/routes?" + new URLSearchParams({ team: cfg.team, date: cfg.day, format: "gpx" });
         routeList.insertAdjacentHTML(
           "beforebegin",
-          '<p id="cg-route-total">当日路线 ' + fmtKm(path.properties.total_m) + "</p>"
+          '<p id="cg-route-total">当日路线 ' + fmtKm(path.properties.total_m) +
+            ' · <a id="cg-route-gpx" href="' + esc(gpx) + '" download>下载路线（GPX）</a></p>'
         );
+        routeList.addEventListener("click", function (e) {
+          var a = e.target.closest && e.target.closest(".cg-stop-link");
+          if (!a) return;
+          e.preventDefault();
+          st.openStop(Number(a.getAttribute("data-seq")));
+        });
       }
     }
     L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
