@@ -11,7 +11,7 @@ import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from civgrid.api.deps import (
@@ -23,6 +23,7 @@ from civgrid.api.deps import (
     require,
     score_registry,
 )
+from civgrid.api.idempotent import run_once
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.patrol import (
     CoverageOut,
@@ -170,13 +171,35 @@ def get_month_plan(
     response_model_exclude_unset=True,
 )
 def post_visit_outcome(
-    session: SessionDep, actor: ActorDep, visit_id: ObjectId, body: VisitOutcome
+    store: StoreDep,
+    actor: ActorDep,
+    visit_id: ObjectId,
+    body: VisitOutcome,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> VisitOut:
-    """Set a planned visit's status and link the issues reported during it."""
+    """Set a planned visit's status and link the issues reported during it.
+
+    ``Idempotency-Key``: a retry of the same request returns the first answer (200,
+    ``Idempotent-Replay: true``); the key with another request is 409.
+    """
     from civgrid.grids.patrol.plan import visit_dict
 
-    v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
-    return visit_dict(v)
+    def work(session: Any) -> VisitOut:
+        v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
+        session.flush()
+        return VisitOut.model_validate(visit_dict(v))
+
+    return run_once(
+        store,
+        response,
+        scope="visit_outcome",
+        actor=actor,
+        key=idempotency_key,
+        request={"visit": visit_id, "body": body.model_dump(mode="json")},
+        work=work,
+        model=VisitOut,
+    )
 
 
 # --------------------------------------------------------------------------- routes

@@ -12,6 +12,7 @@ from alembic import context
 import civgrid.grids.accounts.models
 import civgrid.grids.boundaries.models
 import civgrid.grids.core.audit
+import civgrid.grids.core.idempotency
 import civgrid.grids.core.throttle
 import civgrid.grids.issues.models
 import civgrid.grids.patrol.models
