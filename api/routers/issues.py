@@ -39,6 +39,7 @@ from civgrid.api.deps import (
 )
 from civgrid.api.idempotent import run_once
 from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError, client_ip, limiter
+from civgrid.api.receipts import receipt_for
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -84,6 +85,11 @@ class IssueDetailOut(IssueDetail):
     """An issue with its history, and the patrol visit it was reported during."""
 
     visit_id: int | None = Field(default=None, description="Patrol visit id, if any.")
+    receipt: str | None = Field(
+        default=None,
+        description="Intake only: the receipt number (回执号) to look the report up by "
+        "(GET /api/v1/receipts/{receipt}).",
+    )
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -332,6 +338,7 @@ async def create_issue(
 
     # a race lost to a concurrent retry with the same key is run again: it replays
     out, created = await run_in_threadpool(run_retrying, store.session, work)
+    out.receipt = receipt_for(settings, out.id)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/issues/{out.id}"
     response.headers["ETag"] = f'"{out.version}"'

@@ -128,8 +128,14 @@
         routeList.innerHTML = data.route.features
           .slice(1)
           .map(function (f) {
-            return "<li>" + esc(f.properties.target_name || f.properties.target_code) + " " +
-              esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) + "</li>";
+            // a visit marked done (from the phone: /m/day) is shown as done
+            var done = data.visits.features.some(function (v) {
+              return v.properties.id === f.properties.visit_id && v.properties.status === "done";
+            });
+            return "<li" + (done ? ' class="cg-visit-done"' : "") + ">" +
+              esc(f.properties.target_name || f.properties.target_code) + " " +
+              esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) +
+              (done ? " ✓已完成" : "") + "</li>";
           })
           .join("");
         routeList.insertAdjacentHTML(
