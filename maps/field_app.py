@@ -26,6 +26,7 @@ from civgrid.grids.boundaries.models import Category
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.models import Issue, Photo
 from civgrid.grids.patrol.models import PatrolVisit
+from civgrid.grids.patrol.visit_photos import visit_photo_ids
 from civgrid.maps.assets import STATIC_URL
 from civgrid.maps.render import script_nonce
 
@@ -170,6 +171,7 @@ def day_stops(route: dict[str, Any], session: Session) -> list[dict[str, Any]]:
                 **s,
                 "seq": n,
                 "status": visit.status if visit is not None else "planned",
+                "photos": len(visit_photo_ids(session, s["visit_id"])),
                 "gcj_lon": round(float(gx), 6),
                 "gcj_lat": round(float(gy), 6),
                 "nav": amap_link(s["lon"], s["lat"], s["target_name"]),

@@ -347,10 +347,20 @@ def test_inspector_day_in_route_order_and_a_visit_done_shows_on_the_desktop(brow
     glon, glat = wgs84_to_gcj02(s0["lon"], s0["lat"])
     assert f"position={float(glon):.6f},{float(glat):.6f}" in nav
     first = page.locator(".cg-m-stop").first
+    _photo(page, _jpeg(page, 800, 600), ".cg-m-stop .cg-visit-photo")
+    page.wait_for_function(
+        "() => document.querySelector('.cg-visit-photos').textContent.includes('1')"
+    )
     first.locator(".cg-visit-done").click()
     page.wait_for_function(
         "() => document.querySelector('.cg-m-stop').dataset.status === 'done'", timeout=30_000
     )
+    from civgrid.grids.patrol.visit_photos import visit_photo_ids
+
+    with server[3].session() as s:
+        ids = visit_photo_ids(s, shown[0])
+    assert len(ids) == 1
+    assert api.get(f"/api/v1/patrol/visit-photos/{ids[0]}").content[:3] == b"\xff\xd8\xff"
     page.screenshot(path=str(img / "field-day.png"), full_page=True)
     ctx.close()
 

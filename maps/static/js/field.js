@@ -132,22 +132,33 @@
   }
 
   let flushing = null;
-  /** Send every pending item once, oldest first (one run at a time). */
+  let again = false;
+  /** Send every pending item once, oldest first (one run at a time; what is queued
+   * during a run is sent by another run right after it). */
   function flush() {
-    if (flushing) return flushing;
+    if (flushing) {
+      again = true;
+      return flushing;
+    }
+    again = false;
     flushing = (async () => {
       const items = (await all("queue")).filter((i) => i.status === "pending");
       items.sort((a, b) => (a.created < b.created ? -1 : 1));
+      let offline = false;
       for (const item of items) {
         const r = await sendOne(item);
-        if (!r.sent && r.reason === "无网络") break;
+        if (!r.sent && r.reason === "无网络") {
+          offline = true;
+          break;
+        }
       }
       await showCount();
       await renderQueue();
+      return offline;
     })().finally(() => {
       flushing = null;
     });
-    return flushing;
+    return flushing.then((offline) => (again && !offline ? flush() : offline));
   }
 
   async function showCount() {
@@ -184,11 +195,12 @@
     if (item.kind === "report") return routedSentence(d);
     if (item.kind === "reinspect") return "复查已提交：#" + d.id + " " + (d.state_label || d.state);
     if (item.kind === "visit") return "走访已标记：" + (d.status === "done" ? "已完成" : d.status);
+    if (item.kind === "visit_photo") return "走访照片已上传：共 " + (d.photos || []).length + " 张";
     if (item.kind === "track") return trackSentence(d);
     return "已发送";
   }
 
-  const KIND = { report: "上报", reinspect: "复查", visit: "走访", track: "轨迹" };
+  const KIND = { report: "上报", reinspect: "复查", visit: "走访", visit_photo: "走访照片", track: "轨迹" };
   async function renderQueue() {
     const list = $("#cg-queue");
     if (!list) return;
@@ -596,8 +608,24 @@
     for (const li of $$(".cg-m-stop")) {
       const visit = li.dataset.visit;
       const badge = $(".cg-m-badge", li);
+      const photos = [];
+      $(".cg-visit-photo", li).addEventListener("change", async (e) => {
+        for (const t of await takePhotos(Array.from(e.target.files || []))) photos.push(t.blob);
+        e.target.value = "";
+        $(".cg-visit-photos", li).textContent = "已拍 " + photos.length + " 张";
+      });
       $(".cg-visit-done", li).addEventListener("click", async () => {
         badge.textContent = "待发送";
+        if (photos.length) {
+          // the photos first: the visit is done with its photos (each with its own key)
+          await enqueue({
+            kind: "visit_photo",
+            label: $("b", li).textContent + " 照片",
+            url: "/api/v1/patrol/visits/" + visit + "/photos",
+            fields: {},
+            photos: photos.splice(0),
+          });
+        }
         await enqueue({
           kind: "visit",
           label: $("b", li).textContent,
