@@ -442,3 +442,38 @@ def test_the_app_installs_and_works_offline_after_a_reload(browser, server, img)
         assert page.is_visible("#cg-net")
     assert page.evaluate("typeof L") == "object"  # Leaflet came from the cache
     ctx.close()
+
+
+# ----------------------------------------------------------------------------- responsive
+
+
+@pytest.mark.parametrize(
+    ("name", "path"), [("map", "/map"), ("heat", "/map/heat"), ("leader", "/leaders/L01")]
+)
+def test_the_map_pages_are_usable_on_a_phone(browser, server, img, name, path):
+    base, _, _, _ = server
+    ctx = _phone(browser, server, role="admin")
+    page = ctx.new_page()
+    watch(page)
+    page.goto(base + path)
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_timeout(300)
+    box = page.evaluate(
+        """() => { const r = e => e && e.getBoundingClientRect();
+        const m = r(document.querySelector('.leaflet-container'));
+        const t = r(document.querySelector('.cg-title')), n = r(document.querySelector('.cg-nav'));
+        return {map: m.height * m.width, screen: innerWidth * innerHeight,
+                titleRight: t.right, navLeft: n.left, navTop: n.top, navBottom: n.bottom,
+                header: r(document.querySelector('.cg-header')).height}; }"""
+    )
+    assert box["map"] >= 0.6 * box["screen"], box  # the map keeps at least 60 % of the screen
+    assert box["titleRight"] <= box["navLeft"] + 1, box  # the header does not overlap itself
+    assert box["navBottom"] - box["navTop"] <= box["header"], box  # one line
+    panel = page.locator(".cg-panel").first
+    if panel.count():  # filter panels start collapsed and open with their toggle
+        assert not panel.locator(".cg-panel-body").is_visible()
+        panel.locator(".cg-toggle").click()
+        assert panel.locator(".cg-panel-body").is_visible()
+        panel.locator(".cg-toggle").click()
+    page.screenshot(path=str(img / f"phone-{name}.png"))
+    ctx.close()
