@@ -39,20 +39,21 @@ TEAM, DAY, MONTH = "ST03", "2026-12-03", "2026-12"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The demo county, December planned; the app served by uvicorn; an API client."""
+def server(tmp_path_factory, demo_sqlite_template):
+    """The demo county (a copy of the session's template), December planned; the app
+    served by uvicorn; an API client."""
+    import shutil
+
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
     from civgrid.grids.boundaries.store import Store
     from civgrid.grids.core.db import make_engine
-    from civgrid.grids.demo.load import load_demo
     from support.authclient import AuthClient
 
     root = tmp_path_factory.mktemp("field_browser")
+    shutil.copyfile(demo_sqlite_template[0], root / "demo.sqlite")
     url = f"sqlite:///{root / 'demo.sqlite'}"
     store = Store(make_engine(url))
-    store.upgrade()
-    assert load_demo(store).ok
     app = create_app(Settings(database_url=url, var_dir=root / "var"))
     with serve(app) as base, AuthClient(app, base_url=base) as api:
         assert api.post("/api/v1/patrol/plans", params={"month": MONTH}).status_code == 200
