@@ -21,6 +21,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from civgrid.geo.convert import to_geojson_geometry
 from civgrid.geo.crs import gcj02_to_wgs84, normalize_crs, to_wgs84, wgs84_to_gcj02
 from civgrid.grids.boundaries.models import Category
 from civgrid.grids.core.errors import InvalidInputError
@@ -33,6 +34,7 @@ from civgrid.maps.render import script_nonce
 __all__ = [
     "amap_link",
     "category_choices",
+    "community_outlines",
     "day_stops",
     "link_point",
     "photos_by_stage",
@@ -97,6 +99,22 @@ def category_choices(session: Session) -> list[dict[str, Any]]:
     leaves = [c for c in cats if c.id not in parents]
     out = [{"code": c.code, "name": c.name, "count": int(counts.get(c.code, 0))} for c in leaves]
     return sorted(out, key=lambda c: (-c["count"], c["code"]))
+
+
+def community_outlines(store: Any, session: Session) -> dict[str, Any]:
+    """The communities' outlines (simplified to about 10 m, WGS84) with their names, for
+    the report map when there are no tiles (offline basemap): a place to tap on."""
+    feats = []
+    for a in store.areas(layer="community", session=session):
+        geom = a.geom.boundary.simplify(0.0001, preserve_topology=False)
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": to_geojson_geometry(geom, decimals=5),
+                "properties": {"name": a.name},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
 
 
 def link_point(

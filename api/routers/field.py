@@ -137,11 +137,13 @@ def report(
     with store.session() as session:
         cats = fa.category_choices(session)
         center = map_center(store, session, basemap.display_crs)  # (lat, lon), display CRS
+        outlines = fa.community_outlines(store, session) if basemap.offline else None
     config = {
         "categories": cats,
         "point": None if point is None else {"lon": point[0], "lat": point[1], "from": point[2]},
         "center": list(center) if center else None,
         "basemap": basemap.to_dict(),
+        "outlines": outlines,
         "public": scope.role is Role.public,
         "visit": visit,
     }

@@ -193,7 +193,8 @@ def test_located_report_with_photo_shows_the_routing_answer(browser, server, img
     data = api.get(f"/api/v1/photos/{photo['id']}").content
     assert max(_jpeg_size(data)) == 1600
     assert page.errors == []
-    page.screenshot(path=str(img / "field-report.png"), full_page=True)
+    page.locator("#cg-result").scroll_into_view_if_needed()
+    page.screenshot(path=str(img / "field-report.png"))
     ctx.close()
 
 
@@ -232,7 +233,9 @@ def test_citizen_report_gets_a_receipt_and_a_status_page(browser, server, img):
     page.wait_for_function("() => civgrid.field.lastReport", timeout=30_000)
     receipt = page.evaluate("civgrid.field.lastReport.receipt")
     assert receipt and receipt in page.inner_text("#cg-result")
-    page.screenshot(path=str(img / "field-citizen.png"), full_page=True)
+    assert "等待指挥中心分拣交办" in page.inner_text("#cg-result")  # the public waits in triage
+    page.locator("#cg-result").scroll_into_view_if_needed()
+    page.screenshot(path=str(img / "field-citizen.png"))
 
     issue_id = int(receipt.split("-")[0])
     d = api.get(f"/api/v1/issues/{issue_id}").json()
@@ -244,7 +247,7 @@ def test_citizen_report_gets_a_receipt_and_a_status_page(browser, server, img):
     text = status.inner_text("main")
     assert "小广告很多" not in text and f"{lon:.4f}" not in text
     assert receipt in status.inner_text("#cg-my-receipts")
-    status.screenshot(path=str(img / "field-status.png"), full_page=True)
+    status.screenshot(path=str(img / "field-status.png"))
     forged = _open(ctx, f"{base}/m/status?no={issue_id}-000000")
     assert forged.locator("#cg-status-missing").count() == 1
     ctx.close()
@@ -281,7 +284,7 @@ def test_offline_report_and_reinspection_survive_a_reload_and_are_sent_once(brow
     card = page.locator(f'.cg-m-re[data-issue="{issue_id}"]')
     assert card.locator("figure").nth(0).locator("img").count() == 1
     assert card.locator("figure").nth(1).locator("img").count() == 1
-    page.screenshot(path=str(img / "field-reinspect.png"), full_page=True)
+    page.screenshot(path=str(img / "field-reinspect.png"))
     issues, reinspections = _issues(store), _events(store, "reinspect")
 
     ctx.set_offline(True)
@@ -308,7 +311,7 @@ def test_offline_report_and_reinspection_survive_a_reload_and_are_sent_once(brow
     page.wait_for_function(READY)
     assert page.locator("#cg-queue li").count() == 2
     assert page.inner_text("#cg-queue-count") == "2"
-    page.screenshot(path=str(img / "field-queue.png"), full_page=True)
+    page.screenshot(path=str(img / "field-queue.png"))
     assert (_issues(store), _events(store, "reinspect")) == (issues, reinspections)
     page.evaluate("async () => { window.__copy = await civgrid.field.queue.all(); }")
 
@@ -362,7 +365,7 @@ def test_inspector_day_in_route_order_and_a_visit_done_shows_on_the_desktop(brow
         ids = visit_photo_ids(s, shown[0])
     assert len(ids) == 1
     assert api.get(f"/api/v1/patrol/visit-photos/{ids[0]}").content[:3] == b"\xff\xd8\xff"
-    page.screenshot(path=str(img / "field-day.png"), full_page=True)
+    page.screenshot(path=str(img / "field-day.png"))
     ctx.close()
 
     desk = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
@@ -408,7 +411,7 @@ def test_a_recorded_track_uploads_and_yields_coverage(browser, server, img):
     assert share >= 0.8
     covered = sum(v >= 0.8 for v in stored["coverage"]["road_sections"].values())
     assert f"覆盖路段 {covered} 条" in page.inner_text("#cg-track-result")
-    page.screenshot(path=str(img / "field-track.png"), full_page=True)
+    page.screenshot(path=str(img / "field-track.png"))
     ctx.close()
 
 
@@ -430,7 +433,7 @@ def test_the_app_installs_and_works_offline_after_a_reload(browser, server, img)
     # Playwright's contexts are off the record, which alone bars installing: every
     # other check (manifest, icons, service worker with a fetch handler) passes
     assert [e["errorId"] for e in errors] == ["in-incognito"], errors
-    page.screenshot(path=str(img / "field-home.png"), full_page=True)
+    page.screenshot(path=str(img / "field-home.png"))
     cdp.detach()
     page.close()
     ctx.set_offline(True)

@@ -181,6 +181,12 @@
     const place = [d.township, d.community, d.unit_grid].filter(Boolean).map((a) => a.name).join("");
     const parts = ["已上报（编号 " + d.id + (d.receipt ? "，回执号 " + d.receipt : "") + "）"];
     if (d.state === "merged") return parts[0] + "：与已有问题 " + d.duplicate_of + " 重复，已合并。";
+    if (d.state === "triage") {
+      return (
+        parts[0] + "：" + (place ? "位于" + place + "，" : "") + "已受理，等待指挥中心分拣交办" +
+        (d.owner_unit ? "（拟交" + d.owner_unit.name + "）" : "") + "。"
+      );
+    }
     if (d.owner_unit) {
       let s = "：位于" + (place || "辖区内") + "，由" + d.owner_unit.name + "负责";
       if (d.deadline) s += "，限" + fmtDate(d.deadline) + "前整改";
@@ -425,6 +431,15 @@
     // the map and the pin: {lon, lat, crs}; drawn in the basemap's CRS
     const map = L.map("cg-map", { zoomControl: true, attributionControl: false });
     for (const t of (cfg.basemap && cfg.basemap.tiles) || []) L.tileLayer(t.url, t).addTo(map);
+    if (cfg.outlines) {
+      // no tiles (offline basemap): the communities' outlines and names to find the place
+      L.geoJSON(cfg.outlines, {
+        style: { color: "#8d6e63", weight: 1.5, opacity: 0.9 },
+        interactive: false,
+        onEachFeature: (f, layer) =>
+          layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "cg-m-area" }),
+      }).addTo(map);
+    }
     const c = cfg.center || [33.06, 112.95];
     map.setView(c, 14);
     const icon = L.divIcon({ className: "cg-pin", iconSize: [28, 28], iconAnchor: [14, 28] });
