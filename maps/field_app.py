@@ -46,6 +46,7 @@ PAGES = (
     ("/m/report", "上报问题", "all"),
     ("/m/status", "查询回执", "all"),
     ("/m/day", "今日巡查", "staff"),
+    ("/m/mine", "我的问题", "staff"),
     ("/m/reinspect", "待复查", "staff"),
     ("/m/track", "轨迹记录", "staff"),
     ("/m/queue", "待发送", "all"),

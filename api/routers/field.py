@@ -261,6 +261,46 @@ def reinspect(
     return _page(fa.render_field("reinspect", title="待复查", user=_user(scope), items=items))
 
 
+@pages.get("/m/mine", response_class=HTMLResponse)
+def mine(
+    request: Request,
+    store: StoreDep,
+    scope: Annotated[Scope, require(Perm.issue_transition)],
+) -> HTMLResponse:
+    """My issues: open issues in the caller's scope (a unit's own, a grid worker's area),
+    the deadline first, with the desktop issue page's unit actions: accept, submit a fix
+    with photos (the workflow checks who may)."""
+    cfg = _issue_config(request)
+    items = []
+    with store.session() as session:
+        page = svc.list_issues(
+            session,
+            IssueQuery(
+                states=["assigned", "rectifying", "returned"],
+                scope=scope,
+                limit=100,
+                order="deadline",
+            ),
+        )
+        for issue in page.items:
+            d = svc.describe(issue, cfg.workflow)
+            items.append(
+                {
+                    "id": issue.id,
+                    "state": issue.state,
+                    "state_label": d["state_label"],
+                    "category": (d.get("category") or {}).get("name") or issue.category_code,
+                    "address": issue.address or (d.get("community") or {}).get("name") or "",
+                    "owner": (d.get("owner_unit") or {}).get("name") or "",
+                    "deadline": cfg.calendar.local(issue.deadline).strftime("%m-%d %H:%M")
+                    if issue.deadline
+                    else "",
+                    "photos": fa.photos_by_stage(session, issue)["before"],
+                }
+            )
+    return _page(fa.render_field("mine", title="我的问题", user=_user(scope), items=items))
+
+
 @pages.get("/m/track", response_class=HTMLResponse)
 def track(
     scope: Annotated[Scope, require(Perm.patrol_write)],

@@ -332,6 +332,44 @@ def test_offline_report_and_reinspection_survive_a_reload_and_are_sent_once(brow
     ctx.close()
 
 
+def test_unit_staff_accept_and_submit_a_fix_from_the_phone(browser, server, img):
+    from support.authclient import browser_login
+
+    base, app, api, store = server
+    lon, lat = offset(*point_in(store, COMPOUND), -150, 150)
+    body = {"category": "green_belt_litter", "source": "grid_worker", "lon": lon, "lat": lat}
+    d = api.post("/api/v1/issues", json=body).json()
+    assert d["state"] == "assigned", d
+    unit = d["owner_unit"]["key"]
+    ctx = browser.new_context(**PHONE)
+    browser_login(ctx, app, base, "unit_handler", unit=unit, name=f"unit-{unit}-phone")
+    page = _open(ctx, base + "/m/mine")
+    card = page.locator(f'.cg-m-issue[data-issue="{d["id"]}"]')
+    assert card.count() == 1
+    card.locator(".cg-is-accept").click()
+    page.wait_for_function(
+        f"() => document.querySelector('.cg-m-issue[data-issue=\"{d['id']}\"]')"
+        ".dataset.state === 'rectifying'"
+    )
+    card.locator(".cg-is-measures").fill("已清理绿化带垃圾")
+    _photo(page, _jpeg(page, 800, 600), f'.cg-m-issue[data-issue="{d["id"]}"] .cg-is-photo')
+    page.wait_for_function(
+        f"() => document.querySelector('.cg-m-issue[data-issue=\"{d['id']}\"] .cg-m-result')"
+        ".textContent.includes('1')"
+    )
+    card.locator(".cg-is-submit").click()
+    page.wait_for_function(
+        f"() => document.querySelector('.cg-m-issue[data-issue=\"{d['id']}\"]')"
+        ".dataset.state === 'submitted'"
+    )
+    got = api.get(f"/api/v1/issues/{d['id']}").json()
+    assert got["state"] == "submitted"
+    assert [h["action"] for h in got["history"]][-2:] == ["accept", "submit"]
+    assert len(got["history"][-1]["photos"]) == 1
+    page.screenshot(path=str(img / "field-mine.png"))
+    ctx.close()
+
+
 # ----------------------------------------------------------------------------- patrol
 
 

@@ -200,13 +200,14 @@
     if (!d) return "已发送";
     if (item.kind === "report") return routedSentence(d);
     if (item.kind === "reinspect") return "复查已提交：#" + d.id + " " + (d.state_label || d.state);
+    if (item.kind === "action") return item.label + "：已完成，现为" + (d.state_label || d.state);
     if (item.kind === "visit") return "走访已标记：" + (d.status === "done" ? "已完成" : d.status);
     if (item.kind === "visit_photo") return "走访照片已上传：共 " + (d.photos || []).length + " 张";
     if (item.kind === "track") return trackSentence(d);
     return "已发送";
   }
 
-  const KIND = { report: "上报", reinspect: "复查", visit: "走访", visit_photo: "走访照片", track: "轨迹" };
+  const KIND = { report: "上报", action: "办理", reinspect: "复查", visit: "走访", visit_photo: "走访照片", track: "轨迹" };
   async function renderQueue() {
     const list = $("#cg-queue");
     if (!list) return;
@@ -707,6 +708,60 @@
     });
   }
 
+  // ------------------------------------------------------------------ my issues
+  function initMine() {
+    for (const li of $$(".cg-m-issue")) {
+      const id = li.dataset.issue;
+      const out = $(".cg-m-result", li);
+      const photos = [];
+      const url = "/api/v1/issues/" + id + "/transitions";
+      const say = (text, bad) => {
+        out.className = "cg-m-result" + (bad ? " cg-bad" : "");
+        out.textContent = text;
+      };
+      const accept = $(".cg-is-accept", li);
+      if (accept) {
+        accept.addEventListener("click", async () => {
+          say(navigator.onLine ? "正在发送…" : "已保存在手机上（离线），联网后自动发送。");
+          await enqueue({ kind: "action", label: "#" + id + " 接收", url, fields: { action: "accept" }, json: true });
+        });
+      }
+      $(".cg-is-photo", li).addEventListener("change", async (e) => {
+        for (const t of await takePhotos(Array.from(e.target.files || []))) photos.push(t.blob);
+        e.target.value = "";
+        say("已拍 " + photos.length + " 张");
+      });
+      $(".cg-is-submit", li).addEventListener("click", async () => {
+        if (!photos.length) {
+          say("提交整改需要照片", true);
+          return;
+        }
+        say(navigator.onLine ? "正在发送…" : "已保存在手机上（离线），联网后自动发送。");
+        await enqueue({
+          kind: "action",
+          label: "#" + id + " 提交整改",
+          url,
+          fields: { action: "submit", measures: $(".cg-is-measures", li).value.trim() },
+          photos: photos.splice(0),
+        });
+      });
+    }
+    const show = (ev, text, bad) => {
+      const m = /\/issues\/(\d+)\//.exec(ev.detail.item.url);
+      const li = m && $('.cg-m-issue[data-issue="' + m[1] + '"]');
+      if (!li) return;
+      const out = $(".cg-m-result", li);
+      out.className = "cg-m-result" + (bad ? " cg-bad" : "");
+      out.textContent = text;
+      if (!bad && ev.detail.data) {
+        li.dataset.state = ev.detail.data.state;
+        $(".cg-m-badge", li).textContent = ev.detail.data.state_label;
+      }
+    };
+    document.addEventListener("cg:sent", (ev) => ev.detail.item.kind === "action" && show(ev, ev.detail.done.summary));
+    document.addEventListener("cg:failed", (ev) => ev.detail.item.kind === "action" && show(ev, ev.detail.reason, true));
+  }
+
   // ------------------------------------------------------------------ track recording
   function trackSentence(d) {
     const cov = d.coverage || {};
@@ -807,6 +862,7 @@
     if (page === "status") initStatus();
     if (page === "day") initDay();
     if (page === "reinspect") initReinspect();
+    if (page === "mine") initMine();
     if (page === "track") initTrack();
     await showCount();
     await renderQueue();
