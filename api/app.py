@@ -178,5 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(campaigns.pages, dependencies=[method_permission("score")])
     app.include_router(auth.router)
     app.include_router(auth.pages)
+    from civgrid.api.routers import field
+
+    app.include_router(field.router)  # the public receipt status
+    app.include_router(field.pages)  # the field app under /m/
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -13,6 +13,7 @@ only report (rate- and size-limited; the report waits in triage).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import datetime
@@ -36,7 +37,9 @@ from civgrid.api.deps import (
     require,
     require_user,
 )
+from civgrid.api.idempotent import run_once
 from civgrid.api.ratelimit import PayloadTooLargeError, TooManyRequestsError, client_ip, limiter
+from civgrid.api.receipts import receipt_for
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -82,6 +85,11 @@ class IssueDetailOut(IssueDetail):
     """An issue with its history, and the patrol visit it was reported during."""
 
     visit_id: int | None = Field(default=None, description="Patrol visit id, if any.")
+    receipt: str | None = Field(
+        default=None,
+        description="Intake only: the receipt number (回执号) to look the report up by "
+        "(GET /api/v1/receipts/{receipt}).",
+    )
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -330,6 +338,7 @@ async def create_issue(
 
     # a race lost to a concurrent retry with the same key is run again: it replays
     out, created = await run_in_threadpool(run_retrying, store.session, work)
+    out.receipt = receipt_for(settings, out.id)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/issues/{out.id}"
     response.headers["ETag"] = f'"{out.version}"'
@@ -515,40 +524,60 @@ async def transition(
     actor: ActorDep,
     scope: ScopeDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> IssueDetail:
     """One event of the state machine. ``submit`` needs photos (multipart);
     ``reinspect`` needs ``passed``; reject/reassign/failed reinspection/reopen need a note.
     An illegal transition or a stale version is 409; a forbidden role 403.
+    ``Idempotency-Key``: a retry of the same request returns the first answer (200,
+    ``Idempotent-Replay: true``) instead of a 409; the key with another request is 409.
     """
     body, photos = await parse_body(request, TransitionIn)
     assert isinstance(body, TransitionIn)
     version = _version(if_match, body.expected_version)
+    fingerprint = {
+        "issue": issue_id,
+        "body": body.model_dump(mode="json"),
+        "photos": [hashlib.sha256(p.content).hexdigest() for p in photos],
+    }
 
-    def work() -> IssueDetail:
-        with store.session() as session:
-            issue = svc.apply(
-                session,
-                actor,
-                issue_id,
-                body.action,
-                expected_version=version,
-                note=body.note,
-                photos=photos,
-                passed=body.passed,
-                measures=body.measures,
-                config=cfg,
-                store=store,
-                unit=body.unit,
-                co_units=body.co_units,
-                into=body.into,
-                guard=scope,
-                lon=body.lon,
-                lat=body.lat,
-                crs=body.crs,
-            )
-            return _commit_and_describe(session, issue, cfg, response)
+    def work(session: Session) -> IssueDetailOut:
+        issue = svc.apply(
+            session,
+            actor,
+            issue_id,
+            body.action,
+            expected_version=version,
+            note=body.note,
+            photos=photos,
+            passed=body.passed,
+            measures=body.measures,
+            config=cfg,
+            store=store,
+            unit=body.unit,
+            co_units=body.co_units,
+            into=body.into,
+            guard=scope,
+            lon=body.lon,
+            lat=body.lat,
+            crs=body.crs,
+        )
+        session.flush()
+        return detail_out(issue, cfg)
 
-    return await run_in_threadpool(work)
+    out = await run_in_threadpool(
+        run_once,
+        store,
+        response,
+        scope="issue_transition",
+        actor=actor,
+        key=idempotency_key,
+        request=fingerprint,
+        work=work,
+        model=IssueDetailOut,
+    )
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
 
 
 @router.post(

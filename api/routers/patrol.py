@@ -11,8 +11,9 @@ import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 
 from civgrid.api.deps import (
     ActorDep,
@@ -23,6 +24,7 @@ from civgrid.api.deps import (
     require,
     score_registry,
 )
+from civgrid.api.idempotent import run_once
 from civgrid.api.schemas import ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.patrol import (
     CoverageOut,
@@ -170,13 +172,114 @@ def get_month_plan(
     response_model_exclude_unset=True,
 )
 def post_visit_outcome(
-    session: SessionDep, actor: ActorDep, visit_id: ObjectId, body: VisitOutcome
+    store: StoreDep,
+    actor: ActorDep,
+    visit_id: ObjectId,
+    body: VisitOutcome,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> VisitOut:
-    """Set a planned visit's status and link the issues reported during it."""
+    """Set a planned visit's status and link the issues reported during it.
+
+    ``Idempotency-Key``: a retry of the same request returns the first answer (200,
+    ``Idempotent-Replay: true``); the key with another request is 409.
+    """
     from civgrid.grids.patrol.plan import visit_dict
 
-    v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
-    return visit_dict(v)
+    def work(session: Any) -> VisitOut:
+        v = set_visit_outcome(session, visit_id, body.status, issue_ids=body.issue_ids, actor=actor)
+        session.flush()
+        return VisitOut.model_validate(visit_dict(v))
+
+    return run_once(
+        store,
+        response,
+        scope="visit_outcome",
+        actor=actor,
+        key=idempotency_key,
+        request={"visit": visit_id, "body": body.model_dump(mode="json")},
+        work=work,
+        model=VisitOut,
+    )
+
+
+class VisitPhotosOut(BaseModel):
+    """The photos of a visit (ids; the image is ``/api/v1/patrol/visit-photos/{id}``)."""
+
+    visit_id: int
+    photos: list[int]
+
+
+@router.post("/patrol/visits/{visit_id}/photos", summary="Add photos to a visit (走访照片)")
+def post_visit_photos(
+    request: Request,
+    store: StoreDep,
+    actor: ActorDep,
+    visit_id: ObjectId,
+    response: Response,
+    photos: Annotated[list[UploadFile], File(description="JPEG, PNG, WebP or GIF")],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> VisitPhotosOut:
+    """Store photos taken at a visit (the phone sends them with the visit marked done).
+
+    ``Idempotency-Key``: a retry returns the first answer and stores nothing again.
+    """
+    import hashlib
+    from datetime import UTC, datetime
+
+    from civgrid.api.routers.issues import get_issue_config
+    from civgrid.grids.issues.photos import PhotoInput
+    from civgrid.grids.patrol.visit_photos import add_visit_photos, visit_photo_ids
+
+    cfg = get_issue_config(request)
+    limit = cfg.photo_max_bytes
+    got = [PhotoInput(f.file.read(limit + 1), f.filename, f.content_type) for f in photos]
+
+    def work(session: Any) -> VisitPhotosOut:
+        add_visit_photos(
+            session,
+            visit_id,
+            got,
+            actor,
+            photo_dir=cfg.photo_dir,
+            max_bytes=limit,
+            max_count=cfg.photo_max_count,
+            now=datetime.now(UTC),
+        )
+        return VisitPhotosOut(visit_id=visit_id, photos=visit_photo_ids(session, visit_id))
+
+    return run_once(
+        store,
+        response,
+        scope="visit_photos",
+        actor=actor,
+        key=idempotency_key,
+        request={"visit": visit_id, "photos": [hashlib.sha256(p.content).hexdigest() for p in got]},
+        work=work,
+        model=VisitPhotosOut,
+    )
+
+
+@router.get(
+    "/patrol/visit-photos/{photo_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {}}, "description": "The photo"}},
+    summary="A photo of a visit",
+)
+def get_visit_photo(request: Request, session: SessionDep, photo_id: ObjectId) -> FileResponse:
+    """The stored image (by id)."""
+    from pathlib import Path as FilePath
+
+    from civgrid.api.routers.issues import get_issue_config
+    from civgrid.grids.core.errors import NotFoundError
+    from civgrid.grids.patrol.visit_photos import VisitPhoto
+
+    row = session.get(VisitPhoto, photo_id)
+    photo_dir = get_issue_config(request).photo_dir
+    path = FilePath(photo_dir or ".") / row.path if row is not None else None
+    if row is None or path is None or not path.is_file():
+        raise NotFoundError(f"no visit photo {photo_id}", kind="photo", key=photo_id)
+    return FileResponse(path, media_type=row.mime)
 
 
 # --------------------------------------------------------------------------- routes

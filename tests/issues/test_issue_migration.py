@@ -16,6 +16,7 @@ OURS = {
     "supervision_notices",
     "extension_requests",
     "transfer_requests",
+    "idempotency_records",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import civgrid.grids.patrol.models as patrol_models
+import civgrid.grids.patrol.visit_photos  # noqa: F401  (registers patrol_visit_photos)
 from civgrid.grids.core.db import Base
 from support.schema_diff import schema_diffs
 
@@ -10,6 +11,7 @@ OURS = {
     "patrol_teams",
     "patrol_plans",
     "patrol_visits",
+    "patrol_visit_photos",
     "leader_visits",
     "patrol_tracks",
     "patrol_visit_issues",

@@ -12,9 +12,11 @@ from alembic import context
 import civgrid.grids.accounts.models
 import civgrid.grids.boundaries.models
 import civgrid.grids.core.audit
+import civgrid.grids.core.idempotency
 import civgrid.grids.core.throttle
 import civgrid.grids.issues.models
 import civgrid.grids.patrol.models
+import civgrid.grids.patrol.visit_photos
 import civgrid.grids.scoring.models  # noqa: F401  (registers the scoring tables)
 from civgrid.grids.core.db import Base, make_engine
 from civgrid.grids.core.migrate import include_object_for

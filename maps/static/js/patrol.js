@@ -202,9 +202,15 @@
         routeList.innerHTML = data.route.features
           .slice(1)
           .map(function (f) {
-            return '<li><a href="#" class="cg-stop-link" data-seq="' + esc(f.properties.seq) + '">' +
+            // a visit marked done (from the phone: /m/day) is shown as done
+            var done = data.visits.features.some(function (v) {
+              return v.properties.id === f.properties.visit_id && v.properties.status === "done";
+            });
+            return "<li" + (done ? ' class="cg-visit-done"' : "") + '><a href="#" class="cg-stop-link" data-seq="' +
+              esc(f.properties.seq) + '">' +
               esc(f.properties.target_name || f.properties.target_code) + "</a> " +
-              esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) + "</li>";
+              esc(cfg.kindLabels[f.properties.kind] || f.properties.kind) +
+              (done ? " ✓已完成" : "") + "</li>";
           })
           .join("");
         var gpx = cfg.api + "/patrol/routes?" + new URLSearchParams({ team: cfg.team, date: cfg.day, format: "gpx" });
