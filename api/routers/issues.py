@@ -371,6 +371,10 @@ def issue_query(
     escalated: Annotated[bool | None, Query()] = None,
     recurrent: Annotated[bool | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    zone: Annotated[
+        Literal["central", "rural"] | None,
+        Query(description="central = 中心城区; rural = the rest of the county (乡村)."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     order: Annotated[
@@ -395,6 +399,7 @@ def issue_query(
         escalated=escalated,
         recurrent=recurrent,
         bbox=_bbox(bbox),
+        zone=zone,
         limit=limit,
         offset=offset,
         order=order,

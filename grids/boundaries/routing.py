@@ -31,6 +31,7 @@ from civgrid.grids.boundaries.models import (
     RoutingRule,
     SubjectKind,
 )
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import NotFoundError
 
 __all__ = [
@@ -57,6 +58,7 @@ _SPECIFICITY = {
     Layer.community: 3,
     Layer.township: 4,
     Layer.supervision_area: 5,
+    Layer.central_city: 5,
     Layer.county: 6,
 }
 
@@ -252,6 +254,40 @@ class SiteRef:
 
 
 @dataclass(frozen=True)
+class ShopRef:
+    """The shop whose frontage a 门前五包 report snapped to (the responsible party).
+
+    ``role`` is ``"shop"`` (label :data:`~civgrid.grids.core.labels.PARTY_ROLE_LABELS`);
+    ``distance_m`` is metres from the point to the frontage line or polygon.
+    """
+
+    code: str
+    name: str
+    street: str | None
+    distance_m: float
+    enforcement_grid_unit_key: str
+    enforcement_grid_unit_name: str
+    responsibility_letter: str | None
+    frontage_duties: tuple[str, ...]
+    role: str = "shop"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "street": self.street,
+            "distance_m": round(self.distance_m, 1),
+            "enforcement_grid_unit_key": self.enforcement_grid_unit_key,
+            "enforcement_grid_unit_name": self.enforcement_grid_unit_name,
+            "responsibility_letter": self.responsibility_letter,
+            "frontage_duties": list(self.frontage_duties),
+            "role": self.role,
+            "role_label": zh.PARTY_ROLE_LABELS[self.role],
+        }
+
+
+@dataclass(frozen=True)
 class Responsibility:
     """The answer of :meth:`civgrid.grids.boundaries.store.Store.responsible_for`.
 
@@ -288,6 +324,11 @@ class Responsibility:
     triage : str or None
         Why the command center must sort it by hand (待分拣):
         ``"outside_jurisdiction"`` or ``"no_responsible_unit"``; None otherwise.
+    central_city : AreaRef or None
+        The central city (中心城区) if it covers the point; None = rural (乡村).
+    shop : ShopRef or None
+        The shop whose frontage the point snapped to (门前五包 categories only):
+        the shop answers for its frontage; its 城管 grid unit owns the issue.
     """
 
     lon: float
@@ -313,6 +354,8 @@ class Responsibility:
     owner_reason: OwnerReason | None = None
     triage: str | None = None
     parties: tuple[Party, ...] = field(default=(), repr=False)
+    central_city: AreaRef | None = None
+    shop: ShopRef | None = None
 
     def co_responsible(self) -> tuple[Party, ...]:
         """The units that answer for the issue besides the owner (协同责任单位).
@@ -383,6 +426,8 @@ class Responsibility:
             "owner": opt(self.owner),
             "owner_reason": opt(self.owner_reason),
             "triage": self.triage,
+            "central_city": opt(self.central_city),
+            "shop": opt(self.shop),
         }
 
 
@@ -705,6 +750,7 @@ def resolve(
         owner_reason=owner_reason,
         triage=triage,
         parties=tuple(ordered),
+        central_city=first(Layer.central_city),
     )
 
 

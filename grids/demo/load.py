@@ -38,6 +38,7 @@ __all__ = ["DEMO_DUTIES_FILE", "DEMO_LAYERS", "DemoReport", "default_demo_dir", 
 DEMO_LAYERS: tuple[tuple[str, Layer, bool | None], ...] = (
     ("county.geojson", Layer.county, None),
     ("townships.geojson", Layer.township, True),
+    ("central_city.geojson", Layer.central_city, False),
     ("communities.geojson", Layer.community, False),
     ("unit_grids.geojson", Layer.unit_grid, False),
     ("supervision_areas.geojson", Layer.supervision_area, False),

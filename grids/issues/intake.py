@@ -311,7 +311,8 @@ def route_point(
     issue.unit_grid_code = resp.unit_grid.code if resp.unit_grid else None
     issue.road_section_code = resp.road_section.code if resp.road_section else None
     places: list[tuple[str, str, float]] = []
-    for a in (resp.county, resp.township, resp.community, resp.unit_grid, *resp.supervision_areas):
+    areas = (resp.county, resp.township, resp.community, resp.unit_grid, resp.central_city)
+    for a in (*areas, *resp.supervision_areas):
         if a is not None:
             places.append((a.layer, a.code, 0.0))
     if resp.road_section is not None:

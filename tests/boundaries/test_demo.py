@@ -78,6 +78,7 @@ def test_demo_loads_and_is_idempotent(demo_store, dump):
         "community": 14,
         "unit_grid": 140,
         "supervision_area": 4,
+        "central_city": 1,
         "road_section": 72,
         "key_site": 42,
     }
