@@ -494,7 +494,8 @@ class OwnerCondition(enum.StrEnum):
     """When an :class:`OwnerRule` step applies to the object found on its layer."""
 
     at_place = "at_place"  # the object is at the point (covers it, nearest road, nearest zone)
-    on_site = "on_site"  # key sites: inside the polygon, or within ``on_site_m`` of a point site
+    on_site = "on_site"  # key sites: inside the polygon, or within ``on_site_m`` of a point site;
+    # shops: within ``on_site_m`` of the frontage
 
 
 class OwnerRule(Base):

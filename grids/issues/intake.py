@@ -318,6 +318,8 @@ def route_point(
     if resp.road_section is not None:
         places.append(("road_section", resp.road_section.code, resp.road_section.distance_m))
     places += [("key_site", s.code, s.distance_m) for s in resp.key_sites]
+    if resp.shop is not None:  # the shop's history (门前五包) accumulates here
+        places.append(("shop", resp.shop.code, resp.shop.distance_m))
     wanted = {(layer, code): round(d, 1) for layer, code, d in places}
     for place in list(issue.places):  # update in place: a delete+insert would hit the unique key
         key = (place.layer, place.code)

@@ -95,7 +95,8 @@ def test_dry_run_on_an_empty_database_writes_nothing(empty_store, dump):
     report = load_demo(empty_store, DEMO_DIR, commit=False)
     assert report.status == "dry_run" and report.ok
     assert report.plan.layer("unit_grid").summary()["new"] == 140
-    assert [t.new for t in report.tables][:3] == [83, 37, 508]
+    assert [t.new for t in report.tables][:3] == [87, 37, 573]
+    assert report.tables[-1].kind == "shops" and report.tables[-1].new == 84
     assert dump(empty_store) == before
 
 
