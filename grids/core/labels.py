@@ -449,6 +449,7 @@ RED_BLACK_LABELS: dict[str, str] = {
     "rank": "名次",
     "list": "榜单",
     "issues": "问题数",
+    "reports": "被报次数",
     "open": "未整改",
     "overdue": "超期",
     "shop_count": "商户数",

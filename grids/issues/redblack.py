@@ -3,12 +3,14 @@
 A shop's record in a month is the issues snapped to its frontage (``issue_places``
 rows of layer ``shop``, written at intake when a 门前五包 report lies within the owner
 rule's distance of the frontage) and reported in that month, local time; merged
-reports do not count. Of those, ``overdue`` were past their deadline and ``open``
-are not yet closed.
+reports do not count. ``reports`` adds the duplicate reports counted on those issues
+(the same problem reported again while open); ``overdue`` were past their deadline and
+``open`` are not yet closed.
 
 The ranking is a **local choice** (the notices publish 红黑榜 but give no formula):
 
-* demerit = issues + overdue (an overdue issue counts twice);
+* demerit = reports + overdue issues (a repeated report and an overdue issue each
+  count once more);
 * **black list** (黑榜): the shops with a demerit, the highest first (ties: more open
   issues, then the code), at most ``size``;
 * **red list** (红榜): the shops without an issue in the month, those with the fewest
@@ -50,14 +52,15 @@ class ShopRecord:
     name: str
     street: str | None
     issues: int
+    reports: int
     open: int
     overdue: int
     last_year: int = 0
 
     @property
     def demerit(self) -> int:
-        """Issues + overdue (an overdue issue counts twice)."""
-        return self.issues + self.overdue
+        """Reports + overdue issues."""
+        return self.reports + self.overdue
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
@@ -66,6 +69,7 @@ class ShopRecord:
             "name": self.name,
             "street": self.street,
             "issues": self.issues,
+            "reports": self.reports,
             "open": self.open,
             "overdue": self.overdue,
             "demerit": self.demerit,
@@ -74,7 +78,7 @@ class ShopRecord:
 
 @dataclass(frozen=True)
 class StreetRecord:
-    """One street's record in the month: its shops and their issues."""
+    """One street's record in the month: its shops and their reports (``issues``)."""
 
     street: str
     shops: int
@@ -122,10 +126,12 @@ def _utc_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=local_zone())
 
 
-def _counts(session: Session, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
-    """Shop code → (issues, open, overdue) reported in [start, end)."""
+def _counts(
+    session: Session, start: datetime, end: datetime
+) -> dict[str, tuple[int, int, int, int]]:
+    """Shop code → (issues, reports, open, overdue) reported in [start, end)."""
     rows = session.execute(
-        select(IssuePlace.code, Issue.state, Issue.overdue)
+        select(IssuePlace.code, Issue.state, Issue.overdue, Issue.duplicate_count)
         .join(Issue, Issue.id == IssuePlace.issue_id)
         .where(
             IssuePlace.layer == "shop",
@@ -134,14 +140,15 @@ def _counts(session: Session, start: datetime, end: datetime) -> dict[str, tuple
             Issue.reported_at < end,
         )
     )
-    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     opened = {str(s) for s in open_states()}
-    for code, state, overdue in rows:
+    for code, state, overdue, duplicates in rows:
         c = out[code]
         c[0] += 1
-        c[1] += int(str(state) in opened)
-        c[2] += int(bool(overdue))
-    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+        c[1] += 1 + int(duplicates or 0)
+        c[2] += int(str(state) in opened)
+        c[3] += int(bool(overdue))
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
 
 
 def red_black_list(session: Session, month: str, *, size: int = DEFAULT_SIZE) -> RedBlackList:
@@ -174,8 +181,8 @@ def red_black_list(session: Session, month: str, *, size: int = DEFAULT_SIZE) ->
             s.code,
             s.name,
             s.street,
-            *now.get(s.code, (0, 0, 0)),
-            last_year=before.get(s.code, (0, 0, 0))[0],
+            *now.get(s.code, (0, 0, 0, 0)),
+            last_year=before.get(s.code, (0, 0, 0, 0))[1],
         )
         for s in shops
     ]
@@ -188,7 +195,7 @@ def red_black_list(session: Session, month: str, *, size: int = DEFAULT_SIZE) ->
         if r.street:
             by_street[r.street].append(r)
     streets = [
-        StreetRecord(name, len(rs), sum(r.issues for r in rs), sum(r.overdue for r in rs))
+        StreetRecord(name, len(rs), sum(r.reports for r in rs), sum(r.overdue for r in rs))
         for name, rs in by_street.items()
     ]
     streets.sort(key=lambda s: (s.per_shop, s.issues, s.street))
@@ -209,10 +216,11 @@ def red_black_xlsx(rb: RedBlackList) -> bytes:
     ws.title = L["shops"]
     ws.append([f"{L['title']} {rb.month}"])
     ws.append([L["list"], L["rank"], F["code"], F["name"], F["street"], L["issues"],
-               L["overdue"], L["open"]])  # fmt: skip
+               L["reports"], L["overdue"], L["open"]])  # fmt: skip
     for key in ("red", "black"):
         for i, r in enumerate(getattr(rb, key), 1):
-            ws.append([L[key], i, r.code, r.name, r.street or "", r.issues, r.overdue, r.open])
+            row = [L[key], i, r.code, r.name, r.street or ""]
+            ws.append([*row, r.issues, r.reports, r.overdue, r.open])
     st = wb.create_sheet(L["streets"])
     st.append([f"{L['title']} {rb.month}"])
     st.append([L["rank"], F["street"], L["shop_count"], L["issues"], L["overdue"], L["per_shop"]])
