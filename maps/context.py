@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.models import Category, Unit, UnitKind
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import local_zone
 from civgrid.maps.display import to_display_lonlat
 from civgrid.maps.layers import AREA_TYPE_LABELS
@@ -83,6 +84,7 @@ def filter_options(store: Any, session: Session, *, days: int = 90) -> dict[str,
         "categories": category_tree(session),
         "sources": source_options(),
         "areas": areas,
+        "zones": [{"value": k, "label": v} for k, v in zh.PLACE_ZONE_LABELS.items()],
         "defaults": {
             "from": window.start.astimezone(local_zone()).date().isoformat(),
             "to": window.end.astimezone(local_zone()).date().isoformat(),

@@ -14,6 +14,7 @@ layer               label        properties (besides ``code``, ``name``)
 ``key_site``        重点点位       kind, lead and responsible units, zone radius, counts
 ``key_site_zone``   周边400米      the ring around each key site (buffer in metres)
 ``supervision_area`` 督导范围      supervision teams, counts
+``central_city``    中心城区       counts (the central/rural split of the county)
 =================== ============ ==================================================
 
 Issue counts (``open``, ``overdue``, ``recurring``, ``total``) come from the
@@ -99,6 +100,7 @@ LAYERS: dict[str, LayerInfo] = {
     for i in (
         LayerInfo("county", zh.MAP_LAYER_LABELS["county"], "polygon", counts=False),
         LayerInfo("township", zh.MAP_LAYER_LABELS["township"], "polygon", tiling=True),
+        LayerInfo("central_city", zh.MAP_LAYER_LABELS["central_city"], "polygon"),
         LayerInfo("community", zh.MAP_LAYER_LABELS["community"], "polygon", tiling=True),
         LayerInfo("unit_grid", zh.MAP_LAYER_LABELS["unit_grid"], "polygon", tiling=True),
         LayerInfo("road_section", zh.MAP_LAYER_LABELS["road_section"], "line"),
@@ -383,7 +385,9 @@ def _names(lst: list[dict] | None) -> str:
 
 
 def _rows(store: Any, session: Session, layer: str, generation: int | None) -> list[Any]:
-    if layer in ("county", "township", "community", "unit_grid", "supervision_area"):
+    if layer in ("county", "township", "community", "unit_grid", "supervision_area") or (
+        layer == "central_city"
+    ):
         return store.areas(layer=layer, generation=generation, session=session)
     if layer == "road_section":
         return store.road_sections(generation=generation, session=session)

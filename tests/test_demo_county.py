@@ -32,8 +32,9 @@ GEOJSON = [
     "supervision_areas",
     "road_sections",
     "key_sites",
+    "shops",
 ]
-CSVS = ["leaders", "units", "assignments"]
+CSVS = ["leaders", "units", "assignments", "teams"]
 TOL_M2 = 1.0
 TOWN_CENTER = (112.947, 33.056)
 VALID_FROM = "2022-03-06"
@@ -134,6 +135,7 @@ KEY_SITE_KINDS = {
     "public_toilet",
     "commercial_complex",
     "government_service",
+    "township_seat",
 }
 ROLES = {"contact", "contract", "pairing", "road_chief", "responsible", "lead", "supervision"}
 LAYER_OF = {
@@ -243,7 +245,7 @@ def test_all_geometries_valid(layers):
         for p, g in feats:
             assert g.is_valid, (name, p["code"], shapely.is_valid_reason(g))
             assert not g.is_empty
-            if name == "road_sections":
+            if name in ("road_sections", "shops"):
                 assert g.geom_type == "LineString"
             elif name == "key_sites":
                 assert g.geom_type in ("Point", "Polygon")
@@ -378,7 +380,9 @@ def test_road_sections(layers, tables, to_m):
     for codes in held.values():
         (road,) = {roads[c] for c in codes}
         assert codes == {c for c, n in roads.items() if n == road}
-    # a street network: nearly every section end is shared with another section
+    # a street network: nearly every section end of the town is shared with another one
+    town = [g for p, g in feats if p.get("kind") != "through_road"]
+    ends = Counter(pt for g in town for pt in (g.coords[0], g.coords[-1]))
     dangling = [pt for pt, n in ends.items() if n == 1]
     assert len(dangling) <= 2
 
@@ -389,6 +393,7 @@ def test_key_sites(layers, tables):
     names = {p["name"] for p, _ in feats}
     assert {"香山路农贸市场", "县中心农贸市场"} <= names
     depts = {u["key"] for u in tables["units"] if u["kind"] == "department"}
+    offices = {u["key"] for u in tables["units"] if u["kind"] == "street_office"}
     for p, _ in feats:
         assert re.fullmatch(r"KS\d{3}", p["code"])
         assert p["kind"] in KEY_SITE_KINDS
@@ -399,7 +404,8 @@ def test_key_sites(layers, tables):
             r["subject_key"]
             for r in assignments_of(tables, role="responsible", object_code=p["code"])
         }
-        assert p["responsible_unit"] in resp and p["responsible_unit"] in depts
+        holders = offices if p["kind"] == "township_seat" else depts
+        assert p["responsible_unit"] in resp and p["responsible_unit"] in holders
     assert {p["kind"] for p, _ in feats} == KEY_SITE_KINDS
 
 
@@ -537,3 +543,44 @@ def test_regeneration_is_byte_identical(tmp_path):
     assert written == committed
     for name in written:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------------------- countryside, shops
+
+
+def test_every_rural_township_has_a_seat_a_through_road_and_the_rural_team(layers, tables, by_code):
+    towns = {p["code"]: g for p, g in layers["townships"]}
+    central = {c for c, (p, _) in by_code["townships"].items() if p["name"] in ANNEX3}
+    rural = set(towns) - central
+    assert len(rural) == 13
+    seats = {p["township_code"]: g for p, g in layers["key_sites"] if p["kind"] == "township_seat"}
+    assert set(seats) == rural
+    assert all(towns[c].contains(g) for c, g in seats.items())
+    through = [(p, g) for p, g in layers["road_sections"] if p.get("kind") == "through_road"]
+    assert {p["township_code"] for p, _ in through} == rural
+    for p, g in through:  # inside its township (up to the snapping of the edge)
+        assert g.difference(towns[p["township_code"]].buffer(1e-6)).is_empty, p["code"]
+    teams = {t["key"]: t for t in tables["teams"]}
+    covered = {c for t in teams.values() for c in t["area_codes"].split(";")}
+    assert rural <= covered
+    for code in rural:
+        rows = assignments_of(tables, role="supervision", object_code=code)
+        assert [r["subject_key"] for r in rows] == ["ST05"]
+
+
+def test_shops_line_the_commercial_streets(layers, tables, to_m):
+    feats = layers["shops"]
+    assert len(feats) >= 40
+    units = {u["key"]: u for u in tables["units"]}
+    roads = {p["code"]: g for p, g in layers["road_sections"]}
+    grids = shapely.union_all([g for _, g in layers["unit_grids"]])
+    for p, g in feats:
+        assert re.fullmatch(r"SH\d{3}", p["code"]) and p["name"].startswith(p["street"])
+        unit = units[p["enforcement_grid_unit"]]
+        assert unit["parent_key"] == "D03" and unit["name"].startswith("县城管局")
+        duties = p["frontage_duties"].split(";")
+        assert set(duties) <= {"clean", "green", "order", "facade", "civility"}
+        assert len(duties) >= 4
+        d = to_m(g).distance(to_m(roads[p["road_section_code"]]))
+        assert 10.0 < d < 14.0, (p["code"], d)
+        assert not g.intersects(grids), p["code"]

@@ -279,6 +279,30 @@ def import_assignments_cmd(
         raise typer.Exit(1)
 
 
+@import_app.command("shops")
+def import_shops_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv, .xlsx or .geojson"),
+    commit: bool = typer.Option(False, "--commit", help="Write."),
+    crs: str = typer.Option("wgs84", help="CRS of the coordinates: wgs84, cgcs2000, gcj02, bd09."),
+    encoding: str | None = typer.Option(None, help="CSV encoding, e.g. gbk."),
+    sheet: str | None = typer.Option(None, help="XLSX sheet (default: the first)."),
+    database_url: DatabaseUrl = None,
+    as_json: bool = JsonOption,
+) -> None:
+    """Import the shop register (门前五包): code, name, frontage, 城管 grid unit, letter date.
+
+    Upsert by code; a broken row is reported with its row and field and nothing is
+    written; ``--commit`` writes every row in one transaction.
+    """
+    from civgrid.grids.boundaries.shop_imports import import_shops
+
+    with open_store(database_url) as store:
+        report = import_shops(store, file, commit=commit, crs=crs, encoding=encoding, sheet=sheet)
+    _emit(report, as_json)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # =========================================================================== export
 
 

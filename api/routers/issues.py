@@ -389,6 +389,10 @@ def issue_query(
     supervised: Annotated[bool | None, Query(description="Has a 督办 notice.")] = None,
     proposed: Annotated[bool | None, Query(description="Has an owner unit.")] = None,
     owner_only: Annotated[bool, Query(description="unit: as owner only.")] = False,
+    zone: Annotated[
+        Literal["central", "rural"] | None,
+        Query(description="central = 中心城区; rural = the rest of the county (乡村)."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     order: Annotated[
@@ -422,6 +426,7 @@ def issue_query(
         supervised=supervised,
         proposed=proposed,
         owner_only=owner_only,
+        zone=zone,
         limit=limit,
         offset=offset,
         order=order,

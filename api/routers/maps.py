@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -76,6 +76,7 @@ _CONTEXT_LAYERS = ("county", "township", "community")
 _COMMAND_LAYERS = (
     "county",
     "township",
+    "central_city",
     "community",
     "unit_grid",
     "supervision_area",
@@ -370,6 +371,10 @@ def issues_layer(
     leader: Annotated[str | None, Query(description="Only issues this leader answers for.")] = None,
     overdue: bool | None = None,
     recurrent: bool | None = None,
+    zone: Annotated[
+        Literal["central", "rural"] | None,
+        Query(description="central = 中心城区; rural = the rest of the county (乡村)."),
+    ] = None,
     bbox: BBoxQuery = None,
     display_crs: DisplayCrsQuery = None,
     limit: Annotated[int, Query(ge=1, le=_MAX_ISSUES)] = 5000,
@@ -399,6 +404,7 @@ def issues_layer(
         reported_to=_day_start(to + timedelta(days=1)) if to else None,
         overdue=overdue,
         recurrent=recurrent,
+        zone=zone,
         bbox=wgs84_bbox(box, crs) if box else None,
         limit=limit,
         order="-reported_at",

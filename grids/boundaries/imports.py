@@ -74,6 +74,7 @@ PARENT_LAYER: dict[Layer, Layer | None] = {
     Layer.community: Layer.township,
     Layer.unit_grid: Layer.community,
     Layer.supervision_area: Layer.county,
+    Layer.central_city: Layer.county,
     Layer.road_section: None,
     Layer.key_site: None,
 }
@@ -84,6 +85,7 @@ LAYER_ORDER: tuple[Layer, ...] = (
     Layer.community,
     Layer.unit_grid,
     Layer.supervision_area,
+    Layer.central_city,
     Layer.road_section,
     Layer.key_site,
 )
@@ -94,6 +96,7 @@ DEFAULT_TILING: dict[Layer, bool] = {
     Layer.community: True,
     Layer.unit_grid: False,
     Layer.supervision_area: False,
+    Layer.central_city: False,
 }
 
 _DIGITS = re.compile(r"^\d+$")

@@ -65,6 +65,7 @@ __all__ = [
     "RoadSection",
     "Role",
     "RoutingRule",
+    "Shop",
     "SubjectKind",
     "Unit",
     "UnitKind",
@@ -81,6 +82,7 @@ class AreaType(enum.StrEnum):
     village = "village"  # 行政村
     unit_grid = "unit_grid"  # 单元网格
     supervision_area = "supervision_area"  # 督导范围
+    central_city = "central_city"  # 中心城区
 
 
 class Layer(enum.StrEnum):
@@ -97,6 +99,8 @@ class Layer(enum.StrEnum):
     supervision_area = "supervision_area"
     road_section = "road_section"
     key_site = "key_site"
+    central_city = "central_city"
+    shop = "shop"  # 沿街商户: its frontage (门前五包); assignments and rules only
 
 
 #: Area types of each area layer (level).
@@ -106,6 +110,7 @@ LEVEL_TYPES: dict[Layer, tuple[AreaType, ...]] = {
     Layer.community: (AreaType.community, AreaType.village),
     Layer.unit_grid: (AreaType.unit_grid,),
     Layer.supervision_area: (AreaType.supervision_area,),
+    Layer.central_city: (AreaType.central_city,),
 }
 #: Layer of each area type.
 LAYER_OF_TYPE: dict[AreaType, Layer] = {t: lay for lay, ts in LEVEL_TYPES.items() for t in ts}
@@ -489,7 +494,8 @@ class OwnerCondition(enum.StrEnum):
     """When an :class:`OwnerRule` step applies to the object found on its layer."""
 
     at_place = "at_place"  # the object is at the point (covers it, nearest road, nearest zone)
-    on_site = "on_site"  # key sites: inside the polygon, or within ``on_site_m`` of a point site
+    on_site = "on_site"  # key sites: inside the polygon, or within ``on_site_m`` of a point site;
+    # shops: within ``on_site_m`` of the frontage
 
 
 class OwnerRule(Base):
@@ -526,3 +532,46 @@ class OwnerRule(Base):
             f"<OwnerRule {self.category_code or '*'} #{self.rank} {self.layer} "
             f"{self.role} {self.condition}>"
         )
+
+
+class Shop(Base):
+    """A street-front shop (沿街商户) in the register and its frontage (门前五包).
+
+    ``frontage`` is the stretch of pavement the shop answers for, a LineString or
+    (Multi)Polygon in WGS84 lon/lat; ``min_/max_`` lon/lat are its bounding box
+    (degrees), a portable pre-filter for the snap. ``frontage_duties`` are the keys
+    of the duties its signed responsibility letter (责任书, signed on
+    ``responsibility_letter``) lists (:data:`civgrid.grids.boundaries.shops.DUTIES`).
+    ``enforcement_grid_unit`` is the unit of the 城管 grid officer
+    (城管网格员所在单位); the register also writes it as the ``responsible``
+    assignment on (``shop``, ``code``), so routing and the owner rules treat the
+    shop like any other object. Shops are not versioned by boundary generation.
+    """
+
+    __tablename__ = "shops"
+    __table_args__ = (
+        Index("ix_shops_bbox", "min_lon", "min_lat"),
+        Index("ix_shops_street", "street"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    street: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
+    responsibility_letter: Mapped[date | None] = mapped_column(Date)
+    frontage_duties: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    enforcement_grid_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), nullable=False
+    )
+    frontage: Mapped[Any] = mapped_column(GeometryType("GEOMETRY"), nullable=False)
+    min_lon: Mapped[float] = mapped_column(Float, nullable=False)
+    min_lat: Mapped[float] = mapped_column(Float, nullable=False)
+    max_lon: Mapped[float] = mapped_column(Float, nullable=False)
+    max_lat: Mapped[float] = mapped_column(Float, nullable=False)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    enforcement_grid_unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Shop {self.code} {self.name}>"

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from civgrid.grids.boundaries.index import Hit
+from civgrid.grids.boundaries.index import Hit, ObjectInfo
 from civgrid.grids.boundaries.models import (
     Assignment,
     Category,
@@ -31,6 +31,8 @@ from civgrid.grids.boundaries.models import (
     RoutingRule,
     SubjectKind,
 )
+from civgrid.grids.boundaries.shops import DEFAULT_SNAP_M, nearest_shop
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import NotFoundError
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Reason",
     "Responsibility",
     "RoadRef",
+    "ShopRef",
     "SiteRef",
     "category_chain",
     "choose_owner",
@@ -51,12 +54,14 @@ __all__ = [
 
 #: Layers that name the place, from the smallest up (the most specific comes first).
 _SPECIFICITY = {
+    Layer.shop: 0,
     Layer.unit_grid: 0,
     Layer.key_site: 1,
     Layer.road_section: 2,
     Layer.community: 3,
     Layer.township: 4,
     Layer.supervision_area: 5,
+    Layer.central_city: 5,
     Layer.county: 6,
 }
 
@@ -252,6 +257,40 @@ class SiteRef:
 
 
 @dataclass(frozen=True)
+class ShopRef:
+    """The shop whose frontage a 门前五包 report snapped to (the responsible party).
+
+    ``role`` is ``"shop"`` (label :data:`~civgrid.grids.core.labels.PARTY_ROLE_LABELS`);
+    ``distance_m`` is metres from the point to the frontage line or polygon.
+    """
+
+    code: str
+    name: str
+    street: str | None
+    distance_m: float
+    enforcement_grid_unit_key: str
+    enforcement_grid_unit_name: str
+    responsibility_letter: str | None
+    frontage_duties: tuple[str, ...]
+    role: str = "shop"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "street": self.street,
+            "distance_m": round(self.distance_m, 1),
+            "enforcement_grid_unit_key": self.enforcement_grid_unit_key,
+            "enforcement_grid_unit_name": self.enforcement_grid_unit_name,
+            "responsibility_letter": self.responsibility_letter,
+            "frontage_duties": list(self.frontage_duties),
+            "role": self.role,
+            "role_label": zh.PARTY_ROLE_LABELS[self.role],
+        }
+
+
+@dataclass(frozen=True)
 class Responsibility:
     """The answer of :meth:`civgrid.grids.boundaries.store.Store.responsible_for`.
 
@@ -288,6 +327,11 @@ class Responsibility:
     triage : str or None
         Why the command center must sort it by hand (待分拣):
         ``"outside_jurisdiction"`` or ``"no_responsible_unit"``; None otherwise.
+    central_city : AreaRef or None
+        The central city (中心城区) if it covers the point; None = rural (乡村).
+    shop : ShopRef or None
+        The shop whose frontage the point snapped to (门前五包 categories only):
+        the shop answers for its frontage; its 城管 grid unit owns the issue.
     """
 
     lon: float
@@ -313,6 +357,8 @@ class Responsibility:
     owner_reason: OwnerReason | None = None
     triage: str | None = None
     parties: tuple[Party, ...] = field(default=(), repr=False)
+    central_city: AreaRef | None = None
+    shop: ShopRef | None = None
 
     def co_responsible(self) -> tuple[Party, ...]:
         """The units that answer for the issue besides the owner (协同责任单位).
@@ -383,6 +429,8 @@ class Responsibility:
             "owner": opt(self.owner),
             "owner_reason": opt(self.owner_reason),
             "triage": self.triage,
+            "central_city": opt(self.central_city),
+            "shop": opt(self.shop),
         }
 
 
@@ -461,6 +509,9 @@ def _on_site(hit: Hit, step: OwnerRule) -> bool:
     """Whether the point is on the site itself, not only in its 400 m zone."""
     if step.condition != OwnerCondition.on_site:
         return True
+    if hit.info.layer == Layer.shop.value:  # within on_site_m of the frontage
+        limit = step.on_site_m if step.on_site_m is not None else DEFAULT_SNAP_M
+        return hit.distance_m <= limit
     if hit.info.extra.get("point"):
         limit = step.on_site_m if step.on_site_m is not None else DEFAULT_ON_SITE_M
         return hit.distance_m <= limit
@@ -582,6 +633,10 @@ def resolve(
         h = objects.get(layer.value)
         return _area_ref(h[0], generation_id) if h else None
 
+    owner_steps = effective_owner_rules(list(session.scalars(select(OwnerRule))), chain_codes)
+    shop = _shop_at(session, lon, lat, owner_steps)
+    if shop is not None:
+        objects[Layer.shop.value] = [shop]
     rules = effective_rules(list(session.scalars(select(RoutingRule))), chain_codes)
     assignments = _assignments_on(session, objects, day, chain_codes)
 
@@ -622,11 +677,7 @@ def resolve(
                 parties.append((order, party))
     parties.sort(key=lambda item: item[0])
     matches.sort(key=lambda item: item[0])
-    owner, owner_reason = choose_owner(
-        effective_owner_rules(list(session.scalars(select(OwnerRule))), chain_codes),
-        [p for _, p in matches],
-        objects,
-    )
+    owner, owner_reason = choose_owner(owner_steps, [p for _, p in matches], objects)
     ordered = [p for _, p in parties]
 
     def pick(roles: set[str], kind: str | None = None) -> tuple[Party, ...]:
@@ -705,6 +756,59 @@ def resolve(
         owner_reason=owner_reason,
         triage=triage,
         parties=tuple(ordered),
+        central_city=first(Layer.central_city),
+        shop=_shop_ref(shop, assignments) if shop is not None else None,
+    )
+
+
+def _shop_at(session: Session, lon: float, lat: float, steps: Sequence[OwnerRule]) -> Hit | None:
+    """The shop frontage at the point, when the category's owner steps name shops.
+
+    Only categories whose owner precedence list has a ``shop`` step (the 门前五包
+    family in the seed) look for a shop, within that step's ``on_site_m`` metres.
+    """
+    limits = [
+        s.on_site_m if s.on_site_m is not None else DEFAULT_SNAP_M
+        for s in steps
+        if s.layer == Layer.shop
+    ]
+    if not limits:
+        return None
+    found = nearest_shop(session, lon, lat, max(limits))
+    if found is None:
+        return None
+    shop = found.shop
+    extra = {
+        "street": shop.street,
+        "responsibility_letter": shop.responsibility_letter.isoformat()
+        if shop.responsibility_letter
+        else None,
+        "frontage_duties": tuple(shop.frontage_duties or ()),
+    }
+    info = ObjectInfo(shop.id, Layer.shop.value, shop.code, shop.name, Layer.shop.value, extra)
+    return Hit(info, found.distance_m)
+
+
+def _shop_ref(hit: Hit, assignments: Mapping[tuple[str, str], list[Assignment]]) -> ShopRef:
+    """The shop as the responsible party, with the grid unit that holds its frontage."""
+    unit = next(
+        (
+            a.unit
+            for a in assignments.get((Layer.shop.value, hit.info.code), [])
+            if a.role == Role.responsible and a.unit is not None
+        ),
+        None,
+    )
+    x = hit.info.extra
+    return ShopRef(
+        code=hit.info.code,
+        name=hit.info.name,
+        street=x.get("street"),
+        distance_m=hit.distance_m,
+        enforcement_grid_unit_key=unit.key if unit else "",
+        enforcement_grid_unit_name=unit.name if unit else "",
+        responsibility_letter=x.get("responsibility_letter"),
+        frontage_duties=tuple(x.get("frontage_duties") or ()),
     )
 
 

@@ -91,8 +91,8 @@ def load_owner_rules(path: Path = OWNER_RULES_FILE) -> list[dict[str, Any]]:
     ------
     InvalidInputError
         A family without steps, a category given twice, an unknown layer, role or
-        condition, or ``on_site`` on a layer other than ``key_site`` (naming the
-        family and step).
+        condition, or ``on_site`` on a layer other than ``key_site`` and ``shop``
+        (naming the family and step).
 
     Examples
     --------
@@ -121,9 +121,9 @@ def load_owner_rules(path: Path = OWNER_RULES_FILE) -> list[dict[str, Any]]:
                 raise InvalidInputError(
                     f"{where}, step {rank}: {exc}", row=i, file=str(path)
                 ) from exc
-            if condition == OwnerCondition.on_site and layer != Layer.key_site:
+            if condition == OwnerCondition.on_site and layer not in (Layer.key_site, Layer.shop):
                 raise InvalidInputError(
-                    f"{where}, step {rank}: on_site applies to key_site only",
+                    f"{where}, step {rank}: on_site applies to key_site and shop only",
                     row=i,
                     file=str(path),
                 )

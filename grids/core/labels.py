@@ -36,9 +36,13 @@ __all__ = [
     "PATROL_LEGEND_COLORS",
     "PATROL_LEGEND_LABELS",
     "PATROL_REASON_TEMPLATES",
+    "PLACE_ZONE_LABELS",
+    "RED_BLACK_LABELS",
     "ROLE_LABELS",
     "SCORE_LINE_LABELS",
     "SCORE_SOURCE_LABELS",
+    "SHOP_DUTY_LABELS",
+    "SHOP_FIELD_LABELS",
     "SOURCE_LABELS",
     "TIER_LABELS",
     "TRACK_DROP_LABELS",
@@ -71,6 +75,8 @@ LAYER_LABELS: dict[str, str] = {
     "supervision_area": AREA_TYPE_LABELS["supervision_area"],
     "road_section": "路段",
     "key_site": "重点点位",
+    "central_city": AREA_TYPE_LABELS["central_city"],
+    "shop": "沿街商户",
 }
 
 #: Map layers as named in the layer control of the map pages.
@@ -83,6 +89,8 @@ MAP_LAYER_LABELS: dict[str, str] = {
     "key_site": LAYER_LABELS["key_site"],
     "key_site_zone": "重点点位周边400米",
     "supervision_area": LAYER_LABELS["supervision_area"],
+    "central_city": AREA_TYPE_LABELS["central_city"],
+    "shop": "沿街商户（门前五包）",
 }
 
 #: Levels a score is computed for (scoring, bulletins).
@@ -209,6 +217,7 @@ ISSUE_ACTION_LABELS: dict[str, str] = {
 PARTY_ROLE_LABELS: dict[str, str] = {
     "owner": "主办单位",
     "co_responsible": "协办单位",
+    "shop": "门前五包责任商户",
 }
 
 #: States of a transfer request (转办申请, ``grids.issues.transfers``).
@@ -272,6 +281,7 @@ PATROL_KIND_LABELS: dict[str, str] = {
     "community_quarter": "季度全覆盖",
     "community_sample": "月度抽查",
     "supervised_unit": "督导单位",
+    "township_quarter": "乡镇季度全覆盖",
 }
 
 #: Marker colour of each visit kind on the patrol map.
@@ -281,6 +291,7 @@ PATROL_KIND_COLORS: dict[str, str] = {
     "hotspot": "#e67e22",
     "community_quarter": "#2471a3",
     "community_sample": "#17a589",
+    "township_quarter": "#7d6608",
 }
 
 #: The line layers of the patrol map (legend) and their colours.
@@ -309,6 +320,7 @@ PATROL_REASON_TEMPLATES: dict[str, str] = {
     "key_site": LAYER_LABELS["key_site"] + " 每月{1}次（含周边{2}米），第{0}次",
     "quarter": "季度全覆盖：本季度第{0}个月，尚有 {1} 个社区未走访",
     "sample": "月度抽查（优先级 {0}）",
+    "township_quarter": "乡镇季度全覆盖：本季度第{0}个月，尚有 {1} 个乡镇（街道）未检查",
     "supervised_unit": "督导单位 {0} {1}（该{2}的{3}），本月第{4}次/共{5}次",
     "capacity": "容量不足：督查组 {0} 在时间窗内已排满（每天 {1} 次）",
     "outside": "不在任何督导范围内：由最近的督查组 {0} 负责（{1} 米）",
@@ -406,4 +418,50 @@ CAMPAIGN_REPORT_LABELS: dict[str, str] = {
     "before_start": "行动前同等时段开始",
     "found_before": "行动前同等时段发现",
     "fixed_before": "行动前同等时段整改",
+}
+
+# ------------------------------------------------------------------ shops (门前五包)
+#: The five duties of a street-front shop's responsibility letter (002: "包洁化、包绿化、
+#: 包秩序、包立面、包文明"), keyed as in ``Shop.frontage_duties``.
+SHOP_DUTY_LABELS: dict[str, str] = {
+    "clean": "包洁化",
+    "green": "包绿化",
+    "order": "包秩序",
+    "facade": "包立面",
+    "civility": "包文明",
+}
+
+#: Columns of the shop register and its import report.
+SHOP_FIELD_LABELS: dict[str, str] = {
+    "code": "商户编号",
+    "name": "商户名称",
+    "street": "所在街道（路）",
+    "address": "门牌地址",
+    "responsibility_letter": "责任书签订日期",
+    "frontage_duties": "门前五包责任",
+    "enforcement_grid_unit": "城管网格员所在单位",
+    "frontage": "门前责任区",
+}
+
+#: Central city or countryside (中心城区 / 乡村), the split of issue lists and statistics.
+PLACE_ZONE_LABELS: dict[str, str] = {
+    "central": AREA_TYPE_LABELS["central_city"],
+    "rural": "乡村",
+}
+
+#: The monthly red/black list (红黑榜) of shops and streets.
+RED_BLACK_LABELS: dict[str, str] = {
+    "title": "门前五包红黑榜",
+    "red": "红榜",
+    "black": "黑榜",
+    "shops": "商户",
+    "streets": "街道（路）",
+    "rank": "名次",
+    "list": "榜单",
+    "issues": "问题数",
+    "reports": "被报次数",
+    "open": "未整改",
+    "overdue": "超期",
+    "shop_count": "商户数",
+    "per_shop": "每户问题数",
 }

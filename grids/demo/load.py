@@ -28,6 +28,7 @@ from civgrid.grids.boundaries.imports import (
 )
 from civgrid.grids.boundaries.models import Layer
 from civgrid.grids.boundaries.seed import SEED_DIR, SeedReport, seed_reference_data
+from civgrid.grids.boundaries.shop_imports import import_shops
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.city import current_city
 
@@ -38,6 +39,7 @@ __all__ = ["DEMO_DUTIES_FILE", "DEMO_LAYERS", "DemoReport", "default_demo_dir", 
 DEMO_LAYERS: tuple[tuple[str, Layer, bool | None], ...] = (
     ("county.geojson", Layer.county, None),
     ("townships.geojson", Layer.township, True),
+    ("central_city.geojson", Layer.central_city, False),
     ("communities.geojson", Layer.community, False),
     ("unit_grids.geojson", Layer.unit_grid, False),
     ("supervision_areas.geojson", Layer.supervision_area, False),
@@ -67,7 +69,7 @@ class DemoReport:
     boundaries : CommitResult or None
     seed : SeedReport or None
     tables : list of TableReport
-        Units, leaders, assignments and department duties.
+        Units, leaders, assignments, department duties and shops.
     """
 
     status: str
@@ -163,6 +165,8 @@ def load_demo(store: Store, data_dir: Path | None = None, *, commit: bool = True
             import_assignments(store, data_dir / "assignments.csv", session=session),
             import_assignments(store, DEMO_DUTIES_FILE, session=session),
         ]
+        if (data_dir / "shops.geojson").is_file():  # 门前五包 shops along commercial streets
+            tables.append(import_shops(store, data_dir / "shops.geojson", session=session))
         teams = _load_demo_teams(session, data_dir)
         report = DemoReport("dry_run", plan, result, seed, tables)
         changed = (

@@ -311,12 +311,15 @@ def route_point(
     issue.unit_grid_code = resp.unit_grid.code if resp.unit_grid else None
     issue.road_section_code = resp.road_section.code if resp.road_section else None
     places: list[tuple[str, str, float]] = []
-    for a in (resp.county, resp.township, resp.community, resp.unit_grid, *resp.supervision_areas):
+    areas = (resp.county, resp.township, resp.community, resp.unit_grid, resp.central_city)
+    for a in (*areas, *resp.supervision_areas):
         if a is not None:
             places.append((a.layer, a.code, 0.0))
     if resp.road_section is not None:
         places.append(("road_section", resp.road_section.code, resp.road_section.distance_m))
     places += [("key_site", s.code, s.distance_m) for s in resp.key_sites]
+    if resp.shop is not None:  # the shop's history (门前五包) accumulates here
+        places.append(("shop", resp.shop.code, resp.shop.distance_m))
     wanted = {(layer, code): round(d, 1) for layer, code, d in places}
     for place in list(issue.places):  # update in place: a delete+insert would hit the unique key
         key = (place.layer, place.code)

@@ -33,7 +33,8 @@ class IssueQuery:
     unit grid, supervision area); ``unit`` the owner or a co-responsible
     unit; ``leader`` a leader answering for the issue; ``category`` includes
     its sub-categories; ``bbox`` is ``(min_lon, min_lat, max_lon, max_lat)``
-    in WGS84 degrees.
+    in WGS84 degrees; ``zone`` is ``"central"`` (inside the central city, 中心城区)
+    or ``"rural"`` (in the county, outside it) — the two add up to the county.
     """
 
     states: Sequence[str] | None = None
@@ -52,6 +53,7 @@ class IssueQuery:
     escalated: bool | None = None
     recurrent: bool | None = None
     bbox: tuple[float, float, float, float] | None = None
+    zone: str | None = None
     ids: Sequence[int] | None = None
     #: Search: an issue number (``123`` or ``#123``), else words of the address or description.
     text: str | None = None
@@ -91,6 +93,55 @@ _ORDERS = {
 }
 
 
+#: Zones of :attr:`IssueQuery.zone`: central city (中心城区) or countryside (乡村).
+ZONES = ("central", "rural")
+
+
+def zone_condition(zone: str) -> Any:
+    """SQL condition on ``issues``: in the central city, or in the county outside it.
+
+    Central = the issue lay in a ``central_city`` area at report time (its
+    ``issue_places``); rural = it lay in the county (``county_code`` set) but not
+    there. So central + rural = the county's issues.
+
+    Raises
+    ------
+    InvalidInputError
+        ``zone`` is not ``"central"`` or ``"rural"``.
+    """
+    if zone not in ZONES:
+        raise InvalidInputError(f"unknown zone {zone!r}; use central or rural", field="zone")
+    central = exists().where(IssuePlace.issue_id == Issue.id, IssuePlace.layer == "central_city")
+    return central if zone == "central" else and_(Issue.county_code.is_not(None), ~central)
+
+
+def zone_counts(session: Session, conditions: Sequence[Any] = ()) -> dict[str, int]:
+    """Issues of the county split central city / countryside (中心城区 / 乡村).
+
+    Parameters
+    ----------
+    session : Session
+    conditions : sequence of SQL expressions
+        Further restrictions on ``issues`` (a date range, the caller's scope).
+
+    Returns
+    -------
+    dict
+        ``county``, ``central``, ``rural`` (merged issues left out);
+        ``central + rural == county`` by construction of :func:`zone_condition`.
+    """
+    base = [Issue.state != State.merged, Issue.county_code.is_not(None), *conditions]
+
+    def count(*extra: Any) -> int:
+        return int(session.scalar(select(func.count(Issue.id)).where(*base, *extra)) or 0)
+
+    return {
+        "county": count(),
+        "central": count(zone_condition("central")),
+        "rural": count(zone_condition("rural")),
+    }
+
+
 def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
     conds: list[Any] = []
     if q.states:
@@ -114,7 +165,14 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
                 IssuePlace.issue_id == Issue.id,
                 IssuePlace.code == q.area,
                 IssuePlace.layer.in_(
-                    ["county", "township", "community", "unit_grid", "supervision_area"]
+                    [
+                        "county",
+                        "township",
+                        "community",
+                        "unit_grid",
+                        "supervision_area",
+                        "central_city",
+                    ]
                 ),
             )
         )
@@ -162,6 +220,8 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         if not (minx <= maxx and miny <= maxy):
             raise InvalidInputError("bbox must be min_lon,min_lat,max_lon,max_lat", field="bbox")
         conds.append(and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy)))
+    if q.zone is not None:
+        conds.append(zone_condition(q.zone))
     if q.ids is not None:
         conds.append(Issue.id.in_(list(q.ids)))
     conds.extend(_work_conditions(q))

@@ -13,6 +13,12 @@ within their areas:
   times, one visit in each half of the month (看 at least twice a month);
 * **hotspots** — unit grids and road sections with recurrences or overdue issues,
   early in the month;
+* **townships** — with ``quarter_coverage``, every township and street (乡镇/街道) is
+  inspected at least once a quarter, so none is ranked in the quarterly evaluation
+  (季考评) unseen: the townships not yet inspected in the quarter are due first, spread
+  over the months left (004 乡村环境提升; 003's town-and-country coverage). The target is
+  the township's seat (key site of kind ``township_seat``) if it has one, else a point
+  inside it; the team is the one whose area holds that point;
 * **supervised units** — each unit on a team's list (督导单位) ``unit_visits_per_month``
   times: the unit grid, road section, key site or community it answers for with the
   highest priority that is not already in the plan, by the supervising team.
@@ -102,7 +108,7 @@ class PatrolSettings:
     sample_share : float
         Share of communities sampled per month (默认 1/3, the monthly bulletin).
     quarter_coverage : bool
-        Every community at least once per calendar quarter.
+        Every community and every township at least once per calendar quarter.
     key_site_visits_per_month : int
         Visits of each key site (with its 400 m zone) per month.
     leader_visits_per_month : int
@@ -356,6 +362,10 @@ _REASON_ZH: list[tuple[re.Pattern[str], Any]] = [
     ),
     (re.compile(r"monthly sample \(priority (\S+)\)"), lambda m: _T["sample"].format(m[1])),
     (
+        re.compile(r"township quarter coverage due \(month (\d+) of 3, (\d+) left\)"),
+        lambda m: _T["township_quarter"].format(m[1], m[2]),
+    ),
+    (
         re.compile(
             r"supervised unit (\S+) ?(.*?) \((responsible unit|lead unit|road chief) of "
             r"this (\w+)\), visit (\d+) of (\d+) this month"
@@ -588,18 +598,73 @@ def _last_visits(session: Session, before: date) -> dict[tuple[str, str], date]:
     return out
 
 
-def _quarter_visited(session: Session, first: date) -> set[str]:
+def _quarter_visited(session: Session, first: date, layer: str = "community") -> set[str]:
+    """Codes of ``layer`` (community or township) visited this quarter before ``first``."""
     q_start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    kinds = (
+        ["community_quarter", "community_sample"] if layer == "community" else ["township_quarter"]
+    )
     return {
         v.target_code
         for v in _happened(
             session,
-            PatrolVisit.target_layer == "community",
-            PatrolVisit.kind.in_(["community_quarter", "community_sample"]),
+            PatrolVisit.target_layer == layer,
+            PatrolVisit.kind.in_(kinds),
             PatrolVisit.day >= q_start,
             PatrolVisit.day < first,
         )
     }
+
+
+#: Key-site kind of a township's seat (乡镇政府驻地): the target of its inspection.
+SEAT_KIND = "township_seat"
+
+
+def _township_requirements(
+    session: Session,
+    store: Store,
+    s: PatrolSettings,
+    month: str,
+    first: date,
+    last_day: date,
+    target: Callable[[str, Any, str | None], _Target],
+    priority: Callable[[str, str], tuple[float, list[str]]],
+) -> list[_Req]:
+    """Township visits: those not yet inspected this quarter, spread over its months left."""
+    if not s.quarter_coverage:
+        return []
+    import shapely
+
+    towns = store.areas(layer="township", session=session)
+    seats = [k for k in store.key_sites(session=session) if k.kind == SEAT_KIND]
+    done = _quarter_visited(session, first, "township")
+    k = (first.month - 1) % 3
+    cand = []
+    for t in towns:
+        if t.code in done:
+            continue
+        seat = next((x for x in seats if t.geom.covers(x.geom)), None)
+        # a township without a seat: a point inside it stands for it
+        spot = seat.geom if seat is not None else shapely.Point(*_point(t.geom))
+        p, why = priority("township", t.code)
+        cand.append((-p, _tb(s.seed, month, t.code), t, spot, p, why))
+    cand.sort(key=lambda c: (c[0], c[1]))
+    must = math.ceil(len(cand) / (3 - k)) if cand else 0
+    out = []
+    for _, tb, t, spot, p, why in cand[:must]:
+        tgt = target("township", _Spot(t.code, t.name, spot), None)
+        reason = f"township quarter coverage due (month {k + 1} of 3, {len(cand)} left)"
+        out.append(_Req(tgt, "township_quarter", p, [reason, *why], (first, last_day), None, tb))
+    return out
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """A target named by an object's code and name, at another geometry (a seat)."""
+
+    code: str
+    name: str
+    geom: Any
 
 
 def _priority(
@@ -829,6 +894,18 @@ def compute_plan(
         chosen.append(("community_sample", [f"monthly sample (priority {p:g})", *why], p, tb, a))
     for kind, why, p, tb, a in chosen:
         reqs.append(_Req(target("community", a, a.code), kind, p, why, (first, last_day), None, tb))
+
+    # townships (乡镇/街道): each inspected once a quarter, before the quarter is ranked
+    reqs += _township_requirements(
+        session,
+        store,
+        s,
+        month,
+        first,
+        last_day,
+        target,
+        lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first, boosts),
+    )
 
     # supervised units (督导单位): the places each answers for, by the supervising team
     pools = {

@@ -333,6 +333,33 @@ KEY_SITE_DUTIES = {
 
 CN_DIGITS = "一二三四五六七八九十"
 
+# --------------------------------------------------------------------------------------
+# The countryside and the shops (synthetic; added after the first release, built without
+# the random generator so every earlier layer stays byte-identical).
+# --------------------------------------------------------------------------------------
+
+#: The rural team (乡村督查组) covering the 13 rural townships: name, leader key (a
+#: county leader without a team or a contracted community), capacity per working day.
+RURAL_TEAM = ("第五督查组", "L28", 4)
+#: Township seats (乡镇政府驻地) are key sites of this kind; the town government leads.
+SEAT_KIND = ("township_seat", "乡镇政府驻地")
+#: Through roads (过境公路) of the rural townships: the road-chief unit (a department).
+THROUGH_ROAD_CHIEF = "县交通运输局"
+#: Commercial streets (商业街) with street-front shops (门前五包), and the sections used
+#: (the middle ones, by index along the road).
+SHOP_STREETS = {"人民路": (1, 2, 3), "中兴路": (2, 3, 4)}
+SHOP_SPACING_M = 60.0  # metres between shops along a section
+SHOP_OFFSET_M = 12.0  # frontage line: metres from the road's centre line
+SHOP_FRONTAGE_M = 14.0  # frontage length, metres
+SHOP_CLEAR_M = 60.0  # no shop within this many metres of a section's ends (crossings)
+#: Generic trades for generic shop names (门牌 + trade; no real business names).
+SHOP_TRADES = ["便利店", "餐馆", "理发店", "五金店", "药店", "服装店", "水果店", "茶叶店"]
+#: The five duties (002: "包洁化、包绿化、包秩序、包立面、包文明").
+SHOP_DUTIES = ("clean", "green", "order", "facade", "civility")
+#: 城管 enforcement squads (城管网格员所在单位) of the central townships, under 县城管局.
+ENFORCEMENT_SQUADS = {"赊店镇": "县城管局赊店中队", "潘河街道": "县城管局潘河中队",
+                      "赵河街道": "县城管局赵河中队"}  # fmt: skip
+
 
 # --------------------------------------------------------------------------------------
 # Geometry helpers (metric plane: local tmerc, metres; output: WGS84 lon/lat degrees)
@@ -1182,6 +1209,15 @@ def generate(out_dir: Path) -> dict[str, int]:
              TEAM_CAPACITY)
         )  # fmt: skip
 
+    # ---- the countryside: seats, through roads, the rural team -------------------
+    add_countryside(
+        townships, t_code, so_key, dept_key, cg_key, units, assign, rs_features, ks_features,
+        team_rows,
+    )  # fmt: skip
+
+    # ---- shops along the commercial streets (门前五包) --------------------------------
+    shop_features = build_shops(sections_m, rs_features, sites_m, town_by_code, t_code, units)
+
     # ---- areas -------------------------------------------------------------------
     county_features = [
         (
@@ -1242,6 +1278,7 @@ def generate(out_dir: Path) -> dict[str, int]:
     write_geojson(out_dir / "supervision_areas.geojson", "supervision_areas", sa_features)
     write_geojson(out_dir / "road_sections.geojson", "road_sections", rs_features)
     write_geojson(out_dir / "key_sites.geojson", "key_sites", ks_features)
+    write_geojson(out_dir / "shops.geojson", "shops", shop_features)
 
     write_csv(
         out_dir / "leaders.csv",
@@ -1276,6 +1313,7 @@ def generate(out_dir: Path) -> dict[str, int]:
         "supervision_areas.geojson": len(sa_features),
         "road_sections.geojson": len(rs_features),
         "key_sites.geojson": len(ks_features),
+        "shops.geojson": len(shop_features),
         "leaders.csv": len(LEADERS),
         "units.csv": len(units),
         "assignments.csv": len(assignments),
@@ -1283,6 +1321,136 @@ def generate(out_dir: Path) -> dict[str, int]:
     }
     write_manifest(out_dir / "MANIFEST.md", counts)
     return counts
+
+
+def add_countryside(
+    townships, t_code, so_key, dept_key, cg_key, units, assign, rs_features, ks_features, team_rows
+):
+    """Seats, through roads and the rural team of the 13 rural townships (in place).
+
+    Deterministic without the random generator: a seat is the township's
+    representative point; its through road runs from the seat straight towards the
+    county town up to the township's edge.
+    """
+    town = xy_of(TOWN_CENTER)
+    rural = [n for _, n in TOWNSHIPS if n not in CENTRAL_TOWNSHIPS]
+    road_chief = dept_key[THROUGH_ROAD_CHIEF]
+    n_rs, n_ks = len(rs_features), len(ks_features)
+    for k, tname in enumerate(rural, 1):
+        poly = townships[tname]
+        seat = snap(poly.representative_point())
+        so = so_key[tname]
+        code = f"KS{n_ks + k:03d}"
+        ks_features.append(
+            (
+                {
+                    "code": code,
+                    "name": f"{tname}政府驻地",
+                    "kind": SEAT_KIND[0],
+                    "kind_zh": SEAT_KIND[1],
+                    "layer": "key_site",
+                    "zone_radius_m": ZONE_RADIUS_M,
+                    "lead_unit": so,
+                    "responsible_unit": so,
+                    "township_code": t_code[tname],
+                    "community_code": "",
+                },
+                seat,
+            )
+        )
+        assign("unit", so, "lead", "key_site", code, "derived")
+        assign("unit", so, "responsible", "key_site", code, "derived")
+        # the through road: seat → county town, cut at the township's edge
+        poly_m = to_metric(poly)
+        seat_m = to_metric(seat)
+        ray = LineString([(seat_m.x, seat_m.y), town])
+        part = ray.intersection(poly_m)
+        pieces = [g for g in shapely.get_parts(part) if g.distance(seat_m) < 1.0]
+        line = snap(to_lonlat(pieces[0]))
+        rcode = f"RS{n_rs + k:03d}"
+        road = f"{tname}过境公路"
+        extent = f"{tname}政府驻地—县城方向乡界"
+        rs_features.append(
+            (
+                {
+                    "code": rcode,
+                    "name": f"{road}({extent})",
+                    "road": road,
+                    "extent": extent,
+                    "layer": "road_section",
+                    "kind": "through_road",
+                    "road_chief_unit": road_chief,
+                    "township_code": t_code[tname],
+                    "community_code": "",
+                },
+                line,
+            )
+        )
+        assign("unit", road_chief, "road_chief", "road_section", rcode, "synthetic")
+        assign("unit", so, "responsible", "road_section", rcode, "synthetic")
+    key = f"ST{len(SUPERVISION_TEAMS) + 1:02d}"
+    name, leader, capacity = RURAL_TEAM
+    units.append((key, "supervision_team", name, "", cg_key["督查问责组"], "synthetic"))
+    for tname in rural:
+        assign("unit", key, "supervision", "township", t_code[tname], "synthetic")
+    base = next(g for p, g in ks_features if p["name"] == f"{rural[0]}政府驻地")
+    team_rows.append(
+        (key, name, leader, TEAM_MEMBERS, ";".join(t_code[n] for n in rural),
+         ";".join(so_key[n] for n in rural), f"{base.x:.6f}", f"{base.y:.6f}", capacity)
+    )  # fmt: skip
+
+
+def build_shops(sections_m, rs_features, sites_m, town_by_code, t_code, units):
+    """Street-front shops on both sides of the commercial streets (GeoJSON features).
+
+    Frontage: a line ``SHOP_FRONTAGE_M`` long, ``SHOP_OFFSET_M`` from the centre line,
+    every ``SHOP_SPACING_M`` metres, none within ``SHOP_CLEAR_M`` of a crossing or
+    30 m of a key site. The 城管 squad of the shop's township is its grid unit.
+    """
+    squad_key = {}
+    for i, (tname, name) in enumerate(ENFORCEMENT_SQUADS.items(), 1):
+        squad_key[t_code[tname]] = f"UM{i:02d}"
+        units.append((f"UM{i:02d}", "department", name, t_code[tname], "D03", "synthetic"))
+    site_zone = shapely.union_all([g.buffer(30.0) for _, _, g in sites_m])
+    features = []
+    numbers: dict[tuple[str, int], int] = defaultdict(int)
+    for street, picks in SHOP_STREETS.items():
+        idx = [i for i, sec in enumerate(sections_m) if sec[0] == street]
+        for j in picks:
+            i = idx[j]
+            line = sections_m[i][3]
+            rs_code = rs_features[i][0]["code"]
+            d = SHOP_CLEAR_M
+            while d + SHOP_FRONTAGE_M <= line.length - SHOP_CLEAR_M:
+                seg = substring(line, d, d + SHOP_FRONTAGE_M)
+                for side, parity in ((1, 1), (-1, 0)):
+                    front = seg.offset_curve(side * SHOP_OFFSET_M)
+                    if front.geom_type != "LineString" or front.intersects(site_zone):
+                        continue
+                    g = snap(to_lonlat(front))
+                    if g.geom_type != "LineString":
+                        continue
+                    tcode = locate(g.interpolate(0.5, normalized=True), town_by_code)
+                    if tcode not in squad_key:
+                        continue
+                    numbers[(street, parity)] += 1
+                    no = 2 * numbers[(street, parity)] - parity
+                    n = len(features)
+                    duties = [x for x in SHOP_DUTIES if not (x == "green" and n % 5 == 4)]
+                    props = {
+                        "code": f"SH{n + 1:03d}",
+                        "name": f"{street}{no}号{SHOP_TRADES[n % len(SHOP_TRADES)]}",
+                        "street": street,
+                        "address": f"{street}{no}号",
+                        "responsibility_letter": f"2022-04-{1 + n % 28:02d}",
+                        "frontage_duties": ";".join(duties),
+                        "enforcement_grid_unit": squad_key[tcode],
+                        "road_section_code": rs_code,
+                        "township_code": tcode,
+                    }
+                    features.append((props, g))
+                d += SHOP_SPACING_M
+    return features
 
 
 def write_manifest(path, counts):
@@ -1365,6 +1533,31 @@ grids that have no property company is a **local choice** of this demo:
   (吕创城办〔2021〕5号)落实情况" among the things inspected; this is its county
   analogue. Which leaders and roads is a local choice.
 
+## The countryside and the shops (local choices, synthetic)
+
+Sheqi's 乡村环境提升 and the town-and-country coverage of notice 003 need the 13
+rural townships inspected too; Quzhou (002) turns 门前三包 into 门前五包
+("包洁化、包绿化、包秩序、包立面、包文明") and Sheqi (004) asks "城管执法部门要定人定网格
+定责任，督导落实“门前五包”". All of this is **labeled synthetic geometry**, built
+after every earlier layer and without the random generator (earlier files are
+unchanged):
+
+- **Township seats**: one key site per rural township (kind `township_seat`,
+  乡镇政府驻地) at the township's representative point; the town government
+  (`SO…`) leads and answers for it.
+- **Through roads**: one road section per rural township (`kind` =
+  `through_road`, 过境公路) from the seat straight towards the county town, cut at
+  the township's edge; road chief 县交通运输局, responsible the town government.
+- **The rural team** `ST05` 第五督查组 (leader L28) covers the 13 rural townships
+  (`teams.csv` area codes = township codes; `supervision` assignments on each).
+- **Shops** (`shops.geojson`): street-front shops on both sides of the middle
+  sections of 人民路 and 中兴路, a 14 m frontage line 12 m from the centre line
+  every 60 m (none within 60 m of a crossing or 30 m of a key site); generic
+  names (门牌号 + trade), the five duties (every fifth shop without 包绿化), a
+  letter date in April 2022, and the 城管 squad of the shop's township as
+  `enforcement_grid_unit` (`UM01` 赊店中队, `UM02` 潘河中队, `UM03` 赵河中队, units of
+  县城管局).
+
 ## Leader-key policy
 
 No personal names and no phone numbers appear anywhere in this directory.
@@ -1397,6 +1590,10 @@ features sorted by `code`, one feature per line, UTF-8 (not ASCII-escaped).
   city `CC01`. Unit keys: `D` department, `SO` street office / town government,
   `CM` community committee, `CU` civilized unit, `PC` property company, `ST`
   supervision team, `CG` command group.
+- `shops.geojson`: `code` (`SH…`), `name`, `street`, `address`,
+  `responsibility_letter` (ISO date), `frontage_duties` (`;`-separated keys),
+  `enforcement_grid_unit` (unit key), `road_section_code`, `township_code`;
+  geometry the frontage line. Unit keys add `UM` 城管 squad.
 - `teams.csv` (synthetic): one supervision team per supervision area — team key
   (`ST…`), leader key, members by role and count, area codes, supervised unit
   keys (`;`-separated), base lon/lat (WGS84, a point inside the area) and the

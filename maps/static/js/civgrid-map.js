@@ -265,6 +265,7 @@
     var p = feature.properties || {};
     if (key === "county") return { color: "#b3261e", weight: 3, fill: false, dashArray: "10 6" };
     if (key === "township") return { color: "#37474f", weight: 2.2, fillColor: "#cfd8dc", fillOpacity: 0.04 };
+    if (key === "central_city") return { color: "#e65100", weight: 2.6, dashArray: "2 6", fillColor: "#ffcc80", fillOpacity: 0.06 };
     if (key === "community") {
       var metric = this.ctx.choropleth || "open";
       return {
@@ -557,6 +558,7 @@
     if (f.from && day < f.from) return false;
     if (f.to && day > f.to) return false;
     if (f.area && p.community_code !== f.area && p.township_code !== f.area) return false;
+    if (f.zone && p.zone && p.zone !== f.zone) return false;
     return true;
   };
 
@@ -613,6 +615,7 @@
       from: f.from,
       to: f.to,
       area: f.area,
+      zone: f.zone,
       overdue: f.overdue ? "true" : null,
       recurrent: f.recurrent ? "true" : null,
       display_crs: this.cfg.displayCrs,
@@ -734,6 +737,14 @@
     return html;
   }
 
+  function zoneOptions(zones) {
+    var html = '<option value="">全部</option>';
+    (zones || []).forEach(function (z) {
+      html += '<option value="' + esc(z.value) + '">' + esc(z.label) + "</option>";
+    });
+    return html;
+  }
+
   function areaOptions(areas) {
     var html = option("", "全部片区");
     var groups = {};
@@ -790,6 +801,7 @@
       '<div class="cg-row"><label>自<input type="date" id="cg-f-from" value="' + esc(defaults.from || "") + '"></label>' +
       '<label>至<input type="date" id="cg-f-to" value="' + esc(defaults.to || "") + '"></label></div>' +
       '<label>片区<select id="cg-f-area">' + areaOptions(filters.areas) + "</select></label>" +
+      '<label>城乡<select id="cg-f-zone">' + zoneOptions(filters.zones) + "</select></label>" +
       '<div class="cg-row cg-checks"><label><input type="checkbox" id="cg-f-overdue">仅超期</label>' +
       '<label><input type="checkbox" id="cg-f-recurrent">仅反弹回潮</label></div>' +
       '<div class="cg-row"><button type="button" class="cg-btn" id="cg-f-apply">查询</button>' +
@@ -806,6 +818,7 @@
         from: document.getElementById("cg-f-from").value,
         to: document.getElementById("cg-f-to").value,
         area: document.getElementById("cg-f-area").value,
+        zone: document.getElementById("cg-f-zone").value,
         overdue: document.getElementById("cg-f-overdue").checked,
         recurrent: document.getElementById("cg-f-recurrent").checked,
       };
@@ -817,11 +830,11 @@
     }
     cg.applyFilters = apply;
     document.getElementById("cg-f-apply").addEventListener("click", apply);
-    ["cg-f-category", "cg-f-state", "cg-f-source", "cg-f-area", "cg-f-overdue", "cg-f-recurrent"].forEach(function (id) {
+    ["cg-f-category", "cg-f-state", "cg-f-source", "cg-f-area", "cg-f-zone", "cg-f-overdue", "cg-f-recurrent"].forEach(function (id) {
       document.getElementById(id).addEventListener("change", apply);
     });
     document.getElementById("cg-f-reset").addEventListener("click", function () {
-      ["cg-f-category", "cg-f-state", "cg-f-source", "cg-f-area"].forEach(function (id) {
+      ["cg-f-category", "cg-f-state", "cg-f-source", "cg-f-area", "cg-f-zone"].forEach(function (id) {
         document.getElementById(id).value = "";
       });
       document.getElementById("cg-f-from").value = defaults.from || "";
