@@ -14,7 +14,6 @@ only report (rate- and size-limited; the report waits in triage).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
@@ -769,11 +768,46 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ListName = Literal["issue_list", "responsibility_list", "rectification_list"]
 
 
-def _download(content: bytes | str, media_type: str, filename: str) -> Response:
+def _disposition(filename: str) -> dict[str, str]:
     from urllib.parse import quote
 
-    disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+
+
+def _download(content: bytes | str, media_type: str, filename: str) -> Response:
+    return Response(content, media_type=media_type, headers=_disposition(filename))
+
+
+def _stream_file(file: Any, media_type: str, filename: str) -> StreamingResponse:
+    """Send a (temporary) file in 64 KiB chunks and close it at the end."""
+
+    def chunks() -> Any:
+        try:
+            file.seek(0)
+            while chunk := file.read(65536):
+                yield chunk
+        finally:
+            file.close()
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=_disposition(filename))
+
+
+def _xlsx_response(store: Any, names: list[str], query: Any, cfg: Any, county: str, filename: str):
+    """Write the lists' workbook to a temporary file, a page of issues at a time, in its
+    own session (write-only openpyxl), and stream the file."""
+    import tempfile
+
+    from civgrid.grids.issues import lists
+
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response, or below)
+    try:
+        with store.session() as s:
+            streams = [lists.stream_list(n, s, store, query=query, config=cfg) for n in names]
+            lists.write_lists_xlsx(file, streams, county=county)
+    except BaseException:
+        file.close()
+        raise
+    return _stream_file(file, _XLSX, filename)
 
 
 @router.get(
@@ -800,13 +834,9 @@ def lists_workbook(
 
     q.scope = scope if not scope.sees_all else None
     query = q if _filtered(q) else None
-    tables = [
-        lists.build_list(n, session, store, query=query, config=cfg) for n in lists.LIST_NAMES
-    ]
-    buf = io.BytesIO()
-    lists.write_lists_xlsx(buf, tables, county=settings.county_name)
     day = cfg.calendar.local(cfg.now()).date().isoformat()
-    return _download(buf.getvalue(), _XLSX, f"{settings.county_name}三个清单-{day}.xlsx")
+    filename = f"{settings.county_name}三个清单-{day}.xlsx"
+    return _xlsx_response(store, list(lists.LIST_NAMES), query, cfg, settings.county_name, filename)
 
 
 @router.get(
@@ -837,15 +867,24 @@ def one_list(
     from civgrid.grids.issues import lists
 
     q.scope = scope if not scope.sees_all else None
-    table = lists.build_list(name, session, store, query=q if _filtered(q) else None, config=cfg)
+    query = q if _filtered(q) else None
     day = cfg.calendar.local(cfg.now()).date().isoformat()
-    filename = f"{settings.county_name}{table.title}-{day}.{fmt}"
+    filename = f"{settings.county_name}{lists.LIST_NAMES[name]}-{day}.{fmt}"
     if fmt == "xlsx":
-        buf = io.BytesIO()
-        lists.write_lists_xlsx(buf, [table], county=settings.county_name)
-        return _download(buf.getvalue(), _XLSX, filename)
+        return _xlsx_response(store, [name], query, cfg, settings.county_name, filename)
     if fmt == "csv":
-        return _download(lists.list_csv(table).encode("utf-8"), "text/csv; charset=utf-8", filename)
+        lists.stream_list(name, session, store, query=query, config=cfg)  # bad filters: 422 now
+
+        def csv_chunks() -> Any:  # its own session: the request's is closed while streaming
+            with store.session() as s:
+                yield from lists.iter_csv(
+                    lists.stream_list(name, s, store, query=query, config=cfg)
+                )
+
+        return StreamingResponse(
+            csv_chunks(), media_type="text/csv; charset=utf-8", headers=_disposition(filename)
+        )
+    table = lists.build_list(name, session, store, query=query, config=cfg)
     return _download(
         json.dumps(lists.list_geojson(table), ensure_ascii=False).encode("utf-8"),
         "application/geo+json",

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -65,6 +66,7 @@ __all__ = [
     "RoadSection",
     "Role",
     "RoutingRule",
+    "RoutingStamp",
     "Shop",
     "SubjectKind",
     "Unit",
@@ -488,6 +490,23 @@ class RoutingRule(Base):
             f"<RoutingRule {self.id} {self.category_code or '*'} × {self.layer} → "
             f"{self.subject_kind}/{self.unit_kind or '*'} {self.role}>"
         )
+
+
+class RoutingStamp(Base):
+    """One row whose ``stamp`` changes with every write to what routing reads.
+
+    Triggers (migration ``0480``) give ``stamp`` a new random value in the same
+    transaction as any insert, update or delete of categories, routing rules,
+    owner rules, assignments, units and leaders — whoever writes (the API, the
+    CLI, another worker, plain SQL). Each process caches those tables and reads
+    this row to know whether its copy is current
+    (:class:`civgrid.grids.boundaries.routing.RoutingTables`).
+    """
+
+    __tablename__ = "routing_stamps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class OwnerCondition(enum.StrEnum):

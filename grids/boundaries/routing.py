@@ -13,23 +13,26 @@ assignment — structured data, not prose.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.index import Hit, ObjectInfo
 from civgrid.grids.boundaries.models import (
     Assignment,
     Category,
     Layer,
+    Leader,
     OwnerCondition,
     OwnerRule,
     Role,
     RoutingRule,
+    RoutingStamp,
     SubjectKind,
+    Unit,
 )
 from civgrid.grids.boundaries.shops import DEFAULT_SNAP_M, nearest_shop
 from civgrid.grids.core import labels as zh
@@ -43,6 +46,7 @@ __all__ = [
     "Reason",
     "Responsibility",
     "RoadRef",
+    "RoutingTables",
     "ShopRef",
     "SiteRef",
     "category_chain",
@@ -50,6 +54,7 @@ __all__ = [
     "effective_owner_rules",
     "effective_rules",
     "resolve",
+    "routing_stamp",
 ]
 
 #: Layers that name the place, from the smallest up (the most specific comes first).
@@ -100,9 +105,21 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (distance rounded to 0.1 m)."""
-        d = asdict(self)
-        d["distance_m"] = round(self.distance_m, 1)
-        return d
+        return {
+            "match": self.match,
+            "layer": self.layer,
+            "code": self.code,
+            "distance_m": round(self.distance_m, 1),
+            "rule_id": self.rule_id,
+            "assignment_id": self.assignment_id,
+            "generation_id": self.generation_id,
+        }
+
+
+def _flat(obj: Any, skip: str | None = None) -> dict[str, Any]:
+    """The fields of a flat dataclass as a dict (``dataclasses.asdict`` without its
+    deep copy, which is slow and not needed for str/number/bool fields)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != skip}
 
 
 #: Roles whose units share an issue with its owner.
@@ -152,7 +169,7 @@ class OwnerReason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
-        return asdict(self)
+        return _flat(self)
 
 
 @dataclass(frozen=True)
@@ -168,7 +185,7 @@ class AreaRef:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return {
-            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            **_flat(self, skip="reason"),
             "reason": self.reason.to_dict(),
         }
 
@@ -205,7 +222,7 @@ class Party:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return {
-            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            **_flat(self, skip="reason"),
             "reason": self.reason.to_dict(),
         }
 
@@ -434,6 +451,233 @@ class Responsibility:
         }
 
 
+# =========================================================================== tables
+
+
+@dataclass(frozen=True)
+class _CategoryRow:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    deadline_hours: int | None
+
+
+@dataclass(frozen=True)
+class _RuleRow:
+    """A routing rule, detached from the session (the fields routing reads)."""
+
+    id: int
+    category_code: str | None
+    layer: Layer
+    role: Role
+    subject_kind: SubjectKind
+    unit_kind: str | None
+    priority: int
+
+
+@dataclass(frozen=True)
+class _OwnerStep:
+    """An owner rule step, detached from the session."""
+
+    id: int
+    category_code: str | None
+    rank: int
+    layer: Layer
+    role: Role
+    condition: OwnerCondition
+    on_site_m: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class _AssignmentRow:
+    """An assignment with its holder's key, name (units) or title (leaders) and kind."""
+
+    id: int
+    role: Role
+    subject_kind: SubjectKind
+    category_code: str | None
+    valid_from: date
+    valid_to: date | None
+    key: str | None
+    name: str | None
+    unit_kind: str | None
+
+    def valid_on(self, day: date) -> bool:
+        """In force on ``day`` (the condition of :meth:`Assignment.in_force_on`)."""
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+
+def routing_stamp(session: Session) -> int | None:
+    """The routing stamp: changed by every write to the tables routing reads.
+
+    Database triggers (migration ``0480``) set ``routing_stamps.stamp`` to a new
+    random value in the same transaction as any insert, update or delete of
+    categories, routing rules, owner rules, assignments, units or leaders, so a
+    process compares one small row with the stamp of its cached tables
+    (:class:`RoutingTables`). A random value, not a counter: a write that is rolled
+    back can never leave a stamp that a later committed write reuses.
+
+    Returns
+    -------
+    int or None
+        None when the database has no stamp row.
+    """
+    return session.execute(select(RoutingStamp.stamp).where(RoutingStamp.id == 1)).scalar()
+
+
+@dataclass(frozen=True)
+class RoutingTables:
+    """Everything routing reads from the database, read once and shared read-only.
+
+    Categories, routing rules, owner rules and every assignment (with its unit's
+    key, name and kind or its leader's key and title), keyed by the object they are
+    on. :meth:`civgrid.grids.boundaries.store.Store.routing_tables` keeps one per
+    process and reloads it when :func:`routing_stamp` changed; :func:`resolve`
+    then answers without a query.
+
+    Attributes
+    ----------
+    stamp : int or None
+        The :func:`routing_stamp` read before the tables (None: never reused).
+    """
+
+    stamp: int | None
+    categories: Mapping[str, _CategoryRow]
+    categories_by_id: Mapping[int, _CategoryRow]
+    rules: tuple[_RuleRow, ...]
+    owner_rules: tuple[_OwnerStep, ...]
+    assignments: Mapping[tuple[str, str], tuple[_AssignmentRow, ...]]
+
+    @classmethod
+    def load(cls, session: Session, stamp: int | None = None) -> RoutingTables:
+        """Read the tables in ``session`` (read the stamp first, then call this)."""
+        cats = [
+            _CategoryRow(c.id, c.code, c.name, c.parent_id, c.deadline_hours)
+            for c in session.execute(
+                select(
+                    Category.id,
+                    Category.code,
+                    Category.name,
+                    Category.parent_id,
+                    Category.deadline_hours,
+                )
+            )
+        ]
+        rules = tuple(
+            _RuleRow(
+                r.id,
+                r.category_code,
+                Layer(r.layer),
+                Role(r.role),
+                SubjectKind(r.subject_kind),
+                None if r.unit_kind is None else str(r.unit_kind),
+                r.priority,
+            )
+            for r in session.scalars(select(RoutingRule).order_by(RoutingRule.id))
+        )
+        steps = tuple(
+            _OwnerStep(
+                r.id,
+                r.category_code,
+                r.rank,
+                Layer(r.layer),
+                Role(r.role),
+                OwnerCondition(r.condition),
+                r.on_site_m,
+                r.note,
+            )
+            for r in session.scalars(select(OwnerRule).order_by(OwnerRule.id))
+        )
+        rows = session.execute(
+            select(
+                Assignment.id,
+                Assignment.role,
+                Assignment.subject_kind,
+                Assignment.object_layer,
+                Assignment.object_code,
+                Assignment.category_code,
+                Assignment.valid_from,
+                Assignment.valid_to,
+                Unit.key.label("unit_key"),
+                Unit.name.label("unit_name"),
+                Unit.kind.label("unit_kind"),
+                Leader.key.label("leader_key"),
+                Leader.title.label("leader_title"),
+            )
+            .outerjoin(Unit, Unit.id == Assignment.unit_id)
+            .outerjoin(Leader, Leader.id == Assignment.leader_id)
+            .order_by(Assignment.id)
+        )
+        by_object: dict[tuple[str, str], list[_AssignmentRow]] = {}
+        for a in rows:
+            unit = a.subject_kind == SubjectKind.unit
+            by_object.setdefault((str(a.object_layer), a.object_code), []).append(
+                _AssignmentRow(
+                    a.id,
+                    Role(a.role),
+                    SubjectKind(a.subject_kind),
+                    a.category_code,
+                    a.valid_from,
+                    a.valid_to,
+                    a.unit_key if unit else a.leader_key,
+                    a.unit_name if unit else a.leader_title,
+                    None if not unit or a.unit_kind is None else str(a.unit_kind),
+                )
+            )
+        return cls(
+            stamp,
+            {c.code: c for c in cats},
+            {c.id: c for c in cats},
+            rules,
+            steps,
+            {k: tuple(v) for k, v in by_object.items()},
+        )
+
+    def chain(self, code: str) -> list[_CategoryRow]:
+        """The category and its ancestors, the category first (as :func:`category_chain`).
+
+        Raises
+        ------
+        NotFoundError
+            Unknown category code.
+        """
+        cat = self.categories.get(code)
+        if cat is None:
+            raise NotFoundError(
+                f"unknown category {code!r}",
+                kind="category",
+                key=code,
+                hint="see `civgrid` categories or grids/seed/categories.yaml",
+            )
+        chain = [cat]
+        seen = {cat.id}
+        while chain[-1].parent_id is not None and chain[-1].parent_id not in seen:
+            parent = self.categories_by_id[chain[-1].parent_id]
+            seen.add(parent.id)
+            chain.append(parent)
+        return chain
+
+    def assignments_on(
+        self, objects: Mapping[str, list[Hit]], day: date, chain_codes: Sequence[str]
+    ) -> dict[tuple[str, str], list[_AssignmentRow]]:
+        """Assignments in force on ``day`` on the given objects, for the category chain."""
+        wanted = set(chain_codes)
+        out: dict[tuple[str, str], list[_AssignmentRow]] = {}
+        for layer, layer_hits in objects.items():
+            for h in layer_hits:
+                key = (layer, h.info.code)
+                found = [
+                    a
+                    for a in self.assignments.get(key, ())
+                    if a.valid_on(day) and (a.category_code is None or a.category_code in wanted)
+                ]
+                if found:
+                    out[key] = found
+        return out
+
+
 # =========================================================================== rules
 
 
@@ -594,6 +838,7 @@ def resolve(
     day: date,
     generation_id: int | None,
     hits: Mapping[str, list[Hit]],
+    tables: RoutingTables | None = None,
 ) -> Responsibility:
     """Apply the routing rules to what lies at a point.
 
@@ -610,12 +855,18 @@ def resolve(
         The generation the hits come from.
     hits : mapping
         Layer → hits, as from :meth:`civgrid.grids.boundaries.store.Store.hits_at`.
+    tables : RoutingTables, optional
+        The rules, categories and assignments (a cached copy,
+        :meth:`civgrid.grids.boundaries.store.Store.routing_tables`); read from
+        ``session`` when not given.
 
     Returns
     -------
     Responsibility
     """
-    chain = category_chain(session, category)
+    if tables is None:
+        tables = RoutingTables.load(session)
+    chain = tables.chain(category)
     chain_codes = [c.code for c in chain]
     deadline = next((c.deadline_hours for c in chain if c.deadline_hours is not None), None)
 
@@ -633,12 +884,12 @@ def resolve(
         h = objects.get(layer.value)
         return _area_ref(h[0], generation_id) if h else None
 
-    owner_steps = effective_owner_rules(list(session.scalars(select(OwnerRule))), chain_codes)
+    owner_steps = effective_owner_rules(tables.owner_rules, chain_codes)
     shop = _shop_at(session, lon, lat, owner_steps)
     if shop is not None:
         objects[Layer.shop.value] = [shop]
-    rules = effective_rules(list(session.scalars(select(RoutingRule))), chain_codes)
-    assignments = _assignments_on(session, objects, day, chain_codes)
+    rules = effective_rules(tables.rules, chain_codes)
+    assignments = tables.assignments_on(objects, day, chain_codes)
 
     parties: list[tuple[tuple[Any, ...], Party]] = []
     matches: list[tuple[tuple[Any, ...], Party]] = []  # before de-duplication, for the owner
@@ -648,14 +899,14 @@ def resolve(
             for a in assignments.get((str(rule.layer), hit.info.code), []):
                 if a.role != rule.role or a.subject_kind != rule.subject_kind:
                     continue
+                if a.key is None or a.name is None:
+                    continue  # no unit (leader) behind the assignment
                 if rule.subject_kind == SubjectKind.unit:
-                    if a.unit is None or (rule.unit_kind and a.unit.kind != rule.unit_kind):
+                    if rule.unit_kind and a.unit_kind != rule.unit_kind:
                         continue
-                    key, name, kind = a.unit.key, a.unit.name, str(a.unit.kind)
+                    key, name, kind = a.key, a.name, a.unit_kind
                 else:
-                    if a.leader is None:
-                        continue
-                    key, name, kind = a.leader.key, a.leader.title, None
+                    key, name, kind = a.key, a.name, None
                 reason = Reason(
                     "assignment",
                     str(rule.layer),
@@ -761,7 +1012,7 @@ def resolve(
     )
 
 
-def _shop_at(session: Session, lon: float, lat: float, steps: Sequence[OwnerRule]) -> Hit | None:
+def _shop_at(session: Session, lon: float, lat: float, steps: Sequence[_OwnerStep]) -> Hit | None:
     """The shop frontage at the point, when the category's owner steps name shops.
 
     Only categories whose owner precedence list has a ``shop`` step (the 门前五包
@@ -789,13 +1040,13 @@ def _shop_at(session: Session, lon: float, lat: float, steps: Sequence[OwnerRule
     return Hit(info, found.distance_m)
 
 
-def _shop_ref(hit: Hit, assignments: Mapping[tuple[str, str], list[Assignment]]) -> ShopRef:
+def _shop_ref(hit: Hit, assignments: Mapping[tuple[str, str], Sequence[_AssignmentRow]]) -> ShopRef:
     """The shop as the responsible party, with the grid unit that holds its frontage."""
     unit = next(
         (
-            a.unit
-            for a in assignments.get((Layer.shop.value, hit.info.code), [])
-            if a.role == Role.responsible and a.unit is not None
+            a
+            for a in assignments.get((Layer.shop.value, hit.info.code), ())
+            if a.role == Role.responsible and a.subject_kind == SubjectKind.unit and a.key
         ),
         None,
     )
@@ -805,38 +1056,8 @@ def _shop_ref(hit: Hit, assignments: Mapping[tuple[str, str], list[Assignment]])
         name=hit.info.name,
         street=x.get("street"),
         distance_m=hit.distance_m,
-        enforcement_grid_unit_key=unit.key if unit else "",
-        enforcement_grid_unit_name=unit.name if unit else "",
+        enforcement_grid_unit_key=(unit.key or "") if unit else "",
+        enforcement_grid_unit_name=(unit.name or "") if unit else "",
         responsibility_letter=x.get("responsibility_letter"),
         frontage_duties=tuple(x.get("frontage_duties") or ()),
     )
-
-
-def _assignments_on(
-    session: Session, objects: Mapping[str, list[Hit]], day: date, chain_codes: Sequence[str]
-) -> dict[tuple[str, str], list[Assignment]]:
-    """Assignments valid on ``day`` on the given objects, for the category chain."""
-    conds = [
-        and_(
-            Assignment.object_layer == Layer(layer),
-            Assignment.object_code.in_([h.info.code for h in layer_hits]),
-        )
-        for layer, layer_hits in objects.items()
-        if layer_hits
-    ]
-    if not conds:
-        return {}
-    rows = session.scalars(
-        select(Assignment)
-        .options(selectinload(Assignment.unit), selectinload(Assignment.leader))
-        .where(
-            or_(*conds),
-            Assignment.in_force_on(day),
-            or_(Assignment.category_code.is_(None), Assignment.category_code.in_(chain_codes)),
-        )
-        .order_by(Assignment.id)
-    )
-    out: dict[tuple[str, str], list[Assignment]] = {}
-    for a in rows:
-        out.setdefault((str(a.object_layer), a.object_code), []).append(a)
-    return out

@@ -55,7 +55,7 @@ from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.grids.core.types import SRID
 
 if TYPE_CHECKING:
-    from civgrid.grids.boundaries.routing import Responsibility
+    from civgrid.grids.boundaries.routing import Responsibility, RoutingTables
 
 __all__ = ["GenerationRef", "Store", "valid_in"]
 
@@ -112,6 +112,7 @@ class Store:
         self._lock = threading.Lock()
         self._old_indexes: OrderedDict[int, GenerationIndex] = OrderedDict()
         self._old_index_cache_size = old_index_cache_size
+        self._routing_tables: RoutingTables | None = None
 
     def __repr__(self) -> str:
         return f"<Store {self.backend} {self.engine.url.render_as_string(hide_password=True)}>"
@@ -642,8 +643,37 @@ class Store:
             gen_id, hits = self.hits_at(lon, lat, generation, s)
             day = at.date() if isinstance(at, datetime) else (at or datetime.now(UTC).date())
             return resolve(
-                s, lon=lon, lat=lat, category=category, day=day, generation_id=gen_id, hits=hits
+                s,
+                lon=lon,
+                lat=lat,
+                category=category,
+                day=day,
+                generation_id=gen_id,
+                hits=hits,
+                tables=self.routing_tables(s),
             )
+
+    def routing_tables(self, session: Session) -> RoutingTables:
+        """The routing tables (rules, categories, assignments), cached while current.
+
+        One small query per call: the routing stamp (changed by database triggers
+        on every write to those tables, by any process). The cached copy is used
+        while the stamp is unchanged; otherwise the tables are read again in
+        ``session`` (a session that wrote to them sees its own writes).
+
+        Returns
+        -------
+        RoutingTables
+        """
+        from civgrid.grids.boundaries.routing import RoutingTables, routing_stamp
+
+        stamp = routing_stamp(session)  # read first: the tables are at least this new
+        cached = self._routing_tables
+        if cached is not None and stamp is not None and cached.stamp == stamp:
+            return cached
+        tables = RoutingTables.load(session, stamp)
+        self._routing_tables = tables
+        return tables
 
     # ------------------------------------------------------------------ PostGIS
     def _sql_hits(self, s: Session, gen_id: int, lon: float, lat: float) -> dict[str, list[Hit]]:

@@ -449,6 +449,7 @@ def _route_groups(session, store, rows, hits, gen_id, report, tick) -> list[Any]
     from civgrid.grids.boundaries.routing import resolve
 
     epochs = _assignment_epochs(session)
+    tables = store.routing_tables(session)  # read once: rules, categories, assignments
     cache: dict[tuple, Any] = {}
     out = []
     for k, (r, h) in enumerate(zip(rows, hits, strict=True)):
@@ -465,6 +466,7 @@ def _route_groups(session, store, rows, hits, gen_id, report, tick) -> list[Any]
                 day=day,
                 generation_id=gen_id,
                 hits=h,
+                tables=tables,
             )
             cache[key] = resp
         out.append(resp)

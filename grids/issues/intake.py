@@ -345,12 +345,16 @@ def route_point(
             "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
         }
     leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
-    leaders = {
-        lead.key: lead
-        for lead in session.scalars(
-            select(Leader).where(Leader.key.in_([p.key for p in leader_parties] or [""]))
-        )
-    }
+    leaders = (
+        {
+            lead.key: lead
+            for lead in session.scalars(
+                select(Leader).where(Leader.key.in_([p.key for p in leader_parties]))
+            )
+        }
+        if leader_parties
+        else {}
+    )
     seen: set[tuple[str, str]] = set()
     leader_rows = []
     for p in leader_parties:
@@ -677,10 +681,20 @@ def report_issue(
         )
     flush_issue(session, duplicate)
     tag_issue(session, issue, cfg.campaigns, cfg.calendar)  # 专项行动 open at report time
-    attach_photos(session, issue, ev, photos, cfg, "report", now)
+    photo_rows = attach_photos(session, issue, ev, photos, cfg, "report", now)
     if payload.visit_id is not None:
         visit_linker().link(session, payload.visit_id, issue.id)
     session.flush()
+    # A new issue's history is known: this event, its photos, no notices or extensions.
+    # Said here, the answer (the issue's detail) needs no query to find it out.
+    for name, value in (
+        ("events", [ev]),
+        ("photos", list(photo_rows)),
+        ("notices", []),
+        ("extensions", []),
+    ):
+        set_committed_value(issue, name, value)
+    set_committed_value(ev, "photos", list(photo_rows))
     return ReportResult(issue, created=True)
 
 

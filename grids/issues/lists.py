@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -32,10 +33,10 @@ from sqlalchemy.orm import Session
 from civgrid.geo import convert
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
-from civgrid.grids.core.spreadsheet import csv_cell, values_only
+from civgrid.grids.core.spreadsheet import csv_cell
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import Issue, IssueParty
-from civgrid.grids.issues.queries import IssueQuery, list_issues
+from civgrid.grids.issues.queries import IssueQuery, issue_conditions, list_issues
 from civgrid.grids.issues.workflow import KIND, Kind, State, Workflow, open_states
 
 __all__ = [
@@ -43,11 +44,14 @@ __all__ = [
     "LIST_NAMES",
     "RECTIFICATION_LIST_COLUMNS",
     "RESPONSIBILITY_LIST_COLUMNS",
+    "ListStream",
     "ListTable",
     "build_list",
     "issues_geojson",
+    "iter_csv",
     "list_csv",
     "list_geojson",
+    "stream_list",
     "write_lists_xlsx",
 ]
 
@@ -140,6 +144,25 @@ class ListTable:
     def values(self) -> list[list[Any]]:
         """Rows as lists in column order."""
         return [[r.get(k) for k, _ in self.columns] for r in self.rows]
+
+
+@dataclass
+class ListStream:
+    """One list whose rows are produced while they are written (:func:`stream_list`).
+
+    The rows are an iterator: a page of issues is read, turned into rows and let go
+    before the next page, so an export of any size holds one page in memory.
+    """
+
+    name: str
+    title: str
+    columns: list[tuple[str, str]]
+    rows: Iterable[dict[str, Any]]
+
+    @property
+    def headers(self) -> list[str]:
+        """The Chinese column headers."""
+        return [h for _, h in self.columns]
 
 
 def _fmt(cfg: IssueConfig, t: datetime | None) -> str | None:
@@ -370,6 +393,76 @@ def build_list(
     )
 
 
+_COLUMNS = {
+    "issue_list": ISSUE_LIST_COLUMNS,
+    "responsibility_list": RESPONSIBILITY_LIST_COLUMNS,
+    "rectification_list": RECTIFICATION_LIST_COLUMNS,
+}
+
+
+def stream_list(
+    name: str,
+    session: Session,
+    store: Any,
+    *,
+    query: IssueQuery | None = None,
+    config: IssueConfig | None = None,
+    at: date | None = None,
+    page_size: int = 1000,
+) -> ListStream:
+    """One of the three lists with its rows produced page by page (for exports).
+
+    The same rows as :func:`build_list` (numbered across pages). The filters are
+    checked here, before any row is read, so a bad filter fails before an export
+    starts. The issues of each page are detached from ``session`` once their rows
+    are made (do not share the session with objects still in use).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown list name or a bad filter.
+    """
+    cfg = config or IssueConfig()
+    if name not in LIST_NAMES:
+        raise InvalidInputError(
+            f"unknown list {name!r}; lists are {', '.join(LIST_NAMES)}", field="list"
+        )
+    if name == "responsibility_list":
+        table = build_list(name, session, store, query=query, config=cfg, at=at)
+        return ListStream(name, table.title, table.columns, table.rows)
+    if query is not None:
+        issue_conditions(session, query)  # raises on a bad filter, before streaming
+    to_rows = issue_list_rows if name == "issue_list" else rectification_list_rows
+
+    def rows() -> Iterator[dict[str, Any]]:
+        seq = itertools.count(1)
+        for issues in _issue_pages(session, query, page_size):
+            for row in to_rows(issues, cfg):
+                row["seq"] = next(seq)
+                yield row
+            session.expunge_all()  # this page's issues are written: let them go
+
+    return ListStream(name, LIST_NAMES[name], _COLUMNS[name], rows())
+
+
+def _issue_pages(
+    session: Session, query: IssueQuery | None, page_size: int
+) -> Iterator[list[Issue]]:
+    """Every issue matching ``query``, a page at a time, oldest first unless ordered."""
+    q = (
+        replace(query, offset=0, limit=page_size)
+        if query is not None
+        else IssueQuery(order="id", limit=page_size)
+    )
+    while True:
+        page = list_issues(session, q)
+        if page.items:
+            yield page.items
+        if len(page.items) < q.limit:
+            return
+        q = replace(q, offset=q.offset + q.limit)
+
+
 def _all_issues(session: Session, query: IssueQuery | None) -> list[Issue]:
     """Every issue matching ``query`` (all pages), oldest first unless ordered."""
     q = (
@@ -391,48 +484,70 @@ def _all_issues(session: Session, query: IssueQuery | None) -> list[Issue]:
 
 def write_lists_xlsx(
     target: str | Path | IO[bytes],
-    tables: Sequence[ListTable],
+    tables: Sequence[ListTable | ListStream],
     *,
     county: str = "",
 ) -> None:
     """Write lists as sheets of one workbook (header in row 1, frozen, filterable).
 
+    The workbook is written in openpyxl's write-only mode: each row goes to the
+    sheet as it comes (a :class:`ListStream` is never held whole), the column
+    widths are taken from the first 200 rows. Every cell is a value: a text that
+    openpyxl would store as a formula (it starts with ``=``) is stored as text,
+    unchanged (reporters' text never runs, see :mod:`civgrid.grids.core.spreadsheet`).
+
     Parameters
     ----------
     target : path or binary file
-    tables : sequence of ListTable
+    tables : sequence of ListTable or ListStream
     county : str
         Shown in the document properties.
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="F2DCDB")
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for t in tables:
         ws = wb.create_sheet(t.title)
-        ws.append(t.headers)
-        for row in t.values():
-            ws.append(row)
-        bold, fill = Font(bold=True), PatternFill("solid", fgColor="F2DCDB")
-        for cell in ws[1]:
-            cell.font, cell.fill = bold, fill
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.freeze_panes = "A2"
-        if t.rows:
-            ws.auto_filter.ref = ws.dimensions
+        rows = iter(t.rows)
+        first = list(itertools.islice(rows, 200))
         for idx, (key, header) in enumerate(t.columns, 1):
             width = max(
-                [len(header) * 2 + 2]
-                + [min(len(str(r.get(key) or "")), 40) * 1.6 for r in t.rows[:200]]
+                [len(header) * 2 + 2] + [min(len(str(r.get(key) or "")), 40) * 1.6 for r in first]
             )
             ws.column_dimensions[get_column_letter(idx)].width = min(max(width, 6), 60)
+        ws.freeze_panes = "A2"
+        head = []
+        for header in t.headers:
+            cell = WriteOnlyCell(ws, value=header)
+            cell.font, cell.fill, cell.alignment = bold, fill, centre
+            head.append(cell)
+        ws.append(head)
+        keys = [k for k, _ in t.columns]
+        n = 0
+        for row in itertools.chain(first, rows):
+            ws.append([_xlsx_cell(ws, WriteOnlyCell, row.get(k)) for k in keys])
+            n += 1
+        if n:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{n + 1}"
     wb.properties.title = "、".join(t.title for t in tables)
     wb.properties.creator = f"civgrid {county}".strip()
     if isinstance(target, str | Path):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    values_only(wb).save(target)  # reporters' text never runs as a formula
+    wb.save(target)
+
+
+def _xlsx_cell(ws: Any, cell_type: Any, value: Any) -> Any:
+    """A value for a write-only sheet; a text openpyxl would take as a formula stays text."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = cell_type(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def list_csv(table: ListTable) -> str:
@@ -444,6 +559,22 @@ def list_csv(table: ListTable) -> str:
     for row in table.values():
         w.writerow(["" if v is None else csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+def iter_csv(table: ListTable | ListStream, rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """The list as CSV (as :func:`list_csv`), UTF-8 bytes a few hundred rows at a time."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    buf.write("\ufeff")
+    w.writerow(table.headers)
+    keys = [k for k, _ in table.columns]
+    for n, row in enumerate(table.rows, 1):
+        w.writerow(["" if (v := row.get(k)) is None else csv_cell(v) for k in keys])
+        if n % rows_per_chunk == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8")
 
 
 def list_geojson(table: ListTable) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class Issue(Base):
     __table_args__ = (
         Index("ix_issues_state_category", "state", "category_code"),
         Index("ix_issues_category_lonlat", "category_code", "lon", "lat"),
+        Index("ix_issues_lonlat", "lon", "lat"),  # bbox filters (SQLite; PostGIS: geom)
         Index("ix_issues_reported_at", "reported_at"),
         Index("ix_issues_deadline", "deadline"),
         Index("ix_issues_owner", "owner_unit_id"),

@@ -14,7 +14,7 @@ from civgrid.grids.boundaries.models import Leader, Unit
 from civgrid.grids.core.errors import (
     InvalidInputError,
 )
-from civgrid.grids.core.types import utc
+from civgrid.grids.core.types import SRID, utc
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import (
     Issue,
@@ -219,7 +219,7 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         minx, miny, maxx, maxy = q.bbox
         if not (minx <= maxx and miny <= maxy):
             raise InvalidInputError("bbox must be min_lon,min_lat,max_lon,max_lat", field="bbox")
-        conds.append(and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy)))
+        conds.append(in_box(session, minx, miny, maxx, maxy))
     if q.zone is not None:
         conds.append(zone_condition(q.zone))
     if q.ids is not None:
@@ -255,6 +255,21 @@ def _work_conditions(q: IssueQuery) -> list[Any]:
             else ~exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
         )
     return conds
+
+
+def in_box(session: Session, minx: float, miny: float, maxx: float, maxy: float) -> Any:
+    """SQL condition: the issue's point lies in the box (edges included), WGS84 degrees.
+
+    On PostGIS the box is also an envelope tested with ``&&`` against the geometry, so
+    the planner can use the spatial (GiST) index ``ix_issues_geom``; the index boxes are
+    single precision, so the exact test stays on ``lon``/``lat``. On SQLite the range
+    on ``lon`` uses the index ``ix_issues_lonlat``. Issues without a point never match.
+    """
+    exact = and_(Issue.lon.between(minx, maxx), Issue.lat.between(miny, maxy))
+    if session.get_bind().dialect.name != "postgresql":
+        return exact
+    envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
+    return and_(Issue.geom.op("&&")(envelope), exact)
 
 
 def list_issues(session: Session, query: IssueQuery | None = None) -> Page:

@@ -1,0 +1,88 @@
+"""The routing tables are cached per process and a changed assignment is seen at once.
+
+Intake reads the routing rules, owner rules, categories and assignments from a
+per-process copy (``Store.routing_tables``) keyed on the routing stamp, which
+database triggers change with every write to those tables. A changed assignment
+must route the very next report: in the process that changed it, and in another
+process (a second server worker: another ``Store`` on the same database) that
+only sees the stamp.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from civgrid.grids.boundaries.models import Assignment, Unit
+from civgrid.grids.boundaries.store import Store
+from civgrid.grids.core.actors import Actor
+from civgrid.grids.core.db import make_engine
+from civgrid.grids.issues import service as svc
+from support.issue_helpers import COMPOUND, point_in
+
+WORKER = Actor("worker-1", "grid_worker")
+
+
+def _owner(store: Store, config, lon: float, lat: float) -> tuple[str, int]:
+    """Report at (lon, lat); the owner's unit key and the assignment that made it owner."""
+    with store.session() as s:
+        issue = svc.report_issue(
+            s,
+            store,
+            WORKER,
+            svc.IssueReport(category="dumping", source="grid_worker", lon=lon, lat=lat),
+            config=config,
+        ).issue
+        owner = issue.routing["owner"]
+        assert owner is not None and issue.owner_unit.key == owner["key"]
+        return owner["key"], owner["reason"]["assignment_id"]
+
+
+def _other_unit(store: Store, key: str) -> tuple[int, str]:
+    """Another unit of the same kind as ``key`` (so the same routing rule admits it)."""
+    with store.session() as s:
+        kind = s.scalar(select(Unit.kind).where(Unit.key == key))
+        u = s.execute(
+            select(Unit.id, Unit.key).where(Unit.kind == kind, Unit.key != key).order_by(Unit.key)
+        ).first()
+        assert u is not None
+        return u.id, u.key
+
+
+def test_a_changed_assignment_routes_the_next_report_in_the_same_process(store, config):
+    lon, lat = point_in(store, COMPOUND)
+    key, assignment_id = _owner(store, config, lon, lat)
+    with store.session() as s:
+        cached = store.routing_tables(s)
+        assert store.routing_tables(s) is cached  # nothing changed: no reload
+    unit_id, other = _other_unit(store, key)
+    with store.session() as s:  # the ORM write path (API, CLI loaders)
+        s.get(Assignment, assignment_id).unit_id = unit_id
+    assert _owner(store, config, lon, lat) == (other, assignment_id)
+    with store.session() as s:
+        assert store.routing_tables(s) is not cached
+
+
+def test_another_process_sees_a_changed_assignment_through_the_stamp(store, config):
+    url = store.engine.url.render_as_string(hide_password=False)
+    worker = Store(make_engine(url))  # a second worker: its own engine and cache
+    worker.snap_index = store.snap_index
+    try:
+        lon, lat = point_in(store, COMPOUND)
+        key, assignment_id = _owner(worker, config, lon, lat)  # its cache is warm now
+        unit_id, other = _other_unit(store, key)
+        with store.engine.begin() as c:  # plain SQL from elsewhere: the triggers still fire
+            c.execute(
+                text("UPDATE assignments SET unit_id = :u WHERE id = :a"),
+                {"u": unit_id, "a": assignment_id},
+            )
+        assert _owner(worker, config, lon, lat) == (other, assignment_id)
+        # a rolled-back write leaves the committed stamp: the cache is reused again
+        with worker.session() as s:
+            warm = worker.routing_tables(s)
+        with store.engine.connect() as c:
+            c.execute(text("UPDATE assignments SET unit_id = NULL WHERE id = :a"), {"a": 1})
+            c.rollback()
+        with worker.session() as s:
+            assert worker.routing_tables(s) is warm
+    finally:
+        worker.engine.dispose()
