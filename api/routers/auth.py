@@ -364,10 +364,10 @@ def login_form(
         )
     if user.must_change_password:
         target = f"/password?next={quote(target)}"
-    return _with_session_cookie(RedirectResponse(target, status_code=303), settings, user)
+    return with_session_cookie(RedirectResponse(target, status_code=303), settings, user)
 
 
-def _with_session_cookie(resp: Any, settings: Settings, user: User) -> Any:
+def with_session_cookie(resp: Any, settings: Settings, user: User) -> Any:
     """Set the HttpOnly session cookie holding a fresh access token for ``user``."""
     token, life = issue_token(settings, user.username, user.token_version, "access")
     resp.set_cookie(
@@ -435,7 +435,7 @@ def password_form(
     except InvalidInputError as exc:
         return again([_zh_problem(str(exc))], 422)
     session.commit()
-    return _with_session_cookie(RedirectResponse(target, status_code=303), settings, u)
+    return with_session_cookie(RedirectResponse(target, status_code=303), settings, u)
 
 
 @pages.post("/logout")

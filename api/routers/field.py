@@ -32,6 +32,7 @@ from civgrid.grids.core.errors import NotFoundError
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.issues.queries import IssueQuery
+from civgrid.grids.issues.workflow import DEFAULT_LABELS
 from civgrid.maps import field_app as fa
 from civgrid.maps.assets import STATIC_URL
 from civgrid.maps.basemaps import basemap_from_settings
@@ -258,7 +259,11 @@ def reinspect(
                     "photos": fa.photos_by_stage(session, issue),
                 }
             )
-    return _page(fa.render_field("reinspect", title="待复查", user=_user(scope), items=items))
+    return _page(
+        fa.render_field(
+            "reinspect", title=DEFAULT_LABELS["submitted"], user=_user(scope), items=items
+        )
+    )
 
 
 @pages.get("/m/mine", response_class=HTMLResponse)

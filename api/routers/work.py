@@ -44,9 +44,9 @@ def page_nav(session: Session, scope: Scope) -> Html:
 @pages.post("/session/renew")
 def renew_session(request: Request, user: CurrentUser, settings: SettingsDep) -> Any:
     """A fresh session cookie for the logged-in account (the page is in use)."""
-    from civgrid.api.routers.auth import _with_session_cookie
+    from civgrid.api.routers.auth import with_session_cookie
 
-    return _with_session_cookie(JSONResponse({"renewed": True}), settings, user)
+    return with_session_cookie(JSONResponse({"renewed": True}), settings, user)
 
 
 # ----------------------------------------------------------------------------- queues

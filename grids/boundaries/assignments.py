@@ -60,10 +60,13 @@ __all__ = [
     "ROLE_ALIASES",
     "TableProblem",
     "TableReport",
+    "cell_date",
+    "did_you_mean",
     "import_assignments",
     "import_leaders",
     "import_units",
     "read_table",
+    "table_transaction",
 ]
 
 #: Accepted header spellings → canonical column names.
@@ -342,12 +345,12 @@ def _canonical_rows(
     return mapping, out
 
 
-def _did_you_mean(value: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.5)
     return ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else None
 
 
-def _date(value: str, default: date | None) -> date | None:
+def cell_date(value: str, default: date | None) -> date | None:
     if not value:
         return default
     value = value.replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-")
@@ -359,7 +362,7 @@ def _date(value: str, default: date | None) -> date | None:
 
 
 @contextmanager
-def _transaction(
+def table_transaction(
     store: Store, session: Session | None, report: TableReport, commit: bool
 ) -> Iterator[Session]:
     """Write into the caller's session, or into an own one that is committed only when
@@ -392,7 +395,7 @@ def _missing_columns(
     for col in required:
         if col not in present:
             report.problems.append(
-                TableProblem(1, col, None, f"missing column {col!r}", _did_you_mean(col, header))
+                TableProblem(1, col, None, f"missing column {col!r}", did_you_mean(col, header))
             )
 
 
@@ -429,7 +432,7 @@ def import_units(
     if not report.ok:
         return report
     kinds = [k.value for k in UnitKind]
-    with _transaction(store, session, report, commit) as s:
+    with table_transaction(store, session, report, commit) as s:
         existing = {u.key: u for u in s.scalars(select(Unit))}
         parents: list[tuple[int, Unit, str | None]] = []
         for i, r in enumerate(rows, start=2):
@@ -441,7 +444,7 @@ def import_units(
                 continue
             if kind not in kinds:
                 report.problems.append(
-                    TableProblem(i, "kind", kind, "no such unit kind", _did_you_mean(kind, kinds))
+                    TableProblem(i, "kind", kind, "no such unit kind", did_you_mean(kind, kinds))
                 )
                 continue
             attrs = {
@@ -462,7 +465,7 @@ def import_units(
             if pk and pk not in existing:
                 report.problems.append(
                     TableProblem(
-                        i, "parent_key", pk, "no unit with this key", _did_you_mean(pk, existing)
+                        i, "parent_key", pk, "no unit with this key", did_you_mean(pk, existing)
                     )
                 )
                 continue
@@ -498,7 +501,7 @@ def import_leaders(
     _missing_columns(report, rows, header, ("key", "title"))
     if not report.ok:
         return report
-    with _transaction(store, session, report, commit) as s:
+    with table_transaction(store, session, report, commit) as s:
         existing = {ld.key: ld for ld in s.scalars(select(Leader))}
         for i, r in enumerate(rows, start=2):
             key, title = r.get("key", ""), r.get("title", "")
@@ -592,7 +595,7 @@ def _find_subjects(
         choices += list(cat.leaders) + [ld.name for ld in cat.leaders.values() if ld.name]
     if kind in ("", "unit"):
         choices += list(cat.units) + [u.name for u in cat.units.values()]
-    return found, None if found else _did_you_mean(value, choices)
+    return found, None if found else did_you_mean(value, choices)
 
 
 def import_assignments(
@@ -648,12 +651,12 @@ def import_assignments(
     for col in ("subject", "role", "object"):
         if not rows or col not in rows[0]:
             report.problems.append(
-                TableProblem(1, col, None, f"missing column {col!r}", _did_you_mean(col, header))
+                TableProblem(1, col, None, f"missing column {col!r}", did_you_mean(col, header))
             )
     if not report.ok:
         return report
     today = default_valid_from or datetime.now(UTC).date()
-    with _transaction(store, session, report, commit) as s:
+    with table_transaction(store, session, report, commit) as s:
         gen = store.active_generation(s)
         cat = _catalog(s, gen.id if gen is not None else None)
         if gen is None:
@@ -760,7 +763,7 @@ def _parse_assignment_row(
                 "role",
                 role_text,
                 "no such role",
-                _did_you_mean(role_text, [*Role.__members__, *ROLE_ALIASES]),
+                did_you_mean(role_text, [*Role.__members__, *ROLE_ALIASES]),
             )
         )
         return []
@@ -775,7 +778,7 @@ def _parse_assignment_row(
                     "object_layer",
                     r["object_layer"],
                     "no such layer",
-                    _did_you_mean(r["object_layer"], Layer.__members__),
+                    did_you_mean(r["object_layer"], Layer.__members__),
                 )
             )
             return []
@@ -788,13 +791,13 @@ def _parse_assignment_row(
             names = list(cat.categories) + [c.name for c in cat.categories.values()]
             problems.append(
                 TableProblem(
-                    row, "category", category, "no such category", _did_you_mean(category, names)
+                    row, "category", category, "no such category", did_you_mean(category, names)
                 )
             )
             return []
     try:
-        valid_from = _date(r.get("valid_from", ""), today)
-        valid_to = _date(r.get("valid_to", ""), None)
+        valid_from = cell_date(r.get("valid_from", ""), today)
+        valid_to = cell_date(r.get("valid_to", ""), None)
     except ValueError as exc:
         problems.append(
             TableProblem(
@@ -846,7 +849,7 @@ def _parse_assignment_row(
                     value,
                     f"no {where} with this {'code' if value.isascii() else 'name'} "
                     "in the current generation",
-                    _did_you_mean(value, cat.object_names(layer)),
+                    did_you_mean(value, cat.object_names(layer)),
                 )
             )
         elif len(found_objs) > 1:

@@ -52,6 +52,7 @@ __all__ = [
     "AREA_LAYERS",
     "LAYER_OF_TYPE",
     "LEVEL_TYPES",
+    "ROUTING_STAMP_TABLES",
     "Area",
     "AreaType",
     "Assignment",
@@ -495,7 +496,8 @@ class RoutingRule(Base):
 class RoutingStamp(Base):
     """One row whose ``stamp`` changes with every write to what routing reads.
 
-    Triggers (migration ``0480``) give ``stamp`` a new random value in the same
+    Triggers (migration ``0535``; on SQLite also :func:`sqlite_stamp_triggers` after
+    every upgrade) give ``stamp`` a new random value in the same
     transaction as any insert, update or delete of categories, routing rules,
     owner rules, assignments, units and leaders — whoever writes (the API, the
     CLI, another worker, plain SQL). Each process caches those tables and reads
@@ -507,6 +509,37 @@ class RoutingStamp(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+#: The tables whose writes change the routing stamp (everything routing reads).
+ROUTING_STAMP_TABLES = (
+    "categories",
+    "routing_rules",
+    "owner_rules",
+    "assignments",
+    "units",
+    "leaders",
+)
+
+
+def sqlite_stamp_triggers() -> list[str]:
+    """SQLite's routing-stamp triggers, as ``CREATE TRIGGER IF NOT EXISTS`` statements.
+
+    SQLite's ``ALTER`` copies a table to change a constraint (Alembic's batch mode), and
+    the copy has no triggers: the migration environment runs these after every upgrade,
+    so a later migration that copies one of the tables cannot silently switch the
+    routing cache off (PostgreSQL alters in place and keeps its statement triggers).
+
+    >>> sqlite_stamp_triggers()[0].split(" ON ")[0]
+    'CREATE TRIGGER IF NOT EXISTS trg_categories_insert_routing_stamp AFTER INSERT'
+    """
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{event}_routing_stamp AFTER "
+        f"{event.upper()} ON {table} BEGIN UPDATE routing_stamps SET stamp = random() "
+        "WHERE id = 1; END"
+        for table in ROUTING_STAMP_TABLES
+        for event in ("insert", "update", "delete")
+    ]
 
 
 class OwnerCondition(enum.StrEnum):

@@ -512,7 +512,7 @@ class _AssignmentRow:
 def routing_stamp(session: Session) -> int | None:
     """The routing stamp: changed by every write to the tables routing reads.
 
-    Database triggers (migration ``0480``) set ``routing_stamps.stamp`` to a new
+    Database triggers (migration ``0535``) set ``routing_stamps.stamp`` to a new
     random value in the same transaction as any insert, update or delete of
     categories, routing rules, owner rules, assignments, units or leaders, so a
     process compares one small row with the stamp of its cached tables

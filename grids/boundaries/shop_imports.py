@@ -20,10 +20,10 @@ from civgrid.geo.crs import normalize_crs, to_wgs84
 from civgrid.grids.boundaries.assignments import (
     TableProblem,
     TableReport,
-    _date,
-    _did_you_mean,
-    _transaction,
+    cell_date,
+    did_you_mean,
     read_table,
+    table_transaction,
 )
 from civgrid.grids.boundaries.models import Assignment, Layer, Role, Shop, SubjectKind, Unit
 from civgrid.grids.boundaries.shops import DUTIES, GRID_OFFICER_TITLE
@@ -136,12 +136,12 @@ def import_shops(
     for col in _REQUIRED:
         if rows and col not in present:
             report.problems.append(
-                TableProblem(1, col, None, f"missing column {col!r}", _did_you_mean(col, present))
+                TableProblem(1, col, None, f"missing column {col!r}", did_you_mean(col, present))
             )
     if not report.ok:
         return report
     by_label = {v: k for k, v in zh.SHOP_DUTY_LABELS.items()}
-    with _transaction(store, session, report, commit) as s:
+    with table_transaction(store, session, report, commit) as s:
         units = {u.key: u for u in s.scalars(select(Unit))}
         existing = {x.code: x for x in s.scalars(select(Shop))}
         seen: dict[str, int] = {}
@@ -163,7 +163,7 @@ def import_shops(
             ukey = r.get("enforcement_grid_unit", "")
             unit = units.get(ukey)
             if unit is None:
-                hint = _did_you_mean(ukey, units)
+                hint = did_you_mean(ukey, units)
                 bad("enforcement_grid_unit", ukey, "no unit with this key", hint)
             try:
                 geom = _geometry(r.get("frontage", ""), crs)
@@ -171,7 +171,7 @@ def import_shops(
                 bad("frontage", (r.get("frontage") or "")[:60], f"unusable frontage: {exc}")
                 geom = None
             try:
-                letter = _date(r.get("responsibility_letter", ""), None)
+                letter = cell_date(r.get("responsibility_letter", ""), None)
             except ValueError:
                 bad("responsibility_letter", r.get("responsibility_letter"), "not a date")
                 letter = None

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.boundaries.models import Unit, UnitKind
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import OutsideResponsibilityError
 from civgrid.grids.issues.models import Issue
 
@@ -38,7 +39,7 @@ NOT_ASSIGNABLE = frozenset({UnitKind.command_group, UnitKind.supervision_team})
 ROLE_LABELS: dict[str, str] = {
     "owner": "责任认定的主办单位",
     "responsible": "责任单位",
-    "lead": "牵头单位",
+    "lead": zh.ROLE_LABELS["lead"],
 }
 
 

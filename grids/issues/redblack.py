@@ -216,7 +216,7 @@ def red_black_xlsx(rb: RedBlackList) -> bytes:
     ws.title = L["shops"]
     ws.append([f"{L['title']} {rb.month}"])
     ws.append([L["list"], L["rank"], F["code"], F["name"], F["street"], L["issues"],
-               L["reports"], L["overdue"], L["open"]])  # fmt: skip
+               L["reports"], L["overdue"], L["open"]])  # fmt: skip  # as the sheet shows it
     for key in ("red", "black"):
         for i, r in enumerate(getattr(rb, key), 1):
             row = [L[key], i, r.code, r.name, r.street or ""]

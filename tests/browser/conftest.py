@@ -1,4 +1,4 @@
-"""The ``browser`` fixture: one Debian headless Chromium for the run, driven by Playwright
+"""The ``browser`` fixture: one Debian headless Chromium per module, driven by Playwright
 (its own browser download is never used), and ``img``: the screenshot folder. Helpers are
 in ``browserkit.py``. A missing Chromium or Playwright is a failure, never a skip."""
 
@@ -8,9 +8,13 @@ import pytest
 from browserkit import CHROMIUM, CHROMIUM_ARGS, require_chromium, require_playwright, screenshot_dir
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the run."""
+    """One headless Chromium per module.
+
+    Per module, not per run: Playwright's sync API keeps an event loop running in the
+    thread while it is open, and under ``pytest-xdist --dist loadfile`` a worker goes
+    on to other files whose tests call ``asyncio.run`` (which refuses to nest)."""
     executable = require_chromium(CHROMIUM)
     sync_playwright = require_playwright()
     with sync_playwright() as p:

@@ -56,7 +56,7 @@ def world(server):
                         "lat": OUTSIDE[1], "description": "县外的问题"}, admin),
         "open": post({"category": "street_vending", "source": "grid_worker", "lon": lon,
                       "lat": lat, "description": "占道经营"}, admin),
-    }  # fmt: skip
+    }  # fmt: skip  # one report per line, as the workflow reads
     w["merge"] = citizen("illegal_flyers", offset(lon, lat, -10, 0), "电线杆上小广告")
     for key in ("dispatch", "outside", "merge", "reject"):
         assert w[key]["state"] == "triage", (key, w[key]["state"])

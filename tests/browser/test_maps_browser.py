@@ -113,7 +113,7 @@ def test_command_center_map(page, server, img):
     ):
         assert label in overlay, label
     counts = page.evaluate("civgrid.state.layerCounts")
-    assert counts["township"] == 16 and counts["community"] == 14 and counts["key_site"] == 42
+    assert counts["township"] == 16 and counts["community"] == 14 and counts["key_site"] == 55
     # as many issue markers as the API returns for the page's own query
     url = page.evaluate("civgrid.state.lastIssueUrl")
     fc = api(server, url)

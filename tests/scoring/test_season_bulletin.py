@@ -57,9 +57,14 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     ws = wb["社区排名"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
     assert len(rows) == 14  # the 14 community grids of the central city
-    points = [r[3] for r in rows]
-    assert points == sorted(points, reverse=True) and rows[0][0] == 1
-    assert all(r[7] in ("好", "中", "差") for r in rows)
+    # 004: "每月按照三分之一左右的比例对社区（行政村）网格…进行抽查": those not
+    # sampled say so instead of a score and come after the ranked ones
+    ranked = [r for r in rows if r[3] != "未抽查"]
+    points = [r[3] for r in ranked]
+    assert ranked and rows[: len(ranked)] == ranked and rows[0][0] == 1
+    assert points == sorted(points, reverse=True)
+    assert all(r[7] in ("好", "中", "差") for r in ranked)
+    assert all(r[7] == "未抽查" for r in rows[len(ranked) :])
     assert min(points) < 100  # a real season deducts
     towns = [[c.value for c in r] for r in wb["乡镇排名"].iter_rows(min_row=3)]
     assert len(towns) == 16

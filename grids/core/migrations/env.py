@@ -35,6 +35,19 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _restore_stamp_triggers(connection)
+
+
+def _restore_stamp_triggers(connection) -> None:
+    """Re-create the routing-stamp triggers a batch (copying) migration dropped."""
+    from sqlalchemy import inspect, text
+
+    from civgrid.grids.boundaries.models import sqlite_stamp_triggers
+
+    if "routing_stamps" in inspect(connection).get_table_names():
+        for statement in sqlite_stamp_triggers():
+            connection.execute(text(statement))
 
 
 def run_migrations_online() -> None:

@@ -2,7 +2,7 @@
 half-yearly and annual bulletins.
 
 Revision ID: 0490_subject_scores
-Revises: 0480_routing_stamp
+Revises: 0470_rate_buckets
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0490_subject_scores"
-down_revision = "0480_routing_stamp"
+down_revision = "0470_rate_buckets"
 branch_labels = None
 depends_on = None
 

@@ -8,8 +8,13 @@ triggers give ``stamp`` a new random value in the writing transaction, whoever
 writes (the API, the CLI, another worker, plain SQL); a rolled-back write leaves
 the committed value in place.
 
-Revision ID: 0480_routing_stamp
-Revises: 0470_rate_buckets
+On SQLite, a later migration that copies one of these tables (``batch_alter_table``)
+drops its triggers: the migration environment creates any missing one again after
+every upgrade (``sqlite_stamp_triggers``; ``tests/issues/test_routing_cache.py``
+fails on SQLite when they are gone).
+
+Revision ID: 0535_routing_stamp
+Revises: 0530
 Create Date: 2026-12-07
 """
 
@@ -18,8 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0480_routing_stamp"
-down_revision = "0470_rate_buckets"
+revision = "0535_routing_stamp"
+down_revision = "0530"
 branch_labels = None
 depends_on = None
 
