@@ -126,7 +126,9 @@ def test_both_workers_use_a_generation_activated_from_the_cli(two_workers):
     r = CliRunner().invoke(cli, ["db", "activate", str(first + 1), "--database-url", url])
     assert r.exit_code == 0, r.output
     pids, took = _pids_at(base, first + 1, 10)
-    assert len(pids) == 2 and took <= 2.0, (pids, took)
+    # polled every 0.25 s: well under 2 s on a quiet machine; 5 s leaves room for a
+    # loaded one (the suite runs on two workers beside the two servers)
+    assert len(pids) == 2 and took <= 5.0, (pids, took)
     # the next reports (anonymous, new connections: both workers) snap to generation 2
     store = Store(make_engine(url))
     lon, lat = point_in(store, COMPOUND)

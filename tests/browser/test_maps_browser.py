@@ -14,7 +14,7 @@ download is never used).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -43,7 +43,30 @@ def sim_db(tmp_path_factory) -> str:
         store.upgrade()
         assert load_demo(store).ok
         store.rebuild_index()
-        simulate(store, days=40, end=SIM_END, config=IssueConfig(photo_dir=root / "photos"))
+        cfg = IssueConfig(photo_dir=root / "photos")
+        simulate(store, days=40, end=SIM_END, config=cfg)
+        # a citizen's report of the last hour, still waiting in triage (the season's
+        # own reports are triaged the morning after, so none may be left)
+        from civgrid.grids.core.actors import Actor
+        from civgrid.grids.issues import service as svc
+        from support.issue_helpers import COMPOUND, point_in
+
+        lon, lat = point_in(store, COMPOUND)
+        with store.session() as session:
+            svc.report_issue(
+                session,
+                store,
+                Actor("公众", "citizen", None),
+                svc.IssueReport(
+                    category="dumping",
+                    source="citizen_complaint",
+                    lon=lon,
+                    lat=lat,
+                    reported_at=SIM_END - timedelta(hours=1),
+                    description="楼道口堆放杂物",
+                ),
+                config=cfg,
+            )
     finally:
         store.engine.dispose()
     return url
