@@ -81,6 +81,7 @@ LAYER_LABELS: dict[str, str] = {
     "key_site": "重点点位",
     "central_city": AREA_TYPE_LABELS["central_city"],
     "shop": "沿街商户",
+    "assessment_point": "测评点位",
 }
 
 #: Map layers as named in the layer control of the map pages.

@@ -137,7 +137,8 @@ def test_owner_of_every_unit_grid_for_every_family(grid_table, demo_files):
             assert (reason.layer, reason.role) == ("county", "lead")
             assert reason.department_owned and reason.rule_category in (cat, FAMILIES[cat])
         else:
-            assert (reason.layer, reason.role, reason.step) == ("unit_grid", "responsible", 1)
+            # step 1 is the assessment point (none in the demo grids' centres)
+            assert (reason.layer, reason.role, reason.step) == ("unit_grid", "responsible", 2)
             assert not reason.department_owned and not reason.co_built
         # the routing answer names the rule and the step, also in its JSON form
         d = r.to_dict()
