@@ -208,3 +208,54 @@ def points_inspect(
                     typer.echo(f"  issues {label}: {', '.join(map(str, ids))}")
     except DomainError as exc:
         fail(exc)
+
+
+@points_app.command("mock")
+def points_mock(
+    seed: int = typer.Option(..., help="Seed of the draw (the same seed, the same sample)."),
+    share: float = typer.Option(1 / 3, min=0.0, max=1.0, help="Share of the other points."),
+    rounds: int = typer.Option(400, min=10, help="Resampling rounds for the band."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Keep the result (JSON)."),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Mock assessment (模拟测评): draw points as assessors do, predict the field score.
+
+    Every must-check point and about a third of the others per type, scored from their
+    latest inspections; a band from resampling; the items and points that cost most.
+    The result is saved under ``<var_dir>/mock_assessments/`` to compare later.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from civgrid.api.settings import Settings
+    from civgrid.grids.core.calendar import local_today
+    from civgrid.grids.points.compliance import latest_results
+    from civgrid.grids.points.mock import run
+
+    version = standards_registry().version_on(None, local_today())
+    weights = {t.code: t.weight for t in version.types}
+    with open_store(database_url) as store, store.session() as s:
+        results = latest_results(s, version)
+    if not results:
+        fail(ValueError("no inspected points: record inspections first"))
+    r = run(results, weights, seed=seed, share=share, rounds=rounds)
+    d = r.to_dict()
+    typer.echo(
+        f"模拟测评 (seed {seed}): {len(r.sample)} points drawn of {len(results)} inspected; "
+        f"predicted field score {d['predicted']:.2f} "
+        f"({int(r.level * 100)}% band {d['band'][0]:.2f}–{d['band'][1]:.2f})"
+    )
+    for t, v in d["by_type"].items():
+        typer.echo(f"  {t}\t{v:.2f}")
+    for c, g in d["costly_items"]:
+        typer.echo(f"  fix item {c}: +{g:.2f}")
+    for c, g in d["costly_points"]:
+        typer.echo(f"  fix point {c}: +{g:.2f}")
+    if save:
+        out = Path(Settings().var_dir) / "mock_assessments"
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = out / f"mock-{stamp}-seed{seed}.json"
+        body = {**d, "standards": version.effective_from.isoformat(), "at": stamp}
+        path.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"saved {path}")

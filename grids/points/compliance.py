@@ -103,3 +103,27 @@ def history(session: Session, point: AssessmentPoint) -> list[PointStatus]:
         .order_by(PointInspection.inspected_at.desc(), PointInspection.id.desc())
     )
     return [_status(point.code, r) for r in rows]
+
+
+def latest_results(session: Session, version: Any) -> list[Any]:
+    """The inspected points as :class:`~civgrid.grids.points.mock.PointResult` rows.
+
+    Each point's latest inspection, scored with :func:`~civgrid.grids.points.mock.point_score`
+    against its type's checklist in ``version`` (a ``StandardVersion``); points never
+    inspected, or of a type the version lacks, are left out.
+    """
+    from civgrid.grids.points.mock import PointResult, point_score
+
+    points = list(session.scalars(select(AssessmentPoint).order_by(AssessmentPoint.code)))
+    st = statuses(session, points)
+    types = {t.code: t for t in version.types}
+    out = []
+    for p in points:
+        s = st[p.code]
+        t = types.get(p.point_type)
+        if s.compliance == "uninspected" or t is None:
+            continue
+        failed = [it for it in t.items if it.code in s.failed]
+        score, lost = point_score(failed, t.items)
+        out.append(PointResult(p.code, p.point_type, p.must_check, score, lost))
+    return out

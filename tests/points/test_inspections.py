@@ -219,3 +219,9 @@ def test_cli_inspect_with_the_shipped_standard(sqlite_demo, tmp_path, monkeypatc
     assert r.exit_code == 1 and f"missing: {codes[0]}" in r.output
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(PointInspection)) == 1
+    # the mock assessment from that inspection: one market point, SC-02 (must-pass) failed
+    r = runner.invoke(app, ["points", "mock", "--seed", "3", "--db", url])
+    assert r.exit_code == 0, r.output
+    assert "predicted field score 0.00" in r.output and "fix point PT1: +100.00" in r.output
+    saved = list((tmp_path / "var" / "mock_assessments").glob("mock-*-seed3.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["sample"] == ["PT1"]
