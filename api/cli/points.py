@@ -259,3 +259,44 @@ def points_mock(
         body = {**d, "standards": version.effective_from.isoformat(), "at": stamp}
         path.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"saved {path}")
+
+
+@points_app.command("export")
+def points_export(
+    out: Path = typer.Argument(..., help="Output .xlsx or .geojson."),
+    point_type: str | None = typer.Option(None, "--type", help="Point type code."),
+    community: str | None = typer.Option(None, help="Community code."),
+    unit: str | None = typer.Option(None, help="Responsible unit key."),
+    compliance: str | None = typer.Option(
+        None, help="compliant (达标), non_compliant (不达标) or uninspected (未检)."
+    ),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export the points with their status (达标/不达标/未检) as xlsx or GeoJSON."""
+    import json
+
+    from civgrid.grids.core.calendar import local_today
+    from civgrid.grids.points.register import point_features, point_rows, write_points_xlsx
+
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".geojson", ".json"):
+        fail(ValueError(f"{out}: the output is .xlsx or .geojson"))
+    version = standards_registry().version_on(None, local_today())
+    with open_store(database_url) as store, store.session() as s:
+        rows = point_rows(
+            s,
+            version,
+            point_type=point_type,
+            community=community,
+            unit=unit,
+            compliance=compliance,
+            with_geometry=suffix != ".xlsx",
+        )
+    if suffix == ".xlsx":
+        write_points_xlsx(rows, out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            json.dumps(point_features(rows), ensure_ascii=False, default=str), encoding="utf-8"
+        )
+    typer.echo(f"wrote {out} ({len(rows)} points)")

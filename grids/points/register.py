@@ -94,3 +94,51 @@ def point_features(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+#: Columns of the xlsx export: (row key, Chinese header).
+EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("code", "点位编号"),
+    ("name", "点位名称"),
+    ("point_type_label", "点位类型"),
+    ("township_code", "乡镇(街道)"),
+    ("community_code", "社区(村)"),
+    ("responsible_unit_name", "包保单位"),
+    ("point_chief", "点位长"),
+    ("must_check", "必查点"),
+    ("compliance_label", "状态"),
+    ("last_inspected_at", "最近检查"),
+    ("failed", "不合格项"),
+    ("deductions", "扣分"),
+)
+
+
+def write_points_xlsx(rows: list[dict[str, Any]], path: Any) -> Any:
+    """Write rows of :func:`point_rows` as a workbook (one sheet, Chinese headers).
+
+    No cell runs as a formula (:func:`civgrid.grids.core.spreadsheet.values_only`).
+    """
+    from pathlib import Path
+
+    from openpyxl import Workbook
+
+    from civgrid.grids.core.spreadsheet import values_only
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "测评点位"
+    ws.append([h for _, h in EXPORT_COLUMNS])
+    for r in rows:
+        out = []
+        for key, _ in EXPORT_COLUMNS:
+            v = r.get(key)
+            if key == "must_check":
+                v = "是" if v else "否"
+            elif key == "failed":
+                v = "、".join(v or [])
+            out.append(v)
+        ws.append(out)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    values_only(wb).save(p)
+    return p

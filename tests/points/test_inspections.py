@@ -225,3 +225,16 @@ def test_cli_inspect_with_the_shipped_standard(sqlite_demo, tmp_path, monkeypatc
     assert "predicted field score 0.00" in r.output and "fix point PT1: +100.00" in r.output
     saved = list((tmp_path / "var" / "mock_assessments").glob("mock-*-seed3.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["sample"] == ["PT1"]
+    # exports: xlsx with Chinese headers and the status, GeoJSON with the geometry
+    from openpyxl import load_workbook
+
+    r = runner.invoke(app, ["points", "export", str(tmp_path / "p.xlsx"), "--db", url])
+    assert r.exit_code == 0 and "(1 points)" in r.output, r.output
+    rows = list(load_workbook(tmp_path / "p.xlsx").active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("点位编号", "点位名称", "点位类型")
+    assert rows[1][0] == "PT1" and rows[1][8] == "不达标" and rows[1][10] == "SC-02"
+    r = runner.invoke(
+        app,
+        ["points", "export", str(tmp_path / "p.geojson"), "--compliance", "compliant", "--db", url],
+    )
+    assert r.exit_code == 0 and json.loads((tmp_path / "p.geojson").read_text())["features"] == []
