@@ -300,3 +300,31 @@ def points_export(
             json.dumps(point_features(rows), ensure_ascii=False, default=str), encoding="utf-8"
         )
     typer.echo(f"wrote {out} ({len(rows)} points)")
+
+
+@points_app.command("demo")
+def points_demo(
+    commit: bool = typer.Option(False, "--commit", help="Write (default: a dry run)."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Only when the register is empty."),
+    season: bool = typer.Option(True, "--season/--no-season", help="Inspect the points too."),
+    days: int = typer.Option(90, min=1, help="Days of the season of inspections."),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The demo county's points (~120 of 15 types, Sheqi's demo standard — not official)
+    through the register import, then a seeded season of inspections (``make demo``)."""
+    from civgrid.api.cli.issues import _config, open_indexed
+    from civgrid.grids.core.calendar import local_today
+    from civgrid.grids.demo.points import has_points, inspect_season, load_demo_points
+
+    version = standards_registry().version_on(None, local_today())
+    with open_indexed(database_url) as (store, settings):
+        if if_empty and has_points(store):
+            typer.echo("demo points: the register is not empty; nothing done")
+            return
+        report = load_demo_points(store, version, commit=commit)
+        typer.echo(report.to_text())
+        if not report.ok:
+            raise typer.Exit(1)
+        if commit and season:
+            counts = inspect_season(store, version, _config(settings), days=days)
+            typer.echo(f"season: {counts['inspections']} inspections, {counts['issues']} issues")
