@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -240,6 +240,9 @@ def record_inspection(
             f"no assessment point {data.point_code!r}", kind="point", key=data.point_code
         )
     at = data.inspected_at or now
+    if at.tzinfo is None:  # a naive time is the county's local time
+        at = at.replace(tzinfo=local_zone())
+    at = at.astimezone(UTC)
     if at > now:
         raise InvalidInputError("the inspection time is in the future", field="inspected_at")
     version = standards if isinstance(standards, StandardVersion) else None
