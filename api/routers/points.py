@@ -8,6 +8,9 @@
     The same as GeoJSON (the compliance layer and its export).
 ``GET /api/v1/points/{code}``
     A point, its checklist (the standards in force) and its inspection history.
+``GET /points`` and ``GET /points/mock``
+    The compliance list (a page, scoped like the list) and the mock assessment page
+    (模拟测评, county-wide: command center, inspectors and viewers).
 ``POST /api/v1/points/{code}/inspections``
     Record an inspection (inspectors and the command center): JSON, or multipart with
     the JSON in ``inspection`` and files in ``photos`` (items name them by index).
@@ -23,11 +26,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.api.deps import SessionDep, StoreDep, require, require_user
+from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require, require_user
 from civgrid.api.idempotent import run_once
 from civgrid.api.routers.issues import IssueConfigDep
 from civgrid.api.schemas import (
@@ -39,9 +43,10 @@ from civgrid.api.schemas import (
     PointDetailOut,
     PointListOut,
 )
-from civgrid.grids.accounts.permissions import Perm, Scope
+from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import AssessmentPoint
 from civgrid.grids.core.calendar import local_today
+from civgrid.grids.core.errors import PermissionDeniedError
 from civgrid.grids.issues.photos import PhotoInput
 
 router = APIRouter(tags=["points"])
@@ -251,4 +256,80 @@ async def inspect_point(
         request=fingerprint,
         work=work,
         model=InspectionOut,
+    )
+
+
+#: Who reads the county-wide mock assessment (None: the system actor).
+MOCK_READERS = (None, Role.admin, Role.dispatcher, Role.inspector, Role.viewer)
+SeedQ = Annotated[int, Query(ge=0, le=2**31 - 1, description="Seed of the draw.")]
+
+
+@router.get("/points", response_class=HTMLResponse, include_in_schema=False)
+def points_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ReadScope,
+    standards: StandardsDep,
+    point_type: TypeQ = None,
+    community: CommunityQ = None,
+    unit: UnitQ = None,
+    compliance: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    """测评点位: the points the caller may see, coloured by status, with filters."""
+    from civgrid.maps.points_page import points_html
+
+    version = standards.version_on(None, local_today())
+    filters = {
+        "point_type": point_type or None,
+        "community": community or None,
+        "unit": unit or None,
+        "compliance": compliance
+        if compliance in ("compliant", "non_compliant", "uninspected")
+        else None,
+    }
+    rows = _rows(session, standards, scope, False, **filters)
+    return HTMLResponse(
+        points_html(
+            rows,
+            county=settings.county_name,
+            types={t.code: t.label for t in version.types},
+            filters=filters,
+            demo_standard=version.demo,
+        )
+    )
+
+
+@router.get("/points/mock", response_class=HTMLResponse, include_in_schema=False)
+def mock_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: ReadScope,
+    standards: StandardsDep,
+    seed: SeedQ = 1,
+) -> HTMLResponse:
+    """模拟测评: the sample drawn with ``seed``, the predicted field score and its band."""
+    from civgrid.grids.points.compliance import latest_results
+    from civgrid.grids.points.mock import run
+    from civgrid.maps.points_page import mock_html
+
+    if scope.role not in MOCK_READERS:
+        raise PermissionDeniedError(
+            "the mock assessment is county-wide: command center, inspectors and viewers",
+            role=scope.role.value if scope.role else "system",
+        )
+    version = standards.version_on(None, local_today())
+    results = latest_results(session, version)
+    result = None
+    if results:
+        weights = {t.code: t.weight for t in version.types}
+        result = run(results, weights, seed=seed, rounds=200).to_dict()
+        result["level"] = 0.9
+    return HTMLResponse(
+        mock_html(
+            result,
+            county=settings.county_name,
+            types={t.code: t.label for t in version.types},
+            inspected=len(results),
+            seed=seed,
+        )
     )

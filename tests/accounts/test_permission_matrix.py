@@ -814,6 +814,11 @@ MATRIX.update(
         ("POST", "/api/v1/points/{code}/inspections"): _entry(
             _pt(_inspection), PATROL_WRITE, scoped=True
         ),
+        ("GET", "/points"): Entry(_pt(get("/points")), PAGE),
+        ("GET", "/points/mock"): Entry(
+            _pt(get("/points/mock")),
+            allow(("admin", "dispatcher", "inspector", "viewer"), public=303),
+        ),
     }
 )
 
