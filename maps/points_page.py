@@ -16,6 +16,10 @@ from civgrid.grids.core import labels as zh
 
 __all__ = ["mock_html", "points_html"]
 
+_POINTS = zh.LAYER_LABELS["assessment_point"]  # 测评点位
+_MOCK = zh.SOURCE_LABELS["simulated_assessment"]  # 模拟测评
+_F = zh.POINT_FIELD_LABELS
+
 _CSS = (
     'body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}'
     "h1{color:#b3261e}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
@@ -32,8 +36,8 @@ def _e(v: Any) -> str:
 
 def _page(title: str, body: str) -> str:
     nav = (
-        '<p class="nav"><a href="/">首页</a><a href="/points">测评点位</a>'
-        '<a href="/points/mock">模拟测评</a><a href="/api/v1/points.geojson">GeoJSON</a></p>'
+        f'<p class="nav"><a href="/">首页</a><a href="/points">{_POINTS}</a>'
+        f'<a href="/points/mock">{_MOCK}</a><a href="/api/v1/points.geojson">GeoJSON</a></p>'
     )
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -97,11 +101,12 @@ def points_html(
         + "导出：<code>civgrid points export 点位.xlsx</code>。</p>"
     )
     table = (
-        '<table id="pt-list"><thead><tr><th>编号</th><th>名称</th><th>类型</th><th>社区</th>'
-        "<th>包保单位</th><th>点位长</th><th>状态</th><th>最近检查</th><th>不合格项</th></tr>"
+        '<table id="pt-list"><thead><tr><th>编号</th><th>名称</th><th>类型</th>'
+        f"<th>{zh.AREA_TYPE_LABELS['community']}</th><th>{_F['responsible_unit']}</th>"
+        f"<th>{_F['point_chief']}</th><th>状态</th><th>最近检查</th><th>不合格项</th></tr>"
         f"</thead><tbody>{body_rows}</tbody></table>"
     )
-    title = f"{county}测评点位" if county else "测评点位"
+    title = f"{county}{_POINTS}"
     return _page(title, f'<p id="pt-summary">{summary}</p>{form}{table}{note}')
 
 
@@ -118,7 +123,7 @@ def mock_html(
         f'<form method="get" id="mock-form">随机种子 <input name="seed" value="{int(seed)}" '
         'size="6"> <button type="submit">抽样测评</button></form>'
     )
-    title = f"{county}模拟测评" if county else "模拟测评"
+    title = f"{county}{_MOCK}"
     if result is None:
         return _page(title, form + '<p id="mock-empty">尚无实地检查记录，无法模拟测评。</p>')
     t = types or {}

@@ -24,6 +24,13 @@ standards_app = typer.Typer(help="Point standards (测评标准).", no_args_is_h
 points_app.add_typer(standards_app, name="standards")
 
 
+def issue_config(settings: Any) -> Any:
+    """The city's issue configuration (photo directory under the var dir)."""
+    from civgrid.grids.issues.config import IssueConfig, IssueSettings
+
+    return IssueConfig.from_settings(IssueSettings(), var_dir=settings.var_dir)
+
+
 def standards_dir() -> Path:
     """Where installed standards files live: ``<var_dir>/point_standards``."""
     from civgrid.api.settings import Settings
@@ -153,7 +160,8 @@ def points_inspect(
     import json
     from datetime import datetime
 
-    from civgrid.api.cli.issues import _config, open_indexed
+    from civgrid.api.cli.issues import open_indexed
+    from civgrid.grids.core import labels as zh
     from civgrid.grids.core.actors import Actor
     from civgrid.grids.core.errors import DomainError
     from civgrid.grids.issues.photos import PhotoInput
@@ -189,11 +197,11 @@ def points_inspect(
                 standards_registry(),
                 data,
                 idempotency_key=key,
-                config=_config(settings),
+                config=issue_config(settings),
             )
             s.commit()
             insp = r.inspection
-            verdict = "达标" if insp.compliant else "不达标"
+            verdict = zh.POINT_COMPLIANCE_LABELS["compliant" if insp.compliant else "non_compliant"]
             typer.echo(
                 f"inspection {insp.id} of {data.point_code}: {verdict} (扣分 {insp.deductions:g})"
                 + ("" if r.created else " — already recorded (same key)")
@@ -312,7 +320,7 @@ def points_demo(
 ) -> None:
     """The demo county's points (~120 of 15 types, Sheqi's demo standard — not official)
     through the register import, then a seeded season of inspections (``make demo``)."""
-    from civgrid.api.cli.issues import _config, open_indexed
+    from civgrid.api.cli.issues import open_indexed
     from civgrid.grids.core.calendar import local_today
     from civgrid.grids.demo.points import has_points, inspect_season, load_demo_points
 
@@ -326,5 +334,5 @@ def points_demo(
         if not report.ok:
             raise typer.Exit(1)
         if commit and season:
-            counts = inspect_season(store, version, _config(settings), days=days)
+            counts = inspect_season(store, version, issue_config(settings), days=days)
             typer.echo(f"season: {counts['inspections']} inspections, {counts['issues']} issues")

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from civgrid.grids.core import labels as zh
+
 __all__ = [
     "InspectionIn",
     "InspectionItemIn",
@@ -115,7 +117,9 @@ class InspectionOut(BaseModel):
             inspection_id=i.id,
             point=code,
             compliant=i.compliant,
-            compliance_label="达标" if i.compliant else "不达标",
+            compliance_label=zh.POINT_COMPLIANCE_LABELS[
+                "compliant" if i.compliant else "non_compliant"
+            ],
             deductions=i.deductions,
             opened=r.opened,
             kept_open=r.kept_open,

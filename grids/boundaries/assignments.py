@@ -60,10 +60,12 @@ __all__ = [
     "ROLE_ALIASES",
     "TableProblem",
     "TableReport",
+    "did_you_mean",
     "import_assignments",
     "import_leaders",
     "import_units",
     "read_table",
+    "table_transaction",
 ]
 
 #: Accepted header spellings → canonical column names.
@@ -905,3 +907,8 @@ def _upsert(
     else:
         report.unchanged += 1
     return row
+
+
+#: Public names of the helpers other registers' imports share (the point register).
+did_you_mean = _did_you_mean
+table_transaction = _transaction

@@ -36,9 +36,9 @@ from civgrid.geo.crs import normalize_crs, to_wgs84
 from civgrid.grids.boundaries.assignments import (
     TableProblem,
     TableReport,
-    _did_you_mean,
-    _transaction,
+    did_you_mean,
     read_table,
+    table_transaction,
 )
 from civgrid.grids.boundaries.models import (
     AssessmentPoint,
@@ -179,12 +179,12 @@ def import_points(
     present = set(rows[0]) if rows else set()
     for col in _REQUIRED:
         if rows and col not in present:
-            hint = _did_you_mean(col, present)
+            hint = did_you_mean(col, present)
             report.problems.append(TableProblem(1, col, None, f"missing column {col!r}", hint))
     if not report.ok:
         return report
     types = {t.code: t.code for t in standards.types} | {t.label: t.code for t in standards.types}
-    with _transaction(store, session, report, commit) as s:
+    with table_transaction(store, session, report, commit) as s:
         units = {u.key: u for u in s.scalars(select(Unit))}
         by_name = {u.name: u for u in units.values()}
         sites = set(s.scalars(select(KeySite.code)))
@@ -214,7 +214,7 @@ def import_points(
                     "point_type",
                     raw_type,
                     "no such point type in the standards in force",
-                    _did_you_mean(raw_type, types),
+                    did_you_mean(raw_type, types),
                 )
             ukey = r.get("responsible_unit", "")
             unit = units.get(ukey) or by_name.get(ukey)
@@ -223,7 +223,7 @@ def import_points(
                     "responsible_unit",
                     ukey,
                     "no unit with this key or name",
-                    _did_you_mean(ukey, units),
+                    did_you_mean(ukey, units),
                 )
             try:
                 geom = _geometry(r, crs)
@@ -245,7 +245,7 @@ def import_points(
                     bad("radius_m", r["radius_m"], "not a radius in metres (0 < r ≤ 500)")
             site = r.get("key_site") or None
             if site and site not in sites:
-                bad("key_site", site, "no key site with this code", _did_you_mean(site, sites))
+                bad("key_site", site, "no key site with this code", did_you_mean(site, sites))
             if not report.ok or geom is None or unit is None or ptype is None:
                 continue
             at = geom if geom.geom_type == "Point" else geom.representative_point()

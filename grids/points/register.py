@@ -98,14 +98,14 @@ def point_features(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 #: Columns of the xlsx export: (row key, Chinese header).
 EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("code", "点位编号"),
-    ("name", "点位名称"),
-    ("point_type_label", "点位类型"),
-    ("township_code", "乡镇(街道)"),
-    ("community_code", "社区(村)"),
-    ("responsible_unit_name", "包保单位"),
-    ("point_chief", "点位长"),
-    ("must_check", "必查点"),
+    ("code", zh.POINT_FIELD_LABELS["code"]),
+    ("name", zh.POINT_FIELD_LABELS["name"]),
+    ("point_type_label", zh.POINT_FIELD_LABELS["point_type"]),
+    ("township_code", zh.LAYER_LABELS["township"]),
+    ("community_code", zh.LAYER_LABELS["community"]),
+    ("responsible_unit_name", zh.POINT_FIELD_LABELS["responsible_unit"]),
+    ("point_chief", zh.POINT_FIELD_LABELS["point_chief"]),
+    ("must_check", zh.POINT_FIELD_LABELS["must_check"]),
     ("compliance_label", "状态"),
     ("last_inspected_at", "最近检查"),
     ("failed", "不合格项"),
@@ -126,7 +126,7 @@ def write_points_xlsx(rows: list[dict[str, Any]], path: Any) -> Any:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "测评点位"
+    ws.title = zh.LAYER_LABELS["assessment_point"]
     ws.append([h for _, h in EXPORT_COLUMNS])
     for r in rows:
         out = []
