@@ -86,6 +86,7 @@ demo: $(STAMP) assets
 	$(VENV)/bin/civgrid demo load --commit && \
 	wait $$warm && \
 	$(VENV)/bin/civgrid simulate --days $(DEMO_DAYS) --per-day $(DEMO_PER_DAY) --if-empty
+	$(VENV)/bin/civgrid points demo --commit --if-empty
 	$(VENV)/bin/civgrid patrol plan --month $$(date +%Y-%m) --commit --if-missing
 	for k in 3 2 1; do \
 	  m=$$(date -d "$$(date +%Y-%m-01) -$$((k - 1)) month -1 day" +%Y-%m); \

@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open311,
         pages,
         patrol,
+        points,
         responsibility,
         scoring,
         transfers,
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(maps.router)
     app.include_router(responsibility.router)
+    app.include_router(points.router)
     # patrol and scoring: login and a read/write permission by HTTP method for every route;
     # the object-level scope is applied inside their routes (grids.permissions.Scope)
     app.include_router(patrol.router, dependencies=[method_permission("patrol")])

@@ -84,6 +84,7 @@ def _register_subcommands() -> None:
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
     from civgrid.api.cli import patrol as cli_patrol
+    from civgrid.api.cli import points as cli_points
     from civgrid.api.cli import scoring as cli_scoring
     from civgrid.api.cli import users as cli_users
 
@@ -96,6 +97,7 @@ def _register_subcommands() -> None:
     app.add_typer(cli_grids.export_app, name="export")
     app.add_typer(cli_grids.demo_app, name="demo")
     app.add_typer(cli_patrol.patrol_app, name="patrol")
+    app.add_typer(cli_points.points_app, name="points")
     app.add_typer(cli_scoring.score_app, name="score")
     app.add_typer(cli_scoring.report_app, name="report")
     app.add_typer(cli_users.user_app, name="user")

@@ -13,5 +13,6 @@ from civgrid.api.schemas.common import *  # noqa: F403
 from civgrid.api.schemas.issues import *  # noqa: F403
 from civgrid.api.schemas.maps import *  # noqa: F403
 from civgrid.api.schemas.patrol import *  # noqa: F403
+from civgrid.api.schemas.points import *  # noqa: F403
 from civgrid.api.schemas.responsibility import *  # noqa: F403
 from civgrid.api.schemas.scoring import *  # noqa: F403

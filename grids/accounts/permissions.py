@@ -488,6 +488,26 @@ class Scope:
         if codes is not None and code not in codes:
             raise NotFoundError(f"no {layer} {code!r}", kind=layer, key=code)
 
+    def can_see_point(self, point: Any) -> bool:
+        """Whether this scope sees an assessment point (测评点位).
+
+        A unit handler sees the points their unit answers for (包保); a leader the
+        points in their townships and communities; everyone else with map access all
+        (a local choice: points are public places, as on the map).
+        """
+        if self.role is Role.unit_handler:
+            return point.responsible_unit_id == self.unit_id and self.unit_id is not None
+        if self.role is Role.leader:
+            towns = self.area_codes("township") or set()
+            comms = self.area_codes("community") or set()
+            return point.township_code in towns or point.community_code in comms
+        return self.has(Perm.map_read)
+
+    def check_point(self, point: Any, code: str) -> None:
+        """:class:`NotFoundError` for a point outside the scope (a guess looks missing)."""
+        if point is None or not self.can_see_point(point):
+            raise NotFoundError(f"no assessment point {code!r}", kind="point", key=code)
+
     def filter_codes(self, layer: str, codes: Iterable[str]) -> list[str]:
         """``codes`` of ``layer`` this scope may see (lists, rankings, dashboards)."""
         if layer == "unit" and self.role is Role.unit_handler:

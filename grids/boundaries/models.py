@@ -104,6 +104,7 @@ class Layer(enum.StrEnum):
     key_site = "key_site"
     central_city = "central_city"
     shop = "shop"  # 沿街商户: its frontage (门前五包); assignments and rules only
+    assessment_point = "assessment_point"  # 测评点位: assignments and rules only
 
 
 #: Area types of each area layer (level).
@@ -627,3 +628,52 @@ class Shop(Base):
 
     def __repr__(self) -> str:
         return f"<Shop {self.code} {self.name}>"
+
+
+class AssessmentPoint(Base):
+    """A field-assessment point (测评点位) in the register.
+
+    ``geom`` is a Point (a point site: a bus stop, a toilet, a school gate) or a
+    (Multi)Polygon (a market, a square, a compound), WGS84 lon/lat. A report snaps to
+    the point inside its polygon, or within ``radius_m`` metres of a point site
+    (:mod:`civgrid.grids.boundaries.assessment_points`). ``min_/max_`` lon/lat are the
+    bounding box of the geometry (degrees), a portable pre-filter. ``point_type`` is a
+    type code of the point standards (:mod:`civgrid.grids.points.standards`);
+    ``township_code``/``community_code`` are the areas the point lies in (by snapping
+    at import); ``point_chief`` is the point chief (点位长) by title, never by name;
+    ``key_site_code`` links the key site the point also is. The responsible unit
+    (包保单位) is also written as the ``responsible`` assignment on
+    (``assessment_point``, ``code``), so routing and the owner rules use it like any
+    other object. Points are not versioned by boundary generation.
+    """
+
+    __tablename__ = "assessment_points"
+    __table_args__ = (
+        Index("ix_assessment_points_bbox", "min_lon", "min_lat"),
+        Index("ix_assessment_points_type", "point_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    point_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    geom: Mapped[Any] = mapped_column(GeometryType("GEOMETRY"), nullable=False)
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    min_lon: Mapped[float] = mapped_column(Float, nullable=False)
+    min_lat: Mapped[float] = mapped_column(Float, nullable=False)
+    max_lon: Mapped[float] = mapped_column(Float, nullable=False)
+    max_lat: Mapped[float] = mapped_column(Float, nullable=False)
+    township_code: Mapped[str | None] = mapped_column(String(32))
+    community_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    responsible_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    point_chief: Mapped[str | None] = mapped_column(String(100))
+    must_check: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    key_site_code: Mapped[str | None] = mapped_column(String(32))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    responsible_unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AssessmentPoint {self.code} {self.name}>"

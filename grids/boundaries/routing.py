@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civgrid.grids.boundaries.assessment_points import point_at
 from civgrid.grids.boundaries.index import Hit, ObjectInfo
 from civgrid.grids.boundaries.models import (
     Assignment,
@@ -43,6 +44,7 @@ __all__ = [
     "AreaRef",
     "OwnerReason",
     "Party",
+    "PointRef",
     "Reason",
     "Responsibility",
     "RoadRef",
@@ -60,6 +62,7 @@ __all__ = [
 #: Layers that name the place, from the smallest up (the most specific comes first).
 _SPECIFICITY = {
     Layer.shop: 0,
+    Layer.assessment_point: 0,
     Layer.unit_grid: 0,
     Layer.key_site: 1,
     Layer.road_section: 2,
@@ -308,6 +311,32 @@ class ShopRef:
 
 
 @dataclass(frozen=True)
+class PointRef:
+    """The assessment point (测评点位) a report lies at: inside its polygon (0 m) or
+    within a point site's radius; its responsible unit (包保单位) by key."""
+
+    code: str
+    name: str
+    point_type: str
+    distance_m: float
+    must_check: bool
+    responsible_unit_key: str
+    responsible_unit_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "point_type": self.point_type,
+            "distance_m": round(self.distance_m, 1),
+            "must_check": self.must_check,
+            "responsible_unit_key": self.responsible_unit_key,
+            "responsible_unit_name": self.responsible_unit_name,
+        }
+
+
+@dataclass(frozen=True)
 class Responsibility:
     """The answer of :meth:`civgrid.grids.boundaries.store.Store.responsible_for`.
 
@@ -349,6 +378,9 @@ class Responsibility:
     shop : ShopRef or None
         The shop whose frontage the point snapped to (门前五包 categories only):
         the shop answers for its frontage; its 城管 grid unit owns the issue.
+    assessment_point : PointRef or None
+        The assessment point the report lies at (any category); its responsible
+        unit owns by the ``assessment_point`` owner step.
     """
 
     lon: float
@@ -376,6 +408,7 @@ class Responsibility:
     parties: tuple[Party, ...] = field(default=(), repr=False)
     central_city: AreaRef | None = None
     shop: ShopRef | None = None
+    assessment_point: PointRef | None = None
 
     def co_responsible(self) -> tuple[Party, ...]:
         """The units that answer for the issue besides the owner (协同责任单位).
@@ -448,6 +481,7 @@ class Responsibility:
             "triage": self.triage,
             "central_city": opt(self.central_city),
             "shop": opt(self.shop),
+            "assessment_point": opt(self.assessment_point),
         }
 
 
@@ -888,6 +922,9 @@ def resolve(
     shop = _shop_at(session, lon, lat, owner_steps)
     if shop is not None:
         objects[Layer.shop.value] = [shop]
+    point = _point_at(session, lon, lat)
+    if point is not None:
+        objects[Layer.assessment_point.value] = [point[0]]
     rules = effective_rules(tables.rules, chain_codes)
     assignments = tables.assignments_on(objects, day, chain_codes)
 
@@ -1009,7 +1046,24 @@ def resolve(
         parties=tuple(ordered),
         central_city=first(Layer.central_city),
         shop=_shop_ref(shop, assignments) if shop is not None else None,
+        assessment_point=point[1] if point is not None else None,
     )
+
+
+def _point_at(session: Session, lon: float, lat: float) -> tuple[Hit, PointRef] | None:
+    """The assessment point at the report, as a routing hit and a reference."""
+    found = point_at(session, lon, lat)
+    if found is None:
+        return None
+    p = found.point
+    info = ObjectInfo(
+        p.id, Layer.assessment_point.value, p.code, p.name, p.point_type, {"point": True}
+    )
+    unit = p.responsible_unit
+    ref = PointRef(
+        p.code, p.name, p.point_type, found.distance_m, p.must_check, unit.key, unit.name
+    )
+    return Hit(info, found.distance_m), ref
 
 
 def _shop_at(session: Session, lon: float, lat: float, steps: Sequence[_OwnerStep]) -> Hit | None:

@@ -37,6 +37,10 @@ __all__ = [
     "PATROL_LEGEND_LABELS",
     "PATROL_REASON_TEMPLATES",
     "PLACE_ZONE_LABELS",
+    "POINT_COMPLIANCE_COLORS",
+    "POINT_COMPLIANCE_LABELS",
+    "POINT_FAMILY_LABELS",
+    "POINT_FIELD_LABELS",
     "RED_BLACK_LABELS",
     "ROLE_LABELS",
     "SCORE_LINE_LABELS",
@@ -77,6 +81,7 @@ LAYER_LABELS: dict[str, str] = {
     "key_site": "重点点位",
     "central_city": AREA_TYPE_LABELS["central_city"],
     "shop": "沿街商户",
+    "assessment_point": "测评点位",
 }
 
 #: Map layers as named in the layer control of the map pages.
@@ -464,4 +469,40 @@ RED_BLACK_LABELS: dict[str, str] = {
     "overdue": "超期",
     "shop_count": "商户数",
     "per_shop": "每户问题数",
+}
+
+# ------------------------------------------------------------------ assessment points
+#: Families of checklist items (测评标准 items are grouped so in published checklists;
+#: see shared/domain/ASSESSMENT.md). Keys are the ``family`` of a checklist item.
+POINT_FAMILY_LABELS: dict[str, str] = {
+    "public_ads": "公益广告",
+    "trade_rules": "行业规范",
+    "public_order": "公共秩序",
+    "environment_services": "环境与公共服务",
+    "facilities": "设施与管理",
+}
+
+#: A point's compliance (达标 / 不达标 / 未检).
+POINT_COMPLIANCE_LABELS: dict[str, str] = {
+    "compliant": "达标",
+    "non_compliant": "不达标",
+    "uninspected": "未检",
+}
+POINT_COMPLIANCE_COLORS: dict[str, str] = {
+    "compliant": "#2e7d32",
+    "non_compliant": "#c62828",
+    "uninspected": "#9e9e9e",
+}
+
+#: Register columns (Chinese spreadsheet headers) of the assessment-point import.
+POINT_FIELD_LABELS: dict[str, str] = {
+    "code": "点位编号",
+    "name": "点位名称",
+    "point_type": "点位类型",
+    "responsible_unit": "包保单位",
+    "point_chief": "点位长",
+    "must_check": "必查点",
+    "key_site": "重点点位",
+    "radius_m": "半径",
+    "geometry": "位置",
 }

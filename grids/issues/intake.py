@@ -320,6 +320,9 @@ def route_point(
     places += [("key_site", s.code, s.distance_m) for s in resp.key_sites]
     if resp.shop is not None:  # the shop's history (门前五包) accumulates here
         places.append(("shop", resp.shop.code, resp.shop.distance_m))
+    if resp.assessment_point is not None:  # the point's record (测评点位)
+        ap = resp.assessment_point
+        places.append(("assessment_point", ap.code, ap.distance_m))
     wanted = {(layer, code): round(d, 1) for layer, code, d in places}
     for place in list(issue.places):  # update in place: a delete+insert would hit the unique key
         key = (place.layer, place.code)

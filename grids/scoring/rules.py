@@ -670,8 +670,9 @@ class _Parsed:
 
 def _parse(text: str, file: str, categories: Collection[str] | None = None) -> _Parsed:
     data, lines = compose(text, file, RulesError)
-    # the city: section belongs to civgrid.grids.core.city (validated there)
-    data = {k: v for k, v in data.items() if k != "city"}
+    # the city: section belongs to civgrid.grids.core.city, point_standards: to
+    # civgrid.grids.points.standards (each validated there)
+    data = {k: v for k, v in data.items() if k not in ("city", "point_standards")}
     context = {"categories": frozenset(categories)} if categories is not None else None
     try:
         profile = Profile.model_validate(data, context=context)

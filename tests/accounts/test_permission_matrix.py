@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from support.authclient import TEST_PASSWORD, AuthClient
 from support.authworld import (
@@ -742,6 +744,107 @@ MATRIX.update(
         ),
     }
 )
+
+
+# --------------------------------------------------------------------------- assessment points
+
+
+def seeded_points(w) -> SimpleNamespace:
+    """Two market points (测评点位): PX at X's place, 包保 by X's owner unit, in X's
+    community (leader L10's); PY at Y's, by Y's owner unit. Made once, in the store."""
+    if getattr(w, "points", None) is not None:
+        return w.points
+    import shapely
+
+    from civgrid.grids.boundaries.models import AssessmentPoint, Unit
+    from civgrid.grids.points.standards import StandardsRegistry
+
+    with w.store.session() as s:
+        for code, d, at in (("PX", w.X, w.px), ("PY", w.Y, w.py)):
+            unit = s.scalar(select(Unit).where(Unit.key == d["owner_unit"]["key"]))
+            s.add(
+                AssessmentPoint(
+                    code=code,
+                    name=f"矩阵市场{code}",
+                    point_type="market",
+                    geom=shapely.Point(*at),
+                    min_lon=at[0],
+                    max_lon=at[0],
+                    min_lat=at[1],
+                    max_lat=at[1],
+                    township_code=d["township"]["code"],
+                    community_code=d["community"]["code"],
+                    responsible_unit_id=unit.id,
+                    point_chief="市场负责人",
+                    must_check=code == "PX",
+                )
+            )
+        s.commit()
+    std = StandardsRegistry.with_shipped().version_on("sheqi", date.today())
+    items = [{"code": it.code, "passed": True} for it in std.point_type("market").items]
+    w.points = SimpleNamespace(items=items)
+    return w.points
+
+
+def _pt(fn: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:
+    def build(w, role, out):
+        seeded_points(w)
+        return fn(w, role, out)
+
+    return build
+
+
+def _point_get(w, role, out):
+    return f"/api/v1/points/{'PY' if out else 'PX'}", {}
+
+
+def _inspection(w, role, out):
+    body = {"items": seeded_points(w).items, "lon": w.px[0], "lat": w.px[1]}
+    return f"/api/v1/points/{'PY' if out else 'PX'}/inspections", {"json": body}
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/points"): Entry(_pt(get("/api/v1/points")), READ),
+        ("GET", "/api/v1/points.geojson"): Entry(_pt(get("/api/v1/points.geojson")), READ),
+        # a grid worker sees every point (public places, as on the map): a local choice
+        ("GET", "/api/v1/points/{code}"): Entry(
+            _pt(_point_get), READ, scoped=True, out_expect={"grid_worker": 200}
+        ),
+        ("POST", "/api/v1/points/{code}/inspections"): _entry(
+            _pt(_inspection), PATROL_WRITE, scoped=True
+        ),
+        ("GET", "/points"): Entry(_pt(get("/points")), PAGE),
+        ("GET", "/points/mock"): Entry(
+            _pt(get("/points/mock")),
+            allow(("admin", "dispatcher", "inspector", "viewer"), public=303),
+        ),
+    }
+)
+
+
+def test_point_lists_are_filtered_by_scope(world):
+    """A unit handler sees only the points its unit answers for (包保); a leader only the
+    points in their areas; the command center all."""
+    seeded_points(world)
+
+    def codes(opts, path="/api/v1/points"):
+        r = world.client.get(path, **opts)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        rows = body["points"] if "points" in body else [f["properties"] for f in body["features"]]
+        return {row["code"] for row in rows}
+
+    assert {"PX", "PY"} <= codes({})
+    assert codes(world.roles["unit_handler"]) == {"PX"}
+    assert codes(world.roles["leader"]) == {"PX"}
+    assert codes(world.roles["leader"], "/api/v1/points.geojson") == {"PX"}
+    r = world.client.get("/api/v1/points/PX", **world.roles["unit_handler"])
+    assert (
+        r.status_code == 200
+        and r.json()["point"]["responsible_unit_key"] == (world.X["owner_unit"]["key"])
+    )
+    assert [c["code"] for c in r.json()["checklist"]][:1] == ["SC-01"]
 
 
 # --------------------------------------------------------------------------- tests

@@ -17,6 +17,7 @@ import civgrid.grids.core.throttle
 import civgrid.grids.issues.models
 import civgrid.grids.patrol.models
 import civgrid.grids.patrol.visit_photos
+import civgrid.grids.points.models
 import civgrid.grids.scoring.models  # noqa: F401  (registers the scoring tables)
 from civgrid.grids.core.db import Base, make_engine
 from civgrid.grids.core.migrate import include_object_for
