@@ -101,9 +101,9 @@ def home_page_html(
     ``generation_id`` is the active boundary generation (``None``: none imported yet).
 
     >>> html = home_page_html("某县", "u", role="dispatcher", heading="今日待办",
-    ...     cards=[("待分拣", 3, "/queue?view=triage")],
+    ...     cards=[("新报问题", 3, "/queue?view=triage")],
     ...     sections=[HomeSection("通报", [("/bulletins/1", "2026-11 月通报", None)])])
-    >>> 'data-figure="待分拣"' in html and "<b>3</b>" in html and 'data-role="dispatcher"' in html
+    >>> 'data-figure="新报问题"' in html and "<b>3</b>" in html and 'data-role="dispatcher"' in html
     True
     """
     generation = (

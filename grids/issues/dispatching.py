@@ -38,7 +38,7 @@ NOT_ASSIGNABLE = frozenset({UnitKind.command_group, UnitKind.supervision_team})
 #: How a unit answers for the place, in Chinese (the routing role of the answer).
 ROLE_LABELS: dict[str, str] = {
     "owner": "责任认定的主办单位",
-    "responsible": "责任单位",
+    "responsible": zh.ROLE_LABELS["responsible"],
     "lead": zh.ROLE_LABELS["lead"],
 }
 

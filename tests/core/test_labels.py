@@ -34,8 +34,9 @@ def _label_strings() -> set[str]:
 
 
 #: Words that are also plain column headers or cell words (备注 = a note column, not the
-#: comment event; 无 = "none" in a cell; 办结 / 返工 = state words of old spreadsheets).
-GENERIC = {"备注", "无", "办结", "返工"}
+#: comment event; 无 = "none" in a cell; 办结 / 返工 = state words of old spreadsheets;
+#: 位置 / 名次 / 问题数 = column headers of imports and sheets).
+GENERIC = {"备注", "无", "办结", "返工", "位置", "名次", "问题数"}
 
 
 def _state_labels() -> set[str]:
