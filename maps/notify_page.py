@@ -1,0 +1,55 @@
+"""The notification centre page (通知中心): the account's notifications, unread marked.
+
+>>> from datetime import UTC, datetime
+>>> from civgrid.grids.notify.inbox import InAppItem
+>>> item = InAppItem(1, "issue_notice", "issue:7", "督办通知", "问题#7…", datetime(2025, 3, 3,
+...                  tzinfo=UTC), read=False)
+>>> html = notification_page([item], 1, Html(""))
+>>> 'class="cg-notice unread"' in html and 'href="/issues/7"' in html
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.labels import NOTIFY_LABELS
+from civgrid.grids.notify.inbox import InAppItem
+from civgrid.maps.render import Html, esc, render
+
+__all__ = ["notification_page"]
+
+
+def _link(subject: str) -> str:
+    kind, _, key = subject.partition(":")
+    return f"/issues/{key}" if kind == "issue" and key.isdigit() else ""
+
+
+def _item(i: InAppItem) -> str:
+    when = i.at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    href = _link(i.subject)
+    title = f'<a href="{esc(href)}">{esc(i.title)}</a>' if href else esc(i.title)
+    cls = "cg-notice" + ("" if i.read else " unread")
+    return (
+        f'<li class="{cls}" data-id="{i.id}"><b>{title}</b> '
+        f"<time>{esc(when)}</time><p>{esc(i.body)}</p></li>"
+    )
+
+
+def notification_page(items: Sequence[InAppItem], unread: int, nav: Html) -> str:
+    """The page (``maps/templates/notifications.html``)."""
+    body = (
+        '<ul id="cg-notify-list">' + "".join(_item(i) for i in items) + "</ul>"
+        if items
+        else f'<p id="cg-notify-empty">{esc(NOTIFY_LABELS["none"])}</p>'
+    )
+    return render(
+        "notifications.html",
+        title=NOTIFY_LABELS["centre"],
+        nav=nav,
+        unread_label=NOTIFY_LABELS["unread"],
+        unread=unread,
+        mark_label="全部" + NOTIFY_LABELS["mark_read"],
+        items=Html(body),
+    )
