@@ -122,3 +122,51 @@ def http_receiver(path: str = "/hook", **kw: Any) -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         t.join()
+
+
+@dataclass
+class Mailbox:
+    """What the local SMTP server received: (envelope, whether the link was TLS)."""
+
+    host: str
+    port: int
+    cafile: str
+    mails: list[tuple[Any, bool]] = field(default_factory=list)
+
+
+@contextmanager
+def smtp_server(tmp_path) -> Iterator[Mailbox]:
+    """A local aiosmtpd server that requires STARTTLS (a throwaway self-signed certificate)."""
+    import socket
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+
+    cert, key = tmp_path / "smtp-cert.pem", tmp_path / "smtp-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Mailbox("localhost", port, str(cert))
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+            box.mails.append((envelope, session.ssl is not None))
+            return "250 OK"
+
+    ctl = Controller(
+        Handler(), hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True
+    )
+    ctl.start()
+    try:
+        yield box
+    finally:
+        ctl.stop()
