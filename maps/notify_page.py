@@ -11,14 +11,15 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.labels import NOTIFY_LABELS
 from civgrid.grids.notify.inbox import InAppItem
 from civgrid.maps.render import Html, esc, render
 
-__all__ = ["notification_page"]
+__all__ = ["deliveries_html", "notification_page"]
 
 
 def _link(subject: str) -> str:
@@ -53,3 +54,26 @@ def notification_page(items: Sequence[InAppItem], unread: int, nav: Html) -> str
         mark_label="全部" + NOTIFY_LABELS["mark_read"],
         items=Html(body),
     )
+
+
+def deliveries_html(rows: Sequence[Mapping[str, Any]]) -> Html:
+    """The issue page's delivery table: recipient, channel, status, attempts.
+
+    >>> str(deliveries_html([]))
+    '<p class="muted" id="cg-deliveries">无。</p>'
+    >>> "已送达" in deliveries_html([{"recipient": "县城管局", "channel": "email",
+    ...                               "status": "sent", "attempts": 1}])
+    True
+    """
+    if not rows:
+        return Html('<p class="muted" id="cg-deliveries">无。</p>')
+    head = "".join(
+        f"<th>{esc(NOTIFY_LABELS[k])}</th>" for k in ("recipient", "channel", "status", "attempts")
+    )
+    label = NOTIFY_LABELS.get
+    body = "".join(
+        f"<tr><td>{esc(r['recipient'])}</td><td>{esc(label(r['channel'], r['channel']))}</td>"
+        f"<td>{esc(label(r['status'], r['status']))}</td><td>{int(r['attempts'])}</td></tr>"
+        for r in rows
+    )
+    return Html(f'<table id="cg-deliveries"><tr>{head}</tr>{body}</table>')

@@ -495,4 +495,9 @@ NOTIFY_LABELS: dict[str, str] = {
     "sending": "发送中",
     "sent": "已送达",
     "dead": "发送失败",
+    "deliveries": "通知送达",
+    "recipient": "接收方",
+    "channel": "渠道",
+    "status": "状态",
+    "attempts": "尝试次数",
 }
