@@ -477,6 +477,8 @@ NOTIFY_TEMPLATES: dict[str, tuple[str, str]] = {
     "issue_escalated": ("问题升级", "问题#{issue}督办{notice}到期仍未整改，已升级处理。"),
     "issue_extension_decided": ("延期审批", "问题#{issue}的延期申请已处理，整改期限{deadline}。"),
     "issue_reinspection_failed": ("复查未通过", "问题#{issue}复查未通过，已退回整改。"),
+    "case_opened": ("问责立案", "{unit_name}：{rule}（问责案件#{case}）已立案。"),
+    "case_acted": ("问责进展", "问责案件#{case}（{unit_name}）：{note}"),
     "delivery_failed": ("通知发送失败", "通知{message}经{attempts}次尝试仍未送达（{channel}）。"),
 }
 

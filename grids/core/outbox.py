@@ -43,6 +43,8 @@ EVENT_KINDS = frozenset(
         "issue_escalated",  # 升级: still on the clock after the notice deadline
         "issue_extension_decided",  # 延期 approved or refused
         "issue_reinspection_failed",  # 复查未通过
+        "case_opened",  # an accountability case (问责) was opened
+        "case_acted",  # … and acted on (整改令, referral, decision, closing)
         "delivery_failed",  # a notification could not be delivered (notify's own)
     }
 )

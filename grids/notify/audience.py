@@ -14,6 +14,8 @@ issue_notice                  owner unit, the issue's leaders
 issue_escalated               owner unit, the issue's leaders, command center
 issue_extension_decided       owner unit
 issue_reinspection_failed     owner unit
+case_opened                   the unit (a department's case), its leader, command center
+case_acted                    the unit (a department's case), its leader
 delivery_failed               command center
 ============================  =========================================
 
@@ -56,6 +58,8 @@ DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "issue_escalated": ("unit", "leaders", "command_center"),
     "issue_extension_decided": ("unit",),
     "issue_reinspection_failed": ("unit",),
+    "case_opened": ("unit", "leaders", "command_center"),
+    "case_acted": ("unit", "leaders"),
     "delivery_failed": ("command_center",),
 }
 
