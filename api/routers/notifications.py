@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from civgrid.api.deps import CurrentUser, ScopeDep, SessionDep
+from civgrid.api.schemas.common import ERRORS_READ, ERRORS_WRITE
 from civgrid.api.schemas.notifications import (
     MarkReadIn,
     MarkReadOut,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 pages = APIRouter(include_in_schema=False)
 
 
-@router.get("", response_model=NotificationList)
+@router.get("", response_model=NotificationList, responses=ERRORS_READ)
 def my_notifications(
     user: CurrentUser,
     session: SessionDep,
@@ -45,14 +46,14 @@ def my_notifications(
     )
 
 
-@router.post("/read", response_model=MarkReadOut)
+@router.post("/read", response_model=MarkReadOut, responses=ERRORS_WRITE)
 def mark_read(body: MarkReadIn, user: CurrentUser, session: SessionDep) -> MarkReadOut:
     """Mark the caller's notifications read (``ids``, or all)."""
     n = inbox.mark_read(session, user.username, body.ids, datetime.now(UTC))
     return MarkReadOut(marked=n, unread=inbox.unread_count(session, user.username))
 
 
-@router.get("/outbox", response_model=list[OutboxCountOut])
+@router.get("/outbox", response_model=list[OutboxCountOut], responses=ERRORS_READ)
 def outbox(user: CurrentUser, scope: ScopeDep, session: SessionDep) -> list[OutboxCountOut]:
     """The outbox by channel and status (the command center)."""
     scope.require(Perm.issue_dispatch)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+
+from civgrid.api.schemas.common import MAX_ID
 
 __all__ = ["MarkReadIn", "MarkReadOut", "NotificationList", "NotificationOut", "OutboxCountOut"]
 
@@ -31,7 +34,7 @@ class NotificationList(BaseModel):
 class MarkReadIn(BaseModel):
     """Which notifications to mark read (omitted: all of the caller's)."""
 
-    ids: list[int] | None = Field(default=None, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=500)
 
 
 class MarkReadOut(BaseModel):

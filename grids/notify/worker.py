@@ -109,6 +109,7 @@ class Worker:
         self.channels: dict[str, Channel] = {"in_app": InAppChannel(), **channels}
         self.cfg = config or NotifyConfig()
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
+        self._facts: dict[int, dict] = {}  # event id → payload, of the rows last claimed
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
