@@ -479,6 +479,7 @@ NOTIFY_TEMPLATES: dict[str, tuple[str, str]] = {
     "issue_reinspection_failed": ("复查未通过", "问题#{issue}复查未通过，已退回整改。"),
     "case_opened": ("问责立案", "{unit_name}：{rule}（问责案件#{case}）已立案。"),
     "case_acted": ("问责进展", "问责案件#{case}（{unit_name}）：{note}"),
+    "bulletin_published": ("通报发布", "{number}（{period}）已发布。"),
     "delivery_failed": ("通知发送失败", "通知{message}经{attempts}次尝试仍未送达（{channel}）。"),
 }
 

@@ -45,6 +45,7 @@ EVENT_KINDS = frozenset(
         "issue_reinspection_failed",  # 复查未通过
         "case_opened",  # an accountability case (问责) was opened
         "case_acted",  # … and acted on (整改令, referral, decision, closing)
+        "bulletin_published",  # a 通报 was published (numbered and frozen)
         "delivery_failed",  # a notification could not be delivered (notify's own)
     }
 )

@@ -16,6 +16,7 @@ issue_extension_decided       owner unit
 issue_reinspection_failed     owner unit
 case_opened                   the unit (a department's case), its leader, command center
 case_acted                    the unit (a department's case), its leader
+bulletin_published            every leader, command center
 delivery_failed               command center
 ============================  =========================================
 
@@ -48,7 +49,8 @@ from civgrid.grids.core.calendar import local_zone
 
 __all__ = ["DEFAULT_AUDIENCE", "QuietHours", "best_choice"]
 
-#: event kind → audiences (``unit``, ``co_units``, ``leaders``, ``command_center``).
+#: event kind → audiences (``unit``, ``co_units``, ``leaders``, ``all_leaders``,
+#: ``command_center``).
 DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "issue_dispatched": ("unit", "co_units"),
     "issue_transferred": ("unit", "co_units"),
@@ -60,6 +62,7 @@ DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "issue_reinspection_failed": ("unit",),
     "case_opened": ("unit", "leaders", "command_center"),
     "case_acted": ("unit", "leaders"),
+    "bulletin_published": ("all_leaders", "command_center"),
     "delivery_failed": ("command_center",),
 }
 

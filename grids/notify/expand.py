@@ -87,6 +87,9 @@ def recipients(session: Session, event: DomainEvent) -> list[Recipient]:
         elif audience == "leaders" and p.get("leaders"):
             for u in _accounts(session, leader_key=p["leaders"], role=["leader"]):
                 out.setdefault(f"account:{u.username}", _account(u))
+        elif audience == "all_leaders":
+            for u in _accounts(session, role=["leader"]):
+                out.setdefault(f"account:{u.username}", _account(u))
         elif audience == "command_center":
             for u in _accounts(session, role=list(COMMAND_CENTER_ROLES)):
                 out.setdefault(f"account:{u.username}", _account(u))

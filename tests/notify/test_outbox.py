@@ -243,3 +243,21 @@ def test_quiet_hours_hold_an_sms_reminder_but_not_an_escalation(store, config, c
     assert sorted(m.kind for m in sms.sent) == [
         "issue_due_soon", "issue_escalated", "issue_notice", "issue_overdue"
     ]  # fmt: skip
+
+
+def test_a_published_bulletin_reaches_every_leader_and_the_command_center(store, clock):
+    from civgrid.grids.core.outbox import publish
+
+    with store.session() as s:
+        add_user(s, "leader_l01", "leader", leader="L01")
+        add_user(s, "leader_l04", "leader", leader="L04")
+        add_user(s, "dispatcher", "dispatcher")
+        add_user(s, "unit_d03", "unit_handler", unit="D03")
+        publish(s, "bulletin_published", "bulletin", 1, clock(),
+                {"number": "社创文通〔2025〕1号", "period": "2025-02"})  # fmt: skip
+    _worker(store, clock).run_until_idle()
+    rows = _outbox(store)
+    assert sorted(r.recipient for r in rows) == [
+        "account:dispatcher", "account:leader_l01", "account:leader_l04"
+    ]  # fmt: skip
+    assert rows[0].body == "社创文通〔2025〕1号（2025-02）已发布。"

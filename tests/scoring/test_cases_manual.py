@@ -185,6 +185,14 @@ def test_bulletin_and_case_show_the_citation(client, store):
     assert hits and all("连续两次被通报批评的" in h["citation"] for h in hits)
     cases = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
     assert cases["opened"][0]["citation"] == hits[0]["citation"]
+    with store.session() as s:  # each publication is a domain event (docs/notifications.md)
+        published = s.scalars(
+            select(DomainEvent).where(DomainEvent.kind == "bulletin_published")
+        ).all()
+    assert [(e.subject_key, e.payload["number"]) for e in published] == [
+        (str(nov.json()["id"]), nov.json()["number"]),
+        (str(dec.json()["id"]), dec.json()["number"]),
+    ]
 
 
 def test_lvliang_supervision_report_on_the_25th(client, store, set_clock):
