@@ -19,7 +19,7 @@ from civgrid.grids.core.labels import NOTIFY_LABELS
 from civgrid.grids.notify.inbox import InAppItem
 from civgrid.maps.render import Html, esc, render
 
-__all__ = ["deliveries_html", "notification_page"]
+__all__ = ["deliveries_html", "notification_page", "outbox_page"]
 
 
 def _link(subject: str) -> str:
@@ -51,7 +51,11 @@ def notification_page(items: Sequence[InAppItem], unread: int, nav: Html) -> str
         nav=nav,
         unread_label=NOTIFY_LABELS["unread"],
         unread=unread,
-        mark_label="全部" + NOTIFY_LABELS["mark_read"],
+        actions=Html(
+            '<form method="post" action="/notifications/read" data-perm="session">'
+            '<button type="submit" id="cg-mark-all" data-perm="session">'
+            f"全部{esc(NOTIFY_LABELS['mark_read'])}</button></form>"
+        ),
         items=Html(body),
     )
 
@@ -77,3 +81,48 @@ def deliveries_html(rows: Sequence[Mapping[str, Any]]) -> Html:
         for r in rows
     )
     return Html(f'<table id="cg-deliveries"><tr>{head}</tr>{body}</table>')
+
+
+def outbox_page(
+    counts: Mapping[tuple[str, str], int], troubles: Sequence[Mapping[str, Any]], nav: Html
+) -> str:
+    """The command center's outbox view: counts by channel and status, failing messages.
+
+    >>> html = outbox_page({("email", "dead"): 2}, [{"subject": "issue:7", "channel": "email",
+    ...     "status": "dead", "attempts": 6, "error": "SMTP down"}], Html(""))
+    >>> "发送失败" in html and "SMTP down" in html and 'href="/issues/7"' in html
+    True
+    """
+    label = NOTIFY_LABELS.get
+    count_rows = "".join(
+        f"<tr><td>{esc(label(c, c))}</td><td>{esc(label(s, s))}</td><td>{n}</td></tr>"
+        for (c, s), n in sorted(counts.items())
+    )
+    bad = "".join(
+        f'<tr><td><a href="{esc(_link(t["subject"]) or "#")}">{esc(t["subject"])}</a></td>'
+        f"<td>{esc(label(t['channel'], t['channel']))}</td>"
+        f"<td>{esc(label(t['status'], t['status']))}</td><td>{int(t['attempts'])}</td>"
+        f"<td>{esc(t.get('error') or '')}</td></tr>"
+        for t in troubles
+    )
+    body = (
+        f'<table id="cg-outbox-counts"><tr><th>{esc(label("channel"))}</th>'
+        f"<th>{esc(label('status'))}</th><th>数量</th></tr>{count_rows}</table>"
+        f"<h2>{esc(label('troubles'))}</h2>"
+        + (
+            f'<table id="cg-outbox-troubles"><tr><th>对象</th><th>{esc(label("channel"))}</th>'
+            f"<th>{esc(label('status'))}</th><th>{esc(label('attempts'))}</th><th>错误</th></tr>"
+            f"{bad}</table>"
+            if troubles
+            else '<p class="muted" id="cg-outbox-troubles">无。</p>'
+        )
+    )
+    return render(
+        "notifications.html",
+        title=label("outbox"),
+        nav=nav,
+        unread_label=label("total"),
+        unread=sum(counts.values()),
+        actions=Html(""),
+        items=Html(body),
+    )

@@ -74,6 +74,21 @@ def centre_page(user: CurrentUser, scope: ScopeDep, session: SessionDep) -> HTML
     return HTMLResponse(notification_page(items, unread, page_nav(session, scope)))
 
 
+@pages.get("/notifications/outbox", response_class=HTMLResponse)
+def outbox_page(user: CurrentUser, scope: ScopeDep, session: SessionDep) -> HTMLResponse:
+    """The command center's outbox view: counts, and the messages given up or failing."""
+    from civgrid.api.routers.work import page_nav
+    from civgrid.maps.notify_page import outbox_page as page
+
+    scope.require(Perm.issue_dispatch)
+    troubles = [
+        {"subject": r.subject, "channel": r.channel, "status": r.status,
+         "attempts": r.attempts, "error": r.last_error}
+        for r in inbox.troubles(session)
+    ]  # fmt: skip
+    return HTMLResponse(page(inbox.outbox_counts(session), troubles, page_nav(session, scope)))
+
+
 @pages.post("/notifications/read")
 def centre_mark_all(user: CurrentUser, session: SessionDep) -> RedirectResponse:
     """Mark all the caller's notifications read (the page's button)."""

@@ -503,4 +503,7 @@ NOTIFY_LABELS: dict[str, str] = {
     "channel": "渠道",
     "status": "状态",
     "attempts": "尝试次数",
+    "outbox": "通知发送情况",
+    "troubles": "发送异常",
+    "total": "消息总数",
 }

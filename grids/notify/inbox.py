@@ -25,6 +25,7 @@ __all__ = [
     "list_notifications",
     "mark_read",
     "outbox_counts",
+    "troubles",
     "unread_count",
 ]
 
@@ -95,6 +96,15 @@ def outbox_counts(session: Session) -> dict[tuple[str, str], int]:
         OutboxMessage.channel, OutboxMessage.status
     )
     return {(c, s): int(n) for c, s, n in session.execute(q)}
+
+
+def troubles(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    """Messages given up or still failing (``dead``, or pending after a failed attempt)."""
+    q = select(OutboxMessage).where(
+        (OutboxMessage.status == "dead")
+        | ((OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0))
+    )
+    return list(session.scalars(q.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
 def deliveries(session: Session, subject: str) -> list[OutboxMessage]:

@@ -432,6 +432,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/notifications/outbox"): Entry(get("/api/v1/notifications/outbox"), allow(CC)),
     ("GET", "/notifications"): Entry(get("/notifications"), PAGE),
+    ("GET", "/notifications/outbox"): Entry(get("/notifications/outbox"), allow(CC, public=303)),
     ("POST", "/notifications/read"): Entry(_any("/notifications/read"), allow(STAFF, 303)),
 }
 

@@ -57,6 +57,9 @@ def test_each_account_sees_only_its_own_notifications(client, store, config, clo
     assert client.get("/api/v1/notifications", headers=D04).json()["unread"] == 1
     counts = client.get("/api/v1/notifications/outbox").json()  # as admin
     assert {"channel": "in_app", "status": "sent", "count": 3} in counts
+    page = client.get("/notifications/outbox").text  # the command center's view
+    assert "站内通知" in page and 'id="cg-outbox-troubles">无。' in page
+    assert client.get("/notifications/outbox", headers=D03).status_code == 403
     # the issue page shows its deliveries: the unit's account, in-app, delivered
     page = client.get(f"/issues/{a}").text
     table = page[page.index('id="cg-deliveries"') :].split("</table>")[0]
