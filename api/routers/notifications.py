@@ -82,10 +82,15 @@ def outbox_page(user: CurrentUser, scope: ScopeDep, session: SessionDep) -> HTML
 
     scope.require(Perm.issue_dispatch)
     troubles = [
-        {"subject": r.subject, "channel": r.channel, "status": r.status,
-         "attempts": r.attempts, "error": r.last_error}
+        {
+            "subject": r.subject,
+            "channel": r.channel,
+            "status": r.status,
+            "attempts": r.attempts,
+            "error": r.last_error,
+        }
         for r in inbox.troubles(session)
-    ]  # fmt: skip
+    ]
     return HTMLResponse(page(inbox.outbox_counts(session), troubles, page_nav(session, scope)))
 
 

@@ -375,7 +375,11 @@ def _deliveries(session: Any, issue_id: int) -> list[dict[str, Any]]:
         return (units.get(key) if kind == "unit" else titles.get(key)) or kind
 
     return [
-        {"recipient": name(r.recipient), "channel": r.channel, "status": r.status,
-         "attempts": r.attempts}
+        {
+            "recipient": name(r.recipient),
+            "channel": r.channel,
+            "status": r.status,
+            "attempts": r.attempts,
+        }
         for r in rows
-    ]  # fmt: skip
+    ]

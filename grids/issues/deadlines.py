@@ -53,8 +53,9 @@ def _announce_due_soon(session: Session, now: datetime, report: DeadlineReport) 
     ).all()
     for issue in soon:
         dedupe = f"issue_due_soon:{issue.id}:{issue.deadline.isoformat()}"
-        if publish(session, "issue_due_soon", "issue", issue.id, now, issue_payload(issue),
-                   dedupe=dedupe):  # fmt: skip
+        if publish(
+            session, "issue_due_soon", "issue", issue.id, now, issue_payload(issue), dedupe=dedupe
+        ):
             report.due_soon.append(issue.id)
 
 

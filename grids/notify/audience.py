@@ -86,9 +86,11 @@ class QuietHours:
             return None
         local = now.astimezone(self.tz or local_zone())
         t = local.time()
-        quiet = (self.start <= t or t < self.end) if self.start > self.end else (
-            self.start <= t < self.end
-        )  # fmt: skip
+        quiet = (
+            (self.start <= t or t < self.end)
+            if self.start > self.end
+            else (self.start <= t < self.end)
+        )
         if not quiet:
             return None
         day = local.date() if t < self.end else local.date() + timedelta(days=1)

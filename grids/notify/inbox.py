@@ -78,8 +78,11 @@ def mark_read(session: Session, username: str, ids: Sequence[int] | None, now: d
         An id that is not one of the account's notifications.
     """
     if ids is not None:
-        found = set(session.scalars(select(OutboxMessage.id).where(
-            _mine(username), OutboxMessage.id.in_(list(ids)))))  # fmt: skip
+        found = set(
+            session.scalars(
+                select(OutboxMessage.id).where(_mine(username), OutboxMessage.id.in_(list(ids)))
+            )
+        )
         missing = sorted(set(ids) - found)
         if missing:
             raise NotFoundError(f"no notification {missing[0]}", field="ids", value=missing[0])

@@ -219,9 +219,14 @@ class Worker:
             s.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == token)
-                .values(status="pending", claim_token=None, lease_until=None, next_attempt_at=at,
-                        last_error="quiet hours")
-            )  # fmt: skip
+                .values(
+                    status="pending",
+                    claim_token=None,
+                    lease_until=None,
+                    next_attempt_at=at,
+                    last_error="quiet hours",
+                )
+            )
 
     def _bookkeep(self, token: str, row: OutboxMessage, error: str | None) -> None:
         """Record the attempt and the row's new state (only while the claim is ours)."""
@@ -244,11 +249,24 @@ class Worker:
                 .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == token)
                 .values(**values)
             ).rowcount
-            s.add(DeliveryAttempt(outbox_id=row.id, at=now, worker=self.name, ok=error is None,
-                                  error=error))  # fmt: skip
+            s.add(
+                DeliveryAttempt(
+                    outbox_id=row.id, at=now, worker=self.name, ok=error is None, error=error
+                )
+            )
             if mine and values["status"] == "dead" and row.event_kind != "delivery_failed":
-                publish(s, "delivery_failed", "notify_outbox", row.id, now,
-                        {"message": row.message_id, "channel": row.channel,
-                         "attempts": attempts, "recipient": row.recipient})  # fmt: skip
+                publish(
+                    s,
+                    "delivery_failed",
+                    "notify_outbox",
+                    row.id,
+                    now,
+                    {
+                        "message": row.message_id,
+                        "channel": row.channel,
+                        "attempts": attempts,
+                        "recipient": row.recipient,
+                    },
+                )
         if error is not None:
             log.warning("notification %s on %s failed: %s", row.id, row.channel, error)

@@ -436,8 +436,14 @@ def publish_bulletin(
             "sha256": b.sha256,
         },
     )
-    publish(ctx.session, "bulletin_published", "bulletin", b.id, now,
-            {"number": b.number, "period": period.key, "bulletin_kind": kind})  # fmt: skip
+    publish(
+        ctx.session,
+        "bulletin_published",
+        "bulletin",
+        b.id,
+        now,
+        {"number": b.number, "period": period.key, "bulletin_kind": kind},
+    )
     return b
 
 

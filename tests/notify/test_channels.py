@@ -37,13 +37,19 @@ def test_every_channel_delivers_once_with_the_stable_message_id(store, config, c
         http_receiver("/sms", ok={"Code": "OK", "Message": "OK"}) as gateway,
     ):
         with store.session() as s:
-            s.add_all([
-                Contact(owner="unit:D03", channel="email", address="d03@example.org"),
-                Contact(owner="unit:D03", channel="dingtalk",
-                        address=f"{ding.url}?access_token=T0", secret=SECRET),
-                Contact(owner="unit:D03", channel="wecom", address=f"{wecom.url}?key=K0"),
-                Contact(owner="unit:D03", channel="sms", address="10000000000"),
-            ])  # fmt: skip
+            s.add_all(
+                [
+                    Contact(owner="unit:D03", channel="email", address="d03@example.org"),
+                    Contact(
+                        owner="unit:D03",
+                        channel="dingtalk",
+                        address=f"{ding.url}?access_token=T0",
+                        secret=SECRET,
+                    ),
+                    Contact(owner="unit:D03", channel="wecom", address=f"{wecom.url}?key=K0"),
+                    Contact(owner="unit:D03", channel="sms", address="10000000000"),
+                ]
+            )
             issue_id = dispatched_issue(s, store, config)
         channels = {
             "email": EmailChannel(mailbox.host, mailbox.port, starttls=True, cafile=mailbox.cafile),

@@ -37,8 +37,9 @@ def test_each_account_sees_only_its_own_notifications(client, store, config, clo
     mine = client.get("/api/v1/notifications", headers=D03).json()
     theirs = client.get("/api/v1/notifications", headers=D04).json()
     assert mine["unread"] == 2 and [i["subject"] for i in mine["items"]] == [
-        f"issue:{c}", f"issue:{a}"
-    ]  # fmt: skip
+        f"issue:{c}",
+        f"issue:{a}",
+    ]
     assert theirs["unread"] == 1 and [i["subject"] for i in theirs["items"]] == [f"issue:{b}"]
     their_id = theirs["items"][0]["id"]
     r = client.post("/api/v1/notifications/read", json={"ids": [their_id]}, headers=D03)

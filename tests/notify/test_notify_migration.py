@@ -6,8 +6,13 @@ import civgrid.grids.notify.models  # noqa: F401  (registers the notify tables)
 from civgrid.grids.core.migrate import head_revision
 from support.schema_diff import schema_diffs
 
-OURS = {"domain_events", "notify_contacts", "notify_subscriptions", "notify_outbox",
-        "notify_attempts"}  # fmt: skip
+OURS = {
+    "domain_events",
+    "notify_contacts",
+    "notify_subscriptions",
+    "notify_outbox",
+    "notify_attempts",
+}
 
 
 def test_migration_matches_models(any_store):

@@ -89,11 +89,13 @@ def test_expansion_one_row_per_recipient_and_channel_with_preferences(store, con
         add_user(s, "unit_d03", "unit_handler", unit="D03")
         add_user(s, "unit_d04", "unit_handler", unit="D04")
         add_user(s, "dispatcher", "dispatcher")
-        s.add_all([
-            Contact(owner="unit:D03", channel="email", address="d03@example.org"),
-            Contact(owner="unit:D03", channel="sms", address="10000000000"),
-            Subscription(subscriber="unit:D03", event_kind="*", channel="sms", enabled=False),
-        ])  # fmt: skip
+        s.add_all(
+            [
+                Contact(owner="unit:D03", channel="email", address="d03@example.org"),
+                Contact(owner="unit:D03", channel="sms", address="10000000000"),
+                Subscription(subscriber="unit:D03", event_kind="*", channel="sms", enabled=False),
+            ]
+        )
         dispatched_issue(s, store, config, unit="D03")
     w = _worker(store, clock, {"email": Recorder()})
     assert w.expand() == 2
@@ -241,8 +243,11 @@ def test_quiet_hours_hold_an_sms_reminder_but_not_an_escalation(store, config, c
     clock.set(clock().replace(hour=23, minute=1))  # 07:01 Beijing
     w.run_until_idle()
     assert sorted(m.kind for m in sms.sent) == [
-        "issue_due_soon", "issue_escalated", "issue_notice", "issue_overdue"
-    ]  # fmt: skip
+        "issue_due_soon",
+        "issue_escalated",
+        "issue_notice",
+        "issue_overdue",
+    ]
 
 
 def test_a_published_bulletin_reaches_every_leader_and_the_command_center(store, clock):
@@ -253,11 +258,19 @@ def test_a_published_bulletin_reaches_every_leader_and_the_command_center(store,
         add_user(s, "leader_l04", "leader", leader="L04")
         add_user(s, "dispatcher", "dispatcher")
         add_user(s, "unit_d03", "unit_handler", unit="D03")
-        publish(s, "bulletin_published", "bulletin", 1, clock(),
-                {"number": "社创文通〔2025〕1号", "period": "2025-02"})  # fmt: skip
+        publish(
+            s,
+            "bulletin_published",
+            "bulletin",
+            1,
+            clock(),
+            {"number": "社创文通〔2025〕1号", "period": "2025-02"},
+        )
     _worker(store, clock).run_until_idle()
     rows = _outbox(store)
     assert sorted(r.recipient for r in rows) == [
-        "account:dispatcher", "account:leader_l01", "account:leader_l04"
-    ]  # fmt: skip
+        "account:dispatcher",
+        "account:leader_l01",
+        "account:leader_l04",
+    ]
     assert rows[0].body == "社创文通〔2025〕1号（2025-02）已发布。"

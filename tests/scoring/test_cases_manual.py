@@ -77,8 +77,10 @@ def test_manual_case_open_act_close_audited(client, store, login):
             select(DomainEvent).where(DomainEvent.subject_key == str(cid)).order_by(DomainEvent.id)
         ).all()
     assert [(e.kind, e.payload["action"]) for e in events] == [
-        ("case_opened", "opened"), ("case_acted", "interview"), ("case_acted", "close")
-    ]  # fmt: skip
+        ("case_opened", "opened"),
+        ("case_acted", "interview"),
+        ("case_acted", "close"),
+    ]
     assert events[0].payload["leaders"] == ["L01"] and events[2].payload["note"] == "已约谈"
     # a leader sees the cases of their own areas only
     l01 = login("l01", "leader", leader_key="L01")

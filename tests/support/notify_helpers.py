@@ -46,9 +46,13 @@ def dispatched_issue(session, store, config, unit: str = "D03", n: int = 0) -> i
     """Report an issue outside the county (``n`` km apart) and dispatch it to ``unit``."""
     lon, lat = OUTSIDE[0] + 0.01 * n, OUTSIDE[1]
     issue = svc.report_issue(
-        session, store, GW, IssueReport("street_vending", "grid_worker", lon, lat), None,
+        session,
+        store,
+        GW,
+        IssueReport("street_vending", "grid_worker", lon, lat),
+        None,
         config=config,
-    ).issue  # fmt: skip
+    ).issue
     svc.dispatch(session, CC, issue.id, unit=unit, note="交界处", config=config)
     return issue.id
 
@@ -145,11 +149,29 @@ def smtp_server(tmp_path) -> Iterator[Mailbox]:
 
     cert, key = tmp_path / "smtp-cert.pem", tmp_path / "smtp-key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     with socket.socket() as s:
