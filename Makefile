@@ -95,7 +95,10 @@ demo: $(STAMP) assets
 	done; \
 	$(VENV)/bin/civgrid score cases evaluate --period $$m
 	$(VENV)/bin/civgrid user bootstrap-demo
-	$(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
+	# the notification worker runs inside serve; with no SMTP/SMS/robot configured the
+	# demo stays offline and notifications show in the in-app centre (docs/notifications.md)
+	CIVGRID_NOTIFY_WORKER=$${CIVGRID_NOTIFY_WORKER:-true} \
+	  $(VENV)/bin/civgrid serve --host $(HOST) --port $(PORT)
 
 # The layer contracts first: an upward import fails the run before any test.
 test: system-deps $(STAMP) assets

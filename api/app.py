@@ -76,16 +76,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     _watch_generation(store, settings.generation_poll_seconds)
                 )
         app.state.store = store
+        notifier = None
+        if settings.notify_worker:
+            from civgrid.api.notifications import channels_from_settings, notify_loop
+            from civgrid.grids.notify.worker import Worker
+
+            worker = Worker(engine, channels_from_settings(settings), name="serve")
+            notifier = asyncio.create_task(notify_loop(worker, settings.notify_interval_seconds))
         from civgrid.api.routers.health import log_calendar_status
 
         log_calendar_status()  # a year the calendar lacks is said at start-up
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, notifier):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             engine.dispose()
 
     app = FastAPI(
@@ -184,5 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(field.router)  # the public receipt status
     app.include_router(field.pages)  # the field app under /m/
+    from civgrid.api.routers import notifications
+
+    app.include_router(notifications.router)
+    app.include_router(notifications.pages)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

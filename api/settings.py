@@ -133,6 +133,25 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set behind HTTPS)."
     )
+    # notifications (docs/notifications.md); robots' webhooks are contacts, not settings
+    notify_worker: bool = Field(
+        default=False, description="Run the notification worker inside `civgrid serve`."
+    )
+    notify_interval_seconds: float = Field(
+        default=15.0, gt=0, description="Pause between the notification worker's passes."
+    )
+    smtp_host: str = Field(default="", description="SMTP server for e-mail (empty: no e-mail).")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS on the SMTP link.")
+    smtp_user: str = Field(default="", description="SMTP login (empty: none).")
+    smtp_password: str = Field(default="", description="SMTP password.", repr=False)
+    smtp_from: str = Field(default="civgrid@localhost", description="The e-mail sender.")
+    smtp_cafile: str = Field(default="", description="CA file for STARTTLS (default: system).")
+    sms_gateway_url: str = Field(default="", description="SMS gateway URL (empty: no SMS).")
+    sms_sign_name: str = Field(default="", description="SMS signature (签名).")
+    sms_templates: str = Field(
+        default="", description="SMS template ids per event kind: kind=id,kind=id."
+    )
 
     @property
     def county_name(self) -> str:

@@ -29,6 +29,7 @@ from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import WorkingCalendar
 from civgrid.maps.countdown import countdown
 from civgrid.maps.issue_actions import ActionContext, render_actions
+from civgrid.maps.notify_page import deliveries_html
 from civgrid.maps.render import Html, esc, render
 
 __all__ = ["IssuePageForms", "PageClock", "issue_page_html"]
@@ -372,6 +373,7 @@ def issue_page_html(
     clock: PageClock | None = None,
     notices: Sequence[Mapping[str, Any]] = (),
     visits: Sequence[Mapping[str, Any]] = (),
+    deliveries: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The issue page (Chinese).
 
@@ -395,6 +397,9 @@ def issue_page_html(
         Supervision notices ``{id, number, issued_at, deadline}``.
     visits : sequence of mapping
         Linked patrol visits ``{id, day, team}``.
+    deliveries : sequence of mapping
+        Notifications about the issue ``{recipient, channel, status, attempts}``
+        (:func:`civgrid.maps.notify_page.deliveries_html`).
     """
     title = f"问题 #{detail['id']} {(detail.get('category') or {}).get('name') or ''}".strip()
     names = {u["key"]: u["name"] for u in units}
@@ -412,6 +417,8 @@ def issue_page_html(
         history=_history(detail, names),
         notices=_notices(notices),
         visits=_visits(visits),
+        deliveries_title=zh.NOTIFY_LABELS["deliveries"],
+        deliveries=deliveries_html(deliveries),
         transfers_title=zh.ISSUE_ACTION_LABELS["transfer_request"],
         transfers=_transfers(transfers, units, forms.decide),
         forms=_forms(int(detail["id"]), units, forms),

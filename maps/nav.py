@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from civgrid.grids.core.labels import ACCOUNT_ROLE_LABELS
+from civgrid.grids.core.labels import ACCOUNT_ROLE_LABELS, NOTIFY_LABELS
 from civgrid.maps.render import Html, esc, render
 
 __all__ = ["NAV_LINKS", "NavLink", "links_for", "nav_html"]
@@ -67,9 +67,26 @@ def links_for(role: str, leader: str | None = None) -> list[tuple[str, str]]:
 
 
 def nav_html(
-    role: str, who: str, *, leader: str | None = None, unit_name: str | None = None
+    role: str,
+    who: str,
+    *,
+    leader: str | None = None,
+    unit_name: str | None = None,
+    unread: int | None = None,
 ) -> Html:
-    """The bar (``maps/templates/nav.html``): links, the account by role (and unit), logout."""
+    """The bar (``maps/templates/nav.html``): links, the account by role (and unit), logout.
+
+    ``unread`` (the account's unread notifications) adds the notification centre's link
+    with the count.
+
+    >>> '<span class="cg-unread" id="cg-unread">3</span>' in nav_html("viewer", "v", unread=3)
+    True
+    """
     links = "".join(f'<a href="{esc(h)}">{esc(label)}</a>' for h, label in links_for(role, leader))
+    if unread is not None:
+        links += (
+            f'<a href="/notifications" id="cg-notify">{esc(NOTIFY_LABELS["centre"])}'
+            f'<span class="cg-unread" id="cg-unread">{int(unread)}</span></a>'
+        )
     account = ACCOUNT_ROLE_LABELS.get(role, role) + (f"（{unit_name}）" if unit_name else "")
     return Html(render("nav.html", links=Html(links), account=account, who=who))

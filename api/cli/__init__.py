@@ -83,6 +83,7 @@ def _register_subcommands() -> None:
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
+    from civgrid.api.cli import notify as cli_notify
     from civgrid.api.cli import patrol as cli_patrol
     from civgrid.api.cli import points as cli_points
     from civgrid.api.cli import scoring as cli_scoring
@@ -105,6 +106,7 @@ def _register_subcommands() -> None:
     app.command("backup")(cli_backup.backup_command)
     app.command("restore")(cli_backup.restore_command)
     app.add_typer(cli_calendar.calendar_app, name="calendar")
+    app.add_typer(cli_notify.notify_app, name="notify")
 
 
 _register_subcommands()

@@ -353,5 +353,33 @@ def issue_page(
         clock=PageClock(cfg.now(), cfg.calendar),
         notices=notices,
         visits=visits,
+        deliveries=_deliveries(session, issue.id),
     )
     return HTMLResponse(html)
+
+
+def _deliveries(session: Any, issue_id: int) -> list[dict[str, Any]]:
+    """The issue's notifications, recipients named by unit name or account title."""
+    from sqlalchemy import select
+
+    from civgrid.grids.accounts.models import User
+    from civgrid.grids.boundaries.models import Unit
+    from civgrid.grids.notify.inbox import deliveries
+
+    rows = deliveries(session, f"issue:{issue_id}")
+    units = {k: n for k, n in session.execute(select(Unit.key, Unit.name))}
+    titles = {u: t for u, t in session.execute(select(User.username, User.title))}
+
+    def name(recipient: str) -> str:
+        kind, _, key = recipient.partition(":")
+        return (units.get(key) if kind == "unit" else titles.get(key)) or kind
+
+    return [
+        {
+            "recipient": name(r.recipient),
+            "channel": r.channel,
+            "status": r.status,
+            "attempts": r.attempts,
+        }
+        for r in rows
+    ]

@@ -36,8 +36,15 @@ def page_nav(session: Session, scope: Scope) -> Html:
         from civgrid.grids.boundaries.models import Unit
 
         unit_name = session.scalar(select(Unit.name).where(Unit.key == scope.actor.unit))
+    from civgrid.grids.notify.inbox import unread_count
+
+    unread = unread_count(session, scope.actor.who)
     return nav_html(
-        str(scope.role), scope.actor.who, leader=scope.actor.leader, unit_name=unit_name
+        str(scope.role),
+        scope.actor.who,
+        leader=scope.actor.leader,
+        unit_name=unit_name,
+        unread=unread,
     )
 
 

@@ -506,3 +506,45 @@ POINT_FIELD_LABELS: dict[str, str] = {
     "radius_m": "半径",
     "geometry": "位置",
 }
+
+#: Notifications (通知): each event kind's message title and body (``str.format`` fields
+#: from the event payload: issue, unit, deadline, notice, category).
+NOTIFY_TEMPLATES: dict[str, tuple[str, str]] = {
+    "issue_dispatched": ("问题交办", "问题#{issue}已交办给{unit}，请于{deadline}前整改。"),
+    "issue_transferred": ("问题改派", "问题#{issue}已改派给{unit}，请于{deadline}前整改。"),
+    "issue_due_soon": ("即将到期", "问题#{issue}将于{deadline}到期，请抓紧整改。"),
+    "issue_overdue": ("逾期提醒", "问题#{issue}已超过整改期限{deadline}。"),
+    "issue_notice": ("督办通知", "问题#{issue}已下发督办通知单{notice}，请于{deadline}前整改。"),
+    "issue_escalated": ("问题升级", "问题#{issue}督办{notice}到期仍未整改，已升级处理。"),
+    "issue_extension_decided": ("延期审批", "问题#{issue}的延期申请已处理，整改期限{deadline}。"),
+    "issue_reinspection_failed": ("复查未通过", "问题#{issue}复查未通过，已退回整改。"),
+    "case_opened": ("问责立案", "{unit_name}：{rule}（问责案件#{case}）已立案。"),
+    "case_acted": ("问责进展", "问责案件#{case}（{unit_name}）：{note}"),
+    "bulletin_published": ("通报发布", "{number}（{period}）已发布。"),
+    "delivery_failed": ("通知发送失败", "通知{message}经{attempts}次尝试仍未送达（{channel}）。"),
+}
+
+#: Notification channels and the in-app centre (通知中心).
+NOTIFY_LABELS: dict[str, str] = {
+    "in_app": "站内通知",
+    "email": "电子邮件",
+    "dingtalk": "钉钉群机器人",
+    "wecom": "企业微信群机器人",
+    "sms": "短信",
+    "centre": "通知中心",
+    "unread": "未读",
+    "mark_read": "标为已读",
+    "none": "暂无通知",
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已送达",
+    "dead": "发送失败",
+    "deliveries": "通知送达",
+    "recipient": "接收方",
+    "channel": "渠道",
+    "status": "状态",
+    "attempts": "尝试次数",
+    "outbox": "通知发送情况",
+    "troubles": "发送异常",
+    "total": "消息总数",
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +13,10 @@ from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.errors import (
     ConflictError,
 )
+from civgrid.grids.core.outbox import publish
 from civgrid.grids.core.types import utc
 from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.events import issue_payload
 from civgrid.grids.issues.models import (
     Issue,
     SupervisionNotice,
@@ -30,6 +32,31 @@ class DeadlineReport:
     overdue: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    due_soon: list[int] = field(default_factory=list)
+
+
+#: How far ahead a deadline is announced (a local choice: one day).
+DUE_SOON = timedelta(hours=24)
+
+
+def _announce_due_soon(session: Session, now: datetime, report: DeadlineReport) -> None:
+    """Publish one ``issue_due_soon`` event per (issue, deadline) due within :data:`DUE_SOON`."""
+    soon = session.scalars(
+        select(Issue)
+        .where(
+            Issue.state.in_(ON_CLOCK),
+            Issue.deadline >= now,
+            Issue.deadline < now + DUE_SOON,
+            Issue.overdue.is_(False),
+        )
+        .order_by(Issue.deadline, Issue.id)
+    ).all()
+    for issue in soon:
+        dedupe = f"issue_due_soon:{issue.id}:{issue.deadline.isoformat()}"
+        if publish(
+            session, "issue_due_soon", "issue", issue.id, now, issue_payload(issue), dedupe=dedupe
+        ):
+            report.due_soon.append(issue.id)
 
 
 def _next_notice_number(session: Session, cfg: IssueConfig, year: int) -> tuple[int, str]:
@@ -114,6 +141,7 @@ def check_deadlines(
     cfg = config or IssueConfig()
     now = cfg.now()
     report = DeadlineReport()
+    _announce_due_soon(session, now, report)
     late = session.scalars(
         select(Issue)
         .where(

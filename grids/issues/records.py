@@ -26,6 +26,7 @@ from civgrid.grids.core.errors import (
     PermissionDeniedError,
 )
 from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.events import publish_for_history
 from civgrid.grids.issues.models import (
     Issue,
     IssueEvent,
@@ -107,6 +108,7 @@ def record_event(
         after={"state": None if to_state is None else str(to_state), **(data or {})},
         at=now,
     )
+    publish_for_history(session, issue, str(action), now, ev.to_state, data)
     return ev
 
 

@@ -31,6 +31,7 @@ from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
+from civgrid.grids.core.outbox import publish
 from civgrid.grids.core.spreadsheet import values_only
 from civgrid.grids.scoring.campaigns import campaign_section
 from civgrid.grids.scoring.models import Bulletin
@@ -434,6 +435,14 @@ def publish_bulletin(
             "profile": b.profile,
             "sha256": b.sha256,
         },
+    )
+    publish(
+        ctx.session,
+        "bulletin_published",
+        "bulletin",
+        b.id,
+        now,
+        {"number": b.number, "period": period.key, "bulletin_kind": kind},
     )
     return b
 

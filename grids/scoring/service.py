@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import civgrid.grids.scoring.events  # noqa: F401  (case history → domain events)
 from civgrid.grids.boundaries.models import Assignment, Leader, RoadSection, Role, Unit
 from civgrid.grids.core import audit
 from civgrid.grids.core import labels as zh

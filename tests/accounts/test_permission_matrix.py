@@ -427,6 +427,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/password"): Entry(_password_form, allow(STAFF, 422)),
     ("POST", "/login"): Entry(_login_form, same(303) | {"public": 401}),
     ("POST", "/logout"): Entry(_any("/logout"), same(303)),
+    # the notification centre: every account its own (tests/notify/test_inbox.py)
+    ("GET", "/api/v1/notifications"): Entry(get("/api/v1/notifications"), READ),
+    ("POST", "/api/v1/notifications/read"): Entry(
+        _any("/api/v1/notifications/read", json={}), READ
+    ),
+    ("GET", "/api/v1/notifications/outbox"): Entry(get("/api/v1/notifications/outbox"), allow(CC)),
+    ("GET", "/notifications"): Entry(get("/notifications"), PAGE),
+    ("GET", "/notifications/outbox"): Entry(get("/notifications/outbox"), allow(CC, public=303)),
+    ("POST", "/notifications/read"): Entry(_any("/notifications/read"), allow(STAFF, 303)),
 }
 
 # patrol (issue 8) and scoring (issue 9): a router-wide read/write permission by HTTP

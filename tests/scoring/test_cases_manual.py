@@ -18,6 +18,7 @@ from sqlalchemy import select
 from test_scoring_api import CA, CB, HAOZHAI, add_issue
 
 from civgrid.grids.core.audit import AuditRecord
+from civgrid.grids.core.outbox import DomainEvent
 from civgrid.grids.issues.workflow import State
 
 RAOLIANG = "411327102000"  # 饶良镇: a rural township without community grids
@@ -70,6 +71,17 @@ def test_manual_case_open_act_close_audited(client, store, login):
     assert done["status"] == "closed"
     assert [h["action"] for h in done["history"]] == ["opened", "interview", "close"]
     assert _audit(store, cid) == ["case.open", "case.action", "case.close"]
+    # every step is a domain event for the notifications (docs/notifications.md)
+    with store.session() as s:
+        events = s.scalars(
+            select(DomainEvent).where(DomainEvent.subject_key == str(cid)).order_by(DomainEvent.id)
+        ).all()
+    assert [(e.kind, e.payload["action"]) for e in events] == [
+        ("case_opened", "opened"),
+        ("case_acted", "interview"),
+        ("case_acted", "close"),
+    ]
+    assert events[0].payload["leaders"] == ["L01"] and events[2].payload["note"] == "已约谈"
     # a leader sees the cases of their own areas only
     l01 = login("l01", "leader", leader_key="L01")
     l04 = login("l04", "leader", leader_key="L04")
@@ -175,6 +187,14 @@ def test_bulletin_and_case_show_the_citation(client, store):
     assert hits and all("连续两次被通报批评的" in h["citation"] for h in hits)
     cases = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
     assert cases["opened"][0]["citation"] == hits[0]["citation"]
+    with store.session() as s:  # each publication is a domain event (docs/notifications.md)
+        published = s.scalars(
+            select(DomainEvent).where(DomainEvent.kind == "bulletin_published")
+        ).all()
+    assert [(e.subject_key, e.payload["number"]) for e in published] == [
+        (str(nov.json()["id"]), nov.json()["number"]),
+        (str(dec.json()["id"]), dec.json()["number"]),
+    ]
 
 
 def test_lvliang_supervision_report_on_the_25th(client, store, set_clock):

@@ -13,8 +13,10 @@ import civgrid.grids.accounts.models
 import civgrid.grids.boundaries.models
 import civgrid.grids.core.audit
 import civgrid.grids.core.idempotency
+import civgrid.grids.core.outbox
 import civgrid.grids.core.throttle
 import civgrid.grids.issues.models
+import civgrid.grids.notify.models
 import civgrid.grids.patrol.models
 import civgrid.grids.patrol.visit_photos
 import civgrid.grids.points.models
