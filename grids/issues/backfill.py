@@ -358,7 +358,9 @@ def backfill_issues(
         Write (one transaction, all or nothing); refused when a row has problems.
     config : IssueConfig, optional
     progress : callable, optional
-        ``progress(stage, done, total)``.
+        ``progress(stage, done, total)``: during a stage and once at its end, so the
+        time up to each call was spent in the stage it names (``read``, ``validate``,
+        ``dedupe``, ``snap``, ``route``, ``recurrences``, ``write``, ``commit``).
     chunk : int
         Rows per bulk insert.
 
@@ -378,6 +380,7 @@ def backfill_issues(
     file_key = hashlib.sha1(name.encode()).hexdigest()[:10]
     now = cfg.now()
     tick = progress or (lambda *_: None)
+    tick("read", len(raw), len(raw))
     session = store._sessionmaker()
     try:
         rows = _validate(raw, session, cfg, crs, file_key, report)
@@ -396,6 +399,7 @@ def backfill_issues(
         report.already_imported = sum(1 for r in rows if r.key in existing)
         rows = [r for r in rows if r.key not in existing]
         rows.sort(key=lambda r: (r.reported_at, r.row))
+        tick("dedupe", len(rows), len(rows))
         lon = np.array([r.lon for r in rows], dtype=float)
         lat = np.array([r.lat for r in rows], dtype=float)
         index = store.snap_index
@@ -406,6 +410,7 @@ def backfill_issues(
         for r in rows:
             report.states[r.state.value] += 1
             report.categories[r.category] += 1
+        tick("recurrences", len(rows), len(rows))
         if commit and not report.ok:
             raise InvalidInputError(
                 f"{len(report.problems)} row(s) have problems; nothing written "
@@ -416,6 +421,7 @@ def backfill_issues(
         if commit:
             _write(session, rows, hits, routes, index.generation_id, cfg, now, name, chunk, tick)
             session.commit()
+            tick("commit", len(rows), len(rows))
             report.committed = True
             report.written = len(rows)
         else:
@@ -474,6 +480,7 @@ def _route_groups(session, store, rows, hits, gen_id, report, tick) -> list[Any]
             report.unroutable += 1
         if k % 5000 == 0:
             tick("route", k, len(rows))
+    tick("route", len(rows), len(rows))
     report.routed_groups = len(cache)
     return out
 
