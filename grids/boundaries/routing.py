@@ -12,8 +12,9 @@ assignment — structured data, not prose.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "Reason",
     "Responsibility",
     "RoadRef",
+    "RoutingTables",
     "ShopRef",
     "SiteRef",
     "category_chain",
@@ -64,6 +66,40 @@ _SPECIFICITY = {
     Layer.central_city: 5,
     Layer.county: 6,
 }
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _asdict(obj: Any) -> Any:
+    """:func:`dataclasses.asdict` without its per-field bookkeeping (same result).
+
+    Routing answers are turned into dicts once per issue group in bulk back-fills;
+    the standard function spent most of that time deep-copying strings.
+
+    >>> _asdict(Reason("covers", "township", "T01", 0.0))["code"]
+    'T01'
+    """
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(obj))
+    return {name: _plain(getattr(obj, name)) for name in names}
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, _ATOMS):
+        return x
+    if hasattr(type(x), "__dataclass_fields__"):
+        return _asdict(x)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[_plain(v) for v in x])
+    if isinstance(x, list | tuple):
+        return type(x)(_plain(v) for v in x)
+    if isinstance(x, dict):
+        return type(x)((_plain(k), _plain(v)) for k, v in x.items())
+    return copy.deepcopy(x)
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,7 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (distance rounded to 0.1 m)."""
-        d = asdict(self)
+        d = _asdict(self)
         d["distance_m"] = round(self.distance_m, 1)
         return d
 
@@ -152,7 +188,7 @@ class OwnerReason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
-        return asdict(self)
+        return _asdict(self)
 
 
 @dataclass(frozen=True)
@@ -168,7 +204,7 @@ class AreaRef:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return {
-            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            **{k: v for k, v in _asdict(self).items() if k != "reason"},
             "reason": self.reason.to_dict(),
         }
 
@@ -205,7 +241,7 @@ class Party:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return {
-            **{k: v for k, v in asdict(self).items() if k != "reason"},
+            **{k: v for k, v in _asdict(self).items() if k != "reason"},
             "reason": self.reason.to_dict(),
         }
 
@@ -446,6 +482,10 @@ def category_chain(session: Session, code: str) -> list[Category]:
         Unknown category code.
     """
     cats = {c.id: c for c in session.scalars(select(Category))}
+    return _chain_of(cats, code)
+
+
+def _chain_of(cats: Mapping[int, Category], code: str) -> list[Category]:
     by_code = {c.code: c for c in cats.values()}
     cat = by_code.get(code)
     if cat is None:
@@ -585,6 +625,69 @@ def _area_ref(hit: Hit, gen_id: int | None) -> AreaRef:
     )
 
 
+@dataclass
+class RoutingTables:
+    """Categories, rules and every assignment, read once for many :func:`resolve` calls.
+
+    A bulk caller (back-fill) routes thousands of place × category × epoch groups in
+    one session; with the tables the rules and assignments are read in four queries
+    instead of four per group, and :func:`resolve` answers exactly as it does from the
+    database (same filters: in force on the day, category chain, ordered by id).
+    """
+
+    categories: dict[int, Category]
+    rules: list[RoutingRule]
+    owner_rules: list[OwnerRule]
+    assignments: dict[tuple[str, str], list[Assignment]]
+    chains: dict[str, list[Category]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> RoutingTables:
+        """Read the tables through ``session`` (its objects stay attached to it)."""
+        by_object: dict[tuple[str, str], list[Assignment]] = {}
+        for a in session.scalars(
+            select(Assignment)
+            .options(selectinload(Assignment.unit), selectinload(Assignment.leader))
+            .order_by(Assignment.id)
+        ):
+            by_object.setdefault((str(a.object_layer), a.object_code), []).append(a)
+        return cls(
+            {c.id: c for c in session.scalars(select(Category))},
+            list(session.scalars(select(RoutingRule))),
+            list(session.scalars(select(OwnerRule))),
+            by_object,
+        )
+
+    def chain(self, code: str) -> list[Category]:
+        """:func:`category_chain` from the tables."""
+        got = self.chains.get(code)
+        if got is None:
+            got = self.chains[code] = _chain_of(self.categories, code)
+        return got
+
+    def assignments_on(
+        self, objects: Mapping[str, list[Hit]], day: date, chain_codes: Sequence[str]
+    ) -> dict[tuple[str, str], list[Assignment]]:
+        """:func:`_assignments_on` from the tables."""
+        codes = set(chain_codes)
+        out: dict[tuple[str, str], list[Assignment]] = {}
+        for layer, layer_hits in objects.items():
+            for h in layer_hits:
+                key = (str(Layer(layer)), h.info.code)
+                if key in out:
+                    continue
+                got = [
+                    a
+                    for a in self.assignments.get(key, ())
+                    if a.valid_from <= day
+                    and (a.valid_to is None or a.valid_to > day)
+                    and (a.category_code is None or a.category_code in codes)
+                ]
+                if got:
+                    out[key] = got
+        return out
+
+
 def resolve(
     session: Session,
     *,
@@ -594,6 +697,7 @@ def resolve(
     day: date,
     generation_id: int | None,
     hits: Mapping[str, list[Hit]],
+    tables: RoutingTables | None = None,
 ) -> Responsibility:
     """Apply the routing rules to what lies at a point.
 
@@ -610,12 +714,14 @@ def resolve(
         The generation the hits come from.
     hits : mapping
         Layer → hits, as from :meth:`civgrid.grids.boundaries.store.Store.hits_at`.
+    tables : RoutingTables, optional
+        Rules and assignments read beforehand (bulk callers); default: read them now.
 
     Returns
     -------
     Responsibility
     """
-    chain = category_chain(session, category)
+    chain = tables.chain(category) if tables else category_chain(session, category)
     chain_codes = [c.code for c in chain]
     deadline = next((c.deadline_hours for c in chain if c.deadline_hours is not None), None)
 
@@ -633,12 +739,19 @@ def resolve(
         h = objects.get(layer.value)
         return _area_ref(h[0], generation_id) if h else None
 
-    owner_steps = effective_owner_rules(list(session.scalars(select(OwnerRule))), chain_codes)
+    owner_steps = effective_owner_rules(
+        tables.owner_rules if tables else list(session.scalars(select(OwnerRule))), chain_codes
+    )
     shop = _shop_at(session, lon, lat, owner_steps)
     if shop is not None:
         objects[Layer.shop.value] = [shop]
-    rules = effective_rules(list(session.scalars(select(RoutingRule))), chain_codes)
-    assignments = _assignments_on(session, objects, day, chain_codes)
+    rules = effective_rules(
+        tables.rules if tables else list(session.scalars(select(RoutingRule))), chain_codes
+    )
+    if tables:
+        assignments = tables.assignments_on(objects, day, chain_codes)
+    else:
+        assignments = _assignments_on(session, objects, day, chain_codes)
 
     parties: list[tuple[tuple[Any, ...], Party]] = []
     matches: list[tuple[tuple[Any, ...], Party]] = []  # before de-duplication, for the owner
