@@ -189,11 +189,15 @@ def _parse_time(value: Any, tz: Any) -> datetime | None:
         t = datetime(value.year, value.month, value.day)
     else:
         s = str(value).strip().replace("/", "-")
-        t = None
+        try:  # the common spellings, in C; the formats below for the others
+            t = datetime.fromisoformat(s)
+        except ValueError:
+            t = None
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
+            if t is not None:
+                break
             try:
                 t = datetime.strptime(s, fmt)
-                break
             except ValueError:
                 continue
         if t is None:
@@ -437,7 +441,8 @@ def backfill_issues(
 
 
 def _place_key(h: Mapping[str, list[Hit]]) -> tuple:
-    return tuple(sorted((layer, tuple(x.info.code for x in hs)) for layer, hs in h.items()))
+    # layers come in the same order for every point of one bulk snap: no sort needed
+    return tuple((layer, *[x.info.code for x in hs]) for layer, hs in h.items())
 
 
 def _assignment_epochs(session: Session) -> list[date]:
@@ -493,7 +498,7 @@ def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: Backfil
     if not rows:
         return
     proj = Projector(metric_epsg_for(float(np.median([r.lon for r in rows]))))
-    xs, ys = proj.forward([r.lon for r in rows], [r.lat for r in rows])
+    xs, ys = (v.tolist() for v in proj.forward([r.lon for r in rows], [r.lat for r in rows]))
     cell = max(cfg.recurrence_radius_m, 1.0)
     window = timedelta(days=cfg.recurrence_days)
     closed: dict[tuple, list[int]] = {}  # (category, cx, cy) -> row indexes
@@ -512,19 +517,32 @@ def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: Backfil
             g = hits[j].get("unit_grid")
             if g:
                 by_grid.setdefault((rj.category, g[0].info.code), []).append(j)
-        cands: set[int] = set()
+        # The lists are in closing order ((closed_at, row) ascending, as the heap hands
+        # them out), so the latest candidate of each is found from its end: the last
+        # one of the unit grid, the last one within the radius of a cell — and a scan
+        # stops at the first that closed before the window.
+        cutoff = r.reported_at - window
+        best: tuple[datetime, int] | None = None
+        g = hits[k].get("unit_grid")
+        if g:
+            in_grid = by_grid.get((r.category, g[0].info.code))
+            if in_grid:
+                j = in_grid[-1]
+                cj = rows[j].closed_at
+                if cj >= cutoff:
+                    best = (cj, j)
         cx, cy = int(xs[k] // cell), int(ys[k] // cell)
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
-                for j in closed.get((r.category, cx + dx, cy + dy), []):
+                for j in reversed(closed.get((r.category, cx + dx, cy + dy), ())):
+                    cj = rows[j].closed_at
+                    if cj < cutoff or (best is not None and (cj, j) <= best):
+                        break
                     if math.hypot(xs[j] - xs[k], ys[j] - ys[k]) <= cfg.recurrence_radius_m:
-                        cands.add(j)
-        g = hits[k].get("unit_grid")
-        if g:
-            cands.update(by_grid.get((r.category, g[0].info.code), []))
-        cands = {j for j in cands if rows[j].closed_at >= r.reported_at - window}
-        if cands:
-            j = max(cands, key=lambda j: (rows[j].closed_at, j))
+                        best = (cj, j)
+                        break
+        if best is not None:
+            j = best[1]
             r.prev = j  # type: ignore[attr-defined]
             r.repeat = rows[j].repeat + 1  # type: ignore[attr-defined]
             report.recurrences += 1
@@ -774,37 +792,46 @@ def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) ->
 
     Columns use the Chinese headers of an office spreadsheet; coordinates are WGS84.
     """
+    import shapely
+
     rng = np.random.default_rng(seed)
     grids = store.areas(layer="unit_grid")
     if not grids:
         raise InvalidInputError("no unit grids: load the demo county first", field="store")
     cats = ["乱堆乱倒", "占道经营", "烟蒂烟头", "乱停乱放", "牛皮癣小广告", "公共厕所", "垃圾盲区"]
-    bounds = np.array([g.geom.bounds for g in grids])
+    geoms = np.array([g.geom for g in grids], dtype=object)
+    bounds = shapely.bounds(geoms)
     pick = rng.integers(len(grids), size=n)
+    x, y = np.empty(n), np.empty(n)
+    todo = np.arange(n)
+    for _ in range(50):  # rejection sampling inside each row's grid, all rows at once
+        b = bounds[pick[todo]]
+        x[todo] = rng.uniform(b[:, 0], b[:, 2])
+        y[todo] = rng.uniform(b[:, 1], b[:, 3])
+        todo = todo[~shapely.contains_xy(geoms[pick[todo]], x[todo], y[todo])]
+        if todo.size == 0:
+            break
     t0 = datetime(year, 1, 1, 8, 0)
+    minutes = rng.integers(0, 360 * 24 * 60, size=n).tolist()
+    closed = (rng.random(n) < 0.9).tolist()
+    hours = rng.uniform(2, 96, size=n).tolist()
+    cat = rng.integers(len(cats), size=n).tolist()
+    source = SOURCE_LABELS[Source.grid_worker]
+    labels = DEFAULT_LABELS[State.closed], DEFAULT_LABELS[State.rectifying]
     rows = []
-    for i, g in enumerate(pick.tolist()):
-        geom = grids[g].geom
-        minx, miny, maxx, maxy = bounds[g]
-        for _ in range(50):
-            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-            if geom.contains(__import__("shapely").Point(x, y)):
-                break
-        rep = t0 + timedelta(minutes=int(rng.integers(0, 360 * 24 * 60)))
-        closed = rng.random() < 0.9
+    for i, (lon, lat) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
+        rep = t0 + timedelta(minutes=minutes[i])
         rows.append(
             {
                 "问题编号": f"S{seed}-{i}",
-                "经度": float(x),
-                "纬度": float(y),
-                "问题类别": cats[int(rng.integers(len(cats)))],
-                "问题来源": SOURCE_LABELS[Source.grid_worker],
+                "经度": lon,
+                "纬度": lat,
+                "问题类别": cats[cat[i]],
+                "问题来源": source,
                 "发现时间": rep.strftime("%Y-%m-%d %H:%M"),
-                "办理状态": DEFAULT_LABELS[State.closed if closed else State.rectifying],
-                "结案时间": (rep + timedelta(hours=float(rng.uniform(2, 96)))).strftime(
-                    "%Y-%m-%d %H:%M"
-                )
-                if closed
+                "办理状态": labels[0] if closed[i] else labels[1],
+                "结案时间": (rep + timedelta(hours=hours[i])).strftime("%Y-%m-%d %H:%M")
+                if closed[i]
                 else None,
             }
         )
