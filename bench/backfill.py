@@ -111,9 +111,40 @@ def run_backend(url: str, rows: list[dict[str, Any]] | None, n: int) -> dict[str
         t = time.perf_counter()
         report = backfill_issues(store, rows, commit=True, progress=clock)
         total = time.perf_counter() - t
+        volume = written_volume(store)
     finally:
         store.engine.dispose()
-    return {"rows": rows, "report": report, "seconds": total, "stages": clock.stages}
+    return {
+        "rows": rows,
+        "report": report,
+        "seconds": total,
+        "stages": clock.stages,
+        "volume": volume,
+    }
+
+
+def written_volume(store: Any) -> dict[str, float]:
+    """Rows per table, bytes of the routing JSON and party reasons, bytes on disk."""
+    from sqlalchemy import text
+
+    tables = ("issues", "issue_parties", "issue_places", "issue_events")
+    with store.engine.connect() as c:
+        out = {t: float(c.execute(text(f"SELECT count(*) FROM {t}")).scalar()) for t in tables}
+        pg = c.dialect.name == "postgresql"
+        cast = "::text" if pg else ""
+        out["routing_bytes"] = float(
+            c.execute(text(f"SELECT avg(length(routing{cast})) FROM issues")).scalar() or 0
+        )
+        out["reason_bytes"] = float(
+            c.execute(text(f"SELECT avg(length(reason{cast})) FROM issue_parties")).scalar() or 0
+        )
+        if pg:
+            size = "SELECT pg_total_relation_size(:t)"
+            out["disk_bytes"] = float(sum(c.execute(text(size), {"t": t}).scalar() for t in tables))
+        else:
+            pages = c.execute(text("PRAGMA page_count")).scalar()
+            out["disk_bytes"] = float(pages * c.execute(text("PRAGMA page_size")).scalar())
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
             f"= {rate:,.0f} rows/s (target ≥ {goal:,.0f}: {st_rate}); "
             f"recurrences {report.recurrences:,}; "
             f"{report.routed_groups:,} place × category × epoch groups routed"
+        )
+        v, issues = got["volume"], max(got["volume"]["issues"], 1.0)
+        print(
+            f"    per issue: {v['issue_parties'] / issues:.1f} parties, "
+            f"{v['issue_places'] / issues:.1f} places, {v['issue_events'] / issues:.1f} events; "
+            f"routing JSON {v['routing_bytes']:,.0f} B, party reason {v['reason_bytes']:,.0f} B; "
+            f"{v['disk_bytes'] / issues / 1e3:,.1f} kB on disk with indexes "
+            f"({'all tables' if backend == 'sqlite' else 'the four issue tables'})"
         )
     print(f"  load average {os.getloadavg()[0]:.2f} at the end")
     return outcome.exit_status()
