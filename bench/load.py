@@ -944,7 +944,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--backend", choices=["postgis", "sqlite", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (server logs)")
-    args = ap.parse_args(argv)
+    args, _ = ap.parse_known_args(argv)  # bench/run.py passes the other benchmarks' flags
     d = QUICK if args.quick else Durations()
     backends = ["postgis", "sqlite"] if args.backend == "both" else [args.backend]
     password = "Bench-" + secrets.token_urlsafe(12) + "9a!"

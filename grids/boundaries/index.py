@@ -306,9 +306,13 @@ class GenerationIndex:
         for name, arr in result.items():
             infos = self._infos[name]
             if isinstance(arr, AreaArrays):
+                shared: dict[int, Hit] = {}  # a covering hit is the same for every point
                 for k, i in enumerate(arr.ids.tolist()):
                     if i >= 0:
-                        out[k][name] = [Hit(infos[i], 0.0)]
+                        h = shared.get(i)
+                        if h is None:
+                            h = shared[i] = Hit(infos[i], 0.0)
+                        out[k][name] = [h]
             elif isinstance(arr, RoadArrays):
                 pairs = zip(arr.ids.tolist(), arr.distance_m.tolist(), strict=True)
                 for k, (i, d) in enumerate(pairs):

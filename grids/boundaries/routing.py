@@ -724,6 +724,10 @@ def category_chain(session: Session, code: str) -> list[Category]:
         Unknown category code.
     """
     cats = {c.id: c for c in session.scalars(select(Category))}
+    return _chain_of(cats, code)
+
+
+def _chain_of(cats: Mapping[int, Category], code: str) -> list[Category]:
     by_code = {c.code: c for c in cats.values()}
     cat = by_code.get(code)
     if cat is None:

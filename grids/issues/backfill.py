@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
 import math
 import time
 from collections import Counter
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.geo.crs import diagnose_lonlat, normalize_crs, to_wgs84
@@ -188,11 +189,15 @@ def _parse_time(value: Any, tz: Any) -> datetime | None:
         t = datetime(value.year, value.month, value.day)
     else:
         s = str(value).strip().replace("/", "-")
-        t = None
+        try:  # the common spellings, in C; the formats below for the others
+            t = datetime.fromisoformat(s)
+        except ValueError:
+            t = None
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
+            if t is not None:
+                break
             try:
                 t = datetime.strptime(s, fmt)
-                break
             except ValueError:
                 continue
         if t is None:
@@ -358,9 +363,11 @@ def backfill_issues(
         Write (one transaction, all or nothing); refused when a row has problems.
     config : IssueConfig, optional
     progress : callable, optional
-        ``progress(stage, done, total)``.
+        ``progress(stage, done, total)``: during a stage and once at its end, so the
+        time up to each call was spent in the stage it names (``read``, ``validate``,
+        ``dedupe``, ``snap``, ``route``, ``recurrences``, ``write``, ``commit``).
     chunk : int
-        Rows per bulk insert.
+        Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
 
     Returns
     -------
@@ -378,6 +385,7 @@ def backfill_issues(
     file_key = hashlib.sha1(name.encode()).hexdigest()[:10]
     now = cfg.now()
     tick = progress or (lambda *_: None)
+    tick("read", len(raw), len(raw))
     session = store._sessionmaker()
     try:
         rows = _validate(raw, session, cfg, crs, file_key, report)
@@ -385,17 +393,18 @@ def backfill_issues(
         tick("validate", len(raw), len(raw))
         keys = [r.key for r in rows]
         existing: set[str] = set()
-        for i in range(0, len(keys), 1000):
+        for i in range(0, len(keys), chunk):
             existing |= set(
                 session.scalars(
                     select(Issue.idempotency_key).where(
-                        Issue.idempotency_key.in_(keys[i : i + 1000])
+                        Issue.idempotency_key.in_(keys[i : i + chunk])
                     )
                 )
             )
         report.already_imported = sum(1 for r in rows if r.key in existing)
         rows = [r for r in rows if r.key not in existing]
         rows.sort(key=lambda r: (r.reported_at, r.row))
+        tick("dedupe", len(rows), len(rows))
         lon = np.array([r.lon for r in rows], dtype=float)
         lat = np.array([r.lat for r in rows], dtype=float)
         index = store.snap_index
@@ -406,6 +415,7 @@ def backfill_issues(
         for r in rows:
             report.states[r.state.value] += 1
             report.categories[r.category] += 1
+        tick("recurrences", len(rows), len(rows))
         if commit and not report.ok:
             raise InvalidInputError(
                 f"{len(report.problems)} row(s) have problems; nothing written "
@@ -414,8 +424,9 @@ def backfill_issues(
                 row=report.problems[0]["row"],
             )
         if commit:
-            _write(session, rows, hits, routes, index.generation_id, cfg, now, name, chunk, tick)
+            _write(session, rows, hits, routes, cfg, now, name, tick)
             session.commit()
+            tick("commit", len(rows), len(rows))
             report.committed = True
             report.written = len(rows)
         else:
@@ -430,7 +441,8 @@ def backfill_issues(
 
 
 def _place_key(h: Mapping[str, list[Hit]]) -> tuple:
-    return tuple(sorted((layer, tuple(x.info.code for x in hs)) for layer, hs in h.items()))
+    # layers come in the same order for every point of one bulk snap: no sort needed
+    return tuple((layer, *[x.info.code for x in hs]) for layer, hs in h.items())
 
 
 def _assignment_epochs(session: Session) -> list[date]:
@@ -476,6 +488,7 @@ def _route_groups(session, store, rows, hits, gen_id, report, tick) -> list[Any]
             report.unroutable += 1
         if k % 5000 == 0:
             tick("route", k, len(rows))
+    tick("route", len(rows), len(rows))
     report.routed_groups = len(cache)
     return out
 
@@ -485,7 +498,7 @@ def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: Backfil
     if not rows:
         return
     proj = Projector(metric_epsg_for(float(np.median([r.lon for r in rows]))))
-    xs, ys = proj.forward([r.lon for r in rows], [r.lat for r in rows])
+    xs, ys = (v.tolist() for v in proj.forward([r.lon for r in rows], [r.lat for r in rows]))
     cell = max(cfg.recurrence_radius_m, 1.0)
     window = timedelta(days=cfg.recurrence_days)
     closed: dict[tuple, list[int]] = {}  # (category, cx, cy) -> row indexes
@@ -504,19 +517,32 @@ def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: Backfil
             g = hits[j].get("unit_grid")
             if g:
                 by_grid.setdefault((rj.category, g[0].info.code), []).append(j)
-        cands: set[int] = set()
+        # The lists are in closing order ((closed_at, row) ascending, as the heap hands
+        # them out), so the latest candidate of each is found from its end: the last
+        # one of the unit grid, the last one within the radius of a cell — and a scan
+        # stops at the first that closed before the window.
+        cutoff = r.reported_at - window
+        best: tuple[datetime, int] | None = None
+        g = hits[k].get("unit_grid")
+        if g:
+            in_grid = by_grid.get((r.category, g[0].info.code))
+            if in_grid:
+                j = in_grid[-1]
+                cj = rows[j].closed_at
+                if cj >= cutoff:
+                    best = (cj, j)
         cx, cy = int(xs[k] // cell), int(ys[k] // cell)
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
-                for j in closed.get((r.category, cx + dx, cy + dy), []):
+                for j in reversed(closed.get((r.category, cx + dx, cy + dy), ())):
+                    cj = rows[j].closed_at
+                    if cj < cutoff or (best is not None and (cj, j) <= best):
+                        break
                     if math.hypot(xs[j] - xs[k], ys[j] - ys[k]) <= cfg.recurrence_radius_m:
-                        cands.add(j)
-        g = hits[k].get("unit_grid")
-        if g:
-            cands.update(by_grid.get((r.category, g[0].info.code), []))
-        cands = {j for j in cands if rows[j].closed_at >= r.reported_at - window}
-        if cands:
-            j = max(cands, key=lambda j: (rows[j].closed_at, j))
+                        best = (cj, j)
+                        break
+        if best is not None:
+            j = best[1]
             r.prev = j  # type: ignore[attr-defined]
             r.repeat = rows[j].repeat + 1  # type: ignore[attr-defined]
             report.recurrences += 1
@@ -542,199 +568,223 @@ def compact_routing(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write(session, rows, hits, routes, gen_id, cfg, now, name, chunk, tick) -> None:
-    """Bulk inserts: issues (ids back in order), then parties, places, events."""
+_ISSUE_COLUMNS = (
+    "id",
+    "version",
+    "idempotency_key",
+    "state",
+    "category_code",
+    "source",
+    "priority",
+    "description",
+    "address",
+    "reporter_who",
+    "reporter_role",
+    "anonymous",
+    "lon",
+    "lat",
+    "geom",
+    "input_lon",
+    "input_lat",
+    "location_source",
+    "generation_id",
+    "county_code",
+    "township_code",
+    "community_code",
+    "unit_grid_code",
+    "road_section_code",
+    "routing",
+    "triage_reason",
+    "owner_unit_id",
+    "reported_at",
+    "created_at",
+    "updated_at",
+    "assigned_at",
+    "deadline",
+    "closed_at",
+    "overdue",
+    "escalated",
+    "extension_pending",
+    "return_count",
+    "extension_count",
+    "duplicate_count",
+    "notice_count",
+    "recurrence_of_id",
+    "repeat_count",
+    "reinspection_result",
+    "attributes",
+)
+_PARTY_COLUMNS = ("issue_id", "role", "unit_id", "leader_id", "reason")
+_PLACE_COLUMNS = ("issue_id", "layer", "code", "distance_m")
+_EVENT_COLUMNS = (
+    "issue_id",
+    "at",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_who",
+    "actor_role",
+    "note",
+    "data",
+)
+
+
+def _group_parts(resp: Any, units: Mapping[str, int], leaders: Mapping[str, int], out: Any):
+    """What every issue of one routing group shares: its columns and its party rows."""
+    owner = resp.owner
+    triage = None
+    if resp.triage == "outside_jurisdiction":
+        triage = "outside_jurisdiction"
+    elif resp.triage is not None:
+        triage = "unroutable"
+    cols = (
+        resp.generation_id,
+        resp.county.code if resp.county else None,
+        resp.township.code if resp.township else None,
+        resp.community.code if resp.community else None,
+        resp.unit_grid.code if resp.unit_grid else None,
+        resp.road_section.code if resp.road_section else None,
+        out.json(compact_routing(resp.to_dict())),
+        triage,
+        units.get(owner.key) if owner is not None else None,
+    )
+    parts = [*resp.co_responsible(), *resp.leaders]
+    reasons = {id(p): p.reason.to_dict() for p in parts}
+    if owner is not None:
+        reasons[id(owner)] = {
+            **owner.reason.to_dict(),
+            "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
+        }
+    parties: list[tuple[str, int | None, int | None, str | None]] = []
+    seen = set()
+    if owner is not None and owner.key in units:
+        parties.append(("owner", units[owner.key], None, out.json(reasons[id(owner)])))
+        seen.add(owner.key)
+    for p in resp.co_responsible():
+        if p.key not in seen and p.key in units:
+            seen.add(p.key)
+            parties.append(("co_responsible", units[p.key], None, out.json(reasons[id(p)])))
+    lseen = set()
+    for p in resp.leaders:
+        if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
+            lseen.add((p.key, p.role))
+            parties.append((p.role, None, leaders[p.key], out.json(reasons[id(p)])))
+    return cols, parties
+
+
+def _write(session, rows, hits, routes, cfg, now, name, tick) -> None:
+    """Bulk writes in the session's transaction: ``COPY`` on PostgreSQL, one
+    ``executemany`` per table on SQLite — issues (ids reserved first, so recurrence
+    links and children go in the same pass), then parties, places, events.
+    """
+    from civgrid.grids.issues.bulk_insert import BulkInserter
+
+    out = BulkInserter(session)
+    try:
+        _write_with(out, session, rows, hits, routes, now, name, tick)
+    finally:
+        out.close()
+
+
+def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
     units = {u.key: u.id for u in session.scalars(select(Unit))}
-    as_dict: dict[int, dict[str, Any]] = {}  # routing answers are shared by a group: serialise once
-
-    def routing_of(resp: Any) -> dict[str, Any]:
-        d = as_dict.get(id(resp))
-        if d is None:
-            d = as_dict[id(resp)] = compact_routing(resp.to_dict())
-        return d
-
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
-    ids: list[int] = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        values = []
-        for k, r in enumerate(part, start):
-            resp = routes[k]
-            owner = resp.owner
-            open_ = KIND[r.state] is Kind.open
-            triage = None
-            if resp.triage == "outside_jurisdiction":
-                triage = "outside_jurisdiction"
-            elif resp.triage is not None:
-                triage = "unroutable"
+    n = len(rows)
+    ids = out.reserve_ids(Issue.__table__, n)
+    groups: dict[int, tuple[tuple, list]] = {}  # id(routing answer) -> shared parts
+    for resp in routes:
+        if id(resp) not in groups:
+            groups[id(resp)] = _group_parts(resp, units, leaders, out)
+    geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
+    now_db = out.ts(now)
+    who = f"import:{name}"
+    name_json = json.dumps(name, ensure_ascii=False)
+    false, true = out.flag(False), out.flag(True)
+    closed_state = State.closed
+
+    def issues() -> Iterable[tuple]:
+        for k, r in enumerate(rows):
+            shared = groups[id(routes[k])][0]
+            state = r.state
+            reported = out.ts(r.reported_at)
             prev = getattr(r, "prev", None)
-            values.append(
-                {
-                    "version": 1,
-                    "idempotency_key": r.key,
-                    "request_hash": None,
-                    "state": r.state,
-                    "category_code": r.category,
-                    "source": r.source,
-                    "priority": "normal",
-                    "description": r.description,
-                    "address": r.address,
-                    "reporter_who": f"import:{name}",
-                    "reporter_role": "system",
-                    "reporter_unit_key": None,
-                    "reporter_name": None,
-                    "reporter_contact": None,
-                    "anonymous": False,
-                    "lon": r.lon,
-                    "lat": r.lat,
-                    "geom": __import__("shapely").Point(r.lon, r.lat),
-                    "input_crs": None,
-                    "input_lon": r.input_lon,
-                    "input_lat": r.input_lat,
-                    "location_source": "point",
-                    "generation_id": resp.generation_id,
-                    "county_code": resp.county.code if resp.county else None,
-                    "township_code": resp.township.code if resp.township else None,
-                    "community_code": resp.community.code if resp.community else None,
-                    "unit_grid_code": resp.unit_grid.code if resp.unit_grid else None,
-                    "road_section_code": resp.road_section.code if resp.road_section else None,
-                    "routing": routing_of(resp),
-                    "triage_reason": triage,
-                    "owner_unit_id": units.get(owner.key) if owner is not None else None,
-                    "reported_at": r.reported_at,
-                    "created_at": now,
-                    "updated_at": now,
-                    "assigned_at": r.reported_at if r.state is not State.triage else None,
-                    "deadline": r.deadline,
-                    "deadline_rule": None,
-                    "submitted_at": None,
-                    "closed_at": r.closed_at,
-                    "overdue": bool(open_ and r.deadline and r.deadline < now),
-                    "escalated": False,
-                    "extension_pending": False,
-                    "overdue_at": None,
-                    "escalated_at": None,
-                    "return_count": 0,
-                    "extension_count": 0,
-                    "duplicate_count": 0,
-                    "notice_count": 0,
-                    "duplicate_of_id": None,
-                    "recurrence_of_id": None if prev is None else prev,  # row index, fixed below
-                    "repeat_count": getattr(r, "repeat", 0),
-                    "measures": None,
-                    "reinspection_result": "passed" if r.state is State.closed else None,
-                    "reinspection_note": None,
-                    "attributes": {"import": {"file": name, "row": r.row}},
-                }
+            overdue = KIND[state] is Kind.open and r.deadline is not None and r.deadline < now
+            yield (
+                ids[k],
+                1,
+                r.key,
+                state.value,
+                r.category,
+                r.source,
+                "normal",
+                r.description,
+                r.address,
+                who,
+                "system",
+                false,
+                r.lon,
+                r.lat,
+                geoms[k],
+                r.input_lon,
+                r.input_lat,
+                "point",
+                *shared,
+                reported,
+                now_db,
+                now_db,
+                reported if state is not State.triage else None,
+                out.ts(r.deadline),
+                out.ts(r.closed_at),
+                true if overdue else false,
+                false,
+                false,
+                0,
+                0,
+                0,
+                0,
+                None if prev is None else ids[prev],
+                getattr(r, "repeat", 0),
+                "passed" if state is closed_state else None,
+                f'{{"import": {{"file": {name_json}, "row": {r.row}}}}}',
             )
-        got = (
-            session.execute(
-                insert(Issue).returning(Issue.id, sort_by_parameter_order=True),
-                [{**v, "recurrence_of_id": None} for v in values],
+            if k % 50_000 == 0:
+                tick("write", k, n)
+
+    out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+
+    def parties() -> Iterable[tuple]:
+        for k in range(n):
+            iid = ids[k]
+            for role, unit_id, leader_id, reason in groups[id(routes[k])][1]:
+                yield (iid, role, unit_id, leader_id, reason)
+
+    out.insert(IssueParty.__table__, _PARTY_COLUMNS, parties())
+
+    def places() -> Iterable[tuple]:
+        for k in range(n):
+            iid = ids[k]
+            for layer, hs in hits[k].items():
+                for h in hs[:1] if layer == "road_section" else hs:
+                    yield (iid, layer, h.info.code, round(h.distance_m, 1))
+
+    out.insert(IssuePlace.__table__, _PLACE_COLUMNS, places())
+
+    def events() -> Iterable[tuple]:
+        for k, r in enumerate(rows):
+            yield (
+                ids[k],
+                now_db,
+                "import",
+                None,
+                r.state.value,
+                who,
+                "system",
+                None,
+                f'{{"file": {name_json}, "row": {r.row}}}',
             )
-            .scalars()
-            .all()
-        )
-        ids.extend(got)
-        tick("write", min(start + chunk, len(rows)), len(rows))
-    # links to earlier rows (recurrences), parties, places, events
-    from sqlalchemy import bindparam, update
 
-    links = [
-        {"b_id": ids[k], "b_prev": ids[r.prev]}
-        for k, r in enumerate(rows)
-        if getattr(r, "prev", None) is not None
-    ]
-    if links:
-        session.execute(
-            update(Issue.__table__)
-            .where(Issue.__table__.c.id == bindparam("b_id"))
-            .values(recurrence_of_id=bindparam("b_prev")),
-            links,
-        )
-    reason_cache: dict[int, dict[int, dict[str, Any]]] = {}
-
-    def reasons_of(resp: Any) -> dict[int, dict[str, Any]]:
-        got = reason_cache.get(id(resp))
-        if got is None:
-            parts = [*resp.co_responsible(), *resp.leaders]
-            got = reason_cache[id(resp)] = {id(p): p.reason.to_dict() for p in parts}
-            if resp.owner is not None:
-                got[id(resp.owner)] = {
-                    **resp.owner.reason.to_dict(),
-                    "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
-                }
-        return got
-
-    parties, places, events = [], [], []
-    for k, r in enumerate(rows):
-        resp, iid = routes[k], ids[k]
-        owner = resp.owner
-        seen = set()
-        reasons = reasons_of(resp)
-        if owner is not None and owner.key in units:
-            parties.append(
-                {
-                    "issue_id": iid,
-                    "role": "owner",
-                    "unit_id": units[owner.key],
-                    "leader_id": None,
-                    "reason": reasons[id(owner)],
-                }
-            )
-            seen.add(owner.key)
-        for p in resp.co_responsible():
-            if p.key not in seen and p.key in units:
-                seen.add(p.key)
-                parties.append(
-                    {
-                        "issue_id": iid,
-                        "role": "co_responsible",
-                        "unit_id": units[p.key],
-                        "leader_id": None,
-                        "reason": reasons[id(p)],
-                    }
-                )
-        lseen = set()
-        for p in resp.leaders:
-            if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
-                lseen.add((p.key, p.role))
-                parties.append(
-                    {
-                        "issue_id": iid,
-                        "role": p.role,
-                        "unit_id": None,
-                        "leader_id": leaders[p.key],
-                        "reason": reasons[id(p)],
-                    }
-                )
-        for layer, hs in hits[k].items():
-            for h in hs[:1] if layer == "road_section" else hs:
-                places.append(
-                    {
-                        "issue_id": iid,
-                        "layer": layer,
-                        "code": h.info.code,
-                        "distance_m": round(h.distance_m, 1),
-                    }
-                )
-        events.append(
-            {
-                "issue_id": iid,
-                "at": now,
-                "action": "import",
-                "from_state": None,
-                "to_state": r.state.value,
-                "actor_who": f"import:{name}",
-                "actor_role": "system",
-                "actor_unit_key": None,
-                "note": None,
-                "data": {"file": name, "row": r.row},
-            }
-        )
-    for table, vals in ((IssueParty, parties), (IssuePlace, places), (IssueEvent, events)):
-        for start in range(0, len(vals), chunk * 4):
-            session.execute(insert(table), vals[start : start + chunk * 4])
+    out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    tick("write", n, n)
 
 
 def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) -> list[dict]:
@@ -742,37 +792,46 @@ def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) ->
 
     Columns use the Chinese headers of an office spreadsheet; coordinates are WGS84.
     """
+    import shapely
+
     rng = np.random.default_rng(seed)
     grids = store.areas(layer="unit_grid")
     if not grids:
         raise InvalidInputError("no unit grids: load the demo county first", field="store")
     cats = ["乱堆乱倒", "占道经营", "烟蒂烟头", "乱停乱放", "牛皮癣小广告", "公共厕所", "垃圾盲区"]
-    bounds = np.array([g.geom.bounds for g in grids])
+    geoms = np.array([g.geom for g in grids], dtype=object)
+    bounds = shapely.bounds(geoms)
     pick = rng.integers(len(grids), size=n)
+    x, y = np.empty(n), np.empty(n)
+    todo = np.arange(n)
+    for _ in range(50):  # rejection sampling inside each row's grid, all rows at once
+        b = bounds[pick[todo]]
+        x[todo] = rng.uniform(b[:, 0], b[:, 2])
+        y[todo] = rng.uniform(b[:, 1], b[:, 3])
+        todo = todo[~shapely.contains_xy(geoms[pick[todo]], x[todo], y[todo])]
+        if todo.size == 0:
+            break
     t0 = datetime(year, 1, 1, 8, 0)
+    minutes = rng.integers(0, 360 * 24 * 60, size=n).tolist()
+    closed = (rng.random(n) < 0.9).tolist()
+    hours = rng.uniform(2, 96, size=n).tolist()
+    cat = rng.integers(len(cats), size=n).tolist()
+    source = SOURCE_LABELS[Source.grid_worker]
+    labels = DEFAULT_LABELS[State.closed], DEFAULT_LABELS[State.rectifying]
     rows = []
-    for i, g in enumerate(pick.tolist()):
-        geom = grids[g].geom
-        minx, miny, maxx, maxy = bounds[g]
-        for _ in range(50):
-            x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-            if geom.contains(__import__("shapely").Point(x, y)):
-                break
-        rep = t0 + timedelta(minutes=int(rng.integers(0, 360 * 24 * 60)))
-        closed = rng.random() < 0.9
+    for i, (lon, lat) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
+        rep = t0 + timedelta(minutes=minutes[i])
         rows.append(
             {
                 "问题编号": f"S{seed}-{i}",
-                "经度": float(x),
-                "纬度": float(y),
-                "问题类别": cats[int(rng.integers(len(cats)))],
-                "问题来源": SOURCE_LABELS[Source.grid_worker],
+                "经度": lon,
+                "纬度": lat,
+                "问题类别": cats[cat[i]],
+                "问题来源": source,
                 "发现时间": rep.strftime("%Y-%m-%d %H:%M"),
-                "办理状态": DEFAULT_LABELS[State.closed if closed else State.rectifying],
-                "结案时间": (rep + timedelta(hours=float(rng.uniform(2, 96)))).strftime(
-                    "%Y-%m-%d %H:%M"
-                )
-                if closed
+                "办理状态": labels[0] if closed[i] else labels[1],
+                "结案时间": (rep + timedelta(hours=hours[i])).strftime("%Y-%m-%d %H:%M")
+                if closed[i]
                 else None,
             }
         )

@@ -1,0 +1,66 @@
+"""What every benchmark shares: targets that can be overridden, and an exit status that fails.
+
+A benchmark states each target with :func:`target` (its default is the issue's
+figure) and ends with :func:`exit_status`: 1 when a target was missed or a peer
+(PostGIS) failed to run, else 0. ``bench/run.py`` (``make bench``) ORs the
+statuses, so ``make bench`` fails with any benchmark.
+
+Overrides (tests of the harness, or a slower machine on purpose) come from the
+environment: ``CIVGRID_BENCH_TARGETS="backfill_sqlite_rows_s=1e12,snap_full_mpts=0"``.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "CIVGRID_BENCH_TARGETS"
+
+
+def overrides(env: str | None = None) -> dict[str, float]:
+    """The ``key=value`` pairs of :data:`ENV` (``env`` replaces the variable's value).
+
+    >>> overrides("a=1, b=2.5e3")
+    {'a': 1.0, 'b': 2500.0}
+    >>> overrides("")
+    {}
+    """
+    text = os.environ.get(ENV, "") if env is None else env
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise SystemExit(f"{ENV}: {part!r} is not key=value")
+        out[key.strip()] = float(value)
+    return out
+
+
+def target(key: str, default: float) -> float:
+    """The target ``key``: ``default`` unless :data:`ENV` overrides it."""
+    return overrides().get(key, default)
+
+
+class Outcome:
+    """Targets met or missed, and peers that failed, of one benchmark run."""
+
+    def __init__(self) -> None:
+        self.missed: list[str] = []
+        self.failed: list[str] = []
+
+    def check(self, name: str, ok: bool) -> str:
+        """Record a target; returns ``met`` or ``MISSED`` for the printed line."""
+        if not ok:
+            self.missed.append(name)
+        return "met" if ok else "MISSED"
+
+    def peer_failed(self, name: str, why: str) -> None:
+        """A peer that could not run fails the benchmark (its target is not dropped)."""
+        self.failed.append(f"{name} ({why})")
+
+    def exit_status(self) -> int:
+        """Print the summary line; 1 if anything was missed or failed."""
+        bad = [*(f"MISSED {m}" for m in self.missed), *(f"FAILED {f}" for f in self.failed)]
+        print("targets: " + ("all met" if not bad else "; ".join(bad)), flush=True)
+        return 1 if bad else 0
