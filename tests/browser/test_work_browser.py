@@ -298,6 +298,7 @@ def test_expired_session_goes_to_login_and_back(browser, server, place):
     name, _ = ensure_user(server.app.state.store, "uh-expired", "unit_handler", unit=unit)
     ctx = context(browser, server, None)
     pg = new_page(ctx)
+    pg.clock.install()  # the page's clock runs on, and can be moved forward
     try:
         pg.goto(f"{server}/issues/{d['id']}")
         pg.fill("#username", name)
@@ -305,9 +306,10 @@ def test_expired_session_goes_to_login_and_back(browser, server, place):
         with pg.expect_navigation():
             pg.click("#login")
         assert pg.url == f"{server}/issues/{d['id']}"
-        # used: the session renews (a fresh HttpOnly cookie)
+        # used: six minutes later a key press renews the session (a fresh HttpOnly cookie)
+        pg.clock.fast_forward("06:00")
         with pg.expect_response("**/session/renew") as renewed:
-            pg.evaluate("civgridWork.renew()")
+            pg.keyboard.press("Tab")
         assert renewed.value.status == 200
         assert "HttpOnly" in (renewed.value.header_value("set-cookie") or "")
         # expired: the next action leads to the login page, then back here
