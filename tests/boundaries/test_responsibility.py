@@ -56,7 +56,7 @@ def test_demo_files_give_every_place_a_unit_and_a_person_title():
     places = [("unit_grid", p["code"]) for p in _features("unit_grids")]
     places += [("road_section", p["code"]) for p in _features("road_sections")]
     places += [("key_site", p["code"]) for p in _features("key_sites")]
-    assert len(places) == 140 + 72 + 42
+    assert len(places) == 140 + 85 + 55  # the countryside: 13 through roads, 13 seats
     assert [p for p in places if p not in held] == []
     kinds = {p["code"]: p["kind"] for p in _features("unit_grids")}
     titles = {
@@ -82,7 +82,7 @@ def test_demo_files_give_every_place_a_unit_and_a_person_title():
 def test_demo_county_has_no_gaps(demo_store):
     report = responsibility_gaps(demo_store, at=DAY)
     assert report.ok and report.gaps == [] and report.by_township == []
-    assert report.places == {"unit_grid": 140, "road_section": 72, "key_site": 42}
+    assert report.places == {"unit_grid": 140, "road_section": 85, "key_site": 55}
     r = _check(demo_store)
     assert r.exit_code == 0, r.output
     assert "0 gap(s)" in r.output and "Result: OK" in r.output

@@ -30,7 +30,7 @@ def test_layers_counts_heat_and_leaders_on_postgis(pg_client):
     c = pg_client
     comm = c.get("/api/v1/layers/community.geojson?zoom=13").json()
     assert len(comm["features"]) == 14 and comm["display_crs"] == "gcj02"
-    assert len(c.get("/api/v1/layers/key_site_zone.geojson").json()["features"]) == 42
+    assert len(c.get("/api/v1/layers/key_site_zone.geojson").json()["features"]) == 55
     issues = c.get("/api/v1/layers/issues.geojson").json()
     assert issues["count"] > 20
     # counts per community agree with the issue list of the issue API

@@ -35,7 +35,7 @@ def test_no_gaps_on_the_demo_county(make_client):
     client = make_client()
     data = client.get("/api/v1/responsibility/gaps").json()
     assert data["ok"] is True and data["gaps"] == [] and data["gap_count"] == 0
-    assert data["places"] == {"unit_grid": 140, "road_section": 72, "key_site": 42}
+    assert data["places"] == {"unit_grid": 140, "road_section": 85, "key_site": 55}
     html = client.get("/responsibility/gaps").text
     assert 'id="cg-gap-ok"' in html and "<b>0</b> 处" in html
     home = client.get("/").text
