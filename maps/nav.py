@@ -53,7 +53,7 @@ NAV_LINKS: tuple[NavLink, ...] = (
         "通报（预览）",
         frozenset({"admin", "dispatcher", "inspector", "viewer"}),
     ),
-    NavLink("/responsibility/gaps", "责任空白", frozenset({"admin", "dispatcher", "viewer"})),
+    NavLink("/responsibility/gaps", "责任空白清单", frozenset({"admin", "dispatcher", "viewer"})),
     NavLink("/docs", "接口文档", _CC),
 )
 

@@ -160,6 +160,7 @@ def command_center_map(
     state_labels: Mapping[str, str] | None = None,
     links: Sequence[tuple[str, str]] = (),
     subtitle: str = "指挥中心地图",
+    may_dispatch: bool = True,
 ) -> folium.Map:
     """The command-center map (指挥中心地图).
 
@@ -198,6 +199,10 @@ def command_center_map(
     links : sequence of (label, href)
         Navigation links in the header.
     subtitle : str
+    may_dispatch : bool
+        Whether the user may dispatch and reassign (``issue.dispatch``). Without it
+        the page has no draw tool, no 交办/改派 buttons, no undo and no unit list: only
+        the details (tools a role may not use are not shown).
 
     Returns
     -------
@@ -222,6 +227,9 @@ def command_center_map(
         acts.setdefault("options", f"{api}/issues/{{id}}/dispatch-options")
         acts.setdefault("bulk", f"{api}/issues/bulk-reassign")
         acts.setdefault("undo", f"{api}/issue-batches/{{batch}}/undo")
+    if not may_dispatch:
+        acts = {k: v for k, v in acts.items() if k == "detail"}
+        units = ()
     cfg.update(
         {
             "page": "command",

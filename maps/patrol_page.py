@@ -54,11 +54,11 @@ def _panel(
 <div class="cg-panel cg-panel-left cg-patrol-panel" id="cg-patrol-panel">
   <div class="cg-panel-head"><h3>巡查计划与覆盖</h3></div>
   <div class="cg-panel-body">
-    <form id="cg-patrol-form" method="get" action="/patrol">
+    <form id="cg-patrol-form" method="get" action="/patrol" data-perm="patrol.read">
       <label>月份 <input type="month" name="month" value="{escape(month)}"></label>
       <label>督查组 <select name="team">{opts}</select></label>
       <label>日期 <input type="date" name="date" value="{escape(day or "")}"></label>
-      <button type="submit">查看</button>
+      <button type="submit" data-perm="patrol.read">查看</button>
     </form>
     <div id="cg-patrol-summary" class="cg-muted">加载中…</div>
     <ol id="cg-patrol-route"></ol>

@@ -234,7 +234,8 @@ def bulletin_html(
     cases = "".join(
         f"<tr><td>{_e(h['unit_name'])}</td><td>{_e(_LEVELS.get(h['level'], h['level']))}</td>"
         f"<td>{_e(h['label'])}</td><td>{_e(h.get('action_label'))}</td>"
-        f"<td>{'<br>'.join(_e(f) for f in h['facts'][:6])}</td></tr>"
+        f"<td>{'<br>'.join(_e(f) for f in h['facts'][:6])}</td>"
+        f"<td class='cite'>{_e(h.get('citation') or '')}</td></tr>"
         for h in c.get("cases", [])
     )
     negs = (
@@ -256,7 +257,7 @@ def bulletin_html(
     heat = _e(c.get("heat_link"))
     case_head = (
         '<table id="cg-cases"><thead><tr><th>单位</th><th>层级</th><th>情形</th>'
-        "<th>处理建议</th><th>事实依据</th></tr></thead><tbody>"
+        "<th>处理建议</th><th>事实依据</th><th>依据条款</th></tr></thead><tbody>"
     )
     parts = [
         '<p class="nav noprint"><a href="/">首页</a><a href="/scores">考核排名</a>',

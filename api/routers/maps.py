@@ -196,6 +196,7 @@ def command_center_page(
         units=reassign_units(session),
         api=API,
         links=_NAV,
+        may_dispatch=Perm.issue_dispatch in scope.permissions,
     )
     return _html(m)
 

@@ -30,6 +30,7 @@ from civgrid.grids.boundaries.models import (
     Layer,
     RoadSection,
     Role,
+    Shop,
     SubjectKind,
 )
 from civgrid.grids.boundaries.responsibility import responsibility_gaps
@@ -123,6 +124,9 @@ def responsibility_rows(
                 names[(Layer.road_section, r.code)] = (r.name, None)
             for k in s.execute(select(KeySite.code, KeySite.name).where(valid_in(KeySite, gen.id))):
                 names[(Layer.key_site, k.code)] = (k.name, None)
+            # the shop register (门前五包) is not versioned by generation: in force as it is
+            for sh in s.execute(select(Shop.code, Shop.name)):
+                names[(Layer.shop, sh.code)] = (sh.name, None)
         cats = {c.code: c.name for c in s.scalars(select(Category))}
         rows = s.scalars(
             select(Assignment)

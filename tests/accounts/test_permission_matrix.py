@@ -754,6 +754,46 @@ MATRIX.update(
     }
 )
 
+# the field app (/m/, issue 22): the shell, the report, the queue and the receipt status
+# serve everyone (citizens report without an account); the work pages need the
+# permission of their work; visit photos go with patrol read/write
+_TRANSITION_ROLES = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker")
+
+
+def _visit_photo_post(w, role, out):
+    from support.mapdata import PNG
+
+    files = [("photos", ("p.png", PNG, "image/png"))]
+    return f"/api/v1/patrol/visits/{seeded(w).visits[0]['id']}/photos", {"files": files}
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/receipts/{receipt}"): Entry(
+            get("/api/v1/receipts/987654-000000"),
+            same(404),  # a forged number: not found
+        ),
+        ("GET", "/api/v1/patrol/visit-photos/{photo_id}"): Entry(
+            get("/api/v1/patrol/visit-photos/987654"), allow(PATROL_READERS, 404)
+        ),
+        ("POST", "/api/v1/patrol/visits/{visit_id}/photos"): _entry(
+            _ps(_visit_photo_post), allow(PATROL_WRITERS, PASS)
+        ),
+        ("GET", "/m"): Entry(get("/m"), same(200)),
+        ("GET", "/m/"): Entry(get("/m/"), same(200)),
+        ("GET", "/m/report"): Entry(get("/m/report"), same(200)),
+        ("GET", "/m/queue"): Entry(get("/m/queue"), same(200)),
+        ("GET", "/m/status"): Entry(get("/m/status"), same(200)),
+        ("GET", "/m/manifest.webmanifest"): Entry(get("/m/manifest.webmanifest"), same(200)),
+        ("GET", "/m/sw.js"): Entry(get("/m/sw.js"), same(200)),
+        ("GET", "/m/icon-{size}.png"): Entry(get("/m/icon-192.png"), same(200)),
+        ("GET", "/m/day"): Entry(get("/m/day"), allow(PATROL_READERS, public=303)),
+        ("GET", "/m/reinspect"): Entry(get("/m/reinspect"), allow(_TRANSITION_ROLES, public=303)),
+        ("GET", "/m/mine"): Entry(get("/m/mine"), allow(_TRANSITION_ROLES, public=303)),
+        ("GET", "/m/track"): Entry(get("/m/track"), allow(PATROL_WRITERS, public=303)),
+    }
+)
+
 
 # --------------------------------------------------------------------------- assessment points
 

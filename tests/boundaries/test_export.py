@@ -11,7 +11,10 @@ from civgrid.grids.boundaries.export import responsibility_rows, write_responsib
 
 def test_responsibility_rows_name_every_object(demo_store):
     rows = responsibility_rows(demo_store, at=date(2024, 1, 1))
-    assert len(rows) == 667 and all(r.in_generation for r in rows)
+    # 518 of the central city, 65 of the countryside (seats, through roads), 84 shops
+    assert len(rows) == 518 + 65 + 84 and all(r.in_generation for r in rows)
+    shops = [r for r in rows if r.layer == "shop"]
+    assert len(shops) == 84 and all(r.object_name for r in shops)  # named, in force
     contract = [r for r in rows if r.role == "contract"]
     assert len(contract) == 14 and all(r.subject_kind == "leader" for r in contract)
     assert {r.parent_name for r in contract} == {"赊店镇", "潘河街道", "赵河街道"}
@@ -34,7 +37,7 @@ def test_workbook_sheets_and_content(demo_store, tmp_path):
         "说明",
     ]
     main = list(wb["责任清单"].iter_rows(values_only=True))
-    assert main[0][:5] == ("图层", "编码", "名称", "上级区域", "职责") and len(main) == 668
+    assert main[0][:5] == ("图层", "编码", "名称", "上级区域", "职责") and len(main) == 1 + 667
     towns = {r[1]: r for r in wb["乡镇联系领导"].iter_rows(min_row=2, values_only=True)}
     assert len(towns) == 16 and towns["郝寨镇"][2].count("（L") == 1
     comms = list(wb["社区分包联建"].iter_rows(min_row=2, values_only=True))

@@ -56,7 +56,7 @@ def test_demo_files_give_every_place_a_unit_and_a_person_title():
     places = [("unit_grid", p["code"]) for p in _features("unit_grids")]
     places += [("road_section", p["code"]) for p in _features("road_sections")]
     places += [("key_site", p["code"]) for p in _features("key_sites")]
-    assert len(places) == 140 + 85 + 55
+    assert len(places) == 140 + 85 + 55  # the countryside: 13 through roads, 13 seats
     assert [p for p in places if p not in held] == []
     kinds = {p["code"]: p["kind"] for p in _features("unit_grids")}
     titles = {

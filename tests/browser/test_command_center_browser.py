@@ -118,7 +118,10 @@ def test_dispatch_with_the_preselected_unit(page, server, world, img):
     issue_id = world["dispatch"]["id"]
     opts = api(server, world, f"/api/v1/issues/{issue_id}/dispatch-options")
     assert opts["suggested"]
-    page.goto(f"{server}/issues/{issue_id}")
+    page.goto(f"{server}/queue?view=triage")  # from the triage queue (待分拣)
+    with page.expect_navigation():
+        page.click(f"#cg-row-{issue_id} a")
+    assert page.url == f"{server}/issues/{issue_id}"
     form = "#cg-form-dispatch"
     assert page.eval_on_selector(f"{form} select[name=unit]", "s => s.value") == opts["suggested"]
     assert "建议交办给" in page.inner_text("#cg-dispatch-suggest")

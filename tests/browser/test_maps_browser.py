@@ -136,6 +136,7 @@ def test_command_center_map(page, server, img):
     ):
         assert label in overlay, label
     counts = page.evaluate("civgrid.state.layerCounts")
+    # 42 key sites of the central city and the 13 rural township seats (issue 24)
     assert counts["township"] == 16 and counts["community"] == 14 and counts["key_site"] == 55
     # as many issue markers as the API returns for the page's own query
     url = page.evaluate("civgrid.state.lastIssueUrl")
@@ -171,6 +172,39 @@ def test_command_center_map(page, server, img):
     page.wait_for_selector(".cg-issue-popup", timeout=20_000)
     popup = page.inner_text(".leaflet-popup-content")
     assert "主办单位" in popup and "认定依据" in popup and "上报时间" in popup
+
+
+def test_central_city_layer_and_the_central_rural_split(page, server, img):
+    """Issue 24: the central city (中心城区) is a layer of the command-center map; the 城乡
+    filter shows the central or the rural issues, as the API counts them, and the two
+    add up to the county's."""
+    open_page(page, server + "/map")
+    overlays = page.locator(".leaflet-control-layers-overlays label")
+    overlays.filter(has_text="中心城区").locator("input").check()
+    page.wait_for_function("() => civgrid.state.layerCounts.central_city === 1")
+    wait_loaded(page)
+    page.screenshot(path=str(img / "map-central-city.png"))
+    url = page.evaluate("civgrid.state.lastIssueUrl")
+    everything = api(server, url)["count"]
+    assert page.evaluate("civgrid.state.issueCount") == everything > 0
+    # the county's issues (the simulation also reports a few just outside it)
+    county = api(server, "/api/v1/layers/county.geojson")["features"][0]["id"]
+    in_county = api(server, f"{url}&area={county}")["count"]
+    shown = {}
+    for zone in ("central", "rural"):
+        page.select_option("#cg-f-zone", zone)
+        page.wait_for_function(f"() => civgrid.state.lastIssueUrl.includes('zone={zone}')")
+        wait_loaded(page)
+        shown[zone] = page.evaluate("civgrid.state.issueCount")
+        assert shown[zone] == api(server, page.evaluate("civgrid.state.lastIssueUrl"))["count"]
+    assert shown["central"] > 0 and shown["rural"] > 0, shown
+    assert shown["central"] + shown["rural"] == in_county
+    # the issue list API splits the same way
+    totals = {
+        z: api(server, f"/api/v1/issues?limit=1&{z}")["total"]
+        for z in (f"area={county}", "zone=central", "zone=rural")
+    }
+    assert totals["zone=central"] + totals["zone=rural"] == totals[f"area={county}"], totals
 
 
 def _reassignable(page) -> dict:

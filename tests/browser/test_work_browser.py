@@ -268,6 +268,35 @@ def test_admin_and_grid_worker_log_in_and_reach_home(browser, server, place, img
         assert history(server, mine["id"])[0] == "report"
 
 
+def test_viewer_lands_on_the_map_and_is_offered_no_tool(browser, server, place, img):
+    """The viewer's home is the map: issues with their details, and no draw tool, no
+    交办/改派 button (they would be refused)."""
+    d = report(server, place)
+    ctx = context(browser, server, "viewer")
+    pg = new_page(ctx)
+    try:
+        pg.goto(f"{server}/")
+        assert pg.url == f"{server}/map"
+        pg.wait_for_function(
+            "() => window.civgrid && civgrid.state.ready && civgrid.state.loading === 0",
+            timeout=60_000,
+        )
+        assert d["id"] in pg.evaluate("civgrid.state.issueMarkers.map(m => m.cgProps.id)")
+        assert pg.locator(".leaflet-draw").count() == 0
+        pg.evaluate(
+            f"""() => {{ const m = civgrid.state.issueMarkers.find(x => x.cgProps.id === {d["id"]});
+            civgrid.ctx.issues.group.zoomToShowLayer(m, () => m.openPopup()); }}"""
+        )
+        pg.wait_for_selector(".cg-issue-popup", timeout=20_000)
+        assert "详情与处理记录" in pg.inner_text(".cg-issue-popup")
+        assert pg.locator(".cg-issue-popup [data-cg-reassign]").count() == 0
+        pg.screenshot(path=str(img / "work-viewer-map.png"))
+        assert pg.errors == [], pg.errors
+    finally:
+        ctx.close()
+    assert history(server, d["id"]) == ["report"]
+
+
 def test_phone_layout_of_the_issue_page_and_queue(browser, server, place, img):
     d = report(server, place)
     ctx = context(browser, server, "unit_handler", PHONE, unit=d["owner_unit"]["key"])
@@ -298,6 +327,7 @@ def test_expired_session_goes_to_login_and_back(browser, server, place):
     name, _ = ensure_user(server.app.state.store, "uh-expired", "unit_handler", unit=unit)
     ctx = context(browser, server, None)
     pg = new_page(ctx)
+    pg.clock.install()  # the page's clock runs on, and can be moved forward
     try:
         pg.goto(f"{server}/issues/{d['id']}")
         pg.fill("#username", name)
@@ -305,9 +335,10 @@ def test_expired_session_goes_to_login_and_back(browser, server, place):
         with pg.expect_navigation():
             pg.click("#login")
         assert pg.url == f"{server}/issues/{d['id']}"
-        # used: the session renews (a fresh HttpOnly cookie)
+        # used: six minutes later a key press renews the session (a fresh HttpOnly cookie)
+        pg.clock.fast_forward("06:00")
         with pg.expect_response("**/session/renew") as renewed:
-            pg.evaluate("civgridWork.renew()")
+            pg.keyboard.press("Tab")
         assert renewed.value.status == 200
         assert "HttpOnly" in (renewed.value.header_value("set-cookie") or "")
         # expired: the next action leads to the login page, then back here

@@ -16,8 +16,8 @@ LAYER_SIZES = {
     "township": 16,
     "community": 14,
     "unit_grid": 140,
-    "road_section": 85,
-    "key_site": 55,
+    "road_section": 85,  # 72 streets of the central city + 13 rural through roads
+    "key_site": 55,  # 42 sites of the central city + 13 township seats
     "key_site_zone": 55,
     "supervision_area": 4,
 }

@@ -45,6 +45,27 @@ def test_command_center_page(make_client):
     assert cfg["stateLabels"]["rectifying"] == "整改中"
 
 
+def test_command_map_shows_dispatch_tools_only_to_who_may_dispatch(make_client):
+    """Issue 21: tools a role may not use are not shown — the draw tool, the 交办/改派
+    buttons, the batch undo and the unit list need ``issue.dispatch``."""
+    from civgrid.grids.accounts.permissions import ROLE_PERMISSIONS, Perm, Role
+
+    client = make_client()
+    for role in ("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer"):
+        headers = client.as_user(role, unit="D03" if role == "unit_handler" else None)
+        if role == "leader":
+            headers = client.as_user(role, leader="L01")
+        r = client.get("/map", headers=headers)
+        assert r.status_code == 200, (role, r.text[:200])
+        cfg = page_config(r.text, "initCommandMap")
+        may = Perm.issue_dispatch in ROLE_PERMISSIONS[Role(role)]
+        assert may == (role in ("admin", "dispatcher")), role
+        assert cfg["draw"] is may, role
+        assert ("reassign" in cfg["actions"]) is may and ("bulk" in cfg["actions"]) is may, role
+        assert ("undo" in cfg["actions"]) is may and bool(cfg["units"]) is may, role
+        assert cfg["actions"]["detail"] == "/api/v1/issues/{id}", role
+
+
 def test_gcj02_basemap_page(make_client):
     html = make_client(basemap_url="amap").get("/map").text
     cfg = page_config(html, "initCommandMap")

@@ -116,7 +116,8 @@ def _issues_in_every_state(w) -> list[int]:
 
 def test_every_control_carries_a_permission_the_role_holds(world):
     """Walk the work pages per role (home, every queue of the role, issue pages in every
-    state): a control without data-perm, or with a permission the role lacks, fails
+    state; the patrol page, the rankings and the draft bulletin where the role may open
+    them): a control without data-perm, or with a permission the role lacks, fails
     (naming page, role and control)."""
     from civgrid.maps.work_queue import views_for
 
@@ -128,11 +129,13 @@ def test_every_control_carries_a_permission_the_role_holds(world):
         mine = [w.G["id"]] if role == "grid_worker" else [w.X["id"], *ids]
         urls = ["/", *(f"/queue?view={v.key}" for v in views_for(role))]
         urls += [f"/issues/{i}" for i in mine]
+        urls += [u for u in OTHER_PAGES if _opens(w, role, u)]
         for url in urls:
             if role == "viewer" and url == "/":
                 continue  # the viewer's home is the map (another helper's page)
             html = page(w, role, url)
             seen_forms |= set(re.findall(r'id="cg-form-([a-z_]+)"', html))
+            seen_forms |= set(re.findall(r'id="cg-(publish|patrol-form)"', html))
             for tag, perm in controls(html):
                 if perm is None:
                     problems.append(f"{role} {url}: no data-perm on {tag}")
@@ -141,9 +144,21 @@ def test_every_control_carries_a_permission_the_role_holds(world):
     assert not problems, "\n".join(problems)
     # the walk met every action form of this page (else it proves little)
     assert {"accept", "submit", "extension_request", "reinspect", "reopen"} <= seen_forms
+    assert {"publish", "patrol-form"} <= seen_forms  # the other pages' controls were met
 
 
 STAFF = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker", "leader", "viewer")
+#: Server-rendered pages beyond the work pages that carry controls (the patrol view form,
+#: the bulletin's publish button), walked for the roles that may open them.
+OTHER_PAGES = ("/patrol", "/scores", "/scores/bulletin")
+
+
+def _opens(w, role: str, url: str) -> bool:
+    opts = dict(w.roles[role])
+    opts["headers"] = {**opts.get("headers", {}), **HTML}
+    status = w.client.get(url, **opts).status_code
+    assert status in (200, 403), (role, url, status)
+    return status == 200
 
 
 def nav_links(html: str) -> list[str]:

@@ -199,12 +199,12 @@ def test_patrol_page_is_offline(client):
 
 def test_team_upload_and_visit_outcome_links_issue(client, store):
     header = "key,name,leader_key,members,area_codes,unit_keys,base_lon,base_lat,capacity_per_day\n"
-    row = "ST09,第九督查组,L01,组长:1;组员:2,SA02,SO01,112.95,33.05,3\n"
+    row = "ST06,第六督查组,L01,组长:1;组员:2,SA02,SO01,112.95,33.05,3\n"
     dry = client.post(
         "/api/v1/patrol/teams", files={"file": ("t.csv", (header + row).encode(), "text/csv")}
     )
-    assert dry.status_code == 200 and dry.json()["added"] == ["ST09"]
-    assert len(client.get("/api/v1/patrol/teams").json()) == 4
+    assert dry.status_code == 200 and dry.json()["added"] == ["ST06"]
+    assert len(client.get("/api/v1/patrol/teams").json()) == 5
     bad = client.post(
         "/api/v1/patrol/teams",
         params={"commit": "true"},
@@ -217,7 +217,7 @@ def test_team_upload_and_visit_outcome_links_issue(client, store):
         files={"file": ("t.csv", (header + row).encode(), "text/csv")},
     )
     assert ok.json()["committed"] is True
-    assert [t["key"] for t in client.get("/api/v1/patrol/teams").json()][-1] == "ST09"
+    assert [t["key"] for t in client.get("/api/v1/patrol/teams").json()][-1] == "ST06"
 
     client.post("/api/v1/patrol/plans", params={"month": "2026-12"})
     visits = client.get("/api/v1/patrol/plans/2026-12").json()["visits"]

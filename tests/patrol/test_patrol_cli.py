@@ -33,7 +33,7 @@ def test_cli_plan_route_coverage_visit(sqlite_store, tmp_path):
     csv = tmp_path / "teams.csv"
     csv.write_text(
         "key,name,leader_key,members,area_codes,unit_keys,base_lon,base_lat,capacity_per_day\n"
-        "ST09,第九督查组,L01,组长:1,SA01,SO03,112.95,33.07,2\n",
+        "ST06,第六督查组,L01,组长:1,SA01,SO03,112.95,33.07,2\n",
         encoding="utf-8",
     )
     r = _run(url, "teams", "import", str(csv))

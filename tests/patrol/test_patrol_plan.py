@@ -44,7 +44,7 @@ def _mark_done(s, month, kinds):
 def test_demo_teams_are_loaded(store):
     with store.session() as s:
         teams = {t.key: t for t in list_teams(s)}
-        assert sorted(teams) == ["ST01", "ST02", "ST03", "ST04", "ST05"]
+        assert sorted(teams) == ["ST01", "ST02", "ST03", "ST04", "ST05"]  # ST05: the rural team
         assert teams["ST01"].area_codes == ["SA01"]
         assert teams["ST01"].leader_key == "L20"
         assert teams["ST02"].unit_keys == ["SO01", "CM09", "CM10", "CM11"]
@@ -424,30 +424,36 @@ def test_team_with_polygon_area_chinese_headers_and_supervised_units(sqlite_stor
     with sqlite_store.session() as s:
         site = next(k for k in sqlite_store.key_sites(session=s) if k.code == "KS019")  # 县汽车站
         row = (
-            f"ST09,第九督查组,L01,组长：1；组员：2,,PC01,{site.geom.x},{site.geom.y},3,"
+            f"ST06,第六督查组,L01,组长：1；组员：2,,PC01,{site.geom.x},{site.geom.y},3,"
             f'"{_box(site.geom.x, site.geom.y)}"\n'
         )
         rep = import_teams(s, ZH_HEADER + row, commit=True)
         s.commit()
-        assert rep.added == ["ST09"]
-        team = next(t for t in list_teams(s) if t.key == "ST09")
+        assert rep.added == ["ST06"]
+        team = next(t for t in list_teams(s) if t.key == "ST06")
         assert team.area_codes == [] and team.area_geojson["type"] == "Polygon"
         assert team.unit_keys == ["PC01"]
         assert {"role": "组员", "count": 2} in team.members
-        assert import_teams(s, ZH_HEADER + row).unchanged == ["ST09"]  # polygon round-trips
+        assert import_teams(s, ZH_HEADER + row).unchanged == ["ST06"]  # polygon round-trips
         r = compute_plan(s, sqlite_store, "2026-12", campaigns=())
         # the key site inside the team's polygon is its stop now (it lies in SA03 too)
         ks = [v for v in r.visits if v["target_code"] == "KS019" and v["kind"] == "key_site"]
-        assert len(ks) == 2 and {v["team_key"] for v in ks} == {"ST09"}
+        assert len(ks) == 2 and {v["team_key"] for v in ks} == {"ST06"}
         # its supervised unit (a property company) gets a visit to a unit grid it answers for
-        unit = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST09"]
+        unit = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST06"]
         assert len(unit) == 1 and unit[0]["target_layer"] == "unit_grid"
         assert unit[0]["reasons"][0].startswith("supervised unit PC01 ")
         assert "responsible unit of this unit_grid" in unit[0]["reasons"][0]
-        # ST04 supervises the transport bureau (D09): one of its road sections
+        # ST04 supervises the transport bureau (D09): one of its road sections (the demo's
+        # assignments: responsible or road chief, the rural through roads included)
+        d09 = {
+            row.split(",")[4]
+            for row in (DEMO_DIR / "assignments.csv").read_text(encoding="utf-8").splitlines()
+            if row.startswith("unit,D09,") and ",road_section," in row
+        }
         st04 = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST04"]
         assert [v["target_layer"] for v in st04] == ["road_section"]
-        assert st04[0]["target_code"] in {"RS009", "RS033", "RS057"}
+        assert {"RS009", "RS033", "RS057"} < d09 and st04[0]["target_code"] in d09
         sup = r.summary["supervised_units"]
         # ST01–ST03 supervise the street offices and community committees; a committee
         # answers for the building yards and back streets of its community
@@ -463,7 +469,10 @@ def test_team_with_polygon_area_chinese_headers_and_supervised_units(sqlite_stor
         listed = {k for t in list_teams(s) if t.key in central for k in t.unit_keys}
         committees = {k for k in listed & holders if k.startswith("CM")}
         assert len(committees) == 14
-        assert sup["visits"] == 2 + len(committees)
+        # ST05, the rural team, supervises the 13 rural township offices (SO04–SO16)
+        rural = [v for v in r.visits if v["kind"] == "supervised_unit" and v["team_key"] == "ST05"]
+        assert len(rural) == 13
+        assert sup["visits"] == 2 + len(committees) + len(rural)
         assert {v["reasons"][0].split()[2] for v in r.visits if v["kind"] == "supervised_unit"} >= (
             committees
         )

@@ -185,6 +185,14 @@ def test_bulletin_and_case_show_the_citation(client, store):
     assert dec.status_code == 201, dec.text
     hits = dec.json()["content"]["cases"]
     assert hits and all("连续两次被通报批评的" in h["citation"] for h in hits)
+    # the printed bulletin's 问责情形 table has a 依据条款 column with the clause
+    from html import escape
+
+    page = client.get(f"/bulletins/{dec.json()['id']}").text
+    table = page[page.index('<table id="cg-cases">') :]
+    table = table[: table.index("</table>")]
+    assert "<th>依据条款</th>" in table
+    assert all(escape(h["citation"]) in table for h in hits)
     cases = client.post("/api/v1/accountability/cases", json={"period": "2026-12"}).json()
     assert cases["opened"][0]["citation"] == hits[0]["citation"]
     with store.session() as s:  # each publication is a domain event (docs/notifications.md)

@@ -225,6 +225,23 @@ def test_score_page_rankings_and_bulletin_agree(season_url, tmp_path):
             head = f"处置指标综合分 <b>{composite}</b>　名次 {d['rank'] or '—'}"
             assert head in page, (d["code"], d["name"])
             assert "档次" not in page.split("<h2>")[0], d["code"]
+        # and the rankings overview lists the departments with the bulletin's rank and
+        # composite (its first 30 rows)
+        dept = overview[overview.index('<table id="cg-dept">') :]
+        dept = dept[: dept.index("</table>")]
+        rows = re.findall(r"<tr><td class='num'>([^<]*)</td><td>([^<]*)</td>(.*?)</tr>", dept)
+        assert len(rows) == min(30, len(bulletin["departments"]))
+        by_name = {d["name"]: d for d in bulletin["departments"]}
+        ranked = [d for d in bulletin["departments"] if d["rank"] is not None]
+        assert [n for r, n, _ in rows[: len(ranked)]] == [d["name"] for d in ranked[:30]]
+        for rank, name, rest in rows:
+            cells = re.findall(r"<td class='num'>([^<]*)</td>", rest)
+            d = by_name.get(name)
+            if d is None:  # the bulletin leaves out units with nothing filed or due
+                assert (rank, cells[0], cells[1]) == ("—", "0", "0"), name
+                continue
+            assert rank == str(d["rank"] or "—"), d["code"]
+            assert cells[-1] == _shown(d["composite_score"]), d["code"]
 
 
 def test_cli_pairing_work_adjustment_and_annual_bulletin(run, tmp_path):
