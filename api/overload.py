@@ -89,10 +89,11 @@ class LoadShedding:
         self._slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
         self.shed = 0  # counters, for tests and /healthz
         self.dropped = 0
+        self.disconnected = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(UNQUEUED):
-            await self.app(scope, receive, send)
+            await self._run(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)
@@ -114,9 +115,24 @@ class LoadShedding:
                     self.dropped += 1
                     log.info("client left while queued: %s %s", scope["method"], scope["path"])
                     return
-            await self.app(scope, receive, send)
+            await self._run(scope, receive, send)
         finally:
             slots.release()
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; a client that hangs up while its body is read is one log line.
+
+        Starlette raises ``ClientDisconnect`` from ``Request.body()``/``form()``; left
+        alone it reaches the server as a traceback per request under load, though
+        nobody is there to answer and nothing was written.
+        """
+        from starlette.requests import ClientDisconnect
+
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            self.disconnected += 1
+            log.info("client disconnected: %s %s", scope.get("method"), scope.get("path"))
 
 
 async def _peek_disconnect(receive: Receive) -> tuple[bool, Receive]:

@@ -88,3 +88,57 @@ def test_a_request_whose_client_left_while_queued_is_not_run():
 
     sent = asyncio.run(scenario())
     assert ran == [] and sent == [] and mw.dropped == 1
+
+
+def test_a_client_that_hangs_up_mid_body_is_one_log_line(caplog):
+    """ClientDisconnect from reading the body: no exception reaches the server, one line."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    bodies = []
+
+    async def upload(request: Request):
+        bodies.append(await request.body())  # raises ClientDisconnect
+        return PlainTextResponse("stored")
+
+    made: list[LoadShedding] = []
+
+    class Shedding(LoadShedding):
+        def __init__(self, app, **kw):
+            super().__init__(app, **kw)
+            made.append(self)
+
+    # as in create_app: Starlette's error middleware outside, the shedding inside it
+    route = Route("/api/v1/issues", upload, methods=["POST"])
+    app = Starlette(routes=[route], middleware=[Middleware(Shedding, limit=4)])
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"part", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive():
+        return next(messages)
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/issues",
+        "headers": [],
+        "query_string": b"",
+    }
+    with caplog.at_level("INFO", logger="civgrid.api.load"):
+        asyncio.run(app(scope, receive, send))  # raised ClientDisconnect (a 500) before
+    assert bodies == [] and sent == [] and made[0].disconnected == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "civgrid.api.load"]
+    assert lines == ["client disconnected: POST /api/v1/issues"]
+    assert not any(r.exc_info for r in caplog.records)
