@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from civgrid.grids.core.calendar import local_zone
-from civgrid.grids.core.labels import ISSUE_ACTION_LABELS
+from civgrid.grids.core.labels import ISSUE_ACTION_LABELS, SCORE_LINE_LABELS
 from civgrid.grids.issues.dispatching import ROLE_LABELS, place_unit_roles, suggestion_reason
 from civgrid.maps.render import Html, esc
 
@@ -114,7 +114,7 @@ def _when(value: Any) -> str:
 def extension_values(ctx: ActionContext) -> dict[str, Any]:
     """The placeholders of ``issue_actions/extension_decision.html``: the request."""
     req = pending_extension(ctx) or {}
-    kind = "缓办" if req.get("kind") == "postponement" else "延期"
+    kind = "缓办" if req.get("kind") == "postponement" else SCORE_LINE_LABELS["extension"]
     text = (
         f"{esc(kind)}申请：理由“{esc(req.get('reason'))}”，申请延至 "
         f"<b>{esc(_when(req.get('requested_deadline')))}</b>"

@@ -25,7 +25,9 @@ from civgrid.geo.convert import to_geojson_geometry
 from civgrid.geo.crs import gcj02_to_wgs84, normalize_crs, to_wgs84, wgs84_to_gcj02
 from civgrid.grids.boundaries.models import Category
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.core.labels import ISSUE_ACTION_LABELS, UNIT_KIND_LABELS
 from civgrid.grids.issues.models import Issue, Photo
+from civgrid.grids.issues.workflow import DEFAULT_LABELS
 from civgrid.grids.patrol.models import PatrolVisit
 from civgrid.grids.patrol.visit_photos import visit_photo_ids
 from civgrid.maps.assets import STATIC_URL
@@ -47,10 +49,16 @@ PAGES = (
     ("/m/status", "查询回执", "all"),
     ("/m/day", "今日巡查", "staff"),
     ("/m/mine", "我的问题", "staff"),
-    ("/m/reinspect", "待复查", "staff"),
+    ("/m/reinspect", DEFAULT_LABELS["submitted"], "staff"),
     ("/m/track", "轨迹记录", "staff"),
     ("/m/queue", "待发送", "all"),
 )
+
+#: The queue's item kinds that are labels (``field.js`` reads them from the page config).
+QUEUE_KIND_LABELS: dict[str, str] = {
+    "report": ISSUE_ACTION_LABELS["report"],
+    "reinspect": ISSUE_ACTION_LABELS["reinspect"],
+}
 
 
 def _load(name: str) -> str:
@@ -73,11 +81,15 @@ def _env() -> jinja2.Environment:
 def render_field(name: str, **ctx: Any) -> str:
     """Render ``maps/templates/field_<name>.html`` with the common context.
 
-    The script nonce of the response (``script_nonce``) and the static URL are added.
+    The script nonce of the response (``script_nonce``) and the static URL are added,
+    with the labels the pages and ``field.js`` show (``team_label``; the page config's
+    ``queue_kinds``).
     """
     ctx.setdefault("title", "")
     ctx.setdefault("user", None)
     ctx.setdefault("pages", PAGES)
+    ctx.setdefault("team_label", UNIT_KIND_LABELS["supervision_team"])
+    ctx["config"] = {"queue_kinds": QUEUE_KIND_LABELS, **(ctx.get("config") or {})}
     return (
         _env()
         .get_template(f"field_{name}.html")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civgrid.grids.accounts.permissions import Perm, Role, workflow_role
-from civgrid.grids.core.labels import ISSUE_ACTION_LABELS
+from civgrid.grids.core.labels import ISSUE_ACTION_LABELS, OPEN311_ACTION_SUMMARY, SCORE_LINE_LABELS
 from civgrid.grids.issues.workflow import Action, Workflow
 from civgrid.maps.dispatch_forms import dispatch_values, extension_values, pending_extension
 from civgrid.maps.render import Html, esc, render
@@ -170,9 +170,10 @@ ACTION_FORMS: tuple[ActionForm, ...] = (
     ActionForm(
         "extension_request",
         Perm.extension_request,
-        "申请延期",
+        OPEN311_ACTION_SUMMARY["extension_request"],
         _extension_request,
         API + "/issues/{id}/extensions",
+        extra=lambda c: {"extension_label": SCORE_LINE_LABELS["extension"]},
     ),
     ActionForm(
         "reinspect",
@@ -213,7 +214,7 @@ ACTION_FORMS: tuple[ActionForm, ...] = (
     ActionForm(
         "merge",
         Perm.issue_dispatch,
-        "合并为重复问题",
+        OPEN311_ACTION_SUMMARY["merge"],
         lambda c: c.can(Action.merge),
     ),
     ActionForm(

@@ -64,8 +64,8 @@ def _when(value: Any) -> str:
 PHOTO_STAGE_LABELS: dict[str, str] = {
     "report": "整改前（上报）",
     "fix": "整改后",
-    "reinspection": "复查",
-    "progress": "进展说明",
+    "reinspection": zh.ISSUE_ACTION_LABELS["reinspect"],
+    "progress": zh.ISSUE_ACTION_LABELS["progress_note"],
 }
 
 
@@ -114,10 +114,10 @@ def _places(d: Mapping[str, Any]) -> Html:
     road = d.get("road_section") or {}
     sites = "、".join(s["name"] for s in d.get("key_sites") or []) or "—"
     rows = [
-        _row("乡镇（街道）", (d.get("township") or {}).get("name") or "—"),
+        _row(zh.LEVEL_LABELS["township"], (d.get("township") or {}).get("name") or "—"),
         _row("社区（村）", (d.get("community") or {}).get("name") or "—"),
         _row("网格", (d.get("unit_grid") or {}).get("name") or "—"),
-        _row("路段", road.get("name") or "—"),
+        _row(zh.LAYER_LABELS["road_section"], road.get("name") or "—"),
         _row("重点场所", sites),
     ]
     return Html(f'<table id="cg-issue-places">{"".join(rows)}</table>')
@@ -194,16 +194,29 @@ def _routing(d: Mapping[str, Any]) -> Html:
         rows.append(_row("时限规则", d["deadline_rule"]))
     routing = d.get("routing") or {}
     names = _names(routing)
-    for key, label in (("responsible_units", "责任单位"), ("leaders", "责任领导")):
+    for key, label in (
+        ("responsible_units", zh.ROLE_LABELS["responsible"]),
+        ("leaders", "责任领导"),
+    ):
         for p in routing.get(key) or []:
             role = zh.ROLE_LABELS.get(p.get("role"), p.get("role") or "")
             who = p.get("name") if key == "responsible_units" else p.get("title", p.get("name"))
             rows.append(_row(f"{label}（{role}）", f"{who} — {_why(p.get('reason'), names)}"))
     road = routing.get("road_section")
     if road:
-        rows.append(_row("路段", f"{road.get('name')} — {_why(road.get('reason'), names)}"))
+        rows.append(
+            _row(
+                zh.LAYER_LABELS["road_section"],
+                f"{road.get('name')} — {_why(road.get('reason'), names)}",
+            )
+        )
     for site in routing.get("key_sites") or []:
-        rows.append(_row("重点点位", f"{site.get('name')} — {_why(site.get('reason'), names)}"))
+        rows.append(
+            _row(
+                zh.LAYER_LABELS["key_site"],
+                f"{site.get('name')} — {_why(site.get('reason'), names)}",
+            )
+        )
     if not rows:
         return Html('<p class="muted" id="cg-routing">无。</p>')
     return Html(f'<div class="cg-table-wrap"><table id="cg-routing">{"".join(rows)}</table></div>')
@@ -220,11 +233,11 @@ def _person(actor: Mapping[str, Any], unit_names: Mapping[str, str]) -> str:
 #: Workflow roles of history events → Chinese (accounts are named by their role label).
 _WORKFLOW_ROLE_LABELS: dict[str, str] = {
     "command_center": "指挥中心",
-    "unit": "责任单位",
-    "inspector": "督查员",
-    "grid_worker": "网格员",
+    "unit": zh.ROLE_LABELS["responsible"],
+    "inspector": zh.ACCOUNT_ROLE_LABELS["inspector"],
+    "grid_worker": zh.ACCOUNT_ROLE_LABELS["grid_worker"],
     "reporter": "上报人",
-    "citizen": "市民",
+    "citizen": zh.ACCOUNT_ROLE_LABELS["public"],
     "system": "系统",
 }
 

@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import WorkingCalendar
 from civgrid.grids.core.labels import SOURCE_LABELS
+from civgrid.grids.issues.workflow import DEFAULT_LABELS
 from civgrid.maps.countdown import DUE_SOON_HOURS, countdown
 from civgrid.maps.render import Html, esc, render
 
@@ -81,23 +83,47 @@ def _with_unit(base: dict[str, Any]) -> Callable[[QueueEnv], dict[str, Any]]:
     return lambda e: {**base, **({"unit": e.unit, "owner_only": True} if e.unit else {})}
 
 
+#: Column headers of the queue table that are labels: the owner unit (主办单位) and the
+#: time of the report event (上报).
+_OWNER = zh.PARTY_ROLE_LABELS["owner"]
+_REPORTED = zh.ISSUE_ACTION_LABELS["report"]
+
 #: The queues, in tab order.
 QUEUE_VIEWS: tuple[QueueView, ...] = (
     QueueView("to_accept", "待签收", frozenset({"unit_handler"}), _mine("assigned")),
-    QueueView("rectifying", "整改中", frozenset({"unit_handler"}), _mine("rectifying")),
-    QueueView("returned", "已退回", frozenset({"unit_handler"}), _mine("returned")),
-    QueueView("triage", "待分拣", _CC, lambda e: {"state": ["triage"]}),
+    QueueView(
+        "rectifying", DEFAULT_LABELS["rectifying"], frozenset({"unit_handler"}), _mine("rectifying")
+    ),
+    QueueView(
+        "returned", DEFAULT_LABELS["returned"], frozenset({"unit_handler"}), _mine("returned")
+    ),
+    QueueView("triage", DEFAULT_LABELS["triage"], _CC, lambda e: {"state": ["triage"]}),
     QueueView("to_dispatch", "待交办", _CC, lambda e: {"state": ["triage"], "proposed": True}),
     QueueView("due_soon", "临期", _CC | {"unit_handler"}, _due_soon),
     QueueView(
         "overdue",
-        "超期",
+        zh.ISSUE_ACTION_LABELS["overdue"],
         _ALL,
         _with_unit({"kind": ["open"], "overdue": True}),
     ),
-    QueueView("supervised", "督办", _ALL, _with_unit({"kind": ["open"], "supervised": True})),
-    QueueView("submitted", "待复查", _CC | {"inspector"}, lambda e: {"state": ["submitted"]}),
-    QueueView("extensions", "延期申请", _CC, lambda e: {"extension_pending": True}),
+    QueueView(
+        "supervised",
+        zh.ISSUE_ACTION_LABELS["supervise"],
+        _ALL,
+        _with_unit({"kind": ["open"], "supervised": True}),
+    ),
+    QueueView(
+        "submitted",
+        DEFAULT_LABELS["submitted"],
+        _CC | {"inspector"},
+        lambda e: {"state": ["submitted"]},
+    ),
+    QueueView(
+        "extensions",
+        zh.ISSUE_ACTION_LABELS["extension_request"],
+        _CC,
+        lambda e: {"extension_pending": True},
+    ),
     QueueView("open", "全部在办", _ALL, lambda e: {"kind": ["open"]}),
     QueueView("all", "全部", _ALL, lambda e: {}),
 )
@@ -198,7 +224,11 @@ def _filters_form(p: QueuePage) -> Html:
         _select("area", "区域", p.options.get("area", ()), f.get("area", "")),
     ]
     if not p.unit_fixed:
-        parts.append(_select("unit", "责任单位", p.options.get("unit", ()), f.get("unit", "")))
+        parts.append(
+            _select(
+                "unit", zh.ROLE_LABELS["responsible"], p.options.get("unit", ()), f.get("unit", "")
+            )
+        )
     parts += [
         f'<label>上报日期自<input type="date" name="reported_from" '
         f'value="{esc(f.get("reported_from", ""))}"></label>',
@@ -246,8 +276,8 @@ def _rows(p: QueuePage, now: datetime, cal: WorkingCalendar) -> str:
             f'<td data-label="类别">{esc((d.get("category") or {}).get("name"))}</td>'
             f'<td data-label="状态">{esc(d.get("state_label"))}</td>'
             f'<td data-label="地址与描述">{esc(text[:80])}</td>'
-            f'<td data-label="主办单位">{esc((d.get("owner_unit") or {}).get("name") or "—")}</td>'
-            f'<td data-label="上报">{esc(_when(d.get("reported_at"), cal))}</td>'
+            f'<td data-label="{_OWNER}">{esc((d.get("owner_unit") or {}).get("name") or "—")}</td>'
+            f'<td data-label="{_REPORTED}">{esc(_when(d.get("reported_at"), cal))}</td>'
             f'<td data-label="时限">{esc(_when(dl, cal))}</td>'
             f'<td data-label="剩余"><span class="{cd.css}">{esc(cd.text)}</span></td></tr>'
         )
@@ -268,8 +298,8 @@ def queue_page_html(
     head = (
         "<tr>"
         + _sort_head(p, "id", "编号")
-        + "<th>类别</th><th>状态</th><th>地址与描述</th><th>主办单位</th>"
-        + _sort_head(p, "reported_at", "上报")
+        + f"<th>类别</th><th>状态</th><th>地址与描述</th><th>{_OWNER}</th>"
+        + _sort_head(p, "reported_at", _REPORTED)
         + _sort_head(p, "deadline", "时限")
         + "<th>剩余</th></tr>"
     )

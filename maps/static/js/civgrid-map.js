@@ -934,7 +934,7 @@
       }).join("");
     }
     return (
-      "<label>责任单位<input type='search' id='cg-r-search' placeholder='输入单位名称或编码搜索' autocomplete='off'></label>" +
+      "<label>" + esc(lab("roles", "responsible")) + "<input type='search' id='cg-r-search' placeholder='输入单位名称或编码搜索' autocomplete='off'></label>" +
       "<select id='cg-r-unit' size='7' aria-label='选择责任单位'>" +
       (mine.length ? "<optgroup label='该位置的责任单位'>" + opts(mine, true) + "</optgroup><optgroup label='其他单位'>" : "") +
       opts(rest, false) + (mine.length ? "</optgroup>" : "") + "</select>"
@@ -985,7 +985,7 @@
     return getJSON(url).then(function (o) {
       state.dispatchOptions = o;
       var responsible = {};
-      o.responsible.forEach(function (u) { responsible[u.key] = u.role_label || "责任单位"; });
+      o.responsible.forEach(function (u) { responsible[u.key] = u.role_label || lab("roles", "responsible"); });
       var suggested = o.units.filter(function (u) { return u.key === o.suggested; })[0];
       var place = o.responsible.map(function (u) { return esc(u.name); }).join("、") || "（无）";
       body.innerHTML =

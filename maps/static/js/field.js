@@ -207,7 +207,11 @@
     return "已发送";
   }
 
-  const KIND = { report: "上报", action: "办理", reinspect: "复查", visit: "走访", visit_photo: "走访照片", track: "轨迹" };
+  // the labels among the kinds (上报, 复查) come from the page config (labels.py)
+  const KIND = Object.assign(
+    { action: "办理", visit: "走访", visit_photo: "走访照片", track: "轨迹" },
+    cfg.queue_kinds || {}
+  );
   async function renderQueue() {
     const list = $("#cg-queue");
     if (!list) return;
