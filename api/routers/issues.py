@@ -241,8 +241,24 @@ def _json_field(text: str, name: str) -> Any:
         raise RequestValidationError([_err(("body", name), f"{name} must be JSON", text)]) from exc
 
 
+def _inline_defs(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every ``#/$defs/X`` reference replaced by its definition: an
+    ``openapi_extra`` schema is not hoisted into ``components`` the way a declared body
+    is, and ReDoc cannot resolve a ``$defs`` pointer inside the operation."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_defs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_defs(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_defs(v, defs) for v in node]
+    return node
+
+
 def body_schema(model: type[BaseModel], *, photos: bool = True) -> dict[str, Any]:
     schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    schema = _inline_defs(schema, defs)
     content: dict[str, Any] = {"application/json": {"schema": schema}}
     if photos:
         form = {

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require, require_user
 from civgrid.api.idempotent import run_once
-from civgrid.api.routers.issues import IssueConfigDep
+from civgrid.api.routers.issues import IssueConfigDep, body_schema
 from civgrid.api.schemas import (
     ERRORS_READ,
     ERRORS_WRITE,
@@ -202,11 +202,7 @@ async def _inspection_body(request: Request) -> tuple[InspectionIn, list[PhotoIn
     responses=ERRORS_WRITE,
     dependencies=[Depends(require_user)],
     summary="Record an inspection of a point against its checklist",
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": InspectionIn.model_json_schema()}},
-        }
-    },
+    openapi_extra=body_schema(InspectionIn),
 )
 async def inspect_point(
     code: PointCode,

@@ -8,6 +8,7 @@ their own media type instead (``responses=``), so they are not JSON routes here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -90,3 +91,10 @@ def test_the_check_flags_untyped_schemas():
     assert not _untyped(spec, {"type": "object", "properties": {"a": {"type": "string"}}})
     assert not _untyped(spec, {"type": "object", "additionalProperties": {"type": "integer"}})
     assert not _untyped(spec, {"type": "string"})
+
+
+def test_no_schema_points_into_its_own_defs(spec):
+    """A ``#/$defs/…`` pointer left inside an operation breaks ReDoc (it cannot resolve
+    it); nested models must live in ``components`` or be inlined."""
+    text = json.dumps(spec)
+    assert "$defs" not in text

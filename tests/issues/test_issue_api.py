@@ -50,7 +50,8 @@ def test_report_is_routed_and_explained(client, store):
     assert {k.code for k in d.key_sites} == {s.code for s in expected.key_sites}
     owner = expected.owner.key
     assert d.owner_unit.key == owner
-    assert d.owner_basis == "单元网格（小区楼院）责任单位（责任认定第1步，共4步）"
+    # step 1 is the assessment point's 包保单位 (none here), then the unit grid's unit
+    assert d.owner_basis == "单元网格（小区楼院）责任单位（责任认定第2步，共5步）"
     assert d.routing["owner_reason"]["layer"] == "unit_grid"
     assert {u.key for u in d.co_responsible_units} == {p.key for p in expected.co_responsible()}
     assert {(x.key, x.role) for x in d.leaders} == {(p.key, p.role) for p in expected.leaders}
