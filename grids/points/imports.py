@@ -27,12 +27,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.geo.crs import normalize_crs, to_wgs84
+from civgrid.geo.crs import normalize_crs
 from civgrid.grids.boundaries.assignments import (
     TableProblem,
     TableReport,
@@ -40,6 +39,7 @@ from civgrid.grids.boundaries.assignments import (
     read_table,
     table_transaction,
 )
+from civgrid.grids.boundaries.cell_geometry import checked_wgs84
 from civgrid.grids.boundaries.models import (
     AssessmentPoint,
     Assignment,
@@ -121,19 +121,7 @@ def _geometry(row: dict[str, str], crs: str) -> Any:
         raise ValueError("empty geometry")
     if geom.geom_type not in ("Point", "Polygon", "MultiPolygon"):
         raise ValueError(f"a point is a Point or a Polygon, not a {geom.geom_type}")
-    if crs != "wgs84":
-
-        def f(c: np.ndarray) -> np.ndarray:
-            lon, lat = to_wgs84(c[:, 0], c[:, 1], crs)
-            return np.column_stack([lon, lat])
-
-        geom = shapely.transform(geom, f)
-    minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValueError("coordinates are not lon/lat degrees")
-    if not geom.is_valid:
-        raise ValueError(shapely.is_valid_reason(geom))
-    return geom
+    return checked_wgs84(geom, crs)
 
 
 def import_points(
