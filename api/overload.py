@@ -10,6 +10,13 @@ seconds; a request that cannot start by then gets **503** with ``Retry-After``
 (problem+json for the API, a Chinese page for browsers). A request whose
 client disconnected while it waited is dropped without running (one log line).
 
+A request is refused **at once** when the line is already longer than the server
+can serve within ``queue_s`` at the rate it is completing requests now (the
+completions of the last few seconds): waiting the full ``queue_s`` only to be
+refused would spend the client's time and the server's (its own 503 later
+competes with real work), and an answer promised within 2 s (issue 19) would come
+late. Before enough completions are seen, the timeout alone decides.
+
 ``/healthz`` and ``/static`` are never queued: operators must see the server
 while it sheds load, and static files do not touch the database.
 """
@@ -21,6 +28,7 @@ import json
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -63,6 +71,40 @@ def overloaded_response(scope: Scope, retry_after_s: int) -> tuple[int, list, by
     return 503, [(b"content-type", b"application/problem+json"), *retry], body
 
 
+#: Completions that make a rate estimate, and how far back they may lie (seconds).
+RATE_MIN_SAMPLES = 8
+RATE_WINDOW_S = 5.0
+
+
+class _Line:
+    """One event loop's slots, the number waiting, and recent completion times."""
+
+    def __init__(self, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.waiting = 0
+        self.done: deque[float] = deque(maxlen=64)
+
+    def finished(self, now: float) -> None:
+        self.done.append(now)
+
+    def expected_wait(self, now: float) -> float | None:
+        """Seconds until one more request in line would start, at the current rate.
+
+        None when the rate is not known: fewer than ``RATE_MIN_SAMPLES`` completions
+        in the last ``RATE_WINDOW_S`` seconds.
+        """
+        done = self.done
+        while done and now - done[0] > RATE_WINDOW_S:
+            done.popleft()
+        if len(done) < RATE_MIN_SAMPLES:
+            return None
+        span = now - done[0]
+        if span <= 0:
+            return None
+        rate = (len(done) - 1) / span  # requests completed per second
+        return (self.waiting + 1) / rate
+
+
 class LoadShedding:
     """ASGI middleware: at most ``limit`` requests run; others wait ≤ ``queue_s`` seconds.
 
@@ -86,8 +128,9 @@ class LoadShedding:
         self.retry_after_s = retry_after_s
         # one semaphore per event loop: a server has one loop per process, but a test
         # client per thread brings its own (a semaphore must not cross loops)
-        self._slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self._lines: weakref.WeakKeyDictionary[Any, _Line] = weakref.WeakKeyDictionary()
         self.shed = 0  # counters, for tests and /healthz
+        self.shed_at_once = 0  # of which refused without waiting (predicted wait too long)
         self.dropped = 0
         self.disconnected = 0
 
@@ -96,18 +139,26 @@ class LoadShedding:
             await self._run(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
-        slots = self._slots.get(loop)
-        if slots is None:
-            slots = self._slots[loop] = asyncio.Semaphore(self.limit)
+        line = self._lines.get(loop)
+        if line is None:
+            line = self._lines[loop] = _Line(self.limit)
         started = time.monotonic()
-        try:
-            await asyncio.wait_for(slots.acquire(), timeout=self.queue_s)
-        except TimeoutError:
-            self.shed += 1
-            status, headers, body = overloaded_response(scope, self.retry_after_s)
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
+        if not line.slots.locked():
+            await line.slots.acquire()  # a free slot: taken without yielding to the loop
+        else:
+            wait = line.expected_wait(started)
+            if wait is not None and wait > self.queue_s:
+                self.shed_at_once += 1
+                await self._refuse(scope, send)
+                return
+            line.waiting += 1
+            try:
+                await asyncio.wait_for(line.slots.acquire(), timeout=self.queue_s)
+            except TimeoutError:
+                await self._refuse(scope, send)
+                return
+            finally:
+                line.waiting -= 1
         try:
             if time.monotonic() - started > 0.05:  # it waited: is anyone still there?
                 gone, receive = await _peek_disconnect(receive)
@@ -117,7 +168,14 @@ class LoadShedding:
                     return
             await self._run(scope, receive, send)
         finally:
-            slots.release()
+            line.slots.release()
+            line.finished(time.monotonic())
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        self.shed += 1
+        status, headers, body = overloaded_response(scope, self.retry_after_s)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app; a client that hangs up while its body is read is one log line.

@@ -99,9 +99,11 @@ class Settings(BaseSettings):
         "database pool of 5 + 10 connections, a request using up to two).",
     )
     queue_seconds: float = Field(
-        default=2.0,
+        default=1.0,
         gt=0,
-        description="Longest wait in line before a request is answered 503 with Retry-After.",
+        description="Longest wait in line before a request is answered 503 with Retry-After "
+        "(one that would not start within it at the current completion rate is answered at "
+        "once). A local choice: wait plus work within the 2 s promised under overload.",
     )
     generation_poll_seconds: float = Field(
         default=1.0,

@@ -74,6 +74,21 @@ def _timed(app: Any, times: list[tuple[float, float]]) -> Any:
     return wrapper
 
 
+def _inline_threads() -> None:
+    """Run FastAPI's thread-pool calls inline, so cProfile sees the endpoint's own work.
+
+    cProfile profiles one thread; sync endpoints and dependencies run in anyio's
+    worker threads, and a profile of the event loop alone shows only the wait.
+    Used only with ``--profile`` (requests run one at a time anyway).
+    """
+    import anyio.to_thread
+
+    async def inline(func: Any, *args: Any, **_: Any) -> Any:
+        return func(*args)
+
+    anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+
+
 def measure(
     url: str, n: int, *, seed: int = 1, profile: str | None = None
 ) -> list[tuple[float, float]]:
@@ -85,6 +100,8 @@ def measure(
     from civgrid.api.settings import Settings
     from support.authclient import ensure_user
 
+    if profile:
+        _inline_threads()
     with tempfile.TemporaryDirectory() as var:
         settings = Settings(
             database_url=url, var_dir=Path(var), generation_poll_seconds=1.0, secret_key="x" * 40

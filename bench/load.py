@@ -50,7 +50,7 @@ The bench server's settings (environment of ``civgrid serve``):
 ``CIVGRID_INTAKE_RATE=1000000/1`` and ``CIVGRID_LOGIN_RATE=1000/1`` (the
 bench is one client address; the per-IP throttles would otherwise cap it —
 logged-in intake is not throttled anyway), a random ``CIVGRID_SECRET_KEY``,
-everything else at its default (7 requests at once per worker, 2 s in line).
+everything else at its default (7 requests at once per worker, at most 1 s in line).
 
 The generator (this process: asyncio and a minimal keep-alive HTTP/1.1 client,
 :class:`LoopbackClient`) shares the machine's cores with

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from civgrid.api.overload import LoadShedding
+from civgrid.api.overload import LoadShedding, _Line
 
 
 def _slow_app(delay_s: float, running: list[int], peak: list[int]):
@@ -58,6 +58,35 @@ def test_browsers_get_a_chinese_page_and_health_is_never_queued():
     assert [r.status_code for r in rs] == [200] * 4 and peak[0] == 4
 
 
+def test_a_line_longer_than_the_wait_allows_is_refused_at_once():
+    """At the measured completion rate, the 20th in line would wait far past ``queue_s``:
+    it is told 503 at once; no answer comes later than the wait plus the work."""
+    running, peak = [0], [0]
+    mw = LoadShedding(_slow_app(0.02, running, peak), limit=1, queue_s=0.3)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=mw)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            for _ in range(10):  # a steady state: ~50 completions per second
+                assert (await c.get("/api/v1/issues")).status_code == 200
+
+            async def timed():
+                t = time.monotonic()
+                r = await c.get("/api/v1/issues")
+                return r.status_code, time.monotonic() - t
+
+            return await asyncio.gather(*[timed() for _ in range(60)])
+
+    answers = asyncio.run(scenario())
+    ok = [t for code, t in answers if code == 200]
+    shed = [t for code, t in answers if code == 503]
+    # about queue_s × rate (15) start; the rest hear at once, not after 0.3 s in line
+    assert 8 <= len(ok) <= 25 and len(shed) == 60 - len(ok)
+    quick = [t for t in shed if t < 0.15]
+    assert mw.shed_at_once >= len(shed) - 3 and len(quick) >= len(shed) - 3
+    assert max(ok) < 0.3 + 0.1 and peak[0] == 1
+
+
 def test_a_request_whose_client_left_while_queued_is_not_run():
     ran = []
 
@@ -69,7 +98,8 @@ def test_a_request_whose_client_left_while_queued_is_not_run():
     mw = LoadShedding(inner, limit=1, queue_s=2.0)
 
     async def scenario():
-        slots = mw._slots[asyncio.get_running_loop()] = asyncio.Semaphore(1)
+        line = mw._lines[asyncio.get_running_loop()] = _Line(1)
+        slots = line.slots
         await slots.acquire()  # the only slot is busy
         sent = []
 
