@@ -21,12 +21,12 @@ from civgrid.grids.core.errors import PermissionDeniedError
 from civgrid.grids.scoring.rules import RuleRegistry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """The store opened by the lifespan."""
     return request.app.state.store
 
@@ -99,7 +99,7 @@ def get_current_user(
     return user
 
 
-def get_actor(user: Annotated[User | None, Depends(get_current_user)]) -> Actor:
+async def get_actor(user: Annotated[User | None, Depends(get_current_user)]) -> Actor:
     """The actor of the request: the logged-in user, else the anonymous public."""
     if user is None:
         return PUBLIC_ACTOR
@@ -119,7 +119,7 @@ def require(perm: Perm | str):
     Anonymous callers lacking the permission get 401 (log in); others 403.
     """
 
-    def dep(scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
+    async def dep(scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
         if not scope.has(perm) and scope.role is Role.public:
             raise LoginRequiredError()
         scope.require(perm)
@@ -129,7 +129,7 @@ def require(perm: Perm | str):
     return Depends(dep)
 
 
-def require_user(user: Annotated[User | None, Depends(get_current_user)]) -> User:
+async def require_user(user: Annotated[User | None, Depends(get_current_user)]) -> User:
     """The logged-in user; 401 when anonymous."""
     if user is None:
         raise LoginRequiredError()
@@ -160,7 +160,7 @@ CurrentUser = Annotated[User, Depends(require_user)]
 def method_permission(area: str):
     """A router-wide dependency: ``<area>.read`` for GET/HEAD, ``<area>.write`` otherwise."""
 
-    def dep(request: Request, scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
+    async def dep(request: Request, scope: Annotated[Scope, Depends(get_scope)]) -> Scope:
         kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
         perm = Perm(f"{area}.{kind}")
         if not scope.has(perm) and scope.role is Role.public:

@@ -563,7 +563,9 @@ OVERDUE_COLOR = "#d50000"
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat(timespec="minutes")
+    if t is None:
+        return None
+    return (t if t.tzinfo is UTC else t.astimezone(UTC)).isoformat(timespec="minutes")
 
 
 def issue_feature_properties(
@@ -740,6 +742,7 @@ def compact_issues_geojson(
         .limit(limit)
     ).all()
     features = []
+    opened = frozenset(open_states())
     if rows:
         from civgrid.maps.display import to_display_lonlat
 
@@ -760,7 +763,7 @@ def compact_issues_geojson(
                         "id": r.id,
                         "version": r.version,
                         "state": state,
-                        "open": state in open_states(),
+                        "open": state in opened,
                         "overdue": bool(r.overdue),
                         "category": r.category_code,
                         "source": r.source,

@@ -6,7 +6,7 @@ import logging
 import os
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from civgrid.api.deps import StoreDep
@@ -50,7 +50,7 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and configuration")
-def healthz(store: StoreDep) -> Health:
+def healthz(request: Request, store: StoreDep) -> Health:
     """Return version, database backend (and PostGIS version), the active generation,
     the generation this worker's snap index holds, and the worker's process id.
     """
@@ -70,14 +70,16 @@ def healthz(store: StoreDep) -> Health:
         index_generation_id=store.snap_index.generation_id,
         index_layers=store.index_summary(),
         worker_pid=os.getpid(),
-        calendar=_calendar_health(),
+        calendar=_calendar_health(request),
     )
 
 
-def _calendar_health() -> CalendarHealth:
-    from civgrid.grids.issues.config import configured_calendar
+def _calendar_health(request: Request) -> CalendarHealth:
+    # the app's one issue configuration (built once): building the calendar from the
+    # environment here cost more than the rest of the probe, which must stay light
+    from civgrid.api.routers.issues import get_issue_config
 
-    st = configured_calendar().status()
+    st = get_issue_config(request).calendar.status()
     return CalendarHealth(
         first_year=st.first_year, last_year=st.last_year, missing_years=list(st.missing_years)
     )

@@ -75,6 +75,8 @@ def tag_issue(
         category=issue.category_code,
         places=places,
     )
+    if not found:  # the usual case: no query for the tags it already has
+        return []
     have = set(campaign_keys(session, issue.id))
     added = [c.key for c in found if c.key not in have]
     session.add_all(IssueCampaign(issue_id=issue.id, campaign_key=k) for k in added)

@@ -20,7 +20,12 @@ def flags_of(issue: Issue) -> list[str]:
 
 
 def _visit_of(issue: Issue) -> int | None:
-    """The patrol visit the issue was reported during (the first link), or None."""
+    """The patrol visit the issue was reported during (the first link), or None.
+
+    Intake says it on a new issue (``_reported_visit``), so its answer needs no query.
+    """
+    if "_reported_visit" in vars(issue):
+        return issue._reported_visit
     from sqlalchemy.orm import object_session
 
     session = object_session(issue)

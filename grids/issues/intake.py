@@ -698,6 +698,7 @@ def report_issue(
     ):
         set_committed_value(issue, name, value)
     set_committed_value(ev, "photos", list(photo_rows))
+    issue._reported_visit = payload.visit_id  # read by describe: no query for it
     return ReportResult(issue, created=True)
 
 
