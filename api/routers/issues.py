@@ -131,8 +131,11 @@ def _version(if_match: str | None, body_version: int | None) -> int | None:
         ) from exc
 
 
-def _out(issue: Issue, cfg: IssueConfig) -> IssueOut:
-    return IssueOut.model_validate(svc.describe(issue, cfg.workflow))
+def _out(issue: Issue, cfg: IssueConfig, *, routing: bool = True) -> IssueOut:
+    d = svc.describe(issue, cfg.workflow)
+    if not routing:
+        d["routing"] = None
+    return IssueOut.model_validate(d)
 
 
 def detail_out(issue: Issue, cfg: IssueConfig) -> IssueDetailOut:
@@ -382,7 +385,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-def issue_query(
+async def issue_query(
     state: Annotated[list[str] | None, Query(description="State(s): triage, assigned…")] = None,
     kind: Annotated[
         list[str] | None, Query(description="open, closed_fixed, closed_not_fixed")
@@ -463,7 +466,18 @@ QueryDep = Annotated[svc.IssueQuery, Depends(issue_query)]
     summary="List issues (filters, bbox, pagination)",
 )
 def list_issues(
-    session: SessionDep, cfg: IssueConfigDep, q: QueryDep, scope: ReadScope
+    session: SessionDep,
+    cfg: IssueConfigDep,
+    q: QueryDep,
+    scope: ReadScope,
+    routing: Annotated[
+        bool,
+        Query(
+            description="Include each issue's full routing answer (the why of every part, "
+            "~2.5 kB an issue); by default a list leaves it out (``routing: null``) and "
+            "the issue's detail carries it."
+        ),
+    ] = False,
 ) -> IssuePage:
     """Issues filtered by state, kind, category, source, area (any level), unit, leader,
     road section, key site, date range, overdue, escalated, recurrent and bbox —
@@ -473,7 +487,7 @@ def list_issues(
     page = svc.list_issues(session, q)
     nxt = page.offset + len(page.items)
     return IssuePage(
-        items=[_out(i, cfg) for i in page.items],
+        items=[_out(i, cfg, routing=routing) for i in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,

@@ -465,6 +465,12 @@ def test_list_geojson_and_filters(client, store):
     assert all(f.geometry["type"] == "Point" for f in fc.features)
     page = client.get("/api/v1/issues", params={"category": "graffiti", "limit": 2}).json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
+    # a list leaves the routing answer out unless asked; the places named stay
+    first = page["items"][0]
+    assert first["routing"] is None and first["township"]["code"] and first["owner_unit"]
+    full = client.get("/api/v1/issues", params={"category": "graffiti", "routing": "true"})
+    routed = {i["id"]: i["routing"] for i in full.json()["items"]}
+    assert routed[first["id"]] == client.get(f"/api/v1/issues/{first['id']}").json()["routing"]
     assert client.get("/api/v1/issues", params={"bbox": "1,2,3"}).status_code == 422
     assert client.get("/api/v1/issues", params={"state": "nope"}).status_code == 422
     missing = client.get("/api/v1/issues/999999")
