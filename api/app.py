@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         points,
         responsibility,
         scoring,
+        shops,
         transfers,
         work,
     )
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(responsibility.router)
     app.include_router(points.router)
+    app.include_router(shops.router)
     # patrol and scoring: login and a read/write permission by HTTP method for every route;
     # the object-level scope is applied inside their routes (grids.permissions.Scope)
     app.include_router(patrol.router, dependencies=[method_permission("patrol")])

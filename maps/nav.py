@@ -53,6 +53,11 @@ NAV_LINKS: tuple[NavLink, ...] = (
         "通报（预览）",
         frozenset({"admin", "dispatcher", "inspector", "viewer"}),
     ),
+    NavLink(
+        "/shops/red-black",
+        "红黑榜",
+        frozenset({"admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer"}),
+    ),
     NavLink("/responsibility/gaps", "责任空白清单", frozenset({"admin", "dispatcher", "viewer"})),
     NavLink("/docs", "接口文档", _CC),
 )

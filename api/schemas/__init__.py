@@ -16,3 +16,4 @@ from civgrid.api.schemas.patrol import *  # noqa: F403
 from civgrid.api.schemas.points import *  # noqa: F403
 from civgrid.api.schemas.responsibility import *  # noqa: F403
 from civgrid.api.schemas.scoring import *  # noqa: F403
+from civgrid.api.schemas.shops import *  # noqa: F403

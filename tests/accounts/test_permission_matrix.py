@@ -71,6 +71,10 @@ def same(status: Any) -> dict[str, Any]:
     return dict.fromkeys(ROLES, status)
 
 
+#: Roles with ``score.read`` (not the grid worker, not the public).
+SCORE_READERS = allow(("admin", "dispatcher", "inspector", "unit_handler", "leader", "viewer"))
+
+
 @dataclass
 class Entry:
     """One route: ``build(w, role, out) -> (url, request kwargs)`` and the expectations."""
@@ -407,6 +411,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/responsibility/gaps"): Entry(
         get("/responsibility/gaps"), allow(("admin", "dispatcher", "viewer"), public=303)
     ),
+    # the red/black list of shops (红黑榜): published, so every score reader
+    ("GET", "/api/v1/shops/red-black"): Entry(get("/api/v1/shops/red-black"), SCORE_READERS),
+    ("GET", "/api/v1/shops/red-black.xlsx"): Entry(
+        get("/api/v1/shops/red-black.xlsx"), SCORE_READERS
+    ),
+    ("GET", "/shops/red-black"): Entry(get("/shops/red-black"), SCORE_READERS | {"public": 303}),
     # accounts
     ("POST", "/api/v1/auth/token"): Entry(_token, same(200) | {"public": 401}),
     ("POST", "/api/v1/auth/refresh"): Entry(_refresh, same(200) | {"public": 401}),

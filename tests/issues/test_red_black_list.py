@@ -96,3 +96,36 @@ def test_red_black_list_in_the_hand_computed_order(sqlite_demo):
     assert [r[1] for r in rows] == [s.street for s in rb.streets]
     assert sum(r[3] for r in rows) == 6
     assert next(row[5:9] for row in shops[2:] if row[0] == "黑榜") == (3, 3, 1, 3)
+
+
+def test_red_black_list_through_the_api_the_workbook_and_the_page(sqlite_demo, tmp_path):
+    """The same ranking as JSON, xlsx and a Chinese page; a grid worker may not read it."""
+    from civgrid.api.app import create_app
+    from civgrid.api.settings import Settings
+    from support.authclient import AuthClient
+
+    store = sqlite_demo
+    for i in range(2):
+        _report(store, "SH007", MAY, overdue=i == 0)
+    _report(store, "SH003", MAY)
+    settings = Settings(
+        database_url=store.engine.url.render_as_string(hide_password=False),
+        var_dir=tmp_path / "var",
+        generation_poll_seconds=0,
+    )
+    with AuthClient(create_app(settings)) as c:
+        viewer = c.as_user("viewer")
+        r = c.get("/api/v1/shops/red-black", params={"month": "2024-05", "size": 3}, headers=viewer)
+        assert r.status_code == 200, r.text
+        d = r.json()
+        assert [(s["code"], s["demerit"]) for s in d["black"]] == [("SH007", 3), ("SH003", 1)]
+        assert len(d["red"]) == 3 and "SH007" not in {s["code"] for s in d["red"]}
+        assert d["shops"] == 84 and sum(s["issues"] for s in d["streets"]) == 3
+        x = c.get("/api/v1/shops/red-black.xlsx", params={"month": "2024-05"}, headers=viewer)
+        rows = list(load_workbook(BytesIO(x.content), read_only=True)["商户"].values)
+        assert [row[2] for row in rows[2:] if row[0] == "黑榜"] == ["SH007", "SH003"]
+        page = c.get("/shops/red-black", params={"month": "2024-05"}, headers=viewer).text
+        assert "门前五包红黑榜（2024-05）" in page and page.index("SH007") < page.index("SH003")
+        assert c.get("/api/v1/shops/red-black", params={"month": "2024-5"}).status_code == 422
+        gw = c.get("/api/v1/shops/red-black", headers=c.as_user("grid_worker"))
+        assert gw.status_code == 403
