@@ -135,7 +135,11 @@ def pdf_page_sizes(pdf: bytes, tmp: Path) -> list[str]:
     out = subprocess.run(
         ["pdfinfo", "-f", "1", "-l", "99", str(path)], capture_output=True, check=True, text=True
     ).stdout
-    return [ln.split(":", 1)[1].strip() for ln in out.splitlines() if " size:" in ln]
+    return [
+        ln.split(":", 1)[1].strip()
+        for ln in out.splitlines()
+        if ln.startswith("Page") and "size:" in ln
+    ]
 
 
 def pdf_to_png(pdf: bytes, out_stem: Path, dpi: int = 60) -> list[Path]:
