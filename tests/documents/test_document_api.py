@@ -60,3 +60,8 @@ def test_issue_download_reassign_reissue(client, store, config, clock):
     assert again.content == pdf1.content and again.headers["etag"] == f'"{v1["pdf_sha256"]}"'
     assert client.get(v1["pdf_url"], headers=D03).status_code == 404  # D03 answers no more
     assert client.get(v1["pdf_url"], anonymous=True).status_code == 401
+    page = client.get(f"/issues/{issue_id}", headers=D04).text
+    listed_html = page.split('id="cg-documents"', 1)[1].split("</ul>", 1)[0]
+    assert listed_html.count(v1["number"]) == 2 and "（第2版）" in listed_html
+    assert f"/api/v1/documents/{v1['id']}/file/pdf" in listed_html
+    assert f"/api/v1/documents/{v2['id']}/file/docx" in listed_html
