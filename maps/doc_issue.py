@@ -8,14 +8,16 @@ app, the CLI and the tests choose how Chromium runs; everything else is fixed he
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.city import current_city
-from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.errors import DomainError, InvalidInputError, NotFoundError
 from civgrid.grids.documents import store
+from civgrid.grids.documents.due import due_documents
 from civgrid.grids.documents.models import IssuedDocument
 from civgrid.grids.documents.series import series_of
 from civgrid.grids.documents.store import Heading, Numbered, Rendered
@@ -26,7 +28,14 @@ from civgrid.maps import doc_types
 from civgrid.maps.official_docs import Doc, doc_content, to_docx, to_html
 from civgrid.maps.pdf import PdfPrinter
 
-__all__ = ["ISSUE_SERIES", "issue_document", "number_of_notice", "reissue_document"]
+__all__ = [
+    "ISSUE_SERIES",
+    "DueReport",
+    "issue_document",
+    "issue_due",
+    "number_of_notice",
+    "reissue_document",
+]
 
 #: Series whose subject is an issue and that are built from the issue alone.
 ISSUE_SERIES = ("jiaoban", "huizhi")
@@ -98,10 +107,13 @@ def _default_occasion(session: Session, series: str, key: str) -> str:
     """Why a document is due: the dispatch (交办单) or fix (整改回执) it records, by time;
     the notice (督办), the case (约谈, 问责) or the bulletin. Issuing for the same
     occasion twice returns the first document."""
-    if series == "jiaoban":
-        return f"dispatch:{_stamp(session.get(Issue, int(key)).assigned_at)}"  # type: ignore[union-attr]
-    if series == "huizhi":
-        return f"submit:{_stamp(session.get(Issue, int(key)).submitted_at)}"  # type: ignore[union-attr]
+    if series in ISSUE_SERIES:
+        issue = session.get(Issue, int(key))
+        if issue is None:
+            raise NotFoundError(f"no issue {key}", kind="issue", key=key)
+        if series == "jiaoban":
+            return f"dispatch:{_stamp(issue.assigned_at)}"
+        return f"submit:{_stamp(issue.submitted_at)}"
     return {"duban": "notice", "bulletin": "bulletin"}.get(series, "case") + f":{key}"
 
 
@@ -182,3 +194,65 @@ def reissue_document(
         actor=actor,
         reason=reason,
     )
+
+
+@dataclass
+class DueReport:
+    """What :func:`issue_due` did: issued (number, version), already stored, skipped (why)."""
+
+    issued: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def to_text(self) -> str:
+        """One line per document, then the counts."""
+        lines = [f"issued   {x}" for x in self.issued]
+        lines += [f"skipped  {x}" for x in self.skipped]
+        lines.append(
+            f"{len(self.issued)} issued, {len(self.existing)} already stored, "
+            f"{len(self.skipped)} skipped"
+        )
+        return "\n".join(lines)
+
+
+def issue_due(
+    session: Session,
+    cfg: IssueConfig,
+    printer: PdfPrinter,
+    actor: Actor,
+    *,
+    since: datetime,
+    link_base: str = "",
+) -> DueReport:
+    """Issue every document due for what happened since ``since`` (idempotent).
+
+    A document whose occasion has one already is counted as stored; one that cannot be
+    built (an issue returned before its receipt, a deleted case) is skipped with the
+    reason. Each document is issued in a savepoint, so a failure leaves the others.
+    """
+    report = DueReport()
+    store.open_transaction(session)  # savepoints below stay inside the caller's transaction
+    for due in due_documents(session, since):
+        label = f"{due.series} {due.key}"
+        try:
+            occasion = (
+                _default_occasion(session, due.series, str(due.key))
+                if due.series in ("jiaoban", "huizhi", "duban", "bulletin")
+                else f"case:{due.key}"
+            )
+            subject = _subject(session, due.series, str(due.key))
+            if due.series == "bulletin":
+                b = session.get(Bulletin, due.key)
+                subject = b.period if b is not None else subject
+            kind = series_of(due.series).subject_kind
+            if store.find_issued(session, due.series, kind, subject, occasion) is not None:
+                report.existing.append(label)
+                continue
+            with session.begin_nested():
+                doc = issue_document(
+                    session, due.series, due.key, cfg, printer, actor, link_base=link_base
+                )
+            report.issued.append(f"{doc.title} {doc.number}")
+        except DomainError as exc:
+            report.skipped.append(f"{label}: {exc}")
+    return report

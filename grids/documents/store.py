@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,9 +31,11 @@ __all__ = [
     "Numbered",
     "Rendered",
     "content_hash",
+    "find_issued",
     "get_document",
     "issue",
     "list_documents",
+    "open_transaction",
     "reissue",
 ]
 
@@ -82,6 +84,19 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def open_transaction(session: Session) -> None:
+    """Make sure ``session``'s transaction has begun in the database before a savepoint.
+
+    SQLite's Python driver begins a transaction only before a write; a ``SAVEPOINT``
+    sent first would begin it itself, and its ``RELEASE`` would commit it — so a
+    caller's rollback (a dry run, a failed request) could not undo the document. A write
+    that changes nothing first keeps every savepoint inside the caller's transaction.
+    PostgreSQL begins on any statement; nothing is sent there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE documents SET version = version WHERE 0 = 1"))
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -109,9 +124,10 @@ def _store(session: Session, heading: Heading, rendered: Rendered, **row: Any) -
     return doc
 
 
-def _first_for(
+def find_issued(
     session: Session, series: str, subject_kind: str, subject_key: str, occasion: str
 ) -> IssuedDocument | None:
+    """Version 1 of the document of ``series`` issued about the subject for ``occasion``."""
     return session.scalar(
         select(IssuedDocument)
         .where(
@@ -165,8 +181,9 @@ def issue(
     """
     s = series_of(series)
     key = str(subject_key)
+    open_transaction(session)
     if occasion is not None:
-        found = _first_for(session, series, s.subject_kind, key, occasion)
+        found = find_issued(session, series, s.subject_kind, key, occasion)
         if found is not None:
             return found
     if numbered is not None:
@@ -233,6 +250,7 @@ def reissue(
     :class:`ConflictError`.
     """
     base = get_document(session, document_id)
+    open_transaction(session)
     last = session.scalar(
         select(func.max(IssuedDocument.version)).where(
             IssuedDocument.series == base.series,

@@ -27,7 +27,6 @@ from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.models import Issue, SupervisionNotice
 from civgrid.grids.issues.photos import PhotoInput
 from civgrid.maps.doc_issue import issue_document
-from civgrid.maps.pdf import ChromiumPrinter
 from support.doc_helpers import (
     PagePrinter,
     add_bulletin,
@@ -132,10 +131,29 @@ def test_every_document_type_reads_back(store, config, clock, printer, img, tmp_
             assert pdf_to_png(d.pdf, img / f"document-{d.series}")
 
 
-def test_the_production_printer_prints_a4(store, config, clock, tmp_path):
-    """The chromium executable with --print-to-pdf (what the server runs) prints the
-    same page on A4."""
-    _, notice_id = overdue_with_notice(store, config, clock)
+def test_the_cli_issues_what_is_due_with_the_production_printer(store, config, clock, tmp_path):
+    """``civgrid documents due`` prints with the chromium executable (--print-to-pdf, what
+    the server runs): a dry run keeps nothing, --commit stores the 交办单 (A4), and a
+    second run issues nothing again."""
+    from sqlalchemy import select
+    from typer.testing import CliRunner
+
+    from civgrid.api.cli import app
+    from support.notify_helpers import dispatched_issue
+
     with store.session() as s:
-        doc = issue_document(s, "duban", notice_id, config, ChromiumPrinter(), CC)
-        _check(doc, tmp_path, "督办通知单")
+        dispatched_issue(s, store, config, unit="D03")
+    url = store.engine.url.render_as_string(hide_password=False)
+    args = ["documents", "due", "--since-hours", "200000", "--db", url]
+    runner = CliRunner()
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "dry run" in r.output and "1 issued" in r.output, r.output
+    with store.session() as s:
+        assert s.scalars(select(IssuedDocument)).all() == []
+    r = runner.invoke(app, [*args, "--commit"])
+    assert r.exit_code == 0 and "1 issued" in r.output, r.output
+    r = runner.invoke(app, [*args, "--commit"])
+    assert "0 issued, 1 already stored" in r.output, r.output
+    with store.session() as s:
+        (doc,) = s.scalars(select(IssuedDocument)).all()
+        _check(doc, tmp_path, "交办单")

@@ -5,7 +5,7 @@ same number and version 1 is still served; a stored row refuses updates and dele
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from civgrid.grids.core.errors import ConflictError, InvalidInputError
 from civgrid.grids.core.migrate import head_revision
@@ -108,3 +108,41 @@ def test_a_receipt_needs_a_submitted_fix(store, config):
         issue_document(s, "huizhi", a, config, FakePrinter(), CC)
     with pytest.raises(InvalidInputError, match="unknown document series"), store.session() as s:
         issue_document(s, "memo", a, config, FakePrinter(), CC)
+
+
+def test_documents_fall_due_with_their_events_once(store, config, clock):
+    """Dispatch, 督办 notice, fix, 约谈 case and bulletin each get their document; a second
+    pass issues nothing (every document has its occasion)."""
+    from datetime import timedelta
+
+    import civgrid.grids.scoring.events  # noqa: F401  (a case entry publishes its event)
+    from civgrid.grids.core.actors import Actor
+    from civgrid.grids.core.outbox import publish
+    from civgrid.grids.issues.photos import PhotoInput
+    from civgrid.grids.scoring.models import CaseEvent
+    from civgrid.maps.doc_issue import issue_due
+    from support.doc_helpers import add_bulletin, add_case
+
+    since = clock() - timedelta(minutes=1)
+    issue_id, _ = overdue_with_notice(store, config, clock, unit="D03")
+    png = PhotoInput(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "fix.png", "image/png")
+    with store.session() as s:
+        unit = Actor("责任人", "unit", "D03")
+        svc.accept(s, unit, issue_id, config=config)
+        svc.submit(s, unit, issue_id, photos=[png], note="已清理", config=config)
+        case = add_case(s)
+        s.add(
+            CaseEvent(case=case, at=clock(), action="opened", actor_who="系统", actor_role="system")
+        )
+        b = add_bulletin(s)
+        publish(s, "bulletin_published", "bulletin", b.id, clock(), {"number": b.number})
+    printer = FakePrinter()
+    with store.session() as s:
+        first = issue_due(s, config, printer, CC, since=since)
+    assert first.skipped == [] and first.existing == []
+    titles = sorted(x.split(" ")[0] for x in first.issued)
+    assert titles == sorted(["交办单", "整改回执", "督办通知单", "约谈通知书", "月通报"])
+    with store.session() as s:
+        second = issue_due(s, config, printer, CC, since=since)
+        assert second.issued == [] and len(second.existing) == 5
+        assert s.scalar(select(func.count()).select_from(IssuedDocument)) == 5
