@@ -158,9 +158,15 @@ def _font(run: Any, size: float, *, bold: bool = False, red: bool = False) -> No
 
 
 def _p(
-    d: Any, text: str, size: float = 12, *, align: Any = None, bold: bool = False,
-    red: bool = False, indent: bool = False,
-) -> Any:  # fmt: skip
+    d: Any,
+    text: str,
+    size: float = 12,
+    *,
+    align: Any = None,
+    bold: bool = False,
+    red: bool = False,
+    indent: bool = False,
+) -> Any:
     p = d.add_paragraph()
     if align is not None:
         p.alignment = align

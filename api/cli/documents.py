@@ -22,12 +22,12 @@ def due(
     commit: bool = typer.Option(False, help="Store them (default: dry run, nothing kept)."),
 ) -> None:
     """Print and store every document due for the events of the last ``--since-hours``."""
-    from civgrid.api.cli.issues import _config
     from civgrid.api.settings import Settings
+    from civgrid.grids.issues.config import IssueConfig, IssueSettings
     from civgrid.maps.doc_issue import issue_due
     from civgrid.maps.pdf import ChromiumPrinter
 
-    cfg = _config(Settings())
+    cfg = IssueConfig.from_settings(IssueSettings(), var_dir=Settings().var_dir)
     since = datetime.now(UTC) - timedelta(hours=since_hours)
     with open_store(database_url) as store, store.session() as s:
         report = issue_due(s, cfg, ChromiumPrinter(), cli_actor(), since=since, link_base=link_base)

@@ -20,12 +20,13 @@ from civgrid.api.routers.issues import IssueConfigDep
 from civgrid.api.schemas.common import ERRORS_READ, ERRORS_WRITE, ObjectId
 from civgrid.api.schemas.documents import DocumentIn, DocumentOut, ReissueIn
 from civgrid.grids.accounts.permissions import Perm, Scope
-from civgrid.grids.core.errors import NotFoundError
+from civgrid.grids.core.errors import DomainError, NotFoundError
 from civgrid.grids.documents import store as docstore
 from civgrid.grids.documents.models import IssuedDocument
 from civgrid.grids.documents.series import series_of
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.scoring.models import AccountabilityCase
+from civgrid.grids.scoring.score import Period
 from civgrid.maps.doc_issue import issue_document, reissue_document
 from civgrid.maps.pdf import ChromiumPrinter, PdfPrinter
 
@@ -73,11 +74,15 @@ def _out(d: IssuedDocument) -> DocumentOut:
 
 
 def _case_visible(scope: Scope, case: AccountabilityCase | None) -> bool:
-    from civgrid.api.routers.scoring import _case_days
-
-    return case is not None and scope.sees_case(
-        case.level, case.unit_code, case.leader_key, _case_days(case)
-    )
+    """The case's own rule (``sees_case`` over the local days of its period)."""
+    if case is None:
+        return False
+    try:
+        p = Period.parse(case.period)
+        days = (p.start, p.end)
+    except DomainError:  # an odd stored period only loses the period check
+        days = None
+    return scope.sees_case(case.level, case.unit_code, case.leader_key, days)
 
 
 def _visible(session, scope: Scope, d: IssuedDocument) -> bool:

@@ -356,11 +356,16 @@ def issue_page(
         visits=visits,
         deliveries=_deliveries(session, issue.id),
         documents=[
-            {"id": d.id, "title": d.title, "number": d.number, "version": d.version,
-             "issued_at": d.issued_at}
+            {
+                "id": d.id,
+                "title": d.title,
+                "number": d.number,
+                "version": d.version,
+                "issued_at": d.issued_at,
+            }
             for d in list_documents(session, "issue", issue.id)
         ],
-    )  # fmt: skip
+    )
     return HTMLResponse(html)
 
 
