@@ -33,6 +33,7 @@ __all__ = [
     "DueReport",
     "issue_document",
     "issue_due",
+    "issue_supervision_report",
     "number_of_notice",
     "reissue_document",
 ]
@@ -185,6 +186,17 @@ def reissue_document(
 ) -> IssuedDocument:
     """Build the document's subject again as it is now and store it as the next version."""
     base = store.get_document(session, document_id)
+    if base.series == "ducha_report":  # a report as of its day: the stored figures again
+        report = dict(base.content["source"])
+        office = current_city().office
+        return store.reissue(
+            session,
+            document_id,
+            _report_renderer(report, cfg, office, printer),
+            at=at or cfg.clock(),
+            actor=actor,
+            reason=reason,
+        )
     build, _ = _builder(session, base.series, _source_key(base), cfg, link_base)
     return store.reissue(
         session,
@@ -256,3 +268,41 @@ def issue_due(
         except DomainError as exc:
             report.skipped.append(f"{label}: {exc}")
     return report
+
+
+def _report_renderer(
+    report: dict, cfg: IssueConfig, office: str, printer: PdfPrinter
+) -> store.Renderer:
+    def render(h: Heading) -> Rendered:
+        doc = doc_types.ducha_report_doc(report, cfg, office, h)
+        content = {**doc_content(doc), "source": report}
+        return Rendered(content, to_docx(doc, h.issued_at), printer.print_pdf(to_html(doc)))
+
+    return render
+
+
+def issue_supervision_report(
+    session: Session,
+    report: dict,
+    cfg: IssueConfig,
+    printer: PdfPrinter,
+    actor: Actor,
+    *,
+    at: datetime | None = None,
+) -> IssuedDocument:
+    """Issue the 督查报告 of a month (``report``: what
+    :func:`civgrid.grids.scoring.reports.supervision_report` returns), once per
+    (profile, month); the figures are stored with it (``content["source"]``)."""
+    at = at or cfg.clock()
+    key = f"{report['profile']}:{report['month']}"
+    return store.issue(
+        session,
+        "ducha_report",
+        key,
+        _report_renderer(report, cfg, current_city().office, printer),
+        at=at,
+        year=cfg.calendar.local(at).year,
+        actor=actor,
+        notice_prefix=cfg.notice_prefix,
+        occasion=f"report:{key}",
+    )

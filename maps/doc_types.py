@@ -12,13 +12,15 @@ count per stage is printed; the photos themselves stay on the issue page).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from civgrid.grids.core.labels import (
     CONSEQUENCE_LABELS,
+    LEVEL_LABELS,
     NOTICE_REASON_LABELS,
     PARTY_ROLE_LABELS,
+    RED_BLACK_LABELS,
 )
 from civgrid.grids.documents.store import Heading
 from civgrid.grids.issues import service as svc
@@ -31,9 +33,14 @@ __all__ = [
     "bulletin_doc",
     "case_doc",
     "duban_doc",
+    "ducha_report_doc",
     "huizhi_doc",
     "jiaoban_doc",
 ]
+
+
+#: 责任单位 (the level label of a responsible unit).
+UNIT = LEVEL_LABELS["department"]
 
 
 def _when(cfg: IssueConfig, x: datetime | None) -> str:
@@ -77,7 +84,7 @@ def jiaoban_doc(issue: Issue, cfg: IssueConfig, office: str, h: Heading, link: s
     d, rows = _issue_rows(issue, cfg)
     owner, co = _units(d)
     rows += [
-        ("责任单位", owner),
+        (UNIT, owner),
         ("配合单位", co),
         ("交办时间", _when(cfg, issue.assigned_at)),
         ("整改时限", _when(cfg, issue.deadline)),
@@ -110,7 +117,7 @@ def huizhi_doc(issue: Issue, cfg: IssueConfig, office: str, h: Heading) -> Doc:
     for p in issue.photos:
         stages[p.stage] = stages.get(p.stage, 0) + 1
     rows += [
-        ("责任单位", owner),
+        (UNIT, owner),
         ("整改时限", _when(cfg, issue.deadline)),
         ("提交时间", _when(cfg, issue.submitted_at)),
         ("整改措施", (submit.note if submit and submit.note else "—")),
@@ -225,7 +232,7 @@ def bulletin_doc(b: Bulletin, cfg: IssueConfig, office: str, h: Heading) -> Doc:
         ),
         heading("二、乡镇（街道）排名"),
         table(
-            ["名次", "乡镇（街道）", "得分"],
+            ["名次", LEVEL_LABELS["township"], "得分"],
             [
                 [i, r.get("name", ""), _pts(r.get("points"))]
                 for i, r in enumerate(c.get("townships", []), 1)
@@ -249,6 +256,43 @@ def bulletin_doc(b: Bulletin, cfg: IssueConfig, office: str, h: Heading) -> Doc:
         issuer=office,
         date=cn_date(cfg.calendar.local(h.issued_at)),
         addressee="各乡镇（街道）、县直各有关单位",
+        blocks=blocks,
+        letter=True,
+    )
+
+
+def ducha_report_doc(report: dict[str, Any], cfg: IssueConfig, office: str, h: Heading) -> Doc:
+    """督查报告 of a month (:func:`civgrid.grids.scoring.reports.supervision_report`): what
+    the inspections found, what was rectified, what is open and overdue, per unit."""
+    first, last = (cn_date(date.fromisoformat(d)) for d in report["window"])
+    blocks = [
+        para(
+            f"{first}至{last}，各督查组共完成督查走访{report['visits']}次，"
+            f"发现问题{report['found']}件，已整改{report['rectified']}件，"
+            f"尚未整改{report['open']}件，其中逾期{report['overdue']}件。现将有关情况报告如下。"
+        ),
+        heading("一、各责任单位问题整改情况"),
+        table(
+            [UNIT, "发现", "已整改", RED_BLACK_LABELS["open"], "逾期"],
+            [
+                [u["unit_name"], u["found"], u["rectified"], u["open"], u["overdue"]]
+                for u in report.get("units", [])
+            ],
+        ),
+        heading("二、下一步工作"),
+        para(
+            "对未整改和逾期问题，督查组将持续跟踪督办，逾期仍未整改的按有关规定提级督办、通报问责。"
+        ),
+    ]
+    if report.get("citation"):
+        blocks.append(para(str(report["citation"])))
+    return Doc(
+        title=f"{report['month'][:4]}年{int(report['month'][5:7])}月创建文明城市督查报告",
+        number=h.number,
+        version=h.version,
+        issuer=office,
+        date=cn_date(cfg.calendar.local(h.issued_at)),
+        addressee=None,
         blocks=blocks,
         letter=True,
     )

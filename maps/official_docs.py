@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from docx import Document
@@ -37,7 +37,7 @@ FONT_STACK = f'"{FONT}", "SimSun", "Songti SC", serif'
 RED = RGBColor(0xCC, 0x00, 0x00)
 
 
-def cn_date(value: datetime) -> str:
+def cn_date(value: date) -> str:
     """A date the way documents print it: ``2026年12月7日``.
 
     >>> cn_date(datetime(2026, 12, 7, 9, 30))

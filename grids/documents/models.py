@@ -26,7 +26,7 @@ class IssuedDocument(Base):
     """One issued version of a numbered document.
 
     ``subject_kind``/``subject_key`` name what it is about (``issue``/issue id,
-    ``case``/case id, ``bulletin``/``YYYY-MM``, ``team``/``<team key>:<period>``);
+    ``case``/case id, ``bulletin``/``YYYY-MM``, ``report``/``<profile>:<YYYY-MM>``);
     ``occasion`` names why it was issued (e.g. ``dispatch:<event id>``) so issuing for
     the same occasion twice returns the first. ``content`` is the snapshot of the data
     printed (JSON); ``content_sha256`` its hash.

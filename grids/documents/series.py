@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.core.labels import BULLETIN_KIND_LABELS
 
 __all__ = ["SERIES", "Series", "format_number", "series_of"]
 
@@ -30,7 +31,7 @@ __all__ = ["SERIES", "Series", "format_number", "series_of"]
 @dataclass(frozen=True)
 class Series:
     """One series: its code, the title printed on the document, the number's letter,
-    and what its subject is (``issue``, ``case``, ``bulletin``, ``team``)."""
+    and what its subject is (``issue``, ``case``, ``bulletin``, ``report``)."""
 
     code: str
     title: str
@@ -46,8 +47,8 @@ SERIES: dict[str, Series] = {
         Series("duban", "督办通知单", "督", "issue"),
         Series("yuetan", "约谈通知书", "谈", "case"),
         Series("wenze", "问责建议书", "责", "case"),
-        Series("ducha_report", "督查报告", "查", "team"),
-        Series("bulletin", "月通报", "通", "bulletin"),
+        Series("ducha_report", "督查报告", "查", "report"),
+        Series("bulletin", BULLETIN_KIND_LABELS["monthly"], "通", "bulletin"),
     )
 }
 

@@ -26,7 +26,7 @@ from civgrid.grids.documents.models import IssuedDocument
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.models import Issue, SupervisionNotice
 from civgrid.grids.issues.photos import PhotoInput
-from civgrid.maps.doc_issue import issue_document
+from civgrid.maps.doc_issue import issue_document, issue_supervision_report
 from support.doc_helpers import (
     PagePrinter,
     add_bulletin,
@@ -102,7 +102,22 @@ def test_every_document_type_reads_back(store, config, clock, printer, img, tmp_
         wenze = issue_document(s, "wenze", case.id, config, printer, CC)
         bulletin = add_bulletin(s, number="社创通〔2025〕第2号")
         tongbao = issue_document(s, "bulletin", bulletin.id, config, printer, CC)
-        docs = [jiaoban, duban, huizhi, yuetan, wenze, tongbao]
+        report = {
+            "profile": "lvliang",
+            "month": "2025-02",
+            "window": ["2025-02-01", "2025-02-25"],
+            "citation": "依据：“每月25日总结本月督导情况，形成督查报告”",
+            "visits": 31,
+            "found": 12,
+            "rectified": 9,
+            "open": 3,
+            "overdue": 1,
+            "units": [
+                {"unit_name": unit_name, "found": 12, "rectified": 9, "open": 3, "overdue": 1}
+            ],
+        }
+        ducha = issue_supervision_report(s, report, config, printer, CC)
+        docs = [jiaoban, duban, huizhi, yuetan, wenze, tongbao, ducha]
         today = f"{local(clock()).year}年{local(clock()).month}月{local(clock()).day}日"
 
         word, pdf = _check(jiaoban, tmp_path, "交办单", unit_name, deadline, f"/issues/{issue_id}")
@@ -122,6 +137,15 @@ def test_every_document_type_reads_back(store, config, clock, printer, img, tmp_
             "东关社区",
             "96.5",
         )
+        _check(
+            ducha,
+            tmp_path,
+            "2025年2月创建文明城市督查报告",
+            unit_name,
+            "走访31次",
+            "2025年2月1日至2025年2月25日",
+        )
+        assert ducha.subject_key == "lvliang:2025-02"
         assert pdf.index(_flat(current_city().office)) < pdf.index("东关社区")  # red 版头 first
         assert pdf.rstrip().endswith(_flat(today))  # ends with the issuing office and the date
         for d in docs:  # never a leader code (L13) in a document

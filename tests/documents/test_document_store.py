@@ -146,3 +146,27 @@ def test_documents_fall_due_with_their_events_once(store, config, clock):
         second = issue_due(s, config, printer, CC, since=since)
         assert second.issued == [] and len(second.existing) == 5
         assert s.scalar(select(func.count()).select_from(IssuedDocument)) == 5
+
+
+def test_a_supervision_report_is_issued_once_and_reissued_from_its_figures(store, config):
+    from civgrid.maps.doc_issue import issue_supervision_report
+
+    report = {
+        "profile": "lvliang",
+        "month": "2025-02",
+        "window": ["2025-02-01", "2025-02-25"],
+        "visits": 3,
+        "found": 2,
+        "rectified": 1,
+        "open": 1,
+        "overdue": 0,
+        "units": [{"unit_name": "县城管局", "found": 2, "rectified": 1, "open": 1, "overdue": 0}],
+    }
+    printer = FakePrinter()
+    with store.session() as s:
+        v1 = issue_supervision_report(s, report, config, printer, CC)
+        assert issue_supervision_report(s, report, config, printer, CC).id == v1.id
+        v2 = reissue_document(s, v1.id, config, printer, CC, reason="更正版式")
+        assert (v2.number, v2.version, v2.subject_kind) == (v1.number, 2, "report")
+        assert v2.content["source"] == report and v1.content["source"] == report
+        assert v1.number.endswith("查〔2025〕第001号")
