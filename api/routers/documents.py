@@ -30,7 +30,7 @@ from civgrid.grids.scoring.score import Period
 from civgrid.maps.doc_issue import issue_document, reissue_document
 from civgrid.maps.pdf import ChromiumPrinter, PdfPrinter
 
-__all__ = ["router"]
+__all__ = ["PrinterDep", "document_out", "get_printer", "router"]
 
 #: Staff only: the public gets 401 before any object is looked at.
 router = APIRouter(prefix="/api/v1", tags=["documents"], dependencies=[Depends(require_user)])
@@ -52,7 +52,8 @@ def get_printer(request: Request) -> PdfPrinter:
 PrinterDep = Annotated[PdfPrinter, Depends(get_printer)]
 
 
-def _out(d: IssuedDocument) -> DocumentOut:
+def document_out(d: IssuedDocument) -> DocumentOut:
+    """The response model of a stored document version."""
     base = f"/api/v1/documents/{d.id}/file"
     return DocumentOut(
         id=d.id,
@@ -119,7 +120,7 @@ def issue_documents(issue_id: ObjectId, session: SessionDep, scope: ScopeDep) ->
     issue = session.get(Issue, issue_id)
     if issue is None or not scope.can_see_issue(issue):
         raise NotFoundError(f"no issue {issue_id}", kind="issue", key=issue_id)
-    return [_out(d) for d in docstore.list_documents(session, "issue", issue_id)]
+    return [document_out(d) for d in docstore.list_documents(session, "issue", issue_id)]
 
 
 @router.get(
@@ -133,7 +134,7 @@ def case_documents(case_id: ObjectId, session: SessionDep, scope: ScopeDep) -> l
     scope.require(Perm.score_read)
     if not _case_visible(scope, session.get(AccountabilityCase, case_id)):
         raise NotFoundError(f"no accountability case {case_id}", kind="case", key=case_id)
-    return [_out(d) for d in docstore.list_documents(session, "case", case_id)]
+    return [document_out(d) for d in docstore.list_documents(session, "case", case_id)]
 
 
 @router.get(
@@ -144,7 +145,7 @@ def case_documents(case_id: ObjectId, session: SessionDep, scope: ScopeDep) -> l
 )
 def document_get(document_id: ObjectId, session: SessionDep, scope: ScopeDep) -> DocumentOut:
     """The version's number, subject, issue time, hashes and file links."""
-    return _out(_readable(session, scope, document_id))
+    return document_out(_readable(session, scope, document_id))
 
 
 @router.get(
@@ -198,7 +199,7 @@ def document_issue(
         if issue is None or not scope.can_see_issue(issue):
             raise NotFoundError(f"no issue {body.key}", kind="issue", key=body.key)
     d = issue_document(session, body.series, body.key, cfg, printer, actor)
-    return _out(d)
+    return document_out(d)
 
 
 @router.post(
@@ -219,4 +220,4 @@ def document_reissue(
     """Render the subject as it is now under the same number, as version ``n + 1``."""
     d = _readable(session, scope, document_id)
     _require_issuer(scope, d.series)
-    return _out(reissue_document(session, d.id, cfg, printer, actor, reason=body.reason))
+    return document_out(reissue_document(session, d.id, cfg, printer, actor, reason=body.reason))

@@ -804,6 +804,13 @@ def _doc_post(w, role, out):
     return "/api/v1/documents", {"json": {"series": "jiaoban", "key": w.X["id"]}}
 
 
+def _report_doc(w, role, out):
+    seeded(w)
+    docs_seeded(w)  # the fake printer
+    params = {"month": BULLETIN_MONTH, "profile": "lvliang"}
+    return "/api/v1/supervision-report/document", {"params": params}
+
+
 def _doc_reissue(w, role, out):
     url, _ = _doc("/api/v1/documents/{id}/reissue")(w, role, out)
     return url, {"json": {"reason": "矩阵测试"}}
@@ -822,6 +829,7 @@ MATRIX.update(
             _doc("/api/v1/documents/{id}/file/pdf"), READ, scoped=True
         ),
         ("POST", "/api/v1/documents"): Entry(_doc_post, allow(CC)),
+        ("POST", "/api/v1/supervision-report/document"): _entry(_report_doc, allow(CC)),
         ("POST", "/api/v1/documents/{document_id}/reissue"): Entry(
             _doc_reissue, allow(CC), scoped=True
         ),
