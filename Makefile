@@ -62,8 +62,9 @@ $(VENDOR)/.built: maps/package.json maps/package-lock.json
 assets: $(VENDOR)/.built
 
 # System packages: PostGIS for the test cluster, Chromium and a CJK font for
-# browser tests. Installed only when missing; needs root (CI runs as root).
-SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium fonts-noto-cjk
+# browser tests, poppler-utils (pdftotext, pdftoppm) for the document tests.
+# Installed only when missing; needs root (CI runs as root).
+SYSTEM_PACKAGES := postgresql-15-postgis-3 chromium fonts-noto-cjk poppler-utils
 system-deps:
 	@missing=""; \
 	for p in $(SYSTEM_PACKAGES); do \
@@ -108,7 +109,7 @@ test: system-deps $(STAMP) assets
 # The browser tests write their screenshots to a temporary folder unless
 # CIVGRID_SCREENSHOTS names one: this refreshes the README's pictures.
 screenshots: system-deps $(STAMP) assets
-	CIVGRID_SCREENSHOTS=docs/img $(VENV)/bin/pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
+	CIVGRID_SCREENSHOTS=docs/img $(VENV)/bin/pytest -p no:cacheprovider tests/browser tests/documents $(PYTEST_ARGS)
 
 # --- development ------------------------------------------------------------
 lint: $(STAMP)

@@ -198,5 +198,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(notifications.router)
     app.include_router(notifications.pages)
+    from civgrid.api.routers import documents
+
+    app.include_router(documents.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

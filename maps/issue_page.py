@@ -275,6 +275,21 @@ def _notices(notices: Sequence[Mapping[str, Any]]) -> Html:
     return Html(f'<ul id="cg-notices">{items}</ul>')
 
 
+def _documents(documents: Sequence[Mapping[str, Any]]) -> Html:
+    """The issue's official documents, every version, each as .docx and PDF."""
+    if not documents:
+        return Html('<p class="muted" id="cg-documents">无。</p>')
+    items = "".join(
+        f'<li data-doc="{int(d["id"])}">{esc(d["title"])} {esc(d["number"])}'
+        + (f"（第{int(d['version'])}版）" if int(d["version"]) > 1 else "")
+        + f" {esc(_when(d.get('issued_at')))} "
+        f'<a href="{API}/documents/{int(d["id"])}/file/pdf">PDF</a> '
+        f'<a href="{API}/documents/{int(d["id"])}/file/docx">Word</a></li>'
+        for d in documents
+    )
+    return Html(f'<ul id="cg-documents">{items}</ul>')
+
+
 def _visits(visits: Sequence[Mapping[str, Any]]) -> Html:
     if not visits:
         return Html('<p class="muted" id="cg-visits">无。</p>')
@@ -387,6 +402,7 @@ def issue_page_html(
     notices: Sequence[Mapping[str, Any]] = (),
     visits: Sequence[Mapping[str, Any]] = (),
     deliveries: Sequence[Mapping[str, Any]] = (),
+    documents: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The issue page (Chinese).
 
@@ -413,6 +429,8 @@ def issue_page_html(
     deliveries : sequence of mapping
         Notifications about the issue ``{recipient, channel, status, attempts}``
         (:func:`civgrid.maps.notify_page.deliveries_html`).
+    documents : sequence of mapping
+        Official documents ``{id, title, number, version, issued_at}`` (every version).
     """
     title = f"问题 #{detail['id']} {(detail.get('category') or {}).get('name') or ''}".strip()
     names = {u["key"]: u["name"] for u in units}
@@ -429,6 +447,7 @@ def issue_page_html(
         history_title="处理记录",
         history=_history(detail, names),
         notices=_notices(notices),
+        documents=_documents(documents),
         visits=_visits(visits),
         deliveries_title=zh.NOTIFY_LABELS["deliveries"],
         deliveries=deliveries_html(deliveries),

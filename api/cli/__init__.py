@@ -80,6 +80,7 @@ def _register_subcommands() -> None:
     from civgrid.api.cli import backup as cli_backup
     from civgrid.api.cli import calendar as cli_calendar
     from civgrid.api.cli import check as cli_check
+    from civgrid.api.cli import documents as cli_documents
     from civgrid.api.cli import grids as cli_grids
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
@@ -107,6 +108,7 @@ def _register_subcommands() -> None:
     app.command("restore")(cli_backup.restore_command)
     app.add_typer(cli_calendar.calendar_app, name="calendar")
     app.add_typer(cli_notify.notify_app, name="notify")
+    app.add_typer(cli_documents.documents_app, name="documents")
 
 
 _register_subcommands()

@@ -21,7 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from civgrid.api.deps import ActorDep, ScopeDep, SessionDep, StoreDep
 from civgrid.api.deps import score_registry as registry
+from civgrid.api.routers.documents import PrinterDep, document_out
 from civgrid.api.schemas import ERRORS_READ, ERRORS_WRITE, ObjectId
+from civgrid.api.schemas.documents import DocumentOut
 from civgrid.api.schemas.scoring import (
     ActionIn,
     AdjustmentIn,
@@ -741,6 +743,33 @@ def supervision_report_api(
 
     scope.require_all_scores()  # every unit, like a draft bulletin
     return supervision_report(_ctx(request, store, session, profile), Period.parse(month))
+
+
+@router.post(
+    "/supervision-report/document",
+    summary="Issue the monthly supervision report (督查报告) as a document",
+    responses=ERRORS_WRITE,
+)
+def supervision_report_document(
+    request: Request,
+    store: StoreDep,
+    session: SessionDep,
+    scope: ScopeDep,
+    actor: ActorDep,
+    printer: PrinterDep,
+    month: Annotated[str, Query(max_length=16, description="YYYY-MM")],
+    profile: ProfileQuery = None,
+) -> DocumentOut:
+    """The 督查报告 of a month as a numbered .docx/PDF (once per profile and month; the
+    stored one after that) — docs/documents.md."""
+    from civgrid.api.routers.issues import get_issue_config
+    from civgrid.grids.scoring.reports import supervision_report
+    from civgrid.maps.doc_issue import issue_supervision_report
+
+    scope.require_all_scores()
+    report = supervision_report(_ctx(request, store, session, profile), Period.parse(month))
+    cfg = get_issue_config(request)
+    return document_out(issue_supervision_report(session, report, cfg, printer, actor))
 
 
 @router.get(

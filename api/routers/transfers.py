@@ -294,6 +294,7 @@ def issue_page(
 
     from civgrid.api.routers.work import page_nav
     from civgrid.grids.boundaries.models import Unit
+    from civgrid.grids.documents.store import list_documents
     from civgrid.grids.issues.links import visit_linker
     from civgrid.grids.issues.models import SupervisionNotice
     from civgrid.grids.issues.notes import NOTE_PARTIES, unit_roles_on
@@ -354,6 +355,16 @@ def issue_page(
         notices=notices,
         visits=visits,
         deliveries=_deliveries(session, issue.id),
+        documents=[
+            {
+                "id": d.id,
+                "title": d.title,
+                "number": d.number,
+                "version": d.version,
+                "issued_at": d.issued_at,
+            }
+            for d in list_documents(session, "issue", issue.id)
+        ],
     )
     return HTMLResponse(html)
 

@@ -764,6 +764,88 @@ MATRIX.update(
     }
 )
 
+# official documents (issue 25): who reads the subject reads its documents; the command
+# center issues and re-issues (a fake PDF printer: the rendering is tests/documents')
+
+
+def docs_seeded(w) -> dict[str, int]:
+    """A 交办单 of X, Y and G (made once; the app prints with a fake printer)."""
+    if getattr(w, "docs", None) is None:
+        from civgrid.grids.core.actors import Actor
+        from civgrid.maps.doc_issue import issue_document
+        from support.doc_helpers import FakePrinter
+
+        w.app.state.pdf_printer = FakePrinter()
+        cfg = w.app.state.issue_config
+        with w.store.session() as s:
+            w.docs = {
+                k: issue_document(
+                    s,
+                    "jiaoban",
+                    getattr(w, k)["id"],
+                    cfg,
+                    FakePrinter(),
+                    Actor("指挥中心", "command_center"),
+                ).id
+                for k in ("X", "Y", "G")
+            }
+    return w.docs
+
+
+def _doc(fmt: str):
+    def build(w, role, out):
+        key = "Y" if out else ("G" if role == "grid_worker" else "X")
+        return fmt.format(id=docs_seeded(w)[key]), {}
+
+    return build
+
+
+def _issue_docs(w, role, out):
+    docs_seeded(w)
+    return f"/api/v1/issues/{issue_of(w, role, out)['id']}/documents", {}
+
+
+def _case_docs(w, role, out):
+    return f"/api/v1/accountability/cases/{case_of(w, role, out)}/documents", {}
+
+
+def _doc_post(w, role, out):
+    docs_seeded(w)  # the 交办单 of X exists: issuing it again returns it (same dispatch)
+    return "/api/v1/documents", {"json": {"series": "jiaoban", "key": w.X["id"]}}
+
+
+def _report_doc(w, role, out):
+    seeded(w)
+    docs_seeded(w)  # the fake printer
+    params = {"month": BULLETIN_MONTH, "profile": "lvliang"}
+    return "/api/v1/supervision-report/document", {"params": params}
+
+
+def _doc_reissue(w, role, out):
+    url, _ = _doc("/api/v1/documents/{id}/reissue")(w, role, out)
+    return url, {"json": {"reason": "矩阵测试"}}
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/issues/{issue_id}/documents"): Entry(_issue_docs, READ, scoped=True),
+        ("GET", "/api/v1/accountability/cases/{case_id}/documents"): _entry(
+            _ps(_case_docs), SCORE_READ, scoped=True
+        ),
+        ("GET", "/api/v1/documents/{document_id}"): Entry(
+            _doc("/api/v1/documents/{id}"), READ, scoped=True
+        ),
+        ("GET", "/api/v1/documents/{document_id}/file/{fmt}"): Entry(
+            _doc("/api/v1/documents/{id}/file/pdf"), READ, scoped=True
+        ),
+        ("POST", "/api/v1/documents"): Entry(_doc_post, allow(CC)),
+        ("POST", "/api/v1/supervision-report/document"): _entry(_report_doc, allow(CC)),
+        ("POST", "/api/v1/documents/{document_id}/reissue"): Entry(
+            _doc_reissue, allow(CC), scoped=True
+        ),
+    }
+)
+
 # the field app (/m/, issue 22): the shell, the report, the queue and the receipt status
 # serve everyone (citizens report without an account); the work pages need the
 # permission of their work; visit photos go with patrol read/write

@@ -15,6 +15,7 @@ import civgrid.grids.core.audit
 import civgrid.grids.core.idempotency
 import civgrid.grids.core.outbox
 import civgrid.grids.core.throttle
+import civgrid.grids.documents.models
 import civgrid.grids.issues.models
 import civgrid.grids.notify.models
 import civgrid.grids.patrol.models
