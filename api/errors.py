@@ -30,6 +30,7 @@ from civgrid.grids.core.errors import (
     NotFoundError,
     OutsideResponsibilityError,
     PermissionDeniedError,
+    UnavailableError,
 )
 
 #: Domain exception class → HTTP status. An exception takes the status of the
@@ -44,6 +45,7 @@ STATUS_CODES: dict[type[BaseException], int] = {
     OutsideResponsibilityError: 422,  # Unprocessable Content: a reason is missing
     GeoError: 422,  # Unprocessable Content
     TooManyRequestsError: 429,  # Too Many Requests
+    UnavailableError: 503,  # Service Unavailable: e.g. no PDF printer on this machine
 }
 
 

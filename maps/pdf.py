@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from civgrid.grids.core.errors import UnavailableError
+
 __all__ = ["ChromiumPrinter", "PdfPrinter", "PrintError", "chromium_path"]
 
 #: Flags that work headless as root on a machine with no internet.
@@ -36,8 +38,8 @@ FLAGS = (
 )
 
 
-class PrintError(RuntimeError):
-    """Chromium could not print a document (missing executable, crash, timeout)."""
+class PrintError(UnavailableError):
+    """Chromium could not print a document (missing executable, crash, timeout): 503."""
 
 
 class PdfPrinter(Protocol):

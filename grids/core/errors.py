@@ -44,3 +44,7 @@ class OutsideResponsibilityError(InvalidInputError):
     """A unit chosen by hand is not among the place's responsible units and no reason
     was given (交办/改派 outside the responsibility table needs one, for the history).
     """
+
+
+class UnavailableError(DomainError):
+    """A service the request needs is not available now (e.g. the PDF printer); retry later."""

@@ -65,3 +65,17 @@ def test_issue_download_reassign_reissue(client, store, config, clock):
     assert listed_html.count(v1["number"]) == 2 and "（第2版）" in listed_html
     assert f"/api/v1/documents/{v1['id']}/file/pdf" in listed_html
     assert f"/api/v1/documents/{v2['id']}/file/docx" in listed_html
+
+
+def test_no_pdf_printer_is_503_and_stores_nothing(client, store, config, clock):
+    """A machine without Chromium: issuing a document answers 503 (retry later), and no
+    number is used up — the next issue with a printer is still number 1."""
+    from civgrid.maps.pdf import ChromiumPrinter
+
+    _, notice_id = overdue_with_notice(store, config, clock, unit="D03")
+    client.app.state.pdf_printer = ChromiumPrinter(executable="/nonexistent/chromium")
+    r = client.post("/api/v1/documents", json={"series": "duban", "key": notice_id}, headers=ADMIN)
+    assert r.status_code == 503 and "Chromium not found" in r.json()["detail"]
+    client.app.state.pdf_printer = FakePrinter()
+    ok = client.post("/api/v1/documents", json={"series": "duban", "key": notice_id}, headers=ADMIN)
+    assert ok.status_code == 200 and ok.json()["version"] == 1
