@@ -273,3 +273,32 @@ def test_script_built_controls_carry_a_permission_the_role_holds(browser, server
     seen = ("leaflet-draw-draw-rectangle", "data-cg-reassign", "cg-r-submit", "data-cg-undo-batch")
     for what in (*seen, "cg-f-apply", "cg-h-apply"):
         assert any(what in tag for tag in met), what
+
+
+FIELD_READY = "() => window.civgrid && civgrid.field && civgrid.field.ready"
+
+
+@pytest.mark.parametrize("role", ["grid_worker", "viewer", "public"])
+def test_the_phone_report_form_offers_only_controls_the_role_holds(browser, server, role):
+    """The phone app's report page: the category buttons its script builds carry data-perm
+    like the rest of the form, with a permission the role holds; an account that may not
+    report (a viewer) is not offered the form at all. (The app's server-rendered pages are
+    walked per role in ``tests/maps/test_work_pages.py``.)"""
+    from support.perms import problems
+
+    ctx = _context(browser, server, None if role == "public" else role)
+    pg = ctx.new_page()
+    watch(pg)
+    try:
+        pg.goto(f"{server}/m/report")
+        pg.wait_for_function(FIELD_READY, timeout=30_000)
+        got = pg.evaluate(CONTROLS)
+        assert problems(role, "/m/report", got) == []
+        tags = " ".join(tag for tag, _ in got)
+        if role == "viewer":
+            assert got == [] and pg.locator("#cg-report-refused").count() == 1
+        else:
+            assert "cg-m-cat" in tags and "cg-send" in tags, tags
+        assert pg.evaluate("civgrid.field.error || null") is None
+    finally:
+        ctx.close()
