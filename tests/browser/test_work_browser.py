@@ -179,7 +179,9 @@ def test_unit_handler_accepts_fixes_with_a_photo_and_asks_for_time(browser, serv
         pg.goto(f"{server}/issues/{b['id']}")
         last = pg.locator("#cg-history li").last.inner_text()
         assert "延期审批" in last, last
+        assert "时限规则\t已批准延期" in pg.inner_text("#cg-routing")  # not the stored code
         assert pg.locator("#cg-form-extension_request").count() == 1  # may ask again
+        pg.locator("#cg-history").scroll_into_view_if_needed()
         pg.screenshot(path=str(img / "role-unit_handler.png"))
         assert pg.errors == [], pg.errors
     finally:
