@@ -2,13 +2,16 @@
 
 The unit handler opens their queue from the home page, accepts an issue, submits the fix
 with measures and a photo (after the form refused it empty, in Chinese), and asks for an
-extension on another; the inspector re-inspects one issue (pass) and another (fail, with
-a note and a photo); the leader opens their page from the home page; the admin and a grid
-worker log in through the login page and reach their homes. Each test then reads the
-issue's state and history through the API. Layout: no horizontal scroll at 1366×768, and
-at 390×844 the issue page and the queue have none and their submit buttons show. An
-expired session sends the next action to the login page and back to the same page.
-Screenshots go to ``img`` (``make screenshots``: ``docs/img``).
+extension on another, which the dispatcher approves on its page; the handler then sees the
+decision of that very request in the history. The inspector re-inspects one issue (pass)
+and another (fail, with a note and a photo); the leader opens their page from the home
+page; the admin checks the responsibility gaps and the outbox against the API and reopens
+a closed issue; the grid worker reports from the phone app and finds the report in their
+list. Each test then reads the issue's state and history through the API. Layout: no
+horizontal scroll at 1366×768, and at 390×844 the issue page and the queue have none and
+their submit buttons show. An expired session sends the next action to the login page and
+back to the same page. Screenshots go to ``img`` (``make screenshots``: ``docs/img``, the
+``role-*.png`` shown in the README and docs/screens.md).
 """
 
 from __future__ import annotations
