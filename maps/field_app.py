@@ -45,14 +45,18 @@ __all__ = [
 
 #: The app's pages, in the order of the home screen (path, label, who may use it).
 PAGES = (
-    ("/m/report", "上报问题", "all"),
-    ("/m/status", "查询回执", "all"),
-    ("/m/day", "今日巡查", "staff"),
-    ("/m/mine", "我的问题", "staff"),
-    ("/m/reinspect", DEFAULT_LABELS["submitted"], "staff"),
-    ("/m/track", "轨迹记录", "staff"),
-    ("/m/queue", "待发送", "all"),
+    ("/m/report", "上报问题", "issue.report"),
+    ("/m/status", "查询回执", "public"),
+    ("/m/day", "今日巡查", "patrol.read"),
+    ("/m/mine", "我的问题", "issue.transition"),
+    ("/m/reinspect", DEFAULT_LABELS["submitted"], "issue.transition"),
+    ("/m/track", "轨迹记录", "patrol.write"),
+    ("/m/queue", "待发送", "public"),
 )
+#: What a signed-out citizen may do in the app (their report, the status look-up); the
+#: pages' controls carry the permission they need (``data-perm``) and show only to those
+#: who hold it. ``public``: anyone; ``session``: any signed-in account.
+PUBLIC_PERMS = frozenset({"issue.report", "public"})
 
 #: The queue's item kinds that are labels (``field.js`` reads them from the page config).
 QUEUE_KIND_LABELS: dict[str, str] = {
@@ -88,6 +92,8 @@ def render_field(name: str, **ctx: Any) -> str:
     ctx.setdefault("title", "")
     ctx.setdefault("user", None)
     ctx.setdefault("pages", PAGES)
+    user = ctx.get("user") or {}
+    ctx["perms"] = (set(user["perms"]) | {"session", "public"}) if "perms" in user else PUBLIC_PERMS
     ctx.setdefault("team_label", UNIT_KIND_LABELS["supervision_team"])
     ctx["config"] = {"queue_kinds": QUEUE_KIND_LABELS, **(ctx.get("config") or {})}
     return (

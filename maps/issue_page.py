@@ -182,6 +182,31 @@ def _why(reason: Mapping[str, Any] | None, names: Mapping[str, str]) -> str:
     return f"{_MATCH_LABELS.get(reason.get('match'), '')}{layer}{where}{far}"
 
 
+#: Why an issue waits in triage (``grids.issues.intake.TriageReason``), in Chinese.
+TRIAGE_REASON_TEXT = {
+    "outside_jurisdiction": "不在本县管辖范围",
+    "unroutable": "未能自动确定责任单位",
+    "anonymous_citizen": "匿名市民投诉，需核实后交办",
+    "public_intake": "市民随手拍（未登录），需确认后交办",
+    "address_unmatched": "地址未能匹配到位置",
+}
+
+
+def deadline_rule_text(rule: str) -> str:
+    """The stored deadline rule (``48h``, ``5wd``, ``extended``) in Chinese.
+
+    >>> [deadline_rule_text(r) for r in ("48h", "0.5h", "5wd", "extended", "?")]
+    ['48 小时', '0.5 小时', '5 个工作日', '已批准延期', '?']
+    """
+    if rule == "extended":
+        return "已批准延期"
+    for suffix, unit in (("wd", " 个工作日"), ("h", " 小时")):
+        amount = rule.removesuffix(suffix)
+        if amount != rule and amount.replace(".", "", 1).isdigit():
+            return amount + unit
+    return rule
+
+
 def _routing(d: Mapping[str, Any]) -> Html:
     """The routing answer with its reasons: the owner's rule, each responsible unit and
     leader with the place that made it one, the road section and key sites."""
@@ -189,9 +214,10 @@ def _routing(d: Mapping[str, Any]) -> Html:
     if d.get("owner_basis"):
         rows.append(_row("主办单位依据", d["owner_basis"]))
     if d.get("triage_reason"):
-        rows.append(_row("待分拣原因", d["triage_reason"]))
+        reason = d["triage_reason"]
+        rows.append(_row("待分拣原因", TRIAGE_REASON_TEXT.get(reason, reason)))
     if d.get("deadline_rule"):
-        rows.append(_row("时限规则", d["deadline_rule"]))
+        rows.append(_row("时限规则", deadline_rule_text(d["deadline_rule"])))
     routing = d.get("routing") or {}
     names = _names(routing)
     for key, label in (

@@ -111,7 +111,12 @@ def _page(html: str) -> HTMLResponse:
 def _user(scope: Scope) -> dict[str, Any] | None:
     if scope.role is Role.public:
         return None
-    return {"who": scope.actor.who, "role": str(scope.role), "team": scope.actor.team}
+    return {
+        "who": scope.actor.who,
+        "role": str(scope.role),
+        "team": scope.actor.team,
+        "perms": sorted(str(p) for p in scope.permissions),
+    }
 
 
 @pages.get("/m", response_class=HTMLResponse)

@@ -360,7 +360,11 @@ def home_content(session: Session, cfg: Any, scope: Scope) -> dict[str, Any]:
             sections.append(
                 HomeSection(
                     "系统",
-                    [("/docs", "接口文档（API）", None), ("/healthz", "运行状态", None)],
+                    [
+                        ("/notifications/outbox", "消息发送情况", None),
+                        ("/docs", "接口文档（API）", None),
+                        ("/healthz", "运行状态", None),
+                    ],
                 )
             )
         return {"heading": "今日待办与数据", "cards": cards, "sections": sections}
@@ -399,7 +403,13 @@ def home_content(session: Session, cfg: Any, scope: Scope) -> dict[str, Any]:
         "heading": "我上报的问题",
         "cards": _queue_cards(session, cfg, scope),
         "sections": [
-            HomeSection("常用", [("/queue?view=open", "我上报的在办问题", None)]),
+            HomeSection(
+                "常用",
+                [
+                    ("/m/report", "上报问题（手机版）", None),
+                    ("/queue?view=open", "我上报的在办问题", None),
+                ],
+            ),
             exports,
         ],
     }

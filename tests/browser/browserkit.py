@@ -1,5 +1,6 @@
 """Helpers of the browser tests: the app served by uvicorn in a thread, Chromium's
-flags, page error collection (the ``browser`` fixture is in ``conftest.py``).
+flags, page error collection, the horizontal-scroll check, the Chinese check of toasts and
+error pages (the ``browser`` fixture is in ``conftest.py``).
 
 Screenshots go to a temporary folder, or to the folder named by ``CIVGRID_SCREENSHOTS``
 (``make screenshots`` sets it to ``docs/img``, the pictures shown in the README), so a
@@ -10,6 +11,7 @@ browser tests (like PostGIS, never a skip).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -131,3 +133,84 @@ def watch(page: Any) -> list[str]:
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.errors = errors
     return errors
+
+
+#: The work screen every page must fit without horizontal scrolling (issue 21).
+DESKTOP = {"width": 1366, "height": 768}
+#: How far the page is wider than its window (0: no horizontal scroll), and the element
+#: sticking out furthest on the right (what to fix).
+OVERFLOW = """() => {
+  const d = document.documentElement, over = d.scrollWidth - d.clientWidth;
+  if (over <= 0) return [0, ''];
+  let worst = null, right = 0;
+  for (const e of document.body.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.right > right && r.right > d.clientWidth) { right = r.right; worst = e; }
+  }
+  if (!worst) return [over, ''];
+  const cls = typeof worst.className === 'string' && worst.className
+    ? '.' + worst.className.trim().split(/\\s+/).join('.') : '';
+  const id = worst.id ? '#' + worst.id : '';
+  return [over, worst.tagName.toLowerCase() + id + cls + ' right=' + Math.round(right)];
+}"""
+
+
+def assert_no_hscroll(page: Any, what: str, viewport: dict[str, int] | None = DESKTOP) -> None:
+    """Fail when ``page`` scrolls horizontally (at ``viewport``, 1366×768 unless ``None``:
+    the page's own), naming the element that sticks out."""
+    if viewport is not None and page.viewport_size != viewport:
+        page.set_viewport_size(viewport)
+    over, widest = page.evaluate(OVERFLOW)
+    assert over == 0, f"{what}: {over} px of horizontal scroll at {page.viewport_size}; {widest}"
+
+
+# ----------------------------------------------------------------- Chinese messages
+#: Every toast (``#cg-toast``) and HTML error page (``main[data-status]``) a page of any
+#: browser test shows: (kind, path, text), appended by the binding the ``browser``
+#: fixture gives each context; ``conftest.py`` fails a test on one that is not Chinese.
+SEEN: list[tuple[str, str, str]] = []
+SEEN_BINDING = "__cgSeen"
+SEEN_SCRIPT = """(() => {
+  if (window.top !== window) return;
+  let last = '';
+  const say = (kind, text) => {
+    const f = window.__cgSeen;
+    if (f) Promise.resolve(f(kind, location.pathname, text)).catch(() => {});
+  };
+  const look = () => {
+    const t = document.getElementById('cg-toast');
+    const text = t ? t.textContent.trim() : '';
+    if (text && text !== last) { last = text; say('toast', text); }
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    const main = document.querySelector('main[data-status]');
+    if (main) say('error page ' + main.dataset.status, main.innerText);
+    look();
+    new MutationObserver(look).observe(document.body,
+      { childList: true, subtree: true, characterData: true });
+  });
+})();"""
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+#: three English words in a row: an untranslated sentence (codes such as ST03 pass)
+_ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[\s,.:;'’-]+[A-Za-z]{2,}){2,}")
+
+
+def is_chinese(text: str) -> bool:
+    """A message a user may read: Chinese, without an English sentence in it.
+
+    >>> is_chinese("该问题已被他人更新，请刷新页面后重试。"), is_chinese("Not Found")
+    (True, False)
+    >>> is_chinese("数据加载失败：Failed to fetch data")
+    False
+    """
+    return bool(_CJK.search(text)) and not _ENGLISH.search(text)
+
+
+def record_messages(context: Any) -> Any:
+    """Give ``context`` the binding and script that append its toasts and error pages to
+    :data:`SEEN`; returns the context."""
+    context.expose_binding(
+        SEEN_BINDING, lambda _source, kind, path, text: SEEN.append((kind, path, text))
+    )
+    context.add_init_script(SEEN_SCRIPT)
+    return context

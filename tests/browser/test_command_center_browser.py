@@ -126,7 +126,8 @@ def test_dispatch_with_the_preselected_unit(page, server, world, img):
     assert page.eval_on_selector(f"{form} select[name=unit]", "s => s.value") == opts["suggested"]
     assert "建议交办给" in page.inner_text("#cg-dispatch-suggest")
     assert not page.is_visible("#cg-dispatch-warn")
-    page.screenshot(path=str(img / "issue-dispatch.png"))
+    assert "需核实后交办" in page.inner_text("#cg-routing")  # the triage reason, in Chinese
+    page.screenshot(path=str(img / "role-dispatcher.png"))
     submit(page, form)
     d = api(server, world, f"/api/v1/issues/{issue_id}")
     assert d["state"] == "assigned" and d["owner_unit"]["key"] == opts["suggested"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browserkit import serve, watch
+from browserkit import assert_no_hscroll, serve, watch
 
 pytestmark = [pytest.mark.browser]
 
@@ -122,6 +122,7 @@ def test_patrol_page(browser, server, img):
     gpx = page.request.get(base + href)
     assert gpx.status == 200 and "<rte>" in gpx.text() and stops[0]["target_name"] in gpx.text()
     page.screenshot(path=str(img / "patrol.png"))
+    assert_no_hscroll(page, "the patrol page with a plan, a track and a route")
     ctx.close()
 
 

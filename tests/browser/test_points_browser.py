@@ -8,7 +8,7 @@ import shutil
 from datetime import date
 
 import pytest
-from browserkit import serve, watch
+from browserkit import assert_no_hscroll, serve, watch
 
 pytestmark = [pytest.mark.browser]
 
@@ -66,6 +66,7 @@ def test_compliance_list(page, server, img):
     assert red.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(198, 40, 40)"
     assert page.locator("#pt-list .must").count() > 0  # 必查点 marked
     page.screenshot(path=str(img / "points.png"), full_page=False)
+    assert_no_hscroll(page, "the points list", None)
     page.select_option("#pt-filter select[name=compliance]", "non_compliant")
     page.click("#pt-filter button")
     page.wait_for_load_state("load")
@@ -81,6 +82,7 @@ def test_mock_assessment_page(page, server, img):
     assert 0 <= low <= score <= high <= 100
     assert page.locator("#mock-types tbody tr").count() >= 5
     page.screenshot(path=str(img / "mock-assessment.png"), full_page=False)
+    assert_no_hscroll(page, "the mock assessment", None)
     page.goto(f"{server}/points/mock?seed=7")
     assert float(page.inner_text("#mock-score")) == score  # the same seed, the same draw
     assert page.errors == []

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import serve, watch
+from browserkit import assert_no_hscroll, serve, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -115,6 +115,7 @@ def test_bulletin_page(page, server, img):
     assert width > 300
     assert page.errors == []
     page.screenshot(path=str(img / "bulletin-2026-12.png"), full_page=False)
+    assert_no_hscroll(page, "the published bulletin")
     page.emulate_media(media="print")
     assert page.locator(".nav").is_hidden()
 
@@ -126,6 +127,7 @@ def test_scores_page(page, server, img):
     cells = page.locator("#cg-townships tbody tr td:nth-child(2)").all_inner_texts()
     assert cells == [s["name"] for s in api]
     page.screenshot(path=str(img / "scores-2026-12.png"), full_page=False)
+    assert_no_hscroll(page, "the rankings")
     assert page.errors == []
 
 
@@ -142,6 +144,7 @@ def test_leader_dashboard_as_the_leader(page, server, img):
     assert texts[3] == f"{r0['rank'] or '—'}/{r0['of']}"
     assert page.errors == []
     page.screenshot(path=str(img / "scores-leader.png"), full_page=False)
+    assert_no_hscroll(page, "a leader's dashboard")
     other = httpx.get(
         f"{server}/api/v1/leaders/L01/dashboard",
         timeout=60,

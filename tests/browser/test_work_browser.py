@@ -2,13 +2,16 @@
 
 The unit handler opens their queue from the home page, accepts an issue, submits the fix
 with measures and a photo (after the form refused it empty, in Chinese), and asks for an
-extension on another; the inspector re-inspects one issue (pass) and another (fail, with
-a note and a photo); the leader opens their page from the home page; the admin and a grid
-worker log in through the login page and reach their homes. Each test then reads the
-issue's state and history through the API. Layout: no horizontal scroll at 1366×768, and
-at 390×844 the issue page and the queue have none and their submit buttons show. An
-expired session sends the next action to the login page and back to the same page.
-Screenshots go to ``img`` (``make screenshots``: ``docs/img``).
+extension on another, which the dispatcher approves on its page; the handler then sees the
+decision of that very request in the history. The inspector re-inspects one issue (pass)
+and another (fail, with a note and a photo); the leader opens their page from the home
+page; the admin checks the responsibility gaps and the outbox against the API and reopens
+a closed issue; the grid worker reports from the phone app and finds the report in their
+list. Each test then reads the issue's state and history through the API. Layout: no
+horizontal scroll at 1366×768, and at 390×844 the issue page and the queue have none and
+their submit buttons show. An expired session sends the next action to the login page and
+back to the same page. Screenshots go to ``img`` (``make screenshots``: ``docs/img``, the
+``role-*.png`` shown in the README and docs/screens.md).
 """
 
 from __future__ import annotations
@@ -172,6 +175,17 @@ def test_unit_handler_accepts_fixes_with_a_photo_and_asks_for_time(browser, serv
         pg.fill("#cg-ext-days", "3")
         submit_and_wait(pg, "cg-form-extension_request")
         assert pg.locator("#cg-form-extension_request").count() == 0  # one pending at a time
+        before = api(server, "GET", f"/api/v1/issues/{b['id']}")["deadline"]
+        # the command center decides this very request, on its page
+        decide(browser, server, b["id"], "需协调绿化部门补种")
+        # and the handler sees the decision of their own request in the history
+        pg.goto(f"{server}/issues/{b['id']}")
+        last = pg.locator("#cg-history li").last.inner_text()
+        assert "延期审批" in last, last
+        assert "时限规则\t已批准延期" in pg.inner_text("#cg-routing")  # not the stored code
+        assert pg.locator("#cg-form-extension_request").count() == 1  # may ask again
+        pg.locator("#cg-history").scroll_into_view_if_needed()
+        pg.screenshot(path=str(img / "role-unit_handler.png"))
         assert pg.errors == [], pg.errors
     finally:
         ctx.close()
@@ -180,9 +194,33 @@ def test_unit_handler_accepts_fixes_with_a_photo_and_asks_for_time(browser, serv
     assert [e["action"] for e in da["history"]][-2:] == ["accept", "submit"]
     assert da["history"][-1]["photos"], "the fix's photo is in the history"
     db = api(server, "GET", f"/api/v1/issues/{b['id']}")
-    assert "extension_pending" in db["flags"]
-    pending = next(e for e in db["extensions"] if e["status"] == "pending")
-    assert pending["reason"] == "需协调绿化部门补种"
+    assert "extension_pending" not in db["flags"]
+    (decided,) = db["extensions"]
+    assert (decided["status"], decided["reason"]) == ("approved", "需协调绿化部门补种")
+    asked, answered = db["history"][-2:]
+    assert asked["action"] == "extension_request" and answered["action"] == "extension_decision"
+    # the request decided is the one this handler made on the page, decided by the center
+    assert (asked["actor"]["who"], asked["actor"]["unit"]) == ("unit_handler-browser", unit)
+    assert (answered["actor"]["who"], answered["actor"]["role"]) == (
+        "dispatcher-browser",
+        "command_center",
+    )
+    assert db["deadline"] > before, "the approved days moved the deadline"
+
+
+def decide(browser, server, issue_id: int, reason: str) -> None:
+    """The dispatcher approves the pending extension request of ``issue_id`` on its page."""
+    ctx = context(browser, server, "dispatcher")
+    pg = new_page(ctx)
+    try:
+        pg.goto(f"{server}/issues/{issue_id}")
+        assert reason in pg.inner_text("#cg-form-extension_decision")
+        pg.check("#cg-form-extension_decision input[name=approve][value=true]")
+        submit_and_wait(pg, "cg-form-extension_decision")
+        assert pg.locator("#cg-form-extension_decision").count() == 0
+        assert pg.errors == [], pg.errors
+    finally:
+        ctx.close()
 
 
 def test_inspector_reinspects_one_pass_one_fail(browser, server, place, img):
@@ -209,7 +247,7 @@ def test_inspector_reinspects_one_pass_one_fail(browser, server, place, img):
             "#cg-reinspect-photos",
             files=[{"name": "re.png", "mimeType": "image/png", "buffer": PNG}],
         )
-        pg.screenshot(path=str(img / "work-inspector-reinspect.png"), full_page=True)
+        pg.screenshot(path=str(img / "role-inspector.png"), full_page=True)
         submit_and_wait(pg, "cg-form-reinspect")
         assert "已退回" in pg.inner_text("#cg-issue-summary")
         assert pg.errors == [], pg.errors
@@ -231,41 +269,120 @@ def test_leader_opens_their_page_from_home(browser, server, img):
         with pg.expect_navigation():
             pg.click('#cg-leader-links a[href="/leaders/L10"]')
         assert pg.url == f"{server}/leaders/L10"
-        pg.screenshot(path=str(img / "work-leader-page.png"))
+        pg.screenshot(path=str(img / "role-leader.png"))
         assert [e for e in pg.errors if " /api/" not in e] == []
     finally:
         ctx.close()
 
 
-@pytest.mark.parametrize(
-    ("role", "heading"), [("admin", "今日待办与数据"), ("grid_worker", "我上报的问题")]
-)
-def test_admin_and_grid_worker_log_in_and_reach_home(browser, server, place, img, role, heading):
-    from support.authclient import TEST_PASSWORD, ensure_user
+def login_page(pg, server, name: str, path: str = "/") -> None:
+    """Open ``path`` signed out: the login page (Chinese); sign in, back at ``path``."""
+    from support.authclient import TEST_PASSWORD
 
-    name, _ = ensure_user(server.app.state.store, f"{role}-login", role)
-    mine = report(server, place) if role == "admin" else None
+    pg.goto(server + path)
+    assert "/login?next=" in pg.url and "登录" in pg.title()
+    pg.fill("#username", name)
+    pg.fill("#password", TEST_PASSWORD)
+    with pg.expect_navigation():
+        pg.click("#login")
+
+
+def test_admin_checks_gaps_and_outbox_and_reopens_an_issue(browser, server, place, img):
+    """The admin's day through the pages: home (today's reports), the responsibility gap
+    list from the navigation, the outbox from the home's 系统 block, and a closed issue
+    reopened with a reason; the figures and the issue are then read through the API."""
+    from support.authclient import ensure_user
+
+    name, _ = ensure_user(server.app.state.store, "admin-login", "admin")
+    mine = report(server, place)
+    done = submitted(server, place)
+    api(server, "POST", f"/api/v1/issues/{done['id']}/transitions",
+        json={"action": "reinspect", "passed": True})  # fmt: skip
+    gaps = api(server, "GET", "/api/v1/responsibility/gaps")
+    outbox = api(server, "GET", "/api/v1/notifications/outbox")
     ctx = context(browser, server, None)
     pg = new_page(ctx)
     try:
-        pg.goto(f"{server}/")
-        assert "/login?next=/" in pg.url
-        pg.fill("#username", name)
-        pg.fill("#password", TEST_PASSWORD)
+        login_page(pg, server, name)
+        assert pg.inner_text("#cg-home-heading") == "今日待办与数据"
+        no_hscroll(pg, "admin home")
+        pg.screenshot(path=str(img / "role-admin.png"))
+        pg.click('a[data-figure="今日上报"]')
+        pg.wait_for_selector(f"#cg-row-{mine['id']}")
         with pg.expect_navigation():
-            pg.click("#login")
-        assert pg.inner_text("#cg-home-heading") == heading
-        no_hscroll(pg, f"{role} home")
-        pg.screenshot(path=str(img / f"work-{role}-home.png"))
-        nav = pg.eval_on_selector_all("#cg-nav a", "els => els.map(e => e.getAttribute('href'))")
-        assert ("/responsibility/gaps" in nav) == (role == "admin")
-        if mine is not None:
-            pg.click('a[data-figure="今日上报"]')
-            pg.wait_for_selector(f"#cg-row-{mine['id']}")
+            pg.click('#cg-nav a[href="/responsibility/gaps"]')
+        said = pg.inner_text("#cg-gap-summary")
+        assert f"{len(gaps['gaps'])} 处无责任单位" in said.replace("\n", ""), said
+        assert pg.locator("#cg-gaps tbody tr").count() == len(gaps["gaps"])
+        pg.goto(f"{server}/")
+        with pg.expect_navigation():
+            pg.click('a[href="/notifications/outbox"]')
+        rows = pg.locator("#cg-outbox-counts tr").count() - 1 if outbox else 0
+        assert rows == len(outbox), (rows, outbox)
+        for c in outbox:
+            assert str(c["count"]) in pg.inner_text("#cg-outbox-counts")
+        pg.goto(f"{server}/issues/{done['id']}")
+        assert "已结案" in pg.inner_text("#cg-issue-summary")
+        pg.click("#cg-form-reopen button[type=submit]")  # no reason: refused, in Chinese
+        assert "理由" in pg.inner_text('#cg-form-reopen .cg-field-err[data-for="note"]')
+        pg.fill("#cg-reopen-note", "群众再次反映垃圾未清理干净")
+        submit_and_wait(pg, "cg-form-reopen")
+        assert "整改中" in pg.inner_text("#cg-issue-summary")
+        assert pg.errors == [], pg.errors
     finally:
         ctx.close()
-    if mine is not None:
-        assert history(server, mine["id"])[0] == "report"
+    assert history(server, mine["id"]) == ["report"]
+    d = api(server, "GET", f"/api/v1/issues/{done['id']}")
+    assert d["state"] == "rectifying"
+    last = d["history"][-1]
+    assert (last["action"], last["note"]) == ("reopen", "群众再次反映垃圾未清理干净")
+    assert last["actor"]["who"] == name
+
+
+def test_grid_worker_reports_from_the_field_app_and_sees_it_in_their_list(
+    browser, server, place, img
+):
+    """The grid worker signs in, reports a problem from the phone app (/m/report, the
+    place given by the link), and finds it in their list of open reports from the home."""
+    from support.authclient import ensure_user
+
+    name, _ = ensure_user(server.app.state.store, "grid_worker-login", "grid_worker")
+    ctx = context(browser, server, None, PHONE, is_mobile=True, has_touch=True)
+    pg = new_page(ctx)
+    try:
+        login_page(pg, server, name)
+        assert pg.inner_text("#cg-home-heading") == "我上报的问题"
+        with pg.expect_navigation():
+            pg.click('a[href="/m/report"]')
+        # the place as a map link gives it (what a shared location opens)
+        pg.goto(f"{pg.url}?lng={place[0]}&lat={place[1]}")
+        pg.wait_for_function("() => window.civgrid && civgrid.field && civgrid.field.ready")
+        code = "dumping"
+        label = pg.evaluate(f"civgrid.field.cfg.categories.find(c => c.code === '{code}').name")
+        pg.fill("#cg-cat-search", label)
+        pg.click(f'.cg-m-cat[data-code="{code}"]')
+        pg.fill("#cg-description", "路口绿化带堆放装修垃圾")
+        pg.click("#cg-send")
+        pg.wait_for_function("() => civgrid.field.lastReport", timeout=30_000)
+        issue_id = pg.evaluate("civgrid.field.lastReport.id")
+        pg.goto(f"{server}/")
+        assert pg.inner_text("#cg-home-heading") == "我上报的问题"
+        with pg.expect_navigation():
+            pg.click('a[href="/queue?view=open"]')
+        row = pg.locator(f"#cg-row-{issue_id}")
+        assert "路口绿化带" in row.inner_text()
+        no_hscroll(pg, "grid worker list")
+        pg.screenshot(path=str(img / "role-grid_worker.png"), full_page=True)
+        nav = pg.eval_on_selector_all("#cg-nav a", "els => els.map(e => e.getAttribute('href'))")
+        assert "/responsibility/gaps" not in nav and "/patrol" not in nav
+        assert pg.errors == [], pg.errors
+    finally:
+        ctx.close()
+    d = api(server, "GET", f"/api/v1/issues/{issue_id}")
+    assert d["source"] == "grid_worker" and d["state"] == "assigned", (d["source"], d["state"])
+    assert d["description"] == "路口绿化带堆放装修垃圾"
+    (first,) = d["history"]
+    assert (first["action"], first["actor"]["who"]) == ("report", name)
 
 
 def test_viewer_lands_on_the_map_and_is_offered_no_tool(browser, server, place, img):
@@ -290,7 +407,7 @@ def test_viewer_lands_on_the_map_and_is_offered_no_tool(browser, server, place, 
         pg.wait_for_selector(".cg-issue-popup", timeout=20_000)
         assert "详情与处理记录" in pg.inner_text(".cg-issue-popup")
         assert pg.locator(".cg-issue-popup [data-cg-reassign]").count() == 0
-        pg.screenshot(path=str(img / "work-viewer-map.png"))
+        pg.screenshot(path=str(img / "role-viewer.png"))
         assert pg.errors == [], pg.errors
     finally:
         ctx.close()

@@ -35,9 +35,9 @@ def page(w, role: str, url: str, status: int = 200) -> str:
 
 
 def held(w, role: str) -> set[str]:
-    from civgrid.grids.accounts.permissions import ROLE_PERMISSIONS, Role
+    from support.perms import held
 
-    return {str(p) for p in ROLE_PERMISSIONS[Role(role)]} | {"session"}
+    return held(role)
 
 
 def controls(html: str) -> list[tuple[str, str | None]]:
@@ -136,6 +136,7 @@ def test_every_control_carries_a_permission_the_role_holds(world):
             html = page(w, role, url)
             seen_forms |= set(re.findall(r'id="cg-form-([a-z_]+)"', html))
             seen_forms |= set(re.findall(r'id="cg-(publish|patrol-form)"', html))
+            seen_forms |= set(re.findall(r'id="cg-(send|track-start|flush)"', html))
             for tag, perm in controls(html):
                 if perm is None:
                     problems.append(f"{role} {url}: no data-perm on {tag}")
@@ -145,12 +146,15 @@ def test_every_control_carries_a_permission_the_role_holds(world):
     # the walk met every action form of this page (else it proves little)
     assert {"accept", "submit", "extension_request", "reinspect", "reopen"} <= seen_forms
     assert {"publish", "patrol-form"} <= seen_forms  # the other pages' controls were met
+    assert {"send", "track-start", "flush"} <= seen_forms  # and the phone app's
 
 
 STAFF = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker", "leader", "viewer")
 #: Server-rendered pages beyond the work pages that carry controls (the patrol view form,
-#: the bulletin's publish button), walked for the roles that may open them.
-OTHER_PAGES = ("/patrol", "/scores", "/scores/bulletin")
+#: the bulletin's publish button, the phone app's pages), walked for the roles that may
+#: open them.
+OTHER_PAGES = ("/patrol", "/scores", "/scores/bulletin", *(f"/m/{p}" for p in (
+    "", "report", "status", "day", "mine", "reinspect", "track", "queue")))  # fmt: skip
 
 
 def _opens(w, role: str, url: str) -> bool:

@@ -463,7 +463,7 @@
       actions += '<a href="#" class="cg-link" data-cg-detail="' + p.id + '">详情与处理记录</a>';
     }
     if (cfg.draw && REASSIGNABLE[p.state]) {
-      actions += '<button type="button" class="cg-btn cg-btn-small" data-cg-reassign="' + p.id + '">' + esc(lab("actions", p.state === "triage" ? "dispatch" : "reassign")) + "</button>";
+      actions += '<button type="button" class="cg-btn cg-btn-small" data-perm="issue.dispatch" data-cg-reassign="' + p.id + '">' + esc(lab("actions", p.state === "triage" ? "dispatch" : "reassign")) + "</button>";
     }
     return (
       '<div class="cg-popup cg-issue-popup"><h4>#' + esc(p.id) + " " + esc(p.category_name) + "</h4>" +
@@ -781,7 +781,7 @@
   function panel(id, title, cls) {
     var box = el("section", { id: id, class: "cg-panel " + (cls || "") });
     box.innerHTML =
-      '<div class="cg-panel-head"><h3>' + esc(title) + '</h3><button type="button" class="cg-toggle" aria-label="收起">−</button></div><div class="cg-panel-body"></div>';
+      '<div class="cg-panel-head"><h3>' + esc(title) + '</h3><button type="button" class="cg-toggle" data-perm="session" aria-label="收起">−</button></div><div class="cg-panel-body"></div>';
     box.querySelector(".cg-toggle").addEventListener("click", function () {
       box.classList.toggle("cg-collapsed");
       this.textContent = box.classList.contains("cg-collapsed") ? "+" : "−";
@@ -804,8 +804,8 @@
       '<label>城乡<select id="cg-f-zone">' + zoneOptions(filters.zones) + "</select></label>" +
       '<div class="cg-row cg-checks"><label><input type="checkbox" id="cg-f-overdue">仅超期</label>' +
       '<label><input type="checkbox" id="cg-f-recurrent">仅反弹回潮</label></div>' +
-      '<div class="cg-row"><button type="button" class="cg-btn" id="cg-f-apply">查询</button>' +
-      '<button type="button" class="cg-btn cg-btn-ghost" id="cg-f-reset">重置</button></div>' +
+      '<div class="cg-row"><button type="button" class="cg-btn" id="cg-f-apply" data-perm="map.read">查询</button>' +
+      '<button type="button" class="cg-btn cg-btn-ghost" id="cg-f-reset" data-perm="map.read">重置</button></div>' +
       '<div class="cg-status" id="cg-issue-status">加载中…</div>';
 
     function read() {
@@ -859,7 +859,7 @@
     var box = document.getElementById("cg-side");
     if (!box) {
       box = el("aside", { id: "cg-side", class: "cg-side cg-side-float" });
-      box.innerHTML = '<button type="button" class="cg-close" aria-label="关闭">×</button><div class="cg-side-body"></div>';
+      box.innerHTML = '<button type="button" class="cg-close" data-perm="session" aria-label="关闭">×</button><div class="cg-side-body"></div>';
       box.querySelector(".cg-close").addEventListener("click", function () {
         box.classList.remove("cg-open");
       });
@@ -879,7 +879,7 @@
           var who = e.actor ? esc(e.actor.who) + (e.actor.unit ? "（" + esc(e.actor.unit) + "）" : "") : "";
           var change = e.data && e.data.to_unit ? " → " + esc(e.data.to_unit) : "";
           if (e.action === "reassign" && e.data && e.data.batch && cfg.actions.undo && cfg.draw) {
-            change += ' <button type="button" class="cg-btn cg-btn-small cg-btn-ghost" data-cg-undo-batch="' +
+            change += ' <button type="button" class="cg-btn cg-btn-small cg-btn-ghost" data-perm="issue.dispatch" data-cg-undo-batch="' +
               esc(e.data.batch) + '">撤销整批改派</button>';
           }
           return (
@@ -997,8 +997,8 @@
         unitPicker(o.units, responsible, o.suggested) +
         "<p id='cg-r-warn' class='cg-warn' hidden>所选单位不是该位置的责任单位。如确需" + esc(word) + "，请填写理由，理由将记入处理记录。</p>" +
         "<label id='cg-r-note-label'>" + (triage ? "交办说明" : "改派理由（必填）") + "<textarea id='cg-r-note' rows='3'></textarea></label>" +
-        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit'>确认" + esc(word) + "</button>" +
-        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel'>取消</button></div>" +
+        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit' data-perm='issue.dispatch'>确认" + esc(word) + "</button>" +
+        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel' data-perm='issue.dispatch'>取消</button></div>" +
         "<div id='cg-r-result' class='cg-status' role='status'></div>";
       function outside() {
         var unit = document.getElementById("cg-r-unit").value;
@@ -1074,8 +1074,8 @@
       "<ol class='cg-selection'>" + list + "</ol>" +
       unitPicker(cfg.units || [], {}, "") +
       "<label>改派理由（必填）<textarea id='cg-r-note' rows='3' placeholder='例如：经核实属于该单位职责范围'></textarea></label>" +
-      "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit'" + (usable.length ? "" : " disabled") + ">改派…</button>" +
-      "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel'>取消</button></div>" +
+      "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-submit' data-perm='issue.dispatch'" + (usable.length ? "" : " disabled") + ">改派…</button>" +
+      "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-cancel' data-perm='issue.dispatch'>取消</button></div>" +
       "<div id='cg-r-confirm-box'></div>" +
       "<div id='cg-r-result' class='cg-status' role='status'></div>";
     bindPicker(function () {
@@ -1100,8 +1100,8 @@
         "<div class='cg-confirm' id='cg-r-confirm-text'>将把 <b>" + (usable.length - own) + "</b> 个问题改派给 <b>" + esc(name) + "</b>" +
         (own ? "；另有 <b>" + own + "</b> 个已由该单位主办，将跳过（状态和时限不变）" : "") +
         "。改派后整改时限重新计算，可整批撤销。</div>" +
-        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-confirm'>确认改派</button>" +
-        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-back'>返回修改</button></div>";
+        "<div class='cg-row'><button type='button' class='cg-btn' id='cg-r-confirm' data-perm='issue.dispatch'>确认改派</button>" +
+        "<button type='button' class='cg-btn cg-btn-ghost' id='cg-r-back' data-perm='issue.dispatch'>返回修改</button></div>";
       document.getElementById("cg-r-back").addEventListener("click", function () { box.innerHTML = ""; });
       document.getElementById("cg-r-confirm").addEventListener("click", function () {
         this.disabled = true;
@@ -1140,7 +1140,7 @@
     out.innerHTML =
       "<p id='cg-r-counts'>" + parts.join("，") + "</p>" + (notes ? "<ul class='cg-batch-notes'>" + notes + "</ul>" : "") +
       (ids ? "<div>查看处理记录：" + ids + "</div>" : "") +
-      (c.reassigned ? "<div class='cg-row'><button type='button' class='cg-btn cg-btn-ghost' id='cg-r-undo'>撤销本次批量改派</button></div>" : "");
+      (c.reassigned ? "<div class='cg-row'><button type='button' class='cg-btn cg-btn-ghost' id='cg-r-undo' data-perm='issue.dispatch'>撤销本次批量改派</button></div>" : "");
     toast("批量改派：" + parts.join("，").replace(/<\/?b>/g, ""), !!c.failed);
     var undo = document.getElementById("cg-r-undo");
     if (!undo) return;
@@ -1213,12 +1213,25 @@
       edit: false,
     });
     map.addControl(control);
+    markPerm(control.getContainer(), "issue.dispatch");
     map.on(L.Draw.Event.CREATED, function (e) {
       clearSelection(ctx);
       ctx.drawn.addLayer(e.layer);
       var chosen = selectWithin(e.layer);
       reassignPanel(cfg, ctx, chosen);
     });
+  }
+
+  // The draw toolbar's tools and the actions it adds while drawing (finish, undo the last
+  // point, cancel) carry the permission they need, like every control of the pages.
+  function markPerm(box, perm) {
+    function mark() {
+      Array.prototype.forEach.call(box.querySelectorAll("a, button"), function (a) {
+        if (!a.hasAttribute("data-perm")) a.setAttribute("data-perm", perm);
+      });
+    }
+    mark();
+    new MutationObserver(mark).observe(box, { childList: true, subtree: true });
   }
 
   function bindPopupActions(map, cfg, ctx) {
@@ -1381,7 +1394,7 @@
       [7, 8, 9, 10, 11].map(function (r) {
         return option(String(r), r + " 级（边长约 " + { 7: "1.2 千米", 8: "460 米", 9: "170 米", 10: "65 米", 11: "25 米" }[r] + "）", cfg.res === r);
       }).join("") + "</select></label>" +
-      '<div class="cg-row"><button type="button" class="cg-btn" id="cg-h-apply">更新</button></div>' +
+      '<div class="cg-row"><button type="button" class="cg-btn" id="cg-h-apply" data-perm="map.read">更新</button></div>' +
       '<div class="cg-status" id="cg-heat-status">加载中…</div>';
     var side = sidePanel();
     document.getElementById("cg-side").classList.add("cg-side-fixed");

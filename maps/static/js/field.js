@@ -231,6 +231,7 @@
       if (it.status === "failed") {
         const b = document.createElement("button");
         b.className = "cg-m-btn cg-m-btn-2";
+        b.dataset.perm = "public";
         b.textContent = "删除";
         b.addEventListener("click", async () => {
           await del("queue", it.id);
@@ -418,6 +419,7 @@
         const b = document.createElement("button");
         b.type = "button";
         b.className = "cg-m-cat";
+        b.dataset.perm = "issue.report";
         b.dataset.code = c.code;
         b.setAttribute("role", "option");
         b.setAttribute("aria-selected", String(state.category === c.code));
@@ -634,7 +636,7 @@
         e.target.value = "";
         $(".cg-visit-photos", li).textContent = "已拍 " + photos.length + " 张";
       });
-      $(".cg-visit-done", li).addEventListener("click", async () => {
+      $(".cg-visit-done", li)?.addEventListener("click", async () => {
         badge.textContent = "待发送";
         if (photos.length) {
           // the photos first: the visit is done with its photos (each with its own key)
