@@ -44,8 +44,15 @@ def server(demo_sqlite_template, tmp_path_factory):
         month = f"{date.today():%Y-%m}"
         assert c.post("/api/v1/patrol/plans", params={"month": month}).status_code == 200
         # an issue reassigned in a batch (批量改派): its history offers the batch's undo
-        r = c.post("/api/v1/issues", json={**body, "source": "grid_worker", "lon": lon + 0.0008,
-                                           "category": "wires_banners"})  # fmt: skip
+        r = c.post(
+            "/api/v1/issues",
+            json={
+                **body,
+                "source": "grid_worker",
+                "lon": lon + 0.0008,
+                "category": "wires_banners",
+            },
+        )
         assert r.status_code == 201, r.text
         batched = r.json()
         opts = c.get(f"/api/v1/issues/{batched['id']}/dispatch-options").json()

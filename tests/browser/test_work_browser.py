@@ -296,8 +296,12 @@ def test_admin_checks_gaps_and_outbox_and_reopens_an_issue(browser, server, plac
     name, _ = ensure_user(server.app.state.store, "admin-login", "admin")
     mine = report(server, place)
     done = submitted(server, place)
-    api(server, "POST", f"/api/v1/issues/{done['id']}/transitions",
-        json={"action": "reinspect", "passed": True})  # fmt: skip
+    api(
+        server,
+        "POST",
+        f"/api/v1/issues/{done['id']}/transitions",
+        json={"action": "reinspect", "passed": True},
+    )
     gaps = api(server, "GET", "/api/v1/responsibility/gaps")
     outbox = api(server, "GET", "/api/v1/notifications/outbox")
     ctx = context(browser, server, None)

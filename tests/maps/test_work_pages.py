@@ -153,8 +153,12 @@ STAFF = ("admin", "dispatcher", "inspector", "unit_handler", "grid_worker", "lea
 #: Server-rendered pages beyond the work pages that carry controls (the patrol view form,
 #: the bulletin's publish button, the phone app's pages), walked for the roles that may
 #: open them.
-OTHER_PAGES = ("/patrol", "/scores", "/scores/bulletin", *(f"/m/{p}" for p in (
-    "", "report", "status", "day", "mine", "reinspect", "track", "queue")))  # fmt: skip
+OTHER_PAGES = (
+    "/patrol",
+    "/scores",
+    "/scores/bulletin",
+    *(f"/m/{p}" for p in ("", "report", "status", "day", "mine", "reinspect", "track", "queue")),
+)
 
 
 def _opens(w, role: str, url: str) -> bool:
