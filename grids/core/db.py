@@ -68,6 +68,7 @@ def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any)
             _create_private(Path(database).expanduser())
         engine = create_engine(u, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(wal=not memory))
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     if u.get_backend_name() in ("postgresql", "postgis"):
         u = u.set(drivername="postgresql+psycopg")
@@ -100,6 +101,23 @@ def _sqlite_pragmas(*, wal: bool):
         cur.close()
 
     return on_connect
+
+
+def _begin_before_savepoint(conn: Any, _name: Any) -> None:
+    """Open the transaction before a savepoint that would otherwise open it (SQLite).
+
+    Python's sqlite3 driver begins a transaction only before a write. A ``SAVEPOINT``
+    sent first begins one itself, and its ``RELEASE`` then commits: the work inside
+    would survive the caller's rollback (a dry run, a failed request, a later error in
+    the same transaction). A ``BEGIN`` first keeps every savepoint inside the caller's
+    transaction, which commits or rolls back as a whole. ``IMMEDIATE``: a savepoint is
+    there for writes, and taking the write lock now (waiting the busy timeout for it)
+    means a read inside the savepoint cannot go stale before the write that follows
+    (``SQLITE_BUSY_SNAPSHOT``, which no busy timeout retries).
+    """
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.in_transaction:
+        dbapi.execute("BEGIN IMMEDIATE")
 
 
 def backend_name(engine: Engine) -> Backend:
