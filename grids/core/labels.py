@@ -405,6 +405,7 @@ SCORE_LINE_LABELS: dict[str, str] = {
     "extension": "延期",
     "on_time_closure": "按期结案",
     "media_praise": "媒体表扬",
+    "point": "测评点位失分",
     "bonus_cap": "加分封顶",
     "community": "社区得分",
     "period": "分期得分",
