@@ -524,6 +524,10 @@ NOTIFY_TEMPLATES: dict[str, tuple[str, str]] = {
     "issue_escalated": ("问题升级", "问题#{issue}督办{notice}到期仍未整改，已升级处理。"),
     "issue_extension_decided": ("延期审批", "问题#{issue}的延期申请已处理，整改期限{deadline}。"),
     "issue_reinspection_failed": ("复查未通过", "问题#{issue}复查未通过，已退回整改。"),
+    "point_inspection_failed": (
+        "点位检查不达标",
+        "测评点位{point_name}（{point}）检查不达标，未达标条目：{failed_text}。请{unit}按期整改。",
+    ),
     "case_opened": ("问责立案", "{unit_name}：{rule}（问责案件#{case}）已立案。"),
     "case_acted": ("问责进展", "问责案件#{case}（{unit_name}）：{note}"),
     "bulletin_published": ("通报发布", "{number}（{period}）已发布。"),
