@@ -7,7 +7,9 @@ with their facts, negative lists of the worst units, hotspots and a link to the
 heat map) as a JSON-ready dict — with, from a quarter on, the rankings of the
 profile's assessed subjects (``subjects``: civilized units and key-task departments
 quarterly, other-task units half-yearly, all of them in the year) and the recorded
-adjustments of the period (``adjustments``; the year's results take them: 年总评);
+adjustments of the period (``adjustments``; the year's results take them: 年总评) and,
+when the profile scores field points, the points section (``points``: per type 达标率,
+the failing points by responsible unit);
 :func:`bulletin_xlsx` writes it as a workbook;
 :func:`publish_bulletin` freezes both with a number (``<prefix>〔2026〕第3号``,
 the prefix from the city profile).

@@ -596,6 +596,9 @@ class RuleVersion(_Strict):
 
     ``composite`` weighs the rates of the composite indicator; ``composite_by`` may
     give other weights per grouping (a region level, ``department`` or ``post``).
+
+    ``points`` (:class:`PointsRule`) says how the field points inspected in a month
+    weigh in its scores (None: they do not).
     """
 
     def composite_for(self, by: str) -> dict[str, float]:
