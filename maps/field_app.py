@@ -50,6 +50,7 @@ PAGES = (
     ("/m/day", "今日巡查", "staff"),
     ("/m/mine", "我的问题", "staff"),
     ("/m/reinspect", DEFAULT_LABELS["submitted"], "staff"),
+    ("/m/points", "点位检查", "staff"),
     ("/m/track", "轨迹记录", "staff"),
     ("/m/queue", "待发送", "all"),
 )
@@ -58,6 +59,7 @@ PAGES = (
 QUEUE_KIND_LABELS: dict[str, str] = {
     "report": ISSUE_ACTION_LABELS["report"],
     "reinspect": ISSUE_ACTION_LABELS["reinspect"],
+    "point_inspection": "点位检查",
 }
 
 

@@ -867,6 +867,12 @@ MATRIX.update(
             _pt(_inspection), PATROL_WRITE, scoped=True
         ),
         ("GET", "/points"): Entry(_pt(get("/points")), PAGE),
+        # the field app's checklist screen: who may inspect, the point in their scope
+        ("GET", "/m/points"): _entry(
+            _pt(lambda w, role, out: (f"/m/points?code={'PY' if out else 'PX'}", {})),
+            allow(PATROL_WRITERS, public=303),
+            scoped=True,
+        ),
         ("GET", "/points/mock"): Entry(
             _pt(get("/points/mock")),
             allow(("admin", "dispatcher", "inspector", "viewer"), public=303),
