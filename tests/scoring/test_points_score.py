@@ -61,7 +61,7 @@ def _pt(code, score, compliant, at, community, township=TOWN, **kw) -> PointReco
     return PointRecord(
         code, f"点位{code}", "market", "农贸市场", at, score, compliant,
         community_code=community, township_code=township, **kw,
-    )  # fmt: skip
+    )  # fmt: skip  # one record per line, positional as the dataclass
 
 
 def test_points_deduct_from_their_community_by_hand(sheqi_rules):
@@ -69,7 +69,7 @@ def test_points_deduct_from_their_community_by_hand(sheqi_rules):
     issues = [
         IssueRecord(1, "street_vending", "patrol", _local(11, 3, 9), community_code="C1",
                     township_code="T1"),
-    ]  # fmt: skip
+    ]  # fmt: skip  # one record per line, as worked out by hand
     points = [
         # P1: first 0 (must-pass failed), last in November 75 → 2 × 0.25 = 0.5
         _pt("P1", 0.0, False, _local(11, 2, 10), "C1", "T1"),
@@ -114,7 +114,7 @@ def test_points_section_by_hand():
             failed=(("SC-03", "地面"),)),
         PointRecord("T1", "厕所", "public_toilet", "公共厕所", at, 0.0, False,
                     failed=(("GC-01", "保洁"), ("SC-02x", "x")), unit_key="D07", unit_name="乙局"),
-    ]  # fmt: skip
+    ]  # fmt: skip  # one record per line, as worked out by hand
     s = points_section(
         pts, [("market", "农贸市场"), ("public_toilet", "公共厕所"), ("park", "公园")]
     )
