@@ -140,6 +140,8 @@ def _common_config(
             "layers": dict(zh.MAP_LAYER_LABELS),
             "sources": dict(zh.SOURCE_LABELS),
             "actions": dict(zh.ISSUE_ACTION_LABELS),
+            "points": dict(zh.POINT_FIELD_LABELS),
+            "compliance": dict(zh.POINT_COMPLIANCE_LABELS),
         },
     }
 

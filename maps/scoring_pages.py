@@ -600,7 +600,8 @@ def points_section_html(section: Mapping[str, Any] | None) -> str:
         + "。</p>"
     )
     table = (
-        '<table id="cg-points-types"><thead><tr><th>点位类型</th><th>抽查数</th><th>达标数</th>'
+        '<table id="cg-points-types"><thead><tr>'
+        f"<th>{_e(zh.POINT_FIELD_LABELS['point_type'])}</th><th>抽查数</th><th>达标数</th>"
         f"<th>不达标数</th><th>达标率（%）</th></tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else ""

@@ -256,18 +256,18 @@ _COLS_ADJ = [
     ("source", "来源"),
 ]
 _COLS_POINT_TYPE = [
-    ("label", "点位类型"),
+    ("label", zh.POINT_FIELD_LABELS["point_type"]),
     ("inspected", "抽查点位数"),
     ("passed", "达标数"),
     ("failed", "不达标数"),
     ("pass_rate", "达标率（%）"),
 ]
 _COLS_POINT_FAIL = [
-    ("unit_name", "包保单位"),
+    ("unit_name", zh.POINT_FIELD_LABELS["responsible_unit"]),
     ("name", "点位"),
-    ("code", "点位编号"),
-    ("type_label", "点位类型"),
-    ("must_check", "必查点"),
+    ("code", zh.POINT_FIELD_LABELS["code"]),
+    ("type_label", zh.POINT_FIELD_LABELS["point_type"]),
+    ("must_check", zh.POINT_FIELD_LABELS["must_check"]),
     ("score", "点位得分"),
     ("failed_items", "未达标条目"),
 ]

@@ -584,7 +584,7 @@ def point_items(points: Sequence[PointRecord], rules: RuleVersion, level: str) -
         code = p.code_at(level)
         lost = rule.deduction(p.score)
         if code and lost:
-            verdict = "达标" if p.compliant else "不达标"
+            verdict = zh.POINT_COMPLIANCE_LABELS["compliant" if p.compliant else "non_compliant"]
             out[code].append(
                 LineItem(
                     "point",

@@ -208,10 +208,10 @@
 
   // Labels come from the page config (civgrid.grids.core.labels via maps/pages.py); no tables here.
   // not "L": that is Leaflet
-  var LABELS = { roles: {}, layers: {}, sources: {}, actions: {} };
+  var LABELS = { roles: {}, layers: {}, sources: {}, actions: {}, points: {}, compliance: {} };
   function useLabels(cfg) {
     var l = (cfg && cfg.labels) || {};
-    ["roles", "layers", "sources", "actions"].forEach(function (k) {
+    ["roles", "layers", "sources", "actions", "points", "compliance"].forEach(function (k) {
       LABELS[k] = l[k] || {};
     });
   }
@@ -248,9 +248,9 @@
       rows =
         row("类型", esc(p.point_type_label) + (p.must_check ? "（必查点）" : "")) +
         row("状态", '<b style="color:' + esc(p.compliance_color) + '">' + esc(p.compliance_label) + "</b>") +
-        row("包保单位", esc(p.responsible_unit_name)) +
-        row("点位长", esc(p.point_chief)) +
-        row("最近检查", esc((p.last_inspected_at || "").slice(0, 10)) || "未检") +
+        row(lab("points", "responsible_unit"), esc(p.responsible_unit_name)) +
+        row(lab("points", "point_chief"), esc(p.point_chief)) +
+        row("最近检查", esc((p.last_inspected_at || "").slice(0, 10)) || lab("compliance", "uninspected")) +
         ((p.failed || []).length ? row("未达标条目", esc(p.failed.join("、"))) : "") +
         row("详情", '<a href="/points?community=' + encodeURIComponent(p.community_code || "") + '">点位列表</a>');
     }

@@ -206,7 +206,7 @@
     if (item.kind === "track") return trackSentence(d);
     if (item.kind === "point_inspection")
       return (
-        item.label + "：" + (d.compliance_label || (d.compliant ? "达标" : "不达标")) +
+        item.label + "：" + (d.compliance_label || "") +
         "，新开问题 " + (d.opened || []).length + " 个"
       );
     return "已发送";
