@@ -50,6 +50,7 @@ PAGES = (
     ("/m/day", "今日巡查", "patrol.read"),
     ("/m/mine", "我的问题", "issue.transition"),
     ("/m/reinspect", DEFAULT_LABELS["submitted"], "issue.transition"),
+    ("/m/points", "点位检查", "patrol.write"),
     ("/m/track", "轨迹记录", "patrol.write"),
     ("/m/queue", "待发送", "public"),
 )
@@ -62,6 +63,7 @@ PUBLIC_PERMS = frozenset({"issue.report", "public"})
 QUEUE_KIND_LABELS: dict[str, str] = {
     "report": ISSUE_ACTION_LABELS["report"],
     "reinspect": ISSUE_ACTION_LABELS["reinspect"],
+    "point_inspection": "点位检查",
 }
 
 

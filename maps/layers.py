@@ -64,6 +64,7 @@ from civgrid.maps.display import bbox_from_display, check_display_crs, to_displa
 
 __all__ = [
     "AREA_TYPE_LABELS",
+    "EXTRA_LAYERS",
     "LAYERS",
     "ROLE_LABELS",
     "GeometryCache",
@@ -71,6 +72,7 @@ __all__ = [
     "issue_counts",
     "layer_geojson",
     "leader_objects",
+    "point_layer_geojson",
     "tolerance_m",
 ]
 
@@ -108,6 +110,14 @@ LAYERS: dict[str, LayerInfo] = {
         LayerInfo("key_site_zone", zh.MAP_LAYER_LABELS["key_site_zone"], "polygon", counts=False),
         LayerInfo("supervision_area", zh.MAP_LAYER_LABELS["supervision_area"], "polygon"),
     )
+}
+
+#: Layers of the command map served by their own routes (not boundary layers): the
+#: field-assessment points (测评点位, :func:`point_layer_geojson`), scoped like ``/points``.
+EXTRA_LAYERS: dict[str, LayerInfo] = {
+    "assessment_point": LayerInfo(
+        "assessment_point", zh.LAYER_LABELS["assessment_point"], "point", counts=False
+    ),
 }
 
 #: Metres per pixel of Web Mercator at zoom 0 on the equator.
@@ -547,6 +557,73 @@ def layer_geojson(
         "display_crs": display_crs,
         "generation": gen_id,
         "zoom": zoom,
+        "features": features,
+    }
+
+
+#: Properties of a point on the command map (rows of ``grids.points.register.point_rows``).
+_POINT_PROPS = (
+    "code",
+    "name",
+    "point_type",
+    "point_type_label",
+    "community_code",
+    "responsible_unit_key",
+    "responsible_unit_name",
+    "point_chief",
+    "must_check",
+    "compliance",
+    "compliance_label",
+    "compliance_color",
+    "last_inspected_at",
+    "failed",
+)
+
+
+def point_layer_geojson(rows: Sequence[dict[str, Any]], display_crs: str = "wgs84") -> dict:
+    """The field-assessment points as a command-map layer, coloured by compliance.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        :func:`civgrid.grids.points.register.point_rows` with ``with_geometry`` (WGS84
+        GeoJSON geometry; the caller has filtered them by scope).
+    display_crs : str
+        ``"wgs84"`` or ``"gcj02"``.
+
+    Returns
+    -------
+    dict
+        FeatureCollection (``layer`` ``assessment_point``) in the display CRS; each
+        feature's ``compliance_color`` is the colour of 达标 / 不达标 / 未检 and
+        ``must_check`` marks a 必查点.
+
+    Examples
+    --------
+    >>> row = {"code": "P1", "name": "甲", "compliance": "non_compliant", "must_check": True,
+    ...        "geometry": {"type": "Point", "coordinates": [112.95, 33.06]}}
+    >>> fc = point_layer_geojson([row])
+    >>> fc["features"][0]["properties"]["must_check"], fc["features"][0]["id"]
+    (True, 'P1')
+    """
+    crs = check_display_crs(display_crs)
+    geoms = np.array([shapely.geometry.shape(r["geometry"]) for r in rows], dtype=object)
+    if len(geoms):
+        geoms = to_display_geoms(geoms, crs)
+    info = EXTRA_LAYERS["assessment_point"]
+    features = [
+        convert.feature(
+            g, {k: r.get(k) for k in _POINT_PROPS}, id=r["code"], decimals=_decimals_for(None)
+        )
+        for r, g in zip(rows, geoms, strict=True)
+    ]
+    return {
+        "type": "FeatureCollection",
+        "layer": info.key,
+        "label": info.label,
+        "display_crs": crs,
+        "generation": None,
+        "zoom": None,
         "features": features,
     }
 

@@ -43,7 +43,7 @@ from civgrid.grids.core.city import current_city
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, STATE_COLORS, legend_states
 from civgrid.maps.basemaps import OFFLINE, Basemap
 from civgrid.maps.folium_offline import PageConfig, RawHtml, offline_map
-from civgrid.maps.layers import LAYERS, OVERDUE_COLOR
+from civgrid.maps.layers import EXTRA_LAYERS, LAYERS, OVERDUE_COLOR
 
 __all__ = [
     "command_center_map",
@@ -64,7 +64,7 @@ def _layer_entries(
     out = []
     show = set(DEFAULT_VISIBLE if visible is None else visible)
     for key, src in layers.items():
-        info = LAYERS.get(key)
+        info = LAYERS.get(key) or EXTRA_LAYERS.get(key)
         entry: dict[str, Any] = {
             "key": key,
             "label": info.label if info else key,
@@ -140,6 +140,8 @@ def _common_config(
             "layers": dict(zh.MAP_LAYER_LABELS),
             "sources": dict(zh.SOURCE_LABELS),
             "actions": dict(zh.ISSUE_ACTION_LABELS),
+            "points": dict(zh.POINT_FIELD_LABELS),
+            "compliance": dict(zh.POINT_COMPLIANCE_LABELS),
         },
     }
 

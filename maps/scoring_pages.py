@@ -302,6 +302,7 @@ def bulletin_html(
         campaign_section_html(c.get("campaigns") or [], c.get("period")),
         _subjects_html(c.get("subjects") or [], worst),
         _adjustments_html(c.get("adjustments") or []),
+        points_section_html(c.get("points")),
         _closing(c, draft, issued_at),
     ]
     body = "".join(parts)
@@ -578,6 +579,54 @@ def campaign_report_html(report: Mapping[str, Any], *, xlsx: str = "") -> str:
         "整改完成为期间结案（已整改）的问题。</p>",
     ]
     return _page(title, "".join(parts))
+
+
+def points_section_html(section: Mapping[str, Any] | None) -> str:
+    """附：实地考察点位抽查情况 — per type inspected, 达标 and 达标率; the failing points by
+    responsible unit with their failed items; empty when the profile scores no points."""
+    if section is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(t['label'])}</td><td>{t['inspected']}</td><td>{t['passed']}</td>"
+        f"<td>{t['failed']}</td><td>{_num(t['pass_rate'])}</td></tr>"
+        for t in section["by_type"]
+        if t["inspected"]
+    )
+    rate = section.get("pass_rate")
+    head = (
+        f'<p id="cg-points-summary">本期抽查实地考察点位{section["inspected"]}个，达标'
+        f"{section['passed']}个，不达标{section['failed']}个"
+        + (f"，达标率{_num(rate)}%" if rate is not None else "")
+        + "。</p>"
+    )
+    table = (
+        '<table id="cg-points-types"><thead><tr>'
+        f"<th>{_e(zh.POINT_FIELD_LABELS['point_type'])}</th><th>抽查数</th><th>达标数</th>"
+        f"<th>不达标数</th><th>达标率（%）</th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else ""
+    )
+    failing = "".join(
+        f"<h3>{_e(u['unit_name'] or '未指定单位')}</h3><ul>"
+        + "".join(
+            f"<li>{_e(p['name'])}（{_e(p['type_label'])}{'，必查点' if p['must_check'] else ''}，"
+            f"得分{_num(p['score'])}）："
+            + "；".join(_e(i["text"]) for i in p["failed_items"])
+            + "</li>"
+            for p in u["points"]
+        )
+        + "</ul>"
+        for u in section["failing_by_unit"]
+    )
+    return (
+        '<section id="cg-points"><h2>附：实地考察点位抽查情况</h2>'
+        + head
+        + table
+        + "<h3>不达标点位（按包保单位）</h3>"
+        + (f'<div id="cg-points-failing">{failing}</div>' if failing else "<p>无。</p>")
+        + f'<p class="muted cite">计分：{_e(section.get("citation"))}；本地规定：'
+        f"{_e(section.get('local_reason'))}</p></section>"
+    )
 
 
 def campaign_section_html(sections: Sequence[Mapping[str, Any]], period: str | None = None) -> str:

@@ -112,7 +112,17 @@ def _ctx(
     with open_store(url) as store, store.session() as session:
         reg = score_registry()
         reg.profile(profile)
-        yield ScoringContext(store, session, reg, profile, sampling=sampling, now=now)
+        from civgrid.api.cli.points import standards_registry
+
+        yield ScoringContext(
+            store,
+            session,
+            reg,
+            profile,
+            sampling=sampling,
+            now=now,
+            standards=standards_registry(),
+        )
 
 
 # --------------------------------------------------------------------------- rules

@@ -3,9 +3,11 @@
 Pages: ``/m/`` (home), ``/m/report`` (上报 / 随手拍, also without an account),
 ``/m/status`` (a receipt's state), ``/m/queue`` (what waits to be sent),
 ``/m/day`` (the inspector's patrol day), ``/m/reinspect`` (re-inspections due),
-``/m/track`` (record a GPS track). The manifest, the service worker (at ``/m/sw.js``,
-so that its scope is ``/m/``) and the icons are served here too. The pages send
-their actions to the ordinary API with an ``Idempotency-Key`` (docs/field-app.md).
+``/m/track`` (record a GPS track), ``/m/points`` (field-assessment points: the list,
+and with ``?code=`` the checklist of one point, sent to the inspection API). The
+manifest, the service worker (at ``/m/sw.js``, so that its scope is ``/m/``) and the
+icons are served here too. The pages send their actions to the ordinary API with an
+``Idempotency-Key`` (docs/field-app.md).
 
 A receipt (回执号) is the issue id and a 6-hex-digit HMAC of it under the app's
 signing key (a local choice): a citizen can look up their own report, and nobody
@@ -267,6 +269,61 @@ def reinspect(
     return _page(
         fa.render_field(
             "reinspect", title=DEFAULT_LABELS["submitted"], user=_user(scope), items=items
+        )
+    )
+
+
+PointCodeQ = Annotated[
+    str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Point code.")
+]
+
+
+@pages.get("/m/points", response_class=HTMLResponse)
+def points(
+    request: Request,
+    store: StoreDep,
+    scope: Annotated[Scope, require(Perm.patrol_write)],
+    code: PointCodeQ = None,
+) -> HTMLResponse:
+    """Assessment points (测评点位检查): the points the inspector may see (不达标 first), or
+    with ``code`` the point's checklist — every item pass/fail, a note, photos — sent to
+    ``POST /api/v1/points/{code}/inspections`` through the phone's queue (offline-safe,
+    one ``Idempotency-Key`` per inspection)."""
+    from sqlalchemy import select
+
+    from civgrid.api.routers.points import point_standards
+    from civgrid.grids.boundaries.models import AssessmentPoint
+    from civgrid.grids.points.compliance import statuses
+    from civgrid.grids.points.register import point_rows
+
+    version = point_standards(request).version_on(None, local_today())
+    with store.session() as session:
+        if code is None:
+            rows = point_rows(session, version, visible=scope.can_see_point)
+            order = {"non_compliant": 0, "uninspected": 1, "compliant": 2}
+            rows.sort(key=lambda r: (order[r["compliance"]], not r["must_check"], r["code"]))
+            return _page(fa.render_field("points", title="点位检查", user=_user(scope), rows=rows))
+        p = session.scalar(select(AssessmentPoint).where(AssessmentPoint.code == code))
+        scope.check_point(p, code)
+        assert p is not None
+        st = statuses(session, [p])[p.code]
+        ptype = version.point_type(p.point_type)
+        point = {
+            "code": p.code,
+            "name": p.name,
+            "type_label": ptype.label,
+            "must_check": p.must_check,
+            "compliance_label": st.label,
+            "failed": list(st.failed),
+        }
+    return _page(
+        fa.render_field(
+            "points",
+            title=f"点位检查：{point['name']}",
+            user=_user(scope),
+            point=point,
+            items=ptype.items,
+            rows=None,
         )
     )
 

@@ -41,7 +41,7 @@ from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
 from civgrid.api.schemas import ERRORS_READ, MAX_ID, HeatPointsOut, HexbinsOut, LayerCollection
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
-from civgrid.grids.core.calendar import local_zone
+from civgrid.grids.core.calendar import local_today, local_zone
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
 from civgrid.grids.core.labels import leader_role_phrase
 from civgrid.maps.context import (
@@ -196,7 +196,7 @@ def command_center_page(
     basemap = _basemap(settings)
     crs = basemap.display_crs
     m = command_center_map(
-        layers={k: f"{API}/layers/{k}.geojson" for k in _COMMAND_LAYERS},
+        layers={k: f"{API}/layers/{k}.geojson" for k in (*_COMMAND_LAYERS, "assessment_point")},
         issues=f"{API}/layers/issues.geojson",
         county_name=settings.county_name,
         basemap=basemap,
@@ -432,6 +432,48 @@ def issues_layer(
         include_merged=bool(q.states and "merged" in q.states),
     )
     return GeoJSONResponse(fc)
+
+
+@router.get(
+    "/api/v1/layers/assessment_point.geojson",
+    tags=["maps"],
+    summary="Field-assessment points for the command map, coloured by compliance",
+    response_class=GeoJSONResponse,
+    responses={**ERRORS_READ, 200: {"model": LayerCollection, "description": "Points"}},
+)
+def assessment_point_layer(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: MapScope,
+    display_crs: DisplayCrsQuery = None,
+    point_type: Annotated[str | None, Query(max_length=32, description="Point type code.")] = None,
+    community: Annotated[str | None, Query(max_length=32, description="Community code.")] = None,
+    unit: Annotated[str | None, Query(max_length=32, description="Responsible unit key.")] = None,
+    compliance: Annotated[
+        str | None,
+        Query(pattern="^(compliant|non_compliant|uninspected)$", description="达标/不达标/未检."),
+    ] = None,
+) -> JSONResponse:
+    """The points the caller may see (a unit handler its unit's, a leader those in their
+    areas — as ``/api/v1/points``), with status, colour and the must-check mark."""
+    from civgrid.api.routers.points import point_standards
+    from civgrid.grids.points.register import point_rows
+    from civgrid.maps.layers import point_layer_geojson
+
+    version = point_standards(request).version_on(None, local_today())
+    rows = point_rows(
+        session,
+        version,
+        point_type=point_type,
+        community=community,
+        unit=unit,
+        compliance=compliance,
+        visible=scope.can_see_point,
+        with_geometry=True,
+    )
+    fc = point_layer_geojson(rows, _display_crs(display_crs, settings))
+    return JSONResponse(fc, media_type="application/geo+json")
 
 
 @router.get(

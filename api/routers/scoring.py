@@ -105,7 +105,17 @@ def _ctx(
 
     reg = registry(request)
     reg.profile(profile)  # 404 for an unknown profile
-    return ScoringContext(store, session, reg, profile, sampling=sampling, now=now(request))
+    from civgrid.api.routers.points import point_standards
+
+    return ScoringContext(
+        store,
+        session,
+        reg,
+        profile,
+        sampling=sampling,
+        now=now(request),
+        standards=point_standards(request),
+    )
 
 
 def _during(p: Period) -> tuple[Any, Any]:

@@ -452,6 +452,72 @@ class AnnualResultOut(BaseModel):
     adjustments: list[AdjustmentOut]
 
 
+class PointTypeRowOut(BaseModel):
+    """Points of one type inspected in the period: how many passed (达标) and the rate (%)."""
+
+    point_type: str
+    label: str
+    inspected: int
+    passed: int
+    failed: int
+    pass_rate: Number | None
+
+
+class FailedItemOut(BaseModel):
+    """A checklist item (code and text)."""
+
+    code: str
+    text: str
+
+
+class FailedItemCountOut(FailedItemOut):
+    """A checklist item and how many inspected points failed it."""
+
+    count: int
+
+
+class BulletinPointOut(BaseModel):
+    """A point's result in the period (its last inspection there)."""
+
+    code: str
+    name: str
+    point_type: str
+    type_label: str
+    must_check: bool
+    community_code: str | None
+    unit_key: str | None
+    unit_name: str | None
+    score: Number
+    compliant: bool
+    inspected_at: str
+    failed_items: list[FailedItemOut]
+
+
+class FailingUnitOut(BaseModel):
+    """A responsible unit (包保单位) and its points that failed (不达标)."""
+
+    unit_key: str | None
+    unit_name: str | None
+    points: list[BulletinPointOut]
+
+
+class BulletinPointsOut(BaseModel):
+    """The bulletin's points section (实地考察点位抽查): per type, failing points by unit,
+    the worst points, the items failed most; ``per_point`` the profile's weight."""
+
+    inspected: int
+    passed: int
+    failed: int
+    pass_rate: Number | None
+    by_type: list[PointTypeRowOut]
+    failing_by_unit: list[FailingUnitOut]
+    worst: list[BulletinPointOut]
+    failed_items: list[FailedItemCountOut]
+    per_point: Number
+    citation: str
+    local_reason: str
+
+
 class BulletinContentOut(BaseModel):
     """The content of a bulletin (月通报 / 季度考评); ``number`` null in a draft."""
 
@@ -481,6 +547,7 @@ class BulletinContentOut(BaseModel):
     campaigns: list[CampaignSectionOut] = Field(default_factory=list)
     subjects: list[SubjectScoresOut] = Field(default_factory=list)
     adjustments: list[AdjustmentOut] = Field(default_factory=list)
+    points: BulletinPointsOut | None = None
 
 
 class BulletinOut(BaseModel):

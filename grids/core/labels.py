@@ -287,6 +287,7 @@ PATROL_KIND_LABELS: dict[str, str] = {
     "community_sample": "月度抽查",
     "supervised_unit": "督导单位",
     "township_quarter": "乡镇季度全覆盖",
+    "assessment_point": "测评点位抽查",
 }
 
 #: Marker colour of each visit kind on the patrol map.
@@ -297,6 +298,7 @@ PATROL_KIND_COLORS: dict[str, str] = {
     "community_quarter": "#2471a3",
     "community_sample": "#17a589",
     "township_quarter": "#7d6608",
+    "assessment_point": "#b03a2e",
 }
 
 #: The line layers of the patrol map (legend) and their colours.
@@ -329,6 +331,9 @@ PATROL_REASON_TEMPLATES: dict[str, str] = {
     "supervised_unit": "督导单位 {0} {1}（该{2}的{3}），本月第{4}次/共{5}次",
     "capacity": "容量不足：督查组 {0} 在时间窗内已排满（每天 {1} 次）",
     "outside": "不在任何督导范围内：由最近的督查组 {0} 负责（{1} 米）",
+    "point_must_check": "必查点位：每月检查",
+    "point_cohort": "实地考察点位月度抽查：第{0}组（共3组，每季度全覆盖）",
+    "point_failed": "上次检查不达标：优先复查",
 }
 
 #: Why a GPS point was dropped while cleaning a track.
@@ -405,6 +410,7 @@ SCORE_LINE_LABELS: dict[str, str] = {
     "extension": "延期",
     "on_time_closure": "按期结案",
     "media_praise": "媒体表扬",
+    "point": "测评点位失分",
     "bonus_cap": "加分封顶",
     "community": "社区得分",
     "period": "分期得分",
@@ -518,6 +524,10 @@ NOTIFY_TEMPLATES: dict[str, tuple[str, str]] = {
     "issue_escalated": ("问题升级", "问题#{issue}督办{notice}到期仍未整改，已升级处理。"),
     "issue_extension_decided": ("延期审批", "问题#{issue}的延期申请已处理，整改期限{deadline}。"),
     "issue_reinspection_failed": ("复查未通过", "问题#{issue}复查未通过，已退回整改。"),
+    "point_inspection_failed": (
+        "点位检查不达标",
+        "测评点位{point_name}（{point}）检查不达标，未达标条目：{failed_text}。请{unit}按期整改。",
+    ),
     "case_opened": ("问责立案", "{unit_name}：{rule}（问责案件#{case}）已立案。"),
     "case_acted": ("问责进展", "问责案件#{case}（{unit_name}）：{note}"),
     "bulletin_published": ("通报发布", "{number}（{period}）已发布。"),

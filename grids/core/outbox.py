@@ -43,6 +43,7 @@ EVENT_KINDS = frozenset(
         "issue_escalated",  # 升级: still on the clock after the notice deadline
         "issue_extension_decided",  # 延期 approved or refused
         "issue_reinspection_failed",  # 复查未通过
+        "point_inspection_failed",  # a field-assessment point failed its inspection (不达标)
         "case_opened",  # an accountability case (问责) was opened
         "case_acted",  # … and acted on (整改令, referral, decision, closing)
         "bulletin_published",  # a 通报 was published (numbered and frozen)

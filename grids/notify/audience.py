@@ -14,6 +14,7 @@ issue_notice                  owner unit, the issue's leaders
 issue_escalated               owner unit, the issue's leaders, command center
 issue_extension_decided       owner unit
 issue_reinspection_failed     owner unit
+point_inspection_failed       the point's responsible unit (包保单位)
 case_opened                   the unit (a department's case), its leader, command center
 case_acted                    the unit (a department's case), its leader
 bulletin_published            every leader, command center
@@ -60,6 +61,7 @@ DEFAULT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "issue_escalated": ("unit", "leaders", "command_center"),
     "issue_extension_decided": ("unit",),
     "issue_reinspection_failed": ("unit",),
+    "point_inspection_failed": ("unit",),
     "case_opened": ("unit", "leaders", "command_center"),
     "case_acted": ("unit", "leaders"),
     "bulletin_published": ("all_leaders", "command_center"),

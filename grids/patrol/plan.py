@@ -19,6 +19,9 @@ within their areas:
   over the months left (004 乡村环境提升; 003's town-and-country coverage). The target is
   the township's seat (key site of kind ``township_seat``) if it has one, else a point
   inside it; the team is the one whose area holds that point;
+* **field-assessment points** (测评点位) — every must-check point each month, one of
+  three stable cohorts of the others (so every point within a quarter), failed points
+  (不达标) first (:func:`civgrid.grids.points.sampling.monthly_points`);
 * **supervised units** — each unit on a team's list (督导单位) ``unit_visits_per_month``
   times: the unit grid, road section, key site or community it answers for with the
   highest priority that is not already in the plan, by the supervising team.
@@ -374,6 +377,12 @@ _REASON_ZH: list[tuple[re.Pattern[str], Any]] = [
             m[1], m[2], _LAYER_ZH.get(m[4], m[4]), _ROLE_ZH[m[3]], m[5], m[6]
         ),
     ),
+    (re.compile(r"must-check point \(every month\)"), lambda m: _T["point_must_check"]),
+    (
+        re.compile(r"point sample: cohort (\d+) of 3 \(every point each quarter\)"),
+        lambda m: _T["point_cohort"].format(m[1]),
+    ),
+    (re.compile(r"failed its last inspection: re-visit first"), lambda m: _T["point_failed"]),
     (
         re.compile(r"capacity: team (\S+) is full \((\d+) visits/day\) in the window"),
         lambda m: _T["capacity"].format(m[1], m[2]),
@@ -907,6 +916,10 @@ def compute_plan(
         lambda layer, code: _priority(layer, code, s, stats, lastv, scores, first, boosts),
     )
 
+    # field-assessment points (测评点位): must-check monthly, a third of the rest
+    point_reqs = _point_requirements(session, s, month, first, last_day, half, target)
+    reqs += point_reqs
+
     # supervised units (督导单位): the places each answers for, by the supervising team
     pools = {
         "unit_grid": grids,
@@ -958,8 +971,69 @@ def compute_plan(
             "poor": sorted(c for c, v in scores.items() if v < s.poor_score),
         },
         "supervised_units": {"visits": by_kind.get("supervised_unit", 0), "skipped": unit_skipped},
+        "points": {
+            "wanted": len(point_reqs),
+            "visits": by_kind.get("assessment_point", 0),
+            "codes": sorted({v["target_code"] for v in visits if v["kind"] == "assessment_point"}),
+        },
     }
     return PlanResult(month, s, visits, unscheduled, summary)
+
+
+def _point_requirements(
+    session: Session,
+    s: PatrolSettings,
+    month: str,
+    first: date,
+    last_day: date,
+    half: date,
+    target: Callable[[str, Any, str | None], _Target],
+) -> list[_Req]:
+    """One visit of each field-assessment point the month samples
+    (:func:`civgrid.grids.points.sampling.monthly_points`).
+
+    Every must-check point (必查点) each month and one of three stable cohorts of the
+    others, so each point is visited within every quarter (004: "每月按照三分之一左右的比例
+    对社区（行政村）网格和实地考察点位进行抽查"). A point whose last inspection failed
+    (不达标) is re-visited first: a higher priority and the first half of the month.
+    """
+    from civgrid.grids.boundaries.models import AssessmentPoint
+    from civgrid.grids.points.compliance import statuses
+    from civgrid.grids.points.sampling import cohort_of, monthly_points
+
+    points = {p.code: p for p in session.scalars(select(AssessmentPoint))}
+    if not points:
+        return []
+    must = {c for c, p in points.items() if p.must_check}
+    failed = {
+        c
+        for c, st in statuses(session, points.values()).items()
+        if st.compliance == "non_compliant"
+    }
+    cohorts = cohort_of(c for c in points if c not in must)
+    out = []
+    for code in monthly_points(sorted(points), must, first.year, first.month, failed):
+        p = points[code]
+        why = (
+            ["must-check point (every month)"]
+            if code in must
+            else [f"point sample: cohort {cohorts[code] + 1} of 3 (every point each quarter)"]
+        )
+        prio, window = 4.0, (first, last_day)
+        if code in failed:
+            why.append("failed its last inspection: re-visit first")
+            prio, window = 8.0, (first, half)
+        out.append(
+            _Req(
+                target("assessment_point", p, p.community_code),
+                "assessment_point",
+                prio,
+                why,
+                window,
+                tiebreak=_tb(s.seed, month, "point", code),
+            )
+        )
+    return out
 
 
 #: Roles by which a unit answers for a place (order: most direct first).

@@ -30,18 +30,23 @@ __all__ = ["set_visit_outcome", "target_names", "target_point", "team_route"]
 def target_names(
     session: Session, targets: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
-    """Names of visit targets: (layer, code) → name (areas, road sections, key sites).
+    """Names of visit targets: (layer, code) → name (areas, road sections, key sites,
+    assessment points).
 
     Targets not found are left out (callers show the code).
     """
-    from civgrid.grids.boundaries.models import Area, KeySite, RoadSection
+    from civgrid.grids.boundaries.models import Area, AssessmentPoint, KeySite, RoadSection
 
     by_layer: dict[str, set[str]] = {}
     for layer, code in targets:
         by_layer.setdefault(layer, set()).add(code)
     out: dict[tuple[str, str], str] = {}
     for layer, codes in by_layer.items():
-        model = {"key_site": KeySite, "road_section": RoadSection}.get(layer, Area)
+        model = {
+            "key_site": KeySite,
+            "road_section": RoadSection,
+            "assessment_point": AssessmentPoint,
+        }.get(layer, Area)
         rows = session.execute(select(model.code, model.name).where(model.code.in_(codes)))
         out.update({(layer, code): name for code, name in rows})
     return out
@@ -58,6 +63,10 @@ def target_point(store: Store, session: Session, layer: str, code: str) -> tuple
     geom = None
     if layer == "key_site":
         geom = next((k.geom for k in store.key_sites(session=session) if k.code == code), None)
+    elif layer == "assessment_point":
+        from civgrid.grids.boundaries.models import AssessmentPoint
+
+        geom = session.scalar(select(AssessmentPoint.geom).where(AssessmentPoint.code == code))
     elif layer == "road_section":
         geom = next((r.geom for r in store.road_sections(session=session) if r.code == code), None)
         if geom is not None:

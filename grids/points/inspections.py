@@ -24,6 +24,10 @@ must-pass item fails and its deductions stay below the type's ``threshold``.
 An inspection is idempotent by its ``Idempotency-Key`` (a phone may resend): the
 second request returns the first inspection and stores nothing
 (:mod:`civgrid.grids.core.idempotency`).
+
+An inspection that fails (不达标) publishes the domain event ``point_inspection_failed``
+in the same transaction (:func:`civgrid.grids.core.outbox.publish`): the point's
+responsible unit hears it through ``notify``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from civgrid.grids.core import idempotency
 from civgrid.grids.core.actors import SYSTEM_ACTOR, Actor
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
+from civgrid.grids.core.outbox import publish
 from civgrid.grids.issues import actions
 from civgrid.grids.issues.config import IssueConfig, Source
 from civgrid.grids.issues.intake import IssueReport, report_issue
@@ -319,9 +324,43 @@ def record_inspection(
             )
         )
     session.flush()
+    if not compliant:
+        _publish_failure(session, point, ptype, insp, result, now)
     if key is not None:
         idempotency.complete(session, key, {"inspection_id": insp.id})
     return result
+
+
+def _publish_failure(
+    session: Session,
+    point: AssessmentPoint,
+    ptype: PointType,
+    insp: PointInspection,
+    result: InspectionResult,
+    now: datetime,
+) -> None:
+    """The domain event of a failed inspection (不达标), in the inspection's transaction:
+    the point's responsible unit (包保单位) hears it (``notify``)."""
+    codes = {m.item_code for m in insp.items if not m.passed}
+    failed = [it for it in ptype.items if it.code in codes]
+    publish(
+        session,
+        "point_inspection_failed",
+        "point",
+        point.code,
+        now,
+        {
+            "unit": point.responsible_unit.key,
+            "point": point.code,
+            "point_name": point.name,
+            "inspection": insp.id,
+            "inspected_at": insp.inspected_at.isoformat(),
+            "failed": [it.code for it in failed],
+            "failed_text": "；".join(f"{it.code} {it.text}" for it in failed),
+            "issues": sorted({*result.opened, *result.kept_open, *result.returned}),
+        },
+        dedupe=f"point_inspection_failed:{insp.id}",
+    )
 
 
 def _fail_note(item: Any, mark: ItemMark) -> str:

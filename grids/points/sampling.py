@@ -8,8 +8,8 @@ place in its quarter picks the cohort, so every point is visited within each qua
 Points that failed their last inspection (不达标) come first in the list: they are
 re-visited first (issue 23).
 
-The patrol plan (``grids/patrol/plan.py``) does not call this yet; it is the rule the
-plan is to follow.
+The patrol plan (``grids/patrol/plan.py``, ``_point_requirements``) follows it: one
+visit of each point the month samples, the failed ones in the first half of the month.
 
 Examples
 --------

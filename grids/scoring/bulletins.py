@@ -7,7 +7,9 @@ with their facts, negative lists of the worst units, hotspots and a link to the
 heat map) as a JSON-ready dict — with, from a quarter on, the rankings of the
 profile's assessed subjects (``subjects``: civilized units and key-task departments
 quarterly, other-task units half-yearly, all of them in the year) and the recorded
-adjustments of the period (``adjustments``; the year's results take them: 年总评);
+adjustments of the period (``adjustments``; the year's results take them: 年总评) and,
+when the profile scores field points, the points section (``points``: per type 达标率,
+the failing points by responsible unit);
 :func:`bulletin_xlsx` writes it as a workbook;
 :func:`publish_bulletin` freezes both with a number (``<prefix>〔2026〕第3号``,
 the prefix from the city profile).
@@ -35,6 +37,7 @@ from civgrid.grids.core.outbox import publish
 from civgrid.grids.core.spreadsheet import values_only
 from civgrid.grids.scoring.campaigns import campaign_section
 from civgrid.grids.scoring.models import Bulletin
+from civgrid.grids.scoring.points import points_section
 from civgrid.grids.scoring.score import (
     LEVEL_LABELS,
     TIER_LABELS,
@@ -171,7 +174,24 @@ def build_bulletin(
         "hexbins_link": f"/api/v1/hexbins?from={period.start.isoformat()}&to={last}",
         "subjects": subject_sections(ctx, period),
         "adjustments": [adjustment_dict(a) for a in list_adjustments(ctx.session, period.key)],
+        "points": points_part(ctx, period),
     }
+
+
+def points_part(ctx: ScoringContext, period: Period) -> dict[str, Any] | None:
+    """The bulletin's points section (实地考察点位抽查, 004: "每月按照三分之一左右的比例对
+    社区（行政村）网格和实地考察点位进行抽查"): the points inspected in the period by type
+    with their pass rate, the failing points by responsible unit, the worst points and
+    the items failed most (:func:`~civgrid.grids.scoring.points.points_section`). None
+    when the profile does not score points."""
+    rules = ctx.rules(period)
+    if rules.points is None:
+        return None
+    section = points_section(ctx.period_points(period), ctx.point_types)
+    section["per_point"] = rules.points.per_point
+    section["citation"] = rules.points.citation.render() if rules.points.citation else ""
+    section["local_reason"] = rules.points.local_reason
+    return section
 
 
 def subject_sections(ctx: ScoringContext, period: Period) -> list[dict[str, Any]]:
@@ -235,6 +255,22 @@ _COLS_ADJ = [
     ("reason", "事由"),
     ("source", "来源"),
 ]
+_COLS_POINT_TYPE = [
+    ("label", zh.POINT_FIELD_LABELS["point_type"]),
+    ("inspected", "抽查点位数"),
+    ("passed", "达标数"),
+    ("failed", "不达标数"),
+    ("pass_rate", "达标率（%）"),
+]
+_COLS_POINT_FAIL = [
+    ("unit_name", zh.POINT_FIELD_LABELS["responsible_unit"]),
+    ("name", "点位"),
+    ("code", zh.POINT_FIELD_LABELS["code"]),
+    ("type_label", zh.POINT_FIELD_LABELS["point_type"]),
+    ("must_check", zh.POINT_FIELD_LABELS["must_check"]),
+    ("score", "点位得分"),
+    ("failed_items", "未达标条目"),
+]
 _COLS_NEG = [
     ("unit_name", "单位"),
     ("level", "层级"),
@@ -246,7 +282,8 @@ _COLS_NEG = [
 
 def bulletin_xlsx(content: dict[str, Any]) -> bytes:
     """The bulletin as xlsx: sheets 社区排名, 乡镇排名, 部门指标, 问责情形, 负面清单, 专项行动,
-    then one per assessed subject and 加减分 (the recorded adjustments), if any."""
+    then one per assessed subject and 加减分 (the recorded adjustments), if any, and
+    点位抽查 (per point type) with 不达标点位 (by responsible unit) when points are scored."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -300,6 +337,19 @@ def bulletin_xlsx(content: dict[str, Any]) -> bytes:
         sheet(sec["label"][:31], _COLS_SCORE, sec["scores"])
     if content.get("adjustments"):
         sheet("加减分", _COLS_ADJ, content["adjustments"])
+    if (pts := content.get("points")) is not None:
+        sheet("点位抽查", _COLS_POINT_TYPE, pts["by_type"])
+        failing = [
+            {
+                **p,
+                "unit_name": u["unit_name"],
+                "must_check": "是" if p["must_check"] else "",
+                "failed_items": [f"{i['code']} {i['text']}" for i in p["failed_items"]],
+            }
+            for u in pts["failing_by_unit"]
+            for p in u["points"]
+        ]
+        sheet("不达标点位", _COLS_POINT_FAIL, failing)
     wb.properties.title = content["title"]
     wb.properties.creator = "civgrid"
     buf = io.BytesIO()

@@ -79,6 +79,7 @@ __all__ = [
     "CaseType",
     "Citation",
     "DayCount",
+    "PointsRule",
     "Profile",
     "RuleRegistry",
     "RuleVersion",
@@ -531,6 +532,52 @@ class SupervisionReport(_Strict):
     citation: Citation
 
 
+class PointsRule(_Strict):
+    """How the field points (实地考察点位) inspected in a month count in its scores.
+
+    Each point inspected in the month (its last inspection there) costs the unit
+    answering for it ``per_point × (100 − point score) / 100`` points at each of
+    ``levels`` — the point's community, the township it lies in (for a township
+    scored from its own points: one without community grids) or its responsible
+    unit (``department``). The point score (0–100) is
+    :func:`civgrid.grids.points.mock.point_score` of the inspection against its
+    type's checklist: 0 when a must-pass item failed. With ``samples``, a point
+    inspection in the month also samples the point's community and township (it
+    is scored that month). The failed items are issues too and count as issues.
+
+    The weight is never in a notice: ``local: true`` with ``local_reason`` is
+    required, and a ``citation`` says which clause points are scored under.
+
+    Examples
+    --------
+    >>> PointsRule(per_point=2, local=True, local_reason="x").deduction(75.0)
+    0.5
+    """
+
+    per_point: float = Field(gt=0, le=100)
+    levels: list[Literal["community", "township", "department"]] = Field(
+        default_factory=lambda: ["community", "township"], min_length=1
+    )
+    samples: bool = True
+    citation: Citation | None = None
+    local: bool = False
+    local_reason: str = ""
+
+    def deduction(self, score: float) -> float:
+        """Points a point scoring ``score`` (0–100) costs its unit (positive)."""
+        return round(self.per_point * max(0.0, 100.0 - score) / 100.0, 4)
+
+    @model_validator(mode="after")
+    def _grounded(self) -> PointsRule:
+        if not self.local or not self.local_reason:
+            raise _bad(
+                "local",
+                "the weight of points is a local choice (no notice gives one): "
+                "local: true with local_reason",
+            )
+        return self
+
+
 _Rate = Literal["closure_rate", "on_time_rate", "rework_rate", "extension_rate"]
 
 
@@ -549,6 +596,9 @@ class RuleVersion(_Strict):
 
     ``composite`` weighs the rates of the composite indicator; ``composite_by`` may
     give other weights per grouping (a region level, ``department`` or ``post``).
+
+    ``points`` (:class:`PointsRule`) says how the field points inspected in a month
+    weigh in its scores (None: they do not).
     """
 
     def composite_for(self, by: str) -> dict[str, float]:
@@ -584,6 +634,8 @@ class RuleVersion(_Strict):
     day_counts: dict[Literal["overdue_deduction", "overdue_trigger", "negative_list"], DayCount] = (
         Field(default_factory=dict)
     )
+    #: How the field points inspected in a month count (None: they do not).
+    points: PointsRule | None = None
 
     def counts_working(self, rule: str) -> bool:
         """Whether ``rule`` (a key of :data:`DAY_COUNT_RULES`) counts working days."""

@@ -43,6 +43,7 @@ __all__ = [
     "IssueRecord",
     "LineItem",
     "Period",
+    "PointRecord",
     "Score",
     "UnitRef",
     "annual_result",
@@ -52,7 +53,10 @@ __all__ = [
     "named_best",
     "named_worst",
     "pairing_scores",
+    "period_points",
+    "point_items",
     "rank_scores",
+    "sampled_by_points",
     "score_issue",
     "tier_for",
     "until_for",
@@ -497,6 +501,109 @@ def score_issue(
     return items
 
 
+# --------------------------------------------------------------------------- points
+
+
+@dataclass(frozen=True)
+class PointRecord:
+    """One inspection of a point, as scoring needs it (``inspected_at`` aware UTC).
+
+    ``score`` is the point score (0–100) of the inspection; ``failed`` the failed
+    items as ``(code, text)``; ``compliant`` the inspection's verdict (达标).
+    """
+
+    code: str
+    name: str
+    point_type: str
+    type_label: str
+    inspected_at: datetime
+    score: float
+    compliant: bool
+    must_check: bool = False
+    failed: tuple[tuple[str, str], ...] = ()
+    community_code: str | None = None
+    township_code: str | None = None
+    unit_key: str | None = None
+    unit_name: str | None = None
+    inspection_id: int | None = None
+
+    def code_at(self, level: str) -> str | None:
+        """The code of the unit answering for the point at ``level``."""
+        if level == "department":
+            return self.unit_key
+        if level in ("community", "township"):
+            return getattr(self, f"{level}_code")
+        return None
+
+
+def period_points(
+    points: Iterable[PointRecord], period: Period, as_of: datetime | None = None
+) -> list[PointRecord]:
+    """Each point's last inspection in ``period`` (before ``as_of``), by point code.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> a = PointRecord("P1", "甲", "market", "市场", datetime(2026, 10, 3, tzinfo=UTC), 50, False)
+    >>> b = PointRecord("P1", "甲", "market", "市场", datetime(2026, 10, 9, tzinfo=UTC), 100, True)
+    >>> [p.score for p in period_points([b, a], Period.parse("2026-10"))]
+    [100]
+    """
+    last: dict[str, PointRecord] = {}
+    for p in points:
+        if not (period.start_utc <= p.inspected_at < period.end_utc):
+            continue
+        if as_of is not None and p.inspected_at >= as_of:
+            continue
+        old = last.get(p.code)
+        key = (p.inspected_at, p.inspection_id or 0)
+        if old is None or key > (old.inspected_at, old.inspection_id or 0):
+            last[p.code] = p
+    return [last[c] for c in sorted(last)]
+
+
+def point_items(points: Sequence[PointRecord], rules: RuleVersion, level: str) -> dict:
+    """Unit code → the line items its points bring at ``level`` (``points`` already
+    :func:`period_points`); empty when the rules do not score points there.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> r = RuleVersion(effective_from="2026-01-01",
+    ...                 points={"per_point": 2, "local": True, "local_reason": "x"})
+    >>> p = PointRecord("P1", "甲市场", "market", "农贸市场", datetime(2026, 10, 3, tzinfo=UTC),
+    ...                 75.0, True, community_code="C1")
+    >>> point_items([p], r, "community")["C1"][0].points
+    -0.5
+    """
+    rule = rules.points
+    out: dict[str, list[LineItem]] = defaultdict(list)
+    if rule is None or level not in rule.levels:
+        return out
+    for p in points:
+        code = p.code_at(level)
+        lost = rule.deduction(p.score)
+        if code and lost:
+            verdict = zh.POINT_COMPLIANCE_LABELS["compliant" if p.compliant else "non_compliant"]
+            out[code].append(
+                LineItem(
+                    "point",
+                    -lost,
+                    f"测评点位失分（{p.name}，{p.type_label}，{verdict}，得分{p.score:g}）",
+                    ref=p.code,
+                )
+            )
+    return out
+
+
+def sampled_by_points(points: Iterable[PointRecord], rules: RuleVersion) -> set[str]:
+    """The community and township codes a period's point inspections sample
+    (when the rules say points sample: ``points.samples``)."""
+    if rules.points is None or not rules.points.samples:
+        return set()
+    return {c for p in points for c in (p.community_code, p.township_code) if c}
+
+
 def source_label(code: str) -> str:
     """The Chinese label of an issue source (``media_exposure`` → 媒体曝光)."""
     return zh.SOURCE_LABELS.get(code, code)
@@ -539,6 +646,7 @@ def compute_scores(
     as_of: datetime | None = None,
     category_names: Mapping[str, str] | None = None,
     calendar: WorkingCalendar | None = None,
+    points: Sequence[PointRecord] = (),
 ) -> list[Score]:
     """Scores of ``units`` at ``level`` for ``period``, ranked and tiered.
 
@@ -572,6 +680,12 @@ def compute_scores(
     calendar : WorkingCalendar, optional
         The county's working days, for rules counting overdue working days
         (:func:`score_issue`).
+    points : sequence of PointRecord, optional
+        Point inspections (:class:`PointRecord`, any period): with the rules'
+        ``points``, each point's last inspection in a month deducts from the unit
+        answering for it (:func:`point_items`)
+        and, with ``points.samples``, samples a township without community grids
+        when ``sampled`` is None.
 
     Returns
     -------
@@ -592,9 +706,12 @@ def compute_scores(
             as_of,
             category_names,
             calendar,
+            points,
         )
     if callable(sampled):
         sampled = sampled(period)
+    pts = period_points(points, period, as_of) if points else []
+    by_point = {lvl: point_items(pts, rules, lvl) for lvl in ("community", level)}
     recs = [r for r in records if in_period(r, period) and (as_of is None or r.reported_at < as_of)]
     until = until_for(period, as_of)
     by_unit: dict[str, list[IssueRecord]] = defaultdict(list)
@@ -608,6 +725,7 @@ def compute_scores(
             for r in sorted(rs, key=lambda x: x.id)
             for i in score_issue(r, rules, until, category_names=category_names, calendar=calendar)
         ]
+        items += by_point[lvl].get(u.code, [])
         points, items = _total(rules.base, items, rules.bonuses.max_total)
         return Score(lvl, u.code, u.name, period.key, rules.base, points, items, len(rs))
 
@@ -622,7 +740,7 @@ def compute_scores(
             if c.parent:
                 kids[c.parent].append(c)
         weights = _community_weights(rules, communities)
-        inspected = default_sample(recs, period, "township")
+        inspected = default_sample(recs, period, "township") | sampled_by_points(pts, rules)
         for u in units:
             mine = kids.get(u.code, [])
             picked = [c for c in mine if sampled is None or c.code in sampled]
@@ -852,6 +970,7 @@ def _averaged(
     as_of: datetime | None,
     category_names: Mapping[str, str] | None = None,
     calendar: WorkingCalendar | None = None,
+    points: Sequence[Any] = (),
 ) -> list[Score]:
     """A quarter as the mean of its months, a year as the mean of its quarters.
 
@@ -866,7 +985,7 @@ def _averaged(
     begun = [
         p
         for p in period.parts()
-        if (as_of is None or p.start_utc <= as_of) and _measured(p, recs, sampled)
+        if (as_of is None or p.start_utc <= as_of) and _measured(p, recs, sampled, points)
     ]
     parts = [
         {
@@ -882,6 +1001,7 @@ def _averaged(
                 as_of=as_of,
                 category_names=category_names,
                 calendar=calendar,
+                points=points,
             )
         }
         for p in begun
@@ -912,10 +1032,15 @@ def _averaged(
     return rank_scores(out, rules)
 
 
-def _measured(part: Period, records: Sequence[IssueRecord], sampled: Sample) -> bool:
-    """Whether anything was measured in ``part``: an issue reported in the county, or a
-    per-month sample (patrol visits) naming a unit in one of its months."""
+def _measured(
+    part: Period, records: Sequence[IssueRecord], sampled: Sample, points: Sequence[Any] = ()
+) -> bool:
+    """Whether anything was measured in ``part``: an issue reported in the county, a
+    point inspected, or a per-month sample (patrol visits) naming a unit in one of its
+    months."""
     if any(in_period(r, part) for r in records):
+        return True
+    if any(part.start_utc <= p.inspected_at < part.end_utc for p in points):
         return True
     return callable(sampled) and any(sampled(m) for m in part.months())
 

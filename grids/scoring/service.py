@@ -284,6 +284,10 @@ class ScoringContext:
     _published: dict[tuple[str, str], PublishedNames | None] = field(default_factory=dict)
     _categories: dict[str, str] | None = None
     calendar: WorkingCalendar | None = None
+    #: The point standards (a ``StandardsRegistry``; default: the shipped ones), for
+    #: scoring point inspections (the rules' ``points``).
+    standards: Any = None
+    _points: tuple[list[Any], list[tuple[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         if self.sampling == "inspected":
@@ -307,6 +311,35 @@ class ScoringContext:
         if self._records is None:
             self._records = issue_records(self.session, before=self.as_of)
         return self._records
+
+    @property
+    def point_records(self) -> list[Any]:
+        """Point inspections before :attr:`now` as
+        :class:`~civgrid.grids.scoring.points.PointRecord` (loaded on first use)."""
+        return self._point_data[0]
+
+    @property
+    def point_types(self) -> list[tuple[str, str]]:
+        """(code, label) of the point types of the current standards."""
+        return self._point_data[1]
+
+    @property
+    def _point_data(self) -> tuple[list[Any], list[tuple[str, str]]]:
+        if self._points is None:
+            from civgrid.grids.scoring.points import point_records
+
+            if self.standards is None:
+                from civgrid.grids.points.standards import StandardsRegistry
+
+                self.standards = StandardsRegistry.with_shipped()
+            self._points = point_records(self.session, self.standards, before=self.as_of)
+        return self._points
+
+    def period_points(self, period: Period) -> list[Any]:
+        """Each point's last inspection in ``period`` (as of :attr:`now`)."""
+        from civgrid.grids.scoring.points import period_points
+
+        return period_points(self.point_records, period, self.as_of)
 
     def units(self, level: str) -> list[UnitRef]:
         """The units of ``level`` (cached)."""
@@ -361,6 +394,10 @@ class ScoringContext:
                 )
             if mode in ("patrol", "visited"):
                 got = (got or set()) | patrol_sample(self.store, self.session, period, self.as_of)
+            if got is not None and self.rules(period).points is not None:
+                from civgrid.grids.scoring.points import sampled_by_points
+
+                got = set(got) | sampled_by_points(self.period_points(period), self.rules(period))
             self._samples[period.key] = got
         return self._samples[period.key]
 
@@ -404,9 +441,17 @@ class ScoringContext:
                     as_of=self.as_of,
                     category_names=self.category_names,
                     calendar=self._calendar_for(period),
+                    points=self._points_for(period),
                 )
             self._scores[key] = self._adjusted(period, level, got)
         return self._scores[key]
+
+    def _points_for(self, period: Period) -> list[Any]:
+        """The point records when a month of ``period`` scores points, else none (so
+        profiles without ``points`` never load them)."""
+        if not any(self.rules(m).points is not None for m in period.months()):
+            return []
+        return self.point_records
 
     def _adjusted(self, period: Period, level: str, scores: list[Score]) -> list[Score]:
         """``scores`` with the adjustments recorded for ``period`` and ``level`` (none:

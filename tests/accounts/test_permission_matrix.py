@@ -948,6 +948,9 @@ MATRIX.update(
     {
         ("GET", "/api/v1/points"): Entry(_pt(get("/api/v1/points")), READ),
         ("GET", "/api/v1/points.geojson"): Entry(_pt(get("/api/v1/points.geojson")), READ),
+        ("GET", "/api/v1/layers/assessment_point.geojson"): Entry(
+            _pt(get("/api/v1/layers/assessment_point.geojson")), READ
+        ),
         # a grid worker sees every point (public places, as on the map): a local choice
         ("GET", "/api/v1/points/{code}"): Entry(
             _pt(_point_get), READ, scoped=True, out_expect={"grid_worker": 200}
@@ -956,6 +959,12 @@ MATRIX.update(
             _pt(_inspection), PATROL_WRITE, scoped=True
         ),
         ("GET", "/points"): Entry(_pt(get("/points")), PAGE),
+        # the field app's checklist screen: who may inspect, the point in their scope
+        ("GET", "/m/points"): _entry(
+            _pt(lambda w, role, out: (f"/m/points?code={'PY' if out else 'PX'}", {})),
+            allow(PATROL_WRITERS, public=303),
+            scoped=True,
+        ),
         ("GET", "/points/mock"): Entry(
             _pt(get("/points/mock")),
             allow(("admin", "dispatcher", "inspector", "viewer"), public=303),
@@ -980,6 +989,10 @@ def test_point_lists_are_filtered_by_scope(world):
     assert codes(world.roles["unit_handler"]) == {"PX"}
     assert codes(world.roles["leader"]) == {"PX"}
     assert codes(world.roles["leader"], "/api/v1/points.geojson") == {"PX"}
+    layer = "/api/v1/layers/assessment_point.geojson"  # the command map's layer
+    assert codes(world.roles["unit_handler"], layer) == {"PX"}
+    assert codes(world.roles["leader"], layer) == {"PX"}
+    assert {"PX", "PY"} <= codes({}, layer)
     r = world.client.get("/api/v1/points/PX", **world.roles["unit_handler"])
     assert (
         r.status_code == 200

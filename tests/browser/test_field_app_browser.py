@@ -519,3 +519,69 @@ def test_the_map_pages_are_usable_on_a_phone(browser, server, img, name, path):
         panel.locator(".cg-toggle").click()
     page.screenshot(path=str(img / f"phone-{name}.png"))
     ctx.close()
+
+
+# ----------------------------------------------------------------------------- points
+
+
+def test_point_checklist_on_the_phone(browser, server, img):
+    """The 点位检查 screen (issue 23): a failed item without its photo is held back on the
+    phone; with the photo, the checklist goes to the inspection API and the point's
+    status and the failed item's issue follow."""
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from civgrid.grids.boundaries.models import AssessmentPoint
+    from civgrid.grids.points.compliance import statuses
+    from civgrid.grids.points.imports import import_points
+    from civgrid.grids.points.models import PointInspection
+    from civgrid.grids.points.standards import StandardsRegistry
+
+    base, _, _, store = server
+    version = StandardsRegistry.with_shipped().version_on("sheqi", date.today())
+    square = (
+        "POLYGON((112.949 33.0595,112.950 33.0595,112.950 33.0605,112.949 33.0605,112.949 33.0595))"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        csv = Path(d) / "p.csv"
+        csv.write_text(
+            "code,name,point_type,responsible_unit,must_check,geometry\n"
+            f'PHM,手机检查市场,market,D05,是,"{square}"\n',
+            encoding="utf-8",
+        )
+        assert import_points(store, csv, version, commit=True).committed
+    ctx = _phone(browser, server)
+    page = _open(ctx, base + "/m/points")
+    assert page.locator('#cg-points li[data-point="PHM"]').count() == 1
+    page.click('#cg-points li[data-point="PHM"] a')
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.locator(".cg-ck-item").count() == len(version.point_type("market").items)
+    sc02 = page.locator('.cg-ck-item[data-item="SC-02"]')
+    sc02.locator('input[value="fail"]').check()
+    page.click("#cg-ck-send")
+    assert "SC-02 不合格：请先拍照" in page.inner_text("#cg-ck-result")
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(PointInspection)) == 0
+    _photo(page, _jpeg(page, 800, 600), '.cg-ck-item[data-item="SC-02"] .cg-ck-photo')
+    page.wait_for_function(
+        "() => document.querySelector('.cg-ck-item[data-item=\"SC-02\"] .cg-ck-count')"
+        ".textContent.includes('1')"
+    )
+    sc02.locator(".cg-ck-note").fill("无公平秤")
+    page.click("#cg-ck-send")
+    page.wait_for_function(
+        "() => document.querySelector('#cg-ck-result').textContent.includes('新开问题')",
+        timeout=30_000,
+    )
+    assert "不达标" in page.inner_text("#cg-ck-result")
+    page.screenshot(path=str(img / "field-point-checklist.png"))
+    with store.session() as s:
+        p = s.scalar(select(AssessmentPoint).where(AssessmentPoint.code == "PHM"))
+        st = statuses(s, [p])["PHM"]
+        assert (st.compliance, st.failed) == ("non_compliant", ("SC-02",))
+        insp = s.scalar(select(PointInspection).where(PointInspection.point_id == p.id))
+        item = next(i for i in insp.items if i.item_code == "SC-02")
+        assert item.note == "无公平秤" and len(item.photos) == 1 and item.issue_id is not None
+    assert page.errors == []
+    ctx.close()

@@ -86,3 +86,25 @@ def test_mock_assessment_page(page, server, img):
     page.goto(f"{server}/points/mock?seed=7")
     assert float(page.inner_text("#mock-score")) == score  # the same seed, the same draw
     assert page.errors == []
+
+
+def test_points_layer_on_the_command_map(page, server, img):
+    """The command map's 测评点位 layer: every visible point, point sites coloured by
+    status (不达标 red), must-check points ringed, as the layer's API says."""
+    page.goto(f"{server}/map")
+    page.wait_for_function("() => window.civgrid && civgrid.state.ready")
+    overlays = page.locator(".leaflet-control-layers-overlays label")
+    overlays.filter(has_text="测评点位").locator("input").check()
+    page.wait_for_function("() => (civgrid.state.layerCounts.assessment_point || 0) > 0")
+    fc = page.evaluate("() => fetch('/api/v1/layers/assessment_point.geojson').then(r => r.json())")
+    feats = fc["features"]
+    assert page.evaluate("civgrid.state.layerCounts.assessment_point") == len(feats) >= 120
+    sites = [f["properties"] for f in feats if f["geometry"]["type"] == "Point"]
+    red = [p for p in sites if p["compliance"] == "non_compliant"]
+    assert red and page.locator("path.cg-point-non_compliant").count() == len(red)
+    fill = page.locator("path.cg-point-non_compliant").first.get_attribute("fill")
+    assert fill == red[0]["compliance_color"] == "#c62828"
+    must = [p for p in sites if p["must_check"]]
+    assert must and page.locator("path.cg-point-must").count() == len(must)
+    page.screenshot(path=str(img / "map-points.png"), full_page=False)
+    assert page.errors == []

@@ -72,3 +72,18 @@ def test_inspection_api(sqlite_demo, tmp_path):
         d = client.get("/api/v1/points/PT1").json()
         assert [h["compliance"] for h in d["history"]] == ["non_compliant"]
         assert d["point"]["point_type_label"] == "农贸市场"
+        # the command map's point layer: the same status and colour, in the display CRS
+        layer = "/api/v1/layers/assessment_point.geojson"
+        lf = client.get(layer, params={"display_crs": "wgs84"}).json()
+        assert lf["layer"] == "assessment_point" and lf["label"] == "测评点位"
+        props = lf["features"][0]["properties"]
+        assert (props["code"], props["compliance_label"]) == ("PT1", "不达标")
+        assert props["compliance_color"] == "#c62828" and props["must_check"] is False
+        assert props["failed"] == ["SC-02"]
+        ring = lf["features"][0]["geometry"]["coordinates"][0]
+        shifted = client.get(layer, params={"display_crs": "gcj02"}).json()
+        moved = shifted["features"][0]["geometry"]["coordinates"][0]
+        assert ring[0][0] == 112.949 and 0.001 < moved[0][0] - ring[0][0] < 0.01  # GCJ-02 shift
+        assert client.get(layer, params={"compliance": "compliant"}).json()["features"] == []
+        page = client.get("/map").text
+        assert layer in page  # the command map loads it

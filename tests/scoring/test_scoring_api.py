@@ -260,7 +260,10 @@ def test_bulletin_published_frozen(client, store, scenario, set_clock):
     x = client.get(f"/api/v1/bulletins/{b['id']}.xlsx")
     assert x.status_code == 200 and x.headers["x-content-sha256"] == b["sha256"]
     wb = load_workbook(io.BytesIO(x.content))
-    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单", "专项行动"]
+    assert wb.sheetnames == [
+        *("社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单", "专项行动"),
+        *("点位抽查", "不达标点位"),  # Sheqi scores field points (issue 23)
+    ]
     ws = wb["社区排名"]
     assert ws["A1"].value == "2026年12月创建文明城市工作月通报 社创通〔2026〕第1号"
     assert [c.value for c in ws[2]][:4] == ["名次", "单位", "代码", "得分"]

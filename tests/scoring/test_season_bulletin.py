@@ -48,7 +48,10 @@ def test_monthly_bulletin_of_the_season(run, tmp_path):
     text = run("report", "monthly", "--month", "2026-12", "--out", str(out))
     assert "2026年12月创建文明城市工作月通报 (草稿)" in text
     wb = load_workbook(out / "monthly-2026-12.xlsx")
-    assert wb.sheetnames == ["社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单", "专项行动"]
+    assert wb.sheetnames == [
+        *("社区排名", "乡镇排名", "部门指标", "问责情形", "负面清单", "专项行动"),
+        *("点位抽查", "不达标点位"),  # Sheqi scores field points (issue 23)
+    ]
     # the season follows Sheqi's campaigns; the bulletin reports those of December
     camp = {r[0]: r for r in wb["专项行动"].iter_rows(min_row=3, values_only=True)}
     assert {"城市乱象治理行动", "环境卫生清洁日", "乡村环境集中行动"} <= set(camp)

@@ -208,10 +208,10 @@
 
   // Labels come from the page config (civgrid.grids.core.labels via maps/pages.py); no tables here.
   // not "L": that is Leaflet
-  var LABELS = { roles: {}, layers: {}, sources: {}, actions: {} };
+  var LABELS = { roles: {}, layers: {}, sources: {}, actions: {}, points: {}, compliance: {} };
   function useLabels(cfg) {
     var l = (cfg && cfg.labels) || {};
-    ["roles", "layers", "sources", "actions"].forEach(function (k) {
+    ["roles", "layers", "sources", "actions", "points", "compliance"].forEach(function (k) {
       LABELS[k] = l[k] || {};
     });
   }
@@ -244,6 +244,15 @@
       rows = row(lab("roles", "supervision"), esc(p.supervision));
     } else if (key === "key_site_zone") {
       rows = row("范围", "周边 " + esc(p.zone_radius_m) + " 米（同标准督查）");
+    } else if (key === "assessment_point") {
+      rows =
+        row("类型", esc(p.point_type_label) + (p.must_check ? "（必查点）" : "")) +
+        row("状态", '<b style="color:' + esc(p.compliance_color) + '">' + esc(p.compliance_label) + "</b>") +
+        row(lab("points", "responsible_unit"), esc(p.responsible_unit_name)) +
+        row(lab("points", "point_chief"), esc(p.point_chief)) +
+        row("最近检查", esc((p.last_inspected_at || "").slice(0, 10)) || lab("compliance", "uninspected")) +
+        ((p.failed || []).length ? row("未达标条目", esc(p.failed.join("、"))) : "") +
+        row("详情", '<a href="/points?community=' + encodeURIComponent(p.community_code || "") + '">点位列表</a>');
     }
     rows += countsRows(p);
     var code = '<div class="cg-code">编码 ' + esc(p.code) + "</div>";
@@ -281,6 +290,8 @@
     if (key === "key_site_zone")
       return { color: "#8e24aa", weight: 1.2, dashArray: "4 4", fillColor: "#ce93d8", fillOpacity: 0.07 };
     if (key === "road_section") return { color: roadColor(p.open), weight: 5, opacity: 0.9, lineCap: "round" };
+    if (key === "assessment_point")
+      return { color: p.compliance_color || "#757575", weight: p.must_check ? 3 : 1.6, fillColor: p.compliance_color || "#757575", fillOpacity: 0.3 };
     return { color: "#333", weight: 1 };
   };
 
@@ -302,6 +313,19 @@
         return self.style(f);
       },
       pointToLayer: function (f, latlng) {
+        if (key === "assessment_point") {
+          var pp = f.properties || {};
+          // compliance colour fills the marker; a must-check point (必查点) has a thick dark ring
+          return L.circleMarker(latlng, {
+            pane: self.pane,
+            radius: pp.must_check ? 7 : 5,
+            color: pp.must_check ? "#212121" : pp.compliance_color || "#757575",
+            weight: pp.must_check ? 3 : 1.5,
+            fillColor: pp.compliance_color || "#757575",
+            fillOpacity: 0.9,
+            className: "cg-point cg-point-" + (pp.compliance || "uninspected") + (pp.must_check ? " cg-point-must" : ""),
+          });
+        }
         return L.circleMarker(latlng, {
           pane: self.pane,
           radius: 6,
@@ -321,7 +345,7 @@
             direction: "center",
             className: "cg-label cg-label-" + key,
           });
-        } else if (key === "key_site" || key === "road_section") {
+        } else if (key === "key_site" || key === "road_section" || key === "assessment_point") {
           lyr.bindTooltip(esc(p.name), { sticky: true, className: "cg-hover" });
         }
       },

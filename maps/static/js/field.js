@@ -204,6 +204,11 @@
     if (item.kind === "visit") return "走访已标记：" + (d.status === "done" ? "已完成" : d.status);
     if (item.kind === "visit_photo") return "走访照片已上传：共 " + (d.photos || []).length + " 张";
     if (item.kind === "track") return trackSentence(d);
+    if (item.kind === "point_inspection")
+      return (
+        item.label + "：" + (d.compliance_label || "") +
+        "，新开问题 " + (d.opened || []).length + " 个"
+      );
     return "已发送";
   }
 
@@ -714,6 +719,88 @@
     });
   }
 
+  // ------------------------------------------------------------------ point inspections
+  /** One GPS fix, or nothing within 4 s (the inspection is sent without it). */
+  function oneFix() {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) return resolve(null);
+      const done = setTimeout(() => resolve(null), 4000);
+      navigator.geolocation.getCurrentPosition(
+        (p) => {
+          clearTimeout(done);
+          resolve(p.coords);
+        },
+        () => {
+          clearTimeout(done);
+          resolve(null);
+        },
+        { enableHighAccuracy: true, timeout: 4000, maximumAge: 60000 }
+      );
+    });
+  }
+
+  function initPoints() {
+    const form = $("#cg-checklist");
+    if (!form) return;
+    const out = $("#cg-ck-result");
+    const photos = {}; // item code → [Blob]
+    for (const li of $$(".cg-ck-item", form)) {
+      const code = li.dataset.item;
+      photos[code] = [];
+      $(".cg-ck-photo", li).addEventListener("change", async (e) => {
+        for (const t of await takePhotos(Array.from(e.target.files || []))) photos[code].push(t.blob);
+        e.target.value = "";
+        $(".cg-ck-count", li).textContent = "已拍 " + photos[code].length + " 张";
+      });
+    }
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const items = [];
+      const blobs = [];
+      for (const li of $$(".cg-ck-item", form)) {
+        const code = li.dataset.item;
+        const passed = $('input[value="pass"]', li).checked;
+        if (!passed && li.dataset.photo === "true" && !photos[code].length) {
+          out.className = "cg-m-result cg-bad";
+          out.textContent = code + " 不合格：请先拍照";
+          return;
+        }
+        const idx = [];
+        if (!passed) for (const b of photos[code]) idx.push(blobs.push(b) - 1);
+        const note = $(".cg-ck-note", li).value.trim();
+        items.push({ code, passed, note: note || null, photos: idx });
+      }
+      $("#cg-ck-send").disabled = true;
+      out.className = "cg-m-result";
+      out.textContent = "正在定位并发送…";
+      const fix = await oneFix();
+      // offline, the phone's time of the inspection goes with it (sent later); online the
+      // server's clock stamps it (a phone a few seconds fast would be "in the future")
+      const body = navigator.onLine ? { items } : { items, inspected_at: new Date().toISOString() };
+      if (fix) Object.assign(body, { lon: fix.longitude, lat: fix.latitude, accuracy_m: fix.accuracy });
+      const failed = items.filter((i) => !i.passed).length;
+      await enqueue({
+        kind: "point_inspection",
+        label: "点位" + form.dataset.point + (failed ? " 不合格" + failed + "项" : " 全部合格"),
+        url: "/api/v1/points/" + encodeURIComponent(form.dataset.point) + "/inspections",
+        fields: { inspection: JSON.stringify(body) },
+        photos: blobs,
+      });
+      if (!navigator.onLine) out.textContent = "已保存在手机上（离线），联网后自动发送。";
+    });
+    document.addEventListener("cg:sent", (ev) => {
+      if (ev.detail.item.kind !== "point_inspection") return;
+      out.className = "cg-m-result";
+      out.textContent = ev.detail.done.summary;
+    });
+    document.addEventListener("cg:failed", (ev) => {
+      if (ev.detail.item.kind !== "point_inspection") return;
+      $("#cg-ck-send").disabled = false;
+      out.className = "cg-m-result cg-bad";
+      out.textContent = ev.detail.reason;
+    });
+  }
+
   // ------------------------------------------------------------------ my issues
   function initMine() {
     for (const li of $$(".cg-m-issue")) {
@@ -868,6 +955,7 @@
     if (page === "status") initStatus();
     if (page === "day") initDay();
     if (page === "reinspect") initReinspect();
+    if (page === "points") initPoints();
     if (page === "mine") initMine();
     if (page === "track") initTrack();
     await showCount();
