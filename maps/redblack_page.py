@@ -78,8 +78,9 @@ def red_black_html(rb: Mapping[str, Any], county: str = "") -> str:
         f'<a href="/api/v1/shops/red-black?month={_e(month)}">数据（JSON）</a></p>'
     )
     form = (
-        '<form method="get" action="/shops/red-black">月份 '
-        f'<input type="month" name="month" value="{_e(month)}"> <button>查看</button></form>'
+        '<form method="get" action="/shops/red-black" data-perm="score.read">月份 '
+        f'<input type="month" name="month" value="{_e(month)}"> '
+        '<button data-perm="score.read">查看</button></form>'
     )
     note = (
         f'<p class="muted">登记商户 {int(rb.get("shops", 0))} 户。红榜：本月门前无问题的商户，'

@@ -157,7 +157,11 @@ OTHER_PAGES = (
     "/patrol",
     "/scores",
     "/scores/bulletin",
-    *(f"/m/{p}" for p in ("", "report", "status", "day", "mine", "reinspect", "track", "queue")),
+    "/shops/red-black",
+    *(
+        f"/m/{p}"
+        for p in ("", "report", "status", "day", "mine", "reinspect", "points", "track", "queue")
+    ),
 )
 
 
