@@ -44,7 +44,13 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    mapped_column,
+    object_session,
+    orm_insert_sentinel,
+    relationship,
+)
 
 from civgrid.grids.core.db import Base
 from civgrid.grids.core.errors import DomainError
@@ -247,6 +253,9 @@ class IssueParty(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="RESTRICT"))
     reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Lets the ORM insert an issue's parties as one INSERT … RETURNING on SQLite too
+    # (it otherwise sends one statement a row to get the ids back in order).
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
     issue: Mapped[Issue] = relationship(back_populates="parties")
     unit = relationship("Unit", lazy="joined")
@@ -275,6 +284,7 @@ class IssuePlace(Base):
     layer: Mapped[str] = mapped_column(String(32), nullable=False)
     code: Mapped[str] = mapped_column(String(32), nullable=False)
     distance_m: Mapped[float | None] = mapped_column(Float)
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()  # one INSERT for all (see parties)
 
     issue: Mapped[Issue] = relationship(back_populates="places")
 
