@@ -79,6 +79,29 @@ def _units(d: dict[str, Any]) -> tuple[str, str]:
     return owner, co
 
 
+def _doc(
+    h: Heading,
+    cfg: IssueConfig,
+    office: str,
+    addressee: str | None,
+    blocks: list,
+    *,
+    title: str | None = None,
+    letter: bool = False,
+) -> Doc:
+    """A document under heading ``h`` (its number, version and date), issued by ``office``."""
+    return Doc(
+        title=title or h.title,
+        number=h.number,
+        version=h.version,
+        issuer=office,
+        date=cn_date(cfg.calendar.local(h.issued_at)),
+        addressee=addressee,
+        blocks=blocks,
+        letter=letter,
+    )
+
+
 def jiaoban_doc(issue: Issue, cfg: IssueConfig, office: str, h: Heading, link: str) -> Doc:
     """交办单: a problem handed to its unit at dispatch (place, category, deadline, units)."""
     d, rows = _issue_rows(issue, cfg)
@@ -91,14 +114,12 @@ def jiaoban_doc(issue: Issue, cfg: IssueConfig, office: str, h: Heading, link: s
         ("责任领导", _leaders(d)),
         ("问题链接", link),
     ]
-    return Doc(
-        title=h.title,
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee=owner,
-        blocks=[
+    return _doc(
+        h,
+        cfg,
+        office,
+        owner,
+        [
             para(
                 f"现将以下问题交你单位办理，请于{_when(cfg, issue.deadline)}前整改到位，"
                 "整改完成后在系统中提交整改情况（附整改前后照片），逾期未完成的将发出督办通知。"
@@ -124,14 +145,12 @@ def huizhi_doc(issue: Issue, cfg: IssueConfig, office: str, h: Heading) -> Doc:
         ("整改前照片", f"{stages.get('report', 0)} 张"),
         ("整改后照片", f"{sum(n for s, n in stages.items() if s != 'report')} 张"),
     ]
-    return Doc(
-        title=h.title,
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee=None,
-        blocks=[
+    return _doc(
+        h,
+        cfg,
+        office,
+        None,
+        [
             para(f"{owner}已于{_when(cfg, issue.submitted_at)}报送以下问题的整改情况，待复查。"),
             form(rows),
         ],
@@ -153,14 +172,12 @@ def duban_doc(notice: SupervisionNotice, cfg: IssueConfig, office: str, h: Headi
         ("督办时限", _when(cfg, notice.deadline)),
         ("责任领导", _leaders(d)),
     ]
-    return Doc(
-        title=h.title,
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee=unit,
-        blocks=[
+    return _doc(
+        h,
+        cfg,
+        office,
+        unit,
+        [
             para(
                 f"经查，你单位负责的以下问题{reason}。请于{_when(cfg, notice.deadline)}前整改到位，"
                 f"并将整改情况（附整改前后照片）报{office}。"
@@ -195,16 +212,7 @@ def case_doc(case: AccountabilityCase, cfg: IssueConfig, office: str, h: Heading
         blocks.append(para("涉及问题编号：" + "、".join(str(i) for i in case.issue_ids)))
     if case.citation:
         blocks.append(para(f"依据：{case.citation}"))
-    return Doc(
-        title=h.title,
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee=case.unit_name,
-        blocks=blocks,
-        letter=True,
-    )
+    return _doc(h, cfg, office, case.unit_name, blocks, letter=True)
 
 
 def _pts(x: Any) -> str:
@@ -249,14 +257,13 @@ def bulletin_doc(b: Bulletin, cfg: IssueConfig, office: str, h: Heading) -> Doc:
         blocks.append(heading("四、问责情形"))
         for i, case in enumerate(c["cases"], 1):
             blocks.append(para(f"{i}. {case.get('unit_name', '')}：{case.get('rule_label', '')}"))
-    return Doc(
+    return _doc(
+        h,
+        cfg,
+        office,
+        "各乡镇（街道）、县直各有关单位",
+        blocks,
         title=c.get("title") or h.title,
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee="各乡镇（街道）、县直各有关单位",
-        blocks=blocks,
         letter=True,
     )
 
@@ -286,13 +293,12 @@ def ducha_report_doc(report: dict[str, Any], cfg: IssueConfig, office: str, h: H
     ]
     if report.get("citation"):
         blocks.append(para(str(report["citation"])))
-    return Doc(
+    return _doc(
+        h,
+        cfg,
+        office,
+        None,
+        blocks,
         title=f"{report['month'][:4]}年{int(report['month'][5:7])}月创建文明城市督查报告",
-        number=h.number,
-        version=h.version,
-        issuer=office,
-        date=cn_date(cfg.calendar.local(h.issued_at)),
-        addressee=None,
-        blocks=blocks,
         letter=True,
     )
