@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.outbox import DomainEvent
 from civgrid.grids.issues.config import IssueConfig
-from civgrid.grids.issues.photos import PhotoInput
 from civgrid.grids.notify.expand import expand_pending
 from civgrid.grids.notify.models import OutboxMessage
 from civgrid.grids.points.imports import import_points
@@ -20,9 +19,9 @@ from civgrid.grids.points.inspections import InspectionInput, ItemMark, record_i
 from civgrid.grids.points.models import PointInspection
 from civgrid.grids.points.standards import load_standards_text
 from support.notify_helpers import add_user
+from support.point_fixtures import PNG, SQUARE, STANDARD
 
 INSPECTOR = Actor("督查员甲", "inspector")
-PNG = PhotoInput(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "item.png", "image/png")
 
 
 def _marks(failed: set[str]) -> list[ItemMark]:
@@ -31,27 +30,6 @@ def _marks(failed: set[str]) -> list[ItemMark]:
         ItemMark(c, c not in failed, photos=(PNG,) if c in failed else ())
         for c in ("M-1", "M-2", "M-3", "M-4")
     ]
-
-
-#: A market checklist: a must-pass failure → 不达标 (as in test_inspections).
-STANDARD = """\
-profile: t
-point_standards:
-  versions:
-    - effective_from: 2026-01-01
-      types:
-        - code: market
-          label: 农贸市场
-          threshold: 1
-          items:
-            - {code: M-1, family: public_ads, text: 公益广告, category: markets}
-            - {code: M-2, family: trade_rules, text: 秤, category: market_order, must_pass: true}
-            - {code: M-3, family: public_order, text: 无占道, category: street_vending}
-            - {code: M-4, family: facilities, text: 制度, category: markets, photo_on_fail: false}
-"""
-SQUARE = (
-    "POLYGON((112.949 33.0595,112.950 33.0595,112.950 33.0605,112.949 33.0605,112.949 33.0595))"
-)
 
 
 @pytest.fixture

@@ -16,34 +16,14 @@ from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues import actions
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.models import Issue, IssuePlace
-from civgrid.grids.issues.photos import PhotoInput
 from civgrid.grids.points.compliance import history, statuses
 from civgrid.grids.points.imports import import_points
 from civgrid.grids.points.inspections import InspectionInput, ItemMark, record_inspection
 from civgrid.grids.points.models import PointInspection
 from civgrid.grids.points.standards import load_standards_text
+from support.point_fixtures import PNG, SQUARE, STANDARD
 
-PNG = PhotoInput(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "item.png", "image/png")
 INSPECTOR = Actor("督查员甲", "inspector")
-#: A market checklist: any deduction (threshold 1) or a must-pass failure → 不达标.
-STANDARD = """\
-profile: t
-point_standards:
-  versions:
-    - effective_from: 2026-01-01
-      types:
-        - code: market
-          label: 农贸市场
-          threshold: 1
-          items:
-            - {code: M-1, family: public_ads, text: 公益广告, category: markets}
-            - {code: M-2, family: trade_rules, text: 秤, category: market_order, must_pass: true}
-            - {code: M-3, family: public_order, text: 无占道, category: street_vending}
-            - {code: M-4, family: facilities, text: 制度, category: markets, photo_on_fail: false}
-"""
-SQUARE = (
-    "POLYGON((112.949 33.0595,112.950 33.0595,112.950 33.0605,112.949 33.0605,112.949 33.0595))"
-)
 
 
 def _market(store, tmp_path):
