@@ -84,7 +84,7 @@ def get_current_user(
         except TokenError as exc:
             raise LoginRequiredError(str(exc)) from exc
         store: Store = request.app.state.store
-        with store.session() as session:
+        with store.read_session() as session:  # one lookup: no transaction round trips
             user = session.scalar(select(User).where(User.username == claims["sub"]))
             if user is None or user.disabled or user.token_version != claims["ver"]:
                 raise LoginRequiredError("the account is disabled or the token was revoked")

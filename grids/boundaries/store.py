@@ -138,6 +138,34 @@ class Store:
             session.close()
 
     @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only, each statement on its own.
+
+        On PostgreSQL it runs in autocommit: no ``BEGIN`` and ``COMMIT`` round trips
+        around a one-query lookup such as a request's account. Nothing is written
+        through it. On SQLite, a plain :meth:`session` (its driver begins
+        transactions only before writes anyway).
+
+        Yields
+        ------
+        sqlalchemy.orm.Session
+            Objects stay usable after the block.
+        """
+        if self.backend != "postgis":
+            with self.session() as s:
+                yield s
+            return
+        with self.engine.connect() as conn:
+            session = Session(
+                bind=conn.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+            try:
+                yield session
+            finally:
+                session.close()
+
+    @contextmanager
     def _use(self, session: Session | None) -> Iterator[Session]:
         """The caller's session (left alone) or a new one."""
         if session is not None:
