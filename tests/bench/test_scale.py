@@ -133,3 +133,14 @@ def test_without_a_database_the_bench_fails(capsys):
 
 def test_the_examples_of_the_bench_run():
     assert doctest.testmod(scale).failed == 0
+
+
+def test_the_queue_index_covers_exactly_the_open_states():
+    """``ix_issues_open_deadline`` serves a queue only if its predicate names the open
+    states of the state table (a state added as open needs a new migration)."""
+    import re
+
+    from civgrid.grids.issues.models import OPEN_STATES_SQL
+    from civgrid.grids.issues.workflow import open_states
+
+    assert re.findall(r"'(\w+)'", OPEN_STATES_SQL) == list(open_states())
