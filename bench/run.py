@@ -7,7 +7,8 @@ missed or a peer fails to run, and so does this script (and ``make bench``).
 Options of its own: ``--only NAME`` (repeatable: run only these, e.g.
 ``--only backfill.py``) and ``--pg-url URL`` (use this PostGIS database instead of
 starting a cluster). Every other argument goes to every benchmark (each ignores
-the size flags of the others: ``--quick``, ``--rows N``, ``--points N``).
+the size flags of the others: ``--quick``, ``--rows N``, ``--points N``,
+``--issues N``).
 Targets can be overridden through ``CIVGRID_BENCH_TARGETS`` (``bench/harness.py``).
 """
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from support.pgcluster import Cluster, free_port  # noqa: E402
 
-BENCHES = ["snap.py", "hexbins.py", "backfill.py", "load.py"]
+BENCHES = ["snap.py", "hexbins.py", "backfill.py", "scale.py", "load.py"]
 
 
 def run_all(url: str, benches: list[str], rest: list[str]) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 import h3
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.issues.models import Issue
@@ -148,29 +148,31 @@ def issue_arrays(session: Session, conditions: Sequence[Any] = ()) -> IssueArray
     conditions : sequence of SQL expressions on :class:`Issue`
         e.g. from the issue query filters; merged duplicates are always left out.
     """
+    is_open = Issue.state.in_(open_states())
     q = select(
         Issue.lon,
         Issue.lat,
-        Issue.state,
-        Issue.overdue,
-        Issue.recurrence_of_id,
+        is_open,
+        and_(is_open, Issue.overdue),
+        Issue.recurrence_of_id.is_not(None),
         Issue.category_code,
         # the place a hotspot is named after: the community, else the township
         func.coalesce(Issue.community_code, Issue.township_code),
     ).where(
         Issue.lon.is_not(None), Issue.lat.is_not(None), Issue.state != State.merged, *conditions
     )
-    rows = session.execute(q).all()
+    # plain rows through the connection: no ORM loading, the flags computed in SQL (a
+    # year of a county is 2·10⁵ issues, bench/scale.py)
+    rows = session.connection().execute(q).all()
     if not rows:
         return IssueArrays.from_columns([], [])
-    lon, lat, state, overdue, rec, cat, comm = zip(*rows, strict=True)
-    is_open = np.isin(np.asarray([str(s) for s in state]), open_states())
+    lon, lat, is_open_, overdue, rec, cat, comm = zip(*rows, strict=True)
     return IssueArrays.from_columns(
         lon,
         lat,
-        open=is_open,
-        overdue=np.asarray(overdue, dtype=bool) & is_open,
-        recurrence=np.asarray([r is not None for r in rec]),
+        open=is_open_,
+        overdue=overdue,
+        recurrence=rec,
         category=cat,
         community=comm,
     )

@@ -72,6 +72,11 @@ __all__ = [
 ]
 
 
+#: The open states as SQL (the predicate of the partial index of the queues; a state
+#: added to the table as open needs a migration of that index).
+OPEN_STATES_SQL = "state IN ('triage', 'assigned', 'rectifying', 'submitted', 'returned')"
+
+
 def _ts() -> Any:
     return UTCDateTime()
 
@@ -104,9 +109,18 @@ class Issue(Base):
         Index("ix_issues_lonlat", "lon", "lat"),  # bbox filters (SQLite; PostGIS: geom)
         Index("ix_issues_reported_at", "reported_at"),
         Index("ix_issues_deadline", "deadline"),
+        Index("ix_issues_closed_at", "closed_at"),  # closed in a month (bulletins, campaigns)
         Index("ix_issues_owner", "owner_unit_id"),
         Index("ix_issues_unit_grid", "unit_grid_code"),
         Index("ix_issues_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+        # the to-do queues: open issues by deadline (a few thousand of 10⁶, bench/scale.py)
+        Index(
+            "ix_issues_open_deadline",
+            "deadline",
+            "id",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
         CheckConstraint("version >= 1", name="version_positive"),
     )
 
@@ -243,11 +257,14 @@ class IssueParty(Base):
         ),
         Index("ix_issue_parties_unit", "unit_id", "role"),
         Index("ix_issue_parties_leader", "leader_id", "role"),
+        # an issue's parties, and "is this unit on it" answered from the index alone
+        # (a unit's queue probes it once per open issue, bench/scale.py)
+        Index("ix_issue_parties_issue_unit", "issue_id", "unit_id", "role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issue_id: Mapped[int] = mapped_column(
-        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False, index=True
+        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False
     )
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))

@@ -119,7 +119,7 @@ def build_bulletin(
     best_t, worst_t = bulletin_names(townships, r.best_named, r.worst_named)
     depts = [d for d in ctx.indicators(period, "department") if d["filed"] or d["due"]]
     hits = ctx.triggers(period, issuing=number or DRAFT_NUMBER)
-    recs = [r for r in ctx.records if in_period(r, period)]
+    recs = [r for r in ctx.period_records(period) if in_period(r, period)]
     grids = Counter(r.unit_grid_code for r in recs if r.unit_grid_code)
     grid_names = ctx.names("unit_grid")
     last = (period.end - timedelta(days=1)).isoformat()

@@ -15,12 +15,12 @@ running is scored as it stands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,12 @@ from civgrid.grids.core.calendar import WorkingCalendar, local_zone
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.patrol.models import PatrolVisit
-from civgrid.grids.scoring.indicators import compute_indicators, rank_indicators
+from civgrid.grids.scoring.indicators import (
+    GROUPS,
+    Indicators,
+    compute_indicators,
+    rank_indicators,
+)
 from civgrid.grids.scoring.models import AccountabilityCase, Bulletin, CaseEvent
 from civgrid.grids.scoring.rules import RuleRegistry, RuleVersion
 from civgrid.grids.scoring.score import (
@@ -93,37 +98,130 @@ _PERIOD_WORDS = {"quarter": "每季度", "half": "每半年", "year": "每年"}
 SAMPLING = ("all", "patrol", "issues", "visited")
 
 
-def issue_records(session: Session, before: datetime | None = None) -> list[IssueRecord]:
-    """All issues (reported before ``before``, aware UTC) as scoring records."""
-    q = select(Issue, Unit.key).outerjoin(Unit, Issue.owner_unit_id == Unit.id)
+def issue_records(
+    session: Session, before: datetime | None = None, conditions: Sequence[Any] = ()
+) -> list[IssueRecord]:
+    """The issues (reported before ``before``, aware UTC; matching the SQL
+    ``conditions``) as scoring records, in id order.
+
+    One query of the columns scoring reads, no ORM objects (a county holds 10⁶
+    issues: ``bench/scale.py``).
+    """
+    q = select(
+        Issue.id,
+        Issue.category_code,
+        Issue.source,
+        Issue.reported_at,
+        Issue.state,
+        Issue.priority,
+        Issue.deadline,
+        Issue.closed_at,
+        Issue.submitted_at,
+        Issue.return_count,
+        Issue.extension_count,
+        Issue.recurrence_of_id,
+        Issue.attributes,
+        Issue.township_code,
+        Issue.community_code,
+        Issue.unit_grid_code,
+        Issue.road_section_code,
+        Unit.key,
+    ).outerjoin(Unit, Issue.owner_unit_id == Unit.id)
     if before is not None:
         q = q.where(Issue.reported_at < before)
+    q = q.where(*conditions)
     out = []
-    for i, unit_key in session.execute(q.order_by(Issue.id)).all():
-        attrs = i.attributes or {}
+    for (
+        id_,
+        category,
+        source,
+        reported_at,
+        state,
+        priority,
+        deadline,
+        closed_at,
+        submitted_at,
+        returns,
+        extensions,
+        recurrence_of,
+        attrs,
+        township,
+        community,
+        unit_grid,
+        road_section,
+        unit_key,
+    ) in session.execute(q.order_by(Issue.id)):
         out.append(
             IssueRecord(
-                id=i.id,
-                category_code=i.category_code,
-                source=i.source,
-                reported_at=i.reported_at,
-                state=str(i.state.value if hasattr(i.state, "value") else i.state),
-                priority=i.priority,
-                deadline=i.deadline,
-                closed_at=i.closed_at,
-                submitted_at=i.submitted_at,
-                return_count=i.return_count,
-                extension_count=i.extension_count,
-                recurrence=i.recurrence_of_id is not None,
-                media_praise=bool(attrs.get("media_praise")),
-                township_code=i.township_code,
-                community_code=i.community_code,
-                unit_grid_code=i.unit_grid_code,
-                road_section_code=i.road_section_code,
+                id=id_,
+                category_code=category,
+                source=source,
+                reported_at=reported_at,
+                state=str(state.value if hasattr(state, "value") else state),
+                priority=priority,
+                deadline=deadline,
+                closed_at=closed_at,
+                submitted_at=submitted_at,
+                return_count=returns,
+                extension_count=extensions,
+                recurrence=recurrence_of is not None,
+                media_praise=bool(attrs.get("media_praise")) if attrs else False,
+                township_code=township,
+                community_code=community,
+                unit_grid_code=unit_grid,
+                road_section_code=road_section,
                 owner_unit_key=unit_key,
             )
         )
     return out
+
+
+def can_count_in(rec: IssueRecord, period: Period) -> bool:
+    """Whether ``rec`` can count in ``period``: reported in it, closed in it, or with a
+    deadline before its end and not closed before its start.
+
+    A superset of what the period's scores, samples, indicators, triggers and negative
+    lists read (each applies its own test to it): a record outside it was reported
+    before the period and not closed in it, and its deadline (a trigger's
+    ``overdue_days`` count from it) falls after the period, or before it with the
+    issue closed before the period began.
+    :func:`period_conditions` is the same test in SQL.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> p = Period.parse("2026-11")
+    >>> old = IssueRecord(1, "x", "patrol", datetime(2026, 1, 5, tzinfo=UTC),
+    ...                   deadline=datetime(2026, 1, 8, tzinfo=UTC),
+    ...                   closed_at=datetime(2026, 1, 7, tzinfo=UTC))
+    >>> can_count_in(old, p)
+    False
+    >>> from dataclasses import replace
+    >>> can_count_in(replace(old, closed_at=None), p)  # still open: overdue in November
+    True
+    """
+    start, end = period.start_utc, period.end_utc
+    if start <= rec.reported_at < end:
+        return True
+    if rec.closed_at is not None and start <= rec.closed_at < end:
+        return True
+    d, closed = rec.deadline, rec.closed_at
+    return d is not None and d < end and (d >= start or closed is None or closed >= start)
+
+
+def period_conditions(period: Period) -> list[Any]:
+    """:func:`can_count_in` as SQL conditions on ``issues``."""
+    start, end = period.start_utc, period.end_utc
+    return [
+        or_(
+            and_(Issue.reported_at >= start, Issue.reported_at < end),
+            and_(Issue.closed_at >= start, Issue.closed_at < end),
+            and_(
+                Issue.deadline < end,
+                or_(Issue.deadline >= start, Issue.closed_at.is_(None), Issue.closed_at >= start),
+            ),
+        )
+    ]
 
 
 def load_units(store: Any, session: Session, level: str) -> list[UnitRef]:
@@ -278,6 +376,7 @@ class ScoringContext:
     sampling: str | None = None
     now: datetime | None = None
     _records: list[IssueRecord] | None = None
+    _period_records: dict[str, list[IssueRecord]] = field(default_factory=dict)
     _units: dict[str, list[UnitRef]] = field(default_factory=dict)
     _scores: dict[tuple[str, str], list[Score]] = field(default_factory=dict)
     _samples: dict[str, Collection[str] | None] = field(default_factory=dict)
@@ -311,6 +410,19 @@ class ScoringContext:
         if self._records is None:
             self._records = issue_records(self.session, before=self.as_of)
         return self._records
+
+    def period_records(self, period: Period) -> list[IssueRecord]:
+        """The records that can count in ``period`` (:func:`can_count_in`), as of
+        :attr:`now`: filtered from :attr:`records` when those are loaded, else read
+        with :func:`period_conditions` (a month of a county with 10⁶ issues reads a
+        few tens of thousands, not all of them). Cached per period."""
+        if period.key not in self._period_records:
+            if self._records is not None:
+                got = [r for r in self._records if can_count_in(r, period)]
+            else:
+                got = issue_records(self.session, self.as_of, period_conditions(period))
+            self._period_records[period.key] = got
+        return self._period_records[period.key]
 
     @property
     def point_records(self) -> list[Any]:
@@ -389,8 +501,9 @@ class ScoringContext:
             mode = self.sampling or self.rules(period).sampling
             got: Collection[str] | None = None
             if mode in ("issues", "visited"):
-                got = default_sample(self.records, period, "community") | default_sample(
-                    self.records, period, "township"
+                recs = self.period_records(period)
+                got = default_sample(recs, period, "community") | default_sample(
+                    recs, period, "township"
                 )
             if mode in ("patrol", "visited"):
                 got = (got or set()) | patrol_sample(self.store, self.session, period, self.as_of)
@@ -431,7 +544,7 @@ class ScoringContext:
                 got = self._civilized(period)
             else:
                 got = compute_scores(
-                    self.records,
+                    self.period_records(period),
                     self.rules(period),
                     period,
                     level,
@@ -546,7 +659,7 @@ class ScoringContext:
             units, missing = subject_units(self.session, spec.units)
             self.check_begun(period)
             raw = compute_scores(
-                self.records,
+                self.period_records(period),
                 rules,
                 period,
                 "department",
@@ -602,10 +715,36 @@ class ScoringContext:
         rules = self.rules(period)
         level = "department" if by == "post" else by
         names = {} if by == "post" else self.names(level)
+        recs = self.period_records(period)
         table = compute_indicators(
-            self.records, period, by, rules.composite_for(by), names, as_of=self.as_of
+            recs, period, by, rules.composite_for(by), names, as_of=self.as_of
         )
+        # a group with issues, none of which count in the period, is listed (empty)
+        # as when every record is read
+        for code in self._group_codes(by):
+            table.setdefault(code, Indicators(code, name=names.get(code, code)))
         return [i.to_dict() for i in rank_indicators(table, rules.ranking.min_sample)]
+
+    def _group_codes(self, by: str) -> set[str]:
+        """The codes of group ``by`` of the issues as of :attr:`now` (not rejected or
+        merged): those :func:`compute_indicators` lists when given every record."""
+        attr = GROUPS[by]
+        if self._records is not None:
+            return {
+                c
+                for r in self._records
+                if (c := getattr(r, attr)) and r.state not in ("rejected", "merged")
+            }
+        col = Unit.key if attr == "owner_unit_key" else getattr(Issue, attr)
+        q = (
+            select(col)
+            .select_from(Issue)
+            .distinct()
+            .where(Issue.reported_at < self.as_of, Issue.state.not_in(["rejected", "merged"]))
+        )
+        if attr == "owner_unit_key":
+            q = q.join(Unit, Issue.owner_unit_id == Unit.id)
+        return {c for c in self.session.scalars(q) if c}
 
     def issuing(self, period: Period, level: str, number: str) -> PublishedNames:
         """Who the bulletin of ``period`` being issued (``number``) names worst at ``level``."""
@@ -639,7 +778,7 @@ class ScoringContext:
 
         return evaluate_triggers(
             self.registry.profile(self.profile),
-            self.records,
+            self.period_records(period),
             period,
             self.scores,
             names,
@@ -1154,7 +1293,7 @@ def negative_list(ctx: ScoringContext, level: str, code: str, period: Period) ->
     entries = []
     cats = ctx.category_names
     working = ctx.day_calendar if ctx.rules(period).counts_working("negative_list") else None
-    for r in ctx.records:
+    for r in ctx.period_records(period):
         if r.code_at(level) != code or not in_period(r, period):
             continue
         cat = {

@@ -286,3 +286,56 @@ def test_cli_pairing_work_adjustment_and_annual_bulletin(run, tmp_path):
     assert [(r[1], r[3], r[4]) for r in adj] == [
         ("411327100000", -1, "县领导批示：背街小巷整治滞后")
     ]
+
+
+def test_a_period_reads_only_the_records_that_can_count_in_it(season_url, monkeypatch):
+    """Scores, indicators, triggers, negative lists and bulletins made from the records
+    that can count in a period (read by SQL, or filtered from every record) equal those
+    made from every record (issue 26: a month of 10⁶ issues reads a few thousand)."""
+    from civgrid.api.cli.points import standards_registry
+    from civgrid.api.cli.scoring import score_registry
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.scoring import service
+    from civgrid.grids.scoring.bulletins import build_bulletin
+    from civgrid.grids.scoring.indicators import GROUPS
+    from civgrid.grids.scoring.score import Period
+
+    now = datetime(2027, 1, 5, 4, 0, tzinfo=UTC)
+    store = Store(make_engine(season_url))
+
+    def made(ctx, p):
+        b = build_bulletin(ctx, p) if p.kind in ("month", "quarter") else {}
+        b.pop("generated_at", None)
+        ind = {by: ctx.indicators(p, by) for by in GROUPS}
+        hits = [h.to_dict() for h in ctx.triggers(p)]
+        return b, ind, hits, [s.points for s in ctx.scores(p, "community")]
+
+    try:
+        with store.session() as session:
+
+            def ctx(*, all_read: bool):
+                c = service.ScoringContext(
+                    store, session, score_registry(), now=now, standards=standards_registry()
+                )
+                if all_read:
+                    assert len(c.records) > 500
+                return c
+
+            periods = [Period.parse(k) for k in ("2026-10", "2026-11", "2026-12", "2026Q4")]
+            by_sql = {p.key: made(ctx(all_read=False), p) for p in periods}
+            filtered = {p.key: made(ctx(all_read=True), p) for p in periods}
+            counted = {p.key: len(ctx(all_read=False).period_records(p)) for p in periods}
+            with monkeypatch.context() as m:  # the reference: every record, as before
+                m.setattr(service, "can_count_in", lambda r, p: True)
+                full = ctx(all_read=True)
+                every = {p.key: made(full, p) for p in periods}
+                total = len(full.records)
+    finally:
+        store.engine.dispose()
+    for p in periods:
+        assert by_sql[p.key] == every[p.key], p.key
+        assert filtered[p.key] == every[p.key], p.key
+    # the test has teeth: the months read fewer records, and something is counted
+    assert all(counted[k] < total for k in ("2026-10", "2026-11")), (counted, total)
+    assert every["2026-12"][0]["summary"]["issues"] > 0 and every["2026-12"][2]
