@@ -7,7 +7,7 @@ answers "is this unit on the issue" from the index alone and replaces the index 
 (bulletins, campaign sections) without reading every issue (issue 26, ``bench/scale.py``).
 
 Revision ID: 0580
-Revises: 0560
+Revises: 0570
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0580"
-down_revision = "0560"
+down_revision = "0570"
 branch_labels = None
 depends_on = None
 
