@@ -36,7 +36,7 @@ ROOT = HERE.parent
 DEMO = ROOT / "data" / "boundaries" / "demo"
 sys.path.insert(0, str(HERE))
 
-from harness import Outcome, target  # noqa: E402
+from harness import Outcome, drop_postgis_database, postgis_database, target  # noqa: E402
 
 DB_NAME = "civgrid_bench_backfill"
 TARGETS = {
@@ -60,37 +60,6 @@ class StageClock:
         now = time.perf_counter()
         self.stages[stage] = self.stages.get(stage, 0.0) + now - self.last
         self.last = now
-
-
-def postgis_database(pg_url: str) -> str:
-    """A fresh PostGIS database next to ``pg_url``; its SQLAlchemy URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(pg_url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB_NAME}")
-    url = u.set(database=DB_NAME).render_as_string(hide_password=False)
-    with psycopg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False), autocommit=True
-    ) as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    return url
-
-
-def drop_postgis_database(pg_url: str) -> None:
-    """Drop the benchmark's database (best effort)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(pg_url).set(drivername="postgresql", database="postgres")
-    try:
-        with psycopg.connect(admin.render_as_string(False), autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    except Exception:
-        pass
 
 
 def run_backend(url: str, rows: list[dict[str, Any]] | None, n: int) -> dict[str, Any]:
@@ -175,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.pg_url:
                     raise RuntimeError("not run: no --pg-url (make bench provides a cluster)")
                 try:
-                    got = run_backend(postgis_database(args.pg_url), rows, n)
+                    got = run_backend(postgis_database(args.pg_url, DB_NAME), rows, n)
                 finally:
-                    drop_postgis_database(args.pg_url)
+                    drop_postgis_database(args.pg_url, DB_NAME)
         except Exception as exc:
             print(f"  {backend}: FAILED: {str(exc).splitlines()[0] if str(exc) else exc!r}")
             outcome.peer_failed(f"{backend} back-fill", type(exc).__name__)

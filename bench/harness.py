@@ -64,3 +64,33 @@ class Outcome:
         bad = [*(f"MISSED {m}" for m in self.missed), *(f"FAILED {f}" for f in self.failed)]
         print("targets: " + ("all met" if not bad else "; ".join(bad)), flush=True)
         return 1 if bad else 0
+
+
+def postgis_database(pg_url: str, name: str) -> str:
+    """A fresh PostGIS database ``name`` (dropped first if it exists) in the cluster of
+    ``pg_url``; its SQLAlchemy URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(pg_url)
+    kw = {"host": u.host, "port": u.port, "user": u.username, "autocommit": True}
+    with psycopg.connect(dbname="postgres", connect_timeout=10, **kw) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(dbname=name, **kw) as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return u.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgis_database(pg_url: str, name: str) -> None:
+    """Drop the database ``name`` in the cluster of ``pg_url`` (best effort)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(pg_url)
+    kw = {"host": u.host, "port": u.port, "user": u.username, "autocommit": True}
+    try:
+        with psycopg.connect(dbname="postgres", **kw) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    except Exception:  # the cluster may be gone already: nothing left to drop
+        pass

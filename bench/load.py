@@ -922,21 +922,6 @@ async def run_backend(
 # ----------------------------------------------------------------------------- main
 
 
-def postgis_database(pg_url: str, name: str = "civgrid_load") -> str:
-    """A fresh PostGIS database ``name`` in the cluster of ``pg_url``; its URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(pg_url)
-    kw = {"host": u.host, "port": u.port, "user": u.username, "autocommit": True}
-    with psycopg.connect(dbname="postgres", **kw) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {name}")
-    with psycopg.connect(dbname=name, **kw) as c:
-        c.execute("CREATE EXTENSION postgis")
-    return u.set(database=name).render_as_string(hide_password=False)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Prepare the databases, run every scenario on each backend, print figures and targets."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -969,7 +954,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cluster = Cluster(free_port())
                 cluster.start()
                 pg_url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/postgres"
-            urls["postgis"] = postgis_database(pg_url)
+            sys.path.insert(0, str(HERE))
+            from harness import postgis_database
+
+            urls["postgis"] = postgis_database(pg_url, "civgrid_load")
         if "sqlite" in backends:
             urls["sqlite"] = f"sqlite:///{work / 'sqlite' / 'civgrid.sqlite'}"
         # both databases are prepared at once (the demo load takes ~30 s each)

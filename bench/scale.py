@@ -76,7 +76,7 @@ DEMO = ROOT / "data" / "boundaries" / "demo"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import Outcome, target  # noqa: E402
+from harness import Outcome, drop_postgis_database, postgis_database, target  # noqa: E402
 
 DB_NAME = "civgrid_bench_scale"
 #: Where the points are drawn: kind of place → share of the issues (a local choice:
@@ -146,37 +146,6 @@ def load() -> str:
 
 
 # ----------------------------------------------------------------------------- database
-
-
-def postgis_database(pg_url: str) -> str:
-    """A fresh PostGIS database next to ``pg_url``; its SQLAlchemy URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(pg_url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DB_NAME}")
-    url = u.set(database=DB_NAME).render_as_string(hide_password=False)
-    with psycopg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False), autocommit=True
-    ) as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    return url
-
-
-def drop_database(pg_url: str) -> None:
-    """Drop the benchmark's database (best effort)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(pg_url).set(drivername="postgresql", database="postgres")
-    try:
-        with psycopg.connect(admin.render_as_string(False), autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    except Exception:
-        pass
 
 
 PLACES_SQL = """
@@ -688,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
             url = make_url(args.pg_url).set(database=DB_NAME).render_as_string(False)
             measure(url, work, runs, outcome)
             return outcome.exit_status()
-        url = postgis_database(args.pg_url)
+        url = postgis_database(args.pg_url, DB_NAME)
         store = Store(make_engine(url))
         try:
             t = time.perf_counter()
@@ -718,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if not (args.keep or args.reuse):
-            drop_database(args.pg_url)
+            drop_postgis_database(args.pg_url, DB_NAME)
     print(f"  {time.perf_counter() - started:.0f} s in all; {load()} at the end")
     return outcome.exit_status()
 
