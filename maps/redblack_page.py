@@ -8,26 +8,16 @@ escaped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
 from civgrid.grids.core import labels as zh
+from civgrid.maps.render import esc, report_page
 
 __all__ = ["red_black_html"]
 
-_CSS = (
-    'body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}'
-    "h1{color:#b3261e}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
-    "th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}"
-    "td.num{text-align:right}.muted{color:#666}.nav a{margin-right:1rem}"
-    "h2.red{color:#b3261e}h2.black{color:#222}"
-)
+_CSS = "h2.red{color:#b3261e}h2.black{color:#222}"  # beside render.REPORT_CSS
 L = zh.RED_BLACK_LABELS
 F = zh.SHOP_FIELD_LABELS
-
-
-def _e(v: Any) -> str:
-    return escape("" if v is None else str(v))
 
 
 def _shops(rows: Sequence[Mapping[str, Any]], tid: str) -> str:
@@ -37,8 +27,8 @@ def _shops(rows: Sequence[Mapping[str, Any]], tid: str) -> str:
         f"<th>{L['overdue']}</th><th>{L['open']}</th></tr>"
     )
     body = "".join(
-        f"<tr><td class='num'>{i}</td><td>{_e(r['code'])}</td><td>{_e(r['name'])}</td>"
-        f"<td>{_e(r['street'])}</td><td class='num'>{int(r['issues'])}</td>"
+        f"<tr><td class='num'>{i}</td><td>{esc(r['code'])}</td><td>{esc(r['name'])}</td>"
+        f"<td>{esc(r['street'])}</td><td class='num'>{int(r['issues'])}</td>"
         f"<td class='num'>{int(r['reports'])}</td><td class='num'>{int(r['overdue'])}</td>"
         f"<td class='num'>{int(r['open'])}</td></tr>"
         for i, r in enumerate(rows, 1)
@@ -66,7 +56,7 @@ def red_black_html(rb: Mapping[str, Any], county: str = "") -> str:
     month = str(rb["month"])
     title = f"{county}{L['title']}（{month}）"
     streets = "".join(
-        f"<tr><td class='num'>{i}</td><td>{_e(s['street'])}</td>"
+        f"<tr><td class='num'>{i}</td><td>{esc(s['street'])}</td>"
         f"<td class='num'>{int(s['shops'])}</td><td class='num'>{int(s['issues'])}</td>"
         f"<td class='num'>{int(s['overdue'])}</td>"
         f"<td class='num'>{float(s['per_shop']):.3f}</td></tr>"
@@ -74,12 +64,12 @@ def red_black_html(rb: Mapping[str, Any], county: str = "") -> str:
     )
     nav = (
         '<p class="nav"><a href="/">首页</a><a href="/scores">考核评分</a>'
-        f'<a href="/api/v1/shops/red-black.xlsx?month={_e(month)}">下载（xlsx）</a>'
-        f'<a href="/api/v1/shops/red-black?month={_e(month)}">数据（JSON）</a></p>'
+        f'<a href="/api/v1/shops/red-black.xlsx?month={esc(month)}">下载（xlsx）</a>'
+        f'<a href="/api/v1/shops/red-black?month={esc(month)}">数据（JSON）</a></p>'
     )
     form = (
         '<form method="get" action="/shops/red-black" data-perm="score.read">月份 '
-        f'<input type="month" name="month" value="{_e(month)}"> '
+        f'<input type="month" name="month" value="{esc(month)}"> '
         '<button data-perm="score.read">查看</button></form>'
     )
     note = (
@@ -87,16 +77,14 @@ def red_black_html(rb: Mapping[str, Any], county: str = "") -> str:
         "前十二个月问题少者在前；黑榜：被报次数加超期问题数（扣分）多者在前，同分时未整改多者在前；"
         "街道（路）按每户问题数排序，少者在前。排序方法为本县自定（通知公布红黑榜，未给出公式）。</p>"
     )
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"{nav}<h1>{_e(title)}</h1>{form}"
+    body = (
+        f"{nav}<h1>{esc(title)}</h1>{form}"
         f'<h2 class="red">{L["red"]}</h2>{_shops(rb.get("red", []), "cg-red")}'
         f'<h2 class="black">{L["black"]}</h2>{_shops(rb.get("black", []), "cg-black")}'
         f"<h2>{L['streets']}</h2>"
         f'<table id="cg-streets"><thead><tr><th>{L["rank"]}</th><th>{F["street"]}</th>'
         f"<th>{L['shop_count']}</th><th>{L['issues']}</th><th>{L['overdue']}</th>"
         f"<th>{L['per_shop']}</th></tr></thead><tbody>{streets}</tbody></table>"
-        f"{note}</body></html>"
+        f"{note}"
     )
+    return report_page(title, body, _CSS)

@@ -35,6 +35,25 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
+#: The style of the plain report pages (tables, no map): 责任空白清单, 红黑榜.
+REPORT_CSS = (
+    'body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}'
+    "h1{color:#b3261e}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
+    "th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}"
+    "td.num{text-align:right}.muted{color:#666}.nav a{margin-right:1rem}"
+)
+
+
+def report_page(title: str, body: str, css: str = "") -> str:
+    """A complete plain report page (Chinese): ``body`` is escaped HTML already."""
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{REPORT_CSS}{css}</style></head><body>"
+        f"{body}</body></html>"
+    )
+
+
 @functools.cache
 def _template(name: str) -> Template:
     text = (resources.files("civgrid.maps") / "templates" / name).read_text(encoding="utf-8")

@@ -8,31 +8,22 @@ same report as ``civgrid check responsibility`` and the 责任空白 sheet of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
 from civgrid.grids.core import labels as zh
+from civgrid.maps.render import esc, report_page
 
 __all__ = ["responsibility_gaps_html"]
 
-_CSS = (
-    'body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}'
-    "h1{color:#b3261e}table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
-    "th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}"
-    "td.num{text-align:right}.muted{color:#666}.ok{color:#1b5e20}.nav a{margin-right:1rem}"
-)
+_CSS = ".ok{color:#1b5e20}"  # beside render.REPORT_CSS
 
 
 _TOWNSHIP = zh.LEVEL_LABELS["township"]  # 乡镇（街道）
 
 
-def _e(v: Any) -> str:
-    return escape("" if v is None else str(v))
-
-
 def _counts(rows: Sequence[Mapping[str, Any]], tid: str, head: str) -> str:
     body = "".join(
-        f"<tr><td>{_e(r['name'] or '（不在社区范围内）')}</td><td>{_e(r['code'])}</td>"
+        f"<tr><td>{esc(r['name'] or '（不在社区范围内）')}</td><td>{esc(r['code'])}</td>"
         f"<td class='num'>{int(r['gaps'])}</td><td class='num'>{int(r['no_unit'])}</td>"
         f"<td class='num'>{int(r['no_person'])}</td></tr>"
         for r in rows
@@ -64,16 +55,16 @@ def responsibility_gaps_html(report: Mapping[str, Any], county: str = "") -> str
     checked = "、".join(f"{zh.LAYER_LABELS.get(lay, lay)} {int(n)} 处" for lay, n in places.items())
     gaps = report.get("gaps", [])
     summary = (
-        f'<p id="cg-gap-summary">{_e(report["day"])} 有效的责任分工，检查{_e(checked)}：'
+        f'<p id="cg-gap-summary">{esc(report["day"])} 有效的责任分工，检查{esc(checked)}：'
         f"<b>{len(gaps)}</b> 处无责任单位或无责任人职务。</p>"
     )
     if not gaps:
         body = '<p class="ok" id="cg-gap-ok">每个单元网格、路段和重点点位都有责任单位和责任人。</p>'
     else:
         rows = "".join(
-            f"<tr><td>{_e(g['township_name'])}</td><td>{_e(g['community_name'])}</td>"
-            f"<td>{_e(g['layer_label'])}</td><td>{_e(g['code'])}</td><td>{_e(g['name'])}</td>"
-            f"<td>{_e(g['kind_label'])}</td><td>{_e('、'.join(g['units']))}</td></tr>"
+            f"<tr><td>{esc(g['township_name'])}</td><td>{esc(g['community_name'])}</td>"
+            f"<td>{esc(g['layer_label'])}</td><td>{esc(g['code'])}</td><td>{esc(g['name'])}</td>"
+            f"<td>{esc(g['kind_label'])}</td><td>{esc('、'.join(g['units']))}</td></tr>"
             for g in gaps
         )
         body = (
@@ -95,9 +86,4 @@ def responsibility_gaps_html(report: Mapping[str, Any], county: str = "") -> str
         "（物业经理、网格长、路长、点位负责人等，不记姓名）。命令行："
         "<code>civgrid check responsibility</code>；责任清单（xlsx）的“责任空白”表相同。</p>"
     )
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"{nav}<h1>{_e(title)}</h1>{summary}{body}{note}</body></html>"
-    )
+    return report_page(title, f"{nav}<h1>{esc(title)}</h1>{summary}{body}{note}", _CSS)
