@@ -114,13 +114,34 @@ def publish(
         pending = any(isinstance(o, DomainEvent) and o.dedupe == dedupe for o in session.new)
         if pending or session.scalar(select(DomainEvent.id).where(DomainEvent.dedupe == dedupe)):
             return None
-    ev = DomainEvent(
-        kind=kind,
-        subject_kind=subject_kind,
-        subject_key=str(subject_key),
-        occurred_at=at,
-        payload=dict(payload or {}),
-        dedupe=dedupe,
-    )
+    ev = DomainEvent(**event_values(kind, subject_kind, subject_key, at, payload, dedupe=dedupe))
     session.add(ev)
     return ev
+
+
+def event_values(
+    kind: str,
+    subject_kind: str,
+    subject_key: Any,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+    *,
+    dedupe: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one domain event (for a bulk insert; see :func:`publish`).
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown kind.
+    """
+    if kind not in EVENT_KINDS:
+        raise InvalidInputError(f"unknown domain event kind {kind!r}", field="kind", value=kind)
+    return {
+        "kind": kind,
+        "subject_kind": subject_kind,
+        "subject_key": str(subject_key),
+        "occurred_at": at,
+        "payload": dict(payload or {}),
+        "dedupe": dedupe,
+    }

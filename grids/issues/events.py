@@ -24,10 +24,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from civgrid.grids.core.outbox import DomainEvent, publish
+from civgrid.grids.core.outbox import DomainEvent, event_values, publish
 from civgrid.grids.issues.models import Issue
 
-__all__ = ["HISTORY_EVENTS", "EventRow", "issue_payload", "publish_for_history"]
+__all__ = [
+    "HISTORY_EVENTS",
+    "EventRow",
+    "history_event_values",
+    "issue_payload",
+    "publish_for_history",
+]
 
 
 def _always(data: dict[str, Any], to_state: str | None) -> bool:
@@ -90,3 +96,17 @@ def publish_for_history(
     if row is None or not row.when(data or {}, to_state):
         return None
     return publish(session, row.kind, "issue", issue.id, now, issue_payload(issue, data))
+
+
+def history_event_values(
+    issue: Issue,
+    action: str,
+    now: datetime,
+    to_state: str | None,
+    data: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The domain event row of one history event (for a bulk insert), or None if it has none."""
+    row = HISTORY_EVENTS.get(action)
+    if row is None or not row.when(data or {}, to_state):
+        return None
+    return event_values(row.kind, "issue", issue.id, now, issue_payload(issue, data))

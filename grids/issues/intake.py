@@ -33,6 +33,7 @@ from civgrid.grids.core.retry import RaceLostError
 from civgrid.grids.core.types import utc
 from civgrid.grids.issues.campaigns import tag_issue
 from civgrid.grids.issues.config import IssueConfig, Source
+from civgrid.grids.issues.intake_write import insert_new_issue, insert_report_event
 from civgrid.grids.issues.links import visit_linker
 from civgrid.grids.issues.models import (
     Issue,
@@ -380,31 +381,32 @@ def _find_duplicate(
     lon: float,
     lat: float,
     exclude: set[int] | frozenset[int] = frozenset(),
-) -> Issue | None:
+) -> int | None:
+    """The id of the nearest open issue of ``category`` within the duplicate radius.
+
+    Reads three columns, not issues: the issue itself is loaded only once it is counted.
+    """
     radius = cfg.duplicate_radius_for(category)
     if radius <= 0:
         return None
     dlon, dlat = margin_deg(radius, lat)
-    rows = list(
-        session.scalars(
-            select(Issue).where(
-                Issue.category_code == category,
-                Issue.state.in_(OPEN_STATES),
-                Issue.lon.between(lon - dlon, lon + dlon),
-                Issue.lat.between(lat - dlat, lat + dlat),
-                Issue.id.not_in(exclude) if exclude else Issue.id.is_not(None),
-            )
-        )
+    q = select(Issue.id, Issue.lon, Issue.lat).where(
+        Issue.category_code == category,
+        Issue.state.in_(OPEN_STATES),
+        Issue.lon.between(lon - dlon, lon + dlon),
+        Issue.lat.between(lat - dlat, lat + dlat),
     )
+    if exclude:
+        q = q.where(Issue.id.not_in(exclude))
+    rows = session.execute(q).all()
     if not rows:
         return None
     ds = distances_m(lon, lat, [r.lon for r in rows], [r.lat for r in rows])
     best = min(
-        ((d, r.id, r) for d, r in zip(ds, rows, strict=True) if d <= radius),
+        ((d, r.id) for d, r in zip(ds, rows, strict=True) if d <= radius),
         default=None,
-        key=lambda t: (t[0], t[1]),
     )
-    return best[2] if best else None
+    return best[1] if best else None
 
 
 def _link_duplicate(
@@ -426,12 +428,12 @@ def _link_duplicate(
     """
     skip: set[int] = set()
     for _ in range(3):
-        dup = _find_duplicate(session, cfg, category, lon, lat, exclude=skip)
-        if dup is None:
+        dup_id = _find_duplicate(session, cfg, category, lon, lat, exclude=skip)
+        if dup_id is None:
             return None
         row = session.execute(
             update(Issue)
-            .where(Issue.id == dup.id, Issue.state.in_(OPEN_STATES))
+            .where(Issue.id == dup_id, Issue.state.in_(OPEN_STATES))
             .values(
                 duplicate_count=Issue.duplicate_count + 1,
                 updated_at=now,
@@ -441,12 +443,13 @@ def _link_duplicate(
             .execution_options(synchronize_session=False)
         ).one_or_none()
         if row is not None:
+            dup = session.get(Issue, dup_id)
+            assert dup is not None  # counted just now, in this transaction
             set_committed_value(dup, "duplicate_count", row[0])
             set_committed_value(dup, "version", row[1])
             set_committed_value(dup, "updated_at", now)
             return dup
-        skip.add(dup.id)
-        session.expire(dup)
+        skip.add(dup_id)
     return None
 
 
@@ -475,7 +478,8 @@ def _find_recurrence(
         near.append(Issue.unit_grid_code == unit_grid)
     if not near:
         return None
-    q = select(Issue).where(
+    # columns, not issues: only the one chosen is loaded
+    q = select(Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at).where(
         Issue.category_code == category,
         Issue.state == State.closed,
         Issue.closed_at >= since,
@@ -484,7 +488,7 @@ def _find_recurrence(
     )
     if exclude_id is not None:
         q = q.where(Issue.id != exclude_id)
-    rows = list(session.scalars(q))
+    rows = session.execute(q).all()
     matches = []
     for r in rows:
         same_grid = bool(unit_grid) and r.unit_grid_code == unit_grid
@@ -495,7 +499,7 @@ def _find_recurrence(
             matches.append(r)
     if not matches:
         return None
-    return max(matches, key=lambda r: (r.closed_at, r.id))
+    return session.get(Issue, max(matches, key=lambda r: (r.closed_at, r.id)).id)
 
 
 def report_issue(
@@ -627,9 +631,12 @@ def report_issue(
         else None
     )
     data: dict[str, Any] = {}
+    # ids and committed values, not relationship assignments: the draft must stay out of
+    # the session (a many-to-one set to a stored issue would cascade it in)
     if duplicate is not None:
         issue.state = State.merged
-        issue.duplicate_of = duplicate
+        issue.duplicate_of_id = duplicate.id
+        set_committed_value(issue, "duplicate_of", duplicate)
         issue.closed_at = now
         data["duplicate_of"] = duplicate.id
     else:
@@ -637,7 +644,8 @@ def report_issue(
             session, cfg, issue.category_code, lon, lat, issue.unit_grid_code, issue.reported_at
         )
         if previous is not None:
-            issue.recurrence_of = previous
+            issue.recurrence_of_id = previous.id
+            set_committed_value(issue, "recurrence_of", previous)
             issue.repeat_count = previous.repeat_count + 1
             data["recurrence_of"] = previous.id
             data["repeat_count"] = issue.repeat_count
@@ -648,9 +656,9 @@ def report_issue(
     if triage:
         data["triage_reason"] = triage
 
-    session.add(issue)
+    draft = issue
     try:
-        session.flush()
+        issue = insert_new_issue(session, draft)
     except IntegrityError as exc:
         if idempotency_key is None:
             raise
@@ -661,7 +669,7 @@ def report_issue(
             "a concurrent request with the same Idempotency-Key was first",
             field="Idempotency-Key",
         ) from exc
-    ev = record_event(
+    ev = insert_report_event(
         session,
         issue,
         actor,

@@ -121,7 +121,7 @@ def test_a_lost_merge_race_becomes_a_new_issue(store, config, monkeypatch):
         found = real(session, *args, **kw)
         if found is not None:  # another request closes it right after it was found
             with store.session() as other:
-                other.execute(update(Issue).where(Issue.id == found.id).values(state="closed"))
+                other.execute(update(Issue).where(Issue.id == found).values(state="closed"))
         return found
 
     monkeypatch.setattr(intake, "_find_duplicate", find_then_close)
