@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.city = city
+    from civgrid.api.microcache import MicroCache
+
+    app.state.map_cache = MicroCache(settings.map_cache_seconds)
     errors.install(app)
     install_login_handler(app)
 

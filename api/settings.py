@@ -105,6 +105,15 @@ class Settings(BaseSettings):
         "(one that would not start within it at the current completion rate is answered at "
         "once). A local choice: wait plus work within the 2 s promised under overload.",
     )
+    map_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a worker reuses its answer of a heavy map read (the issue "
+        "layer) for the same viewer and query, while this worker has committed no write "
+        "(seconds; 0 = never). Another worker's writes show after at most this long. "
+        "A local choice: a map reloads a layer when its filters change or the page is "
+        "reloaded, seconds apart.",
+    )
     generation_poll_seconds: float = Field(
         default=1.0,
         ge=0,

@@ -33,11 +33,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civgrid.api.deps import SessionDep, SettingsDep, StoreDep, require
+from civgrid.api.microcache import cached_response
 from civgrid.api.schemas import ERRORS_READ, MAX_ID, HeatPointsOut, HexbinsOut, LayerCollection
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.boundaries.models import Area, Category, Leader
@@ -363,6 +364,7 @@ def list_layers(scope: MapScope) -> list[dict[str, str]]:
     responses={**ERRORS_READ, 200: {"model": LayerCollection, "description": "Issue points"}},
 )
 def issues_layer(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     scope: MapScope,
@@ -392,7 +394,7 @@ def issues_layer(
     detail: Annotated[
         bool, Query(description="Full popup fields; default compact (pages fetch details).")
     ] = False,
-) -> JSONResponse:
+) -> Response:
     """Issues as GeoJSON points with the popup fields (category, state, age, deadline,
     responsible unit and leaders); ``total``/``truncated`` tell when ``limit`` cut the list.
     """
@@ -423,15 +425,20 @@ def issues_layer(
     )
     if leader:
         scope.check_leader(leader)
-    fc = issue_layer(
-        session,
-        _issue_conditions(session, q),
-        detail=detail,
-        display_crs=crs,
-        limit=limit,
-        include_merged=bool(q.states and "merged" in q.states),
-    )
-    return GeoJSONResponse(fc)
+
+    def build() -> Response:
+        fc = issue_layer(
+            session,
+            _issue_conditions(session, q),
+            detail=detail,
+            display_crs=crs,
+            limit=limit,
+            include_merged=bool(q.states and "merged" in q.states),
+        )
+        return GeoJSONResponse(fc)
+
+    # the heaviest frequent read: reused for seconds per viewer and query (api.microcache)
+    return cached_response(request, scope, build)
 
 
 @router.get(

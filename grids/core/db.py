@@ -22,9 +22,63 @@ from sqlalchemy import JSON, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Backend", "backend_name", "make_engine", "postgis_version"]
+__all__ = ["Backend", "backend_name", "make_engine", "postgis_version", "write_count"]
 
 Backend = Literal["sqlite", "postgis"]
+
+
+#: Committed write transactions per engine (id → count), for :func:`write_count`.
+_WRITES: dict[int, int] = {}
+_WROTE = "civgrid_wrote"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE")
+
+
+def write_count(engine: Engine) -> int:
+    """How many transactions that wrote this process has committed through ``engine``.
+
+    A cheap "has anything changed here" stamp for caches of recent answers. It counts
+    statements sent through SQLAlchemy (not a raw driver cursor) and only this
+    process's commits: other processes' writes are not seen (a cache keyed on it also
+    needs an age limit).
+
+    Examples
+    --------
+    >>> eng = make_engine("sqlite://")
+    >>> with eng.begin() as c:
+    ...     _ = c.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    ...     _ = c.exec_driver_sql("INSERT INTO t VALUES (1)")
+    >>> n = write_count(eng)
+    >>> with eng.begin() as c:
+    ...     _ = c.exec_driver_sql("SELECT x FROM t").all()
+    >>> write_count(eng) == n
+    True
+    >>> with eng.begin() as c:
+    ...     _ = c.exec_driver_sql("UPDATE t SET x = 2")
+    >>> write_count(eng) == n + 1
+    True
+    """
+    return _WRITES.get(id(engine), 0)
+
+
+def _count_writes(engine: Engine) -> Engine:
+    key = id(engine)
+    _WRITES[key] = 0
+
+    def executed(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip()[:6].upper() in _WRITE_VERBS:
+            conn.info[_WROTE] = True
+
+    def committed(conn: Any) -> None:
+        if conn.info.pop(_WROTE, False):
+            _WRITES[key] += 1
+
+    def rolled_back(conn: Any) -> None:
+        conn.info.pop(_WROTE, None)
+
+    event.listen(engine, "after_cursor_execute", executed)
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", rolled_back)
+    return engine
 
 
 #: Seconds a SQLite writer waits for the lock before "database is locked" (default).
@@ -69,12 +123,12 @@ def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any)
         engine = create_engine(u, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(wal=not memory))
         event.listen(engine, "savepoint", _begin_before_savepoint)
-        return engine
+        return _count_writes(engine)
     if u.get_backend_name() in ("postgresql", "postgis"):
         u = u.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
-        return create_engine(u, **kwargs)
+        return _count_writes(create_engine(u, **kwargs))
     raise ValueError(f"unsupported database URL {u.render_as_string()!r}: use sqlite or postgresql")
 
 
