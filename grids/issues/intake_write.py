@@ -2,10 +2,11 @@
 
 Intake builds the issue as a draft :class:`~civgrid.grids.issues.models.Issue` (never
 added to the session) with its parties and places. :func:`insert_new_issue` writes it
-with ORM bulk ``INSERT … RETURNING``: the issue row, then its parties and its places
-as one statement each (their insert sentinels keep the order), and returns the stored
-issue, persistent in the session, its relationships set from the draft — the answer
-needs no query. :func:`insert_report_event` writes the report's history event, its
+with Core ``INSERT … RETURNING id``: the issue row, then its parties and its places
+as one statement each (their insert sentinels keep the ids in order), and returns the
+stored issue, persistent in the session (built from the values written, every column
+known), its relationships set from the draft — the answer needs no query.
+:func:`insert_report_event` writes the report's history event, its
 audit record and its domain event the same way.
 
 Why not ``session.add`` and a flush: the unit of work sorts, tracks and refreshes some
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from civgrid.grids.core import audit
@@ -44,6 +45,38 @@ def _columns(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
+def _with_defaults(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` completed with every other column's scalar default (or None): the row."""
+    row = dict(values)
+    for attr in inspect(model).column_attrs:
+        if attr.key in row or attr.key == "id" or attr.key.startswith("_"):
+            continue
+        col = attr.columns[0]
+        default = col.default
+        row[attr.key] = default.arg if default is not None and default.is_scalar else None
+    return row
+
+
+def _adopt(session: Session, model: type, row: dict[str, Any]) -> Any:
+    """A persistent ``model`` object for a row just inserted (all columns known): no query."""
+    obj = model(**{k: v for k, v in row.items() if not k.startswith("_")})
+    make_transient_to_detached(obj)  # its values become the loaded state
+    session.add(obj)
+    return obj
+
+
+def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert ``rows`` (one statement; ids back in order) and adopt them."""
+    if not rows:
+        return []
+    table = model.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.execute(stmt, rows).scalars().all() if len(rows) > 1 else None
+    if ids is None:
+        ids = [session.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()]
+    return [_adopt(session, model, {**r, "id": i}) for r, i in zip(rows, ids, strict=True)]
+
+
 def insert_new_issue(session: Session, draft: Issue) -> Issue:
     """Write ``draft`` (transient) with its parties and places; return the stored issue.
 
@@ -66,9 +99,8 @@ def insert_new_issue(session: Session, draft: Issue) -> Issue:
     sqlalchemy.exc.IntegrityError
         E.g. the idempotency key was stored by a concurrent request.
     """
-    values = _columns(draft, skip=("id",))
-    values.setdefault("version", 1)  # the version counter: a bulk insert does not set it
-    issue = session.scalars(insert(Issue).returning(Issue), [values]).one()
+    values = _with_defaults(Issue, _columns(draft, skip=("id",)))
+    (issue,) = _insert(session, Issue, [values])
     for name in _TO_ONE:
         if name in draft.__dict__:
             set_committed_value(issue, name, draft.__dict__[name])
@@ -82,7 +114,7 @@ def insert_new_issue(session: Session, draft: Issue) -> Issue:
         }
         for p in draft.parties
     ]
-    parties = _insert_children(session, IssueParty, party_rows)
+    parties = _insert(session, IssueParty, party_rows)
     for stored, p in zip(parties, draft.parties, strict=True):
         set_committed_value(stored, "issue", issue)
         set_committed_value(stored, "unit", p.__dict__.get("unit"))
@@ -91,20 +123,12 @@ def insert_new_issue(session: Session, draft: Issue) -> Issue:
         {"issue_id": issue.id, "layer": p.layer, "code": p.code, "distance_m": p.distance_m}
         for p in draft.places
     ]
-    places = _insert_children(session, IssuePlace, place_rows)
+    places = _insert(session, IssuePlace, place_rows)
     for stored in places:
         set_committed_value(stored, "issue", issue)
     set_committed_value(issue, "parties", parties)
     set_committed_value(issue, "places", places)
     return issue
-
-
-def _insert_children(session: Session, model: type, rows: list[dict[str, Any]]) -> list[Any]:
-    """One ``INSERT … RETURNING`` of ``rows``, the stored objects in the rows' order."""
-    if not rows:
-        return []
-    stmt = insert(model).returning(model, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, rows))
 
 
 def insert_report_event(
@@ -129,8 +153,9 @@ def insert_report_event(
         Persistent; its ``issue`` is set.
     """
     to = None if to_state is None else str(to_state)
-    ev = session.scalars(
-        insert(IssueEvent).returning(IssueEvent),
+    (ev,) = _insert(
+        session,
+        IssueEvent,
         [
             {
                 "issue_id": issue.id,
@@ -145,7 +170,7 @@ def insert_report_event(
                 "data": data or None,
             }
         ],
-    ).one()
+    )
     set_committed_value(ev, "issue", issue)
     record = audit.record_values(
         actor,
@@ -156,8 +181,8 @@ def insert_report_event(
         after={"state": to, **(data or {})},
         at=now,
     )
-    session.execute(insert(audit.AuditRecord), [record])
+    session.execute(insert(audit.AuditRecord.__table__), record)
     domain = history_event_values(issue, str(action), now, to, data)
     if domain is not None:
-        session.execute(insert(DomainEvent), [domain])
+        session.execute(insert(DomainEvent.__table__), domain)
     return ev
