@@ -43,6 +43,7 @@ from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
 from civgrid.grids.issues.records import LEADER_ROLES
+from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
 
 __all__ = [
@@ -550,24 +551,6 @@ def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: Backfil
             heapq.heappush(pending, (r.closed_at, k))
 
 
-def compact_routing(d: dict[str, Any]) -> dict[str, Any]:
-    """The routing answer without the per-part reasons and party lists (kept in the
-    parties table): what a back-filled issue needs to name its places, ~1/5 the size.
-    """
-
-    def strip(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: strip(v) for k, v in x.items() if k != "reason"}
-        if isinstance(x, list):
-            return [strip(v) for v in x]
-        return x
-
-    drop = {"responsible_units", "lead_unit", "leaders", "pairing_units", "supervision_teams"}
-    out = {k: strip(v) for k, v in d.items() if k not in drop}
-    out["compact"] = True
-    return out
-
-
 _ISSUE_COLUMNS = (
     "id",
     "version",
@@ -593,7 +576,7 @@ _ISSUE_COLUMNS = (
     "community_code",
     "unit_grid_code",
     "road_section_code",
-    "routing",
+    "routing_id",
     "triage_reason",
     "owner_unit_id",
     "reported_at",
@@ -629,8 +612,15 @@ _EVENT_COLUMNS = (
 )
 
 
-def _group_parts(resp: Any, units: Mapping[str, int], leaders: Mapping[str, int], out: Any):
-    """What every issue of one routing group shares: its columns and its party rows."""
+def _group_parts(
+    resp: Any, routing_id: int, units: Mapping[str, int], leaders: Mapping[str, int]
+) -> tuple[tuple, list[tuple[str, int | None, int | None, None]]]:
+    """What every issue of one routing group shares: its columns and its party rows.
+
+    The routing answer is stored once (``routing_id``, :mod:`.routing_store`) and holds
+    each part's reason, so the party rows carry none of their own (no reader uses an
+    issue party's ``reason``; live intake still fills it).
+    """
     owner = resp.owner
     triage = None
     if resp.triage == "outside_jurisdiction":
@@ -644,31 +634,24 @@ def _group_parts(resp: Any, units: Mapping[str, int], leaders: Mapping[str, int]
         resp.community.code if resp.community else None,
         resp.unit_grid.code if resp.unit_grid else None,
         resp.road_section.code if resp.road_section else None,
-        out.json(compact_routing(resp.to_dict())),
+        routing_id,
         triage,
         units.get(owner.key) if owner is not None else None,
     )
-    parts = [*resp.co_responsible(), *resp.leaders]
-    reasons = {id(p): p.reason.to_dict() for p in parts}
-    if owner is not None:
-        reasons[id(owner)] = {
-            **owner.reason.to_dict(),
-            "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
-        }
-    parties: list[tuple[str, int | None, int | None, str | None]] = []
+    parties: list[tuple[str, int | None, int | None, None]] = []
     seen = set()
     if owner is not None and owner.key in units:
-        parties.append(("owner", units[owner.key], None, out.json(reasons[id(owner)])))
+        parties.append(("owner", units[owner.key], None, None))
         seen.add(owner.key)
     for p in resp.co_responsible():
         if p.key not in seen and p.key in units:
             seen.add(p.key)
-            parties.append(("co_responsible", units[p.key], None, out.json(reasons[id(p)])))
+            parties.append(("co_responsible", units[p.key], None, None))
     lseen = set()
     for p in resp.leaders:
         if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
             lseen.add((p.key, p.role))
-            parties.append((p.role, None, leaders[p.key], out.json(reasons[id(p)])))
+            parties.append((p.role, None, leaders[p.key], None))
     return cols, parties
 
 
@@ -691,10 +674,12 @@ def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
-    groups: dict[int, tuple[tuple, list]] = {}  # id(routing answer) -> shared parts
-    for resp in routes:
-        if id(resp) not in groups:
-            groups[id(resp)] = _group_parts(resp, units, leaders, out)
+    distinct = list({id(resp): resp for resp in routes}.values())
+    routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in distinct])
+    groups: dict[int, tuple[tuple, list]] = {  # id(routing answer) -> shared parts
+        id(resp): _group_parts(resp, rid, units, leaders)
+        for resp, rid in zip(distinct, routing_ids, strict=True)
+    }
     geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
     now_db = out.ts(now)
     who = f"import:{name}"
