@@ -746,7 +746,7 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """
     from civgrid.grids.issues.bulk_insert import BulkInserter
 
-    out = BulkInserter(session)
+    out = BulkInserter(session, set_based_checks=True)
     try:
         _write_with(out, session, rows, bulk, group, routes, now, name, tick)
     finally:
@@ -855,6 +855,7 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
             )
 
     out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    out.check_references()
     tick("write", n, n)
 
 
