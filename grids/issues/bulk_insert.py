@@ -30,8 +30,10 @@ __all__ = ["BulkInserter"]
 
 #: How SQLAlchemy's SQLite ``DateTime`` stores a timestamp (``UTCDateTime``: naive UTC).
 SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
-#: SQLite page cache while bulk writing, KiB (a local choice: 256 MiB).
-CACHE_KIB = 262_144
+#: SQLite page cache while bulk writing, KiB (a local choice: 1 GiB, taken only as pages
+#: are read; a county's 10⁶ back-filled issues make a file of about 2.6 GB, whose
+#: random-key indexes — idempotency keys, places — are written all over).
+CACHE_KIB = 1_048_576
 
 
 class BulkInserter:
@@ -67,7 +69,7 @@ class BulkInserter:
             if not self.raw.in_transaction:
                 self.raw.execute("BEGIN IMMEDIATE")
             # random-key index inserts (idempotency keys, places) need the index pages in
-            # memory: 256 MiB of page cache for this connection while the writes last
+            # memory: a large page cache for this connection while the writes last
             self._cache_size = self.raw.execute("PRAGMA cache_size").fetchone()[0]
             self.raw.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
 

@@ -49,7 +49,8 @@ def shared_routing_ids(out: Any, answers: Sequence[dict[str, Any]]) -> list[int]
     Parameters
     ----------
     out : BulkInserter
-        Its connection and transaction (:mod:`civgrid.grids.issues.bulk_insert`).
+        Its connection and transaction (:mod:`civgrid.grids.issues.bulk_insert`). The
+        answer is stored as its canonical JSON text.
     answers : sequence of dict
         Routing answers as :meth:`Responsibility.to_dict` gives them.
 
@@ -60,11 +61,11 @@ def shared_routing_ids(out: Any, answers: Sequence[dict[str, Any]]) -> list[int]
     """
     if not answers:
         return []
-    hashes = [answer_hash(a) for a in answers]
+    texts = [canonical_json(a) for a in answers]  # stored as it is hashed: one encoding
+    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     first: dict[str, str] = {}
-    for h, a in zip(hashes, answers, strict=True):
-        if h not in first:
-            first[h] = out.json(a)
+    for h, t in zip(hashes, texts, strict=True):
+        first.setdefault(h, t)
     mark = "%s" if out.postgres else "?"
     sql = (
         f"INSERT INTO issue_routings (hash, answer) VALUES ({mark}, {mark}) "
