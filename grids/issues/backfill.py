@@ -395,7 +395,10 @@ def backfill_issues(
     progress : callable, optional
         ``progress(stage, done, total)``: during a stage and once at its end, so the
         time up to each call was spent in the stage it names (``read``, ``validate``,
-        ``dedupe``, ``snap``, ``route``, ``recurrences``, ``write``, ``commit``).
+        ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
+        issues`` (with the stored routing answers and reserved ids), ``write parties``,
+        ``write places``, ``write events``, and ``write`` (the foreign-key check on
+        PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
 
@@ -818,9 +821,10 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 f'{{"import": {{"file": {name_json}, "row": {r.row}}}}}',
             )
             if k % 50_000 == 0:
-                tick("write", k, n)
+                tick("write issues", k, n)
 
     out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+    tick("write issues", n, n)
 
     def parties() -> Iterable[tuple]:
         for iid, g in zip(ids, group_of, strict=True):
@@ -828,6 +832,7 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 yield (iid, role, unit_id, leader_id, reason)
 
     out.insert(IssueParty.__table__, _PARTY_COLUMNS, parties())
+    tick("write parties", n, n)
 
     # places, one layer at a time (each issue's places keep the layer order of its hits)
     id_arr = np.asarray(ids, dtype=np.int64)
@@ -854,7 +859,9 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
+    tick("write places", n, n)
     out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    tick("write events", n, n)
     out.check_references()
     tick("write", n, n)
 

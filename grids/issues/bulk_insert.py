@@ -8,6 +8,13 @@ the ORM. Ids are reserved first (the table's sequence on PostgreSQL; past the
 highest id under SQLite's write lock) so that children and self-references are
 written in the same pass. Nothing is committed here: the caller's session commits
 or rolls back the whole transaction.
+
+With ``set_based_checks`` (back-fill) on PostgreSQL, as a superuser, the per-row
+foreign-key triggers are off for this transaction only (``SET LOCAL
+session_replication_role = replica``) and :meth:`BulkInserter.check_references` does
+their work before the commit: one anti-join per foreign key over the rows written,
+and the rows they reference locked ``FOR KEY SHARE`` as the triggers would lock them.
+SQLite keeps checking each row (``foreign_keys`` cannot change inside a transaction).
 """
 
 from __future__ import annotations
