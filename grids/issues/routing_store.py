@@ -1,7 +1,7 @@
 """Routing answers stored once and shared by the issues that have the same one.
 
 Back-fill routes each place × category × assignment epoch once; the answer (the
-:meth:`~civgrid.grids.boundaries.routing.Responsibility.to_dict` document, about 2 kB)
+:meth:`~civgrid.grids.boundaries.routing.Responsibility.to_dict` document, about 5 kB)
 is the same for every issue of the group, so it is written once into
 ``issue_routings`` and the issues point at it (``issues.routing_id``);
 :attr:`civgrid.grids.issues.models.Issue.routing` reads an issue's own copy first,
