@@ -21,16 +21,18 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.models import AssessmentPoint
 
-__all__ = ["DEFAULT_POINT_RADIUS_M", "PointHit", "point_at"]
+__all__ = ["DEFAULT_POINT_RADIUS_M", "PointHit", "PointIndex", "point_at"]
 
 #: Metres around a point site within which a report records the point when the
 #: register gives no ``radius_m``. A local choice: the notices name no distance; 30 m
@@ -68,8 +70,7 @@ def point_at(session: Session, lon: float, lat: float) -> PointHit | None:
         A polygon containing the report wins (distance 0); else the nearest point site
         within its radius (metres); ties go to the smaller code.
     """
-    dlat = MAX_POINT_RADIUS_M * _DEG_PER_M
-    dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
+    dlat, dlon = _margins(lat)
     rows = list(
         session.scalars(
             select(AssessmentPoint)
@@ -82,6 +83,17 @@ def point_at(session: Session, lon: float, lat: float) -> PointHit | None:
             .order_by(AssessmentPoint.code)
         )
     )
+    return _best(rows, lon, lat)
+
+
+def _margins(lat: float) -> tuple[float, float]:
+    """Degrees of latitude and longitude the pre-filter widens a bounding box by."""
+    dlat = MAX_POINT_RADIUS_M * _DEG_PER_M
+    return dlat, dlat / max(math.cos(math.radians(lat)), 0.1)
+
+
+def _best(rows: Sequence[AssessmentPoint], lon: float, lat: float) -> PointHit | None:
+    """The exact test over the pre-filtered candidates (in code order)."""
     if not rows:
         return None
     here = shapely.Point(lon, lat)
@@ -103,3 +115,47 @@ def point_at(session: Session, lon: float, lat: float) -> PointHit | None:
         if best is None or d < best.distance_m:
             best = PointHit(p, d)
     return best
+
+
+class PointIndex:
+    """Every assessment point of the register read once: :func:`point_at` for many
+    reports without a query each (back-fill routes thousands of places).
+
+    :meth:`at` gives exactly :func:`point_at`'s answer: the same bounding-box
+    pre-filter (on arrays instead of the ``min_/max_`` columns), the same candidates
+    in code order, the same exact test.
+
+    Parameters
+    ----------
+    points : sequence of AssessmentPoint
+        The register (its ``responsible_unit`` loaded, if the caller reads it later).
+    """
+
+    def __init__(self, points: Sequence[AssessmentPoint]) -> None:
+        self._points = sorted(points, key=lambda p: p.code)
+
+        def col(name: str) -> np.ndarray:
+            vals = [getattr(p, name) for p in self._points]
+            return np.array([np.nan if v is None else v for v in vals], dtype=float)
+
+        self._min_lon, self._max_lon = col("min_lon"), col("max_lon")
+        self._min_lat, self._max_lat = col("min_lat"), col("max_lat")
+
+    @classmethod
+    def load(cls, session: Session) -> PointIndex:
+        """The register as it stands in ``session``'s database."""
+        query = select(AssessmentPoint).options(joinedload(AssessmentPoint.responsible_unit))
+        return cls(list(session.scalars(query).unique()))
+
+    def at(self, lon: float, lat: float) -> PointHit | None:
+        """The assessment point a report at (lon, lat) records, as :func:`point_at`."""
+        if not self._points:
+            return None
+        dlat, dlon = _margins(lat)
+        keep = (
+            (self._min_lon <= lon + dlon)
+            & (self._max_lon >= lon - dlon)
+            & (self._min_lat <= lat + dlat)
+            & (self._max_lat >= lat - dlat)
+        )
+        return _best([self._points[i] for i in np.flatnonzero(keep).tolist()], lon, lat)

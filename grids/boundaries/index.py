@@ -28,11 +28,13 @@ Distances are measured in the CGCS2000 Gauss-Krüger zone of the data
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
+
+import numpy as np
 
 from civgrid.geo.snap import (
     AreaArrays,
@@ -52,6 +54,7 @@ from civgrid.geo.snap import (
 __all__ = [
     "DEFAULT_LINE_TOLERANCE_M",
     "DEFAULT_ZONE_RADIUS_M",
+    "BulkHits",
     "GenerationIndex",
     "Hit",
     "IndexLayer",
@@ -284,9 +287,10 @@ class GenerationIndex:
     def snap_many(self, lon: Any, lat: Any) -> list[dict[str, list[Hit]]]:
         """Per point, layer → hits, like :meth:`snap` but for all points at once.
 
-        The bulk path of back-fill: one call into the geometry engine's
+        The bulk path: one call into the geometry engine's
         :meth:`~civgrid.geo.snap.SnapIndex.snap_many` (points that are not finite
-        WGS84 coordinates get no hits).
+        WGS84 coordinates get no hits). :meth:`snap_arrays` gives the same answer as
+        arrays, without a Python object per point.
 
         Parameters
         ----------
@@ -298,32 +302,177 @@ class GenerationIndex:
         list of dict
             One dict per point, as :meth:`snap` returns (layers with no hit absent).
         """
+        bulk = self.snap_arrays(lon, lat)
+        return [bulk.hits(k) for k in range(bulk.n)]
+
+    def snap_arrays(self, lon: Any, lat: Any) -> BulkHits:
+        """Every point's hits as arrays per layer (the back-fill's bulk snap).
+
+        Parameters
+        ----------
+        lon, lat : array-like of float
+            WGS84 degrees, same length.
+
+        Returns
+        -------
+        BulkHits
+        """
         n = len(lon)
-        out: list[dict[str, list[Hit]]] = [{} for _ in range(n)]
         if self._snap is None or n == 0:
-            return out
+            return BulkHits(n, {}, {})
         result = self._snap.snap_many(lon, lat, on_invalid="skip")
-        for name, arr in result.items():
+        return BulkHits(n, result, {name: self._infos[name] for name in result})
+
+
+class BulkHits:
+    """Hits of many points as arrays per layer (:meth:`GenerationIndex.snap_arrays`).
+
+    Holds the geometry engine's arrays as they come (per layer: object ids, ``-1``
+    for none, and distances; offsets for layers where a point can have several
+    objects); :meth:`hits` gives one point's hits exactly as
+    :meth:`GenerationIndex.snap` would, :meth:`place_ids` numbers the distinct
+    combinations of objects, :meth:`codes` and :meth:`places` read all points at once.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    result : mapping
+        Layer → :mod:`civgrid.geo.snap` bulk arrays (in layer order).
+    infos : mapping
+        Layer → the layer's :class:`ObjectInfo` by engine id.
+    """
+
+    def __init__(
+        self, n: int, result: Mapping[str, Any], infos: Mapping[str, tuple[ObjectInfo, ...]]
+    ) -> None:
+        self.n = n
+        self._arrays = dict(result)
+        self._infos = dict(infos)
+        self._shared: dict[tuple[str, int], Hit] = {}
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Layer names, in the order hits are listed."""
+        return tuple(self._arrays)
+
+    def hits(self, k: int) -> dict[str, list[Hit]]:
+        """Point ``k``'s layer → hits (nearest first; layers with no hit absent)."""
+        out: dict[str, list[Hit]] = {}
+        for name, arr in self._arrays.items():
             infos = self._infos[name]
             if isinstance(arr, AreaArrays):
-                shared: dict[int, Hit] = {}  # a covering hit is the same for every point
-                for k, i in enumerate(arr.ids.tolist()):
-                    if i >= 0:
-                        h = shared.get(i)
-                        if h is None:
-                            h = shared[i] = Hit(infos[i], 0.0)
-                        out[k][name] = [h]
+                i = int(arr.ids[k])
+                if i >= 0:  # a covering hit is the same object for every point
+                    h = self._shared.get((name, i))
+                    if h is None:
+                        h = self._shared[(name, i)] = Hit(infos[i], 0.0)
+                    out[name] = [h]
             elif isinstance(arr, RoadArrays):
-                pairs = zip(arr.ids.tolist(), arr.distance_m.tolist(), strict=True)
-                for k, (i, d) in enumerate(pairs):
-                    if i >= 0:
-                        out[k][name] = [Hit(infos[i], float(d))]
+                i = int(arr.ids[k])
+                if i >= 0:
+                    out[name] = [Hit(infos[i], float(arr.distance_m[k]))]
             elif isinstance(arr, AreaSetArrays | ZoneArrays):
-                offs = arr.offsets.tolist()
-                ids = arr.ids.tolist()
-                dist = arr.distance_m.tolist() if isinstance(arr, ZoneArrays) else [0.0] * len(ids)
-                for k in range(n):
-                    a, b = offs[k], offs[k + 1]
-                    if b > a:
-                        out[k][name] = [Hit(infos[ids[j]], float(dist[j])) for j in range(a, b)]
+                a, b = int(arr.offsets[k]), int(arr.offsets[k + 1])
+                if b > a:
+                    ids = arr.ids[a:b].tolist()
+                    if isinstance(arr, ZoneArrays):
+                        dist = arr.distance_m[a:b].tolist()
+                    else:
+                        dist = [0.0] * len(ids)
+                    out[name] = [Hit(infos[i], float(d)) for i, d in zip(ids, dist, strict=True)]
         return out
+
+    def place_ids(self, first_only: Iterable[str] = ()) -> np.ndarray:
+        """Per point, a number for its combination of objects over every layer.
+
+        Two points get the same number exactly when they lie on the same objects of
+        every layer (what ``tuple((layer, *codes) for layer, hits in hits(k).items())``
+        compares, distances left out); layers in ``first_only`` count only their
+        nearest object.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Dense numbers ``0 … m-1``.
+        """
+        first_only = set(first_only)
+        key = np.zeros(self.n, dtype=np.int64)
+        span = 1
+        for name, arr in self._arrays.items():
+            col = self._column(name, arr, name in first_only)
+            width = int(col.max()) + 2 if self.n else 1
+            if span * width >= 2**62:  # renumber densely before the key overflows
+                uniq, key = np.unique(key, return_inverse=True)
+                span = len(uniq)
+            key = key * width + (col + 1)
+            span *= width
+        return np.unique(key, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+    def _column(self, name: str, arr: Any, first_only: bool) -> np.ndarray:
+        if isinstance(arr, AreaArrays | RoadArrays):
+            return arr.ids.astype(np.int64)
+        offs = arr.offsets
+        counts = np.diff(offs)
+        col = np.full(self.n, -1, dtype=np.int64)
+        has = counts > 0
+        col[has] = arr.ids[offs[:-1][has]]
+        if first_only:
+            return col
+        base = len(self._infos[name])
+        sets: dict[tuple[int, ...], int] = {}
+        for k in np.flatnonzero(counts > 1).tolist():
+            ids = tuple(arr.ids[offs[k] : offs[k + 1]].tolist())
+            col[k] = base + sets.setdefault(ids, len(sets))
+        return col
+
+    def codes(self, name: str) -> list[str | None]:
+        """Per point, the code of its (nearest) object of layer ``name``, else None."""
+        arr = self._arrays.get(name)
+        if arr is None:
+            return [None] * self.n
+        table = [i.code for i in self._infos[name]] + [None]
+        if isinstance(arr, AreaArrays | RoadArrays):
+            ids = arr.ids
+        else:
+            counts = np.diff(arr.offsets)
+            ids = np.full(self.n, -1, dtype=np.int64)
+            has = counts > 0
+            ids[has] = arr.ids[arr.offsets[:-1][has]]
+        return [table[i] for i in ids.tolist()]
+
+    def places(
+        self, first_only: Iterable[str] = ()
+    ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
+        """Every (point, object) pair, one layer at a time.
+
+        Yields
+        ------
+        tuple
+            ``(layer, point index array, codes, distances in metres)``; within a
+            layer, points ascending and each point's objects nearest first (as
+            :meth:`hits` lists them). Layers in ``first_only`` give only the nearest.
+        """
+        first_only = set(first_only)
+        for name, arr in self._arrays.items():
+            table = [i.code for i in self._infos[name]]
+            if isinstance(arr, AreaArrays | RoadArrays) or name in first_only:
+                if isinstance(arr, AreaArrays | RoadArrays):
+                    k = np.flatnonzero(arr.ids >= 0)
+                    ids, dist = arr.ids[k], arr.distance_m[k]
+                    if isinstance(arr, AreaArrays):
+                        dist = np.zeros(len(k))
+                else:
+                    counts = np.diff(arr.offsets)
+                    k = np.flatnonzero(counts > 0)
+                    first = arr.offsets[:-1][k]
+                    ids = arr.ids[first]
+                    dist = (
+                        arr.distance_m[first] if isinstance(arr, ZoneArrays) else np.zeros(len(k))
+                    )
+            else:
+                counts = np.diff(arr.offsets)
+                k = np.repeat(np.arange(self.n), counts)
+                ids = arr.ids
+                dist = arr.distance_m if isinstance(arr, ZoneArrays) else np.zeros(len(ids))
+            yield name, k, [table[i] for i in ids.tolist()], np.asarray(dist, dtype=float)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civgrid.grids.boundaries.assessment_points import point_at
+from civgrid.grids.boundaries.assessment_points import PointIndex, point_at
 from civgrid.grids.boundaries.index import Hit, ObjectInfo
 from civgrid.grids.boundaries.models import (
     Assignment,
@@ -877,6 +877,7 @@ def resolve(
     generation_id: int | None,
     hits: Mapping[str, list[Hit]],
     tables: RoutingTables | None = None,
+    points: PointIndex | None = None,
 ) -> Responsibility:
     """Apply the routing rules to what lies at a point.
 
@@ -897,6 +898,9 @@ def resolve(
         The rules, categories and assignments (a cached copy,
         :meth:`civgrid.grids.boundaries.store.Store.routing_tables`); read from
         ``session`` when not given.
+    points : PointIndex, optional
+        The assessment-point register read once (bulk routing); queried from
+        ``session`` when not given. The answer is the same either way.
 
     Returns
     -------
@@ -926,7 +930,7 @@ def resolve(
     shop = _shop_at(session, lon, lat, owner_steps)
     if shop is not None:
         objects[Layer.shop.value] = [shop]
-    point = _point_at(session, lon, lat)
+    point = _point_at(session, lon, lat, points)
     if point is not None:
         objects[Layer.assessment_point.value] = [point[0]]
     rules = effective_rules(tables.rules, chain_codes)
@@ -1054,9 +1058,11 @@ def resolve(
     )
 
 
-def _point_at(session: Session, lon: float, lat: float) -> tuple[Hit, PointRef] | None:
+def _point_at(
+    session: Session, lon: float, lat: float, points: PointIndex | None = None
+) -> tuple[Hit, PointRef] | None:
     """The assessment point at the report, as a routing hit and a reference."""
-    found = point_at(session, lon, lat)
+    found = points.at(lon, lat) if points is not None else point_at(session, lon, lat)
     if found is None:
         return None
     p = found.point

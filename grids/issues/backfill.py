@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -37,12 +38,13 @@ from sqlalchemy.orm import Session
 
 from civgrid.geo.crs import diagnose_lonlat, normalize_crs, to_wgs84
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.boundaries.index import Hit
+from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
 from civgrid.grids.issues.records import LEADER_ROLES
+from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
 
 __all__ = [
@@ -207,18 +209,10 @@ def _parse_time(value: Any, tz: Any) -> datetime | None:
     return t.astimezone(UTC)
 
 
-# ----------------------------------------------------------------------------- bulk snap
-
-
-def bulk_hits(index: Any, lon: np.ndarray, lat: np.ndarray) -> list[dict[str, list[Hit]]]:
-    """Per point, layer → hits, for all points at once (the index's public bulk snap)."""
-    return index.snap_many(lon, lat)
-
-
 # ----------------------------------------------------------------------------- back-fill
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     row: int
     key: str
@@ -234,6 +228,11 @@ class _Row:
     closed_at: datetime | None
     description: str | None
     address: str | None
+    prev: int | None = None  # row index of the issue this one recurs after
+    repeat: int = 0
+
+
+_BAD = object()  # a value that did not parse
 
 
 def _validate(
@@ -268,16 +267,38 @@ def _validate(
     def bad(i: int, fld: str, msg: str) -> None:
         report.problems.append({"row": i + 2, "field": cols.get(fld, fld), "message": msg})
 
-    def get(r: Mapping[str, Any], key: str) -> Any:
-        v = r.get(cols[key]) if key in cols else None
-        return v.strip() if isinstance(v, str) else v
+    n = len(raw)
 
-    lon_in = np.full(len(raw), np.nan)
-    lat_in = np.full(len(raw), np.nan)
-    for i, r in enumerate(raw):
-        for key, arr in (("lon", lon_in), ("lat", lat_in)):
-            with contextlib.suppress(TypeError, ValueError):
-                arr[i] = float(get(r, key))
+    def column(key: str) -> list[Any]:
+        if key not in cols:
+            return [None] * n
+        c = cols[key]
+        return [v.strip() if v.__class__ is str else v for v in [r.get(c) for r in raw]]
+
+    def floats(values: list[Any]) -> np.ndarray:
+        try:  # the common case in one call: numbers, numeric text, None (NaN)
+            return np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            arr = np.full(n, np.nan)
+            for i, v in enumerate(values):
+                with contextlib.suppress(TypeError, ValueError):
+                    arr[i] = float(v)
+            return arr
+
+    def mapped(values: list[Any], table: Mapping[str, Any], default: str) -> list[Any]:
+        memo = {v: table.get(str(v or default)) for v in set(values)}
+        return [memo[v] for v in values]
+
+    def times(values: list[Any]) -> list[Any]:
+        memo: dict[Any, Any] = {}
+        for v in set(values):
+            try:
+                memo[v] = _parse_time(v, tz)
+            except (TypeError, ValueError):
+                memo[v] = _BAD
+        return [memo[v] for v in values]
+
+    lon_in, lat_in = floats(column("lon")), floats(column("lat"))
     coord_problem = {
         p["row"]: p
         for p in diagnose_lonlat(
@@ -285,52 +306,61 @@ def _validate(
         )
     }
     wlon, wlat = to_wgs84(np.nan_to_num(lon_in), np.nan_to_num(lat_in), crs)
-    out: list[_Row] = []
-    for i, r in enumerate(raw):
-        n_before = len(report.problems)
+    cat_raw, src_raw, st_raw = column("category"), column("source"), column("state")
+    cat = mapped(cat_raw, cats, "")
+    src = mapped(src_raw, sources, "field_supervision")
+    st = mapped(st_raw, states, "closed")
+    when = {key: column(key) for key in ("reported_at", "deadline", "closed_at")}
+    parsed = {key: times(vals) for key, vals in when.items()}
+    rep, dl, cl = parsed["reported_at"], parsed["deadline"], parsed["closed_at"]
+    bad_rows = set(coord_problem)
+    for values in (cat, src, st):
+        bad_rows.update(i for i, v in enumerate(values) if v is None)
+    for values in (dl, cl):
+        bad_rows.update(i for i, v in enumerate(values) if v is _BAD)
+    bad_rows.update(i for i, v in enumerate(rep) if v is None or v is _BAD)
+    for i in sorted(bad_rows):  # each bad row's problems, in the order of its fields
         if i in coord_problem:
             p = coord_problem[i]
             report.problems.append({"row": i + 2, "field": p["field"], "message": p["message"]})
-        cat = cats.get(str(get(r, "category") or ""))
-        if cat is None:
-            bad(i, "category", f"unknown category {get(r, 'category')!r}")
-        src = sources.get(str(get(r, "source") or "field_supervision"))
-        if src is None:
-            bad(i, "source", f"unknown source {get(r, 'source')!r}")
-        st = states.get(str(get(r, "state") or "closed"))
-        if st is None:
-            bad(i, "state", f"unknown state {get(r, 'state')!r}")
-        times: dict[str, datetime | None] = {}
+        if cat[i] is None:
+            bad(i, "category", f"unknown category {cat_raw[i]!r}")
+        if src[i] is None:
+            bad(i, "source", f"unknown source {src_raw[i]!r}")
+        if st[i] is None:
+            bad(i, "state", f"unknown state {st_raw[i]!r}")
         for key in ("reported_at", "deadline", "closed_at"):
-            try:
-                times[key] = _parse_time(get(r, key), tz)
-            except (TypeError, ValueError):
-                bad(i, key, f"not a date/time: {get(r, key)!r}")
-                times[key] = None
-        if times.get("reported_at") is None and not any(
-            p["row"] == i + 2 and p["field"] == cols["reported_at"] for p in report.problems
-        ):
+            if parsed[key][i] is _BAD:
+                bad(i, key, f"not a date/time: {when[key][i]!r}")
+        if rep[i] is None:
             bad(i, "reported_at", "missing")
-        if len(report.problems) > n_before:
+    ext = column("external_id")
+    desc, addr = column("description"), column("address")
+    wlon_l, wlat_l = wlon.tolist(), wlat.tolist()
+    lon_l, lat_l = lon_in.tolist(), lat_in.tolist()
+    is_open = {s: KIND[s] is Kind.open for s in State}
+    out: list[_Row] = []
+    for i in range(n):
+        if i in bad_rows:
             continue
-        ext = get(r, "external_id")
-        key = f"import:{ext}" if ext not in (None, "") else f"import:{file_key}:{i + 2}"
+        e = ext[i]
+        stv = st[i]
         out.append(
             _Row(
                 i + 2,
-                key,
-                float(wlon[i]),
-                float(wlat[i]),
-                float(lon_in[i]),
-                float(lat_in[i]),
-                cat,
-                src,
-                times["reported_at"],
-                st,
-                times["deadline"],
-                times["closed_at"] if KIND[st] is not Kind.open else None,
-                get(r, "description"),
-                get(r, "address"),
+                f"import:{e}" if e not in (None, "") else f"import:{file_key}:{i + 2}",
+                wlon_l[i],
+                wlat_l[i],
+                lon_l[i],
+                lat_l[i],
+                cat[i],
+                src[i],
+                rep[i],
+                stv,
+                dl[i],
+                None if is_open[stv] else cl[i],
+                desc[i],
+                addr[i],
             )
         )
     return out
@@ -365,7 +395,10 @@ def backfill_issues(
     progress : callable, optional
         ``progress(stage, done, total)``: during a stage and once at its end, so the
         time up to each call was spent in the stage it names (``read``, ``validate``,
-        ``dedupe``, ``snap``, ``route``, ``recurrences``, ``write``, ``commit``).
+        ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
+        issues`` (with the stored routing answers and reserved ids), ``write parties``,
+        ``write places``, ``write events``, and ``write`` (the foreign-key check on
+        PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
 
@@ -408,13 +441,12 @@ def backfill_issues(
         lon = np.array([r.lon for r in rows], dtype=float)
         lat = np.array([r.lat for r in rows], dtype=float)
         index = store.snap_index
-        hits = bulk_hits(index, lon, lat)
+        bulk = index.snap_arrays(lon, lat)
         tick("snap", len(rows), len(rows))
-        routes = _route_groups(session, store, rows, hits, index.generation_id, report, tick)
-        _recurrences(rows, hits, cfg, report)
-        for r in rows:
-            report.states[r.state.value] += 1
-            report.categories[r.category] += 1
+        group, routes = _route_groups(session, store, rows, bulk, index.generation_id, report, tick)
+        _recurrences(rows, lon, lat, bulk.codes("unit_grid"), cfg, report)
+        report.states.update(Counter(r.state.value for r in rows))
+        report.categories.update(Counter(r.category for r in rows))
         tick("recurrences", len(rows), len(rows))
         if commit and not report.ok:
             raise InvalidInputError(
@@ -424,7 +456,7 @@ def backfill_issues(
                 row=report.problems[0]["row"],
             )
         if commit:
-            _write(session, rows, hits, routes, cfg, now, name, tick)
+            _write(session, rows, bulk, group, routes, now, name, tick)
             session.commit()
             tick("commit", len(rows), len(rows))
             report.committed = True
@@ -440,11 +472,6 @@ def backfill_issues(
     return report
 
 
-def _place_key(h: Mapping[str, list[Hit]]) -> tuple:
-    # layers come in the same order for every point of one bulk snap: no sort needed
-    return tuple((layer, *[x.info.code for x in hs]) for layer, hs in h.items())
-
-
 def _assignment_epochs(session: Session) -> list[date]:
     days = set()
     for vf, vt in session.execute(select(Assignment.valid_from, Assignment.valid_to)):
@@ -454,118 +481,161 @@ def _assignment_epochs(session: Session) -> list[date]:
     return sorted(days)
 
 
-def _route_groups(session, store, rows, hits, gen_id, report, tick) -> list[Any]:
-    """Route each distinct (category, place, assignment epoch) once; per row, its answer."""
-    import bisect
+def _route_groups(
+    session: Session,
+    store: Any,
+    rows: list[_Row],
+    bulk: BulkHits,
+    gen_id: int | None,
+    report: BackfillReport,
+    tick: Callable[[str, int, int], None],
+) -> tuple[np.ndarray, list[Any]]:
+    """Route each distinct (place, assignment epoch, category) once.
 
+    The groups are found on arrays (the combination of objects the bulk snap found,
+    the epoch of the report day among the assignments' start and end days, the
+    category); each is resolved once, at its first row's point, from the routing
+    tables, categories and assessment points read once.
+
+    Returns
+    -------
+    group : numpy.ndarray of int
+        Per row, its group.
+    routes : list of Responsibility
+        Per group, the answer.
+    """
+    from civgrid.grids.boundaries.assessment_points import PointIndex
     from civgrid.grids.boundaries.routing import resolve
 
-    epochs = _assignment_epochs(session)
+    n = len(rows)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), []
+    epochs = np.array([d.toordinal() for d in _assignment_epochs(session)], dtype=np.int64)
     tables = store.routing_tables(session)  # read once: rules, categories, assignments
-    cache: dict[tuple, Any] = {}
-    out = []
-    for k, (r, h) in enumerate(zip(rows, hits, strict=True)):
-        day = r.reported_at.date()
-        epoch = bisect.bisect_right(epochs, day)
-        key = (r.category, epoch, _place_key(h))
-        resp = cache.get(key)
-        if resp is None:
-            resp = resolve(
+    points = PointIndex.load(session)
+    cats: dict[str, int] = {}
+    cat = np.fromiter((cats.setdefault(r.category, len(cats)) for r in rows), np.int64, n)
+    days = [r.reported_at.date() for r in rows]
+    epoch = np.searchsorted(
+        epochs, np.fromiter((d.toordinal() for d in days), np.int64, n), "right"
+    )
+    key = (bulk.place_ids() * (len(epochs) + 1) + epoch) * max(len(cats), 1) + cat
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # groups numbered in the order of their first row
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    first, group = first[order], rank[group.reshape(-1)]
+    routes = []
+    for g, k in enumerate(first.tolist()):
+        r = rows[k]
+        routes.append(
+            resolve(
                 session,
                 lon=r.lon,
                 lat=r.lat,
                 category=r.category,
-                day=day,
+                day=days[k],
                 generation_id=gen_id,
-                hits=h,
+                hits=bulk.hits(k),
                 tables=tables,
+                points=points,
             )
-            cache[key] = resp
-        out.append(resp)
+        )
+        if g % 500 == 0:
+            tick("route", g, len(first))
+    for resp, count in zip(routes, np.bincount(group, minlength=len(routes)).tolist(), strict=True):
         if resp.triage == "outside_jurisdiction":
-            report.outside += 1
+            report.outside += count
         elif resp.triage is not None:
-            report.unroutable += 1
-        if k % 5000 == 0:
-            tick("route", k, len(rows))
-    tick("route", len(rows), len(rows))
-    report.routed_groups = len(cache)
-    return out
+            report.unroutable += count
+    tick("route", len(first), len(first))
+    report.routed_groups = len(routes)
+    return group, routes
 
 
-def _recurrences(rows: list[_Row], hits: list, cfg: IssueConfig, report: BackfillReport) -> None:
-    """Mark recurrences in memory (rows sorted by report time); sets ``_prev`` per row."""
+def _recurrences(
+    rows: list[_Row],
+    lon: np.ndarray,
+    lat: np.ndarray,
+    grids: Sequence[str | None],
+    cfg: IssueConfig,
+    report: BackfillReport,
+) -> None:
+    """Mark recurrences in memory (rows sorted by report time): sets ``prev`` (the row
+    index of the issue it recurs after) and ``repeat`` per row.
+
+    A row recurs after the latest issue of its category that closed within
+    ``recurrence_days`` before it was reported, in the same unit grid (``grids``, per
+    row) or within ``recurrence_radius_m`` (metric CRS of the county).
+    """
+    import heapq
+
     if not rows:
         return
-    proj = Projector(metric_epsg_for(float(np.median([r.lon for r in rows]))))
-    xs, ys = (v.tolist() for v in proj.forward([r.lon for r in rows], [r.lat for r in rows]))
-    cell = max(cfg.recurrence_radius_m, 1.0)
+    proj = Projector(metric_epsg_for(float(np.median(lon))))
+    x, y = proj.forward(lon, lat)
+    radius = cfg.recurrence_radius_m
+    cell = max(radius, 1.0)
+    xs, ys = x.tolist(), y.tolist()
+    cxs = np.floor_divide(x, cell).astype(np.int64).tolist()
+    cys = np.floor_divide(y, cell).astype(np.int64).tolist()
     window = timedelta(days=cfg.recurrence_days)
+    closed_at = [r.closed_at for r in rows]
     closed: dict[tuple, list[int]] = {}  # (category, cx, cy) -> row indexes
     by_grid: dict[tuple[str, str], list[int]] = {}
     pending: list[tuple[datetime, int]] = []  # closed rows, by closing time
-    import heapq
-
+    hypot = math.hypot
+    state_closed = State.closed
+    found = 0
     for k, r in enumerate(rows):
-        r.prev = None  # type: ignore[attr-defined]
-        r.repeat = 0  # type: ignore[attr-defined]
-        while pending and pending[0][0] <= r.reported_at:
+        reported = r.reported_at
+        while pending and pending[0][0] <= reported:
             _, j = heapq.heappop(pending)
-            rj = rows[j]
-            cx, cy = int(xs[j] // cell), int(ys[j] // cell)
-            closed.setdefault((rj.category, cx, cy), []).append(j)
-            g = hits[j].get("unit_grid")
-            if g:
-                by_grid.setdefault((rj.category, g[0].info.code), []).append(j)
+            cat_j = rows[j].category
+            closed.setdefault((cat_j, cxs[j], cys[j]), []).append(j)
+            g = grids[j]
+            if g is not None:
+                by_grid.setdefault((cat_j, g), []).append(j)
+        if not closed:
+            if r.state is state_closed and r.closed_at is not None:
+                heapq.heappush(pending, (r.closed_at, k))
+            continue
         # The lists are in closing order ((closed_at, row) ascending, as the heap hands
         # them out), so the latest candidate of each is found from its end: the last
         # one of the unit grid, the last one within the radius of a cell — and a scan
         # stops at the first that closed before the window.
-        cutoff = r.reported_at - window
+        cutoff = reported - window
+        cat = r.category
         best: tuple[datetime, int] | None = None
-        g = hits[k].get("unit_grid")
-        if g:
-            in_grid = by_grid.get((r.category, g[0].info.code))
+        g = grids[k]
+        if g is not None:
+            in_grid = by_grid.get((cat, g))
             if in_grid:
                 j = in_grid[-1]
-                cj = rows[j].closed_at
+                cj = closed_at[j]
                 if cj >= cutoff:
                     best = (cj, j)
-        cx, cy = int(xs[k] // cell), int(ys[k] // cell)
+        cx, cy, xk, yk = cxs[k], cys[k], xs[k], ys[k]
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
-                for j in reversed(closed.get((r.category, cx + dx, cy + dy), ())):
-                    cj = rows[j].closed_at
+                cands = closed.get((cat, cx + dx, cy + dy))
+                if not cands:
+                    continue
+                for j in reversed(cands):
+                    cj = closed_at[j]
                     if cj < cutoff or (best is not None and (cj, j) <= best):
                         break
-                    if math.hypot(xs[j] - xs[k], ys[j] - ys[k]) <= cfg.recurrence_radius_m:
+                    if hypot(xs[j] - xk, ys[j] - yk) <= radius:
                         best = (cj, j)
                         break
         if best is not None:
             j = best[1]
-            r.prev = j  # type: ignore[attr-defined]
-            r.repeat = rows[j].repeat + 1  # type: ignore[attr-defined]
-            report.recurrences += 1
-        if r.state is State.closed and r.closed_at is not None:
+            r.prev = j
+            r.repeat = rows[j].repeat + 1
+            found += 1
+        if r.state is state_closed and r.closed_at is not None:
             heapq.heappush(pending, (r.closed_at, k))
-
-
-def compact_routing(d: dict[str, Any]) -> dict[str, Any]:
-    """The routing answer without the per-part reasons and party lists (kept in the
-    parties table): what a back-filled issue needs to name its places, ~1/5 the size.
-    """
-
-    def strip(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: strip(v) for k, v in x.items() if k != "reason"}
-        if isinstance(x, list):
-            return [strip(v) for v in x]
-        return x
-
-    drop = {"responsible_units", "lead_unit", "leaders", "pairing_units", "supervision_teams"}
-    out = {k: strip(v) for k, v in d.items() if k not in drop}
-    out["compact"] = True
-    return out
+    report.recurrences += found
 
 
 _ISSUE_COLUMNS = (
@@ -593,7 +663,7 @@ _ISSUE_COLUMNS = (
     "community_code",
     "unit_grid_code",
     "road_section_code",
-    "routing",
+    "routing_id",
     "triage_reason",
     "owner_unit_id",
     "reported_at",
@@ -629,8 +699,15 @@ _EVENT_COLUMNS = (
 )
 
 
-def _group_parts(resp: Any, units: Mapping[str, int], leaders: Mapping[str, int], out: Any):
-    """What every issue of one routing group shares: its columns and its party rows."""
+def _group_parts(
+    resp: Any, routing_id: int, units: Mapping[str, int], leaders: Mapping[str, int]
+) -> tuple[tuple, list[tuple[str, int | None, int | None, None]]]:
+    """What every issue of one routing group shares: its columns and its party rows.
+
+    The routing answer is stored once (``routing_id``, :mod:`.routing_store`) and holds
+    each part's reason, so the party rows carry none of their own (no reader uses an
+    issue party's ``reason``; live intake still fills it).
+    """
     owner = resp.owner
     triage = None
     if resp.triage == "outside_jurisdiction":
@@ -644,57 +721,53 @@ def _group_parts(resp: Any, units: Mapping[str, int], leaders: Mapping[str, int]
         resp.community.code if resp.community else None,
         resp.unit_grid.code if resp.unit_grid else None,
         resp.road_section.code if resp.road_section else None,
-        out.json(compact_routing(resp.to_dict())),
+        routing_id,
         triage,
         units.get(owner.key) if owner is not None else None,
     )
-    parts = [*resp.co_responsible(), *resp.leaders]
-    reasons = {id(p): p.reason.to_dict() for p in parts}
-    if owner is not None:
-        reasons[id(owner)] = {
-            **owner.reason.to_dict(),
-            "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
-        }
-    parties: list[tuple[str, int | None, int | None, str | None]] = []
+    parties: list[tuple[str, int | None, int | None, None]] = []
     seen = set()
     if owner is not None and owner.key in units:
-        parties.append(("owner", units[owner.key], None, out.json(reasons[id(owner)])))
+        parties.append(("owner", units[owner.key], None, None))
         seen.add(owner.key)
     for p in resp.co_responsible():
         if p.key not in seen and p.key in units:
             seen.add(p.key)
-            parties.append(("co_responsible", units[p.key], None, out.json(reasons[id(p)])))
+            parties.append(("co_responsible", units[p.key], None, None))
     lseen = set()
     for p in resp.leaders:
         if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
             lseen.add((p.key, p.role))
-            parties.append((p.role, None, leaders[p.key], out.json(reasons[id(p)])))
+            parties.append((p.role, None, leaders[p.key], None))
     return cols, parties
 
 
-def _write(session, rows, hits, routes, cfg, now, name, tick) -> None:
+def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: ``COPY`` on PostgreSQL, one
     ``executemany`` per table on SQLite — issues (ids reserved first, so recurrence
     links and children go in the same pass), then parties, places, events.
     """
     from civgrid.grids.issues.bulk_insert import BulkInserter
 
-    out = BulkInserter(session)
+    out = BulkInserter(session, set_based_checks=True)
     try:
-        _write_with(out, session, rows, hits, routes, now, name, tick)
+        _write_with(out, session, rows, bulk, group, routes, now, name, tick)
     finally:
         out.close()
 
 
-def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
+def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> None:
     units = {u.key: u.id for u in session.scalars(select(Unit))}
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
-    groups: dict[int, tuple[tuple, list]] = {}  # id(routing answer) -> shared parts
-    for resp in routes:
-        if id(resp) not in groups:
-            groups[id(resp)] = _group_parts(resp, units, leaders, out)
+    routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
+    shared_cols, shared_parties = [], []  # per routing group
+    for resp, rid in zip(routes, routing_ids, strict=True):
+        cols, parties = _group_parts(resp, rid, units, leaders)
+        shared_cols.append(cols)
+        shared_parties.append(parties)
+    group_of = group.tolist()
     geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
     now_db = out.ts(now)
     who = f"import:{name}"
@@ -704,10 +777,10 @@ def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
 
     def issues() -> Iterable[tuple]:
         for k, r in enumerate(rows):
-            shared = groups[id(routes[k])][0]
+            shared = shared_cols[group_of[k]]
             state = r.state
             reported = out.ts(r.reported_at)
-            prev = getattr(r, "prev", None)
+            prev = r.prev
             overdue = KIND[state] is Kind.open and r.deadline is not None and r.deadline < now
             yield (
                 ids[k],
@@ -743,31 +816,34 @@ def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
                 0,
                 0,
                 None if prev is None else ids[prev],
-                getattr(r, "repeat", 0),
+                r.repeat,
                 "passed" if state is closed_state else None,
                 f'{{"import": {{"file": {name_json}, "row": {r.row}}}}}',
             )
             if k % 50_000 == 0:
-                tick("write", k, n)
+                tick("write issues", k, n)
 
     out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+    tick("write issues", n, n)
 
     def parties() -> Iterable[tuple]:
-        for k in range(n):
-            iid = ids[k]
-            for role, unit_id, leader_id, reason in groups[id(routes[k])][1]:
+        for iid, g in zip(ids, group_of, strict=True):
+            for role, unit_id, leader_id, reason in shared_parties[g]:
                 yield (iid, role, unit_id, leader_id, reason)
 
     out.insert(IssueParty.__table__, _PARTY_COLUMNS, parties())
+    tick("write parties", n, n)
 
-    def places() -> Iterable[tuple]:
-        for k in range(n):
-            iid = ids[k]
-            for layer, hs in hits[k].items():
-                for h in hs[:1] if layer == "road_section" else hs:
-                    yield (iid, layer, h.info.code, round(h.distance_m, 1))
-
-    out.insert(IssuePlace.__table__, _PLACE_COLUMNS, places())
+    # places, one layer at a time (each issue's places keep the layer order of its hits)
+    id_arr = np.asarray(ids, dtype=np.int64)
+    for layer, at, codes, dist in bulk.places(first_only=("road_section",)):
+        dist_l = [round(d, 1) for d in dist.tolist()] if dist.any() else [0.0] * len(codes)
+        iids = id_arr[at].tolist() if len(at) else []
+        out.insert(
+            IssuePlace.__table__,
+            _PLACE_COLUMNS,
+            zip(iids, itertools.repeat(layer), codes, dist_l, strict=False),
+        )
 
     def events() -> Iterable[tuple]:
         for k, r in enumerate(rows):
@@ -783,7 +859,10 @@ def _write_with(out, session, rows, hits, routes, now, name, tick) -> None:
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
+    tick("write places", n, n)
     out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    tick("write events", n, n)
+    out.check_references()
     tick("write", n, n)
 
 

@@ -8,6 +8,13 @@ the ORM. Ids are reserved first (the table's sequence on PostgreSQL; past the
 highest id under SQLite's write lock) so that children and self-references are
 written in the same pass. Nothing is committed here: the caller's session commits
 or rolls back the whole transaction.
+
+With ``set_based_checks`` (back-fill) on PostgreSQL, as a superuser, the per-row
+foreign-key triggers are off for this transaction only (``SET LOCAL
+session_replication_role = replica``) and :meth:`BulkInserter.check_references` does
+their work before the commit: one anti-join per foreign key over the rows written,
+and the rows they reference locked ``FOR KEY SHARE`` as the triggers would lock them.
+SQLite keeps checking each row (``foreign_keys`` cannot change inside a transaction).
 """
 
 from __future__ import annotations
@@ -23,14 +30,17 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from civgrid.geo.convert import to_wkb_array
+from civgrid.grids.core.errors import DomainError
 from civgrid.grids.core.types import SRID
 
 __all__ = ["BulkInserter"]
 
 #: How SQLAlchemy's SQLite ``DateTime`` stores a timestamp (``UTCDateTime``: naive UTC).
 SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
-#: SQLite page cache while bulk writing, KiB (a local choice: 256 MiB).
-CACHE_KIB = 262_144
+#: SQLite page cache while bulk writing, KiB (a local choice: 1 GiB, taken only as pages
+#: are read; a county's 10⁶ back-filled issues make a file of about 2.6 GB, whose
+#: random-key indexes — idempotency keys, places — are written all over).
+CACHE_KIB = 1_048_576
 
 
 class BulkInserter:
@@ -43,18 +53,30 @@ class BulkInserter:
         (``BEGIN IMMEDIATE``) so that the ids reserved stay free until the commit.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, set_based_checks: bool = False) -> None:
         conn = session.connection()
         self.dialect = conn.dialect
         self.postgres = conn.dialect.name == "postgresql"
         self.raw = conn.connection.driver_connection
         self._json = getattr(conn.dialect, "_json_serializer", None) or json.dumps
         self._cache_size = None
+        self._tables: dict[str, Table] = {}
+        self._floors: dict[str, int] = {}  # table -> every row written has a higher id
+        self.set_based_checks = False
+        if self.postgres and set_based_checks:
+            # A local choice (issue 26): the per-row foreign-key triggers cost more than
+            # the COPY itself. For this transaction only (SET LOCAL: reset at commit or
+            # rollback) they are off, and :meth:`check_references` does their work set by
+            # set before the commit. Needs a superuser; otherwise the triggers stay on.
+            su = self.raw.execute("SELECT current_setting('is_superuser')").fetchone()[0]
+            if su == "on":
+                self.raw.execute("SET LOCAL session_replication_role = replica")
+                self.set_based_checks = True
         if not self.postgres:
             if not self.raw.in_transaction:
                 self.raw.execute("BEGIN IMMEDIATE")
             # random-key index inserts (idempotency keys, places) need the index pages in
-            # memory: 256 MiB of page cache for this connection while the writes last
+            # memory: a large page cache for this connection while the writes last
             self._cache_size = self.raw.execute("PRAGMA cache_size").fetchone()[0]
             self.raw.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
 
@@ -102,9 +124,52 @@ class BulkInserter:
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                 (table.name, n),
             )
-            return sorted(r[0] for r in cur)
-        top = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]
-        return list(range(top + 1, top + 1 + n))
+            ids = sorted(r[0] for r in cur)
+        else:
+            top = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
+            ids = list(range(top[0] + 1, top[0] + 1 + n))
+        self._floors.setdefault(table.name, ids[0] - 1)
+        self._tables[table.name] = table
+        return ids
+
+    def check_references(self) -> None:
+        """Check every foreign key of the rows written, one query per key, and lock the
+        rows they reference (``FOR KEY SHARE``, as PostgreSQL's own check does) until the
+        commit — what the per-row triggers would have done (PostgreSQL, when
+        ``set_based_checks`` took effect; otherwise a no-op: the database checked each row).
+
+        Raises
+        ------
+        DomainError
+            A row refers to a row that does not exist (nothing is committed: the caller's
+            transaction rolls back).
+        """
+        if not self.set_based_checks:
+            return
+        for name, floor in self._floors.items():
+            for fk in sorted(self._tables[name].foreign_keys, key=lambda f: f.parent.name):
+                col, parent, pcol = fk.parent.name, fk.column.table.name, fk.column.name
+                mine = f"SELECT c.{col} FROM {name} c WHERE c.id > %s AND c.{col} IS NOT NULL"
+                args: tuple[int, ...] = (floor,)
+                older = ""
+                if parent in self._floors:  # rows of this transaction need no lock
+                    older, args = " AND p.id <= %s", (floor, self._floors[parent])
+                self.raw.execute(
+                    f"SELECT 1 FROM {parent} p WHERE p.{pcol} IN ({mine}){older} "
+                    "FOR KEY SHARE OF p",
+                    args,
+                )
+                bad = self.raw.execute(
+                    f"{mine} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{pcol} = c.{col}) "
+                    "LIMIT 1",
+                    (floor,),
+                ).fetchone()
+                if bad is not None:
+                    raise DomainError(
+                        f"{name}.{col} = {bad[0]!r}: no such {parent}.{pcol}",
+                        kind=name,
+                        key=bad[0],
+                    )
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Write ``rows`` (tuples in the order of ``columns``); returns how many.
@@ -123,6 +188,11 @@ class BulkInserter:
         names = [*columns, *extra_cols]
         tail = tuple(extra)
         n = 0
+        if table.name not in self._floors and self.set_based_checks:
+            # ids from the sequence during the COPY: above every id committed before it
+            top = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
+            self._floors[table.name] = top[0]
+        self._tables[table.name] = table
         if self.postgres:
             sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
             with self.raw.cursor() as cur, cur.copy(sql) as cp:

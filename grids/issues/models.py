@@ -64,6 +64,7 @@ __all__ = [
     "IssueEvent",
     "IssueParty",
     "IssuePlace",
+    "IssueRouting",
     "Photo",
     "SupervisionNotice",
     "TransferRequest",
@@ -162,7 +163,12 @@ class Issue(Base):
     community_code: Mapped[str | None] = mapped_column(String(32), index=True)
     unit_grid_code: Mapped[str | None] = mapped_column(String(32))
     road_section_code: Mapped[str | None] = mapped_column(String(32))
-    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The routing answer (:meth:`Responsibility.to_dict
+    # <civgrid.grids.boundaries.routing.Responsibility.to_dict>`): the issue's own copy
+    # (column ``routing``), or — back-fill — a shared one (``routing_id``): read both
+    # through :attr:`routing`.
+    own_routing: Mapped[dict[str, Any] | None] = mapped_column("routing", JSON)
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("issue_routings.id"))
     triage_reason: Mapped[str | None] = mapped_column(String(32))
 
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
@@ -236,8 +242,42 @@ class Issue(Base):
         remote_side=[id], foreign_keys=[recurrence_of_id]
     )
 
+    shared_routing: Mapped[IssueRouting | None] = relationship(foreign_keys=[routing_id])
+
+    @property
+    def routing(self) -> dict[str, Any] | None:
+        """The routing answer: the issue's own copy, else the shared one it points at."""
+        if self.own_routing is not None:
+            return self.own_routing
+        shared = self.shared_routing if self.routing_id is not None else None
+        return shared.answer if shared is not None else None
+
+    @routing.setter
+    def routing(self, value: dict[str, Any] | None) -> None:
+        self.own_routing = value
+        if value is not None:
+            self.routing_id = None
+
     def __repr__(self) -> str:
         return f"<Issue {self.id} {self.state} {self.category_code} v{self.version}>"
+
+
+class IssueRouting(Base):
+    """A routing answer stored once for every issue that shares it (back-fill).
+
+    Back-fill resolves each place × category × assignment epoch once
+    (:mod:`civgrid.grids.issues.backfill`); its answer — the same for thousands of
+    issues — is kept here once, keyed by the SHA-256 of its canonical JSON
+    (:func:`civgrid.grids.issues.routing_store.answer_hash`), and the issues point
+    at it (``issues.routing_id``). Rows are never changed: an issue re-routed later
+    gets its own copy (:attr:`Issue.routing`'s setter).
+    """
+
+    __tablename__ = "issue_routings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
 
 
 class IssueParty(Base):

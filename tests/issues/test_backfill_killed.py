@@ -11,7 +11,13 @@ import sys
 from sqlalchemy import func, select
 
 from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
-from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
+from civgrid.grids.issues.models import (
+    Issue,
+    IssueEvent,
+    IssueParty,
+    IssuePlace,
+    IssueRouting,
+)
 
 KILLER = """
 import json, os, signal, sys
@@ -36,7 +42,7 @@ def _counts(store) -> list[int]:
     with store.session() as s:
         return [
             s.scalar(select(func.count()).select_from(t))
-            for t in (Issue, IssueEvent, IssueParty, IssuePlace)
+            for t in (Issue, IssueEvent, IssueParty, IssuePlace, IssueRouting)
         ]
 
 
@@ -55,9 +61,9 @@ def test_a_backfill_killed_midway_leaves_nothing(store, config, tmp_path):
     )
     assert got.returncode == -signal.SIGKILL, got.stdout + got.stderr
     assert "killing" in got.stdout and "committed" not in got.stdout
-    assert _counts(store) == before  # nothing of the 300 rows, in any table
+    assert _counts(store) == before  # nothing of the 300 rows, in any table (nor answers)
     report = backfill_issues(store, rows, commit=True, config=config)
     assert report.written == 300
     after = _counts(store)
     assert after[0] == before[0] + 300 and after[1] == before[1] + 300
-    assert after[2] > before[2] and after[3] > before[3]
+    assert after[2] > before[2] and after[3] > before[3] and after[4] > before[4]

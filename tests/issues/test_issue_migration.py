@@ -13,6 +13,7 @@ OURS = {
     "issue_places",
     "issue_events",
     "issue_photos",
+    "issue_routings",
     "supervision_notices",
     "extension_requests",
     "transfer_requests",
