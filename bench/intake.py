@@ -214,6 +214,13 @@ def breakdown(profile: str, n: int) -> list[tuple[str, float]]:
     return out
 
 
+def calls_per_report(profile: str, n: int) -> float:
+    """Python function calls per intake in the profile: a load-independent cost figure."""
+    import pstats
+
+    return pstats.Stats(profile).total_calls / n  # type: ignore[attr-defined]
+
+
 def _postgis_db(pg_url: str | None, stack: Any) -> str:
     """A fresh PostGIS database: on ``pg_url``'s cluster, or on a throwaway one."""
     import psycopg
@@ -246,6 +253,8 @@ def _print_breakdown(profile: str, n: int) -> None:
     print("  where a profiled intake's time goes (ms per report, cumulative, profiled):")
     for label, ms in breakdown(profile, n):
         print(f"    {label:<46} {ms:7.2f}")
+    calls = calls_per_report(profile, n)
+    print(f"  Python function calls per report (incl. the test client): {calls:,.0f}")
 
 
 def main() -> int:

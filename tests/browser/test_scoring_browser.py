@@ -47,10 +47,10 @@ def server(tmp_path_factory):
     """The app on the simulated season, served by uvicorn in a thread; its base URL."""
     from civgrid.api.app import create_app
     from civgrid.api.settings import Settings
-    from support.season import simulated_season
+    from support.season import shared_season
 
-    root = tmp_path_factory.mktemp("scoring-browser")
-    url = simulated_season(root, days=75)
+    url = shared_season(tmp_path_factory, "scoring-browser")  # built once per run
+    root = tmp_path_factory.mktemp("scoring-browser-var")
     _accounts(url)
     app = create_app(Settings(database_url=url, var_dir=root / "var"))
     # scoring as of 5 January 2027: December has ended and may be published

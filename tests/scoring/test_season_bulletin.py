@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from support.season import simulated_season
+from support.season import shared_season
 
 pytestmark = pytest.mark.slow
 AS_OF = "2027-01-05"
@@ -20,7 +20,7 @@ REAL_NOW = datetime(2027, 1, 6, 2, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def season_url(tmp_path_factory):
-    return simulated_season(tmp_path_factory.mktemp("season"))
+    return shared_season(tmp_path_factory, "season")  # built once per run
 
 
 @pytest.fixture
