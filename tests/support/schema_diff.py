@@ -25,19 +25,20 @@ def schema_diffs(conn: Any, tables: Iterable[str]) -> list[Any]:
         for d in compare_metadata(ctx, Base.metadata)
         if any(f"'{t}'" in repr(d if isinstance(d, list) else [d]) for t in names)
     ]
-    return _without_partitioning(found, partitioned_tables(conn))
+    return without_partitioning(found, conn)
 
 
 def _fk_shape(fk: Any) -> tuple[str, tuple[str, ...], str, str | None]:
     return (fk.table.name, tuple(c.name for c in fk.columns), fk.referred_table.name, fk.ondelete)
 
 
-def _without_partitioning(diffs: list[Any], partitioned: set[str]) -> list[Any]:
+def without_partitioning(diffs: list[Any], conn: Any) -> list[Any]:
     """Drop the differences revision 0600 documents on PostgreSQL, and only those
     (:mod:`civgrid.grids.core.history_partitions`): a foreign key to ``issues.id``
     (``issue_events.id``) points at ``issue_keys.id`` (``issue_event_keys.id``) with the
     same columns and ``ON DELETE``; the parents' ids reference their key table; the
     unique idempotency key lives in ``issue_keys``."""
+    partitioned = partitioned_tables(conn)
     if not partitioned:
         return diffs
     keys = {h.keys_table: h for h in HISTORY if h.table in partitioned}
