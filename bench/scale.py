@@ -389,6 +389,9 @@ def generate(
         gen = store.active_generation(session).id
         table = routes(store, session, places, cats)
     step(f"route {len(places)} places × {len(cats)} categories")
+    partitioned = _partitions_for(store, years)
+    if partitioned:
+        step("monthly partitions of the window (revision 0600)")
     raw = store.engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -430,12 +433,25 @@ def generate(
             },
         )
         issues = cur.rowcount
+        if partitioned:  # the key-table triggers are off with the foreign keys (replica)
+            cur.execute(
+                "INSERT INTO issue_keys (id, idempotency_key) "
+                "SELECT id, idempotency_key FROM issues WHERE id > %(id0)s",
+                {"id0": id0},
+            )
         step("insert issues")
         cur.execute(PARTIES_SQL)
         parties = cur.rowcount
         step("insert issue_parties")
+        cur.execute("SELECT coalesce(max(id), 0) FROM issue_events")
+        ev0 = cur.fetchone()[0]
         cur.execute(EVENTS_SQL, {"id0": id0})
         events = cur.rowcount
+        if partitioned:
+            cur.execute(
+                "INSERT INTO issue_event_keys (id) SELECT id FROM issue_events WHERE id > %s",
+                (ev0,),
+            )
         step("insert issue_events")
         cur.execute("SELECT setval(pg_get_serial_sequence('issues', 'id'), max(id)) FROM issues")
         for tmp in ("scale_issues", "scale_rows", "scale_points", "scale_routes"):
@@ -450,6 +466,30 @@ def generate(
         c.exec_driver_sql("VACUUM ANALYZE")
     step("VACUUM ANALYZE")
     return {"steps": steps, "issues": issues, "parties": parties, "events": events}
+
+
+def _partitions_for(store: Any, years: float) -> bool:
+    """On a partitioned history (revision 0600), create the monthly partitions of the
+    generated window first (as ``civgrid db partitions`` would after a back-fill), so
+    that no row lands in a default partition; whether the history is partitioned."""
+    import math
+
+    from civgrid.grids.core.calendar import local_today, local_zone
+    from civgrid.grids.core.history_partitions import (
+        add_months,
+        apply_plan,
+        partitioned_tables,
+        plan_partitions,
+    )
+
+    months = math.ceil(years * 12) + 1
+    with store.engine.begin() as conn:
+        if not partitioned_tables(conn):
+            return False
+        first = add_months(local_today(), -months)
+        report = plan_partitions(conn, ahead=months + 3, today=first, zone=local_zone())
+        apply_plan(conn, report, local_zone())
+    return True
 
 
 # ----------------------------------------------------------------------------- measurements
@@ -705,7 +745,9 @@ def _db_size(store: Any) -> str:
 
     with store.engine.connect() as c:
         total = c.scalar(text("SELECT pg_database_size(current_database())"))
-        issues = c.scalar(text("SELECT pg_total_relation_size('issues')"))
+        issues = c.scalar(  # the partitions too (revision 0600)
+            text("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('issues')")
+        )
     return f"{total / 2**20:,.0f} MiB (issues with indexes {issues / 2**20:,.0f} MiB)"
 
 

@@ -85,6 +85,7 @@ def _register_subcommands() -> None:
     from civgrid.api.cli import issues as cli_issues
     from civgrid.api.cli import maps as cli_maps
     from civgrid.api.cli import notify as cli_notify
+    from civgrid.api.cli import partitions as cli_partitions
     from civgrid.api.cli import patrol as cli_patrol
     from civgrid.api.cli import points as cli_points
     from civgrid.api.cli import scoring as cli_scoring
@@ -94,6 +95,7 @@ def _register_subcommands() -> None:
     app.command("simulate")(cli_issues.simulate_command)
     app.add_typer(cli_issues.issues_app, name="issues")
     app.command("map")(cli_maps.map_command)
+    cli_grids.db_app.command("partitions")(cli_partitions.partitions_command)
     app.add_typer(cli_grids.db_app, name="db")
     app.add_typer(cli_grids.import_app, name="import")
     app.add_typer(cli_grids.export_app, name="export")

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select, text
 from civgrid.grids.boundaries.models import Area, AreaType, Generation, KeySite, RoadSection
 from civgrid.grids.core import migrate
 from civgrid.grids.core.db import Base, backend_name, make_engine, postgis_version
+from support.schema_diff import without_partitioning
 
 
 def test_sqlite_engine_creates_directory_and_sets_pragmas(tmp_path):
@@ -50,7 +51,8 @@ def test_migrations_reach_head_and_match_the_models(empty_store):
                 "include_object": migrate.include_object_for(c.dialect.name),
             },
         )
-        assert compare_metadata(ctx, Base.metadata) == []
+        # on PostGIS, less what revision 0600 documents (partitioned history)
+        assert without_partitioning(compare_metadata(ctx, Base.metadata), c) == []
 
 
 def test_upgrade_is_idempotent(empty_store):
