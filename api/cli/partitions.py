@@ -43,7 +43,8 @@ def partitions_command(
                 fail(
                     InvalidInputError(
                         f"{store.backend}: the issue history is one table here "
-                        "(partitions exist on PostgreSQL at revision 0600 and later)",
+                        "(PostgreSQL partitions it at revision 0600 when upgraded with "
+                        "CIVGRID_PARTITION_HISTORY=1)",
                         field="database_url",
                     )
                 )

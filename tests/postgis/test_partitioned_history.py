@@ -164,7 +164,7 @@ def app_client(store, tmp_path, clock: Clock):
         yield client
 
 
-def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path) -> None:
+def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeypatch) -> None:
     from civgrid.api.cli import app as cli
     from civgrid.grids.demo.season import simulate
     from civgrid.grids.issues.config import IssueConfig
@@ -182,6 +182,13 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path) -> None
     assert behaviour["parties before"] > 0 and behaviour["issue_parties"] == 0
     assert behaviour["duplicate_of_id"] is None
 
+    migrate(store, "0590")
+    migrate(store, "0600")  # not opted in: one table each, nothing changed
+    with store.engine.connect() as c:
+        assert not c.exec_driver_sql("SELECT 1 FROM pg_partitioned_table").all()
+    assert snapshot(store) == before
+    migrate(store, "0590", down=True)
+    monkeypatch.setenv("CIVGRID_PARTITION_HISTORY", "1")
     migrate(store, "0600")
     assert snapshot(store) == before
     with store.engine.connect() as c:

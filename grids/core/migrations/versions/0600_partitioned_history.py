@@ -9,10 +9,11 @@ partitioned one created like it, one partition per month that holds rows (plus t
 month and three ahead, and a default partition), the rows copied with
 ``INSERT … SELECT``, then the indexes, foreign keys and triggers made on the parent.
 The id sequences are kept (re-owned by the new tables). The downgrade converts back
-to one table each. SQLite: nothing (one table each, as the models say).
+to one table each. SQLite: nothing (one table each, as the models say). PostgreSQL
+converts only when asked (:data:`OPT_IN`).
 
 Revision ID: 0600
-Revises: 0580
+Revises: 0590
 Create Date: 2026-12-07
 """
 
@@ -30,10 +31,11 @@ from civgrid.grids.core.history_partitions import (
     add_months,
     month_bounds,
     partition_name,
+    partitioned_tables,
 )
 
 revision = "0600"
-down_revision = "0580"
+down_revision = "0590"
 branch_labels = None
 depends_on = None
 
@@ -253,9 +255,27 @@ def _to_plain(h: History) -> None:
     op.execute(f"ANALYZE {t}")
 
 
+#: Opt in to the conversion (environment of ``civgrid db upgrade``, or ``alembic -x
+#: partition_history=1``). A local choice: off by default, since at a county's size
+#: (10⁶ issues) the open queue, which cannot skip any month, is planned over every
+#: partition and answers about twice as slowly (docs/scaling.md); a prefecture opts in.
+OPT_IN = "CIVGRID_PARTITION_HISTORY"
+
+
+def wanted() -> bool:
+    """Whether this upgrade partitions the history (see :data:`OPT_IN`)."""
+    import os
+
+    from alembic import context
+
+    given = context.get_x_argument(as_dictionary=True).get("partition_history")
+    value = given if given is not None else os.environ.get(OPT_IN, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return  # SQLite: one table each
+    if op.get_bind().dialect.name != "postgresql" or not wanted():
+        return  # SQLite, or not opted in: one table each
     for h in HISTORY:
         _to_partitioned(h)
 
@@ -263,5 +283,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    done = partitioned_tables(op.get_bind())
     for h in reversed(HISTORY):
-        _to_plain(h)
+        if h.table in done:
+            _to_plain(h)
