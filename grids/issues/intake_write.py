@@ -70,11 +70,19 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[A
     if not rows:
         return []
     table = model.__table__
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = session.execute(stmt, rows).scalars().all() if len(rows) > 1 else None
-    if ids is None:
-        ids = [session.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()]
+    names = _column_names(model)  # Core takes column names; an unknown key is dropped
+    params = [{names[k]: v for k, v in r.items()} for r in rows]
+    if len(params) > 1:
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = session.execute(stmt, params).scalars().all()
+    else:
+        ids = [session.execute(insert(table).returning(table.c.id), params[0]).scalar_one()]
     return [_adopt(session, model, {**r, "id": i}) for r, i in zip(rows, ids, strict=True)]
+
+
+def _column_names(model: type) -> dict[str, str]:
+    """Attribute key → column name (``Issue.own_routing`` is the column ``routing``)."""
+    return {a.key: a.columns[0].name for a in inspect(model).column_attrs}
 
 
 def insert_new_issue(session: Session, draft: Issue) -> Issue:

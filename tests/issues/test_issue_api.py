@@ -60,6 +60,24 @@ def test_report_is_routed_and_explained(client, store):
     assert [e.action for e in d.history] == ["report"]
 
 
+def test_the_intake_answer_is_what_was_stored(client, store):
+    """Intake answers from the rows it wrote (no query): a later read of the stored
+    issue, in another request, says exactly the same (routing, parties, places, event)."""
+    lon, lat = point_in(store, COMPOUND)
+    answer = post_issue(client, lon, lat, "graffiti", description="墙面涂鸦").json()
+    again = client.get(f"/api/v1/issues/{answer['id']}").json()
+    assert answer.pop("receipt") and again.pop("receipt") is None  # the reporter's only
+    assert again == answer
+    assert again["routing"]["township"]["code"] and again["owner_unit"]["key"]
+    with store.session() as s:
+        from civgrid.grids.issues.models import Issue
+
+        stored = s.get(Issue, answer["id"])
+        assert stored.own_routing == answer["routing"]
+        assert {(p.role, p.unit_id, p.leader_id) for p in stored.parties}
+        assert len(stored.places) >= 3 and len(stored.events) == 1
+
+
 def test_gcj02_lands_where_wgs84_lands(client, store):
     lon, lat = point_in(store, COMPOUND)
     glon, glat = from_wgs84(lon, lat, "gcj02")

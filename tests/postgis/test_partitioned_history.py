@@ -169,7 +169,7 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
     from civgrid.grids.demo.season import simulate
     from civgrid.grids.issues.config import IssueConfig
 
-    migrate(store, "0580", down=True)
+    migrate(store, "0590", down=True)
     report = simulate(
         store, days=62, end=SEASON_END, per_day=2.0, config=IssueConfig(photo_dir=tmp_path)
     )
@@ -182,7 +182,6 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
     assert behaviour["parties before"] > 0 and behaviour["issue_parties"] == 0
     assert behaviour["duplicate_of_id"] is None
 
-    migrate(store, "0590")
     migrate(store, "0600")  # not opted in: one table each, nothing changed
     with store.engine.connect() as c:
         assert not c.exec_driver_sql("SELECT 1 FROM pg_partitioned_table").all()
@@ -239,7 +238,7 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
     assert keys == mid["issues"][0]
 
     # back to one table each: the same rows as after the upgrade
-    migrate(store, "0580", down=True)
+    migrate(store, "0590", down=True)
     assert snapshot(store) == mid
     with store.engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM pg_partitioned_table").scalar() == 0
