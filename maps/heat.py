@@ -17,7 +17,7 @@ hexagons, the ranked hotspots and a bounded list of density points.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,11 +82,11 @@ class IssueArrays:
         if category is None:  # one category "-"
             cat_names, cat_idx = (["-"] if n else []), np.zeros(n, dtype=np.int64)
         else:
-            cat_names, cat_idx = _factorize(c if isinstance(c, str) else str(c) for c in category)
+            cat_names, cat_idx = _factorize(list(map(str, category)))
         if community is None:
             comm_list, comm_idx = [], np.full(n, -1, dtype=np.int64)
         else:
-            comm_list, comm_idx = _factorize(c or "" for c in community)
+            comm_list, comm_idx = _factorize([c or "" for c in community])
             if comm_list and comm_list[0] == "":  # no place: -1 (sorted, "" comes first)
                 comm_list.pop(0)
                 comm_idx = comm_idx - 1
@@ -103,19 +103,16 @@ class IssueArrays:
         )
 
 
-def _factorize(values: Iterable[str]) -> tuple[list[str], NDArray[np.int64]]:
+def _factorize(values: Sequence[str]) -> tuple[list[str], NDArray[np.int64]]:
     """The distinct values sorted, and each value's index in them (``np.unique`` with
-    ``return_inverse``, by a dict: a tenth of the time for 10⁵ short codes).
+    ``return_inverse``, by dicts at C speed rather than a sort of strings).
 
     >>> _factorize(["b", "a", "b", ""])
     (['', 'a', 'b'], array([2, 1, 2, 0]))
     """
-    first: dict[str, int] = {}
-    seen = np.fromiter((first.setdefault(v, len(first)) for v in values), dtype=np.int64)
-    names = sorted(first)
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[[first[v] for v in names]] = np.arange(len(names), dtype=np.int64)
-    return names, rank[seen]
+    names = sorted(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(names)}
+    return names, np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 @dataclass(frozen=True)
