@@ -24,14 +24,15 @@ from typing import Any
 
 import h3
 import numpy as np
+from h3.api import basic_int as h3_int
 from numpy.typing import NDArray
-from sqlalchemy import and_, func, select
+from sqlalchemy import LargeBinary, SmallInteger, and_, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.issues.models import Issue
 from civgrid.grids.issues.workflow import State, open_states
 from civgrid.maps import hexbins
-from civgrid.maps.display import check_display_crs, to_display_geoms, to_display_lonlat
+from civgrid.maps.display import check_display_crs, to_display_lonlat
 
 __all__ = [
     "HeatWindow",
@@ -78,29 +79,40 @@ class IssueArrays:
         def flags(v: Sequence[bool] | None) -> NDArray[np.bool_]:
             return np.zeros(n, dtype=bool) if v is None else np.asarray(v, dtype=bool)
 
-        cats = list(category) if category is not None else ["-"] * n
-        cat_names, cat_idx = np.unique(
-            np.asarray(cats, dtype=object).astype(str), return_inverse=True
-        )
-        comms = [c or "" for c in (community if community is not None else [""] * n)]
-        comm_names, comm_idx = np.unique(np.asarray(comms, dtype=str), return_inverse=True)
-        comm_list = [str(c) for c in comm_names]
-        comm_idx = comm_idx.astype(np.int64)
-        if "" in comm_list:
-            blank = comm_list.index("")
-            comm_idx = np.where(comm_idx == blank, -1, comm_idx - (comm_idx > blank))
-            comm_list.pop(blank)
+        if category is None:  # one category "-"
+            cat_names, cat_idx = (["-"] if n else []), np.zeros(n, dtype=np.int64)
+        else:
+            cat_names, cat_idx = _factorize(list(map(str, category)))
+        if community is None:
+            comm_list, comm_idx = [], np.full(n, -1, dtype=np.int64)
+        else:
+            comm_list, comm_idx = _factorize([c or "" for c in community])
+            if comm_list and comm_list[0] == "":  # no place: -1 (sorted, "" comes first)
+                comm_list.pop(0)
+                comm_idx = comm_idx - 1
         return cls(
             np.asarray(lon, dtype=float),
             np.asarray(lat, dtype=float),
             flags(open),
             flags(overdue),
             flags(recurrence),
-            cat_idx.astype(np.int64),
-            [str(c) for c in cat_names],
+            cat_idx,
+            cat_names,
             comm_idx,
             comm_list,
         )
+
+
+def _factorize(values: Sequence[str]) -> tuple[list[str], NDArray[np.int64]]:
+    """The distinct values sorted, and each value's index in them (``np.unique`` with
+    ``return_inverse``, by dicts at C speed rather than a sort of strings).
+
+    >>> _factorize(["b", "a", "b", ""])
+    (['', 'a', 'b'], array([2, 1, 2, 0]))
+    """
+    names = sorted(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(names)}
+    return names, np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 @dataclass(frozen=True)
@@ -139,16 +151,47 @@ def heat_window(
     return HeatWindow(start, end)
 
 
-def issue_arrays(session: Session, conditions: Sequence[Any] = ()) -> IssueArrays:
+def issue_arrays(
+    session: Session, conditions: Sequence[Any] = (), *, density_only: bool = False
+) -> IssueArrays:
     """The located issues matching SQL ``conditions`` as arrays (one query, no ORM objects).
 
     Parameters
     ----------
     session : Session
     conditions : sequence of SQL expressions on :class:`Issue`
-        e.g. from the issue query filters; merged duplicates are always left out.
+        e.g. the window on ``reported_at`` and the issue query filters; merged
+        duplicates are always left out.
+    density_only : bool
+        Only what :func:`density_points` uses (position and recurrence): categories
+        and places are not read (``categories == ["-"]``, no community).
+
+    Notes
+    -----
+    On PostgreSQL the answer is **one row**: each column packed by the database into
+    one value (``string_agg`` of ``float8send``/``int2send``, codes joined by U+001F),
+    read by numpy without a Python object per issue. Read row by row, a county's year
+    (2·10⁵ issues, ``bench/scale.py``) cost as much again in the driver and the
+    interpreter as in the database. SQLite reads plain rows.
     """
     is_open = Issue.state.in_(open_states())
+    where = [
+        Issue.lon.is_not(None),
+        Issue.lat.is_not(None),
+        Issue.state != State.merged,
+        *conditions,
+    ]
+    # the place a hotspot is named after: the community, else the township
+    place = func.coalesce(Issue.community_code, Issue.township_code)
+    if session.get_bind().dialect.name == "postgresql":
+        return _packed_arrays(session, where, is_open, place, density_only)
+    return _row_arrays(session, where, is_open, place, density_only)
+
+
+def _row_arrays(
+    session: Session, where: list[Any], is_open: Any, place: Any, density_only: bool
+) -> IssueArrays:
+    """:func:`issue_arrays` row by row (SQLite)."""
     q = select(
         Issue.lon,
         Issue.lat,
@@ -156,17 +199,14 @@ def issue_arrays(session: Session, conditions: Sequence[Any] = ()) -> IssueArray
         and_(is_open, Issue.overdue),
         Issue.recurrence_of_id.is_not(None),
         Issue.category_code,
-        # the place a hotspot is named after: the community, else the township
-        func.coalesce(Issue.community_code, Issue.township_code),
-    ).where(
-        Issue.lon.is_not(None), Issue.lat.is_not(None), Issue.state != State.merged, *conditions
-    )
-    # plain rows through the connection: no ORM loading, the flags computed in SQL (a
-    # year of a county is 2·10⁵ issues, bench/scale.py)
+        place,
+    ).where(*where)
     rows = session.connection().execute(q).all()
     if not rows:
         return IssueArrays.from_columns([], [])
     lon, lat, is_open_, overdue, rec, cat, comm = zip(*rows, strict=True)
+    if density_only:
+        return IssueArrays.from_columns(lon, lat, recurrence=rec)
     return IssueArrays.from_columns(
         lon,
         lat,
@@ -175,6 +215,57 @@ def issue_arrays(session: Session, conditions: Sequence[Any] = ()) -> IssueArray
         recurrence=rec,
         category=cat,
         community=comm,
+    )
+
+
+#: Separator of the codes packed by :func:`_packed_arrays` (ASCII unit separator).
+_SEP = "\x1f"
+#: One issue in the packed column: lon, lat (float8), flags (int2), big-endian (``*send``).
+_PACKED = np.dtype([("lon", ">f8"), ("lat", ">f8"), ("flags", ">i2")])
+
+
+def _packed_arrays(
+    session: Session, where: list[Any], is_open: Any, place: Any, density_only: bool
+) -> IssueArrays:
+    """:func:`issue_arrays` on PostgreSQL: one row, one packed value per kind of column.
+
+    Positions and flags are one ``bytea`` of 18 bytes an issue (``float8send(lon) ||
+    float8send(lat) || int2send(flags)``, flags = open 1, overdue 2, recurrence 4);
+    codes are one text each. The aggregates of one query read the rows in one order.
+    """
+    flags = case((is_open, case((Issue.overdue, 3), else_=1)), else_=0) + case(
+        (Issue.recurrence_of_id.is_not(None), 4), else_=0
+    )
+    row_bytes = (
+        func.float8send(Issue.lon)
+        .op("||")(func.float8send(Issue.lat))
+        .op("||")(func.int2send(cast(flags, SmallInteger)))
+    )
+    cols = [
+        func.count(),
+        func.string_agg(row_bytes, literal_column("''::bytea"), type_=LargeBinary),
+    ]
+    if not density_only:
+        cols += [
+            func.string_agg(Issue.category_code, _SEP),
+            func.string_agg(func.coalesce(place, ""), _SEP),
+        ]
+    row = session.connection().execute(select(*cols).where(*where)).one()
+    if int(row[0]) == 0:
+        return IssueArrays.from_columns([], [])
+    packed = np.frombuffer(row[1], dtype=_PACKED)
+    f = packed["flags"]
+    lon, lat = packed["lon"].astype(np.float64), packed["lat"].astype(np.float64)
+    if density_only:
+        return IssueArrays.from_columns(lon, lat, recurrence=(f & 4) > 0)
+    return IssueArrays.from_columns(
+        lon,
+        lat,
+        open=(f & 1) > 0,
+        overdue=(f & 2) > 0,
+        recurrence=(f & 4) > 0,
+        category=row[2].split(_SEP),
+        community=row[3].split(_SEP),
     )
 
 
@@ -262,15 +353,10 @@ def hexbin_geojson(
     top_comm = _mode_per_cell(idx, data.community, n, len(data.communities))
     keep = np.flatnonzero(count >= min_count)
     order = keep[np.lexsort((-count[keep], -score[keep]))]  # score, then count, descending
-    import shapely
-
-    rings = hexbins.cell_polygons(cells[order])
-    polys = to_display_geoms(
-        np.array([shapely.Polygon(r) for r in rings], dtype=object), display_crs
-    )
+    rings = _display_rings(cells[order], display_crs)
     features = []
     hotspots = []
-    for rank, (i, poly) in enumerate(zip(order.tolist(), polys, strict=True), start=1):
+    for rank, (i, ring) in enumerate(zip(order.tolist(), rings, strict=True), start=1):
         cat = data.categories[top_cat[i]] if top_cat[i] >= 0 else None
         comm = data.communities[top_comm[i]] if top_comm[i] >= 0 else None
         props = {
@@ -286,7 +372,7 @@ def hexbin_geojson(
             "community": comm,
             "community_name": community_names.get(comm, comm) if comm else None,
         }
-        coords = [[round(x, 6), round(y, 6)] for x, y in np.asarray(poly.exterior.coords).tolist()]
+        coords = [[round(x, 6), round(y, 6)] for x, y in ring]
         features.append(
             {
                 "type": "Feature",
@@ -305,6 +391,23 @@ def hexbin_geojson(
         "hotspots": hotspots,
         "features": features,
     }
+
+
+def _display_rings(cells: NDArray[np.uint64], crs: str) -> list[list[list[float]]]:
+    """Closed boundary rings of ``cells`` in the display CRS, every vertex converted in
+    one vectorised call (the vertices ``to_display_geoms`` gives, without a shapely
+    object per cell)."""
+    rings = hexbins.cell_polygons(cells)
+    if not rings:
+        return []
+    flat = np.array([v for r in rings for v in r], dtype=np.float64)
+    x, y = to_display_lonlat(flat[:, 0], flat[:, 1], crs)
+    xy = np.column_stack([x, y]).tolist()
+    out, at = [], 0
+    for r in rings:
+        out.append(xy[at : at + len(r)])
+        at += len(r)
+    return out
 
 
 def density_points(
@@ -332,13 +435,9 @@ def density_points(
     if len(data) == 0:
         return {"res": int(res), "max": 0.0, "points": []}
     weight = 1.0 + (w_recurrence - 1.0) * data.recurrence.astype(float)
-    r = int(res)
-    while True:
-        agg = hexbins.aggregate(data.lon, data.lat, r, {"w": weight})
-        if len(agg) <= max_points or r <= 0:
-            break
-        r -= 1
-    centers = np.array([h3.cell_to_latlng(c) for c in agg.cell_strings()])
+    agg = hexbins.aggregate(data.lon, data.lat, int(res), {"w": weight}, max_cells=max_points)
+    r = agg.res
+    centers = np.array([h3_int.cell_to_latlng(c) for c in agg.cells.tolist()])
     x, y = to_display_lonlat(centers[:, 1], centers[:, 0], display_crs)
     w = agg.sums["w"]
     pts = [

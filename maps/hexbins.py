@@ -208,12 +208,20 @@ def _check_res(res: int) -> int:
     return res
 
 
+_Prepared = tuple[NDArray, NDArray, NDArray, NDArray[np.int64]]
+
+
+def _prepare(lon: NDArray, lat: NDArray) -> _Prepared:
+    """Unit vectors and closest face of the points: what every resolution shares."""
+    x, y, z = _xyz(lat, lon)
+    return x, y, z, _closest_face(x, y, z)
+
+
 def _lattice_points(
-    lon: NDArray, lat: NDArray, res: int
+    lon: NDArray, lat: NDArray, res: int, prep: _Prepared | None = None
 ) -> list[tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]]:
     """Per face present: (face, point indices or all, lattice a, lattice b)."""
-    x, y, z = _xyz(lat, lon)
-    face_idx = _closest_face(x, y, z)
+    x, y, z, face_idx = prep if prep is not None else _prepare(lon, lat)
     _, faces = _faces()
     if face_idx[0] == face_idx[-1] and (face_idx == face_idx[0]).all():  # a county: one face
         a, b = _lattice(faces[int(face_idx[0])], x, y, z, res)
@@ -263,17 +271,24 @@ def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDA
 
 
 def _cells_of_groups(
-    lon: NDArray, lat: NDArray, res: int
+    lon: NDArray,
+    lat: NDArray,
+    res: int,
+    prep: _Prepared | None = None,
+    grouped: list[tuple[NDArray[np.int64], NDArray, NDArray]] | None = None,
 ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
-    """Distinct cells (uint64, sorted) and, per point, the index of its cell in that array."""
+    """Distinct cells (uint64, sorted) and, per point, the index of its cell in that array.
+
+    ``grouped``: the (point indices, representatives, group of each point) per face at
+    ``res``, when :func:`_face_groups` computed them already.
+    """
     n = lon.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     group_cells: list[NDArray[np.uint64]] = []
     point_group = np.empty(n, dtype=np.int64)
     offset = 0
-    for _face, sel, a, b in _lattice_points(lon, lat, res):
-        reps, group = _groups(a, b)
+    for sel, reps, group in grouped if grouped is not None else _face_groups(lon, lat, res, prep):
         pts = sel[reps]
         lat_l = lat[pts].tolist()
         lon_l = lon[pts].tolist()
@@ -291,6 +306,13 @@ def _cells_of_groups(
     return uniq_cells, remap.ravel()[point_group]
 
 
+def _face_groups(
+    lon: NDArray, lat: NDArray, res: int, prep: _Prepared | None = None
+) -> list[tuple[NDArray[np.int64], NDArray, NDArray]]:
+    """Per face present: (point indices, representative of each group, group of each point)."""
+    return [(sel, *_groups(a, b)) for _f, sel, a, b in _lattice_points(lon, lat, res, prep)]
+
+
 def cell_index(
     lon: ArrayLike, lat: ArrayLike, res: int
 ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
@@ -306,6 +328,28 @@ def cell_index(
     res = _check_res(res)
     x, y = _as_arrays(lon, lat)
     return _cells_of_groups(x, y, res)
+
+
+def _edge_distance(prep: _Prepared) -> float:
+    """Smallest angle (radians) from a point to an edge of its face, for points on one
+    face (``-1`` when they lie on several).
+
+    The region of a face is its spherical triangle, bounded by the bisectors of its
+    centre and its three edge neighbours' (41.8° away); ``p·(c − n)`` is ``|c − n|``
+    times the sine of ``p``'s angle to that bisector.
+    """
+    x, y, z, face_idx = prep
+    f = int(face_idx[0])
+    if not (face_idx == f).all():
+        return -1.0
+    centers, _ = _faces()
+    c = centers[f]
+    near = np.argsort(-(centers @ c))[1:4]
+    worst = math.inf
+    for g in near.tolist():
+        d = c - centers[g]
+        worst = min(worst, float(_dot(x, y, z, d).min()) / float(np.linalg.norm(d)))
+    return math.asin(max(-1.0, min(1.0, worst)))
 
 
 def lonlat_to_cells(lon: ArrayLike, lat: ArrayLike, res: int) -> NDArray[np.uint64]:
@@ -367,6 +411,8 @@ def aggregate(
     lat: ArrayLike,
     res: int,
     weights: dict[str, ArrayLike] | None = None,
+    *,
+    max_cells: int | None = None,
 ) -> HexAggregate:
     """Count points (and sum weight columns) per H3 cell, vectorized.
 
@@ -378,6 +424,14 @@ def aggregate(
         H3 resolution 0–15.
     weights : dict of str → array_like, optional
         Columns to sum per cell (e.g. ``{"open": is_open, "recurrences": n}``).
+    max_cells : int, optional
+        Lower the resolution from ``res`` until the points fill at most this many
+        cells (down to 0); the result's ``res`` says which. The cells of a resolution
+        are counted without an h3 call when the points lie on one icosahedron face,
+        each more than two lattice spacings from its edges (a county, unless an edge
+        crosses it): their cells lie wholly on that face, one per lattice point. Near an
+        edge a cell may have a lattice point on two faces, and near a vertex a
+        pentagon folds two into one, so there the cells themselves are counted.
 
     Returns
     -------
@@ -388,10 +442,28 @@ def aggregate(
     >>> agg = aggregate([112.95, 112.95, 113.2], [33.05, 33.05, 33.2], 9, {"w": [1, 2, 5]})
     >>> sorted(agg.count.tolist()), sorted(agg.sums["w"].tolist())
     ([1, 2], [3.0, 5.0])
+    >>> aggregate([112.95, 112.96, 113.2], [33.05, 33.06, 33.2], 9, max_cells=2).res
+    6
     """
     res = _check_res(res)
     x, y = _as_arrays(lon, lat)
-    cells, idx = _cells_of_groups(x, y, res)
+    prep = _prepare(x, y) if x.size else None
+    grouped = None
+    if max_cells is not None and x.size:
+        margin = _edge_distance(prep)
+        while True:
+            grouped = _face_groups(x, y, res, prep)
+            if res == 0:
+                break
+            # a point farther than 2 lattice spacings from its face's edges lies in a
+            # cell wholly on that face: one cell per lattice point
+            if margin > 2 * RES0_U_GNOMONIC / _SQRT7**res:
+                if grouped[0][1].shape[0] <= max_cells:
+                    break
+            elif _cells_of_groups(x, y, res, prep, grouped)[0].shape[0] <= max_cells:
+                break
+            res -= 1
+    cells, idx = _cells_of_groups(x, y, res, prep, grouped)
     n = cells.shape[0]
     count = np.bincount(idx, minlength=n).astype(np.int64)
     sums: dict[str, NDArray[np.float64]] = {}

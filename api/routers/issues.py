@@ -457,6 +457,9 @@ async def issue_query(
 
 
 QueryDep = Annotated[svc.IssueQuery, Depends(issue_query)]
+#: The list counts at most this many issues past its offset (``total_capped`` beyond): a
+#: unit's queue of 8·10³ open issues costs a probe each to count (a local choice).
+LIST_COUNT_CAP = 1000
 
 
 @router.get(
@@ -484,6 +487,7 @@ def list_issues(
     only those in the caller's scope.
     """
     q.scope = scope
+    q.count_cap = LIST_COUNT_CAP
     page = svc.list_issues(session, q)
     nxt = page.offset + len(page.items)
     return IssuePage(
@@ -492,6 +496,7 @@ def list_issues(
         limit=page.limit,
         offset=page.offset,
         next_offset=nxt if nxt < page.total else None,
+        total_capped=page.total_capped,
     )
 
 

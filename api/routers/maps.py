@@ -548,10 +548,11 @@ def _heat_inputs(
     from_: date | None,
     to: date | None,
     scope: Scope | None = None,
-) -> tuple[Any, Any]:
+) -> tuple[Any, list[Any]]:
+    """The heat window and the SQL conditions of its issues (window, filters, scope)."""
     from civgrid.grids.issues.models import Issue
     from civgrid.grids.issues.service import IssueQuery
-    from civgrid.maps.heat import heat_window, issue_arrays
+    from civgrid.maps.heat import heat_window
 
     window = heat_window(
         session,
@@ -560,9 +561,10 @@ def _heat_inputs(
         end=_day_start(to + timedelta(days=1)) if to else None,
     )
     q = IssueQuery(category=category or None, sources=_csv(source), area=area or None, scope=scope)
-    conds = _issue_conditions(session, q)
-    conds += [Issue.reported_at >= window.start, Issue.reported_at < window.end]
-    return window, issue_arrays(session, conds)
+    # the window first: a table partitioned by reported_at is pruned to it
+    conds = [Issue.reported_at >= window.start, Issue.reported_at < window.end]
+    conds += _issue_conditions(session, q)
+    return window, conds
 
 
 HeatCategory = Annotated[str | None, Query(description="Category code (with sub-categories).")]
@@ -616,13 +618,13 @@ def hexbins(
     ``zoom``); score = ``w_open``·open + ``w_recurrence``·recurrences; ``hotspots`` ranks
     the top cells with their main category and community.
     """
-    from civgrid.maps.heat import hexbin_geojson
+    from civgrid.maps.heat import hexbin_geojson, issue_arrays
     from civgrid.maps.hexbins import resolution_for_zoom
 
     crs = _display_crs(display_crs, settings)
     if res is None:
         res = resolution_for_zoom(zoom if zoom is not None else 14)
-    window, data = _heat_inputs(
+    window, conds = _heat_inputs(
         session,
         category=category,
         source=source,
@@ -632,6 +634,7 @@ def hexbins(
         to=to,
         scope=scope,
     )
+    data = issue_arrays(session, conds)
     cat_names = dict(session.execute(select(Category.code, Category.name)).all())
     comm_names = dict(session.execute(select(Area.code, Area.name)).all())
     fc = hexbin_geojson(
@@ -676,13 +679,13 @@ def heat_points(
     display_crs: DisplayCrsQuery = None,
 ) -> HeatPointsOut:
     """``[[lat, lon, weight], …]`` (Leaflet.heat order), one point per occupied fine H3 cell."""
-    from civgrid.maps.heat import density_points
+    from civgrid.maps.heat import density_points, issue_arrays
     from civgrid.maps.hexbins import resolution_for_zoom
 
     crs = _display_crs(display_crs, settings)
     if res is None:
         res = min(resolution_for_zoom(zoom if zoom is not None else 14) + 2, 13)
-    _window, data = _heat_inputs(
+    _window, conds = _heat_inputs(
         session,
         category=category,
         source=source,
@@ -692,4 +695,5 @@ def heat_points(
         to=to,
         scope=scope,
     )
+    data = issue_arrays(session, conds, density_only=True)
     return density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)

@@ -339,10 +339,14 @@ class IssuePage(BaseModel):
     """One page of issues."""
 
     items: list[IssueOut]
-    total: int
+    total: int = Field(
+        description="Issues matching; a lower bound when ``total_capped`` (counted up to "
+        "``offset`` + 1,000)."
+    )
     limit: int
     offset: int
     next_offset: int | None
+    total_capped: bool = Field(False, description="More issues match than ``total``.")
 
 
 class Feature(BaseModel):

@@ -85,3 +85,28 @@ def test_resolution_for_zoom_and_polygons():
     (ring,) = hexbins.cell_polygons([cell])
     assert ring[0] == ring[-1] and len(ring) == 7
     assert all(112.9 < x < 113.0 and 33.0 < y < 33.1 for x, y in ring)  # lon, lat order
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "spread", "one_face"),
+    [
+        (112.95, 33.05, 0.08, True),  # a county: cells counted from lattice points
+        (122.3, 39.1, 0.6, False),  # around an icosahedron vertex (a pentagon): cells counted
+    ],
+)
+def test_aggregate_lowers_the_resolution_as_the_plain_loop_does(lon, lat, spread, one_face):
+    rng = np.random.default_rng(3)
+    x = rng.normal(lon, spread, 40_000)
+    y = rng.normal(lat, spread, 40_000)
+    assert (hexbins._edge_distance(hexbins._prepare(x, y)) > 0) is one_face
+    w = rng.integers(1, 3, x.shape[0]).astype(float)
+    for res, cap in ((11, 3_000), (9, 500), (6, 40_000), (3, 1)):
+        r = res
+        while True:  # what density_points did before: bin, and lower until it fits
+            plain = hexbins.aggregate(x, y, r, {"w": w})
+            if len(plain) <= cap or r == 0:
+                break
+            r -= 1
+        fast = hexbins.aggregate(x, y, res, {"w": w}, max_cells=cap)
+        assert fast.res == r and fast.cells.tolist() == plain.cells.tolist()
+        assert fast.sums["w"].tolist() == plain.sums["w"].tolist()
