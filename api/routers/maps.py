@@ -72,6 +72,12 @@ class GeoJSONResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
+class OrjsonResponse(GeoJSONResponse):
+    """Plain JSON rendered by orjson (a heat layer: tens of thousands of numbers)."""
+
+    media_type = "application/json"
+
+
 #: Every map page and layer needs ``map.read``; issues are filtered by the caller's scope.
 MapScope = Annotated[Scope, require(Perm.map_read)]
 
@@ -661,9 +667,11 @@ def hexbins(
     tags=["maps"],
     summary="Density points for the heat layer",
     responses=ERRORS_READ,
+    response_model=HeatPointsOut,
     response_model_exclude_unset=True,
 )
 def heat_points(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     scope: MapScope,
@@ -677,7 +685,7 @@ def heat_points(
     to: HeatTo = None,
     w_recurrence: Annotated[float, Query(ge=0, le=100)] = 2.0,
     display_crs: DisplayCrsQuery = None,
-) -> HeatPointsOut:
+) -> Response:
     """``[[lat, lon, weight], …]`` (Leaflet.heat order), one point per occupied fine H3 cell."""
     from civgrid.maps.heat import density_points, issue_arrays
     from civgrid.maps.hexbins import resolution_for_zoom
@@ -695,5 +703,12 @@ def heat_points(
         to=to,
         scope=scope,
     )
-    data = issue_arrays(session, conds, density_only=True)
-    return density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)
+
+    def build() -> Response:
+        data = issue_arrays(session, conds, density_only=True)
+        out = density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)
+        body = HeatPointsOut.model_validate(out).model_dump(mode="json", exclude_unset=True)
+        return OrjsonResponse(body)
+
+    # a heat layer is re-read on every pan and reload: reused as the issue layer is
+    return cached_response(request, scope, build)

@@ -79,3 +79,21 @@ def test_zero_seconds_turns_it_off(make_client):
     client.get(LAYER)
     client.get(LAYER)
     assert client.app.state.map_cache.hits == 0
+
+
+def test_heat_points_are_reused_and_refreshed_by_a_write(make_client):
+    client = make_client()
+    cache = client.app.state.map_cache
+    url = "/api/v1/heat/points?zoom=13&days=3650"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["etag"]
+    body = first.json()
+    assert set(body) >= {"res", "max", "points"} and body["points"]
+    hits = cache.hits
+    assert client.get(url).content == first.content and cache.hits == hits + 1
+    lon, lat = client.get(LAYER).json()["features"][0]["geometry"]["coordinates"]
+    new = {"category": "graffiti", "source": "grid_worker", "lon": lon + 0.003, "lat": lat}
+    assert client.post("/api/v1/issues", json=new).status_code == 201
+    after = client.get(url).json()
+    weight = sum(p[2] for p in after["points"])
+    assert weight > sum(p[2] for p in body["points"])  # the new report is counted
