@@ -156,3 +156,21 @@ def demo_postgis_template(pg_url):
     from support.demo_stores import postgis_template
 
     return postgis_template(pg_url)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first: ``slow`` ones, then the browser files, then the rest.
+
+    ``make test`` hands whole files to its workers in collection order
+    (``--dist loadfile``); a long file handed out last keeps one worker busy after the
+    other has finished. The sort is stable: within each group the order is the usual.
+    (The season the bulletin tests share is built by the first to ask: the scoring
+    file, slow, comes before the browser file that also reads it.)
+    """
+
+    def rank(item) -> int:
+        if item.get_closest_marker("slow") is not None and "/browser/" not in str(item.path):
+            return 0
+        return 1 if "/browser/" in str(item.path) else 2
+
+    items.sort(key=rank)

@@ -26,8 +26,8 @@ __all__ = ["answer_hash", "canonical_json", "shared_routing_ids"]
 def canonical_json(answer: dict[str, Any]) -> str:
     """The answer as canonical JSON text (sorted keys, compact, UTF-8 kept).
 
-    >>> canonical_json({"b": 1, "a": {"z": None, "y": "单元网格"}})
-    '{"a":{"y":"单元网格","z":null},"b":1}'
+    >>> canonical_json({"b": 1, "a": {"z": None, "y": "城管局"}})
+    '{"a":{"y":"城管局","z":null},"b":1}'
     """
     return json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

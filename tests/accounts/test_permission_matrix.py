@@ -39,6 +39,8 @@ from support.authworld import (
 )
 from support.demo_stores import BACKENDS, demo_store_copy
 
+pytestmark = pytest.mark.slow  # long: scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def store(request, tmp_path_factory):

@@ -34,6 +34,8 @@ from civgrid.grids.issues.models import Issue
 from support.demo_stores import BACKENDS
 from support.issue_helpers import COMPOUND, point_in
 
+pytestmark = pytest.mark.slow  # long: scheduled first (tests/conftest.py)
+
 CIVGRID = Path(sys.executable).with_name("civgrid")
 
 

@@ -27,7 +27,7 @@ from civgrid.grids.core.migrate import alembic_config
 from support.demo_stores import demo_store_copy
 from support.issue_helpers import COMPOUND, Clock, offset, point_in
 
-pytestmark = pytest.mark.postgis
+pytestmark = [pytest.mark.postgis, pytest.mark.slow]
 
 #: The issues, their events and every table that references either.
 TABLES = (

@@ -21,6 +21,8 @@ from civgrid.grids.core.audit import AuditRecord
 from civgrid.grids.core.outbox import DomainEvent
 from civgrid.grids.issues.workflow import State
 
+pytestmark = pytest.mark.slow  # long: scheduled first (tests/conftest.py)
+
 RAOLIANG = "411327102000"  # 饶良镇: a rural township without community grids
 JAN5 = datetime(2027, 1, 5, 2, 0, tzinfo=UTC)
 
