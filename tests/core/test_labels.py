@@ -43,8 +43,18 @@ def _state_labels() -> set[str]:
     return {r.label for r in workflow.STATE_TABLE.values()}
 
 
+#: Pattern → text every match contains (lower case): a file without it is not searched.
+_NEEDLES: dict[re.Pattern[str], str] = {}
+
+
+def _with_needle(pat: re.Pattern[str], needle: str) -> re.Pattern[str]:
+    _NEEDLES[pat] = needle.lower()
+    return pat
+
+
 def _color_pattern(code: str, color: str) -> tuple[str, re.Pattern[str]]:
-    return (f"{code}={color}", re.compile(rf"\b{code}\b['\"]?\s*:\s*['\"]{color}['\"]", re.I))
+    pat = re.compile(rf"\b{code}\b['\"]?\s*:\s*['\"]{color}['\"]", re.I)
+    return (f"{code}={color}", _with_needle(pat, color))
 
 
 def _state_color_patterns() -> list[tuple[str, re.Pattern[str]]]:
@@ -74,7 +84,7 @@ def _sources() -> list[Path]:
 def _literal(text: str) -> re.Pattern[str]:
     t = re.escape(text)
     # a whole quoted literal ('x', "x", `x`) or a whole HTML text node (>x<)
-    return re.compile(rf"(['\"`]){t}\1|>{t}<", re.IGNORECASE)
+    return _with_needle(re.compile(rf"(['\"`]){t}\1|>{t}<", re.IGNORECASE), text)
 
 
 def find_copies(files: list[Path] | None = None) -> list[str]:
@@ -88,7 +98,10 @@ def find_copies(files: list[Path] | None = None) -> list[str]:
             continue
         pats = label_pats if path == STATES_HOME else label_pats + state_pats
         text = path.read_text(encoding="utf-8")
+        low = text.lower()
         for s, pat in pats:
+            if _NEEDLES.get(pat, "") not in low:  # a cheap test first: most files lack it
+                continue
             for m in pat.finditer(text):
                 line = text.count("\n", 0, m.start()) + 1
                 where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
