@@ -108,13 +108,12 @@ def publish(
     InvalidInputError
         An unknown kind.
     """
-    if kind not in EVENT_KINDS:
-        raise InvalidInputError(f"unknown domain event kind {kind!r}", field="kind", value=kind)
+    values = event_values(kind, subject_kind, subject_key, at, payload, dedupe=dedupe)
     if dedupe is not None:
         pending = any(isinstance(o, DomainEvent) and o.dedupe == dedupe for o in session.new)
         if pending or session.scalar(select(DomainEvent.id).where(DomainEvent.dedupe == dedupe)):
             return None
-    ev = DomainEvent(**event_values(kind, subject_kind, subject_key, at, payload, dedupe=dedupe))
+    ev = DomainEvent(**values)
     session.add(ev)
     return ev
 

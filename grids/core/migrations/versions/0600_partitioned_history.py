@@ -88,6 +88,18 @@ def _index_defs(table: str) -> list[tuple[str, str]]:
     ]
 
 
+def _drop_links(
+    t: str, incoming: list[tuple], indexes: list[tuple[str, str]], outgoing: list[tuple[str, str]]
+) -> None:
+    """Drop the foreign keys into ``t``, its plain indexes and its own foreign keys."""
+    for child, name, _col, _act in incoming:
+        op.execute(f"ALTER TABLE {child} DROP CONSTRAINT {name}")
+    for name, _ in indexes:
+        op.execute(f"DROP INDEX {name}")
+    for name, _ in outgoing:
+        op.execute(f"ALTER TABLE {t} DROP CONSTRAINT {name}")
+
+
 def _sequence(table: str) -> str:
     return _rows(f"SELECT pg_get_serial_sequence('{table}', 'id')")[0][0]
 
@@ -157,12 +169,7 @@ def _to_partitioned(h: History) -> None:
     incoming = _incoming_fks(t)
     outgoing = _outgoing_fks(t, skip={t})
     indexes = _index_defs(t)
-    for child, name, _col, _act in incoming:
-        op.execute(f"ALTER TABLE {child} DROP CONSTRAINT {name}")
-    for name, _ in indexes:
-        op.execute(f"DROP INDEX {name}")
-    for name, _ in outgoing:
-        op.execute(f"ALTER TABLE {t} DROP CONSTRAINT {name}")
+    _drop_links(t, incoming, indexes, outgoing)
     op.execute(f"ALTER TABLE {t} DROP CONSTRAINT pk_{t}")
     for col in h.key_columns:
         op.execute(f"ALTER TABLE {t} DROP CONSTRAINT uq_{t}_{col}")
@@ -221,12 +228,7 @@ def _to_plain(h: History) -> None:
     outgoing = _outgoing_fks(t, skip={h.keys_table})
     indexes = _index_defs(t)
     _drop_key_functions(h)
-    for child, name, _col, _act in incoming:
-        op.execute(f"ALTER TABLE {child} DROP CONSTRAINT {name}")
-    for name, _ in indexes:
-        op.execute(f"DROP INDEX {name}")
-    for name, _ in outgoing:
-        op.execute(f"ALTER TABLE {t} DROP CONSTRAINT {name}")
+    _drop_links(t, incoming, indexes, outgoing)
     op.execute(f"ALTER TABLE {t} DROP CONSTRAINT {own}")
     op.execute(f"ALTER TABLE {t} DROP CONSTRAINT pk_{t}")
     op.execute(f"ALTER TABLE {t} RENAME TO {old}")
