@@ -16,6 +16,7 @@ Why not ``session.add`` and a flush: the unit of work sorts, tracks and refreshe
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -47,14 +48,19 @@ def _columns(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def _with_defaults(model: type, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` completed with every other column's scalar default (or None): the row."""
-    row = dict(values)
+    return {**_defaults(model), **values}
+
+
+@functools.cache
+def _defaults(model: type) -> dict[str, Any]:
+    """Each column's scalar default (or None), by attribute key; the id left out."""
+    out = {}
     for attr in inspect(model).column_attrs:
-        if attr.key in row or attr.key == "id" or attr.key.startswith("_"):
+        if attr.key == "id" or attr.key.startswith("_"):
             continue
-        col = attr.columns[0]
-        default = col.default
-        row[attr.key] = default.arg if default is not None and default.is_scalar else None
-    return row
+        default = attr.columns[0].default
+        out[attr.key] = default.arg if default is not None and default.is_scalar else None
+    return out
 
 
 def _adopt(session: Session, model: type, row: dict[str, Any]) -> Any:
@@ -80,6 +86,7 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[A
     return [_adopt(session, model, {**r, "id": i}) for r, i in zip(rows, ids, strict=True)]
 
 
+@functools.cache  # mappings do not change once configured: read once per model
 def _column_names(model: type) -> dict[str, str]:
     """Attribute key → column name (``Issue.own_routing`` is the column ``routing``)."""
     return {a.key: a.columns[0].name for a in inspect(model).column_attrs}
