@@ -35,6 +35,29 @@ def _load_postgis(host: str, port: int, user: str, dbname: str, password: str | 
 _POSTGIS_RUN = {"version": None, "passed": 0, "skipped": []}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Accounts created during the tests get argon2id at its smallest cost.
+
+    The production cost (64 MiB, t=3, p=4: about half a second a hash on this machine)
+    was paid by every account a test created and every login against it. A hash carries
+    its parameters, so verifying stays the production code path;
+    ``tests/accounts/test_accounts.py`` checks the production parameters themselves.
+    """
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from civgrid.grids.accounts import service
+
+    original = service._hasher
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    service._hasher = lambda: cheap
+    try:
+        yield original
+    finally:
+        service._hasher = original
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """Start the cluster as the postgres user; stop it at the end, even on failure."""

@@ -57,6 +57,16 @@ def test_password_policy_and_hash():
     assert policy.problems(accounts.generate_password()) == []
 
 
+def test_production_hash_cost(cheap_password_hashes):
+    """The tests hash cheaply (tests/conftest.py: the fixture gives back the app's own
+    hasher), which keeps the production cost; a hash made with it verifies through the
+    app's code, which reads the parameters from the hash."""
+    production = cheap_password_hashes()
+    h = production.hash(PW)
+    assert h.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), h
+    assert accounts.verify_password(PW, h) and not accounts.verify_password(PW + "x", h)
+
+
 def test_login_me_refresh_and_secrecy(w, caplog):
     _add(w, "alice", "unit_handler", unit_key="D04", title="经办人")
     with caplog.at_level(logging.DEBUG):
