@@ -243,7 +243,6 @@ def issue_due(
     reason. Each document is issued in a savepoint, so a failure leaves the others.
     """
     report = DueReport()
-    store.open_transaction(session)  # savepoints below stay inside the caller's transaction
     for due in due_documents(session, since):
         label = f"{due.series} {due.key}"
         try:

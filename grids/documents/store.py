@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,6 @@ __all__ = [
     "get_document",
     "issue",
     "list_documents",
-    "open_transaction",
     "reissue",
 ]
 
@@ -82,19 +81,6 @@ def content_hash(content: dict[str, Any]) -> str:
     """
     raw = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def open_transaction(session: Session) -> None:
-    """Make sure ``session``'s transaction has begun in the database before a savepoint.
-
-    SQLite's Python driver begins a transaction only before a write; a ``SAVEPOINT``
-    sent first would begin it itself, and its ``RELEASE`` would commit it — so a
-    caller's rollback (a dry run, a failed request) could not undo the document. A write
-    that changes nothing first keeps every savepoint inside the caller's transaction.
-    PostgreSQL begins on any statement; nothing is sent there.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE documents SET version = version WHERE 0 = 1"))
 
 
 def _sha(data: bytes) -> str:
@@ -181,7 +167,6 @@ def issue(
     """
     s = series_of(series)
     key = str(subject_key)
-    open_transaction(session)
     if occasion is not None:
         found = find_issued(session, series, s.subject_kind, key, occasion)
         if found is not None:
@@ -250,7 +235,6 @@ def reissue(
     :class:`ConflictError`.
     """
     base = get_document(session, document_id)
-    open_transaction(session)
     last = session.scalar(
         select(func.max(IssuedDocument.version)).where(
             IssuedDocument.series == base.series,

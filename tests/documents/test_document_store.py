@@ -170,3 +170,25 @@ def test_a_supervision_report_is_issued_once_and_reissued_from_its_figures(store
         assert (v2.number, v2.version, v2.subject_kind) == (v1.number, 2, "report")
         assert v2.content["source"] == report and v1.content["source"] == report
         assert v1.number.endswith("查〔2025〕第001号")
+
+
+def test_a_rolled_back_caller_leaves_no_document(any_store, config, clock):
+    """Documents are issued in savepoints; the caller's rollback (a failed request, a
+    dry run) undoes them on both backends — on SQLite too, where a savepoint sent first
+    would begin its own transaction and commit on release (grids/core/db.py opens the
+    transaction before any savepoint)."""
+    _, notice_id = overdue_with_notice(any_store, config, clock)
+    with any_store.session() as s:
+        before = s.scalar(select(func.count()).select_from(IssuedDocument))
+
+    class AbandonError(Exception):
+        pass
+
+    with pytest.raises(AbandonError), any_store.session() as s:
+        doc = issue_document(s, "duban", notice_id, config, FakePrinter(), CC)
+        assert doc.id is not None  # flushed in the caller's transaction
+        raise AbandonError  # the session rolls back
+    with any_store.session() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedDocument)) == before
+        again = issue_document(s, "duban", notice_id, config, FakePrinter(), CC)
+        assert again.version == 1  # the rolled-back one left no number or version behind
