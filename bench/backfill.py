@@ -36,7 +36,13 @@ ROOT = HERE.parent
 DEMO = ROOT / "data" / "boundaries" / "demo"
 sys.path.insert(0, str(HERE))
 
-from harness import Outcome, drop_postgis_database, postgis_database, target  # noqa: E402
+from harness import (  # noqa: E402
+    Outcome,
+    drop_postgis_database,
+    durability,
+    postgis_database,
+    target,
+)
 
 DB_NAME = "civgrid_bench_backfill"
 TARGETS = {
@@ -149,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.pg_url:
                     raise RuntimeError("not run: no --pg-url (make bench provides a cluster)")
                 try:
-                    got = run_backend(postgis_database(args.pg_url, DB_NAME), rows, n)
+                    url = postgis_database(args.pg_url, DB_NAME)
+                    print(f"  postgis: {durability(url)}", flush=True)
+                    got = run_backend(url, rows, n)
                 finally:
                     drop_postgis_database(args.pg_url, DB_NAME)
         except Exception as exc:

@@ -94,3 +94,27 @@ def drop_postgis_database(pg_url: str, name: str) -> None:
             c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     except Exception:  # the cluster may be gone already: nothing left to drop
         pass
+
+
+#: The settings that decide whether a commit waits for the disk.
+DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def durability(pg_url: str) -> str:
+    """How durable the cluster of ``pg_url`` commits, for the printed header.
+
+    ``make bench`` starts its cluster with PostgreSQL's defaults (a commit waits for its
+    WAL on disk, as in production); the tests' clusters turn that off. A figure measured
+    without it says so.
+    """
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(pg_url)
+    kw = {"host": u.host, "port": u.port, "user": u.username, "dbname": u.database}
+    with psycopg.connect(connect_timeout=10, **kw) as c:
+        values = [c.execute(f"SHOW {name}").fetchone()[0] for name in DURABILITY]
+    text = " ".join(f"{n}={v}" for n, v in zip(DURABILITY, values, strict=True))
+    if values == ["on", "on", "on"]:
+        return f"{text} (commits wait for the disk, as in production)"
+    return f"{text} (NOT durable: commits do not wait for the disk)"

@@ -229,7 +229,7 @@ def _postgis_db(pg_url: str | None, stack: Any) -> str:
     if pg_url is None:
         from support.pgcluster import Cluster, free_port
 
-        cluster = Cluster(free_port())
+        cluster = Cluster(free_port(), durable=True)
         cluster.start()
         stack.callback(cluster.stop)
         pg_url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/postgres"
@@ -246,7 +246,12 @@ def _postgis_db(pg_url: str | None, stack: Any) -> str:
     stack.callback(drop)
     with psycopg.connect(**admin, dbname=name) as c:
         c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    return u.set(database=name).render_as_string(hide_password=False)
+    url = u.set(database=name).render_as_string(hide_password=False)
+    sys.path.insert(0, str(HERE))
+    from harness import durability
+
+    print(f"postgis: {durability(url)}", flush=True)
+    return url
 
 
 def _print_breakdown(profile: str, n: int) -> None:

@@ -965,13 +965,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.path.insert(0, str(ROOT / "tests"))
                 from support.pgcluster import Cluster
 
-                cluster = Cluster(free_port())
+                cluster = Cluster(free_port(), durable=True)
                 cluster.start()
                 pg_url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/postgres"
             sys.path.insert(0, str(HERE))
-            from harness import postgis_database
+            from harness import durability, postgis_database
 
             urls["postgis"] = postgis_database(pg_url, "civgrid_load")
+            print(f"  postgis: {durability(urls['postgis'])}", flush=True)
         if "sqlite" in backends:
             urls["sqlite"] = f"sqlite:///{work / 'sqlite' / 'civgrid.sqlite'}"
         # both databases are prepared at once (the demo load takes ~30 s each)

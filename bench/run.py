@@ -1,5 +1,9 @@
 """Run every benchmark, with a throwaway PostGIS cluster for the PostGIS peer.
 
+The cluster keeps PostgreSQL's durable defaults (``fsync``, ``synchronous_commit``,
+``full_page_writes`` on: a commit waits for its WAL on disk, as in production), unlike
+the tests' clusters; each PostGIS benchmark prints the settings it ran with.
+
 ``make bench`` calls this. Each benchmark prints its figures, the peers' figures
 from the same run, and the targets with met/missed; each exits 1 when a target is
 missed or a peer fails to run, and so does this script (and ``make bench``).
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pg_url:
         return run_all(args.pg_url, benches, rest)
 
-    cluster = Cluster(free_port())
+    cluster = Cluster(free_port(), durable=True)
     cluster.start()
     try:
         with psycopg.connect(

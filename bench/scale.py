@@ -78,7 +78,13 @@ DEMO = ROOT / "data" / "boundaries" / "demo"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import Outcome, drop_postgis_database, postgis_database, target  # noqa: E402
+from harness import (  # noqa: E402
+    Outcome,
+    drop_postgis_database,
+    durability,
+    postgis_database,
+    target,
+)
 
 DB_NAME = "civgrid_bench_scale"
 #: Where the points are drawn: kind of place → share of the issues (a local choice:
@@ -714,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
             measure(url, work, runs, outcome)
             return outcome.exit_status()
         url = postgis_database(args.pg_url, DB_NAME)
+        print(f"  postgis: {durability(url)}", flush=True)
         store = Store(make_engine(url))
         try:
             t = time.perf_counter()

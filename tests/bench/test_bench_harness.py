@@ -96,3 +96,23 @@ def test_stage_clock_books_time_to_the_stage_reported(monkeypatch):
     c("route", 5, 10)
     c("route", 10, 10)
     assert c.stages == {"validate": 1.0, "snap": 0.5, "route": 3.5}
+
+
+def test_the_benches_say_whether_commits_wait_for_the_disk(pg_url):
+    """The suite's cluster skips the disk (a throwaway), and the benchmark says so; the
+    cluster ``make bench`` starts (``durable=True``) keeps PostgreSQL's defaults."""
+    assert harness.durability(pg_url).startswith(
+        "fsync=off synchronous_commit=off full_page_writes=off (NOT durable"
+    )
+    from support.pgcluster import Cluster
+
+    cluster = Cluster(free_port(), durable=True)
+    cluster.start()
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/postgres"
+        assert harness.durability(url) == (
+            "fsync=on synchronous_commit=on full_page_writes=on "
+            "(commits wait for the disk, as in production)"
+        )
+    finally:
+        cluster.stop()
