@@ -768,8 +768,11 @@ def _db_size(store: Any) -> str:
 
     with store.engine.connect() as c:
         total = c.scalar(text("SELECT pg_database_size(current_database())"))
-        issues = c.scalar(  # the partitions too (revision 0600)
-            text("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('issues')")
+        issues = c.scalar(  # the partitions too (revision 0600); a plain table has none
+            text(
+                "SELECT coalesce(sum(pg_total_relation_size(relid)), "
+                "pg_total_relation_size('issues')) FROM pg_partition_tree('issues')"
+            )
         )
     return f"{total / 2**20:,.0f} MiB (issues with indexes {issues / 2**20:,.0f} MiB)"
 

@@ -4,6 +4,7 @@ flags, links, history).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from civgrid.grids.issues.config import SOURCE_LABELS, Source
@@ -35,110 +36,31 @@ def _visit_of(issue: Issue) -> int | None:
     return linker.visit_of(session, issue.id)
 
 
+def source_label(code: str) -> str:
+    """The Chinese label of a source code (the code itself when it is not a known source)."""
+    return SOURCE_LABELS.get(Source(code), code) if code in Source.__members__ else code
+
+
 def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = False) -> dict:
     """A JSON-friendly description of an issue: state with label and kind, place,
     assignment and why, deadline, flags, counters, links (and history).
     """
-    wf = workflow or Workflow()
-    routing = issue.routing or {}
-
-    def area(name: str) -> dict | None:
-        a = routing.get(name)
-        return {"code": a["code"], "name": a["name"], "type": a.get("type")} if a else None
-
-    road = routing.get("road_section")
     owner = issue.owner_unit
-    out: dict[str, Any] = {
-        "id": issue.id,
-        "version": issue.version,
-        "state": str(issue.state),
-        "state_label": wf.label(issue.state),
-        "kind": wf.kind(issue.state).value,
-        "flags": flags_of(issue),
-        "category": {
-            "code": issue.category_code,
-            "name": issue.category.name if issue.category is not None else None,
-        },
-        "source": issue.source,
-        "source_label": SOURCE_LABELS.get(Source(issue.source), issue.source)
-        if issue.source in Source.__members__
-        else issue.source,
-        "priority": issue.priority,
-        "description": issue.description,
-        "address": issue.address,
-        "location": None
-        if issue.lon is None
-        else {
-            "lon": issue.lon,
-            "lat": issue.lat,
-            "crs": "wgs84",
-            "input": {"lon": issue.input_lon, "lat": issue.input_lat, "crs": issue.input_crs}
-            if issue.input_crs
-            else None,
-            "source": issue.location_source,
-        },
-        "generation_id": issue.generation_id,
-        "county": area("county"),
-        "township": area("township"),
-        "community": area("community"),
-        "unit_grid": area("unit_grid"),
-        "road_section": None
-        if not road
-        else {
-            "code": road["code"],
-            "name": road["name"],
-            "distance_m": road.get("distance_m"),
-            "road_chiefs": [
-                {"key": p["key"], "name": p["name"], "subject_kind": p["subject_kind"]}
-                for p in road.get("road_chiefs", [])
-            ],
-        },
-        "key_sites": [
-            {
-                "code": s["code"],
-                "name": s["name"],
-                "kind": s["kind"],
-                "distance_m": s["distance_m"],
-                "zone_radius_m": s["zone_radius_m"],
-            }
-            for s in routing.get("key_sites", [])
-        ],
-        "owner_unit": None
-        if owner is None
-        else {"key": owner.key, "name": owner.name, "kind": str(owner.kind)},
-        "owner_basis": owner_basis(issue),
-        "co_responsible_units": [
-            {"key": p.unit.key, "name": p.unit.name, "kind": str(p.unit.kind)}
+    out = describe_item(
+        issue,
+        workflow or Workflow(),
+        category_name=issue.category.name if issue.category is not None else None,
+        owner=None if owner is None else (owner.key, owner.name, owner.kind),
+        parties=[
+            (
+                p.role,
+                None if p.unit is None else (p.unit.key, p.unit.name, p.unit.kind),
+                None if p.leader is None else (p.leader.key, p.leader.title),
+            )
             for p in issue.parties
-            if p.role == "co_responsible" and p.unit is not None
         ],
-        "leaders": [
-            {"key": p.leader.key, "title": p.leader.title, "role": p.role}
-            for p in issue.parties
-            if p.leader is not None
-        ],
-        "triage_reason": issue.triage_reason,
-        "reported_at": issue.reported_at,
-        "assigned_at": issue.assigned_at,
-        "deadline": issue.deadline,
-        "deadline_rule": issue.deadline_rule,
-        "submitted_at": issue.submitted_at,
-        "closed_at": issue.closed_at,
-        "updated_at": issue.updated_at,
-        "overdue_at": issue.overdue_at,
-        "escalated_at": issue.escalated_at,
-        "return_count": issue.return_count,
-        "extension_count": issue.extension_count,
-        "duplicate_count": issue.duplicate_count,
-        "notice_count": issue.notice_count,
-        "duplicate_of": issue.duplicate_of_id,
-        "recurrence_of": issue.recurrence_of_id,
-        "repeat_count": issue.repeat_count,
-        "measures": issue.measures,
-        "reinspection_result": issue.reinspection_result,
-        "reporter_role": issue.reporter_role,
-        "routing": routing or None,
-    }
+        routing=issue.routing,
+    )
     if history:
         out["visit_id"] = _visit_of(issue)
         out["history"] = [
@@ -192,6 +114,148 @@ def describe(issue: Issue, workflow: Workflow | None = None, *, history: bool = 
     return out
 
 
+#: A party of an issue as :func:`describe_item` takes it: ``(role, unit, leader)``, the
+#: unit as ``(key, name, kind)`` and the leader as ``(key, title)``, one of them None.
+PartyTuple = tuple[str, tuple[str, str, Any] | None, tuple[str, str] | None]
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+def describe_item(
+    issue: Any,
+    wf: Workflow,
+    *,
+    category_name: str | None,
+    owner: tuple[str, str, Any] | None,
+    parties: Sequence[PartyTuple],
+    routing: dict[str, Any] | None,
+    floats: bool = False,
+) -> dict[str, Any]:
+    """The description of an issue without its history, from plain values.
+
+    Shared by :func:`describe` (an ORM issue) and the issue list's column read
+    (:func:`civgrid.grids.issues.queries.list_issue_items`), so both give the same
+    answer.
+
+    Parameters
+    ----------
+    issue : Issue or Row
+        Anything with the issue's columns as attributes (``id``, ``state``, ``lon``…).
+    wf : Workflow
+    category_name : str or None
+    owner : tuple or None
+        The owner unit as ``(key, name, kind)``.
+    parties : sequence of PartyTuple
+        Every party of the issue, in ``issue_parties.id`` order.
+    routing : dict or None
+        The routing answer (the issue's own or the shared one).
+    floats : bool
+        Give the float fields of the API's ``IssueOut`` (distances, radii) as floats,
+        as the response model would (an answer written without it).
+    """
+    routing = routing or {}
+    num = _float if floats else (lambda x: x)
+
+    def area(name: str) -> dict | None:
+        a = routing.get(name)
+        return {"code": a["code"], "name": a["name"], "type": a.get("type")} if a else None
+
+    road = routing.get("road_section")
+    state = issue.state
+    return {
+        "id": issue.id,
+        "version": issue.version,
+        "state": str(state),
+        "state_label": wf.label(state),
+        "kind": wf.kind(state).value,
+        "flags": [n for n in ("overdue", "escalated", "extension_pending") if getattr(issue, n)],
+        "category": {"code": issue.category_code, "name": category_name},
+        "source": issue.source,
+        "source_label": source_label(issue.source),
+        "priority": issue.priority,
+        "description": issue.description,
+        "address": issue.address,
+        "location": None
+        if issue.lon is None
+        else {
+            "lon": num(issue.lon),
+            "lat": num(issue.lat),
+            "crs": "wgs84",
+            "input": {
+                "lon": num(issue.input_lon),
+                "lat": num(issue.input_lat),
+                "crs": issue.input_crs,
+            }
+            if issue.input_crs
+            else None,
+            "source": issue.location_source,
+        },
+        "generation_id": issue.generation_id,
+        "county": area("county"),
+        "township": area("township"),
+        "community": area("community"),
+        "unit_grid": area("unit_grid"),
+        "road_section": None
+        if not road
+        else {
+            "code": road["code"],
+            "name": road["name"],
+            "distance_m": num(road.get("distance_m")),
+            "road_chiefs": [
+                {"key": p["key"], "name": p["name"], "subject_kind": p["subject_kind"]}
+                for p in road.get("road_chiefs", [])
+            ],
+        },
+        "key_sites": [
+            {
+                "code": s["code"],
+                "name": s["name"],
+                "kind": s["kind"],
+                "distance_m": num(s["distance_m"]),
+                "zone_radius_m": num(s["zone_radius_m"]),
+            }
+            for s in routing.get("key_sites", [])
+        ],
+        "owner_unit": None
+        if owner is None
+        else {"key": owner[0], "name": owner[1], "kind": str(owner[2])},
+        "owner_basis": _owner_basis(owner[0] if owner is not None else None, routing),
+        "co_responsible_units": [
+            {"key": u[0], "name": u[1], "kind": str(u[2])}
+            for role, u, _ in parties
+            if role == "co_responsible" and u is not None
+        ],
+        "leaders": [
+            {"key": leader[0], "title": leader[1], "role": role}
+            for role, _, leader in parties
+            if leader is not None
+        ],
+        "triage_reason": issue.triage_reason,
+        "reported_at": issue.reported_at,
+        "assigned_at": issue.assigned_at,
+        "deadline": issue.deadline,
+        "deadline_rule": issue.deadline_rule,
+        "submitted_at": issue.submitted_at,
+        "closed_at": issue.closed_at,
+        "updated_at": issue.updated_at,
+        "overdue_at": issue.overdue_at,
+        "escalated_at": issue.escalated_at,
+        "return_count": issue.return_count,
+        "extension_count": issue.extension_count,
+        "duplicate_count": issue.duplicate_count,
+        "notice_count": issue.notice_count,
+        "duplicate_of": issue.duplicate_of_id,
+        "recurrence_of": issue.recurrence_of_id,
+        "repeat_count": issue.repeat_count,
+        "measures": issue.measures,
+        "reinspection_result": issue.reinspection_result,
+        "reporter_role": issue.reporter_role,
+        "routing": routing or None,
+    }
+
+
 def owner_basis(issue: Issue) -> str | None:
     """Why the owner owns, in Chinese, from the routing answer's owner rule.
 
@@ -207,11 +271,17 @@ def owner_basis(issue: Issue) -> str | None:
     >>> owner_basis(NS(owner_unit=NS(key="D03"), routing={"owner": {"key": "PC01"}}))
     '指挥中心指定'
     """
-    if issue.owner_unit is None:
+    return _owner_basis(
+        issue.owner_unit.key if issue.owner_unit is not None else None, issue.routing or {}
+    )
+
+
+def _owner_basis(owner_key: str | None, routing: dict[str, Any]) -> str | None:
+    """:func:`owner_basis` from the owner's key and the routing answer."""
+    if owner_key is None:
         return None
-    routing = issue.routing or {}
     owner, reason = routing.get("owner") or {}, routing.get("owner_reason")
-    if reason is None or owner.get("key") != issue.owner_unit.key:
+    if reason is None or owner.get("key") != owner_key:
         return "指挥中心指定"
     what = (reason.get("note") or "").split(" — ")[0] or "责任认定规则"
     extra = "；共建点位，由牵头单位负责" if reason.get("co_built") else ""

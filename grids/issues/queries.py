@@ -8,18 +8,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from civgrid.grids.boundaries.models import Leader, Unit
+from civgrid.grids.boundaries.models import Category, Leader, Unit
 from civgrid.grids.core.errors import (
     InvalidInputError,
 )
 from civgrid.grids.core.types import SRID, utc
 from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.describe import PartyTuple, describe_item
 from civgrid.grids.issues.models import (
     Issue,
     IssueParty,
     IssuePlace,
+    IssueRouting,
 )
 from civgrid.grids.issues.records import category_codes_under, get_unit
 from civgrid.grids.issues.workflow import ON_CLOCK, State, Workflow
@@ -277,14 +279,8 @@ def in_box(session: Session, minx: float, miny: float, maxx: float, maxy: float)
     return and_(Issue.geom.op("&&")(envelope), exact)
 
 
-def list_issues(session: Session, query: IssueQuery | None = None) -> Page:
-    """Issues matching ``query``, one page, with the total count.
-
-    Raises
-    ------
-    InvalidInputError
-        Unknown state/kind/category, bad bbox, bad paging.
-    """
+def _checked(query: IssueQuery | None) -> IssueQuery:
+    """The query, its paging and order checked (InvalidInputError)."""
     q = query or IssueQuery()
     if not (1 <= q.limit <= 10_000) or q.offset < 0:
         raise InvalidInputError("limit must be 1–10000 and offset >= 0", field="limit")
@@ -292,17 +288,11 @@ def list_issues(session: Session, query: IssueQuery | None = None) -> Page:
         raise InvalidInputError(
             f"unknown order {q.order!r}; use one of {sorted(_ORDERS)}", field="order"
         )
-    conds = issue_conditions(session, q)
-    items = list(
-        session.scalars(
-            select(Issue)
-            .where(*conds)
-            .options(selectinload(Issue.parties))
-            .order_by(*_ORDERS[q.order])
-            .limit(q.limit)
-            .offset(q.offset)
-        )
-    )
+    return q
+
+
+def _page(session: Session, q: IssueQuery, conds: Sequence[Any], items: list[Any]) -> Page:
+    """The page of ``items`` (the query's rows) with its total (bounded by ``count_cap``)."""
     if len(items) < q.limit and (items or q.offset == 0):  # the last page: nothing to count
         return Page(items, q.offset + len(items), q.limit, q.offset)
     if q.count_cap is None:
@@ -314,6 +304,181 @@ def list_issues(session: Session, query: IssueQuery | None = None) -> Page:
     upto = select(Issue.id).where(*conds).limit(bound + 1).subquery()
     n = int(session.scalar(select(func.count()).select_from(upto)) or 0)
     return Page(items, min(n, bound), q.limit, q.offset, total_capped=n > bound)
+
+
+def list_issues(session: Session, query: IssueQuery | None = None) -> Page:
+    """Issues matching ``query``, one page, with the total count.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown state/kind/category, bad bbox, bad paging.
+    """
+    q = _checked(query)
+    conds = issue_conditions(session, q)
+    items = list(
+        session.scalars(
+            select(Issue)
+            .where(*conds)
+            .options(selectinload(Issue.parties))
+            .order_by(*_ORDERS[q.order])
+            .limit(q.limit)
+            .offset(q.offset)
+        )
+    )
+    return _page(session, q, conds, items)
+
+
+#: The columns of ``issues`` an item of the list shows (:func:`describe_item`).
+_ITEM_COLUMNS = (
+    Issue.id,
+    Issue.version,
+    Issue.state,
+    Issue.category_code,
+    Issue.source,
+    Issue.priority,
+    Issue.description,
+    Issue.address,
+    Issue.lon,
+    Issue.lat,
+    Issue.input_crs,
+    Issue.input_lon,
+    Issue.input_lat,
+    Issue.location_source,
+    Issue.generation_id,
+    Issue.triage_reason,
+    Issue.reported_at,
+    Issue.assigned_at,
+    Issue.deadline,
+    Issue.deadline_rule,
+    Issue.submitted_at,
+    Issue.closed_at,
+    Issue.updated_at,
+    Issue.overdue,
+    Issue.escalated,
+    Issue.extension_pending,
+    Issue.overdue_at,
+    Issue.escalated_at,
+    Issue.return_count,
+    Issue.extension_count,
+    Issue.duplicate_count,
+    Issue.notice_count,
+    Issue.duplicate_of_id,
+    Issue.recurrence_of_id,
+    Issue.repeat_count,
+    Issue.measures,
+    Issue.reinspection_result,
+    Issue.reporter_role,
+)
+
+
+def page_parties(session: Session, issue_ids: Sequence[int]) -> dict[int, list[PartyTuple]]:
+    """Every party of each issue of a page, as :func:`describe_item` takes them.
+
+    The one place the list's item reads the parties (a change of where parties are
+    stored changes this function only).
+
+    Returns
+    -------
+    dict
+        Issue id → ``[(role, (unit key, name, kind) | None, (leader key, title) | None)]``
+        in ``issue_parties.id`` order; an issue without parties is absent.
+    """
+    if not issue_ids:
+        return {}
+    rows = session.execute(
+        select(
+            IssueParty.issue_id,
+            IssueParty.role,
+            Unit.key.label("unit_key"),
+            Unit.name,
+            Unit.kind,
+            Leader.key.label("leader_key"),
+            Leader.title,
+        )
+        .outerjoin(Unit, Unit.id == IssueParty.unit_id)
+        .outerjoin(Leader, Leader.id == IssueParty.leader_id)
+        .where(IssueParty.issue_id.in_(list(issue_ids)))
+        .order_by(IssueParty.id)
+    )
+    out: dict[int, list[PartyTuple]] = {}
+    for issue_id, role, ukey, uname, ukind, lkey, ltitle in rows:
+        out.setdefault(issue_id, []).append(
+            (
+                role,
+                None if ukey is None else (ukey, uname, ukind),
+                None if lkey is None else (lkey, ltitle),
+            )
+        )
+    return out
+
+
+def list_issue_items(
+    session: Session,
+    query: IssueQuery | None = None,
+    workflow: Workflow | None = None,
+    *,
+    routing: bool = True,
+) -> Page:
+    """:func:`list_issues` with each item described (:func:`describe_item`), read as columns.
+
+    The same issues, order and total as :func:`list_issues` (the same conditions); each
+    item is the dict :func:`~civgrid.grids.issues.describe.describe` gives (history
+    left out), its float fields as floats (``floats=True``), without loading ORM objects:
+    the list's columns, the category's and the owner's names, the routing answer, and
+    the parties (:func:`page_parties`).
+
+    Parameters
+    ----------
+    routing : bool
+        Keep each item's full routing answer; False gives ``routing: None`` (the list's
+        default; the places and the owner's basis are read from it either way).
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`list_issues`.
+    """
+    q = _checked(query)
+    wf = workflow or Workflow()
+    conds = issue_conditions(session, q)
+    # aliases: the filters' subqueries on units and categories must not correlate to these
+    owner, cat, shared = aliased(Unit), aliased(Category), aliased(IssueRouting)
+    rows = session.execute(
+        select(
+            *_ITEM_COLUMNS,
+            cat.name.label("category_name"),
+            owner.key.label("owner_key"),
+            owner.name.label("owner_name"),
+            owner.kind.label("owner_kind"),
+            Issue.own_routing,
+            shared.answer.label("shared_routing"),
+        )
+        .outerjoin(cat, cat.code == Issue.category_code)
+        .outerjoin(owner, owner.id == Issue.owner_unit_id)
+        .outerjoin(shared, shared.id == Issue.routing_id)
+        .where(*conds)
+        .order_by(*_ORDERS[q.order])
+        .limit(q.limit)
+        .offset(q.offset)
+    ).all()
+    parties = page_parties(session, [r.id for r in rows])
+    items = []
+    for r in rows:
+        answer = r.own_routing if r.own_routing is not None else r.shared_routing
+        item = describe_item(
+            r,
+            wf,
+            category_name=r.category_name,
+            owner=None if r.owner_key is None else (r.owner_key, r.owner_name, r.owner_kind),
+            parties=parties.get(r.id, ()),
+            routing=answer,
+            floats=True,
+        )
+        if not routing:
+            item["routing"] = None
+        items.append(item)
+    return _page(session, q, conds, items)
 
 
 def unit_inbox(

@@ -63,7 +63,14 @@ from civgrid.grids.issues.intake import (
     match_address,
     report_issue,
 )
-from civgrid.grids.issues.queries import IssueQuery, Page, issue_conditions, list_issues, unit_inbox
+from civgrid.grids.issues.queries import (
+    IssueQuery,
+    Page,
+    issue_conditions,
+    list_issue_items,
+    list_issues,
+    unit_inbox,
+)
 from civgrid.grids.issues.records import category_codes_under, check_scope, distances_m, get_issue
 
 __all__ = [
@@ -88,6 +95,7 @@ __all__ = [
     "get_issue",
     "issue_conditions",
     "issue_units",
+    "list_issue_items",
     "list_issues",
     "match_address",
     "merge",
