@@ -561,7 +561,14 @@ def measure(url: str, work: Path, runs: int, outcome: Outcome) -> None:
     from civgrid.api.settings import Settings
     from support.authclient import token_for
 
-    settings = Settings(database_url=url, var_dir=work, secret_key=secrets.token_urlsafe(32))
+    # map_cache_seconds=0: every run reads the database (the 2 s micro-cache of heat
+    # points would otherwise answer the warm runs from memory, api/microcache.py)
+    settings = Settings(
+        database_url=url,
+        var_dir=work,
+        secret_key=secrets.token_urlsafe(32),
+        map_cache_seconds=0,
+    )
     app = create_app(settings)
     with TestClient(app) as client:
         store = app.state.store
