@@ -15,10 +15,11 @@ True
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import JSON, Engine, MetaData, create_engine, event, text
+from sqlalchemy import JSON, Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase
 
@@ -73,6 +74,8 @@ def _count_writes(engine: Engine) -> Engine:
             _WRITES[key] += 1
 
     def rolled_back(conn: Any) -> None:
+        if conn.invalidated:  # a lost connection: its info is gone with it (and reading
+            return  # it would try to reconnect inside the failed transaction)
         conn.info.pop(_WROTE, None)
 
     event.listen(engine, "after_cursor_execute", executed)
@@ -83,6 +86,51 @@ def _count_writes(engine: Engine) -> Engine:
 
 #: Seconds a SQLite writer waits for the lock before "database is locked" (default).
 SQLITE_BUSY_TIMEOUT_S = 30.0
+
+#: A pooled PostgreSQL connection idle longer than this (seconds) is pinged before use
+#: (a local choice; see :func:`_ping_when_idle`).
+PING_IDLE_S = 2.0
+
+
+def _ping(dbapi: Any) -> None:
+    """One round trip on a DBAPI connection (raises when it is dead)."""
+    cur = dbapi.cursor()
+    try:
+        cur.execute("SELECT 1")
+    finally:
+        cur.close()
+
+
+def _ping_when_idle(engine: Engine, idle_s: float = PING_IDLE_S) -> Engine:
+    """Ping a pooled connection before use only when it sat idle for ``idle_s`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` sends a round trip before *every* checkout, and a
+    request checks out up to three times (account, scope, its own work): on a busy
+    2-core server each round trip also waits for a core (issue 19, 26). A connection
+    that was in use a moment ago is alive as far as a ping could tell; one idle for
+    a while may have been cut (a PostgreSQL restart, a firewall): that one is pinged,
+    and a dead one is replaced before the request sees it (the pool retries the
+    checkout on :class:`sqlalchemy.exc.DisconnectionError`, "pessimistic disconnect
+    handling" in the SQLAlchemy manual). A connection lost while busy still fails its
+    statement; the pool then drops every connection older than the failure, and the
+    API answers that request 503 (:mod:`civgrid.api.errors`).
+    """
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            _ping(dbapi)
+        except Exception as err:  # any failure: a fresh connection instead
+            raise exc.DisconnectionError(str(err)) from err
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
+    return engine
 
 
 def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any) -> Engine:
@@ -126,9 +174,11 @@ def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any)
         return _count_writes(engine)
     if u.get_backend_name() in ("postgresql", "postgis"):
         u = u.set(drivername="postgresql+psycopg")
-        kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
-        return _count_writes(create_engine(u, **kwargs))
+        engine = create_engine(u, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_when_idle(engine)
+        return _count_writes(engine)
     raise ValueError(f"unsupported database URL {u.render_as_string()!r}: use sqlite or postgresql")
 
 
