@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -42,7 +41,8 @@ from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
-from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
+from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
+from civgrid.grids.issues.models import Issue, IssueEvent
 from civgrid.grids.issues.records import LEADER_ROLES
 from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
@@ -396,8 +396,8 @@ def backfill_issues(
         ``progress(stage, done, total)``: during a stage and once at its end, so the
         time up to each call was spent in the stage it names (``read``, ``validate``,
         ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
-        issues`` (with the stored routing answers and reserved ids), ``write parties``,
-        ``write places``, ``write events``, and ``write`` (the foreign-key check on
+        issues`` (with the party and place sets, the stored routing answers and reserved
+        ids), ``write events``, and ``write`` (the foreign-key check on
         PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
@@ -666,6 +666,8 @@ _ISSUE_COLUMNS = (
     "routing_id",
     "triage_reason",
     "owner_unit_id",
+    "party_set_id",
+    "place_set_id",
     "reported_at",
     "created_at",
     "updated_at",
@@ -684,8 +686,6 @@ _ISSUE_COLUMNS = (
     "reinspection_result",
     "attributes",
 )
-_PARTY_COLUMNS = ("issue_id", "role", "unit_id", "leader_id", "reason")
-_PLACE_COLUMNS = ("issue_id", "layer", "code", "distance_m")
 _EVENT_COLUMNS = (
     "issue_id",
     "at",
@@ -699,14 +699,11 @@ _EVENT_COLUMNS = (
 )
 
 
-def _group_parts(
-    resp: Any, routing_id: int, units: Mapping[str, int], leaders: Mapping[str, int]
-) -> tuple[tuple, list[tuple[str, int | None, int | None, None]]]:
-    """What every issue of one routing group shares: its columns and its party rows.
+def _group_parts(resp: Any, routing_id: int, units: Mapping[str, int]) -> tuple[Any, ...]:
+    """The columns every issue of one routing group shares (but its sets).
 
     The routing answer is stored once (``routing_id``, :mod:`.routing_store`) and holds
-    each part's reason, so the party rows carry none of their own (no reader uses an
-    issue party's ``reason``; live intake still fills it).
+    each party's reason and each place's distance.
     """
     owner = resp.owner
     triage = None
@@ -714,7 +711,7 @@ def _group_parts(
         triage = "outside_jurisdiction"
     elif resp.triage is not None:
         triage = "unroutable"
-    cols = (
+    return (
         resp.generation_id,
         resp.county.code if resp.county else None,
         resp.township.code if resp.township else None,
@@ -725,48 +722,77 @@ def _group_parts(
         triage,
         units.get(owner.key) if owner is not None else None,
     )
-    parties: list[tuple[str, int | None, int | None, None]] = []
+
+
+def _group_parties(
+    resp: Any, units: Mapping[str, int], leaders: Mapping[str, int]
+) -> list[tuple[str, int | None, int | None]]:
+    """The party list of one routing group: owner, co-responsible units, leaders."""
+    owner = resp.owner
+    parties: list[tuple[str, int | None, int | None]] = []
     seen = set()
     if owner is not None and owner.key in units:
-        parties.append(("owner", units[owner.key], None, None))
+        parties.append(("owner", units[owner.key], None))
         seen.add(owner.key)
     for p in resp.co_responsible():
         if p.key not in seen and p.key in units:
             seen.add(p.key)
-            parties.append(("co_responsible", units[p.key], None, None))
+            parties.append(("co_responsible", units[p.key], None))
     lseen = set()
     for p in resp.leaders:
         if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
             lseen.add((p.key, p.role))
-            parties.append((p.role, None, leaders[p.key], None))
-    return cols, parties
+            parties.append((p.role, None, leaders[p.key]))
+    return parties
+
+
+def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[tuple[str, str]]]:
+    """The place list of each routing group: the objects its first point lay on.
+
+    Every point of a group lies on the same objects (the group key holds
+    :meth:`BulkHits.place_ids`), in the layer order of the bulk snap, nearest first.
+    """
+    first = np.full(len(group), -1, dtype=np.int64)
+    _, at_first = np.unique(group, return_index=True)
+    first[at_first] = group[at_first]
+    out: list[list[tuple[str, str]]] = [[] for _ in range(groups)]
+    for layer, at, codes, _dist in bulk.places(first_only=("road_section",)):
+        if not len(at):
+            continue
+        gs = first[at]
+        for k in np.flatnonzero(gs >= 0).tolist():
+            out[int(gs[k])].append((layer, codes[k]))
+    return out
 
 
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
-    """Bulk writes in the session's transaction: ``COPY`` on PostgreSQL, one
-    ``executemany`` per table on SQLite — issues (ids reserved first, so recurrence
-    links and children go in the same pass), then parties, places, events.
+    """Bulk writes in the session's transaction: the party and place sets of the routing
+    groups (:mod:`.member_sets`, a few thousand rows, with the database's own checks),
+    then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
+    reserved first, so recurrence links go in the same pass), then events.
     """
     from civgrid.grids.issues.bulk_insert import BulkInserter
 
+    units = {u.key: u.id for u in session.scalars(select(Unit))}
+    leaders = {x.key: x.id for x in session.scalars(select(Leader))}
+    party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
+    place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
     out = BulkInserter(session, set_based_checks=True)
     try:
-        _write_with(out, session, rows, bulk, group, routes, now, name, tick)
+        sets = list(zip(party_sets, place_sets, strict=True))
+        _write_with(out, rows, group, routes, units, sets, now, name, tick)
     finally:
         out.close()
 
 
-def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> None:
-    units = {u.key: u.id for u in session.scalars(select(Unit))}
-    leaders = {x.key: x.id for x in session.scalars(select(Leader))}
+def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
     routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
-    shared_cols, shared_parties = [], []  # per routing group
-    for resp, rid in zip(routes, routing_ids, strict=True):
-        cols, parties = _group_parts(resp, rid, units, leaders)
-        shared_cols.append(cols)
-        shared_parties.append(parties)
+    shared_cols = [  # per routing group
+        (*_group_parts(resp, rid, units), *ps)
+        for resp, rid, ps in zip(routes, routing_ids, sets, strict=True)
+    ]
     group_of = group.tolist()
     geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
     now_db = out.ts(now)
@@ -826,25 +852,6 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
     out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
     tick("write issues", n, n)
 
-    def parties() -> Iterable[tuple]:
-        for iid, g in zip(ids, group_of, strict=True):
-            for role, unit_id, leader_id, reason in shared_parties[g]:
-                yield (iid, role, unit_id, leader_id, reason)
-
-    out.insert(IssueParty.__table__, _PARTY_COLUMNS, parties())
-    tick("write parties", n, n)
-
-    # places, one layer at a time (each issue's places keep the layer order of its hits)
-    id_arr = np.asarray(ids, dtype=np.int64)
-    for layer, at, codes, dist in bulk.places(first_only=("road_section",)):
-        dist_l = [round(d, 1) for d in dist.tolist()] if dist.any() else [0.0] * len(codes)
-        iids = id_arr[at].tolist() if len(at) else []
-        out.insert(
-            IssuePlace.__table__,
-            _PLACE_COLUMNS,
-            zip(iids, itertools.repeat(layer), codes, dist_l, strict=False),
-        )
-
     def events() -> Iterable[tuple]:
         for k, r in enumerate(rows):
             yield (
@@ -859,7 +866,6 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
-    tick("write places", n, n)
     out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
     tick("write events", n, n)
     out.check_references()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from civgrid.grids.boundaries.models import Leader, Unit
@@ -16,10 +16,11 @@ from civgrid.grids.core.errors import (
 )
 from civgrid.grids.core.types import SRID, utc
 from civgrid.grids.issues.config import IssueConfig
+from civgrid.grids.issues.member_sets import with_party, with_place
 from civgrid.grids.issues.models import (
     Issue,
-    IssueParty,
-    IssuePlace,
+    PartySetMember,
+    PlaceSetMember,
 )
 from civgrid.grids.issues.records import category_codes_under, get_unit
 from civgrid.grids.issues.workflow import ON_CLOCK, State, Workflow
@@ -106,8 +107,8 @@ def zone_condition(zone: str) -> Any:
     """SQL condition on ``issues``: in the central city, or in the county outside it.
 
     Central = the issue lay in a ``central_city`` area at report time (its
-    ``issue_places``); rural = it lay in the county (``county_code`` set) but not
-    there. So central + rural = the county's issues.
+    place set); rural = it lay in the county (``county_code`` set) but not
+    there (an issue with no place set is not central). So central + rural = the county's issues.
 
     Raises
     ------
@@ -116,8 +117,12 @@ def zone_condition(zone: str) -> Any:
     """
     if zone not in ZONES:
         raise InvalidInputError(f"unknown zone {zone!r}; use central or rural", field="zone")
-    central = exists().where(IssuePlace.issue_id == Issue.id, IssuePlace.layer == "central_city")
-    return central if zone == "central" else and_(Issue.county_code.is_not(None), ~central)
+    central = with_place(PlaceSetMember.layer == "central_city")
+    return (
+        central
+        if zone == "central"
+        else and_(Issue.county_code.is_not(None), or_(Issue.place_set_id.is_(None), ~central))
+    )
 
 
 def zone_counts(session: Session, conditions: Sequence[Any] = ()) -> dict[str, int]:
@@ -166,10 +171,9 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(Issue.source.in_(list(q.sources)))
     if q.area:
         conds.append(
-            exists().where(
-                IssuePlace.issue_id == Issue.id,
-                IssuePlace.code == q.area,
-                IssuePlace.layer.in_(
+            with_place(
+                PlaceSetMember.code == q.area,
+                PlaceSetMember.layer.in_(
                     [
                         "county",
                         "township",
@@ -185,26 +189,21 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(Issue.road_section_code == q.road_section)
     if q.key_site:
         conds.append(
-            exists().where(
-                IssuePlace.issue_id == Issue.id,
-                IssuePlace.layer == "key_site",
-                IssuePlace.code == q.key_site,
-            )
+            with_place(PlaceSetMember.layer == "key_site", PlaceSetMember.code == q.key_site)
         )
     if q.unit:
         roles = ["owner"] if q.owner_only else ["owner", "co_responsible"]
         conds.append(
-            exists().where(
-                IssueParty.issue_id == Issue.id,
-                IssueParty.role.in_(roles),
-                IssueParty.unit_id == select(Unit.id).where(Unit.key == q.unit).scalar_subquery(),
+            with_party(
+                PartySetMember.role.in_(roles),
+                PartySetMember.unit_id
+                == select(Unit.id).where(Unit.key == q.unit).scalar_subquery(),
             )
         )
     if q.leader:
         conds.append(
-            exists().where(
-                IssueParty.issue_id == Issue.id,
-                IssueParty.leader_id
+            with_party(
+                PartySetMember.leader_id
                 == select(Leader.id).where(Leader.key == q.leader).scalar_subquery(),
             )
         )
@@ -254,11 +253,8 @@ def _work_conditions(q: IssueQuery) -> list[Any]:
     if q.supervised is not None:
         conds.append(Issue.notice_count > 0 if q.supervised else Issue.notice_count == 0)
     if q.proposed is not None:
-        conds.append(
-            exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
-            if q.proposed
-            else ~exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
-        )
+        owned = with_party(PartySetMember.role == "owner")
+        conds.append(owned if q.proposed else or_(Issue.party_set_id.is_(None), ~owned))
     return conds
 
 
