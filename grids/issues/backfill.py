@@ -396,8 +396,8 @@ def backfill_issues(
         ``progress(stage, done, total)``: during a stage and once at its end, so the
         time up to each call was spent in the stage it names (``read``, ``validate``,
         ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
-        issues`` (with the party and place sets, the stored routing answers and reserved
-        ids), ``write events``, and ``write`` (the foreign-key check on
+        sets`` (the party and place sets and the routing answers of the groups), ``write
+        issues`` (with the reserved ids), ``write events``, and ``write`` (the foreign-key check on
         PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
@@ -779,7 +779,9 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
     out = BulkInserter(session, set_based_checks=True)
     try:
-        sets = list(zip(party_sets, place_sets, strict=True))
+        routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
+        tick("write sets", len(routes), len(routes))
+        sets = list(zip(routing_ids, party_sets, place_sets, strict=True))
         _write_with(out, rows, group, routes, units, sets, now, name, tick)
     finally:
         out.close()
@@ -788,10 +790,9 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
 def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
-    routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
     shared_cols = [  # per routing group
-        (*_group_parts(resp, rid, units), *ps)
-        for resp, rid, ps in zip(routes, routing_ids, sets, strict=True)
+        (*_group_parts(resp, rid, units), party_set, place_set)
+        for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
     ]
     group_of = group.tolist()
     geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
