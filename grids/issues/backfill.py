@@ -397,8 +397,10 @@ def backfill_issues(
         time up to each call was spent in the stage it names (``read``, ``validate``,
         ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
         sets`` (the party and place sets and the routing answers of the groups), ``write
-        issues`` (with the reserved ids), ``write events``, and ``write`` (the foreign-key check on
-        PostgreSQL) once every row is sent, then ``commit``).
+        issues`` (with the reserved ids), ``index issues`` (when the back-fill adds at least
+        as many issues as there were, their indexes are built after the rows:
+        :mod:`civgrid.grids.issues.bulk_insert`), ``write events``, and ``write`` (the
+        foreign-key check on PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
 
@@ -850,8 +852,11 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             if k % 50_000 == 0:
                 tick("write issues", k, n)
 
+    dropped = out.drop_indexes(Issue.__table__, n)
     out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
     tick("write issues", n, n)
+    out.create_indexes(dropped)
+    tick("index issues", n, n)
 
     def events() -> Iterable[tuple]:
         for k, r in enumerate(rows):
