@@ -66,3 +66,20 @@ def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config)
         assert out.drop_indexes(Issue.__table__, 40) == []  # as many there: kept
         out.close()
         s.rollback()
+
+
+@pytest.mark.parametrize("postgres", [False, True])
+def test_points_are_the_wkb_of_the_geometry_conversion(postgres):
+    import numpy as np
+    import shapely
+
+    from civgrid.geo.convert import to_wkb_array
+    from civgrid.grids.core.types import SRID
+
+    out = BulkInserter.__new__(BulkInserter)  # the values only: no connection needed
+    out.postgres = postgres
+    lon = np.array([117.123456789, -0.0, 180.0, 116.4])
+    lat = np.array([31.987654321, 0.0, -90.0, 39.9])
+    want = to_wkb_array(shapely.points(lon, lat), SRID if postgres else None, hex=postgres)
+    assert out.points(lon, lat) == list(want)
+    assert out.points(np.array([]), np.array([])) == []
