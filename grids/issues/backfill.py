@@ -427,15 +427,7 @@ def backfill_issues(
         report.valid = len(rows)
         tick("validate", len(raw), len(raw))
         keys = [r.key for r in rows]
-        existing: set[str] = set()
-        for i in range(0, len(keys), chunk):
-            existing |= set(
-                session.scalars(
-                    select(Issue.idempotency_key).where(
-                        Issue.idempotency_key.in_(keys[i : i + chunk])
-                    )
-                )
-            )
+        existing = _existing_keys(session, keys, chunk)
         report.already_imported = sum(1 for r in rows if r.key in existing)
         rows = [r for r in rows if r.key not in existing]
         rows.sort(key=lambda r: (r.reported_at, r.row))
@@ -472,6 +464,29 @@ def backfill_issues(
         session.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _existing_keys(session: Session, keys: list[str], chunk: int) -> set[str]:
+    """The idempotency keys among ``keys`` that issues already have.
+
+    PostgreSQL gets each chunk as one array parameter (``= ANY(…)``), not an ``IN`` list
+    of as many parameters, which it parses and plans each time (a local measurement:
+    most of the 3 s this stage took for 10⁵ keys).
+    """
+    from sqlalchemy import String, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    found: set[str] = set()
+    for i in range(0, len(keys), chunk):
+        part = keys[i : i + chunk]
+        cond = (
+            Issue.idempotency_key == any_(bindparam("keys", part, type_=ARRAY(String)))
+            if postgres
+            else Issue.idempotency_key.in_(part)
+        )
+        found.update(session.scalars(select(Issue.idempotency_key).where(cond)))
+    return found
 
 
 def _assignment_epochs(session: Session) -> list[date]:

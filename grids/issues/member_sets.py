@@ -124,8 +124,9 @@ def _set_ids(
     conn = session.connection()
     engine = _engine(conn)
     name = set_table.name
-    with _LOCK:
-        known = dict(_KNOWN.get(engine, {}))
+    # read without the lock: a dict look-up is atomic under the GIL, and the cache only
+    # grows (entries are added under the lock, never changed)
+    known = _KNOWN.get(engine) or {}
     pending: dict[tuple[str, str], int] = session.info.setdefault(_PENDING, {}).setdefault(
         engine, {}
     )
