@@ -113,6 +113,14 @@ def _forget(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session: Session, transaction: Any) -> None:
+    # the end of the outer transaction without a commit (``Session.close`` emits no
+    # rollback event): what it found is not known to exist
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
 def _set_ids(
     session: Session,
     set_table: Any,
