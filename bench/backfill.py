@@ -104,19 +104,24 @@ def run_backend(url: str, rows: list[dict[str, Any]] | None, n: int) -> dict[str
 
 
 def written_volume(store: Any) -> dict[str, float]:
-    """Rows per table, bytes of a stored routing answer and of a party reason, bytes on disk."""
+    """Rows per table, bytes of a stored routing answer, bytes on disk."""
     from sqlalchemy import text
 
-    tables = ("issues", "issue_parties", "issue_places", "issue_events", "issue_routings")
+    tables = (
+        "issues",
+        "issue_events",
+        "issue_routings",
+        "party_sets",
+        "party_set_members",
+        "place_sets",
+        "place_set_members",
+    )
     with store.engine.connect() as c:
         out = {t: float(c.execute(text(f"SELECT count(*) FROM {t}")).scalar()) for t in tables}
         pg = c.dialect.name == "postgresql"
         cast = "::text" if pg else ""
         out["routing_bytes"] = float(
             c.execute(text(f"SELECT avg(length(answer{cast})) FROM issue_routings")).scalar() or 0
-        )
-        out["reason_bytes"] = float(
-            c.execute(text(f"SELECT avg(length(reason{cast})) FROM issue_parties")).scalar() or 0
         )
         if pg:
             size = "SELECT pg_total_relation_size(:t)"
@@ -180,12 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         v, issues = got["volume"], max(got["volume"]["issues"], 1.0)
         print(
-            f"    per issue: {v['issue_parties'] / issues:.1f} parties, "
-            f"{v['issue_places'] / issues:.1f} places, {v['issue_events'] / issues:.1f} events; "
-            f"party reason {v['reason_bytes']:,.0f} B; {v['issue_routings']:,.0f} routing "
-            f"answers stored once ({v['routing_bytes']:,.0f} B each); "
+            f"    per issue: {v['issue_events'] / issues:.1f} events; shared: "
+            f"{v['party_sets']:,.0f} party sets ({v['party_set_members']:,.0f} members), "
+            f"{v['place_sets']:,.0f} place sets ({v['place_set_members']:,.0f} members), "
+            f"{v['issue_routings']:,.0f} routing answers ({v['routing_bytes']:,.0f} B each); "
             f"{v['disk_bytes'] / issues / 1e3:,.1f} kB on disk with indexes "
-            f"({'all tables' if backend == 'sqlite' else 'the five issue tables'})"
+            f"({'all tables' if backend == 'sqlite' else 'the issue tables'})"
         )
     print(f"  load average {os.getloadavg()[0]:.2f} at the end")
     return outcome.exit_status()

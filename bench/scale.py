@@ -15,8 +15,9 @@ are generated **in SQL** (``INSERT … SELECT`` over ``ST_GeneratePoints``):
   weighted as a county's mix (grid workers, 12345 complaints, inspections…);
 * **who**: the owner and the co-responsible units come from the **real
   routing engine** (``Store.responsible_for``), asked once per place ×
-  category at a point of the place; an ``owner`` row (and a ``co_responsible``
-  row per sharing unit) in ``issue_parties`` per issue, so unit queues work;
+  category at a point of the place; the issue points at the party set of that
+  answer (an ``owner`` and a ``co_responsible`` member per sharing unit, made once
+  per answer: ``party_sets``), so unit queues work;
 * **when**: ``reported_at`` uniform over the last ``--years`` years (default 5:
   the issue sizes a county at five years of records = 10⁶ issues); the open
   share depends on age (70 % of the last week, 25 % of the rest of the month,
@@ -278,7 +279,7 @@ ISSUES_SQL = """
 INSERT INTO issues (
     id, version, state, category_code, source, priority, reporter_who, reporter_role,
     anonymous, lon, lat, geom, location_source, generation_id, county_code,
-    township_code, community_code, unit_grid_code, owner_unit_id, reported_at,
+    township_code, community_code, unit_grid_code, owner_unit_id, party_set_id, reported_at,
     created_at, updated_at, assigned_at, deadline, deadline_rule, submitted_at,
     closed_at, overdue, escalated, extension_pending, overdue_at, return_count,
     extension_count, duplicate_count, notice_count, repeat_count, duplicate_of_id,
@@ -288,7 +289,7 @@ SELECT s.id, 1, s.state, s.category_code, s.source, 'normal',
        coalesce(%(who)s::jsonb ->> s.source, %(who_default)s),
        coalesce(%(role)s::jsonb ->> s.source, %(role_default)s),
        false, ST_X(s.geom), ST_Y(s.geom), s.geom, 'point', %(gen)s, %(county)s,
-       s.township, s.community, s.unit_grid, rt.owner_unit_id, s.reported_at,
+       s.township, s.community, s.unit_grid, rt.owner_unit_id, rt.party_set_id, s.reported_at,
        s.reported_at, coalesce(s.closed_at, s.submitted_at, s.assigned_at, s.reported_at),
        s.assigned_at, s.deadline,
        CASE WHEN s.deadline IS NOT NULL THEN s.hours || 'h' END,
@@ -303,17 +304,6 @@ SELECT s.id, 1, s.state, s.category_code, s.source, 'normal',
        CASE WHEN s.state = 'closed' THEN 'passed' END
 FROM scale_issues s
 LEFT JOIN scale_routes rt ON rt.place = s.place AND rt.category_code = s.category_code
-"""
-
-PARTIES_SQL = """
-INSERT INTO issue_parties (issue_id, role, unit_id)
-SELECT s.id, 'owner', rt.owner_unit_id
-FROM scale_issues s JOIN scale_routes rt USING (place, category_code)
-WHERE rt.owner_unit_id IS NOT NULL
-UNION ALL
-SELECT s.id, 'co_responsible', co.unit_id
-FROM scale_issues s JOIN scale_routes rt USING (place, category_code)
-CROSS JOIN LATERAL unnest(rt.co_unit_ids) AS co(unit_id)
 """
 
 EVENTS_SQL = """
@@ -355,6 +345,7 @@ def generate(
     from sqlalchemy import func, select
 
     from civgrid.grids.boundaries.models import Area, AreaType, Category
+    from civgrid.grids.issues.member_sets import party_set_ids
     from civgrid.grids.issues.models import Issue
 
     steps: dict[str, float] = {}
@@ -396,6 +387,16 @@ def generate(
         id0 = int(session.scalar(select(func.coalesce(func.max(Issue.id), 0))) or 0)
         gen = store.active_generation(session).id
         table = routes(store, session, places, cats)
+        sets = party_set_ids(  # the party set of each answer, made once (member_sets)
+            session,
+            [
+                ([("owner", owner, None)] if owner is not None else [])
+                + [("co_responsible", u, None) for u in co or []]
+                for _place, _cat, owner, co in table
+            ],
+        )
+        session.commit()
+        table = [(*row, sid) for row, sid in zip(table, sets, strict=True)]
     step(f"route {len(places)} places × {len(cats)} categories")
     partitioned = _partitions_for(store, years)
     if partitioned:
@@ -405,9 +406,9 @@ def generate(
         cur = raw.cursor()
         cur.execute(
             "CREATE UNLOGGED TABLE scale_routes (place text, category_code text, "
-            "owner_unit_id int, co_unit_ids int[])"
+            "owner_unit_id int, co_unit_ids int[], party_set_id int)"
         )
-        cur.executemany("INSERT INTO scale_routes VALUES (%s, %s, %s, %s)", table)
+        cur.executemany("INSERT INTO scale_routes VALUES (%s, %s, %s, %s, %s)", table)
         cur.execute("CREATE INDEX ON scale_routes (place, category_code)")
         # the rows are consistent by construction (the test checks them): the foreign-key
         # triggers (a lookup per key per row) are off for this transaction's inserts
@@ -448,9 +449,6 @@ def generate(
                 {"id0": id0},
             )
         step("insert issues")
-        cur.execute(PARTIES_SQL)
-        parties = cur.rowcount
-        step("insert issue_parties")
         cur.execute("SELECT coalesce(max(id), 0) FROM issue_events")
         ev0 = cur.fetchone()[0]
         cur.execute(EVENTS_SQL, {"id0": id0})
@@ -473,7 +471,7 @@ def generate(
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.exec_driver_sql("VACUUM ANALYZE")
     step("VACUUM ANALYZE")
-    return {"steps": steps, "issues": issues, "parties": parties, "events": events}
+    return {"steps": steps, "issues": issues, "party_sets": len(set(sets)), "events": events}
 
 
 def _partitions_for(store: Any, years: float) -> bool:
@@ -533,8 +531,9 @@ def busiest_unit(store: Any) -> tuple[str, int]:
     with store.engine.connect() as c:
         row = c.execute(
             text(
-                "SELECT u.key, count(*) FROM issue_parties p "
-                "JOIN issues i ON i.id = p.issue_id JOIN units u ON u.id = p.unit_id "
+                "SELECT u.key, count(*) FROM issues i "
+                "JOIN party_set_members p ON p.set_id = i.party_set_id "
+                "JOIN units u ON u.id = p.unit_id "
                 "WHERE p.role IN ('owner', 'co_responsible') AND i.state = ANY(:open) "
                 "GROUP BY u.key ORDER BY 2 DESC LIMIT 1"
             ),
@@ -739,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             got = generate(store, n, args.years)
             took = time.perf_counter() - t
             print(
-                f"  generated {got['issues']:,} issues, {got['parties']:,} party rows, "
+                f"  generated {got['issues']:,} issues ({got['party_sets']:,} party sets), "
                 f"{got['events']:,} events in {took:.0f} s ({got['issues'] / took:,.0f} issues/s)"
             )
             for name, sec in got["steps"].items():

@@ -18,7 +18,7 @@ layer               label        properties (besides ``code``, ``name``)
 =================== ============ ==================================================
 
 Issue counts (``open``, ``overdue``, ``recurring``, ``total``) come from the
-places recorded at report time (``issue_places``), so a layer's numbers match
+places recorded at report time (the issue's place set), so a layer's numbers match
 what the issue lists show for the same object.
 
 Large polygons are simplified **per zoom** in the metric CRS (CGCS2000
@@ -58,7 +58,7 @@ from civgrid.grids.boundaries.models import (
     Unit,
 )
 from civgrid.grids.core import labels as zh
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.issues.workflow import State, open_states
 from civgrid.maps.display import bbox_from_display, check_display_crs, to_display_geoms
 
@@ -319,7 +319,7 @@ def issue_counts(
     session : Session
     layer : str
         ``township``, ``community``, ``unit_grid``, ``road_section``, ``key_site``,
-        ``supervision_area`` (the layers of ``issue_places``).
+        ``supervision_area`` (the layers of the place sets).
     codes : iterable of str, optional
         Only these objects.
     since : datetime, optional
@@ -336,18 +336,18 @@ def issue_counts(
     is_open = Issue.state.in_(open_states())
     q = (
         select(
-            IssuePlace.code,
+            PlaceSetMember.code,
             func.count(Issue.id),
             func.sum(case((is_open, 1), else_=0)),
             func.sum(case((and_(is_open, Issue.overdue.is_(True)), 1), else_=0)),
             func.sum(case((Issue.recurrence_of_id.is_not(None), 1), else_=0)),
         )
-        .join(Issue, Issue.id == IssuePlace.issue_id)
-        .where(IssuePlace.layer == layer, Issue.state != State.merged)
-        .group_by(IssuePlace.code)
+        .join(Issue, Issue.place_set_id == PlaceSetMember.set_id)
+        .where(PlaceSetMember.layer == layer, Issue.state != State.merged)
+        .group_by(PlaceSetMember.code)
     )
     if codes is not None:
-        q = q.where(IssuePlace.code.in_(list(codes)))
+        q = q.where(PlaceSetMember.code.in_(list(codes)))
     if since is not None:
         q = q.where(or_(Issue.reported_at >= since, is_open))
     if conditions:

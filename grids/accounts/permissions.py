@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from civgrid.grids.core.actors import Actor, ActorRole
@@ -329,7 +329,8 @@ class Scope:
     # ------------------------------------------------------------------ issues
     def issue_conditions(self) -> list[Any]:
         """SQL conditions (AND) restricting ``issues`` rows to this scope."""
-        from civgrid.grids.issues.models import Issue, IssueParty
+        from civgrid.grids.issues.member_sets import with_party
+        from civgrid.grids.issues.models import Issue, PartySetMember
 
         if self.sees_all:
             return []
@@ -337,10 +338,9 @@ class Scope:
             if self.unit_id is None:
                 return [false()]
             return [
-                exists().where(
-                    IssueParty.issue_id == Issue.id,
-                    IssueParty.role.in_(["owner", "co_responsible"]),
-                    IssueParty.unit_id == self.unit_id,
+                with_party(
+                    PartySetMember.unit_id == self.unit_id,
+                    PartySetMember.role.in_(["owner", "co_responsible"]),
                 )
             ]
         if self.role is Role.leader:
@@ -351,11 +351,7 @@ class Scope:
                 "community": Issue.community_code,
                 "road_section": Issue.road_section_code,
             }
-            ors: list[Any] = [
-                exists().where(
-                    IssueParty.issue_id == Issue.id, IssueParty.leader_id == self.leader_id
-                )
-            ]
+            ors: list[Any] = [with_party(PartySetMember.leader_id == self.leader_id)]
             for layer, code, start, end in self.leader_windows:
                 cond = and_(column[layer] == code, Issue.reported_at >= start)
                 ors.append(cond if end is None else and_(cond, Issue.reported_at < end))

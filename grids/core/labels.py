@@ -218,7 +218,7 @@ ISSUE_ACTION_LABELS: dict[str, str] = {
     "undo_batch": "撤销批量改派",
 }
 
-#: An answering unit's role on an issue (``IssueParty.role``; glossary: 主办单位, 协办单位).
+#: An answering unit's role on an issue (``PartySetMember.role``; glossary: 主办单位, 协办单位).
 PARTY_ROLE_LABELS: dict[str, str] = {
     "owner": "主办单位",
     "co_responsible": "协办单位",

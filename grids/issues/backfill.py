@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -42,7 +41,8 @@ from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
-from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
+from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
+from civgrid.grids.issues.models import Issue, IssueEvent
 from civgrid.grids.issues.records import LEADER_ROLES
 from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
@@ -396,9 +396,11 @@ def backfill_issues(
         ``progress(stage, done, total)``: during a stage and once at its end, so the
         time up to each call was spent in the stage it names (``read``, ``validate``,
         ``dedupe``, ``snap``, ``route``, ``recurrences``, then the writes: ``write
-        issues`` (with the stored routing answers and reserved ids), ``write parties``,
-        ``write places``, ``write events``, and ``write`` (the foreign-key check on
-        PostgreSQL) once every row is sent, then ``commit``).
+        sets`` (the party and place sets and the routing answers of the groups), ``write
+        issues`` (with the reserved ids), ``index issues`` (when the back-fill adds at least
+        as many issues as there were, their indexes are built after the rows:
+        :mod:`civgrid.grids.issues.bulk_insert`), ``write events``, and ``write`` (the
+        foreign-key check on PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
         Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
 
@@ -425,15 +427,7 @@ def backfill_issues(
         report.valid = len(rows)
         tick("validate", len(raw), len(raw))
         keys = [r.key for r in rows]
-        existing: set[str] = set()
-        for i in range(0, len(keys), chunk):
-            existing |= set(
-                session.scalars(
-                    select(Issue.idempotency_key).where(
-                        Issue.idempotency_key.in_(keys[i : i + chunk])
-                    )
-                )
-            )
+        existing = _existing_keys(session, keys, chunk)
         report.already_imported = sum(1 for r in rows if r.key in existing)
         rows = [r for r in rows if r.key not in existing]
         rows.sort(key=lambda r: (r.reported_at, r.row))
@@ -470,6 +464,29 @@ def backfill_issues(
         session.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _existing_keys(session: Session, keys: list[str], chunk: int) -> set[str]:
+    """The idempotency keys among ``keys`` that issues already have.
+
+    PostgreSQL gets each chunk as one array parameter (``= ANY(…)``), not an ``IN`` list
+    of as many parameters, which it parses and plans each time (a local measurement:
+    most of the 3 s this stage took for 10⁵ keys).
+    """
+    from sqlalchemy import String, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    found: set[str] = set()
+    for i in range(0, len(keys), chunk):
+        part = keys[i : i + chunk]
+        cond = (
+            Issue.idempotency_key == any_(bindparam("keys", part, type_=ARRAY(String)))
+            if postgres
+            else Issue.idempotency_key.in_(part)
+        )
+        found.update(session.scalars(select(Issue.idempotency_key).where(cond)))
+    return found
 
 
 def _assignment_epochs(session: Session) -> list[date]:
@@ -666,6 +683,8 @@ _ISSUE_COLUMNS = (
     "routing_id",
     "triage_reason",
     "owner_unit_id",
+    "party_set_id",
+    "place_set_id",
     "reported_at",
     "created_at",
     "updated_at",
@@ -684,8 +703,6 @@ _ISSUE_COLUMNS = (
     "reinspection_result",
     "attributes",
 )
-_PARTY_COLUMNS = ("issue_id", "role", "unit_id", "leader_id", "reason")
-_PLACE_COLUMNS = ("issue_id", "layer", "code", "distance_m")
 _EVENT_COLUMNS = (
     "issue_id",
     "at",
@@ -699,14 +716,11 @@ _EVENT_COLUMNS = (
 )
 
 
-def _group_parts(
-    resp: Any, routing_id: int, units: Mapping[str, int], leaders: Mapping[str, int]
-) -> tuple[tuple, list[tuple[str, int | None, int | None, None]]]:
-    """What every issue of one routing group shares: its columns and its party rows.
+def _group_parts(resp: Any, routing_id: int, units: Mapping[str, int]) -> tuple[Any, ...]:
+    """The columns every issue of one routing group shares (but its sets).
 
     The routing answer is stored once (``routing_id``, :mod:`.routing_store`) and holds
-    each part's reason, so the party rows carry none of their own (no reader uses an
-    issue party's ``reason``; live intake still fills it).
+    each party's reason and each place's distance.
     """
     owner = resp.owner
     triage = None
@@ -714,7 +728,7 @@ def _group_parts(
         triage = "outside_jurisdiction"
     elif resp.triage is not None:
         triage = "unroutable"
-    cols = (
+    return (
         resp.generation_id,
         resp.county.code if resp.county else None,
         resp.township.code if resp.township else None,
@@ -725,68 +739,103 @@ def _group_parts(
         triage,
         units.get(owner.key) if owner is not None else None,
     )
-    parties: list[tuple[str, int | None, int | None, None]] = []
+
+
+def _group_parties(
+    resp: Any, units: Mapping[str, int], leaders: Mapping[str, int]
+) -> list[tuple[str, int | None, int | None]]:
+    """The party list of one routing group: owner, co-responsible units, leaders."""
+    owner = resp.owner
+    parties: list[tuple[str, int | None, int | None]] = []
     seen = set()
     if owner is not None and owner.key in units:
-        parties.append(("owner", units[owner.key], None, None))
+        parties.append(("owner", units[owner.key], None))
         seen.add(owner.key)
     for p in resp.co_responsible():
         if p.key not in seen and p.key in units:
             seen.add(p.key)
-            parties.append(("co_responsible", units[p.key], None, None))
+            parties.append(("co_responsible", units[p.key], None))
     lseen = set()
     for p in resp.leaders:
         if p.role in LEADER_ROLES and p.key in leaders and (p.key, p.role) not in lseen:
             lseen.add((p.key, p.role))
-            parties.append((p.role, None, leaders[p.key], None))
-    return cols, parties
+            parties.append((p.role, None, leaders[p.key]))
+    return parties
+
+
+def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[tuple[str, str]]]:
+    """The place list of each routing group: the objects its first point lay on.
+
+    Every point of a group lies on the same objects (the group key holds
+    :meth:`BulkHits.place_ids`), in the layer order of the bulk snap, nearest first.
+    """
+    first = np.full(len(group), -1, dtype=np.int64)
+    _, at_first = np.unique(group, return_index=True)
+    first[at_first] = group[at_first]
+    out: list[list[tuple[str, str]]] = [[] for _ in range(groups)]
+    for layer, at, codes, _dist in bulk.places(first_only=("road_section",)):
+        if not len(at):
+            continue
+        gs = first[at]
+        for k in np.flatnonzero(gs >= 0).tolist():
+            out[int(gs[k])].append((layer, codes[k]))
+    return out
 
 
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
-    """Bulk writes in the session's transaction: ``COPY`` on PostgreSQL, one
-    ``executemany`` per table on SQLite — issues (ids reserved first, so recurrence
-    links and children go in the same pass), then parties, places, events.
+    """Bulk writes in the session's transaction: the party and place sets of the routing
+    groups (:mod:`.member_sets`, a few thousand rows, with the database's own checks),
+    then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
+    reserved first, so recurrence links go in the same pass), then events.
     """
     from civgrid.grids.issues.bulk_insert import BulkInserter
 
+    units = {u.key: u.id for u in session.scalars(select(Unit))}
+    leaders = {x.key: x.id for x in session.scalars(select(Leader))}
+    party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
+    place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
     out = BulkInserter(session, set_based_checks=True)
     try:
-        _write_with(out, session, rows, bulk, group, routes, now, name, tick)
+        routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
+        tick("write sets", len(routes), len(routes))
+        sets = list(zip(routing_ids, party_sets, place_sets, strict=True))
+        _write_with(out, rows, group, routes, units, sets, now, name, tick)
     finally:
         out.close()
 
 
-def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> None:
-    units = {u.key: u.id for u in session.scalars(select(Unit))}
-    leaders = {x.key: x.id for x in session.scalars(select(Leader))}
+def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
-    routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
-    shared_cols, shared_parties = [], []  # per routing group
-    for resp, rid in zip(routes, routing_ids, strict=True):
-        cols, parties = _group_parts(resp, rid, units, leaders)
-        shared_cols.append(cols)
-        shared_parties.append(parties)
+    shared_cols = [  # per routing group
+        (*_group_parts(resp, rid, units), party_set, place_set)
+        for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
+    ]
     group_of = group.tolist()
     geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
     now_db = out.ts(now)
     who = f"import:{name}"
     name_json = json.dumps(name, ensure_ascii=False)
     false, true = out.flag(False), out.flag(True)
-    closed_state = State.closed
+    closed_state, triage_state = State.closed, State.triage
+    # per state, looked up once: its text and whether it is open (an enum member's
+    # ``.value`` is a descriptor call, 4 × 10⁵ of them per 10⁵ rows)
+    value = {s: s.value for s in State}
+    is_open = {s: KIND[s] is Kind.open for s in State}
+    ts = out.ts
 
     def issues() -> Iterable[tuple]:
         for k, r in enumerate(rows):
-            shared = shared_cols[group_of[k]]
             state = r.state
-            reported = out.ts(r.reported_at)
+            reported = ts(r.reported_at)
             prev = r.prev
-            overdue = KIND[state] is Kind.open and r.deadline is not None and r.deadline < now
+            deadline = r.deadline
+            overdue = is_open[state] and deadline is not None and deadline < now
             yield (
                 ids[k],
                 1,
                 r.key,
-                state.value,
+                value[state],
                 r.category,
                 r.source,
                 "normal",
@@ -801,13 +850,13 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 r.input_lon,
                 r.input_lat,
                 "point",
-                *shared,
+                *shared_cols[group_of[k]],
                 reported,
                 now_db,
                 now_db,
-                reported if state is not State.triage else None,
-                out.ts(r.deadline),
-                out.ts(r.closed_at),
+                reported if state is not triage_state else None,
+                None if deadline is None else ts(deadline),
+                None if r.closed_at is None else ts(r.closed_at),
                 true if overdue else false,
                 false,
                 false,
@@ -823,27 +872,11 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
             if k % 50_000 == 0:
                 tick("write issues", k, n)
 
+    dropped = out.drop_indexes(Issue.__table__, n)
     out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
     tick("write issues", n, n)
-
-    def parties() -> Iterable[tuple]:
-        for iid, g in zip(ids, group_of, strict=True):
-            for role, unit_id, leader_id, reason in shared_parties[g]:
-                yield (iid, role, unit_id, leader_id, reason)
-
-    out.insert(IssueParty.__table__, _PARTY_COLUMNS, parties())
-    tick("write parties", n, n)
-
-    # places, one layer at a time (each issue's places keep the layer order of its hits)
-    id_arr = np.asarray(ids, dtype=np.int64)
-    for layer, at, codes, dist in bulk.places(first_only=("road_section",)):
-        dist_l = [round(d, 1) for d in dist.tolist()] if dist.any() else [0.0] * len(codes)
-        iids = id_arr[at].tolist() if len(at) else []
-        out.insert(
-            IssuePlace.__table__,
-            _PLACE_COLUMNS,
-            zip(iids, itertools.repeat(layer), codes, dist_l, strict=False),
-        )
+    out.create_indexes(dropped)
+    tick("index issues", n, n)
 
     def events() -> Iterable[tuple]:
         for k, r in enumerate(rows):
@@ -852,14 +885,13 @@ def _write_with(out, session, rows, bulk, group, routes, now, name, tick) -> Non
                 now_db,
                 "import",
                 None,
-                r.state.value,
+                value[r.state],
                 who,
                 "system",
                 None,
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
-    tick("write places", n, n)
     out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
     tick("write events", n, n)
     out.check_references()

@@ -148,7 +148,7 @@ def describe_item(
     owner : tuple or None
         The owner unit as ``(key, name, kind)``.
     parties : sequence of PartyTuple
-        Every party of the issue, in ``issue_parties.id`` order.
+        Every party of the issue, in its party set's member order.
     routing : dict or None
         The routing answer (the issue's own or the shared one).
     floats : bool

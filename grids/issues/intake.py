@@ -35,10 +35,11 @@ from civgrid.grids.issues.campaigns import tag_issue
 from civgrid.grids.issues.config import IssueConfig, Source
 from civgrid.grids.issues.intake_write import insert_new_issue, insert_report_event
 from civgrid.grids.issues.links import visit_linker
+from civgrid.grids.issues.member_sets import point_at_parties, point_at_places
 from civgrid.grids.issues.models import (
     Issue,
-    IssueParty,
-    IssuePlace,
+    PartySetMember,
+    PlaceSetMember,
 )
 from civgrid.grids.issues.photos import PhotoInput, check_photos
 from civgrid.grids.issues.records import (
@@ -263,17 +264,13 @@ def set_parties(
     issue: Issue,
     owner: Unit | None,
     co_units: Sequence[Unit],
-    leaders: Sequence[tuple[Leader, str, dict | None]] | None = None,
-    reasons: dict[str, dict] | None = None,
+    leaders: Sequence[tuple[Leader, str]] | None = None,
 ) -> None:
-    """Replace the unit parties (and the leaders when given)."""
-    reasons = reasons or {}
-    keep = [p for p in issue.parties if p.unit_id is None and leaders is None]
-    issue.parties[:] = keep
+    """Replace the unit parties (and the leaders when given): point ``issue`` at the
+    party set of its new list (:mod:`civgrid.grids.issues.member_sets`)."""
+    parties: list[PartySetMember] = []
     if owner is not None:
-        issue.parties.append(
-            IssueParty(role="owner", unit=owner, unit_id=owner.id, reason=reasons.get(owner.key))
-        )
+        parties.append(PartySetMember(role="owner", unit=owner, unit_id=owner.id))
     issue.owner_unit = owner
     issue.owner_unit_id = owner.id if owner is not None else None
     seen = {owner.key} if owner is not None else set()
@@ -281,13 +278,19 @@ def set_parties(
         if u.key in seen:
             continue
         seen.add(u.key)
-        issue.parties.append(
-            IssueParty(role="co_responsible", unit=u, unit_id=u.id, reason=reasons.get(u.key))
-        )
-    for leader, role, reason in leaders or []:
-        issue.parties.append(
-            IssueParty(role=role, leader=leader, leader_id=leader.id, reason=reason)
-        )
+        parties.append(PartySetMember(role="co_responsible", unit=u, unit_id=u.id))
+    if leaders is None:  # keep the leaders it had
+        parties += [
+            PartySetMember(role=p.role, leader=p.leader, leader_id=p.leader_id)
+            for p in issue.parties
+            if p.unit_id is None
+        ]
+    else:
+        parties += [
+            PartySetMember(role=role, leader=leader, leader_id=leader.id)
+            for leader, role in leaders
+        ]
+    point_at_parties(session, issue, parties)
 
 
 def route_point(
@@ -311,29 +314,21 @@ def route_point(
     issue.community_code = resp.community.code if resp.community else None
     issue.unit_grid_code = resp.unit_grid.code if resp.unit_grid else None
     issue.road_section_code = resp.road_section.code if resp.road_section else None
-    places: list[tuple[str, str, float]] = []
+    places: list[tuple[str, str]] = []
     areas = (resp.county, resp.township, resp.community, resp.unit_grid, resp.central_city)
     for a in (*areas, *resp.supervision_areas):
         if a is not None:
-            places.append((a.layer, a.code, 0.0))
+            places.append((a.layer, a.code))
     if resp.road_section is not None:
-        places.append(("road_section", resp.road_section.code, resp.road_section.distance_m))
-    places += [("key_site", s.code, s.distance_m) for s in resp.key_sites]
+        places.append(("road_section", resp.road_section.code))
+    places += [("key_site", s.code) for s in resp.key_sites]
     if resp.shop is not None:  # the shop's history (门前五包) accumulates here
-        places.append(("shop", resp.shop.code, resp.shop.distance_m))
+        places.append(("shop", resp.shop.code))
     if resp.assessment_point is not None:  # the point's record (测评点位)
-        ap = resp.assessment_point
-        places.append(("assessment_point", ap.code, ap.distance_m))
-    wanted = {(layer, code): round(d, 1) for layer, code, d in places}
-    for place in list(issue.places):  # update in place: a delete+insert would hit the unique key
-        key = (place.layer, place.code)
-        if key in wanted:
-            place.distance_m = wanted.pop(key)
-        else:
-            issue.places.remove(place)
-    issue.places.extend(
-        IssuePlace(layer=lay, code=code, distance_m=d) for (lay, code), d in wanted.items()
-    )
+        places.append(("assessment_point", resp.assessment_point.code))
+    # the distances stay in the routing answer: the set is shared by every point on
+    # the same objects
+    point_at_places(session, issue, [PlaceSetMember(layer=lay, code=code) for lay, code in places])
     # The owner comes from the owner rules (routing.choose_owner); the other
     # responsible and lead units share the issue as co-responsible.
     sharing = resp.co_responsible()
@@ -342,12 +337,8 @@ def route_point(
     )
     owner = units.get(resp.owner.key) if resp.owner is not None else None
     co = [units[p.key] for p in sharing if p.key in units]
-    reasons = {p.key: p.reason.to_dict() for p in sharing}
-    if resp.owner is not None:
-        reasons[resp.owner.key] = {
-            **resp.owner.reason.to_dict(),
-            "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
-        }
+    # Why each party answers is in the routing answer (issue.routing): a party set
+    # holds no reasons, which differ from point to point (distances).
     leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
     leaders = (
         {
@@ -364,8 +355,8 @@ def route_point(
     for p in leader_parties:
         if p.key in leaders and (p.key, p.role) not in seen:
             seen.add((p.key, p.role))
-            leader_rows.append((leaders[p.key], p.role, p.reason.to_dict()))
-    set_parties(session, issue, owner, co, leader_rows, reasons)
+            leader_rows.append((leaders[p.key], p.role))
+    set_parties(session, issue, owner, co, leader_rows)
     triage = None
     if resp.triage == "outside_jurisdiction":
         triage = TriageReason.outside_jurisdiction

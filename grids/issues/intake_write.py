@@ -1,10 +1,10 @@
 """How intake writes a new issue: one statement per table, no unit of work.
 
 Intake builds the issue as a draft :class:`~civgrid.grids.issues.models.Issue` (never
-added to the session) with its parties and places. :func:`insert_new_issue` writes it
-with Core ``INSERT … RETURNING id``: the issue row, then its parties and its places
-as one statement each (their insert sentinels keep the ids in order), and returns the
-stored issue, persistent in the session (built from the values written, every column
+added to the session), pointed at its party set and place set
+(:mod:`civgrid.grids.issues.member_sets`, found or made while routing).
+:func:`insert_new_issue` writes it with one Core ``INSERT … RETURNING id`` and returns
+the stored issue, persistent in the session (built from the values written, every column
 known), its relationships set from the draft — the answer needs no query.
 :func:`insert_report_event` writes the report's history event, its
 audit record and its domain event the same way.
@@ -28,7 +28,7 @@ from civgrid.grids.core import audit
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.outbox import DomainEvent
 from civgrid.grids.issues.events import history_event_values
-from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlace
+from civgrid.grids.issues.models import Issue, IssueEvent
 
 __all__ = ["insert_new_issue", "insert_report_event"]
 
@@ -93,20 +93,20 @@ def _column_names(model: type) -> dict[str, str]:
 
 
 def insert_new_issue(session: Session, draft: Issue) -> Issue:
-    """Write ``draft`` (transient) with its parties and places; return the stored issue.
+    """Write ``draft`` (transient); return the stored issue.
 
     Parameters
     ----------
     session : Session
         The request's transaction; nothing is committed here.
     draft : Issue
-        Not in any session. Its column values, ``parties`` and ``places`` are written.
+        Not in any session. Its column values are written (its sets are already stored).
 
     Returns
     -------
     Issue
-        Persistent in ``session``; ``parties`` and ``places`` are the stored rows (with
-        their ``unit``/``leader``), ``owner_unit``, ``category``, ``duplicate_of`` and
+        Persistent in ``session``; ``parties`` and ``places`` are the draft's members
+        (with their ``unit``/``leader``), ``owner_unit``, ``category``, ``duplicate_of`` and
         ``recurrence_of`` are the draft's.
 
     Raises
@@ -119,30 +119,8 @@ def insert_new_issue(session: Session, draft: Issue) -> Issue:
     for name in _TO_ONE:
         if name in draft.__dict__:
             set_committed_value(issue, name, draft.__dict__[name])
-    party_rows = [
-        {
-            "issue_id": issue.id,
-            "role": p.role,
-            "unit_id": p.unit_id,
-            "leader_id": p.leader_id,
-            "reason": p.reason,
-        }
-        for p in draft.parties
-    ]
-    parties = _insert(session, IssueParty, party_rows)
-    for stored, p in zip(parties, draft.parties, strict=True):
-        set_committed_value(stored, "issue", issue)
-        set_committed_value(stored, "unit", p.__dict__.get("unit"))
-        set_committed_value(stored, "leader", p.__dict__.get("leader"))
-    place_rows = [
-        {"issue_id": issue.id, "layer": p.layer, "code": p.code, "distance_m": p.distance_m}
-        for p in draft.places
-    ]
-    places = _insert(session, IssuePlace, place_rows)
-    for stored in places:
-        set_committed_value(stored, "issue", issue)
-    set_committed_value(issue, "parties", parties)
-    set_committed_value(issue, "places", places)
+    for name in ("parties", "places"):  # the members of its sets, as the draft read them
+        set_committed_value(issue, name, list(draft.__dict__.get(name) or []))
     return issue
 
 

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civgrid.geo import convert
@@ -35,7 +35,7 @@ from civgrid.grids.core import labels as zh
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.core.spreadsheet import csv_cell
 from civgrid.grids.issues.config import IssueConfig
-from civgrid.grids.issues.models import Issue, IssueParty
+from civgrid.grids.issues.models import Issue, PartySetMember
 from civgrid.grids.issues.queries import IssueQuery, issue_conditions, list_issues
 from civgrid.grids.issues.workflow import KIND, Kind, State, Workflow, open_states
 
@@ -296,15 +296,20 @@ def responsibility_list_rows(
     day = at or cfg.calendar.local(cfg.now()).date()
     rows = responsibility_rows(store, at=day, session=session)
     counts: Counter[tuple[str, str]] = Counter()
-    # the scope's conditions are on issues (they correlate issue parties themselves)
-    open_ids = select(Issue.id).where(Issue.state.in_(open_states()), *issue_conditions)
-    for p in session.scalars(
-        select(IssueParty).where(
-            IssueParty.issue_id.in_(open_ids),
-            IssueParty.role.in_(["owner", "contract", "contact", "road_chief"]),
-        )
+    # open issues per party set (the scope's conditions are on issues), then the sets'
+    # members: a few thousand sets, not a row per issue and party
+    per_set = (
+        select(Issue.party_set_id.label("set_id"), func.count().label("n"))
+        .where(Issue.state.in_(open_states()), *issue_conditions)
+        .group_by(Issue.party_set_id)
+        .subquery()
+    )
+    for p, n in session.execute(
+        select(PartySetMember, per_set.c.n)
+        .join(per_set, per_set.c.set_id == PartySetMember.set_id)
+        .where(PartySetMember.role.in_(["owner", "contract", "contact", "road_chief"]))
     ):
-        counts[("unit" if p.unit_id else "leader", p.key)] += 1
+        counts[("unit" if p.unit_id else "leader", p.key)] += n
     geoms: dict[tuple[str, str], Any] = {}
     for a in store.areas(session=session):
         geoms.setdefault((a.layer.value, a.code), a.geom)

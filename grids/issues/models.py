@@ -5,11 +5,14 @@
   and the service turns it into a conflict). The place is kept as snapped at
   report time (area codes + the boundary generation), so an old issue keeps
   its original area after boundaries change.
-* :class:`IssueParty` — who answers for it: exactly one ``owner`` unit (the
-  lead unit from the routing rules), ``co_responsible`` units, and the
-  leaders (``contract``, ``contact``, ``road_chief``) at report time.
-* :class:`IssuePlace` — every object the point lay on (layer + code), so
-  queries by area of any level, road section or key site are one join.
+* :class:`PartySet` / :class:`PartySetMember` — who answers for it: exactly one
+  ``owner`` unit (the lead unit from the routing rules), ``co_responsible`` units,
+  and the leaders (``contract``, ``contact``, ``road_chief``) at report time. The
+  list is an immutable, content-addressed set shared by every issue with the same
+  parties (``issues.party_set_id``; :mod:`civgrid.grids.issues.member_sets`).
+* :class:`PlaceSet` / :class:`PlaceSetMember` — every object the point lay on
+  (layer + code), shared the same way (``issues.place_set_id``), so queries by area
+  of any level, road section or key site are one ``IN`` over a few thousand sets.
 * :class:`IssueEvent` — the append-only history (who, role, unit, when,
   from → to, note, photos). Updates and deletes are refused.
 * :class:`Photo` — a stored image (content hash, path, type, size).
@@ -48,7 +51,6 @@ from sqlalchemy.orm import (
     Mapped,
     mapped_column,
     object_session,
-    orm_insert_sentinel,
     relationship,
 )
 
@@ -62,10 +64,12 @@ __all__ = [
     "Issue",
     "IssueCampaign",
     "IssueEvent",
-    "IssueParty",
-    "IssuePlace",
     "IssueRouting",
+    "PartySet",
+    "PartySetMember",
     "Photo",
+    "PlaceSet",
+    "PlaceSetMember",
     "SupervisionNotice",
     "TransferRequest",
     "UTCDateTime",
@@ -114,6 +118,10 @@ class Issue(Base):
         Index("ix_issues_owner", "owner_unit_id"),
         Index("ix_issues_unit_grid", "unit_grid_code"),
         Index("ix_issues_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+        # a unit's or leader's issues: ``party_set_id IN (sets naming it)``, by state
+        # (the to-do queues); an area's, road's or site's issues likewise
+        Index("ix_issues_party_set_state", "party_set_id", "state"),
+        Index("ix_issues_place_set", "place_set_id"),
         # the to-do queues: open issues by deadline (a few thousand of 10⁶, bench/scale.py)
         Index(
             "ix_issues_open_deadline",
@@ -172,6 +180,10 @@ class Issue(Base):
     triage_reason: Mapped[str | None] = mapped_column(String(32))
 
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    # who answers for it and where it lay: shared immutable sets (None: no member); no
+    # ON DELETE action, as ``routing_id`` (migration 0610 adds them in place on SQLite)
+    party_set_id: Mapped[int | None] = mapped_column(ForeignKey("party_sets.id"))
+    place_set_id: Mapped[int | None] = mapped_column(ForeignKey("place_sets.id"))
 
     # time
     reported_at: Mapped[datetime] = mapped_column(_ts(), nullable=False)
@@ -214,11 +226,17 @@ class Issue(Base):
 
     owner_unit = relationship("Unit", foreign_keys=[owner_unit_id], lazy="joined")
     category = relationship("Category", foreign_keys=[category_code], lazy="joined")
-    parties: Mapped[list[IssueParty]] = relationship(
-        back_populates="issue", cascade="all, delete-orphan", order_by="IssueParty.id"
+    # Read-only views of the shared sets: writers point the issue at another set
+    # (:func:`civgrid.grids.issues.member_sets.point_at_parties` / ``…_places``).
+    parties: Mapped[list[PartySetMember]] = relationship(
+        primaryjoin="Issue.party_set_id == foreign(PartySetMember.set_id)",
+        viewonly=True,
+        order_by="PartySetMember.id",
     )
-    places: Mapped[list[IssuePlace]] = relationship(
-        back_populates="issue", cascade="all, delete-orphan", order_by="IssuePlace.id"
+    places: Mapped[list[PlaceSetMember]] = relationship(
+        primaryjoin="Issue.place_set_id == foreign(PlaceSetMember.set_id)",
+        viewonly=True,
+        order_by="PlaceSetMember.id",
     )
     events: Mapped[list[IssueEvent]] = relationship(
         back_populates="issue", order_by="IssueEvent.id", passive_deletes="all"
@@ -280,41 +298,52 @@ class IssueRouting(Base):
     answer: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
 
 
-class IssueParty(Base):
-    """A unit or leader answering for an issue, with their role on it.
+class PartySet(Base):
+    """An immutable list of parties shared by every issue that has exactly these.
+
+    Keyed by the SHA-256 of its members (:func:`civgrid.grids.issues.member_sets.party_hash`):
+    back-fill writes one per routing group, live intake finds the one of its answer.
+    Rows are never changed or deleted; an issue whose parties change points at
+    another set.
+    """
+
+    __tablename__ = "party_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class PartySetMember(Base):
+    """A unit or leader answering for the issues of a party set, with their role.
 
     Roles: ``owner`` (the one unit that must fix it and is scored),
     ``co_responsible`` (other responsible units; they see it), and the
-    leaders ``contract``, ``contact``, ``road_chief``.
+    leaders ``contract``, ``contact``, ``road_chief``. Why each answers (the rule, the
+    assignment, the distance) is in the issue's routing answer (:attr:`Issue.routing`),
+    not here: it differs from point to point and would defeat the sharing.
     """
 
-    __tablename__ = "issue_parties"
+    __tablename__ = "party_set_members"
     __table_args__ = (
         CheckConstraint(
             "(unit_id IS NOT NULL AND leader_id IS NULL) OR "
             "(leader_id IS NOT NULL AND unit_id IS NULL)",
             name="one_subject",
         ),
-        Index("ix_issue_parties_unit", "unit_id", "role"),
-        Index("ix_issue_parties_leader", "leader_id", "role"),
-        # an issue's parties, and "is this unit on it" answered from the index alone
-        # (a unit's queue probes it once per open issue, bench/scale.py)
-        Index("ix_issue_parties_issue_unit", "issue_id", "unit_id", "role"),
+        # "the sets naming this unit / leader (in this role)", answered from the index
+        Index("ix_party_set_members_unit", "unit_id", "role", "set_id"),
+        Index("ix_party_set_members_leader", "leader_id", "role", "set_id"),
+        Index("ix_party_set_members_set", "set_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issue_id: Mapped[int] = mapped_column(
-        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("party_sets.id", ondelete="CASCADE"), nullable=False
     )
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id", ondelete="RESTRICT"))
-    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Lets the ORM insert an issue's parties as one INSERT … RETURNING on SQLite too
-    # (it otherwise sends one statement a row to get the ids back in order).
-    _sentinel: Mapped[int | None] = orm_insert_sentinel()
 
-    issue: Mapped[Issue] = relationship(back_populates="parties")
     unit = relationship("Unit", lazy="joined")
     leader = relationship("Leader", lazy="joined")
 
@@ -325,25 +354,34 @@ class IssueParty(Base):
         return subject.key if subject is not None else ""
 
 
-class IssuePlace(Base):
-    """One object an issue's point lay on at report time: (layer, code)."""
+class PlaceSet(Base):
+    """An immutable list of places (layer, code) shared by every issue that lay on exactly
+    these objects (keyed like :class:`PartySet`)."""
 
-    __tablename__ = "issue_places"
+    __tablename__ = "place_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class PlaceSetMember(Base):
+    """One object the issues of a place set lay on at report time: (layer, code).
+
+    The distance of an issue's point from the object is in its routing answer.
+    """
+
+    __tablename__ = "place_set_members"
     __table_args__ = (
-        UniqueConstraint("issue_id", "layer", "code", name="uq_issue_places_issue_layer_code"),
-        Index("ix_issue_places_layer_code", "layer", "code"),
+        UniqueConstraint("set_id", "layer", "code", name="uq_place_set_members_set_layer_code"),
+        Index("ix_place_set_members_layer_code", "layer", "code", "set_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issue_id: Mapped[int] = mapped_column(
-        ForeignKey("issues.id", ondelete="CASCADE"), nullable=False
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("place_sets.id", ondelete="CASCADE"), nullable=False
     )
     layer: Mapped[str] = mapped_column(String(32), nullable=False)
     code: Mapped[str] = mapped_column(String(32), nullable=False)
-    distance_m: Mapped[float | None] = mapped_column(Float)
-    _sentinel: Mapped[int | None] = orm_insert_sentinel()  # one INSERT for all (see parties)
-
-    issue: Mapped[Issue] = relationship(back_populates="places")
 
 
 class IssueCampaign(Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from civgrid.grids.boundaries.models import Category, Leader, Unit
@@ -17,11 +17,12 @@ from civgrid.grids.core.errors import (
 from civgrid.grids.core.types import SRID, utc
 from civgrid.grids.issues.config import IssueConfig
 from civgrid.grids.issues.describe import PartyTuple, describe_item
+from civgrid.grids.issues.member_sets import with_party, with_place
 from civgrid.grids.issues.models import (
     Issue,
-    IssueParty,
-    IssuePlace,
     IssueRouting,
+    PartySetMember,
+    PlaceSetMember,
 )
 from civgrid.grids.issues.records import category_codes_under, get_unit
 from civgrid.grids.issues.workflow import ON_CLOCK, State, Workflow
@@ -108,8 +109,8 @@ def zone_condition(zone: str) -> Any:
     """SQL condition on ``issues``: in the central city, or in the county outside it.
 
     Central = the issue lay in a ``central_city`` area at report time (its
-    ``issue_places``); rural = it lay in the county (``county_code`` set) but not
-    there. So central + rural = the county's issues.
+    place set); rural = it lay in the county (``county_code`` set) but not
+    there (an issue with no place set is not central). So central + rural = the county's issues.
 
     Raises
     ------
@@ -118,8 +119,12 @@ def zone_condition(zone: str) -> Any:
     """
     if zone not in ZONES:
         raise InvalidInputError(f"unknown zone {zone!r}; use central or rural", field="zone")
-    central = exists().where(IssuePlace.issue_id == Issue.id, IssuePlace.layer == "central_city")
-    return central if zone == "central" else and_(Issue.county_code.is_not(None), ~central)
+    central = with_place(PlaceSetMember.layer == "central_city")
+    return (
+        central
+        if zone == "central"
+        else and_(Issue.county_code.is_not(None), or_(Issue.place_set_id.is_(None), ~central))
+    )
 
 
 def zone_counts(session: Session, conditions: Sequence[Any] = ()) -> dict[str, int]:
@@ -168,10 +173,9 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(Issue.source.in_(list(q.sources)))
     if q.area:
         conds.append(
-            exists().where(
-                IssuePlace.issue_id == Issue.id,
-                IssuePlace.code == q.area,
-                IssuePlace.layer.in_(
+            with_place(
+                PlaceSetMember.code == q.area,
+                PlaceSetMember.layer.in_(
                     [
                         "county",
                         "township",
@@ -187,26 +191,21 @@ def issue_conditions(session: Session, q: IssueQuery) -> list[Any]:
         conds.append(Issue.road_section_code == q.road_section)
     if q.key_site:
         conds.append(
-            exists().where(
-                IssuePlace.issue_id == Issue.id,
-                IssuePlace.layer == "key_site",
-                IssuePlace.code == q.key_site,
-            )
+            with_place(PlaceSetMember.layer == "key_site", PlaceSetMember.code == q.key_site)
         )
     if q.unit:
         roles = ["owner"] if q.owner_only else ["owner", "co_responsible"]
         conds.append(
-            exists().where(
-                IssueParty.issue_id == Issue.id,
-                IssueParty.role.in_(roles),
-                IssueParty.unit_id == select(Unit.id).where(Unit.key == q.unit).scalar_subquery(),
+            with_party(
+                PartySetMember.role.in_(roles),
+                PartySetMember.unit_id
+                == select(Unit.id).where(Unit.key == q.unit).scalar_subquery(),
             )
         )
     if q.leader:
         conds.append(
-            exists().where(
-                IssueParty.issue_id == Issue.id,
-                IssueParty.leader_id
+            with_party(
+                PartySetMember.leader_id
                 == select(Leader.id).where(Leader.key == q.leader).scalar_subquery(),
             )
         )
@@ -256,11 +255,8 @@ def _work_conditions(q: IssueQuery) -> list[Any]:
     if q.supervised is not None:
         conds.append(Issue.notice_count > 0 if q.supervised else Issue.notice_count == 0)
     if q.proposed is not None:
-        conds.append(
-            exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
-            if q.proposed
-            else ~exists().where(IssueParty.issue_id == Issue.id, IssueParty.role == "owner")
-        )
+        owned = with_party(PartySetMember.role == "owner")
+        conds.append(owned if q.proposed else or_(Issue.party_set_id.is_(None), ~owned))
     return conds
 
 
@@ -372,45 +368,62 @@ _ITEM_COLUMNS = (
 )
 
 
-def page_parties(session: Session, issue_ids: Sequence[int]) -> dict[int, list[PartyTuple]]:
+def page_parties(
+    session: Session, issue_ids: Sequence[int], *, party_sets: dict[int, int | None] | None = None
+) -> dict[int, list[PartyTuple]]:
     """Every party of each issue of a page, as :func:`describe_item` takes them.
 
     The one place the list's item reads the parties (a change of where parties are
-    stored changes this function only).
+    stored changes this function only). ``party_sets`` (issue id → ``party_set_id``),
+    when the caller read them with the page, saves a query.
 
     Returns
     -------
     dict
         Issue id → ``[(role, (unit key, name, kind) | None, (leader key, title) | None)]``
-        in ``issue_parties.id`` order; an issue without parties is absent.
+        in member order; an issue without parties is absent.
     """
     if not issue_ids:
         return {}
+    # an issue's parties are the members of its party set (shared by many issues):
+    # read each set of the page once, then hand it to every issue pointing at it
+    if party_sets is not None:
+        set_of = {i: party_sets[i] for i in issue_ids if party_sets.get(i) is not None}
+    else:
+        set_of = dict(
+            session.execute(
+                select(Issue.id, Issue.party_set_id).where(
+                    Issue.id.in_(list(issue_ids)), Issue.party_set_id.is_not(None)
+                )
+            ).all()
+        )
+    if not set_of:
+        return {}
     rows = session.execute(
         select(
-            IssueParty.issue_id,
-            IssueParty.role,
+            PartySetMember.set_id,
+            PartySetMember.role,
             Unit.key.label("unit_key"),
             Unit.name,
             Unit.kind,
             Leader.key.label("leader_key"),
             Leader.title,
         )
-        .outerjoin(Unit, Unit.id == IssueParty.unit_id)
-        .outerjoin(Leader, Leader.id == IssueParty.leader_id)
-        .where(IssueParty.issue_id.in_(list(issue_ids)))
-        .order_by(IssueParty.id)
+        .outerjoin(Unit, Unit.id == PartySetMember.unit_id)
+        .outerjoin(Leader, Leader.id == PartySetMember.leader_id)
+        .where(PartySetMember.set_id.in_(sorted(set(set_of.values()))))
+        .order_by(PartySetMember.id)
     )
-    out: dict[int, list[PartyTuple]] = {}
-    for issue_id, role, ukey, uname, ukind, lkey, ltitle in rows:
-        out.setdefault(issue_id, []).append(
+    members: dict[int, list[PartyTuple]] = {}
+    for set_id, role, ukey, uname, ukind, lkey, ltitle in rows:
+        members.setdefault(set_id, []).append(
             (
                 role,
                 None if ukey is None else (ukey, uname, ukind),
                 None if lkey is None else (lkey, ltitle),
             )
         )
-    return out
+    return {i: list(members[s]) for i, s in set_of.items() if s in members}
 
 
 def list_issue_items(
@@ -453,6 +466,7 @@ def list_issue_items(
             owner.kind.label("owner_kind"),
             Issue.own_routing,
             shared.answer.label("shared_routing"),
+            Issue.party_set_id,
         )
         .outerjoin(cat, cat.code == Issue.category_code)
         .outerjoin(owner, owner.id == Issue.owner_unit_id)
@@ -462,7 +476,9 @@ def list_issue_items(
         .limit(q.limit)
         .offset(q.offset)
     ).all()
-    parties = page_parties(session, [r.id for r in rows])
+    parties = page_parties(
+        session, [r.id for r in rows], party_sets={r.id: r.party_set_id for r in rows}
+    )
     items = []
     for r in rows:
         answer = r.own_routing if r.own_routing is not None else r.shared_routing

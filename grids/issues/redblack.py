@@ -1,7 +1,7 @@
 """The monthly red/black list (红黑榜) of street-front shops and their streets (门前五包).
 
-A shop's record in a month is the issues snapped to its frontage (``issue_places``
-rows of layer ``shop``, written at intake when a 门前五包 report lies within the owner
+A shop's record in a month is the issues snapped to its frontage (place sets with a
+member of layer ``shop``, written at intake when a 门前五包 report lies within the owner
 rule's distance of the frontage) and reported in that month, local time; merged
 reports do not count. ``reports`` adds the duplicate reports counted on those issues
 (the same problem reported again while open); ``overdue`` were past their deadline and
@@ -35,7 +35,7 @@ from civgrid.grids.boundaries.models import Shop
 from civgrid.grids.core import labels as zh
 from civgrid.grids.core.calendar import local_zone, parse_month
 from civgrid.grids.core.spreadsheet import values_only
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.issues.workflow import State, open_states
 
 __all__ = ["RedBlackList", "ShopRecord", "StreetRecord", "red_black_list", "red_black_xlsx"]
@@ -131,10 +131,10 @@ def _counts(
 ) -> dict[str, tuple[int, int, int, int]]:
     """Shop code → (issues, reports, open, overdue) reported in [start, end)."""
     rows = session.execute(
-        select(IssuePlace.code, Issue.state, Issue.overdue, Issue.duplicate_count)
-        .join(Issue, Issue.id == IssuePlace.issue_id)
+        select(PlaceSetMember.code, Issue.state, Issue.overdue, Issue.duplicate_count)
+        .join(Issue, Issue.place_set_id == PlaceSetMember.set_id)
         .where(
-            IssuePlace.layer == "shop",
+            PlaceSetMember.layer == "shop",
             Issue.state != State.merged,
             Issue.reported_at >= start,
             Issue.reported_at < end,

@@ -62,7 +62,7 @@ from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import ConflictError, InvalidInputError, NotFoundError
 from civgrid.grids.issues.config import configured_calendar
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.issues.workflow import KIND, Kind, State
 from civgrid.grids.patrol.models import PatrolPlan, PatrolTeam, PatrolVisit
 from civgrid.grids.patrol.teams import TeamFinder
@@ -524,8 +524,8 @@ def campaign_boosts(
     until = datetime.combine(first, time(0), tzinfo=UTC)
     recent: dict[str, set[tuple[str, str]]] = defaultdict(set)
     rows = session.execute(
-        select(Issue.category_code, IssuePlace.layer, IssuePlace.code)
-        .join(Issue, Issue.id == IssuePlace.issue_id)
+        select(Issue.category_code, PlaceSetMember.layer, PlaceSetMember.code)
+        .join(Issue, Issue.place_set_id == PlaceSetMember.set_id)
         .where(Issue.reported_at >= since, Issue.reported_at < until)
     )
     for cat, layer, code in rows:
@@ -566,8 +566,14 @@ def _issue_stats(session: Session, before: date) -> dict[tuple[str, str], dict[s
 
     cutoff = datetime(before.year, before.month, before.day, tzinfo=UTC)
     rows = session.execute(
-        select(IssuePlace.layer, IssuePlace.code, Issue.state, Issue.repeat_count, Issue.overdue)
-        .join(Issue, Issue.id == IssuePlace.issue_id)
+        select(
+            PlaceSetMember.layer,
+            PlaceSetMember.code,
+            Issue.state,
+            Issue.repeat_count,
+            Issue.overdue,
+        )
+        .join(Issue, Issue.place_set_id == PlaceSetMember.set_id)
         .where(Issue.reported_at < cutoff)
     )
     out: dict[tuple[str, str], dict[str, int]] = defaultdict(

@@ -30,7 +30,7 @@ from civgrid.grids.core.campaigns import Campaign
 from civgrid.grids.core.city import current_city
 from civgrid.grids.core.errors import NotFoundError
 from civgrid.grids.issues.campaigns import place_kinds
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.issues.workflow import State
 
 __all__ = [
@@ -74,17 +74,18 @@ def _in_scope(session: Session, campaign: Campaign, issues: list[Issue]) -> list
     """Issues of the campaign's categories and places (whatever the time)."""
     if not issues:
         return []
-    places: dict[int, list[tuple[str, str]]] = {}
+    places: dict[int, list[tuple[str, str]]] = {}  # per place set (shared by issues)
+    wanted = {i.place_set_id for i in issues if i.place_set_id is not None}
     rows = session.execute(
-        select(IssuePlace.issue_id, IssuePlace.layer, IssuePlace.code).where(
-            IssuePlace.issue_id.in_([i.id for i in issues])
-        )
+        select(PlaceSetMember.set_id, PlaceSetMember.layer, PlaceSetMember.code)
+        .where(PlaceSetMember.set_id.in_(wanted))
+        .order_by(PlaceSetMember.id)
     )
-    for iid, layer, code in rows:
-        places.setdefault(iid, []).append((layer, code))
+    for sid, layer, code in rows:
+        places.setdefault(sid, []).append((layer, code))
     out = []
     for i in issues:
-        mine = places.get(i.id, [])
+        mine = places.get(i.place_set_id, []) if i.place_set_id is not None else []
         kinds, types = place_kinds(session, mine) if not campaign.places.everywhere else ({}, {})
         if campaign.covers_category(i.category_code) and campaign.places.matches(
             mine, key_site_kinds=kinds, area_types=types

@@ -69,7 +69,7 @@ def test_generated_issues_are_consistent(generated):
         store,
         """
         SELECT count(*) FILTER (WHERE i.owner_unit_id IS NOT NULL AND (
-                   SELECT count(*) FROM issue_parties p WHERE p.issue_id = i.id
+                   SELECT count(*) FROM party_set_members p WHERE p.set_id = i.party_set_id
                    AND p.role = 'owner' AND p.unit_id = i.owner_unit_id) <> 1),
                count(*) FILTER (WHERE i.owner_unit_id IS NOT NULL),
                count(*) FILTER (WHERE (SELECT count(*) FROM issue_events e
@@ -112,9 +112,8 @@ def test_generated_issues_are_consistent(generated):
           (SELECT count(*) FROM issues i WHERE NOT EXISTS (
               SELECT 1 FROM issues j WHERE j.id = coalesce(i.recurrence_of_id,
                                                           i.duplicate_of_id, i.id))),
-          (SELECT count(*) FROM issue_parties p WHERE NOT EXISTS (
-              SELECT 1 FROM units u WHERE u.id = p.unit_id) OR NOT EXISTS (
-              SELECT 1 FROM issues i WHERE i.id = p.issue_id))
+          (SELECT count(*) FROM issues i WHERE i.party_set_id IS NOT NULL AND NOT EXISTS (
+              SELECT 1 FROM party_sets p WHERE p.id = i.party_set_id))
         """,
     )
     assert tuple(dangling) == (0, 0, 0, 0, 0), dangling

@@ -18,7 +18,8 @@ from civgrid.grids.boundaries.shop_imports import import_shops
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.intake import IssueReport
-from civgrid.grids.issues.models import IssuePlace
+from civgrid.grids.issues.member_sets import with_place
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 
 GW = Actor("网格员甲", "grid_worker")
 HEADER = (
@@ -178,8 +179,8 @@ def test_a_shopfront_report_snaps_to_the_shop_and_the_grid_unit_owns_it(demo_sto
         assert b.routing["shop"] is None
         assert b.owner_unit is None or b.owner_unit.key != unit
         history = s.scalars(
-            select(IssuePlace.issue_id).where(
-                IssuePlace.layer == "shop", IssuePlace.code == "SH001"
+            select(Issue.id).where(
+                with_place(PlaceSetMember.layer == "shop", PlaceSetMember.code == "SH001")
             )
         ).all()
         assert history == [a.id]

@@ -14,9 +14,11 @@ from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
 from civgrid.grids.issues.models import (
     Issue,
     IssueEvent,
-    IssueParty,
-    IssuePlace,
     IssueRouting,
+    PartySet,
+    PartySetMember,
+    PlaceSet,
+    PlaceSetMember,
 )
 
 KILLER = """
@@ -42,7 +44,15 @@ def _counts(store) -> list[int]:
     with store.session() as s:
         return [
             s.scalar(select(func.count()).select_from(t))
-            for t in (Issue, IssueEvent, IssueParty, IssuePlace, IssueRouting)
+            for t in (
+                Issue,
+                IssueEvent,
+                IssueRouting,
+                PartySet,
+                PartySetMember,
+                PlaceSet,
+                PlaceSetMember,
+            )
         ]
 
 

@@ -9,8 +9,10 @@ from support.schema_diff import schema_diffs
 
 OURS = {
     "issues",
-    "issue_parties",
-    "issue_places",
+    "party_sets",
+    "party_set_members",
+    "place_sets",
+    "place_set_members",
     "issue_events",
     "issue_photos",
     "issue_routings",

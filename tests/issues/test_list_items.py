@@ -22,7 +22,8 @@ from civgrid.api.schemas import IssueOut
 from civgrid.geo.crs import from_wgs84
 from civgrid.grids.boundaries.models import Leader, Unit
 from civgrid.grids.issues import service as svc
-from civgrid.grids.issues.models import Issue, IssueParty, IssueRouting
+from civgrid.grids.issues.member_sets import point_at_parties
+from civgrid.grids.issues.models import Issue, IssueRouting, PartySetMember
 from civgrid.grids.issues.routing_store import answer_hash
 from support.issue_helpers import COMPOUND, offset, point_in
 
@@ -93,10 +94,22 @@ def _seed(client, store, clock) -> dict:
         issues = {i.id: i for i in s.scalars(select(Issue).where(Issue.id.in_(ids)))}
         owner = issues[ids[4]].owner_unit
         co = next(u for u in units if owner is None or u.id != owner.id)
+
+        def member(role, unit=None, leader=None):
+            return PartySetMember(
+                role=role,
+                unit=unit,
+                unit_id=None if unit is None else unit.id,
+                leader=leader,
+                leader_id=None if leader is None else leader.id,
+            )
+
         for i in ids[4:8]:  # a co-responsible unit and leaders on a few issues
-            s.add(IssueParty(issue_id=i, role="co_responsible", unit_id=co.id))
-            s.add(IssueParty(issue_id=i, role="contract", leader_id=leaders[0].id))
-        s.add(IssueParty(issue_id=ids[5], role="road_chief", leader_id=leaders[1].id))
+            extra = [member("co_responsible", unit=co), member("contract", leader=leaders[0])]
+            if i == ids[5]:
+                extra.append(member("road_chief", leader=leaders[1]))
+            kept = [member(p.role, p.unit, p.leader) for p in issues[i].parties]
+            point_at_parties(s, issues[i], kept + extra)
         flagged = issues[ids[5]]
         flagged.overdue, flagged.overdue_at = True, datetime(2025, 3, 4, 2, 30, 15, 250000, UTC)
         flagged.escalated, flagged.escalated_at = True, datetime(2025, 3, 5, tzinfo=UTC)
@@ -197,7 +210,7 @@ def test_bounded_totals_are_the_same(client, store, clock, monkeypatch, cap):
 
 
 def test_page_parties_in_party_order(store, client, clock):
-    """Every party of each issue, in ``issue_parties.id`` order; none for no issue."""
+    """Every party of each issue, in its party set's member order; none for no issue."""
     from civgrid.grids.issues.queries import page_parties
 
     seeded = _seed(client, store, clock)
@@ -206,7 +219,9 @@ def test_page_parties_in_party_order(store, client, clock):
         assert page_parties(s, []) == {}
         for i in seeded["ids"][4:6]:
             rows = s.scalars(
-                select(IssueParty).where(IssueParty.issue_id == i).order_by(IssueParty.id)
+                select(PartySetMember)
+                .where(PartySetMember.set_id == s.get(Issue, i).party_set_id)
+                .order_by(PartySetMember.id)
             )
             assert [p[0] for p in got[i]] == [p.role for p in rows]
         assert got[seeded["ids"][5]][-1] == ("road_chief", None, got[seeded["ids"][5]][-1][2])

@@ -15,7 +15,8 @@ from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.issues import actions
 from civgrid.grids.issues.config import IssueConfig
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.member_sets import with_place
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.points.compliance import history, statuses
 from civgrid.grids.points.imports import import_points
 from civgrid.grids.points.inspections import InspectionInput, ItemMark, record_inspection
@@ -87,8 +88,10 @@ def test_two_failures_two_issues_reinspection_and_resend(market, tmp_path):
         assert all(i.deadline is not None for i in issues)  # the normal deadline
         at_point = set(
             s.scalars(
-                select(IssuePlace.issue_id).where(
-                    IssuePlace.layer == "assessment_point", IssuePlace.code == "PT1"
+                select(Issue.id).where(
+                    with_place(
+                        PlaceSetMember.layer == "assessment_point", PlaceSetMember.code == "PT1"
+                    )
                 )
             )
         )

@@ -17,7 +17,7 @@ from civgrid.grids.boundaries.models import AssessmentPoint, Assignment, Layer
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.issues import service as svc
 from civgrid.grids.issues.intake import IssueReport
-from civgrid.grids.issues.models import IssuePlace
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.points.imports import import_points
 
 GW = Actor("网格员甲", "grid_worker")
@@ -150,9 +150,9 @@ def test_a_report_at_a_point_records_it_and_its_unit_owns(demo_store, standard, 
         assert a.owner_unit.key == "D03" and b.owner_unit.key == "D09"
         assert a.routing["assessment_point"]["code"] == "PT901"
         rows = s.execute(
-            select(IssuePlace.issue_id, IssuePlace.code).where(
-                IssuePlace.layer == "assessment_point"
-            )
+            select(Issue.id, PlaceSetMember.code)
+            .join(PlaceSetMember, PlaceSetMember.set_id == Issue.place_set_id)
+            .where(PlaceSetMember.layer == "assessment_point")
         ).all()
         assert sorted(rows) == sorted([(a.id, "PT901"), (b.id, "PT902")])
         assert c.id not in {i for i, _ in rows}

@@ -1,14 +1,16 @@
 """Revision 0600 converts a populated PostGIS database to a monthly-partitioned history
 and back, keeping every row (issue 26).
 
-A demo-county copy is taken back to revision 0580 and a simulated season (issues,
-events, parties, places, photos, notices…) is written through the domain code. Counts
+A simulated season (issues, events, parties, places, photos, notices…) is written
+through the domain code into a demo-county copy, which is then taken back to revision
+0590 (0610's downgrade expands the party and place sets into rows per issue). Counts
 and checksums (of the ids and of the whole rows) of the issues, their events and every
 table that references them are taken before, after the upgrade and after the
 downgrade; they must agree. Between, the tables must be partitioned with every row in
-its month's partition, an intake through the app must land in the partition of its
-month (or in the default one, which ``civgrid db partitions --commit`` then splits),
-and deleting an issue must restrict and cascade as it did on one table.
+its month's partition, deleting an issue must restrict and cascade as it did on one
+table; then, upgraded to head (0610 on the partitioned tables), an intake through the
+app must land in the partition of its month (or in the default one, which ``civgrid
+db partitions --commit`` then splits), and the way back down must keep every row.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typer.testing import CliRunner
 
 from civgrid.grids.core.calendar import local_zone
 from civgrid.grids.core.history_partitions import HISTORY, partition_name
-from civgrid.grids.core.migrate import alembic_config
+from civgrid.grids.core.migrate import alembic_config, head_revision
 from support.demo_stores import demo_store_copy
 from support.issue_helpers import COMPOUND, Clock, offset, point_in
 
@@ -43,6 +45,9 @@ TABLES = (
     "issue_campaigns",
     "point_inspection_items",
 )
+#: The same at head but the issues (their set ids are renumbered by 0610's upgrade):
+#: the parties and places are shared sets, compared per issue by :func:`memberships`.
+HEAD_TABLES = tuple(t for t in TABLES if t not in ("issues", "issue_parties", "issue_places"))
 SEASON_END = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)
 
 
@@ -59,11 +64,11 @@ def migrate(store, revision: str, down: bool = False) -> None:
     assert store.revision() == revision
 
 
-def snapshot(store) -> dict[str, tuple[int, str, str]]:
+def snapshot(store, tables: tuple[str, ...] = TABLES) -> dict[str, tuple[int, str, str]]:
     """Table → (rows, md5 of the ordered ids, md5 of the ordered whole rows)."""
     out = {}
     with store.engine.connect() as c:
-        for t in TABLES:
+        for t in tables:
             out[t] = tuple(
                 c.exec_driver_sql(
                     f"SELECT count(*), md5(coalesce(string_agg(x.id::text, ',' ORDER BY x.id), "
@@ -71,6 +76,20 @@ def snapshot(store) -> dict[str, tuple[int, str, str]]:
                 ).one()
             )
     return out
+
+
+def memberships(store) -> list[tuple]:
+    """Per issue (by id): its state, parties and places in order, through its sets (head)."""
+    with store.engine.connect() as c:
+        return c.exec_driver_sql(
+            "SELECT i.id, i.state, i.owner_unit_id, "
+            "(SELECT string_agg(m.role || '/' || coalesce(m.unit_id, -1) || '/' "
+            "|| coalesce(m.leader_id, -1), ',' ORDER BY m.id) FROM party_set_members m "
+            "WHERE m.set_id = i.party_set_id), "
+            "(SELECT string_agg(m.layer || '/' || m.code, ',' ORDER BY m.id) "
+            "FROM place_set_members m WHERE m.set_id = i.place_set_id) "
+            "FROM issues i ORDER BY i.id"
+        ).all()
 
 
 def deletion_behaviour(store) -> dict[str, object]:
@@ -169,11 +188,13 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
     from civgrid.grids.demo.season import simulate
     from civgrid.grids.issues.config import IssueConfig
 
-    migrate(store, "0590", down=True)
     report = simulate(
         store, days=62, end=SEASON_END, per_day=2.0, config=IssueConfig(photo_dir=tmp_path)
     )
     assert report.reports > 60
+    at_head = snapshot(store, HEAD_TABLES), memberships(store)
+    assert sum(1 for m in at_head[1] if m[3]) > 60  # issues with parties
+    migrate(store, "0590", down=True)
     before = snapshot(store)
     assert before["issues"][0] == report.reports
     assert before["issue_events"][0] > before["issues"][0]
@@ -208,6 +229,10 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
         )
     assert dup.value.orig.sqlstate == "23505"  # the id is unique across partitions
 
+    # up to head on the partitioned tables: the same sets as before the way down
+    migrate(store, head_revision())
+    assert (snapshot(store, HEAD_TABLES), memberships(store)) == at_head
+
     # an intake through the app lands in its month's partition, and one of a month
     # without a partition in the default one, until the command runs
     clock = Clock(SEASON_END)
@@ -225,21 +250,27 @@ def test_partitioning_keeps_every_row_and_converts_back(store, tmp_path, monkeyp
     assert dry.exit_code == 0, dry.output
     assert "would create issues_p2031_05, moving 1 rows out of issues_default" in dry.output
     assert partition_of(store, "issues", "reported_at", far) == "issues_default"
-    mid = snapshot(store)
+    mid = snapshot(store, HEAD_TABLES), memberships(store)
     done = runner.invoke(cli, ["db", "partitions", "--db", url, "--ahead", "0", "--commit"])
     assert done.exit_code == 0, done.output
     assert "created issue_events_p2031_05" in done.output
     may = partition_name("issues", datetime(2031, 5, 1).date())
     assert partition_of(store, "issues", "reported_at", far) == may
-    assert misplaced(store) == [] and snapshot(store) == mid
+    assert misplaced(store) == [] and (snapshot(store, HEAD_TABLES), memberships(store)) == mid
     with store.engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM issues_default").scalar() == 0
         keys = c.exec_driver_sql("SELECT count(*) FROM issue_keys").scalar()
-    assert keys == mid["issues"][0]
+    assert keys == len(mid[1])  # one key per issue
 
-    # back to one table each: the same rows as after the upgrade
+    # back to 0600 (rows per issue again, on the partitioned tables), then to one table
+    # each: the same rows
+    migrate(store, "0600", down=True)
+    low = snapshot(store)
+    assert low["issue_parties"][0] > before["issue_parties"][0]  # the two intakes'
+    assert low["issues"][0] == before["issues"][0] + 2
+    assert deletion_behaviour(store)["restricted"] == "23503"
     migrate(store, "0590", down=True)
-    assert snapshot(store) == mid
+    assert snapshot(store) == low
     with store.engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM pg_partitioned_table").scalar() == 0
         assert c.exec_driver_sql("SELECT to_regclass('issue_keys')").scalar() is None

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.models import Category
-from civgrid.grids.issues.models import Issue, IssuePlace
+from civgrid.grids.issues.member_sets import point_at_places
+from civgrid.grids.issues.models import Issue, PlaceSetMember
 from civgrid.grids.issues.workflow import State
 
 
@@ -32,10 +33,14 @@ def seed_hotspot(session, community: str, unit_grid: str, *, recurrences: int, w
         repeat_count=recurrences,
         overdue=True,
     )
-    issue.places = [
-        IssuePlace(layer="community", code=community),
-        IssuePlace(layer="unit_grid", code=unit_grid),
-    ]
+    point_at_places(
+        session,
+        issue,
+        [
+            PlaceSetMember(layer="community", code=community),
+            PlaceSetMember(layer="unit_grid", code=unit_grid),
+        ],
+    )
     session.add(issue)
     session.flush()
     return issue
