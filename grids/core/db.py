@@ -92,13 +92,13 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 PING_IDLE_S = 2.0
 
 
-def _ping(dbapi: Any) -> None:
-    """One round trip on a DBAPI connection (raises when it is dead)."""
-    cur = dbapi.cursor()
-    try:
-        cur.execute("SELECT 1")
-    finally:
-        cur.close()
+def _ping(engine: Engine, dbapi: Any) -> None:
+    """One round trip on a DBAPI connection (raises when it is dead).
+
+    The dialect's own ping, as ``pool_pre_ping`` sends it: on psycopg it switches to
+    autocommit for the ``SELECT 1``, so no transaction is left open on the connection.
+    """
+    engine.dialect.do_ping(dbapi)
 
 
 def _ping_when_idle(engine: Engine, idle_s: float = PING_IDLE_S) -> Engine:
@@ -124,7 +124,7 @@ def _ping_when_idle(engine: Engine, idle_s: float = PING_IDLE_S) -> Engine:
         if since is None or time.monotonic() - since < idle_s:
             return
         try:
-            _ping(dbapi)
+            _ping(engine, dbapi)
         except Exception as err:  # any failure: a fresh connection instead
             raise exc.DisconnectionError(str(err)) from err
 

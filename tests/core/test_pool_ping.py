@@ -19,9 +19,9 @@ def test_busy_connections_are_not_pinged_and_idle_dead_ones_are_replaced(
     pings: list[int] = []
     real_ping = db._ping
 
-    def counted(dbapi):
+    def counted(engine, dbapi):
         pings.append(1)
-        real_ping(dbapi)
+        real_ping(engine, dbapi)
 
     monkeypatch.setattr(db, "_ping", counted)
     engine = db.make_engine(postgresql_url, pool_size=1, max_overflow=0)
@@ -41,6 +41,13 @@ def test_busy_connections_are_not_pinged_and_idle_dead_ones_are_replaced(
         with engine.connect() as c:
             fresh = c.execute(text("SELECT pg_backend_pid()")).scalar()
         assert fresh != pid and len(pings) >= 1
+        # a ping leaves no transaction open: the connection can switch to autocommit
+        # (Store.read_session does, for one-query lookups)
+        time.sleep(db.PING_IDLE_S + 0.2)
+        with engine.connect() as c:
+            c = c.execution_options(isolation_level="AUTOCOMMIT")
+            assert c.execute(text("SELECT pg_backend_pid()")).scalar() == fresh
+        assert len(pings) >= 2
     finally:
         engine.dispose()
 
@@ -49,7 +56,7 @@ def test_busy_connections_are_not_pinged_and_idle_dead_ones_are_replaced(
 def test_asking_for_pool_pre_ping_still_gets_it(postgresql_url, monkeypatch):
     """``pool_pre_ping=True`` (a caller's explicit choice) replaces the idle-only ping."""
     pings: list[int] = []
-    monkeypatch.setattr(db, "_ping", lambda dbapi: pings.append(1))
+    monkeypatch.setattr(db, "_ping", lambda engine, dbapi: pings.append(1))
     engine = db.make_engine(postgresql_url, pool_pre_ping=True)
     try:
         for _ in range(3):
