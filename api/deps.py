@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from civgrid.api.security import COOKIE_NAME, TokenError, decode_token, oauth2_scheme
+from civgrid.api.security import (
+    COOKIE_NAME,
+    TokenError,
+    decode_token,
+    oauth2_scheme,
+    signing_key,
+)
 from civgrid.api.settings import Settings
 from civgrid.grids.accounts.models import User
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
@@ -61,6 +72,70 @@ _PASSWORD_CHANGE_PATHS = (
 )
 
 
+#: Claims of tokens already verified, by (signing key, token): a token's signature is
+#: checked once per process, its expiry on every use (local choice: 4096 tokens, some
+#: hundreds of accounts each on a few devices).
+_CLAIMS: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_CLAIMS_MAX = 4096
+_CLAIMS_LOCK = threading.Lock()
+
+
+def _access_claims(settings: Settings, raw: str) -> dict[str, Any]:
+    """The claims of a valid access token, verified once per process.
+
+    The signature and claims of one token never change, so a verified token is kept;
+    its ``exp`` is compared with the clock on every request (as ``jwt.decode`` does,
+    no leeway). Revocation is not a property of the token: the account lookup that
+    follows checks it on every request.
+
+    Raises
+    ------
+    TokenError
+    """
+    key = (signing_key(settings), raw)
+    with _CLAIMS_LOCK:
+        claims = _CLAIMS.get(key)
+        if claims is not None:
+            _CLAIMS.move_to_end(key)
+    if claims is None:
+        claims = decode_token(settings, raw, "access")
+        with _CLAIMS_LOCK:
+            _CLAIMS[key] = claims
+            while len(_CLAIMS) > _CLAIMS_MAX:
+                _CLAIMS.popitem(last=False)
+    elif claims["exp"] <= time.time():
+        raise TokenError("token expired")
+    return claims
+
+
+def _load_user(store: Store, username: str) -> User | None:
+    """The account ``username`` as a detached :class:`User`, read with one Core query.
+
+    Read on every request (never cached): a disabled account, a revoked token (a new
+    ``token_version``) or a changed role takes effect at once, in every worker. Core
+    and no session: the ORM's session and identity map cost more than the lookup.
+    On PostgreSQL the read runs in autocommit (no ``BEGIN``/``COMMIT`` round trips).
+    """
+    with store.engine.connect() as conn:
+        if store.backend == "postgis":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = conn.execute(_USER_BY_NAME, {"username": username}).mappings().first()
+    if row is None:
+        return None
+    user = User(**{key: row[name] for key, name in _user_columns().items()})
+    make_transient_to_detached(user)  # as if loaded and expunged: never inserted again
+    return user
+
+
+_USER_BY_NAME = select(User.__table__).where(User.__table__.c.username == bindparam("username"))
+
+
+@functools.cache
+def _user_columns() -> dict[str, str]:
+    """Attribute key → column name of :class:`User`."""
+    return {a.key: a.columns[0].name for a in inspect(User).column_attrs}
+
+
 def get_current_user(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)] = None,
@@ -80,15 +155,12 @@ def get_current_user(
     user = None
     if raw:
         try:
-            claims = decode_token(settings, raw, "access")
+            claims = _access_claims(settings, raw)
         except TokenError as exc:
             raise LoginRequiredError(str(exc)) from exc
-        store: Store = request.app.state.store
-        with store.read_session() as session:  # one lookup: no transaction round trips
-            user = session.scalar(select(User).where(User.username == claims["sub"]))
-            if user is None or user.disabled or user.token_version != claims["ver"]:
-                raise LoginRequiredError("the account is disabled or the token was revoked")
-            session.expunge(user)
+        user = _load_user(request.app.state.store, claims["sub"])
+        if user is None or user.disabled or user.token_version != claims["ver"]:
+            raise LoginRequiredError("the account is disabled or the token was revoked")
         if user.must_change_password and not request.url.path.startswith(_PASSWORD_CHANGE_PATHS):
             raise PasswordChangeRequiredError(
                 "the password has expired or was reset: change it first "
@@ -106,11 +178,22 @@ async def get_actor(user: Annotated[User | None, Depends(get_current_user)]) -> 
     return actor_of(user)
 
 
-def get_scope(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Scope:
-    """What the actor may see and do (:class:`civgrid.grids.accounts.permissions.Scope`)."""
+async def get_scope(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Scope:
+    """What the actor may see and do (:class:`civgrid.grids.accounts.permissions.Scope`).
+
+    Async: most roles' scope needs no query, and a worker thread (a hop each way, a
+    wait for a core on a busy machine) would cost more than building it. A leader's
+    or unit handler's (their assignments, their unit's id) is read in a thread.
+    """
+    if not Scope.needs_query(actor):
+        return Scope.for_actor(None, actor)
     store: Store = request.app.state.store
-    with store.session() as session:
-        return Scope.for_actor(session, actor)
+
+    def load() -> Scope:
+        with store.session() as session:
+            return Scope.for_actor(session, actor)
+
+    return await run_in_threadpool(load)
 
 
 def require(perm: Perm | str):
