@@ -19,6 +19,7 @@ All coordinates are WGS84 lon/lat degrees, lon first; distances are metres.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -27,8 +28,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, and_, func, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from civgrid.geo.metric import metric_epsg_for
 from civgrid.grids.boundaries.index import (
@@ -44,6 +45,7 @@ from civgrid.grids.boundaries.models import (
     LEVEL_TYPES,
     Area,
     AreaType,
+    Category,
     Generation,
     KeySite,
     Layer,
@@ -56,6 +58,16 @@ from civgrid.grids.core.types import SRID
 
 if TYPE_CHECKING:
     from civgrid.grids.boundaries.routing import Responsibility, RoutingTables
+
+#: ``Session.info`` key of the routing tables pinned by Store.pinned_routing_tables.
+_PINNED_TABLES = "civgrid.pinned_routing_tables"
+
+
+@functools.cache  # mappings do not change once configured
+def _category_columns() -> dict[str, str]:
+    """Attribute key → column name of :class:`Category`."""
+    return {a.key: a.columns[0].name for a in inspect(Category).column_attrs}
+
 
 __all__ = ["GenerationRef", "Store", "valid_in"]
 
@@ -113,6 +125,8 @@ class Store:
         self._old_indexes: OrderedDict[int, GenerationIndex] = OrderedDict()
         self._old_index_cache_size = old_index_cache_size
         self._routing_tables: RoutingTables | None = None
+        # (routing stamp, category rows by code): see category()
+        self._category_rows: tuple[int | None, dict[str, dict[str, Any]]] | None = None
 
     def __repr__(self) -> str:
         return f"<Store {self.backend} {self.engine.url.render_as_string(hide_password=True)}>"
@@ -695,6 +709,9 @@ class Store:
         """
         from civgrid.grids.boundaries.routing import RoutingTables, routing_stamp
 
+        pinned = session.info.get(_PINNED_TABLES)
+        if pinned is not None:  # read once for this unit of work (pinned_routing_tables)
+            return pinned
         stamp = routing_stamp(session)  # read first: the tables are at least this new
         cached = self._routing_tables
         if cached is not None and stamp is not None and cached.stamp == stamp:
@@ -702,6 +719,60 @@ class Store:
         tables = RoutingTables.load(session, stamp)
         self._routing_tables = tables
         return tables
+
+    @contextmanager
+    def pinned_routing_tables(self, session: Session) -> Iterator[RoutingTables]:
+        """The routing tables read once for a unit of work that does not write them.
+
+        Inside the block, :meth:`routing_tables` in ``session`` answers these tables
+        without reading the stamp again: an intake reads it once (its category, then
+        its routing), not once per lookup. Not for work that writes categories,
+        rules, assignments, units or leaders in ``session``.
+
+        Yields
+        ------
+        RoutingTables
+        """
+        outer = session.info.get(_PINNED_TABLES)
+        tables = self.routing_tables(session)
+        session.info[_PINNED_TABLES] = tables
+        try:
+            yield tables
+        finally:
+            if outer is None:
+                session.info.pop(_PINNED_TABLES, None)
+            else:
+                session.info[_PINNED_TABLES] = outer
+
+    def category(self, session: Session, code: str) -> Category | None:
+        """The category ``code``, persistent in ``session``, without a query while the
+        routing stamp is unchanged (None when there is none).
+
+        The categories' rows are cached per process with the routing tables (the
+        stamp changes with every write to ``categories``); the object is new and the
+        session's own, as if queried (never shared between sessions or threads).
+        """
+        tables = self.routing_tables(session)
+        cached = self._category_rows
+        if cached is None or tables.stamp is None or cached[0] != tables.stamp:
+            rows = {
+                r["code"]: dict(r) for r in session.execute(select(Category.__table__)).mappings()
+            }
+            cached = (tables.stamp, rows)
+            if tables.stamp is not None:  # None: no stamp row, never reused
+                self._category_rows = cached
+        values = cached[1].get(code)
+        if values is None:
+            return None
+        known = session.identity_map.get(
+            inspect(Category).identity_key_from_primary_key([values["id"]])
+        )
+        if known is not None:
+            return known  # type: ignore[return-value]
+        cat = Category(**{key: values[name] for key, name in _category_columns().items()})
+        make_transient_to_detached(cat)  # its values become the loaded state
+        session.add(cat)  # persistent, clean: as if loaded here (merge() costs more)
+        return cat
 
     # ------------------------------------------------------------------ PostGIS
     def _sql_hits(self, s: Session, gen_id: int, lon: float, lat: float) -> dict[str, list[Hit]]:

@@ -189,8 +189,13 @@ def match_address(session: Session, store: Any, text: str) -> dict[str, Any] | N
     return {"layer": layer, "code": code, "name": name, "lon": float(pt.x), "lat": float(pt.y)}
 
 
-def _validate_report(session: Session, payload: IssueReport, now: datetime) -> dict[str, Any]:
-    cat = session.scalar(select(Category).where(Category.code == payload.category))
+def _validate_report(
+    session: Session, payload: IssueReport, now: datetime, store: Any = None
+) -> dict[str, Any]:
+    if store is not None:  # from the per-process copy while the routing stamp is unchanged
+        cat = store.category(session, payload.category)
+    else:
+        cat = session.scalar(select(Category).where(Category.code == payload.category))
     if cat is None:
         raise InvalidInputError(
             f"unknown category {payload.category!r}", field="category", value=payload.category
@@ -545,6 +550,22 @@ def report_issue(
         session must be rolled back; run the call again in a new transaction (it then
         returns that issue, ``created=False``): :func:`civgrid.grids.core.retry.run_retrying`.
     """
+    # the routing stamp is read once: the category, then the routing, answer from the
+    # tables cached while it is unchanged (an intake writes none of them)
+    with store.pinned_routing_tables(session):
+        return _report_issue(session, store, actor, payload, idempotency_key, config=config)
+
+
+def _report_issue(
+    session: Session,
+    store: Any,
+    actor: Actor,
+    payload: IssueReport,
+    idempotency_key: str | None = None,
+    *,
+    config: IssueConfig | None = None,
+) -> ReportResult:
+    """:func:`report_issue` inside its pinned routing tables."""
     cfg = config or IssueConfig()
     now = cfg.now()
     public = actor.account_role == "public"
@@ -563,7 +584,7 @@ def report_issue(
         found = _by_idempotency_key(session, idempotency_key, fingerprint)
         if found is not None:
             return ReportResult(found, created=False)
-    v = _validate_report(session, payload, now)
+    v = _validate_report(session, payload, now, store)
     photos = check_photos(
         payload.photos, max_bytes=cfg.photo_max_bytes, max_count=cfg.photo_max_count
     )
