@@ -583,6 +583,11 @@ class RoutingTables:
     rules: tuple[_RuleRow, ...]
     owner_rules: tuple[_OwnerStep, ...]
     assignments: Mapping[tuple[str, str], tuple[_AssignmentRow, ...]]
+    #: Whole rows of the stamped tables read on demand while these tables are current
+    #: (categories, units, leaders by key): see ``Store.cached_rows``.
+    rows: dict[str, dict[Any, dict[str, Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, session: Session, stamp: int | None = None) -> RoutingTables:

@@ -19,6 +19,7 @@ All coordinates are WGS84 lon/lat degrees, lon first; distances are metres.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import threading
@@ -49,7 +50,9 @@ from civgrid.grids.boundaries.models import (
     Generation,
     KeySite,
     Layer,
+    Leader,
     RoadSection,
+    Unit,
 )
 from civgrid.grids.core import migrate
 from civgrid.grids.core.db import Backend, backend_name
@@ -63,10 +66,67 @@ if TYPE_CHECKING:
 _PINNED_TABLES = "civgrid.pinned_routing_tables"
 
 
+#: The tables whose whole rows may be cached with the routing tables: written only
+#: under the routing stamp (ROUTING_STAMP_TABLES).
+_STAMPED_MODELS = (Category, Unit, Leader)
+
+
 @functools.cache  # mappings do not change once configured
-def _category_columns() -> dict[str, str]:
-    """Attribute key → column name of :class:`Category`."""
-    return {a.key: a.columns[0].name for a in inspect(Category).column_attrs}
+def _attr_columns(model: type) -> dict[str, str]:
+    """Attribute key → column name of ``model``."""
+    return {a.key: a.columns[0].name for a in inspect(model).column_attrs}
+
+
+def cached_object(session: Session, model: type[Any], key: str, value: Any) -> Any:
+    """The ``model`` row whose ``key`` is ``value``, persistent in ``session``, read from
+    the copy kept with the routing tables pinned in ``session``
+    (:meth:`Store.pinned_routing_tables`, or read just before by
+    :meth:`Store.routing_tables`); None when there is no such row.
+
+    For categories, units and leaders: every write to them changes the routing stamp,
+    so the copy is as current as the stamp read in this transaction. The whole table
+    is read once per stamp. The object is new and the session's own, as if queried
+    (never shared between sessions or threads; JSON values copied), or the one the
+    session already holds.
+
+    Raises
+    ------
+    ValueError
+        No routing tables pinned in ``session``, or a model not under the stamp.
+    """
+    rows = cached_rows(session, model, key)
+    values = rows.get(value)
+    if values is None:
+        return None
+    ident = inspect(model).identity_key_from_primary_key([values["id"]])
+    known = session.identity_map.get(ident)
+    if known is not None:
+        return known
+    obj = model(**{k: copy.deepcopy(values[name]) for k, name in _attr_columns(model).items()})
+    make_transient_to_detached(obj)  # its values become the loaded state
+    session.add(obj)  # persistent and clean, as if loaded here (merge() costs more)
+    return obj
+
+
+def routing_pinned(session: Session) -> bool:
+    """Whether ``session`` has routing tables pinned (:meth:`Store.pinned_routing_tables`)."""
+    return session.info.get(_PINNED_TABLES) is not None
+
+
+def cached_rows(session: Session, model: type[Any], key: str) -> dict[Any, dict[str, Any]]:
+    """Every row of ``model`` by its ``key`` column, cached with the routing tables in
+    ``session`` (see :func:`cached_object`); read in ``session`` on first use."""
+    tables = session.info.get(_PINNED_TABLES)
+    if tables is None or model not in _STAMPED_MODELS:
+        raise ValueError(f"no cached rows of {model.__name__} here: pin the routing tables")
+    name = f"{model.__tablename__}.{key}"
+    rows = tables.rows.get(name)
+    if rows is None:
+        table = model.__table__
+        rows = {r[key]: dict(r) for r in session.execute(select(table)).mappings()}
+        if tables.stamp is not None:  # None: no stamp row, never reused
+            tables.rows[name] = rows
+    return rows
 
 
 __all__ = ["GenerationRef", "Store", "valid_in"]
@@ -125,8 +185,6 @@ class Store:
         self._old_indexes: OrderedDict[int, GenerationIndex] = OrderedDict()
         self._old_index_cache_size = old_index_cache_size
         self._routing_tables: RoutingTables | None = None
-        # (routing stamp, category rows by code): see category()
-        self._category_rows: tuple[int | None, dict[str, dict[str, Any]]] | None = None
 
     def __repr__(self) -> str:
         return f"<Store {self.backend} {self.engine.url.render_as_string(hide_password=True)}>"
@@ -748,32 +806,13 @@ class Store:
         """The category ``code``, persistent in ``session``, without a query while the
         routing stamp is unchanged (None when there is none).
 
-        The categories' rows are cached per process with the routing tables (the
-        stamp changes with every write to ``categories``); the object is new and the
-        session's own, as if queried (never shared between sessions or threads).
+        See :func:`cached_object`: the rows are cached with the routing tables (the
+        stamp changes with every write to ``categories``).
         """
-        tables = self.routing_tables(session)
-        cached = self._category_rows
-        if cached is None or tables.stamp is None or cached[0] != tables.stamp:
-            rows = {
-                r["code"]: dict(r) for r in session.execute(select(Category.__table__)).mappings()
-            }
-            cached = (tables.stamp, rows)
-            if tables.stamp is not None:  # None: no stamp row, never reused
-                self._category_rows = cached
-        values = cached[1].get(code)
-        if values is None:
-            return None
-        known = session.identity_map.get(
-            inspect(Category).identity_key_from_primary_key([values["id"]])
-        )
-        if known is not None:
-            return known  # type: ignore[return-value]
-        cat = Category(**{key: values[name] for key, name in _category_columns().items()})
-        make_transient_to_detached(cat)  # its values become the loaded state
-        session.add(cat)  # persistent, clean: as if loaded here (merge() costs more)
-        return cat
+        with self.pinned_routing_tables(session):  # the stamp, read unless pinned
+            return cached_object(session, Category, "code", code)
 
+    # ------------------------------------------------------------------ PostGIS
     # ------------------------------------------------------------------ PostGIS
     def _sql_hits(self, s: Session, gen_id: int, lon: float, lat: float) -> dict[str, list[Hit]]:
         """Hits computed in SQL (PostGIS): ST_Covers for areas, ST_DWithin in metres."""

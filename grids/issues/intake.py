@@ -47,6 +47,7 @@ from civgrid.grids.issues.records import (
     attach_photos,
     distances_m,
     flush_issue,
+    leaders_by_key,
     margin_deg,
     record_event,
     units_by_key,
@@ -354,16 +355,7 @@ def route_point(
             "owner_rule": resp.owner_reason.to_dict() if resp.owner_reason else None,
         }
     leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
-    leaders = (
-        {
-            lead.key: lead
-            for lead in session.scalars(
-                select(Leader).where(Leader.key.in_([p.key for p in leader_parties]))
-            )
-        }
-        if leader_parties
-        else {}
-    )
+    leaders = leaders_by_key(session, [p.key for p in leader_parties])
     seen: set[tuple[str, str]] = set()
     leader_rows = []
     for p in leader_parties:
