@@ -558,7 +558,11 @@ def routing_stamp(session: Session) -> int | None:
     int or None
         None when the database has no stamp row.
     """
-    return session.execute(select(RoutingStamp.stamp).where(RoutingStamp.id == 1)).scalar()
+    return session.execute(_STAMP_QUERY).scalar()
+
+
+#: Read on every intake: built once.
+_STAMP_QUERY = select(RoutingStamp.stamp).where(RoutingStamp.id == 1)
 
 
 @dataclass(frozen=True)

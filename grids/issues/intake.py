@@ -6,6 +6,7 @@ the clock or wait in triage; address matching.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -387,15 +388,16 @@ def _find_duplicate(
     if radius <= 0:
         return None
     dlon, dlat = margin_deg(radius, lat)
-    q = select(Issue.id, Issue.lon, Issue.lat).where(
-        Issue.category_code == category,
-        Issue.state.in_(OPEN_STATES),
-        Issue.lon.between(lon - dlon, lon + dlon),
-        Issue.lat.between(lat - dlat, lat + dlat),
-    )
+    params: dict[str, Any] = {
+        "category": category,
+        "lon_lo": lon - dlon,
+        "lon_hi": lon + dlon,
+        "lat_lo": lat - dlat,
+        "lat_hi": lat + dlat,
+    }
     if exclude:
-        q = q.where(Issue.id.not_in(exclude))
-    rows = session.execute(q).all()
+        params["exclude"] = sorted(exclude)
+    rows = session.execute(_duplicate_query(bool(exclude)), params).all()
     if not rows:
         return None
     ds = distances_m(lon, lat, [r.lon for r in rows], [r.lat for r in rows])
@@ -404,6 +406,50 @@ def _find_duplicate(
         default=None,
     )
     return best[1] if best else None
+
+
+# The two lookups of every intake, built once (building a statement costs about what
+# running it does); the variable parts are bound parameters.
+
+
+@functools.cache
+def _duplicate_query(exclude: bool) -> Select:
+    """Open issues of a category in a lon/lat box (``exclude``: but not these ids)."""
+    q = select(Issue.id, Issue.lon, Issue.lat).where(
+        Issue.category_code == bindparam("category"),
+        Issue.state.in_(OPEN_STATES),
+        Issue.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+        Issue.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+    )
+    if exclude:
+        q = q.where(Issue.id.not_in(bindparam("exclude", expanding=True)))
+    return q
+
+
+@functools.cache
+def _recurrence_query(near: bool, grid: bool, exclude: bool) -> Select:
+    """Issues of a category closed in a window, in a lon/lat box (``near``) or in a unit
+    grid (``grid``); columns, not issues: only the one chosen is loaded."""
+    where = []
+    if near:
+        where.append(
+            and_(
+                Issue.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+                Issue.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            )
+        )
+    if grid:
+        where.append(Issue.unit_grid_code == bindparam("unit_grid"))
+    q = select(Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at).where(
+        Issue.category_code == bindparam("category"),
+        Issue.state == State.closed,
+        Issue.closed_at >= bindparam("since", type_=Issue.closed_at.type),
+        Issue.closed_at <= bindparam("until", type_=Issue.closed_at.type),
+        or_(*where),
+    )
+    if exclude:
+        q = q.where(Issue.id != bindparam("exclude_id"))
+    return q
 
 
 def _link_duplicate(
@@ -463,29 +509,21 @@ def _find_recurrence(
     if cfg.recurrence_days <= 0:
         return None
     since = reported_at - timedelta(days=cfg.recurrence_days)
-    near = []
-    if lon is not None and lat is not None:
-        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
-        near.append(
-            and_(
-                Issue.lon.between(lon - dlon, lon + dlon), Issue.lat.between(lat - dlat, lat + dlat)
-            )
-        )
-    if unit_grid:
-        near.append(Issue.unit_grid_code == unit_grid)
-    if not near:
+    near = lon is not None and lat is not None
+    if not near and not unit_grid:
         return None
-    # columns, not issues: only the one chosen is loaded
-    q = select(Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at).where(
-        Issue.category_code == category,
-        Issue.state == State.closed,
-        Issue.closed_at >= since,
-        Issue.closed_at <= reported_at,
-        or_(*near),
-    )
-    if exclude_id is not None:
-        q = q.where(Issue.id != exclude_id)
-    rows = session.execute(q).all()
+    params: dict[str, Any] = {
+        "category": category,
+        "since": since,
+        "until": reported_at,
+        "unit_grid": unit_grid,
+        "exclude_id": exclude_id,
+    }
+    if near:
+        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
+        params.update(lon_lo=lon - dlon, lon_hi=lon + dlon, lat_lo=lat - dlat, lat_hi=lat + dlat)
+    q = _recurrence_query(near, bool(unit_grid), exclude_id is not None)
+    rows = session.execute(q, params).all()
     matches = []
     for r in rows:
         same_grid = bool(unit_grid) and r.unit_grid_code == unit_grid
