@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, inspect, select, update
+from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from civgrid.geo.metric import metric_epsg_for
@@ -77,6 +78,14 @@ def _attr_columns(model: type) -> dict[str, str]:
     return {a.key: a.columns[0].name for a in inspect(model).column_attrs}
 
 
+@functools.cache
+def _json_attrs(model: type) -> tuple[str, ...]:
+    """Attributes of ``model`` whose values are mutable (JSON columns)."""
+    return tuple(
+        a.key for a in inspect(model).column_attrs if isinstance(a.columns[0].type, sa_types.JSON)
+    )
+
+
 def cached_object(session: Session, model: type[Any], key: str, value: Any) -> Any:
     """The ``model`` row whose ``key`` is ``value``, persistent in ``session``, read from
     the copy kept with the routing tables pinned in ``session``
@@ -102,7 +111,10 @@ def cached_object(session: Session, model: type[Any], key: str, value: Any) -> A
     known = session.identity_map.get(ident)
     if known is not None:
         return known
-    obj = model(**{k: copy.deepcopy(values[name]) for k, name in _attr_columns(model).items()})
+    row = {k: values[name] for k, name in _attr_columns(model).items()}
+    for k in _json_attrs(model):  # mutable: each object its own copy
+        row[k] = copy.deepcopy(row[k])
+    obj = model(**row)
     make_transient_to_detached(obj)  # its values become the loaded state
     session.add(obj)  # persistent and clean, as if loaded here (merge() costs more)
     return obj

@@ -32,6 +32,8 @@ from civgrid.grids.issues.models import Issue, IssueEvent, IssueParty, IssuePlac
 
 __all__ = ["insert_new_issue", "insert_report_event"]
 
+_AUDIT_INSERT = insert(audit.AuditRecord.__table__)
+_EVENT_INSERT = insert(DomainEvent.__table__)
 #: Relationships of a draft issue copied onto the stored one (many-to-one, known).
 _TO_ONE = ("owner_unit", "category", "duplicate_of", "recurrence_of")
 
@@ -75,15 +77,20 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[A
     """Insert ``rows`` (one statement; ids back in order) and adopt them."""
     if not rows:
         return []
-    table = model.__table__
     names = _column_names(model)  # Core takes column names; an unknown key is dropped
     params = [{names[k]: v for k, v in r.items()} for r in rows]
     if len(params) > 1:
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.execute(stmt, params).scalars().all()
+        ids = session.execute(_insert_statement(model, True), params).scalars().all()
     else:
-        ids = [session.execute(insert(table).returning(table.c.id), params[0]).scalar_one()]
+        ids = [session.execute(_insert_statement(model, False), params[0]).scalar_one()]
     return [_adopt(session, model, {**r, "id": i}) for r, i in zip(rows, ids, strict=True)]
+
+
+@functools.cache  # built once per model: building costs about what running it does
+def _insert_statement(model: type, many: bool) -> Any:
+    """``INSERT … RETURNING id`` into ``model``'s table (``many``: ids in parameter order)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id, sort_by_parameter_order=many)
 
 
 @functools.cache  # mappings do not change once configured: read once per model
@@ -196,8 +203,8 @@ def insert_report_event(
         after={"state": to, **(data or {})},
         at=now,
     )
-    session.execute(insert(audit.AuditRecord.__table__), record)
+    session.execute(_AUDIT_INSERT, record)
     domain = history_event_values(issue, str(action), now, to, data)
     if domain is not None:
-        session.execute(insert(DomainEvent.__table__), domain)
+        session.execute(_EVENT_INSERT, domain)
     return ev
