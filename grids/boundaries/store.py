@@ -136,8 +136,8 @@ def cached_rows(session: Session, model: type[Any], key: str) -> dict[Any, dict[
     if rows is None:
         table = model.__table__
         rows = {r[key]: dict(r) for r in session.execute(select(table)).mappings()}
-        if tables.stamp is not None:  # None: no stamp row, never reused
-            tables.rows[name] = rows
+        # kept as long as the tables are: tables without a stamp serve one pin only
+        tables.rows[name] = rows
     return rows
 
 
