@@ -175,25 +175,18 @@ def insert_report_event(
         Persistent; its ``issue`` is set.
     """
     to = None if to_state is None else str(to_state)
-    (ev,) = _insert(
-        session,
-        IssueEvent,
-        [
-            {
-                "issue_id": issue.id,
-                "at": now,
-                "action": str(action),
-                "from_state": None,
-                "to_state": to,
-                "actor_who": actor.who,
-                "actor_role": actor.role.value,
-                "actor_unit_key": actor.unit,
-                "note": note,
-                "data": data or None,
-            }
-        ],
-    )
-    set_committed_value(ev, "issue", issue)
+    row = {
+        "issue_id": issue.id,
+        "at": now,
+        "action": str(action),
+        "from_state": None,
+        "to_state": to,
+        "actor_who": actor.who,
+        "actor_role": actor.role.value,
+        "actor_unit_key": actor.unit,
+        "note": note,
+        "data": data or None,
+    }
     record = audit.record_values(
         actor,
         f"issue.{action}",
@@ -203,8 +196,24 @@ def insert_report_event(
         after={"state": to, **(data or {})},
         at=now,
     )
-    session.execute(_AUDIT_INSERT, record)
     domain = history_event_values(issue, str(action), now, to, data)
-    if domain is not None:
-        session.execute(_EVENT_INSERT, domain)
+    if session.get_bind().dialect.name == "postgresql":
+        # one statement, one round trip: the audit record and the domain event as
+        # data-modifying CTEs of the event's insert (run once each, in its transaction)
+        names = _column_names(IssueEvent)
+        stmt = (
+            insert(IssueEvent.__table__)
+            .values({names[k]: v for k, v in row.items()})
+            .returning(IssueEvent.__table__.c.id)
+            .add_cte(_AUDIT_INSERT.values(record).cte("audit_row"))
+        )
+        if domain is not None:
+            stmt = stmt.add_cte(_EVENT_INSERT.values(domain).cte("domain_row"))
+        ev = _adopt(session, IssueEvent, {**row, "id": session.execute(stmt).scalar_one()})
+    else:
+        (ev,) = _insert(session, IssueEvent, [row])
+        session.execute(_AUDIT_INSERT, record)
+        if domain is not None:
+            session.execute(_EVENT_INSERT, domain)
+    set_committed_value(ev, "issue", issue)
     return ev
