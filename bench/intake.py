@@ -178,7 +178,11 @@ def _report(backend: str, times: list[tuple[float, float]]) -> bool:
 
 #: The stages of an intake, as (label, module path suffix, function names) for --profile.
 STAGES = (
-    ("authenticate (token, account, scope)", "api/deps.py", ("get_current_user", "get_scope")),
+    (
+        "authenticate (token, account, scope)",
+        "api/deps.py",
+        ("get_current_user", "get_scope", "get_credentials", "scope"),
+    ),
     ("validate the report", "grids/issues/intake.py", ("_validate_report",)),
     ("snap and route (places, parties)", "grids/issues/intake.py", ("route_point",)),
     (

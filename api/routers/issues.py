@@ -28,7 +28,9 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from civgrid.api.deps import (
+    PUBLIC_ACTOR,
     ActorDep,
+    CredentialsDep,
     ScopeDep,
     SessionDep,
     SettingsDep,
@@ -58,7 +60,7 @@ from civgrid.api.schemas import (
     ReassignIn,
     TransitionIn,
 )
-from civgrid.grids.accounts.permissions import Perm, Role, Scope
+from civgrid.grids.accounts.permissions import Perm, Scope
 from civgrid.grids.boundaries.models import Unit
 from civgrid.grids.core.actors import Actor
 from civgrid.grids.core.errors import InvalidInputError, NotFoundError
@@ -318,8 +320,7 @@ async def create_issue(
     response: Response,
     store: StoreDep,
     cfg: IssueConfigDep,
-    actor: ActorDep,
-    scope: ScopeDep,
+    credentials: CredentialsDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> IssueDetail:
@@ -329,44 +330,61 @@ async def create_issue(
     (``routing``, a structured reason per part). Outside the county, unroutable,
     unmatched addresses and (by setting) anonymous citizen reports wait in triage.
     """
-    scope.require(Perm.issue_report)
-    public = scope.role is Role.public
+    # The account is read in the thread that writes the report, in its transaction
+    # (issue 19: one worker-thread hop and one connection per intake); the checks and
+    # their order are those of the dependencies: credentials (401), permission (403),
+    # the public's limits (429/413), then the body (422).
+    public = credentials.anonymous
     if public:
+        Scope.for_actor(None, PUBLIC_ACTOR).require(Perm.issue_report)
         await check_public_intake(request, settings)
-    body, photos = await parse_body(request, IssueCreateIn)
-    assert isinstance(body, IssueCreateIn)
-    # only the command center records a report on someone else's behalf (a phone complaint)
-    role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
-    reporter = Actor(
-        actor.who,
-        role,
-        actor.unit,
-        account_role=actor.account_role,
-        leader=actor.leader,
-        team=actor.team,
-    )
-    payload = svc.IssueReport(
-        category=body.category,
-        source=body.source,
-        lon=body.lon,
-        lat=body.lat,
-        crs=body.crs,
-        address=body.address,
-        description=body.description,
-        priority=body.priority,
-        reported_at=body.reported_at,
-        reporter_name=body.reporter_name,
-        reporter_contact=body.reporter_contact,
-        photos=photos,
-        attributes=body.attributes,
-        visit_id=body.visit_id,
-    )
-
-    # keys are private to their sender: another account (or the public) reusing one
-    # makes its own report and never sees the first
-    key = f"user:{actor.who}:{idempotency_key}" if idempotency_key is not None else None
+    body_error: Exception | None = None
+    body: Any = None
+    photos: list[PhotoInput] = []
+    try:
+        body, photos = await parse_body(request, IssueCreateIn)
+    except Exception as exc:  # said after the account checks, as before the change
+        if public:
+            raise
+        body_error = exc
 
     def work(session: Session) -> tuple[IssueDetailOut, bool]:
+        scope = credentials.scope(store, session)
+        scope.require(Perm.issue_report)
+        if body_error is not None:
+            raise body_error
+        assert isinstance(body, IssueCreateIn)
+        actor = scope.actor
+        # only the command center records a report on someone else's behalf (a phone
+        # complaint)
+        role = (body.reporter_role if scope.has(Perm.issue_dispatch) else None) or actor.role.value
+        reporter = Actor(
+            actor.who,
+            role,
+            actor.unit,
+            account_role=actor.account_role,
+            leader=actor.leader,
+            team=actor.team,
+        )
+        payload = svc.IssueReport(
+            category=body.category,
+            source=body.source,
+            lon=body.lon,
+            lat=body.lat,
+            crs=body.crs,
+            address=body.address,
+            description=body.description,
+            priority=body.priority,
+            reported_at=body.reported_at,
+            reporter_name=body.reporter_name,
+            reporter_contact=body.reporter_contact,
+            photos=photos,
+            attributes=body.attributes,
+            visit_id=body.visit_id,
+        )
+        # keys are private to their sender: another account (or the public) reusing one
+        # makes its own report and never sees the first
+        key = f"user:{actor.who}:{idempotency_key}" if idempotency_key is not None else None
         result = svc.report_issue(session, store, reporter, payload, key, config=cfg)
         session.flush()
         # a replay is answered in the caller's view (the public's: no notes or history)

@@ -282,14 +282,18 @@ class Scope:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def for_actor(cls, session: Session, actor: Actor) -> Scope:
-        """The scope of ``actor`` (loads a leader's assignments, a unit's id)."""
+    def for_actor(cls, session: Session | None, actor: Actor) -> Scope:
+        """The scope of ``actor`` (loads a leader's assignments, a unit's id).
+
+        ``session`` may be None when :meth:`needs_query` is false.
+        """
         from civgrid.grids.boundaries.models import Assignment, Leader, Unit
 
         role = account_role_of(actor)
         perms = ALL_PERMISSIONS if role is None else ROLE_PERMISSIONS[role]
         scope = cls(actor, role, perms)
         if role is Role.leader and actor.leader:
+            assert session is not None
             leader = session.scalar(select(Leader).where(Leader.key == actor.leader))
             if leader is not None:
                 scope.leader_id = leader.id
@@ -303,8 +307,19 @@ class Scope:
                             (layer, a.object_code, _day_start(a.valid_from), end)
                         )
         if role is Role.unit_handler and actor.unit:
+            assert session is not None
             scope.unit_id = session.scalar(select(Unit.id).where(Unit.key == actor.unit))
         return scope
+
+    @staticmethod
+    def needs_query(actor: Actor) -> bool:
+        """Whether :meth:`for_actor` reads the database for ``actor`` (a leader, a unit
+        handler); the other roles' scope is their permissions alone.
+        """
+        role = account_role_of(actor)
+        return (role is Role.leader and bool(actor.leader)) or (
+            role is Role.unit_handler and bool(actor.unit)
+        )
 
     # ------------------------------------------------------------------ permissions
     @property

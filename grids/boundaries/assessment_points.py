@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from civgrid.geo.metric import Projector, metric_epsg_for
@@ -71,19 +71,22 @@ def point_at(session: Session, lon: float, lat: float) -> PointHit | None:
         within its radius (metres); ties go to the smaller code.
     """
     dlat, dlon = _margins(lat)
-    rows = list(
-        session.scalars(
-            select(AssessmentPoint)
-            .where(
-                AssessmentPoint.min_lon <= lon + dlon,
-                AssessmentPoint.max_lon >= lon - dlon,
-                AssessmentPoint.min_lat <= lat + dlat,
-                AssessmentPoint.max_lat >= lat - dlat,
-            )
-            .order_by(AssessmentPoint.code)
-        )
-    )
+    box = {"x0": lon - dlon, "x1": lon + dlon, "y0": lat - dlat, "y1": lat + dlat}
+    rows = list(session.scalars(_BOX_QUERY, box))
     return _best(rows, lon, lat)
+
+
+#: The candidates of :func:`point_at` (every intake): built once, the box bound.
+_BOX_QUERY = (
+    select(AssessmentPoint)
+    .where(
+        AssessmentPoint.min_lon <= bindparam("x1"),
+        AssessmentPoint.max_lon >= bindparam("x0"),
+        AssessmentPoint.min_lat <= bindparam("y1"),
+        AssessmentPoint.max_lat >= bindparam("y0"),
+    )
+    .order_by(AssessmentPoint.code)
+)
 
 
 def _margins(lat: float) -> tuple[float, float]:

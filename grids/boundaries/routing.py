@@ -558,7 +558,11 @@ def routing_stamp(session: Session) -> int | None:
     int or None
         None when the database has no stamp row.
     """
-    return session.execute(select(RoutingStamp.stamp).where(RoutingStamp.id == 1)).scalar()
+    return session.execute(_STAMP_QUERY).scalar()
+
+
+#: Read on every intake: built once.
+_STAMP_QUERY = select(RoutingStamp.stamp).where(RoutingStamp.id == 1)
 
 
 @dataclass(frozen=True)
@@ -583,6 +587,11 @@ class RoutingTables:
     rules: tuple[_RuleRow, ...]
     owner_rules: tuple[_OwnerStep, ...]
     assignments: Mapping[tuple[str, str], tuple[_AssignmentRow, ...]]
+    #: Whole rows of the stamped tables read on demand while these tables are current
+    #: (categories, units, leaders by key): see ``Store.cached_rows``.
+    rows: dict[str, dict[Any, dict[str, Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, session: Session, stamp: int | None = None) -> RoutingTables:

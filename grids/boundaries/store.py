@@ -19,6 +19,8 @@ All coordinates are WGS84 lon/lat degrees, lon first; distances are metres.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -27,8 +29,9 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, and_, func, inspect, select, update
+from sqlalchemy import types as sa_types
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from civgrid.geo.metric import metric_epsg_for
 from civgrid.grids.boundaries.index import (
@@ -44,10 +47,13 @@ from civgrid.grids.boundaries.models import (
     LEVEL_TYPES,
     Area,
     AreaType,
+    Category,
     Generation,
     KeySite,
     Layer,
+    Leader,
     RoadSection,
+    Unit,
 )
 from civgrid.grids.core import migrate
 from civgrid.grids.core.db import Backend, backend_name
@@ -56,6 +62,84 @@ from civgrid.grids.core.types import SRID
 
 if TYPE_CHECKING:
     from civgrid.grids.boundaries.routing import Responsibility, RoutingTables
+
+#: ``Session.info`` key of the routing tables pinned by Store.pinned_routing_tables.
+_PINNED_TABLES = "civgrid.pinned_routing_tables"
+
+
+#: The tables whose whole rows may be cached with the routing tables: written only
+#: under the routing stamp (ROUTING_STAMP_TABLES).
+_STAMPED_MODELS = (Category, Unit, Leader)
+
+
+@functools.cache  # mappings do not change once configured
+def _attr_columns(model: type) -> dict[str, str]:
+    """Attribute key → column name of ``model``."""
+    return {a.key: a.columns[0].name for a in inspect(model).column_attrs}
+
+
+@functools.cache
+def _json_attrs(model: type) -> tuple[str, ...]:
+    """Attributes of ``model`` whose values are mutable (JSON columns)."""
+    return tuple(
+        a.key for a in inspect(model).column_attrs if isinstance(a.columns[0].type, sa_types.JSON)
+    )
+
+
+def cached_object(session: Session, model: type[Any], key: str, value: Any) -> Any:
+    """The ``model`` row whose ``key`` is ``value``, persistent in ``session``, read from
+    the copy kept with the routing tables pinned in ``session``
+    (:meth:`Store.pinned_routing_tables`, or read just before by
+    :meth:`Store.routing_tables`); None when there is no such row.
+
+    For categories, units and leaders: every write to them changes the routing stamp,
+    so the copy is as current as the stamp read in this transaction. The whole table
+    is read once per stamp. The object is new and the session's own, as if queried
+    (never shared between sessions or threads; JSON values copied), or the one the
+    session already holds.
+
+    Raises
+    ------
+    ValueError
+        No routing tables pinned in ``session``, or a model not under the stamp.
+    """
+    rows = cached_rows(session, model, key)
+    values = rows.get(value)
+    if values is None:
+        return None
+    ident = inspect(model).identity_key_from_primary_key([values["id"]])
+    known = session.identity_map.get(ident)
+    if known is not None:
+        return known
+    row = {k: values[name] for k, name in _attr_columns(model).items()}
+    for k in _json_attrs(model):  # mutable: each object its own copy
+        row[k] = copy.deepcopy(row[k])
+    obj = model(**row)
+    make_transient_to_detached(obj)  # its values become the loaded state
+    session.add(obj)  # persistent and clean, as if loaded here (merge() costs more)
+    return obj
+
+
+def routing_pinned(session: Session) -> bool:
+    """Whether ``session`` has routing tables pinned (:meth:`Store.pinned_routing_tables`)."""
+    return session.info.get(_PINNED_TABLES) is not None
+
+
+def cached_rows(session: Session, model: type[Any], key: str) -> dict[Any, dict[str, Any]]:
+    """Every row of ``model`` by its ``key`` column, cached with the routing tables in
+    ``session`` (see :func:`cached_object`); read in ``session`` on first use."""
+    tables = session.info.get(_PINNED_TABLES)
+    if tables is None or model not in _STAMPED_MODELS:
+        raise ValueError(f"no cached rows of {model.__name__} here: pin the routing tables")
+    name = f"{model.__tablename__}.{key}"
+    rows = tables.rows.get(name)
+    if rows is None:
+        table = model.__table__
+        rows = {r[key]: dict(r) for r in session.execute(select(table)).mappings()}
+        # kept as long as the tables are: tables without a stamp serve one pin only
+        tables.rows[name] = rows
+    return rows
+
 
 __all__ = ["GenerationRef", "Store", "valid_in"]
 
@@ -695,6 +779,9 @@ class Store:
         """
         from civgrid.grids.boundaries.routing import RoutingTables, routing_stamp
 
+        pinned = session.info.get(_PINNED_TABLES)
+        if pinned is not None:  # read once for this unit of work (pinned_routing_tables)
+            return pinned
         stamp = routing_stamp(session)  # read first: the tables are at least this new
         cached = self._routing_tables
         if cached is not None and stamp is not None and cached.stamp == stamp:
@@ -703,6 +790,41 @@ class Store:
         self._routing_tables = tables
         return tables
 
+    @contextmanager
+    def pinned_routing_tables(self, session: Session) -> Iterator[RoutingTables]:
+        """The routing tables read once for a unit of work that does not write them.
+
+        Inside the block, :meth:`routing_tables` in ``session`` answers these tables
+        without reading the stamp again: an intake reads it once (its category, then
+        its routing), not once per lookup. Not for work that writes categories,
+        rules, assignments, units or leaders in ``session``.
+
+        Yields
+        ------
+        RoutingTables
+        """
+        outer = session.info.get(_PINNED_TABLES)
+        tables = self.routing_tables(session)
+        session.info[_PINNED_TABLES] = tables
+        try:
+            yield tables
+        finally:
+            if outer is None:
+                session.info.pop(_PINNED_TABLES, None)
+            else:
+                session.info[_PINNED_TABLES] = outer
+
+    def category(self, session: Session, code: str) -> Category | None:
+        """The category ``code``, persistent in ``session``, without a query while the
+        routing stamp is unchanged (None when there is none).
+
+        See :func:`cached_object`: the rows are cached with the routing tables (the
+        stamp changes with every write to ``categories``).
+        """
+        with self.pinned_routing_tables(session):  # the stamp, read unless pinned
+            return cached_object(session, Category, "code", code)
+
+    # ------------------------------------------------------------------ PostGIS
     # ------------------------------------------------------------------ PostGIS
     def _sql_hits(self, s: Session, gen_id: int, lon: float, lat: float) -> dict[str, list[Hit]]:
         """Hits computed in SQL (PostGIS): ST_Covers for areas, ST_DWithin in metres."""

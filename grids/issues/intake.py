@@ -6,6 +6,7 @@ the clock or wait in triage; address matching.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -48,6 +49,7 @@ from civgrid.grids.issues.records import (
     attach_photos,
     distances_m,
     flush_issue,
+    leaders_by_key,
     margin_deg,
     record_event,
     units_by_key,
@@ -190,8 +192,13 @@ def match_address(session: Session, store: Any, text: str) -> dict[str, Any] | N
     return {"layer": layer, "code": code, "name": name, "lon": float(pt.x), "lat": float(pt.y)}
 
 
-def _validate_report(session: Session, payload: IssueReport, now: datetime) -> dict[str, Any]:
-    cat = session.scalar(select(Category).where(Category.code == payload.category))
+def _validate_report(
+    session: Session, payload: IssueReport, now: datetime, store: Any = None
+) -> dict[str, Any]:
+    if store is not None:  # from the per-process copy while the routing stamp is unchanged
+        cat = store.category(session, payload.category)
+    else:
+        cat = session.scalar(select(Category).where(Category.code == payload.category))
     if cat is None:
         raise InvalidInputError(
             f"unknown category {payload.category!r}", field="category", value=payload.category
@@ -340,16 +347,7 @@ def route_point(
     # Why each party answers is in the routing answer (issue.routing): a party set
     # holds no reasons, which differ from point to point (distances).
     leader_parties = [p for p in resp.leaders if p.role in LEADER_ROLES]
-    leaders = (
-        {
-            lead.key: lead
-            for lead in session.scalars(
-                select(Leader).where(Leader.key.in_([p.key for p in leader_parties]))
-            )
-        }
-        if leader_parties
-        else {}
-    )
+    leaders = leaders_by_key(session, [p.key for p in leader_parties])
     seen: set[tuple[str, str]] = set()
     leader_rows = []
     for p in leader_parties:
@@ -381,15 +379,16 @@ def _find_duplicate(
     if radius <= 0:
         return None
     dlon, dlat = margin_deg(radius, lat)
-    q = select(Issue.id, Issue.lon, Issue.lat).where(
-        Issue.category_code == category,
-        Issue.state.in_(OPEN_STATES),
-        Issue.lon.between(lon - dlon, lon + dlon),
-        Issue.lat.between(lat - dlat, lat + dlat),
-    )
+    params: dict[str, Any] = {
+        "category": category,
+        "lon_lo": lon - dlon,
+        "lon_hi": lon + dlon,
+        "lat_lo": lat - dlat,
+        "lat_hi": lat + dlat,
+    }
     if exclude:
-        q = q.where(Issue.id.not_in(exclude))
-    rows = session.execute(q).all()
+        params["exclude"] = sorted(exclude)
+    rows = session.execute(_duplicate_query(bool(exclude)), params).all()
     if not rows:
         return None
     ds = distances_m(lon, lat, [r.lon for r in rows], [r.lat for r in rows])
@@ -398,6 +397,50 @@ def _find_duplicate(
         default=None,
     )
     return best[1] if best else None
+
+
+# The two lookups of every intake, built once (building a statement costs about what
+# running it does); the variable parts are bound parameters.
+
+
+@functools.cache
+def _duplicate_query(exclude: bool) -> Select:
+    """Open issues of a category in a lon/lat box (``exclude``: but not these ids)."""
+    q = select(Issue.id, Issue.lon, Issue.lat).where(
+        Issue.category_code == bindparam("category"),
+        Issue.state.in_(OPEN_STATES),
+        Issue.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+        Issue.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+    )
+    if exclude:
+        q = q.where(Issue.id.not_in(bindparam("exclude", expanding=True)))
+    return q
+
+
+@functools.cache
+def _recurrence_query(near: bool, grid: bool, exclude: bool) -> Select:
+    """Issues of a category closed in a window, in a lon/lat box (``near``) or in a unit
+    grid (``grid``); columns, not issues: only the one chosen is loaded."""
+    where = []
+    if near:
+        where.append(
+            and_(
+                Issue.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+                Issue.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            )
+        )
+    if grid:
+        where.append(Issue.unit_grid_code == bindparam("unit_grid"))
+    q = select(Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at).where(
+        Issue.category_code == bindparam("category"),
+        Issue.state == State.closed,
+        Issue.closed_at >= bindparam("since", type_=Issue.closed_at.type),
+        Issue.closed_at <= bindparam("until", type_=Issue.closed_at.type),
+        or_(*where),
+    )
+    if exclude:
+        q = q.where(Issue.id != bindparam("exclude_id"))
+    return q
 
 
 def _link_duplicate(
@@ -457,29 +500,21 @@ def _find_recurrence(
     if cfg.recurrence_days <= 0:
         return None
     since = reported_at - timedelta(days=cfg.recurrence_days)
-    near = []
-    if lon is not None and lat is not None:
-        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
-        near.append(
-            and_(
-                Issue.lon.between(lon - dlon, lon + dlon), Issue.lat.between(lat - dlat, lat + dlat)
-            )
-        )
-    if unit_grid:
-        near.append(Issue.unit_grid_code == unit_grid)
-    if not near:
+    near = lon is not None and lat is not None
+    if not near and not unit_grid:
         return None
-    # columns, not issues: only the one chosen is loaded
-    q = select(Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at).where(
-        Issue.category_code == category,
-        Issue.state == State.closed,
-        Issue.closed_at >= since,
-        Issue.closed_at <= reported_at,
-        or_(*near),
-    )
-    if exclude_id is not None:
-        q = q.where(Issue.id != exclude_id)
-    rows = session.execute(q).all()
+    params: dict[str, Any] = {
+        "category": category,
+        "since": since,
+        "until": reported_at,
+        "unit_grid": unit_grid,
+        "exclude_id": exclude_id,
+    }
+    if near:
+        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
+        params.update(lon_lo=lon - dlon, lon_hi=lon + dlon, lat_lo=lat - dlat, lat_hi=lat + dlat)
+    q = _recurrence_query(near, bool(unit_grid), exclude_id is not None)
+    rows = session.execute(q, params).all()
     matches = []
     for r in rows:
         same_grid = bool(unit_grid) and r.unit_grid_code == unit_grid
@@ -536,6 +571,22 @@ def report_issue(
         session must be rolled back; run the call again in a new transaction (it then
         returns that issue, ``created=False``): :func:`civgrid.grids.core.retry.run_retrying`.
     """
+    # the routing stamp is read once: the category, then the routing, answer from the
+    # tables cached while it is unchanged (an intake writes none of them)
+    with store.pinned_routing_tables(session):
+        return _report_issue(session, store, actor, payload, idempotency_key, config=config)
+
+
+def _report_issue(
+    session: Session,
+    store: Any,
+    actor: Actor,
+    payload: IssueReport,
+    idempotency_key: str | None = None,
+    *,
+    config: IssueConfig | None = None,
+) -> ReportResult:
+    """:func:`report_issue` inside its pinned routing tables."""
     cfg = config or IssueConfig()
     now = cfg.now()
     public = actor.account_role == "public"
@@ -554,7 +605,7 @@ def report_issue(
         found = _by_idempotency_key(session, idempotency_key, fingerprint)
         if found is not None:
             return ReportResult(found, created=False)
-    v = _validate_report(session, payload, now)
+    v = _validate_report(session, payload, now, store)
     photos = check_photos(
         payload.photos, max_bytes=cfg.photo_max_bytes, max_count=cfg.photo_max_count
     )

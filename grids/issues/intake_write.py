@@ -32,6 +32,8 @@ from civgrid.grids.issues.models import Issue, IssueEvent
 
 __all__ = ["insert_new_issue", "insert_report_event"]
 
+_AUDIT_INSERT = insert(audit.AuditRecord.__table__)
+_EVENT_INSERT = insert(DomainEvent.__table__)
 #: Relationships of a draft issue copied onto the stored one (many-to-one, known).
 _TO_ONE = ("owner_unit", "category", "duplicate_of", "recurrence_of")
 
@@ -75,15 +77,20 @@ def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> list[A
     """Insert ``rows`` (one statement; ids back in order) and adopt them."""
     if not rows:
         return []
-    table = model.__table__
     names = _column_names(model)  # Core takes column names; an unknown key is dropped
     params = [{names[k]: v for k, v in r.items()} for r in rows]
     if len(params) > 1:
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.execute(stmt, params).scalars().all()
+        ids = session.execute(_insert_statement(model, True), params).scalars().all()
     else:
-        ids = [session.execute(insert(table).returning(table.c.id), params[0]).scalar_one()]
+        ids = [session.execute(_insert_statement(model, False), params[0]).scalar_one()]
     return [_adopt(session, model, {**r, "id": i}) for r, i in zip(rows, ids, strict=True)]
+
+
+@functools.cache  # built once per model: building costs about what running it does
+def _insert_statement(model: type, many: bool) -> Any:
+    """``INSERT … RETURNING id`` into ``model``'s table (``many``: ids in parameter order)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id, sort_by_parameter_order=many)
 
 
 @functools.cache  # mappings do not change once configured: read once per model
@@ -146,25 +153,18 @@ def insert_report_event(
         Persistent; its ``issue`` is set.
     """
     to = None if to_state is None else str(to_state)
-    (ev,) = _insert(
-        session,
-        IssueEvent,
-        [
-            {
-                "issue_id": issue.id,
-                "at": now,
-                "action": str(action),
-                "from_state": None,
-                "to_state": to,
-                "actor_who": actor.who,
-                "actor_role": actor.role.value,
-                "actor_unit_key": actor.unit,
-                "note": note,
-                "data": data or None,
-            }
-        ],
-    )
-    set_committed_value(ev, "issue", issue)
+    row = {
+        "issue_id": issue.id,
+        "at": now,
+        "action": str(action),
+        "from_state": None,
+        "to_state": to,
+        "actor_who": actor.who,
+        "actor_role": actor.role.value,
+        "actor_unit_key": actor.unit,
+        "note": note,
+        "data": data or None,
+    }
     record = audit.record_values(
         actor,
         f"issue.{action}",
@@ -174,8 +174,24 @@ def insert_report_event(
         after={"state": to, **(data or {})},
         at=now,
     )
-    session.execute(insert(audit.AuditRecord.__table__), record)
     domain = history_event_values(issue, str(action), now, to, data)
-    if domain is not None:
-        session.execute(insert(DomainEvent.__table__), domain)
+    if session.get_bind().dialect.name == "postgresql":
+        # one statement, one round trip: the audit record and the domain event as
+        # data-modifying CTEs of the event's insert (run once each, in its transaction)
+        names = _column_names(IssueEvent)
+        stmt = (
+            insert(IssueEvent.__table__)
+            .values({names[k]: v for k, v in row.items()})
+            .returning(IssueEvent.__table__.c.id)
+            .add_cte(_AUDIT_INSERT.values(record).cte("audit_row"))
+        )
+        if domain is not None:
+            stmt = stmt.add_cte(_EVENT_INSERT.values(domain).cte("domain_row"))
+        ev = _adopt(session, IssueEvent, {**row, "id": session.execute(stmt).scalar_one()})
+    else:
+        (ev,) = _insert(session, IssueEvent, [row])
+        session.execute(_AUDIT_INSERT, record)
+        if domain is not None:
+            session.execute(_EVENT_INSERT, domain)
+    set_committed_value(ev, "issue", issue)
     return ev

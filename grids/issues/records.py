@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.boundaries.models import Category, Unit
+from civgrid.grids.boundaries.models import Category, Leader, Unit
+from civgrid.grids.boundaries.store import cached_object, routing_pinned
 from civgrid.grids.core.actors import Actor, Guard
 from civgrid.grids.core.errors import (
     ConflictError,
@@ -179,10 +180,31 @@ def stale_is_conflict(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 def units_by_key(session: Session, keys: Iterable[str]) -> dict[str, Unit]:
+    """The units of ``keys`` (unknown keys left out), persistent in ``session``.
+
+    Without a query when ``session`` has the routing tables pinned (an intake): from
+    the copy kept with them (every write to ``units`` changes the routing stamp).
+    """
     keys = list(dict.fromkeys(k for k in keys if k))
     if not keys:
         return {}
+    if routing_pinned(session):
+        found = {k: cached_object(session, Unit, "key", k) for k in keys}
+        return {k: u for k, u in found.items() if u is not None}
     return {u.key: u for u in session.scalars(select(Unit).where(Unit.key.in_(keys)))}
+
+
+def leaders_by_key(session: Session, keys: Iterable[str]) -> dict[str, Leader]:
+    """The leaders of ``keys`` (unknown keys left out), persistent in ``session``; as
+    :func:`units_by_key`, without a query when the routing tables are pinned.
+    """
+    keys = list(dict.fromkeys(k for k in keys if k))
+    if not keys:
+        return {}
+    if routing_pinned(session):
+        found = {k: cached_object(session, Leader, "key", k) for k in keys}
+        return {k: lead for k, lead in found.items() if lead is not None}
+    return {lead.key: lead for lead in session.scalars(select(Leader).where(Leader.key.in_(keys)))}
 
 
 def get_unit(session: Session, key: str, field_name: str = "unit") -> Unit:

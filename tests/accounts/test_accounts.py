@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -288,3 +289,48 @@ def test_pages_send_a_must_change_user_to_the_password_page(w):
     assert c.get("/map", headers={"Authorization": ""}).status_code == 200
     assert _login(w, "gina").status_code == 401
     assert _login(w, "gina", "Fresh-Passw0rd!").json()["must_change_password"] is False
+
+
+def test_intake_reads_the_account_on_every_report(w):
+    """Intake reads the account in the transaction of the report (issue 19), with every
+    check of the other routes and in their order: a disabled account, a role change and
+    a forced password change act on the very next report, before its body is looked at.
+    """
+    _add(w, "henry", role="grid_worker")
+    h = {"Authorization": f"Bearer {_login(w, 'henry').json()['access_token']}"}
+    body = {"category": "dumping", "source": "grid_worker", "lon": w.px[0], "lat": w.px[1]}
+    assert w.client.post("/api/v1/issues", json=body, headers=h).status_code == 201
+    assert w.client.post("/api/v1/issues", json={}, headers=h).status_code == 422
+    with w.store.session() as s:  # a role without the permission to report
+        accounts.get_user(s, "henry").role = "viewer"
+    for sent in (body, {}):  # 403, not 422: the permission comes first
+        assert w.client.post("/api/v1/issues", json=sent, headers=h).status_code == 403
+    with w.store.session() as s:
+        u = accounts.get_user(s, "henry")
+        u.role, u.must_change_password = "grid_worker", True
+    r = w.client.post("/api/v1/issues", json={}, headers=h)
+    assert r.status_code == 403 and r.json()["field"] == "password"
+    with w.store.session() as s:
+        accounts.get_user(s, "henry").must_change_password = False
+    assert w.client.post("/api/v1/issues", json=body, headers=h).status_code == 201
+    assert w.client.post("/api/v1/users/henry/disable").status_code == 200
+    for sent in (body, {}):  # 401, not 422
+        assert w.client.post("/api/v1/issues", json=sent, headers=h).status_code == 401
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert w.client.post("/api/v1/issues", json={}, headers=bad).status_code == 401
+
+
+def test_a_verified_token_still_expires(w):
+    """A token's signature is verified once per process; its expiry on every request."""
+    from civgrid.api import deps
+
+    _add(w, "iris")
+    settings = w.app.state.settings
+    life = timedelta(minutes=settings.access_token_minutes)
+    tok, _ = issue_token(settings, "iris", 1, now=datetime.now(UTC) - life + timedelta(seconds=3))
+    assert _me(w, tok).status_code == 200  # verified and kept
+    assert any(raw == tok for _, raw in deps._CLAIMS)
+    claims = decode_token(settings, tok)
+    time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)  # three seconds at most
+    r = _me(w, tok)
+    assert r.status_code == 401 and r.json()["detail"] == "token expired"

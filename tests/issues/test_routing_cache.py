@@ -86,3 +86,57 @@ def test_another_process_sees_a_changed_assignment_through_the_stamp(store, conf
             assert worker.routing_tables(s) is warm
     finally:
         worker.engine.dispose()
+
+
+def test_a_changed_category_shows_in_the_next_report_of_any_process(store, config):
+    """The category of a report comes from a per-process copy kept with the routing
+    tables (issue 19), as are its units and leaders: a write to them by another process
+    is seen at once, and each report gets its own objects, in its own session."""
+    import dataclasses
+
+    from civgrid.grids.boundaries.models import Category
+
+    config = dataclasses.replace(config, duplicate_radius_m=0)  # two new issues, not one
+    url = store.engine.url.render_as_string(hide_password=False)
+    worker = Store(make_engine(url))
+    worker.snap_index = store.snap_index
+    lon, lat = point_in(store, COMPOUND)
+    report = svc.IssueReport(category="dumping", source="grid_worker", lon=lon, lat=lat)
+    seen, names = [], []
+    owner = leader = None
+    try:
+        for name, hours in ((None, None), ("乱堆乱放（新）", 2)):
+            if name is not None:
+                with store.engine.begin() as c:  # plain SQL from elsewhere
+                    c.execute(
+                        text(
+                            "UPDATE categories SET name = :n, deadline_hours = :h "
+                            "WHERE code = 'dumping'"
+                        ),
+                        {"n": name, "h": hours},
+                    )
+                    for table, key in (("units", owner), ("leaders", leader)):
+                        c.execute(
+                            text(f"UPDATE {table} SET name = :n WHERE key = :k"),
+                            {"n": f"{key}（改名）", "k": key},
+                        )
+            with worker.session() as s:
+                issue = svc.report_issue(s, worker, WORKER, report, config=config).issue
+                assert issue.category in s and issue.category.code == "dumping"
+                assert s.scalar(select(Category).where(Category.code == "dumping")) is (
+                    issue.category
+                )
+                assert issue.state == "assigned", (issue.state, issue.triage_reason)
+                seen.append((issue.category, issue.deadline - issue.assigned_at))
+                owner = issue.owner_unit.key
+                leaders = {p.leader.key: p.leader.name for p in issue.parties if p.leader}
+                assert all(p.unit in s for p in issue.parties if p.unit)
+                leader = min(leaders)
+                names.append((issue.owner_unit.name, leaders[leader]))
+    finally:
+        worker.engine.dispose()
+    (first, _), (second, allowed) = seen
+    assert second is not first and second.name == "乱堆乱放（新）" != first.name
+    assert allowed.total_seconds() <= 2 * 3600 + 60  # the new deadline hours
+    # the owner unit's and a leader's new names (units and leaders are under the stamp)
+    assert names[1] == (f"{owner}（改名）", f"{leader}（改名）") != names[0]

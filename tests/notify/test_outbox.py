@@ -274,3 +274,46 @@ def test_a_published_bulletin_reaches_every_leader_and_the_command_center(store,
         "account:leader_l04",
     ]
     assert rows[0].body == "社创文通〔2025〕1号（2025-02）已发布。"
+
+
+def test_an_intake_writes_its_event_audit_and_domain_event_in_its_transaction(any_store, config):
+    """A routed report (assigned at once) writes its history event, audit record and
+    ``issue_dispatched`` event with the issue (on PostGIS as one statement): all or none."""
+    from civgrid.grids.core.audit import AuditRecord
+    from civgrid.grids.issues.models import IssueEvent
+    from support.issue_helpers import COMPOUND, point_in
+
+    class BoomError(Exception):
+        pass
+
+    store = any_store
+    lon, lat = point_in(store, COMPOUND)
+    payload = svc.IssueReport(category="dumping", source="grid_worker", lon=lon, lat=lat)
+
+    def rows(s, issue_id):
+        return [
+            list(s.scalars(select(m).where(col == value)))
+            for m, col, value in (
+                (IssueEvent, IssueEvent.issue_id, issue_id),
+                (AuditRecord, AuditRecord.object_key, str(issue_id)),
+                (DomainEvent, DomainEvent.subject_key, str(issue_id)),
+            )
+        ]
+
+    with pytest.raises(BoomError), store.session() as s:
+        lost = svc.report_issue(s, store, CC, payload, config=config).issue.id
+        assert [len(r) for r in rows(s, lost)] == [1, 1, 1]
+        raise BoomError
+    with store.session() as s:
+        assert rows(s, lost) == [[], [], []] and s.get(Issue, lost) is None
+        issue = svc.report_issue(s, store, CC, payload, config=config).issue
+    assert issue.state == "assigned"
+    with store.session() as s:
+        (ev,), (audit,), (domain,) = rows(s, issue.id)
+    assert (ev.action, ev.to_state, ev.actor_who) == ("report", "assigned", CC.who)
+    assert (audit.action, audit.object_kind, audit.after["state"]) == (
+        "issue.report",
+        "issue",
+        "assigned",
+    )
+    assert (domain.kind, domain.payload["unit"]) == ("issue_dispatched", issue.owner_unit.key)
