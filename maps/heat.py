@@ -231,17 +231,20 @@ def _packed_arrays(
     """:func:`issue_arrays` on PostgreSQL: one row, one packed value per kind of column.
 
     Positions and flags are one ``bytea`` of 18 bytes an issue (``float8send(lon) ||
-    float8send(lat) || int2send(flags)``, flags = open 1, overdue 2, recurrence 4);
-    codes are one text each. The aggregates of one query read the rows in one order.
+    float8send(lat) || int2send(flags)``, flags = open 1, overdue 2, recurrence 4; only
+    the recurrence with ``density_only``); codes are one text each. The aggregates of
+    one query read the rows in one order.
     """
-    # open as "none of the other states", the most frequent (closed) first: most rows
-    # then cost one string comparison instead of one per open state (≈ a fifth of the
-    # query's time on a county's year)
-    not_open = sorted(set(State) - set(open_states()), key=lambda st: st is not State.closed)
-    flags = case(
-        (Issue.state.not_in([str(st) for st in not_open]), case((Issue.overdue, 3), else_=1)),
-        else_=0,
-    ) + case((Issue.recurrence_of_id.is_not(None), 4), else_=0)
+    flags = case((Issue.recurrence_of_id.is_not(None), 4), else_=0)
+    if not density_only:  # density points read only the recurrences: no state test per row
+        # open as "none of the other states", the most frequent (closed) first: most rows
+        # then cost one string comparison instead of one per open state (≈ a tenth of
+        # the query's time on a county's year)
+        not_open = sorted(set(State) - set(open_states()), key=lambda st: st is not State.closed)
+        flags = flags + case(
+            (Issue.state.not_in([str(st) for st in not_open]), case((Issue.overdue, 3), else_=1)),
+            else_=0,
+        )
     row_bytes = (
         func.float8send(Issue.lon)
         .op("||")(func.float8send(Issue.lat))
