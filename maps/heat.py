@@ -374,29 +374,32 @@ def hexbin_geojson(
     rings = _display_rings(cells[order], display_crs)
     features = []
     hotspots = []
+    # per-cell values as Python lists: no numpy scalar per property
+    cell_l, count_l, score_l = cells.tolist(), count.tolist(), score.tolist()
+    open_l, overdue_l, rec_l = n_open.tolist(), n_overdue.tolist(), n_rec.tolist()
+    top_cat_l, top_comm_l = top_cat.tolist(), top_comm.tolist()
     for rank, (i, ring) in enumerate(zip(order.tolist(), rings, strict=True), start=1):
-        cat = data.categories[top_cat[i]] if top_cat[i] >= 0 else None
-        comm = data.communities[top_comm[i]] if top_comm[i] >= 0 else None
+        cat = data.categories[top_cat_l[i]] if top_cat_l[i] >= 0 else None
+        comm = data.communities[top_comm_l[i]] if top_comm_l[i] >= 0 else None
         props = {
-            "cell": h3.int_to_str(int(cells[i])),
-            "count": int(count[i]),
-            "open": int(n_open[i]),
-            "overdue": int(n_overdue[i]),
-            "recurrences": int(n_rec[i]),
-            "score": round(float(score[i]), 2),
+            "cell": h3.int_to_str(cell_l[i]),
+            "count": count_l[i],
+            "open": int(open_l[i]),
+            "overdue": int(overdue_l[i]),
+            "recurrences": int(rec_l[i]),
+            "score": round(score_l[i], 2),
             "rank": rank,
             "top_category": cat,
             "top_category_name": category_names.get(cat, cat) if cat else None,
             "community": comm,
             "community_name": community_names.get(comm, comm) if comm else None,
         }
-        coords = ring
         features.append(
             {
                 "type": "Feature",
                 "id": props["cell"],
                 "properties": props,
-                "geometry": {"type": "Polygon", "coordinates": [coords]},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
             }
         )
         if rank <= top and score[i] > 0:

@@ -488,8 +488,8 @@ def cell_polygons(cells: ArrayLike) -> list[list[tuple[float, float]]]:
     """
     out = []
     for c in np.asarray(cells).ravel().tolist():
-        cs = c if isinstance(c, str) else h3.int_to_str(int(c))
-        ring = [(lng, la) for la, lng in h3.cell_to_boundary(cs)]
+        boundary = h3.cell_to_boundary(c) if isinstance(c, str) else h3_int.cell_to_boundary(c)
+        ring = [(lng, la) for la, lng in boundary]
         ring.append(ring[0])
         out.append(ring)
     return out
