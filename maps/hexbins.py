@@ -170,35 +170,33 @@ def _closest_face(x: NDArray, y: NDArray, z: NDArray) -> NDArray[np.int64]:
     return out
 
 
-def _lattice(
-    face: _Face, x: NDArray, y: NDArray, z: NDArray, res: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Nearest lattice point (a, b) of each point on ``face``'s hex lattice at ``res``."""
-    basis = face.dirs[res % 2] * (RES0_U_GNOMONIC / _SQRT7**res)
-    # gnomonic plane coords (P·e1, P·e2) / (P·c), then lattice coords: one 3×2 map
-    w = np.column_stack([face.e1, face.e2]) @ np.linalg.inv(basis).T
+def _plane_coords(face: _Face, x: NDArray, y: NDArray, z: NDArray) -> tuple[NDArray, NDArray]:
+    """Gnomonic coordinates ``(P·e1, P·e2) / (P·c)`` of the points on ``face``'s tangent
+    plane: the same at every resolution (only the lattice scales and turns)."""
     inv_d = 1.0 / _dot(x, y, z, face.center)
-    a = _dot(x, y, z, w[:, 0]) * inv_d
-    b = _dot(x, y, z, w[:, 1]) * inv_d
-    fa = np.floor(a)
-    fb = np.floor(b)
-    da = a - fa
-    db = b - fb
-    # The rhombus (fa, fb)…(fa+1, fb+1) is two equilateral triangles split by the short
-    # diagonal (1,0)–(0,1); the nearest lattice point is a vertex of the point's triangle.
-    # Squared distances are ∝ x² + y² + xy for 60° axes.
-    upper = da + db > 1.0
-    d10 = (da - 1) * (da - 1) + db * db + (da - 1) * db
-    d01 = da * da + (db - 1) * (db - 1) + da * (db - 1)
-    ca = np.where(upper, da - 1, da)
-    cb = np.where(upper, db - 1, db)
-    dc = ca * ca + cb * cb + ca * cb
-    corner = upper.astype(np.float64)
-    use10 = (d10 < d01) & (d10 < dc)
-    use01 = ~use10 & (d01 < dc)
-    oa = np.where(use10, 1.0, np.where(use01, 0.0, corner))
-    ob = np.where(use10, 0.0, np.where(use01, 1.0, corner))
-    return (fa + oa).astype(np.int64), (fb + ob).astype(np.int64)
+    return _dot(x, y, z, face.e1) * inv_d, _dot(x, y, z, face.e2) * inv_d
+
+
+def _lattice(
+    face: _Face, px: NDArray, py: NDArray, res: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Nearest lattice point (a, b) on ``face``'s hex lattice at ``res`` of each point
+    given by its plane coordinates (:func:`_plane_coords`)."""
+    basis = face.dirs[res % 2] * (RES0_U_GNOMONIC / _SQRT7**res)
+    m = np.linalg.inv(basis)  # plane → lattice coordinates
+    a = px * m[0, 0] + py * m[0, 1]
+    b = px * m[1, 0] + py * m[1, 1]
+    # The axes are 60° apart, so (a, b, −a−b) are cube coordinates of a hexagonal lattice
+    # whose hexagons are the Voronoi cells of its points: round each, then recompute the
+    # one that moved most from the other two (their sum must stay 0).
+    c = -a - b
+    ra, rb, rc = np.rint(a), np.rint(b), np.rint(c)
+    da, db, dc = np.abs(ra - a), np.abs(rb - b), np.abs(rc - c)
+    fix_a = (da > db) & (da > dc)
+    fix_b = ~fix_a & (db > dc)
+    ra = np.where(fix_a, -rb - rc, ra)
+    rb = np.where(fix_b, -ra - rc, rb)
+    return ra.astype(np.int64), rb.astype(np.int64)
 
 
 def _check_res(res: int) -> int:
@@ -208,29 +206,35 @@ def _check_res(res: int) -> int:
     return res
 
 
-_Prepared = tuple[NDArray, NDArray, NDArray, NDArray[np.int64]]
+#: Unit vectors x, y, z, closest face, and plane coordinates per face (filled on first use).
+_Prepared = tuple[NDArray, NDArray, NDArray, NDArray[np.int64], dict[int, tuple[NDArray, NDArray]]]
 
 
 def _prepare(lon: NDArray, lat: NDArray) -> _Prepared:
     """Unit vectors and closest face of the points: what every resolution shares."""
     x, y, z = _xyz(lat, lon)
-    return x, y, z, _closest_face(x, y, z)
+    return x, y, z, _closest_face(x, y, z), {}
 
 
 def _lattice_points(
     lon: NDArray, lat: NDArray, res: int, prep: _Prepared | None = None
 ) -> list[tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]]:
     """Per face present: (face, point indices or all, lattice a, lattice b)."""
-    x, y, z, face_idx = prep if prep is not None else _prepare(lon, lat)
+    x, y, z, face_idx, planes = prep if prep is not None else _prepare(lon, lat)
     _, faces = _faces()
     if face_idx[0] == face_idx[-1] and (face_idx == face_idx[0]).all():  # a county: one face
-        a, b = _lattice(faces[int(face_idx[0])], x, y, z, res)
-        return [(int(face_idx[0]), np.arange(lon.shape[0]), a, b)]
+        f = int(face_idx[0])
+        if f not in planes:
+            planes[f] = _plane_coords(faces[f], x, y, z)
+        a, b = _lattice(faces[f], *planes[f], res)
+        return [(f, np.arange(lon.shape[0]), a, b)]
     out = []
-    for f in np.unique(face_idx):
+    for f in np.unique(face_idx).tolist():
         sel = np.flatnonzero(face_idx == f)
-        a, b = _lattice(faces[int(f)], x[sel], y[sel], z[sel], res)
-        out.append((int(f), sel, a, b))
+        if f not in planes:
+            planes[f] = _plane_coords(faces[f], x[sel], y[sel], z[sel])
+        a, b = _lattice(faces[f], *planes[f], res)
+        out.append((f, sel, a, b))
     return out
 
 
@@ -338,7 +342,7 @@ def _edge_distance(prep: _Prepared) -> float:
     centre and its three edge neighbours' (41.8° away); ``p·(c − n)`` is ``|c − n|``
     times the sine of ``p``'s angle to that bisector.
     """
-    x, y, z, face_idx = prep
+    x, y, z, face_idx, _ = prep
     f = int(face_idx[0])
     if not (face_idx == f).all():
         return -1.0
@@ -484,8 +488,8 @@ def cell_polygons(cells: ArrayLike) -> list[list[tuple[float, float]]]:
     """
     out = []
     for c in np.asarray(cells).ravel().tolist():
-        cs = c if isinstance(c, str) else h3.int_to_str(int(c))
-        ring = [(lng, la) for la, lng in h3.cell_to_boundary(cs)]
+        boundary = h3.cell_to_boundary(c) if isinstance(c, str) else h3_int.cell_to_boundary(c)
+        ring = [(lng, la) for la, lng in boundary]
         ring.append(ring[0])
         out.append(ring)
     return out

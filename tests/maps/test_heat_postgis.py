@@ -65,5 +65,8 @@ def test_packed_arrays_equal_rows(pg_store):
         assert packed.communities == ["C1", "C2", "T1", "T2"]
         assert hexbin_geojson(packed, 9, top=5) == hexbin_geojson(rows, 9, top=5)
         dens = issue_arrays(s, window, density_only=True)
+        # its query tests no state: only the recurrences are read
+        assert dens.recurrence.tolist() == rows.recurrence.tolist()
+        assert not dens.open.any() and dens.categories == ["-"]
         assert density_points(dens, 12, max_points=500) == density_points(rows, 12, max_points=500)
         assert len(issue_arrays(s, [Issue.reported_at > T])) == 0
