@@ -40,9 +40,10 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.issues.bulk_insert import BulkInserter, foreign_keys_back
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
-from civgrid.grids.issues.models import Issue, IssueEvent
+from civgrid.grids.issues.models import Issue, IssueEvent, PartySetMember, PlaceSetMember
 from civgrid.grids.issues.records import LEADER_ROLES
 from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
@@ -421,7 +422,11 @@ def backfill_issues(
     now = cfg.now()
     tick = progress or (lambda *_: None)
     tick("read", len(raw), len(raw))
-    session = store._sessionmaker()
+    # a connection of its own (the session's, across its commit): on SQLite the writes
+    # switch its foreign keys off until the transaction ends (bulk_insert), and they are
+    # switched on again before it goes back to the pool, whatever happened
+    conn = store.engine.connect()
+    session = store._sessionmaker(bind=conn)
     try:
         rows = _validate(raw, session, cfg, crs, file_key, report)
         report.valid = len(rows)
@@ -462,6 +467,10 @@ def backfill_issues(
         raise
     finally:
         session.close()
+        try:
+            foreign_keys_back(conn)
+        finally:
+            conn.close()
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -784,18 +793,19 @@ def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[t
 
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
-    groups (:mod:`.member_sets`, a few thousand rows, with the database's own checks),
+    groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
     then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
-    from civgrid.grids.issues.bulk_insert import BulkInserter
-
     units = {u.key: u.id for u in session.scalars(select(Unit))}
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
-    party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
-    place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
+    # first, so that its checks (set-based, before the commit) cover the sets too
     out = BulkInserter(session, set_based_checks=True)
     try:
+        out.watch(PartySetMember.__table__)
+        out.watch(PlaceSetMember.__table__)
+        party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
+        place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
         routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
         tick("write sets", len(routes), len(routes))
         sets = list(zip(routing_ids, party_sets, place_sets, strict=True))

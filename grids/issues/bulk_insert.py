@@ -14,7 +14,11 @@ foreign-key triggers are off for this transaction only (``SET LOCAL
 session_replication_role = replica``) and :meth:`BulkInserter.check_references` does
 their work before the commit: one anti-join per foreign key over the rows written,
 and the rows they reference locked ``FOR KEY SHARE`` as the triggers would lock them.
-SQLite keeps checking each row (``foreign_keys`` cannot change inside a transaction).
+On SQLite the same holds when the connection is not yet in a transaction
+(``PRAGMA foreign_keys`` changes only outside one): it is switched off before
+``BEGIN`` and :func:`foreign_keys_back` switches it on again once the transaction has
+ended — the caller's duty, on the connection it took for itself, so that no other
+request gets it from the pool without its checks. Otherwise SQLite checks each row.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from sqlalchemy.orm import Session
 from civgrid.grids.core.errors import DomainError
 from civgrid.grids.core.types import SRID
 
-__all__ = ["BulkInserter"]
+__all__ = ["BulkInserter", "foreign_keys_back"]
 
 #: How SQLAlchemy's SQLite ``DateTime`` stores a timestamp (``UTCDateTime``: naive UTC).
 SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
@@ -72,6 +76,15 @@ class BulkInserter:
                 self.set_based_checks = True
         if not self.postgres:
             if not self.raw.in_transaction:
+                if set_based_checks:
+                    # A local choice (issue 26): the per-row checks of the eight keys of
+                    # ``issues`` are a large part of writing it. ``foreign_keys`` can only
+                    # change outside a transaction, so here, before BEGIN; read back, as
+                    # SQLite ignores it silently otherwise. The caller switches it back on
+                    # with :func:`foreign_keys_back` once the transaction has ended.
+                    self.raw.execute("PRAGMA foreign_keys=OFF")
+                    off = self.raw.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+                    self.set_based_checks = off
                 self.raw.execute("BEGIN IMMEDIATE")
             # random-key index inserts (idempotency keys, places) need the index pages in
             # memory: a large page cache for this connection while the writes last
@@ -200,6 +213,16 @@ class BulkInserter:
         self._tables[table.name] = table
         return ids
 
+    def watch(self, table: Table) -> None:
+        """Have :meth:`check_references` check the rows of ``table`` written from now on
+        by anyone in this transaction (the ORM too): those with a higher id than any
+        there now.
+        """
+        if table.name not in self._floors:
+            top = self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
+            self._floors[table.name] = top[0]
+        self._tables[table.name] = table
+
     def check_references(self) -> None:
         """Check every foreign key of the rows written, one query per key, and lock the
         rows they reference (``FOR KEY SHARE``, as PostgreSQL's own check does) until the
@@ -214,19 +237,22 @@ class BulkInserter:
         """
         if not self.set_based_checks:
             return
+        # SQLite: its one writer holds the database until the commit, so the rows
+        # referenced need no lock
+        mark, lock = ("%s", " FOR KEY SHARE OF p") if self.postgres else ("?", "")
         for name, floor in self._floors.items():
             for fk in sorted(self._tables[name].foreign_keys, key=lambda f: f.parent.name):
                 col, parent, pcol = fk.parent.name, fk.column.table.name, fk.column.name
-                mine = f"SELECT c.{col} FROM {name} c WHERE c.id > %s AND c.{col} IS NOT NULL"
+                mine = f"SELECT c.{col} FROM {name} c WHERE c.id > {mark} AND c.{col} IS NOT NULL"
                 args: tuple[int, ...] = (floor,)
                 older = ""
                 if parent in self._floors:  # rows of this transaction need no lock
-                    older, args = " AND p.id <= %s", (floor, self._floors[parent])
-                self.raw.execute(
-                    f"SELECT 1 FROM {parent} p WHERE p.{pcol} IN ({mine}){older} "
-                    "FOR KEY SHARE OF p",
-                    args,
-                )
+                    older, args = f" AND p.id <= {mark}", (floor, self._floors[parent])
+                if lock:
+                    self.raw.execute(
+                        f"SELECT 1 FROM {parent} p WHERE p.{pcol} IN ({mine}){older}{lock}",
+                        args,
+                    )
                 bad = self.raw.execute(
                     f"{mine} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{pcol} = c.{col}) "
                     "LIMIT 1",
@@ -272,3 +298,29 @@ class BulkInserter:
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
         cur = self.raw.executemany(sql, ((*r, *tail) for r in rows) if tail else rows)
         return cur.rowcount
+
+
+def foreign_keys_back(conn: Any) -> None:
+    """Switch SQLite's foreign keys on again on ``conn`` (a SQLAlchemy connection) after
+    a :class:`BulkInserter` with ``set_based_checks`` switched them off; a no-op when
+    they are on or on PostgreSQL (there ``SET LOCAL`` ended with the transaction).
+
+    Ends any transaction still open (rolls it back: the caller's commit came first). If
+    they cannot be switched on, the connection is invalidated, so the pool never hands it
+    out without its checks.
+    """
+    if conn.dialect.name != "sqlite" or conn.closed or conn.invalidated:
+        return
+    raw = conn.connection.driver_connection
+    try:
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1:
+            return
+        if raw.in_transaction:
+            raw.rollback()
+        raw.execute("PRAGMA foreign_keys=ON")
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1:
+            return
+    except Exception:
+        conn.invalidate()
+        raise
+    conn.invalidate()
