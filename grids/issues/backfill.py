@@ -882,8 +882,43 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             if k % 50_000 == 0:
                 tick("write issues", k, n)
 
+    def issue_lines() -> Iterable[str]:
+        # PostgreSQL: the same fields as COPY text (out.copy_text), what many rows share
+        # formatted once, the rest by one f-string per row (see BulkInserter.insert_lines)
+        f = out.copy_text
+        head = "\t".join(f(v) for v in (who, "system", false))
+        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
+        now_t = f(now_db)
+        state_t = {s: f(value[s]) for s in State}
+        tail_t = "\t".join(map(f, (false, false, 0, 0, 0, 0)))
+        attrs = '{"import": {"file": ' + f(name_json) + ', "row": '
+        null = "\\N"
+        cat_t = {c: f(c) for c in {r.category for r in rows}}
+        src_t = {c: f(c) for c in {r.source for r in rows}}
+        for k, r in enumerate(rows):
+            state = r.state
+            reported = f(r.reported_at)
+            deadline = r.deadline
+            overdue = is_open[state] and deadline is not None and deadline < now
+            prev = r.prev
+            yield (
+                f"{ids[k]}\t1\t{f(r.key)}\t{state_t[state]}\t{cat_t[r.category]}\t"
+                f"{src_t[r.source]}\tnormal\t{f(r.description)}\t{f(r.address)}\t"
+                f"{head}\t{r.lon!r}\t{r.lat!r}\t{geoms[k]}\t{r.input_lon!r}\t"
+                f"{r.input_lat!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
+                f"{now_t}\t{reported if state is not triage_state else null}\t"
+                f"{f(deadline)}\t{f(r.closed_at)}\t{'t' if overdue else 'f'}\t{tail_t}\t"
+                f"{null if prev is None else ids[prev]}\t{r.repeat}\t"
+                f"{'passed' if state is closed_state else null}\t{attrs}{r.row}}}}}"
+            )
+            if k % 50_000 == 0:
+                tick("write issues", k, n)
+
     dropped = out.drop_indexes(Issue.__table__, n)
-    out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+    if out.postgres:
+        out.insert_lines(Issue.__table__, _ISSUE_COLUMNS, issue_lines())
+    else:
+        out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
@@ -902,7 +937,18 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
-    out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    def event_lines() -> Iterable[str]:
+        f = out.copy_text
+        mid = f"\t{f(now_db)}\timport\t\\N\t"
+        end = f"\t{f(who)}\tsystem\t\\N\t" + '{"file": ' + f(name_json) + ', "row": '
+        state_t = {s: f(value[s]) for s in State}
+        for k, r in enumerate(rows):
+            yield f"{ids[k]}{mid}{state_t[r.state]}{end}{r.row}}}"
+
+    if out.postgres:
+        out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
+    else:
+        out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
     tick("write events", n, n)
     out.check_references()
     tick("write", n, n)

@@ -142,3 +142,35 @@ def test_points_are_the_wkb_of_the_geometry_conversion(postgres):
     want = to_wkb_array(shapely.points(lon, lat), SRID if postgres else None, hex=postgres)
     assert out.points(lon, lat) == list(want)
     assert out.points(np.array([]), np.array([])) == []
+
+
+def test_backfilled_fields_come_back_as_written(store):
+    """Text with backslashes, tabs and line ends, exact coordinates, times, JSON: on
+    PostGIS they go as COPY text lines formatted by the back-fill itself."""
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
+    from civgrid.grids.issues.models import Issue
+
+    rows = synthetic_history(store, 3, seed=9)
+    odd = 'a\\b\tc\nd\re "引号" \\N'
+    rows[0].update({"问题编号": "K\\1\t", "问题描述": odd, "地址": "路\\口"})
+    rows[1]["办理状态"] = "待整改"  # open: no closing time
+    report = backfill_issues(store, rows, commit=True)
+    assert report.written == 3
+    with store.session() as s:
+        got = {i.idempotency_key: i for i in s.scalars(select(Issue))}
+        first = got["import:K\\1"]  # the cell is stripped
+        assert first.description == odd
+        assert first.address == "路\\口"
+        assert first.attributes == {"import": {"file": "rows", "row": 2}}
+        assert (first.lon, first.lat) == (rows[0]["经度"], rows[0]["纬度"])
+        assert first.reported_at == datetime.strptime(
+            rows[0]["发现时间"] + " +0800", "%Y-%m-%d %H:%M %z"
+        )
+        second = got["import:" + rows[1]["问题编号"]]
+        assert second.closed_at is None and second.state == "assigned"
+        assert second.reinspection_result is None
+        assert first.reinspection_result == "passed"
+        events = s.scalars(select(IssueEvent).where(IssueEvent.issue_id == first.id)).all()
+        assert [(e.action, e.to_state, e.data) for e in events] == [
+            ("import", "closed", {"file": "rows", "row": 2})
+        ]
