@@ -834,7 +834,26 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     is_open = {s: KIND[s] is Kind.open for s in State}
     ts = out.ts
 
-    def issues() -> Iterable[tuple]:
+    # what every row has (SQLite: literals of the INSERT, bound once)
+    constants = {
+        "version": 1,
+        "priority": "normal",
+        "reporter_who": who,
+        "reporter_role": "system",
+        "anonymous": false,
+        "location_source": "point",
+        "created_at": now_db,
+        "updated_at": now_db,
+        "escalated": false,
+        "extension_pending": false,
+        "return_count": 0,
+        "extension_count": 0,
+        "duplicate_count": 0,
+        "notice_count": 0,
+    }
+    per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
+
+    def issues() -> Iterable[tuple]:  # the columns of per_row
         for k, r in enumerate(rows):
             state = r.state
             reported = ts(r.reported_at)
@@ -843,37 +862,23 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             overdue = is_open[state] and deadline is not None and deadline < now
             yield (
                 ids[k],
-                1,
                 r.key,
                 value[state],
                 r.category,
                 r.source,
-                "normal",
                 r.description,
                 r.address,
-                who,
-                "system",
-                false,
                 r.lon,
                 r.lat,
                 geoms[k],
                 r.input_lon,
                 r.input_lat,
-                "point",
                 *shared_cols[group_of[k]],
                 reported,
-                now_db,
-                now_db,
                 reported if state is not triage_state else None,
                 None if deadline is None else ts(deadline),
                 None if r.closed_at is None else ts(r.closed_at),
                 true if overdue else false,
-                false,
-                false,
-                0,
-                0,
-                0,
-                0,
                 None if prev is None else ids[prev],
                 r.repeat,
                 "passed" if state is closed_state else None,
@@ -918,7 +923,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     if out.postgres:
         out.insert_lines(Issue.__table__, _ISSUE_COLUMNS, issue_lines())
     else:
-        out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+        out.insert(Issue.__table__, per_row, issues(), constants)
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
