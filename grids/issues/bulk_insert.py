@@ -53,6 +53,11 @@ class BulkInserter:
     session : Session
         Its connection is used as is; on SQLite a write transaction is opened at once
         (``BEGIN IMMEDIATE``) so that the ids reserved stay free until the commit.
+    set_based_checks : bool
+        Replace the per-row foreign-key checks by :meth:`check_references` where it can
+        (module docstring). On SQLite the caller must own the connection (not share it
+        through the pool while the transaction lasts) and call :func:`foreign_keys_back`
+        on it once the transaction has ended, committed or not.
     """
 
     def __init__(self, session: Session, *, set_based_checks: bool = False) -> None:
@@ -225,9 +230,10 @@ class BulkInserter:
 
     def check_references(self) -> None:
         """Check every foreign key of the rows written, one query per key, and lock the
-        rows they reference (``FOR KEY SHARE``, as PostgreSQL's own check does) until the
-        commit — what the per-row triggers would have done (PostgreSQL, when
-        ``set_based_checks`` took effect; otherwise a no-op: the database checked each row).
+        rows they reference (``FOR KEY SHARE``, as PostgreSQL's own check does; SQLite's
+        write lock already holds them) until the commit — what the per-row checks would
+        have done (when ``set_based_checks`` took effect; otherwise a no-op: the database
+        checked each row).
 
         Raises
         ------
@@ -279,7 +285,7 @@ class BulkInserter:
             return self.ts(value).isoformat()
         if isinstance(value, float):
             return repr(value)
-        text = str(value)
+        text = self._json(value) if isinstance(value, dict | list) else str(value)
         if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
             text = (
                 text.replace("\\", "\\\\")

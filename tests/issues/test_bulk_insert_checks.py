@@ -4,6 +4,7 @@ refuses a dangling reference; SQLite's connection gets its checks back."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 
@@ -174,3 +175,16 @@ def test_backfilled_fields_come_back_as_written(store):
         assert [(e.action, e.to_state, e.data) for e in events] == [
             ("import", "closed", {"file": "rows", "row": 2})
         ]
+
+
+def test_copy_text_fields():
+    out = BulkInserter.__new__(BulkInserter)  # the values only: no connection needed
+    out.postgres = True
+    out._json = json.dumps
+    assert out.copy_text(None) == "\\N"
+    assert (out.copy_text(True), out.copy_text(False), out.copy_text(7)) == ("t", "f", "7")
+    assert out.copy_text(0.1 + 0.2) == "0.30000000000000004"  # exact, not rounded
+    assert out.copy_text("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
+    assert out.copy_text("\\N") == "\\\\N"  # text, not a NULL
+    assert out.copy_text(datetime(2024, 5, 1, 8, tzinfo=UTC)) == "2024-05-01T08:00:00+00:00"
+    assert out.copy_text({"a": "\t"}) == '{"a": "\\\\t"}'  # JSON, then escaped
