@@ -122,7 +122,13 @@ class Reason:
 def _flat(obj: Any, skip: str | None = None) -> dict[str, Any]:
     """The fields of a flat dataclass as a dict (``dataclasses.asdict`` without its
     deep copy, which is slow and not needed for str/number/bool fields)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != skip}
+    names = _FIELD_NAMES.get(obj.__class__)
+    if names is None:  # dataclasses.fields builds its tuple on every call: once per class
+        names = _FIELD_NAMES[obj.__class__] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names if name != skip}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 #: Roles whose units share an issue with its owner.

@@ -40,9 +40,10 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
+from civgrid.grids.issues.bulk_insert import BulkInserter, foreign_keys_back
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
-from civgrid.grids.issues.models import Issue, IssueEvent
+from civgrid.grids.issues.models import Issue, IssueEvent, PartySetMember, PlaceSetMember
 from civgrid.grids.issues.records import LEADER_ROLES
 from civgrid.grids.issues.routing_store import shared_routing_ids
 from civgrid.grids.issues.workflow import DEFAULT_LABELS, KIND, Kind, State
@@ -421,7 +422,11 @@ def backfill_issues(
     now = cfg.now()
     tick = progress or (lambda *_: None)
     tick("read", len(raw), len(raw))
-    session = store._sessionmaker()
+    # a connection of its own (the session's, across its commit): on SQLite the writes
+    # switch its foreign keys off until the transaction ends (bulk_insert), and they are
+    # switched on again before it goes back to the pool, whatever happened
+    conn = store.engine.connect()
+    session = store._sessionmaker(bind=conn)
     try:
         rows = _validate(raw, session, cfg, crs, file_key, report)
         report.valid = len(rows)
@@ -462,6 +467,10 @@ def backfill_issues(
         raise
     finally:
         session.close()
+        try:
+            foreign_keys_back(conn)
+        finally:
+            conn.close()
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -784,18 +793,19 @@ def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[t
 
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
-    groups (:mod:`.member_sets`, a few thousand rows, with the database's own checks),
+    groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
     then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
-    from civgrid.grids.issues.bulk_insert import BulkInserter
-
     units = {u.key: u.id for u in session.scalars(select(Unit))}
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
-    party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
-    place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
+    # first, so that its checks (set-based, before the commit) cover the sets too
     out = BulkInserter(session, set_based_checks=True)
     try:
+        out.watch(PartySetMember.__table__)
+        out.watch(PlaceSetMember.__table__)
+        party_sets = party_set_ids(session, [_group_parties(r, units, leaders) for r in routes])
+        place_sets = place_set_ids(session, _group_places(bulk, group, len(routes)))
         routing_ids = shared_routing_ids(out, [resp.to_dict() for resp in routes])
         tick("write sets", len(routes), len(routes))
         sets = list(zip(routing_ids, party_sets, place_sets, strict=True))
@@ -824,7 +834,26 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     is_open = {s: KIND[s] is Kind.open for s in State}
     ts = out.ts
 
-    def issues() -> Iterable[tuple]:
+    # what every row has (SQLite: literals of the INSERT, bound once)
+    constants = {
+        "version": 1,
+        "priority": "normal",
+        "reporter_who": who,
+        "reporter_role": "system",
+        "anonymous": false,
+        "location_source": "point",
+        "created_at": now_db,
+        "updated_at": now_db,
+        "escalated": false,
+        "extension_pending": false,
+        "return_count": 0,
+        "extension_count": 0,
+        "duplicate_count": 0,
+        "notice_count": 0,
+    }
+    per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
+
+    def issues() -> Iterable[tuple]:  # the columns of per_row
         for k, r in enumerate(rows):
             state = r.state
             reported = ts(r.reported_at)
@@ -833,37 +862,23 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             overdue = is_open[state] and deadline is not None and deadline < now
             yield (
                 ids[k],
-                1,
                 r.key,
                 value[state],
                 r.category,
                 r.source,
-                "normal",
                 r.description,
                 r.address,
-                who,
-                "system",
-                false,
                 r.lon,
                 r.lat,
                 geoms[k],
                 r.input_lon,
                 r.input_lat,
-                "point",
                 *shared_cols[group_of[k]],
                 reported,
-                now_db,
-                now_db,
                 reported if state is not triage_state else None,
                 None if deadline is None else ts(deadline),
                 None if r.closed_at is None else ts(r.closed_at),
                 true if overdue else false,
-                false,
-                false,
-                0,
-                0,
-                0,
-                0,
                 None if prev is None else ids[prev],
                 r.repeat,
                 "passed" if state is closed_state else None,
@@ -872,8 +887,43 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             if k % 50_000 == 0:
                 tick("write issues", k, n)
 
+    def issue_lines() -> Iterable[str]:
+        # PostgreSQL: the same fields as COPY text (out.copy_text), what many rows share
+        # formatted once, the rest by one f-string per row (see BulkInserter.insert_lines)
+        f = out.copy_text
+        head = "\t".join(f(v) for v in (who, "system", false))
+        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
+        now_t = f(now_db)
+        state_t = {s: f(value[s]) for s in State}
+        tail_t = "\t".join(map(f, (false, false, 0, 0, 0, 0)))
+        attrs = '{"import": {"file": ' + f(name_json) + ', "row": '
+        null = "\\N"
+        cat_t = {c: f(c) for c in {r.category for r in rows}}
+        src_t = {c: f(c) for c in {r.source for r in rows}}
+        for k, r in enumerate(rows):
+            state = r.state
+            reported = f(r.reported_at)
+            deadline = r.deadline
+            overdue = is_open[state] and deadline is not None and deadline < now
+            prev = r.prev
+            yield (
+                f"{ids[k]}\t1\t{f(r.key)}\t{state_t[state]}\t{cat_t[r.category]}\t"
+                f"{src_t[r.source]}\tnormal\t{f(r.description)}\t{f(r.address)}\t"
+                f"{head}\t{r.lon!r}\t{r.lat!r}\t{geoms[k]}\t{r.input_lon!r}\t"
+                f"{r.input_lat!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
+                f"{now_t}\t{reported if state is not triage_state else null}\t"
+                f"{f(deadline)}\t{f(r.closed_at)}\t{'t' if overdue else 'f'}\t{tail_t}\t"
+                f"{null if prev is None else ids[prev]}\t{r.repeat}\t"
+                f"{'passed' if state is closed_state else null}\t{attrs}{r.row}}}}}"
+            )
+            if k % 50_000 == 0:
+                tick("write issues", k, n)
+
     dropped = out.drop_indexes(Issue.__table__, n)
-    out.insert(Issue.__table__, _ISSUE_COLUMNS, issues())
+    if out.postgres:
+        out.insert_lines(Issue.__table__, _ISSUE_COLUMNS, issue_lines())
+    else:
+        out.insert(Issue.__table__, per_row, issues(), constants)
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
@@ -892,7 +942,18 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
                 f'{{"file": {name_json}, "row": {r.row}}}',
             )
 
-    out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    def event_lines() -> Iterable[str]:
+        f = out.copy_text
+        mid = f"\t{f(now_db)}\timport\t\\N\t"
+        end = f"\t{f(who)}\tsystem\t\\N\t" + '{"file": ' + f(name_json) + ', "row": '
+        state_t = {s: f(value[s]) for s in State}
+        for k, r in enumerate(rows):
+            yield f"{ids[k]}{mid}{state_t[r.state]}{end}{r.row}}}"
+
+    if out.postgres:
+        out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
+    else:
+        out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
     tick("write events", n, n)
     out.check_references()
     tick("write", n, n)

@@ -1,13 +1,15 @@
-"""Bulk writes keep every foreign key: on PostGIS the per-row triggers are replaced by
-one set-based check per key before the commit, which refuses a dangling reference."""
+"""Bulk writes keep every foreign key: the per-row checks (PostGIS triggers, SQLite's
+``foreign_keys``) are replaced by one set-based check per key before the commit, which
+refuses a dangling reference; SQLite's connection gets its checks back."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from civgrid.grids.core.errors import DomainError
 from civgrid.grids.issues.bulk_insert import BulkInserter
@@ -16,23 +18,81 @@ from civgrid.grids.issues.models import IssueEvent
 COLUMNS = ("issue_id", "at", "action", "actor_who", "actor_role")
 
 
+def _foreign_keys(conn) -> int | None:
+    if conn.dialect.name != "sqlite":
+        return None
+    return conn.connection.driver_connection.execute("PRAGMA foreign_keys").fetchone()[0]
+
+
 def test_a_dangling_reference_is_refused_and_nothing_written(store):
+    from sqlalchemy.orm import Session
+
+    from civgrid.grids.issues.bulk_insert import foreign_keys_back
+
+    sqlite = store.engine.dialect.name == "sqlite"
+    conn = store.engine.connect()
+    try:
+        s = Session(bind=conn)
+        out = BulkInserter(s, set_based_checks=True)
+        # the test cluster connects as superuser; SQLite's connection was in no transaction
+        assert out.set_based_checks
+        assert _foreign_keys(conn) == (0 if sqlite else None)
+        row = (987_654, out.ts(datetime(2024, 5, 1, tzinfo=UTC)), "import", "test", "system")
+        out.insert(IssueEvent.__table__, COLUMNS, [row])  # no per-row check: accepted here…
+        with pytest.raises(DomainError, match=r"issue_events\.issue_id = 987654"):
+            out.check_references()  # …and refused before any commit
+        out.close()
+        s.rollback()
+        s.close()
+    finally:
+        foreign_keys_back(conn)
+        assert _foreign_keys(conn) == (1 if sqlite else None)
+        conn.close()
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
+
+
+def test_inside_a_transaction_sqlite_checks_each_row(store):
     postgres = store.engine.dialect.name == "postgresql"
     with store.session() as s:
+        s.execute(text("DELETE FROM issue_events WHERE id < 0"))  # a transaction is open
         out = BulkInserter(s, set_based_checks=True)
-        assert out.set_based_checks is postgres  # the test cluster connects as superuser
+        # SET LOCAL applies at any time; SQLite's foreign_keys cannot change now: left on
+        assert out.set_based_checks is postgres
         row = (987_654, out.ts(datetime(2024, 5, 1, tzinfo=UTC)), "import", "test", "system")
         if postgres:
-            out.insert(IssueEvent.__table__, COLUMNS, [row])  # no trigger: accepted here…
+            out.insert(IssueEvent.__table__, COLUMNS, [row])
             with pytest.raises(DomainError, match=r"issue_events\.issue_id = 987654"):
-                out.check_references()  # …and refused before any commit
-        else:  # SQLite checks each row as it goes in
+                out.check_references()
+        else:
             with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
                 out.insert(IssueEvent.__table__, COLUMNS, [row])
         out.close()
         s.rollback()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_backfill_gives_its_connection_back_with_foreign_keys_on(store, fail):
+    """Committed or failed mid-way, the pool's connections check foreign keys again."""
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
+
+    rows = synthetic_history(store, 30, seed=5)
+
+    def progress(stage, done, total):
+        if fail and stage == "write issues" and done == total:
+            raise RuntimeError("stopped mid-way")
+
+    if fail:
+        with pytest.raises(RuntimeError, match="mid-way"):
+            backfill_issues(store, rows, commit=True, progress=progress)
+    else:
+        assert backfill_issues(store, rows, commit=True, progress=progress).written == 30
+    with store.engine.connect() as c:  # the pool hands out the same connection
+        assert _foreign_keys(c) in (None, 1)
     with store.session() as s:
-        assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
+        from civgrid.grids.issues.models import Issue
+
+        assert s.scalar(select(func.count()).select_from(Issue)) == (0 if fail else 30)
 
 
 def _issue_indexes(store) -> list[tuple]:
@@ -83,3 +143,48 @@ def test_points_are_the_wkb_of_the_geometry_conversion(postgres):
     want = to_wkb_array(shapely.points(lon, lat), SRID if postgres else None, hex=postgres)
     assert out.points(lon, lat) == list(want)
     assert out.points(np.array([]), np.array([])) == []
+
+
+def test_backfilled_fields_come_back_as_written(store):
+    """Text with backslashes, tabs and line ends, exact coordinates, times, JSON: on
+    PostGIS they go as COPY text lines formatted by the back-fill itself."""
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
+    from civgrid.grids.issues.models import Issue
+
+    rows = synthetic_history(store, 3, seed=9)
+    odd = 'a\\b\tc\nd\re "引号" \\N'
+    rows[0].update({"问题编号": "K\\1\t", "问题描述": odd, "地址": "路\\口"})
+    rows[1]["办理状态"] = "待整改"  # open: no closing time
+    report = backfill_issues(store, rows, commit=True)
+    assert report.written == 3
+    with store.session() as s:
+        got = {i.idempotency_key: i for i in s.scalars(select(Issue))}
+        first = got["import:K\\1"]  # the cell is stripped
+        assert first.description == odd
+        assert first.address == "路\\口"
+        assert first.attributes == {"import": {"file": "rows", "row": 2}}
+        assert (first.lon, first.lat) == (rows[0]["经度"], rows[0]["纬度"])
+        assert first.reported_at == datetime.strptime(
+            rows[0]["发现时间"] + " +0800", "%Y-%m-%d %H:%M %z"
+        )
+        second = got["import:" + rows[1]["问题编号"]]
+        assert second.closed_at is None and second.state == "assigned"
+        assert second.reinspection_result is None
+        assert first.reinspection_result == "passed"
+        events = s.scalars(select(IssueEvent).where(IssueEvent.issue_id == first.id)).all()
+        assert [(e.action, e.to_state, e.data) for e in events] == [
+            ("import", "closed", {"file": "rows", "row": 2})
+        ]
+
+
+def test_copy_text_fields():
+    out = BulkInserter.__new__(BulkInserter)  # the values only: no connection needed
+    out.postgres = True
+    out._json = json.dumps
+    assert out.copy_text(None) == "\\N"
+    assert (out.copy_text(True), out.copy_text(False), out.copy_text(7)) == ("t", "f", "7")
+    assert out.copy_text(0.1 + 0.2) == "0.30000000000000004"  # exact, not rounded
+    assert out.copy_text("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
+    assert out.copy_text("\\N") == "\\\\N"  # text, not a NULL
+    assert out.copy_text(datetime(2024, 5, 1, 8, tzinfo=UTC)) == "2024-05-01T08:00:00+00:00"
+    assert out.copy_text({"a": "\t"}) == '{"a": "\\\\t"}'  # JSON, then escaped
