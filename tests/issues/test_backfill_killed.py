@@ -21,6 +21,9 @@ from civgrid.grids.issues.models import (
     PlaceSetMember,
 )
 
+#: Every table a back-fill writes.
+WRITTEN = (Issue, IssueEvent, IssueRouting, PartySet, PartySetMember, PlaceSet, PlaceSetMember)
+
 KILLER = """
 import json, os, signal, sys
 from civgrid.grids.boundaries.store import Store
@@ -42,18 +45,7 @@ print("committed", flush=True)
 
 def _counts(store) -> list[int]:
     with store.session() as s:
-        return [
-            s.scalar(select(func.count()).select_from(t))
-            for t in (
-                Issue,
-                IssueEvent,
-                IssueRouting,
-                PartySet,
-                PartySetMember,
-                PlaceSet,
-                PlaceSetMember,
-            )
-        ]
+        return [s.scalar(select(func.count()).select_from(t)) for t in WRITTEN]
 
 
 def test_a_backfill_killed_midway_leaves_nothing(store, config, tmp_path):
