@@ -41,7 +41,7 @@ class _Entry:
 
 
 class MicroCache:
-    """Rendered answers by (viewer, query), bounded in count and age.
+    """Rendered answers by (viewer, query), bounded in count and age; one build at a time.
 
     Parameters
     ----------
@@ -49,30 +49,52 @@ class MicroCache:
         Age limit; 0 disables the cache.
     max_entries : int
         Least recently used answers beyond this are dropped (a layer is up to a few MB).
+
+    Notes
+    -----
+    A miss is built by **one** request per key (single flight): others asking for the
+    same key meanwhile wait for that answer instead of building it again; a layer of
+    thousands of issues holds the interpreter for tens of milliseconds, and two or three
+    builds side by side made every request of the worker wait (issue 19, read mix p99).
+    While the new answer is built, the previous one is served to the others if this
+    worker has written nothing since and it is younger than twice the age limit
+    (stale-while-revalidate; a local choice: 4 s by default instead of 2 s, and only
+    while a fresher answer is on its way).
     """
 
     def __init__(self, seconds: float, max_entries: int = 64) -> None:
         self.seconds = float(seconds)
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._building: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.stale = 0
 
     def get(self, key: tuple, writes: int) -> _Entry | None:
         """The fresh answer for ``key``, or None."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            if entry.writes != writes or time.monotonic() - entry.born > self.seconds:
-                del self._entries[key]
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            entry, _ = self._fresh(key, writes)
             return entry
+
+    def _fresh(self, key: tuple, writes: int) -> tuple[_Entry | None, _Entry | None]:
+        """(fresh entry or None, stale entry that may stand in or None); holds the lock."""
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None, None
+        if entry.writes != writes:  # this worker wrote since: never served again
+            del self._entries[key]
+            self.misses += 1
+            return None, None
+        age = time.monotonic() - entry.born
+        if age > self.seconds:
+            self.misses += 1
+            return None, entry if age <= 2 * self.seconds else None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry, None
 
     def put(self, key: tuple, entry: _Entry) -> None:
         with self._lock:
@@ -80,6 +102,45 @@ class MicroCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def fetch(
+        self, key: tuple, writes: int, build: Callable[[], _Entry | Response], wait_s: float = 30.0
+    ) -> _Entry | Response:
+        """The fresh answer, a stale one while another request builds it, or ``build()``.
+
+        ``build`` returns an entry (kept) or a response that is not kept (not a 200).
+        A request that waited more than ``wait_s`` for another's build builds its own.
+        """
+        with self._lock:
+            entry, stale = self._fresh(key, writes)
+            if entry is not None:
+                return entry
+            pending = self._building.get(key)
+            if pending is None:
+                pending = self._building[key] = threading.Event()
+                leader = True
+            elif stale is not None:
+                self.stale += 1
+                return stale
+            else:
+                leader = False
+        if not leader:
+            pending.wait(wait_s)
+            with self._lock:
+                entry, _ = self._fresh(key, writes)
+            return entry if entry is not None else self._keep(key, build())
+        try:
+            return self._keep(key, build())
+        finally:
+            with self._lock:
+                if self._building.get(key) is pending:
+                    del self._building[key]
+            pending.set()
+
+    def _keep(self, key: tuple, outcome: _Entry | Response) -> _Entry | Response:
+        if isinstance(outcome, _Entry):
+            self.put(key, outcome)
+        return outcome
 
 
 def _viewer(scope: Scope) -> tuple:
@@ -96,23 +157,29 @@ def cached_response(request: Request, scope: Scope, build: Callable[[], Response
     """
     cache: MicroCache | None = getattr(request.app.state, "map_cache", None)
     engine = request.app.state.store.engine
-    writes = write_count(engine)
-    key = (request.url.path, request.url.query, _viewer(scope))
-    entry = cache.get(key, writes) if cache is not None and cache.seconds > 0 else None
-    if entry is None:
+    writes = write_count(engine)  # counted before the read: a write meanwhile makes it stale
+
+    def render() -> _Entry | Response:
+        born = time.monotonic()  # the answer is as old as the read it starts with
         response = build()
         if response.status_code != 200:
             return response
         body = bytes(response.body)
-        entry = _Entry(
+        return _Entry(
             body=body,
             media_type=response.media_type or "application/json",
             etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
-            writes=writes,  # counted before the read: a write meanwhile makes it stale
-            born=time.monotonic(),
+            writes=writes,
+            born=born,
         )
-        if cache is not None and cache.seconds > 0:
-            cache.put(key, entry)
+
+    if cache is not None and cache.seconds > 0:
+        key = (request.url.path, request.url.query, _viewer(scope))
+        entry = cache.fetch(key, writes, render)
+    else:
+        entry = render()
+    if isinstance(entry, Response):
+        return entry
     headers = {"ETag": entry.etag, "Cache-Control": "private, no-cache"}
     if entry.etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
