@@ -432,7 +432,7 @@ def issues_layer(
     if leader:
         scope.check_leader(leader)
 
-    def build() -> Response:
+    def build(session: Session) -> Response:
         fc = issue_layer(
             session,
             _issue_conditions(session, q),
@@ -444,7 +444,7 @@ def issues_layer(
         return GeoJSONResponse(fc)
 
     # the heaviest frequent read: reused for seconds per viewer and query (api.microcache)
-    return cached_response(request, scope, build)
+    return cached_response(request, scope, build, session)
 
 
 @router.get(
@@ -704,11 +704,11 @@ def heat_points(
         scope=scope,
     )
 
-    def build() -> Response:
+    def build(session: Session) -> Response:
         data = issue_arrays(session, conds, density_only=True)
         out = density_points(data, res, display_crs=crs, w_recurrence=w_recurrence)
         body = HeatPointsOut.model_validate(out).model_dump(mode="json", exclude_unset=True)
         return OrjsonResponse(body)
 
     # a heat layer is re-read on every pan and reload: reused as the issue layer is
-    return cached_response(request, scope, build)
+    return cached_response(request, scope, build, session)

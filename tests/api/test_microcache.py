@@ -119,3 +119,55 @@ def test_an_answer_that_is_not_200_is_returned_but_not_kept(clock):
     refused = Response(status_code=422)
     assert cache.fetch(("k",), 0, lambda: refused) is refused
     assert cache.get(("k",), 0) is None
+
+
+def _wait_idle(cache: MicroCache) -> None:
+    deadline = time.monotonic() + 10
+    while (cache._building or cache._refreshing) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not cache._building and cache._refreshing is None
+
+
+def test_with_a_refresh_no_request_waits_for_the_rebuild(clock):
+    cache = MicroCache(2.0)
+    cache.put(("k",), _entry(b"old"))
+    clock[0] += 3.0
+    refresh = SlowBuild(b"new", born=clock[0])
+    # the request that finds it old is answered at once; the rebuild runs in a thread
+    assert cache.fetch(("k",), 0, pytest.fail, refresh).body == b"old"
+    assert refresh.started.wait(5)
+    assert cache.fetch(("k",), 0, pytest.fail, refresh).body == b"old"
+    assert cache.stale == 2 and refresh.calls == 1
+    refresh.release.set()
+    _wait_idle(cache)
+    assert cache.fetch(("k",), 0, pytest.fail, pytest.fail).body == b"new"
+
+
+def test_one_background_rebuild_at_a_time(clock):
+    cache = MicroCache(2.0)
+    cache.put(("a",), _entry(b"old a"))
+    cache.put(("b",), _entry(b"old b"))
+    clock[0] += 3.0
+    slow = SlowBuild(b"new a", born=clock[0])
+    assert cache.fetch(("a",), 0, pytest.fail, slow).body == b"old a"
+    assert slow.started.wait(5)
+    # another key while the background is busy: built in the request's thread
+    got = cache.fetch(("b",), 0, lambda: _entry(b"new b", born=clock[0]), pytest.fail)
+    assert got.body == b"new b"
+    slow.release.set()
+    _wait_idle(cache)
+
+
+def test_a_failed_background_rebuild_leaves_the_next_request_to_build(clock, caplog):
+    cache = MicroCache(2.0)
+    cache.put(("k",), _entry(b"old"))
+    clock[0] += 3.0
+
+    def broken() -> _Entry:
+        raise RuntimeError("database gone")
+
+    assert cache.fetch(("k",), 0, pytest.fail, broken).body == b"old"
+    _wait_idle(cache)
+    assert "rebuilding a cached map answer failed" in caplog.text
+    clock[0] += 2.0  # now too old to stand in: the request builds
+    assert cache.fetch(("k",), 0, lambda: _entry(b"new"), broken).body == b"new"

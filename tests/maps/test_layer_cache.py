@@ -100,3 +100,34 @@ def test_heat_points_are_reused_and_refreshed_by_a_write(make_client):
     after = client.get(url).json()
     weight = sum(p[2] for p in after["points"])
     assert weight > sum(p[2] for p in body["points"])  # the new report is counted
+
+
+def test_an_old_answer_is_rebuilt_in_the_background_from_the_database(
+    make_client, maps_db, monkeypatch
+):
+    import time
+
+    from civgrid.api import microcache
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.issues.models import Issue
+
+    real, moved = microcache.time.monotonic, [0.0]
+    start = real()
+    monkeypatch.setattr(microcache.time, "monotonic", lambda: start + moved[0])
+    client = make_client()
+    cache = client.app.state.map_cache
+    first = client.get(LAYER)
+    gone = max(_ids(first))
+    other = Store(make_engine(maps_db))  # another worker closes an issue
+    with other.session() as s:
+        s.execute(update(Issue).where(Issue.id == gone).values(state="closed"))
+    other.engine.dispose()
+    moved[0] = cache.seconds * 1.5  # past the age limit, within twice it
+    stale = client.get(LAYER)
+    assert stale.content == first.content and cache.stale == 1  # answered at once
+    deadline = real() + 20
+    while (cache._building or cache._refreshing) and real() < deadline:
+        time.sleep(0.02)
+    fresh = client.get(LAYER)  # the background rebuild read the database with its own session
+    assert gone not in _ids(fresh) and fresh.headers["etag"] != first.headers["etag"]
