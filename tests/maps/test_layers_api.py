@@ -271,3 +271,30 @@ def test_hexbins_endpoint(make_client):
     assert short["issues"] < fc["issues"] and short["window"]["to"] >= short["window"]["from"]
     pts = get(client, "/api/v1/heat/points?days=3650")
     assert pts["points"] and sum(p[2] for p in pts["points"]) >= fc["issues"]
+
+
+def test_the_compact_layer_reads_as_the_orm_layer_does(maps_db):
+    """The compact layer reads columns without the ORM (maps.layers): the same features,
+    properties and coordinates as the ORM-built layer, in both display CRSs."""
+    from sqlalchemy import select
+
+    from civgrid.grids.boundaries.store import Store
+    from civgrid.grids.core.db import make_engine
+    from civgrid.grids.issues.models import Issue, State
+    from civgrid.maps.layers import compact_issues_geojson, issues_geojson
+
+    store = Store(make_engine(maps_db))
+    try:
+        with store.session() as s:
+            live = [Issue.state != State.merged]
+            items = s.scalars(
+                select(Issue).where(*live).order_by(Issue.reported_at.desc(), Issue.id.desc())
+            ).all()
+            assert len(items) > 50
+            for crs in ("wgs84", "gcj02"):
+                fast = compact_issues_geojson(s, live, display_crs=crs)
+                slow = issues_geojson(s, items, display_crs=crs, detail=False)
+                assert fast["count"] == slow["count"] == len(items)
+                assert fast["features"] == slow["features"], crs
+    finally:
+        store.engine.dispose()
