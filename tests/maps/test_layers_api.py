@@ -271,6 +271,11 @@ def test_hexbins_endpoint(make_client):
     assert short["issues"] < fc["issues"] and short["window"]["to"] >= short["window"]["from"]
     pts = get(client, "/api/v1/heat/points?days=3650")
     assert pts["points"] and sum(p[2] for p in pts["points"]) >= fc["issues"]
+    # built without re-validation: still exactly the declared model
+    from civgrid.api.schemas import HeatPointsOut
+
+    assert HeatPointsOut.model_validate(pts).model_dump(mode="json") == pts
+    assert isinstance(pts["res"], int) and all(len(p) == 3 for p in pts["points"])
 
 
 def test_the_compact_layer_reads_as_the_orm_layer_does(maps_db):
