@@ -2,4 +2,6 @@
 
 from civgrid.api.app import create_app
 
-app = create_app()
+# a served worker lives long: what it holds after start-up is frozen out of the
+# garbage collector's full collections (see create_app)
+app = create_app(freeze_gc=True)
