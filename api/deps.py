@@ -27,6 +27,7 @@ from civgrid.api.settings import Settings
 from civgrid.grids.accounts.models import User
 from civgrid.grids.accounts.permissions import Perm, Role, Scope
 from civgrid.grids.accounts.service import actor_of
+from civgrid.grids.boundaries.routing import remember_routing_stamp, routing_stamp_column
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.actors import Actor, ActorRole
 from civgrid.grids.core.errors import PermissionDeniedError
@@ -109,7 +110,9 @@ def _access_claims(settings: Settings, raw: str) -> dict[str, Any]:
     return claims
 
 
-def _load_user(store: Store, username: str, session: Session | None = None) -> User | None:
+def _load_user(
+    store: Store, username: str, session: Session | None = None, *, routing_stamp: bool = False
+) -> User | None:
     """The account ``username`` as a detached :class:`User`, read with one Core query.
 
     Read on every request (never cached): a disabled account, a revoked token (a new
@@ -117,9 +120,15 @@ def _load_user(store: Store, username: str, session: Session | None = None) -> U
     and no ORM load: the identity map and a session cost more than the lookup. In
     ``session`` when given (the request's own transaction: no connection of its own);
     else on a connection of its own, on PostgreSQL in autocommit (no ``BEGIN`` and
-    ``COMMIT`` round trips).
+    ``COMMIT`` round trips). With ``routing_stamp`` (and a ``session``), the routing
+    stamp is read with the account and kept for the routing that follows
+    (:func:`civgrid.grids.boundaries.routing.remember_routing_stamp`).
     """
-    if session is not None:
+    if session is not None and routing_stamp:
+        row = session.execute(_USER_AND_STAMP, {"username": username}).mappings().first()
+        if row is not None:
+            remember_routing_stamp(session, row["routing_stamp"])
+    elif session is not None:
         row = session.execute(_USER_BY_NAME, {"username": username}).mappings().first()
     else:
         with store.engine.connect() as conn:
@@ -155,6 +164,7 @@ def _check_account(user: User | None, claims: dict[str, Any], path: str) -> User
 
 
 _USER_BY_NAME = select(User.__table__).where(User.__table__.c.username == bindparam("username"))
+_USER_AND_STAMP = _USER_BY_NAME.add_columns(routing_stamp_column())
 
 
 @functools.cache
@@ -211,8 +221,13 @@ class Credentials:
         """No credentials: the public."""
         return self.claims is None
 
-    def user(self, store: Store, session: Session | None = None) -> User | None:
+    def user(
+        self, store: Store, session: Session | None = None, *, routing_stamp: bool = False
+    ) -> User | None:
         """The account, read now (in ``session`` when given); None when anonymous.
+
+        ``routing_stamp``: read the routing stamp with it, for routing next in
+        ``session`` (see :func:`_load_user`).
 
         Raises
         ------
@@ -221,12 +236,16 @@ class Credentials:
         """
         if self.claims is None:
             return None
-        user = _load_user(store, self.claims["sub"], session)
+        user = _load_user(store, self.claims["sub"], session, routing_stamp=routing_stamp)
         return _check_account(user, self.claims, self.path)
 
-    def scope(self, store: Store, session: Session) -> Scope:
-        """The scope of the account (or of the public), read in ``session``."""
-        user = self.user(store, session)
+    def scope(self, store: Store, session: Session, *, routing_stamp: bool = False) -> Scope:
+        """The scope of the account (or of the public), read in ``session``.
+
+        ``routing_stamp``: as :meth:`user`, for work that routes next without writing
+        the routing tables first (an intake).
+        """
+        user = self.user(store, session, routing_stamp=routing_stamp)
         actor = PUBLIC_ACTOR if user is None else actor_of(user)
         return Scope.for_actor(session, actor)
 

@@ -61,6 +61,7 @@ Usage::
     python bench/load.py                      # both backends, own PostGIS cluster
     python bench/load.py --backend sqlite     # one backend
     python bench/load.py --quick              # shorter runs (figures not comparable)
+    python bench/load.py --light-only         # scenario 0 alone (server time at 10/s)
 
 ``make bench`` runs it through ``bench/run.py`` (which passes ``--pg-url``).
 Exit status 1 when a binding target is missed.
@@ -530,6 +531,32 @@ def table(results: Sequence[BackendResult]) -> str:
     return "\n".join(rows)
 
 
+def server_time_figure(light: RunStats, *, binding: bool) -> Figure:
+    """Scenario 0's figure: the median server time of an intake at the light rate."""
+    return Figure(
+        f"intake server time at {light.rate:g}/s, median (ms)",
+        light.server_median_ms(),
+        f"≤ {SERVER_MEDIAN_MS:.0f} ms",
+        light.server_median_ms() <= SERVER_MEDIAN_MS,
+        binding,
+    )
+
+
+def light_only_figures(light: RunStats, *, binding: bool) -> list[Figure]:
+    """The figures of scenario 0 run alone (``--light-only``)."""
+    return [
+        server_time_figure(light, binding=binding),
+        Figure(
+            "5xx other than 503, or no answer",
+            light.server_errors(),
+            "0 (both backends)",
+            light.server_errors() == 0,
+            True,
+            "{:.0f}",
+        ),
+    ]
+
+
 def evaluate(
     backend: str,
     light: RunStats,
@@ -583,13 +610,7 @@ def evaluate(
             reads.latency_pct(99) <= READ_P99_S,
             binding,
         ),
-        Figure(
-            f"intake server time at {light.rate:g}/s, median (ms)",
-            light.server_median_ms(),
-            f"≤ {SERVER_MEDIAN_MS:.0f} ms",
-            light.server_median_ms() <= SERVER_MEDIAN_MS,
-            binding,
-        ),
+        server_time_figure(light, binding=binding),
         Figure(
             f"intake server time at {steady.rate:g}/s, median (ms)",
             steady.server_median_ms(),
@@ -840,9 +861,16 @@ async def burst_recovery(
 
 
 async def run_backend(
-    backend: str, base: str, password: str, d: Durations, points: list[tuple[float, float]]
+    backend: str,
+    base: str,
+    password: str,
+    d: Durations,
+    points: list[tuple[float, float]],
+    *,
+    light_only: bool = False,
 ) -> BackendResult:
-    """Log in, warm up, run the scenarios; the figures of one backend."""
+    """Log in, warm up, run the scenarios (``light_only``: scenario 0 alone); the figures
+    of one backend."""
     result = BackendResult("PostGIS" if backend == "postgis" else "SQLite")
     client = LoopbackClient(base)  # refuses anything but loopback
     try:
@@ -878,6 +906,9 @@ async def run_backend(
             await w.intake(i, extra=close)
             await w.read(i, extra=close)
         light = await run(f"intake {d.light_rate:g}/s", w.intake, d.light_rate, d.light_s)
+        if light_only:
+            result.figures = light_only_figures(light, binding=backend == "postgis")
+            return result
         steady = await run(f"intake {d.steady_rate:g}/s", w.intake, d.steady_rate, d.steady_s)
         ramp = []
         for rate in RAMP:
@@ -943,6 +974,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--backend", choices=["postgis", "sqlite", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (server logs)")
+    ap.add_argument(
+        "--light-only",
+        action="store_true",
+        help="scenario 0 alone (the server time of an intake at 10 req/s), after the warm-up",
+    )
     args, _ = ap.parse_known_args(argv)  # bench/run.py passes the other benchmarks' flags
     d = QUICK if args.quick else Durations()
     backends = ["postgis", "sqlite"] if args.backend == "both" else [args.backend]
@@ -1010,7 +1046,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for b in backends:
             with Server(urls[b], work / b) as server:
                 print(f"  {b}: 2 workers up in {server.startup_s:.0f} s", flush=True)
-                results.append(run_loop(run_backend(b, server.base, password, d, points)))
+                results.append(
+                    run_loop(
+                        run_backend(b, server.base, password, d, points, light_only=args.light_only)
+                    )
+                )
         print()
         print(table(results))
         print()
@@ -1033,6 +1073,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.quick:
             print("  --quick: shortened runs; figures are not comparable with the targets")
+        if args.light_only:
+            print("  --light-only: scenario 0 alone; the other targets were not measured")
         code = exit_code(results)
         print("targets: " + ("all met" if code == 0 else "MISSED (see above)"))
         return code

@@ -349,7 +349,9 @@ async def create_issue(
         body_error = exc
 
     def work(session: Session) -> tuple[IssueDetailOut, bool]:
-        scope = credentials.scope(store, session)
+        # the routing stamp comes with the account: the report routes next (one round
+        # trip fewer)
+        scope = credentials.scope(store, session, routing_stamp=True)
         scope.require(Perm.issue_report)
         if body_error is not None:
             raise body_error

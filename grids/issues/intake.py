@@ -370,25 +370,28 @@ def _find_duplicate(
     lon: float,
     lat: float,
     exclude: set[int] | frozenset[int] = frozenset(),
+    rows: Sequence[Any] | None = None,
 ) -> int | None:
     """The id of the nearest open issue of ``category`` within the duplicate radius.
 
     Reads three columns, not issues: the issue itself is loaded only once it is counted.
+    ``rows``: the candidates already read (:func:`_nearby`), instead of a query.
     """
     radius = cfg.duplicate_radius_for(category)
     if radius <= 0:
         return None
-    dlon, dlat = margin_deg(radius, lat)
-    params: dict[str, Any] = {
-        "category": category,
-        "lon_lo": lon - dlon,
-        "lon_hi": lon + dlon,
-        "lat_lo": lat - dlat,
-        "lat_hi": lat + dlat,
-    }
-    if exclude:
-        params["exclude"] = sorted(exclude)
-    rows = session.execute(_duplicate_query(bool(exclude)), params).all()
+    if rows is None:
+        dlon, dlat = margin_deg(radius, lat)
+        params: dict[str, Any] = {
+            "category": category,
+            "lon_lo": lon - dlon,
+            "lon_hi": lon + dlon,
+            "lat_lo": lat - dlat,
+            "lat_hi": lat + dlat,
+        }
+        if exclude:
+            params["exclude"] = sorted(exclude)
+        rows = session.execute(_duplicate_query(bool(exclude)), params).all()
     if not rows:
         return None
     ds = distances_m(lon, lat, [r.lon for r in rows], [r.lat for r in rows])
@@ -443,8 +446,88 @@ def _recurrence_query(near: bool, grid: bool, exclude: bool) -> Select:
     return q
 
 
+@functools.cache
+def _nearby_query(grid: bool) -> Select:
+    """:func:`_duplicate_query` and :func:`_recurrence_query` (near, and in the unit grid
+    when ``grid``) as one query: the rows of either, with their state. The recurrence
+    box's parameters are prefixed ``r_``."""
+    near = and_(
+        Issue.lon.between(bindparam("r_lon_lo"), bindparam("r_lon_hi")),
+        Issue.lat.between(bindparam("r_lat_lo"), bindparam("r_lat_hi")),
+    )
+    where = [near, Issue.unit_grid_code == bindparam("unit_grid")] if grid else [near]
+    return select(
+        Issue.id, Issue.lon, Issue.lat, Issue.unit_grid_code, Issue.closed_at, Issue.state
+    ).where(
+        Issue.category_code == bindparam("category"),
+        or_(
+            and_(
+                Issue.state.in_(OPEN_STATES),
+                Issue.lon.between(bindparam("lon_lo"), bindparam("lon_hi")),
+                Issue.lat.between(bindparam("lat_lo"), bindparam("lat_hi")),
+            ),
+            and_(
+                Issue.state == State.closed,
+                Issue.closed_at >= bindparam("since", type_=Issue.closed_at.type),
+                Issue.closed_at <= bindparam("until", type_=Issue.closed_at.type),
+                or_(*where),
+            ),
+        ),
+    )
+
+
+def _nearby(
+    session: Session,
+    cfg: IssueConfig,
+    category: str,
+    lon: float,
+    lat: float,
+    unit_grid: str | None,
+    reported_at: datetime,
+) -> tuple[list[Any], list[Any]] | None:
+    """The duplicate candidates and the recurrence candidates of a report at a point,
+    read with one query: one round trip instead of two (issue 19).
+
+    Returns
+    -------
+    (list, list) or None
+        The rows :func:`_find_duplicate` and :func:`_find_recurrence` would read (open
+        issues in the duplicate box; issues closed in the recurrence window, near or in
+        ``unit_grid``); None when either lookup is switched off (each then runs alone).
+    """
+    radius = cfg.duplicate_radius_for(category)
+    if radius <= 0 or cfg.recurrence_days <= 0:
+        return None
+    dlon, dlat = margin_deg(radius, lat)
+    rlon, rlat = margin_deg(cfg.recurrence_radius_m, lat)
+    params: dict[str, Any] = {
+        "category": category,
+        "lon_lo": lon - dlon,
+        "lon_hi": lon + dlon,
+        "lat_lo": lat - dlat,
+        "lat_hi": lat + dlat,
+        "r_lon_lo": lon - rlon,
+        "r_lon_hi": lon + rlon,
+        "r_lat_lo": lat - rlat,
+        "r_lat_hi": lat + rlat,
+        "since": reported_at - timedelta(days=cfg.recurrence_days),
+        "until": reported_at,
+        "unit_grid": unit_grid,
+    }
+    rows = session.execute(_nearby_query(bool(unit_grid)), params).all()
+    # a row is in the answer for one reason: open (a duplicate) or closed (a recurrence)
+    duplicates = [r for r in rows if r.state != State.closed]
+    return duplicates, [r for r in rows if r.state == State.closed]
+
+
 def _link_duplicate(
-    session: Session, cfg: IssueConfig, category: str, lon: float, lat: float, now: datetime
+    session: Session,
+    cfg: IssueConfig,
+    category: str,
+    lon: float,
+    lat: float,
+    now: datetime,
+    candidates: Sequence[Any] | None = None,
 ) -> Issue | None:
     """Find the open issue a new report duplicates and count the report on it, atomically.
 
@@ -455,6 +538,9 @@ def _link_duplicate(
     looked for; with none left the report becomes a new issue. The version is bumped, as
     for any change to the issue (its ETag).
 
+    ``candidates``: the open issues near, already read (:func:`_nearby`), for the first
+    look.
+
     Returns
     -------
     Issue or None
@@ -462,7 +548,8 @@ def _link_duplicate(
     """
     skip: set[int] = set()
     for _ in range(3):
-        dup_id = _find_duplicate(session, cfg, category, lon, lat, exclude=skip)
+        rows, candidates = candidates, None  # a second look reads again
+        dup_id = _find_duplicate(session, cfg, category, lon, lat, exclude=skip, rows=rows)
         if dup_id is None:
             return None
         row = session.execute(
@@ -496,7 +583,10 @@ def _find_recurrence(
     unit_grid: str | None,
     reported_at: datetime,
     exclude_id: int | None = None,
+    rows: Sequence[Any] | None = None,
 ) -> Issue | None:
+    """The closed issue a report recurs (the latest closed in the window, near or in the
+    unit grid); ``rows``: the candidates already read (:func:`_nearby`), not queried."""
     if cfg.recurrence_days <= 0:
         return None
     since = reported_at - timedelta(days=cfg.recurrence_days)
@@ -513,8 +603,9 @@ def _find_recurrence(
     if near:
         dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
         params.update(lon_lo=lon - dlon, lon_hi=lon + dlon, lat_lo=lat - dlat, lat_hi=lat + dlat)
-    q = _recurrence_query(near, bool(unit_grid), exclude_id is not None)
-    rows = session.execute(q, params).all()
+    if rows is None:
+        q = _recurrence_query(near, bool(unit_grid), exclude_id is not None)
+        rows = session.execute(q, params).all()
     matches = []
     for r in rows:
         same_grid = bool(unit_grid) and r.unit_grid_code == unit_grid
@@ -667,8 +758,18 @@ def _report_issue(
         triage = TriageReason.public_intake
     issue.triage_reason = triage
 
+    # the duplicate and the recurrence candidates, read at once
+    nearby = (
+        _nearby(
+            session, cfg, issue.category_code, lon, lat, issue.unit_grid_code, issue.reported_at
+        )
+        if lon is not None
+        else None
+    )
     duplicate = (
-        _link_duplicate(session, cfg, issue.category_code, lon, lat, now)
+        _link_duplicate(
+            session, cfg, issue.category_code, lon, lat, now, None if nearby is None else nearby[0]
+        )
         if lon is not None
         else None
     )
@@ -683,7 +784,14 @@ def _report_issue(
         data["duplicate_of"] = duplicate.id
     else:
         previous = _find_recurrence(
-            session, cfg, issue.category_code, lon, lat, issue.unit_grid_code, issue.reported_at
+            session,
+            cfg,
+            issue.category_code,
+            lon,
+            lat,
+            issue.unit_grid_code,
+            issue.reported_at,
+            rows=None if nearby is None else nearby[1],
         )
         if previous is not None:
             issue.recurrence_of_id = previous.id

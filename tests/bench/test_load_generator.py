@@ -148,6 +148,29 @@ def test_evaluate_flags_each_miss_and_binds_only_on_postgis():
     assert bench.exit_code([bench.BackendResult("SQLite", info)]) == 0
 
 
+def test_scenario_0_alone_has_its_server_time_and_the_5xx_figure():
+    """``--light-only``: the server time binds on PostGIS only; a 5xx on either."""
+    slow = bench.RunStats(
+        "10/s", 10, 2, [bench.Sample(i / 10, i / 10, i / 10 + 0.02, 201, 9.0) for i in range(20)]
+    )
+    figs = bench.light_only_figures(slow, binding=True)
+    assert [f.label for f in figs] == [
+        "intake server time at 10/s, median (ms)",
+        "5xx other than 503, or no answer",
+    ]
+    assert figs[0].value == 9.0 and figs[0].ok is False and figs[1].ok is True
+    assert bench.exit_code([bench.BackendResult("PostGIS", figs)]) == 1
+    info = bench.light_only_figures(slow, binding=False)
+    assert bench.exit_code([bench.BackendResult("SQLite", info)]) == 0
+    failed = _run(10, [201] * 19 + [500])
+    assert (
+        bench.exit_code(
+            [bench.BackendResult("SQLite", bench.light_only_figures(failed, binding=False))]
+        )
+        == 1
+    )
+
+
 def test_county_points_are_distinct_and_inside_the_county():
     import json
 

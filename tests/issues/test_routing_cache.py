@@ -10,7 +10,7 @@ only sees the stamp.
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from civgrid.grids.boundaries.models import Assignment, Unit
 from civgrid.grids.boundaries.store import Store
@@ -140,3 +140,62 @@ def test_a_changed_category_shows_in_the_next_report_of_any_process(store, confi
     assert allowed.total_seconds() <= 2 * 3600 + 60  # the new deadline hours
     # the owner unit's and a leader's new names (units and leaders are under the stamp)
     assert names[1] == (f"{owner}（改名）", f"{leader}（改名）") != names[0]
+
+
+def test_a_stamp_read_with_the_account_is_used_once_and_only_in_its_transaction(store):
+    """An intake reads the routing stamp with the account (one round trip fewer): the
+    next routing in that transaction uses it, no later one, and never after a commit."""
+    from civgrid.grids.boundaries.routing import (
+        remember_routing_stamp,
+        routing_stamp,
+        routing_stamp_column,
+    )
+
+    with store.session() as s:
+        current = s.execute(select(routing_stamp_column())).scalar()
+        assert current is not None and current == routing_stamp(s)
+        remember_routing_stamp(s, current + 1)  # a value the database does not hold
+        assert routing_stamp(s) == current + 1  # used by the next call…
+        assert routing_stamp(s) == current  # …once
+        remember_routing_stamp(s, current + 1)
+        s.commit()  # a new transaction: the remembered stamp is stale
+        assert routing_stamp(s) == current
+
+
+def test_an_api_intake_routes_by_the_stamp_read_with_the_account(store, config):
+    """The account query of an API intake carries the stamp; a routing change committed
+    before the report is seen by it (the stamp is read in the report's transaction)."""
+    from civgrid.api.deps import Credentials
+    from support.authclient import ensure_user
+
+    name, ver = ensure_user(store, "stamp-worker", "grid_worker")
+    lon, lat = point_in(store, COMPOUND)
+    key, assignment_id = _owner(store, config, lon, lat)  # the cache is warm
+    unit_id, other = _other_unit(store, key)
+    with store.engine.begin() as c:  # plain SQL from elsewhere: the stamp changes
+        c.execute(
+            text("UPDATE assignments SET unit_id = :u WHERE id = :a"),
+            {"u": unit_id, "a": assignment_id},
+        )
+    creds = Credentials({"sub": name, "ver": ver}, "/api/v1/issues")
+    sent: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.session() as s:
+            scope = creds.scope(store, s, routing_stamp=True)
+            issue = svc.report_issue(
+                s,
+                store,
+                scope.actor,
+                svc.IssueReport(category="dumping", source="grid_worker", lon=lon, lat=lat),
+                config=config,
+            ).issue
+            assert issue.routing["owner"]["key"] == other
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert "routing_stamps" in sent[0]  # with the account
+    assert not [q for q in sent[1:] if q.startswith("SELECT routing_stamps.stamp")]
