@@ -9,8 +9,9 @@ differ) and **query** (path and query string) and serves it again while
 * this worker has committed no write since (:func:`civgrid.grids.core.db.write_count`),
 
 so a viewer always sees their own changes at once, and another worker's within the age
-limit (or twice it while a fresher answer is being built: :class:`MicroCache`). Each answer carries a strong ``ETag`` (a hash of its body); a request whose
-``If-None-Match`` names it is answered ``304 Not Modified`` without the body.
+limit (or twice it while a fresher answer is being built: :class:`MicroCache`). Each
+answer carries a strong ``ETag`` (a hash of its body); a request whose ``If-None-Match``
+names it is answered ``304 Not Modified`` without the body.
 """
 
 from __future__ import annotations
