@@ -346,14 +346,16 @@ def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
         return us, status
     text = [v if v.__class__ is str and len(v) in _SHAPES else "" for v in values]
     length = np.fromiter(map(len, text), np.int64, n)
-    ch = np.array(text, dtype="U19").view(np.uint32).reshape(n, 19).astype(np.int64)
-    # the length counted in the array too: a trailing NUL would be cut off there
-    ok = (length > 0) & ((ch != 0).sum(axis=1) == length)
-    digit = (ch >= 48) & (ch <= 57)
-    d = ch - 48
+    wide = np.array(text, dtype="U19").view(np.uint32).reshape(n, 19)
+    # ASCII only, and the length counted in the array too (a trailing NUL is cut off there)
+    ok = (length > 0) & (wide.max(axis=1) < 128)
+    ch = wide.astype(np.uint8)
+    ok &= np.count_nonzero(ch, axis=1) == length
+    d = ch - np.uint8(48)  # a digit's value; anything else wraps past 9
+    digit = d <= 9
 
     def number(at: Sequence[int]) -> np.ndarray:
-        out = d[:, at[0]]
+        out = d[:, at[0]].astype(np.int64)
         for c in at[1:]:
             out = out * 10 + d[:, c]
         return out
@@ -375,15 +377,23 @@ def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
     months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
     first = months.astype("M8[M]").astype("M8[D]").astype(np.int64)
     ok &= day <= (months + 1).astype("M8[M]").astype("M8[D]").astype(np.int64) - first
-    local = (first + day - 1) * _DAY_US + ((hour * 60 + minute) * 60 + second) * 1_000_000
+    days = first + day - 1
     at = np.flatnonzero(ok)
     if at.size:
-        days, which = np.unique(local[at] // _DAY_US, return_inverse=True)
-        offsets = np.array([_day_offset(tz, x) for x in days.tolist()], dtype=np.int64)
-        offset = offsets[which.reshape(-1)]
+        # each local day's offset once: a table from the first day to the last (a day
+        # not in the column is not looked up)
+        low = int(days[at].min())
+        present = np.bincount(days[at] - low)
+        offsets = np.full(len(present), _NAT, dtype=np.int64)
+        for x in np.flatnonzero(present).tolist():
+            offsets[x] = _day_offset(tz, low + x)
+        offset = offsets[days[at] - low]
         known = offset != _NAT
-        us[at[known]] = local[at[known]] - offset[known]
-        ok[at[~known]] = False
+        at, offset = at[known], offset[known]
+        us[at] = days[at] * _DAY_US + ((hour[at] * 60 + minute[at]) * 60 + second[at]) * 1_000_000
+        us[at] -= offset
+        ok[:] = False
+        ok[at] = True
     rest = np.flatnonzero(~ok).tolist()
     memo: dict[Any, Any] = {}
     for v in {values[i] for i in rest}:
@@ -808,10 +818,10 @@ class _Closed:
     """
 
     def __init__(self, key: np.ndarray, avail: np.ndarray, closed: np.ndarray, j: np.ndarray):
-        order = np.lexsort((j, closed, avail, key))
-        self.key, self.closed, self.j = key[order], closed[order], j[order]
         self.width = int(avail.max(initial=0)) + 2
-        self.sort = self.key * self.width + avail[order]
+        sort = key * self.width + avail
+        order = np.lexsort((closed, sort))  # stable: j (ascending) breaks the last ties
+        self.key, self.closed, self.j, self.sort = key[order], closed[order], j[order], sort[order]
 
     def last(self, key: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Per query (a key, a row ``k``; fastest sorted by both): the position of the
@@ -892,7 +902,12 @@ def _recurrence_links(
     cell = max(radius, 1.0)
     cx = np.floor_divide(x, cell).astype(np.int64)
     cy = np.floor_divide(y, cell).astype(np.int64)
-    order = np.lexsort((cy, cx, category))
+    xlow, ylow = int(cx.min()), int(cy.min())
+    nx, ny = int(cx.max()) - xlow + 1, int(cy.max()) - ylow + 1
+    if ncat * nx * ny < 2**62:  # one key (the usual case: a county is a few km wide)
+        order = np.argsort((category * nx + (cx - xlow)) * ny + (cy - ylow), kind="stable")
+    else:
+        order = np.lexsort((cy, cx, category))
     cat_o, cx_o, cy_o = category[order], cx[order], cy[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (cat_o[1:] != cat_o[:-1]) | (cx_o[1:] != cx_o[:-1]) | (cy_o[1:] != cy_o[:-1])
@@ -907,6 +922,11 @@ def _recurrence_links(
     cell_keys = np.searchsorted(cat_x, ccat * len(xs) + np.searchsorted(xs, ccx)) * len(ys)
     cell_keys += np.searchsorted(ys, ccy)
     lists = _Closed(cell_of[j], avail, c, j)
+    x_of, y_of = x[lists.j], y[lists.j]
+    starts = np.searchsorted(lists.key, np.arange(len(first)))  # each cell's first position
+    # the queries in the sorted order (every read below in ascending positions)
+    x_o, y_o, cutoff_o = x[order], y[order], cutoff[order]
+    best_c_o, best_j_o = best_c[order], best_j[order]
     for dx in (-1, 0, 1):
         col = _index_of(xs, ccx + dx)
         at_col = np.where(col >= 0, _index_of(cat_x, ccat * len(xs) + col), -1)
@@ -916,21 +936,21 @@ def _recurrence_links(
             nb = np.full(len(first), -1, dtype=np.int64)
             nb[there] = _index_of(cell_keys, at_col[there] * len(ys) + row[there])
             group = nb[cell_o]
-            q = order[group >= 0]
-            group = group[group >= 0]
-            pos = lists.last(group, q)
-            q, pos, group = q[pos >= 0], pos[pos >= 0], group[pos >= 0]
+            q = np.flatnonzero(group >= 0)
+            group = group[q]
+            pos = lists.last(group, order[q])
+            q, pos, low = q[pos >= 0], pos[pos >= 0], starts[group[pos >= 0]]
             while len(q):  # one step back in every cell still read
                 cj, jj = lists.closed[pos], lists.j[pos]
-                bc, bj = best_c[q], best_j[q]
-                stop = (cj < cutoff[q]) | (cj < bc) | ((cj == bc) & (jj <= bj))
-                near = ~stop & (np.hypot(x[jj] - x[q], y[jj] - y[q]) <= radius)
-                best_c[q[near]], best_j[q[near]] = cj[near], jj[near]
-                go = ~stop & ~near
-                q, pos, group = q[go], pos[go] - 1, group[go]
-                go = pos >= 0
-                go[go] = lists.key[pos[go]] == group[go]
-                q, pos, group = q[go], pos[go], group[go]
+                bc = best_c_o[q]
+                stop = (cj < cutoff_o[q]) | (cj < bc) | ((cj == bc) & (jj <= best_j_o[q]))
+                go = ~stop
+                near = go & (np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius)
+                best_c_o[q[near]], best_j_o[q[near]] = cj[near], jj[near]
+                go &= ~near
+                go &= pos > low  # the cell's list goes on
+                q, pos, low = q[go], pos[go] - 1, low[go]
+    best_j[order] = best_j_o
     return best_j
 
 
