@@ -514,9 +514,13 @@ def _validate(
     ok_l = ok.tolist()
     ext = column("external_id")
     keys = np.empty(len(ok), dtype=object)
+    if len(ok) < n:
+        ext = [ext[i] for i in ok_l]
     keys[:] = [
-        f"import:{e}" if (e := _strip(ext[i])) not in (None, "") else f"import:{file_key}:{i + 2}"
-        for i in ok_l
+        f"import:{e}"
+        if (e := v.strip() if v.__class__ is str else v) not in (None, "")
+        else f"import:{file_key}:{i + 2}"
+        for i, v in zip(ok_l, ext, strict=True)
     ]
 
     def text(key: str) -> np.ndarray:
@@ -620,13 +624,14 @@ def backfill_issues(
             fresh = np.fromiter((k not in existing for k in rows.key.tolist()), bool, len(rows))
         report.already_imported = len(rows) - int(np.count_nonzero(fresh))
         keep = np.flatnonzero(fresh)
-        rows = rows.take(keep[np.lexsort((rows.row[keep], rows.reported[keep]))])
+        # by report time, then row: a stable sort keeps the file's order among equal times
+        rows = rows.take(keep[np.argsort(rows.reported[keep], kind="stable")])
         tick("dedupe", len(rows), len(rows))
         index = store.snap_index
         bulk = index.snap_arrays(rows.lon, rows.lat)
         tick("snap", len(rows), len(rows))
         group, routes = _route_groups(session, store, rows, bulk, index.generation_id, report, tick)
-        _recurrences(rows, bulk.codes("unit_grid"), cfg, report)
+        _recurrences(rows, bulk.code_numbers("unit_grid"), cfg, report)
         for counter, column, names in (
             (report.states, rows.state, [s.value for s in rows.states]),
             (report.categories, rows.category, rows.categories),
@@ -766,7 +771,7 @@ def _route_groups(
 
 def _recurrences(
     rows: _Rows,
-    grids: Sequence[str | None],
+    grid: np.ndarray,
     cfg: IssueConfig,
     report: BackfillReport,
 ) -> None:
@@ -774,9 +779,9 @@ def _recurrences(
     of the issue it recurs after, -1: none) and ``rows.repeat``.
 
     A row recurs after the latest issue of its category that closed within
-    ``recurrence_days`` before it was reported, in the same unit grid (``grids``, per
-    row) or within ``recurrence_radius_m`` (metric CRS of the county):
-    :func:`_recurrence_links`.
+    ``recurrence_days`` before it was reported, in the same unit grid (``grid``: per
+    row, a number per unit grid code, -1: none) or within ``recurrence_radius_m``
+    (metric CRS of the county): :func:`_recurrence_links`.
     """
     n = len(rows)
     rows.prev = np.full(n, -1, dtype=np.int64)
@@ -785,8 +790,6 @@ def _recurrences(
         return
     proj = Projector(metric_epsg_for(float(np.median(rows.lon))))
     x, y = proj.forward(rows.lon, rows.lat)
-    grid_ids = {g: i for i, g in enumerate(dict.fromkeys(grids))} | {None: -1}
-    grid = np.fromiter(map(grid_ids.__getitem__, grids), np.int64, n)
     closing = np.array([s is State.closed for s in rows.states] or [False])
     rows.prev = _recurrence_links(
         rows.reported,
