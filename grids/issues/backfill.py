@@ -345,17 +345,19 @@ def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return us, status
     text = [v if v.__class__ is str and len(v) in _SHAPES else "" for v in values]
-    length = np.fromiter(map(len, text), np.int64, n)
-    wide = np.array(text, dtype="U19").view(np.uint32).reshape(n, 19)
-    # ASCII only, and the length counted in the array too (a trailing NUL is cut off there)
-    ok = (length > 0) & (wide.max(axis=1) < 128)
-    ch = wide.astype(np.uint8)
-    ok &= np.count_nonzero(ch, axis=1) == length
+    try:  # one byte per character (small arrays: this is a column of 10⁶ cells)
+        ch = np.array(text, dtype="S19").view(np.uint8).reshape(n, 19)
+    except UnicodeEncodeError:  # not ASCII: not one of these spellings
+        text = [v if v.isascii() else "" for v in text]
+        ch = np.array(text, dtype="S19").view(np.uint8).reshape(n, 19)
+    length = np.fromiter(map(len, text), np.int32, n)
+    # the length counted in the array too: a trailing NUL is cut off there
+    ok = (length > 0) & (np.count_nonzero(ch, axis=1) == length)
     d = ch - np.uint8(48)  # a digit's value; anything else wraps past 9
     digit = d <= 9
 
     def number(at: Sequence[int]) -> np.ndarray:
-        out = d[:, at[0]].astype(np.int64)
+        out = d[:, at[0]].astype(np.int32)
         for c in at[1:]:
             out = out * 10 + d[:, c]
         return out
@@ -368,16 +370,17 @@ def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
     ok &= ~timed | (one_of(10, " T") & digit[:, [11, 12, 14, 15]].all(axis=1) & (ch[:, 13] == 58))
     ok &= ~seconds | ((ch[:, 16] == 58) & digit[:, [17, 18]].all(axis=1))
     year, month, day = number([0, 1, 2, 3]), number([5, 6]), number([8, 9])
-    hour = np.where(timed, number([11, 12]), 0)
-    minute = np.where(timed, number([14, 15]), 0)
-    second = np.where(seconds, number([17, 18]), 0)
+    # seconds of the day
+    clock = np.where(timed, number([11, 12]) * 3600 + number([14, 15]) * 60, 0)
+    clock += np.where(seconds, number([17, 18]), 0)
     # years 2–9998 only: at the ends of datetime's range the row-by-row reading overflows
     ok &= (year >= 2) & (year <= 9998) & (month >= 1) & (month <= 12) & (day >= 1)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
+    ok &= (d[:, 11] * 10 + d[:, 12] <= 23) | ~timed  # hours, minutes and seconds in range
+    ok &= ((d[:, 14] <= 5) | ~timed) & ((d[:, 17] <= 5) | ~seconds)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype(np.int64)
     first = months.astype("M8[M]").astype("M8[D]").astype(np.int64)
     ok &= day <= (months + 1).astype("M8[M]").astype("M8[D]").astype(np.int64) - first
-    days = first + day - 1
+    days = first + (day - 1)
     at = np.flatnonzero(ok)
     if at.size:
         # each local day's offset once: a table from the first day to the last (a day
@@ -390,8 +393,7 @@ def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
         offset = offsets[days[at] - low]
         known = offset != _NAT
         at, offset = at[known], offset[known]
-        us[at] = days[at] * _DAY_US + ((hour[at] * 60 + minute[at]) * 60 + second[at]) * 1_000_000
-        us[at] -= offset
+        us[at] = days[at] * _DAY_US + clock[at].astype(np.int64) * 1_000_000 - offset
         ok[:] = False
         ok[at] = True
     rest = np.flatnonzero(~ok).tolist()
