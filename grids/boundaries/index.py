@@ -426,20 +426,33 @@ class BulkHits:
             col[k] = base + sets.setdefault(ids, len(sets))
         return col
 
+    def _nearest(self, arr: Any) -> np.ndarray:
+        """Per point, the index of its (nearest) object in the layer, -1 if none."""
+        if isinstance(arr, AreaArrays | RoadArrays):
+            return arr.ids
+        counts = np.diff(arr.offsets)
+        ids = np.full(self.n, -1, dtype=np.int64)
+        has = counts > 0
+        ids[has] = arr.ids[arr.offsets[:-1][has]]
+        return ids
+
     def codes(self, name: str) -> list[str | None]:
         """Per point, the code of its (nearest) object of layer ``name``, else None."""
         arr = self._arrays.get(name)
         if arr is None:
             return [None] * self.n
         table = [i.code for i in self._infos[name]] + [None]
-        if isinstance(arr, AreaArrays | RoadArrays):
-            ids = arr.ids
-        else:
-            counts = np.diff(arr.offsets)
-            ids = np.full(self.n, -1, dtype=np.int64)
-            has = counts > 0
-            ids[has] = arr.ids[arr.offsets[:-1][has]]
-        return [table[i] for i in ids.tolist()]
+        return [table[i] for i in self._nearest(arr).tolist()]
+
+    def code_numbers(self, name: str) -> np.ndarray:
+        """Per point, a number for the code of :meth:`codes` (-1: None): equal numbers
+        for equal codes, without a string per point."""
+        arr = self._arrays.get(name)
+        if arr is None:
+            return np.full(self.n, -1, dtype=np.int64)
+        numbers: dict[str, int] = {}
+        table = [numbers.setdefault(i.code, len(numbers)) for i in self._infos[name]]
+        return np.array([*table, -1], dtype=np.int64)[self._nearest(arr)]
 
     def places(
         self, first_only: Iterable[str] = ()

@@ -22,7 +22,6 @@ import contextlib
 import csv
 import hashlib
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -213,27 +212,208 @@ def _parse_time(value: Any, tz: Any) -> datetime | None:
 # ----------------------------------------------------------------------------- back-fill
 
 
+_NAT = np.iinfo(np.int64).min  # "no time" in a column of microseconds
+_DAY_US = 86_400_000_000
+_US = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ORDINAL_1970 = 719_163  # date(1970, 1, 1).toordinal()
+#: Lengths of the spellings read for a whole column at once (:func:`_times`).
+_SHAPES = frozenset((10, 16, 19))
+
+
 @dataclass(slots=True)
-class _Row:
-    row: int
-    key: str
-    lon: float
-    lat: float
-    input_lon: float
-    input_lat: float
-    category: str
-    source: str
-    reported_at: datetime
-    state: State
-    deadline: datetime | None
-    closed_at: datetime | None
-    description: str | None
-    address: str | None
-    prev: int | None = None  # row index of the issue this one recurs after
-    repeat: int = 0
+class _Rows:
+    """The valid rows, column by column (the same index in every column).
+
+    Times are microseconds since 1970-01-01 UTC (``_NAT``: none); ``category`` and
+    ``state`` index ``categories`` and ``states``; ``prev`` is the row index of the
+    issue a row recurs after (-1: none), ``repeat`` the length of that chain.
+    """
+
+    row: np.ndarray  # int64: the row of the file (the header is row 1)
+    key: np.ndarray  # object: the idempotency key
+    lon: np.ndarray  # float64, WGS84 (degrees)
+    lat: np.ndarray
+    input_lon: np.ndarray  # as in the file
+    input_lat: np.ndarray
+    category: np.ndarray  # int64, into categories
+    source: np.ndarray  # object: the source's code
+    state: np.ndarray  # int64, into states
+    reported: np.ndarray  # int64 µs
+    deadline: np.ndarray
+    closed: np.ndarray
+    description: np.ndarray  # object
+    address: np.ndarray
+    categories: list[str]
+    states: list[State]
+    prev: np.ndarray | None = None  # int64, set by _recurrences
+    repeat: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @classmethod
+    def empty(cls) -> _Rows:
+        """No row."""
+        cols = {f: np.zeros(0, dtype=np.int64) for f in _ROW_COLUMNS}
+        return cls(**cols, categories=[], states=[])
+
+    def take(self, index: np.ndarray) -> _Rows:
+        """The rows at ``index`` (integer array), in its order (before the recurrences)."""
+        cols = {f: getattr(self, f)[index] for f in _ROW_COLUMNS}
+        return _Rows(**cols, categories=self.categories, states=self.states)
+
+    def category_codes(self) -> list[str]:
+        """Per row, its category code."""
+        return np.array(self.categories, dtype=object)[self.category].tolist()
+
+    def state_members(self) -> list[State]:
+        """Per row, its state."""
+        table = np.empty(len(self.states), dtype=object)
+        table[:] = self.states
+        return table[self.state].tolist()
+
+    def times(self, name: str) -> list[datetime | None]:
+        """A time column (``reported``, ``deadline``, ``closed``) as aware UTC
+        datetimes, None where there is none: what the writes format."""
+        us = getattr(self, name)
+        out = np.full(len(us), None, dtype=object)
+        has = us != _NAT
+        if has.any():
+            values, at = np.unique(us[has], return_inverse=True)
+            table = np.empty(len(values), dtype=object)
+            table[:] = [t.replace(tzinfo=UTC) for t in values.astype("M8[us]").tolist()]
+            out[has] = table[at.reshape(-1)]
+        return out.tolist()
 
 
+#: The columns of :class:`_Rows` with a value per row (the recurrences' come later).
+_ROW_COLUMNS = (
+    "row",
+    "key",
+    "lon",
+    "lat",
+    "input_lon",
+    "input_lat",
+    "category",
+    "source",
+    "state",
+    "reported",
+    "deadline",
+    "closed",
+    "description",
+    "address",
+)
 _BAD = object()  # a value that did not parse
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if value.__class__ is str else value
+
+
+def _day_offset(tz: Any, day: int) -> int:
+    """The UTC offset of ``tz`` (µs) on local day ``day`` (days since 1970-01-01), or
+    ``_NAT`` when it is not the same from the day's start to its end (a transition)."""
+    start = datetime(1970, 1, 1) + timedelta(days=day)
+    offsets = {(start + timedelta(hours=h)).replace(tzinfo=tz).utcoffset() for h in range(25)}
+    if len(offsets) != 1 or None in offsets:
+        return _NAT
+    return next(iter(offsets)) // _US
+
+
+def _times(values: Sequence[Any], tz: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A time column as :func:`_parse_time` reads it, value by value.
+
+    The common spellings — ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM``, ``YYYY-MM-DD
+    HH:MM:SS`` (``-`` or ``/``; a space or ``T``) — are read for the whole column at
+    once: their digits from the characters of a fixed-width array, each local day's
+    UTC offset looked up once. Everything else (other spellings, impossible dates,
+    datetimes from a workbook, a day on which the offset of ``tz`` changes) goes
+    through :func:`_parse_time` once per distinct value, so every value reads as it
+    did row by row.
+
+    Returns
+    -------
+    us : numpy.ndarray of int64
+        Microseconds since 1970-01-01 UTC (``_NAT`` where none).
+    status : numpy.ndarray of int8
+        0 a time, 1 missing (None or empty), 2 not a time.
+    """
+    n = len(values)
+    us = np.full(n, _NAT, dtype=np.int64)
+    status = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return us, status
+    text = [v if v.__class__ is str and len(v) in _SHAPES else "" for v in values]
+    try:  # one byte per character (small arrays: this is a column of 10⁶ cells)
+        ch = np.array(text, dtype="S19").view(np.uint8).reshape(n, 19)
+    except UnicodeEncodeError:  # not ASCII: not one of these spellings
+        text = [v if v.isascii() else "" for v in text]
+        ch = np.array(text, dtype="S19").view(np.uint8).reshape(n, 19)
+    length = np.fromiter(map(len, text), np.int32, n)
+    # the length counted in the array too: a trailing NUL is cut off there
+    ok = (length > 0) & (np.count_nonzero(ch, axis=1) == length)
+    d = ch - np.uint8(48)  # a digit's value; anything else wraps past 9
+    digit = d <= 9
+
+    def number(at: Sequence[int]) -> np.ndarray:
+        out = d[:, at[0]].astype(np.int32)
+        for c in at[1:]:
+            out = out * 10 + d[:, c]
+        return out
+
+    def one_of(c: int, chars: str) -> np.ndarray:
+        return np.isin(ch[:, c], [ord(x) for x in chars])
+
+    ok &= digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1) & one_of(4, "-/") & one_of(7, "-/")
+    timed, seconds = length >= 16, length == 19
+    ok &= ~timed | (one_of(10, " T") & digit[:, [11, 12, 14, 15]].all(axis=1) & (ch[:, 13] == 58))
+    ok &= ~seconds | ((ch[:, 16] == 58) & digit[:, [17, 18]].all(axis=1))
+    year, month, day = number([0, 1, 2, 3]), number([5, 6]), number([8, 9])
+    # seconds of the day
+    clock = np.where(timed, number([11, 12]) * 3600 + number([14, 15]) * 60, 0)
+    clock += np.where(seconds, number([17, 18]), 0)
+    # years 2–9998 only: at the ends of datetime's range the row-by-row reading overflows
+    ok &= (year >= 2) & (year <= 9998) & (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= (d[:, 11] * 10 + d[:, 12] <= 23) | ~timed  # hours, minutes and seconds in range
+    ok &= ((d[:, 14] <= 5) | ~timed) & ((d[:, 17] <= 5) | ~seconds)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype(np.int64)
+    first = months.astype("M8[M]").astype("M8[D]").astype(np.int64)
+    ok &= day <= (months + 1).astype("M8[M]").astype("M8[D]").astype(np.int64) - first
+    days = first + (day - 1)
+    at = np.flatnonzero(ok)
+    if at.size:
+        # each local day's offset once: a table from the first day to the last (a day
+        # not in the column is not looked up)
+        low = int(days[at].min())
+        present = np.bincount(days[at] - low)
+        offsets = np.full(len(present), _NAT, dtype=np.int64)
+        for x in np.flatnonzero(present).tolist():
+            offsets[x] = _day_offset(tz, low + x)
+        offset = offsets[days[at] - low]
+        known = offset != _NAT
+        at, offset = at[known], offset[known]
+        us[at] = days[at] * _DAY_US + clock[at].astype(np.int64) * 1_000_000 - offset
+        ok[:] = False
+        ok[at] = True
+    rest = np.flatnonzero(~ok).tolist()
+    memo: dict[Any, Any] = {}
+    for v in {values[i] for i in rest}:
+        try:
+            t = _parse_time(_strip(v), tz)
+        except (TypeError, ValueError):
+            memo[v] = _BAD
+            continue
+        memo[v] = None if t is None else (t - _EPOCH) // _US
+    for i in rest:
+        t = memo[values[i]]
+        if t is None:
+            status[i] = 1
+        elif t is _BAD:
+            status[i] = 2
+        else:
+            us[i] = t
+    return us, status
 
 
 def _validate(
@@ -243,9 +423,10 @@ def _validate(
     crs: str,
     file_key: str,
     report: BackfillReport,
-) -> list[_Row]:
+) -> _Rows:
     if not raw:
-        return []
+        return _Rows.empty()
+    n = len(raw)
     cols = _columns(raw[0].keys())
     missing = [k for k in REQUIRED if k not in cols]
     if missing:
@@ -268,17 +449,17 @@ def _validate(
     def bad(i: int, fld: str, msg: str) -> None:
         report.problems.append({"row": i + 2, "field": cols.get(fld, fld), "message": msg})
 
-    n = len(raw)
-
+    # Column by column: each cell read once from the row dicts, then numpy; text is
+    # stripped where it is kept (and in the look-ups, once per distinct value).
     def column(key: str) -> list[Any]:
         if key not in cols:
             return [None] * n
         c = cols[key]
-        return [v.strip() if v.__class__ is str else v for v in [r.get(c) for r in raw]]
+        return [r.get(c) for r in raw]
 
     def floats(values: list[Any]) -> np.ndarray:
         try:  # the common case in one call: numbers, numeric text, None (NaN)
-            return np.asarray(values, dtype=float)
+            return np.asarray(values, dtype=float).reshape(n)
         except (TypeError, ValueError):
             arr = np.full(n, np.nan)
             for i, v in enumerate(values):
@@ -286,18 +467,15 @@ def _validate(
                     arr[i] = float(v)
             return arr
 
-    def mapped(values: list[Any], table: Mapping[str, Any], default: str) -> list[Any]:
-        memo = {v: table.get(str(v or default)) for v in set(values)}
-        return [memo[v] for v in values]
-
-    def times(values: list[Any]) -> list[Any]:
-        memo: dict[Any, Any] = {}
-        for v in set(values):
-            try:
-                memo[v] = _parse_time(v, tz)
-            except (TypeError, ValueError):
-                memo[v] = _BAD
-        return [memo[v] for v in values]
+    def mapped(values: list[Any], table: Mapping[str, Any], default: str) -> tuple[Any, list]:
+        """Per row, the index of its value in the list of the distinct values found
+        (-1: not in ``table``); and that list."""
+        memo = dict.fromkeys(values)
+        found: dict[Any, int] = {}
+        for v in memo:
+            got = table.get(str(_strip(v) or default))
+            memo[v] = -1 if got is None else found.setdefault(got, len(found))
+        return np.fromiter(map(memo.__getitem__, values), np.int64, n), list(found)
 
     lon_in, lat_in = floats(column("lon")), floats(column("lat"))
     coord_problem = {
@@ -307,64 +485,75 @@ def _validate(
         )
     }
     wlon, wlat = to_wgs84(np.nan_to_num(lon_in), np.nan_to_num(lat_in), crs)
-    cat_raw, src_raw, st_raw = column("category"), column("source"), column("state")
-    cat = mapped(cat_raw, cats, "")
-    src = mapped(src_raw, sources, "field_supervision")
-    st = mapped(st_raw, states, "closed")
+    raw_of = {key: column(key) for key in ("category", "source", "state")}
+    cat, cat_codes = mapped(raw_of["category"], cats, "")
+    src, src_codes = mapped(raw_of["source"], sources, "field_supervision")
+    st, st_members = mapped(raw_of["state"], states, "closed")
     when = {key: column(key) for key in ("reported_at", "deadline", "closed_at")}
-    parsed = {key: times(vals) for key, vals in when.items()}
-    rep, dl, cl = parsed["reported_at"], parsed["deadline"], parsed["closed_at"]
-    bad_rows = set(coord_problem)
-    for values in (cat, src, st):
-        bad_rows.update(i for i, v in enumerate(values) if v is None)
-    for values in (dl, cl):
-        bad_rows.update(i for i, v in enumerate(values) if v is _BAD)
-    bad_rows.update(i for i, v in enumerate(rep) if v is None or v is _BAD)
-    for i in sorted(bad_rows):  # each bad row's problems, in the order of its fields
+    parsed = {
+        key: _times(vals, tz) if key in cols else (np.full(n, _NAT), np.ones(n, np.int8))
+        for key, vals in when.items()
+    }
+    (rep, rep_s), (dl, dl_s), (cl, cl_s) = parsed.values()
+    is_bad = (cat < 0) | (src < 0) | (st < 0) | (dl_s == 2) | (cl_s == 2) | (rep_s != 0)
+    is_bad[list(coord_problem)] = True
+    for i in np.flatnonzero(is_bad).tolist():  # each bad row's problems, in field order
         if i in coord_problem:
             p = coord_problem[i]
             report.problems.append({"row": i + 2, "field": p["field"], "message": p["message"]})
-        if cat[i] is None:
-            bad(i, "category", f"unknown category {cat_raw[i]!r}")
-        if src[i] is None:
-            bad(i, "source", f"unknown source {src_raw[i]!r}")
-        if st[i] is None:
-            bad(i, "state", f"unknown state {st_raw[i]!r}")
+        if cat[i] < 0:
+            bad(i, "category", f"unknown category {_strip(raw_of['category'][i])!r}")
+        if src[i] < 0:
+            bad(i, "source", f"unknown source {_strip(raw_of['source'][i])!r}")
+        if st[i] < 0:
+            bad(i, "state", f"unknown state {_strip(raw_of['state'][i])!r}")
         for key in ("reported_at", "deadline", "closed_at"):
-            if parsed[key][i] is _BAD:
-                bad(i, key, f"not a date/time: {when[key][i]!r}")
-        if rep[i] is None:
+            if parsed[key][1][i] == 2:
+                bad(i, key, f"not a date/time: {_strip(when[key][i])!r}")
+        if rep_s[i] == 1:
             bad(i, "reported_at", "missing")
+    ok = np.flatnonzero(~is_bad)
+    ok_l = ok.tolist()
     ext = column("external_id")
-    desc, addr = column("description"), column("address")
-    wlon_l, wlat_l = wlon.tolist(), wlat.tolist()
-    lon_l, lat_l = lon_in.tolist(), lat_in.tolist()
-    is_open = {s: KIND[s] is Kind.open for s in State}
-    out: list[_Row] = []
-    for i in range(n):
-        if i in bad_rows:
-            continue
-        e = ext[i]
-        stv = st[i]
-        out.append(
-            _Row(
-                i + 2,
-                f"import:{e}" if e not in (None, "") else f"import:{file_key}:{i + 2}",
-                wlon_l[i],
-                wlat_l[i],
-                lon_l[i],
-                lat_l[i],
-                cat[i],
-                src[i],
-                rep[i],
-                stv,
-                dl[i],
-                None if is_open[stv] else cl[i],
-                desc[i],
-                addr[i],
-            )
-        )
-    return out
+    keys = np.empty(len(ok), dtype=object)
+    if len(ok) < n:
+        ext = [ext[i] for i in ok_l]
+    keys[:] = [
+        f"import:{e}"
+        if (e := v.strip() if v.__class__ is str else v) not in (None, "")
+        else f"import:{file_key}:{i + 2}"
+        for i, v in zip(ok_l, ext, strict=True)
+    ]
+
+    def text(key: str) -> np.ndarray:
+        out = np.full(len(ok), None, dtype=object)
+        if key in cols:
+            values = column(key)
+            out[:] = [_strip(values[i]) for i in ok_l]
+        return out
+
+    st_ok = st[ok]
+    is_open = np.array([KIND[s] is Kind.open for s in st_members] or [False])
+    closed = cl[ok]
+    closed[is_open[st_ok]] = _NAT  # an open issue has no closing time
+    return _Rows(
+        row=ok + 2,
+        key=keys,
+        lon=wlon[ok],
+        lat=wlat[ok],
+        input_lon=lon_in[ok],
+        input_lat=lat_in[ok],
+        category=cat[ok],
+        source=np.array(src_codes or [""], dtype=object)[src[ok]],
+        state=st_ok,
+        reported=rep[ok],
+        deadline=dl[ok],
+        closed=closed,
+        description=text("description"),
+        address=text("address"),
+        categories=cat_codes,
+        states=st_members,
+    )
 
 
 def backfill_issues(
@@ -431,21 +620,26 @@ def backfill_issues(
         rows = _validate(raw, session, cfg, crs, file_key, report)
         report.valid = len(rows)
         tick("validate", len(raw), len(raw))
-        keys = [r.key for r in rows]
-        existing = _existing_keys(session, keys, chunk)
-        report.already_imported = sum(1 for r in rows if r.key in existing)
-        rows = [r for r in rows if r.key not in existing]
-        rows.sort(key=lambda r: (r.reported_at, r.row))
+        existing = _existing_keys(session, rows.key.tolist(), chunk)
+        fresh = np.ones(len(rows), dtype=bool)
+        if existing:
+            fresh = np.fromiter((k not in existing for k in rows.key.tolist()), bool, len(rows))
+        report.already_imported = len(rows) - int(np.count_nonzero(fresh))
+        keep = np.flatnonzero(fresh)
+        # by report time, then row: a stable sort keeps the file's order among equal times
+        rows = rows.take(keep[np.argsort(rows.reported[keep], kind="stable")])
         tick("dedupe", len(rows), len(rows))
-        lon = np.array([r.lon for r in rows], dtype=float)
-        lat = np.array([r.lat for r in rows], dtype=float)
         index = store.snap_index
-        bulk = index.snap_arrays(lon, lat)
+        bulk = index.snap_arrays(rows.lon, rows.lat)
         tick("snap", len(rows), len(rows))
         group, routes = _route_groups(session, store, rows, bulk, index.generation_id, report, tick)
-        _recurrences(rows, lon, lat, bulk.codes("unit_grid"), cfg, report)
-        report.states.update(Counter(r.state.value for r in rows))
-        report.categories.update(Counter(r.category for r in rows))
+        _recurrences(rows, bulk.code_numbers("unit_grid"), cfg, report)
+        for counter, column, names in (
+            (report.states, rows.state, [s.value for s in rows.states]),
+            (report.categories, rows.category, rows.categories),
+        ):
+            counts = np.bincount(column, minlength=len(names)).tolist()
+            counter.update({name: c for name, c in zip(names, counts, strict=True) if c})
         tick("recurrences", len(rows), len(rows))
         if commit and not report.ok:
             raise InvalidInputError(
@@ -485,8 +679,10 @@ def _existing_keys(session: Session, keys: list[str], chunk: int) -> set[str]:
     from sqlalchemy import String, any_, bindparam
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    postgres = session.get_bind().dialect.name == "postgresql"
     found: set[str] = set()
+    if not keys or session.scalar(select(Issue.id).limit(1)) is None:
+        return found  # no issue at all (a county's first back-fill): nothing to look up
+    postgres = session.get_bind().dialect.name == "postgresql"
     for i in range(0, len(keys), chunk):
         part = keys[i : i + chunk]
         cond = (
@@ -510,7 +706,7 @@ def _assignment_epochs(session: Session) -> list[date]:
 def _route_groups(
     session: Session,
     store: Any,
-    rows: list[_Row],
+    rows: _Rows,
     bulk: BulkHits,
     gen_id: int | None,
     report: BackfillReport,
@@ -539,13 +735,10 @@ def _route_groups(
     epochs = np.array([d.toordinal() for d in _assignment_epochs(session)], dtype=np.int64)
     tables = store.routing_tables(session)  # read once: rules, categories, assignments
     points = PointIndex.load(session)
-    cats: dict[str, int] = {}
-    cat = np.fromiter((cats.setdefault(r.category, len(cats)) for r in rows), np.int64, n)
-    days = [r.reported_at.date() for r in rows]
-    epoch = np.searchsorted(
-        epochs, np.fromiter((d.toordinal() for d in days), np.int64, n), "right"
-    )
-    key = (bulk.place_ids() * (len(epochs) + 1) + epoch) * max(len(cats), 1) + cat
+    cat = rows.category
+    days = rows.reported // _DAY_US + _ORDINAL_1970  # the UTC day's ordinal, as before
+    epoch = np.searchsorted(epochs, days, "right")
+    key = (bulk.place_ids() * (len(epochs) + 1) + epoch) * max(len(rows.categories), 1) + cat
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     order = np.argsort(first)  # groups numbered in the order of their first row
     rank = np.empty_like(order)
@@ -553,14 +746,13 @@ def _route_groups(
     first, group = first[order], rank[group.reshape(-1)]
     routes = []
     for g, k in enumerate(first.tolist()):
-        r = rows[k]
         routes.append(
             resolve(
                 session,
-                lon=r.lon,
-                lat=r.lat,
-                category=r.category,
-                day=days[k],
+                lon=float(rows.lon[k]),
+                lat=float(rows.lat[k]),
+                category=rows.categories[rows.category[k]],
+                day=date.fromordinal(int(days[k])),
                 generation_id=gen_id,
                 hits=bulk.hits(k),
                 tables=tables,
@@ -580,88 +772,205 @@ def _route_groups(
 
 
 def _recurrences(
-    rows: list[_Row],
-    lon: np.ndarray,
-    lat: np.ndarray,
-    grids: Sequence[str | None],
+    rows: _Rows,
+    grid: np.ndarray,
     cfg: IssueConfig,
     report: BackfillReport,
 ) -> None:
-    """Mark recurrences in memory (rows sorted by report time): sets ``prev`` (the row
-    index of the issue it recurs after) and ``repeat`` per row.
+    """Mark recurrences (rows sorted by report time): sets ``rows.prev`` (the row index
+    of the issue it recurs after, -1: none) and ``rows.repeat``.
 
     A row recurs after the latest issue of its category that closed within
-    ``recurrence_days`` before it was reported, in the same unit grid (``grids``, per
-    row) or within ``recurrence_radius_m`` (metric CRS of the county).
+    ``recurrence_days`` before it was reported, in the same unit grid (``grid``: per
+    row, a number per unit grid code, -1: none) or within ``recurrence_radius_m``
+    (metric CRS of the county): :func:`_recurrence_links`.
     """
-    import heapq
-
-    if not rows:
+    n = len(rows)
+    rows.prev = np.full(n, -1, dtype=np.int64)
+    rows.repeat = np.zeros(n, dtype=np.int64)
+    if not n:
         return
-    proj = Projector(metric_epsg_for(float(np.median(lon))))
-    x, y = proj.forward(lon, lat)
-    radius = cfg.recurrence_radius_m
+    proj = Projector(metric_epsg_for(float(np.median(rows.lon))))
+    x, y = proj.forward(rows.lon, rows.lat)
+    closing = np.array([s is State.closed for s in rows.states] or [False])
+    rows.prev = _recurrence_links(
+        rows.reported,
+        rows.closed,
+        closing[rows.state] & (rows.closed != _NAT),
+        rows.category,
+        grid,
+        np.asarray(x, dtype=float),
+        np.asarray(y, dtype=float),
+        cfg.recurrence_radius_m,
+        cfg.recurrence_days * _DAY_US,
+    )
+    rows.repeat = _chain_lengths(rows.prev)
+    report.recurrences += int(np.count_nonzero(rows.prev >= 0))
+
+
+def _index_of(distinct: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's index in the sorted ``distinct``, -1 where it is not there."""
+    if not len(distinct):
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(distinct, values), len(distinct) - 1)
+    return np.where(distinct[at] == values, at, -1)
+
+
+class _Closed:
+    """The closed rows grouped by a key (an integer ≥ 0), each group in the order in
+    which the sweep over the rows by report time saw them close: by the first row that
+    sees it closed (``avail``), then closing time, then row.
+    """
+
+    def __init__(self, key: np.ndarray, avail: np.ndarray, closed: np.ndarray, j: np.ndarray):
+        self.width = int(avail.max(initial=0)) + 2
+        sort = key * self.width + avail
+        order = np.lexsort((closed, sort))  # stable: j (ascending) breaks the last ties
+        self.key, self.closed, self.j, self.sort = key[order], closed[order], j[order], sort[order]
+
+    def last(self, key: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Per query (a key, a row ``k``; fastest sorted by both): the position of the
+        last row of the key that row ``k`` sees closed, -1 if none."""
+        at = key * self.width + np.minimum(k, self.width - 1)  # a group's avail ≤ width - 2
+        pos = np.searchsorted(self.sort, at, "right") - 1
+        found = pos >= 0
+        found[found] = self.key[pos[found]] == key[found]
+        return np.where(found, pos, -1)
+
+
+def _recurrence_links(
+    reported: np.ndarray,
+    closed: np.ndarray,
+    closing: np.ndarray,
+    category: np.ndarray,
+    grid: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    radius: float,
+    window: int,
+) -> np.ndarray:
+    """Per row (sorted by report time, then file row), the row it recurs after, or -1.
+
+    Vectorised, it gives what the sweep of session 9 gave row by row (its loop is the
+    reference of ``tests/issues/test_backfill_columns.py``): row ``k`` sees the closed
+    rows ``j < k`` (``closing``) that closed at or before its report time; of those of
+    its category closed at or after ``reported[k] - window`` it takes the last one seen
+    in its unit grid (``grid`` ≥ 0), then, cell by cell of a ``radius`` grid around it,
+    the first one within ``radius`` metres (``x``, ``y``) going back through the cell
+    from the last one seen, unless a row closed before the window or one not later than
+    the best so far comes first. The cells are read for all rows at once, one step back
+    per round.
+
+    Parameters
+    ----------
+    reported, closed : numpy.ndarray of int64
+        Microseconds since 1970-01-01 UTC (``closed`` only read where ``closing``).
+    closing : numpy.ndarray of bool
+        Closed, with a closing time.
+    category, grid : numpy.ndarray of int64
+        Category (≥ 0), unit grid (-1: none).
+    x, y : numpy.ndarray of float
+        Metric coordinates (metres).
+    radius : float
+        Metres.
+    window : int
+        Microseconds.
+    """
+    n = len(reported)
+    best_c = np.full(n, _NAT, dtype=np.int64)
+    best_j = np.full(n, -1, dtype=np.int64)
+    j = np.flatnonzero(closing)
+    c = closed[j]
+    # the first row that sees j closed: the sweep queued j after row j and took it out
+    # at the first row reported at or after its closing
+    avail = np.maximum(j + 1, np.searchsorted(reported, c, "left"))
+    seen = avail < n
+    j, c, avail = j[seen], c[seen], avail[seen]
+    if not len(j):
+        return best_j
+    cutoff = reported - window
+    ncat = int(category.max()) + 1
+    # 1. the unit grid: the last closed row seen of the category and grid, if in the window
+    key = np.where(grid >= 0, grid * ncat + category, -1)
+    in_grid = key[j] >= 0
+    lists = _Closed(key[j][in_grid], avail[in_grid], c[in_grid], j[in_grid])
+    q = np.argsort(key, kind="stable")  # queries by key, then row: a sorted search
+    q = q[key[q] >= 0]
+    pos = lists.last(key[q], q)
+    q, pos = q[pos >= 0], pos[pos >= 0]
+    cj = lists.closed[pos]
+    take = cj >= cutoff[q]
+    best_c[q[take]], best_j[q[take]] = cj[take], lists.j[pos[take]]
+    # 2. the cells of side max(radius, 1 m) around each row. The rows sorted by
+    # (category, cell column, cell row), then row, and the distinct cells numbered in
+    # that order: a neighbour's number keeps the order, so every search is sorted.
     cell = max(radius, 1.0)
-    xs, ys = x.tolist(), y.tolist()
-    cxs = np.floor_divide(x, cell).astype(np.int64).tolist()
-    cys = np.floor_divide(y, cell).astype(np.int64).tolist()
-    window = timedelta(days=cfg.recurrence_days)
-    closed_at = [r.closed_at for r in rows]
-    closed: dict[tuple, list[int]] = {}  # (category, cx, cy) -> row indexes
-    by_grid: dict[tuple[str, str], list[int]] = {}
-    pending: list[tuple[datetime, int]] = []  # closed rows, by closing time
-    hypot = math.hypot
-    state_closed = State.closed
-    found = 0
-    for k, r in enumerate(rows):
-        reported = r.reported_at
-        while pending and pending[0][0] <= reported:
-            _, j = heapq.heappop(pending)
-            cat_j = rows[j].category
-            closed.setdefault((cat_j, cxs[j], cys[j]), []).append(j)
-            g = grids[j]
-            if g is not None:
-                by_grid.setdefault((cat_j, g), []).append(j)
-        if not closed:
-            if r.state is state_closed and r.closed_at is not None:
-                heapq.heappush(pending, (r.closed_at, k))
-            continue
-        # The lists are in closing order ((closed_at, row) ascending, as the heap hands
-        # them out), so the latest candidate of each is found from its end: the last
-        # one of the unit grid, the last one within the radius of a cell — and a scan
-        # stops at the first that closed before the window.
-        cutoff = reported - window
-        cat = r.category
-        best: tuple[datetime, int] | None = None
-        g = grids[k]
-        if g is not None:
-            in_grid = by_grid.get((cat, g))
-            if in_grid:
-                j = in_grid[-1]
-                cj = closed_at[j]
-                if cj >= cutoff:
-                    best = (cj, j)
-        cx, cy, xk, yk = cxs[k], cys[k], xs[k], ys[k]
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                cands = closed.get((cat, cx + dx, cy + dy))
-                if not cands:
-                    continue
-                for j in reversed(cands):
-                    cj = closed_at[j]
-                    if cj < cutoff or (best is not None and (cj, j) <= best):
-                        break
-                    if hypot(xs[j] - xk, ys[j] - yk) <= radius:
-                        best = (cj, j)
-                        break
-        if best is not None:
-            j = best[1]
-            r.prev = j
-            r.repeat = rows[j].repeat + 1
-            found += 1
-        if r.state is state_closed and r.closed_at is not None:
-            heapq.heappush(pending, (r.closed_at, k))
-    report.recurrences += found
+    cx = np.floor_divide(x, cell).astype(np.int64)
+    cy = np.floor_divide(y, cell).astype(np.int64)
+    xlow, ylow = int(cx.min()), int(cy.min())
+    nx, ny = int(cx.max()) - xlow + 1, int(cy.max()) - ylow + 1
+    if ncat * nx * ny < 2**62:  # one key (the usual case: a county is a few km wide)
+        order = np.argsort((category * nx + (cx - xlow)) * ny + (cy - ylow), kind="stable")
+    else:
+        order = np.lexsort((cy, cx, category))
+    cat_o, cx_o, cy_o = category[order], cx[order], cy[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (cat_o[1:] != cat_o[:-1]) | (cx_o[1:] != cx_o[:-1]) | (cy_o[1:] != cy_o[:-1])
+    cell_o = np.cumsum(new) - 1  # per sorted row, its cell's number
+    cell_of = np.empty(n, dtype=np.int64)
+    cell_of[order] = cell_o
+    first = np.flatnonzero(new)
+    ccat, ccx, ccy = cat_o[first], cx_o[first], cy_o[first]
+    # a cell's number from (category, column, row): small dense keys, < (number of cells)²
+    xs, ys = np.unique(ccx), np.unique(ccy)
+    cat_x = np.unique(ccat * len(xs) + np.searchsorted(xs, ccx))
+    cell_keys = np.searchsorted(cat_x, ccat * len(xs) + np.searchsorted(xs, ccx)) * len(ys)
+    cell_keys += np.searchsorted(ys, ccy)
+    lists = _Closed(cell_of[j], avail, c, j)
+    x_of, y_of = x[lists.j], y[lists.j]
+    starts = np.searchsorted(lists.key, np.arange(len(first)))  # each cell's first position
+    # the queries in the sorted order (every read below in ascending positions)
+    x_o, y_o, cutoff_o = x[order], y[order], cutoff[order]
+    best_c_o, best_j_o = best_c[order], best_j[order]
+    for dx in (-1, 0, 1):
+        col = _index_of(xs, ccx + dx)
+        at_col = np.where(col >= 0, _index_of(cat_x, ccat * len(xs) + col), -1)
+        for dy in (-1, 0, 1):
+            row = _index_of(ys, ccy + dy)
+            there = (at_col >= 0) & (row >= 0)
+            nb = np.full(len(first), -1, dtype=np.int64)
+            nb[there] = _index_of(cell_keys, at_col[there] * len(ys) + row[there])
+            group = nb[cell_o]
+            q = np.flatnonzero(group >= 0)
+            group = group[q]
+            pos = lists.last(group, order[q])
+            q, pos, low = q[pos >= 0], pos[pos >= 0], starts[group[pos >= 0]]
+            while len(q):  # one step back in every cell still read
+                cj, jj = lists.closed[pos], lists.j[pos]
+                bc = best_c_o[q]
+                stop = (cj < cutoff_o[q]) | (cj < bc) | ((cj == bc) & (jj <= best_j_o[q]))
+                go = ~stop
+                near = go & (np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius)
+                best_c_o[q[near]], best_j_o[q[near]] = cj[near], jj[near]
+                go &= ~near
+                go &= pos > low  # the cell's list goes on
+                q, pos, low = q[go], pos[go] - 1, low[go]
+    best_j[order] = best_j_o
+    return best_j
+
+
+def _chain_lengths(prev: np.ndarray) -> np.ndarray:
+    """Per row, the number of links from it back along ``prev`` (-1 ends a chain):
+    by pointer jumping, each step doubling the links followed."""
+    length = (prev >= 0).astype(np.int64)
+    up = prev.copy()
+    at = np.flatnonzero(up >= 0)
+    while len(at):
+        u = up[at]
+        length[at] += length[u]  # u's own count is final or still counts up to up[u]
+        up[at] = up[u]
+        at = at[up[at] >= 0]
+    return length
 
 
 _ISSUE_COLUMNS = (
@@ -822,7 +1131,22 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
     ]
     group_of = group.tolist()
-    geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
+    geoms = out.points(rows.lon, rows.lat)
+    # the rows' columns as Python values, read by index below (rows: _Rows)
+    keys, states, cats = rows.key.tolist(), rows.state_members(), rows.category_codes()
+    sources, descriptions, addresses = (
+        rows.source.tolist(),
+        rows.description.tolist(),
+        rows.address.tolist(),
+    )
+    lons, lats = rows.lon.tolist(), rows.lat.tolist()
+    input_lons, input_lats = rows.input_lon.tolist(), rows.input_lat.tolist()
+    reported_ats, deadlines, closed_ats = (
+        rows.times("reported"),
+        rows.times("deadline"),
+        rows.times("closed"),
+    )
+    prevs, repeats, file_rows = rows.prev.tolist(), rows.repeat.tolist(), rows.row.tolist()
     now_db = out.ts(now)
     who = f"import:{name}"
     name_json = json.dumps(name, ensure_ascii=False)
@@ -854,35 +1178,36 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
 
     def issues() -> Iterable[tuple]:  # the columns of per_row
-        for k, r in enumerate(rows):
-            state = r.state
-            reported = ts(r.reported_at)
-            prev = r.prev
-            deadline = r.deadline
+        for k in range(n):
+            state = states[k]
+            reported = ts(reported_ats[k])
+            prev = prevs[k]
+            deadline = deadlines[k]
+            closed_at = closed_ats[k]
             overdue = is_open[state] and deadline is not None and deadline < now
             yield (
                 ids[k],
-                r.key,
+                keys[k],
                 value[state],
-                r.category,
-                r.source,
-                r.description,
-                r.address,
-                r.lon,
-                r.lat,
+                cats[k],
+                sources[k],
+                descriptions[k],
+                addresses[k],
+                lons[k],
+                lats[k],
                 geoms[k],
-                r.input_lon,
-                r.input_lat,
+                input_lons[k],
+                input_lats[k],
                 *shared_cols[group_of[k]],
                 reported,
                 reported if state is not triage_state else None,
                 None if deadline is None else ts(deadline),
-                None if r.closed_at is None else ts(r.closed_at),
+                None if closed_at is None else ts(closed_at),
                 true if overdue else false,
-                None if prev is None else ids[prev],
-                r.repeat,
+                None if prev < 0 else ids[prev],
+                repeats[k],
                 "passed" if state is closed_state else None,
-                f'{{"import": {{"file": {name_json}, "row": {r.row}}}}}',
+                f'{{"import": {{"file": {name_json}, "row": {file_rows[k]}}}}}',
             )
             if k % 50_000 == 0:
                 tick("write issues", k, n)
@@ -898,23 +1223,23 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         tail_t = "\t".join(map(f, (false, false, 0, 0, 0, 0)))
         attrs = '{"import": {"file": ' + f(name_json) + ', "row": '
         null = "\\N"
-        cat_t = {c: f(c) for c in {r.category for r in rows}}
-        src_t = {c: f(c) for c in {r.source for r in rows}}
-        for k, r in enumerate(rows):
-            state = r.state
-            reported = f(r.reported_at)
-            deadline = r.deadline
+        cat_t = {c: f(c) for c in set(cats)}
+        src_t = {c: f(c) for c in set(sources)}
+        for k in range(n):
+            state = states[k]
+            reported = f(reported_ats[k])
+            deadline = deadlines[k]
             overdue = is_open[state] and deadline is not None and deadline < now
-            prev = r.prev
+            prev = prevs[k]
             yield (
-                f"{ids[k]}\t1\t{f(r.key)}\t{state_t[state]}\t{cat_t[r.category]}\t"
-                f"{src_t[r.source]}\tnormal\t{f(r.description)}\t{f(r.address)}\t"
-                f"{head}\t{r.lon!r}\t{r.lat!r}\t{geoms[k]}\t{r.input_lon!r}\t"
-                f"{r.input_lat!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
+                f"{ids[k]}\t1\t{f(keys[k])}\t{state_t[state]}\t{cat_t[cats[k]]}\t"
+                f"{src_t[sources[k]]}\tnormal\t{f(descriptions[k])}\t{f(addresses[k])}\t"
+                f"{head}\t{lons[k]!r}\t{lats[k]!r}\t{geoms[k]}\t{input_lons[k]!r}\t"
+                f"{input_lats[k]!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
                 f"{now_t}\t{reported if state is not triage_state else null}\t"
-                f"{f(deadline)}\t{f(r.closed_at)}\t{'t' if overdue else 'f'}\t{tail_t}\t"
-                f"{null if prev is None else ids[prev]}\t{r.repeat}\t"
-                f"{'passed' if state is closed_state else null}\t{attrs}{r.row}}}}}"
+                f"{f(deadline)}\t{f(closed_ats[k])}\t{'t' if overdue else 'f'}\t{tail_t}\t"
+                f"{null if prev < 0 else ids[prev]}\t{repeats[k]}\t"
+                f"{'passed' if state is closed_state else null}\t{attrs}{file_rows[k]}}}}}"
             )
             if k % 50_000 == 0:
                 tick("write issues", k, n)
@@ -929,17 +1254,17 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     tick("index issues", n, n)
 
     def events() -> Iterable[tuple]:
-        for k, r in enumerate(rows):
+        for k in range(n):
             yield (
                 ids[k],
                 now_db,
                 "import",
                 None,
-                value[r.state],
+                value[states[k]],
                 who,
                 "system",
                 None,
-                f'{{"file": {name_json}, "row": {r.row}}}',
+                f'{{"file": {name_json}, "row": {file_rows[k]}}}',
             )
 
     def event_lines() -> Iterable[str]:
@@ -947,8 +1272,8 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         mid = f"\t{f(now_db)}\timport\t\\N\t"
         end = f"\t{f(who)}\tsystem\t\\N\t" + '{"file": ' + f(name_json) + ', "row": '
         state_t = {s: f(value[s]) for s in State}
-        for k, r in enumerate(rows):
-            yield f"{ids[k]}{mid}{state_t[r.state]}{end}{r.row}}}"
+        for k in range(n):
+            yield f"{ids[k]}{mid}{state_t[states[k]]}{end}{file_rows[k]}}}"
 
     if out.postgres:
         out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
