@@ -89,13 +89,16 @@ def test_stage_clock_books_time_to_the_stage_reported(monkeypatch):
     """A stage's end report carries the time since the previous report (the snap is
     not hidden in the stage before it)."""
     clock = iter([0.0, 1.0, 1.5, 4.5, 5.0])
+    cpu = iter([0.0, 0.5, 1.0, 2.0, 4.0])
     monkeypatch.setattr("backfill.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("backfill.time.process_time", lambda: next(cpu))
     c = StageClock()
     c("validate", 10, 10)
     c("snap", 10, 10)
     c("route", 5, 10)
     c("route", 10, 10)
     assert c.stages == {"validate": 1.0, "snap": 0.5, "route": 3.5}
+    assert c.cpu == {"validate": 0.5, "snap": 0.5, "route": 3.0}  # the process's own
 
 
 def test_the_benches_say_whether_commits_wait_for_the_disk(pg_url):
