@@ -951,12 +951,12 @@ def _recurrence_links(
             while len(q):  # one step back in every cell still read
                 cj, jj = lists.closed[pos], lists.j[pos]
                 bc = best_c_o[q]
-                stop = (cj < cutoff_o[q]) | (cj < bc) | ((cj == bc) & (jj <= best_j_o[q]))
-                go = ~stop
-                near = go & (np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius)
+                # read on while in the window and later than the best so far (most stop)
+                go = (cj >= cutoff_o[q]) & ((cj > bc) | ((cj == bc) & (jj > best_j_o[q])))
+                q, pos, low, cj, jj = q[go], pos[go], low[go], cj[go], jj[go]
+                near = np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius
                 best_c_o[q[near]], best_j_o[q[near]] = cj[near], jj[near]
-                go &= ~near
-                go &= pos > low  # the cell's list goes on
+                go = ~near & (pos > low)  # not found, and the cell's list goes on
                 q, pos, low = q[go], pos[go] - 1, low[go]
     best_j[order] = best_j_o
     return best_j
