@@ -819,13 +819,15 @@ def _index_of(distinct: np.ndarray, values: np.ndarray) -> np.ndarray:
 class _Closed:
     """The closed rows grouped by a key (an integer ≥ 0), each group in the order in
     which the sweep over the rows by report time saw them close: by the first row that
-    sees it closed (``avail``), then closing time, then row.
+    sees it closed (``avail``), then closing time, then row (the rows are given in
+    (closing time, row) order).
     """
 
     def __init__(self, key: np.ndarray, avail: np.ndarray, closed: np.ndarray, j: np.ndarray):
+        # given in (closed, j) order: a stable sort by (key, avail) keeps it within
         self.width = int(avail.max(initial=0)) + 2
         sort = key * self.width + avail
-        order = np.lexsort((closed, sort))  # stable: j (ascending) breaks the last ties
+        order = np.argsort(sort, kind="stable")
         self.key, self.closed, self.j, self.sort = key[order], closed[order], j[order], sort[order]
 
     def last(self, key: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -885,7 +887,8 @@ def _recurrence_links(
     # at the first row reported at or after its closing
     avail = np.maximum(j + 1, np.searchsorted(reported, c, "left"))
     seen = avail < n
-    j, c, avail = j[seen], c[seen], avail[seen]
+    by_closing = np.argsort(c[seen], kind="stable")  # (closed, j): once for both lists
+    j, c, avail = j[seen][by_closing], c[seen][by_closing], avail[seen][by_closing]
     if not len(j):
         return best_j
     cutoff = reported - window
@@ -948,12 +951,12 @@ def _recurrence_links(
             while len(q):  # one step back in every cell still read
                 cj, jj = lists.closed[pos], lists.j[pos]
                 bc = best_c_o[q]
-                stop = (cj < cutoff_o[q]) | (cj < bc) | ((cj == bc) & (jj <= best_j_o[q]))
-                go = ~stop
-                near = go & (np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius)
+                # read on while in the window and later than the best so far (most stop)
+                go = (cj >= cutoff_o[q]) & ((cj > bc) | ((cj == bc) & (jj > best_j_o[q])))
+                q, pos, low, cj, jj = q[go], pos[go], low[go], cj[go], jj[go]
+                near = np.hypot(x_of[pos] - x_o[q], y_of[pos] - y_o[q]) <= radius
                 best_c_o[q[near]], best_j_o[q[near]] = cj[near], jj[near]
-                go &= ~near
-                go &= pos > low  # the cell's list goes on
+                go = ~near & (pos > low)  # not found, and the cell's list goes on
                 q, pos, low = q[go], pos[go] - 1, low[go]
     best_j[order] = best_j_o
     return best_j
