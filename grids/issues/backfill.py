@@ -23,6 +23,7 @@ import csv
 import hashlib
 import json
 import math
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,7 +41,13 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
-from civgrid.grids.issues.bulk_insert import BulkInserter, foreign_keys_back
+from civgrid.grids.core.types import SRID
+from civgrid.grids.issues.bulk_insert import (
+    BINARY_NULL,
+    PG_EPOCH,
+    BulkInserter,
+    foreign_keys_back,
+)
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
 from civgrid.grids.issues.models import Issue, IssueEvent, PartySetMember, PlaceSetMember
@@ -712,6 +719,11 @@ _ISSUE_COLUMNS = (
     "reinspection_result",
     "attributes",
 )
+#: The columns of ``_ISSUE_COLUMNS`` every issue of a routing group shares (``_group_parts``
+#: and the group's party and place sets).
+_GROUP_COLUMNS = _ISSUE_COLUMNS[
+    _ISSUE_COLUMNS.index("generation_id") : _ISSUE_COLUMNS.index("place_set_id") + 1
+]
 _EVENT_COLUMNS = (
     "issue_id",
     "at",
@@ -822,7 +834,10 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
     ]
     group_of = group.tolist()
-    geoms = out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
+
+    def points() -> list[Any]:  # the text paths' geometry column
+        return out.points(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]))
+
     now_db = out.ts(now)
     who = f"import:{name}"
     name_json = json.dumps(name, ensure_ascii=False)
@@ -854,6 +869,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
 
     def issues() -> Iterable[tuple]:  # the columns of per_row
+        geoms = points()
         for k, r in enumerate(rows):
             state = r.state
             reported = ts(r.reported_at)
@@ -888,40 +904,243 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
                 tick("write issues", k, n)
 
     def issue_lines() -> Iterable[str]:
-        # PostgreSQL: the same fields as COPY text (out.copy_text), what many rows share
-        # formatted once, the rest by one f-string per row (see BulkInserter.insert_lines)
+        # PostgreSQL: the same fields as COPY text (out.copy_text), column by column —
+        # what many rows share formatted once, each column's values by one C-level map
+        # or comprehension — and joined row by row by ``"\t".join`` over ``zip``, so
+        # no Python code runs per row and field (BulkInserter.insert_lines)
         f = out.copy_text
-        head = "\t".join(f(v) for v in (who, "system", false))
-        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
-        now_t = f(now_db)
-        state_t = {s: f(value[s]) for s in State}
-        tail_t = "\t".join(map(f, (false, false, 0, 0, 0, 0)))
-        attrs = '{"import": {"file": ' + f(name_json) + ', "row": '
         null = "\\N"
-        cat_t = {c: f(c) for c in {r.category for r in rows}}
-        src_t = {c: f(c) for c in {r.source for r in rows}}
-        for k, r in enumerate(rows):
-            state = r.state
-            reported = f(r.reported_at)
-            deadline = r.deadline
-            overdue = is_open[state] and deadline is not None and deadline < now
-            prev = r.prev
-            yield (
-                f"{ids[k]}\t1\t{f(r.key)}\t{state_t[state]}\t{cat_t[r.category]}\t"
-                f"{src_t[r.source]}\tnormal\t{f(r.description)}\t{f(r.address)}\t"
-                f"{head}\t{r.lon!r}\t{r.lat!r}\t{geoms[k]}\t{r.input_lon!r}\t"
-                f"{r.input_lat!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
-                f"{now_t}\t{reported if state is not triage_state else null}\t"
-                f"{f(deadline)}\t{f(r.closed_at)}\t{'t' if overdue else 'f'}\t{tail_t}\t"
-                f"{null if prev is None else ids[prev]}\t{r.repeat}\t"
-                f"{'passed' if state is closed_state else null}\t{attrs}{r.row}}}}}"
-            )
-            if k % 50_000 == 0:
-                tick("write issues", k, n)
+        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
+        state_t = {s: f(value[s]) for s in State}
+        states = [r.state for r in rows]
+        times: dict[Any, str] = {None: null}  # each distinct time formatted once
+        reported = [r.reported_at for r in rows]
+        deadlines = [r.deadline for r in rows]
+        closed = [r.closed_at for r in rows]
+        for col in (reported, deadlines, closed):
+            times.update((t, f(t)) for t in set(col).difference(times))
+        reported_t = list(map(times.__getitem__, reported))
+        prevs = [r.prev for r in rows]
+        # a float's repr is the dearest field (about 1 µs): the input coordinates are
+        # those of the point when the sheet was in WGS84, and then written once
+        lon_t = list(map(float.__repr__, [r.lon for r in rows]))
+        lat_t = list(map(float.__repr__, [r.lat for r in rows]))
+        # (zero excepted: -0.0 == 0.0, and their reprs differ)
+        in_lon_t = [
+            t if r.lon and r.input_lon == r.lon else repr(r.input_lon)
+            for t, r in zip(lon_t, rows, strict=True)
+        ]
+        in_lat_t = [
+            t if r.lat and r.input_lat == r.lat else repr(r.input_lat)
+            for t, r in zip(lat_t, rows, strict=True)
+        ]
+        cols: list[Iterable[str]] = [
+            map(str, ids),
+            out.copy_column([r.key for r in rows]),
+            map(state_t.__getitem__, states),
+            out.copy_column([r.category for r in rows]),
+            out.copy_column([r.source for r in rows]),
+            out.copy_column([r.description for r in rows]),
+            out.copy_column([r.address for r in rows]),
+            lon_t,
+            lat_t,
+            points(),
+            in_lon_t,
+            in_lat_t,
+            map(shared.__getitem__, group_of),
+            reported_t,
+            [null if s is triage_state else t for s, t in zip(states, reported_t, strict=True)],
+            map(times.__getitem__, deadlines),
+            map(times.__getitem__, closed),
+            [
+                "t" if is_open[s] and d is not None and d < now else "f"
+                for s, d in zip(states, deadlines, strict=True)
+            ],
+            [null if p is None else str(ids[p]) for p in prevs],
+            map(str, [r.repeat for r in rows]),
+            ["passed" if s is closed_state else null for s in states],
+            [f"{attrs}{r.row}}}}}" for r in rows],
+        ]
+        tick("write issues", 0, n)
+        return map("\t".join, zip(*cols, strict=True))
+
+    def issue_fields() -> list[Any] | None:
+        # PostgreSQL, COPY binary (BulkInserter.insert_binary): the fixed-size fields of
+        # every row from one NumPy record array, the others column by column (what a
+        # routing group, a state or a time shares encoded once); None when a column's
+        # type is not the one these bytes are for (then the text lines)
+        types = out.column_types(Issue.__table__, bin_cols)
+        fixed = {
+            "id": "integer",
+            "lon": "double precision",
+            "lat": "double precision",
+            "geom": "geometry",
+            "input_lon": "double precision",
+            "input_lat": "double precision",
+            "reported_at": "timestamp with time zone",
+            "repeat_count": "integer",
+            "recurrence_of_id": "integer",
+            "overdue": "boolean",
+        }
+        if any(types[c] != t for c, t in fixed.items()):
+            return None
+        b = out.binary_field
+        reported = [r.reported_at for r in rows]
+        deadlines = [r.deadline for r in rows]
+        closed = [r.closed_at for r in rows]
+        # each distinct time's microseconds since PostgreSQL's epoch, once
+        one = timedelta(microseconds=1)
+        distinct = set(reported).union(deadlines, closed)
+        distinct.discard(None)
+        us = {t: (t - PG_EPOCH) // one for t in distinct}
+        rec = np.empty(
+            n,
+            dtype=[
+                ("n_id", ">i4"), ("id", ">i4"),
+                ("n_lon", ">i4"), ("lon", ">f8"),
+                ("n_lat", ">i4"), ("lat", ">f8"),
+                ("n_geom", ">i4"), ("order", "u1"), ("type", "<u4"), ("srid", "<u4"),
+                ("x", "<f8"), ("y", "<f8"),
+                ("n_in_lon", ">i4"), ("in_lon", ">f8"),
+                ("n_in_lat", ">i4"), ("in_lat", ">f8"),
+                ("n_rep", ">i4"), ("reported", ">i8"),
+                ("n_repeat", ">i4"), ("repeat", ">i4"),
+            ],
+        )  # fmt: skip
+        lon = np.array([r.lon for r in rows], dtype=float)
+        lat = np.array([r.lat for r in rows], dtype=float)
+        rec["n_id"], rec["id"] = 4, ids
+        rec["n_lon"], rec["lon"], rec["n_lat"], rec["lat"] = 8, lon, 8, lat
+        # the point's EWKB, as BulkInserter.points writes it (little-endian, SRID flag)
+        rec["n_geom"], rec["order"], rec["type"], rec["srid"] = 25, 1, 0x20000001, SRID
+        rec["x"], rec["y"] = lon, lat
+        rec["n_in_lon"], rec["in_lon"] = 8, [r.input_lon for r in rows]
+        rec["n_in_lat"], rec["in_lat"] = 8, [r.input_lat for r in rows]
+        rec["n_rep"], rec["reported"] = 8, list(map(us.__getitem__, reported))
+        rec["n_repeat"], rec["repeat"] = 4, [r.repeat for r in rows]
+        data, size = rec.tobytes(), rec.dtype.itemsize
+        states = [r.state for r in rows]
+        i8 = struct.Struct(">iq").pack
+        times: dict[Any, bytes] = {t: i8(8, v) for t, v in us.items()}
+        times[None] = BINARY_NULL
+        # a state and its reinspection result, adjacent columns: one piece per row
+        passed = b("passed", types["reinspection_result"])
+        state_b = {
+            s: b(value[s], types["state"]) + (passed if s is closed_state else BINARY_NULL)
+            for s in State
+        }
+        cat_b = {c: b(c, types["category_code"]) for c in {r.category for r in rows}}
+        src_b = {c: b(c, types["source"]) for c in {r.source for r in rows}}
+        shared = [
+            b"".join(b(v, types[c]) for c, v in zip(_GROUP_COLUMNS, cols, strict=True))
+            for cols in shared_cols
+        ]
+        desc_type, addr_type = types["description"], types["address"]
+        i4 = struct.Struct(">ii").pack
+        t_, f_ = b(True, "boolean"), b(False, "boolean")
+        nulls = BINARY_NULL * 2
+        attr = attrs_text.encode()
+        return [
+            [data[i : i + size] for i in range(0, n * size, size)],
+            [len(x).to_bytes(4, "big") + x for x in map(str.encode, [r.key for r in rows])],
+            list(map(state_b.__getitem__, states)),
+            [cat_b[r.category] for r in rows],
+            [src_b[r.source] for r in rows],
+            [
+                nulls
+                if r.description is None and r.address is None
+                else b(r.description, desc_type) + b(r.address, addr_type)
+                for r in rows
+            ],
+            list(map(shared.__getitem__, group_of)),
+            [
+                BINARY_NULL if s is triage_state else times[t]
+                for s, t in zip(states, reported, strict=True)
+            ],
+            list(map(times.__getitem__, deadlines)),
+            list(map(times.__getitem__, closed)),
+            [
+                t_ if is_open[s] and d is not None and d < now else f_
+                for s, d in zip(states, deadlines, strict=True)
+            ],
+            [BINARY_NULL if r.prev is None else i4(4, ids[r.prev]) for r in rows],
+            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}}" % (attr, r.row) for r in rows)],
+        ]
+
+    # the COPY columns of issue_fields, in order
+    bin_cols = [
+        "id",
+        "lon",
+        "lat",
+        "geom",
+        "input_lon",
+        "input_lat",
+        "reported_at",
+        "repeat_count",
+        "idempotency_key",
+        "state",
+        "reinspection_result",
+        "category_code",
+        "source",
+        "description",
+        "address",
+        *_GROUP_COLUMNS,
+        "assigned_at",
+        "deadline",
+        "closed_at",
+        "overdue",
+        "recurrence_of_id",
+        "attributes",
+    ]
+    attrs_text = '{"import": {"file": ' + name_json + ', "row": '
+
+    attrs = '{"import": {"file": ' + out.copy_text(name_json) + ', "row": '
+    # the COPY columns of issue_lines, then the constants (formatted once, every row)
+    line_cols = [
+        "id",
+        "idempotency_key",
+        "state",
+        "category_code",
+        "source",
+        "description",
+        "address",
+        "lon",
+        "lat",
+        "geom",
+        "input_lon",
+        "input_lat",
+        *_GROUP_COLUMNS,
+        "reported_at",
+        "assigned_at",
+        "deadline",
+        "closed_at",
+        "overdue",
+        "recurrence_of_id",
+        "repeat_count",
+        "reinspection_result",
+        "attributes",
+    ]
 
     dropped = out.drop_indexes(Issue.__table__, n)
-    if out.postgres:
-        out.insert_lines(Issue.__table__, _ISSUE_COLUMNS, issue_lines())
+    fields = issue_fields() if out.postgres else None
+    if fields is not None:
+        tick("write issues", 0, n)
+        out.insert_binary(
+            Issue.__table__,
+            bin_cols,
+            fields,
+            n,
+            constants,
+            progress=lambda k: k < n and tick("write issues", k, n),
+        )
+    elif out.postgres:
+        out.insert_lines(
+            Issue.__table__,
+            line_cols,
+            issue_lines(),
+            constants,
+            progress=lambda k: k < n and tick("write issues", k, n),
+        )
     else:
         out.insert(Issue.__table__, per_row, issues(), constants)
     tick("write issues", n, n)
@@ -950,7 +1169,35 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for k, r in enumerate(rows):
             yield f"{ids[k]}{mid}{state_t[r.state]}{end}{r.row}}}"
 
-    if out.postgres:
+    def event_fields() -> list[Any] | None:
+        # PostgreSQL, COPY binary, as issue_fields: issue id, state, data per row
+        types = out.column_types(IssueEvent.__table__, ["issue_id", "to_state", "data"])
+        if types["issue_id"] != "integer":
+            return None
+        rec = np.empty(n, dtype=[("n", ">i4"), ("id", ">i4")])
+        rec["n"], rec["id"] = 4, ids
+        data = rec.tobytes()
+        state_b = {s: out.binary_field(value[s], types["to_state"]) for s in State}
+        head = ('{"file": ' + name_json + ', "row": ').encode()
+        return [
+            [data[i : i + 8] for i in range(0, 8 * n, 8)],
+            [state_b[r.state] for r in rows],
+            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}" % (head, r.row) for r in rows)],
+        ]
+
+    event_constants = {
+        "at": now_db,
+        "action": "import",
+        "from_state": None,
+        "actor_who": who,
+        "actor_role": "system",
+        "note": None,
+    }
+    fields = event_fields() if out.postgres else None
+    if fields is not None:
+        cols = ["issue_id", "to_state", "data"]
+        out.insert_binary(IssueEvent.__table__, cols, fields, n, event_constants)
+    elif out.postgres:
         out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
     else:
         out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
