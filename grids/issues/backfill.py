@@ -807,7 +807,8 @@ def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[t
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
     groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
-    then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
+    then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
+    the one the fields are for), one ``executemany`` per table on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}
@@ -1018,7 +1019,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
                 ("n_rep", ">i4"), ("reported", ">i8"),
                 ("n_repeat", ">i4"), ("repeat", ">i4"),
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # a length and its field per line, as the bytes follow
         lon = np.array([r.lon for r in rows], dtype=float)
         lat = np.array([r.lat for r in rows], dtype=float)
         rec["n_id"], rec["id"] = 4, ids

@@ -4,16 +4,20 @@ one ``executemany`` on SQLite.
 The rows are tuples already in the database's own representation (the formats the
 column types of :mod:`civgrid.grids.core.types` write: naive UTC text timestamps and
 WKB on SQLite, aware timestamps and hex EWKB on PostGIS), so nothing passes through
-the ORM. Ids are reserved first (the table's sequence on PostgreSQL; past the
-highest id under SQLite's write lock) so that children and self-references are
-written in the same pass. Nothing is committed here: the caller's session commits
-or rolls back the whole transaction.
+the ORM — or, on PostgreSQL, already encoded by the caller: ``COPY`` text lines
+(:meth:`BulkInserter.insert_lines`) or ``COPY … (FORMAT binary)`` fields given column
+by column (:meth:`BulkInserter.insert_binary`). Ids are reserved first (the table's
+sequence on PostgreSQL; past the highest id under SQLite's write lock) so that children
+and self-references are written in the same pass. Nothing is committed here: the
+caller's session commits or rolls back the whole transaction.
 
 With ``set_based_checks`` (back-fill) on PostgreSQL, as a superuser, the per-row
 foreign-key triggers are off for this transaction only (``SET LOCAL
 session_replication_role = replica``) and :meth:`BulkInserter.check_references` does
-their work before the commit: one anti-join per foreign key over the rows written,
-and the rows they reference locked ``FOR KEY SHARE`` as the triggers would lock them.
+their work before the commit: a pass or two over the rows written per table (the
+distinct values of its keys, the range of those into tables with reserved ids; an
+anti-join per key where that does not settle it), and the rows they reference locked
+``FOR KEY SHARE`` as the triggers would lock them.
 On SQLite the same holds when the connection is not yet in a transaction
 (``PRAGMA foreign_keys`` changes only outside one): it is switched off before
 ``BEGIN`` and :func:`foreign_keys_back` switches it on again once the transaction has
@@ -260,10 +264,12 @@ class BulkInserter:
             for _, sql in defs:
                 self.raw.execute(sql)
         finally:
-            if self.postgres:
-                self.raw.execute("SELECT set_config('maintenance_work_mem', %s, true)", (was,))
-            else:
+            # PostgreSQL: after an error the transaction is aborted, and SET LOCAL ends
+            # with it (a query here would hide the error)
+            if not self.postgres:
                 self.raw.execute(f"PRAGMA threads = {int(was)}")
+        if self.postgres:
+            self.raw.execute("SELECT set_config('maintenance_work_mem', %s, true)", (was,))
 
     # ----------------------------------------------------------------- writing
 
@@ -377,10 +383,9 @@ class BulkInserter:
         # what this needs (enable_sort off for this statement, then as it was)
         was = self.raw.execute("SELECT current_setting('enable_sort')").fetchone()[0]
         self.raw.execute("SET LOCAL enable_sort = off")
-        try:
-            return self.raw.execute(q, (floor,)).fetchall()
-        finally:
-            self.raw.execute(f"SET LOCAL enable_sort = {'on' if was == 'on' else 'off'}")
+        combos = self.raw.execute(q, (floor,)).fetchall()  # an error aborts the SET too
+        self.raw.execute(f"SET LOCAL enable_sort = {'on' if was == 'on' else 'off'}")
+        return combos
 
     def _range_exists(self, fk: Any, low: int, high: int) -> bool:
         """Every id from ``low`` to ``high`` is in ``fk``'s parent table (its rows from

@@ -223,3 +223,18 @@ def test_binary_fields():
     assert f(t, "timestamp with time zone") == b"\x00\x00\x00\x08" + struct.pack(">q", 5)
     assert f("引号", "character varying") == b"\x00\x00\x00\x06" + "引号".encode()
     assert f({"a": 1}, "json") == b"\x00\x00\x00\x08" + b'{"a": 1}'
+
+
+def test_a_first_backfill_with_a_key_twice_writes_nothing(store):
+    """The idempotency key's uniqueness holds when its index is made after the rows
+    (PostGIS, a county's first back-fill): the duplicate fails the whole transaction."""
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
+    from civgrid.grids.issues.models import Issue
+
+    rows = synthetic_history(store, 20, seed=4)
+    rows[7]["问题编号"] = rows[3]["问题编号"]  # one external id twice
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        backfill_issues(store, rows, commit=True)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Issue)) == 0
+        assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
