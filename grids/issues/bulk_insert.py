@@ -64,8 +64,6 @@ BINARY_TYPES = ("integer", "bigint", "double precision", "boolean", "timestamp w
 #: Sort memory of the index builds after a first back-fill's rows (PostgreSQL, a local
 #: choice for those statements): 10⁶ keys sorted in memory by three processes.
 INDEX_MEMORY = "512MB"
-#: Helper threads of SQLite's sorter for those builds (a local choice: the cores).
-INDEX_THREADS = 2
 #: Distinct combinations of a table's few-valued foreign keys up to which
 #: :meth:`BulkInserter.check_references` checks them by value (a back-fill of 10⁶ issues:
 #: about 2,100, one per routing group).
@@ -245,8 +243,7 @@ class BulkInserter:
         maintenance_work_mem``, :data:`INDEX_MEMORY`, then as it was: a local choice).
         The default 64 MB sorts 10⁶ keys in parts on disk and allows one parallel
         worker; with more, a B-tree is sorted in memory by the leader and two workers
-        (``max_parallel_maintenance_workers``, as the server sets it). On SQLite with
-        :data:`INDEX_THREADS` sorter threads.
+        (``max_parallel_maintenance_workers``, as the server sets it).
         """
         if not defs:
             return
@@ -255,19 +252,10 @@ class BulkInserter:
             q = "SELECT current_setting('maintenance_work_mem')"
             was = self.raw.execute(q).fetchone()[0]
             self.raw.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
-        else:
-            # SQLite sorts in helper threads when allowed (``PRAGMA threads``, this
-            # connection only, given back after)
-            was = self.raw.execute("PRAGMA threads").fetchone()[0]
-            self.raw.execute(f"PRAGMA threads = {INDEX_THREADS}")
-        try:
-            for _, sql in defs:
-                self.raw.execute(sql)
-        finally:
-            # PostgreSQL: after an error the transaction is aborted, and SET LOCAL ends
-            # with it (a query here would hide the error)
-            if not self.postgres:
-                self.raw.execute(f"PRAGMA threads = {int(was)}")
+        for _, sql in defs:
+            self.raw.execute(sql)
+        # PostgreSQL: after an error the transaction is aborted, and SET LOCAL ends with
+        # it (nothing to give back; a query would hide the error)
         if self.postgres:
             self.raw.execute("SELECT set_config('maintenance_work_mem', %s, true)", (was,))
 
