@@ -22,11 +22,13 @@ import contextlib
 import csv
 import hashlib
 import json
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,13 @@ from civgrid.geo.metric import Projector, metric_epsg_for
 from civgrid.grids.boundaries.index import BulkHits
 from civgrid.grids.boundaries.models import Assignment, Category, Leader, Unit
 from civgrid.grids.core.errors import InvalidInputError
-from civgrid.grids.issues.bulk_insert import BulkInserter, foreign_keys_back
+from civgrid.grids.core.types import SRID
+from civgrid.grids.issues.bulk_insert import (
+    BINARY_NULL,
+    PG_EPOCH,
+    BulkInserter,
+    foreign_keys_back,
+)
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
 from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
 from civgrid.grids.issues.models import Issue, IssueEvent, PartySetMember, PlaceSetMember
@@ -1024,6 +1032,11 @@ _ISSUE_COLUMNS = (
     "reinspection_result",
     "attributes",
 )
+#: The columns of ``_ISSUE_COLUMNS`` every issue of a routing group shares (``_group_parts``
+#: and the group's party and place sets).
+_GROUP_COLUMNS = _ISSUE_COLUMNS[
+    _ISSUE_COLUMNS.index("generation_id") : _ISSUE_COLUMNS.index("place_set_id") + 1
+]
 _EVENT_COLUMNS = (
     "issue_id",
     "at",
@@ -1106,7 +1119,8 @@ def _group_places(bulk: BulkHits, group: np.ndarray, groups: int) -> list[list[t
 def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
     groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
-    then ``COPY`` on PostgreSQL, one ``executemany`` per table on SQLite — issues (ids
+    then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
+    the one the fields are for), one ``executemany`` per table on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}
@@ -1134,8 +1148,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
     ]
     group_of = group.tolist()
-    geoms = out.points(rows.lon, rows.lat)
-    # the rows' columns as Python values, read by index below (rows: _Rows)
+    # the rows' columns as Python values (rows: _Rows; prev -1: none)
     keys, states, cats = rows.key.tolist(), rows.state_members(), rows.category_codes()
     sources, descriptions, addresses = (
         rows.source.tolist(),
@@ -1150,6 +1163,10 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         rows.times("closed"),
     )
     prevs, repeats, file_rows = rows.prev.tolist(), rows.repeat.tolist(), rows.row.tolist()
+
+    def points() -> list[Any]:  # the text paths' geometry column
+        return out.points(rows.lon, rows.lat)
+
     now_db = out.ts(now)
     who = f"import:{name}"
     name_json = json.dumps(name, ensure_ascii=False)
@@ -1181,94 +1198,286 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
 
     def issues() -> Iterable[tuple]:  # the columns of per_row
-        for k in range(n):
-            state = states[k]
-            reported = ts(reported_ats[k])
-            prev = prevs[k]
-            deadline = deadlines[k]
-            closed_at = closed_ats[k]
-            overdue = is_open[state] and deadline is not None and deadline < now
-            yield (
-                ids[k],
-                keys[k],
-                value[state],
-                cats[k],
-                sources[k],
-                descriptions[k],
-                addresses[k],
-                lons[k],
-                lats[k],
-                geoms[k],
-                input_lons[k],
-                input_lats[k],
-                *shared_cols[group_of[k]],
-                reported,
-                reported if state is not triage_state else None,
-                None if deadline is None else ts(deadline),
-                None if closed_at is None else ts(closed_at),
-                true if overdue else false,
-                None if prev < 0 else ids[prev],
-                repeats[k],
-                "passed" if state is closed_state else None,
-                f'{{"import": {{"file": {name_json}, "row": {file_rows[k]}}}}}',
-            )
-            if k % 50_000 == 0:
-                tick("write issues", k, n)
+        # SQLite: the rows as tuples made by zip over the columns — each column by one
+        # comprehension or C-level map, each distinct time formatted once (a county's
+        # sheet repeats them; ``isoformat`` per row and field was 4 s of 10⁶ rows)
+        reported = reported_ats
+        closed = closed_ats
+        distinct = set(reported).union(deadlines, closed)
+        distinct.discard(None)
+        times = {t: ts(t) for t in distinct}
+        times[None] = None
+        reported_t = list(map(times.__getitem__, reported))
+        group_cols = [
+            list(map([g[c] for g in shared_cols].__getitem__, group_of))
+            for c in range(len(_GROUP_COLUMNS))
+        ]
+        cols: list[Iterable[Any]] = [
+            ids,
+            keys,
+            [value[s] for s in states],
+            cats,
+            sources,
+            descriptions,
+            addresses,
+            lons,
+            lats,
+            points(),
+            input_lons,
+            input_lats,
+            *group_cols,
+            reported_t,
+            [None if s is triage_state else t for s, t in zip(states, reported_t, strict=True)],
+            map(times.__getitem__, deadlines),
+            map(times.__getitem__, closed),
+            [
+                true if is_open[s] and d is not None and d < now else false
+                for s, d in zip(states, deadlines, strict=True)
+            ],
+            [None if p < 0 else ids[p] for p in prevs],
+            repeats,
+            ["passed" if s is closed_state else None for s in states],
+            [f'{{"import": {{"file": {name_json}, "row": {k}}}}}' for k in file_rows],
+        ]
+        return zip(*cols, strict=True)
 
     def issue_lines() -> Iterable[str]:
-        # PostgreSQL: the same fields as COPY text (out.copy_text), what many rows share
-        # formatted once, the rest by one f-string per row (see BulkInserter.insert_lines)
+        # PostgreSQL: the same fields as COPY text (out.copy_text), column by column —
+        # what many rows share formatted once, each column's values by one C-level map
+        # or comprehension — and joined row by row by ``"\t".join`` over ``zip``, so
+        # no Python code runs per row and field (BulkInserter.insert_lines)
         f = out.copy_text
-        head = "\t".join(f(v) for v in (who, "system", false))
-        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
-        now_t = f(now_db)
-        state_t = {s: f(value[s]) for s in State}
-        tail_t = "\t".join(map(f, (false, false, 0, 0, 0, 0)))
-        attrs = '{"import": {"file": ' + f(name_json) + ', "row": '
         null = "\\N"
-        cat_t = {c: f(c) for c in set(cats)}
-        src_t = {c: f(c) for c in set(sources)}
-        for k in range(n):
-            state = states[k]
-            reported = f(reported_ats[k])
-            deadline = deadlines[k]
-            overdue = is_open[state] and deadline is not None and deadline < now
-            prev = prevs[k]
-            yield (
-                f"{ids[k]}\t1\t{f(keys[k])}\t{state_t[state]}\t{cat_t[cats[k]]}\t"
-                f"{src_t[sources[k]]}\tnormal\t{f(descriptions[k])}\t{f(addresses[k])}\t"
-                f"{head}\t{lons[k]!r}\t{lats[k]!r}\t{geoms[k]}\t{input_lons[k]!r}\t"
-                f"{input_lats[k]!r}\tpoint\t{shared[group_of[k]]}\t{reported}\t{now_t}\t"
-                f"{now_t}\t{reported if state is not triage_state else null}\t"
-                f"{f(deadline)}\t{f(closed_ats[k])}\t{'t' if overdue else 'f'}\t{tail_t}\t"
-                f"{null if prev < 0 else ids[prev]}\t{repeats[k]}\t"
-                f"{'passed' if state is closed_state else null}\t{attrs}{file_rows[k]}}}}}"
-            )
-            if k % 50_000 == 0:
-                tick("write issues", k, n)
+        shared = ["\t".join(map(f, cols)) for cols in shared_cols]
+        state_t = {s: f(value[s]) for s in State}
+        times: dict[Any, str] = {None: null}  # each distinct time formatted once
+        reported = reported_ats
+        closed = closed_ats
+        for col in (reported, deadlines, closed):
+            times.update((t, f(t)) for t in set(col).difference(times))
+        reported_t = list(map(times.__getitem__, reported))
+        # a float's repr is the dearest field (about 1 µs): the input coordinates are
+        # those of the point when the sheet was in WGS84, and then written once
+        lon_t = list(map(float.__repr__, lons))
+        lat_t = list(map(float.__repr__, lats))
+        # (zero excepted: -0.0 == 0.0, and their reprs differ)
+        in_lon_t = [
+            t if x and i == x else repr(i) for t, x, i in zip(lon_t, lons, input_lons, strict=True)
+        ]
+        in_lat_t = [
+            t if y and i == y else repr(i) for t, y, i in zip(lat_t, lats, input_lats, strict=True)
+        ]
+        cols: list[Iterable[str]] = [
+            map(str, ids),
+            out.copy_column(keys),
+            map(state_t.__getitem__, states),
+            out.copy_column(cats),
+            out.copy_column(sources),
+            out.copy_column(descriptions),
+            out.copy_column(addresses),
+            lon_t,
+            lat_t,
+            points(),
+            in_lon_t,
+            in_lat_t,
+            map(shared.__getitem__, group_of),
+            reported_t,
+            [null if s is triage_state else t for s, t in zip(states, reported_t, strict=True)],
+            map(times.__getitem__, deadlines),
+            map(times.__getitem__, closed),
+            [
+                "t" if is_open[s] and d is not None and d < now else "f"
+                for s, d in zip(states, deadlines, strict=True)
+            ],
+            [null if p is None else str(ids[p]) for p in prevs],
+            map(str, repeats),
+            ["passed" if s is closed_state else null for s in states],
+            [f"{attrs}{k}}}}}" for k in file_rows],
+        ]
+        tick("write issues", 0, n)
+        return map("\t".join, zip(*cols, strict=True))
+
+    def issue_fields() -> list[Any] | None:
+        # PostgreSQL, COPY binary (BulkInserter.insert_binary): the fixed-size fields of
+        # every row from one NumPy record array, the others column by column (what a
+        # routing group, a state or a time shares encoded once); None when a column's
+        # type is not the one these bytes are for (then the text lines)
+        types = out.column_types(Issue.__table__, bin_cols)
+        fixed = {
+            "id": "integer",
+            "lon": "double precision",
+            "lat": "double precision",
+            "geom": "geometry",
+            "input_lon": "double precision",
+            "input_lat": "double precision",
+            "reported_at": "timestamp with time zone",
+            "repeat_count": "integer",
+            "recurrence_of_id": "integer",
+            "overdue": "boolean",
+        }
+        if any(types[c] != t for c, t in fixed.items()):
+            return None
+        b = out.binary_field
+        reported = reported_ats
+        closed = closed_ats
+        # each distinct time's microseconds since PostgreSQL's epoch, once
+        one = timedelta(microseconds=1)
+        distinct = set(reported).union(deadlines, closed)
+        distinct.discard(None)
+        us = {t: (t - PG_EPOCH) // one for t in distinct}
+        rec = np.empty(
+            n,
+            dtype=[
+                ("n_id", ">i4"), ("id", ">i4"),
+                ("n_lon", ">i4"), ("lon", ">f8"),
+                ("n_lat", ">i4"), ("lat", ">f8"),
+                ("n_geom", ">i4"), ("order", "u1"), ("type", "<u4"), ("srid", "<u4"),
+                ("x", "<f8"), ("y", "<f8"),
+                ("n_in_lon", ">i4"), ("in_lon", ">f8"),
+                ("n_in_lat", ">i4"), ("in_lat", ">f8"),
+                ("n_rep", ">i4"), ("reported", ">i8"),
+                ("n_repeat", ">i4"), ("repeat", ">i4"),
+            ],
+        )  # fmt: skip  # a length and its field per line, as the bytes follow
+        lon = np.array(lons, dtype=float)
+        lat = np.array(lats, dtype=float)
+        rec["n_id"], rec["id"] = 4, ids
+        rec["n_lon"], rec["lon"], rec["n_lat"], rec["lat"] = 8, lon, 8, lat
+        # the point's EWKB, as BulkInserter.points writes it (little-endian, SRID flag)
+        rec["n_geom"], rec["order"], rec["type"], rec["srid"] = 25, 1, 0x20000001, SRID
+        rec["x"], rec["y"] = lon, lat
+        rec["n_in_lon"], rec["in_lon"] = 8, input_lons
+        rec["n_in_lat"], rec["in_lat"] = 8, input_lats
+        rec["n_rep"], rec["reported"] = 8, list(map(us.__getitem__, reported))
+        rec["n_repeat"], rec["repeat"] = 4, repeats
+        data, size = rec.tobytes(), rec.dtype.itemsize
+        i8 = struct.Struct(">iq").pack
+        times: dict[Any, bytes] = {t: i8(8, v) for t, v in us.items()}
+        times[None] = BINARY_NULL
+        # a state and its reinspection result, adjacent columns: one piece per row
+        passed = b("passed", types["reinspection_result"])
+        state_b = {
+            s: b(value[s], types["state"]) + (passed if s is closed_state else BINARY_NULL)
+            for s in State
+        }
+        cat_b = {c: b(c, types["category_code"]) for c in set(cats)}
+        src_b = {c: b(c, types["source"]) for c in set(sources)}
+        shared = [
+            b"".join(b(v, types[c]) for c, v in zip(_GROUP_COLUMNS, cols, strict=True))
+            for cols in shared_cols
+        ]
+        desc_type, addr_type = types["description"], types["address"]
+        i4 = struct.Struct(">ii").pack
+        t_, f_ = b(True, "boolean"), b(False, "boolean")
+        nulls = BINARY_NULL * 2
+        attr = attrs_text.encode()
+        return [
+            [data[i : i + size] for i in range(0, n * size, size)],
+            [len(x).to_bytes(4, "big") + x for x in map(str.encode, keys)],
+            list(map(state_b.__getitem__, states)),
+            list(map(cat_b.__getitem__, cats)),
+            list(map(src_b.__getitem__, sources)),
+            [
+                nulls if d is None and a is None else b(d, desc_type) + b(a, addr_type)
+                for d, a in zip(descriptions, addresses, strict=True)
+            ],
+            list(map(shared.__getitem__, group_of)),
+            [
+                BINARY_NULL if s is triage_state else times[t]
+                for s, t in zip(states, reported, strict=True)
+            ],
+            list(map(times.__getitem__, deadlines)),
+            list(map(times.__getitem__, closed)),
+            [
+                t_ if is_open[s] and d is not None and d < now else f_
+                for s, d in zip(states, deadlines, strict=True)
+            ],
+            [BINARY_NULL if p < 0 else i4(4, ids[p]) for p in prevs],
+            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}}" % (attr, k) for k in file_rows)],
+        ]
+
+    # the COPY columns of issue_fields, in order
+    bin_cols = [
+        "id",
+        "lon",
+        "lat",
+        "geom",
+        "input_lon",
+        "input_lat",
+        "reported_at",
+        "repeat_count",
+        "idempotency_key",
+        "state",
+        "reinspection_result",
+        "category_code",
+        "source",
+        "description",
+        "address",
+        *_GROUP_COLUMNS,
+        "assigned_at",
+        "deadline",
+        "closed_at",
+        "overdue",
+        "recurrence_of_id",
+        "attributes",
+    ]
+    attrs_text = '{"import": {"file": ' + name_json + ', "row": '
+
+    attrs = '{"import": {"file": ' + out.copy_text(name_json) + ', "row": '
+    # the COPY columns of issue_lines, then the constants (formatted once, every row)
+    line_cols = [
+        "id",
+        "idempotency_key",
+        "state",
+        "category_code",
+        "source",
+        "description",
+        "address",
+        "lon",
+        "lat",
+        "geom",
+        "input_lon",
+        "input_lat",
+        *_GROUP_COLUMNS,
+        "reported_at",
+        "assigned_at",
+        "deadline",
+        "closed_at",
+        "overdue",
+        "recurrence_of_id",
+        "repeat_count",
+        "reinspection_result",
+        "attributes",
+    ]
 
     dropped = out.drop_indexes(Issue.__table__, n)
-    if out.postgres:
-        out.insert_lines(Issue.__table__, _ISSUE_COLUMNS, issue_lines())
+    fields = issue_fields() if out.postgres else None
+    if fields is not None:
+        tick("write issues", 0, n)
+        out.insert_binary(
+            Issue.__table__,
+            bin_cols,
+            fields,
+            n,
+            constants,
+            progress=lambda k: k < n and tick("write issues", k, n),
+        )
+    elif out.postgres:
+        out.insert_lines(
+            Issue.__table__,
+            line_cols,
+            issue_lines(),
+            constants,
+            progress=lambda k: k < n and tick("write issues", k, n),
+        )
     else:
-        out.insert(Issue.__table__, per_row, issues(), constants)
+        it = issues()
+        for k in range(0, n, 100_000):  # blocks: progress between them
+            tick("write issues", k, n)
+            out.insert(Issue.__table__, per_row, islice(it, 100_000), constants)
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
-
-    def events() -> Iterable[tuple]:
-        for k in range(n):
-            yield (
-                ids[k],
-                now_db,
-                "import",
-                None,
-                value[states[k]],
-                who,
-                "system",
-                None,
-                f'{{"file": {name_json}, "row": {file_rows[k]}}}',
-            )
 
     def event_lines() -> Iterable[str]:
         f = out.copy_text
@@ -1278,10 +1487,44 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for k in range(n):
             yield f"{ids[k]}{mid}{state_t[states[k]]}{end}{file_rows[k]}}}"
 
-    if out.postgres:
+    def event_fields() -> list[Any] | None:
+        # PostgreSQL, COPY binary, as issue_fields: issue id, state, data per row
+        types = out.column_types(IssueEvent.__table__, ["issue_id", "to_state", "data"])
+        if types["issue_id"] != "integer":
+            return None
+        rec = np.empty(n, dtype=[("n", ">i4"), ("id", ">i4")])
+        rec["n"], rec["id"] = 4, ids
+        data = rec.tobytes()
+        state_b = {s: out.binary_field(value[s], types["to_state"]) for s in State}
+        head = ('{"file": ' + name_json + ', "row": ').encode()
+        return [
+            [data[i : i + 8] for i in range(0, 8 * n, 8)],
+            list(map(state_b.__getitem__, states)),
+            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}" % (head, k) for k in file_rows)],
+        ]
+
+    event_constants = {
+        "at": now_db,
+        "action": "import",
+        "from_state": None,
+        "actor_who": who,
+        "actor_role": "system",
+        "note": None,
+    }
+    fields = event_fields() if out.postgres else None
+    if fields is not None:
+        cols = ["issue_id", "to_state", "data"]
+        out.insert_binary(IssueEvent.__table__, cols, fields, n, event_constants)
+    elif out.postgres:
         out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
-    else:
-        out.insert(IssueEvent.__table__, _EVENT_COLUMNS, events())
+    else:  # SQLite: what every event has as literals, the rest by zip over columns
+        cols = [
+            ids,
+            [value[s] for s in states],
+            [f'{{"file": {name_json}, "row": {k}}}' for k in file_rows],
+        ]
+        rows_ = zip(*cols, strict=True)
+        out.insert(IssueEvent.__table__, ["issue_id", "to_state", "data"], rows_, event_constants)
     tick("write events", n, n)
     out.check_references()
     tick("write", n, n)
