@@ -381,14 +381,7 @@ def _find_duplicate(
     if radius <= 0:
         return None
     if rows is None:
-        dlon, dlat = margin_deg(radius, lat)
-        params: dict[str, Any] = {
-            "category": category,
-            "lon_lo": lon - dlon,
-            "lon_hi": lon + dlon,
-            "lat_lo": lat - dlat,
-            "lat_hi": lat + dlat,
-        }
+        params: dict[str, Any] = {"category": category, **_box(lon, lat, radius)}
         if exclude:
             params["exclude"] = sorted(exclude)
         rows = session.execute(_duplicate_query(bool(exclude)), params).all()
@@ -447,6 +440,18 @@ def _recurrence_query(near: bool, grid: bool, exclude: bool) -> Select:
 
 
 @functools.cache
+def _box(lon: float, lat: float, radius_m: float, prefix: str = "") -> dict[str, float]:
+    """The bind parameters of a box ``radius_m`` around a point (degrees, WGS84):
+    ``{prefix}lon_lo`` … ``{prefix}lat_hi``, as the lookups' queries name them."""
+    dlon, dlat = margin_deg(radius_m, lat)
+    return {
+        f"{prefix}lon_lo": lon - dlon,
+        f"{prefix}lon_hi": lon + dlon,
+        f"{prefix}lat_lo": lat - dlat,
+        f"{prefix}lat_hi": lat + dlat,
+    }
+
+
 def _nearby_query(grid: bool) -> Select:
     """:func:`_duplicate_query` and :func:`_recurrence_query` (near, and in the unit grid
     when ``grid``) as one query: the rows of either, with their state. The recurrence
@@ -498,18 +503,10 @@ def _nearby(
     radius = cfg.duplicate_radius_for(category)
     if radius <= 0 or cfg.recurrence_days <= 0:
         return None
-    dlon, dlat = margin_deg(radius, lat)
-    rlon, rlat = margin_deg(cfg.recurrence_radius_m, lat)
     params: dict[str, Any] = {
         "category": category,
-        "lon_lo": lon - dlon,
-        "lon_hi": lon + dlon,
-        "lat_lo": lat - dlat,
-        "lat_hi": lat + dlat,
-        "r_lon_lo": lon - rlon,
-        "r_lon_hi": lon + rlon,
-        "r_lat_lo": lat - rlat,
-        "r_lat_hi": lat + rlat,
+        **_box(lon, lat, radius),
+        **_box(lon, lat, cfg.recurrence_radius_m, "r_"),
         "since": reported_at - timedelta(days=cfg.recurrence_days),
         "until": reported_at,
         "unit_grid": unit_grid,
@@ -601,8 +598,7 @@ def _find_recurrence(
         "exclude_id": exclude_id,
     }
     if near:
-        dlon, dlat = margin_deg(cfg.recurrence_radius_m, lat)
-        params.update(lon_lo=lon - dlon, lon_hi=lon + dlon, lat_lo=lat - dlat, lat_hi=lat + dlat)
+        params.update(_box(lon, lat, cfg.recurrence_radius_m))
     if rows is None:
         q = _recurrence_query(near, bool(unit_grid), exclude_id is not None)
         rows = session.execute(q, params).all()
