@@ -1339,8 +1339,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
                 ("n_repeat", ">i4"), ("repeat", ">i4"),
             ],
         )  # fmt: skip  # a length and its field per line, as the bytes follow
-        lon = np.array(lons, dtype=float)
-        lat = np.array(lats, dtype=float)
+        lon, lat = rows.lon, rows.lat  # float64 columns already
         rec["n_id"], rec["id"] = 4, ids
         rec["n_lon"], rec["lon"], rec["n_lat"], rec["lat"] = 8, lon, 8, lat
         # the point's EWKB, as BulkInserter.points writes it (little-endian, SRID flag)
