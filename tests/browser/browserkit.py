@@ -214,3 +214,22 @@ def record_messages(context: Any) -> Any:
     )
     context.add_init_script(SEEN_SCRIPT)
     return context
+
+
+def wait_for(page: Any, selector: str, timeout_ms: float = 30_000) -> None:
+    """Wait for ``selector`` to be visible; on a timeout fail with what the page shows
+    instead (its URL, title, the start of its text and the errors :func:`watch` saw), so a
+    failure in CI says whether the page was an error page, a login page or still empty.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(selector, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        text = page.evaluate("document.body ? document.body.innerText : ''") or ""
+        seen = getattr(page, "errors", [])
+        pytest.fail(
+            f"{selector} not visible after {timeout_ms / 1000:g} s at {page.url} "
+            f"(title {page.title()!r}); the page shows: {text[:400]!r}; errors: {seen[:5]}",
+            pytrace=False,
+        )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from browserkit import assert_no_hscroll, serve, watch
+from browserkit import assert_no_hscroll, serve, wait_for, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,12 +86,14 @@ def test_bulletin_page(page, server, img):
     page.goto(f"{server}/scores/bulletin?period=2026-12")
     assert page.get_attribute("#cg-publish", "data-perm") == "score.write"
     page.once("dialog", lambda d: d.accept())
-    with page.expect_navigation(url="**/bulletins/*", timeout=120_000):
+    with page.expect_navigation(url="**/bulletins/*", timeout=120_000) as nav:
         page.click("#cg-publish")
+    got = nav.value  # the published page's own answer (an error page would say why)
+    assert got is not None and got.status == 200, (got and got.status, got and got.text()[:300])
     bid = int(page.url.rsplit("/", 1)[1])
     b = _api(server, f"/api/v1/bulletins/{bid}")
     assert b["period"] == "2026-12"
-    page.wait_for_selector("#cg-communities")
+    wait_for(page, "#cg-communities")
     assert page.inner_text("#cg-bulletin-title") == "2026年12月创建文明城市工作月通报"
     assert "社创通〔2026〕第1号" in page.inner_text("p.no")
     rows = page.locator("#cg-communities tbody tr")
@@ -122,7 +124,7 @@ def test_bulletin_page(page, server, img):
 
 def test_scores_page(page, server, img):
     page.goto(f"{server}/scores?period=2026-12")
-    page.wait_for_selector("#cg-townships")
+    wait_for(page, "#cg-townships")
     api = _api(server, "/api/v1/scores", level="township", period="2026-12")["scores"]
     cells = page.locator("#cg-townships tbody tr td:nth-child(2)").all_inner_texts()
     assert cells == [s["name"] for s in api]
@@ -135,7 +137,7 @@ def test_scores_page(page, server, img):
 def test_leader_dashboard_as_the_leader(page, server, img):
     dash = _api(server, "/api/v1/leaders/L04/dashboard", period="2026-12")
     page.goto(f"{server}/leaders/L04/scores?period=2026-12")
-    page.wait_for_selector("#cg-leader-scores")
+    wait_for(page, "#cg-leader-scores")
     rows = page.locator("#cg-leader-scores tbody tr")
     assert rows.count() == len(dash["rows"]) == 2
     texts = rows.nth(0).locator("td").all_inner_texts()
