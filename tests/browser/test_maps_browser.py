@@ -248,10 +248,10 @@ def test_draw_polygon_and_reassign(page, server, img):
         )
         page.wait_for_timeout(300)
     finish = ".leaflet-draw-actions a[title='完成绘制']"
-    for _attempt in range(3):
+    for _attempt in range(4):
         page.click(finish)
         try:
-            page.wait_for_selector("#cg-selected-count", timeout=6_000)
+            page.wait_for_selector("#cg-selected-count", timeout=10_000)
             break
         except Exception:
             # a loaded machine drops clicks (as for the vertices above): while the draw
@@ -261,8 +261,11 @@ def test_draw_polygon_and_reassign(page, server, img):
     state = page.evaluate(
         "() => ({icons: document.querySelectorAll('.leaflet-editing-icon').length,"
         " panel: !!document.querySelector('#cg-selected-count'),"
+        " side: (document.querySelector('#cg-side') || {}).innerText || '',"
         " loading: civgrid.state.loading})"
     )
+    state["finish_visible"] = page.is_visible(finish)
+    state["side"] = state["side"][:200]
     assert state["panel"], f"no selection panel; page: {state}, errors: {page.errors}"
     selection = page.evaluate("civgrid.state.selection")
     assert target["id"] in selection
