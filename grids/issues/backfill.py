@@ -1443,17 +1443,18 @@ def _binary_columns(
     bytes are for (then the text lines).
 
     The column order is the one with the fewest pieces per row (:mod:`.copy_binary`):
-    the fixed-size fields first, the texts after them.
+    the fixed-size fields first, the texts after them, what rows share between the
+    texts (one piece with the constants).
     """
     names = [
         *_BINARY_FIXED,
+        "idempotency_key",
         "attributes",
         "state",
         "reinspection_result",
         "category_code",
         "source",
         *_GROUP_COLUMNS,
-        "idempotency_key",
         "description",
         "address",
     ]
@@ -1498,6 +1499,7 @@ def _binary_columns(
     }
     issue_cols = [
         *(fixed[c] for c in _BINARY_FIXED),
+        Text(rows.key),  # its length word ends the fixed-size fields' piece
         Text(rows.row, prefix=attrs.encode(), suffix=b"}}"),
         Table(
             rows.state,
@@ -1520,7 +1522,6 @@ def _binary_columns(
             ],
             width=len(_GROUP_COLUMNS),
         ),
-        Text(rows.key),
         Text(rows.description),
         Text(rows.address),
     ]

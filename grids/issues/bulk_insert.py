@@ -35,6 +35,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
@@ -595,7 +596,7 @@ class BulkInserter:
         n: int,
         constants: Mapping[str, Any] | None = None,
         *,
-        block: int = 50_000,
+        block: int = 10_000,
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Write ``n`` rows with ``COPY … (FORMAT binary)`` (PostgreSQL only), given
@@ -607,8 +608,13 @@ class BulkInserter:
         A local choice (issue 26): binary fields cost the server no parsing (a
         timestamp's text is the dearest to read) and the client no formatting of
         numbers; :class:`~.copy_binary.BinaryRows` encodes a block of ``block`` rows at
-        a time with no Python code per row and field. ``progress(rows sent)`` after
-        each block (inside the COPY: not for queries on this connection). Returns ``n``.
+        a time with no Python code per row and field (blocks of 10⁴ rows, about 5 MB:
+        a local measurement, the encoding's CPU time was lowest there, its pieces in
+        the processor's cache). A block is encoded while the ones before it are sent
+        (psycopg's ``QueuedLibpqWriter``: a thread that waits on the socket without the
+        GIL), so the server reads rows while the next are made, not after.
+        ``progress(rows handed to the writer)`` after each block (inside the COPY: not
+        for queries on this connection). Returns ``n``.
 
         Raises
         ------
@@ -632,11 +638,12 @@ class BulkInserter:
             raise ValueError(f"{rows.width} fields for {len(names)} columns")
         self._begin_table(table)
         sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT binary)"
-        with self.raw.cursor() as cur, cur.copy(sql) as cp:
+        with self.raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
             cp.write(BINARY_HEAD)
             for a in range(0, n, block):
                 b = min(n, a + block)
-                cp.write(rows.encode(a, b))
+                # a view: the writer cuts it into the slices it sends without copies
+                cp.write(memoryview(rows.encode(a, b)))
                 if progress is not None:
                     progress(b)
             cp.write(BINARY_TAIL)

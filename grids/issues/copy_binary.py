@@ -20,7 +20,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -200,19 +201,20 @@ class BinaryRows:
                 out[-1] = ([last + f for f in seg[0]], seg[1])
             else:
                 out.append(seg)
-        parts: list[Any] = []
-        for seg in out:
+        # the rows: every piece of a row side by side in one list (slice assignment,
+        # no Python code per row), then one join
+        k = len(out)
+        flat: list[bytes] = [b""] * (k * m)
+        for j, seg in enumerate(out):
             if isinstance(seg, bytes):
-                parts.append(repeat(seg))
+                flat[j::k] = [seg] * m
             elif isinstance(seg, tuple):
                 table = np.empty(len(seg[0]), dtype=object)  # object: never numpy bytes_
                 table[:] = seg[0]
-                parts.append(table[seg[1]].tolist())
+                flat[j::k] = table[seg[1]].tolist()
             else:
-                parts.append(seg)
-        if not any(isinstance(s, list) for s in parts):
-            parts.append([b""] * m)  # zip needs one finite column
-        return b"".join(chain.from_iterable(zip(*parts, strict=False)))  # repeat: endless
+                flat[j::k] = seg
+        return b"".join(flat)
 
 
 def _text(col: Text, a: int, b: int) -> tuple[list[bytes] | None, np.ndarray]:
@@ -223,16 +225,20 @@ def _text(col: Text, a: int, b: int) -> tuple[list[bytes] | None, np.ndarray]:
     m = b - a
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
         data = list(map(b"%d".__mod__, values.tolist()))
-        lens = np.fromiter(map(len, data), np.int32, m)
-        return data, lens + extra if extra else lens
+        if len(values) and values.min() < 0:
+            lens = np.fromiter(map(len, data), np.int32, m)
+        else:  # digits counted, not measured (a ``len`` per value was most of the rest)
+            lens = np.searchsorted(_TENS, values, side="right").astype(np.int32) + 1
+        return data, lens + extra
     if isinstance(values, np.ndarray):
         values = values.tolist()
-    if None in values:
+    nulls = values.count(None)
+    if nulls == m:
+        return None, np.full(m, -1, np.int32)
+    if nulls:
         if extra:
             raise ValueError("a Text column with a prefix or suffix has no NULL")
-        null = np.fromiter((v is None for v in values), bool, m)
-        if null.all():
-            return None, np.full(m, -1, np.int32)
+        null = np.fromiter(map(is_, values, repeat(None)), bool, m)
         data = [b"" if v is None else str(v).encode() for v in values]
         lens = np.fromiter(map(len, data), np.int32, m)
         lens[null] = -1
@@ -243,6 +249,10 @@ def _text(col: Text, a: int, b: int) -> tuple[list[bytes] | None, np.ndarray]:
         data = [str(v).encode() for v in values]
     lens = np.fromiter(map(len, data), np.int32, m)
     return data, lens + extra if extra else lens
+
+
+#: 10, 100, … 10¹⁸: how many digits a number has is how many of these it reaches, plus 1.
+_TENS = 10 ** np.arange(1, 19, dtype=np.int64)
 
 
 def _encode_run(run: list[tuple], m: int) -> list[bytes] | bytes:

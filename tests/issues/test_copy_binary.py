@@ -63,8 +63,8 @@ def _rows(n: int, seed: int):
     lon[:2] = [-0.0, 180.0]
     # the geometry conversion's EWKB, as the text paths write it
     wkb = list(to_wkb_array(shapely.points(lon, lat), SRID))
-    nums = rng.integers(0, 10**9, n)
-    nums[:1] = 0
+    nums = rng.integers(0, 10 ** rng.integers(1, 19, n), n)
+    nums[:2] = [0, 10**18 - 1]
     return locals()
 
 
