@@ -152,6 +152,7 @@ class BinaryRows:
         else:
             merged.insert(0, Const(head, 0))
         self.columns = merged
+        self._cache: dict[tuple[int, bytes, bytes], np.ndarray] = {}
 
     def encode(self, a: int, b: int) -> bytes:
         """Rows ``a`` to ``b`` (exclusive), each with its field count."""
@@ -171,10 +172,13 @@ class BinaryRows:
                 run.append(("const", col.data))
             elif isinstance(col, Fixed):
                 null = None if col.null is None else col.null[a:b]
-                run.append(("fixed", np.dtype(col.dtype), col.values[a:b], null))
+                if null is not None and null.all():  # a NULL in every row: a constant
+                    run.append(("const", b"\xff\xff\xff\xff"))
+                else:
+                    run.append(("fixed", np.dtype(col.dtype), col.values[a:b], null))
             elif isinstance(col, Table):
                 close_run()
-                segments.append((col.fields, col.index[a:b]))
+                segments.append(_Block(col, col.index[a:b]))
             else:
                 data, lens = _text(col, a, b)
                 if data is None:  # every value NULL
@@ -189,16 +193,18 @@ class BinaryRows:
                     run.append(("const", col.suffix))
         close_run()
         # what every row shares joins its neighbours: the next or previous table's
-        # fields (a few thousand, once per block), or another such piece
+        # fields (each table's few thousand once per neighbours, not per block), or
+        # another such piece
         out: list[Any] = []
         for seg in segments:
             last = out[-1] if out else None
             if isinstance(seg, bytes) and isinstance(last, bytes):
                 out[-1] = last + seg
-            elif isinstance(seg, bytes) and isinstance(last, tuple):
-                out[-1] = ([f + seg for f in last[0]], last[1])
-            elif isinstance(seg, tuple) and isinstance(last, bytes):
-                out[-1] = ([last + f for f in seg[0]], seg[1])
+            elif isinstance(seg, bytes) and isinstance(last, _Block):
+                last.suffix += seg
+            elif isinstance(seg, _Block) and isinstance(last, bytes):
+                seg.prefix = last
+                out[-1] = seg
             else:
                 out.append(seg)
         # the rows: every piece of a row side by side in one list (slice assignment,
@@ -208,13 +214,31 @@ class BinaryRows:
         for j, seg in enumerate(out):
             if isinstance(seg, bytes):
                 flat[j::k] = [seg] * m
-            elif isinstance(seg, tuple):
-                table = np.empty(len(seg[0]), dtype=object)  # object: never numpy bytes_
-                table[:] = seg[0]
-                flat[j::k] = table[seg[1]].tolist()
+            elif isinstance(seg, _Block):
+                flat[j::k] = self._fields(seg)[seg.index].tolist()
             else:
                 flat[j::k] = seg
         return b"".join(flat)
+
+    def _fields(self, block: _Block) -> np.ndarray:
+        """A table's fields with what every row has before and after them (cached)."""
+        key = (id(block.table), block.prefix, block.suffix)
+        fields = self._cache.get(key)
+        if fields is None:
+            fields = np.empty(len(block.table.fields), dtype=object)  # never bytes_
+            fields[:] = [block.prefix + f + block.suffix for f in block.table.fields]
+            self._cache[key] = fields
+        return fields
+
+
+@dataclass(slots=True)
+class _Block:
+    """A :class:`Table` in a block of rows, with the constant bytes around its fields."""
+
+    table: Table
+    index: np.ndarray
+    prefix: bytes = b""
+    suffix: bytes = b""
 
 
 def _text(col: Text, a: int, b: int) -> tuple[list[bytes] | None, np.ndarray]:
