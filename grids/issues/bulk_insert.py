@@ -612,7 +612,9 @@ class BulkInserter:
         a local measurement, the encoding's CPU time was lowest there, its pieces in
         the processor's cache). A block is encoded while the ones before it are sent
         (psycopg's ``QueuedLibpqWriter``: a thread that waits on the socket without the
-        GIL), so the server reads rows while the next are made, not after.
+        GIL; at most its queue, 128 MB, ahead of the server), so the server reads rows
+        while the next are made, not after. An error of the server comes at the end of
+        the COPY, one of the encoding at once; either way the COPY ends with it.
         ``progress(rows handed to the writer)`` after each block (inside the COPY: not
         for queries on this connection). Returns ``n``.
 

@@ -149,3 +149,13 @@ def test_a_column_of_another_length_is_refused():
         BinaryRows([Fixed(np.zeros(3), ">f8")], 4)
     with pytest.raises(ValueError, match="no NULL"):
         BinaryRows([Text(["a", None], prefix=b"[")], 2).encode(0, 2)
+
+
+def test_text_that_is_not_str_is_written_as_its_text():
+    """A workbook cell can be a number: written as ``str`` of it, as ``binary_field``
+    writes it, with or without NULLs in the block."""
+    values = [7, "a", 2.5, "路"]
+    for cells in (values, [*values, None]):
+        got = BinaryRows([Text(cells)], len(cells)).encode(0, len(cells))
+        head = struct.pack(">h", 1)
+        assert got == b"".join(head + _field(v, "text") for v in cells)
