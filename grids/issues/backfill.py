@@ -1215,19 +1215,17 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         "duplicate_count": 0,
         "notice_count": 0,
     }
-    per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
+    # SQLite: the columns bound per row, then the index of the row's routing group,
+    # whose columns (shared_cols) the insert joins (BulkInserter.insert, ``shared``)
+    per_row = [c for c in _ISSUE_COLUMNS if c not in constants and c not in _GROUP_COLUMNS]
 
-    def issues() -> Iterable[tuple]:  # the columns of per_row
+    def issues() -> Iterable[tuple]:  # the columns of per_row, then the group
         # SQLite: the rows as tuples made by zip over the columns — each column by one
         # comprehension or C-level map, the times formatted by NumPy (_Rows.sqlite_times)
         reported_t = rows.sqlite_times("reported")
         # open and past its deadline (µs since 1970, as the column)
         late = (rows.deadline != _NAT) & (rows.deadline < (now - _EPOCH) // _US)
         late &= np.array([is_open[s] for s in rows.states], dtype=bool)[rows.state]
-        group_cols = [
-            list(map([g[c] for g in shared_cols].__getitem__, group_of))
-            for c in range(len(_GROUP_COLUMNS))
-        ]
         cols: list[Iterable[Any]] = [
             ids,
             keys,
@@ -1241,7 +1239,6 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             points(),
             input_lons,
             input_lats,
-            *group_cols,
             reported_t,
             [None if s is triage_state else t for s, t in zip(states, reported_t, strict=True)],
             rows.sqlite_times("deadline"),
@@ -1251,6 +1248,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             repeats,
             ["passed" if s is closed_state else None for s in states],
             [f'{{"import": {{"file": {name_json}, "row": {k}}}}}' for k in file_rows],
+            group_of,
         ]
         return zip(*cols, strict=True)
 
@@ -1486,7 +1484,8 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         it = issues()
         for k in range(0, n, 100_000):  # blocks: progress between them
             tick("write issues", k, n)
-            out.insert(Issue.__table__, per_row, islice(it, 100_000), constants)
+            part = islice(it, 100_000)
+            out.insert(Issue.__table__, per_row, part, constants, (_GROUP_COLUMNS, shared_cols))
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
