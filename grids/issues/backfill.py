@@ -620,7 +620,7 @@ def backfill_issues(
         :mod:`civgrid.grids.issues.bulk_insert`), ``write events``, and ``write`` (the
         foreign-key check on PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
-        Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
+        Keys per idempotency look-up (the writes stream: ``COPY`` / multi-row ``INSERT``).
 
     Returns
     -------
@@ -1140,7 +1140,7 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
     groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
     then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
-    the one the fields are for), one ``executemany`` per table on SQLite — issues (ids
+    the one the fields are for), multi-row ``INSERT`` statements on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}

@@ -1,5 +1,5 @@
 """Inserts at database speed inside the caller's transaction: ``COPY`` on PostgreSQL,
-one ``executemany`` on SQLite.
+``INSERT`` statements of many rows each on SQLite.
 
 The rows are tuples already in the database's own representation (the formats the
 column types of :mod:`civgrid.grids.core.types` write: naive UTC text timestamps and
