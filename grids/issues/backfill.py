@@ -301,6 +301,26 @@ class _Rows:
             out[has] = table[at.reshape(-1)]
         return out.tolist()
 
+    def sqlite_times(self, name: str) -> list[str | None]:
+        """A time column as SQLite's ``DateTime`` stores it (naive UTC text,
+        :data:`~civgrid.grids.issues.bulk_insert.SQLITE_TS`), None where there is none.
+
+        Formatted by NumPy from the microseconds, each distinct time once — no datetime
+        object per value (:meth:`times` then ``isoformat`` took 3 s of 10⁶ rows; a local
+        measurement). ``datetime_as_string`` writes ``YYYY-MM-DDTHH:MM:SS.ffffff``: the
+        ``T`` becomes the space ``isoformat(" ")`` writes (tests/issues/test_backfill_columns.py
+        compares both).
+        """
+        us = getattr(self, name)
+        out = np.full(len(us), None, dtype=object)
+        has = us != _NAT
+        if has.any():
+            values, at = np.unique(us[has], return_inverse=True)
+            text = np.datetime_as_string(values.astype("M8[us]"), unit="us").astype("S26")
+            text.view(np.uint8).reshape(-1, 26)[:, 10] = ord(" ")
+            out[has] = text.astype("U26").astype(object)[at.reshape(-1)]
+        return out.tolist()
+
 
 #: The columns of :class:`_Rows` with a value per row (the recurrences' come later).
 _ROW_COLUMNS = (
@@ -607,7 +627,7 @@ def backfill_issues(
         :mod:`civgrid.grids.issues.bulk_insert`), ``write events``, and ``write`` (the
         foreign-key check on PostgreSQL) once every row is sent, then ``commit``).
     chunk : int
-        Keys per idempotency look-up (the writes stream: ``COPY`` / ``executemany``).
+        Keys per idempotency look-up (the writes stream: ``COPY`` / multi-row ``INSERT``).
 
     Returns
     -------
@@ -1127,7 +1147,7 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     """Bulk writes in the session's transaction: the party and place sets of the routing
     groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
     then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
-    the one the fields are for), one ``executemany`` per table on SQLite — issues (ids
+    the one the fields are for), multi-row ``INSERT`` statements on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events.
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}
@@ -1170,10 +1190,11 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         )
         lons, lats = rows.lon.tolist(), rows.lat.tolist()
         input_lons, input_lats = rows.input_lon.tolist(), rows.input_lat.tolist()
+        # PostgreSQL's text path formats datetimes; SQLite's the microseconds (issues())
         reported_ats, deadlines, closed_ats = (
-            rows.times("reported"),
-            rows.times("deadline"),
-            rows.times("closed"),
+            (rows.times("reported"), rows.times("deadline"), rows.times("closed"))
+            if out.postgres
+            else ([], [], [])
         )
         prevs, repeats, file_rows = rows.prev.tolist(), rows.repeat.tolist(), rows.row.tolist()
 
@@ -1189,7 +1210,6 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     # ``.value`` is a descriptor call, 4 × 10⁵ of them per 10⁵ rows)
     value = {s: s.value for s in State}
     is_open = {s: KIND[s] is Kind.open for s in State}
-    ts = out.ts
 
     # what every row has (SQLite: literals of the INSERT, bound once)
     constants = {
@@ -1208,23 +1228,17 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         "duplicate_count": 0,
         "notice_count": 0,
     }
-    per_row = [c for c in _ISSUE_COLUMNS if c not in constants]
+    # SQLite: the columns bound per row, then the index of the row's routing group,
+    # whose columns (shared_cols) the insert joins (BulkInserter.insert, ``shared``)
+    per_row = [c for c in _ISSUE_COLUMNS if c not in constants and c not in _GROUP_COLUMNS]
 
-    def issues() -> Iterable[tuple]:  # the columns of per_row
+    def issues() -> Iterable[tuple]:  # the columns of per_row, then the group
         # SQLite: the rows as tuples made by zip over the columns — each column by one
-        # comprehension or C-level map, each distinct time formatted once (a county's
-        # sheet repeats them; ``isoformat`` per row and field was 4 s of 10⁶ rows)
-        reported = reported_ats
-        closed = closed_ats
-        distinct = set(reported).union(deadlines, closed)
-        distinct.discard(None)
-        times = {t: ts(t) for t in distinct}
-        times[None] = None
-        reported_t = list(map(times.__getitem__, reported))
-        group_cols = [
-            list(map([g[c] for g in shared_cols].__getitem__, group_of))
-            for c in range(len(_GROUP_COLUMNS))
-        ]
+        # comprehension or C-level map, the times formatted by NumPy (_Rows.sqlite_times)
+        reported_t = rows.sqlite_times("reported")
+        # open and past its deadline (µs since 1970, as the column)
+        late = (rows.deadline != _NAT) & (rows.deadline < (now - _EPOCH) // _US)
+        late &= np.array([is_open[s] for s in rows.states], dtype=bool)[rows.state]
         cols: list[Iterable[Any]] = [
             ids,
             keys,
@@ -1238,19 +1252,16 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
             points(),
             input_lons,
             input_lats,
-            *group_cols,
             reported_t,
             [None if s is triage_state else t for s, t in zip(states, reported_t, strict=True)],
-            map(times.__getitem__, deadlines),
-            map(times.__getitem__, closed),
-            [
-                true if is_open[s] and d is not None and d < now else false
-                for s, d in zip(states, deadlines, strict=True)
-            ],
+            rows.sqlite_times("deadline"),
+            rows.sqlite_times("closed"),
+            np.where(late, true, false).tolist(),
             [None if p < 0 else ids[p] for p in prevs],
             repeats,
             ["passed" if s is closed_state else None for s in states],
             [f'{{"import": {{"file": {name_json}, "row": {k}}}}}' for k in file_rows],
+            group_of,
         ]
         return zip(*cols, strict=True)
 
@@ -1359,7 +1370,8 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         it = issues()
         for k in range(0, n, 100_000):  # blocks: progress between them
             tick("write issues", k, n)
-            out.insert(Issue.__table__, per_row, islice(it, 100_000), constants)
+            part = islice(it, 100_000)
+            out.insert(Issue.__table__, per_row, part, constants, (_GROUP_COLUMNS, shared_cols))
     tick("write issues", n, n)
     out.create_indexes(dropped)
     tick("index issues", n, n)
