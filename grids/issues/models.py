@@ -111,7 +111,8 @@ class Issue(Base):
     __table_args__ = (
         Index("ix_issues_state_category", "state", "category_code"),
         Index("ix_issues_category_lonlat", "category_code", "lon", "lat"),
-        Index("ix_issues_lonlat", "lon", "lat"),  # bbox filters (SQLite; PostGIS: geom)
+        # bbox filters on SQLite; PostGIS answers them from the GiST on geom (0620)
+        Index("ix_issues_lonlat", "lon", "lat").ddl_if(dialect="sqlite"),
         Index("ix_issues_reported_at", "reported_at"),
         Index("ix_issues_deadline", "deadline"),
         Index("ix_issues_closed_at", "closed_at"),  # closed in a month (bulletins, campaigns)
@@ -208,12 +209,12 @@ class Issue(Base):
     duplicate_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     notice_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
-    # links
+    # links (not indexed: read from this row, followed by the parent's key; 0620)
     duplicate_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("issues.id", ondelete="SET NULL"), index=True
+        ForeignKey("issues.id", ondelete="SET NULL")
     )
     recurrence_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("issues.id", ondelete="SET NULL"), index=True
+        ForeignKey("issues.id", ondelete="SET NULL")
     )
     repeat_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 

@@ -354,3 +354,25 @@ def test_validation_as_row_by_row(store, config, seed):
         )
     )
     assert got == want_rows
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sqlite_times_as_the_column_type_writes_them(seed):
+    """``_Rows.sqlite_times`` (NumPy) gives the text ``BulkInserter.ts`` (``isoformat``)
+    gives for every time — whole seconds, microseconds, before 1970, far years — and
+    None where there is none."""
+    rng = np.random.default_rng(seed)
+    us = rng.integers(-2_000_000_000_000_000, 8_000_000_000_000_000, 500)
+    us[::7] = us[::7] // 1_000_000 * 1_000_000  # whole seconds: ".000000" too
+    us[::5] = bf._NAT
+    us[3] = us[4] = 1_700_000_000_123_456  # repeated values
+    rows = bf._Rows.empty()
+    rows.reported = np.asarray(us, dtype=np.int64)
+    rows.row = np.zeros(len(us), dtype=np.int64)
+    want = [
+        None if t is None else t.isoformat(" ", "microseconds")[:26] for t in rows.times("reported")
+    ]
+    got = rows.sqlite_times("reported")
+    assert got == want
+    assert got[0] is None and got[3] == "2023-11-14 22:13:20.123456"
+    assert all(isinstance(t, str) for t in got if t is not None)

@@ -109,7 +109,7 @@ def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config)
     from civgrid.grids.issues.models import Issue
 
     before = _issue_indexes(store)
-    assert len(before) >= 15
+    assert len(before) >= 13  # 0620 left 13 on SQLite (14 with the key on PostGIS)
     with store.session() as s:
         out = BulkInserter(s)
         assert out.drop_indexes(Issue.__table__, 0) == []  # nothing to write: kept
@@ -237,3 +237,100 @@ def test_a_first_backfill_with_a_key_twice_writes_nothing(store):
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Issue)) == 0
         assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
+
+
+@pytest.mark.parametrize("failure", ["server", "client"])
+def test_a_binary_copy_failing_midway_writes_nothing(store, failure):
+    """Blocks are encoded while earlier ones are still being sent (a writer thread): a
+    row the server refuses, or a value the client cannot encode, many blocks in, ends the
+    COPY with that error, and the transaction writes nothing (SQLite has no binary COPY)."""
+    import numpy as np
+
+    from civgrid.grids.issues.copy_binary import Fixed, Text
+
+    n, bad = 30_000, 21_234
+    actions = ["import"] * n
+    null = np.zeros(n, dtype=bool)
+    if failure == "server":
+        null[bad] = True  # issue_id is NOT NULL
+    else:
+        actions[bad] = "\ud800"  # a lone surrogate: no UTF-8 for it
+    fields = [Fixed(np.full(n, 987_654), ">i4", null), Text(actions)]
+    constants = {"at": datetime(2024, 5, 1, tzinfo=UTC), "actor_who": "t", "actor_role": "system"}
+    with store.session() as s:
+        out = BulkInserter(s, set_based_checks=True)
+        if not out.postgres:
+            with pytest.raises(TypeError, match="PostgreSQL"):
+                out.insert_binary(IssueEvent.__table__, ["issue_id", "action"], fields, n)
+            out.close()
+            return
+        sent = []
+        want = r"(?i)null value" if failure == "server" else "surrogate"
+        with pytest.raises(Exception, match=want):
+            out.insert_binary(
+                IssueEvent.__table__,
+                ["issue_id", "action"],
+                fields,
+                n,
+                constants,
+                block=1_000,
+                progress=sent.append,
+            )
+        if failure == "client":  # stopped there (the server reports its own at the end)
+            assert sent[-1] == bad // 1_000 * 1_000
+        s.rollback()
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
+
+
+def test_shared_columns_are_joined_to_their_rows(store):
+    """``insert(…, shared=…)``: each row names its shared row by index (SQLite: a join to
+    a temporary table; PostGIS: expanded); many rows per statement, the last block
+    shorter; a row naming no shared row, or of the wrong length, is refused."""
+    cols = ("issue_id", "at", "action")
+    shared_cols, shared = ("actor_who", "actor_role"), [("a", "system"), ("b", "leader")]
+    at = datetime(2024, 5, 1, tzinfo=UTC)
+    from sqlalchemy.orm import Session
+
+    from civgrid.grids.issues.bulk_insert import foreign_keys_back
+
+    conn = store.engine.connect()  # no issue to refer to: the per-row checks off
+    try:
+        s = Session(bind=conn)
+        out = BulkInserter(s, set_based_checks=True)
+        n = 2_500  # more rows than one statement binds (32,766 parameters / 4)
+        rows = [(-(k + 1), out.ts(at + timedelta(seconds=k)), "import", k % 2) for k in range(n)]
+        assert (
+            out.insert(IssueEvent.__table__, cols, rows, {"note": "x"}, (shared_cols, shared)) == n
+        )
+        got = s.execute(
+            text(
+                "SELECT issue_id, action, actor_who, actor_role, note FROM issue_events "
+                "WHERE issue_id < 0 ORDER BY issue_id DESC"
+            )
+        ).all()
+        assert [tuple(r) for r in got] == [
+            (-(k + 1), "import", *shared[k % 2], "x") for k in range(n)
+        ]
+        if store.engine.dialect.name == "sqlite":
+            with pytest.raises(ValueError, match="name no shared row"):
+                out.insert(
+                    IssueEvent.__table__,
+                    cols,
+                    [(-9_999, rows[0][1], "x", 2)],
+                    None,
+                    (shared_cols, shared),
+                )
+            with pytest.raises(ValueError, match="values for 4"):
+                out.insert(
+                    IssueEvent.__table__, cols, [(-9_998, "x", 0)], None, (shared_cols, shared)
+                )
+            # the temporary table is gone after either
+            tmp = "SELECT count(*) FROM sqlite_temp_master WHERE name LIKE 'bulk_shared%'"
+            assert s.execute(text(tmp)).scalar() == 0
+        out.close()
+        s.rollback()
+        s.close()
+    finally:
+        foreign_keys_back(conn)
+        conn.close()
