@@ -12,6 +12,8 @@ environment: ``CIVGRID_BENCH_TARGETS="backfill_sqlite_rows_s=1e12,snap_full_mpts
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 ENV = "CIVGRID_BENCH_TARGETS"
 
@@ -114,7 +116,38 @@ def durability(pg_url: str) -> str:
     kw = {"host": u.host, "port": u.port, "user": u.username, "dbname": u.database}
     with psycopg.connect(connect_timeout=10, **kw) as c:
         values = [c.execute(f"SHOW {name}").fetchone()[0] for name in DURABILITY]
+        folder = c.execute("SHOW data_directory").fetchone()[0]
     text = " ".join(f"{n}={v}" for n, v in zip(DURABILITY, values, strict=True))
     if values == ["on", "on", "on"]:
-        return f"{text} (commits wait for the disk, as in production)"
+        return f"{text} (commits wait for the disk, as in production); {disk_sync(Path(folder))}"
     return f"{text} (NOT durable: commits do not wait for the disk)"
+
+
+def disk_sync(folder: Path, n: int = 40) -> str:
+    """The disk's time to make one 8 kB write durable (``fdatasync``, PostgreSQL's WAL
+    sync on Linux), median of ``n``, measured in ``folder`` (the cluster's data directory,
+    else the temporary one) as the WAL writes: successive 8 kB blocks of a file written
+    out beforehand (pg_test_fsync's method). Each durable commit waits for at least one,
+    so it bounds the server time of a write from below.
+    """
+    import statistics
+    import tempfile
+
+    block = os.urandom(8192)
+    try:
+        fd, name = tempfile.mkstemp(prefix="disk-sync-", dir=folder)
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="disk-sync-")
+    took = []
+    try:
+        os.write(fd, bytes(8192 * n))  # a WAL segment is written out before it is used
+        os.fsync(fd)
+        for k in range(n):
+            t0 = time.perf_counter()
+            os.pwrite(fd, block, 8192 * k)
+            os.fdatasync(fd)
+            took.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return f"disk: fdatasync of 8 kB median {statistics.median(took):.2f} ms (of {n})"
