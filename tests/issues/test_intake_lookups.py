@@ -141,3 +141,48 @@ def test_an_intake_waits_for_the_database_four_times_on_postgis(client, store):
         for query in counts:
             n = s.execute(text(query), {"i": new_id, "k": str(new_id)}).scalar()
             assert n == 1, query
+
+
+def test_a_new_place_and_party_list_are_one_statement_each_on_postgis(client, store):
+    """A report whose place list and party list are new makes each set with its
+    members in one statement (find, insert, members): six round trips in all, and the
+    sets hold the members in order."""
+    if store.backend != "postgis":
+        pytest.skip("round trips: PostgreSQL")
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from civgrid.grids.issues.models import Issue, PartySetMember, PlaceSetMember
+
+    app_state = client.app.state
+    app_state.issue_config = dataclasses.replace(app_state.issue_config, campaigns=())
+    lon, lat = point_in(store, COMPOUND)
+    body = {"category": "dumping", "source": "grid_worker", "lon": lon, "lat": lat}
+    assert client.post("/api/v1/issues", json=body).status_code == 201  # warm
+    other = {**body, "category": "street_vending", "lon": lon + 0.01}  # new lists there
+    answers = []
+    sent, _trace = _client_messages(
+        app_state.store.engine, lambda: answers.append(client.post("/api/v1/issues", json=other))
+    )
+    assert answers[0].status_code == 201, answers[0].text
+    statements = [t.split('"')[3] for name, t in sent if name == "Parse"]
+    made = [t for t in statements if t.startswith("WITH found AS")]
+    assert len(made) == 2, statements
+    assert not [t for t in statements if t.startswith(("SELECT place_sets", "SELECT party_sets"))]
+    assert len([n for n, _ in sent if n in ("Sync", "Query")]) == 6
+    out = answers[0].json()
+    with store.session() as s:
+        issue = s.get(Issue, out["id"])
+        places = s.execute(
+            select(PlaceSetMember.layer, PlaceSetMember.code)
+            .where(PlaceSetMember.set_id == issue.place_set_id)
+            .order_by(PlaceSetMember.id)
+        ).all()
+        parties = s.scalars(
+            select(PartySetMember.role)
+            .where(PartySetMember.set_id == issue.party_set_id)
+            .order_by(PartySetMember.id)
+        ).all()
+    assert places and places[0][0] == "county"  # in the order routing gave them
+    assert parties and parties[0] == "owner"
