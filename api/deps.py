@@ -30,6 +30,7 @@ from civgrid.grids.accounts.service import actor_of
 from civgrid.grids.boundaries.routing import remember_routing_stamp, routing_stamp_column
 from civgrid.grids.boundaries.store import Store
 from civgrid.grids.core.actors import Actor, ActorRole
+from civgrid.grids.core.db import execute_first
 from civgrid.grids.core.errors import PermissionDeniedError
 from civgrid.grids.scoring.rules import RuleRegistry
 
@@ -125,7 +126,8 @@ def _load_user(
     (:func:`civgrid.grids.boundaries.routing.remember_routing_stamp`).
     """
     if session is not None and routing_stamp:
-        row = session.execute(_USER_AND_STAMP, {"username": username}).mappings().first()
+        # the first statement of the intake's transaction: its BEGIN goes with it
+        row = execute_first(session, _USER_AND_STAMP, {"username": username}).mappings().first()
         if row is not None:
             remember_routing_stamp(session, row["routing_stamp"])
     elif session is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -30,9 +31,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from civgrid.geo.metric import Projector, metric_epsg_for
-from civgrid.grids.boundaries.models import AssessmentPoint
+from civgrid.grids.boundaries.models import AssessmentPoint, Unit
 
-__all__ = ["DEFAULT_POINT_RADIUS_M", "PointHit", "PointIndex", "point_at"]
+__all__ = ["DEFAULT_POINT_RADIUS_M", "PointHit", "PointIndex", "PointRecord", "point_at"]
 
 #: Metres around a point site within which a report records the point when the
 #: register gives no ``radius_m``. A local choice: the notices name no distance; 30 m
@@ -120,6 +121,32 @@ def _best(rows: Sequence[AssessmentPoint], lon: float, lat: float) -> PointHit |
     return best
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """A point's responsible unit in a :class:`PointRecord`: its key and name."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PointRecord:
+    """An assessment point as :meth:`PointIndex.snapshot` keeps it (read-only, no session)."""
+
+    id: int
+    code: str
+    name: str
+    point_type: str
+    geom: Any
+    radius_m: float | None
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+    must_check: bool
+    responsible_unit: UnitRef
+
+
 class PointIndex:
     """Every assessment point of the register read once: :func:`point_at` for many
     reports without a query each (back-fill routes thousands of places).
@@ -143,6 +170,28 @@ class PointIndex:
 
         self._min_lon, self._max_lon = col("min_lon"), col("max_lon")
         self._min_lat, self._max_lat = col("min_lat"), col("max_lat")
+
+    @classmethod
+    def snapshot(cls, session: Session) -> PointIndex:
+        """The register as it stands, as plain read-only records (no ORM objects): for a
+        copy kept across sessions and threads (the routing tables' cache, whose stamp
+        changes with every write to ``assessment_points`` and ``units``).
+
+        The records have the attributes :meth:`at` and routing read (``id``, ``code``,
+        ``name``, ``point_type``, ``geom``, ``radius_m``, the box, ``must_check``,
+        ``responsible_unit.key`` and ``.name``).
+        """
+        t = AssessmentPoint
+        columns = (t.id, t.code, t.name, t.point_type, t.geom, t.radius_m, t.min_lon)
+        columns += (t.min_lat, t.max_lon, t.max_lat, t.must_check)
+        query = select(*columns, Unit.key, Unit.name.label("unit_name")).join(
+            Unit, Unit.id == t.responsible_unit_id
+        )
+        records = []
+        for r in session.execute(query):
+            *own, must_check, unit_key, unit_name = r
+            records.append(PointRecord(*own, bool(must_check), UnitRef(unit_key, unit_name)))
+        return cls(records)
 
     @classmethod
     def load(cls, session: Session) -> PointIndex:

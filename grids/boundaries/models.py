@@ -20,6 +20,7 @@ Routing follows FixMyStreet: who answers for a category at a place is data
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -500,7 +501,8 @@ class RoutingStamp(Base):
     Triggers (migration ``0535``; on SQLite also :func:`sqlite_stamp_triggers` after
     every upgrade) give ``stamp`` a new random value in the same
     transaction as any insert, update or delete of categories, routing rules,
-    owner rules, assignments, units and leaders — whoever writes (the API, the
+    owner rules, assignments, units and leaders (and, since migration 0630, assessment
+    points) — whoever writes (the API, the
     CLI, another worker, plain SQL). Each process caches those tables and reads
     this row to know whether its copy is current
     (:class:`civgrid.grids.boundaries.routing.RoutingTables`).
@@ -521,9 +523,12 @@ ROUTING_STAMP_TABLES = (
     "units",
     "leaders",
 )
+#: Tables whose writes also change the stamp since migration 0630: the assessment-point
+#: register, kept with the routing tables (``RoutingTables.point_index``).
+POINT_STAMP_TABLES = ("assessment_points",)
 
 
-def sqlite_stamp_triggers() -> list[str]:
+def sqlite_stamp_triggers(tables: Sequence[str] = ROUTING_STAMP_TABLES) -> list[str]:
     """SQLite's routing-stamp triggers, as ``CREATE TRIGGER IF NOT EXISTS`` statements.
 
     SQLite's ``ALTER`` copies a table to change a constraint (Alembic's batch mode), and
@@ -538,7 +543,7 @@ def sqlite_stamp_triggers() -> list[str]:
         f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{event}_routing_stamp AFTER "
         f"{event.upper()} ON {table} BEGIN UPDATE routing_stamps SET stamp = random() "
         "WHERE id = 1; END"
-        for table in ROUTING_STAMP_TABLES
+        for table in tables
         for event in ("insert", "update", "delete")
     ]
 

@@ -575,6 +575,8 @@ def routing_stamp(session: Session) -> int | None:
     return session.execute(_STAMP_QUERY).scalar()
 
 
+#: ``RoutingTables.rows`` key of the assessment-point register (:meth:`~RoutingTables.point_index`).
+_POINTS_KEY = "assessment_points"
 #: Read on every intake: built once.
 _STAMP_QUERY = select(RoutingStamp.stamp).where(RoutingStamp.id == 1)
 #: ``Session.info`` key of a stamp read with another statement: (transaction, stamp).
@@ -628,6 +630,16 @@ class RoutingTables:
     rows: dict[str, dict[Any, dict[str, Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    def point_index(self, session: Session) -> PointIndex:
+        """The assessment-point register, read in ``session`` the first time it is
+        asked for while these tables are current, then kept with them: the stamp also
+        changes with every write to ``assessment_points`` (migration 0630), so an
+        intake finds its point without a query (issue 19)."""
+        index = self.rows.get(_POINTS_KEY)
+        if index is None:
+            index = self.rows[_POINTS_KEY] = PointIndex.snapshot(session)  # type: ignore[assignment]
+        return index  # type: ignore[return-value]
 
     @classmethod
     def load(cls, session: Session, stamp: int | None = None) -> RoutingTables:
@@ -944,8 +956,9 @@ def resolve(
         :meth:`civgrid.grids.boundaries.store.Store.routing_tables`); read from
         ``session`` when not given.
     points : PointIndex, optional
-        The assessment-point register read once (bulk routing); queried from
-        ``session`` when not given. The answer is the same either way.
+        The assessment-point register read once (bulk routing); when not given, the
+        one kept with ``tables`` (:meth:`RoutingTables.point_index`). The answer is
+        the same either way.
 
     Returns
     -------
@@ -953,6 +966,8 @@ def resolve(
     """
     if tables is None:
         tables = RoutingTables.load(session)
+    if points is None:
+        points = tables.point_index(session)
     chain = tables.chain(category)
     chain_codes = [c.code for c in chain]
     deadline = next((c.deadline_hours for c in chain if c.deadline_hours is not None), None)

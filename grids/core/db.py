@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -21,11 +22,21 @@ from typing import Any, ClassVar, Literal
 
 from sqlalchemy import JSON, Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
-__all__ = ["Backend", "backend_name", "make_engine", "postgis_version", "write_count"]
+__all__ = [
+    "Backend",
+    "backend_name",
+    "execute_first",
+    "make_engine",
+    "postgis_version",
+    "write_count",
+]
 
 Backend = Literal["sqlite", "postgis"]
+
+#: ``psycopg.pq.TransactionStatus.IDLE``: not in a transaction (no import of psycopg here).
+_PG_IDLE = 0
 
 
 #: Committed write transactions per engine (id → count), for :func:`write_count`.
@@ -185,8 +196,83 @@ def make_engine(url: str, *, busy_timeout_s: float | None = None, **kwargs: Any)
         engine = create_engine(u, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_when_idle(engine)
+        event.listen(engine, "after_cursor_execute", _end_begin_pipeline)
         return _count_writes(engine)
     raise ValueError(f"unsupported database URL {u.render_as_string()!r}: use sqlite or postgresql")
+
+
+#: ``Connection.info`` key of the pipeline holding a transaction's ``BEGIN`` and its
+#: first statement (:func:`execute_first`), ended as soon as that statement is sent.
+_BEGIN_PIPELINE = "civgrid_begin_pipeline"
+
+
+def execute_first(session: Session, statement: Any, params: dict[str, Any] | None = None) -> Any:
+    """``session.execute(statement, params)`` as the first statement of its transaction:
+    on PostgreSQL the ``BEGIN`` travels with it, one round trip instead of two.
+
+    psycopg sends a transaction's ``BEGIN`` on its own and waits for the answer before
+    the first statement, even in pipeline mode. Here the connection is switched to
+    autocommit (nothing is sent while no transaction is open), a pipeline queues an
+    explicit ``BEGIN`` and the statement, and is ended as soon as the statement is
+    sent (an ``after_cursor_execute`` listener of :func:`make_engine`): both go out
+    and both answers (or the statement's error, raised as by ``execute``) come back
+    before SQLAlchemy reads the result. The connection is then in its transaction
+    with autocommit off again, as if psycopg had begun it: everything after, the
+    ``COMMIT`` or ``ROLLBACK`` too, runs as usual. A session already in a transaction,
+    SQLite, or a libpq without pipeline mode: a plain execute.
+
+    Returns
+    -------
+    sqlalchemy.engine.Result
+    """
+    conn = session.connection()
+    if conn.dialect.driver != "psycopg" or not _pipeline_supported():
+        return session.execute(statement, params)
+    raw = conn.connection.driver_connection
+    if (
+        raw is None
+        or raw.autocommit
+        or raw.info.transaction_status != _PG_IDLE
+        or not hasattr(raw, "_autocommit")  # the psycopg 3 attribute set back below
+    ):
+        return session.execute(statement, params)
+    raw.autocommit = True  # no transaction open: allowed, and nothing is sent
+    try:
+        pipeline = raw.pipeline()
+        pipeline.__enter__()
+        conn.info[_BEGIN_PIPELINE] = pipeline
+        try:
+            raw.execute("BEGIN")  # queued
+            return session.execute(statement, params)
+        finally:  # not sent (e.g. a parameter psycopg could not adapt): end it here
+            left = conn.info.pop(_BEGIN_PIPELINE, None)
+            if left is not None:
+                left.__exit__(None, None, None)
+    finally:
+        if raw.info.transaction_status == _PG_IDLE:
+            raw.autocommit = False
+        else:
+            # in the transaction just begun, which psycopg's own BEGIN would have
+            # opened: its setter refuses a change inside a transaction
+            raw._autocommit = False
+
+
+def _end_begin_pipeline(conn: Any, *_: Any) -> None:
+    """After a statement is sent: end the pipeline of :func:`execute_first`, if open.
+
+    Ending it syncs: the ``BEGIN`` and the statement go out together and their
+    answers (or the statement's error, raised here as by ``execute``) come back.
+    """
+    pipeline = conn.info.pop(_BEGIN_PIPELINE, None)
+    if pipeline is not None:
+        pipeline.__exit__(None, None, None)
+
+
+@functools.cache
+def _pipeline_supported() -> bool:
+    import psycopg
+
+    return psycopg.Pipeline.is_supported()
 
 
 def _create_private(path: Path) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,7 +34,11 @@ from civgrid.grids.core.retry import RaceLostError
 from civgrid.grids.core.types import utc
 from civgrid.grids.issues.campaigns import tag_issue
 from civgrid.grids.issues.config import IssueConfig, Source
-from civgrid.grids.issues.intake_write import insert_new_issue, insert_report_event
+from civgrid.grids.issues.intake_write import (
+    insert_issue_and_report,
+    insert_new_issue,
+    insert_report_event,
+)
 from civgrid.grids.issues.links import visit_linker
 from civgrid.grids.issues.member_sets import point_at_parties, point_at_places
 from civgrid.grids.issues.models import (
@@ -452,10 +456,21 @@ def _box(lon: float, lat: float, radius_m: float, prefix: str = "") -> dict[str,
     }
 
 
-def _nearby_query(grid: bool) -> Select:
+@functools.cache  # built once, as the two lookups it joins (it had lost its cache)
+def _nearby_query(grid: bool, reserve: bool = False) -> Select:
     """:func:`_duplicate_query` and :func:`_recurrence_query` (near, and in the unit grid
     when ``grid``) as one query: the rows of either, with their state. The recurrence
-    box's parameters are prefixed ``r_``."""
+    box's parameters are prefixed ``r_``.
+
+    ``reserve`` (PostgreSQL): the next id of the issue sequence comes with them
+    (``new_id`` on every row; a single row of NULLs when nothing is near), so the new
+    issue and its event are written with one statement after (issue 19). A CTE holding
+    a volatile function is evaluated once."""
+    if reserve:
+        seq = func.pg_get_serial_sequence(literal_column("'issues'"), literal_column("'id'"))
+        new_id = select(func.nextval(seq).label("new_id")).cte("new_issue_id")
+        near = _nearby_query(grid).subquery("near")
+        return select(new_id.c.new_id, *near.c).select_from(new_id.outerjoin(near, true()))
     near = and_(
         Issue.lon.between(bindparam("r_lon_lo"), bindparam("r_lon_hi")),
         Issue.lat.between(bindparam("r_lat_lo"), bindparam("r_lat_hi")),
@@ -489,16 +504,19 @@ def _nearby(
     lat: float,
     unit_grid: str | None,
     reported_at: datetime,
-) -> tuple[list[Any], list[Any]] | None:
+    reserve: bool = False,
+) -> tuple[list[Any], list[Any], int | None] | None:
     """The duplicate candidates and the recurrence candidates of a report at a point,
     read with one query: one round trip instead of two (issue 19).
 
     Returns
     -------
-    (list, list) or None
+    (list, list, int or None) or None
         The rows :func:`_find_duplicate` and :func:`_find_recurrence` would read (open
         issues in the duplicate box; issues closed in the recurrence window, near or in
-        ``unit_grid``); None when either lookup is switched off (each then runs alone).
+        ``unit_grid``), and with ``reserve`` (PostgreSQL) the id the new issue is to
+        have (:func:`_nearby_query`); None when either lookup is switched off (each
+        then runs alone).
     """
     radius = cfg.duplicate_radius_for(category)
     if radius <= 0 or cfg.recurrence_days <= 0:
@@ -511,10 +529,13 @@ def _nearby(
         "until": reported_at,
         "unit_grid": unit_grid,
     }
-    rows = session.execute(_nearby_query(bool(unit_grid)), params).all()
+    rows = session.execute(_nearby_query(bool(unit_grid), reserve), params).all()
+    new_id = rows[0].new_id if reserve else None
+    if reserve:  # the row of NULLs when nothing is near
+        rows = [r for r in rows if r.id is not None]
     # a row is in the answer for one reason: open (a duplicate) or closed (a recurrence)
     duplicates = [r for r in rows if r.state != State.closed]
-    return duplicates, [r for r in rows if r.state == State.closed]
+    return duplicates, [r for r in rows if r.state == State.closed], new_id
 
 
 def _link_duplicate(
@@ -755,13 +776,23 @@ def _report_issue(
     issue.triage_reason = triage
 
     # the duplicate and the recurrence candidates, read at once
+    # on PostgreSQL with the new issue's id: it and its event are then one statement
+    postgres = session.get_bind().dialect.name == "postgresql"
     nearby = (
         _nearby(
-            session, cfg, issue.category_code, lon, lat, issue.unit_grid_code, issue.reported_at
+            session,
+            cfg,
+            issue.category_code,
+            lon,
+            lat,
+            issue.unit_grid_code,
+            issue.reported_at,
+            reserve=postgres,
         )
         if lon is not None
         else None
     )
+    new_id = nearby[2] if nearby is not None else None
     duplicate = (
         _link_duplicate(
             session, cfg, issue.category_code, lon, lat, now, None if nearby is None else nearby[0]
@@ -803,8 +834,14 @@ def _report_issue(
         data["triage_reason"] = triage
 
     draft = issue
+    ev = None
     try:
-        issue = insert_new_issue(session, draft)
+        if new_id is not None:
+            issue, ev = insert_issue_and_report(
+                session, draft, new_id, actor, now, note=payload.description, data=data
+            )
+        else:
+            issue = insert_new_issue(session, draft)
     except IntegrityError as exc:
         if idempotency_key is None:
             raise
@@ -815,16 +852,17 @@ def _report_issue(
             "a concurrent request with the same Idempotency-Key was first",
             field="Idempotency-Key",
         ) from exc
-    ev = insert_report_event(
-        session,
-        issue,
-        actor,
-        "report",
-        now,
-        to_state=issue.state,
-        note=payload.description,
-        data=data,
-    )
+    if ev is None:
+        ev = insert_report_event(
+            session,
+            issue,
+            actor,
+            "report",
+            now,
+            to_state=issue.state,
+            note=payload.description,
+            data=data,
+        )
     if duplicate is not None:
         record_event(
             session,

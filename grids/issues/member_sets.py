@@ -24,6 +24,7 @@ from ``ix_issues_party_set_state``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -31,7 +32,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -149,6 +150,12 @@ def _set_ids(
             ids[h] = got
         else:
             todo[h] = members
+    if len(todo) == 1 and conn.dialect.name == "postgresql":  # an intake's one new list
+        ((h, members),) = todo.items()
+        got = _find_or_make_one(conn, set_table, member_table, member_columns, h, members)
+        if got is not None:
+            ids[h] = pending[(name, h)] = got
+            todo = {}
     if todo:
         keys = list(todo)
         for i in range(0, len(keys), 500):
@@ -187,6 +194,48 @@ def _set_ids(
         for h in keys:
             pending[(name, h)] = ids[h]
     return [None if h is None else ids[h] for h in hashes]
+
+
+#: SQL types of the member columns, for the arrays :func:`_find_or_make_one` sends.
+_ARRAY_TYPES = {"role": "varchar", "unit_id": "integer", "leader_id": "integer"}
+_ARRAY_TYPES |= {"layer": "varchar", "code": "varchar"}
+
+
+@functools.cache  # one per set table: built once
+def _find_or_make_statement(set_name: str, member_name: str, columns: tuple[str, ...]) -> Any:
+    cols = ", ".join(columns)
+    arrays = ", ".join(f"CAST(:m_{c} AS {_ARRAY_TYPES[c]}[])" for c in columns)
+    return text(
+        f"WITH found AS (SELECT id FROM {set_name} WHERE hash = :hash), "
+        f"made AS (INSERT INTO {set_name} (hash) SELECT :hash "
+        "WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT (hash) DO NOTHING RETURNING id), "
+        f"members AS (INSERT INTO {member_name} (set_id, {cols}) "
+        f"SELECT made.id, {', '.join(f'm.{c}' for c in columns)} FROM made, "
+        f"unnest({arrays}) WITH ORDINALITY AS m({cols}, n) ORDER BY m.n) "
+        "SELECT id FROM found UNION ALL SELECT id FROM made"
+    )
+
+
+def _find_or_make_one(
+    conn: Connection,
+    set_table: Any,
+    member_table: Any,
+    member_columns: tuple[str, ...],
+    digest: str,
+    members: Sequence[tuple],
+) -> int | None:
+    """The id of the set ``digest``, made with its members if new, in one statement
+    (PostgreSQL): one round trip instead of three (issue 19: an intake at a new place).
+
+    None when a concurrent transaction made it after this statement's snapshot was
+    taken (its insert then does nothing and the set is not visible yet): the caller
+    looks it up again, as for a set lost in the bulk path.
+    """
+    stmt = _find_or_make_statement(set_table.name, member_table.name, member_columns)
+    params: dict[str, Any] = {"hash": digest}
+    for i, c in enumerate(member_columns):
+        params[f"m_{c}"] = [m[i] for m in members]
+    return conn.execute(stmt, params).scalar()
 
 
 def _insert_new(conn: Connection, table: Any, hashes: Sequence[str]) -> Any:

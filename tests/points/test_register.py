@@ -171,3 +171,47 @@ def test_a_point_site_with_its_own_radius(sqlite_demo, standard, tmp_path, radiu
     hit = store.responsible_for(*_east(112.955, 33.058, 60), "dumping").assessment_point
     assert hit is not None and hit.code == "PT950"
     assert store.responsible_for(*_east(112.955, 33.058, 90), "dumping").assessment_point is None
+
+
+def test_the_register_is_kept_with_the_routing_tables_and_a_write_is_seen_at_once(
+    demo_store, standard, tmp_path
+):
+    """Routing finds a report's point in the register kept with the routing tables (no
+    query per report, issue 19); the stamp triggers (migration 0630) make any write to
+    the register — an import, plain SQL from another process — seen by the next report."""
+    from sqlalchemy import event, text
+
+    store = demo_store
+    inside = (112.9495, 33.0600)
+    assert store.responsible_for(*inside, "dumping").assessment_point is None  # warm, empty
+    sent: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_):
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert store.responsible_for(*inside, "dumping").assessment_point is None
+        assert not [q for q in sent if "FROM assessment_points" in q], sent
+        good = tmp_path / "good.csv"
+        good.write_text(HEADER + GOOD, encoding="utf-8")
+        assert import_points(store, good, standard, commit=True).committed
+        r = store.responsible_for(*inside, "dumping")
+        assert r.assessment_point is not None and r.assessment_point.code == "PT901"
+        assert r.owner.key == "D03"
+        sent.clear()
+        assert store.responsible_for(*inside, "dumping").assessment_point.code == "PT901"
+        assert not [q for q in sent if "FROM assessment_points" in q], sent
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    url = store.engine.url.render_as_string(hide_password=False)
+    from civgrid.grids.core.db import make_engine
+
+    other = make_engine(url)  # another process's plain SQL: the triggers still fire
+    try:
+        with other.begin() as c:
+            c.execute(text("UPDATE assessment_points SET must_check = NOT must_check"))
+            c.execute(text("DELETE FROM assessment_points WHERE code = 'PT901'"))
+    finally:
+        other.dispose()
+    assert store.responsible_for(*inside, "dumping").assessment_point is None

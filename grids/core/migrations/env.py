@@ -44,14 +44,28 @@ def _run(connection) -> None:
 
 
 def _restore_stamp_triggers(connection) -> None:
-    """Re-create the routing-stamp triggers a batch (copying) migration dropped."""
+    """Re-create the routing-stamp triggers a batch (copying) migration dropped.
+
+    The assessment points' (``POINT_STAMP_TABLES``) only at a revision that has them:
+    migration 0630 or a later one (its downgrade drops them for good).
+    """
     from sqlalchemy import inspect, text
 
-    from civgrid.grids.boundaries.models import sqlite_stamp_triggers
+    from civgrid.grids.boundaries.models import (
+        POINT_STAMP_TABLES,
+        ROUTING_STAMP_TABLES,
+        sqlite_stamp_triggers,
+    )
 
-    if "routing_stamps" in inspect(connection).get_table_names():
-        for statement in sqlite_stamp_triggers():
-            connection.execute(text(statement))
+    if "routing_stamps" not in inspect(connection).get_table_names():
+        return
+    tables = ROUTING_STAMP_TABLES
+    script = context.script
+    heads = context.get_context().get_current_heads()
+    if any(r.revision == "0630" for h in heads for r in script.iterate_revisions(h, "base")):
+        tables = (*tables, *POINT_STAMP_TABLES)
+    for statement in sqlite_stamp_triggers(tables):
+        connection.execute(text(statement))
 
 
 def run_migrations_online() -> None:
