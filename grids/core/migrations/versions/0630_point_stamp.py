@@ -8,7 +8,7 @@ copy is current while the stamp is unchanged. The triggers are those of migratio
 them after a copying migration, from this revision on).
 
 Revision ID: 0630
-Revises: 0610
+Revises: 0620
 Create Date: 2026-12-08
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0630"
-down_revision = "0610"
+down_revision = "0620"
 branch_labels = None
 depends_on = None
 
