@@ -20,6 +20,10 @@ from civgrid.grids.issues.intake import _nearby_query
 from support.issue_helpers import COMPOUND, point_in
 
 WORKER = Actor("worker-1", "grid_worker")
+#: round trips are PostgreSQL's (SQLite has none): these tests run on PostGIS alone
+ONLY_POSTGIS = pytest.mark.parametrize(
+    "store", [pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True
+)
 
 
 def _report(store, config, lon, lat):
@@ -92,13 +96,12 @@ def _client_messages(engine, run):
     return sent, raw
 
 
+@ONLY_POSTGIS
 def test_an_intake_waits_for_the_database_four_times_on_postgis(client, store):
     """Issue 19: an intake on PostgreSQL is four round trips — the account with the
     routing stamp (its BEGIN with it), the nearby issues with the new issue's id, the
     issue with its event, audit record and domain event, the COMMIT. The assessment
     point comes from the register kept with the routing tables."""
-    if store.backend != "postgis":
-        pytest.skip("round trips: PostgreSQL")
     import dataclasses
 
     engine = client.app.state.store.engine
@@ -143,12 +146,11 @@ def test_an_intake_waits_for_the_database_four_times_on_postgis(client, store):
             assert n == 1, query
 
 
+@ONLY_POSTGIS
 def test_a_new_place_and_party_list_are_one_statement_each_on_postgis(client, store):
     """A report whose place list and party list are new makes each set with its
     members in one statement (find, insert, members): six round trips in all, and the
     sets hold the members in order."""
-    if store.backend != "postgis":
-        pytest.skip("round trips: PostgreSQL")
     import dataclasses
 
     from sqlalchemy import select
