@@ -1149,8 +1149,9 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
     the one the fields are for), multi-row ``INSERT`` statements on SQLite — issues (ids
     reserved first, so recurrence links go in the same pass), then events (PostgreSQL:
-    their ids reserved too). A first back-fill builds the secondary indexes of both
-    tables after their rows (:meth:`~.bulk_insert.BulkInserter.drop_indexes`).
+    their ids reserved too). A first back-fill builds the secondary indexes of the issues
+    (and, on PostgreSQL, of the events) after their rows
+    (:meth:`~.bulk_insert.BulkInserter.drop_indexes`).
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
@@ -1400,8 +1401,9 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         "actor_role": "system",
         "note": None,
     }
-    # a first back-fill: the events' secondary index built after their rows too
-    dropped = out.drop_indexes(IssueEvent.__table__, n)
+    # a first back-fill on PostgreSQL: the events' secondary index built after their
+    # rows too (SQLite's events go in key order, appended to it: left as they were)
+    dropped = out.drop_indexes(IssueEvent.__table__, n) if out.postgres else []
     if binary is not None:
         out.insert_binary(IssueEvent.__table__, *binary.events, n, event_constants)
     elif out.postgres:

@@ -104,7 +104,9 @@ def _issue_indexes(store) -> list[tuple]:
     )
 
 
-def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config):
+def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config, caplog):
+    import logging
+
     from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
     from civgrid.grids.issues.models import Issue
 
@@ -123,9 +125,14 @@ def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config)
         out.close()
         s.rollback()  # the drop is undone with the transaction
     assert _issue_indexes(store) == before
-    report = backfill_issues(store, synthetic_history(store, 40, seed=3), commit=True)
+    with caplog.at_level(logging.DEBUG, logger="civgrid.grids.issues.bulk_insert"):
+        report = backfill_issues(store, synthetic_history(store, 40, seed=3), commit=True)
     assert report.written == 40
     assert _issue_indexes(store) == before
+    # each build's time logged (bench/backfill.py --verbose prints them)
+    built = {r.args[0] for r in caplog.records if r.msg.startswith("index %s built")}
+    events = {"ix_issue_events_issue"} if postgres else set()  # SQLite's kept
+    assert built >= {name for name, _ in dropped} | events
     with store.session() as s:
         out = BulkInserter(s)
         assert out.drop_indexes(Issue.__table__, 40) == []  # as many there: kept
@@ -341,7 +348,7 @@ def test_backfilled_events_take_ids_the_sequence_skips_after(store, monkeypatch,
     """PostGIS: the events' ids are reserved as one range and written with the rows
     (binary fields or text lines); the sequence is past them, so an event written later
     the ordinary way gets a new id. A first back-fill drops the events' secondary index
-    and makes it again after the rows."""
+    and makes it again after the rows (PostGIS; SQLite keeps it)."""
     from sqlalchemy import inspect
 
     from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
