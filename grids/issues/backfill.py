@@ -22,7 +22,6 @@ import contextlib
 import csv
 import hashlib
 import json
-import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,11 +43,19 @@ from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.core.types import SRID
 from civgrid.grids.issues.bulk_insert import (
     BINARY_NULL,
-    PG_EPOCH,
+    BINARY_TYPES,
     BulkInserter,
     foreign_keys_back,
 )
 from civgrid.grids.issues.config import SOURCE_LABELS, IssueConfig, Source
+from civgrid.grids.issues.copy_binary import (
+    EWKB_POINT,
+    PG_EPOCH_US,
+    Fixed,
+    Table,
+    Text,
+    points_ewkb,
+)
 from civgrid.grids.issues.member_sets import party_set_ids, place_set_ids
 from civgrid.grids.issues.models import Issue, IssueEvent, PartySetMember, PlaceSetMember
 from civgrid.grids.issues.records import LEADER_ROLES
@@ -1167,23 +1174,29 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         (*_group_parts(resp, rid, units), party_set, place_set)
         for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
     ]
-    group_of = group.tolist()
-    # the rows' columns as Python values (rows: _Rows; prev -1: none)
-    keys, states, cats = rows.key.tolist(), rows.state_members(), rows.category_codes()
-    sources, descriptions, addresses = (
-        rows.source.tolist(),
-        rows.description.tolist(),
-        rows.address.tolist(),
+    # PostgreSQL: binary COPY straight from the NumPy columns (None: a column's type is
+    # not the one those bytes are for; then the text lines)
+    binary = (
+        _binary_columns(out, rows, ids, group, shared_cols, now, name) if out.postgres else None
     )
-    lons, lats = rows.lon.tolist(), rows.lat.tolist()
-    input_lons, input_lats = rows.input_lon.tolist(), rows.input_lat.tolist()
-    # PostgreSQL's paths format datetimes; SQLite's the microseconds (issues())
-    reported_ats, deadlines, closed_ats = (
-        (rows.times("reported"), rows.times("deadline"), rows.times("closed"))
-        if out.postgres
-        else ([], [], [])
-    )
-    prevs, repeats, file_rows = rows.prev.tolist(), rows.repeat.tolist(), rows.row.tolist()
+    if binary is None:
+        group_of = group.tolist()
+        # the rows' columns as Python values (rows: _Rows; prev -1: none)
+        keys, states, cats = rows.key.tolist(), rows.state_members(), rows.category_codes()
+        sources, descriptions, addresses = (
+            rows.source.tolist(),
+            rows.description.tolist(),
+            rows.address.tolist(),
+        )
+        lons, lats = rows.lon.tolist(), rows.lat.tolist()
+        input_lons, input_lats = rows.input_lon.tolist(), rows.input_lat.tolist()
+        # PostgreSQL's text path formats datetimes; SQLite's the microseconds (issues())
+        reported_ats, deadlines, closed_ats = (
+            (rows.times("reported"), rows.times("deadline"), rows.times("closed"))
+            if out.postgres
+            else ([], [], [])
+        )
+        prevs, repeats, file_rows = rows.prev.tolist(), rows.repeat.tolist(), rows.row.tolist()
 
     def points() -> list[Any]:  # the text paths' geometry column
         return out.points(rows.lon, rows.lat)
@@ -1308,131 +1321,6 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         tick("write issues", 0, n)
         return map("\t".join, zip(*cols, strict=True))
 
-    def issue_fields() -> list[Any] | None:
-        # PostgreSQL, COPY binary (BulkInserter.insert_binary): the fixed-size fields of
-        # every row from one NumPy record array, the others column by column (what a
-        # routing group, a state or a time shares encoded once); None when a column's
-        # type is not the one these bytes are for (then the text lines)
-        types = out.column_types(Issue.__table__, bin_cols)
-        fixed = {
-            "id": "integer",
-            "lon": "double precision",
-            "lat": "double precision",
-            "geom": "geometry",
-            "input_lon": "double precision",
-            "input_lat": "double precision",
-            "reported_at": "timestamp with time zone",
-            "repeat_count": "integer",
-            "recurrence_of_id": "integer",
-            "overdue": "boolean",
-        }
-        if any(types[c] != t for c, t in fixed.items()):
-            return None
-        b = out.binary_field
-        reported = reported_ats
-        closed = closed_ats
-        # each distinct time's microseconds since PostgreSQL's epoch, once
-        one = timedelta(microseconds=1)
-        distinct = set(reported).union(deadlines, closed)
-        distinct.discard(None)
-        us = {t: (t - PG_EPOCH) // one for t in distinct}
-        rec = np.empty(
-            n,
-            dtype=[
-                ("n_id", ">i4"), ("id", ">i4"),
-                ("n_lon", ">i4"), ("lon", ">f8"),
-                ("n_lat", ">i4"), ("lat", ">f8"),
-                ("n_geom", ">i4"), ("order", "u1"), ("type", "<u4"), ("srid", "<u4"),
-                ("x", "<f8"), ("y", "<f8"),
-                ("n_in_lon", ">i4"), ("in_lon", ">f8"),
-                ("n_in_lat", ">i4"), ("in_lat", ">f8"),
-                ("n_rep", ">i4"), ("reported", ">i8"),
-                ("n_repeat", ">i4"), ("repeat", ">i4"),
-            ],
-        )  # fmt: skip  # a length and its field per line, as the bytes follow
-        lon, lat = rows.lon, rows.lat  # float64 columns already
-        rec["n_id"], rec["id"] = 4, ids
-        rec["n_lon"], rec["lon"], rec["n_lat"], rec["lat"] = 8, lon, 8, lat
-        # the point's EWKB, as BulkInserter.points writes it (little-endian, SRID flag)
-        rec["n_geom"], rec["order"], rec["type"], rec["srid"] = 25, 1, 0x20000001, SRID
-        rec["x"], rec["y"] = lon, lat
-        rec["n_in_lon"], rec["in_lon"] = 8, input_lons
-        rec["n_in_lat"], rec["in_lat"] = 8, input_lats
-        rec["n_rep"], rec["reported"] = 8, list(map(us.__getitem__, reported))
-        rec["n_repeat"], rec["repeat"] = 4, repeats
-        data, size = rec.tobytes(), rec.dtype.itemsize
-        i8 = struct.Struct(">iq").pack
-        times: dict[Any, bytes] = {t: i8(8, v) for t, v in us.items()}
-        times[None] = BINARY_NULL
-        # a state and its reinspection result, adjacent columns: one piece per row
-        passed = b("passed", types["reinspection_result"])
-        state_b = {
-            s: b(value[s], types["state"]) + (passed if s is closed_state else BINARY_NULL)
-            for s in State
-        }
-        cat_b = {c: b(c, types["category_code"]) for c in set(cats)}
-        src_b = {c: b(c, types["source"]) for c in set(sources)}
-        shared = [
-            b"".join(b(v, types[c]) for c, v in zip(_GROUP_COLUMNS, cols, strict=True))
-            for cols in shared_cols
-        ]
-        desc_type, addr_type = types["description"], types["address"]
-        i4 = struct.Struct(">ii").pack
-        t_, f_ = b(True, "boolean"), b(False, "boolean")
-        nulls = BINARY_NULL * 2
-        attr = attrs_text.encode()
-        return [
-            [data[i : i + size] for i in range(0, n * size, size)],
-            [len(x).to_bytes(4, "big") + x for x in map(str.encode, keys)],
-            list(map(state_b.__getitem__, states)),
-            list(map(cat_b.__getitem__, cats)),
-            list(map(src_b.__getitem__, sources)),
-            [
-                nulls if d is None and a is None else b(d, desc_type) + b(a, addr_type)
-                for d, a in zip(descriptions, addresses, strict=True)
-            ],
-            list(map(shared.__getitem__, group_of)),
-            [
-                BINARY_NULL if s is triage_state else times[t]
-                for s, t in zip(states, reported, strict=True)
-            ],
-            list(map(times.__getitem__, deadlines)),
-            list(map(times.__getitem__, closed)),
-            [
-                t_ if is_open[s] and d is not None and d < now else f_
-                for s, d in zip(states, deadlines, strict=True)
-            ],
-            [BINARY_NULL if p < 0 else i4(4, ids[p]) for p in prevs],
-            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}}" % (attr, k) for k in file_rows)],
-        ]
-
-    # the COPY columns of issue_fields, in order
-    bin_cols = [
-        "id",
-        "lon",
-        "lat",
-        "geom",
-        "input_lon",
-        "input_lat",
-        "reported_at",
-        "repeat_count",
-        "idempotency_key",
-        "state",
-        "reinspection_result",
-        "category_code",
-        "source",
-        "description",
-        "address",
-        *_GROUP_COLUMNS,
-        "assigned_at",
-        "deadline",
-        "closed_at",
-        "overdue",
-        "recurrence_of_id",
-        "attributes",
-    ]
-    attrs_text = '{"import": {"file": ' + name_json + ', "row": '
-
     attrs = '{"import": {"file": ' + out.copy_text(name_json) + ', "row": '
     # the COPY columns of issue_lines, then the constants (formatted once, every row)
     line_cols = [
@@ -1461,13 +1349,11 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     ]
 
     dropped = out.drop_indexes(Issue.__table__, n)
-    fields = issue_fields() if out.postgres else None
-    if fields is not None:
+    if binary is not None:
         tick("write issues", 0, n)
         out.insert_binary(
             Issue.__table__,
-            bin_cols,
-            fields,
+            *binary.issues,
             n,
             constants,
             progress=lambda k: k < n and tick("write issues", k, n),
@@ -1498,22 +1384,6 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         for k in range(n):
             yield f"{ids[k]}{mid}{state_t[states[k]]}{end}{file_rows[k]}}}"
 
-    def event_fields() -> list[Any] | None:
-        # PostgreSQL, COPY binary, as issue_fields: issue id, state, data per row
-        types = out.column_types(IssueEvent.__table__, ["issue_id", "to_state", "data"])
-        if types["issue_id"] != "integer":
-            return None
-        rec = np.empty(n, dtype=[("n", ">i4"), ("id", ">i4")])
-        rec["n"], rec["id"] = 4, ids
-        data = rec.tobytes()
-        state_b = {s: out.binary_field(value[s], types["to_state"]) for s in State}
-        head = ('{"file": ' + name_json + ', "row": ').encode()
-        return [
-            [data[i : i + 8] for i in range(0, 8 * n, 8)],
-            list(map(state_b.__getitem__, states)),
-            [len(x).to_bytes(4, "big") + x for x in (b"%b%d}" % (head, k) for k in file_rows)],
-        ]
-
     event_constants = {
         "at": now_db,
         "action": "import",
@@ -1522,10 +1392,8 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         "actor_role": "system",
         "note": None,
     }
-    fields = event_fields() if out.postgres else None
-    if fields is not None:
-        cols = ["issue_id", "to_state", "data"]
-        out.insert_binary(IssueEvent.__table__, cols, fields, n, event_constants)
+    if binary is not None:
+        out.insert_binary(IssueEvent.__table__, *binary.events, n, event_constants)
     elif out.postgres:
         out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
     else:  # SQLite: what every event has as literals, the rest by zip over columns
@@ -1539,6 +1407,143 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     tick("write events", n, n)
     out.check_references()
     tick("write", n, n)
+
+
+@dataclass(frozen=True, slots=True)
+class _BinaryColumns:
+    """The columns of the binary ``COPY`` of the issues and of their events: names
+    and :mod:`.copy_binary` columns, in the same order."""
+
+    issues: tuple[list[str], list[Any]]
+    events: tuple[list[str], list[Any]]
+
+
+#: PostgreSQL's types of the issue columns written as fixed-size binary fields; every
+#: other column written goes as UTF-8 text, which these types read as such.
+_BINARY_FIXED = {
+    "id": "integer",
+    "lon": "double precision",
+    "lat": "double precision",
+    "geom": "geometry",
+    "input_lon": "double precision",
+    "input_lat": "double precision",
+    "reported_at": "timestamp with time zone",
+    "repeat_count": "integer",
+    "overdue": "boolean",
+    "assigned_at": "timestamp with time zone",
+    "deadline": "timestamp with time zone",
+    "closed_at": "timestamp with time zone",
+    "recurrence_of_id": "integer",
+}
+#: Types read from UTF-8 text by their binary input (not jsonb: it wants a version byte).
+_BINARY_TEXT = frozenset(("character varying", "text", "json"))
+
+
+def _binary_columns(
+    out: BulkInserter,
+    rows: _Rows,
+    ids: Sequence[int],
+    group: np.ndarray,
+    shared_cols: Sequence[tuple[Any, ...]],
+    now: datetime,
+    name: str,
+) -> _BinaryColumns | None:
+    """The issues and events as binary ``COPY`` columns (PostgreSQL), straight from the
+    NumPy columns of ``rows``: times as µs since PostgreSQL's epoch, points as EWKB
+    records, what a state, a category, a source or a routing group shares encoded once
+    (:class:`~.copy_binary.Table`). None when a column's type is not the one these
+    bytes are for (then the text lines).
+
+    The column order is the one with the fewest pieces per row (:mod:`.copy_binary`):
+    the fixed-size fields first, the texts after them, what rows share between the
+    texts (one piece with the constants).
+    """
+    names = [
+        *_BINARY_FIXED,
+        "idempotency_key",
+        "attributes",
+        "state",
+        "reinspection_result",
+        "category_code",
+        "source",
+        *_GROUP_COLUMNS,
+        "description",
+        "address",
+    ]
+    types = out.column_types(Issue.__table__, names)
+    event_types = out.column_types(IssueEvent.__table__, ["issue_id", "to_state", "data"])
+    if any(types[c] != t for c, t in _BINARY_FIXED.items()) or event_types["issue_id"] != "integer":
+        return None
+    known = _BINARY_TEXT.union(BINARY_TYPES)  # what binary_field writes
+    if any(t not in known for c, t in types.items() if c not in _BINARY_FIXED) or any(
+        event_types[c] not in _BINARY_TEXT for c in ("to_state", "data")
+    ):
+        return None
+    b = out.binary_field
+    n = len(rows)
+    id_ = np.asarray(ids, dtype=np.int64)
+    reported = rows.reported - PG_EPOCH_US  # validated: every row has one
+    deadline, closed = rows.deadline, rows.closed
+    no_deadline = deadline == _NAT
+    state_of = rows.states  # rows.state indexes it
+    is_open = np.array([KIND[s] is Kind.open for s in state_of] + [False])[rows.state]
+    triage = np.array([s is State.triage for s in state_of] + [False])[rows.state]
+    now_us = (now - _EPOCH) // _US
+    prev = rows.prev
+    passed = b("passed", types["reinspection_result"])
+    source_codes = list(dict.fromkeys(rows.source.tolist()))
+    source_at = {c: k for k, c in enumerate(source_codes)}
+    attrs = '{"import": {"file": ' + json.dumps(name, ensure_ascii=False) + ', "row": '
+    fixed = {
+        "id": Fixed(id_, ">i4"),
+        "lon": Fixed(rows.lon, ">f8"),
+        "lat": Fixed(rows.lat, ">f8"),
+        "geom": Fixed(points_ewkb(rows.lon, rows.lat, SRID), EWKB_POINT),
+        "input_lon": Fixed(rows.input_lon, ">f8"),
+        "input_lat": Fixed(rows.input_lat, ">f8"),
+        "reported_at": Fixed(reported, ">i8"),
+        "repeat_count": Fixed(rows.repeat, ">i4"),
+        "overdue": Fixed(is_open & ~no_deadline & (deadline < now_us), "?"),
+        "assigned_at": Fixed(reported, ">i8", triage),  # a triaged issue: not assigned
+        "deadline": Fixed(deadline - PG_EPOCH_US, ">i8", no_deadline),
+        "closed_at": Fixed(closed - PG_EPOCH_US, ">i8", closed == _NAT),
+        "recurrence_of_id": Fixed(id_[np.maximum(prev, 0)], ">i4", prev < 0),
+    }
+    issue_cols = [
+        *(fixed[c] for c in _BINARY_FIXED),
+        Text(rows.key),  # its length word ends the fixed-size fields' piece
+        Text(rows.row, prefix=attrs.encode(), suffix=b"}}"),
+        Table(
+            rows.state,
+            [
+                b(s.value, types["state"]) + (passed if s is State.closed else BINARY_NULL)
+                for s in state_of
+            ],
+            width=2,
+        ),
+        Table(rows.category, [b(c, types["category_code"]) for c in rows.categories]),
+        Table(
+            np.fromiter(map(source_at.__getitem__, rows.source.tolist()), np.int64, n),
+            [b(c, types["source"]) for c in source_codes],
+        ),
+        Table(
+            group,
+            [
+                b"".join(b(v, types[c]) for c, v in zip(_GROUP_COLUMNS, g, strict=True))
+                for g in shared_cols
+            ],
+            width=len(_GROUP_COLUMNS),
+        ),
+        Text(rows.description),
+        Text(rows.address),
+    ]
+    head = '{"file": ' + json.dumps(name, ensure_ascii=False) + ', "row": '
+    event_cols = [
+        Fixed(id_, ">i4"),
+        Text(rows.row, prefix=head.encode(), suffix=b"}"),
+        Table(rows.state, [b(s.value, event_types["to_state"]) for s in state_of]),
+    ]
+    return _BinaryColumns((names, issue_cols), (["issue_id", "data", "to_state"], event_cols))
 
 
 def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) -> list[dict]:

@@ -239,6 +239,50 @@ def test_a_first_backfill_with_a_key_twice_writes_nothing(store):
         assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
 
 
+@pytest.mark.parametrize("failure", ["server", "client"])
+def test_a_binary_copy_failing_midway_writes_nothing(store, failure):
+    """Blocks are encoded while earlier ones are still being sent (a writer thread): a
+    row the server refuses, or a value the client cannot encode, many blocks in, ends the
+    COPY with that error, and the transaction writes nothing (SQLite has no binary COPY)."""
+    import numpy as np
+
+    from civgrid.grids.issues.copy_binary import Fixed, Text
+
+    n, bad = 30_000, 21_234
+    actions = ["import"] * n
+    null = np.zeros(n, dtype=bool)
+    if failure == "server":
+        null[bad] = True  # issue_id is NOT NULL
+    else:
+        actions[bad] = "\ud800"  # a lone surrogate: no UTF-8 for it
+    fields = [Fixed(np.full(n, 987_654), ">i4", null), Text(actions)]
+    constants = {"at": datetime(2024, 5, 1, tzinfo=UTC), "actor_who": "t", "actor_role": "system"}
+    with store.session() as s:
+        out = BulkInserter(s, set_based_checks=True)
+        if not out.postgres:
+            with pytest.raises(TypeError, match="PostgreSQL"):
+                out.insert_binary(IssueEvent.__table__, ["issue_id", "action"], fields, n)
+            out.close()
+            return
+        sent = []
+        want = r"(?i)null value" if failure == "server" else "surrogate"
+        with pytest.raises(Exception, match=want):
+            out.insert_binary(
+                IssueEvent.__table__,
+                ["issue_id", "action"],
+                fields,
+                n,
+                constants,
+                block=1_000,
+                progress=sent.append,
+            )
+        if failure == "client":  # stopped there (the server reports its own at the end)
+            assert sent[-1] == bad // 1_000 * 1_000
+        s.rollback()
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(IssueEvent)) == 0
+
+
 def test_shared_columns_are_joined_to_their_rows(store):
     """``insert(…, shared=…)``: each row names its shared row by index (SQLite: a join to
     a temporary table; PostGIS: expanded); many rows per statement, the last block
