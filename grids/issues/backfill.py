@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import time
 from collections import Counter
@@ -182,7 +183,9 @@ def read_issue_table(path: str | Path, encoding: str | None = None) -> list[dict
             raise InvalidInputError(
                 f"{path.name}: not UTF-8 or GBK text; pass --encoding", field="encoding"
             )
-        return list(csv.DictReader(text.splitlines()))
+        # csv's own line handling (newline=""): a quoted cell keeps its line breaks, and
+        # str.splitlines would also split a record at U+2028, \x0c, \x1c… inside a cell
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     raise InvalidInputError(f"{path.name}: use an .xlsx or .csv file", field="file")
 
 

@@ -167,3 +167,16 @@ def test_backfill_swapped_point_names_both_columns(store, config, tmp_path):
     _write_csv(path, rows)
     report = backfill_issues(store, path, crs="gcj02", config=config)
     assert [(p["row"], p["field"]) for p in report.problems] == [(3, "经度/纬度")]
+
+
+def test_read_csv_keeps_line_breaks_and_separators_inside_cells(tmp_path):
+    """A description typed with Alt+Enter (a quoted cell over two lines) or holding a
+    line/page separator stays one cell of one record (str.splitlines split records)."""
+    from civgrid.grids.issues.backfill import read_issue_table
+
+    path = tmp_path / "cells.csv"
+    texts = ["第一行\n第二行", "含\u2028分隔符", "换页\x0c符", "回车\r\n换行"]
+    _write_csv(path, [{"问题编号": f"A{i}", "问题描述": t} for i, t in enumerate(texts)])
+    rows = read_issue_table(path)
+    assert [r["问题描述"] for r in rows] == texts
+    assert [r["问题编号"] for r in rows] == ["A0", "A1", "A2", "A3"]
