@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import time
 from collections import Counter
@@ -182,7 +183,9 @@ def read_issue_table(path: str | Path, encoding: str | None = None) -> list[dict
             raise InvalidInputError(
                 f"{path.name}: not UTF-8 or GBK text; pass --encoding", field="encoding"
             )
-        return list(csv.DictReader(text.splitlines()))
+        # csv's own line handling (newline=""): a quoted cell keeps its line breaks, and
+        # str.splitlines would also split a record at U+2028, \x0c, \x1c… inside a cell
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     raise InvalidInputError(f"{path.name}: use an .xlsx or .csv file", field="file")
 
 
@@ -532,10 +535,27 @@ def _validate(
     (rep, rep_s), (dl, dl_s), (cl, cl_s) = parsed.values()
     is_bad = (cat < 0) | (src < 0) | (st < 0) | (dl_s == 2) | (cl_s == 2) | (rep_s != 0)
     is_bad[list(coord_problem)] = True
+    # an external id twice in the file: both rows would get the same idempotency key
+    # (the write would fail on the unique key after a clean dry run), so the later
+    # ones are problems naming the first
+    ext = column("external_id")
+    first_of: dict[Any, int] = {}
+    dup_of: dict[int, int] = {}
+    if "external_id" in cols:
+        for i, v in enumerate(ext):
+            e = v.strip() if v.__class__ is str else v
+            if e not in (None, ""):
+                dup_of[i] = first_of.setdefault(str(e), i)
+        dup_of = {i: j for i, j in dup_of.items() if i != j}
+        is_bad[list(dup_of)] = True
     for i in np.flatnonzero(is_bad).tolist():  # each bad row's problems, in field order
         if i in coord_problem:
             p = coord_problem[i]
-            report.problems.append({"row": i + 2, "field": p["field"], "message": p["message"]})
+            # swapped or outside: no single field (diagnose_lonlat's None), both named
+            fld = p["field"] or f"{cols['lon']}/{cols['lat']}"
+            report.problems.append({"row": i + 2, "field": fld, "message": p["message"]})
+        if i in dup_of:
+            bad(i, "external_id", f"duplicate id {_strip(ext[i])!r} (also row {dup_of[i] + 2})")
         if cat[i] < 0:
             bad(i, "category", f"unknown category {_strip(raw_of['category'][i])!r}")
         if src[i] < 0:
@@ -549,7 +569,6 @@ def _validate(
             bad(i, "reported_at", "missing")
     ok = np.flatnonzero(~is_bad)
     ok_l = ok.tolist()
-    ext = column("external_id")
     keys = np.empty(len(ok), dtype=object)
     if len(ok) < n:
         ext = [ext[i] for i in ok_l]
