@@ -19,11 +19,13 @@ Usage::
 
     python bench/backfill.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/db
     python bench/backfill.py --rows 100000 --backend sqlite
+    python bench/backfill.py --pg-url URL --backend postgis --verbose  # each index build
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -145,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-url", default=None, help="SQLAlchemy URL of a PostGIS cluster")
     ap.add_argument("--backend", choices=["sqlite", "postgis", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="100,000 rows")
+    ap.add_argument("--verbose", action="store_true", help="print each index build's time")
     args, _ = ap.parse_known_args(argv)  # bench/run.py passes the other benchmarks' flags
+    if args.verbose:  # BulkInserter.create_indexes logs each build at DEBUG
+        logging.basicConfig(format="      %(message)s")
+        logging.getLogger("civgrid.grids.issues.bulk_insert").setLevel(logging.DEBUG)
     n = min(args.rows, 100_000) if args.quick else args.rows
     backends = ["sqlite", "postgis"] if args.backend == "both" else [args.backend]
     outcome = Outcome()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import time
 from collections import Counter
@@ -182,7 +183,9 @@ def read_issue_table(path: str | Path, encoding: str | None = None) -> list[dict
             raise InvalidInputError(
                 f"{path.name}: not UTF-8 or GBK text; pass --encoding", field="encoding"
             )
-        return list(csv.DictReader(text.splitlines()))
+        # csv's own line handling (newline=""): a quoted cell keeps its line breaks, and
+        # str.splitlines would also split a record at U+2028, \x0c, \x1c… inside a cell
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     raise InvalidInputError(f"{path.name}: use an .xlsx or .csv file", field="file")
 
 
@@ -532,10 +535,27 @@ def _validate(
     (rep, rep_s), (dl, dl_s), (cl, cl_s) = parsed.values()
     is_bad = (cat < 0) | (src < 0) | (st < 0) | (dl_s == 2) | (cl_s == 2) | (rep_s != 0)
     is_bad[list(coord_problem)] = True
+    # an external id twice in the file: both rows would get the same idempotency key
+    # (the write would fail on the unique key after a clean dry run), so the later
+    # ones are problems naming the first
+    ext = column("external_id")
+    first_of: dict[Any, int] = {}
+    dup_of: dict[int, int] = {}
+    if "external_id" in cols:
+        for i, v in enumerate(ext):
+            e = v.strip() if v.__class__ is str else v
+            if e not in (None, ""):
+                dup_of[i] = first_of.setdefault(str(e), i)
+        dup_of = {i: j for i, j in dup_of.items() if i != j}
+        is_bad[list(dup_of)] = True
     for i in np.flatnonzero(is_bad).tolist():  # each bad row's problems, in field order
         if i in coord_problem:
             p = coord_problem[i]
-            report.problems.append({"row": i + 2, "field": p["field"], "message": p["message"]})
+            # swapped or outside: no single field (diagnose_lonlat's None), both named
+            fld = p["field"] or f"{cols['lon']}/{cols['lat']}"
+            report.problems.append({"row": i + 2, "field": fld, "message": p["message"]})
+        if i in dup_of:
+            bad(i, "external_id", f"duplicate id {_strip(ext[i])!r} (also row {dup_of[i] + 2})")
         if cat[i] < 0:
             bad(i, "category", f"unknown category {_strip(raw_of['category'][i])!r}")
         if src[i] < 0:
@@ -549,7 +569,6 @@ def _validate(
             bad(i, "reported_at", "missing")
     ok = np.flatnonzero(~is_bad)
     ok_l = ok.tolist()
-    ext = column("external_id")
     keys = np.empty(len(ok), dtype=object)
     if len(ok) < n:
         ext = [ext[i] for i in ok_l]
@@ -1148,7 +1167,10 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
     groups (:mod:`.member_sets`, a few thousand rows, checked with the others),
     then ``COPY`` on PostgreSQL (binary fields; text lines if a column's type is not
     the one the fields are for), multi-row ``INSERT`` statements on SQLite — issues (ids
-    reserved first, so recurrence links go in the same pass), then events.
+    reserved first, so recurrence links go in the same pass), then events (PostgreSQL:
+    their ids reserved too). A first back-fill builds the secondary indexes of the issues
+    (and, on PostgreSQL, of the events) after their rows
+    (:meth:`~.bulk_insert.BulkInserter.drop_indexes`).
     """
     units = {u.key: u.id for u in session.scalars(select(Unit))}
     leaders = {x.key: x.id for x in session.scalars(select(Leader))}
@@ -1170,6 +1192,10 @@ def _write(session, rows, bulk, group, routes, now, name, tick) -> None:
 def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     n = len(rows)
     ids = out.reserve_ids(Issue.__table__, n)
+    # PostgreSQL: the events' ids too, as one range, written with them (the column's
+    # DEFAULT nextval otherwise runs once per row inside the COPY: a local measurement,
+    # about a fifth of the events' COPY of 10⁶ rows); SQLite numbers rows for nothing
+    event_ids = out.reserve_ids(IssueEvent.__table__, n) if out.postgres else None
     shared_cols = [  # per routing group
         (*_group_parts(resp, rid, units), party_set, place_set)
         for resp, (rid, party_set, place_set) in zip(routes, sets, strict=True)
@@ -1177,7 +1203,9 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
     # PostgreSQL: binary COPY straight from the NumPy columns (None: a column's type is
     # not the one those bytes are for; then the text lines)
     binary = (
-        _binary_columns(out, rows, ids, group, shared_cols, now, name) if out.postgres else None
+        _binary_columns(out, rows, ids, event_ids, group, shared_cols, now, name)
+        if out.postgres
+        else None
     )
     if binary is None:
         group_of = group.tolist()
@@ -1382,7 +1410,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         end = f"\t{f(who)}\tsystem\t\\N\t" + '{"file": ' + f(name_json) + ', "row": '
         state_t = {s: f(value[s]) for s in State}
         for k in range(n):
-            yield f"{ids[k]}{mid}{state_t[states[k]]}{end}{file_rows[k]}}}"
+            yield f"{event_ids[k]}\t{ids[k]}{mid}{state_t[states[k]]}{end}{file_rows[k]}}}"
 
     event_constants = {
         "at": now_db,
@@ -1392,10 +1420,13 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         "actor_role": "system",
         "note": None,
     }
+    # a first back-fill on PostgreSQL: the events' secondary index built after their
+    # rows too (SQLite's events go in key order, appended to it: left as they were)
+    dropped = out.drop_indexes(IssueEvent.__table__, n) if out.postgres else []
     if binary is not None:
         out.insert_binary(IssueEvent.__table__, *binary.events, n, event_constants)
     elif out.postgres:
-        out.insert_lines(IssueEvent.__table__, _EVENT_COLUMNS, event_lines())
+        out.insert_lines(IssueEvent.__table__, ("id", *_EVENT_COLUMNS), event_lines())
     else:  # SQLite: what every event has as literals, the rest by zip over columns
         cols = [
             ids,
@@ -1404,6 +1435,7 @@ def _write_with(out, rows, group, routes, units, sets, now, name, tick) -> None:
         ]
         rows_ = zip(*cols, strict=True)
         out.insert(IssueEvent.__table__, ["issue_id", "to_state", "data"], rows_, event_constants)
+    out.create_indexes(dropped)
     tick("write events", n, n)
     out.check_references()
     tick("write", n, n)
@@ -1443,6 +1475,7 @@ def _binary_columns(
     out: BulkInserter,
     rows: _Rows,
     ids: Sequence[int],
+    event_ids: Sequence[int],
     group: np.ndarray,
     shared_cols: Sequence[tuple[Any, ...]],
     now: datetime,
@@ -1471,8 +1504,10 @@ def _binary_columns(
         "address",
     ]
     types = out.column_types(Issue.__table__, names)
-    event_types = out.column_types(IssueEvent.__table__, ["issue_id", "to_state", "data"])
-    if any(types[c] != t for c, t in _BINARY_FIXED.items()) or event_types["issue_id"] != "integer":
+    event_types = out.column_types(IssueEvent.__table__, ["id", "issue_id", "to_state", "data"])
+    if any(types[c] != t for c, t in _BINARY_FIXED.items()) or any(
+        event_types[c] != "integer" for c in ("id", "issue_id")
+    ):
         return None
     known = _BINARY_TEXT.union(BINARY_TYPES)  # what binary_field writes
     if any(t not in known for c, t in types.items() if c not in _BINARY_FIXED) or any(
@@ -1539,11 +1574,12 @@ def _binary_columns(
     ]
     head = '{"file": ' + json.dumps(name, ensure_ascii=False) + ', "row": '
     event_cols = [
+        Fixed(np.asarray(event_ids, dtype=np.int64), ">i4"),
         Fixed(id_, ">i4"),
         Text(rows.row, prefix=head.encode(), suffix=b"}"),
         Table(rows.state, [b(s.value, event_types["to_state"]) for s in state_of]),
     ]
-    return _BinaryColumns((names, issue_cols), (["issue_id", "data", "to_state"], event_cols))
+    return _BinaryColumns((names, issue_cols), (["id", "issue_id", "data", "to_state"], event_cols))
 
 
 def synthetic_history(store: Any, n: int, *, seed: int = 0, year: int = 2024) -> list[dict]:

@@ -207,7 +207,7 @@ def _messy_table(rng: random.Random, n: int) -> list[dict]:
     for i in range(n):
         rows.append(
             {
-                "问题编号": rng.choice([f"E{i}", f" E{i} ", None, "", "  "]),
+                "问题编号": rng.choice([f"E{i}", f" E{i} ", None, "", "  ", f"E{i - 1}"]),
                 "经度": rng.choice([112.95 + i * 1e-6, "112.96", " 112.97 ", "abc", None, 33.05]),
                 "纬度": rng.choice([33.05, "33.06", 33.07, None, 112.95, 95.0]),
                 "问题类别": rng.choice(cats),
@@ -272,10 +272,21 @@ def _reference_validate(raw, session, cfg, file_key):
     }
     wlon, wlat = to_wgs84(np.nan_to_num(lon), np.nan_to_num(lat), "wgs84")
     problems, valid = [], []
+    first = {}
     for i, r in enumerate(raw):
         mine = []
         if i in coord:
-            mine.append({"row": i + 2, "field": coord[i]["field"], "message": coord[i]["message"]})
+            fld = coord[i]["field"] or f"{cols['lon']}/{cols['lat']}"
+            mine.append({"row": i + 2, "field": fld, "message": coord[i]["message"]})
+        e = cell(r, "external_id")
+        if e not in (None, "") and first.setdefault(str(e), i) != i:
+            mine.append(
+                {
+                    "row": i + 2,
+                    "field": cols["external_id"],
+                    "message": f"duplicate id {e!r} (also row {first[str(e)] + 2})",
+                }
+            )
         got = {}
         for key in ("category", "source", "state"):
             table, default = tables[key]

@@ -104,7 +104,9 @@ def _issue_indexes(store) -> list[tuple]:
     )
 
 
-def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config):
+def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config, caplog):
+    import logging
+
     from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
     from civgrid.grids.issues.models import Issue
 
@@ -123,9 +125,14 @@ def test_a_first_backfill_builds_the_issue_indexes_after_the_rows(store, config)
         out.close()
         s.rollback()  # the drop is undone with the transaction
     assert _issue_indexes(store) == before
-    report = backfill_issues(store, synthetic_history(store, 40, seed=3), commit=True)
+    with caplog.at_level(logging.DEBUG, logger="civgrid.grids.issues.bulk_insert"):
+        report = backfill_issues(store, synthetic_history(store, 40, seed=3), commit=True)
     assert report.written == 40
     assert _issue_indexes(store) == before
+    # each build's time logged (bench/backfill.py --verbose prints them)
+    built = {r.args[0] for r in caplog.records if r.msg.startswith("index %s built")}
+    events = {"ix_issue_events_issue"} if postgres else set()  # SQLite's kept
+    assert built >= {name for name, _ in dropped} | events
     with store.session() as s:
         out = BulkInserter(s)
         assert out.drop_indexes(Issue.__table__, 40) == []  # as many there: kept
@@ -334,3 +341,56 @@ def test_shared_columns_are_joined_to_their_rows(store):
     finally:
         foreign_keys_back(conn)
         conn.close()
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_backfilled_events_take_ids_the_sequence_skips_after(store, monkeypatch, binary):
+    """PostGIS: the events' ids are reserved as one range and written with the rows
+    (binary fields or text lines); the sequence is past them, so an event written later
+    the ordinary way gets a new id. A first back-fill drops the events' secondary index
+    and makes it again after the rows (PostGIS; SQLite keeps it)."""
+    from sqlalchemy import inspect
+
+    from civgrid.grids.issues.backfill import backfill_issues, synthetic_history
+    from civgrid.grids.issues.models import Issue
+
+    if not binary:  # as in test_backfilled_fields_come_back_as_written: the text lines
+        monkeypatch.setattr(
+            BulkInserter, "column_types", lambda self, table, cols: dict.fromkeys(cols, "text")
+        )
+
+    def indexes() -> list:
+        got = inspect(store.engine).get_indexes("issue_events")
+        return sorted((ix["name"], tuple(ix["column_names"])) for ix in got)
+
+    before = indexes()
+    assert ("ix_issue_events_issue", ("issue_id", "id")) in before
+    assert backfill_issues(store, synthetic_history(store, 30, seed=5), commit=True).written == 30
+    assert indexes() == before
+    with store.session() as s:
+        pairs = s.execute(select(IssueEvent.id, IssueEvent.issue_id).order_by(IssueEvent.id)).all()
+        ids = [p[0] for p in pairs]
+        assert len(set(ids)) == 30 and ids[-1] - ids[0] == 29  # one range
+        # in the issues' order: event k is issue k's
+        issue_ids = [p[1] for p in pairs]
+        assert issue_ids == sorted(issue_ids) and len(set(issue_ids)) == 30
+        s.add(
+            IssueEvent(
+                issue_id=issue_ids[0],
+                at=datetime(2024, 5, 1, tzinfo=UTC),
+                action="note",
+                actor_who="t",
+                actor_role="system",
+            )
+        )
+        s.flush()
+        later = s.scalar(select(func.max(IssueEvent.id)))
+        assert later > ids[-1]
+        s.commit()
+    # a second back-fill (not a first one: indexes kept) after it
+    assert backfill_issues(store, synthetic_history(store, 10, seed=6), commit=True).written == 10
+    with store.session() as s:
+        assert s.scalar(select(func.count(func.distinct(IssueEvent.id)))) == 41
+        assert s.scalar(select(func.min(IssueEvent.id)).where(IssueEvent.id > later)) > later
+        assert s.scalar(select(func.count()).select_from(Issue)) == 40
+    assert indexes() == before

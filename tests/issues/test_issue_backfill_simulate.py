@@ -140,3 +140,43 @@ def test_cli_import_issues_and_lists(store, tmp_path, monkeypatch):
     out = tmp_path / "lists.xlsx"
     r = runner.invoke(app, ["issues", "lists", str(out), "--database-url", url])
     assert r.exit_code == 0 and out.exists() and "问题清单 12" in r.output, r.output
+
+
+def test_backfill_duplicate_id_in_file_is_a_problem_not_a_failed_write(store, config, tmp_path):
+    """An id twice in one file: the dry run names the later row (the commit used to
+    pass the dry run and then fail on the unique idempotency key)."""
+    rows, _ = _history(store, n=6)
+    rows[4]["问题编号"] = " H001 "  # the same id as row 3 (file row), spaces around it
+    path = tmp_path / "dup.csv"
+    _write_csv(path, rows)
+    report = backfill_issues(store, path, crs="gcj02", config=config)
+    assert report.valid == 5 and not report.ok
+    assert report.problems == [
+        {"row": 6, "field": "问题编号", "message": "duplicate id 'H001' (also row 3)"}
+    ]
+    with pytest.raises(InvalidInputError, match="row 6"):
+        backfill_issues(store, path, crs="gcj02", config=config, commit=True)
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Issue)) == 0
+
+
+def test_backfill_swapped_point_names_both_columns(store, config, tmp_path):
+    rows, _ = _history(store, n=3)
+    rows[1]["经度"], rows[1]["纬度"] = rows[1]["纬度"], rows[1]["经度"]
+    path = tmp_path / "swapped.csv"
+    _write_csv(path, rows)
+    report = backfill_issues(store, path, crs="gcj02", config=config)
+    assert [(p["row"], p["field"]) for p in report.problems] == [(3, "经度/纬度")]
+
+
+def test_read_csv_keeps_line_breaks_and_separators_inside_cells(tmp_path):
+    """A description typed with Alt+Enter (a quoted cell over two lines) or holding a
+    line/page separator stays one cell of one record (str.splitlines split records)."""
+    from civgrid.grids.issues.backfill import read_issue_table
+
+    path = tmp_path / "cells.csv"
+    texts = ["第一行\n第二行", "含\u2028分隔符", "换页\x0c符", "回车\r\n换行"]
+    _write_csv(path, [{"问题编号": f"A{i}", "问题描述": t} for i, t in enumerate(texts)])
+    rows = read_issue_table(path)
+    assert [r["问题描述"] for r in rows] == texts
+    assert [r["问题编号"] for r in rows] == ["A0", "A1", "A2", "A3"]
