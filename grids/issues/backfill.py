@@ -23,9 +23,10 @@ import csv
 import hashlib
 import io
 import json
+import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -112,6 +113,7 @@ class BackfillReport:
     states: Counter[str] = field(default_factory=Counter)
     categories: Counter[str] = field(default_factory=Counter)
     outside: int = 0
+    outside_rows: list[int] = field(default_factory=list)  # the file's rows, ascending
     unroutable: int = 0
     recurrences: int = 0
     already_imported: int = 0
@@ -137,6 +139,13 @@ class BackfillReport:
             f"  {self.routed_groups} distinct places×categories routed; "
             f"{self.seconds:.1f} s ({rate:,.0f} rows/s)",
         ]
+        if self.outside_rows:  # written (as outside-jurisdiction issues), yet worth a look
+            more = len(self.outside_rows) - max_problems
+            lines.append(
+                "  outside the county, rows "
+                + ", ".join(map(str, self.outside_rows[:max_problems]))
+                + (f" … and {more} more" if more > 0 else "")
+            )
         for p in self.problems[:max_problems]:
             lines.append(f"  row {p['row']}, field {p['field']!r}: {p['message']}")
         if len(self.problems) > max_problems:
@@ -154,23 +163,26 @@ class BackfillReport:
 def read_issue_table(path: str | Path, encoding: str | None = None) -> list[dict[str, Any]]:
     """Rows of an ``.xlsx`` (first sheet) or ``.csv`` file as dicts keyed by the header.
 
+    A formula cell of an ``.xlsx`` holds its stored value; one saved without a value
+    (a generated file never opened in Excel/WPS) reads as None here, and
+    :func:`backfill_issues` reports it as a problem.
+
     Raises
     ------
     InvalidInputError
         Unknown file type, or a CSV that is neither UTF-8 nor GBK (``encoding`` overrides).
     """
-    path = Path(path)
+    return _read_table(Path(path), encoding)[0]
+
+
+def _read_table(
+    path: Path, encoding: str | None
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, tuple[str, str]]]]:
+    """The rows, and per row index the formula cells without a stored value
+    (``{header: (cell, formula)}``, only for an ``.xlsx``)."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(it, [])]
-        rows = [dict(zip(header, r, strict=False)) for r in it if any(v is not None for v in r)]
-        wb.close()
-        return rows
+        return _read_xlsx(path)
     if suffix == ".csv":
         data = path.read_bytes()
         for enc in [encoding] if encoding else ["utf-8-sig", "gb18030"]:
@@ -185,8 +197,133 @@ def read_issue_table(path: str | Path, encoding: str | None = None) -> list[dict
             )
         # csv's own line handling (newline=""): a quoted cell keeps its line breaks, and
         # str.splitlines would also split a record at U+2028, \x0c, \x1c… inside a cell
-        return list(csv.DictReader(io.StringIO(text, newline="")))
+        return list(csv.DictReader(io.StringIO(text, newline=""))), {}
     raise InvalidInputError(f"{path.name}: use an .xlsx or .csv file", field="file")
+
+
+#: A formula element's start tag, whatever its namespace prefix (``<f>``,
+#: ``<f t="shared" si="0"/>``, ``<x:f>``).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+class _FormulaSniff:
+    """A sheet's XML as openpyxl's parser reads it, noting whether a formula is in it.
+
+    A byte search beside the parse (``in`` first: a sheet without formulas has no
+    ``<f`` and hardly a ``:f``), so that only a sheet with a formula is read twice.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._tail = b""
+        self.found = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if not self.found and data:
+            both = self._tail + data  # a tag cut between two reads
+            if (b"<f" in both or b":f" in both) and _FORMULA_TAG.search(both):
+                self.found = True
+            self._tail = data[-64:]
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _FormulaSniff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _blank_formulas(src: Any) -> Iterator[tuple[int, int, str]]:
+    """(row, column, formula) of each formula cell of a sheet's XML without a stored
+    value, 1-based.
+
+    No stored value: no ``<v>``, or an empty one that is not a text result (Excel and
+    WPS store ``=IF(A1="","",…)``'s empty text as ``t="str"`` and ``<v></v>``: an
+    empty cell, rightly; openpyxl writes an untyped ``<v></v>``).
+    """
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed
+
+    row = col = 0
+    for event, el in iterparse(src, events=("start", "end")):
+        tag = el.tag.rpartition("}")[2]
+        if event == "start":
+            if tag == "row":
+                row, col = int(el.get("r") or row + 1), 0
+            elif tag == "c":  # r is optional: then the next column of the row
+                ref = el.get("r")
+                row, col = coordinate_to_tuple(ref) if ref else (row, col + 1)
+            continue
+        if tag == "c":
+            f = v = None
+            for child in el:
+                name = child.tag.rpartition("}")[2]
+                if name == "f":
+                    f = child
+                elif name == "v":
+                    v = child
+            if f is not None and (v is None or not (v.text or el.get("t") == "str")):
+                yield row, col, f.text or ""
+            el.clear()
+        elif tag == "row":
+            el.clear()
+
+
+def _read_xlsx(path: Path) -> tuple[list[dict[str, Any]], dict[int, dict[str, tuple[str, str]]]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        # a read-only sheet opens its XML through _get_source (openpyxl 3.1; the tests
+        # fail if that changes): wrapped, the one parse also says if a formula is in it
+        source = ws._get_source
+        sniffs: list[_FormulaSniff] = []
+
+        def sniffed() -> _FormulaSniff:
+            sniffs.append(_FormulaSniff(source()))
+            return sniffs[-1]
+
+        ws._get_source = sniffed
+        it = ws.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(it, [])]
+        rows: list[dict[str, Any]] = []
+        at: list[int] = []  # the sheet row of each
+        for k, r in enumerate(it, 2):
+            if any(v is not None for v in r):
+                rows.append(dict(zip(header, r, strict=False)))
+                at.append(k)
+        formulas: dict[int, dict[str, tuple[str, str]]] = {}
+        if not any(s.found for s in sniffs):
+            return rows, formulas
+        # data_only read a formula without a stored value as an empty cell: found in
+        # the XML (openpyxl's formula pass cannot tell an empty stored text from none)
+        with source() as src:
+            cells = [
+                (r, c, f)
+                for r, c, f in _blank_formulas(src)
+                if r > 1 and c <= len(header) and header[c - 1]
+            ]
+        if not cells:
+            return rows, formulas
+        index = dict(zip(at, range(len(at)), strict=True))
+        if any(r not in index for r, _, _ in cells):  # a row of such cells alone was skipped
+            by_row = dict(zip(at, rows, strict=True))
+            for r, _, _ in cells:
+                by_row.setdefault(r, dict.fromkeys(header))
+            at = sorted(by_row)
+            rows = [by_row[k] for k in at]
+            index = dict(zip(at, range(len(at)), strict=True))
+        for r, c, f in cells:
+            formulas.setdefault(index[r], {})[header[c - 1]] = (f"{get_column_letter(c)}{r}", f)
+        return rows, formulas
+    finally:
+        wb.close()
 
 
 def _columns(header: Iterable[str]) -> dict[str, str]:
@@ -461,6 +598,7 @@ def _validate(
     crs: str,
     file_key: str,
     report: BackfillReport,
+    formulas: Mapping[int, Mapping[str, tuple[str, str]]] | None = None,
 ) -> _Rows:
     if not raw:
         return _Rows.empty()
@@ -484,8 +622,16 @@ def _validate(
     )
     tz = cfg.calendar.tz
 
+    # an .xlsx formula without a stored value, in a column read: a problem naming the
+    # cell, instead of the empty cell's own ("missing", "not a number"…)
+    used = set(cols.values())
+    blank = {i: {h: c for h, c in got.items() if h in used} for i, got in (formulas or {}).items()}
+    blank = {i: got for i, got in blank.items() if got}
+
     def bad(i: int, fld: str, msg: str) -> None:
-        report.problems.append({"row": i + 2, "field": cols.get(fld, fld), "message": msg})
+        name = cols.get(fld, fld)
+        if name not in blank.get(i, ()):
+            report.problems.append({"row": i + 2, "field": name, "message": msg})
 
     # Column by column: each cell read once from the row dicts, then numpy; text is
     # stripped where it is kept (and in the look-ups, once per distinct value).
@@ -522,6 +668,9 @@ def _validate(
             lon_in, lat_in, what="issue location", lon_name=cols["lon"], lat_name=cols["lat"]
         )
     }
+    # (0, 0), a point in the Gulf of Guinea, is an empty location typed as zeros
+    for i in np.flatnonzero((lon_in == 0) & (lat_in == 0)).tolist():
+        coord_problem[i] = {"field": None, "message": "coordinates 0,0: missing location"}
     wlon, wlat = to_wgs84(np.nan_to_num(lon_in), np.nan_to_num(lat_in), crs)
     raw_of = {key: column(key) for key in ("category", "source", "state")}
     cat, cat_codes = mapped(raw_of["category"], cats, "")
@@ -535,6 +684,7 @@ def _validate(
     (rep, rep_s), (dl, dl_s), (cl, cl_s) = parsed.values()
     is_bad = (cat < 0) | (src < 0) | (st < 0) | (dl_s == 2) | (cl_s == 2) | (rep_s != 0)
     is_bad[list(coord_problem)] = True
+    is_bad[list(blank)] = True
     # an external id twice in the file: both rows would get the same idempotency key
     # (the write would fail on the unique key after a clean dry run), so the later
     # ones are problems naming the first
@@ -549,7 +699,17 @@ def _validate(
         dup_of = {i: j for i, j in dup_of.items() if i != j}
         is_bad[list(dup_of)] = True
     for i in np.flatnonzero(is_bad).tolist():  # each bad row's problems, in field order
-        if i in coord_problem:
+        for name, (cell, formula) in blank.get(i, {}).items():
+            report.problems.append(
+                {
+                    "row": i + 2,
+                    "field": name,
+                    "message": f"formula without a stored value in cell {cell}: "
+                    f"{'=' + formula if formula else '(a shared formula)'}; "
+                    "open and save the file in Excel/WPS, or paste values",
+                }
+            )
+        if i in coord_problem and coord_problem[i]["field"] not in blank.get(i, ()):
             p = coord_problem[i]
             # swapped or outside: no single field (diagnose_lonlat's None), both named
             fld = p["field"] or f"{cols['lon']}/{cols['lat']}"
@@ -657,9 +817,9 @@ def backfill_issues(
     crs = normalize_crs(crs)
     if isinstance(source, str | Path):
         name = Path(source).name
-        raw = read_issue_table(source, encoding)
+        raw, formulas = _read_table(Path(source), encoding)
     else:
-        name, raw = "rows", list(source)
+        name, raw, formulas = "rows", list(source), {}
     report = BackfillReport(name, rows=len(raw))
     file_key = hashlib.sha1(name.encode()).hexdigest()[:10]
     now = cfg.now()
@@ -671,7 +831,7 @@ def backfill_issues(
     conn = store.engine.connect()
     session = store._sessionmaker(bind=conn)
     try:
-        rows = _validate(raw, session, cfg, crs, file_key, report)
+        rows = _validate(raw, session, cfg, crs, file_key, report, formulas)
         report.valid = len(rows)
         tick("validate", len(raw), len(raw))
         existing = _existing_keys(session, rows.key.tolist(), chunk)
@@ -820,6 +980,9 @@ def _route_groups(
             report.outside += count
         elif resp.triage is not None:
             report.unroutable += count
+    if report.outside:
+        outside = np.array([r.triage == "outside_jurisdiction" for r in routes])
+        report.outside_rows = np.sort(rows.row[outside[group]]).tolist()
     tick("route", len(first), len(first))
     report.routed_groups = len(routes)
     return group, routes

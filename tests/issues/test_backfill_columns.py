@@ -208,8 +208,10 @@ def _messy_table(rng: random.Random, n: int) -> list[dict]:
         rows.append(
             {
                 "问题编号": rng.choice([f"E{i}", f" E{i} ", None, "", "  ", f"E{i - 1}"]),
-                "经度": rng.choice([112.95 + i * 1e-6, "112.96", " 112.97 ", "abc", None, 33.05]),
-                "纬度": rng.choice([33.05, "33.06", 33.07, None, 112.95, 95.0]),
+                "经度": rng.choice(
+                    [112.95 + i * 1e-6, "112.96", " 112.97 ", "abc", None, 33.05, 0, "0"]
+                ),
+                "纬度": rng.choice([33.05, "33.06", 33.07, None, 112.95, 95.0, 0.0, " 0 "]),
                 "问题类别": rng.choice(cats),
                 "问题来源": rng.choice(sources),
                 "发现时间": times[4 * i] if rng.random() < 0.5 else "2024-05-01 09:00",
@@ -270,6 +272,9 @@ def _reference_validate(raw, session, cfg, file_key):
             lon, lat, what="issue location", lon_name=cols["lon"], lat_name=cols["lat"]
         )
     }
+    for i in range(len(raw)):
+        if lon[i] == 0 and lat[i] == 0:
+            coord[i] = {"field": None, "message": "coordinates 0,0: missing location"}
     wlon, wlat = to_wgs84(np.nan_to_num(lon), np.nan_to_num(lat), "wgs84")
     problems, valid = [], []
     first = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from civgrid.grids.core.errors import InvalidInputError
 from civgrid.grids.demo.season import simulate
 from civgrid.grids.issues.backfill import backfill_issues
 from civgrid.grids.issues.models import Issue, IssueEvent
-from support.issue_helpers import COMPOUND, offset, point_in
+from support.issue_helpers import COMPOUND, OUTSIDE, offset, point_in
 
 
 def _write_csv(path, rows, encoding="utf-8"):
@@ -180,3 +182,122 @@ def test_read_csv_keeps_line_breaks_and_separators_inside_cells(tmp_path):
     rows = read_issue_table(path)
     assert [r["问题描述"] for r in rows] == texts
     assert [r["问题编号"] for r in rows] == ["A0", "A1", "A2", "A3"]
+
+
+def _xlsx(path, rows, cached=None):
+    """``rows`` as an .xlsx written by openpyxl (a formula gets no stored value), then
+    ``cached`` ({cell: (t, value)}) stored into those formula cells as Excel would."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(list(rows[0]))
+    for r in rows:
+        wb.active.append(list(r.values()))
+    wb.save(path)
+    if not cached:
+        return
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, (t, value) in cached.items():
+        xml, n = re.subn(
+            rf'<c r="{ref}"([^>]*)>(<f>.*?</f>)<v\s*(?:/>|></v>)',
+            rf'<c r="{ref}"\1 t="{t}">\2<v>{value}</v>',
+            xml,
+        )
+        assert n == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_backfill_xlsx_formula_without_stored_value_is_a_problem(store, config, tmp_path):
+    """A formula saved without its value (a generated file never opened in Excel) read
+    as an empty cell: the description was dropped, the time reported as missing."""
+    rows, _ = _history(store, n=6)
+    for r in rows:
+        r["备注"] = None
+    rows[1]["问题描述"] = '="历史问题"&A3'  # row 3, column I: no stored value
+    rows[2]["发现时间"] = '=TEXT(NOW(),"yyyy-mm-dd")'  # row 4, column F
+    rows[3]["问题描述"] = '="缓存"&A5'  # row 5: Excel stored the value
+    rows[4]["问题描述"] = '=IF(TRUE,"","x")'  # row 6: stored as an empty text
+    rows[5]["备注"] = "=1/0"  # a column the back-fill does not read
+    path = tmp_path / "formulas.xlsx"
+    _xlsx(path, rows, cached={"I5": ("str", "缓存的描述"), "I6": ("str", "")})
+    report = backfill_issues(store, path, crs="gcj02", config=config)
+    advice = "open and save the file in Excel/WPS, or paste values"
+    assert report.problems == [
+        {
+            "row": 3,
+            "field": "问题描述",
+            "message": f'formula without a stored value in cell I3: ="历史问题"&A3; {advice}',
+        },
+        {
+            "row": 4,
+            "field": "发现时间",
+            "message": f'formula without a stored value in cell F4: =TEXT(NOW(),"yyyy-mm-dd"); '
+            f"{advice}",
+        },
+    ]
+    assert report.valid == 4
+    del rows[1:3]
+    path = tmp_path / "formulas_ok.xlsx"
+    _xlsx(path, rows, cached={"I3": ("str", "缓存的描述"), "I4": ("str", "")})
+    report = backfill_issues(store, path, crs="gcj02", config=config, commit=True)
+    assert report.written == 4, report.to_text()
+    with store.session() as s:
+        got = dict(s.execute(select(Issue.idempotency_key, Issue.description)).all())
+    assert got["import:H003"] == "缓存的描述" and got["import:H004"] is None
+
+
+def test_backfill_lists_rows_outside_the_county_and_zero_is_no_location(store, config, tmp_path):
+    rows, _ = _history(store, n=30)
+    far = list(range(3, 27))  # 24 rows outside the county: 20 listed, 4 counted
+    for i in far:
+        x, y = from_wgs84(*offset(*OUTSIDE, 50.0 * i, 0.0), "gcj02")
+        rows[i]["经度"], rows[i]["纬度"] = f"{x:.7f}", f"{y:.7f}"
+    rows[1]["经度"], rows[1]["纬度"] = "0", "0.0"  # no location, not a place in the sea
+    rows[2]["经度"] = "0"  # one zero: a point (outside), as before
+    path = tmp_path / "outside.csv"
+    _write_csv(path, rows)
+    report = backfill_issues(store, path, crs="gcj02", config=config)
+    assert report.problems == [
+        {"row": 3, "field": "经度/纬度", "message": "coordinates 0,0: missing location"}
+    ]
+    want = [4] + [i + 2 for i in far]
+    assert report.outside == 25 and report.outside_rows == want
+    text = report.to_text()
+    listed = ", ".join(map(str, want[:20]))
+    assert f"  outside the county, rows {listed} … and 5 more" in text, text
+
+
+def test_backfill_xlsx_formula_scan_reads_prefixes_and_cells_without_references():
+    """The sniff and the scan of a sheet's XML as other writers spell it: an ``x:``
+    prefix, cells and rows without ``r``, a shared formula's followers, a tag cut
+    between two reads."""
+    import io
+
+    from civgrid.grids.issues.backfill import _blank_formulas, _FormulaSniff
+
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (
+        f'<x:worksheet xmlns:x="{ns}"><x:sheetData>'
+        '<x:row><x:c t="s"><x:v>0</x:v></x:c></x:row>'
+        '<x:row><x:c><x:f t="shared" ref="A2:A3" si="0">B2*2</x:f></x:c>'
+        '<x:c t="str"><x:f>IF(1,"","")</x:f><x:v></x:v></x:c>'
+        "<x:c><x:f>1+1</x:f><x:v>2</x:v></x:c></x:row>"
+        '<x:row r="5"><x:c r="A5"><x:f t="shared" si="0"/></x:c>'
+        '<x:c r="D5"><x:f>C5</x:f><x:v/></x:c></x:row>'
+        "</x:sheetData></x:worksheet>"
+    ).encode()
+    assert list(_blank_formulas(io.BytesIO(xml))) == [(2, 1, "B2*2"), (5, 1, ""), (5, 4, "C5")]
+    cut = xml.index(b"<x:f") + 2
+    sniff = _FormulaSniff(io.BytesIO(xml))
+    assert sniff.read(cut) and not sniff.found
+    sniff.read(-1)
+    assert sniff.found
+    plain = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>'
+    sniff = _FormulaSniff(io.BytesIO(plain + b"<autoFilter><filterColumn/></autoFilter>"))
+    sniff.read(-1)
+    assert not sniff.found
